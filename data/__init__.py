@@ -1,0 +1,1 @@
+"""Data shipped with carecircle: policy profiles (``policies/``) and the demo district (``demo/``)."""
