@@ -1,0 +1,636 @@
+"""The walking network: read OpenStreetMap data, keep the ways a pedestrian may use, cache it.
+
+A :class:`WalkNetwork` is a set of arrays (nodes, undirected edges with their length in metres
+and their geometry) in a projected, metric CRS. It converts to and from osmnx-style networkx
+graphs (edge attributes ``length`` in metres and ``travel_time`` in seconds), so graphs stay
+interchangeable with osmnx; the shortest-path core in :mod:`carecircle.travel` works on the
+arrays directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
+
+from ._errors import InputError, NetworkError
+from .settings import cache_dir
+
+logger = logging.getLogger(__name__)
+
+#: Bumped whenever the cached file layout or the walking filter changes.
+CACHE_VERSION = 1
+
+OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.xml", ".xml", ".osm.pbf", ".pbf")
+NETWORK_SUFFIXES = (*OSM_SUFFIXES, ".npz", ".graphml")
+
+# Ways a pedestrian may not use (osmnx's "walk" filter, applied to files that are read
+# without one).
+_NOT_WALKABLE_HIGHWAY = frozenset(
+    {
+        "abandoned",
+        "bus_guideway",
+        "construction",
+        "cycleway",
+        "motor",
+        "motorway",
+        "motorway_link",
+        "no",
+        "planned",
+        "platform",
+        "proposed",
+        "raceway",
+        "razed",
+        "trunk",
+        "trunk_link",
+    }
+)
+
+
+@dataclass(frozen=True, eq=False)
+class WalkNetwork:
+    """An undirected walking network held as arrays, in a projected metric CRS.
+
+    Attributes
+    ----------
+    crs : pyproj.CRS
+        Projected CRS of ``x``, ``y`` and ``geometry`` (metres).
+    node_id : numpy.ndarray
+        OpenStreetMap node ids (int64), one per node.
+    x, y : numpy.ndarray
+        Node coordinates in ``crs`` (metres).
+    u, v : numpy.ndarray
+        Edge end points as indices into the node arrays (int64); each walkable way segment
+        appears once, for both directions.
+    length_m : numpy.ndarray
+        Edge length in metres, measured along the way.
+    geometry : numpy.ndarray
+        Edge geometries (shapely LineStrings in ``crs``), running from node ``u`` to node ``v``.
+    source : str
+        Where the network came from (file name, place name), for metadata.
+    """
+
+    crs: CRS
+    node_id: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    length_m: np.ndarray
+    geometry: np.ndarray
+    source: str = ""
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.node_id.size)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of undirected edges."""
+        return int(self.u.size)
+
+    @cached_property
+    def edge_tree(self) -> shapely.STRtree:
+        """Spatial index over the edge geometries, built on first use."""
+        return shapely.STRtree(self.geometry)
+
+    @cached_property
+    def component(self) -> np.ndarray:
+        """Connected-component label of every node (int32)."""
+        adjacency = coo_array(
+            (np.ones(self.n_edges, dtype=np.int8), (self.u, self.v)),
+            shape=(self.n_nodes, self.n_nodes),
+        ).tocsr()
+        _, labels = connected_components(adjacency, directed=False)
+        return labels.astype(np.int32)
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """Return ``(minx, miny, maxx, maxy)`` of the nodes in ``crs``."""
+        return (
+            float(self.x.min()),
+            float(self.y.min()),
+            float(self.x.max()),
+            float(self.y.max()),
+        )
+
+
+def read(
+    path: str | Path,
+    *,
+    cache: bool = True,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> WalkNetwork:
+    """Read a walking network from an OpenStreetMap file, offline.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        ``.osm`` / ``.osm.bz2`` / ``.osm.xml`` (OSM XML, read by osmnx), ``.osm.pbf`` (read by
+        pyrosm), ``.graphml`` (an osmnx graph) or ``.npz`` (a network saved by :func:`save`).
+    cache : bool, keyword-only
+        Keep the parsed network in the cache folder (:func:`carecircle.settings.cache_dir`),
+        keyed by the file's content, so a second run does not parse again.
+    bbox : tuple of float, optional, keyword-only
+        ``(west, south, east, north)`` in degrees (WGS84) to clip a large extract to.
+
+    Returns
+    -------
+    WalkNetwork
+        In the UTM zone of the network's centre.
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"{path}: network file not found; expected an OpenStreetMap file ({', '.join(OSM_SUFFIXES)})"
+        raise InputError(msg)
+    name = path.name.lower()
+    if name.endswith(".npz"):
+        return load(path)
+    if not name.endswith(NETWORK_SUFFIXES):
+        msg = (
+            f"{path}: unsupported network format {path.suffix!r}; expected one of "
+            f"{', '.join(NETWORK_SUFFIXES)}"
+        )
+        raise InputError(msg)
+    cached = _cache_path(path, bbox) if cache else None
+    if cached is not None and cached.is_file():
+        logger.info("using cached network %s", cached)
+        return load(cached)
+    if name.endswith(".graphml"):
+        net = _read_graphml(path)
+    elif name.endswith(".pbf"):
+        net = _read_pbf(path, bbox)
+    else:
+        net = _read_xml(path, bbox)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        save(net, cached)
+    return net
+
+
+def from_place(query: str, *, cache: bool = True) -> WalkNetwork:
+    """Download the walking network of a place with osmnx (needs internet).
+
+    Parameters
+    ----------
+    query : str
+        A place name osmnx can geocode, or ``"west,south,east,north"`` in degrees.
+    cache : bool, keyword-only
+        Keep the network in the cache folder under the query's name.
+    """
+    cached = cache_dir() / f"place-{_digest(query.encode())}-v{CACHE_VERSION}.npz"
+    if cache and cached.is_file():
+        return load(cached)
+    import osmnx as ox
+
+    try:
+        parts = [float(p) for p in query.split(",")]
+    except ValueError:
+        parts = []
+    try:
+        if len(parts) == 4:
+            graph = ox.graph_from_bbox(tuple(parts), network_type="walk", retain_all=True)
+        else:
+            graph = ox.graph_from_place(query, network_type="walk", retain_all=True)
+    except Exception as exc:  # network failures, geocoding failures
+        msg = f"could not download the walking network of {query!r}: {exc}"
+        raise NetworkError(msg) from exc
+    net = from_graph(graph, source=query)
+    if cache:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        save(net, cached)
+    return net
+
+
+def from_graph(graph: nx.MultiDiGraph | nx.MultiGraph | nx.Graph, *, source: str = "") -> WalkNetwork:
+    """Convert an osmnx-style networkx graph to a :class:`WalkNetwork`.
+
+    Parameters
+    ----------
+    graph : networkx graph
+        Nodes with ``x``, ``y``; edges with ``length`` in metres and optionally ``geometry``.
+        ``graph.graph["crs"]`` gives the CRS (EPSG:4326 when absent); a geographic CRS is
+        projected to its UTM zone.
+    source : str, keyword-only
+        Description for metadata.
+    """
+    crs = CRS.from_user_input(graph.graph.get("crs", "EPSG:4326"))
+    ids = np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes())
+    xs = np.fromiter((d["x"] for _, d in graph.nodes(data=True)), dtype=float, count=ids.size)
+    ys = np.fromiter((d["y"] for _, d in graph.nodes(data=True)), dtype=float, count=ids.size)
+    rows = [
+        (a, b, float(d.get("length", np.nan)), d.get("geometry"))
+        for a, b, d in graph.edges(data=True)
+    ]
+    edges = pd.DataFrame(rows, columns=["u", "v", "length", "geometry"])
+    return _assemble(ids, xs, ys, edges, crs=crs, source=source)
+
+
+def to_graph(net: WalkNetwork, *, speed_m_s: float) -> nx.MultiDiGraph:
+    """Return an osmnx-style ``MultiDiGraph`` of the network, both directions of every edge.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+        The network.
+    speed_m_s : float, keyword-only
+        Walking speed in metres per second; sets each edge's ``travel_time`` in seconds.
+    """
+    graph = nx.MultiDiGraph(crs=net.crs.to_wkt())
+    graph.add_nodes_from(
+        (int(i), {"x": float(x), "y": float(y)})
+        for i, x, y in zip(net.node_id, net.x, net.y, strict=True)
+    )
+    ids = net.node_id
+    for a, b, length, geom in zip(net.u, net.v, net.length_m, net.geometry, strict=True):
+        attrs = {"length": float(length), "travel_time": float(length) / speed_m_s}
+        graph.add_edge(int(ids[a]), int(ids[b]), geometry=geom, **attrs)
+        graph.add_edge(int(ids[b]), int(ids[a]), geometry=geom.reverse(), **attrs)
+    return graph
+
+
+def synthetic_grid(
+    rows: int,
+    cols: int,
+    *,
+    spacing_m: float = 100.0,
+    crs: str = "EPSG:32648",
+    origin: tuple[float, float] = (640_000.0, 3_270_000.0),
+) -> WalkNetwork:
+    """Build a regular street grid, for tests and benchmarks.
+
+    Parameters
+    ----------
+    rows, cols : int
+        Number of node rows and columns.
+    spacing_m : float, keyword-only
+        Block side in metres.
+    crs : str, keyword-only
+        Projected CRS of the grid (default UTM 48N, which covers Chongqing).
+    origin : tuple of float, keyword-only
+        Coordinates of the south-west node in ``crs``.
+    """
+    index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
+    x = origin[0] + spacing_m * np.tile(np.arange(cols, dtype=float), rows)
+    y = origin[1] + spacing_m * np.repeat(np.arange(rows, dtype=float), cols)
+    u = np.concatenate([index[:, :-1].ravel(), index[:-1, :].ravel()])
+    v = np.concatenate([index[:, 1:].ravel(), index[1:, :].ravel()])
+    return from_arrays(x, y, u, v, crs=crs, source=f"synthetic grid {rows}x{cols}")
+
+
+def from_arrays(
+    x: np.ndarray,
+    y: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    *,
+    crs: str | CRS,
+    length_m: np.ndarray | None = None,
+    node_id: np.ndarray | None = None,
+    source: str = "",
+) -> WalkNetwork:
+    """Build a network of straight edges from node coordinates and edge end indices.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Node coordinates in ``crs`` (metres).
+    u, v : numpy.ndarray
+        Edge end points as node indices.
+    crs : str or pyproj.CRS, keyword-only
+        A projected CRS in metres.
+    length_m : numpy.ndarray, optional, keyword-only
+        Edge lengths in metres; straight-line lengths when omitted.
+    node_id : numpy.ndarray, optional, keyword-only
+        Node ids; ``0..n-1`` when omitted.
+    source : str, keyword-only
+        Description for metadata.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    coords = np.empty((u.size, 2, 2))
+    coords[:, 0, 0], coords[:, 0, 1] = x[u], y[u]
+    coords[:, 1, 0], coords[:, 1, 1] = x[v], y[v]
+    geometry = shapely.linestrings(coords)
+    if length_m is None:
+        length_m = np.hypot(x[v] - x[u], y[v] - y[u])
+    ids = np.arange(x.size, dtype=np.int64) if node_id is None else np.asarray(node_id, np.int64)
+    crs = CRS.from_user_input(crs)
+    _require_projected(crs)
+    return WalkNetwork(
+        crs=crs,
+        node_id=ids,
+        x=x,
+        y=y,
+        u=u,
+        v=v,
+        length_m=np.asarray(length_m, dtype=float),
+        geometry=geometry,
+        source=source,
+    )
+
+
+def save(net: WalkNetwork, path: str | Path) -> None:
+    """Write the network to a compressed ``.npz`` file, readable by :func:`load` and :func:`read`."""
+    kind, coords, offsets = shapely.to_ragged_array(net.geometry)
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("wb") as fh:
+        np.savez(
+            fh,
+            version=np.array(CACHE_VERSION),
+            crs=np.array(net.crs.to_wkt()),
+            source=np.array(net.source),
+            node_id=net.node_id,
+            x=net.x,
+            y=net.y,
+            u=net.u,
+            v=net.v,
+            length_m=net.length_m,
+            geom_kind=np.array(int(kind)),
+            geom_coords=coords,
+            geom_offsets=offsets[0],
+        )
+    tmp.replace(path)
+
+
+def load(path: str | Path) -> WalkNetwork:
+    """Read a network written by :func:`save`."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if int(data["version"]) != CACHE_VERSION:
+                msg = (
+                    f"{path}: network file version {int(data['version'])}; this carecircle "
+                    f"reads version {CACHE_VERSION}: build it again from the OSM file"
+                )
+                raise NetworkError(msg)
+            geometry = shapely.from_ragged_array(
+                shapely.GeometryType(int(data["geom_kind"])),
+                data["geom_coords"],
+                (data["geom_offsets"],),
+            )
+            return WalkNetwork(
+                crs=CRS.from_wkt(str(data["crs"])),
+                node_id=data["node_id"],
+                x=data["x"],
+                y=data["y"],
+                u=data["u"],
+                v=data["v"],
+                length_m=data["length_m"],
+                geometry=geometry,
+                source=str(data["source"]),
+            )
+    except (OSError, KeyError, ValueError) as exc:
+        if isinstance(exc, NetworkError):
+            raise
+        msg = f"{path}: not a carecircle network file ({exc}); expected one written by network.save"
+        raise NetworkError(msg) from exc
+
+
+def describe_components(net: WalkNetwork) -> str:
+    """Say how many disconnected parts the network has and how large the largest is."""
+    counts = np.bincount(net.component)
+    share = counts.max() / counts.sum()
+    return f"{counts.size} connected part(s); the largest holds {share:.0%} of the nodes"
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _read_pbf(path: Path, bbox: tuple[float, float, float, float] | None) -> WalkNetwork:
+    try:
+        import pyrosm
+    except ImportError as exc:  # pragma: no cover - a dependency
+        msg = "reading .osm.pbf files needs pyrosm: pip install pyrosm"
+        raise NetworkError(msg) from exc
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            osm = pyrosm.OSM(str(path), bounding_box=list(bbox) if bbox else None)
+            nodes, edges = osm.get_network(network_type="walking", nodes=True)
+    except Exception as exc:
+        msg = f"{path}: could not read the OpenStreetMap PBF file ({exc})"
+        raise NetworkError(msg) from exc
+    if edges is None or len(edges) == 0:
+        msg = f"{path}: the file has no ways a pedestrian may use"
+        raise NetworkError(msg)
+    edges = edges.loc[_walkable(edges)]
+    frame = pd.DataFrame(
+        {"u": edges["u"].to_numpy(), "v": edges["v"].to_numpy(), "length": edges["length"]}
+    )
+    frame["geometry"] = edges.geometry.to_numpy()
+    return _assemble(
+        nodes["id"].to_numpy(np.int64),
+        nodes["lon"].to_numpy(float),
+        nodes["lat"].to_numpy(float),
+        frame,
+        crs=CRS.from_epsg(4326),
+        source=path.name,
+    )
+
+
+def _read_xml(path: Path, bbox: tuple[float, float, float, float] | None) -> WalkNetwork:
+    import osmnx as ox
+
+    # Keep the tags the walking filter needs, filter the raw ways, and only then simplify,
+    # so that a footway and a motorway meeting end to end are never merged into one edge.
+    saved = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = sorted({*saved, "highway", "foot", "access", "area"})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            graph = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
+    except Exception as exc:
+        msg = f"{path}: could not read the OpenStreetMap XML file ({exc})"
+        raise NetworkError(msg) from exc
+    finally:
+        ox.settings.useful_tags_way = saved
+    keep = [(a, b, k) for a, b, k, d in graph.edges(keys=True, data=True) if _walkable_tags(d)]
+    graph = graph.edge_subgraph(keep).copy()
+    if bbox is not None:
+        west, south, east, north = bbox
+        inside = [
+            n
+            for n, d in graph.nodes(data=True)
+            if west <= d["x"] <= east and south <= d["y"] <= north
+        ]
+        graph = graph.subgraph(inside).copy()
+    if graph.number_of_edges() == 0:
+        msg = f"{path}: the file has no ways a pedestrian may use"
+        raise NetworkError(msg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = ox.simplify_graph(graph)
+    return from_graph(graph, source=path.name)
+
+
+def _read_graphml(path: Path) -> WalkNetwork:
+    import osmnx as ox
+
+    try:
+        graph = ox.load_graphml(path)
+    except Exception as exc:
+        msg = f"{path}: could not read the GraphML file ({exc})"
+        raise NetworkError(msg) from exc
+    return from_graph(graph, source=path.name)
+
+
+def _walkable(edges: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of edges a pedestrian may use, from their OSM tag columns."""
+
+    def column(name: str) -> pd.Series:
+        return edges[name] if name in edges else pd.Series(None, index=edges.index, dtype=object)
+
+    foot = column("foot")
+    foot_allowed = foot.isin({"yes", "designated", "permissive"})
+    keep = (
+        ~column("highway").isin(_NOT_WALKABLE_HIGHWAY)
+        & (foot != "no")
+        & (~column("access").isin({"private", "no"}) | foot_allowed)
+        & (column("area") != "yes")
+    )
+    return keep.to_numpy(dtype=bool)
+
+
+def _walkable_tags(tags: dict[str, Any]) -> bool:
+    highway = tags.get("highway")
+    if isinstance(highway, list):
+        highway = highway[0]
+    if highway is None or highway in _NOT_WALKABLE_HIGHWAY:
+        return False
+    foot = tags.get("foot")
+    if foot == "no":
+        return False
+    if tags.get("access") in {"private", "no"} and foot not in {"yes", "designated", "permissive"}:
+        return False
+    return tags.get("area") != "yes"
+
+
+def _assemble(
+    ids: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    edges: pd.DataFrame,
+    *,
+    crs: CRS,
+    source: str,
+) -> WalkNetwork:
+    """Project nodes and edges, index edges by node position, drop duplicates and loops."""
+    position = pd.Index(ids)
+    u = position.get_indexer(edges["u"].to_numpy())
+    v = position.get_indexer(edges["v"].to_numpy())
+    known = (u >= 0) & (v >= 0) & (u != v)
+    edges = edges.loc[known]
+    u, v = u[known], v[known]
+    if u.size == 0:
+        msg = f"{source}: the network has no edges between known nodes"
+        raise NetworkError(msg)
+    # drop unused nodes
+    used = np.zeros(ids.size, dtype=bool)
+    used[u] = True
+    used[v] = True
+    remap = np.cumsum(used) - 1
+    ids, xs, ys = ids[used], xs[used], ys[used]
+    u, v = remap[u], remap[v]
+
+    target = _utm_for(xs, ys) if crs.is_geographic else crs
+    _require_projected(target)
+    to_target = Transformer.from_crs(crs, target, always_xy=True)
+    px, py = to_target.transform(xs, ys)
+
+    geoms = edges["geometry"].to_numpy(dtype=object)
+    missing = pd.isna(geoms)
+    straight = np.empty((u.size, 2, 2))
+    straight[:, 0, 0], straight[:, 0, 1] = px[u], py[u]
+    straight[:, 1, 0], straight[:, 1, 1] = px[v], py[v]
+    geometry = shapely.linestrings(straight)
+    if (~missing).any():
+        given = np.asarray(list(geoms[~missing]), dtype=object)
+        given = shapely.transform(given, lambda c: np.column_stack(to_target.transform(c[:, 0], c[:, 1])))
+        geometry[~missing] = _orient(given, px[u[~missing]], py[u[~missing]])
+    length = edges["length"].to_numpy(dtype=float, copy=True)
+    bad_length = ~np.isfinite(length) | (length < 0)
+    length[bad_length] = shapely.length(geometry[bad_length])
+
+    # one undirected edge per (node pair, geometry): keep the shortest of parallel copies
+    lo, hi = np.minimum(u, v), np.maximum(u, v)
+    frame = pd.DataFrame({"lo": lo, "hi": hi, "length": np.round(length, 3)})
+    keep = ~frame.duplicated(["lo", "hi", "length"]).to_numpy()
+    return WalkNetwork(
+        crs=target,
+        node_id=ids.astype(np.int64),
+        x=np.asarray(px, dtype=float),
+        y=np.asarray(py, dtype=float),
+        u=u[keep].astype(np.int64),
+        v=v[keep].astype(np.int64),
+        length_m=length[keep],
+        geometry=geometry[keep],
+        source=source,
+    )
+
+
+def _orient(geoms: np.ndarray, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
+    """Reverse line geometries whose first vertex is not at their ``u`` node."""
+    first = shapely.get_point(geoms, 0)
+    last = shapely.get_point(geoms, -1)
+    d_first = np.hypot(shapely.get_x(first) - ux, shapely.get_y(first) - uy)
+    d_last = np.hypot(shapely.get_x(last) - ux, shapely.get_y(last) - uy)
+    flip = d_last < d_first
+    out = geoms.copy()
+    if flip.any():
+        out[flip] = shapely.reverse(geoms[flip])
+    return out
+
+
+def _utm_for(lon: np.ndarray, lat: np.ndarray) -> CRS:
+    from pyproj.aoi import AreaOfInterest
+    from pyproj.database import query_utm_crs_info
+
+    infos = query_utm_crs_info(
+        datum_name="WGS 84",
+        area_of_interest=AreaOfInterest(
+            float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))
+        ),
+    )
+    if not infos:
+        msg = "could not choose a UTM zone for the network: are its coordinates lon/lat?"
+        raise NetworkError(msg)
+    centre = (float(np.mean(lon)) + 180) // 6 + 1
+    best = min(infos, key=lambda info: abs(int(info.code[-2:]) - centre))
+    return CRS.from_epsg(int(best.code))
+
+
+def _require_projected(crs: CRS) -> None:
+    if not crs.is_projected:
+        msg = f"the network CRS {crs.name!r} is not projected; metric work needs metres"
+        raise NetworkError(msg)
+
+
+def _cache_path(path: Path, bbox: Iterable[float] | None) -> Path:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    if bbox is not None:
+        digest.update(repr(tuple(bbox)).encode())
+    return cache_dir() / f"{path.name}-{digest.hexdigest()[:16]}-v{CACHE_VERSION}.npz"
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pyrosm
+import pytest
+
+from carecircle import network, travel
+
+
+def _xy(net: network.WalkNetwork, dx: float, dy: float) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([net.x[0] + dx]), np.array([net.y[0] + dy])
+
+
+def test_snap_joins_nearest_point_of_nearest_edge(street):
+    s = travel.snap(street, *_xy(street, 250.0, 30.0))
+    assert s.edge.tolist() == [2]
+    assert s.fraction[0] == pytest.approx(0.5)
+    assert s.access_m[0] == pytest.approx(30.0)
+
+
+def test_street_time_counts_access_walk_and_partial_edge(street):
+    sources = travel.snap(street, *_xy(street, 0.0, 0.0))
+    targets = travel.snap(street, *_xy(street, 250.0, 30.0))
+    time_s, source = travel.nearest_times(street, sources, targets, speed_m_s=1.0)
+    assert time_s[0] == pytest.approx(280.0)  # 250 m along the street + 30 m access
+    assert source.tolist() == [0]
+    half = travel.nearest_times(street, sources, targets, speed_m_s=2.0)[0]
+    assert half[0] == pytest.approx(140.0)
+
+
+def test_source_off_the_street_counts_its_access(street):
+    sources = travel.snap(street, *_xy(street, 100.0, -40.0))  # 40 m off node 1
+    targets = travel.snap(street, *_xy(street, 400.0, 0.0))
+    time_s, _ = travel.nearest_times(street, sources, targets, speed_m_s=1.0)
+    assert time_s[0] == pytest.approx(340.0)
+
+
+def test_same_edge_goes_straight_along_it(street):
+    sources = travel.snap(street, *_xy(street, 50.0, 0.0))
+    targets = travel.snap(street, *_xy(street, 60.0, 10.0))
+    time_s, source = travel.nearest_times(street, sources, targets, speed_m_s=1.0)
+    assert time_s[0] == pytest.approx(20.0)  # 10 m along + 10 m access, not via a node
+    assert source[0] == 0
+
+
+def test_diamond_takes_the_shorter_side(diamond):
+    sources = travel.snap(diamond, *_xy(diamond, 0.0, 0.0))
+    times = travel.node_times(diamond, sources, speed_m_s=1.0)
+    assert times.time_s.tolist() == pytest.approx([0.0, 100.0, 120.0, 170.0])
+    # a point half way along B-D: 100 + 50 via B, or 170 + 50 via D
+    target = travel.snap(diamond, np.array([diamond.x[0] + 150.0]), np.array([diamond.y[0] + 50.0]))
+    time_s, _ = travel.point_times(diamond, times, sources, target, speed_m_s=1.0)
+    assert time_s[0] == pytest.approx(150.0)
+
+
+def test_nearest_of_several_sources_is_named(street):
+    xs = np.array([street.x[0], street.x[4]])
+    ys = np.array([street.y[0], street.y[4]])
+    sources = travel.snap(street, xs, ys)
+    targets = travel.snap(street, street.x, street.y)
+    time_s, source = travel.nearest_times(street, sources, targets, speed_m_s=1.0)
+    assert time_s.tolist() == pytest.approx([0.0, 100.0, 200.0, 100.0, 0.0])
+    assert source[[0, 1, 3, 4]].tolist() == [0, 0, 1, 1]
+
+
+def test_unreachable_part_is_infinite():
+    # two separate streets; the source is on the first
+    x = np.array([0.0, 100.0, 1000.0, 1100.0]) + 600_000.0
+    y = np.full(4, 3_300_000.0)
+    net = network.from_arrays(x, y, np.array([0, 2]), np.array([1, 3]), crs="EPSG:32648")
+    sources = travel.snap(net, x[:1], y[:1])
+    targets = travel.snap(net, x, y)
+    time_s, source = travel.nearest_times(net, sources, targets, speed_m_s=1.0)
+    assert np.isinf(time_s[2:]).all()
+    assert source[2:].tolist() == [-1, -1]
+    assert np.isfinite(time_s[:2]).all()
+
+
+def test_no_sources_means_infinite_times(street):
+    empty = travel.snap(street, np.empty(0), np.empty(0))
+    targets = travel.snap(street, street.x, street.y)
+    time_s, source = travel.nearest_times(street, empty, targets, speed_m_s=1.0)
+    assert np.isinf(time_s).all()
+    assert (source == -1).all()
+
+
+def test_parallel_edges_keep_the_shortest():
+    x = np.array([0.0, 100.0]) + 600_000.0
+    y = np.full(2, 3_300_000.0)
+    net = network.from_arrays(
+        x, y, np.array([0, 0]), np.array([1, 1]), crs="EPSG:32648",
+        length_m=np.array([300.0, 100.0]),
+    )
+    times = travel.node_times(net, travel.snap(net, x[:1], y[:1]), speed_m_s=1.0)
+    assert times.time_s[1] == pytest.approx(100.0)
+
+
+def _compare_with_networkx(net: network.WalkNetwork, seed: int, n_sources: int) -> None:
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(net.n_nodes, size=n_sources, replace=False)
+    speed = 0.9
+    # sources exactly at nodes: join each at its end of one of its edges
+    edge_of = np.full(net.n_nodes, -1)
+    edge_of[net.v] = np.arange(net.n_edges)
+    edge_of[net.u] = np.arange(net.n_edges)
+    at_u = net.u[edge_of[chosen]] == chosen
+    sources = travel.Snap(edge_of[chosen], np.where(at_u, 0.0, 1.0), np.zeros(n_sources))
+    ours = travel.node_times(net, sources, speed_m_s=speed)
+    graph = network.to_graph(net, speed_m_s=speed)
+    ids = net.node_id
+    ref = nx.multi_source_dijkstra_path_length(
+        graph, {int(ids[i]) for i in chosen}, weight="travel_time"
+    )
+    expected = np.array([ref.get(int(i), np.inf) for i in ids])
+    finite = np.isfinite(expected)
+    assert (np.isfinite(ours.time_s) == finite).all()
+    assert np.abs(ours.time_s[finite] - expected[finite]).max() < 1e-6
+    # the named source is a nearest one: its own distance equals the minimum
+    for node in rng.choice(np.flatnonzero(finite), size=20, replace=False):
+        src = chosen[ours.source[node]]
+        d = nx.dijkstra_path_length(graph, int(ids[src]), int(ids[node]), weight="travel_time")
+        assert d == pytest.approx(expected[node], abs=1e-6)
+
+
+def test_equals_networkx_on_random_grid():
+    rng = np.random.default_rng(7)
+    grid = network.synthetic_grid(25, 30, spacing_m=80.0)
+    lengths = grid.length_m * rng.uniform(1.0, 2.5, size=grid.n_edges)
+    net = network.from_arrays(grid.x, grid.y, grid.u, grid.v, crs=grid.crs, length_m=lengths)
+    _compare_with_networkx(net, seed=1, n_sources=6)
+
+
+def test_equals_networkx_on_helsinki():
+    net = network.read(pyrosm.get_data("helsinki_pbf"), cache=False)
+    _compare_with_networkx(net, seed=3, n_sources=5)
