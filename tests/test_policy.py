@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+from carecircle import policy
+from carecircle._errors import PolicyError
+
+
+def test_builtin_profiles_and_their_circles():
+    assert {"chongqing", "yuzhong"} <= set(policy.builtin_names())
+    cq = policy.load("chongqing")
+    assert cq.circle("eldercare").minutes == {"urban": 15.0, "rural": 15.0}
+    assert cq.circle("medical").minutes == {"urban": 15.0, "rural": 25.0}
+    assert "万州府办发〔2020〕28号" in cq.circle("medical").source
+    assert cq.speed_m_s == 0.9
+    yz = policy.load("yuzhong")
+    assert yz.circle("eldercare").minutes["urban"] == 10.0
+    assert "渝中府办〔2020〕44号" in yz.circle("eldercare").source
+    # inherited unchanged
+    assert yz.circle("medical").minutes == cq.circle("medical").minutes
+
+
+def test_user_profile_inherits(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        'name = "mine"\nextends = "chongqing"\n[analysis]\nspeed_m_s = 0.8\n'
+        "[circles.eldercare]\nminutes_urban = 12\n",
+        encoding="utf-8",
+    )
+    mine = policy.load(path)
+    assert mine.speed_m_s == 0.8
+    assert mine.circle("eldercare").minutes == {"urban": 12.0, "rural": 15.0}
+    assert mine.grid_spacing_m == 50.0
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('extends = "chongqing"\nspeed = 1\n', "unknown key 'speed'"),
+        ('extends = "chongqing"\n[circles.eldercare]\nminutes_urbn = 5\n', "circles.eldercare.minutes_urbn"),
+        ('extends = "chongqing"\n[circles.eldercare]\nminutes_urban = "ten"\n', "must be float"),
+        ('extends = "chongqing"\n[circles.eldercare]\nminutes_rural = -5\n', "must be positive"),
+        ('extends = "chongqing"\n[circles.eldercare]\ntiers = ["spa"]\n', "unknown tier"),
+        ('extends = "chongqing"\n[status]\ncovered_min_share = 1.5\n', "share from 0 to 1"),
+        ('extends = "nowhere"\n', "unknown policy 'nowhere'"),
+        ("name = [\n", "not valid TOML"),
+    ],
+)
+def test_wrong_profiles_name_the_key(tmp_path, body, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(PolicyError, match=message.replace("(", r"\(")):
+        policy.load(path)
+
+
+def test_unknown_builtin_lists_the_known_ones():
+    with pytest.raises(PolicyError, match="chongqing"):
+        policy.load("atlantis")
