@@ -1,0 +1,171 @@
+"""Shares and statuses: how much of each community lies inside a service circle.
+
+Works on arrays: the walking time of every demand point to the nearest facility of the circle,
+the point's share of its community, and the community table. Returns one row per community,
+with no community dropped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .policy import Circle
+
+#: Statuses a community can have for a circle.
+COVERED = "covered"
+PARTIAL = "partial"
+UNCOVERED = "uncovered"
+NO_FACILITY = "no_facility"
+OUTSIDE_NETWORK = "outside_network"
+# plus the input statuses (invalid_geometry, empty_geometry, no_population) carried through
+
+STATUS_LABELS_ZH = {
+    COVERED: "已覆盖",
+    PARTIAL: "部分覆盖",
+    UNCOVERED: "未覆盖",
+    NO_FACILITY: "无此类设施",
+    OUTSIDE_NETWORK: "不在步行网络内",
+    "invalid_geometry": "边界无效",
+    "empty_geometry": "无边界",
+    "no_population": "无人口数据",
+}
+
+
+def summarize(
+    communities: pd.DataFrame,
+    point_community: np.ndarray,
+    point_weight: np.ndarray,
+    time_s: np.ndarray,
+    nearest: np.ndarray,
+    facility_ids: np.ndarray,
+    circle: Circle,
+    *,
+    point_off_network: np.ndarray,
+    covered_min_share: float,
+    partial_min_share: float,
+) -> pd.DataFrame:
+    """Coverage of every community by one circle.
+
+    Parameters
+    ----------
+    communities : pandas.DataFrame
+        One row per community with ``population``, ``elderly`` (NaN when unknown), ``kind``
+        (``urban``/``rural``) and ``input_status`` (``ok`` or why it cannot be analysed).
+    point_community : numpy.ndarray
+        Community position (0-based) of each demand point.
+    point_weight : numpy.ndarray
+        Share of its community's residents at each point (summing to 1 per community).
+    time_s : numpy.ndarray
+        Walking time in seconds from each point to the nearest facility of the circle
+        (``inf`` when none is reachable or the point is off the network).
+    nearest : numpy.ndarray
+        Index into ``facility_ids`` of that facility, -1 when none.
+    facility_ids : numpy.ndarray
+        Ids of the circle's facilities.
+    circle : Circle
+        The circle (its minutes for urban and rural communities).
+    point_off_network : numpy.ndarray, keyword-only
+        True for points too far from any walkable way; a community all of whose points are
+        is ``outside_network``.
+    covered_min_share, partial_min_share : float, keyword-only
+        Status thresholds on the share within the circle.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``communities``, columns ``minutes``, ``basis``, ``residents``,
+        ``within``, ``share``, ``median_min``, ``p90_min``, ``nearest``, ``status``.
+    """
+    n = len(communities)
+    elderly = communities["elderly"].to_numpy(dtype=float)
+    population = communities["population"].to_numpy(dtype=float)
+    has_elderly = np.isfinite(elderly)
+    base = np.where(has_elderly, elderly, population)
+    kind = communities["kind"].to_numpy()
+    minutes = np.where(kind == "rural", circle.minutes["rural"], circle.minutes["urban"])
+
+    people = point_weight * np.nan_to_num(base)[point_community]
+    limit_s = minutes[point_community] * 60.0
+    inside = time_s <= limit_s
+    residents = np.bincount(point_community, weights=people, minlength=n)
+    within = np.bincount(point_community, weights=people * inside, minlength=n)
+    on_network = np.bincount(point_community, weights=~point_off_network, minlength=n) > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(residents > 0, within / residents, np.nan)
+
+    median_s = _weighted_quantile(point_community, time_s, point_weight, 0.5, n)
+    p90_s = _weighted_quantile(point_community, time_s, point_weight, 0.9, n)
+    nearest_id = _main_facility(point_community, nearest, people, facility_ids, n)
+
+    status = np.where(
+        share >= covered_min_share,
+        COVERED,
+        np.where(share > partial_min_share, PARTIAL, UNCOVERED),
+    ).astype(object)
+    if len(facility_ids) == 0:
+        status[:] = NO_FACILITY
+    has_points = np.bincount(point_community, minlength=n) > 0
+    status[has_points & ~on_network] = OUTSIDE_NETWORK
+    status[has_points & (residents == 0)] = "no_population"
+    input_status = communities["input_status"].to_numpy()
+    bad_input = input_status != "ok"
+    status[bad_input] = input_status[bad_input]
+    share[bad_input] = np.nan
+
+    return pd.DataFrame(
+        {
+            "minutes": minutes,
+            "basis": np.where(has_elderly, "elderly", "population"),
+            "residents": np.where(bad_input, np.nan, residents),
+            "within": np.where(bad_input, np.nan, within),
+            "share": share,
+            "median_min": median_s / 60.0,
+            "p90_min": p90_s / 60.0,
+            "nearest": nearest_id,
+            "status": status,
+        },
+        index=communities.index,
+    )
+
+
+def _weighted_quantile(
+    group: np.ndarray, value: np.ndarray, weight: np.ndarray, q: float, n: int
+) -> np.ndarray:
+    """Per-group weighted quantile (the lowest value whose cumulative weight reaches ``q``).
+
+    ``inf`` values count (a point that reaches no facility); the result is NaN for groups
+    without points or whose quantile is unreachable.
+    """
+    out = np.full(n, np.nan)
+    if group.size == 0:
+        return out
+    order = np.lexsort((value, group))
+    g, v, w = group[order], value[order], weight[order]
+    totals = np.bincount(g, weights=w, minlength=n)
+    cumulative = np.cumsum(w)
+    starts = np.searchsorted(g, np.arange(n))
+    before = np.concatenate([[0.0], cumulative])[starts]
+    within_group = cumulative - before[g]
+    reached = within_group >= q * totals[g] - 1e-12
+    # first reached position of each group
+    idx = np.flatnonzero(reached)
+    first = pd.Series(idx).groupby(g[idx]).min()
+    values = v[first.to_numpy()]
+    out[first.index.to_numpy()] = np.where(np.isfinite(values), values, np.nan)
+    return out
+
+
+def _main_facility(
+    group: np.ndarray, source: np.ndarray, people: np.ndarray, facility_ids: np.ndarray, n: int
+) -> np.ndarray:
+    """Id of the facility nearest to the most residents of each community ("" when none)."""
+    out = np.full(n, "", dtype=object)
+    valid = source >= 0
+    if not valid.any():
+        return out
+    frame = pd.DataFrame({"g": group[valid], "s": source[valid], "p": people[valid] + 1e-12})
+    sums = frame.groupby(["g", "s"], sort=False)["p"].sum().reset_index()
+    top = sums.sort_values(["g", "p", "s"], ascending=[True, False, True]).drop_duplicates("g")
+    out[top["g"].to_numpy()] = np.asarray(facility_ids, dtype=object)[top["s"].to_numpy()]
+    return out

@@ -1,0 +1,194 @@
+"""Where residents are: each community's population placed at demand points.
+
+With a population raster (e.g. WorldPop 100 m), a community's ``population`` and ``elderly`` are
+spread over the raster cells whose centres fall inside it, in proportion to the cell values.
+Without one, or where the raster has nobody inside a community, they are spread evenly over
+points of a regular grid inside the community. Every community with a usable geometry gets at
+least one point.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+
+from ._errors import InputError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemandPoints:
+    """Points carrying shares of their community's residents.
+
+    Attributes
+    ----------
+    community : numpy.ndarray
+        Position (0-based row) of each point's community in the communities frame.
+    x, y : numpy.ndarray
+        Coordinates in the communities' projected CRS (metres).
+    weight : numpy.ndarray
+        Share of its community's residents at the point; the weights of a community sum to 1.
+    method : pandas.Series
+        Per community (indexed by position): ``raster``, ``grid`` or ``none`` (no usable
+        geometry, so no points).
+    """
+
+    community: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    weight: np.ndarray
+    method: pd.Series
+
+    def __len__(self) -> int:
+        return int(self.community.size)
+
+
+def place(
+    communities: gpd.GeoDataFrame,
+    *,
+    spacing_m: float,
+    raster: str | Path | None = None,
+) -> DemandPoints:
+    """Place demand points in every community.
+
+    Parameters
+    ----------
+    communities : geopandas.GeoDataFrame
+        Polygons in a projected CRS (metres). Rows with empty geometry get no points.
+    spacing_m : float, keyword-only
+        Grid spacing in metres for communities placed evenly.
+    raster : path, optional, keyword-only
+        A population GeoTIFF (any CRS); cells are weighted by their value.
+
+    Returns
+    -------
+    DemandPoints
+    """
+    if communities.crs is None or not CRS.from_user_input(communities.crs).is_projected:
+        msg = f"communities must be in a projected CRS to place demand points, got {communities.crs!r}"
+        raise InputError(msg)
+    geoms = communities.geometry.to_numpy()
+    usable = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
+    method = pd.Series("none", index=np.arange(len(communities)), dtype=object)
+    parts = []
+    todo = usable.copy()
+    if raster is not None:
+        found = _raster_points(communities, Path(raster))
+        has = np.zeros(len(communities), dtype=bool)
+        has[np.unique(found[0])] = True
+        parts.append(found)
+        method[has] = "raster"
+        todo &= ~has
+        if (usable & ~has).any():
+            logger.warning(
+                "%d communities hold no populated raster cell; their residents are spread evenly",
+                int((usable & ~has).sum()),
+            )
+    parts.append(_grid_points(geoms, np.flatnonzero(todo), spacing_m=spacing_m))
+    method[todo] = "grid"
+    community = np.concatenate([p[0] for p in parts])
+    x = np.concatenate([p[1] for p in parts])
+    y = np.concatenate([p[2] for p in parts])
+    value = np.concatenate([p[3] for p in parts])
+    totals = np.bincount(community, weights=value, minlength=len(communities))
+    weight = value / totals[community]
+    order = np.argsort(community, kind="stable")
+    return DemandPoints(community[order], x[order], y[order], weight[order], method)
+
+
+def _grid_points(
+    geoms: np.ndarray, which: np.ndarray, *, spacing_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Regular grid points inside the given polygons, plus a representative point for each."""
+    if which.size == 0:
+        empty = np.empty(0)
+        return np.empty(0, dtype=np.int64), empty, empty, empty
+    polys = geoms[which]
+    bounds = shapely.bounds(polys)
+    x0 = np.floor(bounds[:, 0].min() / spacing_m) * spacing_m + spacing_m / 2
+    y0 = np.floor(bounds[:, 1].min() / spacing_m) * spacing_m + spacing_m / 2
+    # Candidate cells come from each polygon's own bounding box, so empty land costs nothing.
+    ix0 = np.floor((bounds[:, 0] - x0) / spacing_m).astype(np.int64)
+    ix1 = np.ceil((bounds[:, 2] - x0) / spacing_m).astype(np.int64)
+    iy0 = np.floor((bounds[:, 1] - y0) / spacing_m).astype(np.int64)
+    iy1 = np.ceil((bounds[:, 3] - y0) / spacing_m).astype(np.int64)
+    nx_ = ix1 - ix0 + 1
+    ny_ = iy1 - iy0 + 1
+    counts = nx_ * ny_
+    owner = np.repeat(np.arange(polys.size), counts)
+    local = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    cx = x0 + (ix0[owner] + local % nx_[owner]) * spacing_m
+    cy = y0 + (iy0[owner] + local // nx_[owner]) * spacing_m
+    inside = shapely.contains_xy(polys[owner], cx, cy)
+    # a polygon smaller than a cell gets one point on its surface
+    without = np.setdiff1d(np.arange(polys.size), owner[inside])
+    rep = shapely.point_on_surface(polys[without])
+    community = which[np.concatenate([owner[inside], without])]
+    x = np.concatenate([cx[inside], shapely.get_x(rep)])
+    y = np.concatenate([cy[inside], shapely.get_y(rep)])
+    return community, x, y, np.ones(community.size)
+
+
+def _raster_points(
+    communities: gpd.GeoDataFrame, path: Path
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Centres of populated raster cells inside communities, with their values."""
+    try:
+        import rasterio
+        from rasterio.windows import from_bounds
+    except ImportError as exc:  # pragma: no cover - a dependency
+        msg = "reading a population raster needs rasterio: pip install rasterio"
+        raise InputError(msg) from exc
+    if not path.is_file():
+        msg = f"{path}: population raster not found; expected a GeoTIFF"
+        raise InputError(msg)
+    try:
+        src_ctx = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        msg = f"{path}: not a readable raster ({exc}); expected a GeoTIFF of residents per cell"
+        raise InputError(msg) from exc
+    with src_ctx as src:
+        if src.crs is None:
+            msg = f"{path}: the raster has no CRS; set one (e.g. EPSG:4326) in the file"
+            raise InputError(msg)
+        to_raster = Transformer.from_crs(communities.crs, src.crs, always_xy=True)
+        minx, miny, maxx, maxy = communities.total_bounds
+        bx, by = to_raster.transform([minx, maxx, minx, maxx], [miny, miny, maxy, maxy])
+        window = from_bounds(min(bx), min(by), max(bx), max(by), transform=src.transform)
+        window = window.round_offsets().round_lengths()
+        window = window.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
+        values = src.read(1, window=window, masked=True).astype(float)
+        transform = src.window_transform(window)
+        raster_crs = src.crs
+    filled = values.filled(0.0)
+    if (filled < 0).any():
+        rows, cols = np.nonzero(filled < 0)
+        msg = (
+            f"{path}: cell (row {int(rows[0]) + 1}, column {int(cols[0]) + 1}) holds "
+            f"{filled[rows[0], cols[0]]!r}; expected residents per cell, 0 or more (or nodata)"
+        )
+        raise InputError(msg)
+    rows, cols = np.nonzero(filled > 0)
+    xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
+    to_work = Transformer.from_crs(raster_crs, communities.crs, always_xy=True)
+    px, py = to_work.transform(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
+    px, py = np.asarray(px), np.asarray(py)
+    tree = shapely.STRtree(communities.geometry.to_numpy())
+    point_idx, community = tree.query(shapely.points(px, py), predicate="within")
+    # a cell centre on a shared border goes to one community only
+    first = ~pd.Series(point_idx).duplicated().to_numpy()
+    point_idx, community = point_idx[first], community[first]
+    return (
+        community.astype(np.int64),
+        px[point_idx],
+        py[point_idx],
+        filled[rows, cols][point_idx],
+    )
