@@ -229,13 +229,18 @@ def from_graph(graph: nx.MultiDiGraph | nx.MultiGraph | nx.Graph, *, source: str
     """
     crs = CRS.from_user_input(graph.graph.get("crs", "EPSG:4326"))
     ids = np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes())
-    xs = np.fromiter((d["x"] for _, d in graph.nodes(data=True)), dtype=float, count=ids.size)
-    ys = np.fromiter((d["y"] for _, d in graph.nodes(data=True)), dtype=float, count=ids.size)
-    rows = [
-        (a, b, float(d.get("length", np.nan)), d.get("geometry"))
-        for a, b, d in graph.edges(data=True)
-    ]
-    edges = pd.DataFrame(rows, columns=["u", "v", "length", "geometry"])
+    xs = np.fromiter((x for _, x in graph.nodes(data="x")), dtype=float, count=ids.size)
+    ys = np.fromiter((y for _, y in graph.nodes(data="y")), dtype=float, count=ids.size)
+    triples = list(graph.edges(data="length", default=np.nan))
+    count = len(triples)
+    edges = pd.DataFrame(
+        {
+            "u": np.fromiter((t[0] for t in triples), dtype=np.int64, count=count),
+            "v": np.fromiter((t[1] for t in triples), dtype=np.int64, count=count),
+            "length": np.fromiter((t[2] for t in triples), dtype=float, count=count),
+        }
+    )
+    edges["geometry"] = [g for _, _, g in graph.edges(data="geometry")]
     return _assemble(ids, xs, ys, edges, crs=crs, source=source)
 
 
@@ -549,6 +554,13 @@ def _assemble(
     ids, xs, ys = ids[used], xs[used], ys[used]
     u, v = remap[u], remap[v]
 
+    # one undirected edge per node pair and length (a two-way street appears twice in a
+    # directed graph); parallel edges of different lengths stay
+    length = edges["length"].to_numpy(dtype=float, copy=True)
+    key = pd.DataFrame({"lo": np.minimum(u, v), "hi": np.maximum(u, v), "len": np.round(length, 3)})
+    keep = ~key.duplicated().to_numpy()
+    edges, u, v, length = edges.loc[keep], u[keep], v[keep], length[keep]
+
     target = _utm_for(xs, ys) if crs.is_geographic else crs
     _require_projected(target)
     to_target = Transformer.from_crs(crs, target, always_xy=True)
@@ -556,31 +568,28 @@ def _assemble(
 
     geoms = edges["geometry"].to_numpy(dtype=object)
     missing = pd.isna(geoms)
-    straight = np.empty((u.size, 2, 2))
-    straight[:, 0, 0], straight[:, 0, 1] = px[u], py[u]
-    straight[:, 1, 0], straight[:, 1, 1] = px[v], py[v]
-    geometry = shapely.linestrings(straight)
+    straight = np.empty((int(missing.sum()), 2, 2))
+    straight[:, 0, 0], straight[:, 0, 1] = px[u[missing]], py[u[missing]]
+    straight[:, 1, 0], straight[:, 1, 1] = px[v[missing]], py[v[missing]]
+    geometry = np.empty(u.size, dtype=object)
+    geometry[missing] = shapely.linestrings(straight) if missing.any() else []
     if (~missing).any():
         given = np.asarray(list(geoms[~missing]), dtype=object)
-        given = shapely.transform(given, lambda c: np.column_stack(to_target.transform(c[:, 0], c[:, 1])))
+        given = shapely.transform(
+            given, lambda c: np.column_stack(to_target.transform(c[:, 0], c[:, 1]))
+        )
         geometry[~missing] = _orient(given, px[u[~missing]], py[u[~missing]])
-    length = edges["length"].to_numpy(dtype=float, copy=True)
     bad_length = ~np.isfinite(length) | (length < 0)
     length[bad_length] = shapely.length(geometry[bad_length])
-
-    # one undirected edge per (node pair, geometry): keep the shortest of parallel copies
-    lo, hi = np.minimum(u, v), np.maximum(u, v)
-    frame = pd.DataFrame({"lo": lo, "hi": hi, "length": np.round(length, 3)})
-    keep = ~frame.duplicated(["lo", "hi", "length"]).to_numpy()
     return WalkNetwork(
         crs=target,
         node_id=ids.astype(np.int64),
         x=np.asarray(px, dtype=float),
         y=np.asarray(py, dtype=float),
-        u=u[keep].astype(np.int64),
-        v=v[keep].astype(np.int64),
-        length_m=length[keep],
-        geometry=geometry[keep],
+        u=u.astype(np.int64),
+        v=v.astype(np.int64),
+        length_m=length,
+        geometry=geometry,
         source=source,
     )
 
