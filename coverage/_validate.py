@@ -1,0 +1,311 @@
+"""Reusable checks for user files: encodings, column names, ids, numbers.
+
+Every failure is an :class:`~carecircle._errors.InputError` with a one-line message that names
+the file, the 1-based data row (and, for CSVs, the file line), the column, the value found and
+what would be accepted.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._errors import InputError
+
+CSV_ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
+"""Encodings tried in turn for CSV files: UTF-8 (with or without BOM), then GB18030 (⊃ GBK)."""
+
+MISSING_MARKERS: frozenset[str] = frozenset({"", "nan", "na", "n/a", "null", "none"})
+"""Cell texts read as a missing number (compared after stripping, case-insensitive)."""
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where values come from, for error messages.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The user's file.
+    csv : bool
+        True for a CSV with one header line, so messages can add the file line number.
+
+    """
+
+    path: Path
+    csv: bool = False
+
+    def row(self, position: int) -> str:
+        """Describe the data row at 0-based ``position`` as ``"row 3"`` or ``"row 3 (line 4)"``."""
+        row = position + 1
+        return f"row {row} (line {row + 1})" if self.csv else f"row {row}"
+
+    def bad_value(self, position: int, column: str, value: Any, expected: str) -> InputError:
+        """Build the error for one bad cell, in the package's one-line message style."""
+        msg = (
+            f"{self.path}: {self.row(position)}, column {column!r}: found {value!r}; "
+            f"expected {expected}"
+        )
+        return InputError(msg)
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """Read a CSV as text, trying UTF-8 (BOM or not) and then GB18030.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The CSV file; the first line is the header.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every cell as the text found in the file (blank cells as ``""``), so codes keep their
+        leading zeros; column names stripped of surrounding whitespace.
+
+    Raises
+    ------
+    InputError
+        If no encoding decodes the file, or the text is not a readable CSV.
+
+    """
+    raw = path.read_bytes()
+    text = None
+    for encoding in CSV_ENCODINGS:
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if text is None:
+        tried = ", ".join(CSV_ENCODINGS)
+        msg = f"{path}: cannot decode the file with any of {tried}; save it as UTF-8 and retry"
+        raise InputError(msg)
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        msg = f"{path}: not a readable CSV ({exc}); expected a header line and comma-separated rows"
+        raise InputError(msg) from exc
+    return strip_column_names(frame, path=path)
+
+
+def strip_column_names(frame: pd.DataFrame, *, path: Path) -> pd.DataFrame:
+    """Return a copy of ``frame`` with whitespace stripped from its column names.
+
+    Raises
+    ------
+    InputError
+        If two columns have the same name once stripped.
+
+    """
+    names = [str(c).strip() for c in frame.columns]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            msg = f"{path}: column {name!r} appears twice; expected unique column names"
+            raise InputError(msg)
+        seen.add(name)
+    out = frame.copy()
+    out.columns = pd.Index(names)
+    return out
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower().replace("（", "(").replace("）", ")")
+
+
+def resolve_columns(
+    found: Sequence[str],
+    *,
+    aliases: Mapping[str, Sequence[str]],
+    required: Sequence[str],
+    columns: Mapping[str, str] | None,
+    path: Path,
+) -> dict[str, str]:
+    """Decide which of the file's columns holds each field.
+
+    A ``columns`` entry wins; otherwise a column named like the field itself; otherwise one of
+    the field's aliases (compared case-insensitively, full-width brackets as ASCII).
+
+    Parameters
+    ----------
+    found : sequence of str
+        The file's column names (already stripped).
+    aliases : mapping of str to sequence of str
+        Field name to accepted headers, in output order.
+    required : sequence of str
+        Fields that must be found.
+    columns : mapping of str to str or None
+        The user's field → column overrides.
+    path : pathlib.Path
+        The file, for messages.
+
+    Returns
+    -------
+    dict of str to str
+        Field → column name for every field found.
+
+    Raises
+    ------
+    InputError
+        For an unknown field or absent column in ``columns``, a column given to two fields,
+        several columns matching one field, or a missing required field.
+
+    """
+    listed = ", ".join(repr(c) for c in found)
+    resolved: dict[str, str] = {}
+    for field, column in (columns or {}).items():
+        if field not in aliases:
+            fields = ", ".join(repr(f) for f in aliases)
+            msg = f"{path}: columns= names unknown field {field!r}; expected one of {fields}"
+            raise InputError(msg)
+        name = str(column).strip()
+        if name not in found:
+            msg = (
+                f"{path}: columns= maps {field!r} to {column!r}, which is not in the file; "
+                f"columns found: {listed}"
+            )
+            raise InputError(msg)
+        if name in resolved.values():
+            msg = f"{path}: columns= maps two fields to the column {name!r}; expected one each"
+            raise InputError(msg)
+        resolved[field] = name
+    for field, names in aliases.items():
+        if field in resolved:
+            continue
+        free = [c for c in found if c not in resolved.values()]
+        hits = [c for c in free if _norm(c) == field]
+        if not hits:
+            wanted = {_norm(a) for a in names}
+            hits = [c for c in free if _norm(c) in wanted]
+        if len(hits) > 1:
+            options = ", ".join(repr(c) for c in hits)
+            msg = (
+                f"{path}: several columns could hold {field!r} ({options}); "
+                f"choose one with columns={{{field!r}: {hits[0]!r}}}"
+            )
+            raise InputError(msg)
+        if hits:
+            resolved[field] = hits[0]
+    for field in required:
+        if field not in resolved:
+            accepted = ", ".join(repr(a) for a in (field, *aliases[field]))
+            msg = (
+                f"{path}: missing required column for {field!r} (accepted headers: {accepted}); "
+                f"columns found: {listed}; rename the column or pass "
+                f"columns={{{field!r}: '<your column>'}}"
+            )
+            raise InputError(msg)
+    return resolved
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float | np.floating):
+        return math.isnan(value)
+    return isinstance(value, str) and value.strip().lower() in MISSING_MARKERS
+
+
+def as_text(values: pd.Series) -> list[str]:
+    """Return the values as stripped strings: missing as ``""``, ``12.0`` as ``"12"``."""
+    out = []
+    for value in values.tolist():
+        if _is_missing(value):
+            out.append("")
+        elif isinstance(value, float | np.floating) and float(value).is_integer():
+            out.append(str(int(value)))
+        else:
+            out.append(str(value).strip())
+    return out
+
+
+def required_text(values: pd.Series, *, where: Where, column: str, expected: str) -> list[str]:
+    """Return :func:`as_text` of ``values``, raising on the first blank cell."""
+    texts = as_text(values)
+    for position, text in enumerate(texts):
+        if not text:
+            raise where.bad_value(position, column, values.iloc[position], expected)
+    return texts
+
+
+def unique_ids(ids: Sequence[str], *, where: Where, column: str) -> None:
+    """Raise if an id appears twice, naming both rows.
+
+    Raises
+    ------
+    InputError
+        On the first repeated id.
+
+    """
+    first: dict[str, int] = {}
+    for position, value in enumerate(ids):
+        if value in first:
+            rows = f"{where.row(first[value])} and {where.row(position)}"
+            msg = (
+                f"{where.path}: {rows}, column {column!r}: found {value!r} twice; "
+                "expected a unique id on every row"
+            )
+            raise InputError(msg)
+        first[value] = position
+
+
+def numeric_column(
+    values: pd.Series,
+    *,
+    where: Where,
+    column: str,
+    what: str,
+    allow_missing: bool = True,
+    minimum: float | None = 0.0,
+) -> np.ndarray:
+    """Convert a column to floats, raising on the first bad cell.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The column, as text (CSV) or as read from a layer.
+    where : Where
+        File and row numbering, for messages.
+    column : str
+        The user's column name, for messages.
+    what : str
+        What a value means, e.g. ``"a number of people"``, for messages.
+    allow_missing : bool
+        Whether blank cells (see :data:`MISSING_MARKERS`) are allowed; they become NaN.
+    minimum : float or None
+        Smallest accepted value; None for no lower bound.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 values, NaN where missing.
+
+    Raises
+    ------
+    InputError
+        For a non-numeric, infinite, missing (when not allowed) or too-small value.
+
+    """
+    expected = what if minimum is None else f"{what} ≥ {minimum:g}"
+    out = np.full(len(values), np.nan)
+    for position, value in enumerate(values.tolist()):
+        if _is_missing(value):
+            if not allow_missing:
+                raise where.bad_value(position, column, value, expected)
+            continue
+        try:
+            number = float(value.strip()) if isinstance(value, str) else float(value)
+        except (TypeError, ValueError):
+            raise where.bad_value(position, column, value, expected) from None
+        if not math.isfinite(number) or (minimum is not None and number < minimum):
+            raise where.bad_value(position, column, value, expected)
+        out[position] = number
+    return out

@@ -1,0 +1,655 @@
+"""Read and check the user's community boundaries and service facilities.
+
+Both readers return GeoDataFrames in EPSG:4326 with a fixed column scheme, converting GCJ-02
+(Gaode/Tencent) or BD-09 (Baidu) coordinates to WGS-84 when asked. Anything wrong with the
+files raises :class:`~carecircle._errors.InputError` with a one-line message naming the file,
+row, column and value; no library traceback reaches the user.
+
+Community output columns, in order::
+
+    id, name, population, elderly, kind, township, input_status, input_note,
+    <every other input column, unchanged>, geometry
+
+Facility output columns, in order::
+
+    id, name, tier, area_m2, beds, nursing_beds, <every other input column>, geometry
+
+Headers are matched to fields by name, by the built-in Chinese and English aliases
+(:data:`COMMUNITY_ALIASES`, :data:`FACILITY_ALIASES`) or by an explicit ``columns`` mapping.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
+from pyproj import CRS
+from shapely.geometry.base import BaseGeometry
+
+from . import coords as _coords
+from ._errors import InputError
+from ._validate import (
+    Where,
+    as_text,
+    numeric_column,
+    read_csv,
+    required_text,
+    resolve_columns,
+    strip_column_names,
+    unique_ids,
+)
+
+logger = logging.getLogger(__name__)
+
+ELDERCARE_TIERS: tuple[str, ...] = (
+    "street_center",
+    "community_station",
+    "township_center",
+    "village_point",
+)
+"""Elderly-care facility tiers, from the street (街道) level down to the village."""
+
+HEALTH_TIERS: tuple[str, ...] = ("health_center", "clinic", "hospital")
+"""Medical facility tiers."""
+
+TIERS: tuple[str, ...] = ELDERCARE_TIERS + HEALTH_TIERS
+"""Every accepted ``tier`` value."""
+
+TIER_LABELS_ZH: dict[str, str] = {
+    "street_center": "街道养老服务中心",
+    "community_station": "社区养老服务站",
+    "township_center": "乡镇养老服务中心",
+    "village_point": "村级互助养老点",
+    "health_center": "社区卫生服务中心/乡镇卫生院",
+    "clinic": "诊所/卫生室",
+    "hospital": "医院",
+}
+"""Chinese display label of each tier."""
+
+_TIER_NAMES: dict[str, str] = {
+    **{tier: tier for tier in TIERS},
+    "街道养老服务中心": "street_center",
+    "社区养老服务站": "community_station",
+    "乡镇养老服务中心": "township_center",
+    "村级互助养老点": "village_point",
+    "社区卫生服务中心": "health_center",
+    "乡镇卫生院": "health_center",
+    "卫生院": "health_center",
+    "诊所": "clinic",
+    "卫生室": "clinic",
+    "村卫生室": "clinic",
+    "医院": "hospital",
+}
+
+KINDS: tuple[str, ...] = ("urban", "rural")
+"""Accepted community ``kind`` values."""
+
+_KIND_NAMES: dict[str, str] = {
+    "urban": "urban",
+    "城市": "urban",
+    "城镇": "urban",
+    "社区": "urban",
+    "rural": "rural",
+    "农村": "rural",
+    "村": "rural",
+}
+
+INPUT_STATUSES: tuple[str, ...] = ("ok", "invalid_geometry", "empty_geometry", "no_population")
+"""Values of the community ``input_status`` column."""
+
+COMMUNITY_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("编号", "代码", "统计代码", "区划代码", "code"),
+    "name": ("名称", "社区名称", "村名称", "社区(村)名称", "村(社区)名称"),
+    "population": ("人口", "常住人口", "户籍人口", "总人口", "pop"),
+    "elderly": ("60岁以上人口", "老年人口", "60岁及以上人口"),
+    "kind": ("类型", "城乡类型"),
+    "township": ("街道", "乡镇", "街道(乡镇)", "所属街道"),
+}
+"""Field → accepted headers for community layers (the field name itself is always accepted)."""
+
+FACILITY_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("编号", "代码"),
+    "name": ("名称", "设施名称"),
+    "tier": ("等级", "设施类型", "层级"),
+    "area_m2": ("建筑面积", "面积"),
+    "beds": ("床位", "床位数"),
+    "nursing_beds": ("护理床位", "护理型床位"),
+}
+"""Field → accepted headers for facility files (the field name itself is always accepted)."""
+
+_LONLAT_ALIASES: dict[str, tuple[str, ...]] = {
+    "lon": ("经度", "lng", "longitude"),
+    "lat": ("纬度", "latitude"),
+}
+
+COMMUNITY_COLUMNS: tuple[str, ...] = (
+    "id",
+    "name",
+    "population",
+    "elderly",
+    "kind",
+    "township",
+    "input_status",
+    "input_note",
+)
+"""Leading columns of :func:`read_communities` (other input columns and geometry follow)."""
+
+FACILITY_COLUMNS: tuple[str, ...] = ("id", "name", "tier", "area_m2", "beds", "nursing_beds")
+"""Leading columns of :func:`read_facilities` (other input columns and geometry follow)."""
+
+LAYER_SUFFIXES: tuple[str, ...] = (".gpkg", ".geojson", ".json", ".shp")
+"""File suffixes read as GIS layers."""
+
+_ACCEPTED = ".gpkg .geojson .json .shp .csv (facilities only)"
+_LONLAT_EPSG = (4326, 4490)  # WGS 84 and CGCS2000, both longitude/latitude
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+def _check_path(path: Path, *, csv_ok: bool) -> str:
+    """Return the lower-case suffix of an existing file of an accepted kind."""
+    if not path.exists():
+        msg = f"{path}: file not found"
+        raise InputError(msg)
+    suffix = path.suffix.lower()
+    if suffix == ".csv" and not csv_ok:
+        msg = (
+            f"{path}: communities must be a polygon layer ({' '.join(LAYER_SUFFIXES)}); "
+            "a CSV has no boundaries"
+        )
+        raise InputError(msg)
+    if suffix not in LAYER_SUFFIXES and suffix != ".csv":
+        msg = f"{path}: unsupported file type {suffix or '(none)'!r}; expected one of {_ACCEPTED}"
+        raise InputError(msg)
+    return suffix
+
+
+def _pick_layer(path: Path, layer: str | None) -> str:
+    try:
+        layers = pyogrio.list_layers(path)
+    except (DataSourceError, DataLayerError, OSError) as exc:
+        msg = f"{path}: cannot be read as a GIS layer ({exc}); expected one of {_ACCEPTED}"
+        raise InputError(msg) from exc
+    names = [str(name) for name, _ in layers]
+    spatial = [str(name) for name, geom_type in layers if geom_type is not None]
+    if layer is not None:
+        if layer not in names:
+            msg = f"{path}: no layer {layer!r}; layers found: {', '.join(map(repr, names))}"
+            raise InputError(msg)
+        return layer
+    if len(spatial) > 1:
+        msg = (
+            f"{path}: holds {len(spatial)} layers ({', '.join(map(repr, spatial))}); "
+            "choose one with layer="
+        )
+        raise InputError(msg)
+    if not names:
+        msg = f"{path}: holds no layer; expected a layer with geometries"
+        raise InputError(msg)
+    return spatial[0] if spatial else names[0]
+
+
+def _read_layer(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    name = _pick_layer(path, layer)
+    try:
+        frame = pyogrio.read_dataframe(path, layer=name)
+    except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
+        msg = f"{path}: cannot read layer {name!r} ({exc}); expected one of {_ACCEPTED}"
+        raise InputError(msg) from exc
+    if not isinstance(frame, gpd.GeoDataFrame):
+        msg = f"{path}: layer {name!r} has no geometry column; expected a GIS layer"
+        raise InputError(msg)
+    if frame.crs is None:
+        msg = (
+            f"{path}: layer {name!r} has no coordinate reference system (CRS); set one in the "
+            "file, e.g. EPSG:4326 for longitude/latitude (QGIS: Layer ▸ Set CRS, then save)"
+        )
+        raise InputError(msg)
+    if len(frame) == 0:
+        msg = f"{path}: layer {name!r} has no features; expected at least one"
+        raise InputError(msg)
+    geometry = frame.geometry.name
+    frame = frame.rename_geometry("geometry") if geometry != "geometry" else frame
+    return strip_column_names(frame, path=path)
+
+
+def _is_lonlat(crs: CRS) -> bool:
+    return bool(crs.is_geographic and crs.to_epsg() in _LONLAT_EPSG) or crs.equals(
+        CRS.from_epsg(4326), ignore_axis_order=True
+    )
+
+
+def _layer_to_wgs84(frame: gpd.GeoDataFrame, *, system: str, path: Path) -> gpd.GeoSeries:
+    """Return the layer's geometries in EPSG:4326, converted from ``system`` to WGS-84."""
+    crs = CRS.from_user_input(frame.crs)
+    if system != "wgs84" and not _is_lonlat(crs):
+        msg = (
+            f"{path}: coords={system!r} needs a longitude/latitude layer (EPSG:4326 or "
+            f"EPSG:4490) but the layer is in {crs.to_string()}; expected coords='wgs84'"
+        )
+        raise InputError(msg)
+    geoms = frame.geometry
+    if not crs.equals(CRS.from_epsg(4326)):
+        geoms = geoms.to_crs(4326)
+    return _coords.geometries_to_wgs84(geoms, system=system)
+
+
+def _attribute_columns(frame: pd.DataFrame) -> list[str]:
+    """Return the column names of ``frame`` other than its active geometry column."""
+    geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    return [str(c) for c in frame.columns if c != geometry]
+
+
+def _other_columns(frame: pd.DataFrame, used: set[str], reserved: tuple[str, ...]) -> pd.DataFrame:
+    """Return the columns no field consumed, renaming any that clash with output names."""
+    kept = [c for c in _attribute_columns(frame) if c not in used]
+    others = pd.DataFrame(frame[kept]).copy()
+    clashes = {c: f"{c}_input" for c in kept if c in (*reserved, "geometry")}
+    if clashes:
+        logger.warning("renaming input columns that clash with output columns: %s", clashes)
+        others = others.rename(columns=clashes)
+    return others
+
+
+# --- communities ---------------------------------------------------------------------------
+
+
+def _kind_from_name(name: str) -> tuple[str, str]:
+    """Infer urban/rural from a community name; the note explains weak guesses."""
+    if any(word in name for word in ("居委会", "居民委员会", "社区")):
+        return "urban", ""
+    if any(word in name for word in ("村委会", "村民委员会")):
+        return "rural", ""
+    if "村" in name:
+        return "rural", "kind inferred as rural from '村' in the name"
+    return "urban", "kind not given and not evident from the name; assumed urban"
+
+
+def _kinds(
+    frame: pd.DataFrame, names: list[str], *, column: str | None, where: Where
+) -> tuple[list[str], list[str]]:
+    given = as_text(frame[column]) if column else [""] * len(names)
+    kinds, notes = [], []
+    for position, (value, name) in enumerate(zip(given, names, strict=True)):
+        if not value:
+            kind, note = _kind_from_name(name)
+        elif value.lower() in _KIND_NAMES:
+            kind, note = _KIND_NAMES[value.lower()], ""
+        else:
+            accepted = ", ".join(repr(k) for k in _KIND_NAMES)
+            raise where.bad_value(position, str(column), value, f"one of {accepted} or blank")
+        kinds.append(kind)
+        notes.append(note)
+    return kinds, notes
+
+
+def _polygonal(geom: BaseGeometry) -> tuple[BaseGeometry, bool]:
+    """Return the polygonal part of ``geom`` and whether anything else was dropped."""
+    if isinstance(geom, shapely.Polygon | shapely.MultiPolygon):
+        return geom, False
+    parts = shapely.get_parts(geom)
+    polygons = [p for p in parts if isinstance(p, shapely.Polygon | shapely.MultiPolygon)]
+    dropped = len(polygons) < len(parts)
+    if not polygons:
+        return shapely.Polygon(), dropped
+    if len(polygons) == 1:
+        return polygons[0], dropped
+    return shapely.union_all(polygons), dropped
+
+
+def _check_geometry(geom: BaseGeometry | None) -> tuple[BaseGeometry, str, str]:
+    """Return (polygonal geometry, status, note) for one community boundary."""
+    if geom is None:
+        return shapely.Polygon(), "empty_geometry", "no geometry"
+    if geom.is_empty:
+        return shapely.Polygon(), "empty_geometry", "empty geometry"
+    geom = shapely.force_2d(geom)
+    notes = []
+    if not geom.is_valid:
+        notes.append(f"geometry repaired ({shapely.is_valid_reason(geom)})")
+        geom = shapely.make_valid(geom)
+    original_type = geom.geom_type
+    polygon, dropped = _polygonal(geom)
+    if polygon.is_empty:
+        return polygon, "invalid_geometry", f"no polygonal area (found {original_type})"
+    if dropped:
+        notes.append("non-polygonal parts dropped")
+    return polygon, "ok", "; ".join(notes)
+
+
+def _community_status(
+    geoms: gpd.GeoSeries, population: np.ndarray, kind_notes: list[str]
+) -> tuple[list[BaseGeometry], list[str], list[str]]:
+    shapes, statuses, notes = [], [], []
+    for geom, people, kind_note in zip(geoms, population, kind_notes, strict=True):
+        shape, status, note = _check_geometry(geom)
+        parts = [note] if note else []
+        if np.isnan(people) or people == 0:
+            parts.append("population missing" if np.isnan(people) else "population is 0")
+            status = "no_population" if status == "ok" else status
+        if kind_note:
+            parts.append(kind_note)
+        shapes.append(shape)
+        statuses.append(status)
+        notes.append("; ".join(parts))
+    return shapes, statuses, notes
+
+
+def _require_polygon_layer(geoms: gpd.GeoSeries, *, path: Path) -> None:
+    present = geoms[~(geoms.isna() | geoms.is_empty)]
+    types = set(present.geom_type)
+    if types and not types & {"Polygon", "MultiPolygon", "GeometryCollection"}:
+        found = ", ".join(sorted(types))
+        msg = f"{path}: communities must be a polygon layer; found {found} geometries"
+        raise InputError(msg)
+
+
+def read_communities(
+    path: str | os.PathLike[str],
+    *,
+    columns: Mapping[str, str] | None = None,
+    coords: str = "wgs84",
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read community (社区/村) boundaries with their population.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A polygon layer: ``.gpkg``, ``.geojson``/``.json`` or ``.shp``. It must carry a CRS;
+        any CRS is reprojected to EPSG:4326.
+    columns : mapping of str to str, optional
+        Field → the file's column name, overriding the built-in aliases
+        (:data:`COMMUNITY_ALIASES`). Fields: ``id``, ``name``, ``population`` (required),
+        ``elderly``, ``kind``, ``township``.
+    coords : str
+        The coordinate system of the vertices: ``"wgs84"``, ``"gcj02"`` (Gaode/Tencent) or
+        ``"bd09"`` (Baidu). The last two need a longitude/latitude layer (EPSG:4326/4490).
+    layer : str, optional
+        The layer to read from a multi-layer file; required when there are several.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per input feature (none dropped), CRS EPSG:4326, columns :data:`COMMUNITY_COLUMNS`
+        (``population`` and ``elderly`` in people, NaN where blank; ``kind`` ``"urban"`` or
+        ``"rural"``; ``input_status`` one of :data:`INPUT_STATUSES`; ``input_note`` explains
+        repairs and problems), then every other input column, then ``geometry`` (Polygon or
+        MultiPolygon, empty for rows flagged ``empty_geometry``/``invalid_geometry``).
+
+    Raises
+    ------
+    InputError
+        For a missing or unreadable file, a CSV, a layer without CRS, a missing required column,
+        a blank or duplicate id, a blank name, a non-numeric or negative population or elderly
+        count, more elderly than population, or an unknown kind.
+
+    """
+    path = Path(path)
+    system = _coords.check_system(coords)
+    _check_path(path, csv_ok=False)
+    frame = _read_layer(path, layer)
+    _require_polygon_layer(frame.geometry, path=path)
+    geoms = _layer_to_wgs84(frame, system=system, path=path)
+    col = resolve_columns(
+        _attribute_columns(frame),
+        aliases=COMMUNITY_ALIASES,
+        required=("id", "name", "population"),
+        columns=columns,
+        path=path,
+    )
+    fields, kind_notes = _community_fields(frame, col, where=Where(path))
+    shapes, fields["input_status"], fields["input_note"] = _community_status(
+        geoms, fields["population"].to_numpy(), kind_notes
+    )
+    others = _other_columns(frame, set(col.values()), COMMUNITY_COLUMNS)
+    table = pd.concat([fields, others], axis=1)
+    out = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(shapes, index=frame.index), crs=4326)
+    return out.reset_index(drop=True)
+
+
+def _community_fields(
+    frame: pd.DataFrame, col: Mapping[str, str], *, where: Where
+) -> tuple[pd.DataFrame, list[str]]:
+    """Check and convert the community fields; return them and the kind-inference notes."""
+    ids = required_text(frame[col["id"]], where=where, column=col["id"], expected="an id")
+    unique_ids(ids, where=where, column=col["id"])
+    names = required_text(frame[col["name"]], where=where, column=col["name"], expected="a name")
+    people = "a number of people"
+    population = numeric_column(
+        frame[col["population"]], where=where, column=col["population"], what=people
+    )
+    elderly = np.full(len(frame), np.nan)
+    if "elderly" in col:
+        elderly = numeric_column(
+            frame[col["elderly"]], where=where, column=col["elderly"], what=people
+        )
+        _check_elderly(elderly, population, where=where, column=col["elderly"])
+    kinds, kind_notes = _kinds(frame, names, column=col.get("kind"), where=where)
+    township = as_text(frame[col["township"]]) if "township" in col else [""] * len(frame)
+    fields = pd.DataFrame(
+        {
+            "id": ids,
+            "name": names,
+            "population": population,
+            "elderly": elderly,
+            "kind": kinds,
+            "township": township,
+        },
+        index=frame.index,
+    )
+    return fields, kind_notes
+
+
+def _check_elderly(
+    elderly: np.ndarray, population: np.ndarray, *, where: Where, column: str
+) -> None:
+    with np.errstate(invalid="ignore"):
+        over = np.flatnonzero(elderly > population)
+    if over.size:
+        i = int(over[0])
+        expected = f"at most the population ({population[i]:g})"
+        raise where.bad_value(i, column, float(elderly[i]), expected)
+
+
+# --- facilities ----------------------------------------------------------------------------
+
+
+def _tiers(values: pd.Series, *, where: Where, column: str) -> list[str]:
+    accepted = ", ".join(repr(t) for t in _TIER_NAMES)
+    texts = as_text(values)
+    tiers = []
+    for position, text in enumerate(texts):
+        key = "".join(text.split()).lower()
+        if key not in _TIER_NAMES:
+            raise where.bad_value(position, column, values.iloc[position], f"one of {accepted}")
+        tiers.append(_TIER_NAMES[key])
+    return tiers
+
+
+def _check_lonlat(
+    lon: np.ndarray, lat: np.ndarray, *, where: Where, lon_col: str, lat_col: str
+) -> None:
+    """Raise for coordinates out of range, or for columns that look swapped."""
+    lat_out = np.flatnonzero(np.abs(lat) > 90)
+    if lat_out.size and bool((np.abs(lon) <= 90).all()):
+        i = int(lat_out[0])
+        msg = (
+            f"{where.path}: {where.row(i)}: columns {lon_col!r} and {lat_col!r} look swapped: "
+            f"{lat_col!r} is {lat[i]!r}, outside ±90, while every {lon_col!r} value is within "
+            f"±90; swap them (or pass columns={{'lon': {lat_col!r}, 'lat': {lon_col!r}}})"
+        )
+        raise InputError(msg)
+    if lat_out.size:
+        i = int(lat_out[0])
+        raise where.bad_value(i, lat_col, float(lat[i]), "a latitude within ±90 degrees")
+    lon_out = np.flatnonzero(np.abs(lon) > 180)
+    if lon_out.size:
+        i = int(lon_out[0])
+        raise where.bad_value(i, lon_col, float(lon[i]), "a longitude within ±180 degrees")
+
+
+def _csv_points(
+    frame: pd.DataFrame, *, columns: Mapping[str, str] | None, system: str, where: Where
+) -> tuple[gpd.GeoSeries, dict[str, str]]:
+    """Return WGS-84 points from a CSV's lon/lat columns and the resolved lon/lat columns."""
+    user = {k: v for k, v in (columns or {}).items() if k in _LONLAT_ALIASES}
+    col = resolve_columns(
+        list(frame.columns),
+        aliases=_LONLAT_ALIASES,
+        required=("lon", "lat"),
+        columns=user,
+        path=where.path,
+    )
+    lon, lat = (
+        numeric_column(
+            frame[col[f]], where=where, column=col[f], what=what, allow_missing=False, minimum=None
+        )
+        for f, what in (("lon", "a longitude in degrees"), ("lat", "a latitude in degrees"))
+    )
+    _check_lonlat(lon, lat, where=where, lon_col=col["lon"], lat_col=col["lat"])
+    lon, lat = _coords.to_wgs84(lon, lat, system=system)
+    return gpd.GeoSeries(gpd.points_from_xy(lon, lat), index=frame.index, crs=4326), col
+
+
+def _layer_points(frame: gpd.GeoDataFrame, *, system: str, where: Where) -> gpd.GeoSeries:
+    """Return WGS-84 points from a point layer, checking every row has one point."""
+    geoms = frame.geometry
+    for position, geom in enumerate(geoms):
+        if geom is None or geom.is_empty:
+            raise where.bad_value(position, "geometry", None, "a point location")
+        if geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
+            continue
+        if geom.geom_type != "Point":
+            what = "a Point geometry (convert polygons to points, e.g. their centroids)"
+            raise where.bad_value(position, "geometry", geom.geom_type, what)
+    geoms = geoms.apply(lambda g: g.geoms[0] if g.geom_type == "MultiPoint" else g)
+    geoms = gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs)
+    if CRS.from_user_input(frame.crs).is_geographic:
+        _check_lonlat(geoms.x.to_numpy(), geoms.y.to_numpy(), where=where, lon_col="x", lat_col="y")
+    return _layer_to_wgs84(gpd.GeoDataFrame(geometry=geoms), system=system, path=where.path)
+
+
+def read_facilities(
+    path: str | os.PathLike[str],
+    *,
+    columns: Mapping[str, str] | None = None,
+    coords: str = "wgs84",
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read elderly-care and medical facilities.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A CSV with longitude/latitude columns (``lon``/``lat``, ``经度``/``纬度``, ...) in
+        UTF-8 or GB18030/GBK, or a point layer (``.gpkg``, ``.geojson``/``.json``, ``.shp``)
+        carrying a CRS (reprojected to EPSG:4326).
+    columns : mapping of str to str, optional
+        Field → the file's column name, overriding the built-in aliases
+        (:data:`FACILITY_ALIASES`). Fields: ``id``, ``name``, ``tier`` (required),
+        ``area_m2``, ``beds``, ``nursing_beds``, and for CSVs ``lon``, ``lat``.
+    coords : str
+        The coordinate system of the locations: ``"wgs84"``, ``"gcj02"`` (Gaode/Tencent) or
+        ``"bd09"`` (Baidu). The last two need a CSV or a longitude/latitude layer.
+    layer : str, optional
+        The layer to read from a multi-layer file; required when there are several.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        CRS EPSG:4326, columns :data:`FACILITY_COLUMNS` (``tier`` one of :data:`TIERS`;
+        ``area_m2`` in square metres, ``beds`` and ``nursing_beds`` counts, NaN where blank),
+        then every other input column (CSV cells as text), then ``geometry`` (Point).
+
+    Raises
+    ------
+    InputError
+        For a missing or unreadable file, a layer without CRS, a missing required column, a
+        blank or duplicate id, a blank name, an unknown tier, a non-numeric or negative
+        number, a missing or out-of-range location, or longitude/latitude that look swapped.
+
+    """
+    path = Path(path)
+    system = _coords.check_system(coords)
+    is_csv = _check_path(path, csv_ok=True) == ".csv"
+    own, lonlat = _split_columns(columns, is_csv=is_csv, path=path)
+    where = Where(path, csv=is_csv)
+    frame: pd.DataFrame = read_csv(path) if is_csv else _read_layer(path, layer)
+    if len(frame) == 0:
+        msg = f"{path}: no data rows; expected one row per facility"
+        raise InputError(msg)
+    used: set[str] = set()
+    if is_csv:
+        points, lonlat_cols = _csv_points(frame, columns=lonlat, system=system, where=where)
+        used |= set(lonlat_cols.values())
+    else:
+        points = _layer_points(gpd.GeoDataFrame(frame), system=system, where=where)
+    found = [c for c in _attribute_columns(frame) if c not in used]
+    col = resolve_columns(
+        found, aliases=FACILITY_ALIASES, required=("id", "name", "tier"), columns=own, path=path
+    )
+    fields = _facility_fields(frame, col, where=where)
+    others = _other_columns(frame, used | set(col.values()), FACILITY_COLUMNS)
+    table = pd.concat([fields, others], axis=1)
+    out = gpd.GeoDataFrame(table, geometry=points, crs=4326)
+    return out.reset_index(drop=True)
+
+
+def _split_columns(
+    columns: Mapping[str, str] | None, *, is_csv: bool, path: Path
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Split a facility ``columns`` mapping into attribute fields and CSV lon/lat fields."""
+    allowed = (*FACILITY_ALIASES, *(_LONLAT_ALIASES if is_csv else ()))
+    for field in columns or {}:
+        if field not in allowed:
+            fields = ", ".join(repr(f) for f in allowed)
+            extra = "" if is_csv else " (lon/lat apply to CSV files only)"
+            msg = f"{path}: columns= names unknown field {field!r}; expected one of {fields}{extra}"
+            raise InputError(msg)
+    own = {k: v for k, v in (columns or {}).items() if k in FACILITY_ALIASES}
+    lonlat = {k: v for k, v in (columns or {}).items() if k in _LONLAT_ALIASES}
+    return own, lonlat
+
+
+def _facility_fields(frame: pd.DataFrame, col: Mapping[str, str], *, where: Where) -> pd.DataFrame:
+    """Check and convert the facility fields into the leading output columns."""
+    ids = required_text(frame[col["id"]], where=where, column=col["id"], expected="an id")
+    unique_ids(ids, where=where, column=col["id"])
+    names = required_text(frame[col["name"]], where=where, column=col["name"], expected="a name")
+    fields = pd.DataFrame(
+        {
+            "id": ids,
+            "name": names,
+            "tier": _tiers(frame[col["tier"]], where=where, column=col["tier"]),
+        },
+        index=frame.index,
+    )
+    for field, what in (
+        ("area_m2", "an area in m²"),
+        ("beds", "a number of beds"),
+        ("nursing_beds", "a number of beds"),
+    ):
+        fields[field] = (
+            numeric_column(frame[col[field]], where=where, column=col[field], what=what)
+            if field in col
+            else np.full(len(frame), np.nan)
+        )
+    _warn_nursing_beds(fields, path=where.path)
+    return fields
+
+
+def _warn_nursing_beds(fields: pd.DataFrame, *, path: Path) -> None:
+    over = fields.index[fields["nursing_beds"] > fields["beds"]]
+    if len(over):
+        ids = ", ".join(repr(i) for i in fields.loc[over, "id"])
+        logger.warning("%s: more nursing beds than beds for facilities %s", path, ids)

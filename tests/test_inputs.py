@@ -1,0 +1,592 @@
+"""Tests for carecircle.inputs: reading and checking community and facility files.
+
+Every file is made in ``tmp_path`` by the test that reads it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from pyproj import Geod
+
+from carecircle import inputs
+from carecircle._errors import InputError
+
+GEOD = Geod(ellps="WGS84")
+
+SQUARE = shapely.box(116.40, 39.90, 116.41, 39.91)
+BOWTIE = shapely.Polygon([(116.40, 39.90), (116.41, 39.91), (116.41, 39.90), (116.40, 39.91)])
+SLIVER = shapely.Polygon([(116.40, 39.90), (116.42, 39.90), (116.44, 39.90), (116.40, 39.90)])
+
+
+def _layer(
+    path: Path,
+    data: dict[str, list[Any]],
+    geometry: list[Any],
+    *,
+    crs: Any = "EPSG:4326",
+    layer: str | None = None,
+) -> Path:
+    frame = gpd.GeoDataFrame(data, geometry=geometry, crs=crs)
+    frame.to_file(path, layer=layer)
+    return path
+
+
+def _communities(path: Path, **columns: list[Any]) -> Path:
+    n = len(next(iter(columns.values())))
+    data = {"id": [f"c{i}" for i in range(n)], "name": [f"幸福社区{i}" for i in range(n)]}
+    data.update(columns)
+    return _layer(path, data, [shapely.affinity.translate(SQUARE, 0.01 * i) for i in range(n)])
+
+
+def _csv(path: Path, text: str, *, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def _error(func: Any, *args: Any, **kwargs: Any) -> str:
+    with pytest.raises(InputError) as info:
+        func(*args, **kwargs)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def _metres(a: shapely.Point, b: shapely.Point) -> float:
+    return float(GEOD.inv(a.x, a.y, b.x, b.y)[2])
+
+
+FACILITY_CSV = "id,name,tier,lon,lat\nf1,甲,hospital,116.404,39.915\nf2,乙,clinic,116.41,39.92\n"
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reader", [inputs.read_communities, inputs.read_facilities])
+def test_missing_file(tmp_path: Path, reader: Any) -> None:
+    path = tmp_path / "nothing.gpkg"
+    message = _error(reader, path)
+    assert message == f"{path}: file not found"
+
+
+@pytest.mark.parametrize("reader", [inputs.read_communities, inputs.read_facilities])
+def test_unsupported_suffix_names_accepted_ones(tmp_path: Path, reader: Any) -> None:
+    path = tmp_path / "list.txt"
+    path.write_text("id,name\n1,a\n", encoding="utf-8")
+    message = _error(reader, path)
+    assert str(path) in message
+    assert ".gpkg .geojson .json .shp .csv (facilities only)" in message
+
+
+def test_garbage_gpkg_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.gpkg"
+    path.write_bytes(b"this is not a geopackage")
+    message = _error(inputs.read_communities, path)
+    assert message.startswith(f"{path}: cannot be read as a GIS layer")
+    assert ".gpkg .geojson" in message
+    with pytest.raises(InputError) as info:
+        inputs.read_facilities(path)
+    assert info.value.__cause__ is not None  # chained from the pyogrio error, no bare traceback
+
+
+def test_communities_as_csv_are_refused(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "communities.csv", "id,name,population\n1,a,100\n")
+    message = _error(inputs.read_communities, path)
+    assert message.startswith(f"{path}: communities must be a polygon layer")
+
+
+def test_point_layer_as_communities_is_refused(tmp_path: Path) -> None:
+    path = _layer(
+        tmp_path / "points.gpkg",
+        {"id": ["1"], "name": ["a"], "population": [5]},
+        [shapely.Point(116.4, 39.9)],
+    )
+    message = _error(inputs.read_communities, path)
+    assert "communities must be a polygon layer; found Point" in message
+
+
+def test_layer_without_crs(tmp_path: Path) -> None:
+    path = tmp_path / "nocrs.gpkg"
+    with pytest.warns(UserWarning, match="crs"):
+        _layer(path, {"id": ["1"], "name": ["a"], "population": [5]}, [SQUARE], crs=None)
+    message = _error(inputs.read_communities, path)
+    assert str(path) in message
+    assert "no coordinate reference system" in message
+    assert "EPSG:4326" in message
+
+
+def test_multi_layer_file_needs_layer_option(tmp_path: Path) -> None:
+    path = tmp_path / "two.gpkg"
+    _layer(path, {"id": ["1"], "name": ["a"], "population": [5]}, [SQUARE], layer="first")
+    _layer(path, {"id": ["2"], "name": ["b"], "population": [7]}, [SQUARE], layer="second")
+    message = _error(inputs.read_communities, path)
+    assert "'first', 'second'" in message
+    assert "layer=" in message
+    out = inputs.read_communities(path, layer="second")
+    assert out["id"].tolist() == ["2"]
+    assert "no layer 'third'" in _error(inputs.read_communities, path, layer="third")
+
+
+# --- columns -------------------------------------------------------------------------------
+
+
+def test_output_columns_order_and_other_columns_kept(tmp_path: Path) -> None:
+    path = _layer(
+        tmp_path / "c.gpkg",
+        {
+            "households": [40, 50],
+            "社区名称": ["幸福社区居委会", "张家村委会"],
+            "编号": ["110101001001", "110101001002"],
+            "人口": [120, 300],
+            "老年人口": [30, 80],
+            "所属街道": ["东华门街道", "东华门街道"],
+            "remark": ["x", "y"],
+        },
+        [SQUARE, shapely.affinity.translate(SQUARE, 0.01)],
+    )
+    out = inputs.read_communities(path)
+    assert list(out.columns) == [*inputs.COMMUNITY_COLUMNS, "households", "remark", "geometry"]
+    assert list(inputs.COMMUNITY_COLUMNS) == [
+        "id",
+        "name",
+        "population",
+        "elderly",
+        "kind",
+        "township",
+        "input_status",
+        "input_note",
+    ]
+    assert out["id"].tolist() == ["110101001001", "110101001002"]
+    assert out["population"].tolist() == [120.0, 300.0]
+    assert out["elderly"].tolist() == [30.0, 80.0]
+    assert out["kind"].tolist() == ["urban", "rural"]
+    assert out["township"].tolist() == ["东华门街道", "东华门街道"]
+    assert out["input_status"].tolist() == ["ok", "ok"]
+    assert out["input_note"].tolist() == ["", ""]
+    assert out["households"].tolist() == [40, 50]
+    assert out.crs.to_epsg() == 4326
+    assert out.geometry.iloc[0].equals(SQUARE)
+
+
+def test_optional_columns_absent(tmp_path: Path) -> None:
+    out = inputs.read_communities(_communities(tmp_path / "c.gpkg", population=[10]))
+    assert np.isnan(out["elderly"].iloc[0])
+    assert out["township"].iloc[0] == ""
+
+
+def test_missing_required_column(tmp_path: Path) -> None:
+    path = _layer(tmp_path / "c.gpkg", {"id": ["1"], "名称": ["a"], "户数": [5]}, [SQUARE])
+    message = _error(inputs.read_communities, path)
+    assert message.startswith(f"{path}: missing required column for 'population'")
+    assert "columns found: 'id', '名称', '户数'" in message
+    assert "'常住人口'" in message  # the accepted headers are listed
+
+
+def test_columns_mapping_overrides_aliases(tmp_path: Path) -> None:
+    path = _layer(
+        tmp_path / "c.gpkg",
+        {"code": ["1"], "label": ["a"], "常住人口": [5], "户籍人口": [9]},
+        [SQUARE],
+    )
+    # both 常住人口 and 户籍人口 are aliases of population: ambiguous without a mapping
+    message = _error(inputs.read_communities, path, columns={"id": "code", "name": "label"})
+    assert "several columns could hold 'population' ('常住人口', '户籍人口')" in message
+    out = inputs.read_communities(
+        path, columns={"id": "code", "name": "label", "population": "户籍人口"}
+    )
+    assert out["population"].iloc[0] == 9.0
+    assert "常住人口" in out.columns and "户籍人口" not in out.columns
+
+
+def test_columns_mapping_to_absent_column_lists_columns(tmp_path: Path) -> None:
+    path = _communities(tmp_path / "c.gpkg", population=[10])
+    message = _error(inputs.read_communities, path, columns={"population": "人口数"})
+    assert str(path) in message
+    assert "'人口数'" in message
+    assert "columns found: 'id', 'name', 'population'" in message
+    assert "unknown field 'pop'" in _error(inputs.read_communities, path, columns={"pop": "x"})
+
+
+# --- numbers -------------------------------------------------------------------------------
+
+
+def test_non_numeric_population(tmp_path: Path) -> None:
+    path = _communities(tmp_path / "c.gpkg", 人口=["100", "about 50"])
+    message = _error(inputs.read_communities, path)
+    assert message == (
+        f"{path}: row 2, column '人口': found 'about 50'; expected a number of people ≥ 0"
+    )
+
+
+def test_negative_population(tmp_path: Path) -> None:
+    path = _communities(tmp_path / "c.gpkg", population=[100, 20, -3])
+    message = _error(inputs.read_communities, path)
+    assert message.startswith(f"{path}: row 3, column 'population': found -3")
+
+
+def test_elderly_more_than_population(tmp_path: Path) -> None:
+    path = _communities(tmp_path / "c.gpkg", population=[100, 50], elderly=[10, 60])
+    message = _error(inputs.read_communities, path)
+    assert f"{path}: row 2, column 'elderly': found 60.0" in message
+    assert "at most the population (50)" in message
+
+
+def test_no_population_is_flagged_not_dropped(tmp_path: Path) -> None:
+    path = _communities(tmp_path / "c.gpkg", population=[100.0, np.nan, 0.0])
+    out = inputs.read_communities(path)
+    assert len(out) == 3
+    assert out["input_status"].tolist() == ["ok", "no_population", "no_population"]
+    assert np.isnan(out["population"].iloc[1])
+    assert "population missing" in out["input_note"].iloc[1]
+    assert "population is 0" in out["input_note"].iloc[2]
+
+
+# --- geometry ------------------------------------------------------------------------------
+
+
+def test_bowtie_is_repaired_and_ok(tmp_path: Path) -> None:
+    assert not BOWTIE.is_valid
+    path = _layer(
+        tmp_path / "c.gpkg", {"id": ["1"], "name": ["a社区"], "population": [10]}, [BOWTIE]
+    )
+    out = inputs.read_communities(path)
+    geom = out.geometry.iloc[0]
+    assert out["input_status"].iloc[0] == "ok"
+    assert "geometry repaired" in out["input_note"].iloc[0]
+    assert geom.is_valid
+    assert geom.geom_type == "MultiPolygon"
+    assert geom.area == pytest.approx(0.5 * SQUARE.area)
+
+
+def test_empty_and_missing_geometry_are_kept_and_flagged(tmp_path: Path) -> None:
+    path = tmp_path / "c.geojson"
+    _layer(
+        path,
+        {"id": ["1", "2", "3"], "name": ["a", "b", "c"], "population": [10, 20, 30]},
+        [SQUARE, None, shapely.Polygon()],
+    )
+    out = inputs.read_communities(path)
+    assert out["id"].tolist() == ["1", "2", "3"]
+    assert out["input_status"].tolist() == ["ok", "empty_geometry", "empty_geometry"]
+    assert out.geometry.iloc[1].is_empty and out.geometry.iloc[2].is_empty
+    assert out["input_note"].iloc[1] != ""
+
+
+def test_geometry_with_no_area_is_invalid_geometry(tmp_path: Path) -> None:
+    assert not SLIVER.is_valid
+    path = tmp_path / "c.geojson"
+    _layer(
+        path,
+        {"id": ["1", "2", "3"], "name": ["a", "b", "c"], "population": [10, 20, 30]},
+        [SQUARE, SLIVER, shapely.LineString([(116.4, 39.9), (116.5, 39.9)])],
+    )
+    out = inputs.read_communities(path)
+    assert out["input_status"].tolist() == ["ok", "invalid_geometry", "invalid_geometry"]
+    assert "no polygonal area" in out["input_note"].iloc[1]
+    assert all(g.geom_type in ("Polygon", "MultiPolygon") for g in out.geometry)
+
+
+def test_layer_in_3857_equals_same_layer_in_4326(tmp_path: Path) -> None:
+    shapes = [SQUARE, shapely.Polygon([(116.42, 39.90), (116.43, 39.92), (116.41, 39.93)])]
+    data = {"id": ["1", "2"], "name": ["a", "b"], "population": [10, 20]}
+    wgs = gpd.GeoDataFrame(data, geometry=shapes, crs="EPSG:4326")
+    path_4326 = tmp_path / "c4326.gpkg"
+    path_3857 = tmp_path / "c3857.gpkg"
+    wgs.to_file(path_4326)
+    wgs.to_crs(3857).to_file(path_3857)
+    a = inputs.read_communities(path_4326)
+    b = inputs.read_communities(path_3857)
+    assert b.crs.to_epsg() == 4326
+    for ga, gb in zip(a.geometry, b.geometry, strict=True):
+        np.testing.assert_allclose(
+            shapely.get_coordinates(gb), shapely.get_coordinates(ga), atol=1e-6
+        )
+    assert gpd.read_file(path_3857).total_bounds[0] > 1e6  # the file really holds metres
+
+
+def test_gcj02_communities_move_and_projected_layer_refuses_gcj02(tmp_path: Path) -> None:
+    path = _communities(tmp_path / "c.gpkg", population=[10])
+    out = inputs.read_communities(path, coords="gcj02")
+    moved = _metres(out.geometry.iloc[0].centroid, SQUARE.centroid)
+    assert 300 < moved < 1000
+    projected = tmp_path / "c3857.gpkg"
+    gpd.read_file(path).to_crs(3857).to_file(projected)
+    message = _error(inputs.read_communities, projected, coords="gcj02")
+    assert "EPSG:3857" in message and "coords='gcj02'" in message
+    assert "expected one of" in _error(inputs.read_communities, path, coords="mars")
+
+
+# --- ids, names, kinds ---------------------------------------------------------------------
+
+
+def test_duplicate_ids_name_both_rows(tmp_path: Path) -> None:
+    path = _layer(
+        tmp_path / "c.gpkg",
+        {"id": ["a", "b", "a"], "name": ["x", "y", "z"], "population": [1, 2, 3]},
+        [SQUARE] * 3,
+    )
+    message = _error(inputs.read_communities, path)
+    assert message.startswith(f"{path}: row 1 and row 3, column 'id': found 'a' twice")
+
+
+def test_blank_id_is_an_error(tmp_path: Path) -> None:
+    path = _layer(
+        tmp_path / "c.gpkg",
+        {"id": ["a", None], "name": ["x", "y"], "population": [1, 2]},
+        [SQUARE] * 2,
+    )
+    assert f"{path}: row 2, column 'id'" in _error(inputs.read_communities, path)
+
+
+def test_kind_inferred_from_names(tmp_path: Path) -> None:
+    names = [
+        "东华门社区居委会",
+        "某某居民委员会",
+        "张家村委会",
+        "李家村民委员会",
+        "朝阳社区",
+        "桃园村",
+        "金色家园",
+    ]
+    path = _layer(
+        tmp_path / "c.gpkg",
+        {"id": [str(i) for i in range(7)], "name": names, "population": [1] * 7},
+        [SQUARE] * 7,
+    )
+    out = inputs.read_communities(path)
+    assert out["kind"].tolist() == ["urban", "urban", "rural", "rural", "urban", "rural", "urban"]
+    assert out["input_note"].iloc[0] == ""
+    assert "assumed urban" in out["input_note"].iloc[6]
+    assert out["input_status"].iloc[6] == "ok"
+
+
+def test_kind_column_values_and_bad_value(tmp_path: Path) -> None:
+    path = _communities(
+        tmp_path / "c.gpkg",
+        population=[1, 2, 3, 4, 5],
+        类型=["城镇", "农村", "Urban", None, "村"],
+    )
+    out = inputs.read_communities(path)
+    assert out["kind"].tolist() == ["urban", "rural", "urban", "urban", "rural"]
+    bad = _communities(tmp_path / "bad.gpkg", population=[1, 2], 城乡类型=["urban", "郊区"])
+    message = _error(inputs.read_communities, bad)
+    assert message.startswith(f"{bad}: row 2, column '城乡类型': found '郊区'; expected one of")
+
+
+# --- facilities ----------------------------------------------------------------------------
+
+
+def test_facility_csv_columns_and_text_kept(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path / "f.csv",
+        " id ,name,tier,lon,lat,beds,phone\n"
+        "001,甲,hospital,116.404,39.915,120,01065132255\n"
+        "002,乙,clinic,116.41,39.92,,\n",
+    )
+    out = inputs.read_facilities(path)
+    assert list(out.columns) == [*inputs.FACILITY_COLUMNS, "phone", "geometry"]
+    assert list(inputs.FACILITY_COLUMNS) == [
+        "id",
+        "name",
+        "tier",
+        "area_m2",
+        "beds",
+        "nursing_beds",
+    ]
+    assert out["id"].tolist() == ["001", "002"]
+    assert out["phone"].tolist() == ["01065132255", ""]
+    assert out["beds"].iloc[0] == 120.0 and np.isnan(out["beds"].iloc[1])
+    assert out.crs.to_epsg() == 4326
+    assert out.geometry.iloc[0].equals(shapely.Point(116.404, 39.915))
+
+
+def test_gbk_csv_with_chinese_headers(tmp_path: Path) -> None:
+    text = (
+        "编号,设施名称,设施类型,经度,纬度,建筑面积,床位数,护理型床位\n"
+        "1,东华门街道养老服务中心,街道养老服务中心,116.404,39.915,1200,50,30\n"
+        "2,东华门社区卫生服务中心,社区卫生服务中心,116.41,39.92,800,,\n"
+    )
+    path = _csv(tmp_path / "f.csv", text, encoding="gbk")
+    with pytest.raises(UnicodeDecodeError):
+        path.read_bytes().decode("utf-8")
+    out = inputs.read_facilities(path)
+    assert out["name"].tolist() == ["东华门街道养老服务中心", "东华门社区卫生服务中心"]
+    assert out["tier"].tolist() == ["street_center", "health_center"]
+    assert out["area_m2"].tolist() == [1200.0, 800.0]
+    assert out["nursing_beds"].iloc[0] == 30.0
+    assert list(out.columns) == [*inputs.FACILITY_COLUMNS, "geometry"]
+
+
+def test_utf8_bom_csv(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "f.csv", FACILITY_CSV, encoding="utf-8-sig")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    out = inputs.read_facilities(path)
+    assert out["id"].tolist() == ["f1", "f2"]
+
+
+def test_undecodable_csv_names_encodings(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"id,name\n\xff\xfe\xff,\x80\n")
+    message = _error(inputs.read_facilities, path)
+    assert str(path) in message
+    assert "utf-8-sig, gb18030" in message
+
+
+def test_chinese_tier_names(tmp_path: Path) -> None:
+    names = list(inputs.TIER_LABELS_ZH)
+    rows = [
+        ("街道养老服务中心", "street_center"),
+        ("社区养老服务站", "community_station"),
+        ("乡镇养老服务中心", "township_center"),
+        ("村级互助养老点", "village_point"),
+        ("乡镇卫生院", "health_center"),
+        ("村卫生室", "clinic"),
+        ("诊所", "clinic"),
+        (" 医院 ", "hospital"),
+        ("Community_Station", "community_station"),
+    ]
+    text = "id,name,等级,lng,latitude\n" + "".join(
+        f"{i},n{i},{zh},116.4,39.9\n" for i, (zh, _) in enumerate(rows)
+    )
+    out = inputs.read_facilities(_csv(tmp_path / "f.csv", text))
+    assert out["tier"].tolist() == [tier for _, tier in rows]
+    assert names == list(inputs.TIERS)
+    assert inputs.TIERS == inputs.ELDERCARE_TIERS + inputs.HEALTH_TIERS
+    bad = _csv(tmp_path / "bad.csv", "id,name,tier,lon,lat\n1,a,养老院,116.4,39.9\n")
+    message = _error(inputs.read_facilities, bad)
+    assert message.startswith(f"{bad}: row 1 (line 2), column 'tier': found '养老院'; expected")
+
+
+def test_gcj02_facility_csv_is_converted(tmp_path: Path) -> None:
+    text = "id,name,tier,lon,lat\nf1,甲,hospital,116.41024449916938,39.91640428150164\n"
+    path = _csv(tmp_path / "f.csv", text)
+    raw = inputs.read_facilities(path).geometry.iloc[0]
+    out = inputs.read_facilities(path, coords="gcj02").geometry.iloc[0]
+    assert 300 < _metres(raw, out) < 1000
+    assert _metres(out, shapely.Point(116.404, 39.915)) < 0.5
+
+
+def test_bd09_facility_csv_is_converted(tmp_path: Path) -> None:
+    text = "id,name,tier,lon,lat\nf1,甲,hospital,116.41662724378733,39.922699552216216\n"
+    out = inputs.read_facilities(_csv(tmp_path / "f.csv", text), coords="bd09")
+    assert _metres(out.geometry.iloc[0], shapely.Point(116.404, 39.915)) < 1.0
+
+
+def test_lat_lon_swapped_csv(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "f.csv", "id,name,tier,lon,lat\n1,a,clinic,39.915,116.404\n")
+    message = _error(inputs.read_facilities, path)
+    assert message.startswith(f"{path}: row 1 (line 2): columns 'lon' and 'lat' look swapped")
+
+
+def test_lat_lon_swapped_point_layer(tmp_path: Path) -> None:
+    path = _layer(
+        tmp_path / "f.geojson",
+        {"id": ["1"], "name": ["a"], "tier": ["clinic"]},
+        [shapely.Point(39.915, 116.404)],
+    )
+    message = _error(inputs.read_facilities, path)
+    assert message.startswith(f"{path}: row 1: columns 'x' and 'y' look swapped")
+
+
+def test_out_of_range_and_missing_coordinates(tmp_path: Path) -> None:
+    far = _csv(
+        tmp_path / "far.csv", "id,name,tier,lon,lat\n1,a,clinic,116.4,39.9\n2,b,clinic,216.4,39.9\n"
+    )
+    message = _error(inputs.read_facilities, far)
+    assert message.startswith(f"{far}: row 2 (line 3), column 'lon': found 216.4")
+    lat = _csv(tmp_path / "lat.csv", "id,name,tier,lon,lat\n1,a,clinic,116.4,99.9\n")
+    assert "column 'lat': found 99.9" in _error(inputs.read_facilities, lat)
+    blank = _csv(tmp_path / "blank.csv", "id,name,tier,经度,纬度\n1,a,clinic,116.4,\n")
+    message = _error(inputs.read_facilities, blank)
+    assert message.startswith(f"{blank}: row 1 (line 2), column '纬度': found ''")
+
+
+def test_non_numeric_and_negative_beds(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path / "f.csv",
+        "id,name,tier,lon,lat,床位\n1,a,clinic,116.4,39.9,10\n2,b,clinic,116.4,39.9,十张\n",
+    )
+    message = _error(inputs.read_facilities, path)
+    assert message == (
+        f"{path}: row 2 (line 3), column '床位': found '十张'; expected a number of beds ≥ 0"
+    )
+    neg = _csv(tmp_path / "neg.csv", "id,name,tier,lon,lat,area_m2\n1,a,clinic,116.4,39.9,-5\n")
+    assert re.search(
+        r"row 1 \(line 2\), column 'area_m2': found '-5'", _error(inputs.read_facilities, neg)
+    )
+
+
+def test_duplicate_facility_ids(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path / "f.csv",
+        "id,name,tier,lon,lat\n7,a,clinic,116.4,39.9\n8,b,clinic,116.4,39.9\n7,c,clinic,116.4,39.9\n",
+    )
+    message = _error(inputs.read_facilities, path)
+    assert message.startswith(f"{path}: row 1 (line 2) and row 3 (line 4), column 'id': found '7'")
+
+
+def test_facility_missing_required_column(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "f.csv", "id,name,lon,lat\n1,a,116.4,39.9\n")
+    message = _error(inputs.read_facilities, path)
+    assert message.startswith(f"{path}: missing required column for 'tier'")
+    assert "columns found: 'id', 'name'" in message
+
+
+def test_facility_point_layer_and_polygon_layer(tmp_path: Path) -> None:
+    data = {"编号": [1, 2], "名称": ["a", "b"], "层级": ["医院", "诊所"], "note": ["x", "y"]}
+    points = [shapely.Point(116.404, 39.915), shapely.Point(116.41, 39.92)]
+    path = _layer(tmp_path / "f.gpkg", data, points)
+    out = inputs.read_facilities(path)
+    assert out["id"].tolist() == ["1", "2"]
+    assert out["tier"].tolist() == ["hospital", "clinic"]
+    assert list(out.columns) == [*inputs.FACILITY_COLUMNS, "note", "geometry"]
+    projected = tmp_path / "f3857.gpkg"
+    gpd.read_file(path).to_crs(3857).to_file(projected)
+    back = inputs.read_facilities(projected)
+    assert back.geometry.iloc[0].distance(points[0]) < 1e-6
+    polygons = _layer(tmp_path / "poly.gpkg", data, [SQUARE, SQUARE])
+    message = _error(inputs.read_facilities, polygons)
+    assert message.startswith(f"{polygons}: row 1, column 'geometry': found 'Polygon'")
+    assert "(lon/lat apply to CSV files only)" in _error(
+        inputs.read_facilities, path, columns={"lon": "x"}
+    )
+
+
+def test_clashing_input_columns_are_renamed_not_lost(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = _csv(
+        tmp_path / "f.csv",
+        "id,name,tier,lon,lat,geometry,beds,nursing_beds\n"
+        "1,a,clinic,116.4,39.9,POINT (0 0),10,20\n",
+    )
+    with caplog.at_level("WARNING", logger="carecircle.inputs"):
+        out = inputs.read_facilities(path)
+    assert out["geometry_input"].tolist() == ["POINT (0 0)"]
+    assert out.geometry.iloc[0].equals(shapely.Point(116.4, 39.9))
+    assert "geometry_input" in caplog.text
+    assert "more nursing beds than beds" in caplog.text and "'1'" in caplog.text
+
+
+def test_reading_own_output_again(tmp_path: Path) -> None:
+    first = inputs.read_communities(_communities(tmp_path / "c.gpkg", population=[10, np.nan]))
+    again_path = tmp_path / "again.gpkg"
+    first.to_file(again_path)
+    again = inputs.read_communities(again_path)
+    assert list(again.columns[:8]) == list(inputs.COMMUNITY_COLUMNS)
+    assert again["input_status"].tolist() == ["ok", "no_population"]
+    assert "input_status_input" in again.columns
+
+
+def test_shapefile_without_prj(tmp_path: Path) -> None:
+    path = tmp_path / "c.shp"
+    with pytest.warns(UserWarning, match="crs"):
+        _layer(path, {"id": ["1"], "name": ["a"], "population": [5]}, [SQUARE], crs=None)
+    assert not path.with_suffix(".prj").exists()
+    assert "no coordinate reference system" in _error(inputs.read_communities, path)
