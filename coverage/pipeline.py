@@ -1,0 +1,336 @@
+"""The whole job: from a district's layers and walking network to coverage of every community.
+
+:func:`analyze` takes loaded objects and returns an :class:`Analysis`; :func:`run` reads the
+files first. Both leave writing to :mod:`carecircle.export` and :mod:`carecircle.maps`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+from tqdm.auto import tqdm
+
+from . import circles as circles_mod
+from . import demand, inputs, isochrones, travel
+from ._errors import InputError
+from ._version import __version__
+from .network import WalkNetwork, describe_components
+from .policy import Policy
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Results of one analysis. Layers are in the network's projected CRS.
+
+    Attributes
+    ----------
+    communities : geopandas.GeoDataFrame
+        The input communities (every row, in input order) with, per circle, ``<circle>_share``,
+        ``<circle>_status``, ``<circle>_median_min``, ``<circle>_p90_min``, ``<circle>_nearest``,
+        ``<circle>_minutes``, ``<circle>_within`` and ``<circle>_residents``; plus ``basis``
+        (``elderly`` or ``population``), ``demand_method`` and ``demand_points``.
+    facilities : geopandas.GeoDataFrame
+        The input facilities with ``network_status`` (``ok`` / ``off_network``) and
+        ``access_m`` (metres to the nearest walkable way).
+    circles : geopandas.GeoDataFrame
+        One polygon per facility, circle and time limit: ``facility_id``, ``tier``, ``circle``,
+        ``minutes``.
+    policy : Policy
+        The profile used.
+    parameters : dict
+        Speed, spacing, files and versions, for metadata.
+
+    """
+
+    communities: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    circles: gpd.GeoDataFrame
+    policy: Policy
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+    def townships(self) -> pd.DataFrame:
+        """Per township: communities, residents and the share within each circle."""
+        return township_table(self.communities, self.policy)
+
+
+def analyze(
+    net: WalkNetwork,
+    communities: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    *,
+    policy: Policy,
+    population_raster: str | Path | None = None,
+    speed_m_s: float | None = None,
+    circle_polygons: bool = True,
+    progress: bool = False,
+) -> Analysis:
+    """Measure how much of every community lies within each of the policy's circles.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+        The walking network (projected CRS).
+    communities : geopandas.GeoDataFrame
+        As returned by :func:`carecircle.inputs.read_communities`.
+    facilities : geopandas.GeoDataFrame
+        As returned by :func:`carecircle.inputs.read_facilities`, in the same CRS as
+        ``communities``.
+    policy : Policy, keyword-only
+        Circles, thresholds and defaults.
+    population_raster : path, optional, keyword-only
+        Residents per cell (GeoTIFF, any CRS); without it residents are spread evenly.
+    speed_m_s : float, optional, keyword-only
+        Walking speed in m/s; the policy's when omitted.
+    circle_polygons : bool, keyword-only
+        Build the circle polygons (the slowest step on large networks).
+    progress : bool, keyword-only
+        Show progress bars on standard error.
+
+    Returns
+    -------
+    Analysis
+
+    """
+    if communities.crs is None or facilities.crs is None:
+        msg = "communities and facilities must have a CRS"
+        raise InputError(msg)
+    if not CRS.from_user_input(communities.crs).equals(CRS.from_user_input(facilities.crs)):
+        msg = (
+            f"communities are in {CRS.from_user_input(communities.crs).name!r} but facilities in "
+            f"{CRS.from_user_input(facilities.crs).name!r}; reproject one with .to_crs() first"
+        )
+        raise InputError(msg)
+    speed = policy.speed_m_s if speed_m_s is None else float(speed_m_s)
+    if not speed > 0:
+        msg = f"walking speed must be positive, found {speed!r} m/s"
+        raise InputError(msg)
+
+    comm = communities.to_crs(net.crs).reset_index(drop=True)
+    fac = facilities.to_crs(net.crs).reset_index(drop=True)
+    logger.info(
+        "network: %d nodes, %d edges, %s", net.n_nodes, net.n_edges, describe_components(net)
+    )
+
+    points = demand.place(comm, spacing_m=policy.grid_spacing_m, raster=population_raster)
+    point_snap = travel.snap(net, points.x, points.y)
+    off_network = point_snap.access_m > policy.max_access_m
+
+    fac_snap = travel.snap(net, fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
+    fac = fac.assign(
+        access_m=np.round(fac_snap.access_m, 1),
+        network_status=np.where(fac_snap.access_m > policy.max_access_m, "off_network", "ok"),
+    )
+    for row in fac.loc[fac["network_status"] != "ok"].itertuples():
+        logger.warning(
+            "facility %s (%s) is %.0f m from the nearest walkable way (over %.0f m): left out",
+            row.id,
+            row.name,
+            row.access_m,
+            policy.max_access_m,
+        )
+
+    results = []
+    polygons = []
+    basis = pd.Series(dtype=object)
+    steps = tqdm(policy.circles, desc="circles", disable=not progress, unit="circle")
+    for circle in steps:
+        chosen = np.flatnonzero(
+            fac["tier"].isin(circle.tiers).to_numpy() & (fac["network_status"] == "ok").to_numpy()
+        )
+        sources = fac_snap.subset(chosen)
+        times = travel.node_times(net, sources, speed_m_s=speed)
+        time_s, nearest = travel.point_times(net, times, sources, point_snap, speed_m_s=speed)
+        time_s = np.where(off_network, np.inf, time_s)
+        nearest = np.where(off_network, -1, nearest)
+        table = circles_mod.summarize(
+            comm,
+            points.community,
+            points.weight,
+            time_s,
+            nearest,
+            fac["id"].to_numpy()[chosen],
+            circle,
+            point_off_network=off_network,
+            covered_min_share=policy.covered_min_share,
+            partial_min_share=policy.partial_min_share,
+        )
+        basis = table.pop("basis")
+        results.append(table.add_prefix(f"{circle.name}_"))
+        if circle_polygons:
+            polygons.append(_circle_polygons(net, fac, chosen, sources, circle, speed, progress))
+
+    counts = np.bincount(points.community, minlength=len(comm))
+    out = comm.assign(
+        basis=basis,
+        demand_method=points.method.to_numpy(),
+        demand_points=counts,
+    )
+    out = pd.concat([out, *results], axis=1)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=net.crs)
+    circles_gdf = (
+        pd.concat(polygons, ignore_index=True)
+        if polygons
+        else gpd.GeoDataFrame(
+            {"facility_id": [], "tier": [], "circle": [], "minutes": []},
+            geometry=[],
+            crs=net.crs,
+        )
+    )
+    parameters = {
+        "tool": f"carecircle {__version__}",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "policy": policy.name,
+        "policy_file": policy.source_file,
+        "speed_m_s": speed,
+        "grid_spacing_m": policy.grid_spacing_m,
+        "max_access_m": policy.max_access_m,
+        "network": net.source,
+        "network_nodes": net.n_nodes,
+        "network_edges": net.n_edges,
+        "population_raster": str(population_raster) if population_raster else "",
+        "crs": net.crs.to_string(),
+    }
+    return Analysis(out, fac, gpd.GeoDataFrame(circles_gdf, crs=net.crs), policy, parameters)
+
+
+def run(
+    network: str | Path | WalkNetwork,
+    communities: str | Path,
+    facilities: str | Path,
+    *,
+    policy: Policy,
+    population_raster: str | Path | None = None,
+    speed_m_s: float | None = None,
+    facility_coords: str = "wgs84",
+    community_coords: str = "wgs84",
+    columns: Mapping[str, Mapping[str, str]] | None = None,
+    progress: bool = False,
+) -> Analysis:
+    """Read the files, then :func:`analyze`.
+
+    Parameters
+    ----------
+    network : path or WalkNetwork
+        An OSM file (see :func:`carecircle.network.read`) or a loaded network.
+    communities, facilities : path
+        The input layers (see :mod:`carecircle.inputs`).
+    policy : Policy, keyword-only
+        The profile.
+    population_raster, speed_m_s, progress : keyword-only
+        As in :func:`analyze`.
+    facility_coords, community_coords : str, keyword-only
+        ``wgs84``, ``gcj02`` or ``bd09``: the coordinate system of the input coordinates.
+    columns : mapping, optional, keyword-only
+        ``{"communities": {field: column}, "facilities": {field: column}}`` for users' own
+        column names.
+
+    """
+    from . import network as network_mod
+
+    columns = columns or {}
+    comm = inputs.read_communities(
+        communities, columns=columns.get("communities"), coords=community_coords
+    )
+    fac = inputs.read_facilities(
+        facilities, columns=columns.get("facilities"), coords=facility_coords
+    )
+    net = network if isinstance(network, WalkNetwork) else network_mod.read(network)
+    _check_overlap(net, comm, fac)
+    result = analyze(
+        net,
+        comm,
+        fac,
+        policy=policy,
+        population_raster=population_raster,
+        speed_m_s=speed_m_s,
+        progress=progress,
+    )
+    params = dict(result.parameters)
+    params.update(
+        communities_file=str(communities),
+        facilities_file=str(facilities),
+        facility_coords=facility_coords,
+        community_coords=community_coords,
+    )
+    return Analysis(result.communities, result.facilities, result.circles, result.policy, params)
+
+
+def township_table(communities: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Per township: number of communities, residents counted, and each circle's share.
+
+    Parameters
+    ----------
+    communities : pandas.DataFrame
+        :attr:`Analysis.communities`.
+    policy : Policy
+        The profile (for the circle names).
+
+    """
+    frame = communities.assign(township=communities["township"].replace("", "—"))
+    groups = frame.groupby("township", sort=True)
+    table = pd.DataFrame({"communities": groups.size()})
+    for circle in policy.circles:
+        residents = groups[f"{circle.name}_residents"].sum()
+        within = groups[f"{circle.name}_within"].sum()
+        table[f"{circle.name}_residents"] = residents.round(0)
+        table[f"{circle.name}_share"] = (within / residents.where(residents > 0)).round(3)
+        table[f"{circle.name}_not_covered"] = groups[f"{circle.name}_status"].apply(
+            lambda s: int((s != circles_mod.COVERED).sum())
+        )
+    return table.reset_index()
+
+
+def _circle_polygons(
+    net: WalkNetwork,
+    fac: gpd.GeoDataFrame,
+    chosen: np.ndarray,
+    sources: travel.Snap,
+    circle: Any,
+    speed: float,
+    progress: bool,
+) -> gpd.GeoDataFrame:
+    rows = []
+    for minutes in sorted(set(circle.minutes.values())):
+        found = isochrones.polygons(net, sources, speed_m_s=speed, limit_s=minutes * 60.0)
+        bar = tqdm(
+            found,
+            total=len(sources),
+            disable=not progress,
+            desc=f"{circle.name} {minutes:g} min polygons",
+            unit="facility",
+        )
+        for index, geom in bar:
+            row = fac.iloc[chosen[index]]
+            rows.append((row["id"], row["tier"], circle.name, minutes, geom))
+    frame = pd.DataFrame(rows, columns=["facility_id", "tier", "circle", "minutes", "geometry"])
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=net.crs)
+
+
+def _check_overlap(net: WalkNetwork, comm: gpd.GeoDataFrame, fac: gpd.GeoDataFrame) -> None:
+    """Fail clearly when the layers lie nowhere near the network (wrong file, swapped axes)."""
+    minx, miny, maxx, maxy = net.bounds()
+    for label, layer in (("communities", comm), ("facilities", fac)):
+        shown = layer[~layer.geometry.is_empty & layer.geometry.notna()]
+        if shown.empty:
+            continue
+        bx0, by0, bx1, by1 = shown.to_crs(net.crs).total_bounds
+        margin = 5_000.0
+        if bx1 < minx - margin or bx0 > maxx + margin or by1 < miny - margin or by0 > maxy + margin:
+            lon0, lat0, lon1, lat1 = shown.to_crs(4326).total_bounds
+            msg = (
+                f"the {label} (lon {lon0:.4f}..{lon1:.4f}, lat {lat0:.4f}..{lat1:.4f}) lie outside "
+                f"the walking network {net.source!r}; expected the same district "
+                "(check the files, the coordinate system, and that lon/lat are not swapped)"
+            )
+            raise InputError(msg)
