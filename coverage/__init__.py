@@ -1,4 +1,4 @@
-"""carecircle: can older residents walk to care in the time the policy promises?
+"""carecircle: can older residents walk to care in the time the policy promises.
 
 The package folder is ``coverage/`` in the repository; it is installed and imported as
 ``carecircle``. Modules follow the pipeline: ``inputs`` (read and check user files),

@@ -76,6 +76,7 @@ def summarize(
     pandas.DataFrame
         Indexed like ``communities``, columns ``minutes``, ``basis``, ``residents``,
         ``within``, ``share``, ``median_min``, ``p90_min``, ``nearest``, ``status``.
+
     """
     n = len(communities)
     elderly = communities["elderly"].to_numpy(dtype=float)

@@ -39,6 +39,7 @@ class DemandPoints:
     method : pandas.Series
         Per community (indexed by position): ``raster``, ``grid`` or ``none`` (no usable
         geometry, so no points).
+
     """
 
     community: np.ndarray
@@ -71,9 +72,13 @@ def place(
     Returns
     -------
     DemandPoints
+
     """
     if communities.crs is None or not CRS.from_user_input(communities.crs).is_projected:
-        msg = f"communities must be in a projected CRS to place demand points, got {communities.crs!r}"
+        msg = (
+            "communities must be in a projected CRS to place demand points, "
+            f"got {communities.crs!r}"
+        )
         raise InputError(msg)
     geoms = communities.geometry.to_numpy()
     usable = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))

@@ -81,6 +81,7 @@ class WalkNetwork:
         Edge geometries (shapely LineStrings in ``crs``), running from node ``u`` to node ``v``.
     source : str
         Where the network came from (file name, place name), for metadata.
+
     """
 
     crs: CRS
@@ -151,10 +152,14 @@ def read(
     -------
     WalkNetwork
         In the UTM zone of the network's centre.
+
     """
     path = Path(path)
     if not path.is_file():
-        msg = f"{path}: network file not found; expected an OpenStreetMap file ({', '.join(OSM_SUFFIXES)})"
+        msg = (
+            f"{path}: network file not found; expected an OpenStreetMap file "
+            f"({', '.join(OSM_SUFFIXES)})"
+        )
         raise InputError(msg)
     name = path.name.lower()
     if name.endswith(".npz"):
@@ -190,6 +195,7 @@ def from_place(query: str, *, cache: bool = True) -> WalkNetwork:
         A place name osmnx can geocode, or ``"west,south,east,north"`` in degrees.
     cache : bool, keyword-only
         Keep the network in the cache folder under the query's name.
+
     """
     cached = cache_dir() / f"place-{_digest(query.encode())}-v{CACHE_VERSION}.npz"
     if cache and cached.is_file():
@@ -202,7 +208,10 @@ def from_place(query: str, *, cache: bool = True) -> WalkNetwork:
         parts = []
     try:
         if len(parts) == 4:
-            graph = ox.graph_from_bbox(tuple(parts), network_type="walk", retain_all=True)
+            west, south, east, north = parts
+            graph = ox.graph_from_bbox(
+                (west, south, east, north), network_type="walk", retain_all=True
+            )
         else:
             graph = ox.graph_from_place(query, network_type="walk", retain_all=True)
     except Exception as exc:  # network failures, geocoding failures
@@ -215,7 +224,9 @@ def from_place(query: str, *, cache: bool = True) -> WalkNetwork:
     return net
 
 
-def from_graph(graph: nx.MultiDiGraph | nx.MultiGraph | nx.Graph, *, source: str = "") -> WalkNetwork:
+def from_graph(
+    graph: nx.MultiDiGraph | nx.MultiGraph | nx.Graph, *, source: str = ""
+) -> WalkNetwork:
     """Convert an osmnx-style networkx graph to a :class:`WalkNetwork`.
 
     Parameters
@@ -226,6 +237,7 @@ def from_graph(graph: nx.MultiDiGraph | nx.MultiGraph | nx.Graph, *, source: str
         projected to its UTM zone.
     source : str, keyword-only
         Description for metadata.
+
     """
     crs = CRS.from_user_input(graph.graph.get("crs", "EPSG:4326"))
     ids = np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes())
@@ -253,6 +265,7 @@ def to_graph(net: WalkNetwork, *, speed_m_s: float) -> nx.MultiDiGraph:
         The network.
     speed_m_s : float, keyword-only
         Walking speed in metres per second; sets each edge's ``travel_time`` in seconds.
+
     """
     graph = nx.MultiDiGraph(crs=net.crs.to_wkt())
     graph.add_nodes_from(
@@ -287,6 +300,7 @@ def synthetic_grid(
         Projected CRS of the grid (default UTM 48N, which covers Chongqing).
     origin : tuple of float, keyword-only
         Coordinates of the south-west node in ``crs``.
+
     """
     index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
     x = origin[0] + spacing_m * np.tile(np.arange(cols, dtype=float), rows)
@@ -323,6 +337,7 @@ def from_arrays(
         Node ids; ``0..n-1`` when omitted.
     source : str, keyword-only
         Description for metadata.
+
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -351,7 +366,7 @@ def from_arrays(
 
 
 def save(net: WalkNetwork, path: str | Path) -> None:
-    """Write the network to a compressed ``.npz`` file, readable by :func:`load` and :func:`read`."""
+    """Write the network to an ``.npz`` file, readable by :func:`load` and :func:`read`."""
     kind, coords, offsets = shapely.to_ragged_array(net.geometry)
     path = Path(path)
     tmp = path.with_name(path.name + ".part")

@@ -19,7 +19,14 @@ from ._errors import PolicyError
 KINDS = ("urban", "rural")
 
 # The schema: key -> (type, required). Nested tables are described separately.
-_TOP = {"name": str, "title": str, "extends": str, "analysis": dict, "status": dict, "circles": dict}
+_TOP = {
+    "name": str,
+    "title": str,
+    "extends": str,
+    "analysis": dict,
+    "status": dict,
+    "circles": dict,
+}
 _ANALYSIS = {"speed_m_s": float, "grid_spacing_m": float, "max_access_m": float}
 _STATUS = {"covered_min_share": float, "partial_min_share": float}
 _CIRCLE = {
@@ -48,6 +55,7 @@ class Circle:
         Names shown on maps and tables.
     source : str
         The document and section that set it.
+
     """
 
     name: str
@@ -83,6 +91,7 @@ class Policy:
         Status thresholds on the share of (older) residents within a circle.
     source_file : str
         Where the profile was read from.
+
     """
 
     name: str
@@ -108,7 +117,9 @@ class Policy:
 def builtin_names() -> list[str]:
     """Names of the profiles shipped with carecircle."""
     folder = resources.files("carecircle.data") / "policies"
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
 
 
 def load(name_or_path: str | Path = "chongqing") -> Policy:
@@ -124,6 +135,7 @@ def load(name_or_path: str | Path = "chongqing") -> Policy:
     PolicyError
         For an unknown profile, unreadable TOML, an unknown key, a value of the wrong type or
         out of range; the message names the file and the key.
+
     """
     raw, where = _resolve(name_or_path, seen=())
     return _build(raw, where)
@@ -191,7 +203,9 @@ def _check_keys(raw: Mapping[str, Any], where: str) -> None:
         _check_table(circle, _CIRCLE, where, f"circles.{name}.")
 
 
-def _check_table(table: Mapping[str, Any], schema: Mapping[str, type], where: str, prefix: str) -> None:
+def _check_table(
+    table: Mapping[str, Any], schema: Mapping[str, type], where: str, prefix: str
+) -> None:
     for key, value in table.items():
         if key not in schema:
             msg = f"{where}: unknown key '{prefix}{key}'; expected one of: {', '.join(schema)}"
@@ -239,7 +253,10 @@ def _build(raw: Mapping[str, Any], where: str) -> Policy:
         for kind in KINDS:
             minutes = spec[f"minutes_{kind}"]
             if minutes <= 0:
-                msg = f"{where}: key 'circles.{name}.minutes_{kind}' must be positive, found {minutes!r}"
+                msg = (
+                    f"{where}: key 'circles.{name}.minutes_{kind}' must be positive, "
+                    f"found {minutes!r}"
+                )
                 raise PolicyError(msg)
         unknown = [t for t in spec["tiers"] if t not in TIERS]
         if unknown or not spec["tiers"]:

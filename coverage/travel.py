@@ -37,6 +37,7 @@ class Snap:
         ``v`` end (1).
     access_m : numpy.ndarray
         Straight distance in metres from the point to the joining point.
+
     """
 
     edge: np.ndarray
@@ -62,6 +63,7 @@ class NodeTimes:
         (or none within the search limit).
     source : numpy.ndarray
         Index (into the sources) of the nearest source of each node; -1 where none.
+
     """
 
     time_s: np.ndarray
@@ -82,6 +84,7 @@ def snap(net: WalkNetwork, x: np.ndarray, y: np.ndarray) -> Snap:
     -------
     Snap
         One entry per point, in the input order.
+
     """
     points = shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     if points.size == 0:
@@ -122,6 +125,7 @@ def node_times(
     Returns
     -------
     NodeTimes
+
     """
     n = net.n_nodes
     if len(sources) == 0:
@@ -168,6 +172,7 @@ def point_times(
         none is reachable.
     source : numpy.ndarray
         Index of that source; -1 when none.
+
     """
     edge = targets.edge
     length = net.length_m[edge]
@@ -195,7 +200,7 @@ def nearest_times(
     *,
     speed_m_s: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Walking time from each target to its nearest source: :func:`node_times` then :func:`point_times`."""
+    """Walking time from each target to its nearest source (node, then point times)."""
     times = node_times(net, sources, speed_m_s=speed_m_s)
     return point_times(net, times, sources, targets, speed_m_s=speed_m_s)
 
@@ -216,6 +221,7 @@ def reach(
     ------
     tuple
         ``(source index, node indices, seconds)`` for every source, in order.
+
     """
     if len(sources) == 0:
         return
@@ -237,8 +243,14 @@ def graph_csr(net: WalkNetwork, *, speed_m_s: float) -> csr_array:
     Parallel edges keep the quickest; zero-length edges stay edges (scipy treats explicit
     zeros in a sparse matrix as edges).
     """
-    return _csr(net, net.n_nodes, np.empty(0, np.int64), np.empty(0, np.int64),
-                np.empty(0), speed_m_s=speed_m_s)
+    return _csr(
+        net,
+        net.n_nodes,
+        np.empty(0, np.int64),
+        np.empty(0, np.int64),
+        np.empty(0),
+        speed_m_s=speed_m_s,
+    )
 
 
 def _augmented_graph(net: WalkNetwork, sources: Snap, *, speed_m_s: float) -> csr_array:
@@ -295,11 +307,16 @@ def _same_edge(
     if len(sources) == 0 or len(targets) == 0:
         return best, source
     on_edge = pd.DataFrame(
-        {"edge": sources.edge, "s_fraction": sources.fraction, "s_access": sources.access_m,
-         "source": np.arange(len(sources))}
+        {
+            "edge": sources.edge,
+            "s_fraction": sources.fraction,
+            "s_access": sources.access_m,
+            "source": np.arange(len(sources)),
+        }
     )
-    wanted = pd.DataFrame({"edge": targets.edge, "t_fraction": targets.fraction,
-                           "target": np.arange(len(targets))})
+    wanted = pd.DataFrame(
+        {"edge": targets.edge, "t_fraction": targets.fraction, "target": np.arange(len(targets))}
+    )
     wanted = wanted.loc[wanted["edge"].isin(on_edge["edge"])]
     if wanted.empty:
         return best, source

@@ -112,14 +112,24 @@ def test_coverage_never_falls_when_minutes_grow(times, extra):
     weight = np.full(n, 1.0 / n)
     base = _run(frame, np.zeros(n, int), weight, times, np.zeros(n, int))
     wider = Circle(
-        name="medical", tiers=("clinic",),
+        name="medical",
+        tiers=("clinic",),
         minutes={"urban": 15.0 + extra, "rural": 25.0 + extra},
-        label_zh="", label_en="", source="",
+        label_zh="",
+        label_en="",
+        source="",
     )
     more = circles.summarize(
-        frame, np.zeros(n, int), weight, np.asarray(times) * 60.0, np.zeros(n, int),
-        np.array(["F1"], dtype=object), wider, point_off_network=np.zeros(n, bool),
-        covered_min_share=0.95, partial_min_share=0.0,
+        frame,
+        np.zeros(n, int),
+        weight,
+        np.asarray(times) * 60.0,
+        np.zeros(n, int),
+        np.array(["F1"], dtype=object),
+        wider,
+        point_off_network=np.zeros(n, bool),
+        covered_min_share=0.95,
+        partial_min_share=0.0,
     )
     assert more["share"].iloc[0] >= base["share"].iloc[0] - 1e-12
     assert more["within"].iloc[0] <= more["residents"].iloc[0] + 1e-9

@@ -111,15 +111,14 @@ def test_missing_and_wrong_network_files(tmp_path):
         network.read(text)
     broken = tmp_path / "broken.osm.pbf"
     broken.write_bytes(b"not a pbf at all")
-    with pytest.raises(NetworkError, match="broken.osm.pbf"):
+    with pytest.raises(NetworkError, match=r"broken\.osm\.pbf"):
         network.read(broken, cache=False)
 
 
 def test_file_without_walkable_ways(tmp_path):
     path = tmp_path / "motorway.osm"
     path.write_text(
-        OSM_XML.split("<way id=\"10\"")[0]
-        + '<way id="11" version="1"><nd ref="3"/><nd ref="4"/>'
+        OSM_XML.split('<way id="10"')[0] + '<way id="11" version="1"><nd ref="3"/><nd ref="4"/>'
         '<tag k="highway" v="motorway"/></way></osm>',
         encoding="utf-8",
     )

@@ -37,7 +37,10 @@ def test_user_profile_inherits(tmp_path):
     ("body", "message"),
     [
         ('extends = "chongqing"\nspeed = 1\n', "unknown key 'speed'"),
-        ('extends = "chongqing"\n[circles.eldercare]\nminutes_urbn = 5\n', "circles.eldercare.minutes_urbn"),
+        (
+            'extends = "chongqing"\n[circles.eldercare]\nminutes_urbn = 5\n',
+            "circles.eldercare.minutes_urbn",
+        ),
         ('extends = "chongqing"\n[circles.eldercare]\nminutes_urban = "ten"\n', "must be float"),
         ('extends = "chongqing"\n[circles.eldercare]\nminutes_rural = -5\n', "must be positive"),
         ('extends = "chongqing"\n[circles.eldercare]\ntiers = ["spa"]\n', "unknown tier"),

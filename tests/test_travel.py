@@ -89,7 +89,11 @@ def test_parallel_edges_keep_the_shortest():
     x = np.array([0.0, 100.0]) + 600_000.0
     y = np.full(2, 3_300_000.0)
     net = network.from_arrays(
-        x, y, np.array([0, 0]), np.array([1, 1]), crs="EPSG:32648",
+        x,
+        y,
+        np.array([0, 0]),
+        np.array([1, 1]),
+        crs="EPSG:32648",
         length_m=np.array([300.0, 100.0]),
     )
     times = travel.node_times(net, travel.snap(net, x[:1], y[:1]), speed_m_s=1.0)

@@ -1,0 +1,201 @@
+"""Benchmark carecircle's shortest paths and a whole analysis on synthetic street grids.
+
+Part 1 times the walking time from the nearest of 1,000 facilities to every node of square
+street grids (100,000 and 1,000,000 nodes), side by side in one run:
+
+- carecircle from its arrays (building the sparse graph included), and from an osmnx-style
+  networkx graph (conversion to arrays included);
+- networkx's ``multi_source_dijkstra_path_length`` on the same graph (the osmnx-examples way).
+
+It checks that both give the same times and prints the ratio.
+
+Part 2 times a whole ``carecircle analyze`` (read the cached network and the layers, place
+demand points, snap, every circle, circle polygons, summary.csv, GeoPackage, HTML map) on a
+cached 1,000,000-node grid with 10,000 square communities.
+
+Usage::
+
+    python scripts/benchmark.py            # both parts, full size
+    python scripts/benchmark.py --quick    # small sizes, a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+
+from carecircle import cli, network, travel
+
+SPEED_M_S = 0.9
+
+
+def _grid_graph_nx(net: network.WalkNetwork) -> nx.MultiDiGraph:
+    """An osmnx-style graph of the grid, built without Python-level geometry work."""
+    graph = nx.MultiDiGraph(crs=net.crs.to_wkt())
+    graph.add_nodes_from(
+        (int(i), {"x": float(x), "y": float(y)})
+        for i, x, y in zip(net.node_id, net.x, net.y, strict=True)
+    )
+    seconds = net.length_m / SPEED_M_S
+    both = zip(
+        np.concatenate([net.u, net.v]).tolist(),
+        np.concatenate([net.v, net.u]).tolist(),
+        np.concatenate([net.length_m, net.length_m]).tolist(),
+        np.concatenate([seconds, seconds]).tolist(),
+        strict=True,
+    )
+    graph.add_edges_from((a, b, {"length": ln, "travel_time": t}) for a, b, ln, t in both)
+    return graph
+
+
+def _at_nodes(net: network.WalkNetwork, nodes: np.ndarray) -> travel.Snap:
+    edge_of = np.full(net.n_nodes, -1)
+    edge_of[net.v] = np.arange(net.n_edges)
+    edge_of[net.u] = np.arange(net.n_edges)
+    at_u = net.u[edge_of[nodes]] == nodes
+    return travel.Snap(edge_of[nodes], np.where(at_u, 0.0, 1.0), np.zeros(nodes.size))
+
+
+def shortest_paths(side: int, n_facilities: int, seed: int) -> None:
+    """Part 1 on a ``side`` x ``side`` grid."""
+    rng = np.random.default_rng(seed)
+    net = network.synthetic_grid(side, side, spacing_m=100.0)
+    facilities = rng.choice(net.n_nodes, size=n_facilities, replace=False)
+    print(
+        f"\n## grid {side} x {side}: {net.n_nodes:,} nodes, {net.n_edges:,} edges, "
+        f"{n_facilities:,} facilities"
+    )
+
+    start = time.perf_counter()
+    ours = travel.node_times(net, _at_nodes(net, facilities), speed_m_s=SPEED_M_S)
+    t_arrays = time.perf_counter() - start
+
+    graph = _grid_graph_nx(net)
+    start = time.perf_counter()
+    converted = network.from_graph(graph)
+    order = pd.Index(converted.node_id).get_indexer(net.node_id[facilities])
+    from_graph = travel.node_times(converted, _at_nodes(converted, order), speed_m_s=SPEED_M_S)
+    t_graph = time.perf_counter() - start
+
+    start = time.perf_counter()
+    ref = nx.multi_source_dijkstra_path_length(
+        graph, {int(net.node_id[i]) for i in facilities}, weight="travel_time"
+    )
+    t_nx = time.perf_counter() - start
+
+    expected = np.array([ref[int(i)] for i in net.node_id])
+    diff = np.abs(ours.time_s - expected).max()
+    back = pd.Index(converted.node_id).get_indexer(net.node_id)
+    diff_graph = np.abs(from_graph.time_s[back] - expected).max()
+    print(f"carecircle, from arrays (sparse graph built):      {t_arrays:8.2f} s")
+    print(f"carecircle, from the networkx graph (converted):   {t_graph:8.2f} s")
+    print(f"networkx multi_source_dijkstra_path_length:        {t_nx:8.2f} s")
+    print(f"speed-up from arrays: {t_nx / t_arrays:6.1f}x   from the graph: {t_nx / t_graph:6.1f}x")
+    print(f"largest difference from networkx: {max(diff, diff_graph):.2e} s")
+
+
+def _communities(
+    net: network.WalkNetwork, count: int, rng: np.random.Generator
+) -> gpd.GeoDataFrame:
+    minx, miny, maxx, maxy = net.bounds()
+    per_side = int(np.sqrt(count))
+    xs = np.linspace(minx, maxx, per_side + 1)
+    ys = np.linspace(miny, maxy, per_side + 1)
+    ix, iy = np.meshgrid(np.arange(per_side), np.arange(per_side))
+    ix, iy = ix.ravel(), iy.ravel()
+    boxes = shapely.box(xs[ix], ys[iy], xs[ix + 1], ys[iy + 1])
+    population = rng.integers(500, 8000, size=boxes.size)
+    frame = gpd.GeoDataFrame(
+        {
+            "id": [f"C{i:05d}" for i in range(boxes.size)],
+            "name": [f"第{i}社区居委会" for i in range(boxes.size)],
+            "population": population,
+            "elderly": (population * rng.uniform(0.15, 0.3, size=boxes.size)).round(),
+            "township": [f"街道{i // 100:03d}" for i in range(boxes.size)],
+        },
+        geometry=boxes,
+        crs=net.crs,
+    )
+    return frame.to_crs(4326)
+
+
+def _facilities(net: network.WalkNetwork, count: int, rng: np.random.Generator) -> pd.DataFrame:
+    chosen = rng.choice(net.n_nodes, size=count, replace=False)
+    points = gpd.GeoSeries(
+        shapely.points(net.x[chosen] + 15.0, net.y[chosen] + 10.0), crs=net.crs
+    ).to_crs(4326)
+    tiers = np.where(np.arange(count) % 5 == 0, "health_center", "community_station")
+    return pd.DataFrame(
+        {
+            "id": [f"F{i:05d}" for i in range(count)],
+            "name": [f"设施{i}" for i in range(count)],
+            "tier": tiers,
+            "lon": points.x.round(7),
+            "lat": points.y.round(7),
+            "area_m2": 300,
+        }
+    )
+
+
+def whole_analysis(side: int, communities: int, facilities: int, seed: int) -> None:
+    """Part 2: a whole analysis on a cached grid network."""
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        net = network.synthetic_grid(side, side, spacing_m=50.0)
+        network.save(net, folder / "district.npz")
+        _communities(net, communities, rng).to_file(folder / "communities.gpkg", driver="GPKG")
+        _facilities(net, facilities, rng).to_csv(folder / "facilities.csv", index=False)
+        print(
+            f"\n## whole analysis: {net.n_nodes:,}-node cached network, {communities:,} "
+            f"communities, {facilities:,} facilities"
+        )
+        start = time.perf_counter()
+        status = cli.main(
+            [
+                "analyze",
+                "--network",
+                str(folder / "district.npz"),
+                "--communities",
+                str(folder / "communities.gpkg"),
+                "--facilities",
+                str(folder / "facilities.csv"),
+                "--out",
+                str(folder / "out"),
+                "--no-progress",
+            ]
+        )
+        elapsed = time.perf_counter() - start
+        summary = pd.read_csv(folder / "out" / "summary.csv")
+        print(f"exit status {status}; {len(summary):,} communities in summary.csv")
+        print(f"whole analysis: {elapsed:.1f} s")
+
+
+def main() -> None:
+    """Run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    parser.add_argument("--part", choices=("paths", "analysis", "both"), default="both")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    sides = (100, 200) if args.quick else (317, 1000)
+    if args.part in ("paths", "both"):
+        for side in sides:
+            shortest_paths(side, 100 if args.quick else 1000, args.seed)
+    if args.part in ("analysis", "both"):
+        if args.quick:
+            whole_analysis(200, 100, 40, args.seed)
+        else:
+            whole_analysis(1000, 10_000, 1000, args.seed)
+
+
+if __name__ == "__main__":
+    main()
