@@ -110,6 +110,19 @@ class WalkNetwork:
         return shapely.STRtree(self.geometry)
 
     @cached_property
+    def routing_edges(self) -> np.ndarray:
+        """Indices of the edges shortest paths use: the shortest of each set of parallel edges."""
+        lo = np.minimum(self.u, self.v)
+        hi = np.maximum(self.u, self.v)
+        key = lo * np.int64(self.n_nodes) + hi
+        if np.unique(key).size == key.size:
+            return np.arange(self.n_edges)
+        order = np.lexsort((self.length_m, key))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = key[order][1:] != key[order][:-1]
+        return np.sort(order[first])
+
+    @cached_property
     def component(self) -> np.ndarray:
         """Connected-component label of every node (int32)."""
         adjacency = coo_array(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import csr_array
+from scipy.sparse import coo_array, csr_array
 from scipy.sparse.csgraph import dijkstra
 
 from .network import WalkNetwork
@@ -240,8 +240,8 @@ def reach(
 def graph_csr(net: WalkNetwork, *, speed_m_s: float) -> csr_array:
     """The network as a symmetric sparse matrix of edge travel times in seconds.
 
-    Parallel edges keep the quickest; zero-length edges stay edges (scipy treats explicit
-    zeros in a sparse matrix as edges).
+    Parallel edges keep the quickest (:attr:`WalkNetwork.routing_edges`); zero-length edges
+    stay edges (scipy treats explicit zeros in a sparse matrix as edges).
     """
     return _csr(
         net,
@@ -279,19 +279,15 @@ def _csr(
     if not speed_m_s > 0:
         msg = f"walking speed must be positive, got {speed_m_s!r} m/s"
         raise ValueError(msg)
-    seconds = net.length_m / speed_m_s
-    rows = np.concatenate([net.u, net.v, extra_rows])
-    cols = np.concatenate([net.v, net.u, extra_cols])
+    edges = net.routing_edges
+    u, v = net.u[edges], net.v[edges]
+    seconds = net.length_m[edges] / speed_m_s
+    rows = np.concatenate([u, v, extra_rows])
+    cols = np.concatenate([v, u, extra_cols])
     weights = np.concatenate([seconds, seconds, extra_weights])
-    # keep the quickest of parallel edges: sort by (row, col, weight), take the first of each pair
-    order = np.lexsort((weights, cols, rows))
-    rows, cols, weights = rows[order], cols[order], weights[order]
-    first = np.ones(rows.size, dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    rows, cols, weights = rows[first], cols[first], weights[first]
-    indptr = np.zeros(size + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=size), out=indptr[1:])
-    return csr_array((weights, cols.astype(np.int64), indptr), shape=(size, size))
+    # (row, col) pairs are unique, so the compiled COO -> CSR conversion sums nothing; it
+    # keeps explicit zeros, which csgraph treats as zero-length edges.
+    return coo_array((weights, (rows, cols)), shape=(size, size)).tocsr()
 
 
 def _same_edge(

