@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import circles as circles_mod
 from .inputs import TIER_LABELS_ZH
-from .pipeline import Analysis
+from .pipeline import Analysis, _has_shape
 
 STATUS_COLOURS = {
     circles_mod.COVERED: "#1a9850",
@@ -132,7 +132,7 @@ def build(analysis: Analysis, *, lang: str = "zh") -> folium.Map:
     facilities = analysis.facilities.to_crs(4326)
     circles = analysis.circles.to_crs(4326)
 
-    shown = communities[~communities.geometry.is_empty & communities.geometry.notna()]
+    shown = communities[_has_shape(communities)]
     minx, miny, maxx, maxy = (shown if len(shown) else facilities).total_bounds
     fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])

@@ -16,6 +16,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import CRS
 from tqdm.auto import tqdm
 
@@ -321,7 +322,7 @@ def _check_overlap(net: WalkNetwork, comm: gpd.GeoDataFrame, fac: gpd.GeoDataFra
     """Fail clearly when the layers lie nowhere near the network (wrong file, swapped axes)."""
     minx, miny, maxx, maxy = net.bounds()
     for label, layer in (("communities", comm), ("facilities", fac)):
-        shown = layer[~layer.geometry.is_empty & layer.geometry.notna()]
+        shown = layer[_has_shape(layer)]
         if shown.empty:
             continue
         bx0, by0, bx1, by1 = shown.to_crs(net.crs).total_bounds
@@ -334,3 +335,9 @@ def _check_overlap(net: WalkNetwork, comm: gpd.GeoDataFrame, fac: gpd.GeoDataFra
                 "(check the files, the coordinate system, and that lon/lat are not swapped)"
             )
             raise InputError(msg)
+
+
+def _has_shape(layer: gpd.GeoDataFrame) -> np.ndarray:
+    """True for rows whose geometry is neither missing nor empty."""
+    geoms = layer.geometry.to_numpy()
+    return ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))

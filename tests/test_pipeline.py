@@ -1,0 +1,225 @@
+"""End to end on a hand-made street: files in, shares and statuses out, nothing dropped."""
+
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from carecircle import export, maps, network, pipeline, policy
+from carecircle._errors import InputError
+
+UTM = "EPSG:32648"
+OX, OY = 600_000.0, 3_300_000.0
+
+POLICY = """
+name = "street-test"
+extends = "chongqing"
+[circles.eldercare]
+minutes_urban = 3
+minutes_rural = 3
+[circles.medical]
+minutes_urban = 2
+minutes_rural = 4
+"""
+
+
+def _square(cx: float, cy: float, half: float = 5.0) -> shapely.Polygon:
+    return shapely.box(OX + cx - half, OY + cy - half, OX + cx + half, OY + cy + half)
+
+
+@pytest.fixture
+def district(tmp_path, street):
+    """Communities beside the street of conftest, facilities at its west end."""
+    communities = gpd.GeoDataFrame(
+        {
+            "id": ["A", "B", "C", "D", "E", "F"],
+            "name": ["甲社区居委会", "乙社区居委会", "丙村委会", "丁社区", "戊社区", "己社区"],
+            "population": [1000, 800, 300, 500, 0, 400],
+            "elderly": [200, 160, 90, np.nan, 0, 80],
+            "township": ["一街道", "一街道", "二镇", "二镇", "二镇", "一街道"],
+        },
+        geometry=[
+            _square(100, 17),  # 100 m along + 17 m access = 117 m
+            _square(300, 17),  # 317 m
+            _square(200, -17),  # 217 m, a village (rural)
+            _square(100, 5_017),  # 5 km from any way: outside the network
+            _square(50, 17),  # no population
+            shapely.Polygon(),  # empty geometry
+        ],
+        crs=UTM,
+    ).to_crs(4326)
+    comm_path = tmp_path / "communities.gpkg"
+    communities.to_file(comm_path, driver="GPKG")
+    fac = gpd.GeoSeries(shapely.points([OX, OX + 1], [OY, OY]), crs=UTM).to_crs(4326)
+    facilities = pd.DataFrame(
+        {
+            "id": ["S1", "H1"],
+            "name": ["站一", "卫生服务中心"],
+            "tier": ["community_station", "health_center"],
+            "lon": fac.x,
+            "lat": fac.y,
+        }
+    )
+    fac_path = tmp_path / "facilities.csv"
+    facilities.to_csv(fac_path, index=False)
+    policy_path = tmp_path / "street.toml"
+    policy_path.write_text(POLICY, encoding="utf-8")
+    return street, comm_path, fac_path, policy.load(policy_path)
+
+
+def test_hand_computed_shares_and_statuses(district):
+    net, comm_path, fac_path, profile = district
+    result = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
+    c = result.communities.set_index("id")
+    assert list(c.index) == ["A", "B", "C", "D", "E", "F"]  # every community, in order
+    assert c.loc["A", "eldercare_median_min"] == pytest.approx(117 / 60, abs=1e-3)
+    assert c.loc["B", "eldercare_median_min"] == pytest.approx(317 / 60, abs=1e-3)
+    assert c.loc["C", "kind"] == "rural"
+    assert c.loc["C", "medical_minutes"] == 4.0
+    assert c.loc["A", "medical_minutes"] == 2.0
+    assert c["eldercare_status"].to_dict() == {
+        "A": "covered",
+        "B": "uncovered",
+        "C": "uncovered",  # 217 s > 180 s
+        "D": "outside_network",
+        "E": "no_population",
+        "F": "empty_geometry",
+    }
+    assert c["medical_status"].to_dict()["C"] == "covered"  # 217 s <= 240 s (rural)
+    assert c.loc["A", "medical_status"] == "covered"  # 116 s <= 120 s
+    assert c.loc["A", "eldercare_nearest"] == "S1"
+    assert c.loc["A", "medical_nearest"] == "H1"
+    assert c.loc["A", "basis"] == "elderly"
+    assert c.loc["D", "basis"] == "population"
+    assert c.loc["A", "eldercare_within"] == pytest.approx(200.0)
+    assert result.facilities["network_status"].tolist() == ["ok", "ok"]
+
+
+def test_slower_walkers_lose_coverage(district):
+    net, comm_path, fac_path, profile = district
+    fast = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
+    slow = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=0.5)
+    a_fast = fast.communities.set_index("id").loc["A"]
+    a_slow = slow.communities.set_index("id").loc["A"]
+    assert a_fast["eldercare_status"] == "covered"
+    assert a_slow["eldercare_status"] == "uncovered"  # 234 s > 180 s
+    assert a_slow["eldercare_median_min"] == pytest.approx(2 * a_fast["eldercare_median_min"])
+
+
+def test_results_do_not_change_under_reprojection(district, tmp_path):
+    net, comm_path, fac_path, profile = district
+    in_4326 = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
+    other = tmp_path / "communities_3857.gpkg"
+    gpd.read_file(comm_path).to_crs(3857).to_file(other, driver="GPKG")
+    in_3857 = pipeline.run(net, other, fac_path, policy=profile, speed_m_s=1.0)
+    cols = ["eldercare_status", "eldercare_share", "medical_status", "medical_p90_min"]
+    pd.testing.assert_frame_equal(
+        in_4326.communities[cols], in_3857.communities[cols], check_exact=False, atol=1e-6
+    )
+
+
+def test_analyze_refuses_layers_in_different_crs(district):
+    net, comm_path, fac_path, profile = district
+    from carecircle import inputs
+
+    comm = inputs.read_communities(comm_path)
+    fac = inputs.read_facilities(fac_path).to_crs(3857)
+    with pytest.raises(InputError, match="reproject"):
+        pipeline.analyze(net, comm, fac, policy=profile)
+
+
+def test_inputs_are_not_mutated(district):
+    net, comm_path, fac_path, profile = district
+    from carecircle import inputs
+
+    comm = inputs.read_communities(comm_path)
+    fac = inputs.read_facilities(fac_path)
+    before_c, before_f = comm.copy(), fac.copy()
+    pipeline.analyze(net, comm, fac, policy=profile)
+    pd.testing.assert_frame_equal(comm, before_c)
+    pd.testing.assert_frame_equal(fac, before_f)
+
+
+def test_facility_far_from_any_way_is_flagged_not_used(district, tmp_path):
+    net, comm_path, fac_path, profile = district
+    far = gpd.GeoSeries(shapely.points([OX + 100], [OY + 3_000]), crs=UTM).to_crs(4326)
+    frame = pd.read_csv(fac_path)
+    frame.loc[len(frame)] = ["S9", "远站", "community_station", far.x[0], far.y[0]]
+    path = tmp_path / "facilities_far.csv"
+    frame.to_csv(path, index=False)
+    result = pipeline.run(net, comm_path, path, policy=profile, speed_m_s=1.0)
+    status = result.facilities.set_index("id")["network_status"]
+    assert status["S9"] == "off_network"
+    assert status["S1"] == "ok"
+    assert "S9" not in set(result.communities["eldercare_nearest"])
+
+
+def test_layers_far_from_the_network_are_refused(district, tmp_path):
+    net, comm_path, fac_path, profile = district
+    frame = pd.read_csv(fac_path)
+    frame[["lon", "lat"]] = frame[["lon", "lat"]] + 1.0  # 100 km away
+    path = tmp_path / "elsewhere.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(InputError, match="outside the walking network"):
+        pipeline.run(net, comm_path, path, policy=profile)
+
+
+def test_circle_polygons_follow_the_street(district):
+    net, comm_path, fac_path, profile = district
+    result = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
+    ring = result.circles
+    elder = ring[(ring["circle"] == "eldercare") & (ring["facility_id"] == "S1")]
+    assert len(elder) == 1
+    shape = elder.geometry.iloc[0]
+    # 180 m of street reached from x = 0, buffered 40 m: a strip, not a disc
+    assert shape.contains(shapely.Point(OX + 170, OY))
+    assert not shape.contains(shapely.Point(OX + 260, OY))
+    assert not shape.contains(shapely.Point(OX + 50, OY + 150))
+    medical = ring[ring["circle"] == "medical"]
+    assert sorted(medical["minutes"]) == [2.0, 4.0]  # urban and rural limits
+
+
+def test_outputs_written_and_read_back(district, tmp_path):
+    net, comm_path, fac_path, profile = district
+    result = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
+    written = export.write_all(result, tmp_path / "out")
+    summary = pd.read_csv(written["summary"], encoding="utf-8-sig")
+    assert len(summary) == 6
+    for column in ("eldercare_share", "eldercare_status", "eldercare_median_min",
+                   "eldercare_p90_min", "eldercare_nearest", "medical_share"):
+        assert column in summary.columns
+    layers = {name for name, _ in pyogrio.list_layers(written["geopackage"])}
+    assert layers == {"communities", "facilities", "circles"}
+    back = gpd.read_file(written["geopackage"], layer="communities")
+    assert back.crs.to_epsg() == 4326
+    assert len(back) == 6
+    assert back.set_index("id").loc["B", "eldercare_status"] == "uncovered"
+    towns = pd.read_csv(written["townships"], encoding="utf-8-sig")
+    assert set(towns["township"]) == {"一街道", "二镇"}
+    assert not list((tmp_path / "out").glob(".*part*"))
+
+
+def _decoded(page: str) -> str:
+    """The page with JSON's \\uXXXX escapes turned back into characters."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), page)
+
+
+def test_map_shows_names_as_text(district, tmp_path):
+    net, comm_path, fac_path, profile = district
+    frame = gpd.read_file(comm_path)
+    frame.loc[0, "name"] = "<img src=x onerror=alert(1)>社区"
+    path = tmp_path / "evil.gpkg"
+    frame.to_file(path, driver="GPKG")
+    result = pipeline.run(net, path, fac_path, policy=profile)
+    page = _decoded(maps.build(result, lang="zh").get_root().render())
+    assert "<img src=x onerror" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "未覆盖" in page
+    english = _decoded(maps.build(result, lang="en").get_root().render())
+    assert "not covered" in english
