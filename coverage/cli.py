@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--communities", type=Path, required=True, help="community polygons")
     analyze.add_argument("--facilities", type=Path, required=True, help="facility CSV or points")
     analyze.add_argument("--population", type=Path, help="population raster (GeoTIFF)")
+    analyze.add_argument("--communities-layer", help="layer name in a multi-layer file")
+    analyze.add_argument("--facilities-layer", help="layer name in a multi-layer file")
     _common(analyze)
     analyze.set_defaults(func=_analyze)
 
@@ -111,6 +113,7 @@ def _analyze(args: argparse.Namespace) -> int:
         facility_coords=args.facility_coords,
         community_coords=args.community_coords,
         columns=columns,
+        layers={"communities": args.communities_layer, "facilities": args.facilities_layer},
         progress=not args.no_progress,
     )
     out = args.out or Path("maps") / f"{args.communities.stem}-{datetime.now():%Y%m%d-%H%M%S}"

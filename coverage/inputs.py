@@ -173,7 +173,7 @@ def _check_path(path: Path, *, csv_ok: bool) -> str:
     return suffix
 
 
-def _pick_layer(path: Path, layer: str | None) -> str:
+def _pick_layer(path: Path, layer: str | None, *, role: str) -> str:
     try:
         layers = pyogrio.list_layers(path)
     except (DataSourceError, DataLayerError, OSError) as exc:
@@ -186,10 +186,12 @@ def _pick_layer(path: Path, layer: str | None) -> str:
             msg = f"{path}: no layer {layer!r}; layers found: {', '.join(map(repr, names))}"
             raise InputError(msg)
         return layer
+    if role in spatial:
+        return role  # e.g. the "communities" layer of a carecircle GeoPackage
     if len(spatial) > 1:
         msg = (
             f"{path}: holds {len(spatial)} layers ({', '.join(map(repr, spatial))}); "
-            "choose one with layer="
+            f"choose one with --{role}-layer (layer= in Python)"
         )
         raise InputError(msg)
     if not names:
@@ -198,8 +200,8 @@ def _pick_layer(path: Path, layer: str | None) -> str:
     return spatial[0] if spatial else names[0]
 
 
-def _read_layer(path: Path, layer: str | None) -> gpd.GeoDataFrame:
-    name = _pick_layer(path, layer)
+def _read_layer(path: Path, layer: str | None, *, role: str) -> gpd.GeoDataFrame:
+    name = _pick_layer(path, layer, role=role)
     try:
         frame = pyogrio.read_dataframe(path, layer=name)
     except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
@@ -397,7 +399,7 @@ def read_communities(
     path = Path(path)
     system = _coords.check_system(coords)
     _check_path(path, csv_ok=False)
-    frame = _read_layer(path, layer)
+    frame = _read_layer(path, layer, role="communities")
     _require_polygon_layer(frame.geometry, path=path)
     geoms = _layer_to_wgs84(frame, system=system, path=path)
     col = resolve_columns(
@@ -584,7 +586,7 @@ def read_facilities(
     is_csv = _check_path(path, csv_ok=True) == ".csv"
     own, lonlat = _split_columns(columns, is_csv=is_csv, path=path)
     where = Where(path, csv=is_csv)
-    frame: pd.DataFrame = read_csv(path) if is_csv else _read_layer(path, layer)
+    frame: pd.DataFrame = read_csv(path) if is_csv else _read_layer(path, layer, role="facilities")
     if len(frame) == 0:
         msg = f"{path}: no data rows; expected one row per facility"
         raise InputError(msg)

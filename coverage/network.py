@@ -436,6 +436,55 @@ def load(path: str | Path) -> WalkNetwork:
         raise NetworkError(msg) from exc
 
 
+def main_parts(net: WalkNetwork, *, min_share: float) -> WalkNetwork:
+    """Drop disconnected fragments holding less than ``min_share`` of the nodes.
+
+    Extracts clipped at their border, private courtyards and unconnected footways leave small
+    islands of ways; a point joined to one would be cut off from everything. Parts at least
+    ``min_share`` of the nodes large (and always the largest) are kept, so real islands with
+    their own facilities stay.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+        The network.
+    min_share : float, keyword-only
+        Smallest share of all nodes a part must hold to be kept (0 keeps everything).
+
+    Returns
+    -------
+    WalkNetwork
+        The same network when nothing is dropped, else a new one.
+
+    """
+    counts = np.bincount(net.component)
+    keep_part = (counts >= min_share * net.n_nodes) | (counts == counts.max())
+    if keep_part.all():
+        return net
+    keep_node = keep_part[net.component]
+    keep_edge = keep_node[net.u]
+    remap = np.cumsum(keep_node) - 1
+    logger.warning(
+        "left out %d small disconnected part(s) of the network (%d of %d nodes), each under "
+        "%.1f%% of the nodes",
+        int((~keep_part).sum()),
+        int((~keep_node).sum()),
+        net.n_nodes,
+        100 * min_share,
+    )
+    return WalkNetwork(
+        crs=net.crs,
+        node_id=net.node_id[keep_node],
+        x=net.x[keep_node],
+        y=net.y[keep_node],
+        u=remap[net.u[keep_edge]],
+        v=remap[net.v[keep_edge]],
+        length_m=net.length_m[keep_edge],
+        geometry=net.geometry[keep_edge],
+        source=net.source,
+    )
+
+
 def describe_components(net: WalkNetwork) -> str:
     """Say how many disconnected parts the network has and how large the largest is."""
     counts = np.bincount(net.component)

