@@ -6,8 +6,10 @@ Every text taken from the data is HTML-escaped before it reaches the page.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
+from pathlib import Path
 from typing import Any
 
 import folium
@@ -135,6 +137,7 @@ def build(analysis: Analysis, *, lang: str = "zh") -> folium.Map:
     shown = communities[_has_shape(communities)]
     minx, miny, maxx, maxy = (shown if len(shown) else facilities).total_bounds
     fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
+    _inline_leaflet(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
 
     for number, circle in enumerate(analysis.policy.circles):
@@ -170,24 +173,53 @@ def build(analysis: Analysis, *, lang: str = "zh") -> folium.Map:
             TIER_LABELS_ZH.get(tier, tier) if lang == "zh" else TIER_LABELS_EN.get(tier, tier)
         )
         layer = folium.FeatureGroup(name=f"{text['facilities']}: {tier_label}")
-        colour = TIER_COLOURS.get(str(tier), "#333333")
-        for row in group.itertuples():
-            folium.CircleMarker(
-                location=[row.geometry.y, row.geometry.x],
-                radius=7 if str(tier).endswith(("center", "hospital")) else 5,
-                color="#ffffff",
-                weight=1,
-                fill=True,
-                fill_color=colour,
-                fill_opacity=0.95,
-                popup=folium.Popup(_facility_popup(row, tier_label, text), max_width=320),
-                tooltip=html.escape(str(row.name)),
-            ).add_to(layer)
+        points = gpd.GeoDataFrame(
+            {
+                "popup": [_facility_popup(row, tier_label, text) for row in group.itertuples()],
+                "tooltip": [html.escape(str(name)) for name in group["name"]],
+            },
+            geometry=group.geometry.to_numpy(),
+            crs=group.crs,
+        )
+        big = str(tier).endswith(("center", "hospital"))
+        folium.GeoJson(
+            points.to_json(),
+            marker=folium.CircleMarker(radius=8 if big else 6, fill=True),
+            style_function=lambda _, c=TIER_COLOURS.get(str(tier), "#333333"): {
+                "color": "#ffffff",
+                "weight": 1.5,
+                "fillColor": c,
+                "fillOpacity": 0.95,
+            },
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+            tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
+        ).add_to(layer)
         layer.add_to(fmap)
 
     _add_legend(fmap, text, lang)
     folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap
+
+
+def _inline_leaflet(fmap: folium.Map) -> None:
+    """Put Leaflet's script and style into the page itself, from the installed xstatic-leaflet.
+
+    folium links Leaflet, jQuery, Bootstrap and Font Awesome from content delivery networks;
+    this map needs only Leaflet, so the page opens without internet.
+    """
+    from xstatic.pkg import leaflet
+
+    data = Path(leaflet.BASE_DIR)
+    css = (data / "leaflet.css").read_text(encoding="utf-8")
+    for image in sorted((data / "images").glob("*.png")):
+        encoded = base64.b64encode(image.read_bytes()).decode("ascii")
+        css = css.replace(f"images/{image.name}", f"data:image/png;base64,{encoded}")
+    script = (data / "leaflet.js").read_text(encoding="utf-8")
+    fmap.default_js = []
+    fmap.default_css = []
+    header = fmap.get_root().header  # type: ignore[attr-defined]
+    header.add_child(folium.Element(f"<style>{css}</style>"), name="leaflet_css")
+    header.add_child(folium.Element(f"<script>{script}</script>"), name="leaflet_js")
 
 
 def _status_label(status: str, lang: str) -> str:

@@ -50,6 +50,10 @@ def test_demo_runs_on_real_helsinki_data(demo_run):
     page = (out / "map.html").read_text(encoding="utf-8")
     assert "leaflet" in page.lower()
     assert "carecircle-legend" in page
+    # Leaflet is inlined: no script or style is fetched from elsewhere
+    assert "<script src=" not in page
+    assert 'rel="stylesheet" href="http' not in page
+    assert "L.map(" in page
 
 
 def test_demo_english_map(tmp_path):
