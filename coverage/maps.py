@@ -182,10 +182,11 @@ def build(analysis: Analysis, *, lang: str = "zh") -> folium.Map:
             crs=group.crs,
         )
         big = str(tier).endswith(("center", "hospital"))
+        colour = TIER_COLOURS.get(str(tier), "#333333")
         folium.GeoJson(
             points.to_json(),
             marker=folium.CircleMarker(radius=8 if big else 6, fill=True),
-            style_function=lambda _, c=TIER_COLOURS.get(str(tier), "#333333"): {
+            style_function=lambda _, c=colour: {
                 "color": "#ffffff",
                 "weight": 1.5,
                 "fillColor": c,
