@@ -88,7 +88,7 @@ def place(
     if raster is not None:
         found = _raster_points(communities, Path(raster))
         has = np.zeros(len(communities), dtype=bool)
-        has[np.unique(found[0])] = True
+        has[found[0]] = True
         parts.append(found)
         method[has] = "raster"
         todo &= ~has

@@ -106,37 +106,56 @@ def reached_lines(
         LineStrings (possibly partial edges), in ``net.crs``.
 
     """
-    remaining = np.full(net.n_nodes, -np.inf)
-    remaining[nodes] = budget_m - distance_m
-    from_u = remaining[net.u]
-    from_v = remaining[net.v]
-    touched = np.flatnonzero((from_u >= 0) | (from_v >= 0))
+    order = np.argsort(nodes)
+    reached, left = nodes[order], (budget_m - distance_m)[order]
+    touched = net.incident_edges(reached)
+
+    def remaining(ends: np.ndarray) -> np.ndarray:
+        """Metres left at each end node; -1 where the node is not reached."""
+        if reached.size == 0:
+            return np.full(ends.size, -1.0)
+        pos = np.minimum(np.searchsorted(reached, ends), reached.size - 1)
+        return np.where(reached[pos] == ends, left[pos], -1.0)
+
+    from_u = remaining(net.u[touched])
+    from_v = remaining(net.v[touched])
     length = net.length_m[touched]
-    a = np.clip(from_u[touched], 0.0, None) / np.where(length > 0, length, 1.0)
-    b = np.clip(from_v[touched], 0.0, None) / np.where(length > 0, length, 1.0)
-    a = np.where(from_u[touched] >= 0, a, -1.0)
-    b = np.where(from_v[touched] >= 0, b, -1.0)
-    whole = (a >= 0) & (b >= 0) & (a + b >= 1.0) | (length == 0)
-    out = [net.geometry[touched[whole]]]
-    parts = []
-    for edge, fa, fb in zip(touched[~whole], a[~whole], b[~whole], strict=True):
-        geom = net.geometry[edge]
-        if fa >= 0:
-            parts.append(substring(geom, 0.0, min(fa, 1.0), normalized=True))
-        if fb >= 0:
-            parts.append(substring(geom, max(1.0 - fb, 0.0), 1.0, normalized=True))
+    safe = np.where(length > 0, length, 1.0)
+    a = np.where(from_u >= 0, from_u / safe, -1.0)  # reachable fraction from the u end
+    b = np.where(from_v >= 0, from_v / safe, -1.0)  # ... and from the v end
+    whole = ((a >= 0) & (b >= 0) & (a + b >= 1.0)) | (length == 0)
+    part_u = ~whole & (a > 0)
+    part_v = ~whole & (b > 0)
+    edges = [touched[part_u], touched[part_v]]
+    starts = [np.zeros(int(part_u.sum())), np.maximum(1.0 - b[part_v], 0.0)]
+    ends = [np.minimum(a[part_u], 1.0), np.ones(int(part_v.sum()))]
     # the source's own edge, both ways from where it joins
-    left = budget_m - own_access_m
-    if left > 0:
+    own_left = budget_m - own_access_m
+    if own_left > 0:
         length_own = net.length_m[own_edge]
-        span = left / length_own if length_own > 0 else 1.0
-        parts.append(
-            substring(
-                net.geometry[own_edge],
-                max(own_fraction - span, 0.0),
-                min(own_fraction + span, 1.0),
-                normalized=True,
-            )
+        span = own_left / length_own if length_own > 0 else 1.0
+        edges.append(np.array([own_edge]))
+        starts.append(np.array([max(own_fraction - span, 0.0)]))
+        ends.append(np.array([min(own_fraction + span, 1.0)]))
+    pieces = _pieces(net, np.concatenate(edges), np.concatenate(starts), np.concatenate(ends))
+    return np.concatenate([net.geometry[touched[whole]], pieces])
+
+
+def _pieces(net: WalkNetwork, edges: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Sub-lines of edges between two fractions of their length, vectorised for straight edges."""
+    keep = end > start
+    edges, start, end = edges[keep], start[keep], end[keep]
+    geoms = net.geometry[edges]
+    straight = shapely.get_num_coordinates(geoms) == 2
+    out = np.empty(edges.size, dtype=object)
+    if straight.any():
+        xy = shapely.get_coordinates(geoms[straight]).reshape(-1, 2, 2)
+        delta = xy[:, 1] - xy[:, 0]
+        segment = np.stack(
+            [xy[:, 0] + start[straight, None] * delta, xy[:, 0] + end[straight, None] * delta],
+            axis=1,
         )
-    out.append(np.asarray([p for p in parts if p.geom_type == "LineString"], dtype=object))
-    return np.concatenate(out)
+        out[straight] = shapely.linestrings(segment)
+    for i in np.flatnonzero(~straight):
+        out[i] = substring(geoms[i], float(start[i]), float(end[i]), normalized=True)
+    return out[shapely.get_type_id(out) == shapely.GeometryType.LINESTRING]

@@ -115,12 +115,36 @@ class WalkNetwork:
         lo = np.minimum(self.u, self.v)
         hi = np.maximum(self.u, self.v)
         key = lo * np.int64(self.n_nodes) + hi
-        if np.unique(key).size == key.size:
+        ordered = np.sort(key)
+        if not (ordered[1:] == ordered[:-1]).any():
             return np.arange(self.n_edges)
         order = np.lexsort((self.length_m, key))
         first = np.ones(order.size, dtype=bool)
         first[1:] = key[order][1:] != key[order][:-1]
         return np.sort(order[first])
+
+    @cached_property
+    def _node_edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Incidence as CSR: edges of node ``i`` are ``edges[indptr[i]:indptr[i + 1]]``."""
+        ends = np.concatenate([self.u, self.v])
+        order = np.argsort(ends, kind="stable")
+        edges = np.concatenate([np.arange(self.n_edges), np.arange(self.n_edges)])[order]
+        indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ends, minlength=self.n_nodes), out=indptr[1:])
+        return indptr, edges
+
+    def incident_edges(self, nodes: np.ndarray) -> np.ndarray:
+        """Sorted, distinct indices of the edges that touch any of ``nodes``."""
+        indptr, edges = self._node_edges
+        nodes = np.asarray(nodes, dtype=np.int64)
+        counts = indptr[nodes + 1] - indptr[nodes]
+        if counts.sum() == 0:
+            return np.empty(0, dtype=np.int64)
+        offsets = np.repeat(indptr[nodes] - np.cumsum(counts) + counts, counts)
+        found = np.sort(edges[offsets + np.arange(counts.sum())])
+        distinct = np.ones(found.size, dtype=bool)
+        distinct[1:] = found[1:] != found[:-1]
+        return found[distinct]
 
     @cached_property
     def component(self) -> np.ndarray:
