@@ -145,7 +145,7 @@ def analyze(
     results = []
     polygons = []
     basis = pd.Series(dtype=object)
-    steps = tqdm(policy.circles, desc="circles", disable=not progress, unit="circle")
+    steps = tqdm(policy.circles, desc="circles", disable=_quiet(progress), unit="circle")
     for circle in steps:
         chosen = np.flatnonzero(
             fac["tier"].isin(circle.tiers).to_numpy() & (fac["network_status"] == "ok").to_numpy()
@@ -319,7 +319,7 @@ def _circle_polygons(
         bar = tqdm(
             found,
             total=len(sources),
-            disable=not progress,
+            disable=_quiet(progress),
             desc=f"{circle.name} {minutes:g} min polygons",
             unit="facility",
         )
@@ -353,3 +353,8 @@ def _has_shape(layer: gpd.GeoDataFrame) -> np.ndarray:
     """True for rows whose geometry is neither missing nor empty."""
     geoms = layer.geometry.to_numpy()
     return ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+
+
+def _quiet(progress: bool) -> bool | None:
+    """tqdm's ``disable``: off when asked, and (``None``) when standard error is not a terminal."""
+    return None if progress else True
