@@ -356,5 +356,5 @@ def _has_shape(layer: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def _quiet(progress: bool) -> bool | None:
-    """tqdm's ``disable``: off when asked, and (``None``) when standard error is not a terminal."""
+    """Return the progress bars' ``disable``: True when not asked, None (automatic) otherwise."""
     return None if progress else True
