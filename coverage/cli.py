@@ -69,6 +69,19 @@ def _parser() -> argparse.ArgumentParser:
     _common(analyze)
     analyze.set_defaults(func=_analyze)
 
+    check = commands.add_parser(
+        "check", help="check facility standards and provision rules (no network needed)"
+    )
+    check.add_argument("--communities", type=Path, required=True, help="community polygons")
+    check.add_argument("--facilities", type=Path, required=True, help="facility CSV or points")
+    check.add_argument(
+        "--network", type=Path, help="OSM file: assign stations to centres on foot, not by line"
+    )
+    check.add_argument("--communities-layer", help="layer name in a multi-layer file")
+    check.add_argument("--facilities-layer", help="layer name in a multi-layer file")
+    _common(check)
+    check.set_defaults(func=_check)
+
     demo = commands.add_parser("demo", help="run the whole job on the embedded demo data")
     demo.add_argument("--out", type=Path, default=Path("maps") / "demo", help="output folder")
     demo.add_argument("--lang", choices=("zh", "en"), default="zh", help="map language")
@@ -121,6 +134,24 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    profile = policy.load(args.policy)
+    analysis = pipeline.check_only(
+        args.communities,
+        args.facilities,
+        policy=profile,
+        network=args.network,
+        speed_m_s=args.speed_m_s,
+        facility_coords=args.facility_coords,
+        community_coords=args.community_coords,
+        columns=_columns(args.columns, args.column),
+        layers={"communities": args.communities_layer, "facilities": args.facilities_layer},
+    )
+    out = args.out or Path("maps") / f"{args.communities.stem}-check-{datetime.now():%Y%m%d-%H%M%S}"
+    _write(analysis, out, args.lang)
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     import pyrosm
 
@@ -140,35 +171,67 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _write(analysis: pipeline.Analysis, out: Path, lang: str) -> None:
     written = export.write_all(analysis, out)
-    fmap = maps.build(analysis, lang=lang)
-    map_path = out / "map.html"
-    tmp = out / ".map.part.html"
-    fmap.save(str(tmp))
-    tmp.replace(map_path)
+    if analysis.circles_measured:
+        fmap = maps.build(analysis, lang=lang)
+        written["map"] = out / "map.html"
+        tmp = out / ".map.part.html"
+        fmap.save(str(tmp))
+        tmp.replace(written["map"])
     _print_townships(analysis)
-    print(f"summary:    {written['summary']}")
-    print(f"townships:  {written['townships']}")
-    print(f"geopackage: {written['geopackage']}")
-    print(f"map:        {map_path}")
+    _print_standards(analysis)
+    for label, path in written.items():
+        print(f"{label + ':':<12}{path}")
 
 
 def _print_townships(analysis: pipeline.Analysis) -> None:
     table = analysis.townships()
+    circles = [c for c in analysis.policy.circles if c.name in analysis.circles_measured]
     print()
-    print(f"Coverage by township ({analysis.policy.title}):")
+    print(f"By township ({analysis.policy.title}):")
     headers = ["township", "communities"]
-    for circle in analysis.policy.circles:
+    for circle in circles:
         minutes = "/".join(f"{m:g}" for m in sorted(set(circle.minutes.values())))
         headers.append(f"{circle.name} ({minutes} min) share")
         headers.append(f"{circle.name} not covered")
+    headers += ["centres", "with station"]
     rows = []
     for record in table.to_dict("records"):
         row = [str(record["township"]), str(record["communities"])]
-        for circle in analysis.policy.circles:
+        for circle in circles:
             share = record[f"{circle.name}_share"]
             row.append("—" if share != share else f"{share:.0%}")
             row.append(str(record[f"{circle.name}_not_covered"]))
+        row += [str(record.get("centres", "")), str(record.get("communities_with_station", ""))]
         rows.append(row)
+    _print_table(headers, rows)
+
+
+def _print_standards(analysis: pipeline.Analysis) -> None:
+    fac = analysis.facilities
+    if "standard_status" in fac:
+        problems = fac[fac["standard_status"].isin(["below", "above_max", "unknown"])]
+        if len(problems):
+            print("Facilities not meeting their tier's standard:")
+            for row in problems.itertuples():
+                print(f"  {row.id} {row.name} ({row.tier}): {row.standard_note}")
+            print()
+    if "stations_over_limit" in fac:
+        over = fac[fac["stations_over_limit"].fillna(False).astype(bool)]
+        limit = analysis.policy.provision.get("stations_per_centre")
+        for row in over.itertuples():
+            print(
+                f"  centre {row.id} {row.name} runs {row.stations_assigned} stations, "
+                f"over the {limit.value if limit else '?'} of {limit.source if limit else ''}"
+            )
+    if len(analysis.district):
+        print("District targets:")
+        for row in analysis.district.itertuples():
+            value = "no data" if row.value != row.value else f"{row.value:.0%}"
+            print(f"  {row.rule}: {value} (target {row.target:.0%}): {row.status}")
+        print()
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
     widths = [max(_width(h), *(_width(r[i]) for r in rows)) for i, h in enumerate(headers)]
     for line in [headers, *rows]:
         print("  ".join(_pad(cell, w) for cell, w in zip(line, widths, strict=True)))

@@ -41,18 +41,57 @@ COMMUNITY_COLUMNS = (
     "demand_method",
     "demand_points",
 )
+#: Standards checks of each community, after the circle columns.
+CHECK_COLUMNS = (
+    "stations",
+    "station_status",
+    "eldercare_area_m2",
+    "area_per_resident_m2",
+    "area_per_resident_required_m2",
+    "area_per_resident_status",
+)
+#: Columns of facilities.csv.
+FACILITY_COLUMNS = (
+    "id",
+    "name",
+    "tier",
+    "area_m2",
+    "beds",
+    "nursing_beds",
+    "community_id",
+    "township",
+    "network_status",
+    "access_m",
+    "standard_status",
+    "area_required_m2",
+    "area_shortfall_m2",
+    "beds_required",
+    "beds_shortfall",
+    "standard_advice",
+    "standard_note",
+    "standard_source",
+    "centre_id",
+    "centre_minutes",
+    "centre_method",
+    "within_centre_circle",
+    "stations_assigned",
+    "stations_over_limit",
+)
 GPKG_CRS = "EPSG:4326"
 
 
 def summary_table(analysis: Analysis) -> pd.DataFrame:
     """The rows of ``summary.csv``: one per community, every community, in input order."""
     frame = analysis.communities
-    columns = list(COMMUNITY_COLUMNS)
-    for circle in analysis.policy.circles:
-        columns += [f"{circle.name}_{c}" for c in CIRCLE_COLUMNS]
+    columns = [c for c in COMMUNITY_COLUMNS if c in frame]
+    for name in analysis.circles_measured:
+        columns += [f"{name}_{c}" for c in CIRCLE_COLUMNS]
+    columns += [c for c in CHECK_COLUMNS if c in frame]
     table = pd.DataFrame(frame[columns])
-    for circle in analysis.policy.circles:
-        name = circle.name
+    for column in ("area_per_resident_m2", "eldercare_area_m2"):
+        if column in table:
+            table[column] = table[column].round(4)
+    for name in analysis.circles_measured:
         table[f"{name}_share"] = table[f"{name}_share"].round(4)
         for col in ("median_min", "p90_min"):
             table[f"{name}_{col}"] = table[f"{name}_{col}"].round(1)
@@ -74,6 +113,25 @@ def write_townships(analysis: Analysis, path: str | Path) -> Path:
     path = Path(path)
     with _atomic(path) as tmp:
         analysis.townships().to_csv(tmp, index=False, encoding="utf-8-sig")
+    return path
+
+
+def write_facilities(analysis: Analysis, path: str | Path) -> Path:
+    """Write ``facilities.csv``: each facility with its standards and centre checks."""
+    path = Path(path)
+    frame = analysis.facilities
+    with _atomic(path) as tmp:
+        pd.DataFrame(frame[[c for c in FACILITY_COLUMNS if c in frame]]).to_csv(
+            tmp, index=False, encoding="utf-8-sig"
+        )
+    return path
+
+
+def write_district(analysis: Analysis, path: str | Path) -> Path:
+    """Write ``district.csv``: the district-wide targets and where they stand."""
+    path = Path(path)
+    with _atomic(path) as tmp:
+        analysis.district.to_csv(tmp, index=False, encoding="utf-8-sig")
     return path
 
 
@@ -104,20 +162,26 @@ def write_all(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
     """Write every table and layer into ``out_dir`` (created when missing)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return {
+    written = {
         "summary": write_summary(analysis, out / "summary.csv"),
         "townships": write_townships(analysis, out / "townships.csv"),
-        "geopackage": write_geopackage(analysis, out / "coverage.gpkg"),
+        "facilities": write_facilities(analysis, out / "facilities.csv"),
+        "district": write_district(analysis, out / "district.csv"),
     }
+    if analysis.circles_measured:
+        written["geopackage"] = write_geopackage(analysis, out / "coverage.gpkg")
+    return written
 
 
 def _gpkg_ready(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Columns GDAL can store: objects as text."""
+    """Columns GDAL can store: objects as text, nullable booleans as 0/1."""
     out = frame.copy()
     for column in out.columns:
         if column == out.geometry.name:
             continue
-        if out[column].dtype == object or str(out[column].dtype).startswith("str"):
+        if str(out[column].dtype) == "boolean":
+            out[column] = out[column].astype("Int8")
+        elif out[column].dtype == object or str(out[column].dtype).startswith("str"):
             out[column] = out[column].map(lambda v: None if v is None or v != v else str(v))
     return out
 

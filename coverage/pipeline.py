@@ -6,6 +6,7 @@ files first. Both leave writing to :mod:`carecircle.export` and :mod:`carecircle
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from pyproj import CRS
 from tqdm.auto import tqdm
 
 from . import circles as circles_mod
-from . import demand, inputs, isochrones, travel
+from . import demand, inputs, isochrones, standards, travel
 from ._errors import InputError
 from ._version import __version__
 from .network import WalkNetwork, describe_components, main_parts
@@ -51,6 +52,14 @@ class Analysis:
         The profile used.
     parameters : dict
         Speed, spacing, files and versions, for metadata.
+    district : pandas.DataFrame
+        District targets checked (see :func:`carecircle.standards.check_district`).
+    township_checks : pandas.DataFrame
+        Centres and stations per township (see :func:`carecircle.standards.check_townships`).
+
+    The communities also carry the standards checks (``stations``, ``station_status``,
+    ``eldercare_area_m2``, ``area_per_resident_m2``, ``area_per_resident_status``) and the
+    facilities theirs (``standard_status``, ``area_shortfall_m2``, ``centre_id``, ...).
 
     """
 
@@ -59,10 +68,20 @@ class Analysis:
     circles: gpd.GeoDataFrame
     policy: Policy
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    district: pd.DataFrame = field(default_factory=pd.DataFrame)
+    township_checks: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def circles_measured(self) -> tuple[str, ...]:
+        """Names of the circles whose coverage was measured (none for ``carecircle check``)."""
+        return tuple(c.name for c in self.policy.circles if f"{c.name}_status" in self.communities)
 
     def townships(self) -> pd.DataFrame:
-        """Per township: communities, residents and the share within each circle."""
-        return township_table(self.communities, self.policy)
+        """Per township: coverage of each circle, then centres and stations."""
+        table = township_table(self.communities, self.policy)
+        if self.township_checks.empty:
+            return table
+        return table.merge(self.township_checks, on=["township", "communities"], how="outer")
 
 
 def analyze(
@@ -172,13 +191,15 @@ def analyze(
         if circle_polygons:
             polygons.append(_circle_polygons(net, fac, chosen, sources, circle, speed, progress))
 
+    checks = standards.check(comm, fac, policy, net=net, speed_m_s=speed)
+    fac = fac.assign(**{str(column): checks.facilities[column] for column in checks.facilities})
     counts = np.bincount(points.community, minlength=len(comm))
     out = comm.assign(
         basis=basis,
         demand_method=points.method.to_numpy(),
         demand_points=counts,
     )
-    out = pd.concat([out, *results], axis=1)
+    out = pd.concat([out, *results, checks.communities], axis=1)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=net.crs)
     circles_gdf = (
         pd.concat(polygons, ignore_index=True)
@@ -204,7 +225,15 @@ def analyze(
         "population_raster": str(population_raster) if population_raster else "",
         "crs": net.crs.to_string(),
     }
-    return Analysis(out, fac, gpd.GeoDataFrame(circles_gdf, crs=net.crs), policy, parameters)
+    return Analysis(
+        out,
+        gpd.GeoDataFrame(fac, geometry="geometry", crs=net.crs),
+        gpd.GeoDataFrame(circles_gdf, crs=net.crs),
+        policy,
+        parameters,
+        district=checks.district,
+        township_checks=checks.townships,
+    )
 
 
 def run(
@@ -244,19 +273,8 @@ def run(
     """
     from . import network as network_mod
 
-    columns = columns or {}
-    layers = layers or {}
-    comm = inputs.read_communities(
-        communities,
-        columns=columns.get("communities"),
-        coords=community_coords,
-        layer=layers.get("communities"),
-    )
-    fac = inputs.read_facilities(
-        facilities,
-        columns=columns.get("facilities"),
-        coords=facility_coords,
-        layer=layers.get("facilities"),
+    comm, fac = _read_layers(
+        communities, facilities, facility_coords, community_coords, columns or {}, layers or {}
     )
     net = network if isinstance(network, WalkNetwork) else network_mod.read(network)
     _check_overlap(net, comm, fac)
@@ -276,7 +294,80 @@ def run(
         facility_coords=facility_coords,
         community_coords=community_coords,
     )
-    return Analysis(result.communities, result.facilities, result.circles, result.policy, params)
+    return dataclasses.replace(result, parameters=params)
+
+
+def check_only(
+    communities: str | Path,
+    facilities: str | Path,
+    *,
+    policy: Policy,
+    network: str | Path | WalkNetwork | None = None,
+    speed_m_s: float | None = None,
+    facility_coords: str = "wgs84",
+    community_coords: str = "wgs84",
+    columns: Mapping[str, Mapping[str, str]] | None = None,
+    layers: Mapping[str, str | None] | None = None,
+) -> Analysis:
+    """Read the files and run the standards checks only (``carecircle check``).
+
+    Without a network, stations are assigned to centres by straight-line distance.
+    """
+    from . import network as network_mod
+
+    comm, fac = _read_layers(
+        communities, facilities, facility_coords, community_coords, columns or {}, layers or {}
+    )
+    net = (
+        network
+        if network is None or isinstance(network, WalkNetwork)
+        else network_mod.read(network)
+    )
+    checks = standards.check(comm, fac, policy, net=net, speed_m_s=speed_m_s)
+    parameters = {
+        "tool": f"carecircle {__version__}",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "policy": policy.name,
+        "policy_file": policy.source_file,
+        "communities_file": str(communities),
+        "facilities_file": str(facilities),
+        "network": net.source if net is not None else "",
+    }
+    fac = fac.assign(**{str(column): checks.facilities[column] for column in checks.facilities})
+    return Analysis(
+        gpd.GeoDataFrame(pd.concat([comm, checks.communities], axis=1), crs=comm.crs),
+        fac,
+        gpd.GeoDataFrame(
+            {"facility_id": [], "tier": [], "circle": [], "minutes": []}, geometry=[], crs=comm.crs
+        ),
+        policy,
+        parameters,
+        district=checks.district,
+        township_checks=checks.townships,
+    )
+
+
+def _read_layers(
+    communities: str | Path,
+    facilities: str | Path,
+    facility_coords: str,
+    community_coords: str,
+    columns: Mapping[str, Mapping[str, str]],
+    layers: Mapping[str, str | None],
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    comm = inputs.read_communities(
+        communities,
+        columns=columns.get("communities"),
+        coords=community_coords,
+        layer=layers.get("communities"),
+    )
+    fac = inputs.read_facilities(
+        facilities,
+        columns=columns.get("facilities"),
+        coords=facility_coords,
+        layer=layers.get("facilities"),
+    )
+    return comm, fac
 
 
 def township_table(communities: pd.DataFrame, policy: Policy) -> pd.DataFrame:
@@ -294,6 +385,8 @@ def township_table(communities: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     groups = frame.groupby("township", sort=True)
     table = pd.DataFrame({"communities": groups.size()})
     for circle in policy.circles:
+        if f"{circle.name}_status" not in frame:
+            continue
         residents = groups[f"{circle.name}_residents"].sum()
         within = groups[f"{circle.name}_within"].sum()
         table[f"{circle.name}_residents"] = residents.round(0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,22 +19,26 @@ from ._errors import PolicyError
 KINDS = ("urban", "rural")
 
 # The schema: key -> (type, required). Nested tables are described separately.
-_TOP = {
+_TOP: dict[str, type] = {
     "name": str,
     "title": str,
     "extends": str,
     "analysis": dict,
     "status": dict,
     "circles": dict,
+    "standards": dict,
+    "provision": dict,
+    "targets": dict,
+    "money": dict,
 }
-_ANALYSIS = {
+_ANALYSIS: dict[str, type] = {
     "speed_m_s": float,
     "grid_spacing_m": float,
     "max_access_m": float,
     "min_component_share": float,
 }
-_STATUS = {"covered_min_share": float, "partial_min_share": float}
-_CIRCLE = {
+_STATUS: dict[str, type] = {"covered_min_share": float, "partial_min_share": float}
+_CIRCLE: dict[str, type] = {
     "label_zh": str,
     "label_en": str,
     "tiers": list,
@@ -42,6 +46,124 @@ _CIRCLE = {
     "minutes_rural": float,
     "source": str,
 }
+
+# [standards.<tier>]: the floor area and beds a facility of the tier must have.
+_STANDARD: dict[str, type] = {
+    "min_area_m2": float,
+    "max_area_m2": float,
+    "min_area_m2_few_elderly": float,
+    "few_elderly_max": float,
+    "min_beds": float,
+    "recommended_beds": float,
+    "recommended_nursing_beds": float,
+    "source": str,
+    "note": str,
+}
+# [provision.<rule>]: what a community, township or district must have. Each rule's value type.
+PROVISION_RULES: dict[str, type] = {
+    "one_centre_per_township": bool,
+    "one_station_per_community": bool,
+    "station_per_community": bool,
+    "area_per_resident_m2": float,
+    "new_community_min_area_m2": float,
+    "land_per_resident_m2": float,
+    "area_per_100_households_m2": float,
+    "stations_per_centre": float,
+    "old_compound_floor_area_m2": float,
+}
+_RULE: dict[str, type] = {"value": object, "source": str, "note": str}
+# [targets.<rule>]: district-wide shares to reach by a year.
+TARGET_RULES = (
+    "nursing_bed_share",
+    "social_bed_share",
+    "medical_capable_share",
+    "social_facility_share_urban",
+    "social_facility_share_rural",
+)
+_TARGET: dict[str, type] = {"value": float, "year": float, "source": str, "note": str}
+# [money.*]: subsidies and awards, to cost a set of facilities.
+_MONEY: dict[str, type] = {
+    "construction_flat": dict,
+    "construction_per_m2": dict,
+    "operating_yearly": dict,
+    "operating_by_grade": dict,
+    "bed_subsidy_monthly": dict,
+}
+_FLAT: dict[str, type] = {"yuan": float, "min_area_m2": float, "source": str, "note": str}
+_PER_M2: dict[str, type] = {
+    "yuan_per_m2": float,
+    "cap_m2_municipal": float,
+    "cap_m2_other": float,
+    "municipal": bool,
+    "source": str,
+    "note": str,
+}
+_YEARLY: dict[str, type] = {"yuan": float, "source": str, "note": str}
+_BY_GRADE: dict[str, type] = {"min_yuan": float, "max_yuan": float, "source": str, "note": str}
+_BED_MONTHLY: dict[str, type] = {
+    "self_care": float,
+    "semi_disabled": float,
+    "disabled": float,
+    "source": str,
+    "note": str,
+}
+
+
+@dataclass(frozen=True)
+class Standard:
+    """The floor area and beds a facility tier must have.
+
+    Attributes
+    ----------
+    tier : str
+        The facility tier.
+    min_area_m2, max_area_m2 : float or None
+        Floor area range in m² (None: no bound).
+    min_area_m2_few_elderly : float or None
+        The lower minimum for a community with few older residents.
+    few_elderly_max : float or None
+        Older residents at or below which a community has "few".
+    min_beds : float or None
+        Beds required.
+    recommended_beds, recommended_nursing_beds : float or None
+        Beds asked for "where possible": a shortfall is advisory.
+    source : str
+        Document and section.
+
+    """
+
+    tier: str
+    min_area_m2: float | None
+    max_area_m2: float | None
+    min_area_m2_few_elderly: float | None
+    few_elderly_max: float | None
+    min_beds: float | None
+    recommended_beds: float | None
+    recommended_nursing_beds: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule with its value and source.
+
+    Attributes
+    ----------
+    value : float or bool
+        The figure (a share, m², a count) or whether the rule applies.
+    source : str
+        Document and section.
+    year : float or None
+        The year a target is due, for targets.
+    note : str
+        Scope or wording worth knowing.
+
+    """
+
+    value: float | bool
+    source: str
+    year: float | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,6 +221,14 @@ class Policy:
         Status thresholds on the share of (older) residents within a circle.
     source_file : str
         Where the profile was read from.
+    standards : mapping
+        Tier -> :class:`Standard`.
+    provision : mapping
+        Rule name (see :data:`PROVISION_RULES`) -> :class:`Rule`.
+    targets : mapping
+        Rule name (see :data:`TARGET_RULES`) -> :class:`Rule` with its year.
+    money : mapping
+        The checked ``[money]`` tables as plain dictionaries (see :mod:`carecircle.costing`).
 
     """
 
@@ -112,6 +242,10 @@ class Policy:
     covered_min_share: float
     partial_min_share: float
     source_file: str
+    standards: Mapping[str, Standard] = field(default_factory=dict)
+    provision: Mapping[str, Rule] = field(default_factory=dict)
+    targets: Mapping[str, Rule] = field(default_factory=dict)
+    money: Mapping[str, Any] = field(default_factory=dict)
 
     def circle(self, name: str) -> Circle:
         """Return the circle called ``name``."""
@@ -206,10 +340,53 @@ def _check_keys(raw: Mapping[str, Any], where: str) -> None:
         if table in raw:
             _check_table(raw[table], schema, where, f"{table}.")
     for name, circle in raw.get("circles", {}).items():
-        if not isinstance(circle, dict):
-            msg = f"{where}: key 'circles.{name}' must be a table, found {circle!r}"
-            raise PolicyError(msg)
-        _check_table(circle, _CIRCLE, where, f"circles.{name}.")
+        _check_table(_table(circle, where, f"circles.{name}"), _CIRCLE, where, f"circles.{name}.")
+    for tier, spec in raw.get("standards", {}).items():
+        _check_name(tier, _tiers(), where, "standards")
+        _check_table(
+            _table(spec, where, f"standards.{tier}"), _STANDARD, where, f"standards.{tier}."
+        )
+    for name, spec in raw.get("provision", {}).items():
+        _check_name(name, tuple(PROVISION_RULES), where, "provision")
+        spec = _table(spec, where, f"provision.{name}")
+        _check_table(spec, {**_RULE, "value": PROVISION_RULES[name]}, where, f"provision.{name}.")
+    for name, spec in raw.get("targets", {}).items():
+        _check_name(name, TARGET_RULES, where, "targets")
+        _check_table(_table(spec, where, f"targets.{name}"), _TARGET, where, f"targets.{name}.")
+    money = raw.get("money", {})
+    _check_table(money, _MONEY, where, "money.")
+    for kind, schema in (("construction_flat", _FLAT), ("operating_yearly", _YEARLY)):
+        for tier, spec in money.get(kind, {}).items():
+            _check_name(tier, _tiers(), where, f"money.{kind}")
+            _check_table(
+                _table(spec, where, f"money.{kind}.{tier}"), schema, where, f"money.{kind}.{tier}."
+            )
+    for kind, schema in (
+        ("construction_per_m2", _PER_M2),
+        ("operating_by_grade", _BY_GRADE),
+        ("bed_subsidy_monthly", _BED_MONTHLY),
+    ):
+        if kind in money:
+            _check_table(money[kind], schema, where, f"money.{kind}.")
+
+
+def _tiers() -> tuple[str, ...]:
+    from .inputs import TIERS
+
+    return TIERS
+
+
+def _table(value: Any, where: str, key: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        msg = f"{where}: key '{key}' must be a table, found {value!r}"
+        raise PolicyError(msg)
+    return value
+
+
+def _check_name(name: str, known: tuple[str, ...], where: str, table: str) -> None:
+    if name not in known:
+        msg = f"{where}: unknown key '{table}.{name}'; expected one of: {', '.join(known)}"
+        raise PolicyError(msg)
 
 
 def _check_table(
@@ -220,6 +397,8 @@ def _check_table(
             msg = f"{where}: unknown key '{prefix}{key}'; expected one of: {', '.join(schema)}"
             raise PolicyError(msg)
         expected = schema[key]
+        if expected is object:
+            continue
         ok = (
             isinstance(value, int | float) and not isinstance(value, bool)
             if expected is float
@@ -294,6 +473,25 @@ def _build(raw: Mapping[str, Any], where: str) -> Policy:
     if not circles:
         msg = f"{where}: the profile defines no circles"
         raise PolicyError(msg)
+    standards = {
+        tier: _standard(tier, spec, where) for tier, spec in raw.get("standards", {}).items()
+    }
+    provision = {
+        name: Rule(value=spec["value"], source=spec.get("source", ""), note=spec.get("note", ""))
+        for name, spec in raw.get("provision", {}).items()
+        if _has_value(spec, where, f"provision.{name}")
+    }
+    targets = {
+        name: Rule(
+            value=float(spec["value"]),
+            source=spec.get("source", ""),
+            year=float(spec["year"]) if "year" in spec else None,
+            note=spec.get("note", ""),
+        )
+        for name, spec in raw.get("targets", {}).items()
+        if _has_value(spec, where, f"targets.{name}") and _share(spec, where, f"targets.{name}")
+    }
+    _check_money(raw.get("money", {}), where)
     return Policy(
         name=raw.get("name", Path(where).stem),
         title=raw.get("title", raw.get("name", "")),
@@ -305,4 +503,79 @@ def _build(raw: Mapping[str, Any], where: str) -> Policy:
         covered_min_share=float(status["covered_min_share"]),
         partial_min_share=float(status["partial_min_share"]),
         source_file=where,
+        standards=standards,
+        provision=provision,
+        targets=targets,
+        money=raw.get("money", {}),
     )
+
+
+def _standard(tier: str, spec: Mapping[str, Any], where: str) -> Standard:
+    if not spec.get("source"):
+        msg = f"{where}: key 'standards.{tier}.source' is missing: every rule names its source"
+        raise PolicyError(msg)
+    numbers = {k: float(v) for k, v in spec.items() if k not in ("source", "note")}
+    for key, value in numbers.items():
+        if value < 0:
+            msg = f"{where}: key 'standards.{tier}.{key}' must be 0 or more, found {value!r}"
+            raise PolicyError(msg)
+    low, high = numbers.get("min_area_m2"), numbers.get("max_area_m2")
+    if low is not None and high is not None and low > high:
+        msg = f"{where}: 'standards.{tier}.min_area_m2' ({low:g}) exceeds max_area_m2 ({high:g})"
+        raise PolicyError(msg)
+    if ("min_area_m2_few_elderly" in numbers) != ("few_elderly_max" in numbers):
+        msg = (
+            f"{where}: 'standards.{tier}' needs both min_area_m2_few_elderly and "
+            "few_elderly_max, or neither"
+        )
+        raise PolicyError(msg)
+    return Standard(
+        tier=tier,
+        min_area_m2=numbers.get("min_area_m2"),
+        max_area_m2=numbers.get("max_area_m2"),
+        min_area_m2_few_elderly=numbers.get("min_area_m2_few_elderly"),
+        few_elderly_max=numbers.get("few_elderly_max"),
+        min_beds=numbers.get("min_beds"),
+        recommended_beds=numbers.get("recommended_beds"),
+        recommended_nursing_beds=numbers.get("recommended_nursing_beds"),
+        source=spec["source"],
+    )
+
+
+def _has_value(spec: Mapping[str, Any], where: str, key: str) -> bool:
+    if "value" not in spec:
+        msg = f"{where}: missing key '{key}.value'"
+        raise PolicyError(msg)
+    if not spec.get("source"):
+        msg = f"{where}: missing key '{key}.source': every rule names its source"
+        raise PolicyError(msg)
+    value = spec["value"]
+    if not isinstance(value, bool) and isinstance(value, int | float) and value < 0:
+        msg = f"{where}: key '{key}.value' must be 0 or more, found {value!r}"
+        raise PolicyError(msg)
+    return True
+
+
+def _share(spec: Mapping[str, Any], where: str, key: str) -> bool:
+    if not 0 <= spec["value"] <= 1:
+        msg = f"{where}: key '{key}.value' must be a share from 0 to 1, found {spec['value']!r}"
+        raise PolicyError(msg)
+    return True
+
+
+def _check_money(money: Mapping[str, Any], where: str) -> None:
+    """Amounts are 0 or more and every money rule names its source."""
+    tables: list[tuple[str, Mapping[str, Any]]] = []
+    for kind in ("construction_flat", "operating_yearly"):
+        tables += [(f"money.{kind}.{tier}", spec) for tier, spec in money.get(kind, {}).items()]
+    for kind in ("construction_per_m2", "operating_by_grade", "bed_subsidy_monthly"):
+        if kind in money:
+            tables.append((f"money.{kind}", money[kind]))
+    for key, spec in tables:
+        if not spec.get("source"):
+            msg = f"{where}: missing key '{key}.source': every rule names its source"
+            raise PolicyError(msg)
+        for name, value in spec.items():
+            if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+                msg = f"{where}: key '{key}.{name}' must be 0 or more, found {value!r}"
+                raise PolicyError(msg)

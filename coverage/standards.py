@@ -1,0 +1,500 @@
+"""Facility standards and provision rules: floor areas, beds, one centre and one station each.
+
+Every check reads its figures from the policy profile (:class:`carecircle.policy.Standard` and
+:class:`carecircle.policy.Rule`) and reports the rule's source with the result, so a report can
+say "240 m² is below the 300 m² of 垫江府办〔2020〕8号 附件1". The checks work on the layers as
+read by :mod:`carecircle.inputs` and need no network, except that :func:`centre_stations`
+walks the network when one is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import travel
+from ._errors import InputError
+from .inputs import ELDERCARE_TIERS
+from .network import WalkNetwork
+from .policy import Policy
+
+CENTRE_TIERS = ("street_center", "township_center")
+STATION_TIERS = ("community_station", "village_point")
+
+MEETS = "meets"
+BELOW = "below"
+ABOVE = "above_max"
+UNKNOWN = "unknown"
+NO_STANDARD = "no_standard"
+
+_TRUE = {"1", "true", "yes", "y", "是", "社会", "社会运营", "social"}
+_FALSE = {"0", "false", "no", "n", "否", "公办", "公建公营", "public"}
+
+
+@dataclass(frozen=True)
+class Checks:
+    """Results of every standards check.
+
+    Attributes
+    ----------
+    facilities : pandas.DataFrame
+        One row per facility (indexed like the input): ``community_id`` and ``township``
+        (see :func:`locate`),
+        ``standard_status``, ``area_required_m2``, ``area_shortfall_m2``, ``beds_required``,
+        ``beds_shortfall``, ``standard_advice``, ``standard_source``, ``standard_note``, and for
+        stations and centres ``centre_id``, ``centre_minutes``, ``centre_method``,
+        ``within_centre_circle``, ``stations_assigned``, ``stations_over_limit``.
+    communities : pandas.DataFrame
+        One row per community: ``stations``, ``station_status``, ``eldercare_area_m2``,
+        ``area_per_resident_m2``, ``area_per_resident_required_m2``,
+        ``area_per_resident_status``.
+    townships : pandas.DataFrame
+        One row per township: ``communities``, ``centres``, ``centre_status``,
+        ``communities_with_station``, ``station_coverage``, ``station_status``.
+    district : pandas.DataFrame
+        One row per district target: ``rule``, ``value``, ``target``, ``year``, ``status``,
+        ``basis``, ``source``.
+
+    """
+
+    facilities: pd.DataFrame
+    communities: pd.DataFrame
+    townships: pd.DataFrame
+    district: pd.DataFrame
+
+
+def check(
+    communities: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    policy: Policy,
+    *,
+    net: WalkNetwork | None = None,
+    speed_m_s: float | None = None,
+) -> Checks:
+    """Run every check of the profile.
+
+    Parameters
+    ----------
+    communities, facilities : geopandas.GeoDataFrame
+        As read by :mod:`carecircle.inputs`, in the same CRS.
+    policy : Policy
+        The profile with its standards, provision rules and targets.
+    net : WalkNetwork, optional, keyword-only
+        Walking network for assigning stations to centres; straight lines when omitted.
+    speed_m_s : float, optional, keyword-only
+        Walking speed, m/s; the profile's when omitted.
+
+    Returns
+    -------
+    Checks
+
+    """
+    _same_crs(communities, facilities)
+    placed = locate(facilities, communities)
+    fac = check_facilities(placed, communities, policy)
+    links = centre_stations(placed, policy, net=net, speed_m_s=speed_m_s)
+    fac = pd.concat([placed[["community_id", "township"]], fac, links], axis=1)
+    comm = check_communities(communities, placed, policy)
+    towns = check_townships(communities, placed, comm, policy)
+    district = check_district(communities, placed, policy)
+    return Checks(fac, comm, towns, district)
+
+
+def locate(facilities: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Give each facility its ``community_id`` and ``township``.
+
+    A ``community_id`` column in the facilities (a facility declared to belong to a community)
+    wins; otherwise the community polygon containing the facility. A facility outside every
+    community gets ``""``. A ``township`` column in the facilities wins over the community's.
+    """
+    _same_crs(communities, facilities)
+    out = facilities.copy()
+    comm_ids = communities["id"].astype(str).to_numpy()
+    declared = (
+        out["community_id"].fillna("").astype(str).str.strip().to_numpy()
+        if "community_id" in out
+        else np.full(len(out), "", dtype=object)
+    )
+    unknown = sorted(set(declared[declared != ""]) - set(comm_ids))
+    if unknown:
+        msg = (
+            f"facilities: column 'community_id' names {unknown[0]!r}, which is not a community "
+            "id; expected one of the communities' ids"
+        )
+        raise InputError(msg)
+    tree = shapely.STRtree(communities.geometry.to_numpy())
+    which, hit = tree.query(out.geometry.to_numpy(), predicate="within")
+    found = np.full(len(out), "", dtype=object)
+    first = ~pd.Series(which).duplicated().to_numpy()
+    found[which[first]] = comm_ids[hit[first]]
+    community_id = np.where(declared != "", declared, found)
+    township_of = dict(zip(comm_ids, communities["township"].astype(str), strict=True))
+    from_community = np.array([township_of.get(c, "") for c in community_id], dtype=object)
+    if "township" in out:
+        given = out["township"].fillna("").astype(str).to_numpy()
+        township = np.where(given != "", given, from_community)
+    else:
+        township = from_community
+    return out.assign(community_id=community_id, township=township)
+
+
+def check_facilities(
+    facilities: gpd.GeoDataFrame, communities: pd.DataFrame, policy: Policy
+) -> pd.DataFrame:
+    """Floor area and beds of every facility against its tier's standard.
+
+    Parameters
+    ----------
+    facilities : geopandas.GeoDataFrame
+        With ``community_id`` (see :func:`locate`).
+    communities : pandas.DataFrame
+        For the older residents of each facility's community (the few-elderly exception).
+    policy : Policy
+        The profile.
+
+    """
+    elderly_of = dict(
+        zip(communities["id"].astype(str), communities["elderly"].astype(float), strict=True)
+    )
+    rows = []
+    for row in facilities.itertuples(index=False):
+        rows.append(_facility_row(row, policy, elderly_of.get(str(row.community_id), np.nan)))
+    columns = [
+        "standard_status",
+        "area_required_m2",
+        "area_shortfall_m2",
+        "beds_required",
+        "beds_shortfall",
+        "standard_advice",
+        "standard_source",
+        "standard_note",
+    ]
+    return pd.DataFrame(rows, columns=columns, index=facilities.index)
+
+
+def _facility_row(row: Any, policy: Policy, elderly: float) -> tuple[object, ...]:
+    tier = str(row.tier)
+    std = policy.standards.get(tier)
+    if std is None:
+        return (NO_STANDARD, np.nan, np.nan, np.nan, np.nan, "", "", "no standard for this tier")
+    area = float(row.area_m2)
+    beds = float(row.beds)
+    nursing = float(row.nursing_beds)
+    required = std.min_area_m2
+    few = (
+        std.few_elderly_max is not None
+        and np.isfinite(elderly)
+        and elderly <= std.few_elderly_max
+        and std.min_area_m2_few_elderly is not None
+    )
+    if few:
+        required = std.min_area_m2_few_elderly
+    notes = []
+    status = MEETS
+    area_short = np.nan
+    if required is not None or std.max_area_m2 is not None:
+        if not np.isfinite(area):
+            status = UNKNOWN
+            notes.append("floor area not given")
+        else:
+            area_short = max(0.0, (required or 0.0) - area)
+            if required is not None and area < required:
+                status = BELOW
+                exception = (
+                    f" (the {std.min_area_m2_few_elderly:g} m² allowed where a community has at "
+                    f"most {std.few_elderly_max:g} older residents)"
+                    if few
+                    else ""
+                )
+                notes.append(f"{area:g} m² is below the {required:g} m²{exception}")
+            elif std.max_area_m2 is not None and area > std.max_area_m2:
+                status = ABOVE
+                notes.append(f"{area:g} m² is above the {std.max_area_m2:g} m² maximum")
+    beds_short = np.nan
+    if std.min_beds is not None:
+        if not np.isfinite(beds):
+            status = UNKNOWN if status == MEETS else status
+            notes.append("beds not given")
+        else:
+            beds_short = max(0.0, std.min_beds - beds)
+            if beds < std.min_beds:
+                status = BELOW
+                notes.append(f"{beds:g} beds is below the {std.min_beds:g} required")
+    advice = []
+    if std.recommended_beds is not None and np.isfinite(beds) and beds < std.recommended_beds:
+        advice.append(f"{beds:g} beds; {std.recommended_beds:g} where possible")
+    if (
+        std.recommended_nursing_beds is not None
+        and np.isfinite(nursing)
+        and nursing < std.recommended_nursing_beds
+    ):
+        advice.append(f"{nursing:g} nursing beds; {std.recommended_nursing_beds:g} where possible")
+    note = "; ".join(notes) + (f" ({std.source})" if notes else "")
+    return (
+        status,
+        np.nan if required is None else required,
+        area_short,
+        np.nan if std.min_beds is None else std.min_beds,
+        beds_short,
+        "; ".join(advice),
+        std.source,
+        note,
+    )
+
+
+def check_communities(
+    communities: pd.DataFrame, facilities: pd.DataFrame, policy: Policy
+) -> pd.DataFrame:
+    """Stations and elderly-care floor area of every community.
+
+    A community has a station when an elderly-care facility lies in it (or is declared in it
+    with ``community_id``); ``shared_station`` in the communities names a facility elsewhere
+    that serves it (a community with few older people may share, 垫江府办〔2020〕8号 §二(一)).
+    """
+    ids = communities["id"].astype(str).to_numpy()
+    care = facilities[facilities["tier"].isin(ELDERCARE_TIERS)]
+    counts = care.groupby("community_id").size()
+    area = care.groupby("community_id")["area_m2"].sum(min_count=1)
+    stations = counts.reindex(ids).fillna(0).astype(int).to_numpy()
+    shared = (
+        communities["shared_station"].fillna("").astype(str).str.strip().to_numpy()
+        if "shared_station" in communities
+        else np.full(len(ids), "", dtype=object)
+    )
+    unknown = sorted(set(shared[shared != ""]) - set(facilities["id"].astype(str)))
+    if unknown:
+        msg = (
+            f"communities: column 'shared_station' names {unknown[0]!r}, which is not a "
+            "facility id; expected the id of the facility the community shares"
+        )
+        raise InputError(msg)
+    status = np.where(stations > 0, "has_station", np.where(shared != "", "shared", "missing"))
+    eldercare_area = area.reindex(ids).to_numpy(dtype=float)
+    population = communities["population"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_resident = np.where(population > 0, np.nan_to_num(eldercare_area) / population, np.nan)
+    rule = policy.provision.get("area_per_resident_m2")
+    required = float(rule.value) if rule is not None else np.nan
+    if rule is None:
+        area_status = np.full(len(ids), NO_STANDARD, dtype=object)
+    else:
+        area_status = np.where(
+            ~np.isfinite(per_resident),
+            UNKNOWN,
+            np.where(per_resident >= required - 1e-12, MEETS, BELOW),
+        ).astype(object)
+    return pd.DataFrame(
+        {
+            "stations": stations,
+            "station_status": status,
+            "eldercare_area_m2": eldercare_area,
+            "area_per_resident_m2": per_resident,
+            "area_per_resident_required_m2": required,
+            "area_per_resident_status": area_status,
+        },
+        index=communities.index,
+    )
+
+
+def check_townships(
+    communities: pd.DataFrame,
+    facilities: pd.DataFrame,
+    community_checks: pd.DataFrame,
+    policy: Policy,
+) -> pd.DataFrame:
+    """One centre per township and a station or point for every community and village."""
+    town = communities["township"].astype(str).replace("", "—")
+    frame = pd.DataFrame(
+        {"township": town, "served": community_checks["station_status"] != "missing"}
+    )
+    groups = frame.groupby("township", sort=True)
+    table = pd.DataFrame(
+        {"communities": groups.size(), "communities_with_station": groups["served"].sum()}
+    )
+    fac_town = facilities["township"].astype(str).replace("", "—")
+    centres = facilities.loc[facilities["tier"].isin(CENTRE_TIERS)].groupby(fac_town).size()
+    table["centres"] = centres.reindex(table.index).fillna(0).astype(int)
+    table["station_coverage"] = (table["communities_with_station"] / table["communities"]).round(3)
+    centre_rule = policy.provision.get("one_centre_per_township")
+    station_rule = policy.provision.get("one_station_per_community") or policy.provision.get(
+        "station_per_community"
+    )
+    table["centre_status"] = (
+        np.where(table["centres"] >= 1, MEETS, "missing") if centre_rule else NO_STANDARD
+    )
+    table["station_status"] = (
+        np.where(table["communities_with_station"] == table["communities"], MEETS, BELOW)
+        if station_rule
+        else NO_STANDARD
+    )
+    table["source"] = "; ".join(
+        sorted({r.source for r in (centre_rule, station_rule) if r is not None})
+    )
+    return table.reset_index()
+
+
+def check_district(
+    communities: pd.DataFrame, facilities: pd.DataFrame, policy: Policy
+) -> pd.DataFrame:
+    """District-wide shares against the profile's targets, where the data has the columns.
+
+    Nursing-bed share needs ``beds`` and ``nursing_beds``; socially operated shares need a
+    ``social_operated`` column (是/否, true/false, 社会/公办); the medical-care share needs a
+    ``medical_capable`` column. A target without data is reported as ``unknown``.
+    """
+    care = facilities[facilities["tier"].isin(ELDERCARE_TIERS)]
+    kind_of = dict(zip(communities["id"].astype(str), communities["kind"], strict=True))
+    kinds = care["community_id"].map(kind_of).fillna("urban")
+    social = _flag(care, "social_operated")
+    capable = _flag(care, "medical_capable")
+    beds = care["beds"].astype(float)
+    nursing = care["nursing_beds"].astype(float)
+    has_beds = beds.notna() & nursing.notna() & (beds > 0)
+    values = {
+        "nursing_bed_share": _ratio(
+            nursing[has_beds].sum(), beds[has_beds].sum(), bool(has_beds.any())
+        ),
+        "social_bed_share": _ratio(
+            beds[social.fillna(False).astype(bool) & beds.notna()].sum(),
+            beds[social.notna() & beds.notna()].sum(),
+            bool((social.notna() & beds.notna()).any()),
+        ),
+        "medical_capable_share": _ratio(
+            capable.fillna(False).astype(bool).sum(),
+            capable.notna().sum(),
+            bool(capable.notna().any()),
+        ),
+    }
+    for kind in ("urban", "rural"):
+        known = social.notna() & (kinds == kind)
+        values[f"social_facility_share_{kind}"] = _ratio(
+            (social[known].astype(bool)).sum(), known.sum(), bool(known.any())
+        )
+    rows = []
+    for name, rule in policy.targets.items():
+        value, basis = values.get(name, (np.nan, "not computed"))
+        status = (
+            UNKNOWN if not np.isfinite(value) else (MEETS if value >= float(rule.value) else BELOW)
+        )
+        rows.append((name, value, float(rule.value), rule.year, status, basis, rule.source))
+    return pd.DataFrame(
+        rows, columns=["rule", "value", "target", "year", "status", "basis", "source"]
+    )
+
+
+def centre_stations(
+    facilities: gpd.GeoDataFrame,
+    policy: Policy,
+    *,
+    net: WalkNetwork | None = None,
+    speed_m_s: float | None = None,
+    circle: str = "eldercare",
+) -> pd.DataFrame:
+    """中心带站: assign each station to the centre it reaches fastest on foot.
+
+    Flags centres with more stations than ``provision.stations_per_centre`` and stations
+    farther from their centre than the circle's (urban) minutes. Without a network the
+    straight-line distance is walked at the same speed, and ``centre_method`` says so.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``facilities``: ``centre_id``, ``centre_minutes``, ``centre_method``,
+        ``within_centre_circle`` (stations), ``stations_assigned``, ``stations_over_limit``
+        (centres).
+
+    """
+    speed = policy.speed_m_s if speed_m_s is None else speed_m_s
+    out = pd.DataFrame(
+        {
+            "centre_id": "",
+            "centre_minutes": np.nan,
+            "centre_method": "",
+            "within_centre_circle": pd.Series(pd.NA, index=facilities.index, dtype="boolean"),
+            "stations_assigned": pd.Series(pd.NA, index=facilities.index, dtype="Int64"),
+            "stations_over_limit": pd.Series(pd.NA, index=facilities.index, dtype="boolean"),
+        },
+        index=facilities.index,
+    )
+    is_centre = facilities["tier"].isin(CENTRE_TIERS).to_numpy()
+    is_station = facilities["tier"].isin(STATION_TIERS).to_numpy()
+    if not is_centre.any() or not is_station.any():
+        return out
+    centres = facilities[is_centre]
+    stations = facilities[is_station]
+    if net is not None:
+        projected_c = centres.geometry.to_crs(net.crs)
+        projected_s = stations.geometry.to_crs(net.crs)
+        sources = travel.snap(net, projected_c.x.to_numpy(), projected_c.y.to_numpy())
+        targets = travel.snap(net, projected_s.x.to_numpy(), projected_s.y.to_numpy())
+        seconds, nearest = travel.nearest_times(net, sources, targets, speed_m_s=speed)
+        method = "walk"
+    else:
+        crs = centres.estimate_utm_crs()
+        c = centres.geometry.to_crs(crs)
+        s = stations.geometry.to_crs(crs)
+        d = np.hypot(
+            s.x.to_numpy()[:, None] - c.x.to_numpy()[None, :],
+            s.y.to_numpy()[:, None] - c.y.to_numpy()[None, :],
+        )
+        nearest = d.argmin(axis=1)
+        seconds = d[np.arange(len(s)), nearest] / speed
+        method = "straight_line"
+    minutes = seconds / 60.0
+    limit = (
+        policy.circle(circle).minutes["urban"]
+        if any(c.name == circle for c in policy.circles)
+        else np.inf
+    )
+    centre_ids = centres["id"].astype(str).to_numpy()
+    assigned = np.where(nearest >= 0, centre_ids[np.maximum(nearest, 0)], "")
+    out.loc[stations.index, "centre_id"] = assigned
+    out.loc[stations.index, "centre_minutes"] = np.round(minutes, 2)
+    out.loc[stations.index, "centre_method"] = method
+    out.loc[stations.index, "within_centre_circle"] = np.isfinite(minutes) & (minutes <= limit)
+    counts = pd.Series(assigned[assigned != ""]).value_counts()
+    per_centre = counts.reindex(centre_ids).fillna(0).astype(int).to_numpy()
+    out.loc[centres.index, "stations_assigned"] = per_centre
+    rule = policy.provision.get("stations_per_centre")
+    if rule is not None:
+        out.loc[centres.index, "stations_over_limit"] = per_centre > float(rule.value)
+    return out
+
+
+def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A yes/no column as a nullable boolean Series (NA where absent or blank)."""
+    if column not in frame:
+        return pd.Series(pd.NA, index=frame.index, dtype="boolean")
+    text = frame[column].astype("string").str.strip().str.lower()
+    out = pd.Series(pd.NA, index=frame.index, dtype="boolean")
+    out[text.isin(_TRUE).fillna(False)] = True
+    out[text.isin(_FALSE).fillna(False)] = False
+    bad = text.notna() & (text != "") & out.isna()
+    if bad.any():
+        first = bad.to_numpy().nonzero()[0][0]
+        msg = (
+            f"facilities: row {first + 1}, column {column!r}: found {frame[column].iloc[first]!r}; "
+            "expected yes/no (是/否, true/false, 1/0)"
+        )
+        raise InputError(msg)
+    return out
+
+
+def _ratio(part: float, whole: float, known: bool) -> tuple[float, str]:
+    if not known or whole <= 0:
+        return np.nan, "no data"
+    return float(part) / float(whole), f"{part:g} of {whole:g}"
+
+
+def _same_crs(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> None:
+    if a.crs is None or b.crs is None or not a.crs.equals(b.crs):
+        msg = (
+            f"communities are in {a.crs!r} but facilities in {b.crs!r}; "
+            "reproject one with .to_crs() first"
+        )
+        raise InputError(msg)

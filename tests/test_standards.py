@@ -1,0 +1,324 @@
+"""Each standards rule at and around its threshold, on hand-made layers."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from carecircle import network, policy, standards
+from carecircle._errors import InputError
+
+UTM = "EPSG:32648"
+OX, OY = 600_000.0, 3_300_000.0
+
+PROFILE = """
+name = "rules-test"
+extends = "chongqing"
+[standards.street_center]
+min_area_m2 = 1500
+min_beds = 20
+source = "test §1"
+[standards.community_station]
+min_area_m2 = 300
+min_area_m2_few_elderly = 200
+few_elderly_max = 500
+source = "test §2"
+[standards.township_center]
+min_area_m2 = 800
+recommended_nursing_beds = 20
+source = "test §3"
+[provision.one_centre_per_township]
+value = true
+source = "test §4"
+[provision.one_station_per_community]
+value = true
+source = "test §4"
+[provision.area_per_resident_m2]
+value = 0.1
+source = "test §5"
+[provision.stations_per_centre]
+value = 10
+source = "test §6"
+[targets.nursing_bed_share]
+value = 0.5
+year = 2022
+source = "test §7"
+[targets.social_facility_share_urban]
+value = 0.9
+year = 2022
+source = "test §8"
+[targets.medical_capable_share]
+value = 1.0
+year = 2022
+source = "test §9"
+"""
+
+
+@pytest.fixture
+def profile(tmp_path):
+    path = tmp_path / "rules.toml"
+    path.write_text(PROFILE, encoding="utf-8")
+    return policy.load(path)
+
+
+def _communities(
+    n=2, elderly=(800.0, 300.0), population=(3000.0, 1000.0), township=("甲街道", "甲街道")
+):
+    boxes = [shapely.box(OX + i * 1000, OY, OX + i * 1000 + 900, OY + 900) for i in range(n)]
+    return gpd.GeoDataFrame(
+        {
+            "id": [f"C{i}" for i in range(n)],
+            "name": [f"社区{i}" for i in range(n)],
+            "population": list(population)[:n],
+            "elderly": list(elderly)[:n],
+            "kind": ["urban"] * n,
+            "township": list(township)[:n],
+            "input_status": ["ok"] * n,
+        },
+        geometry=boxes,
+        crs=UTM,
+    )
+
+
+def _facilities(rows):
+    """rows: (id, tier, x, y, area_m2, beds, nursing_beds, extra dict)."""
+    frame = pd.DataFrame(
+        [
+            {
+                "id": r[0],
+                "name": r[0],
+                "tier": r[1],
+                "area_m2": r[4],
+                "beds": r[5],
+                "nursing_beds": r[6],
+                **(r[7] if len(r) > 7 else {}),
+            }
+            for r in rows
+        ]
+    )
+    geometry = [shapely.Point(OX + r[2], OY + r[3]) for r in rows]
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=UTM)
+
+
+@pytest.mark.parametrize(
+    ("area", "status", "shortfall"),
+    [(299.0, "below", 1.0), (300.0, "meets", 0.0), (301.0, "meets", 0.0)],
+)
+def test_station_area_at_the_300_threshold(profile, area, status, shortfall):
+    comm = _communities()
+    fac = _facilities([("S", "community_station", 100, 100, area, np.nan, np.nan)])
+    out = standards.check(comm, fac, profile).facilities.iloc[0]
+    assert out["standard_status"] == status
+    assert out["area_required_m2"] == 300
+    assert out["area_shortfall_m2"] == pytest.approx(shortfall)
+    assert out["community_id"] == "C0"
+    if status == "below":
+        assert "299 m² is below the 300 m²" in out["standard_note"]
+        assert "test §2" in out["standard_note"]
+
+
+@pytest.mark.parametrize(("area", "status"), [(199.0, "below"), (200.0, "meets"), (240.0, "meets")])
+def test_few_elderly_exception_lowers_the_minimum(profile, area, status):
+    comm = _communities()  # C1 has 300 older residents, at most 500: "few"
+    fac = _facilities([("S", "community_station", 1100, 100, area, np.nan, np.nan)])
+    out = standards.check(comm, fac, profile).facilities.iloc[0]
+    assert out["community_id"] == "C1"
+    assert out["area_required_m2"] == 200
+    assert out["standard_status"] == status
+
+
+def test_few_elderly_threshold_is_inclusive_and_configurable(profile, tmp_path):
+    comm = _communities(elderly=(800.0, 500.0))
+    fac = _facilities([("S", "community_station", 1100, 100, 240.0, np.nan, np.nan)])
+    assert standards.check(comm, fac, profile).facilities.iloc[0]["standard_status"] == "meets"
+    stricter = tmp_path / "stricter.toml"
+    stricter.write_text(
+        f'extends = "{tmp_path / "rules.toml"}"\n'
+        "[standards.community_station]\nfew_elderly_max = 499\n",
+        encoding="utf-8",
+    )
+    out = standards.check(comm, fac, policy.load(stricter)).facilities.iloc[0]
+    assert out["standard_status"] == "below"
+    assert out["area_required_m2"] == 300
+
+
+@pytest.mark.parametrize(
+    ("area", "beds", "status"),
+    [
+        (1499.0, 20.0, "below"),
+        (1500.0, 20.0, "meets"),
+        (1500.0, 19.0, "below"),
+        (1500.0, np.nan, "unknown"),
+    ],
+)
+def test_street_centre_area_and_beds(profile, area, beds, status):
+    comm = _communities()
+    fac = _facilities([("Z", "street_center", 100, 100, area, beds, np.nan)])
+    out = standards.check(comm, fac, profile).facilities.iloc[0]
+    assert out["standard_status"] == status
+    if beds == 19.0:
+        assert out["beds_shortfall"] == 1.0
+
+
+def test_recommended_nursing_beds_are_advice_not_failure(profile):
+    comm = _communities()
+    fac = _facilities([("T", "township_center", 100, 100, 900.0, 30.0, 12.0)])
+    out = standards.check(comm, fac, profile).facilities.iloc[0]
+    assert out["standard_status"] == "meets"
+    assert "12 nursing beds; 20 where possible" in out["standard_advice"]
+
+
+def test_missing_area_is_unknown_not_zero(profile):
+    comm = _communities()
+    fac = _facilities([("S", "community_station", 100, 100, np.nan, np.nan, np.nan)])
+    out = standards.check(comm, fac, profile).facilities.iloc[0]
+    assert out["standard_status"] == "unknown"
+    assert "floor area not given" in out["standard_note"]
+
+
+def test_community_station_shared_and_area_per_resident(profile):
+    comm = _communities(
+        n=3,
+        elderly=(800, 300, 100),
+        population=(3000, 1000, 500),
+        township=("甲街道", "甲街道", "乙镇"),
+    )
+    comm["shared_station"] = ["", "", "S0"]
+    fac = _facilities(
+        [
+            ("S0", "community_station", 100, 100, 300.0, np.nan, np.nan),  # 300 / 3000 = 0.1
+            ("S1", "community_station", 1100, 100, 99.0, np.nan, np.nan),  # 99 / 1000 < 0.1
+        ]
+    )
+    out = standards.check(comm, fac, profile).communities
+    assert out["station_status"].tolist() == ["has_station", "has_station", "shared"]
+    assert out["area_per_resident_m2"].tolist()[:2] == pytest.approx([0.1, 0.099])
+    assert out["area_per_resident_status"].tolist() == ["meets", "below", "below"]
+
+
+def test_shared_station_must_name_a_facility(profile):
+    comm = _communities()
+    comm["shared_station"] = ["", "NOPE"]
+    fac = _facilities([("S0", "community_station", 100, 100, 300.0, np.nan, np.nan)])
+    with pytest.raises(InputError, match="'NOPE'"):
+        standards.check(comm, fac, profile)
+
+
+def test_townships_need_a_centre_and_every_community_a_station(profile):
+    comm = _communities(
+        n=3,
+        elderly=(800, 300, 600),
+        population=(3000, 1000, 2000),
+        township=("甲街道", "甲街道", "乙镇"),
+    )
+    fac = _facilities(
+        [
+            ("Z", "street_center", 100, 100, 1600.0, 25.0, 10.0),
+            ("S1", "community_station", 1100, 100, 300.0, np.nan, np.nan),
+            ("S2", "community_station", 2100, 100, 300.0, np.nan, np.nan),
+        ]
+    )
+    towns = standards.check(comm, fac, profile).townships.set_index("township")
+    assert towns.loc["甲街道", "centre_status"] == "meets"
+    assert towns.loc["乙镇", "centre_status"] == "missing"
+    assert towns.loc["甲街道", "station_coverage"] == 1.0
+    assert towns.loc["乙镇", "station_status"] == "meets"
+
+
+def test_declared_community_wins_over_position(profile):
+    comm = _communities()
+    fac = _facilities(
+        [("S", "community_station", 100, 100, 300.0, np.nan, np.nan, {"community_id": "C1"})]
+    )
+    assert standards.check(comm, fac, profile).facilities.iloc[0]["community_id"] == "C1"
+
+
+@pytest.mark.parametrize(("stations", "over"), [(9, False), (10, False), (11, True)])
+def test_centre_with_stations_limit(profile, stations, over):
+    comm = _communities(n=1, elderly=(800,), population=(3000,), township=("甲街道",))
+    rows = [("Z", "street_center", 450, 450, 1600.0, 25.0, 10.0)]
+    rows += [
+        (f"S{i}", "community_station", 100 + 60 * i, 100, 300.0, np.nan, np.nan)
+        for i in range(stations)
+    ]
+    fac = _facilities(rows)
+    out = standards.check(comm, fac, profile).facilities.set_axis(fac["id"])
+    assert out.loc["Z", "stations_assigned"] == stations
+    assert bool(out.loc["Z", "stations_over_limit"]) is over
+    assert (out.loc[[f"S{i}" for i in range(stations)], "centre_id"] == "Z").all()
+    assert out.loc["S0", "centre_method"] == "straight_line"
+
+
+def test_stations_go_to_the_centre_reached_fastest_on_foot(profile):
+    # a street along y = 0 from x = 0 to 2000; a second, unconnected street at y = 300
+    x = np.array([0.0, 1000.0, 2000.0, 0.0, 2000.0]) + OX
+    y = np.array([0.0, 0.0, 0.0, 300.0, 300.0]) + OY
+    net = network.from_arrays(x, y, np.array([0, 1, 3]), np.array([1, 2, 4]), crs=UTM)
+    comm = _communities(n=1, elderly=(800,), population=(3000,), township=("甲街道",))
+    fac = _facilities(
+        [
+            ("Z1", "street_center", 0, 0, 1600.0, 25.0, 10.0),  # on the first street
+            ("Z2", "street_center", 1000, 300, 1600.0, 25.0, 10.0),  # straight above the station
+            ("S", "community_station", 1000, 10, 300.0, np.nan, np.nan),
+        ]
+    )
+    by_line = standards.check(comm, fac, profile).facilities.set_axis(fac["id"])
+    assert by_line.loc["S", "centre_id"] == "Z2"
+    on_foot = standards.check(comm, fac, profile, net=net, speed_m_s=1.0).facilities
+    on_foot = on_foot.set_axis(fac["id"])
+    assert on_foot.loc["S", "centre_id"] == "Z1"  # Z2 cannot be reached on foot
+    assert on_foot.loc["S", "centre_minutes"] == pytest.approx(1010 / 60, abs=0.01)
+    assert bool(on_foot.loc["S", "within_centre_circle"]) is False  # 16.8 min > 15
+
+
+def test_district_shares_where_the_columns_exist(profile):
+    comm = _communities()
+    fac = _facilities(
+        [
+            (
+                "Z",
+                "street_center",
+                100,
+                100,
+                1600.0,
+                30.0,
+                15.0,
+                {"social_operated": "是", "medical_capable": "true"},
+            ),
+            (
+                "S",
+                "community_station",
+                1100,
+                100,
+                300.0,
+                10.0,
+                4.0,
+                {"social_operated": "否", "medical_capable": "false"},
+            ),
+        ]
+    )
+    district = standards.check(comm, fac, profile).district.set_index("rule")
+    assert district.loc["nursing_bed_share", "value"] == pytest.approx(19 / 40)
+    assert district.loc["nursing_bed_share", "status"] == "below"
+    assert district.loc["social_facility_share_urban", "value"] == pytest.approx(0.5)
+    assert district.loc["medical_capable_share", "value"] == pytest.approx(0.5)
+    assert district.loc["medical_capable_share", "source"] == "test §9"
+
+
+def test_district_without_columns_is_unknown(profile):
+    comm = _communities()
+    fac = _facilities([("S", "community_station", 100, 100, 300.0, np.nan, np.nan)])
+    district = standards.check(comm, fac, profile).district.set_index("rule")
+    assert set(district["status"]) == {"unknown"}
+
+
+def test_bad_yes_no_value_names_row_and_column(profile):
+    comm = _communities()
+    fac = _facilities(
+        [("S", "community_station", 100, 100, 300.0, 5.0, 1.0, {"social_operated": "maybe"})]
+    )
+    with pytest.raises(InputError, match="row 1, column 'social_operated'"):
+        standards.check(comm, fac, profile)
