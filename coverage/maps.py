@@ -64,6 +64,18 @@ TEXT = {
         "minutes": "分钟",
         "note": "说明",
         "network": "步行网络状态",
+        "standard": "设施标准",
+        "station": "养老服务站(点)",
+        "area_per_resident": "人均养老设施面积（m²）",
+        "centre": "所属中心",
+        "meets": "达标",
+        "below": "未达标",
+        "above_max": "超过上限",
+        "unknown": "数据不全",
+        "no_standard": "无标准",
+        "has_station": "有",
+        "shared": "与邻近社区共用",
+        "missing": "缺",
     },
     "en": {
         "communities": "community coverage",
@@ -88,6 +100,18 @@ TEXT = {
         "minutes": "min",
         "note": "note",
         "network": "network status",
+        "standard": "tier standard",
+        "station": "station or point",
+        "area_per_resident": "care floor area per resident (m²)",
+        "centre": "centre",
+        "meets": "meets",
+        "below": "below",
+        "above_max": "above the maximum",
+        "unknown": "data missing",
+        "no_standard": "no standard",
+        "has_station": "yes",
+        "shared": "shared with a neighbour",
+        "missing": "missing",
     },
 }
 STATUS_LABELS_EN = {
@@ -280,6 +304,16 @@ def _community_popup(row: dict[str, Any], circle: str, text: dict[str, str], lan
         f"{text['p90']}: {_fmt(row.get(f'{circle}_p90_min'))}",
         f"{text['nearest']}: {_fmt(row.get(f'{circle}_nearest'))}",
     ]
+    if "station_status" in row:
+        lines.append(f"{text['station']}: {_word(row['station_status'], text)}")
+        per = row.get("area_per_resident_m2")
+        required = row.get("area_per_resident_required_m2")
+        if per is not None and not pd.isna(per):
+            need = "" if required is None or pd.isna(required) else f" / {required:g}"
+            lines.append(
+                f"{text['area_per_resident']}: {per:.3f}{need} "
+                f"({_word(row.get('area_per_resident_status', ''), text)})"
+            )
     note = row.get("input_note")
     if note:
         lines.append(f"{text['note']}: {html.escape(str(note))}")
@@ -294,7 +328,24 @@ def _facility_popup(row: Any, tier_label: str, text: dict[str, str]) -> str:
         f"{text['beds']}: {_fmt(getattr(row, 'beds', None), 0)}",
         f"{text['network']}: {html.escape(str(getattr(row, 'network_status', '')))}",
     ]
+    status = getattr(row, "standard_status", None)
+    if status is not None:
+        lines.append(f"{text['standard']}: <b>{_word(status, text)}</b>")
+        note = getattr(row, "standard_note", "")
+        if status in ("below", "above_max", "unknown") and note:
+            lines.append(html.escape(str(note)))
+        advice = getattr(row, "standard_advice", "")
+        if advice:
+            lines.append(html.escape(str(advice)))
+    centre = getattr(row, "centre_id", "")
+    if centre:
+        lines.append(f"{text['centre']}: {html.escape(str(centre))} ({_fmt(row.centre_minutes)})")
     return "<br>".join(lines)
+
+
+def _word(value: object, text: dict[str, str]) -> str:
+    """A status word in the map's language, escaped."""
+    return html.escape(text.get(str(value), str(value)))
 
 
 def _add_legend(fmap: folium.Map, text: dict[str, str], lang: str) -> None:

@@ -227,5 +227,7 @@ def test_map_shows_names_as_text(district, tmp_path):
     assert "<img src=x onerror" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "未覆盖" in page
+    assert "养老服务站(点)" in page  # each community's station check in its popup
+    assert "设施标准" in page  # each facility's standards check in its popup
     english = _decoded(maps.build(result, lang="en").get_root().render())
     assert "not covered" in english
