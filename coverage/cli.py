@@ -15,7 +15,7 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
-from . import export, maps, network, pipeline, policy
+from . import export, maps, network, pipeline, plan, policy
 from ._errors import InputError
 from ._version import __version__
 from .coords import SYSTEMS
@@ -81,6 +81,25 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--facilities-layer", help="layer name in a multi-layer file")
     _common(check)
     check.set_defaults(func=_check)
+
+    audit = commands.add_parser(
+        "plan-audit",
+        help="audit a facility plan: one centre per township, one station per community",
+    )
+    audit.add_argument(
+        "--plan", type=Path, help="plan CSV shaped like 垫江 annex 2 (default: the bundled one)"
+    )
+    audit.add_argument(
+        "--divisions",
+        type=Path,
+        help="community/village code list (default: the bundled 2023 list)",
+    )
+    audit.add_argument(
+        "--out", type=Path, default=Path("maps") / "plan-audit", help="output folder"
+    )
+    audit.add_argument("--lang", choices=("zh", "en"), default="zh", help="headers and labels")
+    audit.add_argument("-v", "--verbose", action="store_true", help="more messages")
+    audit.set_defaults(func=lambda a: plan.run_cli(a.plan, a.divisions, a.out, lang=a.lang))
 
     demo = commands.add_parser("demo", help="run the whole job on the embedded demo data")
     demo.add_argument("--out", type=Path, default=Path("maps") / "demo", help="output folder")
@@ -225,9 +244,13 @@ def _print_standards(analysis: pipeline.Analysis) -> None:
             )
     if len(analysis.district):
         print("District targets:")
-        for row in analysis.district.itertuples():
-            value = "no data" if row.value != row.value else f"{row.value:.0%}"
-            print(f"  {row.rule}: {value} (target {row.target:.0%}): {row.status}")
+        for record in analysis.district.to_dict("records"):
+            value = float(record["value"])
+            shown = "no data" if value != value else f"{value:.0%}"
+            print(
+                f"  {record['rule']}: {shown} (target {float(record['target']):.0%}, "
+                f"{record['source']}): {record['status']}"
+            )
         print()
 
 

