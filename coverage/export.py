@@ -136,13 +136,20 @@ def write_district(analysis: Analysis, path: str | Path) -> Path:
 
 
 def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
-    """Write ``coverage.gpkg``: layers ``communities``, ``facilities``, ``circles`` in EPSG:4326."""
+    """Write ``coverage.gpkg`` (EPSG:4326).
+
+    Layers: ``communities``, ``facilities``, ``circles`` (per facility), ``circles_dissolved``
+    (per circle, tier and minutes) and ``uncovered`` (parts of communities outside their
+    circles).
+    """
     path = Path(path)
     metadata = {key: str(value) for key, value in analysis.parameters.items()}
     layers = {
         "communities": analysis.communities,
         "facilities": analysis.facilities,
         "circles": analysis.circles,
+        "circles_dissolved": analysis.dissolved,
+        "uncovered": analysis.uncovered,
     }
     with _atomic(path) as tmp:
         for name, layer in layers.items():

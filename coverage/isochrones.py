@@ -9,11 +9,13 @@ reaches stay holes; unreachable land is never covered, unlike a convex hull.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from shapely.ops import substring
 
@@ -159,3 +161,79 @@ def _pieces(net: WalkNetwork, edges: np.ndarray, start: np.ndarray, end: np.ndar
     for i in np.flatnonzero(~straight):
         out[i] = substring(geoms[i], float(start[i]), float(end[i]), normalized=True)
     return out[shapely.get_type_id(out) == shapely.GeometryType.LINESTRING]
+
+
+def dissolve(circles: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One polygon per circle, tier and time limit: the union of the facilities' circles.
+
+    Parameters
+    ----------
+    circles : geopandas.GeoDataFrame
+        Per-facility polygons with ``circle``, ``tier`` and ``minutes``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``circle``, ``tier``, ``minutes``, ``facilities`` and the geometry, in the
+        input's CRS.
+
+    """
+    rows = []
+    for (circle, tier, minutes), group in circles.groupby(["circle", "tier", "minutes"], sort=True):
+        shape = shapely.union_all(group.geometry.to_numpy())
+        rows.append((circle, tier, minutes, len(group), shape))
+    frame = pd.DataFrame(rows, columns=["circle", "tier", "minutes", "facilities", "geometry"])
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=circles.crs)
+
+
+def uncovered_areas(
+    communities: gpd.GeoDataFrame, circles: gpd.GeoDataFrame, circle_names: Sequence[str]
+) -> gpd.GeoDataFrame:
+    """The parts of each community that lie outside every circle polygon it is held to.
+
+    Only communities whose status is ``partial``, ``uncovered`` or ``no_facility`` get a row;
+    each is compared with the circles of its own time limit (``<circle>_minutes``).
+
+    Parameters
+    ----------
+    communities : geopandas.GeoDataFrame
+        The analysed communities (``id``, ``<circle>_status``, ``<circle>_minutes``).
+    circles : geopandas.GeoDataFrame
+        Per-facility circle polygons, same CRS.
+    circle_names : sequence of str
+        The circles to map.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``community_id``, ``name``, ``circle``, ``minutes``, ``area_m2`` and the geometry.
+
+    """
+    rows = []
+    for name in circle_names:
+        status = communities[f"{name}_status"]
+        todo = communities[status.isin(["partial", "uncovered", "no_facility"])]
+        for minutes, group in todo.groupby(f"{name}_minutes", sort=True):
+            rings = circles[(circles["circle"] == name) & (circles["minutes"] == minutes)]
+            shapes = rings.geometry.to_numpy()
+            geoms = group.geometry.to_numpy()
+            tree = shapely.STRtree(shapes)
+            which, hit = tree.query(geoms, predicate="intersects")
+            cover = np.full(len(group), None, dtype=object)
+            if which.size:
+                order = np.argsort(which, kind="stable")
+                which, hit = which[order], hit[order]
+                starts = np.flatnonzero(np.r_[True, which[1:] != which[:-1]])
+                stops = np.r_[starts[1:], which.size]
+                for a, b in zip(starts, stops, strict=True):
+                    cover[which[a]] = shapely.union_all(shapes[hit[a:b]])
+            missing = pd.isna(cover)
+            left = geoms.copy()
+            left[~missing] = shapely.difference(geoms[~missing], cover[~missing].astype(object))
+            for row, shape in zip(group.itertuples(), left, strict=True):
+                if shape is not None and not shape.is_empty:
+                    rows.append((row.id, row.name, name, float(minutes), shape.area, shape))
+    frame = pd.DataFrame(
+        rows, columns=["community_id", "name", "circle", "minutes", "area_m2", "geometry"]
+    )
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=communities.crs)

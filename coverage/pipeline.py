@@ -30,6 +30,9 @@ from .policy import Policy
 
 logger = logging.getLogger(__name__)
 
+#: Networks with more edges are left off the map's street background (the page stays light).
+MAX_MAP_STREETS = 100_000
+
 
 @dataclass(frozen=True)
 class Analysis:
@@ -52,6 +55,15 @@ class Analysis:
         The profile used.
     parameters : dict
         Speed, spacing, files and versions, for metadata.
+    dissolved : geopandas.GeoDataFrame
+        One circle polygon per circle, tier and time limit (see
+        :func:`carecircle.isochrones.dissolve`).
+    uncovered : geopandas.GeoDataFrame
+        The parts of not-covered communities outside their circles (see
+        :func:`carecircle.isochrones.uncovered_areas`).
+    streets : geopandas.GeoSeries
+        The walking network's edges, for the map's offline background; empty for networks
+        of more than :data:`MAX_MAP_STREETS` edges.
     district : pandas.DataFrame
         District targets checked (see :func:`carecircle.standards.check_district`).
     township_checks : pandas.DataFrame
@@ -70,6 +82,9 @@ class Analysis:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     district: pd.DataFrame = field(default_factory=pd.DataFrame)
     township_checks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dissolved: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
+    uncovered: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
+    streets: gpd.GeoSeries = field(default_factory=gpd.GeoSeries)
 
     @property
     def circles_measured(self) -> tuple[str, ...]:
@@ -225,14 +240,18 @@ def analyze(
         "population_raster": str(population_raster) if population_raster else "",
         "crs": net.crs.to_string(),
     }
+    circles_gdf = gpd.GeoDataFrame(circles_gdf, crs=net.crs)
     return Analysis(
         out,
         gpd.GeoDataFrame(fac, geometry="geometry", crs=net.crs),
-        gpd.GeoDataFrame(circles_gdf, crs=net.crs),
+        circles_gdf,
         policy,
         parameters,
         district=checks.district,
         township_checks=checks.townships,
+        dissolved=isochrones.dissolve(circles_gdf),
+        uncovered=isochrones.uncovered_areas(out, circles_gdf, [c.name for c in policy.circles]),
+        streets=gpd.GeoSeries(net.geometry if net.n_edges <= MAX_MAP_STREETS else [], crs=net.crs),
     )
 
 

@@ -201,7 +201,19 @@ def test_outputs_written_and_read_back(district, tmp_path):
     ):
         assert column in summary.columns
     layers = {name for name, _ in pyogrio.list_layers(written["geopackage"])}
-    assert layers == {"communities", "facilities", "circles"}
+    assert layers == {"communities", "facilities", "circles", "circles_dissolved", "uncovered"}
+    dissolved = gpd.read_file(written["geopackage"], layer="circles_dissolved")
+    assert set(zip(dissolved["circle"], dissolved["minutes"], strict=True)) == {
+        ("eldercare", 3.0),
+        ("medical", 2.0),
+        ("medical", 4.0),
+    }
+    uncovered = gpd.read_file(written["geopackage"], layer="uncovered")
+    # B (317 s away) is outside the 3-minute eldercare circle entirely
+    b = uncovered[(uncovered["community_id"] == "B") & (uncovered["circle"] == "eldercare")]
+    assert len(b) == 1
+    assert b.to_crs(UTM).area.iloc[0] == pytest.approx(100.0, rel=1e-3)
+    assert "A" not in set(uncovered["community_id"])  # covered communities have no row
     back = gpd.read_file(written["geopackage"], layer="communities")
     assert back.crs.to_epsg() == 4326
     assert len(back) == 6
