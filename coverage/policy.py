@@ -45,6 +45,7 @@ _CIRCLE: dict[str, type] = {
     "minutes_urban": float,
     "minutes_rural": float,
     "source": str,
+    "note": str,
 }
 
 # [standards.<tier>]: the floor area and beds a facility of the tier must have.
@@ -71,7 +72,7 @@ PROVISION_RULES: dict[str, type] = {
     "stations_per_centre": float,
     "old_compound_floor_area_m2": float,
 }
-_RULE: dict[str, type] = {"value": object, "source": str, "note": str}
+_RULE: dict[str, type] = {"value": object, "max_value": float, "source": str, "note": str}
 # [targets.<rule>]: district-wide shares to reach by a year.
 TARGET_RULES = (
     "nursing_bed_share",
@@ -129,6 +130,8 @@ class Standard:
         Beds asked for "where possible": a shortfall is advisory.
     source : str
         Document and section.
+    note : str
+        Scope or wording worth knowing (e.g. where a default is not in any document).
 
     """
 
@@ -141,6 +144,7 @@ class Standard:
     recommended_beds: float | None
     recommended_nursing_beds: float | None
     source: str
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,8 @@ class Rule:
         Document and section.
     year : float or None
         The year a target is due, for targets.
+    max_value : float or None
+        The upper end where the document gives a range (e.g. 20–30 m² per 100 households).
     note : str
         Scope or wording worth knowing.
 
@@ -164,6 +170,7 @@ class Rule:
     source: str
     year: float | None = None
     note: str = ""
+    max_value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +198,7 @@ class Circle:
     label_zh: str
     label_en: str
     source: str
+    note: str = ""
 
     @property
     def max_minutes(self) -> float:
@@ -441,7 +449,7 @@ def _build(raw: Mapping[str, Any], where: str) -> Policy:
         raise PolicyError(msg)
     circles = []
     for name, spec in raw.get("circles", {}).items():
-        for key in _CIRCLE:
+        for key in (k for k in _CIRCLE if k != "note"):
             if key not in spec:
                 msg = f"{where}: missing key 'circles.{name}.{key}'"
                 raise PolicyError(msg)
@@ -468,6 +476,7 @@ def _build(raw: Mapping[str, Any], where: str) -> Policy:
                 label_zh=spec["label_zh"],
                 label_en=spec["label_en"],
                 source=spec["source"],
+                note=spec.get("note", ""),
             )
         )
     if not circles:
@@ -477,7 +486,12 @@ def _build(raw: Mapping[str, Any], where: str) -> Policy:
         tier: _standard(tier, spec, where) for tier, spec in raw.get("standards", {}).items()
     }
     provision = {
-        name: Rule(value=spec["value"], source=spec.get("source", ""), note=spec.get("note", ""))
+        name: Rule(
+            value=spec["value"],
+            source=spec.get("source", ""),
+            note=spec.get("note", ""),
+            max_value=float(spec["max_value"]) if "max_value" in spec else None,
+        )
         for name, spec in raw.get("provision", {}).items()
         if _has_value(spec, where, f"provision.{name}")
     }
@@ -539,6 +553,7 @@ def _standard(tier: str, spec: Mapping[str, Any], where: str) -> Standard:
         recommended_beds=numbers.get("recommended_beds"),
         recommended_nursing_beds=numbers.get("recommended_nursing_beds"),
         source=spec["source"],
+        note=spec.get("note", ""),
     )
 
 
