@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tomllib
 import warnings
@@ -103,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the whole job on the embedded demo data")
     demo.add_argument("--out", type=Path, default=Path("maps") / "demo", help="output folder")
-    demo.add_argument("--lang", choices=("zh", "en"), default="zh", help="map language")
+    _map_options(demo)
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     demo.add_argument("-v", "--verbose", action="store_true", help="more messages")
     demo.set_defaults(func=_demo)
@@ -124,9 +125,24 @@ def _common(cmd: argparse.ArgumentParser) -> None:
         help="map one field, e.g. communities.elderly=60岁以上人口 (repeatable)",
     )
     cmd.add_argument("--out", type=Path, help="output folder (default: maps/<name>-<time>)")
-    cmd.add_argument("--lang", choices=("zh", "en"), default="zh", help="map language")
+    _map_options(cmd)
     cmd.add_argument("--no-progress", action="store_true", help="hide progress bars")
     cmd.add_argument("-v", "--verbose", action="store_true", help="more messages")
+
+
+def _map_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--lang", choices=("zh", "en"), default="zh", help="map and table language")
+    cmd.add_argument(
+        "--basemap",
+        choices=maps.BASEMAPS,
+        default="none",
+        help="background tiles (default none: works offline, streets drawn from the network)",
+    )
+    cmd.add_argument(
+        "--tianditu-key",
+        default=os.environ.get("TIANDITU_KEY"),
+        help="天地图 key for --basemap tianditu (default: $TIANDITU_KEY)",
+    )
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -149,7 +165,7 @@ def _analyze(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     out = args.out or Path("maps") / f"{args.communities.stem}-{datetime.now():%Y%m%d-%H%M%S}"
-    _write(analysis, out, args.lang)
+    _write(analysis, out, args)
     return 0
 
 
@@ -167,7 +183,7 @@ def _check(args: argparse.Namespace) -> int:
         layers={"communities": args.communities_layer, "facilities": args.facilities_layer},
     )
     out = args.out or Path("maps") / f"{args.communities.stem}-check-{datetime.now():%Y%m%d-%H%M%S}"
-    _write(analysis, out, args.lang)
+    _write(analysis, out, args)
     return 0
 
 
@@ -184,14 +200,16 @@ def _demo(args: argparse.Namespace) -> int:
             population_raster=demo_dir / "population.tif",
             progress=not args.no_progress,
         )
-    _write(analysis, args.out, args.lang)
+    _write(analysis, args.out, args)
     return 0
 
 
-def _write(analysis: pipeline.Analysis, out: Path, lang: str) -> None:
+def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> None:
     written = export.write_all(analysis, out)
     if analysis.circles_measured:
-        fmap = maps.build(analysis, lang=lang)
+        fmap = maps.build(
+            analysis, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key
+        )
         written["map"] = out / "map.html"
         tmp = out / ".map.part.html"
         fmap.save(str(tmp))

@@ -16,9 +16,14 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from branca.element import MacroElement
+from jinja2 import Template
 
 from . import circles as circles_mod
-from .inputs import TIER_LABELS_ZH
+from . import coords
+from ._errors import InputError
+from .inputs import ELDERCARE_TIERS, TIER_LABELS_ZH
 from .pipeline import Analysis, _has_shape
 
 STATUS_COLOURS = {
@@ -65,6 +70,9 @@ TEXT = {
         "note": "说明",
         "network": "步行网络状态",
         "standard": "设施标准",
+        "streets": "步行路网",
+        "uncovered": "未覆盖区域",
+        "search": "搜索社区名称",
         "station": "养老服务站(点)",
         "area_per_resident": "人均养老设施面积（m²）",
         "centre": "所属中心",
@@ -101,6 +109,9 @@ TEXT = {
         "note": "note",
         "network": "network status",
         "standard": "tier standard",
+        "streets": "walking network",
+        "uncovered": "areas outside the circle",
+        "search": "find a community",
         "station": "station or point",
         "area_per_resident": "care floor area per resident (m²)",
         "centre": "centre",
@@ -135,7 +146,17 @@ TIER_LABELS_EN = {
 }
 
 
-def build(analysis: Analysis, *, lang: str = "zh") -> folium.Map:
+BASEMAPS = ("none", "osm", "amap", "tianditu")
+HEALTH_SYMBOL = "✚"
+
+
+def build(
+    analysis: Analysis,
+    *,
+    lang: str = "zh",
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+) -> folium.Map:
     """Build the map of an analysis.
 
     Parameters
@@ -144,6 +165,12 @@ def build(analysis: Analysis, *, lang: str = "zh") -> folium.Map:
         The results.
     lang : {"zh", "en"}, keyword-only
         Language of labels.
+    basemap : {"none", "osm", "amap", "tianditu"}, keyword-only
+        Background tiles. ``none`` (the default) needs no internet: the walking network is drawn
+        as the background instead. ``amap`` tiles are in GCJ-02, so every layer is shifted to
+        GCJ-02 for display. ``tianditu`` needs a key (``tianditu_key``).
+    tianditu_key : str, optional, keyword-only
+        The 天地图 key for ``basemap="tianditu"``.
 
     Returns
     -------
@@ -153,33 +180,45 @@ def build(analysis: Analysis, *, lang: str = "zh") -> folium.Map:
     if lang not in TEXT:
         msg = f"unknown language {lang!r}; expected 'zh' or 'en'"
         raise ValueError(msg)
+    if basemap not in BASEMAPS:
+        msg = f"unknown basemap {basemap!r}; expected one of {', '.join(BASEMAPS)}"
+        raise InputError(msg)
+    if basemap == "tianditu" and not tianditu_key:
+        msg = "the tianditu basemap needs a key: --tianditu-key KEY (or TIANDITU_KEY)"
+        raise InputError(msg)
     text = TEXT[lang]
-    communities = analysis.communities.to_crs(4326)
-    facilities = analysis.facilities.to_crs(4326)
-    circles = analysis.circles.to_crs(4326)
+    shift = basemap == "amap"
+    communities = _display(analysis.communities, gcj02=shift)
+    facilities = _display(analysis.facilities, gcj02=shift)
+    circles = _display(analysis.circles, gcj02=shift)
+    uncovered = _display(analysis.uncovered, gcj02=shift)
 
     shown = communities[_has_shape(communities)]
     minx, miny, maxx, maxy = (shown if len(shown) else facilities).total_bounds
-    fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
+    fmap = folium.Map(tiles=None, control_scale=False)
     _inline_leaflet(fmap)
+    _MapExtras().add_to(fmap)
+    _add_basemap(fmap, basemap, tianditu_key, lang)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
 
-    for number, circle in enumerate(analysis.policy.circles):
-        label = circle.label_zh if lang == "zh" else circle.label_en
-        layer = folium.FeatureGroup(name=f"{label}: {text['communities']}", show=number == 0)
-        features = _community_features(shown, circle.name, text, lang)
+    if len(analysis.streets):
+        streets = _display(gpd.GeoDataFrame(geometry=analysis.streets), gcj02=shift)
+        layer = folium.FeatureGroup(name=text["streets"], control=True)
         folium.GeoJson(
-            features,
-            style_function=_status_style,
-            highlight_function=lambda _: {"weight": 3, "color": "#000000"},
-            popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
-            tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
+            streets.to_json(),
+            style_function=lambda _: {"color": "#9a9a9a", "weight": 1, "opacity": 0.8},
+            interactive=False,
         ).add_to(layer)
         layer.add_to(fmap)
 
+    searchable = []
+    for number, circle in enumerate(analysis.policy.circles):
+        if circle.name not in analysis.circles_measured:
+            continue
+        label = circle.label_zh if lang == "zh" else circle.label_en
+        colour = CIRCLE_COLOURS[number % len(CIRCLE_COLOURS)]
         area = circles[(circles["circle"] == circle.name) & ~circles.geometry.is_empty]
         if len(area):
-            colour = CIRCLE_COLOURS[number % len(CIRCLE_COLOURS)]
             ring = folium.FeatureGroup(name=f"{label}: {text['circle']}", show=number == 0)
             folium.GeoJson(
                 area[["facility_id", "minutes", "geometry"]].to_json(),
@@ -189,41 +228,216 @@ def build(analysis: Analysis, *, lang: str = "zh") -> folium.Map:
                     "fillColor": c,
                     "fillOpacity": 0.12,
                 },
+                interactive=False,
             ).add_to(ring)
             ring.add_to(fmap)
 
-    for tier, group in facilities.groupby("tier", sort=False):
-        tier_label = (
-            TIER_LABELS_ZH.get(tier, tier) if lang == "zh" else TIER_LABELS_EN.get(tier, tier)
-        )
-        layer = folium.FeatureGroup(name=f"{text['facilities']}: {tier_label}")
-        points = gpd.GeoDataFrame(
-            {
-                "popup": [_facility_popup(row, tier_label, text) for row in group.itertuples()],
-                "tooltip": [html.escape(str(name)) for name in group["name"]],
-            },
-            geometry=group.geometry.to_numpy(),
-            crs=group.crs,
-        )
-        big = str(tier).endswith(("center", "hospital"))
-        colour = TIER_COLOURS.get(str(tier), "#333333")
-        folium.GeoJson(
-            points.to_json(),
-            marker=folium.CircleMarker(radius=8 if big else 6, fill=True),
-            style_function=lambda _, c=colour: {
-                "color": "#ffffff",
-                "weight": 1.5,
-                "fillColor": c,
-                "fillOpacity": 0.95,
-            },
+        layer = folium.FeatureGroup(name=f"{label}: {text['communities']}", show=number == 0)
+        features = folium.GeoJson(
+            _community_features(shown, circle.name, text, lang),
+            style_function=_status_style,
+            highlight_function=lambda _: {"weight": 3, "color": "#000000"},
             popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
             tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
-        ).add_to(layer)
+        )
+        features.add_to(layer)
         layer.add_to(fmap)
+        searchable.append(features)
 
+        gaps = uncovered[uncovered["circle"] == circle.name] if len(uncovered) else uncovered
+        if len(gaps):
+            hole = folium.FeatureGroup(name=f"{label}: {text['uncovered']}", show=False)
+            folium.GeoJson(
+                gaps[["minutes", "geometry"]].to_json(),
+                style_function=lambda _: {
+                    "color": "#67001f",
+                    "weight": 1,
+                    "fillColor": "#67001f",
+                    "fillOpacity": 0.45,
+                    "dashArray": "4 3",
+                },
+                interactive=False,
+            ).add_to(hole)
+            hole.add_to(fmap)
+
+    for tier, group in facilities.groupby("tier", sort=False):
+        _add_facilities(fmap, str(tier), group, text, lang)
+
+    if searchable:
+        _Search(searchable, placeholder=text["search"]).add_to(fmap)
     _add_legend(fmap, text, lang)
     folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap
+
+
+def _display(frame: gpd.GeoDataFrame, *, gcj02: bool) -> gpd.GeoDataFrame:
+    """The layer in EPSG:4326, shifted to GCJ-02 when the basemap is in GCJ-02."""
+    if frame.empty or frame.crs is None:
+        return frame
+    out = frame.to_crs(4326)
+    if gcj02:
+        geoms = shapely.transform(
+            out.geometry.to_numpy(),
+            lambda xy: np.column_stack(coords.from_wgs84(xy[:, 0], xy[:, 1], system="gcj02")),
+        )
+        out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
+    return out
+
+
+def _add_basemap(fmap: folium.Map, basemap: str, key: str | None, lang: str) -> None:
+    if basemap == "osm":
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(fmap)
+    elif basemap == "amap":
+        folium.TileLayer(
+            tiles=(
+                "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
+                "&style=8&x={x}&y={y}&z={z}"
+            ),
+            attr="© 高德地图 AutoNavi",
+            subdomains="1234",
+            name="高德地图" if lang == "zh" else "Amap",
+            max_zoom=18,
+        ).add_to(fmap)
+    elif basemap == "tianditu":
+        for layer, overlay in (("vec", False), ("cva", True)):
+            folium.TileLayer(
+                tiles=(
+                    f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+                    f"&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+                    f"&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
+                ),
+                attr="© 天地图 Tianditu",
+                subdomains="01234567",
+                name=("天地图" if lang == "zh" else "Tianditu") + (" 注记" if overlay else ""),
+                overlay=overlay,
+                max_zoom=18,
+            ).add_to(fmap)
+
+
+def _add_facilities(
+    fmap: folium.Map, tier: str, group: gpd.GeoDataFrame, text: dict[str, str], lang: str
+) -> None:
+    """One layer per tier: circles for elderly care, crosses for health care."""
+    tier_label = TIER_LABELS_ZH.get(tier, tier) if lang == "zh" else TIER_LABELS_EN.get(tier, tier)
+    layer = folium.FeatureGroup(name=f"{text['facilities']}: {tier_label}")
+    points = gpd.GeoDataFrame(
+        {
+            "popup": [_facility_popup(row, tier_label, text) for row in group.itertuples()],
+            "tooltip": [html.escape(str(name)) for name in group["name"]],
+        },
+        geometry=group.geometry.to_numpy(),
+        crs=group.crs,
+    )
+    colour = TIER_COLOURS.get(tier, "#333333")
+    big = tier.endswith(("center", "hospital"))
+    if tier in ELDERCARE_TIERS:
+        marker: folium.Marker | folium.CircleMarker = folium.CircleMarker(
+            radius=8 if big else 6, fill=True
+        )
+    else:
+        size = 20 if big else 16
+        marker = folium.Marker(
+            icon=folium.DivIcon(
+                html=(
+                    f'<div style="width:{size}px;height:{size}px;background:#fff;'
+                    f"border:2px solid {colour};border-radius:3px;color:{colour};"
+                    f'font:bold {size - 4}px/{size - 4}px sans-serif;text-align:center">'
+                    f"{HEALTH_SYMBOL}</div>"
+                ),
+                icon_size=(size + 4, size + 4),
+                icon_anchor=(size // 2 + 2, size // 2 + 2),
+                class_name="carecircle-health",
+            )
+        )
+    folium.GeoJson(
+        points.to_json(),
+        marker=marker,
+        style_function=lambda _, c=colour: {
+            "color": "#ffffff",
+            "weight": 1.5,
+            "fillColor": c,
+            "fillOpacity": 0.95,
+        },
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
+    ).add_to(layer)
+    layer.add_to(fmap)
+
+
+class _MapExtras(MacroElement):
+    """A metric scale bar and the OpenStreetMap credit for the streets and the analysis."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
+        {{ this._parent.get_name() }}.attributionControl.addAttribution(
+            "walking network © OpenStreetMap contributors");
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "CarecircleExtras"
+
+
+class _Search(MacroElement):
+    """A search box of community names: picking one zooms to it and opens its popup.
+
+    The names reach the page as JSON data and are put into the list as option values, never
+    as HTML.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+            var groups = [{{ this.layer_names | join(", ") }}];
+            var index = {};
+            groups.forEach(function(group) {
+                group.eachLayer(function(layer) {
+                    var name = layer.feature && layer.feature.properties.search;
+                    if (name) { (index[name] = index[name] || []).push(layer); }
+                });
+            });
+            var control = L.control({position: "topleft"});
+            control.onAdd = function() {
+                var box = L.DomUtil.create("div", "leaflet-bar carecircle-search");
+                var input = L.DomUtil.create("input", "", box);
+                input.type = "search";
+                input.placeholder = {{ this.placeholder | tojson }};
+                input.setAttribute("list", "carecircle-names");
+                input.style.cssText = "width:14em;padding:4px;font-size:13px;border:0";
+                var list = L.DomUtil.create("datalist", "", box);
+                list.id = "carecircle-names";
+                Object.keys(index).sort().forEach(function(name) {
+                    var option = document.createElement("option");
+                    option.value = name;
+                    list.appendChild(option);
+                });
+                L.DomEvent.disableClickPropagation(box);
+                input.addEventListener("change", function() {
+                    var found = index[input.value];
+                    if (!found) { return; }
+                    var layer = found.find(function(l) { return map.hasLayer(l); }) || found[0];
+                    map.fitBounds(layer.getBounds(), {maxZoom: 17});
+                    layer.openPopup();
+                });
+                return box;
+            };
+            control.addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layers: list[folium.GeoJson], *, placeholder: str) -> None:
+        super().__init__()
+        self._name = "CarecircleSearch"
+        self.layer_names = [layer.get_name() for layer in layers]
+        self.placeholder = placeholder
 
 
 def _inline_leaflet(fmap: folium.Map) -> None:
@@ -267,6 +481,7 @@ def _community_features(
             "status": status.to_numpy(),
             "popup": popups,
             "tooltip": tooltips,
+            "search": frame["name"].astype(str).to_numpy(),
         },
         geometry=frame.geometry.to_numpy(),
         crs=frame.crs,

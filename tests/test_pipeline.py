@@ -232,12 +232,19 @@ def test_map_shows_names_as_text(district, tmp_path):
     net, comm_path, fac_path, profile = district
     frame = gpd.read_file(comm_path)
     frame.loc[0, "name"] = "<img src=x onerror=alert(1)>社区"
+    frame.loc[1, "name"] = "</script><script>alert(2)</script>"
     path = tmp_path / "evil.gpkg"
     frame.to_file(path, driver="GPKG")
     result = pipeline.run(net, path, fac_path, policy=profile)
-    page = _decoded(maps.build(result, lang="zh").get_root().render())
-    assert "<img src=x onerror" not in page
+    raw = maps.build(result, lang="zh").get_root().render()
+    # data reaches the scripts as JSON with <, > and & escaped: nothing can close a script
+    assert "<img src=x" not in raw
+    assert "</script><script>alert(2)" not in raw
+    page = _decoded(raw)
+    # HTML shown in popups and tooltips is escaped text ...
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    # ... and the raw name appears only as the search box's data value
+    assert page.count("<img src=x onerror") == page.count('"search": "<img src=x onerror')
     assert "未覆盖" in page
     assert "养老服务站(点)" in page  # each community's station check in its popup
     assert "设施标准" in page  # each facility's standards check in its popup
