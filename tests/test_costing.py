@@ -1,0 +1,582 @@
+"""Costing: money rules at and around each threshold, worked out by hand.
+
+The profiles here are written in tmp_path with the figures of the source documents:
+万州府办发〔2020〕28号 §二(五)13, §二(七)17 (flat construction subsidies), 运〔2021〕—2 §三(二)
+(300 yuan/m², cap 2000 m² in municipal districts, 1500 m² elsewhere) and §二(四) (operating
+50,000–100,000 yuan a year by grade; bed subsidy 100/200/300 yuan per resident-month),
+垫江府办〔2020〕8号 §三(二) (yearly awards 150,000 / 100,000 / 30,000 / 3,000 yuan).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from carecircle import costing, policy
+from carecircle._errors import InputError, PolicyError
+
+NAN = float("nan")
+
+WANZHOU = """
+name = "wz_test"
+title = "重庆市万州区 (Wanzhou)"
+extends = "chongqing"
+[money.construction_flat.street_center]
+yuan = 2000000
+min_area_m2 = 1500
+source = "万州府办发〔2020〕28号 §二(五)13"
+[money.construction_flat.community_station]
+yuan = 200000
+source = "万州府办发〔2020〕28号 §二(五)13"
+[money.construction_flat.township_center]
+yuan = 1000000
+min_area_m2 = 800
+source = "万州府办发〔2020〕28号 §二(七)17"
+note = "with the village points of the township"
+"""
+
+YUNCHENG = """
+name = "yc_test"
+title = "山西省运城市 (Yuncheng)"
+extends = "chongqing"
+[money.construction_per_m2]
+yuan_per_m2 = 300
+cap_m2_municipal = 2000
+cap_m2_other = 1500
+{municipal}
+source = "运〔2021〕—2 §三(二)"
+[money.operating_by_grade]
+min_yuan = 50000
+max_yuan = 100000
+source = "运〔2021〕—2 §二(四)"
+[money.bed_subsidy_monthly]
+self_care = 100
+semi_disabled = 200
+disabled = 300
+source = "运〔2021〕—2 §二(四)"
+"""
+
+DIANJIANG = """
+name = "dj_test"
+title = "重庆市垫江县 (Dianjiang)"
+extends = "chongqing"
+[money.operating_yearly.street_center]
+yuan = 150000
+source = "垫江府办〔2020〕8号 §三(二)"
+[money.operating_yearly.township_center]
+yuan = 100000
+source = "垫江府办〔2020〕8号 §三(二)"
+[money.operating_yearly.community_station]
+yuan = 30000
+source = "垫江府办〔2020〕8号 §三(二)"
+[money.operating_yearly.village_point]
+yuan = 3000
+source = "垫江府办〔2020〕8号 §三(二)"
+"""
+
+
+def _profile(tmp_path: Path, name: str, text: str) -> policy.Policy:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text, encoding="utf-8")
+    return policy.load(path)
+
+
+@pytest.fixture
+def wanzhou(tmp_path):
+    return _profile(tmp_path, "wz", WANZHOU)
+
+
+@pytest.fixture
+def yuncheng(tmp_path):
+    return _profile(tmp_path, "yc", YUNCHENG.format(municipal="municipal = false"))
+
+
+@pytest.fixture
+def yuncheng_municipal(tmp_path):
+    return _profile(tmp_path, "ycm", YUNCHENG.format(municipal="municipal = true"))
+
+
+@pytest.fixture
+def dianjiang(tmp_path):
+    return _profile(tmp_path, "dj", DIANJIANG)
+
+
+def _facilities(tiers, area_m2, **others) -> pd.DataFrame:
+    """A facility table like read_facilities returns, ids f1, f2, ..."""
+    n = len(tiers)
+    frame = pd.DataFrame(
+        {
+            "id": [f"f{i + 1}" for i in range(n)],
+            "name": [f"设施{i + 1}" for i in range(n)],
+            "tier": list(tiers),
+            "area_m2": [float(a) for a in area_m2],
+            "beds": np.zeros(n),
+            "nursing_beds": np.zeros(n),
+        }
+    )
+    for column, values in others.items():
+        frame[column] = list(values)
+    return frame
+
+
+def _by_id(result: costing.Costing) -> pd.DataFrame:
+    return result.facilities.set_index("id")
+
+
+# --- 万州: flat construction subsidies --------------------------------------------------------
+
+
+def test_wanzhou_street_centre_needs_1500_m2(wanzhou):
+    frame = _facilities(["street_center"] * 3, [1499, 1500, 1501], year=[2021] * 3)
+    result = _by_id(costing.cost(frame, wanzhou, first_year=2021))
+    # "面积达1500平方米以上": 以上 includes 1500 itself
+    assert result["construction_yuan"].tolist() == [0.0, 2_000_000.0, 2_000_000.0]
+    assert "1,499 m² 未达 1,500 m²" in result.loc["f1", "construction_rule"]
+    assert "below 1,500 m²" in result.loc["f1", "construction_rule_en"]
+    assert "2,000,000 元" in result.loc["f2", "construction_rule"]
+    assert "万州府办发〔2020〕28号 §二(五)13" in result.loc["f2", "construction_rule"]
+    # no social_capital column: assumed eligible, and the rule text says so
+    assert "按社会力量投资建设计" in result.loc["f2", "construction_rule"]
+
+
+def test_wanzhou_station_and_township_centre(wanzhou):
+    frame = _facilities(
+        ["community_station", "community_station", "township_center", "township_center"],
+        [300, NAN, 799, 800],
+        year=[2021] * 4,
+    )
+    result = _by_id(costing.cost(frame, wanzhou, first_year=2021))
+    # stations: 200,000 with no area threshold, so a missing area does not matter
+    assert result.loc["f1", "construction_yuan"] == 200_000.0
+    assert result.loc["f2", "construction_yuan"] == 200_000.0
+    # township centres: 800 m² or more (§二(七)17)
+    assert result.loc["f3", "construction_yuan"] == 0.0
+    assert "799 m² 未达 800 m²" in result.loc["f3", "construction_rule"]
+    assert result.loc["f4", "construction_yuan"] == 1_000_000.0
+    assert "§二(七)17" in result.loc["f4", "construction_rule"]
+
+
+def test_wanzhou_not_social_capital_gets_nothing(wanzhou):
+    frame = _facilities(
+        ["street_center"] * 7,
+        [2000] * 7,
+        year=[2022] * 7,
+        social_capital=["否", "false", 0, "是", "TRUE", 1, ""],
+    )
+    result = _by_id(costing.cost(frame, wanzhou, first_year=2022))
+    assert result["construction_yuan"].tolist() == [0.0] * 3 + [2_000_000.0] * 4
+    assert "非社会力量投资建设" in result.loc["f1", "construction_rule"]
+    assert "not built by social capital" in result.loc["f2", "construction_rule_en"]
+    assert "社会资本一栏空白" in result.loc["f7", "construction_rule"]
+    assert "社会资本" not in result.loc["f4", "construction_rule"].split("；", 1)[-1]
+
+
+def test_wanzhou_stations_need_inspection_not_social_capital(wanzhou):
+    # §二(五)13: "经验收合格的社区养老服务站一次性补助20万元" (stations are 公建民营)
+    frame = _facilities(
+        ["community_station", "township_center"],
+        [300, 900],
+        year=[2021, 2021],
+        social_capital=["否", "否"],
+    )
+    result = _by_id(costing.cost(frame, wanzhou, first_year=2021))
+    assert result.loc["f1", "construction_yuan"] == 200_000.0
+    assert "不限社会力量投资建设" in result.loc["f1", "construction_rule"]
+    # §二(七)17: township centres "社会力量投资建设的"
+    assert result.loc["f2", "construction_yuan"] == 0.0
+
+
+def test_wanzhou_village_points_and_health_tiers_get_no_flat_subsidy(wanzhou):
+    frame = _facilities(["village_point", "clinic"], [60, 100], year=[2021, 2021])
+    result = _by_id(costing.cost(frame, wanzhou, first_year=2021))
+    assert result["construction_yuan"].tolist() == [0.0, 0.0]
+    assert "乡镇养老服务中心的补助含辖区内互助点" in result.loc["f1", "construction_rule"]
+    assert "无一次性建设补助标准" in result.loc["f2", "construction_rule"]
+
+
+def test_bad_social_capital_value_names_row_column_and_value(wanzhou):
+    frame = _facilities(["street_center"] * 2, [1500] * 2, year=[2021] * 2)
+    frame["social_capital"] = ["是", "maybe"]
+    with pytest.raises(InputError, match=r"row 2 \(id 'f2'\), column 'social_capital'.*'maybe'"):
+        costing.cost(frame, wanzhou, first_year=2021)
+
+
+# --- 运城: per-m² construction, operating range, bed subsidy ---------------------------------
+
+
+def test_yuncheng_cap_1500_outside_municipal_districts(yuncheng):
+    frame = _facilities(["street_center"] * 3, [1499, 1500, 1501], year=[2021] * 3)
+    result = costing.cost(frame, yuncheng, first_year=2021)
+    # 300 × 1499 = 449,700; 300 × 1500 = 450,000; 300 × min(1501, 1500) = 450,000
+    assert result.facilities["construction_yuan"].tolist() == [449_700.0, 450_000.0, 450_000.0]
+    assert result.municipal is False
+    assert "非市辖区上限 1,500 m²" in result.facilities["construction_rule"].iloc[2]
+
+
+def test_yuncheng_cap_2000_in_municipal_districts(yuncheng_municipal):
+    frame = _facilities(["community_station"] * 3, [1999, 2000, 2001], year=[2021] * 3)
+    result = costing.cost(frame, yuncheng_municipal, first_year=2021)
+    # 300 × 1999 = 599,700; 300 × 2000 = 600,000; 300 × min(2001, 2000) = 600,000
+    assert result.facilities["construction_yuan"].tolist() == [599_700.0, 600_000.0, 600_000.0]
+    assert result.municipal is True
+
+
+def test_municipal_argument_overrides_the_profile(yuncheng, yuncheng_municipal):
+    frame = _facilities(["street_center"] * 2, [1501, 2001], year=[2021] * 2)
+    up = costing.cost(frame, yuncheng, municipal=True, first_year=2021)
+    # cap 2000: 300 × 1501 = 450,300; 300 × 2000 = 600,000
+    assert up.facilities["construction_yuan"].tolist() == [450_300.0, 600_000.0]
+    assert any("overrides" in note for note in up.notes)
+    down = costing.cost(frame, yuncheng_municipal, municipal=False, first_year=2021)
+    # cap 1500: 300 × 1500 = 450,000 for both
+    assert down.facilities["construction_yuan"].tolist() == [450_000.0, 450_000.0]
+
+
+def test_per_m2_rule_without_municipal_setting_is_refused(tmp_path):
+    profile = _profile(tmp_path, "ycx", YUNCHENG.format(municipal=""))
+    frame = _facilities(["street_center"], [1000], year=[2021])
+    with pytest.raises(PolicyError, match="municipal"):
+        costing.cost(frame, profile, first_year=2021)
+    # the argument settles it: 300 × 1000 = 300,000
+    result = costing.cost(frame, profile, municipal=False, first_year=2021)
+    assert result.facilities["construction_yuan"].iloc[0] == 300_000.0
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("cap_m2_other = 1500\n", "", "money.construction_per_m2 has no 'cap_m2_other'"),
+        ("disabled = 300\n", "", "money.bed_subsidy_monthly has no 'disabled'"),
+        (
+            "min_yuan = 50000",
+            "min_yuan = 500000",
+            "money.operating_by_grade.min_yuan .500000. exceeds",
+        ),
+    ],
+)
+def test_money_tables_without_their_amounts_are_refused(tmp_path, old, new, message):
+    text = YUNCHENG.format(municipal="municipal = false")
+    assert old in text
+    profile = _profile(tmp_path, "broken", text.replace(old, new, 1))
+    frame = _facilities(["street_center"], [1000], year=[2021])
+    with pytest.raises(PolicyError, match=f"broken.toml: {message}"):
+        costing.cost(frame, profile, first_year=2021)
+
+
+def test_yuncheng_rules_are_for_urban_centres_only(yuncheng):
+    frame = _facilities(["township_center", "village_point"], [1000, 100], year=[2021, 2021])
+    result = costing.cost(frame, yuncheng, first_year=2021).facilities
+    assert result["construction_yuan"].tolist() == [0.0, 0.0]
+    assert result["operating_yuan_per_year_max"].tolist() == [0.0, 0.0]
+    assert result["bed_subsidy_yuan_per_year"].tolist() == [0.0, 0.0]
+    assert "只适用于城市社区养老服务中心" in result["construction_rule"].iloc[0]
+
+
+def test_yuncheng_operating_is_a_range(yuncheng):
+    frame = _facilities(["street_center"] * 2, [1000] * 2, grade=["AAA", ""])
+    result = costing.cost(frame, yuncheng, first_year=2021, years=2)
+    table = result.facilities
+    assert table["operating_yuan_per_year"].isna().all()
+    assert table["operating_yuan_per_year_min"].tolist() == [50_000.0, 50_000.0]
+    assert table["operating_yuan_per_year_max"].tolist() == [100_000.0, 100_000.0]
+    assert "评定等级 AAA" in table["operating_rule"].iloc[0]
+    assert "未填评定等级" in table["operating_rule"].iloc[1]
+    # existing facilities, no construction: 2 × 50,000 and 2 × 100,000 a year
+    assert result.per_year["operating_yuan_min"].tolist() == [100_000.0, 100_000.0]
+    assert result.per_year["operating_yuan_max"].tolist() == [200_000.0, 200_000.0]
+    assert result.per_year["construction_yuan"].tolist() == [0.0, 0.0]
+
+
+def test_bed_subsidy_is_twelve_months_of_residents_by_need(yuncheng):
+    frame = _facilities(
+        ["street_center"] * 4,
+        [1000] * 4,
+        residents_self_care=[3, 4, "", 0],
+        residents_semi_disabled=[2, "", "", 0],
+        residents_disabled=[1, 2, None, 0],
+    )
+    result = costing.cost(frame, yuncheng, first_year=2021)
+    beds = result.facilities["bed_subsidy_yuan_per_year"].tolist()
+    # 12 × (100·3 + 200·2 + 300·1) = 12 × 1,000 = 12,000
+    assert beds[0] == 12_000.0
+    # semi-disabled blank counts as 0 and the rule says so: 12 × (100·4 + 300·2) = 12,000
+    assert beds[1] == 12_000.0
+    assert "半失能人数未填，按 0 计" in result.facilities["bed_subsidy_rule"].iloc[1]
+    # all blank: unknown, not 0
+    assert math.isnan(beds[2])
+    assert not result.facilities["complete"].iloc[2]
+    # zero residents: a known 0
+    assert beds[3] == 0.0
+    assert result.per_year["bed_subsidy_yuan"].iloc[0] == 24_000.0
+    assert result.per_year["incomplete_facilities"].iloc[0] == 1
+
+
+def test_no_resident_columns_leaves_the_bed_subsidy_unknown(yuncheng):
+    frame = _facilities(["street_center"], [1000])
+    result = costing.cost(frame, yuncheng, first_year=2021)
+    assert math.isnan(result.facilities["bed_subsidy_yuan_per_year"].iloc[0])
+    assert "no resident count columns" in result.facilities["bed_subsidy_rule_en"].iloc[0]
+    assert any("no resident counts" in note for note in result.notes)
+
+
+def test_negative_residents_are_refused(yuncheng):
+    frame = _facilities(["street_center"], [1000], residents_disabled=[-1])
+    with pytest.raises(InputError, match=r"column 'residents_disabled': found -1"):
+        costing.cost(frame, yuncheng, first_year=2021)
+
+
+# --- missing area --------------------------------------------------------------------------
+
+
+def test_missing_area_is_reported_not_zeroed(wanzhou, yuncheng):
+    frame = _facilities(
+        ["street_center", "street_center"], [NAN, 1500], year=[2022, 2022], township=["甲", "甲"]
+    )
+    wz = costing.cost(frame, wanzhou, first_year=2021, years=2)
+    assert math.isnan(wz.facilities["construction_yuan"].iloc[0])
+    assert "建筑面积缺失" in wz.facilities["construction_rule"].iloc[0]
+    assert "floor area missing" in wz.facilities["construction_rule_en"].iloc[0]
+    assert wz.facilities["complete"].tolist() == [False, True]
+    # 2022: only the known 2,000,000 is summed, and the table says one facility is left out
+    assert wz.per_year["construction_yuan"].tolist() == [0.0, 2_000_000.0]
+    assert wz.per_year["incomplete_facilities"].tolist() == [0, 1]
+    assert wz.per_township["incomplete_facilities"].tolist() == [1]
+    assert any("no floor area" in note for note in wz.notes)
+    yc = costing.cost(frame, yuncheng, first_year=2021, years=2)
+    assert math.isnan(yc.facilities["construction_yuan"].iloc[0])
+    assert "建筑面积缺失" in yc.facilities["construction_rule"].iloc[0]
+
+
+# --- 垫江: yearly awards, horizon, townships ------------------------------------------------
+
+
+def test_dianjiang_awards_by_tier(dianjiang):
+    tiers = ["street_center", "township_center", "community_station", "village_point", "hospital"]
+    frame = _facilities(tiers, [1500, 800, 300, 50, 5000])
+    result = costing.cost(frame, dianjiang, first_year=2021).facilities
+    assert result["operating_yuan_per_year"].tolist() == [
+        150_000.0,
+        100_000.0,
+        30_000.0,
+        3_000.0,
+        0.0,
+    ]
+    assert "150,000 元/年" in result["operating_rule"].iloc[0]
+    assert "垫江府办〔2020〕8号 §三(二)" in result["operating_rule"].iloc[0]
+    assert "无运营奖补标准" in result["operating_rule"].iloc[4]
+    # no construction rule in this profile, no bed subsidy: known zeros
+    assert result["bed_subsidy_yuan_per_year"].tolist() == [0.0] * 5
+    assert result["complete"].all()
+
+
+@pytest.fixture
+def dianjiang_plan() -> pd.DataFrame:
+    tiers = ["street_center", "community_station", "village_point", "township_center"]
+    return _facilities(
+        [*tiers, "township_center", "clinic"],
+        [1500, 300, 50, 800, 800, 80],
+        year=["", 2022, 2023, 2024, 2020, ""],
+        township=["甲", "甲", "乙", "乙", "乙", "乙"],
+    )
+
+
+def test_dianjiang_totals_over_three_years(dianjiang, dianjiang_plan):
+    result = costing.cost(dianjiang_plan, dianjiang, first_year=2021, years=3)
+    per_year = result.per_year.set_index("year")
+    assert per_year.index.tolist() == [2021, 2022, 2023]
+    # 2021: street centre (existing) 150,000 + township centre opened 2020 100,000 = 250,000
+    # 2022: + station opening 2022 30,000 = 280,000
+    # 2023: + village point opening 2023 3,000 = 283,000; the 2024 centre is outside
+    assert per_year["total_yuan_min"].tolist() == [250_000.0, 280_000.0, 283_000.0]
+    assert per_year["total_yuan_max"].tolist() == [250_000.0, 280_000.0, 283_000.0]
+    # operating: street centre, 2020 centre and clinic; then the station; then the point
+    assert per_year["facilities_operating"].tolist() == [3, 4, 5]
+    assert per_year["facilities_opening"].tolist() == [0, 1, 1]
+    # 250,000 + 280,000 + 283,000 = 813,000
+    assert result.total["total_yuan_min"] == 813_000.0
+    table = _by_id(result)
+    assert table["horizon_years"].tolist() == [3, 2, 1, 0, 3, 3]
+    assert table.loc["f4", "horizon_total_yuan_min"] == 0.0
+    assert any("after 2023" in note for note in result.notes)
+    assert any("before 2021" in note for note in result.notes)
+
+
+def test_dianjiang_totals_per_township(dianjiang, dianjiang_plan):
+    result = costing.cost(dianjiang_plan, dianjiang, first_year=2021, years=3)
+    towns = result.per_township.set_index("township")
+    # 甲: 150,000 × 3 + 30,000 × 2 = 510,000
+    # 乙: 3,000 × 1 + 100,000 × 3 (opened 2020) + 0 (2024) + 0 (clinic) = 303,000
+    assert towns.loc["甲", "total_yuan_min"] == 510_000.0
+    assert towns.loc["乙", "total_yuan_min"] == 303_000.0
+    assert towns["facilities"].to_dict() == {"甲": 2, "乙": 4}
+    # the three views add up to the same grand total
+    assert towns["total_yuan_max"].sum() == result.per_year["total_yuan_max"].sum() == 813_000.0
+
+
+def test_construction_counts_in_the_opening_year_only(wanzhou):
+    frame = _facilities(
+        ["community_station", "community_station", "community_station", "street_center"],
+        [300, 300, 300, 1600],
+        year=[2022, 2019, 2026, ""],
+        township=["甲", "甲", "乙", "乙"],
+    )
+    result = costing.cost(frame, wanzhou, first_year=2021, years=3)
+    # only the 2022 station's 200,000 falls within 2021-2023
+    assert result.per_year["construction_yuan"].tolist() == [0.0, 200_000.0, 0.0]
+    table = _by_id(result)
+    # the existing centre has no construction subsidy, whatever its area
+    assert table.loc["f4", "construction_yuan"] == 0.0
+    assert "现有设施" in table.loc["f4", "construction_rule"]
+    # the 2019 station's subsidy is its own but falls before the horizon
+    assert table.loc["f2", "construction_yuan"] == 200_000.0
+    assert table.loc["f2", "horizon_total_yuan_min"] == 0.0
+    assert result.per_township.set_index("township")["construction_yuan"].to_dict() == {
+        "甲": 200_000.0,
+        "乙": 0.0,
+    }
+
+
+def test_default_first_year_is_the_earliest_opening(dianjiang):
+    frame = _facilities(["community_station"] * 2, [300] * 2, year=[2023, 2022])
+    result = costing.cost(frame, dianjiang, years=2)
+    assert result.first_year == 2022
+    # 2022: 30,000; 2023: 2 × 30,000 = 60,000
+    assert result.per_year["total_yuan_min"].tolist() == [30_000.0, 60_000.0]
+
+
+def test_chinese_headers_are_accepted_for_optional_columns(wanzhou):
+    frame = _facilities(["street_center"] * 2, [1500] * 2)
+    frame["开业年份"] = [2021, 2022]
+    frame["社会资本"] = ["否", "是"]
+    frame["所属乡镇"] = ["甲", "乙"]
+    result = costing.cost(frame, wanzhou, first_year=2021, years=2)
+    assert result.facilities["construction_yuan"].tolist() == [0.0, 2_000_000.0]
+    assert result.facilities["township"].tolist() == ["甲", "乙"]
+    assert result.per_year["construction_yuan"].tolist() == [0.0, 2_000_000.0]
+
+
+def test_geodataframe_input_is_not_modified(wanzhou):
+    frame = _facilities(["street_center"], [1500], year=[2021])
+    layer = gpd.GeoDataFrame(frame, geometry=[shapely.Point(108.4, 30.8)], crs=4326)
+    before = layer.copy()
+    result = costing.cost(layer, wanzhou, first_year=2021)
+    assert result.facilities["construction_yuan"].tolist() == [2_000_000.0]
+    pd.testing.assert_frame_equal(layer, before)
+    assert list(result.facilities.columns) == list(costing.FACILITY_COLUMNS)
+    assert list(result.per_year.columns) == list(costing.PER_YEAR_COLUMNS)
+    assert list(result.per_township.columns) == list(costing.PER_TOWNSHIP_COLUMNS)
+
+
+def test_profile_without_money_gives_an_empty_costing_and_says_why(tmp_path):
+    plain = _profile(tmp_path, "plain", 'name = "plain"\nextends = "chongqing"\n')
+    frame = _facilities(["street_center"], [1500], year=[2021])
+    result = costing.cost(frame, plain, first_year=2021)
+    assert result.facilities.empty
+    assert result.per_year.empty
+    assert result.per_township.empty
+    assert len(result.notes) == 1
+    assert "has no money tables" in result.notes[0]
+    assert "plain" in costing.format_table(result, lang="en")
+    paths = costing.write(result, tmp_path / "out", lang="en")
+    notes = pd.read_excel(paths["xlsx"], sheet_name="notes")
+    assert "has no money tables" in notes["note"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"year": ["2021年"]}, r"row 1 \(id 'f1'\), column 'year': found '2021年'"),
+        ({"year": [2021.5]}, r"column 'year': found 2021.5"),
+        ({"tier": ["spa"]}, r"column 'tier': found 'spa'; expected one of street_center"),
+        ({"area_m2": ["big"]}, r"column 'area_m2': found 'big'"),
+    ],
+)
+def test_bad_facility_values_name_row_column_and_value(wanzhou, change, message):
+    frame = _facilities(["street_center"], [1500], year=[2021])
+    for column, values in change.items():
+        frame[column] = values
+    with pytest.raises(InputError, match=message):
+        costing.cost(frame, wanzhou, first_year=2021)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"years": 0}, "years must be a whole number"),
+        ({"years": 1.5}, "years must be a whole number"),
+        ({"first_year": 20}, "first_year must be a calendar year"),
+    ],
+)
+def test_bad_options_are_refused(wanzhou, options, message):
+    frame = _facilities(["street_center"], [1500], year=[2021])
+    with pytest.raises(InputError, match=message):
+        costing.cost(frame, wanzhou, **options)
+
+
+def test_missing_required_column_is_named(wanzhou):
+    frame = _facilities(["street_center"], [1500]).drop(columns=["tier"])
+    with pytest.raises(InputError, match="missing column 'tier'"):
+        costing.cost(frame, wanzhou)
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+def test_write_csv_and_workbook_in_chinese(tmp_path, dianjiang, dianjiang_plan):
+    result = costing.cost(dianjiang_plan, dianjiang, first_year=2021, years=3)
+    paths = costing.write(result, tmp_path / "out")
+    assert set(paths) == {"csv", "xlsx"}
+    raw = paths["csv"].read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM, for Excel
+    csv = pd.read_csv(paths["csv"], encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    # the CSV keeps the stable English column names; the workbook speaks Chinese
+    assert list(csv.columns) == list(costing.FACILITY_COLUMNS)
+    assert csv["tier"].iloc[0] == "street_center"
+    assert csv["operating_yuan_per_year"].iloc[0] == "150000"
+    sheets = pd.read_excel(paths["xlsx"], sheet_name=None)
+    facilities = sheets[costing.SHEETS["zh"][0]]
+    assert facilities["设施类型"].iloc[0] == "街道养老服务中心"
+    assert facilities["运营补助(元/年)"].iloc[0] == 150_000
+    assert list(sheets) == list(costing.SHEETS["zh"])
+    per_year = sheets["逐年合计"]
+    assert per_year["年份"].astype(str).tolist() == ["2021", "2022", "2023", "合计"]
+    assert per_year["合计下限(元)"].tolist() == [250_000, 280_000, 283_000, 813_000]
+    towns = sheets["分街道乡镇合计"].set_index("街道(乡镇)")
+    assert towns.loc["合计", "合计上限(元)"] == 813_000
+    assert not list((tmp_path / "out").glob(".*part*"))  # no temporary files left
+
+
+def test_write_in_english(tmp_path, yuncheng):
+    frame = _facilities(["street_center"], [1600], year=[2021], residents_disabled=[2])
+    result = costing.cost(frame, yuncheng, first_year=2021)
+    paths = costing.write(result, tmp_path, lang="en")
+    sheets = pd.read_excel(paths["xlsx"], sheet_name=None)
+    assert list(sheets) == list(costing.SHEETS["en"])
+    facilities = sheets["facilities"]
+    assert facilities["construction subsidy (yuan)"].tolist() == [450_000]
+    assert facilities["tier"].tolist() == ["street elderly-care centre"]
+    assert "capped at 1,500 m²" in facilities["construction rule"].iloc[0]
+    per_year = sheets["per year"]
+    # 450,000 + 50,000 + 12 × 300 × 2 = 507,200 low; 450,000 + 100,000 + 7,200 = 557,200 high
+    assert per_year["total, low (yuan)"].tolist() == [507_200, 507_200]
+    assert per_year["total, high (yuan)"].tolist() == [557_200, 557_200]
+    assert not sheets["notes"].empty
+    with pytest.raises(InputError, match="lang must be one of"):
+        costing.write(result, tmp_path, lang="fr")
+
+
+def test_format_table_shows_ranges_and_totals(yuncheng):
+    frame = _facilities(["street_center"], [1600], year=[2021], residents_disabled=[2])
+    result = costing.cost(frame, yuncheng, first_year=2021, years=2)
+    text = costing.format_table(result, lang="zh")
+    assert "50,000–100,000" in text
+    # 2 years: 450,000 + 2 × 50,000 + 2 × 7,200 = 564,400; high 450,000 + 200,000 + 14,400
+    assert "564,400–664,400" in text
+    assert "合计" in text
+    assert "horizon 2021–2022" in costing.format_table(result, lang="en")
