@@ -16,7 +16,7 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
-from . import export, maps, network, pipeline, plan, policy
+from . import costing, export, inputs, maps, network, pipeline, plan, policy
 from ._errors import InputError
 from ._version import __version__
 from .coords import SYSTEMS
@@ -102,6 +102,33 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("-v", "--verbose", action="store_true", help="more messages")
     audit.set_defaults(func=lambda a: plan.run_cli(a.plan, a.divisions, a.out, lang=a.lang))
 
+    cost = commands.add_parser(
+        "cost", help="cost facilities (existing or proposed) under the profile's money rules"
+    )
+    cost.add_argument("--facilities", type=Path, required=True, help="facility CSV or points")
+    cost.add_argument("--policy", default="chongqing", help="built-in profile name or .toml file")
+    where = cost.add_mutually_exclusive_group()
+    where.add_argument(
+        "--municipal",
+        dest="municipal",
+        action="store_true",
+        default=None,
+        help="the facilities are in a municipal district (运城's 2000 m² cap)",
+    )
+    where.add_argument(
+        "--not-municipal",
+        dest="municipal",
+        action="store_false",
+        help="the facilities are outside municipal districts (运城's 1500 m² cap)",
+    )
+    cost.add_argument("--first-year", type=int, help="first year of the horizon")
+    cost.add_argument("--years", type=int, default=1, help="number of years to total")
+    cost.add_argument("--facility-coords", choices=SYSTEMS, default="wgs84")
+    cost.add_argument("--out", type=Path, default=Path("maps") / "cost", help="output folder")
+    cost.add_argument("--lang", choices=("zh", "en"), default="zh", help="headers and labels")
+    cost.add_argument("-v", "--verbose", action="store_true", help="more messages")
+    cost.set_defaults(func=_cost)
+
     demo = commands.add_parser("demo", help="run the whole job on the embedded demo data")
     demo.add_argument("--out", type=Path, default=Path("maps") / "demo", help="output folder")
     _map_options(demo)
@@ -184,6 +211,25 @@ def _check(args: argparse.Namespace) -> int:
     )
     out = args.out or Path("maps") / f"{args.communities.stem}-check-{datetime.now():%Y%m%d-%H%M%S}"
     _write(analysis, out, args)
+    return 0
+
+
+def _cost(args: argparse.Namespace) -> int:
+    profile = policy.load(args.policy)
+    facilities = inputs.read_facilities(args.facilities, coords=args.facility_coords)
+    if args.years < 1:
+        msg = f"--years must be 1 or more, found {args.years!r}"
+        raise InputError(msg)
+    result = costing.cost(
+        facilities,
+        profile,
+        municipal=args.municipal,
+        first_year=args.first_year,
+        years=args.years,
+    )
+    print(costing.format_table(result, lang=args.lang))
+    for label, path in costing.write(result, args.out, lang=args.lang).items():
+        print(f"{label + ':':<6}{path}")
     return 0
 
 

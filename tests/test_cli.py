@@ -210,3 +210,72 @@ def test_column_mapping_file_and_chinese_headers(tmp_path):
     back = gpd.read_file(out / "coverage.gpkg", layer="facilities")
     assert back["area_m2"].notna().all()  # 建筑面积 found through the built-in aliases
     assert back["name"].iloc[0] == facilities["机构名"].iloc[0]
+
+
+def test_check_command_without_network(tmp_path, capsys):
+    from carecircle.cli import resources
+
+    demo = resources.files("carecircle.data") / "demo"
+    out = tmp_path / "check"
+    code = cli.main(
+        [
+            "check",
+            "--communities",
+            str(demo / "communities.gpkg"),
+            "--facilities",
+            str(demo / "facilities.csv"),
+            "--policy",
+            "dianjiang",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    # the demo's 240 m² station is below the 300 m² of the municipal standard
+    assert "F03" in printed
+    assert "240 m² is below the 300 m²" in printed
+    facilities = pd.read_csv(out / "facilities.csv", encoding="utf-8-sig").set_index("id")
+    assert facilities.loc["F03", "standard_status"] == "below"
+    assert facilities.loc["F02", "centre_method"] == "straight_line"
+    summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
+    assert "eldercare_share" not in summary.columns  # no network: no circles measured
+    assert set(summary["station_status"]) <= {"has_station", "shared", "missing"}
+    assert not (out / "map.html").exists()
+
+
+def test_plan_audit_command(tmp_path, capsys):
+    out = tmp_path / "audit"
+    assert cli.main(["plan-audit", "--out", str(out), "--lang", "en"]) == 0
+    table = pd.read_csv(out / "plan_audit.csv", encoding="utf-8-sig", dtype={"township_code": str})
+    assert len(table) == 26
+    assert (out / "plan_audit.xlsx").stat().st_size > 0
+
+
+def test_cost_command(tmp_path, capsys):
+    from carecircle.cli import resources
+
+    demo = resources.files("carecircle.data") / "demo"
+    out = tmp_path / "cost"
+    code = cli.main(
+        [
+            "cost",
+            "--facilities",
+            str(demo / "facilities.csv"),
+            "--policy",
+            "dianjiang",
+            "--first-year",
+            "2020",
+            "--years",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    frame = pd.read_csv(out / "costing.csv", encoding="utf-8-sig").set_index("id")
+    # 垫江 yearly awards: street centre 150,000, each station 30,000 (three in the demo)
+    assert frame.loc["F01", "operating_yuan_per_year"] == 150_000
+    assert frame.loc["F02", "operating_yuan_per_year"] == 30_000
+    assert "720,000" in capsys.readouterr().out  # (150,000 + 3 x 30,000) x 3 years
+    assert cli.main(["cost", "--facilities", str(demo / "facilities.csv"), "--years", "0"]) == 2
