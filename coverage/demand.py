@@ -10,8 +10,10 @@ least one point.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -148,7 +150,6 @@ def _raster_points(
     """Centres of populated raster cells inside communities, with their values."""
     try:
         import rasterio
-        from rasterio.windows import from_bounds
     except ImportError as exc:  # pragma: no cover - a dependency
         msg = "reading a population raster needs rasterio: pip install rasterio"
         raise InputError(msg) from exc
@@ -167,11 +168,11 @@ def _raster_points(
         to_raster = Transformer.from_crs(communities.crs, src.crs, always_xy=True)
         minx, miny, maxx, maxy = communities.total_bounds
         bx, by = to_raster.transform([minx, maxx, minx, maxx], [miny, miny, maxy, maxy])
-        window = from_bounds(min(bx), min(by), max(bx), max(by), transform=src.transform)
-        window = window.round_offsets().round_lengths()
-        window = window.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
+        window, origin = _window(src.transform, bx, by, src.width, src.height)
+        if window is None:
+            empty = np.empty(0)
+            return np.empty(0, dtype=np.int64), empty, empty, empty
         values = src.read(1, window=window, masked=True).astype(float)
-        transform = src.window_transform(window)
         raster_crs = src.crs
     filled = values.filled(0.0)
     if (filled < 0).any():
@@ -182,7 +183,9 @@ def _raster_points(
         )
         raise InputError(msg)
     rows, cols = np.nonzero(filled > 0)
-    xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
+    a, b, c, d, e, f = origin
+    xs = c + (cols + 0.5) * a + (rows + 0.5) * b
+    ys = f + (cols + 0.5) * d + (rows + 0.5) * e
     to_work = Transformer.from_crs(raster_crs, communities.crs, always_xy=True)
     px, py = to_work.transform(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
     px, py = np.asarray(px), np.asarray(py)
@@ -197,3 +200,33 @@ def _raster_points(
         py[point_idx],
         filled[rows, cols][point_idx],
     )
+
+
+def _window(
+    transform: Any, xs: Sequence[float], ys: Sequence[float], width: int, height: int
+) -> tuple[Any, tuple[float, float, float, float, float, float]]:
+    """The raster window covering the points, and the affine coefficients of its corner.
+
+    Computed from the transform's six coefficients, so it works for rotated rasters too and
+    does not depend on the affine package's operators.
+    """
+    from rasterio.windows import Window
+
+    a, b, c, d, e, f = (
+        transform.a,
+        transform.b,
+        transform.c,
+        transform.d,
+        transform.e,
+        transform.f,
+    )
+    inverse = np.linalg.inv(np.array([[a, b], [d, e]]))
+    cols, rows = inverse @ np.vstack([np.asarray(xs) - c, np.asarray(ys) - f])
+    col0 = max(int(np.floor(cols.min())), 0)
+    row0 = max(int(np.floor(rows.min())), 0)
+    col1 = min(int(np.ceil(cols.max())), width)
+    row1 = min(int(np.ceil(rows.max())), height)
+    if col1 <= col0 or row1 <= row0:
+        return None, (a, b, c, d, e, f)
+    corner = (a, b, c + col0 * a + row0 * b, d, e, f + col0 * d + row0 * e)
+    return Window(col0, row0, col1 - col0, row1 - row0), corner
