@@ -580,7 +580,7 @@ def _add_legend(fmap: folium.Map, text: dict[str, str], lang: str) -> None:
         for c, label in items
     )
     box = (
-        '<div id="carecircle-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;'
+        '<div id="carecircle-legend" style="position:fixed;bottom:28px;right:12px;z-index:9999;'
         "background:#fff;padding:8px 10px;border:1px solid #999;border-radius:4px;"
         f'font:13px sans-serif"><b>{html.escape(text["legend"])}</b>{rows}</div>'
     )

@@ -1,0 +1,230 @@
+"""The demo map in headless Chromium with the network cut off.
+
+Chromium runs with every request sent to a recording proxy on the loopback address that
+refuses them all, so the test sees any request the page tries to send off the machine. The
+page is checked through its rendered DOM, a probe script opens every popup, and a screenshot
+is saved to ``maps/browser/`` for a person to look at.
+
+Chromium comes from the project's set-up (``scripts/setup.sh``); the test is skipped where it
+is missing, except in CI, where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import geopandas as gpd
+import pyrosm
+import pytest
+
+from carecircle import maps, pipeline, policy
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "maps" / "browser"
+# Chromium's own services (clock, updates, sign-in), not requests of the page.
+BROWSER_SERVICES = ("clients2.google.com", "update.googleapis.com", "accounts.google.com")
+EVIL = "<img src=x onerror=\"document.title='pwned'\">社区"
+
+PROBE = """
+<script>
+window.addEventListener("load", function () {
+  setTimeout(function () {
+    var found = {imgs: 0, texts: []};
+    Object.keys(window).forEach(function (key) {
+      var group = window[key];
+      if (!(group instanceof L.GeoJSON) || !group.getPopup()) { return; }
+      group.eachLayer(function (layer) {
+        var where = layer.getLatLng ? layer.getLatLng() : layer.getBounds().getCenter();
+        layer.fire("click", {latlng: where}, true);  // as a click would: opens its popup
+        var box = document.querySelector(".leaflet-popup-content");
+        if (box) {
+          found.imgs += box.querySelectorAll("img").length;
+          found.texts.push(box.textContent);
+        }
+      });
+    });
+    var out = document.createElement("pre");
+    out.id = "probe";
+    out.textContent = JSON.stringify(found);
+    document.body.appendChild(out);
+  }, 200);
+});
+</script>
+"""
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.environ.get("CI"):
+        pytest.fail("Chromium is missing: scripts/setup.sh should have installed it")
+    pytest.skip("Chromium is not installed (scripts/setup.sh installs it)")
+    raise AssertionError  # unreachable
+
+
+class _RefusingProxy:
+    """An HTTP proxy on 127.0.0.1 that records the first line of every request and refuses it."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                try:
+                    data = conn.recv(4096)
+                    self.seen.append(data.split(b"\r\n", 1)[0].decode(errors="replace"))
+                    conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                except OSError:
+                    pass
+
+    def page_requests(self) -> list[str]:
+        return [line for line in self.seen if not any(h in line for h in BROWSER_SERVICES)]
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+@pytest.fixture
+def proxy() -> Iterator[_RefusingProxy]:
+    server = _RefusingProxy()
+    yield server
+    server.close()
+
+
+def _run(chromium: str, page: Path, proxy: _RefusingProxy, profile: Path, *extra: str) -> str:
+    args = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-default-apps",
+        f"--proxy-server=http://127.0.0.1:{proxy.port}",
+        "--proxy-bypass-list=<-loopback>",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=6000",
+        *extra,
+        page.as_uri(),
+    ]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=180, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def demo_analysis() -> pipeline.Analysis:
+    demo = resources.files("carecircle.data") / "demo"
+    with resources.as_file(demo) as folder:
+        return pipeline.run(
+            pyrosm.get_data("helsinki_pbf"),
+            folder / "communities.gpkg",
+            folder / "facilities.csv",
+            policy=policy.load("yuzhong"),
+            population_raster=folder / "population.tif",
+        )
+
+
+def test_offline_map_sends_no_request_and_shows_every_layer(demo_analysis, proxy, tmp_path):
+    chromium = _chromium()
+    page = tmp_path / "map.html"
+    maps.build(demo_analysis).save(str(page))
+    dom = _run(chromium, page, proxy, tmp_path / "profile", "--dump-dom")
+    assert proxy.page_requests() == []
+
+    # every community drawn (one path each), the circle polygons and the streets
+    communities = len(demo_analysis.communities)
+    assert dom.count("leaflet-interactive") >= communities
+    for label in (
+        "养老服务圈: 社区覆盖",
+        "养老服务圈: 服务圈范围",
+        "步行路网",
+        "设施: 社区养老服务站",
+    ):
+        assert label in dom
+    health = (demo_analysis.facilities["tier"].isin(["health_center", "clinic"])).sum()
+    assert len(re.findall(r'class="[^"]*carecircle-health', dom)) == health
+    assert "carecircle-legend" in dom
+    assert 'placeholder="搜索社区名称"' in dom
+    # the map opened fitted to the data: Leaflet placed its panes with a zoom level
+    assert re.search(r"leaflet-zoom-animated", dom)
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / "demo_map.png"
+    _run(
+        chromium,
+        page,
+        proxy,
+        tmp_path / "profile2",
+        "--window-size=1400,1000",
+        f"--screenshot={shot}",
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 30_000  # a drawn map, not a blank page
+    assert proxy.page_requests() == []
+
+
+def test_the_proxy_does_see_tile_requests(demo_analysis, proxy, tmp_path):
+    """The control case: with the OpenStreetMap basemap the page asks for tiles."""
+    chromium = _chromium()
+    page = tmp_path / "osm.html"
+    maps.build(demo_analysis, basemap="osm").save(str(page))
+    _run(chromium, page, proxy, tmp_path / "profile", "--dump-dom")
+    assert any("tile.openstreetmap.org" in line for line in proxy.page_requests())
+
+
+def test_names_from_the_data_never_run_as_html(demo_analysis, proxy, tmp_path):
+    chromium = _chromium()
+    communities = gpd.GeoDataFrame(demo_analysis.communities.copy())
+    communities.loc[0, "name"] = EVIL
+    facilities = gpd.GeoDataFrame(demo_analysis.facilities.copy())
+    facilities.loc[0, "name"] = EVIL
+    evil = pipeline.Analysis(
+        communities,
+        facilities,
+        demo_analysis.circles,
+        demo_analysis.policy,
+        streets=demo_analysis.streets,
+    )
+    page = tmp_path / "evil.html"
+    maps.build(evil).save(str(page))
+    page.write_text(page.read_text(encoding="utf-8").replace("</html>", PROBE + "</html>"))
+    dom = _run(chromium, page, proxy, tmp_path / "profile", "--dump-dom")
+    probe = json.loads(
+        re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+        .group(1)
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+        .replace("&quot;", '"')
+    )
+    assert len(probe["texts"]) >= len(communities)  # every popup was opened
+    assert probe["imgs"] == 0
+    assert any(EVIL in text for text in probe["texts"])  # shown as text
+    assert "<title>pwned</title>" not in dom
+    assert proxy.page_requests() == []
