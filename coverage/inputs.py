@@ -655,3 +655,84 @@ def _warn_nursing_beds(fields: pd.DataFrame, *, path: Path) -> None:
     if len(over):
         ids = ", ".join(repr(i) for i in fields.loc[over, "id"])
         logger.warning("%s: more nursing beds than beds for facilities %s", path, ids)
+
+
+CANDIDATE_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("编号", "代码"),
+    "name": ("名称", "地址", "房屋名称"),
+    "area_m2": ("建筑面积", "面积"),
+    "cost": ("费用", "造价", "投资", "成本"),
+}
+"""Field → accepted headers for candidate sites (the field name itself is always accepted)."""
+
+CANDIDATE_COLUMNS: tuple[str, ...] = ("id", "name", "area_m2", "cost", "under_1000m2")
+"""Leading columns of :func:`read_candidates`."""
+
+
+def read_candidates(
+    path: str | os.PathLike[str],
+    *,
+    columns: Mapping[str, str] | None = None,
+    coords: str = "wgs84",
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read candidate sites for new facilities (e.g. idle state-owned buildings).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A CSV with longitude/latitude columns or a point layer, as for
+        :func:`read_facilities`.
+    columns : mapping of str to str, optional
+        Field → the file's column name: ``id`` (required), ``name``, ``area_m2``, ``cost``
+        (yuan), and for CSVs ``lon``, ``lat``.
+    coords : str
+        ``"wgs84"``, ``"gcj02"`` or ``"bd09"``.
+    layer : str, optional
+        The layer to read from a multi-layer file.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, columns :data:`CANDIDATE_COLUMNS` (``name`` is the id when absent;
+        ``area_m2`` in m² and ``cost`` in yuan, NaN where blank; ``under_1000m2`` True, False
+        or NA: buildings under 1000 m² converted to care use get simplified approval,
+        渝中府办〔2020〕44号 §二(一)2), then every other input column, then ``geometry``.
+
+    """
+    path = Path(path)
+    system = _coords.check_system(coords)
+    is_csv = _check_path(path, csv_ok=True) == ".csv"
+    own, lonlat = _split_columns(columns, is_csv=is_csv, path=path)
+    where = Where(path, csv=is_csv)
+    frame: pd.DataFrame = read_csv(path) if is_csv else _read_layer(path, layer, role="candidates")
+    if len(frame) == 0:
+        msg = f"{path}: no data rows; expected one row per candidate site"
+        raise InputError(msg)
+    used: set[str] = set()
+    if is_csv:
+        points, lonlat_cols = _csv_points(frame, columns=lonlat, system=system, where=where)
+        used |= set(lonlat_cols.values())
+    else:
+        points = _layer_points(gpd.GeoDataFrame(frame), system=system, where=where)
+    found = [c for c in _attribute_columns(frame) if c not in used]
+    col = resolve_columns(
+        found, aliases=CANDIDATE_ALIASES, required=("id",), columns=own, path=path
+    )
+    ids = required_text(frame[col["id"]], where=where, column=col["id"], expected="an id")
+    unique_ids(ids, where=where, column=col["id"])
+    names = as_text(frame[col["name"]]) if "name" in col else list(ids)
+    fields = pd.DataFrame({"id": ids, "name": names}, index=frame.index)
+    for field, what in (("area_m2", "an area in m²"), ("cost", "a cost in yuan")):
+        fields[field] = (
+            numeric_column(frame[col[field]], where=where, column=col[field], what=what)
+            if field in col
+            else np.full(len(frame), np.nan)
+        )
+    area = fields["area_m2"]
+    fields["under_1000m2"] = pd.array(
+        [pd.NA if np.isnan(a) else bool(a < 1000) for a in area], dtype="boolean"
+    )
+    others = _other_columns(frame, used | set(col.values()), CANDIDATE_COLUMNS)
+    out = gpd.GeoDataFrame(pd.concat([fields, others], axis=1), geometry=points, crs=4326)
+    return out.reset_index(drop=True)
