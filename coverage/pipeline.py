@@ -26,7 +26,7 @@ from . import demand, inputs, isochrones, standards, travel
 from ._errors import InputError
 from ._version import __version__
 from .network import WalkNetwork, describe_components, main_parts
-from .policy import Policy
+from .policy import Circle, Policy
 
 logger = logging.getLogger(__name__)
 
@@ -137,58 +137,29 @@ def analyze(
     Analysis
 
     """
-    if communities.crs is None or facilities.crs is None:
-        msg = "communities and facilities must have a CRS"
-        raise InputError(msg)
-    if not CRS.from_user_input(communities.crs).equals(CRS.from_user_input(facilities.crs)):
-        msg = (
-            f"communities are in {CRS.from_user_input(communities.crs).name!r} but facilities in "
-            f"{CRS.from_user_input(facilities.crs).name!r}; reproject one with .to_crs() first"
-        )
-        raise InputError(msg)
-    speed = policy.speed_m_s if speed_m_s is None else float(speed_m_s)
-    if not speed > 0:
-        msg = f"walking speed must be positive, found {speed!r} m/s"
-        raise InputError(msg)
-
-    net = main_parts(net, min_share=policy.min_component_share)
-    comm = communities.to_crs(net.crs).reset_index(drop=True)
-    fac = facilities.to_crs(net.crs).reset_index(drop=True)
-    logger.info(
-        "network: %d nodes, %d edges, %s", net.n_nodes, net.n_edges, describe_components(net)
+    prep = prepare(
+        net,
+        communities,
+        facilities,
+        policy=policy,
+        population_raster=population_raster,
+        speed_m_s=speed_m_s,
     )
-
-    points = demand.place(comm, spacing_m=policy.grid_spacing_m, raster=population_raster)
-    point_snap = travel.snap(net, points.x, points.y)
-    off_network = point_snap.access_m > policy.max_access_m
-
-    fac_snap = travel.snap(net, fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
-    fac = fac.assign(
-        access_m=np.round(fac_snap.access_m, 1),
-        network_status=np.where(fac_snap.access_m > policy.max_access_m, "off_network", "ok"),
+    net, comm, fac, points, speed = (
+        prep.net,
+        prep.communities,
+        prep.facilities,
+        prep.points,
+        prep.speed_m_s,
     )
-    for row in fac.loc[fac["network_status"] != "ok"].itertuples():
-        logger.warning(
-            "facility %s (%s) is %.0f m from the nearest walkable way (over %.0f m): left out",
-            row.id,
-            row.name,
-            row.access_m,
-            policy.max_access_m,
-        )
+    off_network = prep.off_network
 
     results = []
     polygons = []
     basis = pd.Series(dtype=object)
     steps = tqdm(policy.circles, desc="circles", disable=_quiet(progress), unit="circle")
     for circle in steps:
-        chosen = np.flatnonzero(
-            fac["tier"].isin(circle.tiers).to_numpy() & (fac["network_status"] == "ok").to_numpy()
-        )
-        sources = fac_snap.subset(chosen)
-        times = travel.node_times(net, sources, speed_m_s=speed)
-        time_s, nearest = travel.point_times(net, times, sources, point_snap, speed_m_s=speed)
-        time_s = np.where(off_network, np.inf, time_s)
-        nearest = np.where(off_network, -1, nearest)
+        chosen, sources, time_s, nearest = circle_times(prep, circle)
         table = circles_mod.summarize(
             comm,
             points.community,
@@ -253,6 +224,139 @@ def analyze(
         uncovered=isochrones.uncovered_areas(out, circles_gdf, [c.name for c in policy.circles]),
         streets=gpd.GeoSeries(net.geometry if net.n_edges <= MAX_MAP_STREETS else [], crs=net.crs),
     )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The layers projected onto the network, with demand points and facilities joined to it.
+
+    Attributes
+    ----------
+    net : WalkNetwork
+        The network without its small fragments.
+    communities, facilities : geopandas.GeoDataFrame
+        In ``net.crs``, indexed 0..n-1; facilities with ``access_m`` and ``network_status``.
+    facility_snap : Snap
+        Where each facility joins the network.
+    points : DemandPoints
+        The demand points.
+    point_snap : Snap
+        Where each demand point joins the network.
+    off_network : numpy.ndarray
+        True for demand points farther than ``max_access_m`` from any walkable way.
+    speed_m_s : float
+        The walking speed used.
+
+    """
+
+    net: WalkNetwork
+    communities: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    facility_snap: travel.Snap
+    points: demand.DemandPoints
+    point_snap: travel.Snap
+    off_network: np.ndarray
+    speed_m_s: float
+
+    def point_limits_s(self, circle: Circle) -> np.ndarray:
+        """Each demand point's time limit for ``circle``, in seconds (urban or rural)."""
+        kind = self.communities["kind"].to_numpy()[self.points.community]
+        minutes = np.where(kind == "rural", circle.minutes["rural"], circle.minutes["urban"])
+        return minutes * 60.0
+
+    def point_residents(self) -> np.ndarray:
+        """Residents counted at each point: older residents when known, else everyone."""
+        elderly = self.communities["elderly"].to_numpy(dtype=float)
+        population = self.communities["population"].to_numpy(dtype=float)
+        base = np.nan_to_num(np.where(np.isfinite(elderly), elderly, population))
+        usable = (self.communities["input_status"] == "ok").to_numpy()
+        return self.points.weight * np.where(usable, base, 0.0)[self.points.community]
+
+
+def prepare(
+    net: WalkNetwork,
+    communities: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    *,
+    policy: Policy,
+    population_raster: str | Path | None = None,
+    speed_m_s: float | None = None,
+) -> Prepared:
+    """Project the layers, place demand points and join points and facilities to the network.
+
+    Parameters are as for :func:`analyze`.
+    """
+    if communities.crs is None or facilities.crs is None:
+        msg = "communities and facilities must have a CRS"
+        raise InputError(msg)
+    if not CRS.from_user_input(communities.crs).equals(CRS.from_user_input(facilities.crs)):
+        msg = (
+            f"communities are in {CRS.from_user_input(communities.crs).name!r} but facilities in "
+            f"{CRS.from_user_input(facilities.crs).name!r}; reproject one with .to_crs() first"
+        )
+        raise InputError(msg)
+    speed = policy.speed_m_s if speed_m_s is None else float(speed_m_s)
+    if not speed > 0:
+        msg = f"walking speed must be positive, found {speed!r} m/s"
+        raise InputError(msg)
+
+    net = main_parts(net, min_share=policy.min_component_share)
+    comm = communities.to_crs(net.crs).reset_index(drop=True)
+    fac = facilities.to_crs(net.crs).reset_index(drop=True)
+    logger.info(
+        "network: %d nodes, %d edges, %s", net.n_nodes, net.n_edges, describe_components(net)
+    )
+    points = demand.place(comm, spacing_m=policy.grid_spacing_m, raster=population_raster)
+    point_snap = travel.snap(net, points.x, points.y)
+    fac_snap = travel.snap(net, fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
+    fac = fac.assign(
+        access_m=np.round(fac_snap.access_m, 1),
+        network_status=np.where(fac_snap.access_m > policy.max_access_m, "off_network", "ok"),
+    )
+    for row in fac.loc[fac["network_status"] != "ok"].itertuples():
+        logger.warning(
+            "facility %s (%s) is %.0f m from the nearest walkable way (over %.0f m): left out",
+            row.id,
+            row.name,
+            row.access_m,
+            policy.max_access_m,
+        )
+    return Prepared(
+        net=net,
+        communities=comm,
+        facilities=fac,
+        facility_snap=fac_snap,
+        points=points,
+        point_snap=point_snap,
+        off_network=point_snap.access_m > policy.max_access_m,
+        speed_m_s=speed,
+    )
+
+
+def circle_times(
+    prep: Prepared, circle: Circle
+) -> tuple[np.ndarray, travel.Snap, np.ndarray, np.ndarray]:
+    """Walking time from every demand point to the nearest facility of the circle's tiers.
+
+    Returns
+    -------
+    tuple
+        ``(facility positions used, their snaps, seconds per point, nearest facility per
+        point as an index into the positions)``; points off the network get ``inf`` and -1.
+
+    """
+    fac = prep.facilities
+    chosen = np.flatnonzero(
+        fac["tier"].isin(circle.tiers).to_numpy() & (fac["network_status"] == "ok").to_numpy()
+    )
+    sources = prep.facility_snap.subset(chosen)
+    times = travel.node_times(prep.net, sources, speed_m_s=prep.speed_m_s)
+    time_s, nearest = travel.point_times(
+        prep.net, times, sources, prep.point_snap, speed_m_s=prep.speed_m_s
+    )
+    time_s = np.where(prep.off_network, np.inf, time_s)
+    nearest = np.where(prep.off_network, -1, nearest)
+    return chosen, sources, time_s, nearest
 
 
 def run(
