@@ -1,0 +1,196 @@
+"""Document outputs on the demo: the overview PNG and the Excel workbook."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyrosm
+import pytest
+from matplotlib import image as mpimg
+
+from carecircle import circles, export, pipeline, policy, report
+from carecircle._errors import InputError
+from carecircle.maps import STATUS_COLOURS, STATUS_LABELS_EN
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def demo_analysis() -> pipeline.Analysis:
+    demo = resources.files("carecircle.data") / "demo"
+    with resources.as_file(demo) as folder:
+        return pipeline.run(
+            pyrosm.get_data("helsinki_pbf"),
+            folder / "communities.gpkg",
+            folder / "facilities.csv",
+            policy=policy.load("yuzhong"),
+            population_raster=folder / "population.tif",
+        )
+
+
+def _blend(hex_colour: str, alpha: float) -> np.ndarray:
+    """A colour drawn with ``alpha`` over white, as 0-1 RGB."""
+    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255.0
+    return alpha * rgb + (1 - alpha)
+
+
+def _pixels_near(image: np.ndarray, colour: np.ndarray, tol: float = 0.02) -> int:
+    return int((np.abs(image[..., :3] - colour).max(axis=-1) < tol).sum())
+
+
+def test_overview_png_is_a_map_of_the_statuses(demo_analysis, tmp_path):
+    path = tmp_path / "overview.png"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph would warn
+        written = report.overview_png(demo_analysis, path)
+    assert written == path
+    data = path.read_bytes()
+    assert data.startswith(PNG_SIGNATURE)
+    assert len(data) > 20_000
+    image = mpimg.imread(path)
+    height, width = image.shape[:2]
+    assert width > 900
+    assert height > 900
+    # communities are filled with the map's status colours (60 % over white)
+    statuses = set(demo_analysis.communities["eldercare_status"])
+    assert {"covered", "uncovered"} <= statuses
+    for status in ("covered", "uncovered"):
+        assert _pixels_near(image, _blend(STATUS_COLOURS[status], 0.6)) > 2_000, status
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_overview_of_another_circle_in_english(demo_analysis, tmp_path):
+    before = demo_analysis.communities.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path = report.overview_png(
+            demo_analysis, tmp_path / "medical.png", circle="medical", lang="en", dpi=80
+        )
+    image = mpimg.imread(path)
+    assert image.shape[1] < 900  # lower dpi, smaller image
+    # the medical circle leaves no community uncovered in the demo
+    assert "uncovered" not in set(demo_analysis.communities["medical_status"])
+    # (a few anti-aliased pixels of the red circle outline come close to it)
+    assert _pixels_near(image, _blend(STATUS_COLOURS["uncovered"], 0.6)) < 200
+    pd.testing.assert_frame_equal(demo_analysis.communities, before)
+
+
+def test_chinese_labels_have_a_font():
+    font = report.cjk_font()
+    if font is None:
+        pytest.skip("no font with Chinese glyphs on this machine")
+    assert font.is_file()
+    assert report._covers(font, "养老服务圈已覆盖未覆盖部分覆盖街道养老服务中心")
+    assert not report._covers(font, "\U0001fae8")  # a character no font here has
+
+
+def test_without_a_chinese_font_the_map_falls_back_to_english(
+    demo_analysis, tmp_path, monkeypatch, caplog
+):
+    monkeypatch.setattr(report, "cjk_font", lambda: None)
+    with caplog.at_level(logging.WARNING, logger="carecircle.report"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # no empty boxes: DejaVu would warn of missing glyphs
+        path = report.overview_png(demo_analysis, tmp_path / "en.png", dpi=60)
+    assert path.read_bytes().startswith(PNG_SIGNATURE)
+    assert "no font with Chinese glyphs" in caplog.text
+
+
+def test_overview_replaces_an_existing_file(demo_analysis, tmp_path):
+    path = tmp_path / "overview.png"
+    path.write_bytes(b"old")
+    report.overview_png(demo_analysis, path, dpi=50)
+    assert path.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_overview_bad_arguments(demo_analysis, tmp_path):
+    with pytest.raises(InputError, match=r"'walking'.*eldercare, medical"):
+        report.overview_png(demo_analysis, tmp_path / "x.png", circle="walking")
+    with pytest.raises(InputError, match="language"):
+        report.overview_png(demo_analysis, tmp_path / "x.png", lang="fr")
+    assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("span_m", "expected_m"),
+    [(1185.0, 200.0), (4000.0, 1000.0), (12_000.0, 2000.0), (30_000.0, 5000.0), (7.0, 1.0)],
+)
+def test_scale_bar_length_is_round_and_within_a_quarter(span_m, expected_m):
+    assert report.nice_length_m(span_m) == expected_m
+    assert expected_m <= span_m / 4
+
+
+def test_scale_bar_length_needs_a_span():
+    with pytest.raises(ValueError, match="positive"):
+        report.nice_length_m(0.0)
+
+
+def test_workbook_in_chinese(demo_analysis, tmp_path):
+    path = report.workbook(demo_analysis, tmp_path / "coverage.xlsx")
+    sheets = pd.read_excel(path, sheet_name=None)
+    assert list(sheets) == ["社区", "街道(乡镇)", "设施", "全区指标"]
+
+    summary = export.summary_table(demo_analysis)
+    communities = sheets["社区"]
+    assert len(communities) == len(demo_analysis.communities) == 12
+    assert list(communities.columns[:6]) == [
+        "编号",
+        "名称",
+        "类型",
+        "街道(乡镇)",
+        "人口",
+        "60岁以上人口",
+    ]
+    assert len(communities.columns) == len(summary.columns)
+    assert communities["编号"].tolist() == summary["id"].tolist()
+    assert communities["人口"].tolist() == summary["population"].tolist()
+    # the circle's own label names its columns; statuses are in Chinese, row by row
+    expected = summary["eldercare_status"].map(circles.STATUS_LABELS_ZH)
+    assert communities["养老服务圈状态"].tolist() == expected.tolist()
+    assert "未覆盖" in set(communities["养老服务圈状态"])
+    assert "医养结合服务圈覆盖比例" in communities.columns
+    assert set(communities["类型"]) <= {"城市社区", "农村"}
+
+    assert "街道养老服务中心" in set(sheets["设施"]["设施等级"])
+    assert len(sheets["街道(乡镇)"]) == len(demo_analysis.townships())
+    assert sheets["全区指标"]["状态"].tolist()[0] == "未达标"
+
+
+def test_workbook_formats(demo_analysis, tmp_path):
+    path = report.workbook(demo_analysis, tmp_path / "coverage.xlsx")
+    book = openpyxl.load_workbook(path)
+    sheet = book["社区"]
+    assert sheet.freeze_panes == "C2"  # header row and id, name stay in view
+    headers = [cell.value for cell in sheet[1]]
+    share = headers.index("养老服务圈覆盖比例") + 1
+    assert sheet.cell(row=2, column=share).number_format == "0.0%"
+    assert 0.0 <= sheet.cell(row=2, column=share).value <= 1.0  # a share, shown as %
+    widths = {c: sheet.column_dimensions[c].width for c in ("A", "B")}
+    assert widths["B"] > widths["A"] >= 6  # names are wider than ids
+    district = book["全区指标"]
+    assert district.cell(row=2, column=2).number_format == "0.0%"
+    for name in book.sheetnames:
+        assert book[name].freeze_panes.endswith("2")
+
+
+def test_workbook_in_english(demo_analysis, tmp_path):
+    path = report.workbook(demo_analysis, tmp_path / "coverage.xlsx", lang="en")
+    sheets = pd.read_excel(path, sheet_name=None)
+    assert list(sheets) == ["communities", "townships", "facilities", "district"]
+    communities = sheets["communities"]
+    assert list(communities.columns[:3]) == ["ID", "Name", "Kind"]
+    assert "Elderly-care circle share" in communities.columns
+    summary = export.summary_table(demo_analysis)
+    expected = summary["eldercare_status"].map(STATUS_LABELS_EN)
+    assert communities["Elderly-care circle status"].tolist() == expected.tolist()
+    assert list(tmp_path.iterdir()) == [Path(path)]
+
+
+def test_workbook_bad_language(demo_analysis, tmp_path):
+    with pytest.raises(InputError, match="language"):
+        report.workbook(demo_analysis, tmp_path / "x.xlsx", lang="fr")
