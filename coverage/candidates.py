@@ -57,6 +57,7 @@ def coverage_matrix(
     -------
     scipy.sparse.csr_array
         Boolean, shape ``(len(targets), len(candidates))``.
+
     """
     n_targets, n_cands = len(targets), len(candidates)
     limit_s = np.asarray(limit_s, dtype=float)
@@ -118,6 +119,7 @@ def generate(
     geopandas.GeoDataFrame
         ``id`` (``G00001`` …), ``name``, ``area_m2`` and ``cost`` (NaN), ``under_1000m2``
         (NA), ``generated`` (True); points in ``net.crs``.
+
     """
     status = communities[f"{circle}_status"]
     gaps = communities.geometry[status.isin(NOT_COVERED).to_numpy()].to_numpy()

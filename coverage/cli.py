@@ -6,6 +6,7 @@ A user error prints one line (``carecircle: error: ...``) and exits 2, with no t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from . import costing, export, inputs, maps, network, pipeline, plan, policy
 from ._errors import InputError
@@ -69,6 +71,42 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--facilities-layer", help="layer name in a multi-layer file")
     _common(analyze)
     analyze.set_defaults(func=_analyze)
+
+    site = commands.add_parser("site", help="propose new sites that fill a circle's gaps")
+    source = site.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--network", type=Path, help="OpenStreetMap file (.osm, .osm.bz2, .osm.pbf)"
+    )
+    source.add_argument("--place", help="place name or bounding box to download with osmnx")
+    site.add_argument("--communities", type=Path, required=True, help="community polygons")
+    site.add_argument("--facilities", type=Path, required=True, help="existing facilities")
+    site.add_argument("--population", type=Path, help="population raster (GeoTIFF)")
+    site.add_argument(
+        "--candidates", type=Path, help="candidate sites (CSV or points); default: generated"
+    )
+    site.add_argument("--candidate-coords", choices=SYSTEMS, default="wgs84")
+    site.add_argument("--communities-layer", help="layer name in a multi-layer file")
+    site.add_argument("--facilities-layer", help="layer name in a multi-layer file")
+    site.add_argument("--circle", default="eldercare", help="the circle to fill")
+    site.add_argument("--tier", default="community_station", help="the tier of the new sites")
+    question = site.add_mutually_exclusive_group(required=True)
+    question.add_argument("--count", type=int, help="choose K sites covering the most residents")
+    question.add_argument(
+        "--cover-all", action="store_true", help="the fewest sites covering everyone coverable"
+    )
+    question.add_argument("--budget", type=float, help="the most residents for this many yuan")
+    site.add_argument(
+        "--capacity", action="store_true", help="limit each site by its floor area (with --count)"
+    )
+    site.add_argument(
+        "--spacing-m", type=float, default=100.0, help="generated candidates' spacing"
+    )
+    site.add_argument("--time-limit-s", type=float, default=60.0, help="solver time limit")
+    where = site.add_mutually_exclusive_group()
+    where.add_argument("--municipal", dest="municipal", action="store_true", default=None)
+    where.add_argument("--not-municipal", dest="municipal", action="store_false")
+    _common(site)
+    site.set_defaults(func=_site)
 
     check = commands.add_parser(
         "check", help="check facility standards and provision rules (no network needed)"
@@ -196,6 +234,90 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _site(args: argparse.Namespace) -> int:
+    from . import sites
+
+    profile = policy.load(args.policy)
+    comm, fac = pipeline._read_layers(
+        args.communities,
+        args.facilities,
+        args.facility_coords,
+        args.community_coords,
+        _columns(args.columns, args.column),
+        {"communities": args.communities_layer, "facilities": args.facilities_layer},
+    )
+    net = network.from_place(args.place) if args.place else network.read(args.network)
+    candidates = (
+        inputs.read_candidates(args.candidates, coords=args.candidate_coords)
+        if args.candidates
+        else None
+    )
+    prep = pipeline.prepare(
+        net,
+        comm,
+        fac,
+        policy=profile,
+        population_raster=args.population,
+        speed_m_s=args.speed_m_s,
+    )
+    analysis = pipeline.analyze(
+        net, comm, fac, policy=profile, prepared=prep, progress=not args.no_progress
+    )
+    proposal = sites.propose(
+        prep,
+        candidates,
+        policy=profile,
+        circle=args.circle,
+        tier=args.tier,
+        count=args.count,
+        cover_all=args.cover_all,
+        budget=args.budget,
+        capacity=args.capacity,
+        municipal=args.municipal,
+        spacing_m=args.spacing_m,
+        time_limit_s=args.time_limit_s,
+    )
+    out = args.out or Path("maps") / f"{args.communities.stem}-site-{datetime.now():%Y%m%d-%H%M%S}"
+    analysis = dataclasses.replace(analysis, proposed=proposal.sites)
+    _write(analysis, out, args)
+    _print_proposal(proposal)
+    for label, path in sites.write(proposal, out, lang=args.lang).items():
+        print(f"{label + ':':<20}{path}")
+    return 0
+
+
+def _print_proposal(proposal: Any) -> None:
+    solution = proposal.solution
+    print(
+        f"Proposed {len(proposal.sites)} site(s) for {proposal.circle.name} "
+        f"({proposal.mode}; {solution.method}, {solution.status}, gap {solution.gap:.2%}, "
+        f"{solution.runtime_s:.1f} s):"
+    )
+    rows = [
+        [
+            str(r.order),
+            str(r.id),
+            str(r.name),
+            f"{r.newly_covered:,.0f}",
+            f"{r.cumulative_covered:,.0f}",
+            "" if r.cost_yuan != r.cost_yuan else f"{r.cost_yuan:,.0f}",
+        ]
+        for r in proposal.sites.itertuples()
+    ]
+    if rows:
+        _print_table(["order", "id", "name", "newly covered", "cumulative", "cost (yuan)"], rows)
+    comm = proposal.communities
+    before = comm["within_before"].sum() / max(comm["residents"].sum(), 1e-9)
+    after = comm["within_after"].sum() / max(comm["residents"].sum(), 1e-9)
+    print(f"Residents within the circle: {before:.1%} before, {after:.1%} after.")
+    if len(proposal.uncoverable):
+        total = proposal.uncoverable["residents"].sum()
+        print(f"{total:,.0f} residents cannot be covered by any candidate (see uncoverable.csv).")
+    for note in proposal.notes:
+        print(f"note: {note}")
+    print()
+
+
 def _check(args: argparse.Namespace) -> int:
     profile = policy.load(args.policy)
     analysis = pipeline.check_only(
@@ -251,7 +373,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> None:
-    written = export.write_all(analysis, out)
+    written = export.write_all(analysis, out, lang=args.lang)
     if analysis.circles_measured:
         fmap = maps.build(
             analysis, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key

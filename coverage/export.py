@@ -139,8 +139,8 @@ def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
     """Write ``coverage.gpkg`` (EPSG:4326).
 
     Layers: ``communities``, ``facilities``, ``circles`` (per facility), ``circles_dissolved``
-    (per circle, tier and minutes) and ``uncovered`` (parts of communities outside their
-    circles).
+    (per circle, tier and minutes), ``uncovered`` (parts of communities outside their
+    circles) and, after siting, ``proposed_sites``.
     """
     path = Path(path)
     metadata = {key: str(value) for key, value in analysis.parameters.items()}
@@ -151,6 +151,8 @@ def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
         "circles_dissolved": analysis.dissolved,
         "uncovered": analysis.uncovered,
     }
+    if len(analysis.proposed):
+        layers["proposed_sites"] = analysis.proposed
     with _atomic(path) as tmp:
         for name, layer in layers.items():
             frame = _gpkg_ready(layer.to_crs(GPKG_CRS))
@@ -160,13 +162,38 @@ def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
                 layer=name,
                 driver="GPKG",
                 layer_metadata={"carecircle": json.dumps(metadata, ensure_ascii=False)},
-                promote_to_multi=name != "facilities",
+                promote_to_multi=name not in ("facilities", "proposed_sites"),
             )
+        _add_qgis_styles(analysis, tmp, layers=list(layers))
     return path
 
 
-def write_all(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
-    """Write every table and layer into ``out_dir`` (created when missing)."""
+def _add_qgis_styles(analysis: Analysis, path: Path, *, layers: list[str]) -> None:
+    """Store default QGIS styles in the GeoPackage, so layers open coloured at once."""
+    from . import qgis
+
+    styles = dict(
+        qgis.default_styles(
+            analysis.circles_measured,
+            circle_labels={c.name: c.label_zh for c in analysis.policy.circles},
+        )
+    )
+    styles["circles_dissolved"] = styles["circles"]
+    styles["uncovered"] = qgis.categorized_qml(
+        "circle",
+        [(c.name, c.label_zh, "#67001f") for c in analysis.policy.circles],
+        geometry="polygon",
+        fill_opacity=0.45,
+    )
+    qgis.add_styles(path, {name: qml for name, qml in styles.items() if name in layers})
+
+
+def write_all(analysis: Analysis, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:
+    """Write every table and layer into ``out_dir`` (created when missing).
+
+    The CSVs keep stable English column names; the workbook (``coverage.xlsx``) and the PNG
+    overview (``overview.png``) are for people, in ``lang``.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = {
@@ -176,8 +203,19 @@ def write_all(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
         "district": write_district(analysis, out / "district.csv"),
     }
     if analysis.circles_measured:
+        from . import report
+
         written["geopackage"] = write_geopackage(analysis, out / "coverage.gpkg")
+        written["overview"] = report.overview_png(analysis, out / "overview.png", lang=lang)
+    written["workbook"] = report_workbook(analysis, out / "coverage.xlsx", lang=lang)
     return written
+
+
+def report_workbook(analysis: Analysis, path: Path, *, lang: str) -> Path:
+    """Write the XLSX workbook for people (communities, townships, facilities, district)."""
+    from . import report
+
+    return report.workbook(analysis, path, lang=lang)
 
 
 def _gpkg_ready(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

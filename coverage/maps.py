@@ -73,6 +73,9 @@ TEXT = {
         "streets": "步行路网",
         "uncovered": "未覆盖区域",
         "search": "搜索社区名称",
+        "proposed": "建议选址",
+        "newly_covered": "新增覆盖老年人",
+        "cost": "费用（元）",
         "station": "养老服务站(点)",
         "area_per_resident": "人均养老设施面积（m²）",
         "centre": "所属中心",
@@ -112,6 +115,9 @@ TEXT = {
         "streets": "walking network",
         "uncovered": "areas outside the circle",
         "search": "find a community",
+        "proposed": "proposed site",
+        "newly_covered": "older residents newly covered",
+        "cost": "cost (yuan)",
         "station": "station or point",
         "area_per_resident": "care floor area per resident (m²)",
         "centre": "centre",
@@ -263,6 +269,8 @@ def build(
     for tier, group in facilities.groupby("tier", sort=False):
         _add_facilities(fmap, str(tier), group, text, lang)
 
+    if len(analysis.proposed):
+        _add_proposed(fmap, _display(analysis.proposed, gcj02=shift), text)
     if searchable:
         _Search(searchable, placeholder=text["search"]).add_to(fmap)
     _add_legend(fmap, text, lang)
@@ -358,6 +366,49 @@ def _add_facilities(
             "fillColor": c,
             "fillOpacity": 0.95,
         },
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
+    ).add_to(layer)
+    layer.add_to(fmap)
+
+
+def _add_proposed(fmap: folium.Map, sites: gpd.GeoDataFrame, text: dict[str, str]) -> None:
+    """Proposed sites: numbered markers in order of choice."""
+    layer = folium.FeatureGroup(name=text["proposed"])
+    popups = [
+        "<br>".join(
+            [
+                f"<b>{text['proposed']} {int(row.order)}</b>: {html.escape(str(row.name))} "
+                f"({html.escape(str(row.id))})",
+                f"{text['newly_covered']}: {_fmt(float(row.newly_covered), 0)}",
+                f"{text['cost']}: {_fmt(float(row.cost_yuan), 0)}",
+            ]
+        )
+        for row in sites.itertuples()
+    ]
+    points = gpd.GeoDataFrame(
+        {
+            "popup": popups,
+            "tooltip": [f"{text['proposed']} {int(o)}" for o in sites["order"]],
+            "order": sites["order"].astype(int),
+        },
+        geometry=sites.geometry.to_numpy(),
+        crs=sites.crs,
+    )
+    folium.GeoJson(
+        points.to_json(),
+        marker=folium.Marker(
+            icon=folium.DivIcon(
+                html=(
+                    '<div style="width:22px;height:22px;border-radius:11px;background:#7a0177;'
+                    "border:2px solid #fff;color:#fff;font:bold 12px/22px sans-serif;"
+                    'text-align:center">★</div>'
+                ),
+                icon_size=(26, 26),
+                icon_anchor=(13, 13),
+                class_name="carecircle-proposed",
+            )
+        ),
         popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
         tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
     ).add_to(layer)

@@ -64,6 +64,8 @@ class Analysis:
     streets : geopandas.GeoSeries
         The walking network's edges, for the map's offline background; empty for networks
         of more than :data:`MAX_MAP_STREETS` edges.
+    proposed : geopandas.GeoDataFrame
+        Proposed new sites (see :func:`carecircle.sites.propose`), empty unless siting ran.
     district : pandas.DataFrame
         District targets checked (see :func:`carecircle.standards.check_district`).
     township_checks : pandas.DataFrame
@@ -85,6 +87,7 @@ class Analysis:
     dissolved: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     uncovered: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     streets: gpd.GeoSeries = field(default_factory=gpd.GeoSeries)
+    proposed: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
 
     @property
     def circles_measured(self) -> tuple[str, ...]:
@@ -109,6 +112,7 @@ def analyze(
     speed_m_s: float | None = None,
     circle_polygons: bool = True,
     progress: bool = False,
+    prepared: Prepared | None = None,
 ) -> Analysis:
     """Measure how much of every community lies within each of the policy's circles.
 
@@ -131,13 +135,16 @@ def analyze(
         Build the circle polygons (the slowest step on large networks).
     progress : bool, keyword-only
         Show progress bars on standard error.
+    prepared : Prepared, optional, keyword-only
+        The output of :func:`prepare` for these layers, to reuse (the layers and options
+        above are then not read again).
 
     Returns
     -------
     Analysis
 
     """
-    prep = prepare(
+    prep = prepared or prepare(
         net,
         communities,
         facilities,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import geopandas as gpd
 import numpy as np
@@ -201,7 +202,21 @@ def test_outputs_written_and_read_back(district, tmp_path):
     ):
         assert column in summary.columns
     layers = {name for name, _ in pyogrio.list_layers(written["geopackage"])}
-    assert layers == {"communities", "facilities", "circles", "circles_dissolved", "uncovered"}
+    assert layers == {
+        "communities",
+        "facilities",
+        "circles",
+        "circles_dissolved",
+        "uncovered",
+        "layer_styles",
+    }
+    with sqlite3.connect(written["geopackage"]) as db:
+        styled = dict(
+            db.execute("SELECT f_table_name, styleQML FROM layer_styles WHERE useAsDefault")
+        )
+    assert set(styled) == layers - {"layer_styles"}  # every layer opens styled in QGIS
+    assert 'attr="eldercare_status"' in styled["communities"]
+    assert 'attr="tier"' in styled["facilities"]
     dissolved = gpd.read_file(written["geopackage"], layer="circles_dissolved")
     assert set(zip(dissolved["circle"], dissolved["minutes"], strict=True)) == {
         ("eldercare", 3.0),
