@@ -20,6 +20,18 @@ NO_FACILITY = "no_facility"
 OUTSIDE_NETWORK = "outside_network"
 # plus the input statuses (invalid_geometry, empty_geometry, no_population) carried through
 
+#: Every status, in legend order.
+STATUSES = (
+    COVERED,
+    PARTIAL,
+    UNCOVERED,
+    NO_FACILITY,
+    OUTSIDE_NETWORK,
+    "no_population",
+    "invalid_geometry",
+    "empty_geometry",
+)
+
 STATUS_LABELS_ZH = {
     COVERED: "已覆盖",
     PARTIAL: "部分覆盖",

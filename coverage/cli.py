@@ -20,6 +20,7 @@ from typing import Any
 
 from . import costing, export, inputs, maps, network, pipeline, plan, policy
 from ._errors import InputError
+from ._files import atomic
 from ._version import __version__
 from .coords import SYSTEMS
 
@@ -379,9 +380,8 @@ def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> 
             analysis, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key
         )
         written["map"] = out / "map.html"
-        tmp = out / ".map.part.html"
-        fmap.save(str(tmp))
-        tmp.replace(written["map"])
+        with atomic(written["map"]) as tmp:
+            fmap.save(str(tmp))
     _print_townships(analysis)
     _print_standards(analysis)
     for label, path in written.items():

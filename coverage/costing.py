@@ -39,8 +39,7 @@ import datetime
 import logging
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -50,8 +49,9 @@ import numpy as np
 import pandas as pd
 
 from ._errors import InputError, PolicyError
+from ._files import atomic
 from ._validate import as_text, resolve_columns
-from .inputs import TIER_LABELS_ZH, TIERS
+from .inputs import TIER_LABELS_EN, TIER_LABELS_ZH, TIERS
 from .policy import Policy
 
 logger = logging.getLogger(__name__)
@@ -108,16 +108,6 @@ _TRUE = frozenset({"true", "t", "yes", "y", "1", "是", "对"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "否", "不是"})
 _YEAR_RANGE = (1900, 2100)
 
-TIER_LABELS_EN: dict[str, str] = {
-    "street_center": "street elderly-care centre",
-    "community_station": "community elderly-care station",
-    "township_center": "township elderly-care centre",
-    "village_point": "village mutual-aid point",
-    "health_center": "community health centre",
-    "clinic": "clinic",
-    "hospital": "hospital",
-}
-"""English display label of each tier."""
 
 FACILITY_COLUMNS: tuple[str, ...] = (
     "id",
@@ -485,11 +475,11 @@ def write(
     per_township = _display_totals(costing, "township", lang=lang)
     notes = pd.DataFrame({"说明" if lang == "zh" else "note": list(costing.notes)})
     csv_path = folder / "costing.csv"
-    with _atomic(csv_path) as tmp:
+    with atomic(csv_path) as tmp:
         costing.facilities.to_csv(tmp, index=False, encoding="utf-8-sig", float_format=_csv_number)
     xlsx_path = folder / "costing.xlsx"
     sheets = SHEETS[lang]
-    with _atomic(xlsx_path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+    with atomic(xlsx_path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         for frame, sheet in zip((facilities, per_year, per_township, notes), sheets, strict=True):
             frame.to_excel(writer, sheet_name=sheet, index=False)
             _autofit(writer.sheets[sheet], frame)
@@ -1305,20 +1295,6 @@ def _autofit(sheet: Any, frame: pd.DataFrame) -> None:
         if "元" in str(column) or "yuan" in str(column):
             for cell in sheet[letter][1:]:
                 cell.number_format = "#,##0"
-
-
-@contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place when the block succeeds."""
-    tmp = path.with_name(f".{path.stem}.part{path.suffix}")
-    if tmp.exists():
-        tmp.unlink()
-    try:
-        yield tmp
-        tmp.replace(path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _money_text(low: float, high: float) -> str:

@@ -7,14 +7,13 @@ complete, so an interrupted run never leaves a half-written file where a good on
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from ._files import atomic
 from .pipeline import Analysis
 
 #: Per-circle columns of summary.csv, in order, after the community columns.
@@ -103,7 +102,7 @@ def summary_table(analysis: Analysis) -> pd.DataFrame:
 def write_summary(analysis: Analysis, path: str | Path) -> Path:
     """Write ``summary.csv`` (UTF-8 with BOM, so Excel shows Chinese names)."""
     path = Path(path)
-    with _atomic(path) as tmp:
+    with atomic(path) as tmp:
         summary_table(analysis).to_csv(tmp, index=False, encoding="utf-8-sig")
     return path
 
@@ -111,7 +110,7 @@ def write_summary(analysis: Analysis, path: str | Path) -> Path:
 def write_townships(analysis: Analysis, path: str | Path) -> Path:
     """Write ``townships.csv``: the per-township table."""
     path = Path(path)
-    with _atomic(path) as tmp:
+    with atomic(path) as tmp:
         analysis.townships().to_csv(tmp, index=False, encoding="utf-8-sig")
     return path
 
@@ -120,7 +119,7 @@ def write_facilities(analysis: Analysis, path: str | Path) -> Path:
     """Write ``facilities.csv``: each facility with its standards and centre checks."""
     path = Path(path)
     frame = analysis.facilities
-    with _atomic(path) as tmp:
+    with atomic(path) as tmp:
         pd.DataFrame(frame[[c for c in FACILITY_COLUMNS if c in frame]]).to_csv(
             tmp, index=False, encoding="utf-8-sig"
         )
@@ -130,7 +129,7 @@ def write_facilities(analysis: Analysis, path: str | Path) -> Path:
 def write_district(analysis: Analysis, path: str | Path) -> Path:
     """Write ``district.csv``: the district-wide targets and where they stand."""
     path = Path(path)
-    with _atomic(path) as tmp:
+    with atomic(path) as tmp:
         analysis.district.to_csv(tmp, index=False, encoding="utf-8-sig")
     return path
 
@@ -153,7 +152,7 @@ def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
     }
     if len(analysis.proposed):
         layers["proposed_sites"] = analysis.proposed
-    with _atomic(path) as tmp:
+    with atomic(path) as tmp:
         for name, layer in layers.items():
             frame = _gpkg_ready(layer.to_crs(GPKG_CRS))
             pyogrio.write_dataframe(
@@ -229,17 +228,3 @@ def _gpkg_ready(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         elif out[column].dtype == object or str(out[column].dtype).startswith("str"):
             out[column] = out[column].map(lambda v: None if v is None or v != v else str(v))
     return out
-
-
-@contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place when the block succeeds."""
-    tmp = path.with_name(f".{path.stem}.part{path.suffix}")
-    if tmp.exists():
-        tmp.unlink()
-    try:
-        yield tmp
-        tmp.replace(path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

@@ -74,6 +74,17 @@ TIER_LABELS_ZH: dict[str, str] = {
 }
 """Chinese display label of each tier."""
 
+TIER_LABELS_EN: dict[str, str] = {
+    "street_center": "street elderly-care centre",
+    "community_station": "community elderly-care station",
+    "township_center": "township elderly-care centre",
+    "village_point": "village mutual-aid point",
+    "health_center": "community health centre",
+    "clinic": "clinic",
+    "hospital": "hospital",
+}
+"""English display label of each tier."""
+
 _TIER_NAMES: dict[str, str] = {
     **{tier: tier for tier in TIERS},
     "街道养老服务中心": "street_center",

@@ -23,7 +23,7 @@ from jinja2 import Template
 from . import circles as circles_mod
 from . import coords
 from ._errors import InputError
-from .inputs import ELDERCARE_TIERS, TIER_LABELS_ZH
+from .inputs import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
 from .pipeline import Analysis, _has_shape
 
 STATUS_COLOURS = {
@@ -140,15 +140,6 @@ STATUS_LABELS_EN = {
     "invalid_geometry": "invalid boundary",
     "empty_geometry": "no boundary",
     "no_population": "no population",
-}
-TIER_LABELS_EN = {
-    "street_center": "street elderly-care centre",
-    "community_station": "community elderly-care station",
-    "township_center": "township elderly-care centre",
-    "village_point": "village mutual-aid point",
-    "health_center": "community health centre",
-    "clinic": "clinic",
-    "hospital": "hospital",
 }
 
 

@@ -31,7 +31,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import InputError
+from ._files import atomic
 from ._validate import Where, read_csv, required_text, unique_ids
 
 logger = logging.getLogger(__name__)
@@ -679,21 +679,6 @@ def _width(text: str) -> int:
 # --- writing -------------------------------------------------------------------------------
 
 
-@contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """Yield a fresh temporary path beside ``path``; move it into place if the block succeeds."""
-    handle, name = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent
-    )
-    os.close(handle)
-    tmp = Path(name)
-    try:
-        yield tmp
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _write_xlsx(path: Path, sheets: Sequence[tuple[str, pd.DataFrame]]) -> None:
     from openpyxl.utils import get_column_letter
 
@@ -764,8 +749,8 @@ def write(
     ]
     paths = {"csv": out / "plan_audit.csv", "xlsx": out / "plan_audit.xlsx"}
     with ExitStack() as stack:
-        tmp_csv = stack.enter_context(_atomic(paths["csv"]))
-        tmp_xlsx = stack.enter_context(_atomic(paths["xlsx"]))
+        tmp_csv = stack.enter_context(atomic(paths["csv"]))
+        tmp_xlsx = stack.enter_context(atomic(paths["xlsx"]))
         townships.to_csv(tmp_csv, index=False, encoding="utf-8-sig", float_format="%.4f")
         _write_xlsx(tmp_xlsx, sheets)
     return paths

@@ -23,14 +23,13 @@ from typing import Literal
 
 from . import circles as circles_mod
 from ._errors import InputError
-from .inputs import ELDERCARE_TIERS, HEALTH_TIERS, TIER_LABELS_ZH
+from .inputs import ELDERCARE_TIERS, HEALTH_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
 from .maps import (
     CIRCLE_COLOURS,
     OTHER_COLOUR,
     STATUS_COLOURS,
     STATUS_LABELS_EN,
     TIER_COLOURS,
-    TIER_LABELS_EN,
 )
 
 logger = logging.getLogger(__name__)
@@ -39,17 +38,6 @@ logger = logging.getLogger(__name__)
 STYLES_TABLE = "layer_styles"
 #: QGIS version whose QML layout is written (read by every QGIS 3 release since).
 QML_VERSION = "3.22.0"
-#: Statuses a community can have, in legend order.
-STATUSES = (
-    circles_mod.COVERED,
-    circles_mod.PARTIAL,
-    circles_mod.UNCOVERED,
-    circles_mod.NO_FACILITY,
-    circles_mod.OUTSIDE_NETWORK,
-    "no_population",
-    "invalid_geometry",
-    "empty_geometry",
-)
 #: Marker diameter (mm) of each tier: centres and hospitals larger than stations and clinics.
 TIER_SIZES_MM = {
     "street_center": 4.2,
@@ -227,7 +215,7 @@ def default_styles(
     status_labels = circles_mod.STATUS_LABELS_ZH if lang == "zh" else STATUS_LABELS_EN
     statuses = [
         (status, status_labels.get(status, status), STATUS_COLOURS.get(status, OTHER_COLOUR))
-        for status in STATUSES
+        for status in circles_mod.STATUSES
     ]
     tier_labels = TIER_LABELS_ZH if lang == "zh" else TIER_LABELS_EN
     tiers = [

@@ -29,9 +29,10 @@ import shapely
 
 from . import circles as circles_mod
 from ._errors import InputError
+from ._files import atomic
 from ._version import __version__
-from .export import FACILITY_COLUMNS, _atomic, summary_table
-from .inputs import ELDERCARE_TIERS, HEALTH_TIERS, TIER_LABELS_ZH
+from .export import FACILITY_COLUMNS, summary_table
+from .inputs import ELDERCARE_TIERS, HEALTH_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
 from .maps import (
     CIRCLE_COLOURS,
     OTHER_COLOUR,
@@ -39,7 +40,6 @@ from .maps import (
     STATUS_LABELS_EN,
     TEXT,
     TIER_COLOURS,
-    TIER_LABELS_EN,
 )
 from .pipeline import Analysis, _has_shape
 
@@ -79,17 +79,6 @@ CJK_FONT_HINTS = (
     "ukai",
     "noto sans sc",
     "noto serif sc",
-)
-#: Statuses in legend order.
-STATUS_ORDER = (
-    circles_mod.COVERED,
-    circles_mod.PARTIAL,
-    circles_mod.UNCOVERED,
-    circles_mod.NO_FACILITY,
-    circles_mod.OUTSIDE_NETWORK,
-    "no_population",
-    "invalid_geometry",
-    "empty_geometry",
 )
 #: Sheet names of the workbook.
 SHEETS = {
@@ -379,7 +368,7 @@ def overview_png(
         lang = "en"
     path = Path(path)
     fig = _draw_overview(analysis, name, spec, lang=lang, font=font, dpi=dpi)
-    with _atomic(path) as tmp:
+    with atomic(path) as tmp:
         fig.savefig(
             tmp,
             format="png",
@@ -431,7 +420,7 @@ def workbook(analysis: Analysis, path: str | Path, *, lang: str = "zh") -> Path:
         "district": pd.DataFrame(analysis.district),
     }
     labels = {c.name: (c.label_zh if lang == "zh" else c.label_en) for c in analysis.policy.circles}
-    with _atomic(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+    with atomic(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         for key, table in tables.items():
             codes = [str(c) for c in table.columns]
             shown = _translate_values(table, codes, labels, lang)
@@ -826,7 +815,9 @@ def _legend(
 
     text = TEXT[lang]
     present = set(status)
-    order = [s for s in STATUS_ORDER if s in present] + sorted(present - set(STATUS_ORDER))
+    order = [s for s in circles_mod.STATUSES if s in present] + sorted(
+        present - set(circles_mod.STATUSES)
+    )
     handles: list[Any] = [
         Patch(
             facecolor=STATUS_COLOURS.get(value, OTHER_COLOUR),

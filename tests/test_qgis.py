@@ -18,6 +18,7 @@ import pyogrio
 import pytest
 import shapely
 
+from carecircle import circles as circles_mod
 from carecircle import qgis
 from carecircle._errors import InputError
 from carecircle.inputs import TIERS
@@ -126,7 +127,7 @@ def test_styles_are_categorized_on_the_expected_fields(gpkg):
     assert communities.get("attr") == "eldercare_status"
     values = [c.get("value") for c in communities.iter("category")]
     assert values[:3] == ["covered", "partial", "uncovered"]
-    assert set(qgis.STATUSES) <= set(values)
+    assert set(circles_mod.STATUSES) <= set(values)
     labels = {c.get("value"): c.get("label") for c in communities.iter("category")}
     assert labels["uncovered"] == "未覆盖"
     assert {s.get("type") for s in communities.find("symbols")} == {"fill"}
