@@ -1,0 +1,1587 @@
+"""Where to build next: covering models on a coverage matrix, solved exactly with HiGHS.
+
+The core works on arrays. ``cover`` is a sparse boolean matrix with one row per demand point and
+one column per candidate site, True where the candidate would reach the point within the
+circle's minutes (built from walking times by :mod:`carecircle.candidates`). ``weight`` holds
+the older residents at each point. Existing facilities always stay and keep their coverage:
+the points they already reach (``covered``) count for nothing new.
+
+Four models:
+
+- :func:`maximal_covering` (MCLP): ``k`` new sites covering the most residents not yet covered.
+- :func:`set_covering` (LSCP): the fewest sites covering every point not yet covered that some
+  candidate can reach; the points none can reach are listed, never an error.
+- :func:`budgeted_covering`: the most residents newly covered for a budget in yuan.
+- :func:`capacitated_covering`: ``k`` new sites, each serving at most its capacity, next to the
+  existing facilities with their own reach and capacities.
+
+Each is an exact mixed-integer programme solved by HiGHS (:func:`scipy.optimize.milp`) under a
+time limit, on a reduced model that has the same optimum (see :func:`maximal_covering`). The
+covering models first build a heuristic solution (greedy; for maximal covering improved by
+swaps) and solve the LP relaxation by interior point: when the heuristic meets that bound it is
+optimal and branch-and-bound is skipped. When HiGHS stops at the time limit, the better of its
+incumbent and the heuristic is returned, with the tighter of its dual bound and the LP bound;
+when the model has more variables than ``max_variables``, the heuristic is returned with its
+gap to the LP bound. :func:`greedy_maximal_covering` is the greedy alone.
+
+Every result is a frozen :class:`Solution` whose sites are in order of marginal gain (the
+optimal set re-ordered greedily), so a plan can be phased year by year.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, milp
+
+from ._errors import InputError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "GREEDY",
+    "HEURISTIC",
+    "MILP",
+    "OPTIMAL",
+    "TIME_LIMIT",
+    "Solution",
+    "budgeted_covering",
+    "capacitated_covering",
+    "greedy_maximal_covering",
+    "maximal_covering",
+    "set_covering",
+]
+
+OPTIMAL = "optimal"
+"""Status: the objective is proved optimal (within ``mip_rel_gap``, exactly by default)."""
+
+TIME_LIMIT = "time_limit"
+"""Status: the time limit stopped HiGHS before it proved optimality; ``gap`` says how far off."""
+
+HEURISTIC = "heuristic"
+"""Status: greedy without a MILP (asked for, or the model exceeds ``max_variables``)."""
+
+MILP = "milp"
+"""Method: the sites come from the HiGHS branch-and-bound."""
+
+GREEDY = "greedy"
+"""Method: the sites come from the greedy heuristic."""
+
+DEFAULT_MAX_VARIABLES = 5_000_000
+"""Largest model (binary plus continuous variables, after reduction) handed to the MILP."""
+
+_TINY = 1e-12
+"""Denominator floor for the relative gap."""
+
+_PROOF_TOL = 1e-6
+"""Relative difference between objective and bound taken as proof of optimality (the LP bound
+is loosened by 1e-7 for solver tolerances)."""
+
+_DOMINANCE_WORK = 50_000_000
+"""Most pairwise products the dominance checks may compute (about that many bytes × 16)."""
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Sites proposed by a covering model, in the order to build them.
+
+    Attributes
+    ----------
+    chosen : numpy.ndarray
+        Candidate indices (columns of ``cover``), int64, in order of marginal gain: each site
+        adds the most given the ones before it, so the first ``n`` are a sensible phase ``n``.
+        Sites that would add nothing are left out, so there can be fewer than ``k``.
+    gains : numpy.ndarray
+        What each chosen site adds in that order, float64: newly covered weight (older
+        residents) for the covering models, newly served weight for the capacitated model,
+        newly covered weight (or points, when no weight is given) for set covering.
+    objective : float
+        Newly covered (or, capacitated, newly served) weight in residents; for set covering the
+        number of sites.
+    bound : float
+        The best bound on the optimum known: an upper bound for the maximising models, a lower
+        bound for set covering (HiGHS's dual bound, or the LP relaxation's optimum).
+    gap : float
+        ``|bound - objective| / max(|bound|, 1e-12)``; 0 when optimal. For a maximising model
+        the optimum is at most ``objective / (1 - gap)``, so the solution is within ``gap`` of
+        it (relative to the bound); greedy's gap is never smaller than its true gap.
+    status : str
+        ``"optimal"`` (proved; within ``mip_rel_gap``, which is 0 by default), ``"time_limit"``
+        (HiGHS stopped at the limit; the best solution found is returned) or ``"heuristic"``
+        (greedy without a MILP: asked for, or the model exceeds ``max_variables``, and the bound
+        does not prove it optimal).
+    method : str
+        ``"milp"`` or ``"greedy"``: where the sites come from.
+    uncoverable : numpy.ndarray
+        Demand indices (rows of ``cover``), int64, not covered now and reachable by no candidate
+        (capacitated: by no candidate and no existing facility), whatever their weight.
+    runtime_s : float
+        Wall-clock seconds spent, validation and reductions included.
+    assignment : scipy.sparse.csr_array or None
+        Capacitated model only: shape ``(n_demand, n_existing + len(chosen))``, the share
+        (0 to 1) of each point's residents served by each existing facility (first columns, in
+        their order) and each chosen site (in ``chosen`` order); rows sum to at most 1. Residents
+        served are ``assignment.multiply(weight[:, None])``. None for the other models.
+
+    """
+
+    chosen: np.ndarray
+    gains: np.ndarray
+    objective: float
+    bound: float
+    gap: float
+    status: str
+    method: str
+    uncoverable: np.ndarray
+    runtime_s: float
+    assignment: sp.csr_array | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+
+
+def _as_cover(cover: Any, name: str = "cover") -> sp.csr_array:
+    """A canonical boolean CSR copy of a coverage matrix (sorted indices, no stored zeros)."""
+    if sp.issparse(cover):
+        matrix = sp.csr_array(cover, copy=True)
+    else:
+        array = np.asarray(cover)
+        if array.ndim != 2:
+            msg = (
+                f"{name} has {array.ndim} dimension(s) (shape {array.shape}); expected a 2-D "
+                "matrix, demand points × sites"
+            )
+            raise InputError(msg)
+        matrix = sp.csr_array(array)
+    if matrix.ndim != 2:
+        msg = f"{name} has shape {matrix.shape}; expected a 2-D matrix, demand points × sites"
+        raise InputError(msg)
+    matrix.sum_duplicates()
+    data = matrix.data
+    if data.dtype != np.bool_:
+        if not np.issubdtype(data.dtype, np.number):
+            msg = f"{name} holds {data.dtype} values; expected booleans (True/False or 0/1)"
+            raise InputError(msg)
+        bad = np.flatnonzero(~np.isin(data, (0, 1)))
+        if bad.size:
+            rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+            at = bad[0]
+            msg = (
+                f"{name}[{rows[at]}, {matrix.indices[at]}] is {data[at].item()!r}; expected "
+                "booleans (True/False or 0/1): True where the site reaches the point in time"
+            )
+            raise InputError(msg)
+    matrix = matrix.astype(np.bool_)
+    matrix.eliminate_zeros()
+    matrix.sort_indices()
+    return matrix
+
+
+def _as_values(values: Any, n: int, name: str, what: str, *, allow_inf: bool = False) -> np.ndarray:
+    """A float64 copy of one non-negative number per row or column, checked."""
+    array = np.asarray(values)
+    if array.shape != (n,):
+        msg = f"{name} has shape {array.shape}; expected ({n},), one value per {what}"
+        raise InputError(msg)
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.number):
+        msg = f"{name} holds {array.dtype} values; expected numbers"
+        raise InputError(msg)
+    array = array.astype(np.float64)
+    bad = np.isnan(array) | (array < 0) | (np.isinf(array) & (not allow_inf))
+    if bad.any():
+        at = int(np.flatnonzero(bad)[0])
+        expected = "a number ≥ 0 (inf for unlimited)" if allow_inf else "a finite number ≥ 0"
+        msg = (
+            f"{name}[{at}] ({what} {at}) is {float(array[at])!r}; expected {expected}"
+            f"{f' ({int(bad.sum())} bad values in all)' if bad.sum() > 1 else ''}"
+        )
+        raise InputError(msg)
+    return array
+
+
+def _as_mask(covered: Any, n: int, name: str = "covered") -> np.ndarray:
+    """A boolean copy of the already-covered flags, all False when None."""
+    if covered is None:
+        return np.zeros(n, dtype=np.bool_)
+    array = np.asarray(covered)
+    if array.shape != (n,):
+        msg = f"{name} has shape {array.shape}; expected ({n},), one flag per demand point"
+        raise InputError(msg)
+    if array.dtype != np.bool_ and (
+        not np.issubdtype(array.dtype, np.number) or not np.isin(array, (0, 1)).all()
+    ):
+        msg = f"{name} holds {array.dtype} values; expected booleans (True/False or 0/1)"
+        raise InputError(msg)
+    return array.astype(np.bool_)
+
+
+def _as_count(k: Any, name: str = "k") -> int:
+    """A whole number ≥ 0 (Python or NumPy integer; bool is refused)."""
+    if isinstance(k, bool | np.bool_) or not isinstance(k, int | np.integer) or k < 0:
+        msg = f"{name} is {k!r}; expected a whole number of sites ≥ 0"
+        raise InputError(msg)
+    return int(k)
+
+
+def _as_number(value: Any, name: str, expected: str, *, positive: bool = False) -> float:
+    """A finite real number ≥ 0 (> 0 when ``positive``)."""
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+    number = float(value) if ok else math.nan
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        msg = f"{name} is {value!r}; expected {expected}"
+        raise InputError(msg)
+    return number
+
+
+def _options(time_limit_s: Any, mip_rel_gap: Any, max_variables: Any) -> tuple[float, float, int]:
+    limit = _as_number(time_limit_s, "time_limit_s", "a number of seconds > 0", positive=True)
+    gap = _as_number(mip_rel_gap, "mip_rel_gap", "a relative gap from 0 (exact) to below 1")
+    if gap >= 1:
+        msg = f"mip_rel_gap is {mip_rel_gap!r}; expected a relative gap from 0 (exact) to below 1"
+        raise InputError(msg)
+    if (
+        isinstance(max_variables, bool | np.bool_)
+        or not isinstance(max_variables, int | np.integer)
+        or max_variables < 1
+    ):
+        msg = f"max_variables is {max_variables!r}; expected a whole number ≥ 1"
+        raise InputError(msg)
+    return limit, gap, int(max_variables)
+
+
+def _frozen(array: Any, dtype: npt.DTypeLike) -> np.ndarray:
+    out = np.array(array, dtype=dtype)
+    out.setflags(write=False)
+    return out
+
+
+def _gap(objective: float, bound: float) -> float:
+    return abs(bound - objective) / max(abs(bound), _TINY)
+
+
+# --------------------------------------------------------------------------------------------
+# reductions
+
+
+def _merge_rows(matrix: sp.csr_array, weight: np.ndarray) -> tuple[sp.csr_array, np.ndarray]:
+    """Rows with the same set of columns merged into one, their weights summed.
+
+    ``matrix`` must have sorted indices. The merged rows keep the order of first appearance.
+    """
+    indptr, indices = matrix.indptr, matrix.indices
+    seen: dict[bytes, int] = {}
+    group = np.fromiter(
+        (
+            seen.setdefault(indices[indptr[i] : indptr[i + 1]].tobytes(), len(seen))
+            for i in range(matrix.shape[0])
+        ),
+        dtype=np.int64,
+        count=matrix.shape[0],
+    )
+    _, first = np.unique(group, return_index=True)
+    merged = sp.csr_array(matrix[first])
+    return merged, np.bincount(group, weights=weight, minlength=len(first))
+
+
+def _work(matrix: sp.csr_array | sp.csc_array) -> int:
+    """Products needed for ``M.T @ M`` (sum of squared counts along the other axis)."""
+    counts = np.diff(matrix.indptr).astype(np.int64)
+    return int(counts @ counts)
+
+
+def _dominated_columns(matrix: sp.csr_array, cost: np.ndarray | None) -> np.ndarray:
+    """Columns that can be dropped without changing the optimum.
+
+    Column ``i`` is dropped when another column ``j`` covers every row ``i`` covers and costs no
+    more (``cost`` None: all equal), and ``j`` covers a row more, is cheaper, or is the same
+    set at the same cost with a lower index. That relation is a strict partial order, so every
+    dropped column has a kept one that beats it, and swapping it in never loses coverage nor
+    adds cost. Empty columns are always dropped. Skipped (only empty columns dropped) when the
+    pairwise overlap would take more than ``_DOMINANCE_WORK`` products.
+    """
+    size = np.diff(matrix.tocsc().indptr)
+    dropped = size == 0
+    if _work(matrix) > _DOMINANCE_WORK:
+        logger.debug("dominance check skipped: %d products", _work(matrix))
+        return dropped
+    ones = matrix.astype(np.int32)
+    overlap = sp.coo_array(ones.T @ ones)
+    i, j, shared = overlap.row, overlap.col, overlap.data
+    subset = (i != j) & (shared == size[i])
+    i, j = i[subset], j[subset]
+    c = np.zeros(matrix.shape[1]) if cost is None else cost
+    strict = size[j] > size[i]
+    beats = (strict & (c[j] <= c[i])) | (~strict & ((c[j] < c[i]) | ((c[j] == c[i]) & (j < i))))
+    dropped[i[beats]] = True
+    return dropped
+
+
+def _dominated_rows(matrix: sp.csr_array) -> np.ndarray:
+    """Rows implied by another: any column covering row ``i`` also covers row ``r`` ⊋ ``i``.
+
+    For set covering only (rows are constraints "cover me"; covering the smaller set covers the
+    larger). Rows must be distinct (merged) and non-empty. Skipped when too much work.
+    """
+    size = np.diff(matrix.indptr)
+    dropped = np.zeros(matrix.shape[0], dtype=np.bool_)
+    if _work(matrix.tocsc()) > _DOMINANCE_WORK:
+        logger.debug("row dominance skipped: %d products", _work(matrix.tocsc()))
+        return dropped
+    ones = matrix.astype(np.int32)
+    overlap = sp.coo_array(ones @ ones.T)
+    i, r, shared = overlap.row, overlap.col, overlap.data
+    implied = (i != r) & (shared == size[i]) & (size[r] > size[i])
+    dropped[r[implied]] = True
+    return dropped
+
+
+@dataclass(frozen=True)
+class _Reduced:
+    """A covering model reduced for the MILP: distinct demand patterns × kept candidates.
+
+    The objective of a site set is ``own[S].sum() + weight[rows touched by S].sum()``, equal to
+    the newly covered weight of the same sites on the full data.
+    """
+
+    matrix: sp.csr_array
+    weight: np.ndarray
+    own: np.ndarray
+    candidates: np.ndarray
+
+
+def _reduce(active: sp.csr_array, weight: np.ndarray, cost: np.ndarray | None) -> _Reduced:
+    """Merge identical rows, drop dominated candidates, fold single-candidate rows into sites.
+
+    ``active`` holds only rows that count (not yet covered, reachable, weight > 0) and the
+    candidates that may be chosen.
+    """
+    matrix, merged = _merge_rows(active, weight)
+    keep = np.flatnonzero(~_dominated_columns(matrix, cost))
+    matrix, merged = _merge_rows(sp.csr_array(matrix[:, keep]), merged)
+    # a row reached by one kept site adds its weight to that site alone: z_i = x_j at any optimum
+    counts = np.diff(matrix.indptr)
+    single = counts == 1
+    own = np.bincount(
+        matrix.indices[matrix.indptr[:-1][single]], weights=merged[single], minlength=keep.size
+    )
+    rest = np.flatnonzero(~single)
+    logger.debug(
+        "reduced %d×%d to %d patterns (+%d folded) × %d sites",
+        active.shape[0],
+        active.shape[1],
+        rest.size,
+        int(single.sum()),
+        keep.size,
+    )
+    return _Reduced(
+        matrix=sp.csr_array(matrix[rest]).astype(np.float64),
+        weight=merged[rest],
+        own=own,
+        candidates=keep,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# HiGHS
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What one HiGHS call gave, in the model's own sense (maximised or minimised)."""
+
+    x: np.ndarray | None
+    value: float | None
+    bound: float | None
+    optimal: bool
+    timed_out: bool
+
+
+def _highs(
+    c: np.ndarray,
+    constraints: list[LinearConstraint],
+    upper: np.ndarray,
+    integrality: np.ndarray | None,
+    *,
+    deadline: float,
+    mip_rel_gap: float,
+    maximize: bool,
+) -> _Run:
+    """Solve ``max``/``min c @ x`` with HiGHS, variables in ``[0, upper]``, by ``deadline``."""
+    remaining = deadline - time.perf_counter()
+    if remaining <= 0:
+        return _Run(None, None, None, optimal=False, timed_out=True)
+    integer = integrality is not None and bool(np.any(integrality))
+    options: dict[str, Any] = {"time_limit": remaining, "presolve": True}
+    if integer:
+        options["mip_rel_gap"] = mip_rel_gap
+    sign = -1.0 if maximize else 1.0
+    res: OptimizeResult = milp(
+        sign * c,
+        integrality=integrality if integer else None,
+        bounds=Bounds(np.zeros(c.size), upper),
+        constraints=constraints,
+        options=options,
+    )
+    x = None if res.x is None else np.asarray(res.x, dtype=np.float64)
+    value = None if res.fun is None or x is None else sign * float(res.fun)
+    dual = getattr(res, "mip_dual_bound", None) if integer else res.fun
+    bound = None
+    if dual is not None and math.isfinite(dual) and abs(dual) < 1e30:
+        bound = sign * float(dual)
+    if res.status not in (0, 1):
+        logger.warning("HiGHS gave no solution: %s", res.message)
+    return _Run(x, value, bound, optimal=res.status == 0, timed_out=res.status == 1)
+
+
+def _relaxation(
+    c: np.ndarray,
+    constraints: list[LinearConstraint],
+    upper: np.ndarray,
+    *,
+    deadline: float,
+    maximize: bool,
+) -> float | None:
+    """The LP relaxation's optimum, by HiGHS's interior point method with crossover.
+
+    Interior point is used because the relaxations of covering models are highly degenerate:
+    on 20,000 × 2,000 it takes seconds where dual simplex takes half a minute. The value is
+    loosened by a relative 1e-7 so it stays a valid bound despite solver tolerances. None when
+    the time runs out first.
+    """
+    remaining = deadline - time.perf_counter()
+    if c.size == 0:
+        return 0.0
+    if remaining <= 0:
+        return None
+    blocks, rhs = [], []
+    for constraint in constraints:
+        matrix = sp.csr_array(constraint.A)
+        upper_side = np.isfinite(constraint.ub)
+        lower_side = np.isfinite(constraint.lb)
+        if upper_side.any():
+            blocks.append(matrix[np.flatnonzero(upper_side)])
+            rhs.append(constraint.ub[upper_side])
+        if lower_side.any():
+            blocks.append(-matrix[np.flatnonzero(lower_side)])
+            rhs.append(-constraint.lb[lower_side])
+    sign = -1.0 if maximize else 1.0
+    res = linprog(
+        sign * c,
+        A_ub=sp.vstack(blocks, format="csr"),
+        b_ub=np.concatenate(rhs),
+        bounds=np.column_stack([np.zeros(c.size), upper]),
+        method="highs-ipm",
+        options={"time_limit": remaining},
+    )
+    if res.status != 0:
+        return None
+    value = sign * float(res.fun)
+    return value + (1e-7 if maximize else -1e-7) * max(1.0, abs(value))
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """Sites (positions among a programme's binaries), the best bound, status and method."""
+
+    picked: np.ndarray
+    bound: float
+    status: str
+    method: str
+
+
+def _drive(
+    c: np.ndarray,
+    constraints: list[LinearConstraint],
+    upper: np.ndarray,
+    integrality: np.ndarray,
+    *,
+    heuristic: np.ndarray,
+    value_of: Callable[[np.ndarray], float],
+    bound: float,
+    maximize: bool,
+    deadline: float,
+    mip_rel_gap: float,
+    use_milp: bool,
+    integral: bool = False,
+) -> _Outcome:
+    """Heuristic first, then the LP relaxation's bound, then the MILP in the time left.
+
+    ``heuristic`` holds the positions of the binaries a heuristic set to 1, ``value_of`` the
+    objective of such a set and ``bound`` a bound known without solving anything. The LP
+    relaxation (interior point) tightens the bound; when it proves the heuristic optimal the
+    MILP is skipped. Otherwise HiGHS's branch-and-bound runs until ``deadline``; on the time
+    limit the better of its incumbent and the heuristic is kept, with the tighter of its dual
+    bound and the LP bound. ``integral``: the objective is a whole number (a bound can be
+    rounded).
+    """
+    better = min if maximize else max
+    n_x = int(np.count_nonzero(integrality))
+    best = heuristic
+    best_value = value_of(heuristic)
+    relaxed = _relaxation(c, constraints, upper, deadline=deadline, maximize=maximize)
+    if relaxed is not None:
+        bound = better(bound, relaxed)
+
+    def proved(value: float, limit: float) -> bool:
+        tol = _PROOF_TOL * max(1.0, abs(limit))
+        if integral and not maximize:
+            return value <= math.ceil(limit - 1e-6) + tol
+        return value >= limit - tol if maximize else value <= limit + tol
+
+    if proved(best_value, bound):
+        return _Outcome(best, bound, OPTIMAL, GREEDY)
+    if not use_milp:
+        return _Outcome(best, bound, HEURISTIC, GREEDY)
+    run = _highs(
+        c,
+        constraints,
+        upper,
+        integrality,
+        deadline=deadline,
+        mip_rel_gap=mip_rel_gap,
+        maximize=maximize,
+    )
+    if run.bound is not None:
+        bound = better(bound, run.bound)
+    if run.x is None:
+        logger.warning("HiGHS found no solution in the time allowed; the heuristic is used")
+        return _Outcome(best, bound, TIME_LIMIT if run.timed_out else HEURISTIC, GREEDY)
+    picked = np.flatnonzero(run.x[:n_x] > 0.5)
+    if run.optimal:
+        return _Outcome(picked, bound, OPTIMAL, MILP)
+    value = value_of(picked)
+    if (value > best_value) if maximize else (value < best_value):
+        return _Outcome(picked, bound, TIME_LIMIT, MILP)
+    return _Outcome(best, bound, TIME_LIMIT, GREEDY)
+
+
+def _swap_search(
+    model: _Reduced, picked: np.ndarray, *, deadline: float, most_pairs: int = 20_000_000
+) -> np.ndarray:
+    """Improve a site set by best-improvement swaps (one site out, one in) until none helps.
+
+    All swaps are scored at once: with ``cnt`` the number of chosen sites reaching each
+    pattern, swapping ``s`` out for ``j`` changes the objective by ``gain_j + M[j, s] -
+    loss_s``, where ``gain_j`` is what ``j`` adds to the set, ``loss_s`` what only ``s``
+    covers and ``M[j, s]`` what ``j`` reaches of that. Skipped when the matrix ``M`` would hold
+    more than ``most_pairs`` entries; stops at ``deadline``.
+    """
+    sites = np.array(picked, dtype=np.int64)
+    n = model.own.size
+    if sites.size == 0 or sites.size >= n or n * sites.size > most_pairs:
+        return sites
+    csc = model.matrix.tocsc()
+    tol = 1e-9 * max(1.0, float(model.own.sum() + model.weight.sum()))
+    while time.perf_counter() < deadline:
+        chosen = sp.csc_array(csc[:, sites])
+        count = chosen @ np.ones(sites.size)
+        gain = model.own + csc.T @ np.where(count > 0, 0.0, model.weight)
+        only = np.where(count == 1, model.weight, 0.0)
+        alone = sp.csc_array(chosen.multiply(only[:, None]))
+        loss = model.own[sites] + alone.T @ np.ones(model.weight.size)
+        shared = csc.T @ alone
+        delta = gain[:, None] + (shared.toarray() if sp.issparse(shared) else shared)
+        delta -= loss[None, :]
+        delta[sites, :] = -np.inf
+        j, s = np.unravel_index(int(np.argmax(delta)), delta.shape)
+        if delta[j, s] <= tol:
+            break
+        sites[s] = j
+    return sites
+
+
+def _coverage_program(
+    model: _Reduced, row: np.ndarray, rhs: float
+) -> tuple[np.ndarray, list[LinearConstraint], np.ndarray, np.ndarray]:
+    """The MCLP-style programme on a reduced model, with one side constraint ``row @ x ≤ rhs``.
+
+    Variables: ``x`` (one binary per kept site), then ``z`` (one continuous in [0, 1] per
+    pattern). ``max own @ x + weight @ z`` subject to ``z_i ≤ sum of x_j over the sites
+    reaching pattern i`` and the side constraint (number of sites ≤ k, or cost ≤ budget).
+    """
+    n, m = model.own.size, model.weight.size
+    link = sp.hstack(
+        [-model.matrix, sp.csr_array((np.ones(m), (np.arange(m), np.arange(m))), shape=(m, m))],
+        format="csr",
+    )
+    side = sp.csr_array(np.concatenate([row, np.zeros(m)])[None, :])
+    constraints = [
+        LinearConstraint(link, -np.inf, 0.0),
+        LinearConstraint(side, -np.inf, rhs),
+    ]
+    c = np.concatenate([model.own, model.weight])
+    integrality = np.concatenate([np.ones(n), np.zeros(m)])
+    return c, constraints, np.ones(n + m), integrality
+
+
+# --------------------------------------------------------------------------------------------
+# greedy
+
+
+def _fractional_knapsack(value: np.ndarray, cost: np.ndarray, budget: float) -> float:
+    """Largest ``value @ t`` with ``cost @ t ≤ budget``, ``0 ≤ t ≤ 1`` (items dearer excluded)."""
+    fits = (cost <= budget) & (value > 0)
+    value, cost = value[fits], cost[fits]
+    free = cost == 0
+    total = float(value[free].sum())
+    value, cost = value[~free], cost[~free]
+    order = np.argsort(-value / cost, kind="stable")
+    spent = np.cumsum(cost[order])
+    whole = int(np.searchsorted(spent, budget, side="right"))
+    total += float(value[order[:whole]].sum())
+    if whole < order.size:
+        left = budget - (spent[whole - 1] if whole else 0.0)
+        total += float(value[order[whole]]) * left / float(cost[order[whole]])
+    return total
+
+
+def _greedy(
+    model: _Reduced, *, k: int | None, cost: np.ndarray | None, budget: float | None
+) -> tuple[np.ndarray, float]:
+    """Greedy on a reduced model: best marginal gain (per yuan when ``cost`` is given).
+
+    Gains are kept for every site and updated with one sparse product per pick (only the rows
+    the pick newly covers). Returns the picked positions (into ``model.candidates``) and an
+    upper bound on the optimum from submodularity: for any set ``S`` picked along the way,
+    ``OPT ≤ f(S) + the best k gains w.r.t. S`` (or the fractional knapsack of the gains under
+    the budget).
+    """
+    csr = model.matrix
+    csc = csr.tocsc()
+    left = model.weight.copy()
+    gains = model.own + csr.T @ left
+    taken = np.zeros(gains.size, dtype=np.bool_)
+    tol = 1e-9 * max(1.0, float(model.own.sum() + model.weight.sum()))
+    picked: list[int] = []
+    value, spent, bound = 0.0, 0.0, math.inf
+    limit = gains.size if k is None else k
+    while True:
+        if cost is None:
+            best = np.partition(gains, gains.size - limit)[gains.size - limit :]
+            bound = min(bound, value + (float(best.sum()) if limit else 0.0))
+        else:
+            assert budget is not None
+            bound = min(bound, value + _fractional_knapsack(gains, cost, budget))
+        if len(picked) >= limit:
+            break
+        usable = ~taken & (gains > tol)
+        if cost is not None:
+            assert budget is not None
+            usable &= cost <= budget - spent + 1e-9 * max(1.0, budget)
+        if not usable.any():
+            break
+        if cost is None:
+            j = int(np.argmax(np.where(usable, gains, -np.inf)))
+        else:
+            free = usable & (cost == 0)
+            if free.any():
+                j = int(np.argmax(np.where(free, gains, -np.inf)))
+            else:
+                ratio = np.where(usable, gains / np.where(cost > 0, cost, 1.0), -np.inf)
+                j = int(np.argmax(ratio))
+            spent += float(cost[j])
+        picked.append(j)
+        value += float(gains[j])
+        taken[j] = True
+        rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
+        rows = rows[left[rows] > 0]
+        if rows.size:
+            gains -= sp.csr_array(csr[rows]).T @ left[rows]
+            left[rows] = 0.0
+        gains[j] = 0.0
+        np.maximum(gains, 0.0, out=gains)
+    if cost is not None and budget is not None:
+        # the better of the ratio greedy and the best single affordable site
+        start = model.own + csr.T @ model.weight
+        single = np.where(cost <= budget, start, -np.inf)
+        if single.size and float(single.max()) > value + tol:
+            picked = [int(np.argmax(single))]
+    return np.asarray(picked, dtype=np.int64), max(bound, 0.0)
+
+
+def _order_by_gain(
+    active: sp.csr_array, weight: np.ndarray, chosen: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Re-order a site set greedily by marginal gain, on the full (unreduced) rows.
+
+    Ties go to the site covering more new points, then the lower index. Sites covering no new
+    point at their turn are left out (the rest still covers everything the set covered).
+    Returns the ordered candidate indices and their gains in ``weight`` units.
+    """
+    remaining = np.sort(np.asarray(chosen, dtype=np.int64))
+    if remaining.size == 0:
+        return remaining, np.zeros(0)
+    sub = sp.csc_array(active[:, remaining]).astype(np.float64)
+    left = np.ones(active.shape[0], dtype=np.bool_)
+    open_ = np.ones(remaining.size, dtype=np.bool_)
+    order: list[int] = []
+    gains: list[float] = []
+    while open_.any():
+        gain = sub.T @ np.where(left, weight, 0.0)
+        count = sub.T @ left.astype(np.float64)
+        score = np.where(open_ & (count > 0), gain, -np.inf)
+        best = float(score.max())
+        if best == -np.inf:
+            break
+        ties = np.flatnonzero(score >= best - 1e-9 * max(1.0, abs(best)))
+        j = int(ties[np.argmax(count[ties])])
+        order.append(j)
+        gains.append(max(float(gain[j]), 0.0))
+        open_[j] = False
+        left[sub.indices[sub.indptr[j] : sub.indptr[j + 1]]] = False
+    return remaining[order], np.asarray(gains, dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# the covering models (maximal and budgeted share one engine)
+
+
+def _prepare(
+    cover: Any, weight: Any | None, covered: Any
+) -> tuple[sp.csr_array, np.ndarray, np.ndarray, np.ndarray]:
+    """Validated cover, weights (ones when None), covered flags and uncoverable rows."""
+    matrix = _as_cover(cover)
+    n_demand = matrix.shape[0]
+    values = (
+        np.ones(n_demand)
+        if weight is None
+        else _as_values(weight, n_demand, "weight", "demand point")
+    )
+    mask = _as_mask(covered, n_demand)
+    reachable = np.diff(matrix.indptr) > 0
+    uncoverable = np.flatnonzero(~mask & ~reachable)
+    return matrix, values, mask, uncoverable
+
+
+def _solve_coverage(
+    matrix: sp.csr_array,
+    weight: np.ndarray,
+    mask: np.ndarray,
+    uncoverable: np.ndarray,
+    *,
+    k: int | None,
+    cost: np.ndarray | None,
+    budget: float | None,
+    time_limit_s: float,
+    mip_rel_gap: float,
+    max_variables: int,
+    exact: bool,
+    start: float,
+) -> Solution:
+    """Maximal (``k``) or budgeted (``cost``, ``budget``) covering, exact or greedy."""
+    deadline = start + time_limit_s
+    rows = np.flatnonzero(~mask & (weight > 0) & (np.diff(matrix.indptr) > 0))
+    usable = np.arange(matrix.shape[1])
+    if cost is not None and budget is not None:
+        usable = np.flatnonzero(cost <= budget)
+    active = sp.csr_array(matrix[rows][:, usable])
+    live = np.diff(active.indptr) > 0
+    rows, active = rows[live], sp.csr_array(active[np.flatnonzero(live)])
+    full = sp.csr_array(matrix[rows])  # for the final ordering, all candidates
+    model = _reduce(active, weight[rows], None if cost is None else cost[usable])
+    n, m = model.own.size, model.weight.size
+    kept_cost: np.ndarray | None = None if cost is None else cost[usable][model.candidates]
+
+    def done(picked: np.ndarray, bound: float, status: str, method: str) -> Solution:
+        sites = usable[model.candidates[picked]]
+        chosen, gains = _order_by_gain(full, weight[rows], sites)
+        objective = float(gains.sum())
+        bound = max(bound, objective)
+        gap = _gap(objective, bound)
+        if status == HEURISTIC and gap <= _PROOF_TOL:
+            status = OPTIMAL
+        return Solution(
+            chosen=_frozen(chosen, np.int64),
+            gains=_frozen(gains, np.float64),
+            objective=objective,
+            bound=float(bound),
+            gap=gap,
+            status=status,
+            method=method,
+            uncoverable=_frozen(uncoverable, np.int64),
+            runtime_s=time.perf_counter() - start,
+        )
+
+    everything = float(model.own.sum() + model.weight.sum())
+    if n == 0 or (k is not None and k == 0) or (k is not None and k >= n):
+        # nothing to choose, or room for every useful site: all of them is optimal
+        picked = np.arange(n) if k else np.zeros(0, dtype=np.int64)
+        return done(picked, everything if k else 0.0, OPTIMAL, MILP if exact else GREEDY)
+    if kept_cost is not None and budget is not None and float(kept_cost.sum()) <= budget:
+        return done(np.arange(n), everything, OPTIMAL, MILP if exact else GREEDY)
+
+    side = np.ones(n) if kept_cost is None else kept_cost
+    rhs = float(k) if k is not None else float(budget or 0.0)
+    heuristic, heuristic_bound = _greedy(model, k=k, cost=kept_cost, budget=budget)
+    if exact and k is not None:
+        heuristic = _swap_search(model, heuristic, deadline=deadline)
+    c, constraints, upper, integrality = _coverage_program(model, side, rhs)
+    outcome = _drive(
+        c,
+        constraints,
+        upper,
+        integrality,
+        heuristic=heuristic,
+        value_of=lambda picked: _value(model, picked),
+        bound=min(everything, heuristic_bound),
+        maximize=True,
+        deadline=deadline,
+        mip_rel_gap=mip_rel_gap,
+        use_milp=exact and n + m <= max_variables,
+    )
+    if exact and n + m > max_variables:
+        logger.warning(
+            "model has %d variables (max_variables=%d); greedy used", n + m, max_variables
+        )
+    return done(outcome.picked, outcome.bound, outcome.status, outcome.method)
+
+
+def _value(model: _Reduced, picked: np.ndarray) -> float:
+    """Objective of a site set on a reduced model."""
+    reached = np.diff(sp.csc_array(model.matrix)[:, picked].tocsr().indptr) > 0
+    return float(model.own[picked].sum() + model.weight[reached].sum())
+
+
+def maximal_covering(
+    cover: Any,
+    weight: Any,
+    k: int,
+    *,
+    covered: Any | None = None,
+    time_limit_s: float = 60.0,
+    mip_rel_gap: float = 0.0,
+    max_variables: int = DEFAULT_MAX_VARIABLES,
+) -> Solution:
+    """Choose ``k`` sites covering the most older residents not yet covered (MCLP).
+
+    Solved exactly as a MILP by HiGHS: one binary per site, one continuous ``z_i ∈ [0, 1]`` per
+    demand pattern with ``z_i ≤ Σ x_j`` over the sites reaching it, ``Σ x_j ≤ k``, maximise
+    ``Σ weight_i z_i``. Before solving, the model is reduced without changing its optimum:
+
+    - demand already covered, of weight 0, or reachable by no candidate is dropped;
+    - demand points reached by the same set of candidates are merged, their weights summed;
+    - a candidate is dropped when another reaches every point it reaches (and, for the same set,
+      has a lower index): swapping it in never loses coverage; candidates reaching nothing new
+      are dropped;
+    - a merged point that only one remaining candidate reaches adds its weight to that
+      candidate's own objective coefficient instead of keeping a row.
+
+    Then the greedy set, improved by best-improvement swaps (one site out, one in), is compared
+    with the LP relaxation's bound; if it meets the bound it is returned as optimal with
+    ``method="greedy"``, otherwise HiGHS's branch-and-bound runs in the time left. At the time
+    limit the better of HiGHS's incumbent and the swapped greedy set is returned
+    (``status="time_limit"``, ``method`` saying which), with the tighter of HiGHS's dual bound
+    and the LP bound.
+
+    Parameters
+    ----------
+    cover : scipy.sparse matrix or array of bool, shape (n_demand, n_candidates)
+        True where candidate ``j`` reaches demand point ``i`` within the circle's minutes.
+    weight : array of float, shape (n_demand,)
+        Older residents at each point (persons, finite, ≥ 0).
+    k : int
+        Number of sites to build (≥ 0). When fewer sites already cover every coverable point,
+        ``chosen`` holds only those: sites that would add nothing are not proposed (each gain
+        is > 0).
+    covered : array of bool, shape (n_demand,), optional, keyword-only
+        True where an existing facility already reaches the point; such points add nothing.
+    time_limit_s : float, keyword-only
+        Wall-clock limit in seconds for the whole solve (HiGHS gets what is left after the
+        reductions).
+    mip_rel_gap : float, keyword-only
+        Relative gap at which HiGHS may stop and call the solution optimal; 0 (default) asks for
+        the exact optimum.
+    max_variables : int, keyword-only
+        Largest reduced model (sites plus demand patterns) given to the MILP; larger ones are
+        solved greedily with the LP relaxation as bound.
+
+    Returns
+    -------
+    Solution
+        Sites in order of marginal gain, gains and the objective in residents.
+
+    Raises
+    ------
+    InputError
+        If shapes disagree, a weight is negative or not finite, ``k`` is not a whole number
+        ≥ 0, or an option is out of range.
+
+    """
+    start = time.perf_counter()
+    matrix, values, mask, uncoverable = _prepare(cover, weight, covered)
+    count = _as_count(k)
+    limit, gap, most = _options(time_limit_s, mip_rel_gap, max_variables)
+    return _solve_coverage(
+        matrix,
+        values,
+        mask,
+        uncoverable,
+        k=count,
+        cost=None,
+        budget=None,
+        time_limit_s=limit,
+        mip_rel_gap=gap,
+        max_variables=most,
+        exact=True,
+        start=start,
+    )
+
+
+def greedy_maximal_covering(
+    cover: Any,
+    weight: Any,
+    k: int,
+    *,
+    covered: Any | None = None,
+    time_limit_s: float = 60.0,
+) -> Solution:
+    """Choose ``k`` sites greedily, each covering the most residents not yet covered.
+
+    Marginal gains are kept for every site and updated with one sparse product per pick, on the
+    same reduced model as :func:`maximal_covering`. The greedy set is within ``1 - 1/e`` of the
+    optimum in theory; the reported ``bound`` (the lesser of the LP relaxation's optimum,
+    solved by HiGHS within ``time_limit_s``, and the submodular bound ``f(S) + the k best
+    gains w.r.t. S`` over the sets ``S`` met along the way) gives the actual ``gap``, which is
+    never smaller than the true gap to the optimum.
+
+    Parameters
+    ----------
+    cover : scipy.sparse matrix or array of bool, shape (n_demand, n_candidates)
+        True where candidate ``j`` reaches demand point ``i`` within the circle's minutes.
+    weight : array of float, shape (n_demand,)
+        Older residents at each point (persons, finite, ≥ 0).
+    k : int
+        Most sites to pick (≥ 0); the greedy stops early when nothing more can be covered.
+    covered : array of bool, shape (n_demand,), optional, keyword-only
+        True where an existing facility already reaches the point.
+    time_limit_s : float, keyword-only
+        Seconds allowed for the whole call, the LP relaxation included.
+
+    Returns
+    -------
+    Solution
+        ``method="greedy"``; ``status="heuristic"``, or ``"optimal"`` when the bound proves it.
+
+    Raises
+    ------
+    InputError
+        As :func:`maximal_covering`.
+
+    """
+    start = time.perf_counter()
+    matrix, values, mask, uncoverable = _prepare(cover, weight, covered)
+    count = _as_count(k)
+    limit, _, _ = _options(time_limit_s, 0.0, 1)
+    return _solve_coverage(
+        matrix,
+        values,
+        mask,
+        uncoverable,
+        k=count,
+        cost=None,
+        budget=None,
+        time_limit_s=limit,
+        mip_rel_gap=0.0,
+        max_variables=1,
+        exact=False,
+        start=start,
+    )
+
+
+def budgeted_covering(
+    cover: Any,
+    weight: Any,
+    cost: Any,
+    budget: float,
+    *,
+    covered: Any | None = None,
+    time_limit_s: float = 60.0,
+    mip_rel_gap: float = 0.0,
+    max_variables: int = DEFAULT_MAX_VARIABLES,
+) -> Solution:
+    """Choose sites covering the most residents not yet covered for at most ``budget`` yuan.
+
+    The MILP of :func:`maximal_covering` with ``Σ cost_j x_j ≤ budget`` in place of the number
+    of sites, on the same reductions; a candidate is dropped as dominated only when another
+    reaching every point it reaches costs no more. Candidates dearer than the whole budget are
+    never chosen. The greedy fallback picks by gain per yuan and keeps the better of that and
+    the best single affordable site.
+
+    Parameters
+    ----------
+    cover : scipy.sparse matrix or array of bool, shape (n_demand, n_candidates)
+        True where candidate ``j`` reaches demand point ``i`` within the circle's minutes.
+    weight : array of float, shape (n_demand,)
+        Older residents at each point (persons, finite, ≥ 0).
+    cost : array of float, shape (n_candidates,)
+        What building each candidate costs, yuan (finite, ≥ 0; 0 is allowed).
+    budget : float
+        Most that may be spent, yuan (finite, ≥ 0).
+    covered : array of bool, shape (n_demand,), optional, keyword-only
+        True where an existing facility already reaches the point.
+    time_limit_s, mip_rel_gap, max_variables : keyword-only
+        As :func:`maximal_covering`.
+
+    Returns
+    -------
+    Solution
+        Sites in order of marginal gain (residents, not per yuan).
+
+    Raises
+    ------
+    InputError
+        As :func:`maximal_covering`; also when a cost is NaN, infinite or negative (the message
+        names the candidate index) or the budget is not a finite number ≥ 0.
+
+    """
+    start = time.perf_counter()
+    matrix, values, mask, uncoverable = _prepare(cover, weight, covered)
+    costs = _as_values(cost, matrix.shape[1], "cost", "candidate")
+    money = _as_number(budget, "budget", "a finite amount of yuan ≥ 0")
+    limit, gap, most = _options(time_limit_s, mip_rel_gap, max_variables)
+    return _solve_coverage(
+        matrix,
+        values,
+        mask,
+        uncoverable,
+        k=None,
+        cost=costs,
+        budget=money,
+        time_limit_s=limit,
+        mip_rel_gap=gap,
+        max_variables=most,
+        exact=True,
+        start=start,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# set covering
+
+
+def _set_cover_reduce(
+    active: sp.csr_array,
+) -> tuple[sp.csr_array, np.ndarray, np.ndarray]:
+    """Reduce a set-covering instance (every row must be covered) to a smaller one.
+
+    Repeats until nothing changes: merge identical rows; a row reached by one site forces that
+    site (it is chosen, and the rows it reaches are done); drop dominated sites; drop rows
+    implied by a smaller row. Returns the remaining matrix (rows × kept sites), the original
+    indices of the kept sites, and the forced sites.
+    """
+    matrix = active
+    sites = np.arange(active.shape[1])
+    forced: list[np.ndarray] = []
+    while matrix.shape[0]:
+        before = matrix.shape
+        matrix, _ = _merge_rows(matrix, np.zeros(matrix.shape[0]))
+        single = np.diff(matrix.indptr) == 1
+        if single.any():
+            must = np.unique(matrix.indices[matrix.indptr[:-1][single]])
+            forced.append(sites[must])
+            hit = np.diff(sp.csc_array(matrix)[:, must].tocsr().indptr) > 0
+            matrix = sp.csr_array(matrix[np.flatnonzero(~hit)])
+            if not matrix.shape[0]:
+                break
+        keep = np.flatnonzero(~_dominated_columns(matrix, None))
+        matrix, sites = sp.csr_array(matrix[:, keep]), sites[keep]
+        matrix, _ = _merge_rows(matrix, np.zeros(matrix.shape[0]))
+        matrix = sp.csr_array(matrix[np.flatnonzero(~_dominated_rows(matrix))])
+        if matrix.shape == before:
+            break
+    if not matrix.shape[0]:
+        matrix, sites = sp.csr_array((0, 0), dtype=np.bool_), np.zeros(0, dtype=np.int64)
+    done = np.concatenate(forced) if forced else np.zeros(0, dtype=np.int64)
+    return matrix, sites, done
+
+
+def _greedy_set_cover(matrix: sp.csr_array) -> np.ndarray:
+    """Classic greedy (the site covering the most uncovered rows), then redundant sites dropped.
+
+    A site is redundant when every row it reaches is reached by another chosen site; they are
+    checked in reverse order of choice.
+    """
+    model = _Reduced(
+        matrix=matrix.astype(np.float64),
+        weight=np.ones(matrix.shape[0]),
+        own=np.zeros(matrix.shape[1]),
+        candidates=np.arange(matrix.shape[1]),
+    )
+    picked, _ = _greedy(model, k=None, cost=None, budget=None)
+    csc = matrix.tocsc()
+    count = np.diff(sp.csc_array(csc[:, picked]).tocsr().indptr)
+    keep = np.ones(picked.size, dtype=np.bool_)
+    for position in range(picked.size - 1, -1, -1):
+        j = picked[position]
+        rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
+        if (count[rows] >= 2).all():
+            keep[position] = False
+            count[rows] -= 1
+    return picked[keep]
+
+
+def set_covering(
+    cover: Any,
+    *,
+    covered: Any | None = None,
+    weight: Any | None = None,
+    time_limit_s: float = 60.0,
+    mip_rel_gap: float = 0.0,
+    max_variables: int = DEFAULT_MAX_VARIABLES,
+) -> Solution:
+    """The fewest sites covering every point not yet covered that some candidate reaches (LSCP).
+
+    Points no candidate reaches are returned in ``uncoverable`` and left out; this never
+    raises for them. Solved exactly as a MILP (``min Σ x_j`` with every remaining point reached
+    at least once) after reductions that keep the optimum: identical points merged; a point one
+    site alone reaches forces that site; a site is dropped when another reaches every point it
+    reaches; a point is dropped when every site reaching some other point also reaches it.
+    The bound is HiGHS's dual bound (or the LP relaxation's optimum), rounded up since the
+    number of sites is whole.
+
+    Parameters
+    ----------
+    cover : scipy.sparse matrix or array of bool, shape (n_demand, n_candidates)
+        True where candidate ``j`` reaches demand point ``i`` within the circle's minutes.
+    covered : array of bool, shape (n_demand,), optional, keyword-only
+        True where an existing facility already reaches the point; such points need no site.
+    weight : array of float, shape (n_demand,), optional, keyword-only
+        Older residents at each point (persons, ≥ 0), used only to order the sites and report
+        ``gains``; when None each point counts 1. Points of weight 0 are still covered.
+    time_limit_s, mip_rel_gap, max_variables : keyword-only
+        As :func:`maximal_covering`.
+
+    Returns
+    -------
+    Solution
+        ``objective`` is the number of sites, ``bound`` a lower bound on the fewest possible.
+
+    Raises
+    ------
+    InputError
+        If shapes disagree, a weight is negative or not finite, or an option is out of range.
+
+    """
+    start = time.perf_counter()
+    matrix, values, mask, uncoverable = _prepare(cover, weight, covered)
+    limit, gap_limit, most = _options(time_limit_s, mip_rel_gap, max_variables)
+    deadline = start + limit
+    rows = np.flatnonzero(~mask & (np.diff(matrix.indptr) > 0))
+    full = sp.csr_array(matrix[rows])
+    reduced, sites, forced = _set_cover_reduce(full)
+    m, n = reduced.shape
+
+    def done(picked: np.ndarray, bound: float, status: str, method: str) -> Solution:
+        chosen, gains = _order_by_gain(full, values[rows], np.concatenate([forced, picked]))
+        objective = float(chosen.size)
+        bound = min(math.ceil(bound - 1e-6), objective)
+        gap = _gap(objective, bound)
+        if status == HEURISTIC and gap == 0:
+            status = OPTIMAL
+        return Solution(
+            chosen=_frozen(chosen, np.int64),
+            gains=_frozen(gains, np.float64),
+            objective=objective,
+            bound=float(bound),
+            gap=gap,
+            status=status,
+            method=method,
+            uncoverable=_frozen(uncoverable, np.int64),
+            runtime_s=time.perf_counter() - start,
+        )
+
+    if m == 0:
+        return done(np.zeros(0, dtype=np.int64), float(forced.size), OPTIMAL, MILP)
+    # a cheap lower bound: every site covers at most the largest column's rows
+    trivial = math.ceil(m / max(int(np.diff(reduced.tocsc().indptr).max()), 1))
+    outcome = _drive(
+        np.ones(n),
+        [LinearConstraint(reduced.astype(np.float64), 1.0, np.inf)],
+        np.ones(n),
+        np.ones(n),
+        heuristic=_greedy_set_cover(reduced),
+        value_of=lambda picked: float(picked.size),
+        bound=float(trivial),
+        maximize=False,
+        deadline=deadline,
+        mip_rel_gap=gap_limit,
+        use_milp=n <= most,
+        integral=True,
+    )
+    if n > most:
+        logger.warning("set cover has %d sites (max_variables=%d); greedy used", n, most)
+    return done(sites[outcome.picked], forced.size + outcome.bound, outcome.status, outcome.method)
+
+
+# --------------------------------------------------------------------------------------------
+# capacitated covering
+
+
+@dataclass(frozen=True)
+class _Flow:
+    """A capacitated instance on merged demand groups.
+
+    ``new`` and ``old`` are the (group, site) pairs a new candidate or an existing facility
+    could serve; ``cap`` and ``old_cap`` are capacities clipped to what a site could ever
+    serve (finite).
+    """
+
+    weight: np.ndarray
+    new_group: np.ndarray
+    new_site: np.ndarray
+    old_group: np.ndarray
+    old_site: np.ndarray
+    cap: np.ndarray
+    old_cap: np.ndarray
+
+
+def _flow_constraints(
+    flow: _Flow, open_new: np.ndarray | None
+) -> tuple[np.ndarray, list[LinearConstraint], np.ndarray, int]:
+    """Max-flow LP over the pairs of the open sites (all candidates as binaries when None).
+
+    Variables: ``[x (candidates, only when open_new is None), y (new pairs), u (old pairs)]``.
+    Returns the objective, constraints, upper bounds and the number of ``x`` variables.
+    """
+    n_sites = flow.cap.size
+    if open_new is None:
+        pairs = np.arange(flow.new_site.size)
+        n_x = n_sites
+    else:
+        pairs = np.flatnonzero(np.isin(flow.new_site, open_new))
+        n_x = 0
+    g_new, s_new = flow.new_group[pairs], flow.new_site[pairs]
+    n_y, n_u = pairs.size, flow.old_site.size
+    n_var = n_x + n_y + n_u
+    groups = flow.weight.size
+    y_cols = n_x + np.arange(n_y)
+    u_cols = n_x + n_y + np.arange(n_u)
+    demand = sp.csr_array(
+        (
+            np.ones(n_y + n_u),
+            (np.concatenate([g_new, flow.old_group]), np.concatenate([y_cols, u_cols])),
+        ),
+        shape=(groups, n_var),
+    )
+    old = sp.csr_array((np.ones(n_u), (flow.old_site, u_cols)), shape=(flow.old_cap.size, n_var))
+    constraints = [
+        LinearConstraint(demand, -np.inf, flow.weight),
+        LinearConstraint(old, -np.inf, flow.old_cap),
+    ]
+    pair_cap = np.minimum(flow.weight[g_new], flow.cap[s_new])
+    if open_new is None:
+        site_rows = np.concatenate([s_new, np.arange(n_sites)])
+        site_cols = np.concatenate([y_cols, np.arange(n_sites)])
+        site_vals = np.concatenate([np.ones(n_y), -flow.cap])
+        capacity = sp.csr_array((site_vals, (site_rows, site_cols)), shape=(n_sites, n_var))
+        link = sp.csr_array(
+            (
+                np.concatenate([np.ones(n_y), -pair_cap]),
+                (np.concatenate([np.arange(n_y), np.arange(n_y)]), np.concatenate([y_cols, s_new])),
+            ),
+            shape=(n_y, n_var),
+        )
+        constraints += [
+            LinearConstraint(capacity, -np.inf, 0.0),
+            LinearConstraint(link, -np.inf, 0.0),
+        ]
+    else:
+        capacity = sp.csr_array((np.ones(n_y), (s_new, y_cols)), shape=(n_sites, n_var))
+        constraints.append(LinearConstraint(capacity, -np.inf, flow.cap))
+    c = np.concatenate([np.zeros(n_x), np.ones(n_y + n_u)])
+    upper = np.concatenate(
+        [
+            np.ones(n_x),
+            pair_cap,
+            np.minimum(flow.weight[flow.old_group], flow.old_cap[flow.old_site]),
+        ]
+    )
+    return c, constraints, upper, n_x
+
+
+def _served(flow: _Flow, open_new: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Most weight served with the existing facilities and the ``open_new`` candidates.
+
+    Returns the value and the flows on the new pairs (zero where the site is closed) and on the
+    old pairs. Solved by HiGHS as an LP (a transportation problem), with no time limit: it is
+    polynomial and small next to the MILP.
+    """
+    c, constraints, upper, _ = _flow_constraints(flow, open_new)
+    if c.size == 0:
+        return 0.0, np.zeros(flow.new_site.size), np.zeros(flow.old_site.size)
+    run = _highs(c, constraints, upper, None, deadline=math.inf, mip_rel_gap=0.0, maximize=True)
+    if run.x is None or run.value is None:  # pragma: no cover - an LP this simple always solves
+        msg = "HiGHS could not solve the assignment LP"
+        raise RuntimeError(msg)
+    pairs = np.flatnonzero(np.isin(flow.new_site, open_new))
+    y = np.zeros(flow.new_site.size)
+    y[pairs] = run.x[: pairs.size]
+    return run.value, y, run.x[pairs.size :]
+
+
+def _lazy_greedy(
+    evaluate: Callable[[list[int]], float],
+    upper: np.ndarray,
+    candidates: np.ndarray,
+    k: int,
+    tol: float,
+) -> tuple[list[int], list[float], float]:
+    """Lazy greedy for a submodular set function given by ``evaluate`` (value of a set).
+
+    ``upper`` holds an upper bound on each candidate's first marginal gain. Stale gains are
+    upper bounds (submodularity), so a candidate whose fresh gain is still the largest key is
+    the greedy pick. Returns the picks, their gains and the bound ``f(S) + top-k keys`` (the
+    least met along the way).
+    """
+    heap = [(-float(upper[i]), int(j)) for i, j in enumerate(candidates)]
+    heapq.heapify(heap)
+    fresh = dict.fromkeys(candidates.tolist(), -1)
+    picked: list[int] = []
+    gains: list[float] = []
+    value = evaluate([])
+    bound = math.inf
+    while True:
+        best_keys = heapq.nsmallest(k, heap)
+        bound = min(bound, value + sum(max(-key, 0.0) for key, _ in best_keys))
+        if not heap or len(picked) >= k or -heap[0][0] <= tol:
+            break
+        key, j = heapq.heappop(heap)
+        if fresh[j] == len(picked):
+            picked.append(j)
+            gains.append(-key)
+            value += -key
+            continue
+        gain = evaluate([*picked, j]) - value
+        fresh[j] = len(picked)
+        heapq.heappush(heap, (-max(gain, 0.0), j))
+    return picked, gains, bound
+
+
+def capacitated_covering(
+    cover: Any,
+    weight: Any,
+    capacity: Any,
+    k: int,
+    *,
+    covered_capacity: Any | None = None,
+    existing_cover: Any | None = None,
+    time_limit_s: float = 60.0,
+    mip_rel_gap: float = 0.0,
+    max_variables: int = DEFAULT_MAX_VARIABLES,
+) -> Solution:
+    """Choose ``k`` sites, each serving at most its capacity, to serve the most residents.
+
+    Residents are assigned (fractions allowed) only to open sites that reach them, each
+    resident at most once, each site at most its capacity. Existing facilities are always open,
+    with their own reach (``existing_cover``) and capacities. The MILP maximises the total
+    served with existing facilities fixed open; the reported ``objective`` is the newly served
+    weight, the total minus the most the existing facilities serve alone (the same LP with no
+    new site). Its variables: a binary per candidate, a continuous flow per (point, site) pair,
+    with the strong link ``y_ij ≤ min(weight_i, capacity_j) x_j``. Demand points with the same
+    reach (new and existing) are merged first, their weights summed (the flows split back in
+    proportion to weight); points of weight 0 or reachable by nothing are dropped.
+
+    The order of gain and the greedy fallback use the served weight as a set function of the
+    open sites (submodular: a transportation problem's value), evaluated by LP, lazily.
+
+    Parameters
+    ----------
+    cover : scipy.sparse matrix or array of bool, shape (n_demand, n_candidates)
+        True where candidate ``j`` reaches demand point ``i`` within the circle's minutes.
+    weight : array of float, shape (n_demand,)
+        Older residents at each point (persons, finite, ≥ 0).
+    capacity : array of float, shape (n_candidates,)
+        Most residents each candidate could serve (persons, ≥ 0; ``inf`` for unlimited).
+    k : int
+        Number of sites to build (≥ 0); sites that would serve no one more are not proposed.
+    covered_capacity : array of float, shape (n_existing,), optional, keyword-only
+        Most residents each existing facility serves (persons, ≥ 0; ``inf`` for unlimited).
+        Required with ``existing_cover``.
+    existing_cover : scipy.sparse matrix or array of bool, shape (n_demand, n_existing),
+        optional, keyword-only
+        True where existing facility ``e`` reaches demand point ``i``. None: no existing
+        facility.
+    time_limit_s, mip_rel_gap, max_variables : keyword-only
+        As :func:`maximal_covering`; ``max_variables`` counts binaries and flow variables.
+
+    Returns
+    -------
+    Solution
+        With ``assignment``: shares of each point's residents served by each existing
+        facility and each chosen site (see :class:`Solution`).
+
+    Raises
+    ------
+    InputError
+        If shapes disagree, a weight or capacity is negative or NaN, ``k`` is not a whole
+        number ≥ 0, only one of ``existing_cover`` and ``covered_capacity`` is given, or an
+        option is out of range.
+
+    """
+    start = time.perf_counter()
+    matrix = _as_cover(cover)
+    n_demand, n_sites = matrix.shape
+    values = _as_values(weight, n_demand, "weight", "demand point")
+    cap = _as_values(capacity, n_sites, "capacity", "candidate", allow_inf=True)
+    count = _as_count(k)
+    limit, gap_limit, most = _options(time_limit_s, mip_rel_gap, max_variables)
+    if (existing_cover is None) != (covered_capacity is None):
+        given = "existing_cover" if existing_cover is not None else "covered_capacity"
+        missing = "covered_capacity" if existing_cover is not None else "existing_cover"
+        msg = f"{given} was given without {missing}; give both for existing facilities, or neither"
+        raise InputError(msg)
+    if existing_cover is None:
+        existing = sp.csr_array((n_demand, 0), dtype=np.bool_)
+    else:
+        existing = _as_cover(existing_cover, "existing_cover")
+        if existing.shape[0] != n_demand:
+            msg = (
+                f"existing_cover has {existing.shape[0]} rows; expected {n_demand}, one per "
+                "demand point (row of cover)"
+            )
+            raise InputError(msg)
+    n_old = existing.shape[1]
+    old_cap = (
+        np.zeros(0)
+        if covered_capacity is None
+        else _as_values(
+            covered_capacity, n_old, "covered_capacity", "existing facility", allow_inf=True
+        )
+    )
+    reach_new = np.diff(matrix.indptr) > 0
+    reach_old = np.diff(existing.indptr) > 0
+    uncoverable = np.flatnonzero(~reach_new & ~reach_old)
+    rows = np.flatnonzero((values > 0) & (reach_new | reach_old))
+
+    # merge points with the same reach (new sites, then existing ones, side by side)
+    both = sp.hstack([matrix[rows], existing[rows]], format="csr")
+    both.sort_indices()
+    indptr, indices = both.indptr, both.indices
+    seen: dict[bytes, int] = {}
+    group = np.fromiter(
+        (
+            seen.setdefault(indices[indptr[i] : indptr[i + 1]].tobytes(), len(seen))
+            for i in range(rows.size)
+        ),
+        dtype=np.int64,
+        count=rows.size,
+    )
+    _, first = np.unique(group, return_index=True)
+    group_weight = np.bincount(group, weights=values[rows], minlength=first.size)
+    new = sp.coo_array(matrix[rows[first]])
+    old = sp.coo_array(existing[rows[first]])
+    reach_weight = np.bincount(new.col, weights=group_weight[new.row], minlength=n_sites)
+    old_reach = np.bincount(old.col, weights=group_weight[old.row], minlength=n_old)
+    flow = _Flow(
+        weight=group_weight,
+        new_group=new.row.astype(np.int64),
+        new_site=new.col.astype(np.int64),
+        old_group=old.row.astype(np.int64),
+        old_site=old.col.astype(np.int64),
+        cap=np.minimum(cap, reach_weight),
+        old_cap=np.minimum(old_cap, old_reach),
+    )
+    tol = 1e-9 * max(1.0, float(group_weight.sum()))
+    baseline, _, _ = _served(flow, np.zeros(0, dtype=np.int64))
+    useful = np.flatnonzero(flow.cap > tol)
+    evaluations: dict[tuple[int, ...], float] = {}
+
+    def evaluate(sites: list[int]) -> float:
+        key = tuple(sorted(sites))
+        if key not in evaluations:
+            evaluations[key] = _served(flow, np.asarray(key, dtype=np.int64))[0]
+        return evaluations[key]
+
+    def done(picked: np.ndarray, total_bound: float, status: str, method: str) -> Solution:
+        picked = np.sort(picked)
+        order, gains, _ = _lazy_greedy(evaluate, flow.cap[picked], picked, len(picked), tol)
+        chosen = np.asarray(order, dtype=np.int64)
+        total, y, u = _served(flow, chosen)
+        objective = max(total - baseline, 0.0)
+        bound = max(total_bound - baseline, objective)
+        gap = _gap(objective, bound)
+        if status == HEURISTIC and gap <= _PROOF_TOL:
+            status = OPTIMAL
+        # flows per merged group → shares of each original point
+        column = np.full(n_sites, -1)
+        column[chosen] = n_old + np.arange(chosen.size)
+        on = y > 0
+        g = np.concatenate([flow.new_group[on], flow.old_group[u > 0]])
+        col = np.concatenate([column[flow.new_site[on]], flow.old_site[u > 0]])
+        share = np.concatenate([y[on], u[u > 0]]) / flow.weight[g]
+        per_group = sp.csr_array((share, (g, col)), shape=(first.size, n_old + chosen.size))
+        members = sp.csr_array((np.ones(rows.size), (rows, group)), shape=(n_demand, first.size))
+        assignment = sp.csr_array(members @ per_group)
+        assignment.eliminate_zeros()
+        return Solution(
+            chosen=_frozen(chosen, np.int64),
+            gains=_frozen(gains, np.float64),
+            objective=objective,
+            bound=float(bound),
+            gap=gap,
+            status=status,
+            method=method,
+            uncoverable=_frozen(uncoverable, np.int64),
+            runtime_s=time.perf_counter() - start,
+            assignment=assignment,
+        )
+
+    everything = min(
+        float(group_weight.sum()), baseline + float(np.sort(flow.cap)[::-1][:count].sum())
+    )
+    if useful.size == 0 or count == 0:
+        return done(np.zeros(0, dtype=np.int64), baseline, OPTIMAL, MILP)
+    if count >= useful.size:
+        return done(useful, evaluate(useful.tolist()), OPTIMAL, MILP)
+
+    c, constraints, upper, n_x = _flow_constraints(flow, None)
+    constraints.append(
+        LinearConstraint(
+            sp.csr_array(np.concatenate([np.ones(n_x), np.zeros(c.size - n_x)])[None, :]),
+            -np.inf,
+            count,
+        )
+    )
+    deadline = start + limit
+    timed_out = False
+    if c.size <= most:
+        integrality = np.concatenate([np.ones(n_x), np.zeros(c.size - n_x)])
+        run = _highs(
+            c,
+            constraints,
+            upper,
+            integrality,
+            deadline=deadline,
+            mip_rel_gap=gap_limit,
+            maximize=True,
+        )
+        if run.x is not None:
+            picked = np.flatnonzero(run.x[:n_x] > 0.5)
+            bound = min(everything, run.bound) if run.bound is not None else everything
+            return done(picked, bound, OPTIMAL if run.optimal else TIME_LIMIT, MILP)
+        timed_out = run.timed_out
+        logger.warning("HiGHS found no capacitated solution in %.1f s; greedy used", limit)
+    else:
+        logger.warning(
+            "capacitated model has %d variables (max_variables=%d); greedy used", c.size, most
+        )
+    greedy, _, greedy_bound = _lazy_greedy(evaluate, flow.cap[useful], useful, count, tol)
+    bound = min(everything, greedy_bound)
+    status = TIME_LIMIT if timed_out else HEURISTIC
+    if c.size > most:
+        relaxed = _relaxation(c, constraints, upper, deadline=deadline, maximize=True)
+        if relaxed is not None:
+            bound = min(bound, relaxed + tol)
+    return done(np.asarray(greedy, dtype=np.int64), bound, status, GREEDY)

@@ -1,0 +1,562 @@
+"""Siting models: hand-solved instances, brute force, spopt, bounds and the fallbacks."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import OptimizeResult, linprog
+
+from carecircle import siting
+from carecircle._errors import InputError
+
+# spopt builds its models with PuLP, whose 3.x releases warn about APIs PuLP 4 drops; only
+# those two warnings are let through, the rest stay errors.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Constructing LpVariable:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:PULP_CBC_CMD is deprecated:DeprecationWarning"),
+]
+
+# ---------------------------------------------------------------------------------------------
+# Hand instance for maximal covering, where greedy (and greedy + one swap) is not optimal.
+#
+#   point  weight  reached by        site  reaches          alone
+#   p0     5       X, Z              X=0   p0 p2 p4         5+2+1 = 8
+#   p1     4       Y, Z              Y=1   p1 p3 p5         4+2+1 = 7
+#   p2     2       X, W              Z=2   p0 p1            5+4   = 9
+#   p3     2       Y, W              W=3   p2 p3            2+2   = 4
+#   p4     1       X
+#   p5     1       Y
+#
+# k = 2. Greedy takes Z (9), then W (+4: p2, p3; X would add p2+p4 = 3, Y p3+p5 = 3): 13.
+# No single swap helps: {X,W} 10, {Y,W} 9, {Z,X} 12, {Z,Y} 12. The optimum is {X, Y}, every
+# point, 15; in order of marginal gain X (8) then Y (7). The LP bound is 15 as well.
+HAND = np.array(
+    [
+        [1, 0, 1, 0],
+        [0, 1, 1, 0],
+        [1, 0, 0, 1],
+        [0, 1, 0, 1],
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+    ],
+    dtype=bool,
+)
+HAND_WEIGHT = np.array([5.0, 4.0, 2.0, 2.0, 1.0, 1.0])
+
+
+def test_maximal_covering_beats_greedy_by_hand():
+    solution = siting.maximal_covering(sp.csr_array(HAND), HAND_WEIGHT, 2)
+    assert solution.method == "milp"
+    assert solution.status == "optimal"
+    assert solution.chosen.tolist() == [0, 1]
+    assert solution.gains.tolist() == [8.0, 7.0]
+    assert solution.objective == 15.0
+    assert solution.bound == pytest.approx(15.0)
+    assert solution.gap == pytest.approx(0.0, abs=1e-6)
+    assert solution.uncoverable.size == 0
+    assert solution.assignment is None
+
+
+def test_greedy_by_hand_with_its_bound():
+    greedy = siting.greedy_maximal_covering(HAND, HAND_WEIGHT, 2)
+    # Z (9) then W (4); the LP relaxation bound is 15, so the gap is (15 - 13) / 15
+    assert greedy.method == "greedy"
+    assert greedy.status == "heuristic"
+    assert greedy.chosen.tolist() == [2, 3]
+    assert greedy.gains.tolist() == [9.0, 4.0]
+    assert greedy.objective == 13.0
+    assert greedy.bound == pytest.approx(15.0)
+    assert greedy.gap == pytest.approx(2 / 15, rel=1e-5)
+
+
+def test_maximal_covering_one_site_and_none():
+    one = siting.maximal_covering(HAND, HAND_WEIGHT, 1)
+    assert one.chosen.tolist() == [2]  # Z reaches 9, more than X (8)
+    assert one.objective == 9.0
+    none = siting.maximal_covering(HAND, HAND_WEIGHT, 0)
+    assert none.chosen.size == 0
+    assert none.objective == 0.0
+    assert none.status == "optimal"
+
+
+# ---------------------------------------------------------------------------------------------
+# Existing coverage: p0 (100 residents) is already covered.
+#
+#   point  weight  covered  reached by       A=0 reaches p0 p1: new weight 1 (p0 counts 0)
+#   p0     100     yes      A, C             B=1 reaches p2:    new weight 2
+#   p1     1       no       A                C=2 reaches p0:    new weight 0, never chosen
+#   p2     2       no       B
+EXISTING = np.array([[1, 0, 1], [1, 0, 0], [0, 1, 0]], dtype=bool)
+EXISTING_WEIGHT = np.array([100.0, 1.0, 2.0])
+EXISTING_COVERED = np.array([True, False, False])
+
+
+def test_covered_demand_never_attracts_a_site():
+    without = siting.maximal_covering(EXISTING, EXISTING_WEIGHT, 1)
+    assert without.chosen.tolist() == [0]  # 101 when nothing is covered yet
+    one = siting.maximal_covering(EXISTING, EXISTING_WEIGHT, 1, covered=EXISTING_COVERED)
+    assert one.chosen.tolist() == [1]
+    assert one.objective == 2.0
+    # k larger than useful: B (2) then A (1); C would add nothing and is not proposed
+    many = siting.maximal_covering(EXISTING, EXISTING_WEIGHT, 3, covered=EXISTING_COVERED)
+    assert many.chosen.tolist() == [1, 0]
+    assert many.gains.tolist() == [2.0, 1.0]
+    assert many.objective == 3.0
+    assert many.status == "optimal"
+
+
+def test_covered_demand_in_set_and_budgeted_covering():
+    cover_all = siting.set_covering(EXISTING, covered=EXISTING_COVERED)
+    assert sorted(cover_all.chosen.tolist()) == [0, 1]
+    weighted = siting.set_covering(EXISTING, covered=EXISTING_COVERED, weight=EXISTING_WEIGHT)
+    assert weighted.chosen.tolist() == [1, 0]  # B adds 2 residents, A 1
+    assert weighted.gains.tolist() == [2.0, 1.0]
+    # C is free but reaches only covered demand; B fits the budget exactly
+    budgeted = siting.budgeted_covering(
+        EXISTING, EXISTING_WEIGHT, [1.0, 1.0, 0.0], 1.0, covered=EXISTING_COVERED
+    )
+    assert budgeted.chosen.tolist() == [1]
+    assert budgeted.objective == 2.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Set covering with a point no candidate reaches.
+#
+#   site  reaches        p5 is reached only by S2, p4 by S1 or S3, and S1 ∪ S2 reach p0..p5:
+#   S0    p0 p1 p2 p3    two sites. Greedy would start with S0 (4 points) and need three.
+#   S1    p0 p2 p4       p6 is reached by nobody: listed in ``uncoverable``.
+#   S2    p1 p3 p5       Order (points): S1 3, S2 3, tie → lower index first.
+#   S3    p4             With weights [1,1,1,1,1,5,9]: S2 7, S1 3.
+SETS = [[0, 1, 2, 3], [0, 2, 4], [1, 3, 5], [4]]
+SET_COVER = np.zeros((7, 4), dtype=bool)
+for _site, _points in enumerate(SETS):
+    SET_COVER[_points, _site] = True
+
+
+def test_set_covering_lists_the_uncoverable_point():
+    solution = siting.set_covering(sp.csc_matrix(SET_COVER))
+    assert solution.uncoverable.tolist() == [6]
+    assert solution.chosen.tolist() == [1, 2]
+    assert solution.gains.tolist() == [3.0, 3.0]
+    assert solution.objective == 2.0
+    assert solution.bound == 2.0
+    assert solution.gap == 0.0
+    assert solution.status == "optimal"
+    weighted = siting.set_covering(SET_COVER, weight=[1, 1, 1, 1, 1, 5, 9])
+    assert weighted.chosen.tolist() == [2, 1]
+    assert weighted.gains.tolist() == [7.0, 3.0]
+
+
+def test_set_covering_with_nothing_to_do():
+    solution = siting.set_covering(SET_COVER, covered=SET_COVER.any(axis=1))
+    assert solution.chosen.size == 0
+    assert solution.objective == 0.0
+    assert solution.uncoverable.tolist() == [6]
+
+
+# ---------------------------------------------------------------------------------------------
+# Budgeted covering.
+#
+#   point  weight  reached by      site  reaches   cost   alone
+#   p0     4       A, B            A=0   p0        2      4
+#   p1     3       B               B=1   p0 p1     4      7
+#   p2     5       C               C=2   p2        3      5
+#
+# budget 1.99: nothing fits. 2.99: A (4). 3: C, exactly its cost (5 > A's 4). 5: A + C (9)
+# beats B (7). 7: B + C (12); greedy by gain per yuan takes A (2/yuan), then C, then cannot
+# afford B: 9, so the MILP is needed. 9 or more: everything, 12.
+BUDGET_COVER = np.array([[1, 1, 0], [0, 1, 0], [0, 0, 1]], dtype=bool)
+BUDGET_WEIGHT = np.array([4.0, 3.0, 5.0])
+BUDGET_COST = np.array([2.0, 4.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    ("budget", "chosen", "objective"),
+    [
+        (1.99, [], 0.0),
+        (2.99, [0], 4.0),
+        (3.0, [2], 5.0),
+        (5.0, [2, 0], 9.0),
+        (7.0, [1, 2], 12.0),
+        (100.0, [1, 2], 12.0),
+    ],
+)
+def test_budgeted_covering_at_below_and_above_a_cost(budget, chosen, objective):
+    solution = siting.budgeted_covering(BUDGET_COVER, BUDGET_WEIGHT, BUDGET_COST, budget)
+    assert solution.chosen.tolist() == chosen
+    assert solution.objective == objective
+    assert BUDGET_COST[solution.chosen].sum() <= budget
+    assert solution.status == "optimal"
+
+
+def test_budgeted_covering_needs_the_milp():
+    solution = siting.budgeted_covering(BUDGET_COVER, BUDGET_WEIGHT, BUDGET_COST, 7.0)
+    assert solution.method == "milp"
+    assert solution.gains.tolist() == [7.0, 5.0]
+
+
+def test_budgeted_covering_rejects_a_nan_cost():
+    with pytest.raises(InputError, match=r"cost\[1\] \(candidate 1\) is nan"):
+        siting.budgeted_covering(BUDGET_COVER, BUDGET_WEIGHT, [2.0, np.nan, 3.0], 5.0)
+    with pytest.raises(InputError, match=r"budget is -1\.0"):
+        siting.budgeted_covering(BUDGET_COVER, BUDGET_WEIGHT, BUDGET_COST, -1.0)
+    with pytest.raises(InputError, match=r"cost has shape \(2,\); expected \(3,\)"):
+        siting.budgeted_covering(BUDGET_COVER, BUDGET_WEIGHT, [1.0, 2.0], 5.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Capacitated covering.
+
+
+def test_capacity_smaller_than_the_demand_a_site_reaches():
+    # p0 and p1 hold 10 residents each. A reaches both but serves 8; B reaches p1, serves 6.
+    cover = np.array([[1, 0], [1, 1]], dtype=bool)
+    weight = np.array([10.0, 10.0])
+    one = siting.capacitated_covering(cover, weight, [8.0, 6.0], 1)
+    assert one.chosen.tolist() == [0]  # 8 > 6, though A reaches 20
+    assert one.objective == pytest.approx(8.0)
+    two = siting.capacitated_covering(cover, weight, [8.0, 6.0], 2)
+    assert two.chosen.tolist() == [0, 1]
+    assert two.gains == pytest.approx([8.0, 6.0])
+    assert two.objective == pytest.approx(14.0)
+    assert two.status == "optimal"
+    served = two.assignment.multiply(weight[:, None]).toarray()
+    assert served.sum(axis=0) == pytest.approx([8.0, 6.0])  # both sites full
+    assert served[0, 1] == 0.0  # B does not reach p0
+    assert (two.assignment.sum(axis=1) <= 1 + 1e-9).all()
+
+
+def test_existing_capacity_is_used_first():
+    # Existing E reaches p0 and p1 (10 residents each) and serves 10: alone it serves 10.
+    # A reaches p0 and serves 10; B reaches both and serves 4. With A, E takes p1 and A takes
+    # p0: 20 in all, 10 newly served; with B only 14, 4 newly served.
+    cover = np.array([[1, 1], [0, 1]], dtype=bool)
+    weight = np.array([10.0, 10.0])
+    existing = np.array([[1], [1]], dtype=bool)
+    solution = siting.capacitated_covering(
+        cover, weight, [10.0, 4.0], 1, covered_capacity=[10.0], existing_cover=existing
+    )
+    assert solution.chosen.tolist() == [0]
+    assert solution.objective == pytest.approx(10.0)
+    assert solution.bound == pytest.approx(10.0)
+    assert solution.assignment.shape == (2, 2)  # E, then A
+    assert solution.assignment.toarray() == pytest.approx(np.array([[0.0, 1.0], [1.0, 0.0]]))
+
+
+def test_existing_facility_serving_everyone_leaves_nothing_to_build():
+    cover = np.array([[1, 1], [0, 1]], dtype=bool)
+    solution = siting.capacitated_covering(
+        cover,
+        [10.0, 10.0],
+        [10.0, 4.0],
+        2,
+        covered_capacity=[np.inf],
+        existing_cover=np.ones((2, 1), dtype=bool),
+    )
+    assert solution.chosen.size == 0
+    assert solution.objective == 0.0
+    assert solution.assignment.sum() == pytest.approx(2.0)  # both points fully served by E
+
+
+def _served_by_lp(cover, existing, weight, capacity, existing_capacity, sites):
+    """Most residents served when ``sites`` are open, as a plain dense LP (independent code)."""
+    reach = np.hstack([existing, cover[:, list(sites)]])
+    limit = np.concatenate([existing_capacity, capacity[list(sites)]])
+    pairs = np.argwhere(reach)  # (point, facility) pairs, one variable each
+    if pairs.size == 0:
+        return 0.0
+    a_ub = np.zeros((reach.shape[0] + reach.shape[1], len(pairs)))
+    a_ub[pairs[:, 0], np.arange(len(pairs))] = 1.0
+    a_ub[reach.shape[0] + pairs[:, 1], np.arange(len(pairs))] = 1.0
+    b_ub = np.concatenate([weight, limit])
+    result = linprog(-np.ones(len(pairs)), A_ub=a_ub, b_ub=b_ub, method="highs")
+    return -result.fun
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_capacitated_covering_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    cover = rng.random((8, 5)) < 0.35
+    existing = rng.random((8, 2)) < 0.3
+    weight = rng.integers(0, 10, 8).astype(float)
+    capacity = rng.integers(1, 15, 5).astype(float)
+    existing_capacity = rng.integers(1, 10, 2).astype(float)
+    k = 2
+    baseline = _served_by_lp(cover, existing, weight, capacity, existing_capacity, [])
+    best = max(
+        _served_by_lp(cover, existing, weight, capacity, existing_capacity, list(sites))
+        for r in range(k + 1)
+        for sites in itertools.combinations(range(5), r)
+    )
+    solution = siting.capacitated_covering(
+        cover,
+        weight,
+        capacity,
+        k,
+        covered_capacity=existing_capacity,
+        existing_cover=existing,
+    )
+    assert solution.objective == pytest.approx(best - baseline, abs=1e-6)
+    assert solution.gains.sum() == pytest.approx(solution.objective, abs=1e-6)
+    served = solution.assignment.multiply(weight[:, None]).toarray()
+    assert served.sum() == pytest.approx(best, abs=1e-6)
+    limits = np.concatenate([existing_capacity, capacity[solution.chosen]])
+    assert (served.sum(axis=0) <= limits + 1e-6).all()
+    reach = np.hstack([existing, cover[:, solution.chosen]])
+    assert (served[~reach] == 0).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Brute force on small random instances.
+
+
+def _best_cover(cover, weight, k):
+    return max(
+        weight[cover[:, list(sites)].any(axis=1)].sum() if sites else 0.0
+        for r in range(k + 1)
+        for sites in itertools.combinations(range(cover.shape[1]), r)
+    )
+
+
+def _random(seed, n_demand=14, n_sites=7):
+    rng = np.random.default_rng(seed)
+    cover = rng.random((n_demand, n_sites)) < rng.uniform(0.1, 0.45)
+    weight = rng.integers(0, 10, n_demand).astype(float)
+    covered = rng.random(n_demand) < 0.2
+    return rng, cover, weight, covered
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_maximal_and_budgeted_covering_match_brute_force(seed):
+    rng, cover, weight, covered = _random(seed)
+    new = np.where(covered, 0.0, weight)
+    k = int(rng.integers(1, 4))
+    solution = siting.maximal_covering(cover, weight, k, covered=covered)
+    assert solution.objective == pytest.approx(_best_cover(cover, new, k))
+    assert solution.chosen.size <= k
+    cost = rng.integers(0, 6, cover.shape[1]).astype(float)
+    budget = float(rng.integers(0, 12))
+    best = max(
+        new[cover[:, list(sites)].any(axis=1)].sum() if sites else 0.0
+        for r in range(cover.shape[1] + 1)
+        for sites in itertools.combinations(range(cover.shape[1]), r)
+        if cost[list(sites)].sum() <= budget
+    )
+    budgeted = siting.budgeted_covering(cover, weight, cost, budget, covered=covered)
+    assert budgeted.objective == pytest.approx(best)
+    assert cost[budgeted.chosen].sum() <= budget
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_set_covering_matches_brute_force(seed):
+    _, cover, _, covered = _random(seed)
+    need = ~covered & cover.any(axis=1)
+    fewest = next(
+        r
+        for r in range(cover.shape[1] + 1)
+        for sites in itertools.combinations(range(cover.shape[1]), r)
+        if (cover[:, list(sites)].any(axis=1) | ~need).all()
+    )
+    solution = siting.set_covering(cover, covered=covered)
+    assert solution.objective == fewest
+    assert (cover[:, solution.chosen].any(axis=1) | ~need).all()
+    assert solution.uncoverable.tolist() == np.flatnonzero(~covered & ~cover.any(axis=1)).tolist()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_greedy_gap_is_never_below_the_true_gap(seed):
+    rng, cover, weight, covered = _random(seed, n_demand=30, n_sites=9)
+    k = int(rng.integers(1, 5))
+    exact = siting.maximal_covering(cover, weight, k, covered=covered)
+    greedy = siting.greedy_maximal_covering(cover, weight, k, covered=covered)
+    assert exact.status == "optimal"
+    assert greedy.bound >= exact.objective - 1e-9
+    true_gap = (exact.objective - greedy.objective) / max(exact.objective, 1e-12)
+    assert greedy.gap >= true_gap - 1e-9
+    assert greedy.objective <= exact.objective + 1e-9
+
+
+def test_duplicate_rows_give_the_same_answer_as_summed_weights():
+    rng = np.random.default_rng(7)
+    cover = rng.random((10, 6)) < 0.3
+    weight = rng.integers(1, 9, 10).astype(float)
+    doubled = siting.maximal_covering(np.vstack([cover, cover]), np.concatenate([weight] * 2), 2)
+    single = siting.maximal_covering(cover, 2 * weight, 2)
+    assert doubled.objective == single.objective
+
+
+# ---------------------------------------------------------------------------------------------
+# Invariants.
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    k=st.integers(0, 5),
+)
+def test_invariants(seed, k):
+    _, cover, weight, covered = _random(seed, n_demand=20, n_sites=8)
+    solution = siting.maximal_covering(cover, weight, k, covered=covered)
+    more = siting.maximal_covering(cover, weight, k + 1, covered=covered)
+    reachable = ~covered & cover.any(axis=1)
+    assert solution.objective <= weight[reachable].sum() + 1e-9
+    assert more.objective >= solution.objective - 1e-9  # more sites never cover less
+    assert np.all(np.diff(solution.gains) <= 1e-9)  # marginal gains never grow
+    assert (solution.gains > 0).all()
+    assert solution.gains.sum() == pytest.approx(solution.objective)
+    newly = cover[:, solution.chosen].any(axis=1) & ~covered
+    assert weight[newly].sum() == pytest.approx(solution.objective)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fallbacks when HiGHS runs out of time, and the size limit.
+
+
+def _time_out(x=None, bound=None):
+    def fake(c, *, integrality=None, bounds=None, constraints=None, options=None):
+        return OptimizeResult(
+            status=1,
+            message="Time limit reached.",
+            x=None if x is None else x(c),
+            fun=None if x is None else float(np.asarray(c) @ x(c)),
+            mip_dual_bound=bound,
+        )
+
+    return fake
+
+
+def test_time_limit_without_a_solution_falls_back_to_greedy(monkeypatch):
+    monkeypatch.setattr(siting, "milp", _time_out())
+    solution = siting.maximal_covering(HAND, HAND_WEIGHT, 2, time_limit_s=5.0)
+    assert solution.method == "greedy"
+    assert solution.status == "time_limit"
+    assert solution.objective == 13.0  # greedy's Z + W, no swap helps
+    assert solution.bound == pytest.approx(15.0)  # the LP relaxation
+    assert solution.gap == pytest.approx(2 / 15, rel=1e-5)
+
+
+def test_time_limit_with_a_worse_incumbent_keeps_greedy(monkeypatch):
+    # HiGHS "found" the empty set and a dual bound of 15 (-15 as it minimises -objective)
+    monkeypatch.setattr(siting, "milp", _time_out(x=np.zeros_like, bound=-15.0))
+    solution = siting.maximal_covering(HAND, HAND_WEIGHT, 2)
+    assert solution.method == "greedy"
+    assert solution.status == "time_limit"
+    assert solution.objective == 13.0
+
+
+def test_too_large_for_the_milp_uses_greedy():
+    solution = siting.maximal_covering(HAND, HAND_WEIGHT, 2, max_variables=1)
+    assert solution.method == "greedy"
+    assert solution.status == "heuristic"
+    assert solution.objective == 13.0
+    assert solution.gap == pytest.approx(2 / 15, rel=1e-5)
+    cover_all = siting.set_covering(SET_COVER, max_variables=1)
+    assert cover_all.objective == 2.0  # the reductions alone solve it
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparison with PySAL spopt on random instances.
+
+
+def _spopt_solver(name):
+    pulp = pytest.importorskip("pulp")
+    if name == "highs":
+        if not pulp.HiGHS(msg=False).available():
+            pytest.skip("PuLP finds no highspy")
+        return pulp.HiGHS(msg=False)
+    if not hasattr(pulp, "PULP_CBC_CMD") or not pulp.PULP_CBC_CMD().available():
+        pytest.skip("this PuLP ships no CBC binary")
+    return pulp.PULP_CBC_CMD(msg=False)
+
+
+def _spopt_instance(seed):
+    rng = np.random.default_rng(seed)
+    cost = rng.random((60, 15))
+    weight = rng.integers(1, 100, 60)
+    return cost, weight
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+@pytest.mark.parametrize("seed", range(10))
+def test_same_optimum_as_spopt(seed, solver):
+    locate = pytest.importorskip("spopt.locate")
+    cost, weight = _spopt_instance(seed)
+    radius = 0.2
+    cover = cost <= radius
+    p = 3
+    mclp = locate.MCLP.from_cost_matrix(cost, weight, service_radius=radius, p_facilities=p)
+    mclp = mclp.solve(_spopt_solver(solver))
+    ours = siting.maximal_covering(sp.csr_array(cover), weight, p)
+    assert ours.objective == pytest.approx(mclp.problem.objective.value())
+    reachable = cover.any(axis=1)
+    lscp = locate.LSCP.from_cost_matrix(cost[reachable], radius).solve(_spopt_solver(solver))
+    cover_all = siting.set_covering(cover)
+    assert cover_all.objective == pytest.approx(lscp.problem.objective.value())
+    assert cover_all.uncoverable.tolist() == np.flatnonzero(~reachable).tolist()
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs.
+
+
+def test_inputs_are_not_mutated_and_results_are_frozen():
+    cover = sp.csr_matrix(HAND.astype(float))
+    before = cover.copy()
+    weight = HAND_WEIGHT.copy()
+    covered = np.zeros(6, dtype=bool)
+    solution = siting.maximal_covering(cover, weight, 2, covered=covered)
+    assert (cover != before).nnz == 0
+    assert cover.dtype == np.float64
+    assert weight.tolist() == HAND_WEIGHT.tolist()
+    assert not covered.any()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        solution.objective = 0.0  # type: ignore[misc]
+    with pytest.raises(ValueError, match="read-only"):
+        solution.chosen[0] = 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"weight": [1.0, 2.0]}, r"weight has shape \(2,\); expected \(6,\)"),
+        ({"weight": [1, 1, -2, 1, 1, 1]}, r"weight\[2\] \(demand point 2\) is -2\.0"),
+        ({"weight": [1, 1, 1, np.inf, 1, 1]}, r"weight\[3\] .* is inf; expected a finite"),
+        ({"k": -1}, r"k is -1; expected a whole number"),
+        ({"k": 2.5}, r"k is 2\.5; expected a whole number"),
+        ({"k": True}, r"k is True; expected a whole number"),
+        ({"covered": [True, False]}, r"covered has shape \(2,\); expected \(6,\)"),
+        ({"cover": np.full((6, 4), 2)}, r"cover\[0, 0\] is 2; expected booleans"),
+        ({"cover": np.ones(6)}, r"cover has 1 dimension"),
+        ({"time_limit_s": 0}, r"time_limit_s is 0; expected a number of seconds > 0"),
+        ({"mip_rel_gap": 1.5}, r"mip_rel_gap is 1\.5"),
+    ],
+)
+def test_bad_inputs_say_what_was_found_and_expected(kwargs, message):
+    args = {"cover": HAND, "weight": HAND_WEIGHT, "k": 2} | kwargs
+    with pytest.raises(InputError, match=message):
+        siting.maximal_covering(args.pop("cover"), args.pop("weight"), args.pop("k"), **args)
+
+
+def test_bad_capacitated_inputs():
+    cover = np.ones((2, 2), dtype=bool)
+    with pytest.raises(InputError, match=r"capacity\[1\] \(candidate 1\) is nan"):
+        siting.capacitated_covering(cover, [1.0, 1.0], [1.0, np.nan], 1)
+    with pytest.raises(InputError, match="existing_cover was given without covered_capacity"):
+        siting.capacitated_covering(
+            cover, [1.0, 1.0], [1.0, 1.0], 1, existing_cover=np.ones((2, 1), dtype=bool)
+        )
+    with pytest.raises(InputError, match=r"existing_cover has 3 rows; expected 2"):
+        siting.capacitated_covering(
+            cover,
+            [1.0, 1.0],
+            [1.0, 1.0],
+            1,
+            covered_capacity=[1.0],
+            existing_cover=np.ones((3, 1), dtype=bool),
+        )
