@@ -18,7 +18,7 @@ import shapely
 from scipy.sparse import csr_array
 
 from .network import WalkNetwork
-from .travel import Snap, reach
+from .travel import Snap, reach, snap
 
 logger = logging.getLogger(__name__)
 
@@ -96,10 +96,11 @@ def generate(
 ) -> gpd.GeoDataFrame:
     """Candidate points on the walking network in and around the communities not covered.
 
-    Points are placed every ``spacing_m`` along the walkable edges that pass within
-    ``margin_m`` of a community whose ``<circle>_status`` is partial, uncovered or
-    no_facility. When that gives more than ``max_sites`` points the spacing is widened (and
-    a warning says so).
+    A regular grid of spacing ``spacing_m`` is laid over the communities whose
+    ``<circle>_status`` is partial, uncovered or no_facility (grown by ``margin_m``), and each
+    grid point is moved onto the nearest walkable way (points farther than ``spacing_m`` from
+    any way are dropped; points landing on the same spot are merged). When that gives more
+    than ``max_sites`` points the spacing is widened (and a warning says so).
 
     Parameters
     ----------
@@ -132,22 +133,26 @@ def generate(
     if gaps.size == 0:
         return empty
     area = shapely.buffer(shapely.union_all(gaps), margin_m)
-    edges = net.edge_tree.query(area, predicate="intersects")
-    if edges.size == 0:
-        return empty
     while True:
-        counts = np.maximum(np.floor(shapely.length(net.geometry[edges]) / spacing_m), 0)
-        counts = counts.astype(np.int64) + 1
-        if counts.sum() <= max_sites:
+        # a regular grid over the gaps, each point moved onto the nearest walkable way
+        minx, miny, maxx, maxy = shapely.bounds(area)
+        xs = np.arange(minx + spacing_m / 2, maxx, spacing_m)
+        ys = np.arange(miny + spacing_m / 2, maxy, spacing_m)
+        gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
+        inside = shapely.contains_xy(area, gx, gy)
+        if int(inside.sum()) <= max_sites:
             break
         spacing_m *= 1.5
         logger.warning("too many candidate points; spacing widened to %.0f m", spacing_m)
-    owner = np.repeat(edges, counts)
-    local = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    fraction = (local + 0.5) / np.repeat(counts, counts)
-    points = shapely.line_interpolate_point(net.geometry[owner], fraction, normalized=True)
-    inside = shapely.contains_xy(area, shapely.get_x(points), shapely.get_y(points))
-    points = points[inside]
+    joined = snap(net, gx[inside], gy[inside])
+    near = joined.access_m <= spacing_m
+    points = shapely.line_interpolate_point(
+        net.geometry[joined.edge[near]], joined.fraction[near], normalized=True
+    )
+    # one candidate per spot: grid points that land on the same place are merged
+    keys = np.round(shapely.get_coordinates(points) / (spacing_m / 4)).astype(np.int64)
+    _, first = np.unique(keys, axis=0, return_index=True)
+    points = points[np.sort(first)]
     n = points.size
     return gpd.GeoDataFrame(
         {

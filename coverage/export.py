@@ -226,5 +226,10 @@ def _gpkg_ready(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if str(out[column].dtype) == "boolean":
             out[column] = out[column].astype("Int8")
         elif out[column].dtype == object or str(out[column].dtype).startswith("str"):
-            out[column] = out[column].map(lambda v: None if v is None or v != v else str(v))
+            out[column] = out[column].map(lambda v: None if _missing(v) else str(v))
     return out
+
+
+def _missing(value: object) -> bool:
+    """True for None, NaN and pandas' NA (whose truth value is ambiguous)."""
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)

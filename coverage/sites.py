@@ -1,0 +1,530 @@
+"""Where to build next: proposed sites that bring the left-out older residents into a circle.
+
+:func:`propose` takes the prepared district (:func:`carecircle.pipeline.prepare`), candidate
+sites (given, or generated on the network around the communities not covered) and one of the
+siting questions, builds the coverage sets with the same compiled shortest paths as the
+analysis (:func:`carecircle.candidates.coverage_matrix`) and solves with
+:mod:`carecircle.siting`. Existing facilities always stay and keep their coverage.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.sparse import csr_array
+
+from . import candidates as candidates_mod
+from . import costing, siting, travel
+from ._errors import InputError
+from ._files import atomic
+from .pipeline import Prepared, circle_times
+from .policy import Circle, Policy
+
+logger = logging.getLogger(__name__)
+
+MODES = ("count", "cover_all", "budget")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Proposed sites and what they change.
+
+    Attributes
+    ----------
+    sites : geopandas.GeoDataFrame
+        The chosen candidates in order of choice (largest marginal gain first, so a plan can
+        be phased year by year): ``order``, ``id``, ``name``, ``tier``, ``newly_covered``
+        (older residents it brings into the circle, in that order), ``cumulative_covered``,
+        ``cost_yuan``, ``area_m2``, ``under_1000m2``, ``generated``; in the network's CRS.
+    candidates : geopandas.GeoDataFrame
+        Every candidate with ``network_status`` and ``reach`` (residents not yet covered it
+        could bring in alone).
+    communities : pandas.DataFrame
+        Per community: ``id``, ``name``, ``township``, ``residents``, ``within_before``,
+        ``within_after``, ``share_before``, ``share_after``, ``status_before``,
+        ``status_after``.
+    townships : pandas.DataFrame
+        The same per township.
+    uncoverable : pandas.DataFrame
+        Per community, the residents no candidate can bring in, and why.
+    solution : siting.Solution
+        The solver's answer: status, objective, bound, gap, method, runtime.
+    circle : Circle
+        The circle filled.
+    mode : str
+        ``count``, ``cover_all`` or ``budget``; with ``capacity`` noted in :attr:`notes`.
+    notes : tuple of str
+        Assumptions worth reading (costs from rules, capacity units).
+
+    """
+
+    sites: gpd.GeoDataFrame
+    candidates: gpd.GeoDataFrame
+    communities: pd.DataFrame
+    townships: pd.DataFrame
+    uncoverable: pd.DataFrame
+    solution: siting.Solution
+    circle: Circle
+    mode: str
+    notes: tuple[str, ...] = ()
+
+
+def propose(
+    prep: Prepared,
+    candidate_sites: gpd.GeoDataFrame | None,
+    *,
+    policy: Policy,
+    circle: str = "eldercare",
+    tier: str = "community_station",
+    count: int | None = None,
+    cover_all: bool = False,
+    budget: float | None = None,
+    capacity: bool = False,
+    municipal: bool | None = None,
+    spacing_m: float = 100.0,
+    time_limit_s: float = 60.0,
+) -> Proposal:
+    """Choose new sites for ``tier`` to fill the gaps of ``circle``.
+
+    Exactly one of ``count`` (maximal covering: the k sites covering the most older residents
+    not covered today), ``cover_all`` (set covering: the fewest sites covering everyone who can
+    be covered at all) or ``budget`` (the most newly covered residents for the money, yuan) is
+    given. With ``capacity`` (with ``count``), each site serves at most the residents its floor
+    area allows under ``provision.area_per_resident_m2``, and residents are assigned within
+    those limits.
+
+    Parameters
+    ----------
+    prep : Prepared
+        The district (see :func:`carecircle.pipeline.prepare`).
+    candidate_sites : geopandas.GeoDataFrame or None
+        Candidates as read by :func:`carecircle.inputs.read_candidates` (any CRS); ``None``
+        generates candidates on the network every ``spacing_m`` around the gaps.
+    policy : Policy, keyword-only
+        The profile (circle minutes, money rules, floor area per resident).
+    circle, tier : str, keyword-only
+        The circle to fill and the tier of the new facilities.
+    count, cover_all, budget, capacity : keyword-only
+        The question (see above).
+    municipal : bool, optional, keyword-only
+        For costing under 运城's rules (see :func:`carecircle.costing.cost`).
+    spacing_m : float, keyword-only
+        Spacing of generated candidates, metres.
+    time_limit_s : float, keyword-only
+        Time limit for the exact model; beyond it the best solution found, or greedy, with its
+        gap.
+
+    """
+    mode = _mode(count, cover_all, budget, capacity)
+    target = policy.circle(circle)
+    if tier not in target.tiers:
+        msg = (
+            f"--tier {tier!r} does not count for circle {circle!r}; expected one of {target.tiers}"
+        )
+        raise InputError(msg)
+    net = prep.net
+    _, _, time_s, _ = circle_times(prep, target)
+    limit = prep.point_limits_s(target)
+    residents = prep.point_residents()
+    covered = (time_s <= limit) | (residents <= 0)
+    notes: list[str] = []
+
+    if candidate_sites is None:
+        from .pipeline import analyze
+
+        analysed = analyze(
+            net,
+            prep.communities,
+            prep.facilities,
+            policy=policy,
+            speed_m_s=prep.speed_m_s,
+            circle_polygons=False,
+            prepared=prep,
+        )
+        sites = candidates_mod.generate(net, analysed.communities, circle, spacing_m=spacing_m)
+        notes.append(
+            f"{len(sites)} candidate points generated on the network every {spacing_m:g} m "
+            "around the communities not covered"
+        )
+    else:
+        sites = candidate_sites.to_crs(net.crs).reset_index(drop=True)
+    if len(sites) == 0:
+        msg = "no candidate sites: every community is covered, or the candidate file is empty"
+        raise InputError(msg)
+    snap = travel.snap(net, sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
+    on_net = snap.access_m <= policy.max_access_m
+    sites = sites.assign(
+        access_m=np.round(snap.access_m, 1),
+        network_status=np.where(on_net, "ok", "off_network"),
+    )
+    usable = np.flatnonzero(on_net)
+    cover = candidates_mod.coverage_matrix(
+        net,
+        snap.subset(usable),
+        prep.point_snap,
+        limit,
+        speed_m_s=prep.speed_m_s,
+        usable=~prep.off_network,
+    )
+    open_weight = np.where(covered, 0.0, residents)
+    reach = np.zeros(len(sites))
+    reach[usable] = cover.T.astype(float) @ open_weight
+    sites = sites.assign(reach=np.round(reach, 1))
+
+    costs = _costs(sites, policy, tier=tier, municipal=municipal, notes=notes)
+    if mode == "count":
+        if capacity:
+            solution = _capacitated(
+                prep,
+                target,
+                sites,
+                usable,
+                cover,
+                residents,
+                covered,
+                policy=policy,
+                k=int(count or 0),
+                notes=notes,
+                time_limit_s=time_limit_s,
+            )
+        else:
+            solution = siting.maximal_covering(
+                cover, residents, int(count or 0), covered=covered, time_limit_s=time_limit_s
+            )
+    elif mode == "cover_all":
+        solution = siting.set_covering(
+            cover, covered=covered, weight=residents, time_limit_s=time_limit_s
+        )
+    else:
+        cost = costs[usable]
+        if np.isnan(cost).any():
+            missing = sites["id"].to_numpy()[usable][np.isnan(cost)]
+            msg = (
+                f"{len(missing)} candidate(s) have no cost (first: {missing[0]!r}) and the "
+                f"profile {policy.name!r} gives none for {tier!r} of their size; add a 'cost' "
+                "column (yuan) or an 'area_m2' column the money rules can use"
+            )
+            raise InputError(msg)
+        solution = siting.budgeted_covering(
+            cover, residents, cost, float(budget or 0.0), covered=covered, time_limit_s=time_limit_s
+        )
+
+    chosen = usable[np.asarray(solution.chosen, dtype=np.int64)]
+    picked = sites.iloc[chosen].copy()
+    gains = np.asarray(solution.gains, dtype=float)
+    proposed = gpd.GeoDataFrame(
+        {
+            "order": np.arange(1, len(chosen) + 1),
+            "id": picked["id"].to_numpy(),
+            "name": picked["name"].to_numpy(),
+            "tier": tier,
+            "newly_covered": np.round(gains, 1),
+            "cumulative_covered": np.round(np.cumsum(gains), 1),
+            "cost_yuan": costs[chosen],
+            "area_m2": picked["area_m2"].to_numpy(dtype=float),
+            "under_1000m2": pd.array(picked["under_1000m2"], dtype="boolean"),
+            "generated": picked["generated"].to_numpy() if "generated" in picked else False,
+        },
+        geometry=picked.geometry.to_numpy(),
+        crs=net.crs,
+    )
+    newly = (
+        np.asarray(cover[:, np.asarray(solution.chosen, dtype=np.int64)].sum(axis=1)).ravel() > 0
+        if len(chosen)
+        else np.zeros(len(residents), dtype=bool)
+    )
+    if solution.assignment is not None:
+        newly = _served_by_new(solution.assignment, len(chosen))
+    after = covered | newly
+    communities = _before_after(prep, residents, covered, after, policy)
+    return Proposal(
+        sites=proposed,
+        candidates=sites,
+        communities=communities,
+        townships=_townships(communities),
+        uncoverable=_uncoverable(prep, residents, covered, cover, target),
+        solution=solution,
+        circle=target,
+        mode=mode,
+        notes=tuple(notes),
+    )
+
+
+def _mode(count: int | None, cover_all: bool, budget: float | None, capacity: bool) -> str:
+    asked = [
+        name
+        for name, on in (
+            ("count", count is not None),
+            ("cover_all", cover_all),
+            ("budget", budget is not None),
+        )
+        if on
+    ]
+    if len(asked) != 1:
+        msg = "ask one question: --count K, --cover-all or --budget YUAN"
+        raise InputError(msg)
+    if count is not None and count < 1:
+        msg = f"--count must be 1 or more, found {count!r}"
+        raise InputError(msg)
+    if budget is not None and not budget >= 0:
+        msg = f"--budget must be 0 yuan or more, found {budget!r}"
+        raise InputError(msg)
+    if capacity and asked[0] != "count":
+        msg = "--capacity goes with --count K"
+        raise InputError(msg)
+    return asked[0]
+
+
+def _costs(
+    sites: gpd.GeoDataFrame, policy: Policy, *, tier: str, municipal: bool | None, notes: list[str]
+) -> np.ndarray:
+    """Each candidate's cost: its own ``cost`` column, else the profile's construction rules."""
+    given = sites["cost"].to_numpy(dtype=float) if "cost" in sites else np.full(len(sites), np.nan)
+    if not np.isnan(given).any() or not policy.money:
+        return given
+    frame = pd.DataFrame(
+        {
+            "id": sites["id"],
+            "name": sites["name"],
+            "tier": tier,
+            "area_m2": sites["area_m2"].to_numpy(dtype=float),
+        }
+    )
+    try:
+        ruled = costing.cost(frame, policy, municipal=municipal).facilities
+    except InputError as exc:
+        notes.append(f"candidates without a cost: the profile's rules could not cost them ({exc})")
+        return given
+    rule = ruled["construction_yuan"].to_numpy(dtype=float)
+    filled = np.where(np.isnan(given), rule, given)
+    used = int((np.isnan(given) & np.isfinite(rule)).sum())
+    if used:
+        notes.append(
+            f"{used} candidate(s) costed by the profile's construction rules "
+            f"({policy.name}): the subsidy a {tier} of its size receives"
+        )
+    return filled
+
+
+def _capacitated(
+    prep: Prepared,
+    target: Circle,
+    sites: gpd.GeoDataFrame,
+    usable: np.ndarray,
+    cover: csr_array,
+    residents: np.ndarray,
+    covered: np.ndarray,
+    *,
+    policy: Policy,
+    k: int,
+    notes: list[str],
+    time_limit_s: float,
+) -> siting.Solution:
+    rule = policy.provision.get("area_per_resident_m2")
+    if rule is None:
+        msg = f"--capacity needs provision.area_per_resident_m2 in the profile {policy.name!r}"
+        raise InputError(msg)
+    per_resident = float(rule.value)
+    population = prep.communities["population"].to_numpy(dtype=float)
+    share = float(np.nansum(residents) / max(np.nansum(population), 1e-9))
+    area = sites["area_m2"].to_numpy(dtype=float)[usable]
+    if np.isnan(area).any():
+        msg = "--capacity needs every candidate's 'area_m2' (floor area, m²)"
+        raise InputError(msg)
+    capacity = area / per_resident * share
+    fac = prep.facilities
+    existing = np.flatnonzero(
+        fac["tier"].isin(target.tiers).to_numpy() & (fac["network_status"] == "ok").to_numpy()
+    )
+    existing_cover = candidates_mod.coverage_matrix(
+        prep.net,
+        prep.facility_snap.subset(existing),
+        prep.point_snap,
+        prep.point_limits_s(target),
+        speed_m_s=prep.speed_m_s,
+        usable=~prep.off_network,
+    )
+    existing_area = fac["area_m2"].to_numpy(dtype=float)[existing]
+    existing_capacity = (
+        np.where(np.isnan(existing_area), np.inf, existing_area) / per_resident * share
+    )
+    notes.append(
+        f"capacity: floor area / {per_resident:g} m² per resident ({rule.source}), counted in "
+        f"the residents the shares are of (× {share:.3f}, their share of the population); "
+        "existing facilities without a floor area are taken as unlimited"
+    )
+    return siting.capacitated_covering(
+        cover,
+        residents,
+        capacity,
+        k,
+        covered_capacity=existing_capacity,
+        existing_cover=existing_cover,
+        time_limit_s=time_limit_s,
+    )
+
+
+def _served_by_new(assignment: Any, n_new: int) -> np.ndarray:
+    """Points at least half of whose residents the new sites serve (capacitated solution)."""
+    if n_new == 0:
+        return np.zeros(assignment.shape[0], dtype=bool)
+    new = assignment[:, assignment.shape[1] - n_new :]
+    return np.asarray(new.sum(axis=1)).ravel() >= 0.5 - 1e-9
+
+
+def _before_after(
+    prep: Prepared, residents: np.ndarray, before: np.ndarray, after: np.ndarray, policy: Policy
+) -> pd.DataFrame:
+    comm = prep.communities
+    n = len(comm)
+    group = prep.points.community
+    total = np.bincount(group, weights=residents, minlength=n)
+    within_before = np.bincount(group, weights=residents * before, minlength=n)
+    within_after = np.bincount(group, weights=residents * after, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_before = np.where(total > 0, within_before / total, np.nan)
+        share_after = np.where(total > 0, within_after / total, np.nan)
+
+    def status(share: np.ndarray) -> np.ndarray:
+        out = np.where(
+            share >= policy.covered_min_share,
+            "covered",
+            np.where(share > policy.partial_min_share, "partial", "uncovered"),
+        )
+        out = out.astype(object)
+        bad = (comm["input_status"] != "ok").to_numpy()
+        out[bad] = comm["input_status"].to_numpy()[bad]
+        out[~bad & (total <= 0)] = "no_population"
+        return out
+
+    return pd.DataFrame(
+        {
+            "id": comm["id"].to_numpy(),
+            "name": comm["name"].to_numpy(),
+            "township": comm["township"].to_numpy(),
+            "residents": np.round(total, 1),
+            "within_before": np.round(within_before, 1),
+            "within_after": np.round(within_after, 1),
+            "share_before": np.round(share_before, 4),
+            "share_after": np.round(share_after, 4),
+            "status_before": status(share_before),
+            "status_after": status(share_after),
+        }
+    )
+
+
+def _townships(communities: pd.DataFrame) -> pd.DataFrame:
+    frame = communities.assign(township=communities["township"].replace("", "—"))
+    groups = frame.groupby("township", sort=True)
+    table = groups[["residents", "within_before", "within_after"]].sum()
+    table["share_before"] = (
+        table["within_before"] / table["residents"].where(table["residents"] > 0)
+    ).round(4)
+    table["share_after"] = (
+        table["within_after"] / table["residents"].where(table["residents"] > 0)
+    ).round(4)
+    table["communities_covered_before"] = groups["status_before"].apply(
+        lambda s: int((s == "covered").sum())
+    )
+    table["communities_covered_after"] = groups["status_after"].apply(
+        lambda s: int((s == "covered").sum())
+    )
+    return table.reset_index()
+
+
+def _uncoverable(
+    prep: Prepared, residents: np.ndarray, covered: np.ndarray, cover: csr_array, target: Circle
+) -> pd.DataFrame:
+    """Residents no candidate can bring in, per community, with the reason."""
+    reachable = np.asarray(cover.sum(axis=1)).ravel() > 0
+    left = ~covered & ~reachable & (residents > 0)
+    rows = []
+    comm = prep.communities
+    group = prep.points.community
+    for reason, mask in (
+        ("off the walking network", left & prep.off_network),
+        (f"no candidate within the {target.name} circle's minutes", left & ~prep.off_network),
+    ):
+        amount = np.bincount(group[mask], weights=residents[mask], minlength=len(comm))
+        for i in np.flatnonzero(amount > 0):
+            rows.append(
+                (comm["id"].iloc[i], comm["name"].iloc[i], round(float(amount[i]), 1), reason)
+            )
+    return pd.DataFrame(rows, columns=["community_id", "name", "residents", "reason"])
+
+
+def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:
+    """Write ``proposed_sites.csv`` (ids in order of choice), ``siting.xlsx`` and the tables.
+
+    Files: ``proposed_sites.csv``; ``siting_communities.csv`` and ``siting_townships.csv``
+    (before and after); ``uncoverable.csv``; ``siting.xlsx`` with all of them (Chinese
+    headers by default).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    sites = proposal.sites.to_crs(4326)
+    table = pd.DataFrame(sites.drop(columns="geometry")).assign(
+        lon=sites.geometry.x.round(7), lat=sites.geometry.y.round(7)
+    )
+    frames = {
+        "proposed_sites": table,
+        "siting_communities": proposal.communities,
+        "siting_townships": proposal.townships,
+        "uncoverable": proposal.uncoverable,
+    }
+    written: dict[str, Path] = {}
+    for name, frame in frames.items():
+        path = out / f"{name}.csv"
+        with atomic(path) as tmp:
+            frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+        written[name] = path
+    path = out / "siting.xlsx"
+    headers = _HEADERS_ZH if lang == "zh" else {}
+    sheets = _SHEETS_ZH if lang == "zh" else {k: k.replace("_", " ") for k in frames}
+    with atomic(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        for name, frame in frames.items():
+            shown = frame.rename(columns=headers)
+            shown.to_excel(writer, sheet_name=sheets[name], index=False)
+            writer.sheets[sheets[name]].freeze_panes = "A2"
+    written["xlsx"] = path
+    return written
+
+
+_SHEETS_ZH = {
+    "proposed_sites": "建议选址",
+    "siting_communities": "社区前后对比",
+    "siting_townships": "街道乡镇前后对比",
+    "uncoverable": "无法覆盖",
+}
+_HEADERS_ZH = {
+    "order": "顺序",
+    "id": "编号",
+    "name": "名称",
+    "tier": "设施类型",
+    "newly_covered": "新增覆盖老年人",
+    "cumulative_covered": "累计新增覆盖",
+    "cost_yuan": "费用(元)",
+    "area_m2": "建筑面积(m²)",
+    "under_1000m2": "1000m²以下(简化审批)",
+    "generated": "自动生成",
+    "lon": "经度",
+    "lat": "纬度",
+    "township": "街道(乡镇)",
+    "residents": "老年人口",
+    "within_before": "建设前圈内",
+    "within_after": "建设后圈内",
+    "share_before": "建设前覆盖率",
+    "share_after": "建设后覆盖率",
+    "status_before": "建设前状态",
+    "status_after": "建设后状态",
+    "communities_covered_before": "建设前已覆盖社区数",
+    "communities_covered_after": "建设后已覆盖社区数",
+    "community_id": "社区编号",
+    "reason": "原因",
+}

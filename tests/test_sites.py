@@ -1,0 +1,194 @@
+"""Siting end to end on a hand-made street: which sites, in which order, and what they change."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from carecircle import cli, inputs, pipeline, policy, sites
+from carecircle._errors import InputError
+
+UTM = "EPSG:32648"
+OX, OY = 600_000.0, 3_300_000.0
+PROFILE = """
+name = "street-sites"
+extends = "chongqing"
+[circles.eldercare]
+minutes_urban = 3
+minutes_rural = 3
+[provision.area_per_resident_m2]
+value = 0.1
+source = "test"
+"""
+
+
+def _box(cx: float, cy: float) -> shapely.Polygon:
+    return shapely.box(OX + cx - 5, OY + cy - 5, OX + cx + 5, OY + cy + 5)
+
+
+@pytest.fixture
+def district(tmp_path, street):
+    """A covered at x=100; B (x=300) and C (x=380, across the street) not; D far away."""
+    comm = gpd.GeoDataFrame(
+        {
+            "id": ["A", "B", "C", "D"],
+            "name": ["甲社区", "乙社区", "丙社区", "丁社区"],
+            "population": [1000, 800, 600, 500],
+            "elderly": [200, 160, 120, 100],
+            "township": ["一街道", "一街道", "二街道", "二街道"],
+        },
+        geometry=[_box(100, 17), _box(300, 17), _box(380, -17), _box(100, 5_017)],
+        crs=UTM,
+    ).to_crs(4326)
+    comm_path = tmp_path / "communities.gpkg"
+    comm.to_file(comm_path, driver="GPKG")
+    fac = gpd.GeoSeries(shapely.points([OX], [OY]), crs=UTM).to_crs(4326)
+    fac_path = tmp_path / "facilities.csv"
+    pd.DataFrame(
+        {
+            "id": ["S0"],
+            "name": ["站"],
+            "tier": ["community_station"],
+            "lon": fac.x,
+            "lat": fac.y,
+            "area_m2": [300],
+        }
+    ).to_csv(fac_path, index=False)
+    cands = gpd.GeoSeries(
+        shapely.points(OX + np.array([320.0, 200.0, 50.0]), np.full(3, OY)), crs=UTM
+    ).to_crs(4326)
+    cand_path = tmp_path / "candidates.csv"
+    pd.DataFrame(
+        {
+            "id": ["K1", "K2", "K3"],
+            "name": ["一号", "二号", "三号"],
+            "area_m2": [400, 900, 300],
+            "cost": [500_000, 100_000, 50_000],
+            "lon": cands.x,
+            "lat": cands.y,
+        }
+    ).to_csv(cand_path, index=False)
+    profile_path = tmp_path / "p.toml"
+    profile_path.write_text(PROFILE, encoding="utf-8")
+    profile = policy.load(profile_path)
+    c = inputs.read_communities(comm_path)
+    f = inputs.read_facilities(fac_path)
+    prep = pipeline.prepare(street, c, f, policy=profile, speed_m_s=1.0)
+    return (
+        prep,
+        inputs.read_candidates(cand_path),
+        profile,
+        (comm_path, fac_path, cand_path, profile_path),
+    )
+
+
+def test_count_one_picks_the_site_covering_both_gaps(district):
+    prep, cands, profile, _ = district
+    result = sites.propose(prep, cands, policy=profile, count=1)
+    # K1 at x=320 reaches B (20 + 17 s) and C (60 + 17 s); K2 reaches only B
+    assert result.sites["id"].tolist() == ["K1"]
+    assert result.sites["newly_covered"].tolist() == [pytest.approx(280.0)]
+    comm = result.communities.set_index("id")
+    assert comm.loc["B", "status_before"] == "uncovered"
+    assert comm.loc["B", "status_after"] == "covered"
+    assert comm.loc["C", "status_after"] == "covered"
+    assert comm.loc["A", "status_before"] == "covered"  # existing coverage kept
+    assert result.solution.status == "optimal"
+
+
+def test_order_of_marginal_gain(district):
+    prep, cands, profile, _ = district
+    result = sites.propose(prep, cands, policy=profile, count=3)
+    # K1 first (280), then nothing left to gain: K2 and K3 add 0
+    assert result.sites["id"].iloc[0] == "K1"
+    assert result.sites["cumulative_covered"].iloc[-1] == pytest.approx(280.0)
+
+
+def test_cover_all_and_the_uncoverable(district):
+    prep, cands, profile, _ = district
+    result = sites.propose(prep, cands, policy=profile, cover_all=True)
+    assert result.sites["id"].tolist() == ["K1"]
+    gone = result.uncoverable.set_index("community_id")
+    assert gone.loc["D", "residents"] == pytest.approx(100.0)
+    assert gone.loc["D", "reason"] == "off the walking network"
+
+
+def test_budget_buys_what_it_can(district):
+    prep, cands, profile, _ = district
+    cheap = sites.propose(prep, cands, policy=profile, budget=200_000)
+    assert cheap.sites["id"].tolist() == ["K2"]  # K1 costs 500,000
+    assert cheap.sites["cost_yuan"].tolist() == [100_000]
+    rich = sites.propose(prep, cands, policy=profile, budget=500_000)
+    assert rich.sites["id"].tolist() == ["K1"]
+    none = sites.propose(prep, cands, policy=profile, budget=99_999)
+    assert len(none.sites) == 0
+
+
+def test_generated_candidates_fill_the_gap(district):
+    prep, _, profile, _ = district
+    result = sites.propose(prep, None, policy=profile, count=1, spacing_m=20.0)
+    assert len(result.sites) == 1
+    assert bool(result.sites["generated"].iloc[0])
+    comm = result.communities.set_index("id")
+    assert comm.loc["B", "status_after"] == "covered"
+    assert comm.loc["C", "status_after"] == "covered"
+
+
+def test_questions_are_checked(district):
+    prep, cands, profile, _ = district
+    with pytest.raises(InputError, match="ask one question"):
+        sites.propose(prep, cands, policy=profile, count=1, cover_all=True)
+    with pytest.raises(InputError, match="--capacity goes with --count"):
+        sites.propose(prep, cands, policy=profile, cover_all=True, capacity=True)
+    with pytest.raises(InputError, match="does not count for circle"):
+        sites.propose(prep, cands, policy=profile, count=1, tier="clinic")
+
+
+def test_capacity_limits_what_a_small_site_serves(district):
+    prep, cands, profile, _ = district
+    small = cands.assign(area_m2=[10.0, 900.0, 300.0])
+    result = sites.propose(prep, small, policy=profile, count=1, capacity=True)
+    assert result.solution.assignment is not None
+    # a 10 m² K1 serves at most 10 / 0.1 x (older share) residents: less than B and C's 280
+    assert result.sites["newly_covered"].iloc[0] < 280.0
+
+
+def test_site_command_writes_proposals_and_map_layer(district, tmp_path, street, monkeypatch):
+    _, _, _, (comm_path, fac_path, cand_path, profile_path) = district
+    from carecircle import network
+
+    net_path = tmp_path / "street.npz"
+    network.save(street, net_path)
+    out = tmp_path / "out"
+    code = cli.main(
+        [
+            "site",
+            "--network",
+            str(net_path),
+            "--communities",
+            str(comm_path),
+            "--facilities",
+            str(fac_path),
+            "--candidates",
+            str(cand_path),
+            "--count",
+            "1",
+            "--policy",
+            str(profile_path),
+            "--speed-m-s",
+            "1.0",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    proposed = pd.read_csv(out / "proposed_sites.csv", encoding="utf-8-sig")
+    assert proposed["id"].tolist() == ["K1"]
+    layer = gpd.read_file(out / "coverage.gpkg", layer="proposed_sites")
+    assert layer["id"].tolist() == ["K1"]
+    assert "carecircle-proposed" in (out / "map.html").read_text(encoding="utf-8")
+    assert (out / "siting.xlsx").exists()
