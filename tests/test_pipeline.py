@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 
@@ -265,3 +266,71 @@ def test_map_shows_names_as_text(district, tmp_path):
     assert "设施标准" in page  # each facility's standards check in its popup
     english = _decoded(maps.build(result, lang="en").get_root().render())
     assert "not covered" in english
+
+
+def test_geopackage_layers_columns_crs_and_metadata(district, tmp_path):
+    net, comm_path, fac_path, profile = district
+    result = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
+    path = export.write_geopackage(result, tmp_path / "coverage.gpkg")
+    expected = {
+        "communities": {
+            "id",
+            "name",
+            "eldercare_share",
+            "eldercare_status",
+            "medical_p90_min",
+            "station_status",
+            "area_per_resident_m2",
+        },
+        "facilities": {"id", "tier", "network_status", "access_m", "standard_status", "centre_id"},
+        "circles": {"facility_id", "tier", "circle", "minutes"},
+        "circles_dissolved": {"circle", "tier", "minutes", "facilities"},
+        "uncovered": {"community_id", "name", "circle", "minutes", "area_m2"},
+    }
+    for layer, columns in expected.items():
+        info = pyogrio.read_info(path, layer=layer)
+        assert info["crs"] == "EPSG:4326", layer
+        assert columns <= set(info["fields"]), layer
+        metadata = json.loads(info["layer_metadata"]["carecircle"])
+        assert metadata["policy"] == "street-test"
+        assert metadata["communities_file"].endswith("communities.gpkg")
+        assert metadata["tool"].startswith("carecircle ")
+
+
+def test_a_failed_write_leaves_the_good_file(district, tmp_path, monkeypatch):
+    net, comm_path, fac_path, profile = district
+    result = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    path = export.write_geopackage(result, folder / "coverage.gpkg")
+    before = path.read_bytes()
+    calls = {"n": 0}
+    real = pyogrio.write_dataframe
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", failing)
+    with pytest.raises(OSError, match="disk full"):
+        export.write_geopackage(result, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in folder.iterdir()] == ["coverage.gpkg"]  # no temporary left
+
+
+def test_amap_basemap_shifts_layers_to_gcj02(district):
+    net, comm_path, fac_path, profile = district
+    result = pipeline.run(net, comm_path, fac_path, policy=profile)
+    plain = maps._display(result.communities, gcj02=False)
+    shifted = maps._display(result.communities, gcj02=True)
+    offset = plain.to_crs(UTM).centroid.distance(shifted.to_crs(UTM).centroid)
+    ok = offset.notna() & (offset > 0)
+    # Chongqing: GCJ-02 lies a few hundred metres from WGS-84
+    assert ok.any()
+    assert ((offset[ok] > 100) & (offset[ok] < 1000)).all()
+    page = maps.build(result, basemap="amap").get_root().render()
+    assert "autonavi.com" in page
+    with pytest.raises(InputError, match="needs a key"):
+        maps.build(result, basemap="tianditu")
