@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -552,6 +553,45 @@ def _layer_points(frame: gpd.GeoDataFrame, *, system: str, where: Where) -> gpd.
     return _layer_to_wgs84(gpd.GeoDataFrame(geometry=geoms), system=system, path=where.path)
 
 
+@dataclass(frozen=True)
+class _Points:
+    """A point file read: its table, WGS-84 points, row locator, and the columns used."""
+
+    frame: pd.DataFrame
+    points: gpd.GeoSeries
+    where: Where
+    own: dict[str, str]
+    used: set[str]
+
+
+def _read_points(
+    path: Path,
+    *,
+    columns: Mapping[str, str] | None,
+    coords: str,
+    layer: str | None,
+    role: str,
+    aliases: Mapping[str, tuple[str, ...]],
+) -> _Points:
+    """Read a CSV with lon/lat columns or a point layer (facilities, candidate sites)."""
+    system = _coords.check_system(coords)
+    is_csv = _check_path(path, csv_ok=True) == ".csv"
+    own, lonlat = _split_columns(columns, is_csv=is_csv, path=path, aliases=aliases)
+    where = Where(path, csv=is_csv)
+    frame: pd.DataFrame = read_csv(path) if is_csv else _read_layer(path, layer, role=role)
+    if len(frame) == 0:
+        noun = "facility" if role == "facilities" else "candidate site"
+        msg = f"{path}: no data rows; expected one row per {noun}"
+        raise InputError(msg)
+    used: set[str] = set()
+    if is_csv:
+        points, lonlat_cols = _csv_points(frame, columns=lonlat, system=system, where=where)
+        used |= set(lonlat_cols.values())
+    else:
+        points = _layer_points(gpd.GeoDataFrame(frame), system=system, where=where)
+    return _Points(frame, points, where, own, used)
+
+
 def read_facilities(
     path: str | os.PathLike[str],
     *,
@@ -593,23 +633,22 @@ def read_facilities(
 
     """
     path = Path(path)
-    system = _coords.check_system(coords)
-    is_csv = _check_path(path, csv_ok=True) == ".csv"
-    own, lonlat = _split_columns(columns, is_csv=is_csv, path=path)
-    where = Where(path, csv=is_csv)
-    frame: pd.DataFrame = read_csv(path) if is_csv else _read_layer(path, layer, role="facilities")
-    if len(frame) == 0:
-        msg = f"{path}: no data rows; expected one row per facility"
-        raise InputError(msg)
-    used: set[str] = set()
-    if is_csv:
-        points, lonlat_cols = _csv_points(frame, columns=lonlat, system=system, where=where)
-        used |= set(lonlat_cols.values())
-    else:
-        points = _layer_points(gpd.GeoDataFrame(frame), system=system, where=where)
+    read = _read_points(
+        path,
+        columns=columns,
+        coords=coords,
+        layer=layer,
+        role="facilities",
+        aliases=FACILITY_ALIASES,
+    )
+    frame, points, where, used = read.frame, read.points, read.where, read.used
     found = [c for c in _attribute_columns(frame) if c not in used]
     col = resolve_columns(
-        found, aliases=FACILITY_ALIASES, required=("id", "name", "tier"), columns=own, path=path
+        found,
+        aliases=FACILITY_ALIASES,
+        required=("id", "name", "tier"),
+        columns=read.own,
+        path=path,
     )
     fields = _facility_fields(frame, col, where=where)
     others = _other_columns(frame, used | set(col.values()), FACILITY_COLUMNS)
@@ -619,17 +658,21 @@ def read_facilities(
 
 
 def _split_columns(
-    columns: Mapping[str, str] | None, *, is_csv: bool, path: Path
+    columns: Mapping[str, str] | None,
+    *,
+    is_csv: bool,
+    path: Path,
+    aliases: Mapping[str, tuple[str, ...]],
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Split a facility ``columns`` mapping into attribute fields and CSV lon/lat fields."""
-    allowed = (*FACILITY_ALIASES, *(_LONLAT_ALIASES if is_csv else ()))
+    """Split a point file's ``columns`` mapping into attribute fields and CSV lon/lat fields."""
+    allowed = (*aliases, *(_LONLAT_ALIASES if is_csv else ()))
     for field in columns or {}:
         if field not in allowed:
             fields = ", ".join(repr(f) for f in allowed)
             extra = "" if is_csv else " (lon/lat apply to CSV files only)"
             msg = f"{path}: columns= names unknown field {field!r}; expected one of {fields}{extra}"
             raise InputError(msg)
-    own = {k: v for k, v in (columns or {}).items() if k in FACILITY_ALIASES}
+    own = {k: v for k, v in (columns or {}).items() if k in aliases}
     lonlat = {k: v for k, v in (columns or {}).items() if k in _LONLAT_ALIASES}
     return own, lonlat
 
@@ -712,23 +755,18 @@ def read_candidates(
 
     """
     path = Path(path)
-    system = _coords.check_system(coords)
-    is_csv = _check_path(path, csv_ok=True) == ".csv"
-    own, lonlat = _split_columns(columns, is_csv=is_csv, path=path)
-    where = Where(path, csv=is_csv)
-    frame: pd.DataFrame = read_csv(path) if is_csv else _read_layer(path, layer, role="candidates")
-    if len(frame) == 0:
-        msg = f"{path}: no data rows; expected one row per candidate site"
-        raise InputError(msg)
-    used: set[str] = set()
-    if is_csv:
-        points, lonlat_cols = _csv_points(frame, columns=lonlat, system=system, where=where)
-        used |= set(lonlat_cols.values())
-    else:
-        points = _layer_points(gpd.GeoDataFrame(frame), system=system, where=where)
+    read = _read_points(
+        path,
+        columns=columns,
+        coords=coords,
+        layer=layer,
+        role="candidates",
+        aliases=CANDIDATE_ALIASES,
+    )
+    frame, points, where, used = read.frame, read.points, read.where, read.used
     found = [c for c in _attribute_columns(frame) if c not in used]
     col = resolve_columns(
-        found, aliases=CANDIDATE_ALIASES, required=("id",), columns=own, path=path
+        found, aliases=CANDIDATE_ALIASES, required=("id",), columns=read.own, path=path
     )
     ids = required_text(frame[col["id"]], where=where, column=col["id"], expected="an id")
     unique_ids(ids, where=where, column=col["id"])

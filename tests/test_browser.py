@@ -19,14 +19,12 @@ import socket
 import subprocess
 import threading
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 
 import geopandas as gpd
-import pyrosm
 import pytest
 
-from carecircle import maps, pipeline, policy
+from carecircle import maps, pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "maps" / "browser"
@@ -135,19 +133,6 @@ def _run(chromium: str, page: Path, proxy: _RefusingProxy, profile: Path, *extra
     result = subprocess.run(args, capture_output=True, text=True, timeout=180, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
-
-
-@pytest.fixture(scope="module")
-def demo_analysis() -> pipeline.Analysis:
-    demo = resources.files("carecircle.data") / "demo"
-    with resources.as_file(demo) as folder:
-        return pipeline.run(
-            pyrosm.get_data("helsinki_pbf"),
-            folder / "communities.gpkg",
-            folder / "facilities.csv",
-            policy=policy.load("yuzhong"),
-            population_raster=folder / "population.tif",
-        )
 
 
 def test_offline_map_sends_no_request_and_shows_every_layer(demo_analysis, proxy, tmp_path):

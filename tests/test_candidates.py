@@ -93,3 +93,14 @@ def test_read_candidates_rejects_duplicate_ids(tmp_path):
     )
     with pytest.raises(inputs.InputError, match="'a'"):
         inputs.read_candidates(path)
+
+
+def test_candidate_columns_mapping_names_the_cost(tmp_path):
+    path = tmp_path / "c.csv"
+    pd.DataFrame({"id": ["a"], "预算": ["800000"], "lon": [106.5], "lat": [29.5]}).to_csv(
+        path, index=False
+    )
+    sites = inputs.read_candidates(path, columns={"cost": "预算"})
+    assert sites["cost"].tolist() == [800_000.0]
+    with pytest.raises(inputs.InputError, match="unknown field 'beds'"):
+        inputs.read_candidates(path, columns={"beds": "预算"})

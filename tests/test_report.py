@@ -4,34 +4,19 @@ from __future__ import annotations
 
 import logging
 import warnings
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import openpyxl
 import pandas as pd
-import pyrosm
 import pytest
 from matplotlib import image as mpimg
 
-from carecircle import circles, export, pipeline, policy, report
+from carecircle import circles, export, report
 from carecircle._errors import InputError
 from carecircle.maps import STATUS_COLOURS, STATUS_LABELS_EN
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def demo_analysis() -> pipeline.Analysis:
-    demo = resources.files("carecircle.data") / "demo"
-    with resources.as_file(demo) as folder:
-        return pipeline.run(
-            pyrosm.get_data("helsinki_pbf"),
-            folder / "communities.gpkg",
-            folder / "facilities.csv",
-            policy=policy.load("yuzhong"),
-            population_raster=folder / "population.tif",
-        )
 
 
 def _blend(hex_colour: str, alpha: float) -> np.ndarray:
