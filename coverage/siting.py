@@ -406,6 +406,73 @@ class _Run:
     bound: float | None
     optimal: bool
     timed_out: bool
+    infeasible: bool = False
+
+
+def _highspy() -> Any | None:
+    """The ``highspy`` module when installed (it takes a MIP start and IPM at the root)."""
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - scipy's bundled HiGHS is used instead
+        return None
+    return highspy
+
+
+_IPM_ROOT_NONZEROS = 100_000
+"""From this many matrix entries on, HiGHS solves the LPs of a MIP with continuous variables
+(maximal covering's ``z``) by interior point: the root LP of a 20,000 × 2,000 model takes
+seconds that way, half a minute by dual simplex. Pure set covering keeps dual simplex, which
+its heuristics need."""
+
+
+def _stacked(
+    constraints: list[LinearConstraint], n: int
+) -> tuple[sp.csc_array, np.ndarray, np.ndarray]:
+    """The constraints as one CSC matrix with row bounds (infinite where open)."""
+    if not constraints:
+        return sp.csc_array((0, n)), np.zeros(0), np.zeros(0)
+    blocks, lower, upper = [], [], []
+    for constraint in constraints:
+        matrix = sp.csr_array(constraint.A)
+        rows = matrix.shape[0]
+        blocks.append(matrix)
+        lower.append(np.broadcast_to(np.asarray(constraint.lb, dtype=np.float64), (rows,)))
+        upper.append(np.broadcast_to(np.asarray(constraint.ub, dtype=np.float64), (rows,)))
+    matrix = sp.csc_array(sp.vstack(blocks, format="csc"))
+    matrix.sort_indices()
+    return matrix, np.concatenate(lower), np.concatenate(upper)
+
+
+def _highspy_solver(
+    highspy: Any,
+    c: np.ndarray,
+    constraints: list[LinearConstraint],
+    lower: np.ndarray,
+    upper: np.ndarray,
+    integrality: np.ndarray | None,
+) -> Any:
+    """A silent ``highspy.Highs`` holding ``min c @ x`` (the caller flips signs to maximise)."""
+    matrix, row_lower, row_upper = _stacked(constraints, c.size)
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_ = c.size
+    lp.num_row_ = matrix.shape[0]
+    lp.col_cost_ = np.asarray(c, dtype=np.float64)
+    lp.col_lower_ = np.asarray(lower, dtype=np.float64)
+    lp.col_upper_ = np.where(np.isfinite(upper), upper, inf)
+    lp.row_lower_ = np.where(np.isfinite(row_lower), row_lower, -inf)
+    lp.row_upper_ = np.where(np.isfinite(row_upper), row_upper, inf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = matrix.data.astype(np.float64)
+    if integrality is not None:
+        kinds = highspy.HighsVarType
+        lp.integrality_ = [kinds.kInteger if flag else kinds.kContinuous for flag in integrality]
+    solver = highspy.Highs()
+    solver.silent()
+    solver.passModel(lp)
+    return solver
 
 
 def _highs(
@@ -417,20 +484,41 @@ def _highs(
     deadline: float,
     mip_rel_gap: float,
     maximize: bool,
+    lower: np.ndarray | None = None,
+    start: np.ndarray | None = None,
 ) -> _Run:
-    """Solve ``max``/``min c @ x`` with HiGHS, variables in ``[0, upper]``, by ``deadline``."""
+    """Solve ``max``/``min c @ x`` with HiGHS, variables in ``[lower, upper]``, by ``deadline``.
+
+    ``lower`` defaults to zeros. ``start`` is a feasible point handed to HiGHS as its first
+    incumbent (only with ``highspy``; scipy's HiGHS takes none).
+    """
     remaining = deadline - time.perf_counter()
     if remaining <= 0:
         return _Run(None, None, None, optimal=False, timed_out=True)
+    low = np.zeros(c.size) if lower is None else lower
     integer = integrality is not None and bool(np.any(integrality))
+    sign = -1.0 if maximize else 1.0
+    highspy = _highspy()
+    if highspy is not None:
+        return _highs_direct(
+            highspy,
+            sign * c,
+            constraints,
+            low,
+            upper,
+            integrality if integer else None,
+            remaining=remaining,
+            mip_rel_gap=mip_rel_gap,
+            sign=sign,
+            start=start,
+        )
     options: dict[str, Any] = {"time_limit": remaining, "presolve": True}
     if integer:
         options["mip_rel_gap"] = mip_rel_gap
-    sign = -1.0 if maximize else 1.0
     res: OptimizeResult = milp(
         sign * c,
         integrality=integrality if integer else None,
-        bounds=Bounds(np.zeros(c.size), upper),
+        bounds=Bounds(low, upper),
         constraints=constraints,
         options=options,
     )
@@ -442,7 +530,76 @@ def _highs(
         bound = sign * float(dual)
     if res.status not in (0, 1):
         logger.warning("HiGHS gave no solution: %s", res.message)
-    return _Run(x, value, bound, optimal=res.status == 0, timed_out=res.status == 1)
+    return _Run(
+        x,
+        value,
+        bound,
+        optimal=res.status == 0,
+        timed_out=res.status == 1,
+        infeasible=res.status == 2,
+    )
+
+
+def _highs_direct(
+    highspy: Any,
+    cost: np.ndarray,
+    constraints: list[LinearConstraint],
+    lower: np.ndarray,
+    upper: np.ndarray,
+    integrality: np.ndarray | None,
+    *,
+    remaining: float,
+    mip_rel_gap: float,
+    sign: float,
+    start: np.ndarray | None,
+) -> _Run:
+    """:func:`_highs` through ``highspy``: a MIP start, and IPM for the LPs of large models."""
+    solver = _highspy_solver(highspy, cost, constraints, lower, upper, integrality)
+    solver.setOptionValue("time_limit", float(remaining))
+    solver.setOptionValue("presolve", "on")
+    if integrality is not None:
+        solver.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+        solver.setOptionValue("mip_abs_gap", 1e-6)
+        continuous = not np.all(integrality)
+        if continuous and solver.getNumNz() >= _IPM_ROOT_NONZEROS:
+            solver.setOptionValue("mip_lp_solver", "ipm")
+        if start is not None:
+            given = highspy.HighsSolution()
+            given.col_value = np.asarray(start, dtype=np.float64)
+            given.value_valid = True
+            solver.setSolution(given)
+    solver.run()
+    status = solver.getModelStatus()
+    statuses = highspy.HighsModelStatus
+    info = solver.getInfo()
+    feasible = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+    x = np.asarray(solver.getSolution().col_value, dtype=np.float64) if feasible else None
+    value = sign * float(info.objective_function_value) if feasible else None
+    dual = float(info.mip_dual_bound) if integrality is not None else None
+    if integrality is None and status == statuses.kOptimal:
+        dual = float(info.objective_function_value)
+    bound = None
+    if dual is not None and math.isfinite(dual) and abs(dual) < 1e30:
+        bound = sign * dual
+    optimal = status == statuses.kOptimal
+    timed_out = status == statuses.kTimeLimit
+    infeasible = status == statuses.kInfeasible
+    if not (optimal or timed_out or infeasible):
+        logger.warning("HiGHS gave no solution: %s", solver.modelStatusToString(status))
+    return _Run(x, value, bound, optimal=optimal, timed_out=timed_out, infeasible=infeasible)
+
+
+@dataclass(frozen=True)
+class _Relaxed:
+    """The LP relaxation's optimum (loosened, a valid bound) and its reduced costs.
+
+    ``reduced`` and ``x`` are in the minimising sense (``min sign * c @ x``) and None when the
+    solver gave no basic solution.
+    """
+
+    value: float
+    x: np.ndarray | None = None
+    reduced: np.ndarray | None = None
 
 
 def _relaxation(
@@ -452,43 +609,89 @@ def _relaxation(
     *,
     deadline: float,
     maximize: bool,
-) -> float | None:
+) -> _Relaxed | None:
     """The LP relaxation's optimum, by HiGHS's interior point method with crossover.
 
     Interior point is used because the relaxations of covering models are highly degenerate:
     on 20,000 × 2,000 it takes seconds where dual simplex takes half a minute. The value is
     loosened by a relative 1e-7 so it stays a valid bound despite solver tolerances. None when
-    the time runs out first.
+    the time runs out first. With ``highspy`` the reduced costs come too (for fixing).
     """
     remaining = deadline - time.perf_counter()
     if c.size == 0:
-        return 0.0
+        return _Relaxed(0.0)
     if remaining <= 0:
         return None
-    blocks, rhs = [], []
-    for constraint in constraints:
-        matrix = sp.csr_array(constraint.A)
-        upper_side = np.isfinite(constraint.ub)
-        lower_side = np.isfinite(constraint.lb)
-        if upper_side.any():
-            blocks.append(matrix[np.flatnonzero(upper_side)])
-            rhs.append(constraint.ub[upper_side])
-        if lower_side.any():
-            blocks.append(-matrix[np.flatnonzero(lower_side)])
-            rhs.append(-constraint.lb[lower_side])
     sign = -1.0 if maximize else 1.0
-    res = linprog(
-        sign * c,
-        A_ub=sp.vstack(blocks, format="csr"),
-        b_ub=np.concatenate(rhs),
-        bounds=np.column_stack([np.zeros(c.size), upper]),
-        method="highs-ipm",
-        options={"time_limit": remaining},
-    )
-    if res.status != 0:
-        return None
-    value = sign * float(res.fun)
-    return value + (1e-7 if maximize else -1e-7) * max(1.0, abs(value))
+    highspy = _highspy()
+    x: np.ndarray | None = None
+    reduced: np.ndarray | None = None
+    if highspy is not None:
+        solver = _highspy_solver(highspy, sign * c, constraints, np.zeros(c.size), upper, None)
+        solver.setOptionValue("time_limit", float(remaining))
+        solver.setOptionValue("solver", "ipm")
+        solver.setOptionValue("run_crossover", "on")
+        solver.run()
+        if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        info = solver.getInfo()
+        objective = float(info.objective_function_value)
+        if info.dual_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible:
+            solution = solver.getSolution()
+            x = np.asarray(solution.col_value, dtype=np.float64)
+            reduced = np.asarray(solution.col_dual, dtype=np.float64)
+    else:
+        blocks, rhs = [], []
+        for constraint in constraints:
+            matrix = sp.csr_array(constraint.A)
+            lb = np.broadcast_to(np.asarray(constraint.lb, dtype=np.float64), (matrix.shape[0],))
+            ub = np.broadcast_to(np.asarray(constraint.ub, dtype=np.float64), (matrix.shape[0],))
+            upper_side = np.isfinite(ub)
+            lower_side = np.isfinite(lb)
+            if upper_side.any():
+                blocks.append(matrix[np.flatnonzero(upper_side)])
+                rhs.append(ub[upper_side])
+            if lower_side.any():
+                blocks.append(-matrix[np.flatnonzero(lower_side)])
+                rhs.append(-lb[lower_side])
+        res = linprog(
+            sign * c,
+            A_ub=sp.vstack(blocks, format="csr"),
+            b_ub=np.concatenate(rhs),
+            bounds=np.column_stack([np.zeros(c.size), upper]),
+            method="highs-ipm",
+            options={"time_limit": remaining},
+        )
+        if res.status != 0:
+            return None
+        objective = float(res.fun)
+    value = sign * objective
+    loosened = value + (1e-7 if maximize else -1e-7) * max(1.0, abs(value))
+    return _Relaxed(loosened, x, reduced)
+
+
+def _fixings(
+    relaxed: _Relaxed, n_x: int, cutoff: float, *, maximize: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Binaries that reduced costs fix: no solution as good as ``cutoff`` can move them.
+
+    With the relaxation's value ``L`` and reduced cost ``d_j`` (minimising sense), any
+    solution with a binary at 0 raised to 1 costs at least ``L + d_j``; one at 1 lowered to 0,
+    at least ``L - d_j``. When that exceeds ``cutoff`` (minimising sense) by more than the
+    solver's tolerances, every solution at least as good as ``cutoff`` keeps the binary where
+    the LP put it. Returns the positions fixed to 0 and to 1.
+    """
+    none = np.zeros(0, dtype=np.int64)
+    if relaxed.x is None or relaxed.reduced is None:
+        return none, none
+    sign = -1.0 if maximize else 1.0
+    low = sign * relaxed.value  # the loosened value, in the minimising sense
+    limit = sign * cutoff
+    tol = 1e-6 * max(1.0, abs(low), abs(limit))
+    x, d = relaxed.x[:n_x], relaxed.reduced[:n_x]
+    zero = np.flatnonzero((x <= 1e-9) & (low + d > limit + tol))
+    one = np.flatnonzero((x >= 1 - 1e-9) & (low - d > limit + tol))
+    return zero, one
 
 
 @dataclass(frozen=True)
@@ -515,24 +718,31 @@ def _drive(
     mip_rel_gap: float,
     use_milp: bool,
     integral: bool = False,
+    complete: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> _Outcome:
     """Heuristic first, then the LP relaxation's bound, then the MILP in the time left.
 
-    ``heuristic`` holds the positions of the binaries a heuristic set to 1, ``value_of`` the
-    objective of such a set and ``bound`` a bound known without solving anything. The LP
-    relaxation (interior point) tightens the bound; when it proves the heuristic optimal the
-    MILP is skipped. Otherwise HiGHS's branch-and-bound runs until ``deadline``; on the time
-    limit the better of its incumbent and the heuristic is kept, with the tighter of its dual
-    bound and the LP bound. ``integral``: the objective is a whole number (a bound can be
-    rounded).
+    ``heuristic`` holds the positions of the binaries (the first variables) a heuristic set to
+    1, ``value_of`` the objective of such a set and ``bound`` a bound known without solving
+    anything. The LP relaxation (interior point) tightens the bound; when it proves the
+    heuristic optimal the MILP is skipped. Otherwise its reduced costs fix the binaries that no
+    solution at least as good as the heuristic (strictly better when ``integral`` and
+    minimising) can move, and HiGHS's branch-and-bound runs on the rest until ``deadline``,
+    started from the heuristic (``complete`` gives the full variable vector of a site set;
+    None: the binaries are all the variables). Solutions the fixing cuts off are no better
+    than the heuristic, so the bound is the weaker of HiGHS's dual bound and the heuristic's
+    value. On the time limit the better of HiGHS's incumbent and the heuristic is kept, with
+    the tighter of that bound and the LP bound. ``integral``: the objective is a whole number
+    (a bound can be rounded).
     """
     better = min if maximize else max
+    worse = max if maximize else min
     n_x = int(np.count_nonzero(integrality))
     best = heuristic
     best_value = value_of(heuristic)
     relaxed = _relaxation(c, constraints, upper, deadline=deadline, maximize=maximize)
     if relaxed is not None:
-        bound = better(bound, relaxed)
+        bound = better(bound, relaxed.value)
 
     def proved(value: float, limit: float) -> bool:
         tol = _PROOF_TOL * max(1.0, abs(limit))
@@ -544,6 +754,19 @@ def _drive(
         return _Outcome(best, bound, OPTIMAL, GREEDY)
     if not use_milp:
         return _Outcome(best, bound, HEURISTIC, GREEDY)
+    strict = integral and not maximize
+    cutoff = best_value - 1.0 if strict else best_value
+    lower = np.zeros(c.size)
+    upper = np.array(upper, dtype=np.float64)
+    if relaxed is not None:
+        zero, one = _fixings(relaxed, n_x, cutoff, maximize=maximize)
+        upper[zero] = 0.0
+        lower[one] = 1.0
+        logger.debug("reduced costs fix %d binaries to 0 and %d to 1", zero.size, one.size)
+    start = None
+    if not strict:
+        start = np.zeros(c.size) if complete is None else complete(best)
+        start[best] = 1.0
     run = _highs(
         c,
         constraints,
@@ -552,19 +775,24 @@ def _drive(
         deadline=deadline,
         mip_rel_gap=mip_rel_gap,
         maximize=maximize,
+        lower=lower,
+        start=start,
     )
+    if strict and run.infeasible:
+        # nothing strictly better survives the fixing: the heuristic is optimal
+        return _Outcome(best, best_value, OPTIMAL, GREEDY)
     if run.bound is not None:
-        bound = better(bound, run.bound)
+        bound = better(bound, worse(run.bound, best_value))
     if run.x is None:
         logger.warning("HiGHS found no solution in the time allowed; the heuristic is used")
         return _Outcome(best, bound, TIME_LIMIT if run.timed_out else HEURISTIC, GREEDY)
     picked = np.flatnonzero(run.x[:n_x] > 0.5)
-    if run.optimal:
-        return _Outcome(picked, bound, OPTIMAL, MILP)
     value = value_of(picked)
-    if (value > best_value) if maximize else (value < best_value):
-        return _Outcome(picked, bound, TIME_LIMIT, MILP)
-    return _Outcome(best, bound, TIME_LIMIT, GREEDY)
+    improved = (value > best_value) if maximize else (value < best_value)
+    status = OPTIMAL if run.optimal else TIME_LIMIT
+    if improved or (run.optimal and value == best_value):
+        return _Outcome(picked, bound, status, MILP)
+    return _Outcome(best, bound, status, GREEDY)
 
 
 def _swap_search(
@@ -840,12 +1068,20 @@ def _solve_coverage(
         deadline=deadline,
         mip_rel_gap=mip_rel_gap,
         use_milp=exact and n + m <= max_variables,
+        complete=lambda picked: _start(model, picked),
     )
     if exact and n + m > max_variables:
         logger.warning(
             "model has %d variables (max_variables=%d); greedy used", n + m, max_variables
         )
     return done(outcome.picked, outcome.bound, outcome.status, outcome.method)
+
+
+def _start(model: _Reduced, picked: np.ndarray) -> np.ndarray:
+    """The variables of :func:`_coverage_program` for a site set: ``x``, then ``z``."""
+    x = np.zeros(model.own.size)
+    x[picked] = 1.0
+    return np.concatenate([x, np.minimum(model.matrix @ x, 1.0)])
 
 
 def _value(model: _Reduced, picked: np.ndarray) -> float:
@@ -1583,5 +1819,5 @@ def capacitated_covering(
     if c.size > most:
         relaxed = _relaxation(c, constraints, upper, deadline=deadline, maximize=True)
         if relaxed is not None:
-            bound = min(bound, relaxed + tol)
+            bound = min(bound, relaxed.value + tol)
     return done(np.asarray(greedy, dtype=np.int64), bound, status, GREEDY)

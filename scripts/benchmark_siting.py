@@ -12,11 +12,17 @@ It solves maximal covering for ``k`` sites and set covering under the time limit
 time, objective, bound, gap, status and method, then greedy maximal covering with its gap to
 its own bound (the LP relaxation) and to the best bound known.
 
+With ``--source network`` coverage is built the way ``carecircle site`` builds it: the same
+points on a synthetic street grid (100 m blocks), snapped to the nearest street, each candidate
+covering the points it reaches on foot within ``--minutes`` at ``--speed`` (15 min at 0.9 m/s by
+default), by :func:`carecircle.candidates.coverage_matrix`; ``--density`` is then ignored.
+
 Usage::
 
     python scripts/benchmark_siting.py                  # 20,000 × 2,000, 1 %, k = 50, 30 s
     python scripts/benchmark_siting.py --density 0.002  # sparser coverage
     python scripts/benchmark_siting.py --quick          # 2,000 × 200, a smoke run
+    python scripts/benchmark_siting.py --source network # walking coverage on a street grid
 """
 
 from __future__ import annotations
@@ -40,17 +46,7 @@ def build(
     """Coverage matrix, residents per point and the radius in metres."""
     rng = np.random.default_rng(seed)
     if layout == "clustered":
-        n_towns = 40
-        centres = rng.uniform(0, SIDE_M, (n_towns, 2))
-        spread_m = rng.uniform(300, 1500, n_towns)
-        share = rng.dirichlet(np.full(n_towns, 2.0))
-        n_town = int(n_demand * 0.8)
-        town = rng.choice(n_towns, n_town, p=share)
-        in_towns = centres[town] + rng.normal(0, 1, (n_town, 2)) * spread_m[town, None]
-        villages = rng.uniform(0, SIDE_M, (n_demand - n_town, 2))
-        points = np.vstack([in_towns, villages])
-        sites = points[rng.choice(n_demand, n_candidates, replace=False)]
-        sites = sites + rng.normal(0, 100, (n_candidates, 2))
+        points, sites = _layout(n_demand, n_candidates, rng)
     else:
         points = rng.uniform(0, SIDE_M, (n_demand, 2))
         sites = rng.uniform(0, SIDE_M, (n_candidates, 2))
@@ -71,6 +67,43 @@ def build(
     return cover, residents, radius_m
 
 
+def build_network(
+    n_demand: int, n_candidates: int, *, minutes: float, speed_m_s: float, seed: int
+) -> tuple[csr_array, np.ndarray, float]:
+    """Coverage on foot over a synthetic street grid, residents per point, the walk in metres."""
+    from carecircle import candidates, network, travel
+
+    rng = np.random.default_rng(seed)
+    points, sites = _layout(n_demand, n_candidates, rng)
+    points, sites = np.clip(points, 0, SIDE_M), np.clip(sites, 0, SIDE_M)
+    side = int(SIDE_M // 100) + 1
+    origin = (640_000.0, 3_270_000.0)
+    net = network.synthetic_grid(side, side, spacing_m=100.0, origin=origin)
+    targets = travel.snap(net, origin[0] + points[:, 0], origin[1] + points[:, 1])
+    placed = travel.snap(net, origin[0] + sites[:, 0], origin[1] + sites[:, 1])
+    limit_s = np.full(n_demand, minutes * 60.0)
+    cover = candidates.coverage_matrix(net, placed, targets, limit_s, speed_m_s=speed_m_s)
+    residents = rng.poisson(rng.gamma(2.0, 15.0, n_demand)).astype(float)
+    return csr_array(cover), residents, minutes * 60.0 * speed_m_s
+
+
+def _layout(
+    n_demand: int, n_candidates: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Clustered points (towns and villages) and candidates near them, in metres."""
+    n_towns = 40
+    centres = rng.uniform(0, SIDE_M, (n_towns, 2))
+    spread_m = rng.uniform(300, 1500, n_towns)
+    share = rng.dirichlet(np.full(n_towns, 2.0))
+    n_town = int(n_demand * 0.8)
+    town = rng.choice(n_towns, n_town, p=share)
+    in_towns = centres[town] + rng.normal(0, 1, (n_town, 2)) * spread_m[town, None]
+    villages = rng.uniform(0, SIDE_M, (n_demand - n_town, 2))
+    points = np.vstack([in_towns, villages])
+    sites = points[rng.choice(n_demand, n_candidates, replace=False)]
+    return points, sites + rng.normal(0, 100, (n_candidates, 2))
+
+
 def show(name: str, solution: siting.Solution, seconds: float) -> None:
     print(
         f"{name:<28} {seconds:7.2f} s  objective {solution.objective:12,.0f}  "
@@ -88,15 +121,24 @@ def main() -> None:
     parser.add_argument("--layout", choices=("clustered", "uniform"), default="clustered")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--time-limit", type=float, default=30.0, help="seconds per model")
+    parser.add_argument("--source", choices=("plane", "network"), default="plane")
+    parser.add_argument("--minutes", type=float, default=15.0, help="walking limit (network)")
+    parser.add_argument("--speed", type=float, default=0.9, help="walking speed m/s (network)")
     parser.add_argument("--quick", action="store_true", help="2,000 × 200, a smoke run")
     args = parser.parse_args()
     if args.quick:
         args.demand, args.candidates, args.k = 2_000, 200, 10
 
     started = time.perf_counter()
-    cover, residents, radius_m = build(
-        args.demand, args.candidates, density=args.density, layout=args.layout, seed=args.seed
-    )
+    if args.source == "network":
+        args.layout = "network (clustered)"
+        cover, residents, radius_m = build_network(
+            args.demand, args.candidates, minutes=args.minutes, speed_m_s=args.speed, seed=args.seed
+        )
+    else:
+        cover, residents, radius_m = build(
+            args.demand, args.candidates, density=args.density, layout=args.layout, seed=args.seed
+        )
     built = time.perf_counter() - started
     reach = np.diff(cover.indptr)
     print(

@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.optimize import OptimizeResult, linprog
+from scipy.optimize import linprog
 
 from carecircle import siting
 from carecircle._errors import InputError
@@ -419,20 +419,21 @@ def test_invariants(seed, k):
 
 
 def _time_out(x=None, bound=None):
-    def fake(c, *, integrality=None, bounds=None, constraints=None, options=None):
-        return OptimizeResult(
-            status=1,
-            message="Time limit reached.",
-            x=None if x is None else x(c),
-            fun=None if x is None else float(np.asarray(c) @ x(c)),
-            mip_dual_bound=bound,
+    def fake(c, constraints, upper, integrality, **_):
+        chosen = None if x is None else x(c)
+        return siting._Run(
+            chosen,
+            None if chosen is None else float(np.asarray(c) @ chosen),
+            bound,
+            optimal=False,
+            timed_out=True,
         )
 
     return fake
 
 
 def test_time_limit_without_a_solution_falls_back_to_greedy(monkeypatch):
-    monkeypatch.setattr(siting, "milp", _time_out())
+    monkeypatch.setattr(siting, "_highs", _time_out())
     solution = siting.maximal_covering(HAND, HAND_WEIGHT, 2, time_limit_s=5.0)
     assert solution.method == "greedy"
     assert solution.status == "time_limit"
@@ -442,12 +443,95 @@ def test_time_limit_without_a_solution_falls_back_to_greedy(monkeypatch):
 
 
 def test_time_limit_with_a_worse_incumbent_keeps_greedy(monkeypatch):
-    # HiGHS "found" the empty set and a dual bound of 15 (-15 as it minimises -objective)
-    monkeypatch.setattr(siting, "milp", _time_out(x=np.zeros_like, bound=-15.0))
+    # HiGHS "found" the empty set and a dual bound of 15
+    monkeypatch.setattr(siting, "_highs", _time_out(x=np.zeros_like, bound=15.0))
     solution = siting.maximal_covering(HAND, HAND_WEIGHT, 2)
     assert solution.method == "greedy"
     assert solution.status == "time_limit"
     assert solution.objective == 13.0
+
+
+def test_mip_start_is_the_swapped_greedy_set(monkeypatch):
+    seen = {}
+
+    def spy(c, constraints, upper, integrality, **options):
+        seen.update(options)
+        return _time_out()(c, constraints, upper, integrality)
+
+    monkeypatch.setattr(siting, "_highs", spy)
+    siting.maximal_covering(HAND, HAND_WEIGHT, 2)
+    # x for the kept sites X, Y, Z, W (greedy's Z and W), then z for the two shared patterns
+    start = seen["start"]
+    assert start[:4].tolist() == [0.0, 0.0, 1.0, 1.0]
+    assert set(start[4:].tolist()) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_scipy_fallback_without_highspy_gives_the_same_optimum(monkeypatch, seed):
+    rng, cover, weight, covered = _random(seed)
+    k = int(rng.integers(1, 4))
+    with_highspy = siting.maximal_covering(cover, weight, k, covered=covered)
+    fewest = siting.set_covering(cover, covered=covered)
+    monkeypatch.setattr(siting, "_highspy", lambda: None)
+    without = siting.maximal_covering(cover, weight, k, covered=covered)
+    assert without.objective == pytest.approx(with_highspy.objective)
+    assert siting.set_covering(cover, covered=covered).objective == fewest.objective
+
+
+# ---------------------------------------------------------------------------------------------
+# Reduced-cost fixing never cuts off an optimum.
+
+
+def _all_sets(n, k=None):
+    top = n if k is None else k
+    return (list(sites) for r in range(top + 1) for sites in itertools.combinations(range(n), r))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_reduced_cost_fixing_keeps_every_optimum(seed):
+    pytest.importorskip("highspy")
+    rng, cover, weight, _ = _random(seed, n_demand=16, n_sites=8)
+    k = int(rng.integers(1, 4))
+    model = siting._Reduced(
+        matrix=sp.csr_array(cover.astype(float)),
+        weight=weight,
+        own=np.zeros(cover.shape[1]),
+        candidates=np.arange(cover.shape[1]),
+    )
+    c, constraints, upper, _ = siting._coverage_program(model, np.ones(cover.shape[1]), float(k))
+    relaxed = siting._relaxation(c, constraints, upper, deadline=np.inf, maximize=True)
+    values = {tuple(s): weight[cover[:, s].any(axis=1)].sum() for s in _all_sets(8, k)}
+    best = max(values.values())
+    # the cutoff at the optimum: every optimal set must survive
+    zero, one = siting._fixings(relaxed, 8, best, maximize=True)
+    for sites, value in values.items():
+        if value == best:
+            assert not set(sites) & set(zero.tolist())
+            assert set(one.tolist()) <= set(sites)
+    # set covering, strictly better than a cover one site too large: every optimum survives
+    need = cover.any(axis=1)
+    lp = [siting.LinearConstraint(cover[need].astype(float), 1.0, np.inf)]
+    relaxed = siting._relaxation(np.ones(8), lp, np.ones(8), deadline=np.inf, maximize=False)
+    covers = [s for s in _all_sets(8) if cover[need][:, s].any(axis=1).all()]
+    fewest = min(len(s) for s in covers)
+    zero, one = siting._fixings(relaxed, 8, float(fewest), maximize=False)
+    for sites in covers:
+        if len(sites) == fewest:
+            assert not set(sites) & set(zero.tolist())
+            assert set(one.tolist()) <= set(sites)
+
+
+def test_fixing_proves_a_set_cover_optimal_when_nothing_better_survives(monkeypatch):
+    # the MILP on the fixed model finds nothing strictly better: the heuristic is optimal
+    def infeasible(c, constraints, upper, integrality, **_):
+        return siting._Run(None, None, None, optimal=False, timed_out=False, infeasible=True)
+
+    monkeypatch.setattr(siting, "_highs", infeasible)
+    monkeypatch.setattr(siting, "_greedy_set_cover", lambda matrix: np.arange(matrix.shape[1]))
+    _, cover, _, _ = _random(3, n_demand=30, n_sites=8)
+    solution = siting.set_covering(cover)
+    assert solution.status == "optimal"
+    assert solution.gap == 0
 
 
 def test_too_large_for_the_milp_uses_greedy():
