@@ -135,19 +135,12 @@ def propose(
     covered = (time_s <= limit) | (residents <= 0)
     notes: list[str] = []
 
+    before = _before_after(prep, residents, covered, covered, policy)
     if candidate_sites is None:
-        from .pipeline import analyze
-
-        analysed = analyze(
-            net,
-            prep.communities,
-            prep.facilities,
-            policy=policy,
-            speed_m_s=prep.speed_m_s,
-            circle_polygons=False,
-            prepared=prep,
+        statuses = prep.communities.assign(
+            **{f"{circle}_status": before["status_before"].to_numpy()}
         )
-        sites = candidates_mod.generate(net, analysed.communities, circle, spacing_m=spacing_m)
+        sites = candidates_mod.generate(net, statuses, circle, spacing_m=spacing_m)
         notes.append(
             f"{len(sites)} candidate points generated on the network every {spacing_m:g} m "
             "around the communities not covered"
