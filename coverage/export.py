@@ -15,6 +15,7 @@ import pyogrio
 
 from ._files import atomic
 from .pipeline import Analysis
+from .standards import CENTRE_COLUMNS, COMMUNITY_CHECK_COLUMNS, STANDARD_COLUMNS
 
 #: Per-circle columns of summary.csv, in order, after the community columns.
 CIRCLE_COLUMNS = (
@@ -41,14 +42,7 @@ COMMUNITY_COLUMNS = (
     "demand_points",
 )
 #: Standards checks of each community, after the circle columns.
-CHECK_COLUMNS = (
-    "stations",
-    "station_status",
-    "eldercare_area_m2",
-    "area_per_resident_m2",
-    "area_per_resident_required_m2",
-    "area_per_resident_status",
-)
+CHECK_COLUMNS = COMMUNITY_CHECK_COLUMNS
 #: Columns of facilities.csv.
 FACILITY_COLUMNS = (
     "id",
@@ -61,20 +55,8 @@ FACILITY_COLUMNS = (
     "township",
     "network_status",
     "access_m",
-    "standard_status",
-    "area_required_m2",
-    "area_shortfall_m2",
-    "beds_required",
-    "beds_shortfall",
-    "standard_advice",
-    "standard_note",
-    "standard_source",
-    "centre_id",
-    "centre_minutes",
-    "centre_method",
-    "within_centre_circle",
-    "stations_assigned",
-    "stations_over_limit",
+    *STANDARD_COLUMNS,
+    *CENTRE_COLUMNS,
 )
 GPKG_CRS = "EPSG:4326"
 

@@ -32,6 +32,36 @@ ABOVE = "above_max"
 UNKNOWN = "unknown"
 NO_STANDARD = "no_standard"
 
+#: Columns of :func:`check_facilities`, in order.
+STANDARD_COLUMNS = (
+    "standard_status",
+    "area_required_m2",
+    "area_shortfall_m2",
+    "beds_required",
+    "beds_shortfall",
+    "standard_advice",
+    "standard_note",
+    "standard_source",
+)
+#: Columns of :func:`centre_stations`, in order.
+CENTRE_COLUMNS = (
+    "centre_id",
+    "centre_minutes",
+    "centre_method",
+    "within_centre_circle",
+    "stations_assigned",
+    "stations_over_limit",
+)
+#: Columns of :func:`check_communities`, in order.
+COMMUNITY_CHECK_COLUMNS = (
+    "stations",
+    "station_status",
+    "eldercare_area_m2",
+    "area_per_resident_m2",
+    "area_per_resident_required_m2",
+    "area_per_resident_status",
+)
+
 _TRUE = {"1", "true", "yes", "y", "是", "社会", "社会运营", "social"}
 _FALSE = {"0", "false", "no", "n", "否", "公办", "公建公营", "public"}
 
@@ -164,24 +194,14 @@ def check_facilities(
     rows = []
     for row in facilities.itertuples(index=False):
         rows.append(_facility_row(row, policy, elderly_of.get(str(row.community_id), np.nan)))
-    columns = [
-        "standard_status",
-        "area_required_m2",
-        "area_shortfall_m2",
-        "beds_required",
-        "beds_shortfall",
-        "standard_advice",
-        "standard_source",
-        "standard_note",
-    ]
-    return pd.DataFrame(rows, columns=columns, index=facilities.index)
+    return pd.DataFrame(rows, columns=list(STANDARD_COLUMNS), index=facilities.index)
 
 
 def _facility_row(row: Any, policy: Policy, elderly: float) -> tuple[object, ...]:
     tier = str(row.tier)
     std = policy.standards.get(tier)
     if std is None:
-        return (NO_STANDARD, np.nan, np.nan, np.nan, np.nan, "", "", "no standard for this tier")
+        return (NO_STANDARD, np.nan, np.nan, np.nan, np.nan, "", "no standard for this tier", "")
     area = float(row.area_m2)
     beds = float(row.beds)
     nursing = float(row.nursing_beds)
@@ -242,8 +262,8 @@ def _facility_row(row: Any, policy: Policy, elderly: float) -> tuple[object, ...
         np.nan if std.min_beds is None else std.min_beds,
         beds_short,
         "; ".join(advice),
-        std.source,
         note,
+        std.source,
     )
 
 

