@@ -15,14 +15,16 @@ Four models:
 - :func:`capacitated_covering`: ``k`` new sites, each serving at most its capacity, next to the
   existing facilities with their own reach and capacities.
 
-Each is an exact mixed-integer programme solved by HiGHS (:func:`scipy.optimize.milp`) under a
-time limit, on a reduced model that has the same optimum (see :func:`maximal_covering`). The
-covering models first build a heuristic solution (greedy; for maximal covering improved by
-swaps) and solve the LP relaxation by interior point: when the heuristic meets that bound it is
-optimal and branch-and-bound is skipped. When HiGHS stops at the time limit, the better of its
-incumbent and the heuristic is returned, with the tighter of its dual bound and the LP bound;
-when the model has more variables than ``max_variables``, the heuristic is returned with its
-gap to the LP bound. :func:`greedy_maximal_covering` is the greedy alone.
+Each is an exact mixed-integer programme solved with HiGHS under a time limit, on a reduced
+model that has the same optimum (see :func:`maximal_covering`). The covering models first build
+a heuristic solution (greedy; for maximal covering improved by swaps) and solve the LP
+relaxation by interior point: when the heuristic meets that bound it is optimal and
+branch-and-bound is skipped. Maximal and budgeted covering then run carecircle's own
+branch-and-bound on HiGHS's warm simplex (:mod:`carecircle._highs`), restarting once on a
+smaller model when a better incumbent excludes enough sites; set covering and capacitated
+covering run HiGHS's MIP solver. At the time limit the best solution found is returned with
+the best bound proved; when the model has more variables than ``max_variables``, the heuristic
+is returned with its gap to the LP bound. :func:`greedy_maximal_covering` is the greedy alone.
 
 Every result is a frozen :class:`Solution` whose sites are in order of marginal gain (the
 optimal set re-ordered greedily), so a plan can be phased year by year.
@@ -36,14 +38,21 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, milp
+from scipy.optimize import LinearConstraint
 
 from ._errors import InputError
+from ._highs import (
+    _branch_and_bound,
+    _fixings,
+    _highs,
+    _relaxation,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +80,7 @@ HEURISTIC = "heuristic"
 """Status: greedy without a MILP (asked for, or the model exceeds ``max_variables``)."""
 
 MILP = "milp"
-"""Method: the sites come from the HiGHS branch-and-bound."""
+"""Method: the sites come from the exact search (branch-and-bound on HiGHS)."""
 
 GREEDY = "greedy"
 """Method: the sites come from the greedy heuristic."""
@@ -85,6 +94,10 @@ _TINY = 1e-12
 _PROOF_TOL = 1e-6
 """Relative difference between objective and bound taken as proof of optimality (the LP bound
 is loosened by 1e-7 for solver tolerances)."""
+
+_RESTART_SHARE = 0.25
+"""Share of the sites the incumbent's reduced-cost fixing must exclude before the exact search
+restarts on a model rebuilt without them (fewer patterns, faster LPs)."""
 
 _DOMINANCE_WORK = 50_000_000
 """Most pairwise products the dominance checks may compute (about that many bytes × 16)."""
@@ -398,303 +411,6 @@ def _reduce(active: sp.csr_array, weight: np.ndarray, cost: np.ndarray | None) -
 
 
 @dataclass(frozen=True)
-class _Run:
-    """What one HiGHS call gave, in the model's own sense (maximised or minimised)."""
-
-    x: np.ndarray | None
-    value: float | None
-    bound: float | None
-    optimal: bool
-    timed_out: bool
-    infeasible: bool = False
-
-
-def _highspy() -> Any | None:
-    """The ``highspy`` module when installed (it takes a MIP start and IPM at the root)."""
-    try:
-        import highspy
-    except ImportError:  # pragma: no cover - scipy's bundled HiGHS is used instead
-        return None
-    return highspy
-
-
-_IPM_ROOT_NONZEROS = 100_000
-"""From this many matrix entries on, HiGHS solves the LPs of a MIP with continuous variables
-(maximal covering's ``z``) by interior point: the root LP of a 20,000 × 2,000 model takes
-seconds that way, half a minute by dual simplex. Pure set covering keeps dual simplex, which
-its heuristics need."""
-
-
-def _stacked(
-    constraints: list[LinearConstraint], n: int
-) -> tuple[sp.csc_array, np.ndarray, np.ndarray]:
-    """The constraints as one CSC matrix with row bounds (infinite where open)."""
-    if not constraints:
-        return sp.csc_array((0, n)), np.zeros(0), np.zeros(0)
-    blocks, lower, upper = [], [], []
-    for constraint in constraints:
-        matrix = sp.csr_array(constraint.A)
-        rows = matrix.shape[0]
-        blocks.append(matrix)
-        lower.append(np.broadcast_to(np.asarray(constraint.lb, dtype=np.float64), (rows,)))
-        upper.append(np.broadcast_to(np.asarray(constraint.ub, dtype=np.float64), (rows,)))
-    matrix = sp.csc_array(sp.vstack(blocks, format="csc"))
-    matrix.sort_indices()
-    return matrix, np.concatenate(lower), np.concatenate(upper)
-
-
-def _highspy_solver(
-    highspy: Any,
-    c: np.ndarray,
-    constraints: list[LinearConstraint],
-    lower: np.ndarray,
-    upper: np.ndarray,
-    integrality: np.ndarray | None,
-) -> Any:
-    """A silent ``highspy.Highs`` holding ``min c @ x`` (the caller flips signs to maximise)."""
-    matrix, row_lower, row_upper = _stacked(constraints, c.size)
-    inf = highspy.kHighsInf
-    lp = highspy.HighsLp()
-    lp.num_col_ = c.size
-    lp.num_row_ = matrix.shape[0]
-    lp.col_cost_ = np.asarray(c, dtype=np.float64)
-    lp.col_lower_ = np.asarray(lower, dtype=np.float64)
-    lp.col_upper_ = np.where(np.isfinite(upper), upper, inf)
-    lp.row_lower_ = np.where(np.isfinite(row_lower), row_lower, -inf)
-    lp.row_upper_ = np.where(np.isfinite(row_upper), row_upper, inf)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
-    lp.a_matrix_.value_ = matrix.data.astype(np.float64)
-    if integrality is not None:
-        kinds = highspy.HighsVarType
-        lp.integrality_ = [kinds.kInteger if flag else kinds.kContinuous for flag in integrality]
-    solver = highspy.Highs()
-    solver.silent()
-    solver.passModel(lp)
-    return solver
-
-
-def _highs(
-    c: np.ndarray,
-    constraints: list[LinearConstraint],
-    upper: np.ndarray,
-    integrality: np.ndarray | None,
-    *,
-    deadline: float,
-    mip_rel_gap: float,
-    maximize: bool,
-    lower: np.ndarray | None = None,
-    start: np.ndarray | None = None,
-) -> _Run:
-    """Solve ``max``/``min c @ x`` with HiGHS, variables in ``[lower, upper]``, by ``deadline``.
-
-    ``lower`` defaults to zeros. ``start`` is a feasible point handed to HiGHS as its first
-    incumbent (only with ``highspy``; scipy's HiGHS takes none).
-    """
-    remaining = deadline - time.perf_counter()
-    if remaining <= 0:
-        return _Run(None, None, None, optimal=False, timed_out=True)
-    low = np.zeros(c.size) if lower is None else lower
-    integer = integrality is not None and bool(np.any(integrality))
-    sign = -1.0 if maximize else 1.0
-    highspy = _highspy()
-    if highspy is not None:
-        return _highs_direct(
-            highspy,
-            sign * c,
-            constraints,
-            low,
-            upper,
-            integrality if integer else None,
-            remaining=remaining,
-            mip_rel_gap=mip_rel_gap,
-            sign=sign,
-            start=start,
-        )
-    options: dict[str, Any] = {"time_limit": remaining, "presolve": True}
-    if integer:
-        options["mip_rel_gap"] = mip_rel_gap
-    res: OptimizeResult = milp(
-        sign * c,
-        integrality=integrality if integer else None,
-        bounds=Bounds(low, upper),
-        constraints=constraints,
-        options=options,
-    )
-    x = None if res.x is None else np.asarray(res.x, dtype=np.float64)
-    value = None if res.fun is None or x is None else sign * float(res.fun)
-    dual = getattr(res, "mip_dual_bound", None) if integer else res.fun
-    bound = None
-    if dual is not None and math.isfinite(dual) and abs(dual) < 1e30:
-        bound = sign * float(dual)
-    if res.status not in (0, 1):
-        logger.warning("HiGHS gave no solution: %s", res.message)
-    return _Run(
-        x,
-        value,
-        bound,
-        optimal=res.status == 0,
-        timed_out=res.status == 1,
-        infeasible=res.status == 2,
-    )
-
-
-def _highs_direct(
-    highspy: Any,
-    cost: np.ndarray,
-    constraints: list[LinearConstraint],
-    lower: np.ndarray,
-    upper: np.ndarray,
-    integrality: np.ndarray | None,
-    *,
-    remaining: float,
-    mip_rel_gap: float,
-    sign: float,
-    start: np.ndarray | None,
-) -> _Run:
-    """:func:`_highs` through ``highspy``: a MIP start, and IPM for the LPs of large models."""
-    solver = _highspy_solver(highspy, cost, constraints, lower, upper, integrality)
-    solver.setOptionValue("time_limit", float(remaining))
-    solver.setOptionValue("presolve", "on")
-    if integrality is not None:
-        solver.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-        solver.setOptionValue("mip_abs_gap", 1e-6)
-        continuous = not np.all(integrality)
-        if continuous and solver.getNumNz() >= _IPM_ROOT_NONZEROS:
-            solver.setOptionValue("mip_lp_solver", "ipm")
-        if start is not None:
-            given = highspy.HighsSolution()
-            given.col_value = np.asarray(start, dtype=np.float64)
-            given.value_valid = True
-            solver.setSolution(given)
-    solver.run()
-    status = solver.getModelStatus()
-    statuses = highspy.HighsModelStatus
-    info = solver.getInfo()
-    feasible = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
-    x = np.asarray(solver.getSolution().col_value, dtype=np.float64) if feasible else None
-    value = sign * float(info.objective_function_value) if feasible else None
-    dual = float(info.mip_dual_bound) if integrality is not None else None
-    if integrality is None and status == statuses.kOptimal:
-        dual = float(info.objective_function_value)
-    bound = None
-    if dual is not None and math.isfinite(dual) and abs(dual) < 1e30:
-        bound = sign * dual
-    optimal = status == statuses.kOptimal
-    timed_out = status == statuses.kTimeLimit
-    infeasible = status == statuses.kInfeasible
-    if not (optimal or timed_out or infeasible):
-        logger.warning("HiGHS gave no solution: %s", solver.modelStatusToString(status))
-    return _Run(x, value, bound, optimal=optimal, timed_out=timed_out, infeasible=infeasible)
-
-
-@dataclass(frozen=True)
-class _Relaxed:
-    """The LP relaxation's optimum (loosened, a valid bound) and its reduced costs.
-
-    ``reduced`` and ``x`` are in the minimising sense (``min sign * c @ x``) and None when the
-    solver gave no basic solution.
-    """
-
-    value: float
-    x: np.ndarray | None = None
-    reduced: np.ndarray | None = None
-
-
-def _relaxation(
-    c: np.ndarray,
-    constraints: list[LinearConstraint],
-    upper: np.ndarray,
-    *,
-    deadline: float,
-    maximize: bool,
-) -> _Relaxed | None:
-    """The LP relaxation's optimum, by HiGHS's interior point method with crossover.
-
-    Interior point is used because the relaxations of covering models are highly degenerate:
-    on 20,000 × 2,000 it takes seconds where dual simplex takes half a minute. The value is
-    loosened by a relative 1e-7 so it stays a valid bound despite solver tolerances. None when
-    the time runs out first. With ``highspy`` the reduced costs come too (for fixing).
-    """
-    remaining = deadline - time.perf_counter()
-    if c.size == 0:
-        return _Relaxed(0.0)
-    if remaining <= 0:
-        return None
-    sign = -1.0 if maximize else 1.0
-    highspy = _highspy()
-    x: np.ndarray | None = None
-    reduced: np.ndarray | None = None
-    if highspy is not None:
-        solver = _highspy_solver(highspy, sign * c, constraints, np.zeros(c.size), upper, None)
-        solver.setOptionValue("time_limit", float(remaining))
-        solver.setOptionValue("solver", "ipm")
-        solver.setOptionValue("run_crossover", "on")
-        solver.run()
-        if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        info = solver.getInfo()
-        objective = float(info.objective_function_value)
-        if info.dual_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible:
-            solution = solver.getSolution()
-            x = np.asarray(solution.col_value, dtype=np.float64)
-            reduced = np.asarray(solution.col_dual, dtype=np.float64)
-    else:
-        blocks, rhs = [], []
-        for constraint in constraints:
-            matrix = sp.csr_array(constraint.A)
-            lb = np.broadcast_to(np.asarray(constraint.lb, dtype=np.float64), (matrix.shape[0],))
-            ub = np.broadcast_to(np.asarray(constraint.ub, dtype=np.float64), (matrix.shape[0],))
-            upper_side = np.isfinite(ub)
-            lower_side = np.isfinite(lb)
-            if upper_side.any():
-                blocks.append(matrix[np.flatnonzero(upper_side)])
-                rhs.append(ub[upper_side])
-            if lower_side.any():
-                blocks.append(-matrix[np.flatnonzero(lower_side)])
-                rhs.append(-lb[lower_side])
-        res = linprog(
-            sign * c,
-            A_ub=sp.vstack(blocks, format="csr"),
-            b_ub=np.concatenate(rhs),
-            bounds=np.column_stack([np.zeros(c.size), upper]),
-            method="highs-ipm",
-            options={"time_limit": remaining},
-        )
-        if res.status != 0:
-            return None
-        objective = float(res.fun)
-    value = sign * objective
-    loosened = value + (1e-7 if maximize else -1e-7) * max(1.0, abs(value))
-    return _Relaxed(loosened, x, reduced)
-
-
-def _fixings(
-    relaxed: _Relaxed, n_x: int, cutoff: float, *, maximize: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Binaries that reduced costs fix: no solution as good as ``cutoff`` can move them.
-
-    With the relaxation's value ``L`` and reduced cost ``d_j`` (minimising sense), any
-    solution with a binary at 0 raised to 1 costs at least ``L + d_j``; one at 1 lowered to 0,
-    at least ``L - d_j``. When that exceeds ``cutoff`` (minimising sense) by more than the
-    solver's tolerances, every solution at least as good as ``cutoff`` keeps the binary where
-    the LP put it. Returns the positions fixed to 0 and to 1.
-    """
-    none = np.zeros(0, dtype=np.int64)
-    if relaxed.x is None or relaxed.reduced is None:
-        return none, none
-    sign = -1.0 if maximize else 1.0
-    low = sign * relaxed.value  # the loosened value, in the minimising sense
-    limit = sign * cutoff
-    tol = 1e-6 * max(1.0, abs(low), abs(limit))
-    x, d = relaxed.x[:n_x], relaxed.reduced[:n_x]
-    zero = np.flatnonzero((x <= 1e-9) & (low + d > limit + tol))
-    one = np.flatnonzero((x >= 1 - 1e-9) & (low - d > limit + tol))
-    return zero, one
-
-
-@dataclass(frozen=True)
 class _Outcome:
     """Sites (positions among a programme's binaries), the best bound, status and method."""
 
@@ -702,6 +418,8 @@ class _Outcome:
     bound: float
     status: str
     method: str
+    free: np.ndarray | None = None
+    """Set when the search stopped for a restart: the binaries left free (see ``_Run.free``)."""
 
 
 def _drive(
@@ -719,6 +437,9 @@ def _drive(
     use_milp: bool,
     integral: bool = False,
     complete: Callable[[np.ndarray], np.ndarray] | None = None,
+    rounding: Callable[[np.ndarray], np.ndarray] | None = None,
+    patterns: sp.csr_array | None = None,
+    restart_share: float = 0.0,
 ) -> _Outcome:
     """Heuristic first, then the LP relaxation's bound, then the MILP in the time left.
 
@@ -727,13 +448,16 @@ def _drive(
     anything. The LP relaxation (interior point) tightens the bound; when it proves the
     heuristic optimal the MILP is skipped. Otherwise its reduced costs fix the binaries that no
     solution at least as good as the heuristic (strictly better when ``integral`` and
-    minimising) can move, and HiGHS's branch-and-bound runs on the rest until ``deadline``,
-    started from the heuristic (``complete`` gives the full variable vector of a site set;
-    None: the binaries are all the variables). Solutions the fixing cuts off are no better
-    than the heuristic, so the bound is the weaker of HiGHS's dual bound and the heuristic's
-    value. On the time limit the better of HiGHS's incumbent and the heuristic is kept, with
-    the tighter of that bound and the LP bound. ``integral``: the objective is a whole number
-    (a bound can be rounded).
+    minimising) can move, and branch-and-bound runs on the rest until ``deadline``, started
+    from the heuristic. Programmes with continuous variables (maximal and budgeted covering)
+    use :func:`_branch_and_bound` on the warm root LP; set covering, and any model where that
+    fails, uses HiGHS's MIP solver (``complete`` gives the full variable vector of a site set
+    for its MIP start; None: the binaries are all the variables). Solutions the fixing cuts
+    off are no better than the heuristic, so the bound is the weaker of the dual bound and the
+    heuristic's value. On the time limit the better of the incumbent and the heuristic is
+    kept, with the tighter of that bound and the LP bound. ``integral``: the objective is a
+    whole number (a bound can be rounded). ``rounding`` turns LP values of the binaries into a
+    site set, for the branch-and-bound's heuristic.
     """
     better = min if maximize else max
     worse = max if maximize else min
@@ -763,21 +487,42 @@ def _drive(
         upper[zero] = 0.0
         lower[one] = 1.0
         logger.debug("reduced costs fix %d binaries to 0 and %d to 1", zero.size, one.size)
-    start = None
-    if not strict:
-        start = np.zeros(c.size) if complete is None else complete(best)
-        start[best] = 1.0
-    run = _highs(
-        c,
-        constraints,
-        upper,
-        integrality,
-        deadline=deadline,
-        mip_rel_gap=mip_rel_gap,
-        maximize=maximize,
-        lower=lower,
-        start=start,
-    )
+    run = None
+    if relaxed is not None and not strict and n_x < c.size:
+        run = _branch_and_bound(
+            relaxed,
+            n_x,
+            lower=lower,
+            upper=upper,
+            start=best,
+            value_of=value_of,
+            maximize=maximize,
+            deadline=deadline,
+            mip_rel_gap=mip_rel_gap,
+            rounding=rounding,
+            patterns=patterns,
+            restart_share=restart_share,
+        )
+        if run is not None and run.free is not None:
+            assert run.x is not None and run.bound is not None
+            found = np.flatnonzero(run.x[:n_x] > 0.5)
+            return _Outcome(found, better(bound, run.bound), TIME_LIMIT, MILP, free=run.free)
+    if run is None:
+        start = None
+        if not strict:
+            start = np.zeros(c.size) if complete is None else complete(best)
+            start[best] = 1.0
+        run = _highs(
+            c,
+            constraints,
+            upper,
+            integrality,
+            deadline=deadline,
+            mip_rel_gap=mip_rel_gap,
+            maximize=maximize,
+            lower=lower,
+            start=start,
+        )
     if strict and run.infeasible:
         # nothing strictly better survives the fixing: the heuristic is optimal
         return _Outcome(best, best_value, OPTIMAL, GREEDY)
@@ -1022,8 +767,10 @@ def _solve_coverage(
     n, m = model.own.size, model.weight.size
     kept_cost: np.ndarray | None = None if cost is None else cost[usable][model.candidates]
 
+    current = model  # the model the answer's positions refer to (smaller after a restart)
+
     def done(picked: np.ndarray, bound: float, status: str, method: str) -> Solution:
-        sites = usable[model.candidates[picked]]
+        sites = usable[current.candidates[picked]]
         chosen, gains = _order_by_gain(full, weight[rows], sites)
         objective = float(gains.sum())
         bound = max(bound, objective)
@@ -1050,31 +797,101 @@ def _solve_coverage(
     if kept_cost is not None and budget is not None and float(kept_cost.sum()) <= budget:
         return done(np.arange(n), everything, OPTIMAL, MILP if exact else GREEDY)
 
-    side = np.ones(n) if kept_cost is None else kept_cost
     rhs = float(k) if k is not None else float(budget or 0.0)
     heuristic, heuristic_bound = _greedy(model, k=k, cost=kept_cost, budget=budget)
     if exact and k is not None:
         heuristic = _swap_search(model, heuristic, deadline=deadline)
-    c, constraints, upper, integrality = _coverage_program(model, side, rhs)
-    outcome = _drive(
-        c,
-        constraints,
-        upper,
-        integrality,
-        heuristic=heuristic,
-        value_of=lambda picked: _value(model, picked),
-        bound=min(everything, heuristic_bound),
-        maximize=True,
-        deadline=deadline,
-        mip_rel_gap=mip_rel_gap,
-        use_milp=exact and n + m <= max_variables,
-        complete=lambda picked: _start(model, picked),
-    )
+    bound = min(everything, heuristic_bound)
+    for phase in range(2):
+        # the second phase runs on the sites the first one's incumbent left free
+        at, cost_at = current, kept_cost
+        side = np.ones(at.own.size) if cost_at is None else cost_at
+        c, constraints, upper, integrality = _coverage_program(at, side, rhs)
+        outcome = _drive(
+            c,
+            constraints,
+            upper,
+            integrality,
+            heuristic=heuristic,
+            value_of=partial(_value, at),
+            bound=bound,
+            maximize=True,
+            deadline=deadline,
+            mip_rel_gap=mip_rel_gap,
+            use_milp=exact and n + m <= max_variables,
+            complete=partial(_start, at),
+            rounding=partial(_rounded, at, k=k, cost=cost_at, budget=budget, deadline=deadline),
+            patterns=at.matrix,
+            restart_share=_RESTART_SHARE if phase == 0 else 0.0,
+        )
+        if outcome.free is None:
+            break
+        bound = outcome.bound
+        keep = np.union1d(outcome.free, outcome.picked)
+        heuristic = np.searchsorted(keep, outcome.picked)
+        current = _restricted(at, keep)
+        kept_cost = None if cost_at is None else cost_at[keep]
+        logger.debug(
+            "restart on %d of %d sites, %d patterns",
+            keep.size,
+            at.own.size,
+            current.weight.size,
+        )
     if exact and n + m > max_variables:
         logger.warning(
             "model has %d variables (max_variables=%d); greedy used", n + m, max_variables
         )
     return done(outcome.picked, outcome.bound, outcome.status, outcome.method)
+
+
+def _restricted(model: _Reduced, keep: np.ndarray) -> _Reduced:
+    """The model on the sites ``keep`` only (positions), with the same objective on them.
+
+    Patterns no kept site reaches are dropped, patterns reached by the same kept sites merged,
+    and those reached by one kept site folded into its own coefficient. Nothing is dropped as
+    dominated, so every set of kept sites keeps its position and value.
+    """
+    sub = sp.csr_array(model.matrix[:, keep])
+    sub.sort_indices()
+    live = np.flatnonzero(np.diff(sub.indptr) > 0)
+    matrix, merged = _merge_rows(sp.csr_array(sub[live]), model.weight[live])
+    counts = np.diff(matrix.indptr)
+    single = counts == 1
+    own = model.own[keep] + np.bincount(
+        matrix.indices[matrix.indptr[:-1][single]], weights=merged[single], minlength=keep.size
+    )
+    rest = np.flatnonzero(~single)
+    return _Reduced(
+        matrix=sp.csr_array(matrix[rest]),
+        weight=merged[rest],
+        own=own,
+        candidates=model.candidates[keep],
+    )
+
+
+def _rounded(
+    model: _Reduced,
+    x: np.ndarray,
+    *,
+    k: int | None,
+    cost: np.ndarray | None,
+    budget: float | None,
+    deadline: float,
+) -> np.ndarray:
+    """A site set from LP values ``x``: the largest first while the count or the budget allows.
+
+    For a count, the ``k`` largest, improved by swaps (:func:`_swap_search`).
+    """
+    order = np.argsort(-x, kind="stable")
+    if k is not None:
+        return _swap_search(model, order[:k], deadline=deadline)
+    assert cost is not None and budget is not None
+    picked, spent = [], 0.0
+    for j in order[x[order] > 0]:
+        if spent + cost[j] <= budget:
+            picked.append(int(j))
+            spent += float(cost[j])
+    return np.asarray(picked, dtype=np.int64)
 
 
 def _start(model: _Reduced, picked: np.ndarray) -> np.ndarray:
@@ -1116,10 +933,14 @@ def maximal_covering(
 
     Then the greedy set, improved by best-improvement swaps (one site out, one in), is compared
     with the LP relaxation's bound; if it meets the bound it is returned as optimal with
-    ``method="greedy"``, otherwise HiGHS's branch-and-bound runs in the time left. At the time
-    limit the better of HiGHS's incumbent and the swapped greedy set is returned
-    (``status="time_limit"``, ``method`` saying which), with the tighter of HiGHS's dual bound
-    and the LP bound.
+    ``method="greedy"``. Otherwise a branch-and-bound runs in the time left: each node's LP
+    is re-solved by HiGHS's dual simplex from the last basis, sites are fixed by reduced costs,
+    the search branches on a demand pattern reached fractionally (either it is covered, or none
+    of its candidates is built), dives and then takes the best open node, and rounds node LPs
+    into solutions improved by swaps. Once a better solution has fixed a quarter of the sites,
+    it restarts once on a model rebuilt without them. At the time limit the best solution found
+    is returned (``status="time_limit"``, ``method`` saying whether it is the swapped greedy
+    set) with the best bound proved.
 
     Parameters
     ----------

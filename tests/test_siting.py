@@ -10,9 +10,9 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.optimize import linprog
+from scipy.optimize import LinearConstraint, linprog
 
-from carecircle import siting
+from carecircle import _highs, siting
 from carecircle._errors import InputError
 
 # spopt builds its models with PuLP, whose 3.x releases warn about APIs PuLP 4 drops; only
@@ -421,7 +421,7 @@ def test_invariants(seed, k):
 def _time_out(x=None, bound=None):
     def fake(c, constraints, upper, integrality, **_):
         chosen = None if x is None else x(c)
-        return siting._Run(
+        return _highs._Run(
             chosen,
             None if chosen is None else float(np.asarray(c) @ chosen),
             bound,
@@ -432,7 +432,12 @@ def _time_out(x=None, bound=None):
     return fake
 
 
+def _no_branching(*_, **__):
+    return None  # as when an LP of the branch-and-bound fails: HiGHS's MIP solver takes over
+
+
 def test_time_limit_without_a_solution_falls_back_to_greedy(monkeypatch):
+    monkeypatch.setattr(siting, "_branch_and_bound", _no_branching)
     monkeypatch.setattr(siting, "_highs", _time_out())
     solution = siting.maximal_covering(HAND, HAND_WEIGHT, 2, time_limit_s=5.0)
     assert solution.method == "greedy"
@@ -443,27 +448,41 @@ def test_time_limit_without_a_solution_falls_back_to_greedy(monkeypatch):
 
 
 def test_time_limit_with_a_worse_incumbent_keeps_greedy(monkeypatch):
-    # HiGHS "found" the empty set and a dual bound of 15
-    monkeypatch.setattr(siting, "_highs", _time_out(x=np.zeros_like, bound=15.0))
+    # the branch-and-bound "found" the empty set and a bound of 15
+    def empty(relaxed, n_x, **_):
+        return _highs._Run(np.zeros(n_x), 0.0, 15.0, optimal=False, timed_out=True)
+
+    monkeypatch.setattr(siting, "_branch_and_bound", empty)
     solution = siting.maximal_covering(HAND, HAND_WEIGHT, 2)
     assert solution.method == "greedy"
     assert solution.status == "time_limit"
     assert solution.objective == 13.0
 
 
-def test_mip_start_is_the_swapped_greedy_set(monkeypatch):
+def test_branch_and_bound_starts_from_the_swapped_greedy_set(monkeypatch):
     seen = {}
 
-    def spy(c, constraints, upper, integrality, **options):
+    def spy(relaxed, n_x, **options):
         seen.update(options)
+        return None
+
+    monkeypatch.setattr(siting, "_branch_and_bound", spy)
+    monkeypatch.setattr(siting, "_highs", _spy_highs(seen))
+    siting.maximal_covering(HAND, HAND_WEIGHT, 2)
+    # kept sites X, Y, Z, W: greedy's Z and W
+    assert seen["start"].tolist() == [2, 3]
+    # HiGHS's MIP start when it takes over: x, then z for the two shared patterns
+    mip_start = seen["mip_start"]
+    assert mip_start[:4].tolist() == [0.0, 0.0, 1.0, 1.0]
+    assert set(mip_start[4:].tolist()) <= {0.0, 1.0}
+
+
+def _spy_highs(seen):
+    def spy(c, constraints, upper, integrality, **options):
+        seen["mip_start"] = options["start"]
         return _time_out()(c, constraints, upper, integrality)
 
-    monkeypatch.setattr(siting, "_highs", spy)
-    siting.maximal_covering(HAND, HAND_WEIGHT, 2)
-    # x for the kept sites X, Y, Z, W (greedy's Z and W), then z for the two shared patterns
-    start = seen["start"]
-    assert start[:4].tolist() == [0.0, 0.0, 1.0, 1.0]
-    assert set(start[4:].tolist()) <= {0.0, 1.0}
+    return spy
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -472,10 +491,160 @@ def test_scipy_fallback_without_highspy_gives_the_same_optimum(monkeypatch, seed
     k = int(rng.integers(1, 4))
     with_highspy = siting.maximal_covering(cover, weight, k, covered=covered)
     fewest = siting.set_covering(cover, covered=covered)
-    monkeypatch.setattr(siting, "_highspy", lambda: None)
+    monkeypatch.setattr(_highs, "_highspy", lambda: None)
     without = siting.maximal_covering(cover, weight, k, covered=covered)
     assert without.objective == pytest.approx(with_highspy.objective)
     assert siting.set_covering(cover, covered=covered).objective == fewest.objective
+
+
+# ---------------------------------------------------------------------------------------------
+# The branch-and-bound on its own: started from nothing, it must find and prove the optimum.
+
+
+def _programme(cover, weight, side, rhs):
+    model = siting._Reduced(
+        matrix=sp.csr_array(cover.astype(float)),
+        weight=weight,
+        own=np.zeros(cover.shape[1]),
+        candidates=np.arange(cover.shape[1]),
+    )
+    c, constraints, upper, _ = siting._coverage_program(model, side, rhs)
+    relaxed = _highs._relaxation(c, constraints, upper, deadline=np.inf, maximize=True)
+
+    def value_of(sites):
+        return float(weight[cover[:, sites].any(axis=1)].sum())
+
+    return relaxed, value_of
+
+
+@pytest.mark.parametrize("by_pattern", [False, True])
+@pytest.mark.parametrize("seed", range(30))
+def test_branch_and_bound_from_the_empty_set_matches_brute_force(seed, by_pattern):
+    pytest.importorskip("highspy")
+    rng, cover, weight, _ = _random(seed, n_demand=18, n_sites=9)
+    budget = rng.random() < 0.5
+    cost = rng.integers(1, 6, cover.shape[1]).astype(float) if budget else np.ones(9)
+    rhs = float(rng.integers(3, 10)) if budget else float(rng.integers(1, 4))
+    relaxed, value_of = _programme(cover, weight, cost, rhs)
+    size = 9 + cover.shape[0]  # x, then one z per demand row
+    run = _highs._branch_and_bound(
+        relaxed,
+        9,
+        lower=np.zeros(size),
+        upper=np.ones(size),
+        start=np.zeros(0, dtype=np.int64),
+        value_of=value_of,
+        maximize=True,
+        deadline=np.inf,
+        mip_rel_gap=0.0,
+        patterns=sp.csr_array(cover.astype(float)) if by_pattern else None,
+    )
+    feasible = [s for s in _all_sets(9) if cost[s].sum() <= rhs]
+    best = max(value_of(s) for s in feasible)
+    picked = np.flatnonzero(run.x > 0.5)
+    assert run.optimal and not run.timed_out
+    assert cost[picked].sum() <= rhs + 1e-9
+    assert value_of(picked) == best == run.value
+    assert best - 1e-9 <= run.bound <= best * (1 + 1e-6) + 1e-9
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_restricted_model_keeps_the_value_of_every_set_of_kept_sites(seed):
+    rng, cover, weight, _ = _random(seed, n_demand=30, n_sites=10)
+    active = sp.csr_array(cover[cover.any(axis=1)])
+    model = siting._reduce(active, weight[cover.any(axis=1)], None)
+    keep = np.flatnonzero(rng.random(model.own.size) < 0.6)
+    smaller = siting._restricted(model, keep)
+    assert smaller.candidates.tolist() == model.candidates[keep].tolist()
+    assert smaller.weight.size <= model.weight.size
+    for sites in _all_sets(keep.size, 3):
+        at = np.asarray(sites, dtype=np.int64)
+        assert siting._value(smaller, at) == pytest.approx(siting._value(model, keep[at]))
+
+
+def _weak_start(monkeypatch):
+    """The exact search starts from the first k sites, so it must improve and fix, then restart."""
+    monkeypatch.setattr(siting, "_greedy", lambda model, k, **_: (np.arange(k), np.inf))
+    monkeypatch.setattr(siting, "_swap_search", lambda model, picked, **_: picked)
+    monkeypatch.setattr(siting, "_RESTART_SHARE", 1e-9)  # restart at the first new fixing
+
+
+def test_a_restart_on_the_free_sites_reaches_the_same_optimum(monkeypatch, caplog):
+    instances = []
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        points, sites = rng.uniform(0, 20, (800, 2)), rng.uniform(0, 20, (120, 2))
+        cover = np.linalg.norm(points[:, None] - sites[None], axis=2) < 3.0
+        weight = rng.integers(1, 20, 800).astype(float)
+        instances.append((cover, weight, siting.maximal_covering(cover, weight, 10)))
+    _weak_start(monkeypatch)
+    restarts = 0
+    for cover, weight, plain in instances:
+        caplog.clear()
+        with caplog.at_level("DEBUG", logger="carecircle.siting"):
+            restarted = siting.maximal_covering(cover, weight, 10)
+        restarts += any("restart on" in record.getMessage() for record in caplog.records)
+        assert plain.status == restarted.status == "optimal"
+        assert restarted.objective == pytest.approx(plain.objective)
+        assert weight[cover[:, restarted.chosen].any(axis=1)].sum() == restarted.objective
+        assert restarted.bound == pytest.approx(restarted.objective, rel=1e-6)
+    assert restarts >= 2
+
+
+# the LP's optimum puts every site at 1/2 for 15; two sites cover 14 at most (0 with 1 or 3)
+HALVES = np.array(
+    [[1, 0, 0, 1], [0, 0, 1, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 1, 0, 1], [1, 1, 0, 0]],
+    dtype=bool,
+)
+HALVES_WEIGHT = np.array([3.0, 2.0, 4.0, 2.0, 1.0, 4.0])
+
+
+def test_branch_and_bound_closes_a_fractional_lp():
+    relaxed, value_of = _programme(HALVES, HALVES_WEIGHT, np.ones(4), 2.0)
+    assert relaxed.x is not None
+    assert relaxed.x[:4] == pytest.approx([0.5] * 4)
+    assert relaxed.value == pytest.approx(15.0)
+    run = _highs._branch_and_bound(
+        relaxed,
+        4,
+        lower=np.zeros(4),
+        upper=np.ones(4),
+        start=np.zeros(0, dtype=np.int64),
+        value_of=value_of,
+        maximize=True,
+        deadline=np.inf,
+        mip_rel_gap=0.0,
+    )
+    assert np.flatnonzero(run.x).tolist() in ([0, 1], [0, 3])
+    assert run.value == 14.0
+    assert run.optimal
+    assert run.bound == pytest.approx(14.0)  # branching closed the LP's gap
+
+
+def test_maximal_covering_proves_greedy_optimal_by_branching():
+    solution = siting.maximal_covering(HALVES, HALVES_WEIGHT, 2)
+    assert solution.status == "optimal"
+    assert solution.objective == 14.0
+    assert solution.bound == pytest.approx(14.0)
+
+
+def test_branch_and_bound_at_its_deadline_keeps_the_start_and_the_root_bound():
+    relaxed, value_of = _programme(HALVES, HALVES_WEIGHT, np.ones(4), 2.0)
+    run = _highs._branch_and_bound(
+        relaxed,
+        4,
+        lower=np.zeros(4),
+        upper=np.ones(4),
+        start=np.array([2, 3]),
+        value_of=value_of,
+        maximize=True,
+        deadline=0.0,  # long past
+        mip_rel_gap=0.0,
+    )
+    assert run.timed_out and not run.optimal
+    assert np.flatnonzero(run.x).tolist() == [2, 3]
+    assert run.value == value_of(np.array([2, 3])) == 12.0
+    assert run.bound == pytest.approx(15.0)  # the root's, nothing explored
 
 
 # ---------------------------------------------------------------------------------------------
@@ -499,22 +668,22 @@ def test_reduced_cost_fixing_keeps_every_optimum(seed):
         candidates=np.arange(cover.shape[1]),
     )
     c, constraints, upper, _ = siting._coverage_program(model, np.ones(cover.shape[1]), float(k))
-    relaxed = siting._relaxation(c, constraints, upper, deadline=np.inf, maximize=True)
+    relaxed = _highs._relaxation(c, constraints, upper, deadline=np.inf, maximize=True)
     values = {tuple(s): weight[cover[:, s].any(axis=1)].sum() for s in _all_sets(8, k)}
     best = max(values.values())
     # the cutoff at the optimum: every optimal set must survive
-    zero, one = siting._fixings(relaxed, 8, best, maximize=True)
+    zero, one = _highs._fixings(relaxed, 8, best, maximize=True)
     for sites, value in values.items():
         if value == best:
             assert not set(sites) & set(zero.tolist())
             assert set(one.tolist()) <= set(sites)
     # set covering, strictly better than a cover one site too large: every optimum survives
     need = cover.any(axis=1)
-    lp = [siting.LinearConstraint(cover[need].astype(float), 1.0, np.inf)]
-    relaxed = siting._relaxation(np.ones(8), lp, np.ones(8), deadline=np.inf, maximize=False)
+    lp = [LinearConstraint(cover[need].astype(float), 1.0, np.inf)]
+    relaxed = _highs._relaxation(np.ones(8), lp, np.ones(8), deadline=np.inf, maximize=False)
     covers = [s for s in _all_sets(8) if cover[need][:, s].any(axis=1).all()]
     fewest = min(len(s) for s in covers)
-    zero, one = siting._fixings(relaxed, 8, float(fewest), maximize=False)
+    zero, one = _highs._fixings(relaxed, 8, float(fewest), maximize=False)
     for sites in covers:
         if len(sites) == fewest:
             assert not set(sites) & set(zero.tolist())
@@ -524,7 +693,7 @@ def test_reduced_cost_fixing_keeps_every_optimum(seed):
 def test_fixing_proves_a_set_cover_optimal_when_nothing_better_survives(monkeypatch):
     # the MILP on the fixed model finds nothing strictly better: the heuristic is optimal
     def infeasible(c, constraints, upper, integrality, **_):
-        return siting._Run(None, None, None, optimal=False, timed_out=False, infeasible=True)
+        return _highs._Run(None, None, None, optimal=False, timed_out=False, infeasible=True)
 
     monkeypatch.setattr(siting, "_highs", infeasible)
     monkeypatch.setattr(siting, "_greedy_set_cover", lambda matrix: np.arange(matrix.shape[1]))
