@@ -527,18 +527,11 @@ def _branch_and_bound(
         logger.debug(
             "restart after %d nodes: %d binaries fixed", nodes, np.sum(global_up[:n_x] == 0)
         )
-        return _Run(
-            chosen,
-            best_value,
-            sign * bound_min,
-            optimal=False,
-            timed_out=False,
-            free=np.flatnonzero(global_up[:n_x] > 0),
-        )
     return _Run(
         chosen,
         best_value,
         sign * bound_min,
-        optimal=not timed_out,
+        optimal=not (timed_out or restart),
         timed_out=timed_out,
+        free=np.flatnonzero(global_up[:n_x] > 0) if restart else None,
     )

@@ -383,26 +383,49 @@ def _reduce(active: sp.csr_array, weight: np.ndarray, cost: np.ndarray | None) -
     matrix, merged = _merge_rows(active, weight)
     keep = np.flatnonzero(~_dominated_columns(matrix, cost))
     matrix, merged = _merge_rows(sp.csr_array(matrix[:, keep]), merged)
-    # a row reached by one kept site adds its weight to that site alone: z_i = x_j at any optimum
-    counts = np.diff(matrix.indptr)
-    single = counts == 1
-    own = np.bincount(
-        matrix.indices[matrix.indptr[:-1][single]], weights=merged[single], minlength=keep.size
-    )
-    rest = np.flatnonzero(~single)
+    model = _folded(matrix, merged, np.zeros(keep.size), keep)
     logger.debug(
         "reduced %d×%d to %d patterns (+%d folded) × %d sites",
         active.shape[0],
         active.shape[1],
-        rest.size,
-        int(single.sum()),
+        model.weight.size,
+        matrix.shape[0] - model.weight.size,
         keep.size,
     )
+    return model
+
+
+def _restricted(model: _Reduced, keep: np.ndarray) -> _Reduced:
+    """The model on the sites ``keep`` only (positions), with the same objective on them.
+
+    Patterns no kept site reaches are dropped, patterns reached by the same kept sites merged,
+    and those reached by one kept site folded into its own coefficient. Nothing is dropped as
+    dominated, so every set of kept sites keeps its position and value.
+    """
+    sub = sp.csr_array(model.matrix[:, keep])
+    sub.sort_indices()
+    live = np.flatnonzero(np.diff(sub.indptr) > 0)
+    matrix, merged = _merge_rows(sp.csr_array(sub[live]), model.weight[live])
+    return _folded(matrix, merged, model.own[keep], model.candidates[keep])
+
+
+def _folded(
+    matrix: sp.csr_array, weight: np.ndarray, own: np.ndarray, candidates: np.ndarray
+) -> _Reduced:
+    """The model with rows reached by one site folded into that site's ``own`` coefficient.
+
+    Such a row adds its weight to that site alone: ``z_i = x_j`` at any optimum.
+    """
+    single = np.diff(matrix.indptr) == 1
+    own = own + np.bincount(
+        matrix.indices[matrix.indptr[:-1][single]], weights=weight[single], minlength=own.size
+    )
+    rest = np.flatnonzero(~single)
     return _Reduced(
         matrix=sp.csr_array(matrix[rest]).astype(np.float64),
-        weight=merged[rest],
+        weight=weight[rest],
         own=own,
-        candidates=keep,
+        candidates=candidates,
     )
 
 
@@ -842,31 +865,6 @@ def _solve_coverage(
             "model has %d variables (max_variables=%d); greedy used", n + m, max_variables
         )
     return done(outcome.picked, outcome.bound, outcome.status, outcome.method)
-
-
-def _restricted(model: _Reduced, keep: np.ndarray) -> _Reduced:
-    """The model on the sites ``keep`` only (positions), with the same objective on them.
-
-    Patterns no kept site reaches are dropped, patterns reached by the same kept sites merged,
-    and those reached by one kept site folded into its own coefficient. Nothing is dropped as
-    dominated, so every set of kept sites keeps its position and value.
-    """
-    sub = sp.csr_array(model.matrix[:, keep])
-    sub.sort_indices()
-    live = np.flatnonzero(np.diff(sub.indptr) > 0)
-    matrix, merged = _merge_rows(sp.csr_array(sub[live]), model.weight[live])
-    counts = np.diff(matrix.indptr)
-    single = counts == 1
-    own = model.own[keep] + np.bincount(
-        matrix.indices[matrix.indptr[:-1][single]], weights=merged[single], minlength=keep.size
-    )
-    rest = np.flatnonzero(~single)
-    return _Reduced(
-        matrix=sp.csr_array(matrix[rest]),
-        weight=merged[rest],
-        own=own,
-        candidates=model.candidates[keep],
-    )
 
 
 def _rounded(

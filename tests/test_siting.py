@@ -517,6 +517,23 @@ def _programme(cover, weight, side, rhs):
     return relaxed, value_of
 
 
+def _search(relaxed, value_of, n_x, *, size=None, start=(), deadline=np.inf, patterns=None):
+    """The branch-and-bound over ``n_x`` binaries (of ``size`` variables) from ``start``."""
+    size = n_x if size is None else size
+    return _highs._branch_and_bound(
+        relaxed,
+        n_x,
+        lower=np.zeros(size),
+        upper=np.ones(size),
+        start=np.asarray(start, dtype=np.int64),
+        value_of=value_of,
+        maximize=True,
+        deadline=deadline,
+        mip_rel_gap=0.0,
+        patterns=patterns,
+    )
+
+
 @pytest.mark.parametrize("by_pattern", [False, True])
 @pytest.mark.parametrize("seed", range(30))
 def test_branch_and_bound_from_the_empty_set_matches_brute_force(seed, by_pattern):
@@ -527,18 +544,8 @@ def test_branch_and_bound_from_the_empty_set_matches_brute_force(seed, by_patter
     rhs = float(rng.integers(3, 10)) if budget else float(rng.integers(1, 4))
     relaxed, value_of = _programme(cover, weight, cost, rhs)
     size = 9 + cover.shape[0]  # x, then one z per demand row
-    run = _highs._branch_and_bound(
-        relaxed,
-        9,
-        lower=np.zeros(size),
-        upper=np.ones(size),
-        start=np.zeros(0, dtype=np.int64),
-        value_of=value_of,
-        maximize=True,
-        deadline=np.inf,
-        mip_rel_gap=0.0,
-        patterns=sp.csr_array(cover.astype(float)) if by_pattern else None,
-    )
+    patterns = sp.csr_array(cover.astype(float)) if by_pattern else None
+    run = _search(relaxed, value_of, 9, size=size, patterns=patterns)
     feasible = [s for s in _all_sets(9) if cost[s].sum() <= rhs]
     best = max(value_of(s) for s in feasible)
     picked = np.flatnonzero(run.x > 0.5)
@@ -604,17 +611,7 @@ def test_branch_and_bound_closes_a_fractional_lp():
     assert relaxed.x is not None
     assert relaxed.x[:4] == pytest.approx([0.5] * 4)
     assert relaxed.value == pytest.approx(15.0)
-    run = _highs._branch_and_bound(
-        relaxed,
-        4,
-        lower=np.zeros(4),
-        upper=np.ones(4),
-        start=np.zeros(0, dtype=np.int64),
-        value_of=value_of,
-        maximize=True,
-        deadline=np.inf,
-        mip_rel_gap=0.0,
-    )
+    run = _search(relaxed, value_of, 4)
     assert np.flatnonzero(run.x).tolist() in ([0, 1], [0, 3])
     assert run.value == 14.0
     assert run.optimal
@@ -630,17 +627,7 @@ def test_maximal_covering_proves_greedy_optimal_by_branching():
 
 def test_branch_and_bound_at_its_deadline_keeps_the_start_and_the_root_bound():
     relaxed, value_of = _programme(HALVES, HALVES_WEIGHT, np.ones(4), 2.0)
-    run = _highs._branch_and_bound(
-        relaxed,
-        4,
-        lower=np.zeros(4),
-        upper=np.ones(4),
-        start=np.array([2, 3]),
-        value_of=value_of,
-        maximize=True,
-        deadline=0.0,  # long past
-        mip_rel_gap=0.0,
-    )
+    run = _search(relaxed, value_of, 4, start=[2, 3], deadline=0.0)  # long past
     assert run.timed_out and not run.optimal
     assert np.flatnonzero(run.x).tolist() == [2, 3]
     assert run.value == value_of(np.array([2, 3])) == 12.0
