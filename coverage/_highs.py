@@ -308,6 +308,36 @@ def _relaxation(
     return _Relaxed(loosened, x, reduced, solver)
 
 
+def _moved(
+    relaxed: _Relaxed, row: int, upper: float, *, deadline: float, maximize: bool
+) -> _Relaxed | None:
+    """The LP of ``relaxed`` with row ``row`` bounded above by ``upper`` instead, re-solved.
+
+    By dual simplex from the last basis held by ``relaxed.solver`` (it stays dual feasible when
+    only a right-hand side moves, so a few pivots do); the solver is changed and shared with
+    the result. None without a solver, when the time runs out or the LP fails.
+    """
+    highspy = _highspy()
+    solver = relaxed.solver
+    remaining = deadline - time.perf_counter()
+    if highspy is None or solver is None or remaining <= 0:
+        return None
+    solver.changeRowBounds(row, -highspy.kHighsInf, float(upper))
+    solver.setOptionValue("solver", "simplex")
+    solver.setOptionValue("presolve", "off")
+    solver.setOptionValue("time_limit", float(solver.getRunTime() + remaining))
+    solver.run()
+    if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    sign = -1.0 if maximize else 1.0
+    value = sign * float(solver.getInfo().objective_function_value)
+    loosened = value + (1e-7 if maximize else -1e-7) * max(1.0, abs(value))
+    solution = solver.getSolution()
+    x = np.asarray(solution.col_value, dtype=np.float64)
+    reduced = np.asarray(solution.col_dual, dtype=np.float64)
+    return _Relaxed(loosened, x, reduced, solver)
+
+
 def _fixings(
     relaxed: _Relaxed, n_x: int, cutoff: float, *, maximize: bool
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -339,14 +369,26 @@ LP's own tolerances are of that order); the bound reported includes it."""
 _INTEGRAL_TOL = 1e-6
 """Distance from 0 or 1 within which a binary counts as integral."""
 
+_TINY_SCORE = 1e-6
+"""Floor of a side's estimated bound change in the pseudo-cost product (a side the records say
+costs nothing must not cancel the other)."""
+
 
 @dataclass(order=True)
 class _Node:
-    """An open node: its parent's LP value (minimising, the heap key), binaries fixed to 1, to 0."""
+    """An open node of the branch-and-bound.
+
+    Its parent's LP value (minimising, the heap key), the binaries fixed to 1 and to 0, and the
+    parent's optimal basis to start its LP from (None: whatever the solver holds).
+    """
 
     parent: float
     ones: np.ndarray = field(compare=False)
     zeros: np.ndarray = field(compare=False)
+    basis: Any = field(compare=False, default=None)
+    branch: tuple[int, int, float] | None = field(compare=False, default=None)
+    """The pattern branched on to make this node, the side (0: none of its sites built, 1: it
+    is covered) and how far that moved its reach, for the pseudo-costs."""
 
 
 _HEURISTIC_SHARE = 0.3
@@ -367,6 +409,7 @@ def _branch_and_bound(
     rounding: Callable[[np.ndarray], np.ndarray] | None = None,
     patterns: sp.csr_array | None = None,
     restart_share: float = 0.0,
+    floor: float | None = None,
 ) -> _Run | None:
     """Branch-and-bound over the first ``n_x`` variables (binaries), from the root LP.
 
@@ -376,7 +419,8 @@ def _branch_and_bound(
     values of the binaries into a feasible set (a heuristic; None: none). The other variables
     stay continuous.
 
-    Each node re-solves the LP by dual simplex from the last basis. It is pruned when its value
+    Each node re-solves the LP by dual simplex, from the last basis when it is a dive's child
+    and from its parent's basis when taken from the heap. It is pruned when its value
     is no better than the incumbent (within ``mip_rel_gap`` or :data:`_BRANCH_TOL`); otherwise
     it fixes binaries by its own reduced costs for its subtree and branches on the most
     fractional binary. The search dives, "1" side first, and when a dive ends takes the open
@@ -384,18 +428,27 @@ def _branch_and_bound(
     more binaries at the root's reduced costs, for the whole tree.
 
     ``patterns`` (rows × binaries) says which binaries reach the pattern of each continuous
-    variable ``z_i ≤ Σ x_j``: then the search branches on a pattern reached fractionally,
-    weighted by its objective, instead (either ``z_i = 1``, or none of its sites is built),
-    which moves the bound where single sites would only hand their share to a neighbour.
+    variable ``z_i ≤ Σ x_j``: then the search branches on a pattern reached fractionally
+    instead (either ``z_i = 1``, or none of its sites is built), which moves the bound where
+    single sites would only hand their share to a neighbour. It picks the pattern by pseudo-
+    costs: each branching records how much the child's bound fell per resident of the pattern
+    per unit of reach moved, and a pattern's two sides are estimated from its own record (the
+    mean of all records before it has one); the pattern with the largest product of the two
+    estimates is taken.
 
     With ``restart_share`` > 0 the search stops as soon as the incumbent's reduced-cost fixing
     has fixed that share of the binaries: the caller can rebuild a smaller model on the rest
     (``free`` in the result) and search again.
 
+    ``floor`` is a value the caller only needs beaten (None: none): nodes no better are pruned
+    as if an incumbent had it, and fixed by it, so an exhausted tree proves that nothing beats
+    the better of the incumbent and ``floor``.
+
     Returns the best set as ``x`` (binaries only) with its value and the best bound (the
-    weakest LP value among pruned and open nodes, or the incumbent); ``optimal`` when the tree
-    is exhausted, ``timed_out`` at ``deadline``. None when an LP fails for another reason (the
-    caller then hands the model to HiGHS's MIP solver).
+    weakest LP value among pruned and open nodes, or the better of the incumbent and
+    ``floor``); ``optimal`` when the tree is exhausted, ``timed_out`` at ``deadline``. None
+    when an LP fails for another reason (the caller then hands the model to HiGHS's MIP
+    solver).
     """
     highspy = _highspy()
     solver = relaxed.solver
@@ -405,6 +458,7 @@ def _branch_and_bound(
     sign = -1.0 if maximize else 1.0
     best = np.asarray(start, dtype=np.int64)
     best_value = value_of(best)
+    bar = best_value if floor is None else (max if maximize else min)(best_value, floor)
     global_low = np.array(lower, dtype=np.float64)
     global_up = np.array(upper, dtype=np.float64)
     n_all = global_low.size
@@ -412,18 +466,23 @@ def _branch_and_bound(
     weight = None if patterns is None else np.abs(np.asarray(solver.getLp().col_cost_)[n_x:])
     solver.setOptionValue("solver", "simplex")
     solver.setOptionValue("presolve", "off")
+    model = solver.getLp()
+    root_low, root_up = np.array(model.col_lower_), np.array(model.col_upper_)
+    root_basis = solver.getBasis()
     began = time.perf_counter()
     rounding_s = 0.0
 
     def slack() -> float:
-        return max(mip_rel_gap, _BRANCH_TOL) * max(1.0, abs(best_value))
+        return max(mip_rel_gap, _BRANCH_TOL) * max(1.0, abs(bar))
 
     def offer(picked: np.ndarray) -> None:
-        nonlocal best, best_value
+        nonlocal best, best_value, bar
         value = value_of(picked)
         if sign * value < sign * best_value - slack():
             best, best_value = picked, value
-            zero, one = _fixings(relaxed, n_x, best_value, maximize=maximize)
+        if sign * value < sign * bar - slack():
+            bar = value
+            zero, one = _fixings(relaxed, n_x, bar, maximize=maximize)
             global_up[zero] = 0.0
             global_low[one] = 1.0
             logger.debug("node %d: incumbent %.8g, %d fixed at the root", nodes, value, zero.size)
@@ -435,12 +494,16 @@ def _branch_and_bound(
     nodes = 0
     timed_out = False
     restart = False
+    n_rows = 0 if patterns is None else patterns.shape[0]
+    fell = np.zeros((2, n_rows))  # per side and pattern: bound lost per resident and reach
+    times = np.zeros((2, n_rows))
     fixed_before = np.count_nonzero(global_up[:n_x] == 0)
     while node is not None or heap:
         fixed = np.count_nonzero(global_up[:n_x] == 0) - fixed_before
         if restart_share > 0 and fixed >= restart_share * n_x:
             restart = True
             break
+        popped = node is None
         if node is None:
             node = heapq.heappop(heap)
         remaining = deadline - time.perf_counter()
@@ -452,10 +515,12 @@ def _branch_and_bound(
         low, up = global_low.copy(), global_up.copy()
         low[current.ones] = 1.0
         up[current.zeros] = 0.0
-        if current.parent >= sign * best_value - slack() or np.any(low > up):
+        if current.parent >= sign * bar - slack() or np.any(low > up):
             closed = min(closed, current.parent)
             continue  # the incumbent improved since, or a root fixing excludes this subtree
         solver.changeColsBounds(n_all, columns, low, up)
+        if popped and current.basis is not None:
+            solver.setBasis(current.basis)  # a dive's child starts from its parent's anyway
         solver.setOptionValue("time_limit", float(solver.getRunTime() + remaining))
         solver.run()
         nodes += 1
@@ -468,9 +533,14 @@ def _branch_and_bound(
             break
         if status != statuses.kOptimal:
             logger.warning("branch-and-bound LP: %s", solver.modelStatusToString(status))
+            solver.changeColsBounds(n_all, columns, root_low, root_up)
             return None
         objective = float(solver.getInfo().objective_function_value)
-        if objective >= sign * best_value - slack():
+        if current.branch is not None and weight is not None:
+            on_row, side, moved = current.branch
+            fell[side, on_row] += max(objective - current.parent, 0.0) / (moved * weight[on_row])
+            times[side, on_row] += 1
+        if objective >= sign * bar - slack():
             closed = min(closed, objective)
             continue
         solution = solver.getSolution()
@@ -486,25 +556,34 @@ def _branch_and_bound(
             offer(rounding(x))
             rounding_s += time.perf_counter() - tick
         here = _Relaxed(sign * objective, x, np.asarray(solution.col_dual, dtype=np.float64)[:n_x])
-        zero, one = _fixings(here, n_x, best_value, maximize=maximize)
+        zero, one = _fixings(here, n_x, bar, maximize=maximize)
         zeros = np.union1d(current.zeros, zero)
         ones = np.union1d(current.ones, one)
         row = None
         if patterns is not None:
             reach = patterns @ x
             part = np.minimum(reach, 1.0 - reach)
-            score = np.where(part > _INTEGRAL_TOL, weight * part, 0.0)
+            seen = times.sum(axis=1)
+            mean = np.where(seen > 0, fell.sum(axis=1) / np.maximum(seen, 1), 1.0)
+            rate = np.where(times > 0, fell / np.maximum(times, 1), mean[:, None])
+            off = np.maximum(rate[0] * weight * reach, _TINY_SCORE)
+            on = np.maximum(rate[1] * weight * (1.0 - reach), _TINY_SCORE)
+            score = np.where(part > _INTEGRAL_TOL, off * on, 0.0)
             if score.max() > 0:
                 row = int(np.argmax(score))
         if row is None or patterns is None:
             j = int(fractional[np.argmax(distance[fractional])])
-            heapq.heappush(heap, _Node(objective, ones, np.append(zeros, j)))
+            heapq.heappush(heap, _Node(objective, ones, np.append(zeros, j), solver.getBasis()))
             node = _Node(objective, np.append(ones, j), zeros)
         else:
             # either some site reaches the pattern (its z at 1), or none of them is built
             around = patterns.indices[patterns.indptr[row] : patterns.indptr[row + 1]]
-            heapq.heappush(heap, _Node(objective, ones, np.union1d(zeros, around)))
-            node = _Node(objective, np.append(ones, n_x + row), zeros)
+            basis = solver.getBasis()
+            none_built = (row, 0, float(reach[row]))
+            off_node = _Node(objective, ones, np.union1d(zeros, around), basis, none_built)
+            heapq.heappush(heap, off_node)
+            covered = (row, 1, float(1.0 - reach[row]))
+            node = _Node(objective, np.append(ones, n_x + row), zeros, branch=covered)
         if nodes % 100 == 0:
             logger.debug(
                 "node %d: %d open, bound %.8g, incumbent %.8g",
@@ -513,7 +592,9 @@ def _branch_and_bound(
                 sign * min([objective] + [n.parent for n in heap[:1]]),
                 best_value,
             )
-    bound_min = min([sign * best_value, closed] + [n.parent for n in heap])
+    solver.changeColsBounds(n_all, columns, root_low, root_up)  # the root LP again, for reuse
+    solver.setBasis(root_basis)
+    bound_min = min([sign * bar, closed] + [n.parent for n in heap])
     logger.debug(
         "branch-and-bound: %d nodes, incumbent %.8g, bound %.8g%s",
         nodes,
