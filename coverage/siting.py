@@ -33,6 +33,7 @@ optimal set re-ordered greedily), so a plan can be phased year by year.
 from __future__ import annotations
 
 import heapq
+import itertools
 import logging
 import math
 import time
@@ -45,13 +46,17 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.optimize import LinearConstraint
+from scipy.sparse.csgraph import connected_components
 
 from ._errors import InputError
 from ._highs import (
+    _BRANCH_TOL,
     _branch_and_bound,
     _fixings,
     _highs,
+    _moved,
     _relaxation,
+    _Relaxed,
 )
 
 logger = logging.getLogger(__name__)
@@ -463,6 +468,8 @@ def _drive(
     rounding: Callable[[np.ndarray], np.ndarray] | None = None,
     patterns: sp.csr_array | None = None,
     restart_share: float = 0.0,
+    floor: float | None = None,
+    relaxed: _Relaxed | None = None,
 ) -> _Outcome:
     """Heuristic first, then the LP relaxation's bound, then the MILP in the time left.
 
@@ -480,14 +487,19 @@ def _drive(
     heuristic's value. On the time limit the better of the incumbent and the heuristic is
     kept, with the tighter of that bound and the LP bound. ``integral``: the objective is a
     whole number (a bound can be rounded). ``rounding`` turns LP values of the binaries into a
-    site set, for the branch-and-bound's heuristic.
+    site set, for the branch-and-bound's heuristic. ``floor`` (maximising only) is a value the
+    caller only needs beaten: the search stops, as optimal, once nothing better than it or the
+    heuristic can exist, and the bound it returns may then be ``floor``. ``relaxed`` is the LP
+    relaxation when the caller has solved it already (with its warm solver, which the search
+    then uses and leaves at the same LP); None: solved here.
     """
     better = min if maximize else max
     worse = max if maximize else min
     n_x = int(np.count_nonzero(integrality))
     best = heuristic
     best_value = value_of(heuristic)
-    relaxed = _relaxation(c, constraints, upper, deadline=deadline, maximize=maximize)
+    if relaxed is None:
+        relaxed = _relaxation(c, constraints, upper, deadline=deadline, maximize=maximize)
     if relaxed is not None:
         bound = better(bound, relaxed.value)
 
@@ -497,12 +509,13 @@ def _drive(
             return value <= math.ceil(limit - 1e-6) + tol
         return value >= limit - tol if maximize else value <= limit + tol
 
-    if proved(best_value, bound):
+    reach = best_value if floor is None or not maximize else max(best_value, floor)
+    if proved(reach, bound):
         return _Outcome(best, bound, OPTIMAL, GREEDY)
     if not use_milp:
         return _Outcome(best, bound, HEURISTIC, GREEDY)
     strict = integral and not maximize
-    cutoff = best_value - 1.0 if strict else best_value
+    cutoff = best_value - 1.0 if strict else reach
     lower = np.zeros(c.size)
     upper = np.array(upper, dtype=np.float64)
     if relaxed is not None:
@@ -525,6 +538,7 @@ def _drive(
             rounding=rounding,
             patterns=patterns,
             restart_share=restart_share,
+            floor=floor if maximize else None,
         )
         if run is not None and run.free is not None:
             assert run.x is not None and run.bound is not None
@@ -550,7 +564,7 @@ def _drive(
         # nothing strictly better survives the fixing: the heuristic is optimal
         return _Outcome(best, best_value, OPTIMAL, GREEDY)
     if run.bound is not None:
-        bound = better(bound, worse(run.bound, best_value))
+        bound = better(bound, worse(run.bound, reach))
     if run.x is None:
         logger.warning("HiGHS found no solution in the time allowed; the heuristic is used")
         return _Outcome(best, bound, TIME_LIMIT if run.timed_out else HEURISTIC, GREEDY)
@@ -790,10 +804,8 @@ def _solve_coverage(
     n, m = model.own.size, model.weight.size
     kept_cost: np.ndarray | None = None if cost is None else cost[usable][model.candidates]
 
-    current = model  # the model the answer's positions refer to (smaller after a restart)
-
     def done(picked: np.ndarray, bound: float, status: str, method: str) -> Solution:
-        sites = usable[current.candidates[picked]]
+        sites = usable[model.candidates[picked]]
         chosen, gains = _order_by_gain(full, weight[rows], sites)
         objective = float(gains.sum())
         bound = max(bound, objective)
@@ -820,15 +832,57 @@ def _solve_coverage(
     if kept_cost is not None and budget is not None and float(kept_cost.sum()) <= budget:
         return done(np.arange(n), everything, OPTIMAL, MILP if exact else GREEDY)
 
-    rhs = float(k) if k is not None else float(budget or 0.0)
     heuristic, heuristic_bound = _greedy(model, k=k, cost=kept_cost, budget=budget)
     if exact and k is not None:
         heuristic = _swap_search(model, heuristic, deadline=deadline)
     bound = min(everything, heuristic_bound)
+    outcome = _search(
+        model,
+        k=k,
+        cost=kept_cost,
+        budget=budget,
+        heuristic=heuristic,
+        bound=bound,
+        deadline=deadline,
+        mip_rel_gap=mip_rel_gap,
+        use_milp=exact and n + m <= max_variables,
+    )
+    if exact and n + m > max_variables:
+        logger.warning(
+            "model has %d variables (max_variables=%d); greedy used", n + m, max_variables
+        )
+    return done(outcome.picked, outcome.bound, outcome.status, outcome.method)
+
+
+def _search(
+    model: _Reduced,
+    *,
+    k: int | None,
+    cost: np.ndarray | None,
+    budget: float | None,
+    heuristic: np.ndarray,
+    bound: float,
+    deadline: float,
+    mip_rel_gap: float,
+    use_milp: bool,
+    floor: float | None = None,
+    root: _Relaxed | None = None,
+) -> _Outcome:
+    """The exact search on a reduced model from a heuristic site set; positions in ``model``.
+
+    :func:`_drive` runs on the whole model until a better solution has fixed
+    :data:`_RESTART_SHARE` of the sites, then once more on a model of the sites left
+    (:func:`_restricted`). For a count of sites, that smaller model often falls apart into
+    parts no pattern links (the towns of a district, once the sites between them are
+    excluded): then each part is solved on its own for the counts that matter and the counts
+    are shared out between the parts (:func:`_by_parts`), instead of one search over the
+    product of their trees. ``floor`` and ``root`` (the model's LP relaxation when already
+    solved): as in :func:`_drive`.
+    """
+    rhs = float(k) if k is not None else float(budget or 0.0)
+    at, at_cost, kept = model, cost, np.arange(model.own.size)
     for phase in range(2):
-        # the second phase runs on the sites the first one's incumbent left free
-        at, cost_at = current, kept_cost
-        side = np.ones(at.own.size) if cost_at is None else cost_at
+        side = np.ones(at.own.size) if at_cost is None else at_cost
         c, constraints, upper, integrality = _coverage_program(at, side, rhs)
         outcome = _drive(
             c,
@@ -841,30 +895,306 @@ def _solve_coverage(
             maximize=True,
             deadline=deadline,
             mip_rel_gap=mip_rel_gap,
-            use_milp=exact and n + m <= max_variables,
+            use_milp=use_milp,
             complete=partial(_start, at),
-            rounding=partial(_rounded, at, k=k, cost=cost_at, budget=budget, deadline=deadline),
+            rounding=partial(_rounded, at, k=k, cost=at_cost, budget=budget, deadline=deadline),
             patterns=at.matrix,
             restart_share=_RESTART_SHARE if phase == 0 else 0.0,
+            floor=floor,
+            relaxed=root if phase == 0 else None,
         )
         if outcome.free is None:
             break
-        bound = outcome.bound
         keep = np.union1d(outcome.free, outcome.picked)
         heuristic = np.searchsorted(keep, outcome.picked)
-        current = _restricted(at, keep)
-        kept_cost = None if cost_at is None else cost_at[keep]
+        bound = outcome.bound
+        at, kept = _restricted(at, keep), kept[keep]
+        at_cost = None if at_cost is None else at_cost[keep]
+        labels = _parts(at)
         logger.debug(
-            "restart on %d of %d sites, %d patterns",
+            "restart on %d of %d sites, %d patterns, %d parts",
             keep.size,
-            at.own.size,
-            current.weight.size,
+            model.own.size,
+            at.weight.size,
+            labels.max() + 1 if labels.size else 0,
         )
-    if exact and n + m > max_variables:
-        logger.warning(
-            "model has %d variables (max_variables=%d); greedy used", n + m, max_variables
-        )
-    return done(outcome.picked, outcome.bound, outcome.status, outcome.method)
+        if k is not None and labels.size and labels.max() > 0:
+            outcome = _by_parts(
+                at,
+                labels,
+                k,
+                start=heuristic,
+                bound=bound,
+                deadline=deadline,
+                mip_rel_gap=mip_rel_gap,
+                floor=floor,
+            )
+            break
+    return _Outcome(kept[outcome.picked], outcome.bound, outcome.status, outcome.method)
+
+
+def _parts(model: _Reduced) -> np.ndarray:
+    """A part label per site: sites sharing a pattern, directly or through others, share one.
+
+    Sites that share no pattern with any other (their patterns all folded into ``own``) are
+    each a part of their own.
+    """
+    n = model.own.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    link = sp.csr_array(model.matrix != 0).astype(np.int8)
+    graph = sp.block_array([[None, link.T], [link, None]], format="csr")
+    _, labels = connected_components(graph, directed=False)
+    _, dense = np.unique(labels[:n], return_inverse=True)
+    return dense.astype(np.int64)
+
+
+@dataclass
+class _Part:
+    """One part of a model while :func:`_by_parts` shares the sites out (working state).
+
+    ``low[m]`` is the best value known of ``m`` sites in the part (``sets[m]`` holds them,
+    positions in ``model``), ``high[m]`` a bound on it; ``lp`` the LP relaxation's value at
+    the counts solved so far (None where it could not be solved), and ``tried`` the counts the
+    exact search has run on.
+    """
+
+    sites: np.ndarray
+    model: _Reduced
+    low: np.ndarray
+    high: np.ndarray
+    sets: list[np.ndarray]
+    lp: dict[int, float | None]
+    tried: set[int]
+    relaxed: _Relaxed | None = None
+    """The part's LP relaxation with its warm solver, re-solved for each count."""
+
+    def settle(self, count: int, picked: np.ndarray, value: float, bound: float) -> None:
+        """Record a set of at most ``count`` sites with its value, and a bound for ``count``.
+
+        The value is non-decreasing in the count: a set serves every larger count it beats,
+        and a bound every smaller count.
+        """
+        better = np.flatnonzero(self.low[count:] < value) + count
+        self.low[better] = value
+        for m in better:
+            self.sets[m] = np.asarray(picked, dtype=np.int64)
+        self.high[count] = min(self.high[count], max(bound, self.low[count]))
+        self.high[:] = np.minimum.accumulate(self.high[::-1])[::-1]
+
+
+def _part(model: _Reduced, sites: np.ndarray, k: int) -> _Part:
+    """A part of ``model`` (its ``sites``) with greedy values for every count up to ``k``."""
+    rows = np.flatnonzero(np.diff(sp.csc_array(model.matrix[:, sites]).tocsr().indptr) > 0)
+    sub = _Reduced(
+        matrix=sp.csr_array(model.matrix[rows][:, sites]),
+        weight=model.weight[rows],
+        own=model.own[sites],
+        candidates=sites,
+    )
+    top = min(k, sites.size)
+    total = float(sub.own.sum() + sub.weight.sum())
+    low = np.zeros(top + 1)
+    high = np.full(top + 1, total)
+    high[0] = 0.0
+    empty = np.zeros(0, dtype=np.int64)
+    part = _Part(sites, sub, low, high, [empty] * (top + 1), {0: 0.0}, {0})
+    if sub.weight.size == 0:
+        # sites alone: the best m are the m largest own values
+        order = np.argsort(-sub.own, kind="stable")
+        part.low[:] = part.high[:] = np.concatenate([[0.0], np.cumsum(sub.own[order[:top]])])
+        part.sets[:] = [order[:m] for m in range(top + 1)]
+        part.tried.update(range(top + 1))
+        return part
+    picked, _ = _greedy(sub, k=top, cost=None, budget=None)
+    for m in range(1, picked.size + 1):
+        part.settle(m, picked[:m], _value(sub, picked[:m]), total)
+    if top == sites.size:
+        part.settle(top, np.arange(top), total, total)
+        part.tried.add(top)
+    return part
+
+
+def _concave_bound(known: dict[int, float | None], size: int) -> np.ndarray:
+    """Upper bounds at counts ``0..size-1`` on a concave function known at a few counts.
+
+    A concave function lies below the line through two of its points outside the interval
+    between them, so each count takes the lowest such line (and the value where known).
+    Counts whose value is None are left out.
+    """
+    counts = np.arange(size, dtype=np.float64)
+    bound = np.full(size, np.inf)
+    values = {m: value for m, value in known.items() if value is not None}
+    at = sorted(values)
+    for a, b in itertools.pairwise(at):
+        line = values[a] + (values[b] - values[a]) / (b - a) * (counts - a)
+        outside = (counts <= a) | (counts >= b)
+        bound = np.where(outside, np.minimum(bound, line), bound)
+    for a in at:
+        if a < size:
+            bound[a] = values[a]
+    return bound
+
+
+def _allocate(tables: list[np.ndarray], k: int) -> tuple[float, list[int]]:
+    """The counts, one per table, summing to at most ``k`` whose table entries sum the most.
+
+    ``tables[p][m]`` is part ``p``'s value with ``m`` sites (a knapsack by dynamic programming,
+    one max-plus convolution per part).
+    """
+    best = np.zeros(k + 1)  # best[t]: the most with at most t sites in the parts so far
+    choices = []
+    total = np.arange(k + 1)[:, None]
+    for table in tables:
+        counts = np.arange(table.size)[None, :]
+        before = best[np.clip(total - counts, 0, None)]
+        options = np.where(counts <= total, before + table[None, :], -np.inf)
+        choice = np.argmax(options, axis=1)
+        best = options[np.arange(k + 1), choice]
+        choices.append(choice)
+    counts_out = []
+    left = k
+    for choice in reversed(choices):
+        counts_out.append(int(choice[left]))
+        left -= counts_out[-1]
+    return float(best[k]), counts_out[::-1]
+
+
+def _by_parts(
+    model: _Reduced,
+    labels: np.ndarray,
+    k: int,
+    *,
+    start: np.ndarray,
+    bound: float,
+    deadline: float,
+    mip_rel_gap: float,
+    floor: float | None = None,
+) -> _Outcome:
+    """``k`` sites on a model of independent parts: each part solved alone, counts shared out.
+
+    The optimum is the best sum of ``f_p(m_p)`` with ``Σ m_p ≤ k``, where ``f_p(m)`` is part
+    ``p``'s optimum with ``m`` sites. Each part holds a value and a bound for every count: the
+    values from greedy prefixes and the start's own sites, the bounds from LP relaxations
+    (concave in ``m``, so a few counts bound all others). A knapsack over the bounds gives the
+    best allocation that might exist; each round refines it where value and bound still
+    differ, first by the part's LP at that count, then by the exact search (:func:`_search`,
+    which may split the part again), until the allocation of the bounds is met by known values
+    or the time runs out. ``bound`` is a bound known for the whole model, ``floor`` as in
+    :func:`_drive`.
+
+    A part's exact search at a count only has to show whether that count can lead to a better
+    whole: it gets as its own floor what the part must exceed for that, given the best the
+    other parts could do with the sites left.
+    """
+    beat = -math.inf if floor is None else floor
+    groups = np.split(np.argsort(labels, kind="stable"), np.cumsum(np.bincount(labels))[:-1])
+    alone = np.concatenate([g for g in groups if g.size == 1] + [np.zeros(0, dtype=np.int64)])
+    linked = [g for g in groups if g.size > 1]
+    parts = [_part(model, sites, k) for sites in [*linked, np.sort(alone)] if sites.size]
+    tol = _BRANCH_TOL * max(1.0, float(model.own.sum() + model.weight.sum()))
+    for part in parts:
+        mine = np.flatnonzero(np.isin(part.sites, start))
+        part.settle(mine.size, mine, _value(part.model, mine), part.high[mine.size])
+        if part.model.weight.size:
+            # the LP around the start's count bounds the others by concavity
+            for m in range(max(mine.size - 1, 1), min(mine.size + 1, part.high.size - 1) + 1):
+                _bound_by_lp(part, m, deadline=deadline)
+    while True:
+        high, counts = _allocate([part.high for part in parts], k)
+        low, best = _allocate([part.low for part in parts], k)
+        slack = max(mip_rel_gap, _PROOF_TOL) * max(1.0, abs(high))
+        if high <= max(low, beat) + slack or time.perf_counter() >= deadline:
+            break
+        open_ = [
+            (part.high[m] - part.low[m], i, m)
+            for i, (part, m) in enumerate(zip(parts, counts, strict=True))
+            if part.high[m] > part.low[m] + tol
+        ]
+        open_.sort(reverse=True)
+        refined = False
+        for _, i, m in open_:
+            part = parts[i]
+            if m not in part.lp:
+                _bound_by_lp(part, m, deadline=deadline)
+                refined = True
+        if refined:
+            continue
+        for _, i, m in open_:
+            part = parts[i]
+            if m in part.tried:
+                continue
+            part.tried.add(m)
+            others = [other.high for other in parts if other is not part]
+            need = max(low, beat) - _allocate(others, k - m)[0]
+            solved = _solve_part(part, m, deadline=deadline, mip_rel_gap=mip_rel_gap, floor=need)
+            part.settle(m, solved.picked, _value(part.model, solved.picked), solved.bound)
+            refined = True
+            break
+        if not refined:
+            break  # every open count has had its exact search: nothing more to learn
+    picked = np.concatenate([part.sites[part.sets[m]] for part, m in zip(parts, best, strict=True)])
+    optimal = high <= max(low, beat) + max(mip_rel_gap, _PROOF_TOL) * max(1.0, abs(high))
+    logger.debug(
+        "%d parts: %.8g with the counts %s, bound %.8g", len(parts), low, best, min(bound, high)
+    )
+    return _Outcome(
+        np.sort(picked), min(bound, max(high, low)), OPTIMAL if optimal else TIME_LIMIT, MILP
+    )
+
+
+def _part_lp(part: _Part, count: int, *, deadline: float) -> _Relaxed | None:
+    """The LP relaxation of ``count`` sites on a part, with its warm solver (None: no time).
+
+    The first call solves the LP by interior point; later ones move the count and re-solve
+    from the last basis.
+    """
+    model = part.model
+    if part.relaxed is not None and part.relaxed.solver is not None:
+        moved = _moved(part.relaxed, model.weight.size, count, deadline=deadline, maximize=True)
+        if moved is not None:
+            part.relaxed = moved
+            return moved
+    c, constraints, upper, _ = _coverage_program(model, np.ones(model.own.size), float(count))
+    part.relaxed = _relaxation(c, constraints, upper, deadline=deadline, maximize=True)
+    return part.relaxed
+
+
+def _bound_by_lp(part: _Part, count: int, *, deadline: float) -> None:
+    """Solve a part's LP relaxation at ``count`` sites and tighten its bounds at every count."""
+    relaxed = _part_lp(part, count, deadline=deadline)
+    part.lp[count] = None if relaxed is None else relaxed.value
+    if relaxed is not None:
+        part.high[:] = np.minimum(part.high, _concave_bound(part.lp, part.high.size))
+        part.settle(count, part.sets[count], part.low[count], part.high[count])
+
+
+def _solve_part(
+    part: _Part, count: int, *, deadline: float, mip_rel_gap: float, floor: float
+) -> _Outcome:
+    """The exact search for ``count`` sites on one part, needing only to beat ``floor``.
+
+    It starts from the better of greedy with swaps and the best set known; positions are in
+    ``part.model``.
+    """
+    model = part.model
+    picked, bound = _greedy(model, k=count, cost=None, budget=None)
+    picked = _swap_search(model, picked, deadline=deadline)
+    if part.low[count] > _value(model, picked):
+        picked = part.sets[count]
+    return _search(
+        model,
+        root=_part_lp(part, count, deadline=deadline),
+        k=count,
+        cost=None,
+        budget=None,
+        heuristic=picked,
+        bound=min(bound, part.high[count]),
+        deadline=deadline,
+        mip_rel_gap=mip_rel_gap,
+        use_milp=True,
+        floor=floor,
+    )
 
 
 def _rounded(

@@ -635,6 +635,169 @@ def test_branch_and_bound_at_its_deadline_keeps_the_start_and_the_root_bound():
 
 
 # ---------------------------------------------------------------------------------------------
+# A floor: the search need only show that nothing beats it.
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_branch_and_bound_with_a_floor_proves_nothing_beats_it_or_finds_the_optimum(seed):
+    pytest.importorskip("highspy")
+    rng, cover, weight, _ = _random(seed, n_demand=18, n_sites=9)
+    k = int(rng.integers(1, 4))
+    best = max(weight[cover[:, s].any(axis=1)].sum() for s in _all_sets(9, k))
+    patterns = sp.csr_array(cover.astype(float))
+    for floor, found in ((best + 0.5, False), (best - 0.5, True)):
+        relaxed, value_of = _programme(cover, weight, np.ones(9), float(k))
+        run = _highs._branch_and_bound(
+            relaxed,
+            9,
+            lower=np.zeros(9 + cover.shape[0]),
+            upper=np.ones(9 + cover.shape[0]),
+            start=np.zeros(0, dtype=np.int64),
+            value_of=value_of,
+            maximize=True,
+            deadline=np.inf,
+            mip_rel_gap=0.0,
+            patterns=patterns,
+            floor=floor,
+        )
+        assert run.optimal
+        if found:  # the optimum beats the floor: found and proved
+            assert run.value == best
+            assert run.bound == pytest.approx(best, rel=1e-6)
+        else:  # nothing beats the floor: the bound says so, whatever was found
+            assert run.value <= best
+            assert best <= run.bound <= floor * (1 + 1e-6)
+
+
+def test_branch_and_bound_leaves_the_root_lp_for_the_next_solve():
+    pytest.importorskip("highspy")
+    relaxed, value_of = _programme(HALVES, HALVES_WEIGHT, np.ones(4), 2.0)
+    _search(relaxed, value_of, 4, size=4 + HALVES.shape[0])
+    again = _highs._moved(relaxed, HALVES.shape[0], 2.0, deadline=np.inf, maximize=True)
+    assert again is not None
+    assert again.value == pytest.approx(15.0)  # not a node's bounds, not the last node's value
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_moving_the_count_gives_the_lp_solved_afresh(seed):
+    pytest.importorskip("highspy")
+    _, cover, weight, _ = _random(seed, n_demand=30, n_sites=10)
+    relaxed, _ = _programme(cover, weight, np.ones(10), 1.0)
+    for count in (3.0, 2.0, 5.0, 1.0):
+        moved = _highs._moved(relaxed, cover.shape[0], count, deadline=np.inf, maximize=True)
+        fresh, _ = _programme(cover, weight, np.ones(10), count)
+        assert moved is not None
+        assert moved.value == pytest.approx(fresh.value, rel=1e-7)
+
+
+# ---------------------------------------------------------------------------------------------
+# Independent parts: each solved alone, the count shared out between them.
+
+
+def _towns(seed, n_towns=3, n_points=10, n_sites=5):
+    """A model of towns no site links (a block-diagonal coverage), with their brute force."""
+    rng = np.random.default_rng(seed)
+    blocks = [rng.random((n_points, n_sites)) < rng.uniform(0.25, 0.5) for _ in range(n_towns)]
+    cover = sp.block_diag(blocks).toarray().astype(bool)
+    cover = cover[cover.any(axis=1)]
+    weight = rng.integers(1, 10, cover.shape[0]).astype(float)
+    model = siting._Reduced(
+        matrix=sp.csr_array(cover.astype(float)),
+        weight=weight,
+        own=np.zeros(cover.shape[1]),
+        candidates=np.arange(cover.shape[1]),
+    )
+    return rng, cover, weight, model
+
+
+def test_parts_are_the_sites_linked_by_shared_patterns():
+    matrix = np.array([[1, 1, 0, 0, 0], [0, 0, 1, 1, 0], [0, 1, 0, 0, 0]], dtype=float)
+    model = siting._Reduced(sp.csr_array(matrix), np.ones(3), np.zeros(5), np.arange(5))
+    labels = siting._parts(model)
+    assert labels[0] == labels[1]
+    assert labels[2] == labels[3]
+    assert len({labels[0], labels[2], labels[4]}) == 3  # site 4 shares nothing: alone
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_sharing_the_count_out_matches_enumeration(seed):
+    rng = np.random.default_rng(seed)
+    tables = [rng.integers(0, 20, int(rng.integers(1, 5))).astype(float) for _ in range(3)]
+    k = int(rng.integers(0, 7))
+    value, counts = siting._allocate(tables, k)
+    best = max(
+        sum(table[m] for table, m in zip(tables, ms, strict=True))
+        for ms in itertools.product(*(range(table.size) for table in tables))
+        if sum(ms) <= k
+    )
+    assert value == best
+    assert sum(counts) <= k
+    assert sum(table[m] for table, m in zip(tables, counts, strict=True)) == best
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_concave_bound_is_never_below_the_function(seed):
+    rng = np.random.default_rng(seed)
+    steps = np.sort(rng.uniform(0, 10, 12))[::-1]  # falling increments: concave
+    function = np.concatenate([[0.0], np.cumsum(steps)])
+    counts = rng.choice(13, size=int(rng.integers(1, 5)), replace=False)
+    known: dict[int, float | None] = {int(m): float(function[m]) for m in counts}
+    known[int(rng.integers(0, 13))] = None  # a count whose LP failed is left out
+    bound = siting._concave_bound(known, 13)
+    assert np.all(bound >= function - 1e-9)
+    for m, value in known.items():
+        if value is not None:
+            assert bound[m] == pytest.approx(value)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_solving_by_parts_matches_brute_force(seed):
+    pytest.importorskip("highspy")
+    rng, cover, weight, model = _towns(seed)
+    k = int(rng.integers(1, 6))
+    best = max(weight[cover[:, s].any(axis=1)].sum() for s in _all_sets(cover.shape[1], k))
+    start, _ = siting._greedy(model, k=k, cost=None, budget=None)
+    for floor, exact in ((None, True), (best - 0.5, True), (best + 0.5, False)):
+        outcome = siting._by_parts(
+            model,
+            siting._parts(model),
+            k,
+            start=start,
+            bound=np.inf,
+            deadline=np.inf,
+            mip_rel_gap=0.0,
+            floor=floor,
+        )
+        assert outcome.status == "optimal"
+        assert outcome.picked.size <= k
+        value = siting._value(model, outcome.picked)
+        if exact:
+            assert value == best
+            assert outcome.bound == pytest.approx(best, rel=1e-6)
+        else:  # nothing beats the floor, and the bound shows it
+            assert value <= best <= outcome.bound <= floor * (1 + 1e-6)
+
+
+def test_maximal_covering_on_towns_shares_the_sites_out_after_a_restart(monkeypatch, caplog):
+    instances = []
+    for seed in range(6):
+        _, cover, weight, _ = _towns(seed, n_towns=4, n_points=40, n_sites=10)
+        instances.append((cover, weight, siting.maximal_covering(cover, weight, 6)))
+    _weak_start(monkeypatch)
+    shared = 0
+    for cover, weight, plain in instances:
+        caplog.clear()
+        with caplog.at_level("DEBUG", logger="carecircle.siting"):
+            split = siting.maximal_covering(cover, weight, 6)
+        shared += any("parts:" in record.getMessage() for record in caplog.records)
+        assert plain.status == split.status == "optimal"
+        assert split.objective == pytest.approx(plain.objective)
+        assert weight[cover[:, split.chosen].any(axis=1)].sum() == split.objective
+        assert split.chosen.size <= 6
+    assert shared >= 3
+
+
+# ---------------------------------------------------------------------------------------------
 # Reduced-cost fixing never cuts off an optimum.
 
 
