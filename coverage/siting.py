@@ -1106,12 +1106,14 @@ def _by_parts(
         slack = max(mip_rel_gap, _PROOF_TOL) * max(1.0, abs(high))
         if high <= max(low, beat) + slack or time.perf_counter() >= deadline:
             break
+        # the smallest parts first: they are quick, and exact values there raise the floors
+        # the large parts' searches get
         open_ = [
-            (part.high[m] - part.low[m], i, m)
+            (part.model.own.size, i, m)
             for i, (part, m) in enumerate(zip(parts, counts, strict=True))
             if part.high[m] > part.low[m] + tol
         ]
-        open_.sort(reverse=True)
+        open_.sort()
         refined = False
         for _, i, m in open_:
             part = parts[i]
