@@ -2,11 +2,13 @@
 
 :func:`_highs` solves a MILP (through ``highspy`` when installed, which takes a MIP start,
 otherwise :func:`scipy.optimize.milp`). :func:`_relaxation` solves an LP relaxation by interior
-point and keeps the solver, warm, for :func:`_branch_and_bound`: a depth-first branch-and-bound
-over the binaries of a covering programme whose nodes are re-solved by dual simplex from the
-previous basis, with reduced-cost fixing at every node. On covering programmes it proves
-optimality several times faster than HiGHS's own MIP solver, whose root cut rounds on these
-models cost seconds each and move the bound little (the benchmark is in the README).
+point and keeps the solver, warm, for :func:`_branch_and_bound`: a branch-and-bound over the
+binaries of a covering programme whose nodes are re-solved by dual simplex from their parent's
+basis, with reduced-cost fixing at every node and branching on demand patterns by pseudo-costs.
+On covering programmes it gets closer to the optimum in the same time than HiGHS's own MIP
+solver, whose root cut rounds on these models cost seconds each and move the bound little (the
+benchmark is in the README). :func:`_moved` re-solves an LP with its count moved, for
+:mod:`carecircle.siting`'s search by parts.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ a heuristic solution (greedy; for maximal covering improved by swaps) and solve 
 relaxation by interior point: when the heuristic meets that bound it is optimal and
 branch-and-bound is skipped. Maximal and budgeted covering then run carecircle's own
 branch-and-bound on HiGHS's warm simplex (:mod:`carecircle._highs`), restarting once on a
-smaller model when a better incumbent excludes enough sites; set covering and capacitated
+smaller model when a better incumbent excludes enough sites; for a number of sites that smaller
+model is solved part by part when no demand links its parts. Set covering and capacitated
 covering run HiGHS's MIP solver. At the time limit the best solution found is returned with
 the best bound proved; when the model has more variables than ``max_variables``, the heuristic
 is returned with its gap to the LP bound. :func:`greedy_maximal_covering` is the greedy alone.
@@ -910,7 +911,7 @@ def _search(
         bound = outcome.bound
         at, kept = _restricted(at, keep), kept[keep]
         at_cost = None if at_cost is None else at_cost[keep]
-        labels = _parts(at)
+        labels = _parts(at.matrix)
         logger.debug(
             "restart on %d of %d sites, %d patterns, %d parts",
             keep.size,
@@ -933,20 +934,27 @@ def _search(
     return _Outcome(kept[outcome.picked], outcome.bound, outcome.status, outcome.method)
 
 
-def _parts(model: _Reduced) -> np.ndarray:
-    """A part label per site: sites sharing a pattern, directly or through others, share one.
+def _parts(matrix: sp.csr_array) -> np.ndarray:
+    """A part label per column (site): sites sharing a row, directly or through others, share one.
 
-    Sites that share no pattern with any other (their patterns all folded into ``own``) are
-    each a part of their own.
+    Sites that share no row with any other (in a covering model, their patterns all folded
+    into ``own``) are each a part of their own.
     """
-    n = model.own.size
+    n = matrix.shape[1]
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    link = sp.csr_array(model.matrix != 0).astype(np.int8)
+    link = sp.csr_array(matrix != 0).astype(np.int8)
     graph = sp.block_array([[None, link.T], [link, None]], format="csr")
     _, labels = connected_components(graph, directed=False)
     _, dense = np.unique(labels[:n], return_inverse=True)
     return dense.astype(np.int64)
+
+
+def _groups(labels: np.ndarray) -> list[np.ndarray]:
+    """The positions holding each label, smallest group first."""
+    order = np.argsort(labels, kind="stable")
+    groups = np.split(order, np.cumsum(np.bincount(labels))[:-1]) if labels.size else []
+    return sorted(groups, key=len)
 
 
 @dataclass
@@ -1088,7 +1096,7 @@ def _by_parts(
     other parts could do with the sites left.
     """
     beat = -math.inf if floor is None else floor
-    groups = np.split(np.argsort(labels, kind="stable"), np.cumsum(np.bincount(labels))[:-1])
+    groups = _groups(labels)
     alone = np.concatenate([g for g in groups if g.size == 1] + [np.zeros(0, dtype=np.int64)])
     linked = [g for g in groups if g.size > 1]
     parts = [_part(model, sites, k) for sites in [*linked, np.sort(alone)] if sites.size]
@@ -1268,9 +1276,12 @@ def maximal_covering(
     the search branches on a demand pattern reached fractionally (either it is covered, or none
     of its candidates is built), dives and then takes the best open node, and rounds node LPs
     into solutions improved by swaps. Once a better solution has fixed a quarter of the sites,
-    it restarts once on a model rebuilt without them. At the time limit the best solution found
-    is returned (``status="time_limit"``, ``method`` saying whether it is the swapped greedy
-    set) with the best bound proved.
+    it restarts once on a model rebuilt without them. When that smaller model falls apart into
+    parts no demand point links (towns, once the sites between them are excluded), each part is
+    solved on its own for the numbers of sites that matter, and a knapsack over the parts'
+    values and bounds shares the ``k`` sites out between them. At the time limit the best
+    solution found is returned (``status="time_limit"``, ``method`` saying whether it is the
+    swapped greedy set) with the best bound proved.
 
     Parameters
     ----------
@@ -1591,25 +1602,60 @@ def set_covering(
 
     if m == 0:
         return done(np.zeros(0, dtype=np.int64), float(forced.size), OPTIMAL, MILP)
+    # parts no point links are independent set-covering problems: solved one by one, the
+    # smallest first, their numbers of sites and bounds add up
+    outcomes = [
+        _set_cover_part(
+            sp.csr_array(reduced[:, part]),
+            part,
+            deadline=deadline,
+            mip_rel_gap=gap_limit,
+            use_milp=n <= most,
+        )
+        for part in _groups(_parts(reduced))
+    ]
+    if n > most:
+        logger.warning("set cover has %d sites (max_variables=%d); greedy used", n, most)
+    statuses = {outcome.status for outcome in outcomes}
+    status = next(worst for worst in (HEURISTIC, TIME_LIMIT, OPTIMAL) if worst in statuses)
+    method = MILP if any(outcome.method == MILP for outcome in outcomes) else GREEDY
+    picked = np.concatenate([outcome.picked for outcome in outcomes])
+    bound = sum(math.ceil(outcome.bound - 1e-6) for outcome in outcomes)
+    return done(sites[picked], forced.size + bound, status, method)
+
+
+def _set_cover_part(
+    columns: sp.csr_array,
+    part: np.ndarray,
+    *,
+    deadline: float,
+    mip_rel_gap: float,
+    use_milp: bool,
+) -> _Outcome:
+    """Set covering on one part: the reduced model's columns ``part`` and the rows they reach.
+
+    ``columns`` holds those columns over all rows; the sites returned are positions in the
+    reduced model.
+    """
+    matrix = sp.csr_array(columns[np.flatnonzero(np.diff(columns.indptr) > 0)])
+    n = part.size
     # a cheap lower bound: every site covers at most the largest column's rows
-    trivial = math.ceil(m / max(int(np.diff(reduced.tocsc().indptr).max()), 1))
+    trivial = math.ceil(matrix.shape[0] / max(int(np.diff(matrix.tocsc().indptr).max()), 1))
     outcome = _drive(
         np.ones(n),
-        [LinearConstraint(reduced.astype(np.float64), 1.0, np.inf)],
+        [LinearConstraint(matrix.astype(np.float64), 1.0, np.inf)],
         np.ones(n),
         np.ones(n),
-        heuristic=_greedy_set_cover(reduced),
+        heuristic=_greedy_set_cover(matrix),
         value_of=lambda picked: float(picked.size),
         bound=float(trivial),
         maximize=False,
         deadline=deadline,
-        mip_rel_gap=gap_limit,
-        use_milp=n <= most,
+        mip_rel_gap=mip_rel_gap,
+        use_milp=use_milp,
         integral=True,
     )
-    if n > most:
-        logger.warning("set cover has %d sites (max_variables=%d); greedy used", n, most)
-    return done(sites[outcome.picked], forced.size + outcome.bound, outcome.status, outcome.method)
+    return _Outcome(part[outcome.picked], outcome.bound, outcome.status, outcome.method)
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.optimize import LinearConstraint, linprog
+from scipy.optimize import LinearConstraint, linprog, milp
 
 from carecircle import _highs, siting
 from carecircle._errors import InputError
@@ -584,18 +584,25 @@ def test_a_restart_on_the_free_sites_reaches_the_same_optimum(monkeypatch, caplo
         cover = np.linalg.norm(points[:, None] - sites[None], axis=2) < 3.0
         weight = rng.integers(1, 20, 800).astype(float)
         instances.append((cover, weight, siting.maximal_covering(cover, weight, 10)))
+    assert _weak_start_runs_saying(monkeypatch, caplog, instances, 10, "restart on") >= 2
+
+
+def _weak_start_runs_saying(monkeypatch, caplog, instances, k, message):
+    """Solve each (cover, weight, plain answer) again from a weak start: the same optimum,
+    proved. Returns how many of those runs logged ``message``."""
     _weak_start(monkeypatch)
-    restarts = 0
+    saying = 0
     for cover, weight, plain in instances:
         caplog.clear()
         with caplog.at_level("DEBUG", logger="carecircle.siting"):
-            restarted = siting.maximal_covering(cover, weight, 10)
-        restarts += any("restart on" in record.getMessage() for record in caplog.records)
-        assert plain.status == restarted.status == "optimal"
-        assert restarted.objective == pytest.approx(plain.objective)
-        assert weight[cover[:, restarted.chosen].any(axis=1)].sum() == restarted.objective
-        assert restarted.bound == pytest.approx(restarted.objective, rel=1e-6)
-    assert restarts >= 2
+            again = siting.maximal_covering(cover, weight, k)
+        saying += any(message in record.getMessage() for record in caplog.records)
+        assert plain.status == again.status == "optimal"
+        assert again.objective == pytest.approx(plain.objective)
+        assert weight[cover[:, again.chosen].any(axis=1)].sum() == again.objective
+        assert again.bound == pytest.approx(again.objective, rel=1e-6)
+        assert again.chosen.size <= k
+    return saying
 
 
 # the LP's optimum puts every site at 1/2 for 15; two sites cover 14 at most (0 with 1 or 3)
@@ -713,7 +720,7 @@ def _towns(seed, n_towns=3, n_points=10, n_sites=5):
 def test_parts_are_the_sites_linked_by_shared_patterns():
     matrix = np.array([[1, 1, 0, 0, 0], [0, 0, 1, 1, 0], [0, 1, 0, 0, 0]], dtype=float)
     model = siting._Reduced(sp.csr_array(matrix), np.ones(3), np.zeros(5), np.arange(5))
-    labels = siting._parts(model)
+    labels = siting._parts(model.matrix)
     assert labels[0] == labels[1]
     assert labels[2] == labels[3]
     assert len({labels[0], labels[2], labels[4]}) == 3  # site 4 shares nothing: alone
@@ -760,7 +767,7 @@ def test_solving_by_parts_matches_brute_force(seed):
     for floor, exact in ((None, True), (best - 0.5, True), (best + 0.5, False)):
         outcome = siting._by_parts(
             model,
-            siting._parts(model),
+            siting._parts(model.matrix),
             k,
             start=start,
             bound=np.inf,
@@ -778,23 +785,35 @@ def test_solving_by_parts_matches_brute_force(seed):
             assert value <= best <= outcome.bound <= floor * (1 + 1e-6)
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_set_covering_town_by_town_matches_one_milp(seed, monkeypatch):
+    _, cover, _, _ = _towns(seed, n_towns=3, n_points=30, n_sites=12)
+    whole = milp(
+        np.ones(cover.shape[1]),
+        constraints=LinearConstraint(cover.astype(float), 1.0, np.inf),
+        integrality=np.ones(cover.shape[1]),
+        bounds=(0, 1),
+    )
+    seen = []
+    part = siting._set_cover_part
+    monkeypatch.setattr(
+        siting, "_set_cover_part", lambda *a, **kw: seen.append(a[1].size) or part(*a, **kw)
+    )
+    solution = siting.set_covering(cover)
+    assert solution.objective == round(whole.fun)
+    assert solution.status == "optimal"
+    assert solution.bound == solution.objective
+    assert cover[:, solution.chosen].any(axis=1).all()
+    assert len(seen) >= 2  # the towns the reductions leave, one search each
+    assert seen == sorted(seen)  # the smallest first
+
+
 def test_maximal_covering_on_towns_shares_the_sites_out_after_a_restart(monkeypatch, caplog):
     instances = []
     for seed in range(6):
         _, cover, weight, _ = _towns(seed, n_towns=4, n_points=40, n_sites=10)
         instances.append((cover, weight, siting.maximal_covering(cover, weight, 6)))
-    _weak_start(monkeypatch)
-    shared = 0
-    for cover, weight, plain in instances:
-        caplog.clear()
-        with caplog.at_level("DEBUG", logger="carecircle.siting"):
-            split = siting.maximal_covering(cover, weight, 6)
-        shared += any("parts:" in record.getMessage() for record in caplog.records)
-        assert plain.status == split.status == "optimal"
-        assert split.objective == pytest.approx(plain.objective)
-        assert weight[cover[:, split.chosen].any(axis=1)].sum() == split.objective
-        assert split.chosen.size <= 6
-    assert shared >= 3
+    assert _weak_start_runs_saying(monkeypatch, caplog, instances, 6, "parts:") >= 3
 
 
 # ---------------------------------------------------------------------------------------------
