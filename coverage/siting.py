@@ -1546,8 +1546,10 @@ def set_covering(
     at least once) after reductions that keep the optimum: identical points merged; a point one
     site alone reaches forces that site; a site is dropped when another reaches every point it
     reaches; a point is dropped when every site reaching some other point also reaches it.
-    The bound is HiGHS's dual bound (or the LP relaxation's optimum), rounded up since the
-    number of sites is whole.
+    What the reductions leave often falls apart into parts no point links (towns): each is an
+    independent problem, solved on its own, smallest first. The bound is the sum of the parts'
+    HiGHS dual bounds (or LP relaxation optima), each rounded up since numbers of sites are
+    whole.
 
     Parameters
     ----------
