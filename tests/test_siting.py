@@ -785,6 +785,29 @@ def test_solving_by_parts_matches_brute_force(seed):
             assert value <= best <= outcome.bound <= floor * (1 + 1e-6)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_solving_by_parts_past_its_deadline_keeps_the_start_and_a_true_bound(seed):
+    rng, cover, weight, model = _towns(seed)
+    k = int(rng.integers(2, 6))
+    best = max(weight[cover[:, s].any(axis=1)].sum() for s in _all_sets(cover.shape[1], k))
+    start, _ = siting._greedy(model, k=k, cost=None, budget=None)
+    outcome = siting._by_parts(
+        model,
+        siting._parts(model.matrix),
+        k,
+        start=start,
+        bound=np.inf,
+        deadline=0.0,  # long past
+        mip_rel_gap=0.0,
+    )
+    assert outcome.picked.size <= k
+    assert siting._value(model, outcome.picked) >= siting._value(model, start)
+    assert outcome.bound >= best - 1e-9
+    assert outcome.status in ("optimal", "time_limit")
+    if outcome.status == "optimal":  # greedy values alone met the bounds
+        assert siting._value(model, outcome.picked) == best
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_set_covering_town_by_town_matches_one_milp(seed, monkeypatch):
     _, cover, _, _ = _towns(seed, n_towns=3, n_points=30, n_sites=12)
