@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -412,6 +413,7 @@ def _branch_and_bound(
     patterns: sp.csr_array | None = None,
     restart_share: float = 0.0,
     floor: float | None = None,
+    stop: threading.Event | None = None,
 ) -> _Run | None:
     """Branch-and-bound over the first ``n_x`` variables (binaries), from the root LP.
 
@@ -445,6 +447,8 @@ def _branch_and_bound(
     ``floor`` is a value the caller only needs beaten (None: none): nodes no better are pruned
     as if an incumbent had it, and fixed by it, so an exhausted tree proves that nothing beats
     the better of the incumbent and ``floor``.
+
+    ``stop``, once set (from another thread), ends the search as the deadline would.
 
     Returns the best set as ``x`` (binaries only) with its value and the best bound (the
     weakest LP value among pruned and open nodes, or the better of the incumbent and
@@ -509,7 +513,7 @@ def _branch_and_bound(
         if node is None:
             node = heapq.heappop(heap)
         remaining = deadline - time.perf_counter()
-        if remaining <= 0:
+        if remaining <= 0 or (stop is not None and stop.is_set()):
             heapq.heappush(heap, node)
             timed_out = True
             break

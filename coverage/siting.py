@@ -37,8 +37,11 @@ import heapq
 import itertools
 import logging
 import math
+import os
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -104,6 +107,9 @@ is loosened by 1e-7 for solver tolerances)."""
 _RESTART_SHARE = 0.25
 """Share of the sites the incumbent's reduced-cost fixing must exclude before the exact search
 restarts on a model rebuilt without them (fewer patterns, faster LPs)."""
+
+_WORKERS = min(os.cpu_count() or 1, 4)
+"""Most exact searches on parts of a model run at a time (threads; one core each)."""
 
 _DOMINANCE_WORK = 50_000_000
 """Most pairwise products the dominance checks may compute (about that many bytes × 16)."""
@@ -471,6 +477,7 @@ def _drive(
     restart_share: float = 0.0,
     floor: float | None = None,
     relaxed: _Relaxed | None = None,
+    stop: threading.Event | None = None,
 ) -> _Outcome:
     """Heuristic first, then the LP relaxation's bound, then the MILP in the time left.
 
@@ -492,7 +499,8 @@ def _drive(
     caller only needs beaten: the search stops, as optimal, once nothing better than it or the
     heuristic can exist, and the bound it returns may then be ``floor``. ``relaxed`` is the LP
     relaxation when the caller has solved it already (with its warm solver, which the search
-    then uses and leaves at the same LP); None: solved here.
+    then uses and leaves at the same LP); None: solved here. ``stop``, once set, ends the
+    branch-and-bound as the deadline would.
     """
     better = min if maximize else max
     worse = max if maximize else min
@@ -540,6 +548,7 @@ def _drive(
             patterns=patterns,
             restart_share=restart_share,
             floor=floor if maximize else None,
+            stop=stop,
         )
         if run is not None and run.free is not None:
             assert run.x is not None and run.bound is not None
@@ -847,6 +856,7 @@ def _solve_coverage(
         deadline=deadline,
         mip_rel_gap=mip_rel_gap,
         use_milp=exact and n + m <= max_variables,
+        workers=_WORKERS,
     )
     if exact and n + m > max_variables:
         logger.warning(
@@ -868,6 +878,8 @@ def _search(
     use_milp: bool,
     floor: float | None = None,
     root: _Relaxed | None = None,
+    workers: int = 1,
+    stop: threading.Event | None = None,
 ) -> _Outcome:
     """The exact search on a reduced model from a heuristic site set; positions in ``model``.
 
@@ -877,8 +889,9 @@ def _search(
     parts no pattern links (the towns of a district, once the sites between them are
     excluded): then each part is solved on its own for the counts that matter and the counts
     are shared out between the parts (:func:`_by_parts`), instead of one search over the
-    product of their trees. ``floor`` and ``root`` (the model's LP relaxation when already
-    solved): as in :func:`_drive`.
+    product of their trees, with up to ``workers`` searches on parts at a time. ``floor``,
+    ``root`` (the model's LP relaxation when already solved) and ``stop``: as in
+    :func:`_drive`.
     """
     rhs = float(k) if k is not None else float(budget or 0.0)
     at, at_cost, kept = model, cost, np.arange(model.own.size)
@@ -903,6 +916,7 @@ def _search(
             restart_share=_RESTART_SHARE if phase == 0 else 0.0,
             floor=floor,
             relaxed=root if phase == 0 else None,
+            stop=stop,
         )
         if outcome.free is None:
             break
@@ -929,6 +943,8 @@ def _search(
                 deadline=deadline,
                 mip_rel_gap=mip_rel_gap,
                 floor=floor,
+                workers=workers,
+                stop=stop,
             )
             break
     return _Outcome(kept[outcome.picked], outcome.bound, outcome.status, outcome.method)
@@ -1078,6 +1094,8 @@ def _by_parts(
     deadline: float,
     mip_rel_gap: float,
     floor: float | None = None,
+    workers: int = 1,
+    stop: threading.Event | None = None,
 ) -> _Outcome:
     """``k`` sites on a model of independent parts: each part solved alone, counts shared out.
 
@@ -1094,6 +1112,12 @@ def _by_parts(
     A part's exact search at a count only has to show whether that count can lead to a better
     whole: it gets as its own floor what the part must exceed for that, given the best the
     other parts could do with the sites left.
+
+    Up to ``workers`` searches run at a time, in threads (HiGHS releases the GIL while it
+    solves), on different parts, or, when no other part needs one, on a count next to the one
+    a part is being searched at, which the knapsack is likely to ask for next. Searches still
+    running when the answer is known are stopped. ``stop`` (set by a caller's caller) ends
+    this call as the deadline would.
     """
     beat = -math.inf if floor is None else floor
     groups = _groups(labels)
@@ -1108,41 +1132,79 @@ def _by_parts(
             # the LP around the start's count bounds the others by concavity
             for m in range(max(mine.size - 1, 1), min(mine.size + 1, part.high.size - 1) + 1):
                 _bound_by_lp(part, m, deadline=deadline)
-    while True:
-        high, counts = _allocate([part.high for part in parts], k)
-        low, best = _allocate([part.low for part in parts], k)
-        slack = max(mip_rel_gap, _PROOF_TOL) * max(1.0, abs(high))
-        if high <= max(low, beat) + slack or time.perf_counter() >= deadline:
-            break
-        # the smallest parts first: they are quick, and exact values there raise the floors
-        # the large parts' searches get
-        open_ = [
-            (part.model.own.size, i, m)
-            for i, (part, m) in enumerate(zip(parts, counts, strict=True))
-            if part.high[m] > part.low[m] + tol
-        ]
-        open_.sort()
-        refined = False
-        for _, i, m in open_:
-            part = parts[i]
-            if m not in part.lp:
-                _bound_by_lp(part, m, deadline=deadline)
-                refined = True
-        if refined:
-            continue
-        for _, i, m in open_:
-            part = parts[i]
-            if m in part.tried:
+    halt = threading.Event() if stop is None else stop
+    running: dict[Future[_Outcome], tuple[int, int, bool]] = {}  # part, count, holds its LP
+
+    def need(i: int, m: int, low: float) -> float:
+        """What part ``i`` must beat with ``m`` sites for the whole to beat ``low``."""
+        others = [other.high for j, other in enumerate(parts) if j != i]
+        return max(low, beat) - _allocate(others, k - m)[0]
+
+    def submit(i: int, m: int, low: float, *, lend: bool) -> None:
+        part = parts[i]
+        part.tried.add(m)
+        root = _part_lp(part, m, deadline=deadline) if lend else None
+        job = pool.submit(
+            _count_search,
+            part.model,
+            m,
+            known=part.sets[m].copy() if part.low[m] > 0 else None,
+            high=float(part.high[m]),
+            floor=need(i, m, low),
+            root=root,
+            deadline=deadline,
+            mip_rel_gap=mip_rel_gap,
+            stop=halt,
+        )
+        running[job] = (i, m, root is not None)
+
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        while True:
+            high, counts = _allocate([part.high for part in parts], k)
+            low, best = _allocate([part.low for part in parts], k)
+            slack = max(mip_rel_gap, _PROOF_TOL) * max(1.0, abs(high))
+            if high <= max(low, beat) + slack or time.perf_counter() >= deadline:
+                break
+            if stop is not None and stop.is_set():
+                break
+            lent = {i for i, _, holds in running.values() if holds}
+            busy = {i for i, _, _ in running.values()}
+            # the smallest parts first: they are quick, and exact values there raise the
+            # floors the large parts' searches get
+            open_ = [
+                (part.model.own.size, i, m)
+                for i, (part, m) in enumerate(zip(parts, counts, strict=True))
+                if part.high[m] > part.low[m] + tol
+            ]
+            open_.sort()
+            refined = False
+            for _, i, m in open_:
+                if m not in parts[i].lp and i not in lent:
+                    _bound_by_lp(parts[i], m, deadline=deadline)
+                    refined = True
+            if refined:
                 continue
-            part.tried.add(m)
-            others = [other.high for other in parts if other is not part]
-            need = max(low, beat) - _allocate(others, k - m)[0]
-            solved = _solve_part(part, m, deadline=deadline, mip_rel_gap=mip_rel_gap, floor=need)
-            part.settle(m, solved.picked, _value(part.model, solved.picked), solved.bound)
-            refined = True
-            break
-        if not refined:
-            break  # every open count has had its exact search: nothing more to learn
+            for _, i, m in open_:
+                if len(running) < workers and m not in parts[i].tried and i not in busy:
+                    submit(i, m, low, lend=True)
+                    busy.add(i)
+            if len(running) < workers:
+                ahead = _next_count(parts, running, low, need, tol)
+                if ahead is not None:
+                    submit(*ahead, low, lend=False)
+            if not running:
+                break  # every open count has had its exact search: nothing more to learn
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for job in finished:
+                i, m, _ = running.pop(job)
+                solved = job.result()
+                value = _value(parts[i].model, solved.picked)
+                parts[i].settle(m, solved.picked, value, solved.bound)
+    finally:
+        if stop is None:
+            halt.set()  # searches the answer no longer needs
+        pool.shutdown(wait=True)
     picked = np.concatenate([part.sites[part.sets[m]] for part, m in zip(parts, best, strict=True)])
     optimal = high <= max(low, beat) + max(mip_rel_gap, _PROOF_TOL) * max(1.0, abs(high))
     logger.debug(
@@ -1151,6 +1213,30 @@ def _by_parts(
     return _Outcome(
         np.sort(picked), min(bound, max(high, low)), OPTIMAL if optimal else TIME_LIMIT, MILP
     )
+
+
+def _next_count(
+    parts: list[_Part],
+    running: dict[Future[_Outcome], tuple[int, int, bool]],
+    low: float,
+    need: Callable[[int, int, float], float],
+    tol: float,
+) -> tuple[int, int] | None:
+    """A count next to one a part is being searched at, still open: the part and the count.
+
+    Of those whose bound exceeds both the value known and what the part must beat, the one
+    with the widest margin; None when there is none.
+    """
+    best: tuple[float, int, int] | None = None
+    for i, m, _ in running.values():
+        part = parts[i]
+        for ahead in (m + 1, m - 1):
+            if not 0 < ahead < part.high.size or ahead in part.tried:
+                continue
+            margin = part.high[ahead] - max(part.low[ahead], need(i, ahead, low))
+            if margin > tol and (best is None or margin > best[0]):
+                best = (margin, i, ahead)
+    return None if best is None else (best[1], best[2])
 
 
 def _part_lp(part: _Part, count: int, *, deadline: float) -> _Relaxed | None:
@@ -1179,31 +1265,42 @@ def _bound_by_lp(part: _Part, count: int, *, deadline: float) -> None:
         part.settle(count, part.sets[count], part.low[count], part.high[count])
 
 
-def _solve_part(
-    part: _Part, count: int, *, deadline: float, mip_rel_gap: float, floor: float
+def _count_search(
+    model: _Reduced,
+    count: int,
+    *,
+    known: np.ndarray | None,
+    high: float,
+    floor: float,
+    root: _Relaxed | None,
+    deadline: float,
+    mip_rel_gap: float,
+    stop: threading.Event | None,
 ) -> _Outcome:
     """The exact search for ``count`` sites on one part, needing only to beat ``floor``.
 
-    It starts from the better of greedy with swaps and the best set known; positions are in
-    ``part.model``.
+    It starts from the better of greedy with swaps and the ``known`` set (None: none), with
+    ``high`` a bound known for the count and ``root`` the part's LP at that count when the
+    caller lends it (its solver is the search's until it returns). It runs in a worker thread
+    and touches nothing else the caller holds. Positions are in ``model``.
     """
-    model = part.model
     picked, bound = _greedy(model, k=count, cost=None, budget=None)
     picked = _swap_search(model, picked, deadline=deadline)
-    if part.low[count] > _value(model, picked):
-        picked = part.sets[count]
+    if known is not None and _value(model, known) > _value(model, picked):
+        picked = known
     return _search(
         model,
-        root=_part_lp(part, count, deadline=deadline),
+        root=root,
         k=count,
         cost=None,
         budget=None,
         heuristic=picked,
-        bound=min(bound, part.high[count]),
+        bound=min(bound, high),
         deadline=deadline,
         mip_rel_gap=mip_rel_gap,
         use_milp=True,
         floor=floor,
+        stop=stop,
     )
 
 

@@ -757,8 +757,9 @@ def test_a_concave_bound_is_never_below_the_function(seed):
             assert bound[m] == pytest.approx(value)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("seed", range(20))
-def test_solving_by_parts_matches_brute_force(seed):
+def test_solving_by_parts_matches_brute_force(seed, workers):
     pytest.importorskip("highspy")
     rng, cover, weight, model = _towns(seed)
     k = int(rng.integers(1, 6))
@@ -774,6 +775,7 @@ def test_solving_by_parts_matches_brute_force(seed):
             deadline=np.inf,
             mip_rel_gap=0.0,
             floor=floor,
+            workers=workers,
         )
         assert outcome.status == "optimal"
         assert outcome.picked.size <= k
