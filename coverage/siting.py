@@ -1375,8 +1375,9 @@ def maximal_covering(
     into solutions improved by swaps. Once a better solution has fixed a quarter of the sites,
     it restarts once on a model rebuilt without them. When that smaller model falls apart into
     parts no demand point links (towns, once the sites between them are excluded), each part is
-    solved on its own for the numbers of sites that matter, and a knapsack over the parts'
-    values and bounds shares the ``k`` sites out between them. At the time limit the best
+    solved on its own for the numbers of sites that matter (several at a time, in threads, up
+    to one per core and four), and a knapsack over the parts' values and bounds shares the
+    ``k`` sites out between them. At the time limit the best
     solution found is returned (``status="time_limit"``, ``method`` saying whether it is the
     swapped greedy set) with the best bound proved.
 
