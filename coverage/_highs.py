@@ -224,6 +224,11 @@ def _highs_direct(
     return _Run(x, value, bound, optimal=optimal, timed_out=timed_out, infeasible=infeasible)
 
 
+def _loosened(value: float, maximize: bool) -> float:
+    """An LP optimum moved outwards by a relative 1e-7: a valid bound despite solver tolerances."""
+    return value + (1e-7 if maximize else -1e-7) * max(1.0, abs(value))
+
+
 @dataclass(frozen=True)
 class _Relaxed:
     """The LP relaxation's optimum (loosened, a valid bound) and its reduced costs.
@@ -307,8 +312,7 @@ def _relaxation(
             return None
         objective = float(res.fun)
     value = sign * objective
-    loosened = value + (1e-7 if maximize else -1e-7) * max(1.0, abs(value))
-    return _Relaxed(loosened, x, reduced, solver)
+    return _Relaxed(_loosened(value, maximize), x, reduced, solver)
 
 
 def _moved(
@@ -334,11 +338,10 @@ def _moved(
         return None
     sign = -1.0 if maximize else 1.0
     value = sign * float(solver.getInfo().objective_function_value)
-    loosened = value + (1e-7 if maximize else -1e-7) * max(1.0, abs(value))
     solution = solver.getSolution()
     x = np.asarray(solution.col_value, dtype=np.float64)
     reduced = np.asarray(solution.col_dual, dtype=np.float64)
-    return _Relaxed(loosened, x, reduced, solver)
+    return _Relaxed(_loosened(value, maximize), x, reduced, solver)
 
 
 def _fixings(

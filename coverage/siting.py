@@ -296,6 +296,40 @@ def _gap(objective: float, bound: float) -> float:
     return abs(bound - objective) / max(abs(bound), _TINY)
 
 
+def _solution(
+    chosen: npt.ArrayLike,
+    gains: npt.ArrayLike,
+    objective: float,
+    bound: float,
+    status: str,
+    method: str,
+    *,
+    uncoverable: np.ndarray,
+    start: float,
+    proof_tol: float = _PROOF_TOL,
+    assignment: sp.csr_array | None = None,
+) -> Solution:
+    """The frozen :class:`Solution`, with its gap and its running time since ``start``.
+
+    A heuristic whose gap is within ``proof_tol`` is reported optimal.
+    """
+    gap = _gap(objective, bound)
+    if status == HEURISTIC and gap <= proof_tol:
+        status = OPTIMAL
+    return Solution(
+        chosen=_frozen(chosen, np.int64),
+        gains=_frozen(gains, np.float64),
+        objective=objective,
+        bound=float(bound),
+        gap=gap,
+        status=status,
+        method=method,
+        uncoverable=_frozen(uncoverable, np.int64),
+        runtime_s=time.perf_counter() - start,
+        assignment=assignment,
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # reductions
 
@@ -818,20 +852,15 @@ def _solve_coverage(
         sites = usable[model.candidates[picked]]
         chosen, gains = _order_by_gain(full, weight[rows], sites)
         objective = float(gains.sum())
-        bound = max(bound, objective)
-        gap = _gap(objective, bound)
-        if status == HEURISTIC and gap <= _PROOF_TOL:
-            status = OPTIMAL
-        return Solution(
-            chosen=_frozen(chosen, np.int64),
-            gains=_frozen(gains, np.float64),
-            objective=objective,
-            bound=float(bound),
-            gap=gap,
-            status=status,
-            method=method,
-            uncoverable=_frozen(uncoverable, np.int64),
-            runtime_s=time.perf_counter() - start,
+        return _solution(
+            chosen,
+            gains,
+            objective,
+            max(bound, objective),
+            status,
+            method,
+            uncoverable=uncoverable,
+            start=start,
         )
 
     everything = float(model.own.sum() + model.weight.sum())
@@ -1004,6 +1033,10 @@ class _Part:
         for m in better:
             self.sets[m] = np.asarray(picked, dtype=np.int64)
         self.high[count] = min(self.high[count], max(bound, self.low[count]))
+        self.carry_bounds_down()
+
+    def carry_bounds_down(self) -> None:
+        """A bound on a count bounds every smaller count too (the value never falls)."""
         self.high[:] = np.minimum.accumulate(self.high[::-1])[::-1]
 
 
@@ -1262,7 +1295,7 @@ def _bound_by_lp(part: _Part, count: int, *, deadline: float) -> None:
     part.lp[count] = None if relaxed is None else relaxed.value
     if relaxed is not None:
         part.high[:] = np.minimum(part.high, _concave_bound(part.lp, part.high.size))
-        part.settle(count, part.sets[count], part.low[count], part.high[count])
+        part.carry_bounds_down()
 
 
 def _count_search(
@@ -1684,20 +1717,16 @@ def set_covering(
     def done(picked: np.ndarray, bound: float, status: str, method: str) -> Solution:
         chosen, gains = _order_by_gain(full, values[rows], np.concatenate([forced, picked]))
         objective = float(chosen.size)
-        bound = min(math.ceil(bound - 1e-6), objective)
-        gap = _gap(objective, bound)
-        if status == HEURISTIC and gap == 0:
-            status = OPTIMAL
-        return Solution(
-            chosen=_frozen(chosen, np.int64),
-            gains=_frozen(gains, np.float64),
-            objective=objective,
-            bound=float(bound),
-            gap=gap,
-            status=status,
-            method=method,
-            uncoverable=_frozen(uncoverable, np.int64),
-            runtime_s=time.perf_counter() - start,
+        return _solution(
+            chosen,
+            gains,
+            objective,
+            min(math.ceil(bound - 1e-6), objective),
+            status,
+            method,
+            uncoverable=uncoverable,
+            start=start,
+            proof_tol=0.0,  # whole numbers of sites: proved only when equal
         )
 
     if m == 0:
@@ -2044,9 +2073,6 @@ def capacitated_covering(
         total, y, u = _served(flow, chosen)
         objective = max(total - baseline, 0.0)
         bound = max(total_bound - baseline, objective)
-        gap = _gap(objective, bound)
-        if status == HEURISTIC and gap <= _PROOF_TOL:
-            status = OPTIMAL
         # flows per merged group → shares of each original point
         column = np.full(n_sites, -1)
         column[chosen] = n_old + np.arange(chosen.size)
@@ -2058,16 +2084,15 @@ def capacitated_covering(
         members = sp.csr_array((np.ones(rows.size), (rows, group)), shape=(n_demand, first.size))
         assignment = sp.csr_array(members @ per_group)
         assignment.eliminate_zeros()
-        return Solution(
-            chosen=_frozen(chosen, np.int64),
-            gains=_frozen(gains, np.float64),
-            objective=objective,
-            bound=float(bound),
-            gap=gap,
-            status=status,
-            method=method,
-            uncoverable=_frozen(uncoverable, np.int64),
-            runtime_s=time.perf_counter() - start,
+        return _solution(
+            chosen,
+            gains,
+            objective,
+            bound,
+            status,
+            method,
+            uncoverable=uncoverable,
+            start=start,
             assignment=assignment,
         )
 
