@@ -894,6 +894,49 @@ def _solve_coverage(
     return done(outcome.picked, outcome.bound, outcome.status, outcome.method)
 
 
+def _drive_coverage(
+    model: _Reduced,
+    *,
+    k: int | None,
+    cost: np.ndarray | None,
+    budget: float | None,
+    heuristic: np.ndarray,
+    value_of: Callable[[np.ndarray], float],
+    bound: float,
+    deadline: float,
+    mip_rel_gap: float,
+    use_milp: bool,
+    restart_share: float = 0.0,
+    floor: float | None = None,
+    relaxed: _Relaxed | None = None,
+    stop: threading.Event | None = None,
+) -> _Outcome:
+    """:func:`_drive` on the covering programme of ``model`` for ``k`` sites or a ``budget``."""
+    side = np.ones(model.own.size) if cost is None else cost
+    rhs = float(k) if k is not None else float(budget or 0.0)
+    c, constraints, upper, integrality = _coverage_program(model, side, rhs)
+    return _drive(
+        c,
+        constraints,
+        upper,
+        integrality,
+        heuristic=heuristic,
+        value_of=value_of,
+        bound=bound,
+        maximize=True,
+        deadline=deadline,
+        mip_rel_gap=mip_rel_gap,
+        use_milp=use_milp,
+        complete=partial(_start, model),
+        rounding=partial(_rounded, model, k=k, cost=cost, budget=budget, deadline=deadline),
+        patterns=model.matrix,
+        restart_share=restart_share,
+        floor=floor,
+        relaxed=relaxed,
+        stop=stop,
+    )
+
+
 def _search(
     model: _Reduced,
     *,
@@ -922,26 +965,19 @@ def _search(
     ``root`` (the model's LP relaxation when already solved) and ``stop``: as in
     :func:`_drive`.
     """
-    rhs = float(k) if k is not None else float(budget or 0.0)
     at, at_cost, kept = model, cost, np.arange(model.own.size)
     for phase in range(2):
-        side = np.ones(at.own.size) if at_cost is None else at_cost
-        c, constraints, upper, integrality = _coverage_program(at, side, rhs)
-        outcome = _drive(
-            c,
-            constraints,
-            upper,
-            integrality,
+        outcome = _drive_coverage(
+            at,
+            k=k,
+            cost=at_cost,
+            budget=budget,
             heuristic=heuristic,
             value_of=partial(_value, at),
             bound=bound,
-            maximize=True,
             deadline=deadline,
             mip_rel_gap=mip_rel_gap,
             use_milp=use_milp,
-            complete=partial(_start, at),
-            rounding=partial(_rounded, at, k=k, cost=at_cost, budget=budget, deadline=deadline),
-            patterns=at.matrix,
             restart_share=_RESTART_SHARE if phase == 0 else 0.0,
             floor=floor,
             relaxed=root if phase == 0 else None,
@@ -1117,6 +1153,99 @@ def _allocate(tables: list[np.ndarray], k: int) -> tuple[float, list[int]]:
     return float(best[k]), counts_out[::-1]
 
 
+def _upper_hull(values: np.ndarray) -> np.ndarray:
+    """The least concave function at least ``values`` (at counts 0, 1, ...), at those counts."""
+    hull: list[int] = []
+    for c in range(values.size):
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            # b lies on or below the line from a to c: not a corner of the hull
+            if (values[b] - values[a]) * (c - a) <= (values[c] - values[a]) * (b - a):
+                hull.pop()
+            else:
+                break
+        hull.append(c)
+    return np.interp(np.arange(values.size), hull, values[hull])
+
+
+def _rest(parts: list[_Part], skip: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The most the parts other than ``skip`` give, known and bounded, with ``0..k`` sites."""
+    others = [part for j, part in enumerate(parts) if j != skip]
+    low = np.array([_allocate([part.low for part in others], c)[0] for c in range(k + 1)])
+    high = np.array([_allocate([part.high for part in others], c)[0] for c in range(k + 1)])
+    return low, high
+
+
+def _free_search(
+    model: _Reduced,
+    k: int,
+    *,
+    low: np.ndarray,
+    high: np.ndarray,
+    counts: tuple[int, int],
+    known: np.ndarray | None,
+    floor: float,
+    deadline: float,
+    mip_rel_gap: float,
+    stop: threading.Event | None,
+) -> tuple[np.ndarray, int, float]:
+    """One part searched with the count it leaves the others free: its sites, their count, a bound.
+
+    The other parts, together, give ``low[c]`` (known) and at most ``high[c]`` with ``c``
+    sites, for ``c`` in ``counts`` (the interval where the whole could still improve); the
+    part gets ``k - c``. The others become ``c_max - c_min`` sites without patterns whose own
+    values are the increments of the least concave function over ``high`` (any ``t`` of them
+    give at most its value at ``c_min + t``, the best ``t`` exactly that), on top of ``c_min``
+    sites counted as a constant. One branch-and-bound then decides the part's sites and its
+    count together, where a search per count would repeat the work for each. Solutions are
+    valued with ``low`` and bounded with the hull over ``high``, so the bound holds and, where
+    ``low`` meets ``high``, the value is the whole's. ``known`` is a site set of the part to
+    start from (positions; None: greedy with swaps only) and ``floor`` what the whole must
+    beat. Returns the part's sites (positions in ``model``), the count ``c`` the others get and
+    a bound on the whole over that interval.
+    """
+    first, last = counts
+    hull = _upper_hull(high[first : last + 1])
+    n = model.own.size
+    base = float(hull[0])
+    extra = last - first
+    aug = _Reduced(
+        matrix=sp.csr_array(sp.hstack([model.matrix, sp.csr_array((model.weight.size, extra))])),
+        weight=model.weight,
+        own=np.concatenate([model.own, np.diff(hull)]),
+        candidates=np.arange(n + extra),
+    )
+    budget = k - first
+
+    def value_of(picked: np.ndarray) -> float:
+        mine = picked[picked < n]
+        return _value(model, mine) + float(low[first + picked.size - mine.size]) - base
+
+    picked, bound = _greedy(aug, k=budget, cost=None, budget=None)
+    picked = _swap_search(aug, picked, deadline=deadline)
+    if known is not None:
+        others = min(max(k - known.size, first), last) - first
+        given = np.concatenate([known, n + np.arange(min(others, budget - known.size))])
+        if given.size <= budget and value_of(given) > value_of(picked):
+            picked = given
+    outcome = _drive_coverage(
+        aug,
+        k=budget,
+        cost=None,
+        budget=None,
+        heuristic=picked,
+        value_of=value_of,
+        bound=bound,
+        deadline=deadline,
+        mip_rel_gap=mip_rel_gap,
+        use_milp=True,
+        floor=floor - base,
+        stop=stop,
+    )
+    mine = outcome.picked[outcome.picked < n]
+    return mine, first + outcome.picked.size - mine.size, outcome.bound + base
+
+
 def _by_parts(
     model: _Reduced,
     labels: np.ndarray,
@@ -1166,7 +1295,11 @@ def _by_parts(
             for m in range(max(mine.size - 1, 1), min(mine.size + 1, part.high.size - 1) + 1):
                 _bound_by_lp(part, m, deadline=deadline)
     halt = threading.Event() if stop is None else stop
-    running: dict[Future[_Outcome], tuple[int, int, bool]] = {}  # part, count, holds its LP
+    running: dict[Future[Any], tuple[int, int, bool]] = {}  # part, count (-1: free), holds LP
+    largest = max(range(len(parts)), key=lambda i: parts[i].model.own.size)
+    whole = math.inf  # a bound on the whole from the free-count search on the largest part
+    outside = math.inf  # what nothing outside that search's interval of counts beats
+    free_tried = len(parts) < 2 or parts[largest].model.weight.size == 0
 
     def need(i: int, m: int, low: float) -> float:
         """What part ``i`` must beat with ``m`` sites for the whole to beat ``low``."""
@@ -1191,10 +1324,62 @@ def _by_parts(
         )
         running[job] = (i, m, root is not None)
 
+    def free(low: float) -> bool:
+        """Search the largest part with its count free, once the others are exact where needed.
+
+        Or, while they are not, search the other parts at the counts that would make them so.
+        False when neither can be done now.
+        """
+        nonlocal free_tried, outside
+        target = max(low, beat)
+        rest_low, rest_high = _rest(parts, largest, k)
+        own = parts[largest].high
+        theirs = np.arange(k + 1)
+        mine = own[np.minimum(k - theirs, own.size - 1)]
+        open_ = np.flatnonzero(rest_high + mine > target + tol)
+        if open_.size == 0:
+            return False
+        first, last = int(open_[0]), int(open_[-1])
+        inexact = open_[rest_high[open_] > rest_low[open_] + tol]
+        others = [j for j in range(len(parts)) if j != largest]
+        busy = {i for i, _, _ in running.values()}
+        wanted = []
+        for c in inexact:
+            _, counts = _allocate([parts[j].high for j in others], int(c))
+            for j, m in zip(others, counts, strict=True):
+                part = parts[j]
+                if part.high[m] > part.low[m] + tol and m not in part.tried and j not in busy:
+                    wanted.append((part.model.own.size, j, m))
+        if inexact.size:
+            for _, j, m in sorted(set(wanted)):
+                if len(running) < workers and j not in busy:
+                    submit(j, m, low, lend=False)
+                    busy.add(j)
+            return bool(wanted) or any(i != largest for i, _, _ in running.values())
+        free_tried = True
+        best_count = _allocate([part.low for part in parts], k)[1][largest]
+        job = pool.submit(
+            _free_search,
+            parts[largest].model,
+            k,
+            low=rest_low,
+            high=rest_high,
+            counts=(first, last),
+            known=parts[largest].sets[best_count].copy(),
+            floor=target,
+            deadline=deadline,
+            mip_rel_gap=mip_rel_gap,
+            stop=halt,
+        )
+        running[job] = (largest, -1, False)
+        outside = target + tol  # the interval holds every count that could beat the target
+        return True
+
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
         while True:
             high, counts = _allocate([part.high for part in parts], k)
+            high = min(high, whole)
             low, best = _allocate([part.low for part in parts], k)
             slack = max(mip_rel_gap, _PROOF_TOL) * max(1.0, abs(high))
             if high <= max(low, beat) + slack or time.perf_counter() >= deadline:
@@ -1220,6 +1405,8 @@ def _by_parts(
                 continue
             for _, i, m in open_:
                 if len(running) < workers and m not in parts[i].tried and i not in busy:
+                    if i == largest and not free_tried and free(low):
+                        break
                     submit(i, m, low, lend=True)
                     busy.add(i)
             if len(running) < workers:
@@ -1231,6 +1418,13 @@ def _by_parts(
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for job in finished:
                 i, m, _ = running.pop(job)
+                if m < 0:
+                    sites, theirs, bound_there = job.result()
+                    m = min(k - theirs, parts[i].high.size - 1)
+                    value = _value(parts[i].model, sites)
+                    parts[i].settle(m, sites, value, parts[i].high[m])
+                    whole = min(whole, max(bound_there, outside))
+                    continue
                 solved = job.result()
                 value = _value(parts[i].model, solved.picked)
                 parts[i].settle(m, solved.picked, value, solved.bound)
@@ -1262,6 +1456,8 @@ def _next_count(
     """
     best: tuple[float, int, int] | None = None
     for i, m, _ in running.values():
+        if m < 0:
+            continue  # a search with the count free
         part = parts[i]
         for ahead in (m + 1, m - 1):
             if not 0 < ahead < part.high.size or ahead in part.tried:

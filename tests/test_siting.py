@@ -757,6 +757,21 @@ def test_a_concave_bound_is_never_below_the_function(seed):
             assert bound[m] == pytest.approx(value)
 
 
+def _solved_by_parts(model, k, start, *, floor=None, workers=1, deadline=np.inf):
+    """:func:`siting._by_parts` on a model's own parts, exactly, with no bound known."""
+    return siting._by_parts(
+        model,
+        siting._parts(model.matrix),
+        k,
+        start=start,
+        bound=np.inf,
+        deadline=deadline,
+        mip_rel_gap=0.0,
+        floor=floor,
+        workers=workers,
+    )
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("seed", range(20))
 def test_solving_by_parts_matches_brute_force(seed, workers):
@@ -766,17 +781,7 @@ def test_solving_by_parts_matches_brute_force(seed, workers):
     best = max(weight[cover[:, s].any(axis=1)].sum() for s in _all_sets(cover.shape[1], k))
     start, _ = siting._greedy(model, k=k, cost=None, budget=None)
     for floor, exact in ((None, True), (best - 0.5, True), (best + 0.5, False)):
-        outcome = siting._by_parts(
-            model,
-            siting._parts(model.matrix),
-            k,
-            start=start,
-            bound=np.inf,
-            deadline=np.inf,
-            mip_rel_gap=0.0,
-            floor=floor,
-            workers=workers,
-        )
+        outcome = _solved_by_parts(model, k, start, floor=floor, workers=workers)
         assert outcome.status == "optimal"
         assert outcome.picked.size <= k
         value = siting._value(model, outcome.picked)
@@ -793,21 +798,125 @@ def test_solving_by_parts_past_its_deadline_keeps_the_start_and_a_true_bound(see
     k = int(rng.integers(2, 6))
     best = max(weight[cover[:, s].any(axis=1)].sum() for s in _all_sets(cover.shape[1], k))
     start, _ = siting._greedy(model, k=k, cost=None, budget=None)
-    outcome = siting._by_parts(
-        model,
-        siting._parts(model.matrix),
-        k,
-        start=start,
-        bound=np.inf,
-        deadline=0.0,  # long past
-        mip_rel_gap=0.0,
-    )
+    outcome = _solved_by_parts(model, k, start, deadline=0.0)  # long past
     assert outcome.picked.size <= k
     assert siting._value(model, outcome.picked) >= siting._value(model, start)
     assert outcome.bound >= best - 1e-9
     assert outcome.status in ("optimal", "time_limit")
     if outcome.status == "optimal":  # greedy values alone met the bounds
         assert siting._value(model, outcome.picked) == best
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_upper_hull_is_the_least_concave_function_above(seed):
+    rng = np.random.default_rng(seed)
+    values = np.cumsum(rng.uniform(0, 10, int(rng.integers(1, 12))))
+    hull = siting._upper_hull(values)
+    assert np.all(hull >= values - 1e-9)
+    assert np.all(np.diff(hull, 2) <= 1e-9)  # concave
+    assert hull[0] == values[0] and hull[-1] == values[-1]
+    # least: every value of the hull lies on a chord between two of the values
+    for c in range(values.size):
+        chords = [
+            values[a] + (values[b] - values[a]) * (c - a) / (b - a)
+            for a in range(c + 1)
+            for b in range(c, values.size)
+            if a < b
+        ]
+        assert hull[c] == pytest.approx(max(chords, default=values[c]))
+    steps = np.sort(rng.uniform(0, 10, 8))[::-1]
+    concave = np.concatenate([[0.0], np.cumsum(steps)])
+    assert np.allclose(siting._upper_hull(concave), concave)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_part_searched_with_its_count_free_matches_brute_force(seed):
+    pytest.importorskip("highspy")
+    rng, cover, weight, model = _towns(seed, n_towns=1, n_points=14, n_sites=7)
+    k = int(rng.integers(2, 8))
+    n = cover.shape[1]
+    value = [
+        max(weight[cover[:, s].any(axis=1)].sum() for s in _all_sets(n, min(m, n)))
+        for m in range(k + 1)
+    ]
+    # what the other parts give with c sites: known (low) and a bound (high); not concave
+    low = np.concatenate([[0.0], np.cumsum(rng.integers(0, 12, k))]).astype(float)
+    exact = seed % 2 == 0
+    high = low if exact else low + rng.integers(0, 4, k + 1)
+    first = int(rng.integers(0, k))
+    last = int(rng.integers(first, k + 1))
+    sites, theirs, bound = siting._free_search(
+        model,
+        k,
+        low=low,
+        high=high,
+        counts=(first, last),
+        known=None,
+        floor=-np.inf,
+        deadline=np.inf,
+        mip_rel_gap=0.0,
+        stop=None,
+    )
+    assert first <= theirs <= last
+    assert sites.size <= k - theirs
+    got = siting._value(model, sites) + low[theirs]
+    best_low = max(value[k - c] + low[c] for c in range(first, last + 1))
+    best_high = max(value[k - c] + high[c] for c in range(first, last + 1))
+    assert bound >= best_high - 1e-6
+    if exact and got < best_low - 1e-6:
+        # low meets high but its hull may rise above it where low is not concave: the search
+        # then cannot tell, and its bound says so
+        assert bound > got + 1e-6
+    if exact and np.allclose(siting._upper_hull(low[first : last + 1]), low[first : last + 1]):
+        assert got == best_low
+        assert bound == pytest.approx(best_low, rel=1e-6)
+
+
+def _multi_town(seed):
+    """Two to four towns of 150 points and 10 to 40 sites, a count, and one MILP's optimum."""
+    rng = np.random.default_rng(seed)
+    towns = []
+    for _ in range(int(rng.integers(2, 5))):
+        points = rng.uniform(0, 10, (150, 2))
+        sites = rng.uniform(0, 10, (int(rng.integers(10, 40)), 2))
+        towns.append(np.linalg.norm(points[:, None] - sites[None], axis=2) < rng.uniform(1.5, 3))
+    cover = sp.block_diag(towns).toarray().astype(bool)
+    cover = cover[cover.any(axis=1)]
+    weight = rng.integers(1, 20, cover.shape[0]).astype(float)
+    k = int(rng.integers(3, 20))
+    m, n = cover.shape
+    model = siting._Reduced(sp.csr_array(cover.astype(float)), weight, np.zeros(n), np.arange(n))
+    link = sp.hstack([-sp.csr_array(cover.astype(float)), sp.identity(m)], format="csr")
+    count = np.concatenate([np.ones(n), np.zeros(m)])[None, :]
+    whole = milp(
+        -np.concatenate([np.zeros(n), weight]),
+        constraints=[LinearConstraint(link, -np.inf, 0), LinearConstraint(count, -np.inf, k)],
+        integrality=np.concatenate([np.ones(n), np.zeros(m)]),
+        bounds=(0, 1),
+    )
+    return model, k, -whole.fun
+
+
+def test_solving_by_parts_with_the_largest_count_free_matches_one_milp(monkeypatch):
+    pytest.importorskip("highspy")
+    free = siting._free_search
+    seen = []
+    monkeypatch.setattr(siting, "_free_search", lambda *a, **kw: seen.append(1) or free(*a, **kw))
+    used = 0
+    for seed in range(12):
+        model, k, best = _multi_town(seed)
+        start, _ = siting._greedy(model, k=k, cost=None, budget=None)
+        before = len(seen)
+        for workers in (1, 2):
+            outcome = _solved_by_parts(model, k, start, workers=workers)
+            value = siting._value(model, outcome.picked)
+            assert outcome.status == "optimal"
+            assert outcome.picked.size <= k
+            assert value == pytest.approx(best)
+            assert outcome.bound == pytest.approx(value, rel=1e-6)
+        used += len(seen) > before
+    # most of these instances need the exact search on their largest town, with the count free
+    assert used >= 3
 
 
 @pytest.mark.parametrize("seed", range(10))
