@@ -510,6 +510,8 @@ def _branch_and_bound(
     while node is not None or heap:
         fixed = np.count_nonzero(global_up[:n_x] == 0) - fixed_before
         if restart_share > 0 and fixed >= restart_share * n_x:
+            if node is not None:
+                heapq.heappush(heap, node)  # its bound is the search's too
             restart = True
             break
         popped = node is None
