@@ -1275,6 +1275,10 @@ def _by_parts(
     whole: it gets as its own floor what the part must exceed for that, given the best the
     other parts could do with the sites left.
 
+    The largest part is searched once with its count free (:func:`_free_search`) rather than
+    once per count, as soon as the other parts are known exactly at every count that could
+    still improve the whole; until then the counts that would make them so are searched first.
+
     Up to ``workers`` searches run at a time, in threads (HiGHS releases the GIL while it
     solves), on different parts, or, when no other part needs one, on a count next to the one
     a part is being searched at, which the knapsack is likely to ask for next. Searches still
