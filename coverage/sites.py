@@ -9,6 +9,7 @@ analysis (:func:`carecircle.candidates.coverage_matrix`) and solves with
 
 from __future__ import annotations
 
+import datetime
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,7 +278,12 @@ def _mode(count: int | None, cover_all: bool, budget: float | None, capacity: bo
 def _costs(
     sites: gpd.GeoDataFrame, policy: Policy, *, tier: str, municipal: bool | None, notes: list[str]
 ) -> np.ndarray:
-    """Each candidate's cost: its own ``cost`` column, else the profile's construction rules."""
+    """Each candidate's cost: its own ``cost`` column, else the profile's construction rules.
+
+    A candidate is a facility still to be built: the rules cost it as one opening this year
+    (a facility without an opening year counts as existing, which gets no construction
+    subsidy).
+    """
     given = sites["cost"].to_numpy(dtype=float) if "cost" in sites else np.full(len(sites), np.nan)
     if not np.isnan(given).any() or not policy.money:
         return given
@@ -287,6 +293,7 @@ def _costs(
             "name": sites["name"],
             "tier": tier,
             "area_m2": sites["area_m2"].to_numpy(dtype=float),
+            "year": datetime.date.today().year,
         }
     )
     try:

@@ -127,6 +127,24 @@ def test_budget_buys_what_it_can(district):
     assert len(none.sites) == 0
 
 
+def test_candidates_without_a_cost_are_costed_as_new_stations(district, street, tmp_path):
+    _, cands, _, (comm_path, fac_path, _, _) = district
+    path = tmp_path / "wanzhou-street.toml"
+    text = PROFILE.replace('extends = "chongqing"', 'extends = "wanzhou"')
+    path.write_text(text.replace("street-sites", "street-wanzhou"), encoding="utf-8")
+    profile = policy.load(path)
+    communities, facilities = inputs.read_communities(comm_path), inputs.read_facilities(fac_path)
+    prep = pipeline.prepare(street, communities, facilities, policy=profile, speed_m_s=1.0)
+    uncosted = cands.assign(cost=np.nan)
+    # 万州府办发〔2020〕28号 §二(五)13: a new community station receives 200,000 yuan once
+    result = sites.propose(prep, uncosted, policy=profile, count=1)
+    assert result.sites["cost_yuan"].tolist() == [200_000.0]
+    assert any("costed by the profile's construction rules" in note for note in result.notes)
+    one = sites.propose(prep, uncosted, policy=profile, budget=399_999)
+    assert one.sites["id"].tolist() == ["K1"]
+    assert sites.propose(prep, uncosted, policy=profile, budget=199_999).sites.empty
+
+
 def test_generated_candidates_fill_the_gap(district):
     prep, _, profile, _ = district
     result = sites.propose(prep, None, policy=profile, count=1, spacing_m=20.0)
