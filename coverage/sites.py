@@ -335,7 +335,13 @@ def _capacitated(
     share = float(np.nansum(residents) / max(np.nansum(population), 1e-9))
     area = sites["area_m2"].to_numpy(dtype=float)[usable]
     if np.isnan(area).any():
-        msg = "--capacity needs every candidate's 'area_m2' (floor area, m²)"
+        missing = sites["id"].to_numpy()[usable][np.isnan(area)]
+        where = (
+            "candidates generated on the network have none; give --candidates with floor areas"
+            if "generated" in sites and bool(sites["generated"].to_numpy()[usable].all())
+            else f"{missing.size} candidate(s) have none, the first {missing[0]!s}"
+        )
+        msg = f"--capacity needs every candidate's 'area_m2' (floor area, m²): {where}"
         raise InputError(msg)
     capacity = area / per_resident * share
     fac = prep.facilities

@@ -174,6 +174,20 @@ def test_capacity_limits_what_a_small_site_serves(district):
     assert result.sites["newly_covered"].iloc[0] < 280.0
 
 
+def test_capacity_says_which_candidates_have_no_floor_area(district):
+    prep, cands, profile, _ = district
+    with pytest.raises(InputError, match=r"2 candidate\(s\) have none, the first K2"):
+        sites.propose(
+            prep,
+            cands.assign(area_m2=[400.0, np.nan, np.nan]),
+            policy=profile,
+            count=1,
+            capacity=True,
+        )
+    with pytest.raises(InputError, match="generated on the network have none"):
+        sites.propose(prep, None, policy=profile, count=1, capacity=True, spacing_m=20.0)
+
+
 def test_site_command_writes_proposals_and_map_layer(district, tmp_path, street, monkeypatch):
     _, _, _, (comm_path, fac_path, cand_path, profile_path) = district
     from carecircle import network
