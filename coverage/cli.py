@@ -279,7 +279,8 @@ def _site(args: argparse.Namespace) -> int:
         time_limit_s=args.time_limit_s,
     )
     out = args.out or Path("maps") / f"{args.communities.stem}-site-{datetime.now():%Y%m%d-%H%M%S}"
-    analysis = dataclasses.replace(analysis, proposed=proposal.sites)
+    after = proposal.communities.assign(circle=proposal.circle.name)
+    analysis = dataclasses.replace(analysis, proposed=proposal.sites, after=after)
     _write(analysis, out, args)
     _print_proposal(proposal)
     for label, path in sites.write(proposal, out, lang=args.lang).items():

@@ -44,6 +44,8 @@ TIER_COLOURS = {
     "hospital": "#67000d",
 }
 CIRCLE_COLOURS = ("#2171b5", "#cb181d", "#238b45", "#6a51a3")
+PROPOSED_COLOUR = "#252525"
+"""Proposed sites: near black, apart from every status and tier colour."""
 
 TEXT = {
     "zh": {
@@ -74,6 +76,9 @@ TEXT = {
         "uncovered": "未覆盖区域",
         "search": "搜索社区名称",
         "proposed": "建议选址",
+        "proposed_legend": "建议选址（数字为建设顺序）",
+        "after": "建成建议选址后的社区覆盖",
+        "before_after": "圈内老年人占比：现状 → 建成后",
         "newly_covered": "新增覆盖老年人",
         "cost": "费用（元）",
         "station": "养老服务站(点)",
@@ -116,6 +121,9 @@ TEXT = {
         "uncovered": "areas outside the circle",
         "search": "find a community",
         "proposed": "proposed site",
+        "proposed_legend": "proposed site (number: order to build)",
+        "after": "community coverage with the proposed sites",
+        "before_after": "older residents within the circle: today → with the sites",
         "newly_covered": "older residents newly covered",
         "cost": "cost (yuan)",
         "station": "station or point",
@@ -240,6 +248,17 @@ def build(
         features.add_to(layer)
         layer.add_to(fmap)
         searchable.append(features)
+        after = analysis.after
+        if len(after) and str(after["circle"].iloc[0]) == circle.name:
+            planned = folium.FeatureGroup(name=f"{label}: {text['after']}", show=False)
+            folium.GeoJson(
+                _after_features(shown, after, text, lang),
+                style_function=_status_style,
+                highlight_function=lambda _: {"weight": 3, "color": "#000000"},
+                popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+                tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
+            ).add_to(planned)
+            planned.add_to(fmap)
 
         gaps = uncovered[uncovered["circle"] == circle.name] if len(uncovered) else uncovered
         if len(gaps):
@@ -264,7 +283,7 @@ def build(
         _add_proposed(fmap, _display(analysis.proposed, gcj02=shift), text)
     if searchable:
         _Search(searchable, placeholder=text["search"]).add_to(fmap)
-    _add_legend(fmap, text, lang)
+    _add_legend(fmap, text, lang, proposed=len(analysis.proposed) > 0)
     folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap
 
@@ -363,6 +382,19 @@ def _add_facilities(
     layer.add_to(fmap)
 
 
+PROPOSED_CLASS = "carecircle-proposed"
+"""CSS class of the proposed sites' markers."""
+
+
+def _numbered(order: int) -> str:
+    """A proposed site's marker: its place in the order of building, white on a dark disc."""
+    return (
+        f'<div style="width:22px;height:22px;border-radius:11px;background:{PROPOSED_COLOUR};'
+        f"border:2px solid #fff;color:#fff;font:bold 11px/22px sans-serif;"
+        f'text-align:center">{int(order)}</div>'
+    )
+
+
 def _add_proposed(fmap: folium.Map, sites: gpd.GeoDataFrame, text: dict[str, str]) -> None:
     """Proposed sites: numbered markers in order of choice."""
     layer = folium.FeatureGroup(name=text["proposed"])
@@ -389,17 +421,10 @@ def _add_proposed(fmap: folium.Map, sites: gpd.GeoDataFrame, text: dict[str, str
     folium.GeoJson(
         points.to_json(),
         marker=folium.Marker(
-            icon=folium.DivIcon(
-                html=(
-                    '<div style="width:22px;height:22px;border-radius:11px;background:#7a0177;'
-                    "border:2px solid #fff;color:#fff;font:bold 12px/22px sans-serif;"
-                    'text-align:center">★</div>'
-                ),
-                icon_size=(26, 26),
-                icon_anchor=(13, 13),
-                class_name="carecircle-proposed",
-            )
+            icon=folium.DivIcon(icon_size=(26, 26), icon_anchor=(13, 13), class_name=PROPOSED_CLASS)
         ),
+        # folium merges what this returns into each marker's icon options: its number
+        style_function=lambda feature: {"html": _numbered(feature["properties"]["order"])},
         popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
         tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
     ).add_to(layer)
@@ -531,6 +556,41 @@ def _community_features(
     return json.loads(small.to_json())
 
 
+def _after_features(
+    frame: gpd.GeoDataFrame, after: pd.DataFrame, text: dict[str, str], lang: str
+) -> dict[str, Any]:
+    """The communities coloured by their status once the proposed sites are built."""
+    table = after.set_index(after["id"].astype(str))
+    ids = frame["id"].astype(str)
+    status = table["status_after"].reindex(ids).fillna("").astype(str).to_numpy()
+    before = table["share_before"].reindex(ids).to_numpy(dtype=float)
+    later = table["share_after"].reindex(ids).to_numpy(dtype=float)
+
+    def share(value: float) -> str:
+        return "—" if not np.isfinite(value) else f"{value:.0%}"
+
+    names = [html.escape(str(name)) for name in frame["name"]]
+    popups = [
+        f"<b>{name}</b> ({html.escape(i)})<br>{text['status']}: "
+        f"<b>{html.escape(_status_label(s, lang))}</b><br>"
+        f"{html.escape(text['before_after'])}: {share(b)} → {share(a)}"
+        for name, i, s, b, a in zip(names, ids, status, before, later, strict=True)
+    ]
+    small = gpd.GeoDataFrame(
+        {
+            "status": status,
+            "popup": popups,
+            "tooltip": [
+                f"{name}: {html.escape(_status_label(s, lang))}"
+                for name, s in zip(names, status, strict=True)
+            ],
+        },
+        geometry=frame.geometry.to_numpy(),
+        crs=frame.crs,
+    )
+    return json.loads(small.to_json())
+
+
 def _status_style(feature: dict[str, Any]) -> dict[str, Any]:
     colour = STATUS_COLOURS.get(feature["properties"]["status"], OTHER_COLOUR)
     return {"color": "#333333", "weight": 1, "fillColor": colour, "fillOpacity": 0.55}
@@ -605,7 +665,7 @@ def _word(value: object, text: dict[str, str]) -> str:
     return html.escape(text.get(str(value), str(value)))
 
 
-def _add_legend(fmap: folium.Map, text: dict[str, str], lang: str) -> None:
+def _add_legend(fmap: folium.Map, text: dict[str, str], lang: str, *, proposed: bool) -> None:
     items = [
         (STATUS_COLOURS[s], _status_label(s, lang))
         for s in (
@@ -621,6 +681,13 @@ def _add_legend(fmap: folium.Map, text: dict[str, str], lang: str) -> None:
         f'margin-right:6px;border:1px solid #333"></span>{html.escape(label)}</div>'
         for c, label in items
     )
+    if proposed:
+        rows += (
+            f'<div><span style="display:inline-block;width:12px;height:12px;'
+            f"background:{PROPOSED_COLOUR};border-radius:6px;margin-right:6px;color:#fff;"
+            f'font:bold 9px/12px sans-serif;text-align:center">1</span>'
+            f"{html.escape(text['proposed_legend'])}</div>"
+        )
     box = (
         '<div id="carecircle-legend" style="position:fixed;bottom:28px;right:12px;z-index:9999;'
         "background:#fff;padding:8px 10px;border:1px solid #999;border-radius:4px;"

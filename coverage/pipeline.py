@@ -66,6 +66,11 @@ class Analysis:
         of more than :data:`MAX_MAP_STREETS` edges.
     proposed : geopandas.GeoDataFrame
         Proposed new sites (see :func:`carecircle.sites.propose`), empty unless siting ran.
+    after : pandas.DataFrame
+        Each community before and after the proposed sites (``id``, ``share_before``,
+        ``share_after``, ``status_before``, ``status_after``; see
+        :attr:`carecircle.sites.Proposal.communities`) and the circle sited for (``circle``);
+        empty unless siting ran.
     district : pandas.DataFrame
         District targets checked (see :func:`carecircle.standards.check_district`).
     township_checks : pandas.DataFrame
@@ -88,6 +93,7 @@ class Analysis:
     uncovered: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     streets: gpd.GeoSeries = field(default_factory=gpd.GeoSeries)
     proposed: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
+    after: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def circles_measured(self) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ is missing, except in CI, where a missing browser is a failure.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 
 from carecircle import maps, pipeline
@@ -213,3 +215,44 @@ def test_names_from_the_data_never_run_as_html(demo_analysis, proxy, tmp_path):
     assert any(EVIL in text for text in probe["texts"])  # shown as text
     assert "<title>pwned</title>" not in dom
     assert proxy.page_requests() == []
+
+
+def test_the_siting_map_numbers_the_sites_and_offers_the_coverage_after(
+    demo_analysis, proxy, tmp_path
+):
+    chromium = _chromium()
+    communities = demo_analysis.communities
+    spots = communities.geometry.representative_point().iloc[:3]
+    proposed = gpd.GeoDataFrame(
+        {
+            "order": [1, 2, 3],
+            "id": ["G1", "G2", "G3"],
+            "name": [EVIL, "二号", "三号"],
+            "newly_covered": [300.0, 200.0, 100.0],
+            "cost_yuan": [200_000.0] * 3,
+        },
+        geometry=spots.to_numpy(),
+        crs=communities.crs,
+    )
+    after = pd.DataFrame(
+        {
+            "id": communities["id"],
+            "share_before": 0.5,
+            "share_after": 1.0,
+            "status_before": "partial",
+            "status_after": "covered",
+            "circle": "eldercare",
+        }
+    )
+    sited = dataclasses.replace(demo_analysis, proposed=proposed, after=after)
+    page = tmp_path / "site.html"
+    maps.build(sited).save(str(page))
+    dom = _run(chromium, page, proxy, tmp_path / "profile", "--dump-dom")
+    assert proxy.page_requests() == []
+    marker = r'class="[^"]*carecircle-proposed[^"]*"[^>]*>\s*<div[^>]*>(\d+)</div>'
+    markers = re.findall(marker, dom)
+    assert markers == ["1", "2", "3"]
+    assert "养老服务圈: 建成建议选址后的社区覆盖" in dom  # the layer control was built
+    assert "建议选址（数字为建设顺序）" in dom  # and the legend says what the numbers mean
+    assert "<title>pwned</title>" not in dom
+    assert 'src="x"' not in dom  # the name with markup stays text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -222,5 +224,25 @@ def test_site_command_writes_proposals_and_map_layer(district, tmp_path, street,
     assert proposed["id"].tolist() == ["K1"]
     layer = gpd.read_file(out / "coverage.gpkg", layer="proposed_sites")
     assert layer["id"].tolist() == ["K1"]
-    assert "carecircle-proposed" in (out / "map.html").read_text(encoding="utf-8")
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "carecircle-proposed" in page
+    # the layer of the communities as the sites would leave them (layer names are JSON-escaped)
+    assert json.dumps("养老服务圈: 建成建议选址后的社区覆盖")[1:-1] in page
     assert (out / "siting.xlsx").exists()
+
+
+def test_the_map_colours_communities_as_the_proposed_sites_leave_them(district):
+    from carecircle import maps
+
+    prep, cands, profile, _ = district
+    result = sites.propose(prep, cands, policy=profile, count=1)
+    shown = prep.communities.to_crs(4326)
+    features = maps._after_features(shown, result.communities, maps.TEXT["en"], "en")
+    by_id = {
+        str(i): feature["properties"]
+        for i, feature in zip(shown["id"], features["features"], strict=True)
+    }
+    assert by_id["B"]["status"] == "covered"  # uncovered today, reached from K1
+    assert "0% → 100%" in by_id["B"]["popup"]
+    assert by_id["A"]["status"] == "covered"
+    assert by_id["D"]["status"] == result.communities.set_index("id").loc["D", "status_after"]
