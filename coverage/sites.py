@@ -465,6 +465,100 @@ def _uncoverable(
     return pd.DataFrame(rows, columns=["community_id", "name", "residents", "reason"])
 
 
+PLANNED = "planned"
+"""Phase status: the site is built in the year given."""
+
+LATER = "after_the_horizon"
+"""Phase status: the years ran out before the site's turn."""
+
+TOO_DEAR = "over_a_year_budget"
+"""Phase status: the site costs more than one year's budget, so no year can build it."""
+
+
+def phase(
+    proposal: Proposal,
+    *,
+    first_year: int,
+    years: int,
+    per_year: int | None = None,
+    budget_per_year: float | None = None,
+) -> pd.DataFrame:
+    """The proposed sites phased year by year, in their order of choice.
+
+    The sites are taken in the order of :attr:`Proposal.sites` (largest marginal gain first),
+    each year building the next ones while it has room: at most ``per_year`` sites, or sites
+    whose costs add up to at most ``budget_per_year`` yuan (give one of the two). A site that
+    does not fit waits for the next year, and so do the ones after it, so every year's sites
+    follow on from the previous year's and the coverage after each year is the cumulative
+    coverage of the order. A site dearer than a whole year's budget is left out of the years
+    (``over_a_year_budget``) and the order goes on without it.
+
+    Returns one row per proposed site: ``year`` (blank when not built in ``first_year ..
+    first_year + years - 1``), ``status`` (:data:`PLANNED`, :data:`LATER`, :data:`TOO_DEAR`),
+    ``order``, ``id``, ``name``, ``cost_yuan``, ``newly_covered`` (older residents the site
+    brings into the circle, in the order built), ``year_cost_yuan`` (what its year spends in
+    all), and ``share_after``: the district's share of older residents within the circle once
+    the site's year is built.
+
+    Raises
+    ------
+    InputError
+        If neither or both of ``per_year`` and ``budget_per_year`` are given, a value is not
+        positive, or a budget is asked for while a site has no cost.
+
+    """
+    if (per_year is None) == (budget_per_year is None):
+        msg = "phase by --per-year (sites) or --budget-per-year (yuan): give one of the two"
+        raise InputError(msg)
+    if years < 1 or (per_year is not None and per_year < 1):
+        msg = f"years and sites per year must be at least 1; got {years} and {per_year}"
+        raise InputError(msg)
+    table = pd.DataFrame(proposal.sites.drop(columns="geometry"))
+    cost = table["cost_yuan"].to_numpy(dtype=float)
+    if budget_per_year is not None:
+        if not budget_per_year > 0:
+            msg = f"--budget-per-year must be positive; got {budget_per_year}"
+            raise InputError(msg)
+        if np.isnan(cost).any():
+            missing = table["id"].to_numpy()[np.isnan(cost)]
+            msg = f"{missing.size} proposed site(s) have no cost (first: {missing[0]!s})"
+            raise InputError(msg)
+    year = np.full(len(table), -1, dtype=np.int64)
+    status = np.full(len(table), LATER, dtype=object)
+    current, built, spent = 0, 0, 0.0
+    for i in range(len(table)):
+        if budget_per_year is not None and cost[i] > budget_per_year:
+            status[i] = TOO_DEAR
+            continue
+        fits = built < per_year if per_year is not None else spent + cost[i] <= budget_per_year
+        if not fits:
+            current, built, spent = current + 1, 0, 0.0
+        if current >= years:
+            break
+        year[i], status[i] = first_year + current, PLANNED
+        built, spent = built + 1, spent + float(np.nan_to_num(cost[i]))
+    residents = float(proposal.communities["residents"].sum())
+    before = float(proposal.communities["within_before"].sum())
+    gains = np.where(status == PLANNED, table["newly_covered"].to_numpy(dtype=float), 0.0)
+    planned = pd.Series(gains).groupby(year).sum()
+    reached = before + planned[planned.index >= 0].cumsum()
+    share = reached / residents if residents > 0 else reached * np.nan
+    spent_by_year = pd.Series(np.where(status == PLANNED, cost, 0.0)).groupby(year).sum()
+    return pd.DataFrame(
+        {
+            "year": pd.array([int(y) if y >= 0 else None for y in year], dtype="Int64"),
+            "status": status,
+            "order": table["order"].to_numpy(),
+            "id": table["id"].to_numpy(),
+            "name": table["name"].to_numpy(),
+            "cost_yuan": cost,
+            "newly_covered": table["newly_covered"].to_numpy(dtype=float),
+            "year_cost_yuan": [spent_by_year.get(y, np.nan) if y >= 0 else np.nan for y in year],
+            "share_after": [round(float(share[y]), 4) if y >= 0 else np.nan for y in year],
+        }
+    )
+
+
 def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:
     """Write ``proposed_sites.csv`` (ids in order of choice), ``siting.xlsx`` and the tables.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -246,3 +247,86 @@ def test_the_map_colours_communities_as_the_proposed_sites_leave_them(district):
     assert "0% → 100%" in by_id["B"]["popup"]
     assert by_id["A"]["status"] == "covered"
     assert by_id["D"]["status"] == result.communities.set_index("id").loc["D", "status_after"]
+
+
+def _proposal(costs, gains, *, residents=1000.0, within_before=500.0):
+    """A proposal of len(costs) sites, in order, for phasing."""
+    n = len(costs)
+    chosen = gpd.GeoDataFrame(
+        {
+            "order": np.arange(1, n + 1),
+            "id": [f"S{i + 1}" for i in range(n)],
+            "name": [f"{i + 1}号" for i in range(n)],
+            "cost_yuan": np.asarray(costs, dtype=float),
+            "newly_covered": np.asarray(gains, dtype=float),
+        },
+        geometry=shapely.points(np.arange(n), np.zeros(n)),
+        crs=UTM,
+    )
+    communities = pd.DataFrame({"residents": [residents], "within_before": [within_before]})
+    return sites.Proposal(
+        chosen, chosen, communities, pd.DataFrame(), pd.DataFrame(), None, None, "count"
+    )
+
+
+def test_phasing_by_sites_per_year_keeps_the_order():
+    plan = sites.phase(
+        _proposal([1] * 5, [100, 80, 60, 40, 20]), first_year=2027, years=2, per_year=2
+    )
+    assert plan["year"].tolist() == [2027, 2027, 2028, 2028, pd.NA]
+    assert plan["status"].tolist() == ["planned"] * 4 + ["after_the_horizon"]
+    # 500 of 1,000 within today; 180 more after 2027, 100 more after 2028
+    assert plan["share_after"].tolist()[:4] == [0.68, 0.68, 0.78, 0.78]
+    assert np.isnan(plan["share_after"].iloc[4])
+
+
+def test_phasing_by_budget_waits_for_room_and_skips_what_no_year_affords():
+    costs = [200, 200, 500, 100, 100]
+    plan = sites.phase(_proposal(costs, [50] * 5), first_year=2030, years=3, budget_per_year=300)
+    assert plan["year"].tolist() == [2030, 2031, pd.NA, 2031, 2032]
+    assert plan["status"].iloc[2] == "over_a_year_budget"
+    assert plan["year_cost_yuan"].tolist()[:2] == [200, 300]
+    short = sites.phase(_proposal(costs, [50] * 5), first_year=2030, years=2, budget_per_year=300)
+    assert short["status"].iloc[4] == "after_the_horizon"
+
+
+def test_phasing_asks_for_one_yearly_limit_and_costs():
+    proposal = _proposal([np.nan, 1], [10, 5])
+    with pytest.raises(InputError, match="give one of the two"):
+        sites.phase(proposal, first_year=2030, years=2)
+    with pytest.raises(InputError, match="give one of the two"):
+        sites.phase(proposal, first_year=2030, years=2, per_year=1, budget_per_year=10)
+    with pytest.raises(InputError, match=r"1 proposed site\(s\) have no cost \(first: S1\)"):
+        sites.phase(proposal, first_year=2030, years=2, budget_per_year=10)
+    with pytest.raises(InputError, match="at least 1"):
+        sites.phase(proposal, first_year=2030, years=0, per_year=1)
+
+
+def test_the_planners_script_phases_the_district(district, street, tmp_path, capsys):
+    import importlib.util
+
+    from carecircle import network
+
+    _, _, _, (comm_path, fac_path, cand_path, profile_path) = district
+    spec = importlib.util.spec_from_file_location(
+        "plan_sites", Path(__file__).resolve().parents[1] / "scripts" / "plan_sites.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    net_path = tmp_path / "street.npz"
+    network.save(street, net_path)
+    out = tmp_path / "plan"
+    args = ["--network", str(net_path), "--communities", str(comm_path)]
+    args += ["--facilities", str(fac_path), "--candidates", str(cand_path)]
+    args += ["--policy", str(profile_path), "--per-year", "1", "--years", "2"]
+    code = script.main([*args, "--first-year", "2030", "--out", str(out)])
+    assert code == 0
+    plan = pd.read_csv(out / "plan_by_year.csv", encoding="utf-8-sig")
+    assert plan["id"].iloc[0] == "K1"  # the site reaching both gaps first
+    assert plan["year"].iloc[0] == 2030
+    assert (out / "proposed_sites.csv").exists()
+    capsys.readouterr()
+    assert script.main(["--policy", str(profile_path), "--per-year", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("plan_sites: error: give --network, --communities, --facilities")
