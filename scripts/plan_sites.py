@@ -31,6 +31,7 @@ import pandas as pd
 
 from carecircle import inputs, network, pipeline, policy, sites
 from carecircle._errors import InputError
+from carecircle.coords import SYSTEMS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--facilities", type=Path)
     parser.add_argument("--population", type=Path, help="population raster (optional)")
     parser.add_argument("--candidates", type=Path, help="candidate sites (default: generated)")
+    for layer in ("community", "facility", "candidate"):
+        parser.add_argument(f"--{layer}-coords", choices=SYSTEMS, default="wgs84")
+    parser.add_argument("--speed-m-s", type=float, help="walking speed, m/s (default: policy's)")
     parser.add_argument("--policy", required=True, help="profile name or TOML file")
     parser.add_argument("--circle", default="eldercare")
     parser.add_argument("--tier", default="community_station")
@@ -73,12 +77,17 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
     profile = policy.load(args.policy)
     prep = pipeline.prepare(
         network.read(files["network"]),
-        inputs.read_communities(files["communities"]),
-        inputs.read_facilities(files["facilities"]),
+        inputs.read_communities(files["communities"], coords=args.community_coords),
+        inputs.read_facilities(files["facilities"], coords=args.facility_coords),
         policy=profile,
         population_raster=files.get("population"),
+        speed_m_s=args.speed_m_s,
     )
-    candidates = inputs.read_candidates(args.candidates) if args.candidates else None
+    candidates = (
+        inputs.read_candidates(args.candidates, coords=args.candidate_coords)
+        if args.candidates
+        else None
+    )
     horizon = (
         {"count": args.per_year * args.years}
         if args.per_year is not None
