@@ -330,3 +330,7 @@ def test_the_planners_script_phases_the_district(district, street, tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert err[0].startswith("plan_sites: error: give --network, --communities, --facilities")
+    assert script.main([*args[:-4], "--budget-per-year", "-5"]) == 2  # instead of --per-year 1
+    assert capsys.readouterr().err.strip() == (
+        "plan_sites: error: --budget-per-year must be more than 0 yuan; got -5"
+    )
