@@ -44,6 +44,9 @@ TIER_COLOURS = {
     "hospital": "#67000d",
 }
 CIRCLE_COLOURS = ("#2171b5", "#cb181d", "#238b45", "#6a51a3")
+FACILITY_PANE = "carecircle-facilities"
+"""Leaflet pane of the elderly-care facilities' circles: above every polygon layer (Leaflet's
+overlay pane is at z-index 400), so a layer switched on later never covers them."""
 PROPOSED_COLOUR = "#252525"
 """Proposed sites: near black, apart from every status and tier colour."""
 
@@ -276,6 +279,7 @@ def build(
             ).add_to(hole)
             hole.add_to(fmap)
 
+    folium.map.CustomPane(FACILITY_PANE, z_index=450).add_to(fmap)
     for tier, group in facilities.groupby("tier", sort=False):
         _add_facilities(fmap, str(tier), group, text, lang)
 
@@ -352,6 +356,7 @@ def _add_facilities(
         marker: folium.Marker | folium.CircleMarker = folium.CircleMarker(
             radius=8 if big else 6, fill=True
         )
+        marker.options["pane"] = FACILITY_PANE  # folium's path options leave the pane out
     else:
         size = 20 if big else 16
         marker = folium.Marker(

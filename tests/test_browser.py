@@ -156,6 +156,12 @@ def test_offline_map_sends_no_request_and_shows_every_layer(demo_analysis, proxy
         assert label in dom
     health = (demo_analysis.facilities["tier"].isin(["health_center", "clinic"])).sum()
     assert len(re.findall(r'class="[^"]*carecircle-health', dom)) == health
+    # the care facilities' circles sit in their own pane, above every polygon layer
+    pane = re.search(
+        r'<div class="leaflet-pane leaflet-carecircle-facilities-pane"[^>]*>(.*?)</svg>', dom, re.S
+    )
+    care = demo_analysis.facilities["tier"].isin(["street_center", "community_station"]).sum()
+    assert pane is not None and pane.group(1).count("<path") == care
     assert "carecircle-legend" in dom
     assert 'placeholder="搜索社区名称"' in dom
     # the map opened fitted to the data: Leaflet placed its panes with a zoom level
