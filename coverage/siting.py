@@ -1746,7 +1746,9 @@ def budgeted_covering(
     of sites, on the same reductions; a candidate is dropped as dominated only when another
     reaching every point it reaches costs no more. Candidates dearer than the whole budget are
     never chosen. The greedy fallback picks by gain per yuan and keeps the better of that and
-    the best single affordable site.
+    the best single affordable site. When every candidate costs the same (a flat subsidy per
+    station, say), the budget buys a number of sites and the model is solved as
+    :func:`maximal_covering` for that number, whose search can split a district into towns.
 
     Parameters
     ----------
@@ -1780,20 +1782,34 @@ def budgeted_covering(
     costs = _as_values(cost, matrix.shape[1], "cost", "candidate")
     money = _as_number(budget, "budget", "a finite amount of yuan ≥ 0")
     limit, gap, most = _options(time_limit_s, mip_rel_gap, max_variables)
+    each = float(costs[0]) if costs.size else 0.0
+    flat = costs.size > 0 and bool(np.all(costs == each))
+    # one price for all: the budget buys a number of sites (every site when they are free)
+    count = None if not flat else costs.size if each == 0 else _affordable(money, each)
     return _solve_coverage(
         matrix,
         values,
         mask,
         uncoverable,
-        k=None,
-        cost=costs,
-        budget=money,
+        k=count,
+        cost=None if flat else costs,
+        budget=None if flat else money,
         time_limit_s=limit,
         mip_rel_gap=gap,
         max_variables=most,
         exact=True,
         start=start,
     )
+
+
+def _affordable(budget: float, price: float) -> int:
+    """How many sites at ``price`` (> 0) yuan a ``budget`` pays for, never more."""
+    count = int(budget // price)
+    while (count + 1) * price <= budget:
+        count += 1
+    while count > 0 and count * price > budget:
+        count -= 1
+    return count
 
 
 # --------------------------------------------------------------------------------------------

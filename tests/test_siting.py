@@ -354,6 +354,42 @@ def test_maximal_and_budgeted_covering_match_brute_force(seed):
 
 
 @pytest.mark.parametrize("seed", range(25))
+def test_a_budget_at_one_price_buys_a_number_of_sites(seed, monkeypatch):
+    rng, cover, weight, covered = _random(seed)
+    new = np.where(covered, 0.0, weight)
+    price = float(rng.choice([0.0, 0.1, 3.0, 200_000.0]))
+    budget = price * float(rng.integers(0, 5)) + float(rng.choice([0.0, price / 2]))
+    best = max(
+        new[cover[:, list(sites)].any(axis=1)].sum() if sites else 0.0
+        for r in range(cover.shape[1] + 1)
+        for sites in itertools.combinations(range(cover.shape[1]), r)
+        if price * len(sites) <= budget
+    )
+    counts = []
+    solve = siting._solve_coverage
+    monkeypatch.setattr(
+        siting, "_solve_coverage", lambda *a, **kw: counts.append(kw["k"]) or solve(*a, **kw)
+    )
+    cost = np.full(cover.shape[1], price)
+    solution = siting.budgeted_covering(cover, weight, cost, budget, covered=covered)
+    assert solution.objective == pytest.approx(best)
+    assert price * solution.chosen.size <= budget
+    # solved as maximal covering for the number of sites the budget pays for
+    bought = max(m for m in range(cover.shape[1] + 1) if price * m <= budget)
+    assert counts == [bought]
+
+
+def test_a_budget_pays_for_as_many_sites_as_it_covers_and_no_more():
+    assert 1.0 // 0.1 == 9.0 and 10 * 0.1 <= 1.0  # floor division alone would lose one
+    assert siting._affordable(1.0, 0.1) == 10
+    assert 3 * 0.1 > 0.3  # and three at 0.1 cost more than 0.3
+    assert siting._affordable(0.3, 0.1) == 2
+    assert siting._affordable(600_000.0, 200_000.0) == 3
+    assert siting._affordable(599_999.0, 200_000.0) == 2
+    assert siting._affordable(0.0, 5.0) == 0
+
+
+@pytest.mark.parametrize("seed", range(25))
 def test_set_covering_matches_brute_force(seed):
     _, cover, _, covered = _random(seed)
     need = ~covered & cover.any(axis=1)
