@@ -571,14 +571,11 @@ def _after_features(
     before = table["share_before"].reindex(ids).to_numpy(dtype=float)
     later = table["share_after"].reindex(ids).to_numpy(dtype=float)
 
-    def share(value: float) -> str:
-        return "—" if not np.isfinite(value) else f"{value:.0%}"
-
     names = [html.escape(str(name)) for name in frame["name"]]
     popups = [
         f"<b>{name}</b> ({html.escape(i)})<br>{text['status']}: "
         f"<b>{html.escape(_status_label(s, lang))}</b><br>"
-        f"{html.escape(text['before_after'])}: {share(b)} → {share(a)}"
+        f"{html.escape(text['before_after'])}: {_percent(b)} → {_percent(a)}"
         for name, i, s, b, a in zip(names, ids, status, before, later, strict=True)
     ]
     small = gpd.GeoDataFrame(
@@ -601,6 +598,11 @@ def _status_style(feature: dict[str, Any]) -> dict[str, Any]:
     return {"color": "#333333", "weight": 1, "fillColor": colour, "fillOpacity": 0.55}
 
 
+def _percent(share: Any) -> str:
+    """A share as a whole percentage, "—" when unknown."""
+    return "—" if share is None or pd.isna(share) else f"{share:.0%}"
+
+
 def _fmt(value: Any, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)) or pd.isna(value):
         return "—"
@@ -610,8 +612,7 @@ def _fmt(value: Any, digits: int = 1) -> str:
 
 
 def _community_popup(row: dict[str, Any], circle: str, text: dict[str, str], lang: str) -> str:
-    share = row.get(f"{circle}_share")
-    share_text = "—" if share is None or pd.isna(share) else f"{share:.0%}"
+    share_text = _percent(row.get(f"{circle}_share"))
     share_label = text["share"] if row.get("basis") == "elderly" else text["share_population"]
     lines = [
         f"<b>{html.escape(str(row['name']))}</b> ({html.escape(str(row['id']))})",

@@ -475,6 +475,23 @@ TOO_DEAR = "over_a_year_budget"
 """Phase status: the site costs more than one year's budget, so no year can build it."""
 
 
+def check_phasing(*, years: int, per_year: int | None, budget_per_year: float | None) -> None:
+    """Raise :class:`InputError` unless the yearly limits can phase a plan (see :func:`phase`).
+
+    One of ``per_year`` (at least 1) and ``budget_per_year`` (yuan, more than 0) is given, and
+    ``years`` is at least 1. A script can check them before it solves anything.
+    """
+    if (per_year is None) == (budget_per_year is None):
+        msg = "phase by --per-year (sites) or --budget-per-year (yuan): give one of the two"
+        raise InputError(msg)
+    if years < 1 or (per_year is not None and per_year < 1):
+        msg = f"--years and --per-year must be at least 1; got {years} and {per_year}"
+        raise InputError(msg)
+    if budget_per_year is not None and not budget_per_year > 0:
+        msg = f"--budget-per-year must be more than 0 yuan; got {budget_per_year:g}"
+        raise InputError(msg)
+
+
 def phase(
     proposal: Proposal,
     *,
@@ -503,26 +520,16 @@ def phase(
     Raises
     ------
     InputError
-        If neither or both of ``per_year`` and ``budget_per_year`` are given, a value is not
-        positive, or a budget is asked for while a site has no cost.
+        As :func:`check_phasing`, or when a budget is asked for while a site has no cost.
 
     """
-    if (per_year is None) == (budget_per_year is None):
-        msg = "phase by --per-year (sites) or --budget-per-year (yuan): give one of the two"
-        raise InputError(msg)
-    if years < 1 or (per_year is not None and per_year < 1):
-        msg = f"years and sites per year must be at least 1; got {years} and {per_year}"
-        raise InputError(msg)
+    check_phasing(years=years, per_year=per_year, budget_per_year=budget_per_year)
     table = pd.DataFrame(proposal.sites.drop(columns="geometry"))
     cost = table["cost_yuan"].to_numpy(dtype=float)
-    if budget_per_year is not None:
-        if not budget_per_year > 0:
-            msg = f"--budget-per-year must be positive; got {budget_per_year}"
-            raise InputError(msg)
-        if np.isnan(cost).any():
-            missing = table["id"].to_numpy()[np.isnan(cost)]
-            msg = f"{missing.size} proposed site(s) have no cost (first: {missing[0]!s})"
-            raise InputError(msg)
+    if budget_per_year is not None and np.isnan(cost).any():
+        missing = table["id"].to_numpy()[np.isnan(cost)]
+        msg = f"{missing.size} proposed site(s) have no cost (first: {missing[0]!s})"
+        raise InputError(msg)
     year = np.full(len(table), -1, dtype=np.int64)
     status = np.full(len(table), LATER, dtype=object)
     current, built, spent = 0, 0, 0.0

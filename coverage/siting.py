@@ -1129,11 +1129,12 @@ def _concave_bound(known: dict[int, float | None], size: int) -> np.ndarray:
     return bound
 
 
-def _allocate(tables: list[np.ndarray], k: int) -> tuple[float, list[int]]:
-    """The counts, one per table, summing to at most ``k`` whose table entries sum the most.
+def _knapsack(tables: list[np.ndarray], k: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The most the tables give together with at most ``t`` sites, for every ``t`` in ``0..k``.
 
-    ``tables[p][m]`` is part ``p``'s value with ``m`` sites (a knapsack by dynamic programming,
-    one max-plus convolution per part).
+    ``tables[p][m]`` is part ``p``'s value with ``m`` sites (dynamic programming, one max-plus
+    convolution per part). Also returns, per table, the count it takes at each total, for
+    :func:`_counts`.
     """
     best = np.zeros(k + 1)  # best[t]: the most with at most t sites in the parts so far
     choices = []
@@ -1145,12 +1146,22 @@ def _allocate(tables: list[np.ndarray], k: int) -> tuple[float, list[int]]:
         choice = np.argmax(options, axis=1)
         best = options[np.arange(k + 1), choice]
         choices.append(choice)
-    counts_out = []
-    left = k
+    return best, choices
+
+
+def _counts(choices: list[np.ndarray], t: int) -> list[int]:
+    """The count of each table in :func:`_knapsack`'s best use of at most ``t`` sites."""
+    counts = []
     for choice in reversed(choices):
-        counts_out.append(int(choice[left]))
-        left -= counts_out[-1]
-    return float(best[k]), counts_out[::-1]
+        counts.append(int(choice[t]))
+        t -= counts[-1]
+    return counts[::-1]
+
+
+def _allocate(tables: list[np.ndarray], k: int) -> tuple[float, list[int]]:
+    """The counts, one per table, summing to at most ``k`` whose table entries sum the most."""
+    best, choices = _knapsack(tables, k)
+    return float(best[k]), _counts(choices, k)
 
 
 def _upper_hull(values: np.ndarray) -> np.ndarray:
@@ -1166,14 +1177,6 @@ def _upper_hull(values: np.ndarray) -> np.ndarray:
                 break
         hull.append(c)
     return np.interp(np.arange(values.size), hull, values[hull])
-
-
-def _rest(parts: list[_Part], skip: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The most the parts other than ``skip`` give, known and bounded, with ``0..k`` sites."""
-    others = [part for j, part in enumerate(parts) if j != skip]
-    low = np.array([_allocate([part.low for part in others], c)[0] for c in range(k + 1)])
-    high = np.array([_allocate([part.high for part in others], c)[0] for c in range(k + 1)])
-    return low, high
 
 
 def _free_search(
@@ -1336,7 +1339,9 @@ def _by_parts(
         """
         nonlocal free_tried, outside
         target = max(low, beat)
-        rest_low, rest_high = _rest(parts, largest, k)
+        others = [j for j in range(len(parts)) if j != largest]
+        rest_low, _ = _knapsack([parts[j].low for j in others], k)
+        rest_high, choices = _knapsack([parts[j].high for j in others], k)
         own = parts[largest].high
         theirs = np.arange(k + 1)
         mine = own[np.minimum(k - theirs, own.size - 1)]
@@ -1345,12 +1350,10 @@ def _by_parts(
             return False
         first, last = int(open_[0]), int(open_[-1])
         inexact = open_[rest_high[open_] > rest_low[open_] + tol]
-        others = [j for j in range(len(parts)) if j != largest]
         busy = {i for i, _, _ in running.values()}
         wanted = []
         for c in inexact:
-            _, counts = _allocate([parts[j].high for j in others], int(c))
-            for j, m in zip(others, counts, strict=True):
+            for j, m in zip(others, _counts(choices, int(c)), strict=True):
                 part = parts[j]
                 if part.high[m] > part.low[m] + tol and m not in part.tried and j not in busy:
                     wanted.append((part.model.own.size, j, m))

@@ -70,12 +70,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _plan(args: argparse.Namespace) -> pd.DataFrame:
-    if args.years < 1 or (args.per_year is not None and args.per_year < 1):
-        msg = f"--years and --per-year must be at least 1; got {args.years} and {args.per_year}"
-        raise InputError(msg)
-    if args.budget_per_year is not None and not args.budget_per_year > 0:
-        msg = f"--budget-per-year must be more than 0 yuan; got {args.budget_per_year:g}"
-        raise InputError(msg)
+    sites.check_phasing(
+        years=args.years, per_year=args.per_year, budget_per_year=args.budget_per_year
+    )
     files = _files(args)
     profile = policy.load(args.policy)
     prep = pipeline.prepare(
