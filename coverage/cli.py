@@ -280,7 +280,9 @@ def _site(args: argparse.Namespace) -> int:
     )
     out = args.out or Path("maps") / f"{args.communities.stem}-site-{datetime.now():%Y%m%d-%H%M%S}"
     after = proposal.communities.assign(circle=proposal.circle.name)
-    analysis = dataclasses.replace(analysis, proposed=proposal.sites, after=after)
+    analysis = dataclasses.replace(
+        analysis, proposed=proposal.sites, proposed_circles=proposal.circles, after=after
+    )
     _write(analysis, out, args)
     _print_proposal(proposal)
     for label, path in sites.write(proposal, out, lang=args.lang).items():

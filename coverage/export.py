@@ -121,7 +121,8 @@ def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
 
     Layers: ``communities``, ``facilities``, ``circles`` (per facility), ``circles_dissolved``
     (per circle, tier and minutes), ``uncovered`` (parts of communities outside their
-    circles) and, after siting, ``proposed_sites``.
+    circles) and, after siting, ``proposed_sites`` and ``proposed_circles`` (the proposed
+    sites' walking circles, as ``circles``).
     """
     path = Path(path)
     metadata = {key: str(value) for key, value in analysis.parameters.items()}
@@ -134,6 +135,8 @@ def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
     }
     if len(analysis.proposed):
         layers["proposed_sites"] = analysis.proposed
+    if len(analysis.proposed_circles):
+        layers["proposed_circles"] = analysis.proposed_circles
     with atomic(path) as tmp:
         for name, layer in layers.items():
             frame = _gpkg_ready(layer.to_crs(GPKG_CRS))
@@ -152,6 +155,7 @@ def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
 def _add_qgis_styles(analysis: Analysis, path: Path, *, layers: list[str]) -> None:
     """Store default QGIS styles in the GeoPackage, so layers open coloured at once."""
     from . import qgis
+    from .maps import PROPOSED_COLOUR
 
     styles = dict(
         qgis.default_styles(
@@ -160,6 +164,11 @@ def _add_qgis_styles(analysis: Analysis, path: Path, *, layers: list[str]) -> No
         )
     )
     styles["circles_dissolved"] = styles["circles"]
+    styles["proposed_circles"] = qgis.categorized_qml(
+        "circle",
+        [(c.name, f"{c.label_zh}（建议选址）", PROPOSED_COLOUR) for c in analysis.policy.circles],
+        geometry="outline",
+    )
     styles["uncovered"] = qgis.categorized_qml(
         "circle",
         [(c.name, c.label_zh, "#67001f") for c in analysis.policy.circles],

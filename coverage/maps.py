@@ -47,6 +47,9 @@ CIRCLE_COLOURS = ("#2171b5", "#cb181d", "#238b45", "#6a51a3")
 FACILITY_PANE = "carecircle-facilities"
 """Leaflet pane of the elderly-care facilities' circles: above every polygon layer (Leaflet's
 overlay pane is at z-index 400), so a layer switched on later never covers them."""
+PROPOSED_CIRCLE_PANE = "carecircle-proposed-circles"
+"""Leaflet pane of the proposed sites' circles: above every community layer (the overlay pane,
+z-index 400), below the facilities."""
 PROPOSED_COLOUR = "#252525"
 """Proposed sites: near black, apart from every status and tier colour."""
 
@@ -81,6 +84,8 @@ TEXT = {
         "proposed": "建议选址",
         "proposed_legend": "建议选址（数字为建设顺序）",
         "after": "建成建议选址后的社区覆盖",
+        "proposed_circle": "建议选址的步行圈",
+        "proposed_circle_legend": "建议选址的步行圈（虚线）",
         "before_after": "圈内老年人占比：现状 → 建成后",
         "newly_covered": "新增覆盖老年人",
         "cost": "费用（元）",
@@ -126,6 +131,8 @@ TEXT = {
         "proposed": "proposed site",
         "proposed_legend": "proposed site (number: order to build)",
         "after": "community coverage with the proposed sites",
+        "proposed_circle": "the proposed sites' walking circles",
+        "proposed_circle_legend": "walking circle of a proposed site (dashed)",
         "before_after": "older residents within the circle: today → with the sites",
         "newly_covered": "older residents newly covered",
         "cost": "cost (yuan)",
@@ -200,6 +207,7 @@ def build(
     facilities = _display(analysis.facilities, gcj02=shift)
     circles = _display(analysis.circles, gcj02=shift)
     uncovered = _display(analysis.uncovered, gcj02=shift)
+    planned_circles = _display(analysis.proposed_circles, gcj02=shift)
 
     shown = communities[_has_shape(communities)]
     minx, miny, maxx, maxy = (shown if len(shown) else facilities).total_bounds
@@ -219,6 +227,8 @@ def build(
         ).add_to(layer)
         layer.add_to(fmap)
 
+    if len(planned_circles):
+        folium.map.CustomPane(PROPOSED_CIRCLE_PANE, z_index=420).add_to(fmap)
     searchable = []
     for number, circle in enumerate(analysis.policy.circles):
         if circle.name not in analysis.circles_measured:
@@ -262,6 +272,11 @@ def build(
                 tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
             ).add_to(planned)
             planned.add_to(fmap)
+            _EitherOr(layer, planned).add_to(fmap)
+        if len(planned_circles):
+            _add_proposed_circles(
+                fmap, planned_circles, circle.name, f"{label}: {text['proposed_circle']}"
+            )
 
         gaps = uncovered[uncovered["circle"] == circle.name] if len(uncovered) else uncovered
         if len(gaps):
@@ -287,7 +302,13 @@ def build(
         _add_proposed(fmap, _display(analysis.proposed, gcj02=shift), text)
     if searchable:
         _Search(searchable, placeholder=text["search"]).add_to(fmap)
-    _add_legend(fmap, text, lang, proposed=len(analysis.proposed) > 0)
+    _add_legend(
+        fmap,
+        text,
+        lang,
+        proposed=len(analysis.proposed) > 0,
+        proposed_circles=len(analysis.proposed_circles) > 0,
+    )
     folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap
 
@@ -400,6 +421,29 @@ def _numbered(order: int) -> str:
     )
 
 
+def _add_proposed_circles(
+    fmap: folium.Map, circles: gpd.GeoDataFrame, circle: str, name: str
+) -> None:
+    """The proposed sites' walking circles of ``circle``: dashed outlines, lightly filled."""
+    area = circles[(circles["circle"] == circle) & ~circles.geometry.is_empty]
+    if not len(area):
+        return
+    layer = folium.FeatureGroup(name=name)
+    folium.GeoJson(
+        area[["facility_id", "minutes", "geometry"]].to_json(),
+        style_function=lambda _: {
+            "color": PROPOSED_COLOUR,
+            "weight": 2,
+            "dashArray": "6 4",
+            "fillColor": PROPOSED_COLOUR,
+            "fillOpacity": 0.05,
+        },
+        interactive=False,
+        pane=PROPOSED_CIRCLE_PANE,
+    ).add_to(layer)
+    layer.add_to(fmap)
+
+
 def _add_proposed(fmap: folium.Map, sites: gpd.GeoDataFrame, text: dict[str, str]) -> None:
     """Proposed sites: numbered markers in order of choice."""
     layer = folium.FeatureGroup(name=text["proposed"])
@@ -452,6 +496,34 @@ class _MapExtras(MacroElement):
     def __init__(self) -> None:
         super().__init__()
         self._name = "CarecircleExtras"
+
+
+class _EitherOr(MacroElement):
+    """Two layers of which at most one is shown: switching one on switches the other off.
+
+    Today's community colours and those once the proposed sites are built would otherwise be
+    drawn over each other and mix.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.on("overlayadd", function(event) {
+            var map = {{ this._parent.get_name() }};
+            var one = {{ this.one }}, other = {{ this.other }};
+            var off = event.layer === one ? other : event.layer === other ? one : null;
+            // once the layer control has handled the click, so that it ticks the box off too
+            if (off) { setTimeout(function() { map.removeLayer(off); }, 0); }
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, one: folium.FeatureGroup, other: folium.FeatureGroup) -> None:
+        super().__init__()
+        self._name = "CarecircleEitherOr"
+        self.one = one.get_name()
+        self.other = other.get_name()
 
 
 class _Search(MacroElement):
@@ -671,7 +743,14 @@ def _word(value: object, text: dict[str, str]) -> str:
     return html.escape(text.get(str(value), str(value)))
 
 
-def _add_legend(fmap: folium.Map, text: dict[str, str], lang: str, *, proposed: bool) -> None:
+def _add_legend(
+    fmap: folium.Map,
+    text: dict[str, str],
+    lang: str,
+    *,
+    proposed: bool,
+    proposed_circles: bool = False,
+) -> None:
     items = [
         (STATUS_COLOURS[s], _status_label(s, lang))
         for s in (
@@ -693,6 +772,12 @@ def _add_legend(fmap: folium.Map, text: dict[str, str], lang: str, *, proposed: 
             f"background:{PROPOSED_COLOUR};border-radius:6px;margin-right:6px;color:#fff;"
             f'font:bold 9px/12px sans-serif;text-align:center">1</span>'
             f"{html.escape(text['proposed_legend'])}</div>"
+        )
+    if proposed_circles:
+        rows += (
+            f'<div><span style="display:inline-block;width:12px;height:9px;'
+            f'margin-right:6px;border:2px dashed {PROPOSED_COLOUR}"></span>'
+            f"{html.escape(text['proposed_circle_legend'])}</div>"
         )
     box = (
         '<div id="carecircle-legend" style="position:fixed;bottom:28px;right:12px;z-index:9999;'

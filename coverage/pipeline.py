@@ -66,6 +66,9 @@ class Analysis:
         of more than :data:`MAX_MAP_STREETS` edges.
     proposed : geopandas.GeoDataFrame
         Proposed new sites (see :func:`carecircle.sites.propose`), empty unless siting ran.
+    proposed_circles : geopandas.GeoDataFrame
+        The proposed sites' walking circles (:attr:`carecircle.sites.Proposal.circles`),
+        empty unless siting ran.
     after : pandas.DataFrame
         Each community before and after the proposed sites (``id``, ``share_before``,
         ``share_after``, ``status_before``, ``status_after``; see
@@ -93,6 +96,7 @@ class Analysis:
     uncovered: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     streets: gpd.GeoSeries = field(default_factory=gpd.GeoSeries)
     proposed: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
+    proposed_circles: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     after: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
@@ -188,7 +192,16 @@ def analyze(
         basis = table.pop("basis")
         results.append(table.add_prefix(f"{circle.name}_"))
         if circle_polygons:
-            polygons.append(_circle_polygons(net, fac, chosen, sources, circle, speed, progress))
+            polygons.append(
+                walking_circles(
+                    net,
+                    fac.iloc[chosen],
+                    sources,
+                    circle=circle,
+                    speed_m_s=speed,
+                    progress=progress,
+                )
+            )
 
     checks = standards.check(comm, fac, policy, net=net, speed_m_s=speed)
     fac = fac.assign(**{str(column): checks.facilities[column] for column in checks.facilities})
@@ -533,18 +546,42 @@ def township_table(communities: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     return table.reset_index()
 
 
-def _circle_polygons(
+def walking_circles(
     net: WalkNetwork,
-    fac: gpd.GeoDataFrame,
-    chosen: np.ndarray,
+    places: gpd.GeoDataFrame,
     sources: travel.Snap,
-    circle: Any,
-    speed: float,
-    progress: bool,
+    *,
+    circle: Circle,
+    speed_m_s: float,
+    progress: bool = False,
 ) -> gpd.GeoDataFrame:
+    """The area within each of ``circle``'s time limits on foot from each place.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+        The walking network (projected CRS; the polygons are in the same CRS).
+    places : geopandas.GeoDataFrame
+        Facilities or proposed sites with ``id`` and ``tier``, one row per source.
+    sources : travel.Snap
+        The same places joined to the network, in the same order.
+    circle : Circle, keyword-only
+        The circle; one polygon per place and distinct limit in ``circle.minutes``.
+    speed_m_s : float, keyword-only
+        Walking speed, metres per second.
+    progress : bool, keyword-only
+        Show a progress bar.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``facility_id``, ``tier``, ``circle``, ``minutes`` and the polygon.
+
+    """
     rows = []
+    ids, tiers = places["id"].to_numpy(), places["tier"].to_numpy()
     for minutes in sorted(set(circle.minutes.values())):
-        found = isochrones.polygons(net, sources, speed_m_s=speed, limit_s=minutes * 60.0)
+        found = isochrones.polygons(net, sources, speed_m_s=speed_m_s, limit_s=minutes * 60.0)
         bar = tqdm(
             found,
             total=len(sources),
@@ -553,8 +590,7 @@ def _circle_polygons(
             unit="facility",
         )
         for index, geom in bar:
-            row = fac.iloc[chosen[index]]
-            rows.append((row["id"], row["tier"], circle.name, minutes, geom))
+            rows.append((ids[index], tiers[index], circle.name, minutes, geom))
     frame = pd.DataFrame(rows, columns=["facility_id", "tier", "circle", "minutes", "geometry"])
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=net.crs)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from . import candidates as candidates_mod
 from . import costing, siting, travel
 from ._errors import InputError
 from ._files import atomic
-from .pipeline import Prepared, circle_times
+from .pipeline import Prepared, circle_times, walking_circles
 from .policy import Circle, Policy
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,10 @@ class Proposal:
         ``count``, ``cover_all`` or ``budget``; with ``capacity`` noted in :attr:`notes`.
     notes : tuple of str
         Assumptions worth reading (costs from rules, capacity units).
+    circles : geopandas.GeoDataFrame
+        The area within each of the circle's time limits on foot from each chosen site
+        (``facility_id`` is the site's ``id``; see :func:`carecircle.pipeline.walking_circles`),
+        in the network's CRS.
 
     """
 
@@ -74,6 +78,7 @@ class Proposal:
     circle: Circle
     mode: str
     notes: tuple[str, ...] = ()
+    circles: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
 
 
 def propose(
@@ -247,6 +252,9 @@ def propose(
         circle=target,
         mode=mode,
         notes=tuple(notes),
+        circles=walking_circles(
+            net, proposed, snap.subset(chosen), circle=target, speed_m_s=prep.speed_m_s
+        ),
     )
 
 

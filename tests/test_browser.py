@@ -62,6 +62,37 @@ window.addEventListener("load", function () {
 """
 
 
+SWITCH = """
+<script>
+window.addEventListener("load", function () {
+  var today = "养老服务圈: 社区覆盖", after = "养老服务圈: 建成建议选址后的社区覆盖";
+  function box(name) {
+    var labels = document.querySelectorAll(".leaflet-control-layers-overlays label");
+    for (var i = 0; i < labels.length; i++) {
+      if (labels[i].textContent.trim() === name) { return labels[i].querySelector("input"); }
+    }
+  }
+  var seen = [];
+  function look() { seen.push([box(today).checked, box(after).checked]); }
+  setTimeout(function () {
+    box(after).click();
+    setTimeout(function () {
+      look();
+      box(today).click();
+      setTimeout(function () {
+        look();
+        var out = document.createElement("pre");
+        out.id = "switched";
+        out.textContent = JSON.stringify(seen);
+        document.body.appendChild(out);
+      }, 100);
+    }, 100);
+  }, 200);
+});
+</script>
+"""
+
+
 def _chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         path = shutil.which(name)
@@ -250,11 +281,35 @@ def test_the_siting_map_numbers_the_sites_and_offers_the_coverage_after(
             "circle": "eldercare",
         }
     )
-    sited = dataclasses.replace(demo_analysis, proposed=proposed, after=after)
+    reach = gpd.GeoDataFrame(
+        {
+            "facility_id": ["G1", "G2", "G3"],
+            "tier": "community_station",
+            "circle": "eldercare",
+            "minutes": 15.0,
+        },
+        geometry=spots.buffer(300.0).to_numpy(),
+        crs=communities.crs,
+    )
+    sited = dataclasses.replace(
+        demo_analysis, proposed=proposed, proposed_circles=reach, after=after
+    )
     page = tmp_path / "site.html"
     maps.build(sited).save(str(page))
+    page.write_text(page.read_text(encoding="utf-8").replace("</html>", SWITCH + "</html>"))
     dom = _run(chromium, page, proxy, tmp_path / "profile", "--dump-dom")
     assert proxy.page_requests() == []
+    # the new sites' circles, dashed, in their own pane above the community colours
+    pane = re.search(
+        r'<div class="leaflet-pane leaflet-carecircle-proposed-circles-pane"[^>]*>(.*?)</svg>',
+        dom,
+        re.S,
+    )
+    assert pane is not None and pane.group(1).count('stroke-dasharray="6 4"') == 3
+    assert "建议选址的步行圈（虚线）" in dom
+    # ticking the layer "after" unticks today's communities, and the other way round
+    switched = json.loads(re.search(r'<pre id="switched">(.*?)</pre>', dom, re.S).group(1))
+    assert switched == [[False, True], [True, False]]
     marker = r'class="[^"]*carecircle-proposed[^"]*"[^>]*>\s*<div[^>]*>(\d+)</div>'
     markers = re.findall(marker, dom)
     assert markers == ["1", "2", "3"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from carecircle import cli, inputs, pipeline, policy, sites
+from carecircle import cli, inputs, maps, pipeline, policy, qgis, sites
 from carecircle._errors import InputError
 
 UTM = "EPSG:32648"
@@ -100,6 +101,22 @@ def test_count_one_picks_the_site_covering_both_gaps(district):
     assert comm.loc["C", "status_after"] == "covered"
     assert comm.loc["A", "status_before"] == "covered"  # existing coverage kept
     assert result.solution.status == "optimal"
+
+
+def test_the_chosen_sites_walking_circles_follow_the_street(district):
+    prep, cands, profile, _ = district
+    result = sites.propose(prep, cands, policy=profile, count=1)
+    circles = result.circles
+    assert circles["facility_id"].tolist() == ["K1"]
+    assert circles["circle"].tolist() == ["eldercare"]
+    assert circles["minutes"].tolist() == [3.0]  # urban and rural limits are the same
+    assert circles.crs == prep.net.crs
+    shape = circles.geometry.iloc[0]
+    # 180 m of street either way from x = 320 (the street ends at 400), buffered 40 m
+    assert shape.contains(shapely.Point(OX + 150, OY))
+    assert shape.contains(shapely.Point(OX + 380, OY - 17))  # C, newly covered
+    assert not shape.contains(shapely.Point(OX + 100, OY))  # A, 220 m away
+    assert not shape.contains(shapely.Point(OX + 320, OY + 100))  # off the street
 
 
 def test_order_of_marginal_gain(district):
@@ -225,10 +242,17 @@ def test_site_command_writes_proposals_and_map_layer(district, tmp_path, street,
     assert proposed["id"].tolist() == ["K1"]
     layer = gpd.read_file(out / "coverage.gpkg", layer="proposed_sites")
     assert layer["id"].tolist() == ["K1"]
+    reach = gpd.read_file(out / "coverage.gpkg", layer="proposed_circles")
+    assert reach["facility_id"].tolist() == ["K1"]
+    assert reach.crs.to_epsg() == 4326
+    with sqlite3.connect(out / "coverage.gpkg") as db:
+        styled = dict(db.execute("SELECT f_table_name, styleQML FROM layer_styles"))
+    assert qgis._rgba(maps.PROPOSED_COLOUR) in styled["proposed_circles"]  # outlined so
     page = (out / "map.html").read_text(encoding="utf-8")
     assert "carecircle-proposed" in page
     # the layer of the communities as the sites would leave them (layer names are JSON-escaped)
     assert json.dumps("养老服务圈: 建成建议选址后的社区覆盖")[1:-1] in page
+    assert json.dumps("养老服务圈: 建议选址的步行圈")[1:-1] in page
     assert (out / "siting.xlsx").exists()
 
 
