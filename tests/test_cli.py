@@ -67,6 +67,25 @@ def test_demo_english_map(tmp_path):
     assert "community coverage" in (out / "map.html").read_text(encoding="utf-8")
 
 
+def test_site_on_the_demo_district(tmp_path, capsys):
+    out = tmp_path / "site"
+    args = ["site", "--demo", "--policy", "wanzhou", "--count", "2", "--out", str(out)]
+    assert cli.main([*args, "--no-progress"]) == 0
+    proposed = pd.read_csv(out / "proposed_sites.csv", encoding="utf-8-sig")
+    assert proposed["order"].tolist() == [1, 2]
+    assert (proposed["cost_yuan"] == 200_000).all()  # 万州's subsidy for a new station
+    assert (proposed["newly_covered"] > 0).all()
+    summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
+    assert len(summary) == 12  # the demo's communities, analysed as `demo` does
+    assert "Proposed 2 site(s) for eldercare" in capsys.readouterr().out
+
+
+def test_site_without_a_district_says_what_to_give(tmp_path):
+    result = _carecircle("site", "--network", HELSINKI, "--count", "2", "--out", str(tmp_path))
+    line = _one_clean_line(result)
+    assert "--communities and --facilities (or --demo" in line
+
+
 def _one_clean_line(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
