@@ -8,7 +8,7 @@ basis, with reduced-cost fixing at every node and branching on demand patterns b
 On covering programmes it gets closer to the optimum in the same time than HiGHS's own MIP
 solver, whose root cut rounds on these models cost seconds each and move the bound little (the
 benchmark is in the README). :func:`_moved` re-solves an LP with its count moved, for
-:mod:`carecircle.siting`'s search by parts.
+the search by parts in :mod:`carecircle._towns`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import LinearConstraint, linprog, milp
 
-from carecircle import _highs, siting
+from carecircle import _highs, _reduction, _set_cover, _solve, _towns, siting
 from carecircle._errors import InputError
 
 # spopt builds its models with PuLP, whose 3.x releases warn about APIs PuLP 4 drops; only
@@ -473,8 +473,8 @@ def _no_branching(*_, **__):
 
 
 def test_time_limit_without_a_solution_falls_back_to_greedy(monkeypatch):
-    monkeypatch.setattr(siting, "_branch_and_bound", _no_branching)
-    monkeypatch.setattr(siting, "_highs", _time_out())
+    monkeypatch.setattr(_solve, "_branch_and_bound", _no_branching)
+    monkeypatch.setattr(_solve, "_highs", _time_out())
     solution = siting.maximal_covering(HAND, HAND_WEIGHT, 2, time_limit_s=5.0)
     assert solution.method == "greedy"
     assert solution.status == "time_limit"
@@ -488,7 +488,7 @@ def test_time_limit_with_a_worse_incumbent_keeps_greedy(monkeypatch):
     def empty(relaxed, n_x, **_):
         return _highs._Run(np.zeros(n_x), 0.0, 15.0, optimal=False, timed_out=True)
 
-    monkeypatch.setattr(siting, "_branch_and_bound", empty)
+    monkeypatch.setattr(_solve, "_branch_and_bound", empty)
     solution = siting.maximal_covering(HAND, HAND_WEIGHT, 2)
     assert solution.method == "greedy"
     assert solution.status == "time_limit"
@@ -502,8 +502,8 @@ def test_branch_and_bound_starts_from_the_swapped_greedy_set(monkeypatch):
         seen.update(options)
         return None
 
-    monkeypatch.setattr(siting, "_branch_and_bound", spy)
-    monkeypatch.setattr(siting, "_highs", _spy_highs(seen))
+    monkeypatch.setattr(_solve, "_branch_and_bound", spy)
+    monkeypatch.setattr(_solve, "_highs", _spy_highs(seen))
     siting.maximal_covering(HAND, HAND_WEIGHT, 2)
     # kept sites X, Y, Z, W: greedy's Z and W
     assert seen["start"].tolist() == [2, 3]
@@ -538,13 +538,13 @@ def test_scipy_fallback_without_highspy_gives_the_same_optimum(monkeypatch, seed
 
 
 def _programme(cover, weight, side, rhs):
-    model = siting._Reduced(
+    model = _reduction._Reduced(
         matrix=sp.csr_array(cover.astype(float)),
         weight=weight,
         own=np.zeros(cover.shape[1]),
         candidates=np.arange(cover.shape[1]),
     )
-    c, constraints, upper, _ = siting._coverage_program(model, side, rhs)
+    c, constraints, upper, _ = _solve._coverage_program(model, side, rhs)
     relaxed = _highs._relaxation(c, constraints, upper, deadline=np.inf, maximize=True)
 
     def value_of(sites):
@@ -595,21 +595,23 @@ def test_branch_and_bound_from_the_empty_set_matches_brute_force(seed, by_patter
 def test_a_restricted_model_keeps_the_value_of_every_set_of_kept_sites(seed):
     rng, cover, weight, _ = _random(seed, n_demand=30, n_sites=10)
     active = sp.csr_array(cover[cover.any(axis=1)])
-    model = siting._reduce(active, weight[cover.any(axis=1)], None)
+    model = _reduction._reduce(active, weight[cover.any(axis=1)], None)
     keep = np.flatnonzero(rng.random(model.own.size) < 0.6)
-    smaller = siting._restricted(model, keep)
+    smaller = _reduction._restricted(model, keep)
     assert smaller.candidates.tolist() == model.candidates[keep].tolist()
     assert smaller.weight.size <= model.weight.size
     for sites in _all_sets(keep.size, 3):
         at = np.asarray(sites, dtype=np.int64)
-        assert siting._value(smaller, at) == pytest.approx(siting._value(model, keep[at]))
+        assert _reduction._value(smaller, at) == pytest.approx(_reduction._value(model, keep[at]))
 
 
 def _weak_start(monkeypatch):
     """The exact search starts from the first k sites, so it must improve and fix, then restart."""
-    monkeypatch.setattr(siting, "_greedy", lambda model, k, **_: (np.arange(k), np.inf))
-    monkeypatch.setattr(siting, "_swap_search", lambda model, picked, **_: picked)
-    monkeypatch.setattr(siting, "_RESTART_SHARE", 1e-9)  # restart at the first new fixing
+    for module in (siting, _towns):  # the modules that call greedy
+        monkeypatch.setattr(module, "_greedy", lambda model, k, **_: (np.arange(k), np.inf))
+    for module in (siting, _towns, _solve):  # and the swaps
+        monkeypatch.setattr(module, "_swap_search", lambda model, picked, **_: picked)
+    monkeypatch.setattr(_towns, "_RESTART_SHARE", 1e-9)  # restart at the first new fixing
 
 
 def test_a_restart_on_the_free_sites_reaches_the_same_optimum(monkeypatch, caplog):
@@ -630,7 +632,7 @@ def _weak_start_runs_saying(monkeypatch, caplog, instances, k, message):
     saying = 0
     for cover, weight, plain in instances:
         caplog.clear()
-        with caplog.at_level("DEBUG", logger="carecircle.siting"):
+        with caplog.at_level("DEBUG", logger="carecircle._towns"):
             again = siting.maximal_covering(cover, weight, k)
         saying += any(message in record.getMessage() for record in caplog.records)
         assert plain.status == again.status == "optimal"
@@ -737,14 +739,14 @@ def test_moving_the_count_gives_the_lp_solved_afresh(seed):
 # Independent parts: each solved alone, the count shared out between them.
 
 
-def _towns(seed, n_towns=3, n_points=10, n_sites=5):
+def _town_instance(seed, n_towns=3, n_points=10, n_sites=5):
     """A model of towns no site links (a block-diagonal coverage), with their brute force."""
     rng = np.random.default_rng(seed)
     blocks = [rng.random((n_points, n_sites)) < rng.uniform(0.25, 0.5) for _ in range(n_towns)]
     cover = sp.block_diag(blocks).toarray().astype(bool)
     cover = cover[cover.any(axis=1)]
     weight = rng.integers(1, 10, cover.shape[0]).astype(float)
-    model = siting._Reduced(
+    model = _reduction._Reduced(
         matrix=sp.csr_array(cover.astype(float)),
         weight=weight,
         own=np.zeros(cover.shape[1]),
@@ -755,8 +757,8 @@ def _towns(seed, n_towns=3, n_points=10, n_sites=5):
 
 def test_parts_are_the_sites_linked_by_shared_patterns():
     matrix = np.array([[1, 1, 0, 0, 0], [0, 0, 1, 1, 0], [0, 1, 0, 0, 0]], dtype=float)
-    model = siting._Reduced(sp.csr_array(matrix), np.ones(3), np.zeros(5), np.arange(5))
-    labels = siting._parts(model.matrix)
+    model = _reduction._Reduced(sp.csr_array(matrix), np.ones(3), np.zeros(5), np.arange(5))
+    labels = _towns._parts(model.matrix)
     assert labels[0] == labels[1]
     assert labels[2] == labels[3]
     assert len({labels[0], labels[2], labels[4]}) == 3  # site 4 shares nothing: alone
@@ -767,7 +769,7 @@ def test_sharing_the_count_out_matches_enumeration(seed):
     rng = np.random.default_rng(seed)
     tables = [rng.integers(0, 20, int(rng.integers(1, 5))).astype(float) for _ in range(3)]
     k = int(rng.integers(0, 7))
-    value, counts = siting._allocate(tables, k)
+    value, counts = _towns._allocate(tables, k)
     best = max(
         sum(table[m] for table, m in zip(tables, ms, strict=True))
         for ms in itertools.product(*(range(table.size) for table in tables))
@@ -786,7 +788,7 @@ def test_a_concave_bound_is_never_below_the_function(seed):
     counts = rng.choice(13, size=int(rng.integers(1, 5)), replace=False)
     known: dict[int, float | None] = {int(m): float(function[m]) for m in counts}
     known[int(rng.integers(0, 13))] = None  # a count whose LP failed is left out
-    bound = siting._concave_bound(known, 13)
+    bound = _towns._concave_bound(known, 13)
     assert np.all(bound >= function - 1e-9)
     for m, value in known.items():
         if value is not None:
@@ -794,10 +796,10 @@ def test_a_concave_bound_is_never_below_the_function(seed):
 
 
 def _solved_by_parts(model, k, start, *, floor=None, workers=1, deadline=np.inf):
-    """:func:`siting._by_parts` on a model's own parts, exactly, with no bound known."""
-    return siting._by_parts(
+    """:func:`_towns._by_parts` on a model's own parts, exactly, with no bound known."""
+    return _towns._by_parts(
         model,
-        siting._parts(model.matrix),
+        _towns._parts(model.matrix),
         k,
         start=start,
         bound=np.inf,
@@ -812,15 +814,15 @@ def _solved_by_parts(model, k, start, *, floor=None, workers=1, deadline=np.inf)
 @pytest.mark.parametrize("seed", range(20))
 def test_solving_by_parts_matches_brute_force(seed, workers):
     pytest.importorskip("highspy")
-    rng, cover, weight, model = _towns(seed)
+    rng, cover, weight, model = _town_instance(seed)
     k = int(rng.integers(1, 6))
     best = max(weight[cover[:, s].any(axis=1)].sum() for s in _all_sets(cover.shape[1], k))
-    start, _ = siting._greedy(model, k=k, cost=None, budget=None)
+    start, _ = _solve._greedy(model, k=k, cost=None, budget=None)
     for floor, exact in ((None, True), (best - 0.5, True), (best + 0.5, False)):
         outcome = _solved_by_parts(model, k, start, floor=floor, workers=workers)
         assert outcome.status == "optimal"
         assert outcome.picked.size <= k
-        value = siting._value(model, outcome.picked)
+        value = _reduction._value(model, outcome.picked)
         if exact:
             assert value == best
             assert outcome.bound == pytest.approx(best, rel=1e-6)
@@ -830,24 +832,24 @@ def test_solving_by_parts_matches_brute_force(seed, workers):
 
 @pytest.mark.parametrize("seed", range(5))
 def test_solving_by_parts_past_its_deadline_keeps_the_start_and_a_true_bound(seed):
-    rng, cover, weight, model = _towns(seed)
+    rng, cover, weight, model = _town_instance(seed)
     k = int(rng.integers(2, 6))
     best = max(weight[cover[:, s].any(axis=1)].sum() for s in _all_sets(cover.shape[1], k))
-    start, _ = siting._greedy(model, k=k, cost=None, budget=None)
+    start, _ = _solve._greedy(model, k=k, cost=None, budget=None)
     outcome = _solved_by_parts(model, k, start, deadline=0.0)  # long past
     assert outcome.picked.size <= k
-    assert siting._value(model, outcome.picked) >= siting._value(model, start)
+    assert _reduction._value(model, outcome.picked) >= _reduction._value(model, start)
     assert outcome.bound >= best - 1e-9
     assert outcome.status in ("optimal", "time_limit")
     if outcome.status == "optimal":  # greedy values alone met the bounds
-        assert siting._value(model, outcome.picked) == best
+        assert _reduction._value(model, outcome.picked) == best
 
 
 @pytest.mark.parametrize("seed", range(20))
 def test_the_upper_hull_is_the_least_concave_function_above(seed):
     rng = np.random.default_rng(seed)
     values = np.cumsum(rng.uniform(0, 10, int(rng.integers(1, 12))))
-    hull = siting._upper_hull(values)
+    hull = _towns._upper_hull(values)
     assert np.all(hull >= values - 1e-9)
     assert np.all(np.diff(hull, 2) <= 1e-9)  # concave
     assert hull[0] == values[0] and hull[-1] == values[-1]
@@ -862,13 +864,13 @@ def test_the_upper_hull_is_the_least_concave_function_above(seed):
         assert hull[c] == pytest.approx(max(chords, default=values[c]))
     steps = np.sort(rng.uniform(0, 10, 8))[::-1]
     concave = np.concatenate([[0.0], np.cumsum(steps)])
-    assert np.allclose(siting._upper_hull(concave), concave)
+    assert np.allclose(_towns._upper_hull(concave), concave)
 
 
 @pytest.mark.parametrize("seed", range(20))
 def test_a_part_searched_with_its_count_free_matches_brute_force(seed):
     pytest.importorskip("highspy")
-    rng, cover, weight, model = _towns(seed, n_towns=1, n_points=14, n_sites=7)
+    rng, cover, weight, model = _town_instance(seed, n_towns=1, n_points=14, n_sites=7)
     k = int(rng.integers(2, 8))
     n = cover.shape[1]
     value = [
@@ -881,7 +883,7 @@ def test_a_part_searched_with_its_count_free_matches_brute_force(seed):
     high = low if exact else low + rng.integers(0, 4, k + 1)
     first = int(rng.integers(0, k))
     last = int(rng.integers(first, k + 1))
-    sites, theirs, bound = siting._free_search(
+    sites, theirs, bound = _towns._free_search(
         model,
         k,
         low=low,
@@ -895,7 +897,7 @@ def test_a_part_searched_with_its_count_free_matches_brute_force(seed):
     )
     assert first <= theirs <= last
     assert sites.size <= k - theirs
-    got = siting._value(model, sites) + low[theirs]
+    got = _reduction._value(model, sites) + low[theirs]
     best_low = max(value[k - c] + low[c] for c in range(first, last + 1))
     best_high = max(value[k - c] + high[c] for c in range(first, last + 1))
     assert bound >= best_high - 1e-6
@@ -903,7 +905,7 @@ def test_a_part_searched_with_its_count_free_matches_brute_force(seed):
         # low meets high but its hull may rise above it where low is not concave: the search
         # then cannot tell, and its bound says so
         assert bound > got + 1e-6
-    if exact and np.allclose(siting._upper_hull(low[first : last + 1]), low[first : last + 1]):
+    if exact and np.allclose(_towns._upper_hull(low[first : last + 1]), low[first : last + 1]):
         assert got == best_low
         assert bound == pytest.approx(best_low, rel=1e-6)
 
@@ -921,7 +923,9 @@ def _multi_town(seed):
     weight = rng.integers(1, 20, cover.shape[0]).astype(float)
     k = int(rng.integers(3, 20))
     m, n = cover.shape
-    model = siting._Reduced(sp.csr_array(cover.astype(float)), weight, np.zeros(n), np.arange(n))
+    model = _reduction._Reduced(
+        sp.csr_array(cover.astype(float)), weight, np.zeros(n), np.arange(n)
+    )
     link = sp.hstack([-sp.csr_array(cover.astype(float)), sp.identity(m)], format="csr")
     count = np.concatenate([np.ones(n), np.zeros(m)])[None, :]
     whole = milp(
@@ -935,17 +939,17 @@ def _multi_town(seed):
 
 def test_solving_by_parts_with_the_largest_count_free_matches_one_milp(monkeypatch):
     pytest.importorskip("highspy")
-    free = siting._free_search
+    free = _towns._free_search
     seen = []
-    monkeypatch.setattr(siting, "_free_search", lambda *a, **kw: seen.append(1) or free(*a, **kw))
+    monkeypatch.setattr(_towns, "_free_search", lambda *a, **kw: seen.append(1) or free(*a, **kw))
     used = 0
     for seed in range(12):
         model, k, best = _multi_town(seed)
-        start, _ = siting._greedy(model, k=k, cost=None, budget=None)
+        start, _ = _solve._greedy(model, k=k, cost=None, budget=None)
         before = len(seen)
         for workers in (1, 2):
             outcome = _solved_by_parts(model, k, start, workers=workers)
-            value = siting._value(model, outcome.picked)
+            value = _reduction._value(model, outcome.picked)
             assert outcome.status == "optimal"
             assert outcome.picked.size <= k
             assert value == pytest.approx(best)
@@ -957,7 +961,7 @@ def test_solving_by_parts_with_the_largest_count_free_matches_one_milp(monkeypat
 
 @pytest.mark.parametrize("seed", range(10))
 def test_set_covering_town_by_town_matches_one_milp(seed, monkeypatch):
-    _, cover, _, _ = _towns(seed, n_towns=3, n_points=30, n_sites=12)
+    _, cover, _, _ = _town_instance(seed, n_towns=3, n_points=30, n_sites=12)
     whole = milp(
         np.ones(cover.shape[1]),
         constraints=LinearConstraint(cover.astype(float), 1.0, np.inf),
@@ -965,7 +969,7 @@ def test_set_covering_town_by_town_matches_one_milp(seed, monkeypatch):
         bounds=(0, 1),
     )
     seen = []
-    part = siting._set_cover_part
+    part = _set_cover._set_cover_part
     monkeypatch.setattr(
         siting, "_set_cover_part", lambda *a, **kw: seen.append(a[1].size) or part(*a, **kw)
     )
@@ -981,7 +985,7 @@ def test_set_covering_town_by_town_matches_one_milp(seed, monkeypatch):
 def test_maximal_covering_on_towns_shares_the_sites_out_after_a_restart(monkeypatch, caplog):
     instances = []
     for seed in range(6):
-        _, cover, weight, _ = _towns(seed, n_towns=4, n_points=40, n_sites=10)
+        _, cover, weight, _ = _town_instance(seed, n_towns=4, n_points=40, n_sites=10)
         instances.append((cover, weight, siting.maximal_covering(cover, weight, 6)))
     assert _weak_start_runs_saying(monkeypatch, caplog, instances, 6, "parts:") >= 3
 
@@ -1000,13 +1004,13 @@ def test_reduced_cost_fixing_keeps_every_optimum(seed):
     pytest.importorskip("highspy")
     rng, cover, weight, _ = _random(seed, n_demand=16, n_sites=8)
     k = int(rng.integers(1, 4))
-    model = siting._Reduced(
+    model = _reduction._Reduced(
         matrix=sp.csr_array(cover.astype(float)),
         weight=weight,
         own=np.zeros(cover.shape[1]),
         candidates=np.arange(cover.shape[1]),
     )
-    c, constraints, upper, _ = siting._coverage_program(model, np.ones(cover.shape[1]), float(k))
+    c, constraints, upper, _ = _solve._coverage_program(model, np.ones(cover.shape[1]), float(k))
     relaxed = _highs._relaxation(c, constraints, upper, deadline=np.inf, maximize=True)
     values = {tuple(s): weight[cover[:, s].any(axis=1)].sum() for s in _all_sets(8, k)}
     best = max(values.values())
@@ -1034,8 +1038,8 @@ def test_fixing_proves_a_set_cover_optimal_when_nothing_better_survives(monkeypa
     def infeasible(c, constraints, upper, integrality, **_):
         return _highs._Run(None, None, None, optimal=False, timed_out=False, infeasible=True)
 
-    monkeypatch.setattr(siting, "_highs", infeasible)
-    monkeypatch.setattr(siting, "_greedy_set_cover", lambda matrix: np.arange(matrix.shape[1]))
+    monkeypatch.setattr(_solve, "_highs", infeasible)
+    monkeypatch.setattr(_set_cover, "_greedy_set_cover", lambda matrix: np.arange(matrix.shape[1]))
     _, cover, _, _ = _random(3, n_demand=30, n_sites=8)
     solution = siting.set_covering(cover)
     assert solution.status == "optimal"
