@@ -89,6 +89,9 @@ TEXT = {
         "before_after": "圈内老年人占比：现状 → 建成后",
         "newly_covered": "新增覆盖老年人",
         "cost": "费用（元）",
+        "build_year": "建设年份",
+        "after_the_horizon": "规划期内未安排（年份已用完）",
+        "over_a_year_budget": "未安排：造价超过一年的预算",
         "station": "养老服务站(点)",
         "area_per_resident": "人均养老设施面积（m²）",
         "centre": "所属中心",
@@ -136,6 +139,9 @@ TEXT = {
         "before_after": "older residents within the circle: today → with the sites",
         "newly_covered": "older residents newly covered",
         "cost": "cost (yuan)",
+        "build_year": "year to build",
+        "after_the_horizon": "not planned: the years run out first",
+        "over_a_year_budget": "not planned: it costs more than a year's budget",
         "station": "station or point",
         "area_per_resident": "care floor area per resident (m²)",
         "centre": "centre",
@@ -445,23 +451,33 @@ def _add_proposed_circles(
 
 
 def _add_proposed(fmap: folium.Map, sites: gpd.GeoDataFrame, text: dict[str, str]) -> None:
-    """Proposed sites: numbered markers in order of choice."""
+    """Proposed sites: numbered markers in order of choice.
+
+    When the sites were phased (:func:`carecircle.sites.phase`: ``year`` and ``status``
+    columns), each popup and tooltip also gives the year to build it, or why it is not planned.
+    """
     layer = folium.FeatureGroup(name=text["proposed"])
+    when = _build_years(sites, text)
     popups = [
         "<br>".join(
             [
                 f"<b>{text['proposed']} {int(row.order)}</b>: {html.escape(str(row.name))} "
                 f"({html.escape(str(row.id))})",
+                *([when[i]] if when[i] else []),
                 f"{text['newly_covered']}: {_fmt(float(row.newly_covered), 0)}",
                 f"{text['cost']}: {_fmt(float(row.cost_yuan), 0)}",
             ]
         )
-        for row in sites.itertuples()
+        for i, row in enumerate(sites.itertuples())
     ]
+    years = sites["year"] if "year" in sites else pd.Series([pd.NA] * len(sites))
     points = gpd.GeoDataFrame(
         {
             "popup": popups,
-            "tooltip": [f"{text['proposed']} {int(o)}" for o in sites["order"]],
+            "tooltip": [
+                f"{text['proposed']} {int(o)}" + ("" if pd.isna(y) else f" ({int(y)})")
+                for o, y in zip(sites["order"], years, strict=True)
+            ],
             "order": sites["order"].astype(int),
         },
         geometry=sites.geometry.to_numpy(),
@@ -478,6 +494,19 @@ def _add_proposed(fmap: folium.Map, sites: gpd.GeoDataFrame, text: dict[str, str
         tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
     ).add_to(layer)
     layer.add_to(fmap)
+
+
+def _build_years(sites: gpd.GeoDataFrame, text: dict[str, str]) -> list[str]:
+    """Per site, its year to build or why it is not planned; empty strings when not phased."""
+    if "year" not in sites:
+        return [""] * len(sites)
+    statuses = sites["status"] if "status" in sites else pd.Series([""] * len(sites))
+    return [
+        f"{text['build_year']}: {int(year)}"
+        if not pd.isna(year)
+        else html.escape(text.get(str(status), str(status)))
+        for year, status in zip(sites["year"], statuses, strict=True)
+    ]
 
 
 class _MapExtras(MacroElement):

@@ -7,8 +7,10 @@ sites a year, budgeted covering for ``--budget-per-year`` yuan a year), and phas
 year in their order of marginal gain with :func:`carecircle.sites.phase`, so each year builds
 the sites that bring in the most older residents first.
 
-It writes into ``--out`` what ``carecircle site`` writes for the proposal (``proposed_sites.csv``,
-the before-and-after tables, ``siting.xlsx``) plus ``plan_by_year.csv``, and prints the plan.
+It writes into ``--out`` what ``carecircle site`` writes (the analysis, ``proposed_sites.csv``,
+the before-and-after tables, ``siting.xlsx``, ``coverage.gpkg`` and ``map.html``) plus
+``plan_by_year.csv``, and prints the plan. On the map and in the GeoPackage each proposed site
+also carries its ``year`` to build, or its ``status`` when it is not planned.
 
 Usage (the embedded demo district, three years of 400,000 yuan under 万州's subsidies)::
 
@@ -22,13 +24,14 @@ Usage (the embedded demo district, three years of 400,000 yuan under 万州's su
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-from carecircle import inputs, network, pipeline, policy, sites
+from carecircle import export, inputs, maps, network, pipeline, policy, sites
 from carecircle._errors import InputError
 from carecircle.coords import SYSTEMS
 from carecircle.data import demo_files
@@ -66,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--first-year", type=int, default=datetime.date.today().year)
     parser.add_argument("--time-limit-s", type=float, default=60.0)
     parser.add_argument("--out", type=Path, default=Path("maps") / "plan")
+    parser.add_argument("--lang", choices=("zh", "en"), default="zh", help="map and tables")
     return parser
 
 
@@ -75,10 +79,13 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
     )
     files = _files(args)
     profile = policy.load(args.policy)
+    net = network.read(files["network"])
+    comm = inputs.read_communities(files["communities"], coords=args.community_coords)
+    fac = inputs.read_facilities(files["facilities"], coords=args.facility_coords)
     prep = pipeline.prepare(
-        network.read(files["network"]),
-        inputs.read_communities(files["communities"], coords=args.community_coords),
-        inputs.read_facilities(files["facilities"], coords=args.facility_coords),
+        net,
+        comm,
+        fac,
         policy=profile,
         population_raster=files.get("population"),
         speed_m_s=args.speed_m_s,
@@ -109,7 +116,16 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
         per_year=args.per_year,
         budget_per_year=args.budget_per_year,
     )
-    sites.write(proposal, args.out)
+    analysis = pipeline.analyze(net, comm, fac, policy=profile, prepared=prep)
+    analysis = dataclasses.replace(
+        analysis,
+        proposed=proposal.sites.join(plan.set_index("order")[["year", "status"]], on="order"),
+        proposed_circles=proposal.circles,
+        after=proposal.communities.assign(circle=proposal.circle.name),
+    )
+    export.write_all(analysis, args.out, lang=args.lang)
+    maps.build(analysis, lang=args.lang).save(str(args.out / "map.html"))
+    sites.write(proposal, args.out, lang=args.lang)
     plan.to_csv(args.out / "plan_by_year.csv", index=False, encoding="utf-8-sig")
     solution = proposal.solution
     print(

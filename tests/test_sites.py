@@ -273,6 +273,24 @@ def test_the_map_colours_communities_as_the_proposed_sites_leave_them(district):
     assert by_id["D"]["status"] == result.communities.set_index("id").loc["D", "status_after"]
 
 
+def test_the_map_says_when_each_site_is_built_or_why_not():
+    from carecircle import maps
+
+    phased = gpd.GeoDataFrame(
+        {
+            "year": pd.array([2027, pd.NA, pd.NA], dtype="Int64"),
+            "status": ["planned", "after_the_horizon", "over_a_year_budget"],
+        },
+        geometry=shapely.points([0, 1, 2], [0, 0, 0]),
+    )
+    assert maps._build_years(phased, maps.TEXT["en"]) == [
+        "year to build: 2027",
+        "not planned: the years run out first",
+        "not planned: it costs more than a year&#x27;s budget",
+    ]
+    assert maps._build_years(phased.drop(columns="year"), maps.TEXT["en"]) == [""] * 3
+
+
 def _proposal(costs, gains, *, residents=1000.0, within_before=500.0):
     """A proposal of len(costs) sites, in order, for phasing."""
     n = len(costs)
@@ -349,6 +367,13 @@ def test_the_planners_script_phases_the_district(district, street, tmp_path, cap
     assert plan["id"].iloc[0] == "K1"  # the site reaching both gaps first
     assert plan["year"].iloc[0] == 2030
     assert (out / "proposed_sites.csv").exists()
+    # the map and the GeoPackage, as `site` writes them, with each site's year
+    layer = gpd.read_file(out / "coverage.gpkg", layer="proposed_sites").set_index("id")
+    assert layer.loc["K1", "year"] == 2030
+    assert layer.loc["K1", "status"] == "planned"
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert json.dumps("建设年份: 2030")[1:-1] in page
+    assert json.dumps("建议选址 1 (2030)")[1:-1] in page
     capsys.readouterr()
     assert script.main(["--policy", str(profile_path), "--per-year", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
