@@ -1,0 +1,189 @@
+"""Reading and checking the facility rows a costing works on.
+
+:func:`_parse` turns the facility table given to :func:`carecircle.costing.cost` into
+:class:`_Rows`, one checked entry per facility, raising an :class:`InputError` that names the
+row, id, column and bad value; :func:`_check_year_value` and :func:`_default_start` check and
+choose the first year of the horizon.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ._costing_schema import OPTIONAL_ALIASES, RESIDENT_FIELDS
+from ._errors import InputError
+from ._validate import as_text, resolve_columns
+from .inputs import TIERS
+
+logger = logging.getLogger(__name__)
+
+_TRUE = frozenset({"true", "t", "yes", "y", "1", "是", "对"})
+_FALSE = frozenset({"false", "f", "no", "n", "0", "否", "不是"})
+_YEAR_RANGE = (1900, 2100)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The checked input columns, one entry per facility."""
+
+    ids: list[str]
+    names: list[str]
+    tiers: list[str]
+    townships: list[str]
+    years: list[int | None]
+    area_m2: np.ndarray
+    social: list[bool | None]
+    grades: list[str]
+    residents: np.ndarray  # (n, 3), NaN where blank or the column is absent
+    found: frozenset[str]  # optional fields present in the input
+
+
+def _bad(position: int, ident: str, column: str, value: Any, expected: str) -> InputError:
+    who = f" (id {ident!r})" if ident else ""
+    msg = (
+        f"facilities row {position + 1}{who}, column {column!r}: found {value!r}; "
+        f"expected {expected}"
+    )
+    return InputError(msg)
+
+
+def _parse(frame: pd.DataFrame, *, columns: Mapping[str, str] | None) -> _Rows:
+    if not isinstance(frame, pd.DataFrame):
+        msg = f"facilities must be a pandas DataFrame, found {type(frame).__name__}"
+        raise InputError(msg)
+    geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    names = [str(c) for c in frame.columns if c != geometry]
+    for field in ("id", "name", "tier"):
+        if field not in names:
+            msg = (
+                f"facilities: missing column {field!r}; columns found: "
+                f"{', '.join(repr(c) for c in names)}; expected the table "
+                "carecircle.inputs.read_facilities returns"
+            )
+            raise InputError(msg)
+    free = [c for c in names if c not in ("id", "name", "tier", "area_m2")]
+    col = resolve_columns(
+        free, aliases=OPTIONAL_ALIASES, required=(), columns=columns, path=Path("facilities")
+    )
+    n = len(frame)
+    ids = as_text(frame["id"])
+    tiers = []
+    for position, (ident, tier) in enumerate(zip(ids, frame["tier"].tolist(), strict=True)):
+        if tier not in TIERS:
+            raise _bad(position, ident, "tier", tier, f"one of {', '.join(TIERS)}")
+        tiers.append(str(tier))
+    area = (
+        _numbers(frame["area_m2"], ids, "area_m2", "a floor area in m², 0 or more")
+        if "area_m2" in names
+        else np.full(n, np.nan)
+    )
+    residents = np.full((n, 3), np.nan)
+    for k, field in enumerate(RESIDENT_FIELDS):
+        if field in col:
+            residents[:, k] = _numbers(
+                frame[col[field]], ids, col[field], "a number of residents, 0 or more"
+            )
+    return _Rows(
+        ids=ids,
+        names=as_text(frame["name"]),
+        tiers=tiers,
+        townships=as_text(frame[col["township"]]) if "township" in col else [""] * n,
+        years=_years(frame[col["year"]], ids, col["year"]) if "year" in col else [None] * n,
+        area_m2=area,
+        social=(
+            _flags(frame[col["social_capital"]], ids, col["social_capital"])
+            if "social_capital" in col
+            else [None] * n
+        ),
+        grades=as_text(frame[col["grade"]]) if "grade" in col else [""] * n,
+        residents=residents,
+        found=frozenset(col),
+    )
+
+
+def _numbers(values: pd.Series, ids: Sequence[str], column: str, expected: str) -> np.ndarray:
+    out = np.full(len(values), np.nan)
+    for position, (value, text) in enumerate(zip(values.tolist(), as_text(values), strict=True)):
+        if not text:
+            continue
+        try:
+            number = float(text)
+        except ValueError:
+            raise _bad(position, ids[position], column, value, expected) from None
+        if not math.isfinite(number) or number < 0:
+            raise _bad(position, ids[position], column, value, expected)
+        out[position] = number
+    return out
+
+
+def _years(values: pd.Series, ids: Sequence[str], column: str) -> list[int | None]:
+    low, high = _YEAR_RANGE
+    expected = f"an opening year from {low} to {high}, or blank for an existing facility"
+    out: list[int | None] = []
+    for position, (value, text) in enumerate(zip(values.tolist(), as_text(values), strict=True)):
+        if not text:
+            out.append(None)
+            continue
+        try:
+            number = float(text)
+        except ValueError:
+            raise _bad(position, ids[position], column, value, expected) from None
+        if not number.is_integer() or not low <= number <= high:
+            raise _bad(position, ids[position], column, value, expected)
+        out.append(int(number))
+    return out
+
+
+def _flags(values: pd.Series, ids: Sequence[str], column: str) -> list[bool | None]:
+    out: list[bool | None] = []
+    for position, (value, text) in enumerate(zip(values.tolist(), as_text(values), strict=True)):
+        key = text.lower()
+        if isinstance(value, bool | np.bool_):
+            out.append(bool(value))
+        elif not key:
+            out.append(None)
+        elif key in _TRUE:
+            out.append(True)
+        elif key in _FALSE:
+            out.append(False)
+        else:
+            expected = "true/false, 是/否, 1/0, or blank when unknown"
+            raise _bad(position, ids[position], column, value, expected)
+    return out
+
+
+def _check_year_value(value: Any, name: str) -> None:
+    low, high = _YEAR_RANGE
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or not low <= value <= high
+    ):
+        msg = f"{name} must be a calendar year from {low} to {high}; found {value!r}"
+        raise InputError(msg)
+
+
+def _default_start(years: Sequence[int | None], notes: list[str]) -> int:
+    opening = [y for y in years if y is not None]
+    if opening:
+        start = min(opening)
+        notes.append(
+            f"first_year not given: the horizon starts at the earliest opening year, {start}"
+        )
+        return start
+    start = datetime.date.today().year
+    notes.append(
+        f"first_year not given and no facility has an opening year: the horizon starts in the "
+        f"current year, {start}"
+    )
+    return start

@@ -1,0 +1,160 @@
+"""The costing for people: tables with headers in a language, the workbook's look, terminal text.
+
+:func:`_display_facilities` and :func:`_display_totals` give the sheets of ``costing.xlsx``
+(:func:`_autofit` sizes them), :func:`_facility_text` and :func:`_totals_text` the tables of
+:func:`carecircle.costing.format_table`, and :func:`_csv_number` the numbers of ``costing.csv``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import pandas as pd
+
+from ._costing_schema import HEADERS_EN, HEADERS_ZH, LANGS
+from ._errors import InputError
+from ._money_rules import _fmt
+from .inputs import TIER_LABELS_EN, TIER_LABELS_ZH
+
+logger = logging.getLogger(__name__)
+
+_TOTAL_LABEL = {"zh": "合计", "en": "total"}
+_YEAR_HEADER = {"zh": "年份", "en": "year"}  # per-year tables: a calendar year, not an opening
+_NO_TOWNSHIP = {"zh": "(未填街道乡镇)", "en": "(no township)"}
+
+
+def _csv_number(value: object) -> str:
+    """Write whole numbers without ``.0`` and others to the fen (0.01 yuan) or 0.01 m²."""
+    number = float(value)  # type: ignore[arg-type]  # pandas passes floats only
+    return f"{number:.0f}" if number.is_integer() else f"{number:.2f}".rstrip("0")
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in LANGS:
+        msg = f"lang must be one of {', '.join(map(repr, LANGS))}; found {lang!r}"
+        raise InputError(msg)
+
+
+def _display_facilities(table: pd.DataFrame, *, lang: str) -> pd.DataFrame:
+    """The per-facility table with tier names, rule texts and headers in ``lang``."""
+    out = table.copy()
+    rules = ("construction_rule", "operating_rule", "bed_subsidy_rule")
+    if lang == "en":
+        for rule in rules:
+            out[rule] = out[f"{rule}_en"]
+    out = out.drop(columns=[f"{rule}_en" for rule in rules])
+    labels = TIER_LABELS_ZH if lang == "zh" else TIER_LABELS_EN
+    out["tier"] = out["tier"].map(lambda t: labels.get(t, t))
+    if lang == "zh":
+        out["complete"] = out["complete"].map({True: "是", False: "否"})
+    return out.rename(columns=_headers(lang))
+
+
+def _with_total(frame: pd.DataFrame, total: pd.Series, key: str, *, lang: str) -> pd.DataFrame:
+    """The per-year (``key="year"``) or per-township table with a total row appended.
+
+    ``frame`` is :attr:`Costing.per_year` or :attr:`Costing.per_township` and ``total`` is
+    :attr:`Costing.total` (see :class:`carecircle.costing.Costing`).
+    """
+    out = frame.copy().astype({key: object})
+    if key == "township":
+        out[key] = out[key].map(lambda t: t or _NO_TOWNSHIP[lang])
+    if out.empty:
+        return out
+    sums = {str(k): v for k, v in total.items()}
+    sums["incomplete_facilities"] = int(sums["incomplete_facilities"])
+    if key == "year":
+        sums["facilities_operating"] = None  # a count per year: its sum means nothing
+        sums["facilities_opening"] = int(frame["facilities_opening"].sum())
+    else:
+        sums["facilities"] = int(frame["facilities"].sum())
+    row = pd.DataFrame([{key: _TOTAL_LABEL[lang], **sums}])
+    return pd.concat([out, row[out.columns]], ignore_index=True)
+
+
+def _display_totals(frame: pd.DataFrame, total: pd.Series, key: str, *, lang: str) -> pd.DataFrame:
+    return _with_total(frame, total, key, lang=lang).rename(columns=_headers(lang, key=key))
+
+
+def _headers(lang: str, *, key: str = "") -> dict[str, str]:
+    headers = dict(HEADERS_ZH if lang == "zh" else HEADERS_EN)
+    if key == "year":
+        headers["year"] = _YEAR_HEADER[lang]
+    return headers
+
+
+def _autofit(sheet: Any, frame: pd.DataFrame) -> None:
+    """Widen the columns of an openpyxl sheet and show yuan with thousands separators."""
+    from openpyxl.utils import get_column_letter
+
+    for k, column in enumerate(frame.columns, start=1):
+        texts = [str(column), *(str(v) for v in frame[column].head(200).tolist())]
+        width = min(60, max(len(t) for t in texts) + 2)
+        letter = get_column_letter(k)
+        sheet.column_dimensions[letter].width = width
+        if "元" in str(column) or "yuan" in str(column):
+            for cell in sheet[letter][1:]:
+                cell.number_format = "#,##0"
+
+
+def _money_text(low: float, high: float) -> str:
+    if math.isnan(low):
+        return "?"
+    if low == high:
+        return _fmt(round(low, 2))
+    return f"{_fmt(round(low, 2))}–{_fmt(round(high, 2))}"
+
+
+def _facility_text(table: pd.DataFrame, *, lang: str) -> str:
+    headers = _headers(lang)
+    labels = TIER_LABELS_ZH if lang == "zh" else TIER_LABELS_EN
+    out = pd.DataFrame(
+        {
+            headers["id"]: table["id"],
+            headers["name"]: table["name"],
+            headers["tier"]: table["tier"].map(lambda t: labels.get(t, t)),
+            headers["year"]: table["year"].map(lambda y: "" if pd.isna(y) else str(y)),
+            headers["construction_yuan"]: [
+                _money_text(v, v) for v in table["construction_yuan"].astype(float)
+            ],
+            headers["operating_yuan_per_year"]: [
+                _money_text(lo, hi)
+                for lo, hi in zip(
+                    table["operating_yuan_per_year_min"],
+                    table["operating_yuan_per_year_max"],
+                    strict=True,
+                )
+            ],
+            headers["bed_subsidy_yuan_per_year"]: [
+                _money_text(v, v) for v in table["bed_subsidy_yuan_per_year"].astype(float)
+            ],
+        }
+    )
+    return out.to_string(index=False)
+
+
+def _totals_text(frame: pd.DataFrame, total: pd.Series, key: str, *, lang: str) -> str:
+    headers = _headers(lang, key=key)
+    full = _with_total(frame, total, key, lang=lang)
+    zh = lang == "zh"
+    out = pd.DataFrame(
+        {
+            headers[key]: full[key],
+            headers["construction_yuan"]: [_money_text(v, v) for v in full["construction_yuan"]],
+            ("运营补助(元)" if zh else "operating (yuan)"): [
+                _money_text(lo, hi)
+                for lo, hi in zip(
+                    full["operating_yuan_min"], full["operating_yuan_max"], strict=True
+                )
+            ],
+            headers["bed_subsidy_yuan"]: [_money_text(v, v) for v in full["bed_subsidy_yuan"]],
+            ("合计(元)" if zh else "total (yuan)"): [
+                _money_text(lo, hi)
+                for lo, hi in zip(full["total_yuan_min"], full["total_yuan_max"], strict=True)
+            ],
+            headers["incomplete_facilities"]: full["incomplete_facilities"].astype(int),
+        }
+    )
+    return out.to_string(index=False)

@@ -1,0 +1,229 @@
+"""The costing's tables: amounts per facility, what counts within the horizon, the totals.
+
+:func:`_facility_table` applies the money rules to every facility; :func:`_horizon` works out
+what of each amount falls within the horizon, :func:`_with_horizon` adds it to the
+per-facility table, :func:`_per_year` and :func:`_per_township` add it up, and :func:`_notes`
+says what the costing assumed and left out. :func:`_empty` gives the tables, without rows, of a
+profile that has no money tables.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from ._costing_input import _Rows
+from ._costing_schema import (
+    FACILITY_COLUMNS,
+    MONEY_TABLES,
+    PER_TOWNSHIP_COLUMNS,
+    PER_YEAR_COLUMNS,
+    RESIDENT_FIELDS,
+)
+from ._money_rules import _bed, _construction, _operating
+
+logger = logging.getLogger(__name__)
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+def _facility_table(
+    rows: _Rows, money: Mapping[str, Any], *, municipal: bool | None, label: tuple[str, str]
+) -> pd.DataFrame:
+    n = len(rows.ids)
+    built = [_construction(rows, i, money, municipal=municipal, label=label) for i in range(n)]
+    run = [_operating(rows, i, money, label=label) for i in range(n)]
+    beds = [_bed(rows, i, money, label=label) for i in range(n)]
+    low = np.array([a.low for a in run], dtype=float)
+    high = np.array([a.high for a in run], dtype=float)
+    return pd.DataFrame(
+        {
+            "id": rows.ids,
+            "name": rows.names,
+            "tier": rows.tiers,
+            "township": rows.townships,
+            "year": pd.array(rows.years, dtype="Int64"),
+            "area_m2": rows.area_m2,
+            "construction_yuan": [a.low for a in built],
+            "construction_rule": [a.zh for a in built],
+            "operating_yuan_per_year": np.where(low == high, low, np.nan),
+            "operating_yuan_per_year_min": low,
+            "operating_yuan_per_year_max": high,
+            "operating_rule": [a.zh for a in run],
+            "bed_subsidy_yuan_per_year": [a.low for a in beds],
+            "bed_subsidy_rule": [a.zh for a in beds],
+            "construction_rule_en": [a.en for a in built],
+            "operating_rule_en": [a.en for a in run],
+            "bed_subsidy_rule_en": [a.en for a in beds],
+        }
+    )
+
+
+class _Horizon(NamedTuple):
+    """Per facility: what counts within the horizon."""
+
+    runs_from: np.ndarray  # first year operating within the horizon
+    years: np.ndarray  # years operating within the horizon
+    opening: np.ndarray  # opening year, NaN for existing facilities
+    construction: np.ndarray  # construction counted in the horizon (NaN: unknown)
+    bed: np.ndarray  # bed subsidy per year counted (NaN: unknown; 0 when not operating)
+
+
+def _horizon(table: pd.DataFrame, *, start: int, end: int) -> _Horizon:
+    opening = table["year"].to_numpy(dtype=float, na_value=np.nan)
+    runs_from = np.where(np.isnan(opening), start, np.maximum(opening, start))
+    n_years = np.clip(end - runs_from + 1, 0, None).astype(int)
+    in_horizon = (opening >= start) & (opening <= end)  # False for NaN (existing)
+    construction = np.where(in_horizon, table["construction_yuan"].to_numpy(dtype=float), 0.0)
+    bed = np.where(n_years > 0, table["bed_subsidy_yuan_per_year"].to_numpy(dtype=float), 0.0)
+    return _Horizon(runs_from, n_years, opening, construction, bed)
+
+
+def _with_horizon(table: pd.DataFrame, horizon: _Horizon) -> pd.DataFrame:
+    """A new per-facility table with the horizon columns, in :data:`FACILITY_COLUMNS` order."""
+    n = horizon.years
+    known = np.nan_to_num(horizon.construction) + n * np.nan_to_num(horizon.bed)
+    out = table.assign(
+        horizon_years=n,
+        horizon_total_yuan_min=known + n * table["operating_yuan_per_year_min"].to_numpy(),
+        horizon_total_yuan_max=known + n * table["operating_yuan_per_year_max"].to_numpy(),
+        complete=~(np.isnan(horizon.construction) | np.isnan(horizon.bed)),
+    )
+    return out[list(FACILITY_COLUMNS)]
+
+
+def _per_year(table: pd.DataFrame, horizon: _Horizon, *, start: int, end: int) -> pd.DataFrame:
+    low = table["operating_yuan_per_year_min"].to_numpy(dtype=float)
+    high = table["operating_yuan_per_year_max"].to_numpy(dtype=float)
+    records = []
+    for year in range(start, end + 1):
+        running = horizon.runs_from <= year
+        opens = horizon.opening == year
+        construction = float(np.nansum(horizon.construction[opens]))
+        bed = float(np.nansum(horizon.bed[running]))
+        unknown = (opens & np.isnan(horizon.construction)) | (running & np.isnan(horizon.bed))
+        records.append(
+            {
+                "year": year,
+                "facilities_operating": int(running.sum()),
+                "facilities_opening": int(opens.sum()),
+                "construction_yuan": construction,
+                "operating_yuan_min": float(low[running].sum()),
+                "operating_yuan_max": float(high[running].sum()),
+                "bed_subsidy_yuan": bed,
+                "total_yuan_min": construction + float(low[running].sum()) + bed,
+                "total_yuan_max": construction + float(high[running].sum()) + bed,
+                "incomplete_facilities": int(unknown.sum()),
+            }
+        )
+    return pd.DataFrame.from_records(records, columns=list(PER_YEAR_COLUMNS))
+
+
+def _per_township(table: pd.DataFrame, horizon: _Horizon) -> pd.DataFrame:
+    n = horizon.years
+    parts = pd.DataFrame(
+        {
+            "township": table["township"].to_numpy(),
+            "facilities": 1,
+            "construction_yuan": np.nan_to_num(horizon.construction),
+            "operating_yuan_min": n * table["operating_yuan_per_year_min"].to_numpy(),
+            "operating_yuan_max": n * table["operating_yuan_per_year_max"].to_numpy(),
+            "bed_subsidy_yuan": n * np.nan_to_num(horizon.bed),
+            "total_yuan_min": table["horizon_total_yuan_min"].to_numpy(),
+            "total_yuan_max": table["horizon_total_yuan_max"].to_numpy(),
+            "incomplete_facilities": (~table["complete"].to_numpy(dtype=bool)).astype(int),
+        }
+    )
+    grouped = parts.groupby("township", sort=True, as_index=False).sum()
+    return grouped[list(PER_TOWNSHIP_COLUMNS)].reset_index(drop=True)
+
+
+def _notes(
+    rows: _Rows, money: Mapping[str, Any], table: pd.DataFrame, *, start: int, end: int
+) -> list[str]:
+    notes: list[str] = []
+    opening = [y for y in rows.years if y is not None]
+    if "year" not in rows.found:
+        notes.append(
+            "no 'year' column: every facility is treated as existing (no construction subsidy "
+            "counted); give each proposed facility its opening year"
+        )
+    early = sum(1 for y in opening if y < start)
+    late = sum(1 for y in opening if y > end)
+    if early:
+        notes.append(
+            f"{early} facilit{'y opens' if early == 1 else 'ies open'} before {start}: "
+            "construction falls before the horizon and is not in the totals; operating counts "
+            f"from {start}"
+        )
+    if late:
+        notes.append(
+            f"{late} facilit{'y opens' if late == 1 else 'ies open'} after {end}: nothing of "
+            "theirs is in the totals"
+        )
+    if money.get("construction_flat"):
+        notes.append(
+            "construction_flat: a one-off subsidy once a facility is approved and passes "
+            "inspection (验收合格), for centres only when built by social capital "
+            "(社会力量投资建设; not asked of stations, see SOCIAL_CAPITAL_TIERS); the costing "
+            "assumes inspection is passed and counts it in the opening year"
+        )
+        if "social_capital" not in rows.found:
+            notes.append(
+                "no 'social_capital' column: every proposed centre is assumed built by social "
+                "capital, so construction_flat amounts are upper bounds"
+            )
+    if money.get("construction_per_m2"):
+        notes.append(
+            "construction_per_m2: the municipal award (市级奖补) for new or renovated urban "
+            "community centres (改造或新建), with the area caps that apply 'in principle' "
+            "(原则上); counted in the opening year, though counties apply for it once a year "
+            "for completed projects, so it may be paid the year after; purchased or rented "
+            "premises are not covered and the county's own share is not included"
+        )
+    if money.get("operating_yearly"):
+        notes.append(
+            "operating_yearly: awards in place of subsidies (以奖代补), paid after the yearly "
+            "evaluation; the full amount is assumed every year, the opening year in full"
+        )
+    if money.get("operating_by_grade"):
+        notes.append(
+            "operating_by_grade: the document gives a range by assessed grade without saying "
+            "which grade gets how much, so operating amounts and totals are low–high ranges"
+        )
+    if money.get("bed_subsidy_monthly"):
+        notes.append(
+            "bed_subsidy_monthly: 12 × (yuan per resident-month × residents) for each need, "
+            "residents as given (a yearly average)"
+        )
+    for table_name in MONEY_TABLES:
+        spec = money.get(table_name) or {}
+        entries = (
+            [(f"money.{table_name}.{k}", v) for k, v in spec.items()]
+            if table_name in ("construction_flat", "operating_yearly")
+            else [(f"money.{table_name}", spec)]
+        )
+        for key, entry in entries:
+            if isinstance(entry, Mapping) and entry.get("note"):
+                notes.append(f"{key}: {entry['note']}")
+    missing_area = int(table["construction_yuan"].isna().sum())  # only a missing area does it
+    if missing_area:
+        notes.append(
+            f"{missing_area} proposed facilit{'y has' if missing_area == 1 else 'ies have'} no "
+            "floor area where a construction rule needs one: construction is unknown (NaN) and "
+            "left out of the totals; fill in area_m2"
+        )
+    no_beds = int(table["bed_subsidy_yuan_per_year"].isna().sum())
+    if no_beds:
+        notes.append(
+            f"{no_beds} facilit{'y has' if no_beds == 1 else 'ies have'} no resident counts for "
+            "the bed subsidy: unknown (NaN) and left out of the totals; add "
+            + ", ".join(RESIDENT_FIELDS)
+        )
+    return notes
