@@ -6,7 +6,6 @@ A user error prints one line (``carecircle: error: ...``) and exits 2, with no t
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import sys
@@ -288,11 +287,7 @@ def _site(args: argparse.Namespace) -> int:
         time_limit_s=args.time_limit_s,
     )
     out = args.out or Path("maps") / f"{args.communities.stem}-site-{datetime.now():%Y%m%d-%H%M%S}"
-    after = proposal.communities.assign(circle=proposal.circle.name)
-    analysis = dataclasses.replace(
-        analysis, proposed=proposal.sites, proposed_circles=proposal.circles, after=after
-    )
-    _write(analysis, out, args)
+    _write(sites.attach(analysis, proposal), out, args)
     _print_proposal(proposal)
     for label, path in sites.write(proposal, out, lang=args.lang).items():
         print(f"{label + ':':<20}{path}")

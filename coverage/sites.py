@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from . import candidates as candidates_mod
 from . import costing, siting, travel
 from ._errors import InputError
 from ._files import atomic
-from .pipeline import Prepared, circle_times, walking_circles
+from .pipeline import Analysis, Prepared, circle_times, walking_circles
 from .policy import Circle, Policy
 
 logger = logging.getLogger(__name__)
@@ -498,6 +498,35 @@ def check_phasing(*, years: int, per_year: int | None, budget_per_year: float | 
     if budget_per_year is not None and not budget_per_year > 0:
         msg = f"--budget-per-year must be more than 0 yuan; got {budget_per_year:g}"
         raise InputError(msg)
+
+
+def attach(
+    analysis: Analysis, proposal: Proposal, *, proposed: gpd.GeoDataFrame | None = None
+) -> Analysis:
+    """The analysis with the proposal on it, for :func:`carecircle.maps.build` and export.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        The district analysed (see :func:`carecircle.pipeline.analyze`).
+    proposal : Proposal
+        The proposed sites (see :func:`propose`).
+    proposed : geopandas.GeoDataFrame, optional, keyword-only
+        The sites to show instead of ``proposal.sites`` (the same rows with more columns, such
+        as the ``year`` and ``status`` of :func:`phase`).
+
+    Returns
+    -------
+    Analysis
+        A copy with ``proposed``, ``proposed_circles`` and ``after`` filled in.
+
+    """
+    return replace(
+        analysis,
+        proposed=proposal.sites if proposed is None else proposed,
+        proposed_circles=proposal.circles,
+        after=proposal.communities.assign(circle=proposal.circle.name),
+    )
 
 
 def phase(

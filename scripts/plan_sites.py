@@ -24,7 +24,6 @@ Usage (the embedded demo district, three years of 400,000 yuan under 万州's su
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import sys
 from pathlib import Path
@@ -116,12 +115,10 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
         per_year=args.per_year,
         budget_per_year=args.budget_per_year,
     )
-    analysis = pipeline.analyze(net, comm, fac, policy=profile, prepared=prep)
-    analysis = dataclasses.replace(
-        analysis,
+    analysis = sites.attach(
+        pipeline.analyze(net, comm, fac, policy=profile, prepared=prep),
+        proposal,
         proposed=proposal.sites.join(plan.set_index("order")[["year", "status"]], on="order"),
-        proposed_circles=proposal.circles,
-        after=proposal.communities.assign(circle=proposal.circle.name),
     )
     export.write_all(analysis, args.out, lang=args.lang)
     maps.build(analysis, lang=args.lang).save(str(args.out / "map.html"))
