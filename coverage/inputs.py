@@ -367,6 +367,12 @@ def _require_polygon_layer(geoms: gpd.GeoSeries, *, path: Path) -> None:
         raise InputError(msg)
 
 
+def _from_file(layer: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """``layer`` with its file's name in ``attrs["source"]``, for messages about it later."""
+    layer.attrs["source"] = path.name
+    return layer
+
+
 def read_communities(
     path: str | os.PathLike[str],
     *,
@@ -428,7 +434,7 @@ def read_communities(
     others = _other_columns(frame, set(col.values()), COMMUNITY_COLUMNS)
     table = pd.concat([fields, others], axis=1)
     out = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(shapes, index=frame.index), crs=4326)
-    return out.reset_index(drop=True)
+    return _from_file(out.reset_index(drop=True), path)
 
 
 def _community_fields(
@@ -654,7 +660,7 @@ def read_facilities(
     others = _other_columns(frame, used | set(col.values()), FACILITY_COLUMNS)
     table = pd.concat([fields, others], axis=1)
     out = gpd.GeoDataFrame(table, geometry=points, crs=4326)
-    return out.reset_index(drop=True)
+    return _from_file(out.reset_index(drop=True), path)
 
 
 def _split_columns(
@@ -784,4 +790,4 @@ def read_candidates(
     )
     others = _other_columns(frame, used | set(col.values()), CANDIDATE_COLUMNS)
     out = gpd.GeoDataFrame(pd.concat([fields, others], axis=1), geometry=points, crs=4326)
-    return out.reset_index(drop=True)
+    return _from_file(out.reset_index(drop=True), path)

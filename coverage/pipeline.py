@@ -597,21 +597,34 @@ def walking_circles(
 
 def _check_overlap(net: WalkNetwork, comm: gpd.GeoDataFrame, fac: gpd.GeoDataFrame) -> None:
     """Fail clearly when the layers lie nowhere near the network (wrong file, swapped axes)."""
-    minx, miny, maxx, maxy = net.bounds()
     for label, layer in (("communities", comm), ("facilities", fac)):
-        shown = layer[_has_shape(layer)]
-        if shown.empty:
-            continue
-        bx0, by0, bx1, by1 = shown.to_crs(net.crs).total_bounds
-        margin = 5_000.0
-        if bx1 < minx - margin or bx0 > maxx + margin or by1 < miny - margin or by0 > maxy + margin:
-            lon0, lat0, lon1, lat1 = shown.to_crs(4326).total_bounds
-            msg = (
-                f"the {label} (lon {lon0:.4f}..{lon1:.4f}, lat {lat0:.4f}..{lat1:.4f}) lie outside "
-                f"the walking network {net.source!r}; expected the same district "
-                "(check the files, the coordinate system, and that lon/lat are not swapped)"
-            )
-            raise InputError(msg)
+        check_near(net, layer, label=label)
+
+
+def check_near(net: WalkNetwork, layer: gpd.GeoDataFrame, *, label: str) -> None:
+    """Raise :class:`InputError` when ``layer`` lies wholly outside the network's extent.
+
+    The extent is the network's bounding box widened by 5 km; rows without a geometry are left
+    out. Catches a file of another district, a wrong coordinate system and swapped lon/lat.
+    ``label`` names the layer in the message (for example ``"candidate sites"``), after its
+    file's name when the readers of :mod:`carecircle.inputs` left one in ``attrs["source"]``.
+    """
+    minx, miny, maxx, maxy = net.bounds()
+    shown = layer[_has_shape(layer)]
+    if shown.empty:
+        return
+    bx0, by0, bx1, by1 = shown.to_crs(net.crs).total_bounds
+    margin = 5_000.0
+    if bx1 < minx - margin or bx0 > maxx + margin or by1 < miny - margin or by0 > maxy + margin:
+        lon0, lat0, lon1, lat1 = shown.to_crs(4326).total_bounds
+        source = layer.attrs.get("source")
+        msg = (
+            f"{source + ': ' if source else ''}"
+            f"the {label} (lon {lon0:.4f}..{lon1:.4f}, lat {lat0:.4f}..{lat1:.4f}) lie outside "
+            f"the walking network {net.source!r}; expected the same district "
+            "(check the files, the coordinate system, and that lon/lat are not swapped)"
+        )
+        raise InputError(msg)
 
 
 def _has_shape(layer: gpd.GeoDataFrame) -> np.ndarray:

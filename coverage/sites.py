@@ -24,7 +24,7 @@ from . import candidates as candidates_mod
 from . import costing, siting, travel
 from ._errors import InputError
 from ._files import atomic
-from .pipeline import Analysis, Prepared, circle_times, walking_circles
+from .pipeline import Analysis, Prepared, check_near, circle_times, walking_circles
 from .policy import Circle, Policy
 
 logger = logging.getLogger(__name__)
@@ -44,8 +44,11 @@ class Proposal:
         (older residents it brings into the circle, in that order), ``cumulative_covered``,
         ``cost_yuan``, ``area_m2``, ``under_1000m2``, ``generated``; in the network's CRS.
     candidates : geopandas.GeoDataFrame
-        Every candidate with ``network_status`` and ``reach`` (residents not yet covered it
-        could bring in alone).
+        Every candidate, chosen or not, as read or generated, with ``access_m`` (metres to the
+        nearest street), ``network_status`` (``ok``; ``off_network`` when farther than the
+        profile's ``max_access_m``, so it cannot be chosen), ``reach`` (residents not yet
+        covered it could bring in alone), ``cost_yuan`` and ``order`` (its place among the
+        chosen; NA when not chosen); in the network's CRS.
     communities : pandas.DataFrame
         Per community: ``id``, ``name``, ``township``, ``residents``, ``within_before``,
         ``within_after``, ``share_before``, ``share_after``, ``status_before``,
@@ -153,6 +156,7 @@ def propose(
         )
     else:
         sites = candidate_sites.to_crs(net.crs).reset_index(drop=True)
+        check_near(net, sites, label="candidate sites")
     if len(sites) == 0:
         msg = "no candidate sites: every community is covered, or the candidate file is empty"
         raise InputError(msg)
@@ -163,6 +167,7 @@ def propose(
         network_status=np.where(on_net, "ok", "off_network"),
     )
     usable = np.flatnonzero(on_net)
+    _note_off_network(sites, policy.max_access_m, notes)
     cover = candidates_mod.coverage_matrix(
         net,
         snap.subset(usable),
@@ -242,9 +247,11 @@ def propose(
         newly = _served_by_new(solution.assignment, len(chosen))
     after = covered | newly
     communities = _before_after(prep, residents, covered, after, policy)
+    order = pd.array(np.full(len(sites), pd.NA), dtype="Int64")
+    order[chosen] = np.arange(1, len(chosen) + 1)
     return Proposal(
         sites=proposed,
-        candidates=sites,
+        candidates=sites.assign(cost_yuan=costs, order=order),
         communities=communities,
         townships=_townships(communities),
         uncoverable=_uncoverable(prep, residents, covered, cover, target),
@@ -255,6 +262,36 @@ def propose(
         circles=walking_circles(
             net, proposed, snap.subset(chosen), circle=target, speed_m_s=prep.speed_m_s
         ),
+    )
+
+
+def _note_off_network(sites: gpd.GeoDataFrame, max_access_m: float, notes: list[str]) -> None:
+    """Say which candidates lie too far from a street to be chosen; raise when all do.
+
+    ``sites`` has ``id``, ``access_m`` and ``network_status``. Such candidates stay in
+    :attr:`Proposal.candidates` (and ``candidates.csv``) with the status ``off_network``.
+    """
+    off = np.flatnonzero((sites["network_status"] == "off_network").to_numpy())
+    if off.size == 0:
+        return
+    ids = sites["id"].to_numpy()
+    access = sites["access_m"].to_numpy(dtype=float)
+    nearest = int(np.argmin(access))
+    if off.size == len(sites):
+        source = sites.attrs.get("source")
+        msg = (
+            f"{source + ': ' if source else ''}"
+            f"none of the {len(sites)} candidate sites lies within {max_access_m:g} m of the "
+            f"walking network (the nearest, {ids[nearest]!r}, is {access[nearest]:,.0f} m "
+            "away); expected sites beside a street of the district (check the file and "
+            "--candidate-coords)"
+        )
+        raise InputError(msg)
+    first = off[0]
+    notes.append(
+        f"{off.size} of {len(sites)} candidate(s) lie more than {max_access_m:g} m from the "
+        f"walking network and cannot be chosen (first: {ids[first]!r}, {access[first]:,.0f} m); "
+        "candidates.csv lists them as off_network"
     )
 
 
@@ -607,8 +644,8 @@ def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[
     """Write ``proposed_sites.csv`` (ids in order of choice), ``siting.xlsx`` and the tables.
 
     Files: ``proposed_sites.csv``; ``siting_communities.csv`` and ``siting_townships.csv``
-    (before and after); ``uncoverable.csv``; ``siting.xlsx`` with all of them (Chinese
-    headers by default).
+    (before and after); ``uncoverable.csv``; ``candidates.csv`` (every candidate, chosen or
+    not, with its status); ``siting.xlsx`` with all of them (Chinese headers by default).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -621,6 +658,7 @@ def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[
         "siting_communities": proposal.communities,
         "siting_townships": proposal.townships,
         "uncoverable": proposal.uncoverable,
+        "candidates": _candidate_table(proposal.candidates),
     }
     written: dict[str, Path] = {}
     for name, frame in frames.items():
@@ -640,11 +678,22 @@ def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[
     return written
 
 
+def _candidate_table(candidates: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Every candidate for ``candidates.csv``: what decides its choice first, then the rest."""
+    points = candidates.to_crs(4326)
+    first = ["order", "id", "name", "network_status", "access_m", "reach", "cost_yuan"]
+    first = [column for column in first if column in points]
+    rest = [c for c in points.columns if c not in first and c not in ("geometry", "cost")]
+    table = pd.DataFrame(points[first + rest])
+    return table.assign(lon=points.geometry.x.round(7), lat=points.geometry.y.round(7))
+
+
 _SHEETS_ZH = {
     "proposed_sites": "建议选址",
     "siting_communities": "社区前后对比",
     "siting_townships": "街道乡镇前后对比",
     "uncoverable": "无法覆盖",
+    "candidates": "全部候选点",
 }
 _HEADERS_ZH = {
     "order": "顺序",
@@ -671,4 +720,7 @@ _HEADERS_ZH = {
     "communities_covered_after": "建设后已覆盖社区数",
     "community_id": "社区编号",
     "reason": "原因",
+    "network_status": "路网状态",
+    "access_m": "距路网(m)",
+    "reach": "可新增覆盖老年人",
 }

@@ -168,7 +168,7 @@ def test_layers_far_from_the_network_are_refused(district, tmp_path):
     frame[["lon", "lat"]] = frame[["lon", "lat"]] + 1.0  # 100 km away
     path = tmp_path / "elsewhere.csv"
     frame.to_csv(path, index=False)
-    with pytest.raises(InputError, match="outside the walking network"):
+    with pytest.raises(InputError, match=r"^elsewhere.csv: the facilities .* outside the walking"):
         pipeline.run(net, comm_path, path, policy=profile)
 
 

@@ -175,6 +175,57 @@ def test_generated_candidates_fill_the_gap(district):
     assert comm.loc["C", "status_after"] == "covered"
 
 
+def _candidates_at(path: Path, xy: list[tuple[float, float]]) -> gpd.GeoDataFrame:
+    """Candidates K4, K5, … at street coordinates ``xy`` (metres from the street's start)."""
+    points = gpd.GeoSeries(
+        shapely.points([OX + x for x, _ in xy], [OY + y for _, y in xy]), crs=UTM
+    ).to_crs(4326)
+    pd.DataFrame(
+        {"id": [f"K{4 + i}" for i in range(len(xy))], "lon": points.x, "lat": points.y}
+    ).to_csv(path, index=False)
+    return inputs.read_candidates(path)
+
+
+def test_candidates_off_the_street_are_listed_not_chosen(district, tmp_path):
+    prep, cands, profile, _ = district
+    far = _candidates_at(tmp_path / "far.csv", [(200.0, 2_000.0)])  # 2 km from the street
+    both = pd.concat([cands, far], ignore_index=True)
+    result = sites.propose(prep, both, policy=profile, count=1)
+    assert result.sites["id"].tolist() == ["K1"]
+    every = result.candidates.set_index("id")
+    assert every.loc["K4", "network_status"] == "off_network"
+    assert every.loc["K4", "access_m"] == pytest.approx(2_000.0, abs=1.0)
+    assert every.loc["K4", "reach"] == 0.0
+    assert every.loc["K1", "order"] == 1
+    assert pd.isna(every.loc["K2", "order"])
+    assert every.loc["K2", "cost_yuan"] == 100_000.0
+    [note] = [n for n in result.notes if "from the walking network" in n]
+    assert "1 of 4 candidate(s)" in note
+    assert "'K4', 2,000 m" in note
+    sites.write(result, tmp_path / "out", lang="en")
+    table = pd.read_csv(tmp_path / "out" / "candidates.csv", encoding="utf-8-sig")
+    assert table["id"].tolist() == ["K1", "K2", "K3", "K4"]
+    assert table["network_status"].tolist() == ["ok", "ok", "ok", "off_network"]
+    assert table["order"].tolist()[0] == 1
+    assert table["order"].isna().tolist() == [False, True, True, True]
+    assert table["lat"].iloc[3] > table["lat"].iloc[0]  # in degrees, 2 km north
+
+
+def test_candidates_nowhere_near_the_street_are_refused(district, tmp_path):
+    prep, _, profile, _ = district
+    elsewhere = _candidates_at(tmp_path / "elsewhere.csv", [(50_000.0, 0.0)])
+    with pytest.raises(
+        InputError, match=r"^elsewhere.csv: the candidate sites \(lon .* lie outside"
+    ):
+        sites.propose(prep, elsewhere, policy=profile, count=1)
+    beside = _candidates_at(tmp_path / "beside.csv", [(200.0, 2_000.0), (300.0, -1_500.0)])
+    message = (
+        r"^beside.csv: none of the 2 candidate sites lies within 1000 m .*nearest, 'K5', is 1,500"
+    )
+    with pytest.raises(InputError, match=message):
+        sites.propose(prep, beside, policy=profile, count=1)
+
+
 def test_questions_are_checked(district):
     prep, cands, profile, _ = district
     with pytest.raises(InputError, match="ask one question"):
