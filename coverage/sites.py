@@ -209,10 +209,16 @@ def propose(
         cost = costs[usable]
         if np.isnan(cost).any():
             missing = sites["id"].to_numpy()[usable][np.isnan(cost)]
+            if candidate_sites is None:
+                fix = "give --candidates with a 'cost' column (yuan)"
+            elif not policy.money:
+                fix = "add a 'cost' column (yuan), or use a profile with money rules"
+            else:
+                fix = "add a 'cost' column (yuan) or an 'area_m2' column the money rules can use"
+            rules = "has no money rules" if not policy.money else f"costs no {tier!r} of their size"
             msg = (
                 f"{len(missing)} candidate(s) have no cost (first: {missing[0]!r}) and the "
-                f"profile {policy.name!r} gives none for {tier!r} of their size; add a 'cost' "
-                "column (yuan) or an 'area_m2' column the money rules can use"
+                f"profile {policy.name!r} {rules}; {fix}"
             )
             raise InputError(msg)
         solution = siting.budgeted_covering(

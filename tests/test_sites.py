@@ -236,6 +236,18 @@ def test_questions_are_checked(district):
         sites.propose(prep, cands, policy=profile, count=1, tier="clinic")
 
 
+def test_a_budget_without_costs_says_what_to_add(district):
+    prep, cands, profile, _ = district
+    assert not profile.money  # the street's profile extends chongqing, which has no money rules
+    generated = r"candidate\(s\) have no cost .* has no money rules; give --candidates with a"
+    with pytest.raises(InputError, match=generated):
+        sites.propose(prep, None, policy=profile, budget=100_000, spacing_m=20.0)
+    uncosted = cands.assign(cost=[np.nan, 1.0, np.nan])
+    given = r"^2 candidate\(s\) have no cost \(first: 'K1'\) .* or use a profile with money rules$"
+    with pytest.raises(InputError, match=given):
+        sites.propose(prep, uncosted, policy=profile, budget=100_000)
+
+
 def test_capacity_limits_what_a_small_site_serves(district):
     prep, cands, profile, _ = district
     small = cands.assign(area_m2=[10.0, 900.0, 300.0])
