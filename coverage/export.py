@@ -121,8 +121,9 @@ def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
 
     Layers: ``communities``, ``facilities``, ``circles`` (per facility), ``circles_dissolved``
     (per circle, tier and minutes), ``uncovered`` (parts of communities outside their
-    circles) and, after siting, ``proposed_sites`` and ``proposed_circles`` (the proposed
-    sites' walking circles, as ``circles``).
+    circles) and, after siting, ``proposed_sites``, ``proposed_circles`` (the proposed
+    sites' walking circles, as ``circles``) and ``candidates`` (every candidate considered,
+    chosen or not, with its status).
     """
     path = Path(path)
     metadata = {key: str(value) for key, value in analysis.parameters.items()}
@@ -137,6 +138,8 @@ def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
         layers["proposed_sites"] = analysis.proposed
     if len(analysis.proposed_circles):
         layers["proposed_circles"] = analysis.proposed_circles
+    if len(analysis.candidates):
+        layers["candidates"] = analysis.candidates
     with atomic(path) as tmp:
         for name, layer in layers.items():
             frame = _gpkg_ready(layer.to_crs(GPKG_CRS))
@@ -146,7 +149,7 @@ def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
                 layer=name,
                 driver="GPKG",
                 layer_metadata={"carecircle": json.dumps(metadata, ensure_ascii=False)},
-                promote_to_multi=name not in ("facilities", "proposed_sites"),
+                promote_to_multi=name not in ("facilities", "proposed_sites", "candidates"),
             )
         _add_qgis_styles(analysis, tmp, layers=list(layers))
     return path
@@ -168,6 +171,12 @@ def _add_qgis_styles(analysis: Analysis, path: Path, *, layers: list[str]) -> No
         "circle",
         [(c.name, f"{c.label_zh}（建议选址）", PROPOSED_COLOUR) for c in analysis.policy.circles],
         geometry="outline",
+    )
+    styles["candidates"] = qgis.categorized_qml(
+        "network_status",
+        [("ok", "候选点", "#969696"), ("off_network", "候选点（不在步行网络内）", "#d7301f")],
+        geometry="point",
+        sizes_mm={"ok": 2.0, "off_network": 2.0},
     )
     styles["uncovered"] = qgis.categorized_qml(
         "circle",

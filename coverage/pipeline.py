@@ -69,6 +69,10 @@ class Analysis:
     proposed_circles : geopandas.GeoDataFrame
         The proposed sites' walking circles (:attr:`carecircle.sites.Proposal.circles`),
         empty unless siting ran.
+    candidates : geopandas.GeoDataFrame
+        Every candidate site considered, chosen or not, with its ``order``, ``network_status``,
+        ``access_m``, ``reach`` and ``cost_yuan`` (:attr:`carecircle.sites.Proposal.candidates`),
+        empty unless siting ran.
     after : pandas.DataFrame
         Each community before and after the proposed sites (``id``, ``share_before``,
         ``share_after``, ``status_before``, ``status_after``; see
@@ -97,6 +101,7 @@ class Analysis:
     streets: gpd.GeoSeries = field(default_factory=gpd.GeoSeries)
     proposed: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     proposed_circles: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
+    candidates: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     after: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property

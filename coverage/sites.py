@@ -257,7 +257,7 @@ def propose(
     order[chosen] = np.arange(1, len(chosen) + 1)
     return Proposal(
         sites=proposed,
-        candidates=sites.assign(cost_yuan=costs, order=order),
+        candidates=_every_candidate(sites.assign(cost_yuan=costs, order=order)),
         communities=communities,
         townships=_townships(communities),
         uncoverable=_uncoverable(prep, residents, covered, cover, target),
@@ -561,13 +561,15 @@ def attach(
     Returns
     -------
     Analysis
-        A copy with ``proposed``, ``proposed_circles`` and ``after`` filled in.
+        A copy with ``proposed``, ``proposed_circles``, ``candidates`` and ``after`` filled
+        in.
 
     """
     return replace(
         analysis,
         proposed=proposal.sites if proposed is None else proposed,
         proposed_circles=proposal.circles,
+        candidates=proposal.candidates,
         after=proposal.communities.assign(circle=proposal.circle.name),
     )
 
@@ -684,13 +686,20 @@ def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[
     return written
 
 
-def _candidate_table(candidates: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Every candidate for ``candidates.csv``: what decides its choice first, then the rest."""
-    points = candidates.to_crs(4326)
+def _every_candidate(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The candidates with what decides their choice first, then their other columns.
+
+    The input ``cost`` is left out: ``cost_yuan`` holds it, or the profile's cost where blank.
+    """
     first = ["order", "id", "name", "network_status", "access_m", "reach", "cost_yuan"]
-    first = [column for column in first if column in points]
-    rest = [c for c in points.columns if c not in first and c not in ("geometry", "cost")]
-    table = pd.DataFrame(points[first + rest])
+    rest = [c for c in sites.columns if c not in first and c != "cost"]
+    return sites[first + rest]
+
+
+def _candidate_table(candidates: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Every candidate for ``candidates.csv``, with ``lon`` and ``lat`` for its point."""
+    points = candidates.to_crs(4326)
+    table = pd.DataFrame(points.drop(columns=points.geometry.name))
     return table.assign(lon=points.geometry.x.round(7), lat=points.geometry.y.round(7))
 
 

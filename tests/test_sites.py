@@ -311,6 +311,15 @@ def test_site_command_writes_proposals_and_map_layer(district, tmp_path, street,
     with sqlite3.connect(out / "coverage.gpkg") as db:
         styled = dict(db.execute("SELECT f_table_name, styleQML FROM layer_styles"))
     assert qgis._rgba(maps.PROPOSED_COLOUR) in styled["proposed_circles"]  # outlined so
+    every = gpd.read_file(out / "coverage.gpkg", layer="candidates")
+    assert every["id"].tolist() == ["K1", "K2", "K3"]
+    assert every["order"].tolist()[0] == 1 and every["order"].isna().tolist()[1:] == [True] * 2
+    assert set(every.geom_type) == {"Point"}
+    assert "network_status" in styled["candidates"]  # coloured by whether it can be chosen
+    listed = pd.read_csv(out / "candidates.csv", encoding="utf-8-sig")
+    assert listed["id"].tolist() == ["K1", "K2", "K3"]
+    assert "cost" not in listed  # the cost used is cost_yuan
+    assert listed["cost_yuan"].tolist() == [500_000, 100_000, 50_000]
     page = (out / "map.html").read_text(encoding="utf-8")
     assert "carecircle-proposed" in page
     # the layer of the communities as the sites would leave them (layer names are JSON-escaped)
