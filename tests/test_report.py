@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from matplotlib import image as mpimg
 
-from carecircle import circles, export, report
+from carecircle import _overview, circles, export, report
 from carecircle._errors import InputError
 from carecircle.maps import STATUS_COLOURS, STATUS_LABELS_EN
 
@@ -71,15 +71,16 @@ def test_chinese_labels_have_a_font():
     if font is None:
         pytest.skip("no font with Chinese glyphs on this machine")
     assert font.is_file()
-    assert report._covers(font, "养老服务圈已覆盖未覆盖部分覆盖街道养老服务中心")
-    assert not report._covers(font, "\U0001fae8")  # a character no font here has
+    assert _overview._covers(font, "养老服务圈已覆盖未覆盖部分覆盖街道养老服务中心")
+    assert not _overview._covers(font, "\U0001fae8")  # a character no font here has
 
 
 def test_without_a_chinese_font_the_map_falls_back_to_english(
     demo_analysis, tmp_path, monkeypatch, caplog
 ):
-    monkeypatch.setattr(report, "cjk_font", lambda: None)
-    with caplog.at_level(logging.WARNING, logger="carecircle.report"), warnings.catch_warnings():
+    # overview_png looks cjk_font up in _overview, where both are defined
+    monkeypatch.setattr(_overview, "cjk_font", lambda: None)
+    with caplog.at_level(logging.WARNING, logger="carecircle._overview"), warnings.catch_warnings():
         warnings.simplefilter("error")  # no empty boxes: DejaVu would warn of missing glyphs
         path = report.overview_png(demo_analysis, tmp_path / "en.png", dpi=60)
     assert path.read_bytes().startswith(PNG_SIGNATURE)
