@@ -16,7 +16,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from carecircle import plan
+from carecircle import _plan_output, plan
 from carecircle._errors import InputError
 
 HEADER_2020 = (
@@ -224,11 +224,11 @@ def test_format_table_aligns_cjk(real: plan.PlanAudit) -> None:
     lines = text.splitlines()
     grid = lines[1:28]  # header and 26 townships
     assert grid[0].startswith("乡镇(街道)代码")
-    widths = {plan._width(line) for line in grid}
+    widths = {_plan_output._width(line) for line in grid}
     assert len(widths) == 1
     # The name column starts at the same display column on every line.
     starts = {
-        plan._width(line[: line.index(name)])
+        _plan_output._width(line[: line.index(name)])
         for line, name in zip(grid[1:3], ("桂阳", "桂溪"), strict=True)
     }
     assert len(starts) == 1
@@ -337,7 +337,7 @@ def test_write_is_atomic(
         path.write_bytes(b"half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(plan, "_write_xlsx", broken)
+    monkeypatch.setattr(_plan_output, "_write_xlsx", broken)  # where write looks it up
     with pytest.raises(OSError, match="disk full"):
         plan.write(real, tmp_path, lang="zh")
     assert {key: path.read_bytes() for key, path in paths.items()} == before
