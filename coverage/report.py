@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -397,11 +397,36 @@ def _format_sheet(
     key: str,
     labels: Mapping[str, str],
 ) -> None:
-    """Freeze and filter the header row, format numbers, fit column widths."""
+    """Format one of :func:`workbook`'s sheets (see :func:`format_sheet`)."""
+    frozen = {"communities": "C2", "facilities": "C2", "townships": "B2"}.get(key, "A2")
+    formats = [_number_format(code, key, labels) for code in codes]
+    format_sheet(sheet, shown, formats, frozen=frozen)
+
+
+def format_sheet(
+    sheet: Worksheet,
+    shown: pd.DataFrame,
+    number_formats: Sequence[str | None],
+    *,
+    frozen: str = "A2",
+) -> None:
+    """Freeze and filter the header row, format numbers and fit column widths, as in Excel.
+
+    Parameters
+    ----------
+    sheet : openpyxl.worksheet.worksheet.Worksheet
+        A sheet ``shown`` was just written to (header in row 1, no index).
+    shown : pandas.DataFrame
+        The table as written, for the column widths.
+    number_formats : sequence of str or None
+        One Excel number format per column (for example ``"0.0%"``), None to leave it.
+    frozen : str, keyword-only
+        The top-left cell that stays in view when scrolling (``"A2"``: the header row).
+
+    """
     from openpyxl.styles import Alignment, PatternFill
     from openpyxl.utils import get_column_letter
 
-    frozen = {"communities": "C2", "facilities": "C2", "townships": "B2"}.get(key, "A2")
     sheet.freeze_panes = frozen
     if sheet.max_row >= 1 and sheet.max_column >= 1:
         sheet.auto_filter.ref = sheet.dimensions
@@ -409,9 +434,8 @@ def _format_sheet(
     for cell in sheet[1]:
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
         cell.fill = fill
-    for position, code in enumerate(codes, start=1):
+    for position, number_format in enumerate(number_formats, start=1):
         letter = get_column_letter(position)
-        number_format = _number_format(code, key, labels)
         if number_format:
             for (cell,) in sheet.iter_rows(
                 min_row=2, min_col=position, max_col=position, max_row=sheet.max_row

@@ -21,9 +21,11 @@ import pandas as pd
 from scipy.sparse import csr_array
 
 from . import candidates as candidates_mod
-from . import costing, siting, travel
+from . import circles as circles_mod
+from . import costing, report, siting, travel
 from ._errors import InputError
 from ._files import atomic
+from .maps import STATUS_LABELS_EN
 from .pipeline import Analysis, Prepared, check_near, circle_times, walking_circles
 from .policy import Circle, Policy
 
@@ -677,13 +679,58 @@ def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[
     path = out / "siting.xlsx"
     headers = _HEADERS_ZH if lang == "zh" else {}
     sheets = _SHEETS_ZH if lang == "zh" else {k: k.replace("_", " ") for k in frames}
+    words = _words(proposal.circle, lang)
     with atomic(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         for name, frame in frames.items():
-            shown = frame.rename(columns=headers)
+            shown = frame.copy()
+            for column in shown.columns:
+                if column in words:
+                    shown[column] = [words[column].get(value, value) for value in shown[column]]
+            shown = shown.rename(columns=headers)
             shown.to_excel(writer, sheet_name=sheets[name], index=False)
-            writer.sheets[sheets[name]].freeze_panes = "A2"
+            formats = [_FORMATS.get(column) for column in frame.columns]
+            report.format_sheet(writer.sheets[sheets[name]], shown, formats)
     written["xlsx"] = path
     return written
+
+
+def _words(circle: Circle, lang: str) -> dict[str, dict[Any, Any]]:
+    """Coded cell values of the siting tables in words, per column, for the workbook."""
+    values = report.VALUES[lang]
+    statuses = circles_mod.STATUS_LABELS_ZH if lang == "zh" else STATUS_LABELS_EN
+    yes_no = {True: "是", False: "否"} if lang == "zh" else {True: "yes", False: "no"}
+    label = circle.label_zh if lang == "zh" else circle.label_en
+    reasons = {
+        "off the walking network": values["network_status"]["off_network"],
+        f"no candidate within the {circle.name} circle's minutes": (
+            f"{label}步行时间内无候选点" if lang == "zh" else f"no candidate within the {label}"
+        ),
+    }
+    return {
+        "network_status": values["network_status"],
+        "tier": values["tier"],
+        "status_before": statuses,
+        "status_after": statuses,
+        "under_1000m2": yes_no,
+        "generated": yes_no,
+        "reason": reasons,
+    }
+
+
+_FORMATS = {
+    "newly_covered": "#,##0",
+    "cumulative_covered": "#,##0",
+    "reach": "#,##0",
+    "residents": "#,##0",
+    "within_before": "#,##0",
+    "within_after": "#,##0",
+    "share_before": "0.0%",
+    "share_after": "0.0%",
+    "cost_yuan": "#,##0",
+    "area_m2": "#,##0",
+    "access_m": "#,##0",
+}
+"""Excel number formats of the siting tables' columns."""
 
 
 def _every_candidate(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 import shapely
@@ -325,7 +326,16 @@ def test_site_command_writes_proposals_and_map_layer(district, tmp_path, street,
     # the layer of the communities as the sites would leave them (layer names are JSON-escaped)
     assert json.dumps("养老服务圈: 建成建议选址后的社区覆盖")[1:-1] in page
     assert json.dumps("养老服务圈: 建议选址的步行圈")[1:-1] in page
-    assert (out / "siting.xlsx").exists()
+    book = openpyxl.load_workbook(out / "siting.xlsx")
+    rows = list(book["社区前后对比"].iter_rows(values_only=True))
+    header, by_id = rows[0], {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    assert header[-2:] == ("建设前状态", "建设后状态")
+    assert (by_id["B"]["建设前状态"], by_id["B"]["建设后状态"]) == ("未覆盖", "已覆盖")
+    share = book["社区前后对比"].cell(row=2, column=header.index("建设后覆盖率") + 1)
+    assert share.number_format == "0.0%"
+    listed = list(book["全部候选点"].iter_rows(values_only=True))
+    assert [row[3] for row in listed[1:]] == ["正常"] * 3  # 路网状态
+    assert book["建议选址"].freeze_panes == "A2"
 
 
 def test_the_map_colours_communities_as_the_proposed_sites_leave_them(district):
