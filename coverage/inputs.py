@@ -728,6 +728,10 @@ CANDIDATE_ALIASES: dict[str, tuple[str, ...]] = {
 CANDIDATE_COLUMNS: tuple[str, ...] = ("id", "name", "area_m2", "cost", "under_1000m2")
 """Leading columns of :func:`read_candidates`."""
 
+_CANDIDATE_OUTPUTS = ("order", "network_status", "access_m", "reach", "cost_yuan", "generated")
+"""Columns :func:`carecircle.sites.propose` adds to the candidates: input columns so named
+are renamed, not overwritten."""
+
 
 def read_candidates(
     path: str | os.PathLike[str],
@@ -788,6 +792,6 @@ def read_candidates(
     fields["under_1000m2"] = pd.array(
         [pd.NA if np.isnan(a) else bool(a < 1000) for a in area], dtype="boolean"
     )
-    others = _other_columns(frame, used | set(col.values()), CANDIDATE_COLUMNS)
+    others = _other_columns(frame, used | set(col.values()), CANDIDATE_COLUMNS + _CANDIDATE_OUTPUTS)
     out = gpd.GeoDataFrame(pd.concat([fields, others], axis=1), geometry=points, crs=4326)
     return _from_file(out.reset_index(drop=True), path)

@@ -574,6 +574,14 @@ def test_clashing_input_columns_are_renamed_not_lost(
     assert "more nursing beds than beds" in caplog.text and "'1'" in caplog.text
 
 
+def test_candidate_columns_named_like_sitings_outputs_are_kept(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "c.csv", "id,lon,lat,order,reach\nK1,116.4,39.9,7,far\n")
+    out = inputs.read_candidates(path)
+    assert out["order_input"].tolist() == ["7"]  # kept as read
+    assert out["reach_input"].tolist() == ["far"]
+    assert "order" not in out and "reach" not in out
+
+
 def test_reading_own_output_again(tmp_path: Path) -> None:
     first = inputs.read_communities(_communities(tmp_path / "c.gpkg", population=[10, np.nan]))
     again_path = tmp_path / "again.gpkg"
