@@ -86,6 +86,12 @@ TEXT = {
         "after": "建成建议选址后的社区覆盖",
         "proposed_circle": "建议选址的步行圈",
         "proposed_circle_legend": "建议选址的步行圈（虚线）",
+        "candidates": "未选中的候选点",
+        "candidates_legend": "未选中的候选点（红色：不在步行网络内）",
+        "reach": "单独建设可新增覆盖老年人",
+        "access": "距步行网络（米）",
+        "ok": "正常",
+        "off_network": "不在步行网络内",
         "before_after": "圈内老年人占比：现状 → 建成后",
         "newly_covered": "新增覆盖老年人",
         "cost": "费用（元）",
@@ -136,6 +142,12 @@ TEXT = {
         "after": "community coverage with the proposed sites",
         "proposed_circle": "the proposed sites' walking circles",
         "proposed_circle_legend": "walking circle of a proposed site (dashed)",
+        "candidates": "candidate sites not chosen",
+        "candidates_legend": "candidate site not chosen (red: off the walking network)",
+        "reach": "older residents it alone would bring in",
+        "access": "distance to the walking network (m)",
+        "ok": "ok",
+        "off_network": "off the walking network",
         "before_after": "older residents within the circle: today → with the sites",
         "newly_covered": "older residents newly covered",
         "cost": "cost (yuan)",
@@ -304,6 +316,10 @@ def build(
     for tier, group in facilities.groupby("tier", sort=False):
         _add_facilities(fmap, str(tier), group, text, lang)
 
+    passed_over = analysis.candidates
+    if len(passed_over):
+        passed_over = passed_over[passed_over["order"].isna().to_numpy()]
+        _add_candidates(fmap, _display(passed_over, gcj02=shift), text)
     if len(analysis.proposed):
         _add_proposed(fmap, _display(analysis.proposed, gcj02=shift), text)
     if searchable:
@@ -314,6 +330,7 @@ def build(
         lang,
         proposed=len(analysis.proposed) > 0,
         proposed_circles=len(analysis.proposed_circles) > 0,
+        candidates=len(passed_over) > 0,
     )
     folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap
@@ -490,6 +507,52 @@ def _add_proposed(fmap: folium.Map, sites: gpd.GeoDataFrame, text: dict[str, str
         ),
         # folium merges what this returns into each marker's icon options: its number
         style_function=lambda feature: {"html": _numbered(feature["properties"]["order"])},
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
+    ).add_to(layer)
+    layer.add_to(fmap)
+
+
+CANDIDATE_COLOUR = "#737373"
+"""Candidate sites not chosen (red, :data:`OFF_NETWORK_COLOUR`, when off the network)."""
+OFF_NETWORK_COLOUR = "#d7301f"
+
+
+def _add_candidates(fmap: folium.Map, candidates: gpd.GeoDataFrame, text: dict[str, str]) -> None:
+    """The candidates not chosen: small grey dots (red off the network), a layer off at first.
+
+    Each popup gives what the candidate alone would bring in, its cost and its distance to the
+    walking network, so a reader can see why it was passed over.
+    """
+    popups = [
+        "<br>".join(
+            [
+                f"<b>{html.escape(str(row.name))}</b> ({html.escape(str(row.id))})",
+                f"{text['network']}: {_word(row.network_status, text)}",
+                f"{text['access']}: {_fmt(float(row.access_m), 0)}",
+                f"{text['reach']}: {_fmt(float(row.reach), 0)}",
+                f"{text['cost']}: {_fmt(float(row.cost_yuan), 0)}",
+            ]
+        )
+        for row in candidates.itertuples()
+    ]
+    points = gpd.GeoDataFrame(
+        {
+            "popup": popups,
+            "tooltip": [html.escape(str(name)) for name in candidates["name"]],
+            "off": (candidates["network_status"] == "off_network").to_numpy(),
+        },
+        geometry=candidates.geometry.to_numpy(),
+        crs=candidates.crs,
+    )
+    layer = folium.FeatureGroup(name=text["candidates"], show=False)
+    folium.GeoJson(
+        points.to_json(),
+        marker=folium.CircleMarker(radius=4, weight=1, fill=True, fill_opacity=0.8),
+        style_function=lambda feature: {
+            "color": "#ffffff",
+            "fillColor": OFF_NETWORK_COLOUR if feature["properties"]["off"] else CANDIDATE_COLOUR,
+        },
         popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
         tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
     ).add_to(layer)
@@ -750,7 +813,7 @@ def _facility_popup(row: Any, tier_label: str, text: dict[str, str]) -> str:
         f"{text['tier']}: {html.escape(tier_label)}",
         f"{text['area']}: {_fmt(getattr(row, 'area_m2', None), 0)}",
         f"{text['beds']}: {_fmt(getattr(row, 'beds', None), 0)}",
-        f"{text['network']}: {html.escape(str(getattr(row, 'network_status', '')))}",
+        f"{text['network']}: {_word(getattr(row, 'network_status', ''), text)}",
     ]
     status = getattr(row, "standard_status", None)
     if status is not None:
@@ -779,6 +842,7 @@ def _add_legend(
     *,
     proposed: bool,
     proposed_circles: bool = False,
+    candidates: bool = False,
 ) -> None:
     items = [
         (STATUS_COLOURS[s], _status_label(s, lang))
@@ -807,6 +871,12 @@ def _add_legend(
             f'<div><span style="display:inline-block;width:12px;height:9px;'
             f'margin-right:6px;border:2px dashed {PROPOSED_COLOUR}"></span>'
             f"{html.escape(text['proposed_circle_legend'])}</div>"
+        )
+    if candidates:
+        rows += (
+            f'<div><span style="display:inline-block;width:8px;height:8px;margin:0 8px 0 2px;'
+            f'background:{CANDIDATE_COLOUR};border-radius:4px"></span>'
+            f"{html.escape(text['candidates_legend'])}</div>"
         )
     box = (
         '<div id="carecircle-legend" style="position:fixed;bottom:28px;right:12px;z-index:9999;'

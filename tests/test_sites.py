@@ -355,6 +355,34 @@ def test_the_map_colours_communities_as_the_proposed_sites_leave_them(district):
     assert by_id["D"]["status"] == result.communities.set_index("id").loc["D", "status_after"]
 
 
+def test_the_map_shows_the_candidates_passed_over_in_a_layer_off_at_first(district, tmp_path):
+    prep, cands, profile, _ = district
+    far = _candidates_at(tmp_path / "far.csv", [(200.0, 2_000.0)])
+    both = pd.concat([cands, far], ignore_index=True)
+    analysis = pipeline.analyze(
+        prep.net, prep.communities, prep.facilities, policy=profile, prepared=prep
+    )
+    proposal = sites.propose(prep, both, policy=profile, count=1)
+    fmap = maps.build(sites.attach(analysis, proposal), lang="en")
+    [layer] = [
+        child
+        for child in fmap._children.values()
+        if getattr(child, "layer_name", None) == "candidate sites not chosen"
+    ]
+    assert layer.show is False
+    [points] = layer._children.values()
+    data = points.data
+    features = (json.loads(data) if isinstance(data, str) else data)["features"]
+    popups = {f["properties"]["tooltip"]: f["properties"]["popup"] for f in features}
+    assert set(popups) == {"K4", "二号", "三号"}  # K1 (一号) is chosen, numbered elsewhere
+    assert "network status: off the walking network" in popups["K4"]
+    assert "distance to the walking network (m): 2,000" in popups["K4"]
+    assert "network status: ok" in popups["二号"]
+    assert "cost (yuan): 100,000" in popups["二号"]
+    page = fmap.get_root().render()
+    assert "candidate site not chosen (red: off the walking network)" in page  # the legend
+
+
 def test_the_map_says_when_each_site_is_built_or_why_not():
     from carecircle import maps
 
