@@ -677,7 +677,7 @@ def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[
             frame.to_csv(tmp, index=False, encoding="utf-8-sig")
         written[name] = path
     path = out / "siting.xlsx"
-    headers = _HEADERS_ZH if lang == "zh" else {}
+    headers = _HEADERS_ZH if lang == "zh" else _HEADERS_EN
     sheets = _SHEETS_ZH if lang == "zh" else {k: k.replace("_", " ") for k in frames}
     words = _words(proposal.circle, lang)
     with atomic(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
@@ -786,3 +786,33 @@ _HEADERS_ZH = {
     "access_m": "距路网(m)",
     "reach": "可新增覆盖老年人",
 }
+_HEADERS_EN = {
+    "order": "order",
+    "id": "id",
+    "name": "name",
+    "tier": "tier",
+    "newly_covered": "older residents newly covered",
+    "cumulative_covered": "newly covered, cumulative",
+    "cost_yuan": "cost (yuan)",
+    "area_m2": "floor area (m²)",
+    "under_1000m2": "under 1000 m² (simplified approval)",
+    "generated": "generated",
+    "lon": "longitude",
+    "lat": "latitude",
+    "township": "township",
+    "residents": "older residents",
+    "within_before": "within the circle before",
+    "within_after": "within the circle after",
+    "share_before": "share before",
+    "share_after": "share after",
+    "status_before": "status before",
+    "status_after": "status after",
+    "communities_covered_before": "communities covered before",
+    "communities_covered_after": "communities covered after",
+    "community_id": "community id",
+    "reason": "reason",
+    "network_status": "network status",
+    "access_m": "distance to the network (m)",
+    "reach": "older residents it alone would bring in",
+}
+"""The workbook's headers in English (the CSVs keep the column names)."""

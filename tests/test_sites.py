@@ -204,6 +204,10 @@ def test_candidates_off_the_street_are_listed_not_chosen(district, tmp_path):
     assert "1 of 4 candidate(s)" in note
     assert "'K4', 2,000 m" in note
     sites.write(result, tmp_path / "out", lang="en")
+    book = openpyxl.load_workbook(tmp_path / "out" / "siting.xlsx")
+    header = next(book["candidates"].iter_rows(values_only=True))
+    assert header[:5] == ("order", "id", "name", "network status", "distance to the network (m)")
+    assert book["candidates"].cell(row=5, column=4).value == "off the walking network"  # K4
     table = pd.read_csv(tmp_path / "out" / "candidates.csv", encoding="utf-8-sig")
     assert table["id"].tolist() == ["K1", "K2", "K3", "K4"]
     assert table["network_status"].tolist() == ["ok", "ok", "ok", "off_network"]
