@@ -158,7 +158,7 @@ def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
 def _add_qgis_styles(analysis: Analysis, path: Path, *, layers: list[str]) -> None:
     """Store default QGIS styles in the GeoPackage, so layers open coloured at once."""
     from . import qgis
-    from .maps import PROPOSED_COLOUR
+    from .maps import CANDIDATE_COLOUR, OFF_NETWORK_COLOUR, PROPOSED_COLOUR
 
     styles = dict(
         qgis.default_styles(
@@ -174,7 +174,10 @@ def _add_qgis_styles(analysis: Analysis, path: Path, *, layers: list[str]) -> No
     )
     styles["candidates"] = qgis.categorized_qml(
         "network_status",
-        [("ok", "候选点", "#969696"), ("off_network", "候选点（不在步行网络内）", "#d7301f")],
+        [
+            ("ok", "候选点", CANDIDATE_COLOUR),
+            ("off_network", "候选点（不在步行网络内）", OFF_NETWORK_COLOUR),
+        ],
         geometry="point",
         sizes_mm={"ok": 2.0, "off_network": 2.0},
     )

@@ -514,7 +514,8 @@ def _add_proposed(fmap: folium.Map, sites: gpd.GeoDataFrame, text: dict[str, str
 
 
 CANDIDATE_COLOUR = "#737373"
-"""Candidate sites not chosen (red, :data:`OFF_NETWORK_COLOUR`, when off the network)."""
+"""Candidate sites not chosen (red, :data:`OFF_NETWORK_COLOUR`, when off the network), on the
+map and in the GeoPackage's QGIS style."""
 OFF_NETWORK_COLOUR = "#d7301f"
 
 

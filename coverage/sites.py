@@ -284,8 +284,8 @@ def _note_off_network(sites: gpd.GeoDataFrame, max_access_m: float, notes: list[
         return
     ids = sites["id"].to_numpy()
     access = sites["access_m"].to_numpy(dtype=float)
-    nearest = int(np.argmin(access))
     if off.size == len(sites):
+        nearest = int(np.argmin(access))
         source = sites.attrs.get("source")
         msg = (
             f"{source + ': ' if source else ''}"
@@ -497,6 +497,11 @@ def _townships(communities: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
+def _reasons(target: Circle) -> tuple[str, str]:
+    """Why residents cannot be brought in: off the walking network, or no candidate in reach."""
+    return "off the walking network", f"no candidate within the {target.name} circle's minutes"
+
+
 def _uncoverable(
     prep: Prepared, residents: np.ndarray, covered: np.ndarray, cover: csr_array, target: Circle
 ) -> pd.DataFrame:
@@ -506,9 +511,10 @@ def _uncoverable(
     rows = []
     comm = prep.communities
     group = prep.points.community
+    off_network, out_of_reach = _reasons(target)
     for reason, mask in (
-        ("off the walking network", left & prep.off_network),
-        (f"no candidate within the {target.name} circle's minutes", left & ~prep.off_network),
+        (off_network, left & prep.off_network),
+        (out_of_reach, left & ~prep.off_network),
     ):
         amount = np.bincount(group[mask], weights=residents[mask], minlength=len(comm))
         for i in np.flatnonzero(amount > 0):
@@ -659,16 +665,12 @@ def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    sites = proposal.sites.to_crs(4326)
-    table = pd.DataFrame(sites.drop(columns="geometry")).assign(
-        lon=sites.geometry.x.round(7), lat=sites.geometry.y.round(7)
-    )
     frames = {
-        "proposed_sites": table,
+        "proposed_sites": _with_lonlat(proposal.sites),
         "siting_communities": proposal.communities,
         "siting_townships": proposal.townships,
         "uncoverable": proposal.uncoverable,
-        "candidates": _candidate_table(proposal.candidates),
+        "candidates": _with_lonlat(proposal.candidates),
     }
     written: dict[str, Path] = {}
     for name, frame in frames.items():
@@ -700,9 +702,10 @@ def _words(circle: Circle, lang: str) -> dict[str, dict[Any, Any]]:
     statuses = circles_mod.STATUS_LABELS_ZH if lang == "zh" else STATUS_LABELS_EN
     yes_no = {True: "是", False: "否"} if lang == "zh" else {True: "yes", False: "no"}
     label = circle.label_zh if lang == "zh" else circle.label_en
+    off_network, out_of_reach = _reasons(circle)
     reasons = {
-        "off the walking network": values["network_status"]["off_network"],
-        f"no candidate within the {circle.name} circle's minutes": (
+        off_network: values["network_status"]["off_network"],
+        out_of_reach: (
             f"{label}步行时间内无候选点" if lang == "zh" else f"no candidate within the {label}"
         ),
     }
@@ -743,9 +746,9 @@ def _every_candidate(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return sites[first + rest]
 
 
-def _candidate_table(candidates: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Every candidate for ``candidates.csv``, with ``lon`` and ``lat`` for its point."""
-    points = candidates.to_crs(4326)
+def _with_lonlat(layer: gpd.GeoDataFrame) -> pd.DataFrame:
+    """A point layer as a table, its geometry as ``lon`` and ``lat`` (EPSG:4326) at the end."""
+    points = layer.to_crs(4326)
     table = pd.DataFrame(points.drop(columns=points.geometry.name))
     return table.assign(lon=points.geometry.x.round(7), lat=points.geometry.y.round(7))
 
