@@ -96,6 +96,7 @@ def propose(
     count: int | None = None,
     cover_all: bool = False,
     budget: float | None = None,
+    years: int = 1,
     capacity: bool = False,
     municipal: bool | None = None,
     spacing_m: float = 100.0,
@@ -123,6 +124,13 @@ def propose(
         The circle to fill and the tier of the new facilities.
     count, cover_all, budget, capacity : keyword-only
         The question (see above).
+    years : int, keyword-only
+        With ``budget``: the number of equal yearly budgets it is spent in (see
+        :func:`phase`). A site must fit within one year's budget, so dearer candidates are
+        left out; and when every candidate left costs the same, each year buys as many sites as
+        its own budget pays for, so the sites chosen are the best that many and all can be
+        phased within the years. With differing prices only the whole budget binds, and
+        :func:`phase` may leave a site for after the years.
     municipal : bool, optional, keyword-only
         For costing under 运城's rules (see :func:`carecircle.costing.cost`).
     spacing_m : float, keyword-only
@@ -133,6 +141,12 @@ def propose(
 
     """
     mode = _mode(count, cover_all, budget, capacity)
+    if isinstance(years, bool) or not isinstance(years, int) or years < 1:
+        msg = f"years must be a whole number of years ≥ 1; got {years!r}"
+        raise InputError(msg)
+    if years > 1 and mode != "budget":
+        msg = "years splits a budget into yearly budgets; it goes with --budget YUAN"
+        raise InputError(msg)
     target = policy.circle(circle)
     if tier not in target.tiers:
         msg = (
@@ -184,6 +198,7 @@ def propose(
     sites = sites.assign(reach=np.round(reach, 1))
 
     costs = _costs(sites, policy, tier=tier, municipal=municipal, notes=notes)
+    uncoverable = _uncoverable(prep, residents, covered, cover, target)
     if mode == "count":
         if capacity:
             solution = _capacitated(
@@ -223,8 +238,12 @@ def propose(
                 f"profile {policy.name!r} {rules}; {fix}"
             )
             raise InputError(msg)
+        buildable, money = _within_years(
+            sites["id"].to_numpy()[usable], cost, float(budget or 0.0), years, notes
+        )
+        usable, cover = usable[buildable], csr_array(cover[:, buildable])
         solution = siting.budgeted_covering(
-            cover, residents, cost, float(budget or 0.0), covered=covered, time_limit_s=time_limit_s
+            cover, residents, cost[buildable], money, covered=covered, time_limit_s=time_limit_s
         )
 
     chosen = usable[np.asarray(solution.chosen, dtype=np.int64)]
@@ -262,7 +281,7 @@ def propose(
         candidates=_every_candidate(sites.assign(cost_yuan=costs, order=order)),
         communities=communities,
         townships=_townships(communities),
-        uncoverable=_uncoverable(prep, residents, covered, cover, target),
+        uncoverable=uncoverable,
         solution=solution,
         circle=target,
         mode=mode,
@@ -301,6 +320,42 @@ def _note_off_network(sites: gpd.GeoDataFrame, max_access_m: float, notes: list[
         f"walking network and cannot be chosen (first: {ids[first]!r}, {access[first]:,.0f} m); "
         "candidates.csv lists them as off_network"
     )
+
+
+def _within_years(
+    ids: np.ndarray, cost: np.ndarray, budget: float, years: int, notes: list[str]
+) -> tuple[np.ndarray, float]:
+    """Which candidates one year's budget can pay for, and what the years can spend on them.
+
+    ``budget`` is spread over ``years`` equal yearly budgets. A candidate dearer than a year's
+    budget is never built. At one price for all the others, each year buys as many sites as
+    its own budget pays for, so the years spend that many times the price, which may be less
+    than ``budget`` (3 years of 300,000 yuan at 200,000 a site build 3 sites, not 4). One year:
+    every candidate, and the whole budget.
+    """
+    if years == 1:
+        return np.ones(cost.size, dtype=bool), budget
+    yearly = budget / years
+    buildable = cost <= yearly
+    if not buildable.all():
+        first = int(np.flatnonzero(~buildable)[0])
+        notes.append(
+            f"{int((~buildable).sum())} candidate(s) cost more than a year's budget "
+            f"({yearly:,.0f} yuan) and are left out (first: {ids[first]!r}, "
+            f"{cost[first]:,.0f} yuan)"
+        )
+    prices = np.unique(cost[buildable])
+    if prices.size != 1 or prices[0] <= 0:
+        return buildable, budget
+    price = float(prices[0])
+    each_year = siting._affordable(yearly, price)
+    money = (years * each_year) * price
+    if money < budget and siting._affordable(budget, price) > years * each_year:
+        notes.append(
+            f"at {price:,.0f} yuan a site, a year's {yearly:,.0f} yuan builds {each_year}: "
+            f"{years * each_year} site(s) in {years} years"
+        )
+    return buildable, money
 
 
 def _mode(count: int | None, cover_all: bool, budget: float | None, capacity: bool) -> str:

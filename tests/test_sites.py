@@ -148,6 +148,46 @@ def test_budget_buys_what_it_can(district):
     assert len(none.sites) == 0
 
 
+def test_a_budget_over_years_leaves_out_what_no_year_affords(district):
+    prep, cands, profile, _ = district
+    whole = sites.propose(prep, cands, policy=profile, budget=600_000)
+    assert whole.sites["id"].tolist() == ["K1"]  # 500,000: both gaps at once
+    yearly = sites.propose(prep, cands, policy=profile, budget=600_000, years=2)
+    assert yearly.sites["id"].tolist() == ["K2"]  # K1 costs more than a year's 300,000
+    assert "1 candidate(s) cost more than a year's budget (300,000 yuan) and are left out " in (
+        " ".join(yearly.notes)
+    )
+    # what no year affords is still listed with every candidate, and never chosen
+    listed = yearly.candidates.set_index("id")
+    assert pd.isna(listed.loc["K1", "order"]) and listed.loc["K2", "order"] == 1
+    with pytest.raises(InputError, match="years must be a whole number of years ≥ 1; got 0"):
+        sites.propose(prep, cands, policy=profile, budget=600_000, years=0)
+    with pytest.raises(InputError, match="it goes with --budget YUAN"):
+        sites.propose(prep, cands, policy=profile, count=1, years=2)
+
+
+@pytest.mark.parametrize(
+    ("cost", "budget", "years", "buildable", "money", "said"),
+    [
+        ([200, 200, 200], 900, 1, [1, 1, 1], 900, ""),  # one year: all of it
+        ([200, 200, 200], 900, 3, [1, 1, 1], 600, "a year's 300 yuan builds 1: 3 site(s)"),
+        ([200, 200, 200], 1200, 3, [1, 1, 1], 1200, ""),  # 400 a year: 2 a year, the same
+        ([200, 500, 200], 900, 3, [1, 0, 1], 600, "1 candidate(s) cost more"),
+        ([100, 250, 100], 900, 3, [1, 1, 1], 900, ""),  # differing prices: the whole budget
+        ([0, 0], 10, 2, [1, 1], 10, ""),  # free sites
+    ],
+)
+def test_yearly_budgets_decide_what_the_years_can_spend(
+    cost, budget, years, buildable, money, said
+):
+    notes: list[str] = []
+    ids = np.array([f"K{i}" for i in range(len(cost))])
+    got, spend = sites._within_years(ids, np.asarray(cost, dtype=float), budget, years, notes)
+    assert got.tolist() == [bool(b) for b in buildable]
+    assert spend == money
+    assert (said in " ".join(notes)) and (bool(notes) == bool(said))
+
+
 def test_candidates_without_a_cost_are_costed_as_new_stations(district, street, tmp_path):
     _, cands, _, (comm_path, fac_path, _, _) = district
     path = tmp_path / "wanzhou-street.toml"
@@ -458,7 +498,9 @@ def test_phasing_asks_for_one_yearly_limit_and_costs():
         sites.phase(proposal, first_year=2030, years=0, per_year=1)
 
 
-def test_the_planners_script_phases_the_district(district, street, tmp_path, capsys):
+@pytest.fixture
+def planner(district, street, tmp_path):
+    """``scripts/plan_sites.py`` loaded as a module, and its district arguments."""
     import importlib.util
 
     from carecircle import network
@@ -471,10 +513,16 @@ def test_the_planners_script_phases_the_district(district, street, tmp_path, cap
     spec.loader.exec_module(script)
     net_path = tmp_path / "street.npz"
     network.save(street, net_path)
-    out = tmp_path / "plan"
     args = ["--network", str(net_path), "--communities", str(comm_path)]
     args += ["--facilities", str(fac_path), "--candidates", str(cand_path)]
-    args += ["--policy", str(profile_path), "--per-year", "1", "--years", "2"]
+    return script, [*args, "--policy", str(profile_path)]
+
+
+def test_the_planners_script_phases_the_district(planner, tmp_path, capsys):
+    script, district_args = planner
+    profile_path = district_args[-1]
+    out = tmp_path / "plan"
+    args = [*district_args, "--per-year", "1", "--years", "2"]
     code = script.main([*args, "--first-year", "2030", "--out", str(out)])
     assert code == 0
     plan = pd.read_csv(out / "plan_by_year.csv", encoding="utf-8-sig")
@@ -496,4 +544,28 @@ def test_the_planners_script_phases_the_district(district, street, tmp_path, cap
     assert script.main([*args[:-4], "--budget-per-year", "-5"]) == 2  # instead of --per-year 1
     assert capsys.readouterr().err.strip() == (
         "plan_sites: error: --budget-per-year must be more than 0 yuan; got -5"
+    )
+
+
+def test_the_planners_script_says_when_a_chosen_site_waits(planner, tmp_path, capsys, monkeypatch):
+    script, district_args = planner
+    args = [*district_args, "--first-year", "2030", "--out", str(tmp_path / "p")]
+    # 300,000 a year for 2 years: K1 (500,000) fits no year and is left out, K2 is built
+    assert script.main([*args, "--budget-per-year", "300000", "--years", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "cost more than a year's budget (300,000 yuan) and are left out" in out
+    assert "wait for after" not in out
+    plan = pd.read_csv(tmp_path / "p" / "plan_by_year.csv", encoding="utf-8-sig")
+    assert plan["id"].tolist() == ["K2"] and plan["status"].tolist() == ["planned"]
+    # with differing prices a chosen site may find no year with room: the script says so
+    phase = sites.phase
+
+    def no_room(*a, **kw):
+        return phase(*a, **kw).assign(status=sites.LATER, year=pd.NA)
+
+    monkeypatch.setattr(sites, "phase", no_room)
+    assert script.main([*args, "--budget-per-year", "300000", "--years", "2"]) == 0
+    assert (
+        "1 site(s) chosen for the whole budget do not fit the yearly budgets and wait for "
+        "after 2031" in capsys.readouterr().out
     )
