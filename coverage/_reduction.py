@@ -25,10 +25,10 @@ _CHUNK_WORK = 20_000_000
 """Products per block of rows, so that one block's overlaps stay within a few hundred MB."""
 
 
-def _merge_rows(matrix: sp.csr_array, weight: np.ndarray) -> tuple[sp.csr_array, np.ndarray]:
-    """Rows with the same set of columns merged into one, their weights summed.
+def _row_groups(matrix: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's group (rows with the same set of columns share one) and each group's first row.
 
-    ``matrix`` must have sorted indices. The merged rows keep the order of first appearance.
+    ``matrix`` must have sorted indices. Groups are numbered in order of first appearance.
     """
     indptr, indices = matrix.indptr, matrix.indices
     seen: dict[bytes, int] = {}
@@ -41,6 +41,15 @@ def _merge_rows(matrix: sp.csr_array, weight: np.ndarray) -> tuple[sp.csr_array,
         count=matrix.shape[0],
     )
     _, first = np.unique(group, return_index=True)
+    return group, first
+
+
+def _merge_rows(matrix: sp.csr_array, weight: np.ndarray) -> tuple[sp.csr_array, np.ndarray]:
+    """Rows with the same set of columns merged into one, their weights summed.
+
+    ``matrix`` must have sorted indices. The merged rows keep the order of first appearance.
+    """
+    group, first = _row_groups(matrix)
     merged = sp.csr_array(matrix[first])
     return merged, np.bincount(group, weights=weight, minlength=len(first))
 

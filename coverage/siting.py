@@ -30,13 +30,13 @@ is returned with its gap to the LP bound. :func:`greedy_maximal_covering` is the
 Every result is a frozen :class:`Solution` whose sites are in order of marginal gain (the
 optimal set re-ordered greedily), so a plan can be phased year by year.
 
-This module holds the public functions, :class:`Solution` and the input checks; the work they
-hand on lives in private modules, each read on its own: :mod:`carecircle._reduction` (the
-reductions), :mod:`carecircle._solve` (greedy, swaps, the covering programme and its run
-through HiGHS), :mod:`carecircle._towns` (the exact search with its restart and the search by
-parts), :mod:`carecircle._set_cover` and :mod:`carecircle._capacity` (the internals of set
-covering and of the capacitated model), and :mod:`carecircle._outcome` (the statuses and
-methods, exported here).
+This module holds the public functions and :class:`Solution`; their input checks are in
+:mod:`carecircle._validate`, and the work they hand on lives in private modules, each read on
+its own: :mod:`carecircle._reduction` (the reductions), :mod:`carecircle._solve` (greedy,
+swaps, the covering programme and its run through HiGHS), :mod:`carecircle._towns` (the exact
+search with its restart and the search by parts), :mod:`carecircle._set_cover` and
+:mod:`carecircle._capacity` (the internals of set covering and of the capacitated model), and
+:mod:`carecircle._outcome` (the statuses and methods, exported here).
 """
 
 from __future__ import annotations
@@ -57,10 +57,11 @@ from ._capacity import _Flow, _flow_constraints, _lazy_greedy, _served
 from ._errors import InputError
 from ._highs import _highs, _relaxation
 from ._outcome import _PROOF_TOL, GREEDY, HEURISTIC, MILP, OPTIMAL, TIME_LIMIT
-from ._reduction import _reduce
+from ._reduction import _reduce, _row_groups
 from ._set_cover import _set_cover_part, _set_cover_reduce
 from ._solve import _greedy, _order_by_gain, _swap_search
 from ._towns import _groups, _parts, _search
+from ._validate import _as_count, _as_cover, _as_mask, _as_number, _as_values, _options
 
 logger = logging.getLogger(__name__)
 
@@ -142,121 +143,6 @@ class Solution:
     uncoverable: np.ndarray
     runtime_s: float
     assignment: sp.csr_array | None = None
-
-
-# --------------------------------------------------------------------------------------------
-# validation
-
-
-def _as_cover(cover: Any, name: str = "cover") -> sp.csr_array:
-    """A canonical boolean CSR copy of a coverage matrix (sorted indices, no stored zeros)."""
-    if sp.issparse(cover):
-        matrix = sp.csr_array(cover, copy=True)
-    else:
-        array = np.asarray(cover)
-        if array.ndim != 2:
-            msg = (
-                f"{name} has {array.ndim} dimension(s) (shape {array.shape}); expected a 2-D "
-                "matrix, demand points × sites"
-            )
-            raise InputError(msg)
-        matrix = sp.csr_array(array)
-    if matrix.ndim != 2:
-        msg = f"{name} has shape {matrix.shape}; expected a 2-D matrix, demand points × sites"
-        raise InputError(msg)
-    matrix.sum_duplicates()
-    data = matrix.data
-    if data.dtype != np.bool_:
-        if not np.issubdtype(data.dtype, np.number):
-            msg = f"{name} holds {data.dtype} values; expected booleans (True/False or 0/1)"
-            raise InputError(msg)
-        bad = np.flatnonzero(~np.isin(data, (0, 1)))
-        if bad.size:
-            rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-            at = bad[0]
-            msg = (
-                f"{name}[{rows[at]}, {matrix.indices[at]}] is {data[at].item()!r}; expected "
-                "booleans (True/False or 0/1): True where the site reaches the point in time"
-            )
-            raise InputError(msg)
-    matrix = matrix.astype(np.bool_)
-    matrix.eliminate_zeros()
-    matrix.sort_indices()
-    return matrix
-
-
-def _as_values(values: Any, n: int, name: str, what: str, *, allow_inf: bool = False) -> np.ndarray:
-    """A float64 copy of one non-negative number per row or column, checked."""
-    array = np.asarray(values)
-    if array.shape != (n,):
-        msg = f"{name} has shape {array.shape}; expected ({n},), one value per {what}"
-        raise InputError(msg)
-    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.number):
-        msg = f"{name} holds {array.dtype} values; expected numbers"
-        raise InputError(msg)
-    array = array.astype(np.float64)
-    bad = np.isnan(array) | (array < 0) | (np.isinf(array) & (not allow_inf))
-    if bad.any():
-        at = int(np.flatnonzero(bad)[0])
-        expected = "a number ≥ 0 (inf for unlimited)" if allow_inf else "a finite number ≥ 0"
-        msg = (
-            f"{name}[{at}] ({what} {at}) is {float(array[at])!r}; expected {expected}"
-            f"{f' ({int(bad.sum())} bad values in all)' if bad.sum() > 1 else ''}"
-        )
-        raise InputError(msg)
-    return array
-
-
-def _as_mask(covered: Any, n: int, name: str = "covered") -> np.ndarray:
-    """A boolean copy of the already-covered flags, all False when None."""
-    if covered is None:
-        return np.zeros(n, dtype=np.bool_)
-    array = np.asarray(covered)
-    if array.shape != (n,):
-        msg = f"{name} has shape {array.shape}; expected ({n},), one flag per demand point"
-        raise InputError(msg)
-    if array.dtype != np.bool_ and (
-        not np.issubdtype(array.dtype, np.number) or not np.isin(array, (0, 1)).all()
-    ):
-        msg = f"{name} holds {array.dtype} values; expected booleans (True/False or 0/1)"
-        raise InputError(msg)
-    return array.astype(np.bool_)
-
-
-def _as_count(k: Any, name: str = "k") -> int:
-    """A whole number ≥ 0 (Python or NumPy integer; bool is refused)."""
-    if isinstance(k, bool | np.bool_) or not isinstance(k, int | np.integer) or k < 0:
-        msg = f"{name} is {k!r}; expected a whole number of sites ≥ 0"
-        raise InputError(msg)
-    return int(k)
-
-
-def _as_number(value: Any, name: str, expected: str, *, positive: bool = False) -> float:
-    """A finite real number ≥ 0 (> 0 when ``positive``)."""
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    )
-    number = float(value) if ok else math.nan
-    if not math.isfinite(number) or number < 0 or (positive and number == 0):
-        msg = f"{name} is {value!r}; expected {expected}"
-        raise InputError(msg)
-    return number
-
-
-def _options(time_limit_s: Any, mip_rel_gap: Any, max_variables: Any) -> tuple[float, float, int]:
-    limit = _as_number(time_limit_s, "time_limit_s", "a number of seconds > 0", positive=True)
-    gap = _as_number(mip_rel_gap, "mip_rel_gap", "a relative gap from 0 (exact) to below 1")
-    if gap >= 1:
-        msg = f"mip_rel_gap is {mip_rel_gap!r}; expected a relative gap from 0 (exact) to below 1"
-        raise InputError(msg)
-    if (
-        isinstance(max_variables, bool | np.bool_)
-        or not isinstance(max_variables, int | np.integer)
-        or max_variables < 1
-    ):
-        msg = f"max_variables is {max_variables!r}; expected a whole number ≥ 1"
-        raise InputError(msg)
-    return limit, gap, int(max_variables)
 
 
 def _frozen(array: Any, dtype: npt.DTypeLike) -> np.ndarray:
@@ -835,17 +721,7 @@ def capacitated_covering(
     # merge points with the same reach (new sites, then existing ones, side by side)
     both = sp.hstack([matrix[rows], existing[rows]], format="csr")
     both.sort_indices()
-    indptr, indices = both.indptr, both.indices
-    seen: dict[bytes, int] = {}
-    group = np.fromiter(
-        (
-            seen.setdefault(indices[indptr[i] : indptr[i + 1]].tobytes(), len(seen))
-            for i in range(rows.size)
-        ),
-        dtype=np.int64,
-        count=rows.size,
-    )
-    _, first = np.unique(group, return_index=True)
+    group, first = _row_groups(both)
     group_weight = np.bincount(group, weights=values[rows], minlength=first.size)
     new = sp.coo_array(matrix[rows[first]])
     old = sp.coo_array(existing[rows[first]])
