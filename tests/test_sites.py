@@ -160,6 +160,10 @@ def test_a_budget_over_years_leaves_out_what_no_year_affords(district):
     # what no year affords is still listed with every candidate, and never chosen
     listed = yearly.candidates.set_index("id")
     assert pd.isna(listed.loc["K1", "order"]) and listed.loc["K2", "order"] == 1
+    # no year affords any candidate: nothing is proposed, and the note says why
+    poor = sites.propose(prep, cands, policy=profile, budget=40_000, years=2)
+    assert poor.sites.empty and poor.solution.objective == 0
+    assert "3 candidate(s) cost more than a year's budget (20,000 yuan)" in " ".join(poor.notes)
     with pytest.raises(InputError, match="years must be a whole number of years ≥ 1; got 0"):
         sites.propose(prep, cands, policy=profile, budget=600_000, years=0)
     with pytest.raises(InputError, match="it goes with --budget YUAN"):
