@@ -224,19 +224,74 @@ def _coverage_program(
 
 def _fractional_knapsack(value: np.ndarray, cost: np.ndarray, budget: float) -> float:
     """Largest ``value @ t`` with ``cost @ t ≤ budget``, ``0 ≤ t ≤ 1`` (items dearer excluded)."""
+    return float(value @ _knapsack_shares(value, cost, budget))
+
+
+def _knapsack_shares(value: np.ndarray, cost: np.ndarray, budget: float) -> np.ndarray:
+    """The ``t`` of :func:`_fractional_knapsack`: free items whole, then the best value per yuan."""
+    t = np.zeros(value.size)
     fits = (cost <= budget) & (value > 0)
-    value, cost = value[fits], cost[fits]
-    free = cost == 0
-    total = float(value[free].sum())
-    value, cost = value[~free], cost[~free]
-    order = np.argsort(-value / cost, kind="stable")
+    t[fits & (cost == 0)] = 1.0
+    paid = np.flatnonzero(fits & (cost > 0))
+    order = paid[np.argsort(-value[paid] / cost[paid], kind="stable")]
     spent = np.cumsum(cost[order])
     whole = int(np.searchsorted(spent, budget, side="right"))
-    total += float(value[order[:whole]].sum())
+    t[order[:whole]] = 1.0
     if whole < order.size:
         left = budget - (spent[whole - 1] if whole else 0.0)
-        total += float(value[order[whole]]) * left / float(cost[order[whole]])
-    return total
+        t[order[whole]] = left / float(cost[order[whole]])
+    return t
+
+
+def _lagrangian_bound(
+    model: _Reduced,
+    *,
+    k: int | None,
+    cost: np.ndarray | None,
+    budget: float | None,
+    floor: float,
+    deadline: float,
+    steps: int = 300,
+) -> float:
+    """An upper bound on the optimum from the Lagrangian relaxation of the coverage links.
+
+    With multipliers ``0 ≤ u ≤ weight`` on the patterns' links ``z_i ≤ Σ x_j``, ``L(u) =
+    Σ (weight − u) + own-and-multiplier scores of the best sites`` (the ``k`` largest, or the
+    fractional knapsack under ``budget``) bounds the optimum from above for every ``u``, and
+    its least value is the LP bound. Up to ``steps`` subgradient steps (Polyak's, towards
+    ``floor``, the value of a known solution), two sparse products each, come close to it
+    without solving the LP, which on large models may not finish in time. Returns the least
+    ``L(u)`` seen; stops at ``deadline``.
+    """
+    patterns = model.matrix
+    across = sp.csr_array(patterns.T)
+    weight = model.weight
+    u = weight / 2.0
+    best, theta, since = math.inf, 1.0, 0
+    for _ in range(steps):
+        if time.perf_counter() > deadline:
+            break
+        score = model.own + across @ u
+        if cost is None:
+            x = np.zeros(score.size)
+            take = min(int(k or 0), score.size)
+            if take:
+                x[np.argpartition(-score, take - 1)[:take]] = 1.0
+        else:
+            x = _knapsack_shares(score, cost, float(budget or 0.0))
+        value = float((weight - u).sum() + score @ x)
+        if value < best - 1e-9 * max(1.0, abs(best) if math.isfinite(best) else 1.0):
+            best, since = value, 0
+        else:
+            since += 1
+            if since >= 10:
+                theta, since = theta / 2.0, 0
+        step = patterns @ x - 1.0  # the subgradient: reached by the chosen sites, less z = 1
+        norm = float(step @ step)
+        if norm == 0.0 or value - floor <= 1e-9 * max(1.0, abs(value)):
+            break
+        u = np.clip(u - theta * (value - floor) / norm * step, 0.0, weight)
+    return best
 
 
 def _greedy(

@@ -57,9 +57,9 @@ from ._capacity import _Flow, _flow_constraints, _lazy_greedy, _served
 from ._errors import InputError
 from ._highs import _highs, _relaxation
 from ._outcome import _PROOF_TOL, GREEDY, HEURISTIC, MILP, OPTIMAL, TIME_LIMIT
-from ._reduction import _reduce, _row_groups
+from ._reduction import _reduce, _row_groups, _value
 from ._set_cover import _set_cover_part, _set_cover_reduce
-from ._solve import _greedy, _order_by_gain, _swap_search
+from ._solve import _greedy, _lagrangian_bound, _order_by_gain, _swap_search
 from ._towns import _groups, _parts, _search
 from ._validate import _as_count, _as_cover, _as_mask, _as_number, _as_values, _options
 
@@ -87,6 +87,9 @@ _TINY = 1e-12
 
 _WORKERS = min(os.cpu_count() or 1, 4)
 """Most exact searches on parts of a model run at a time (threads; one core each)."""
+
+_LAGRANGIAN_SHARE = 0.05
+"""Most of the time limit the Lagrangian bound may take before the LP."""
 
 
 @dataclass(frozen=True)
@@ -265,7 +268,16 @@ def _solve_coverage(
     heuristic, heuristic_bound = _greedy(model, k=k, cost=kept_cost, budget=budget)
     if exact and k is not None:
         heuristic = _swap_search(model, heuristic, deadline=deadline)
-    bound = min(everything, heuristic_bound)
+    # a bound near the LP's for a few per cent of the time, should the LP itself not finish
+    lagrangian = _lagrangian_bound(
+        model,
+        k=k,
+        cost=kept_cost,
+        budget=budget,
+        floor=_value(model, heuristic),
+        deadline=min(deadline, time.perf_counter() + _LAGRANGIAN_SHARE * time_limit_s),
+    )
+    bound = min(everything, heuristic_bound, lagrangian)
     outcome = _search(
         model,
         k=k,

@@ -1039,6 +1039,37 @@ def test_maximal_covering_on_towns_shares_the_sites_out_after_a_restart(monkeypa
 # Reduced-cost fixing never cuts off an optimum.
 
 
+@pytest.mark.parametrize("seed", range(30))
+def test_the_lagrangian_bound_is_never_below_the_lp_and_comes_near_it(seed):
+    rng, cover, weight, _ = _random(seed, n_demand=30, n_sites=10)
+    active = cover.any(axis=1) & (weight > 0)
+    model = _reduction._reduce(sp.csr_array(cover[active]), weight[active], None)
+    n = model.own.size
+    budgeted = seed % 2 == 1
+    cost = rng.integers(1, 4, n).astype(float) if budgeted else None
+    side, rhs = (cost, 4.0) if budgeted else (np.ones(n), float(rng.integers(1, 4)))
+    c, constraints, upper, _ = _solve._coverage_program(model, side, rhs)
+    lp = -linprog(
+        -c,
+        A_ub=sp.vstack([constraint.A for constraint in constraints]),
+        b_ub=np.concatenate([constraint.ub for constraint in constraints]),
+        bounds=list(zip(np.zeros(c.size), upper, strict=True)),
+        method="highs",
+    ).fun
+    bound = _solve._lagrangian_bound(
+        model,
+        k=None if budgeted else int(rhs),
+        cost=cost,
+        budget=rhs if budgeted else None,
+        floor=0.0,
+        deadline=np.inf,
+    )
+    assert bound >= lp - 1e-6 * max(1.0, lp)  # weak duality: every L(u) is at least the LP
+    assert bound <= 1.1 * lp + 1e-9  # and the steps bring it near
+    everything = float(model.own.sum() + model.weight.sum())
+    assert bound <= everything + 1e-9
+
+
 def _all_sets(n, k=None):
     top = n if k is None else k
     return (list(sites) for r in range(top + 1) for sites in itertools.combinations(range(n), r))
