@@ -280,7 +280,7 @@ def _lagrangian_bound(
         else:
             x = _knapsack_shares(score, cost, float(budget or 0.0))
         value = float((weight - u).sum() + score @ x)
-        if value < best - 1e-9 * max(1.0, abs(best) if math.isfinite(best) else 1.0):
+        if value < best - 1e-9 * max(1.0, abs(value)):
             best, since = value, 0
         else:
             since += 1

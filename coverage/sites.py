@@ -350,7 +350,7 @@ def _within_years(
     price = float(prices[0])
     each_year = siting._affordable(yearly, price)
     money = (years * each_year) * price
-    if money < budget and siting._affordable(budget, price) > years * each_year:
+    if siting._affordable(budget, price) > years * each_year:  # the whole would buy more
         notes.append(
             f"at {price:,.0f} yuan a site, a year's {yearly:,.0f} yuan builds {each_year}: "
             f"{years * each_year} site(s) in {years} years"
