@@ -129,8 +129,9 @@ def propose(
         :func:`phase`). A site must fit within one year's budget, so dearer candidates are
         left out; and when every candidate left costs the same, each year buys as many sites as
         its own budget pays for, so the sites chosen are the best that many and all can be
-        phased within the years. With differing prices only the whole budget binds, and
-        :func:`phase` may leave a site for after the years.
+        phased within the years. With differing prices the sites are chosen so that each year's
+        add up to at most its budget (see :func:`carecircle.siting.budgeted_covering`), and
+        :func:`phase` builds each in the year that pays for it.
     municipal : bool, optional, keyword-only
         For costing under 运城's rules (see :func:`carecircle.costing.cost`).
     spacing_m : float, keyword-only
@@ -243,7 +244,13 @@ def propose(
         )
         usable, cover = usable[buildable], csr_array(cover[:, buildable])
         solution = siting.budgeted_covering(
-            cover, residents, cost[buildable], money, covered=covered, time_limit_s=time_limit_s
+            cover,
+            residents,
+            cost[buildable],
+            money,
+            covered=covered,
+            years=years,
+            time_limit_s=time_limit_s,
         )
 
     chosen = usable[np.asarray(solution.chosen, dtype=np.int64)]
@@ -653,7 +660,10 @@ def phase(
     does not fit waits for the next year, and so do the ones after it, so every year's sites
     follow on from the previous year's and the coverage after each year is the cumulative
     coverage of the order. A site dearer than a whole year's budget is left out of the years
-    (``over_a_year_budget``) and the order goes on without it.
+    (``over_a_year_budget``) and the order goes on without it. When the proposal was chosen for
+    yearly budgets (``propose(..., budget=, years=)``, whose solution says which year pays for
+    each site) and those years fit within ``years`` and ``budget_per_year``, each site is built
+    in its own year instead: the sites then run year by year already.
 
     Returns one row per proposed site: ``year`` (blank when not built in ``first_year ..
     first_year + years - 1``), ``status`` (:data:`PLANNED`, :data:`LATER`, :data:`TOO_DEAR`),
@@ -675,20 +685,12 @@ def phase(
         missing = table["id"].to_numpy()[np.isnan(cost)]
         msg = f"{missing.size} proposed site(s) have no cost (first: {missing[0]!s})"
         raise InputError(msg)
-    year = np.full(len(table), -1, dtype=np.int64)
-    status = np.full(len(table), LATER, dtype=object)
-    current, built, spent = 0, 0, 0.0
-    for i in range(len(table)):
-        if budget_per_year is not None and cost[i] > budget_per_year:
-            status[i] = TOO_DEAR
-            continue
-        fits = built < per_year if per_year is not None else spent + cost[i] <= budget_per_year
-        if not fits:
-            current, built, spent = current + 1, 0, 0.0
-        if current >= years:
-            break
-        year[i], status[i] = first_year + current, PLANNED
-        built, spent = built + 1, spent + float(np.nan_to_num(cost[i]))
+    paid_in = _paid_in(proposal.solution.year, cost, years=years, budget=budget_per_year)
+    if paid_in is None:
+        year, status = _in_order(cost, years=years, per_year=per_year, budget=budget_per_year)
+    else:
+        year, status = paid_in, np.full(len(table), PLANNED, dtype=object)
+    year = np.where(year >= 0, first_year + year, -1)
     residents = float(proposal.communities["residents"].sum())
     before = float(proposal.communities["within_before"].sum())
     gains = np.where(status == PLANNED, table["newly_covered"].to_numpy(dtype=float), 0.0)
@@ -709,6 +711,49 @@ def phase(
             "share_after": [round(float(share[y]), 4) if y >= 0 else np.nan for y in year],
         }
     )
+
+
+def _in_order(
+    cost: np.ndarray, *, years: int, per_year: int | None, budget: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Year (0 for the first; -1: none) and status of each site, filling the years in order.
+
+    Each year takes the next sites while it has room (``per_year`` sites, or ``budget`` yuan);
+    a site dearer than a whole year's budget is skipped as :data:`TOO_DEAR`.
+    """
+    year = np.full(cost.size, -1, dtype=np.int64)
+    status = np.full(cost.size, LATER, dtype=object)
+    current, built, spent = 0, 0, 0.0
+    for i in range(cost.size):
+        if budget is not None and cost[i] > budget:
+            status[i] = TOO_DEAR
+            continue
+        fits = built < per_year if per_year is not None else spent + cost[i] <= budget
+        if not fits:
+            current, built, spent = current + 1, 0, 0.0
+        if current >= years:
+            break
+        year[i], status[i] = current, PLANNED
+        built, spent = built + 1, spent + float(np.nan_to_num(cost[i]))
+    return year, status
+
+
+def _paid_in(
+    given: np.ndarray | None, cost: np.ndarray, *, years: int, budget: float | None
+) -> np.ndarray | None:
+    """The solver's year for each site (0 for the first) when they fit the yearly budgets.
+
+    None when there is no budget, no year from the solver, or its years do not fit ``years``
+    budgets of ``budget`` yuan (a proposal chosen under other limits than the phasing's).
+    """
+    if budget is None or given is None or len(given) != cost.size:
+        return None
+    if cost.size == 0:
+        return np.asarray(given, dtype=np.int64)
+    spent = np.bincount(given, weights=np.nan_to_num(cost), minlength=years)
+    if int(given.max()) >= years or bool(np.any(spent > budget * (1.0 + 1e-9))):
+        return None
+    return np.asarray(given, dtype=np.int64)
 
 
 def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:

@@ -11,7 +11,8 @@ Four models:
 - :func:`maximal_covering` (MCLP): ``k`` new sites covering the most residents not yet covered.
 - :func:`set_covering` (LSCP): the fewest sites covering every point not yet covered that some
   candidate can reach; the points none can reach are listed, never an error.
-- :func:`budgeted_covering`: the most residents newly covered for a budget in yuan.
+- :func:`budgeted_covering`: the most residents newly covered for a budget in yuan, spent at
+  once or in equal yearly budgets, each site paid for out of one of them.
 - :func:`capacitated_covering`: ``k`` new sites, each serving at most its capacity, next to the
   existing facilities with their own reach and capacities.
 
@@ -35,8 +36,9 @@ This module holds the public functions and :class:`Solution`; their input checks
 its own: :mod:`carecircle._reduction` (the reductions), :mod:`carecircle._solve` (greedy,
 swaps, the covering programme and its run through HiGHS), :mod:`carecircle._towns` (the exact
 search with its restart and the search by parts), :mod:`carecircle._set_cover` and
-:mod:`carecircle._capacity` (the internals of set covering and of the capacitated model), and
-:mod:`carecircle._outcome` (the statuses and methods, exported here).
+:mod:`carecircle._capacity` (the internals of set covering and of the capacitated model),
+:mod:`carecircle._years` (a budget spent in yearly budgets) and :mod:`carecircle._outcome` (the
+statuses and methods, exported here).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -62,6 +64,7 @@ from ._set_cover import _set_cover_part, _set_cover_reduce
 from ._solve import _greedy, _lagrangian_bound, _order_by_gain, _swap_search
 from ._towns import _groups, _parts, _search
 from ._validate import _as_count, _as_cover, _as_mask, _as_number, _as_values, _options
+from ._years import _in_years
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +90,10 @@ _TINY = 1e-12
 
 _WORKERS = min(os.cpu_count() or 1, 4)
 """Most exact searches on parts of a model run at a time (threads; one core each)."""
+
+_WHOLE_BUDGET_SHARE = 0.5
+"""Share of the time limit for the whole budget when yearly budgets meet differing prices; the
+rest is left for the model with one budget per year, should its sites not fit the years."""
 
 _LAGRANGIAN_SHARE = 0.05
 """Most of the time limit the Lagrangian bound may take before the LP."""
@@ -133,6 +140,10 @@ class Solution:
         (0 to 1) of each point's residents served by each existing facility (first columns, in
         their order) and each chosen site (in ``chosen`` order); rows sum to at most 1. Residents
         served are ``assignment.multiply(weight[:, None])``. None for the other models.
+    year : numpy.ndarray or None
+        Budgeted covering over several years only: the year each chosen site is paid for in
+        (0 for the first), int64, in ``chosen`` order, which then runs year by year. None for
+        the other models.
 
     """
 
@@ -146,6 +157,7 @@ class Solution:
     uncoverable: np.ndarray
     runtime_s: float
     assignment: sp.csr_array | None = None
+    year: np.ndarray | None = None
 
 
 def _frozen(array: Any, dtype: npt.DTypeLike) -> np.ndarray:
@@ -170,6 +182,7 @@ def _solution(
     start: float,
     proof_tol: float = _PROOF_TOL,
     assignment: sp.csr_array | None = None,
+    year: np.ndarray | None = None,
 ) -> Solution:
     """The frozen :class:`Solution`, with its gap and its running time since ``start``.
 
@@ -189,6 +202,7 @@ def _solution(
         uncoverable=_frozen(uncoverable, np.int64),
         runtime_s=time.perf_counter() - start,
         assignment=assignment,
+        year=None if year is None else _frozen(year, np.int64),
     )
 
 
@@ -458,6 +472,7 @@ def budgeted_covering(
     budget: float,
     *,
     covered: Any | None = None,
+    years: int = 1,
     time_limit_s: float = 60.0,
     mip_rel_gap: float = 0.0,
     max_variables: int = DEFAULT_MAX_VARIABLES,
@@ -472,6 +487,14 @@ def budgeted_covering(
     station, say), the budget buys a number of sites and the model is solved as
     :func:`maximal_covering` for that number, whose search can split a district into towns.
 
+    With ``years`` > 1 the budget is spent in that many equal yearly budgets and each site is
+    paid for out of one of them: candidates dearer than a year's budget are never chosen, and
+    the best set for the whole budget is kept when its sites can be spread over the years
+    (at one price for all, each year buys what its own budget pays for). When they cannot, the
+    model with one budget per year is solved exactly with HiGHS's MIP solver, started from the
+    sites that fit; the whole budget's bound stays a bound. :attr:`Solution.year` then says
+    which year pays for each site.
+
     Parameters
     ----------
     cover : scipy.sparse matrix or array of bool, shape (n_demand, n_candidates)
@@ -484,43 +507,83 @@ def budgeted_covering(
         Most that may be spent, yuan (finite, ≥ 0).
     covered : array of bool, shape (n_demand,), optional, keyword-only
         True where an existing facility already reaches the point.
+    years : int, keyword-only
+        Equal yearly budgets the budget is spent in (whole number ≥ 1; default 1).
     time_limit_s, mip_rel_gap, max_variables : keyword-only
         As :func:`maximal_covering`.
 
     Returns
     -------
     Solution
-        Sites in order of marginal gain (residents, not per yuan).
+        Sites in order of marginal gain (residents, not per yuan); with ``years`` > 1 year by
+        year, each year's in order of marginal gain given the years before.
 
     Raises
     ------
     InputError
         As :func:`maximal_covering`; also when a cost is NaN, infinite or negative (the message
-        names the candidate index) or the budget is not a finite number ≥ 0.
+        names the candidate index), the budget is not a finite number ≥ 0 or ``years`` is not
+        a whole number ≥ 1.
 
     """
     start = time.perf_counter()
     matrix, values, mask, uncoverable = _prepare(cover, weight, covered)
     costs = _as_values(cost, matrix.shape[1], "cost", "candidate")
     money = _as_number(budget, "budget", "a finite amount of yuan ≥ 0")
+    if isinstance(years, bool | np.bool_) or not isinstance(years, int | np.integer) or years < 1:
+        msg = f"years is {years!r}; expected a whole number of years ≥ 1"
+        raise InputError(msg)
+    n_years = int(years)
     limit, gap, most = _options(time_limit_s, mip_rel_gap, max_variables)
+    yearly = money / n_years
+    buildable = np.flatnonzero(costs <= yearly)  # a site is paid for out of one year
     each = float(costs[0]) if costs.size else 0.0
     flat = costs.size > 0 and bool(np.all(costs == each))
-    # one price for all: the budget buys a number of sites (every site when they are free)
-    count = None if not flat else costs.size if each == 0 else _affordable(money, each)
-    return _solve_coverage(
-        matrix,
+    # one price for all: each year buys a number of sites (every site when they are free)
+    count = None if not flat else costs.size if each == 0 else n_years * _affordable(yearly, each)
+    # over differing prices, the yearly model may still need solving after the whole budget
+    share = 1.0 if n_years == 1 or flat else _WHOLE_BUDGET_SHARE
+    whole = _solve_coverage(
+        sp.csr_array(matrix[:, buildable]),
         values,
         mask,
         uncoverable,
         k=count,
-        cost=None if flat else costs,
+        cost=None if flat else costs[buildable],
         budget=None if flat else money,
-        time_limit_s=limit,
+        time_limit_s=share * limit,
         mip_rel_gap=gap,
         max_variables=most,
         exact=True,
         start=start,
+    )
+    if n_years == 1:
+        return replace(whole, chosen=_frozen(buildable[whole.chosen], np.int64))
+    phased = _in_years(
+        sp.csr_array(matrix[:, buildable]),
+        values,
+        mask,
+        costs[buildable],
+        chosen=whole.chosen,
+        bound=whole.bound,
+        status=whole.status,
+        method=whole.method,
+        yearly=yearly,
+        years=n_years,
+        deadline=start + limit,
+        max_variables=most,
+    )
+    objective = float(phased.gains.sum())
+    return _solution(
+        buildable[phased.chosen],
+        phased.gains,
+        objective,
+        max(phased.bound, objective),
+        phased.status,
+        phased.method,
+        uncoverable=uncoverable,
+        start=start,
+        year=phased.year,
     )
 
 

@@ -10,7 +10,9 @@ points, each point about 20 candidates). Each point holds a random number of old
 
 It solves maximal covering for ``k`` sites and set covering under the time limit and prints
 time, objective, bound, gap, status and method, then greedy maximal covering with its gap to
-its own bound (the LP relaxation) and to the best bound known.
+its own bound (the LP relaxation) and to the best bound known. With ``--budget-per-year`` it
+also solves budgeted covering over ``--years`` yearly budgets, each candidate costing one of
+three prices at random, and prints what each year spends.
 
 With ``--source network`` coverage is built the way ``carecircle site`` builds it: the same
 points on a synthetic street grid (100 m blocks), snapped to the nearest street, each candidate
@@ -23,6 +25,7 @@ Usage::
     python scripts/benchmark_siting.py --density 0.002  # sparser coverage
     python scripts/benchmark_siting.py --quick          # 2,000 × 200, a smoke run
     python scripts/benchmark_siting.py --source network # walking coverage on a street grid
+    python scripts/benchmark_siting.py --budget-per-year 700000 --years 5  # and yearly budgets
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from scipy.spatial import cKDTree
 from carecircle import siting
 
 SIDE_M = 20_000.0
+PRICES_YUAN = (150_000.0, 250_000.0, 450_000.0)
+"""Candidate costs drawn for ``--budget-per-year``."""
 
 
 def build(
@@ -125,6 +130,13 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=15.0, help="walking limit (network)")
     parser.add_argument("--speed", type=float, default=0.9, help="walking speed m/s (network)")
     parser.add_argument("--quick", action="store_true", help="2,000 × 200, a smoke run")
+    parser.add_argument(
+        "--budget-per-year",
+        type=float,
+        help="also budgeted covering over --years yearly budgets of this many yuan, each "
+        "candidate costing 150,000, 250,000 or 450,000 at random",
+    )
+    parser.add_argument("--years", type=int, default=5, help="yearly budgets (default 5)")
     args = parser.parse_args()
     if args.quick:
         args.demand, args.candidates, args.k = 2_000, 200, 10
@@ -166,6 +178,21 @@ def main() -> None:
     cover_all = siting.set_covering(cover, time_limit_s=args.time_limit)
     show("set covering", cover_all, time.perf_counter() - tick)
     print(f"{'':<28} {cover_all.uncoverable.size} points no candidate reaches, left out")
+
+    if args.budget_per_year is not None:
+        prices = np.random.default_rng(args.seed + 1).choice(PRICES_YUAN, args.candidates)
+        tick = time.perf_counter()
+        yearly = siting.budgeted_covering(
+            cover,
+            residents,
+            prices,
+            args.budget_per_year * args.years,
+            years=args.years,
+            time_limit_s=args.time_limit,
+        )
+        show(f"{args.years} yearly budgets", yearly, time.perf_counter() - tick)
+        spent = np.bincount(yearly.year, weights=prices[yearly.chosen], minlength=args.years)
+        print(f"{'':<28} spent per year: {', '.join(f'{s:,.0f}' for s in spent)} yuan")
 
 
 if __name__ == "__main__":

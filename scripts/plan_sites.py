@@ -131,13 +131,6 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
     )
     for note in proposal.notes:
         print(f"note: {note}")
-    waiting = int((plan["status"] == sites.LATER).sum())
-    if waiting:
-        print(
-            f"note: {waiting} site(s) chosen for the whole budget do not fit the yearly budgets "
-            f"and wait for after {args.first_year + args.years - 1}; the map's layer of the "
-            "communities with the proposed sites, and siting_communities.csv, count them"
-        )
     return plan
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from carecircle import cli, inputs, maps, pipeline, policy, qgis, sites
+from carecircle import cli, inputs, maps, pipeline, policy, qgis, sites, siting
 from carecircle._errors import InputError
 
 UTM = "EPSG:32648"
@@ -449,8 +449,8 @@ def test_the_map_says_when_each_site_is_built_or_why_not():
     assert maps._build_years(phased.drop(columns="year"), maps.TEXT["en"]) == [""] * 3
 
 
-def _proposal(costs, gains, *, residents=1000.0, within_before=500.0):
-    """A proposal of len(costs) sites, in order, for phasing."""
+def _proposal(costs, gains, *, residents=1000.0, within_before=500.0, year=None):
+    """A proposal of len(costs) sites, in order, for phasing (``year``: the solver's years)."""
     n = len(costs)
     chosen = gpd.GeoDataFrame(
         {
@@ -464,8 +464,13 @@ def _proposal(costs, gains, *, residents=1000.0, within_before=500.0):
         crs=UTM,
     )
     communities = pd.DataFrame({"residents": [residents], "within_before": [within_before]})
+    solution = siting.Solution(
+        np.arange(n), np.asarray(gains, dtype=float), float(np.sum(gains)), float(np.sum(gains)),
+        0.0, "optimal", "milp", np.zeros(0, dtype=np.int64), 0.0,
+        year=None if year is None else np.asarray(year, dtype=np.int64),
+    )  # fmt: skip
     return sites.Proposal(
-        chosen, chosen, communities, pd.DataFrame(), pd.DataFrame(), None, None, "count"
+        chosen, chosen, communities, pd.DataFrame(), pd.DataFrame(), solution, None, "count"
     )
 
 
@@ -488,6 +493,25 @@ def test_phasing_by_budget_waits_for_room_and_skips_what_no_year_affords():
     assert plan["year_cost_yuan"].tolist()[:2] == [200, 300]
     short = sites.phase(_proposal(costs, [50] * 5), first_year=2030, years=2, budget_per_year=300)
     assert short["status"].iloc[4] == "after_the_horizon"
+
+
+def test_phasing_builds_each_site_in_the_year_that_pays_for_it():
+    # chosen for yearly budgets of 300: 150 + 150 in the first year, 100 + 200 in the second;
+    # taken in order, 150 + 100 would fill the first year and 150 would wait for a third
+    costs, gains = [150, 150, 100, 200], [60, 40, 30, 20]
+    plan = sites.phase(
+        _proposal(costs, gains, year=[0, 0, 1, 1]), first_year=2030, years=2, budget_per_year=300
+    )
+    assert plan["year"].tolist() == [2030, 2030, 2031, 2031]
+    assert plan["status"].tolist() == ["planned"] * 4
+    assert plan["year_cost_yuan"].tolist() == [300, 300, 300, 300]
+    assert plan["share_after"].tolist() == [0.6, 0.6, 0.65, 0.65]
+    # years that do not fit the phasing's own budget: the order is followed instead
+    tight = sites.phase(
+        _proposal(costs, gains, year=[0, 0, 1, 1]), first_year=2030, years=2, budget_per_year=250
+    )
+    assert tight["year"].tolist() == [2030, 2031, 2031, pd.NA]
+    assert tight["status"].tolist()[3] == "after_the_horizon"
 
 
 def test_phasing_asks_for_one_yearly_limit_and_costs():
@@ -551,7 +575,7 @@ def test_the_planners_script_phases_the_district(planner, tmp_path, capsys):
     )
 
 
-def test_the_planners_script_says_when_a_chosen_site_waits(planner, tmp_path, capsys, monkeypatch):
+def test_the_planners_script_leaves_out_what_no_year_affords(planner, tmp_path, capsys):
     script, district_args = planner
     args = [*district_args, "--first-year", "2030", "--out", str(tmp_path / "p")]
     # 300,000 a year for 2 years: K1 (500,000) fits no year and is left out, K2 is built
@@ -561,15 +585,3 @@ def test_the_planners_script_says_when_a_chosen_site_waits(planner, tmp_path, ca
     assert "wait for after" not in out
     plan = pd.read_csv(tmp_path / "p" / "plan_by_year.csv", encoding="utf-8-sig")
     assert plan["id"].tolist() == ["K2"] and plan["status"].tolist() == ["planned"]
-    # with differing prices a chosen site may find no year with room: the script says so
-    phase = sites.phase
-
-    def no_room(*a, **kw):
-        return phase(*a, **kw).assign(status=sites.LATER, year=pd.NA)
-
-    monkeypatch.setattr(sites, "phase", no_room)
-    assert script.main([*args, "--budget-per-year", "300000", "--years", "2"]) == 0
-    assert (
-        "1 site(s) chosen for the whole budget do not fit the yearly budgets and wait for "
-        "after 2031" in capsys.readouterr().out
-    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -208,6 +209,99 @@ def test_budgeted_covering_rejects_a_nan_cost():
         siting.budgeted_covering(BUDGET_COVER, BUDGET_WEIGHT, BUDGET_COST, -1.0)
     with pytest.raises(InputError, match=r"cost has shape \(2,\); expected \(3,\)"):
         siting.budgeted_covering(BUDGET_COVER, BUDGET_WEIGHT, [1.0, 2.0], 5.0)
+
+    with pytest.raises(InputError, match=r"years is 0; expected a whole number of years ≥ 1"):
+        siting.budgeted_covering(BUDGET_COVER, BUDGET_WEIGHT, BUDGET_COST, 5.0, years=0)
+    with pytest.raises(InputError, match=r"years is True"):
+        siting.budgeted_covering(BUDGET_COVER, BUDGET_WEIGHT, BUDGET_COST, 5.0, years=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Budgeted covering over several years: each site paid for out of one year's budget.
+#
+#   site  cost  reaches (residents)     two years of 300: the three together cost 550 ≤ 600,
+#   A     200   10                      but no two of them fit one year's 300, so the best
+#   B     200   8                       plan builds A and B, one a year (18), not all three
+#   C     150   7                       (25, the whole budget's optimum and so a bound).
+
+YEARS_COVER = np.eye(3, dtype=bool)
+YEARS_WEIGHT = np.array([10.0, 8.0, 7.0])
+YEARS_COST = np.array([200.0, 200.0, 150.0])
+
+
+def test_budgeted_covering_over_years_pays_each_site_out_of_one_year():
+    whole = siting.budgeted_covering(YEARS_COVER, YEARS_WEIGHT, YEARS_COST, 600.0)
+    assert whole.objective == 25.0 and whole.year is None
+    solution = siting.budgeted_covering(YEARS_COVER, YEARS_WEIGHT, YEARS_COST, 600.0, years=2)
+    assert solution.chosen.tolist() == [0, 1]
+    assert sorted(solution.year.tolist()) == [0, 1]
+    assert solution.objective == 18.0 and solution.gains.tolist() == [10.0, 8.0]
+    assert solution.status == "optimal" and solution.method == "milp"
+    # 450 a year pays for two of them in one year: the whole budget's best is kept
+    roomy = siting.budgeted_covering(YEARS_COVER, YEARS_WEIGHT, YEARS_COST, 900.0, years=2)
+    assert sorted(roomy.chosen.tolist()) == [0, 1, 2] and roomy.objective == 25.0
+    assert np.bincount(roomy.year, weights=YEARS_COST[roomy.chosen]).max() <= 450.0
+    # a year's 190 buys C alone, whatever the two years hold together
+    dear = siting.budgeted_covering(YEARS_COVER, YEARS_WEIGHT, YEARS_COST, 380.0, years=2)
+    assert dear.chosen.tolist() == [2] and dear.objective == 7.0
+
+
+def test_sites_that_first_fit_leaves_out_are_shared_out_exactly():
+    from carecircle import _years
+
+    cost = np.array([150.0, 100.0, 200.0, 150.0])  # first fit: 150 + 100, 200, then no room
+    assert _years._first_fit(cost, 300.0, 2).tolist() == [0, 0, 1, -1]
+    year = _years._pack(cost, 300.0, 2, deadline=math.inf)
+    assert year is not None and year[0] == 0  # the first site stays in the first year
+    assert np.bincount(year, weights=cost, minlength=2).tolist() == [300.0, 300.0]
+    assert _years._pack(np.array([200.0, 200.0, 150.0]), 300.0, 2, deadline=math.inf) is None
+
+
+def _best_over_years(cover, weight, cost, yearly, years):
+    """Brute force: the most weight of a site set whose sites can be shared out over the years."""
+    best = 0.0
+    for size in range(cost.size + 1):
+        for subset in itertools.combinations(range(cost.size), size):
+            fits = any(
+                (np.bincount(when, weights=cost[list(subset)], minlength=years) <= yearly).all()
+                for when in itertools.product(range(years), repeat=size)
+            )
+            if fits:
+                best = max(best, float(weight[cover[:, list(subset)].any(axis=1)].sum()))
+    return best
+
+
+def _years_instance(seed):
+    """25 points × 6 candidates of 200–500 yuan, 2–3 years of 500–700 yuan."""
+    rng = np.random.default_rng(seed)
+    cover = rng.random((25, 6)) < 0.3
+    weight = rng.integers(1, 20, 25).astype(float)
+    cost = rng.integers(2, 6, 6) * 100.0
+    return cover, weight, cost, int(rng.integers(2, 4)), float(rng.integers(5, 8) * 100)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_budgeted_covering_over_years_matches_brute_force(seed):
+    cover, weight, cost, years, yearly = _years_instance(seed)
+    solution = siting.budgeted_covering(cover, weight, cost, years * yearly, years=years)
+    assert solution.objective == _best_over_years(cover, weight, cost, yearly, years)
+    assert solution.status == "optimal"
+    spent = np.bincount(solution.year, weights=cost[solution.chosen], minlength=years)
+    assert spent.size == years and (spent <= yearly).all()
+    assert solution.gains.sum() == weight[cover[:, solution.chosen].any(axis=1)].sum()
+    assert np.all(np.diff(solution.year) >= 0)  # year by year
+
+
+def test_the_brute_force_instances_need_the_yearly_budgets():
+    """Several of the instances above have a whole-budget optimum no yearly plan reaches."""
+    differ = 0
+    for seed in range(20):
+        cover, weight, cost, years, yearly = _years_instance(seed)
+        whole = siting.budgeted_covering(cover[:, cost <= yearly], weight, cost[cost <= yearly],
+                                         years * yearly)  # fmt: skip
+        yearly_plan = siting.budgeted_covering(cover, weight, cost, years * yearly, years=years)
+        differ += whole.objective > yearly_plan.objective
+    assert differ >= 5  # 8 of the 20 when written
 
 
 # ---------------------------------------------------------------------------------------------
