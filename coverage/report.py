@@ -212,7 +212,7 @@ VALUES: dict[str, dict[str, dict[Any, str]]] = {
         "input_status": {"ok": "正常", **circles_mod.STATUS_LABELS_ZH},
         "demand_method": {"raster": "人口栅格", "grid": "均匀分布", "none": "无"},
         "tier": dict(TIER_LABELS_ZH),
-        "network_status": {"ok": "正常", "off_network": "不在步行网络内"},
+        "network_status": {"ok": "正常", "off_network": TEXT["zh"]["off_network"]},
         "centre_method": {"walk": "步行", "straight_line": "直线距离"},
         "station_status": {
             "has_station": TEXT["zh"]["has_station"],
@@ -231,7 +231,7 @@ VALUES: dict[str, dict[str, dict[Any, str]]] = {
         "input_status": {"ok": "ok", **STATUS_LABELS_EN},
         "demand_method": {"raster": "population raster", "grid": "evenly", "none": "none"},
         "tier": dict(TIER_LABELS_EN),
-        "network_status": {"ok": "ok", "off_network": "off the walking network"},
+        "network_status": {"ok": "ok", "off_network": TEXT["en"]["off_network"]},
         "centre_method": {"walk": "walking", "straight_line": "straight line"},
         "station_status": {
             "has_station": TEXT["en"]["has_station"],
