@@ -5,6 +5,8 @@ sites (given, or generated on the network around the communities not covered) an
 siting questions, builds the coverage sets with the same compiled shortest paths as the
 analysis (:func:`carecircle.candidates.coverage_matrix`) and solves with
 :mod:`carecircle.siting`. Existing facilities always stay and keep their coverage.
+:func:`phase` spreads the proposed sites over years; :func:`write` (from
+:mod:`carecircle._site_tables`) writes the tables and the workbook.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import datetime
 import logging
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -21,11 +22,10 @@ import pandas as pd
 from scipy.sparse import csr_array
 
 from . import candidates as candidates_mod
-from . import circles as circles_mod
-from . import costing, report, siting, travel
+from . import costing, siting, travel
 from ._errors import InputError
-from ._files import atomic
-from .maps import STATUS_LABELS_EN
+from ._site_tables import _reasons
+from ._site_tables import write as write
 from .pipeline import Analysis, Prepared, check_near, circle_times, walking_circles
 from .policy import Circle, Policy
 
@@ -559,11 +559,6 @@ def _townships(communities: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def _reasons(target: Circle) -> tuple[str, str]:
-    """Why residents cannot be brought in: off the walking network, or no candidate in reach."""
-    return "off the walking network", f"no candidate within the {target.name} circle's minutes"
-
-
 def _uncoverable(
     prep: Prepared, residents: np.ndarray, covered: np.ndarray, cover: csr_array, target: Circle
 ) -> pd.DataFrame:
@@ -756,86 +751,6 @@ def _paid_in(
     return np.asarray(given, dtype=np.int64)
 
 
-def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:
-    """Write ``proposed_sites.csv`` (ids in order of choice), ``siting.xlsx`` and the tables.
-
-    Files: ``proposed_sites.csv``; ``siting_communities.csv`` and ``siting_townships.csv``
-    (before and after); ``uncoverable.csv``; ``candidates.csv`` (every candidate, chosen or
-    not, with its status); ``siting.xlsx`` with all of them (Chinese headers by default).
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    frames = {
-        "proposed_sites": _with_lonlat(proposal.sites),
-        "siting_communities": proposal.communities,
-        "siting_townships": proposal.townships,
-        "uncoverable": proposal.uncoverable,
-        "candidates": _with_lonlat(proposal.candidates),
-    }
-    written: dict[str, Path] = {}
-    for name, frame in frames.items():
-        path = out / f"{name}.csv"
-        with atomic(path) as tmp:
-            frame.to_csv(tmp, index=False, encoding="utf-8-sig")
-        written[name] = path
-    path = out / "siting.xlsx"
-    headers = _HEADERS_ZH if lang == "zh" else _HEADERS_EN
-    sheets = _SHEETS_ZH if lang == "zh" else {k: k.replace("_", " ") for k in frames}
-    words = _words(proposal.circle, lang)
-    with atomic(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-        for name, frame in frames.items():
-            shown = frame.copy()
-            for column in shown.columns:
-                if column in words:
-                    shown[column] = [words[column].get(value, value) for value in shown[column]]
-            shown = shown.rename(columns=headers)
-            shown.to_excel(writer, sheet_name=sheets[name], index=False)
-            formats = [_FORMATS.get(column) for column in frame.columns]
-            report.format_sheet(writer.sheets[sheets[name]], shown, formats)
-    written["xlsx"] = path
-    return written
-
-
-def _words(circle: Circle, lang: str) -> dict[str, dict[Any, Any]]:
-    """Coded cell values of the siting tables in words, per column, for the workbook."""
-    values = report.VALUES[lang]
-    statuses = circles_mod.STATUS_LABELS_ZH if lang == "zh" else STATUS_LABELS_EN
-    yes_no = {True: "是", False: "否"} if lang == "zh" else {True: "yes", False: "no"}
-    label = circle.label_zh if lang == "zh" else circle.label_en
-    off_network, out_of_reach = _reasons(circle)
-    reasons = {
-        off_network: values["network_status"]["off_network"],
-        out_of_reach: (
-            f"{label}步行时间内无候选点" if lang == "zh" else f"no candidate within the {label}"
-        ),
-    }
-    return {
-        "network_status": values["network_status"],
-        "tier": values["tier"],
-        "status_before": statuses,
-        "status_after": statuses,
-        "under_1000m2": yes_no,
-        "generated": yes_no,
-        "reason": reasons,
-    }
-
-
-_FORMATS = {
-    "newly_covered": "#,##0",
-    "cumulative_covered": "#,##0",
-    "reach": "#,##0",
-    "residents": "#,##0",
-    "within_before": "#,##0",
-    "within_after": "#,##0",
-    "share_before": "0.0%",
-    "share_after": "0.0%",
-    "cost_yuan": "#,##0",
-    "area_m2": "#,##0",
-    "access_m": "#,##0",
-}
-"""Excel number formats of the siting tables' columns."""
-
-
 def _every_candidate(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The candidates with what decides their choice first, then their other columns.
 
@@ -844,78 +759,3 @@ def _every_candidate(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     first = ["order", "id", "name", "network_status", "access_m", "reach", "cost_yuan"]
     rest = [c for c in sites.columns if c not in first and c != "cost"]
     return sites[first + rest]
-
-
-def _with_lonlat(layer: gpd.GeoDataFrame) -> pd.DataFrame:
-    """A point layer as a table, its geometry as ``lon`` and ``lat`` (EPSG:4326) at the end."""
-    points = layer.to_crs(4326)
-    table = pd.DataFrame(points.drop(columns=points.geometry.name))
-    return table.assign(lon=points.geometry.x.round(7), lat=points.geometry.y.round(7))
-
-
-_SHEETS_ZH = {
-    "proposed_sites": "建议选址",
-    "siting_communities": "社区前后对比",
-    "siting_townships": "街道乡镇前后对比",
-    "uncoverable": "无法覆盖",
-    "candidates": "全部候选点",
-}
-_HEADERS_ZH = {
-    "order": "顺序",
-    "id": "编号",
-    "name": "名称",
-    "tier": "设施类型",
-    "newly_covered": "新增覆盖老年人",
-    "cumulative_covered": "累计新增覆盖",
-    "cost_yuan": "费用(元)",
-    "area_m2": "建筑面积(m²)",
-    "under_1000m2": "1000m²以下(简化审批)",
-    "generated": "自动生成",
-    "lon": "经度",
-    "lat": "纬度",
-    "township": "街道(乡镇)",
-    "residents": "老年人口",
-    "within_before": "建设前圈内",
-    "within_after": "建设后圈内",
-    "share_before": "建设前覆盖率",
-    "share_after": "建设后覆盖率",
-    "status_before": "建设前状态",
-    "status_after": "建设后状态",
-    "communities_covered_before": "建设前已覆盖社区数",
-    "communities_covered_after": "建设后已覆盖社区数",
-    "community_id": "社区编号",
-    "reason": "原因",
-    "network_status": "路网状态",
-    "access_m": "距路网(m)",
-    "reach": "可新增覆盖老年人",
-}
-_HEADERS_EN = {
-    "order": "order",
-    "id": "id",
-    "name": "name",
-    "tier": "tier",
-    "newly_covered": "older residents newly covered",
-    "cumulative_covered": "newly covered, cumulative",
-    "cost_yuan": "cost (yuan)",
-    "area_m2": "floor area (m²)",
-    "under_1000m2": "under 1000 m² (simplified approval)",
-    "generated": "generated",
-    "lon": "longitude",
-    "lat": "latitude",
-    "township": "township",
-    "residents": "older residents",
-    "within_before": "within the circle before",
-    "within_after": "within the circle after",
-    "share_before": "share before",
-    "share_after": "share after",
-    "status_before": "status before",
-    "status_after": "status after",
-    "communities_covered_before": "communities covered before",
-    "communities_covered_after": "communities covered after",
-    "community_id": "community id",
-    "reason": "reason",
-    "network_status": "network status",
-    "access_m": "distance to the network (m)",
-    "reach": "older residents it alone would bring in",
-}
-"""The workbook's headers in English (the CSVs keep the column names)."""
