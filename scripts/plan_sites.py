@@ -3,9 +3,9 @@ r"""A planner's siting script: where to build the next stations, year by year.
 It uses carecircle's Python API the way a planner's own script would: it loads a district
 (walking network, communities, facilities, population, candidate sites), chooses the sites for
 the whole horizon with :func:`carecircle.sites.propose` (maximal covering for ``--per-year``
-sites a year, budgeted covering for ``--budget-per-year`` yuan a year), and phases them year by
-year in their order of marginal gain with :func:`carecircle.sites.phase`, so each year builds
-the sites that bring in the most older residents first.
+sites a year; budgeted covering for ``--budget-per-year`` yuan a year, each site paid for out of
+one year's budget), and phases them year by year with :func:`carecircle.sites.phase`, each
+year building first the sites that bring in the most older residents.
 
 It writes into ``--out`` what ``carecircle site`` writes (the analysis, ``proposed_sites.csv``,
 the before-and-after tables, ``siting.xlsx``, ``coverage.gpkg`` and ``map.html``) plus
