@@ -67,6 +67,8 @@ def _in_years(
     solved (:func:`_yearly_program`) until ``deadline``, or, above ``max_variables``, the sites
     that fit in their order of choice are kept, as a heuristic.
     """
+    rows = np.flatnonzero(~mask & (weight > 0))
+    left = sp.csr_array(matrix[rows])
     chosen = np.asarray(chosen, dtype=np.int64)
     year = _pack(cost[chosen], yearly, years, deadline=deadline)
     if year is None:
@@ -82,10 +84,15 @@ def _in_years(
             deadline=deadline,
             max_variables=max_variables,
         )
-    rows = np.flatnonzero(~mask & (weight > 0))
-    chosen, gains, year = _order_in_years(
-        sp.csr_array(matrix[rows]), weight[rows], chosen, year, years
-    )
+        # the yearly model's years are interchangeable: share the sites out again so that
+        # the first years build the sites that bring in the most
+        ordered, _ = _order_by_gain(left, weight[rows], chosen)
+        again = _pack(cost[ordered], yearly, years, deadline=deadline)
+        if again is not None:
+            chosen, year = ordered, again
+        else:  # no time left: the same years, the empty ones dropped
+            year = np.unique(year, return_inverse=True)[1].astype(np.int64)
+    chosen, gains, year = _order_in_years(left, weight[rows], chosen, year, years)
     return _Phased(chosen, gains, year, bound, status, method)
 
 

@@ -257,6 +257,30 @@ def test_sites_that_first_fit_leaves_out_are_shared_out_exactly():
     assert _years._pack(np.array([200.0, 200.0, 150.0]), 300.0, 2, deadline=math.inf) is None
 
 
+def test_the_yearly_models_years_are_shared_out_again_first_years_first(monkeypatch):
+    from carecircle import _years
+
+    # the yearly model leaves the first year empty: A and B both in the second
+    def yearly(*args, **kwargs):
+        return np.array([1, 0]), np.array([1, 1]), 30.0, "optimal", "milp"
+
+    monkeypatch.setattr(_years, "_yearly", yearly)
+    common = dict(bound=25.0, status="optimal", method="milp", deadline=math.inf)
+    phased = _years._in_years(
+        sp.csr_array(YEARS_COVER), YEARS_WEIGHT, np.zeros(3, dtype=bool), YEARS_COST,
+        chosen=np.array([0, 1, 2]), yearly=300.0, years=2, max_variables=10**6, **common,
+    )  # fmt: skip
+    assert phased.chosen.tolist() == [0, 1] and phased.year.tolist() == [0, 1]
+    assert phased.gains.tolist() == [10.0, 8.0] and phased.bound == 30.0
+    # with no packing found in time the years stay, the empty first one dropped
+    monkeypatch.setattr(_years, "_pack", lambda *args, **kwargs: None)
+    kept = _years._in_years(
+        sp.csr_array(YEARS_COVER), YEARS_WEIGHT, np.zeros(3, dtype=bool), YEARS_COST,
+        chosen=np.array([0, 1, 2]), yearly=300.0, years=2, max_variables=10**6, **common,
+    )  # fmt: skip
+    assert kept.year.tolist() == [0, 0] and kept.chosen.tolist() == [0, 1]
+
+
 def _best_over_years(cover, weight, cost, yearly, years):
     """Brute force: the most weight of a site set whose sites can be shared out over the years."""
     best = 0.0
@@ -290,6 +314,7 @@ def test_budgeted_covering_over_years_matches_brute_force(seed):
     assert spent.size == years and (spent <= yearly).all()
     assert solution.gains.sum() == weight[cover[:, solution.chosen].any(axis=1)].sum()
     assert np.all(np.diff(solution.year) >= 0)  # year by year
+    assert set(solution.year) == set(range(solution.year.max(initial=-1) + 1))  # none empty
 
 
 def test_the_brute_force_instances_need_the_yearly_budgets():
