@@ -154,6 +154,7 @@ def test_a_budget_over_years_leaves_out_what_no_year_affords(district):
     assert whole.sites["id"].tolist() == ["K1"]  # 500,000: both gaps at once
     yearly = sites.propose(prep, cands, policy=profile, budget=600_000, years=2)
     assert yearly.sites["id"].tolist() == ["K2"]  # K1 costs more than a year's 300,000
+    assert yearly.solution.year.tolist() == [0] and whole.solution.year is None
     assert "1 candidate(s) cost more than a year's budget (300,000 yuan) and are left out " in (
         " ".join(yearly.notes)
     )
