@@ -1,15 +1,15 @@
 """The HTML map: communities coloured by status, facilities by tier, circle polygons.
 
 :func:`build` returns a ``folium.Map``; writing it is the caller's job (``m.save(path)``).
-Every text taken from the data is HTML-escaped before it reaches the page.
+Every text taken from the data is HTML-escaped before it reaches the page. The scripts the
+page adds to Leaflet (scale bar, either-or layers, search box) and Leaflet itself, inlined, come
+from :mod:`carecircle._map_page`.
 """
 
 from __future__ import annotations
 
-import base64
 import html
 import json
-from pathlib import Path
 from typing import Any
 
 import folium
@@ -17,12 +17,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
-from jinja2 import Template
 
 from . import circles as circles_mod
 from . import coords
 from ._errors import InputError
+from ._map_page import _EitherOr, _inline_leaflet, _MapExtras, _Search
 from .inputs import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
 from .pipeline import Analysis, _has_shape
 
@@ -571,131 +570,6 @@ def _build_years(sites: gpd.GeoDataFrame, text: dict[str, str]) -> list[str]:
         else html.escape(text.get(str(status), str(status)))
         for year, status in zip(sites["year"], statuses, strict=True)
     ]
-
-
-class _MapExtras(MacroElement):
-    """A metric scale bar and the OpenStreetMap credit for the streets and the analysis."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
-        {{ this._parent.get_name() }}.attributionControl.addAttribution(
-            "walking network © OpenStreetMap contributors");
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._name = "CarecircleExtras"
-
-
-class _EitherOr(MacroElement):
-    """Two layers of which at most one is shown: switching one on switches the other off.
-
-    Today's community colours and those once the proposed sites are built would otherwise be
-    drawn over each other and mix.
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        {{ this._parent.get_name() }}.on("overlayadd", function(event) {
-            var map = {{ this._parent.get_name() }};
-            var one = {{ this.one }}, other = {{ this.other }};
-            var off = event.layer === one ? other : event.layer === other ? one : null;
-            // once the layer control has handled the click, so that it ticks the box off too
-            if (off) { setTimeout(function() { map.removeLayer(off); }, 0); }
-        });
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, one: folium.FeatureGroup, other: folium.FeatureGroup) -> None:
-        super().__init__()
-        self._name = "CarecircleEitherOr"
-        self.one = one.get_name()
-        self.other = other.get_name()
-
-
-class _Search(MacroElement):
-    """A search box of community names: picking one zooms to it and opens its popup.
-
-    The names reach the page as JSON data and are put into the list as option values, never
-    as HTML.
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function() {
-            var map = {{ this._parent.get_name() }};
-            var groups = [{{ this.layer_names | join(", ") }}];
-            var index = {};
-            groups.forEach(function(group) {
-                group.eachLayer(function(layer) {
-                    var name = layer.feature && layer.feature.properties.search;
-                    if (name) { (index[name] = index[name] || []).push(layer); }
-                });
-            });
-            var control = L.control({position: "topleft"});
-            control.onAdd = function() {
-                var box = L.DomUtil.create("div", "leaflet-bar carecircle-search");
-                var input = L.DomUtil.create("input", "", box);
-                input.type = "search";
-                input.placeholder = {{ this.placeholder | tojson }};
-                input.setAttribute("list", "carecircle-names");
-                input.style.cssText = "width:14em;padding:4px;font-size:13px;border:0";
-                var list = L.DomUtil.create("datalist", "", box);
-                list.id = "carecircle-names";
-                Object.keys(index).sort().forEach(function(name) {
-                    var option = document.createElement("option");
-                    option.value = name;
-                    list.appendChild(option);
-                });
-                L.DomEvent.disableClickPropagation(box);
-                input.addEventListener("change", function() {
-                    var found = index[input.value];
-                    if (!found) { return; }
-                    var layer = found.find(function(l) { return map.hasLayer(l); }) || found[0];
-                    map.fitBounds(layer.getBounds(), {maxZoom: 17});
-                    layer.openPopup();
-                });
-                return box;
-            };
-            control.addTo(map);
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, layers: list[folium.GeoJson], *, placeholder: str) -> None:
-        super().__init__()
-        self._name = "CarecircleSearch"
-        self.layer_names = [layer.get_name() for layer in layers]
-        self.placeholder = placeholder
-
-
-def _inline_leaflet(fmap: folium.Map) -> None:
-    """Put Leaflet's script and style into the page itself, from the installed xstatic-leaflet.
-
-    folium links Leaflet, jQuery, Bootstrap and Font Awesome from content delivery networks;
-    this map needs only Leaflet, so the page opens without internet.
-    """
-    from xstatic.pkg import leaflet
-
-    data = Path(leaflet.BASE_DIR)
-    css = (data / "leaflet.css").read_text(encoding="utf-8")
-    for image in sorted((data / "images").glob("*.png")):
-        encoded = base64.b64encode(image.read_bytes()).decode("ascii")
-        css = css.replace(f"images/{image.name}", f"data:image/png;base64,{encoded}")
-    script = (data / "leaflet.js").read_text(encoding="utf-8")
-    fmap.default_js = []
-    fmap.default_css = []
-    header = fmap.get_root().header  # type: ignore[attr-defined]
-    header.add_child(folium.Element(f"<style>{css}</style>"), name="leaflet_css")
-    header.add_child(folium.Element(f"<script>{script}</script>"), name="leaflet_js")
 
 
 def _status_label(status: str, lang: str) -> str:
