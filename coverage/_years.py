@@ -68,7 +68,7 @@ def _in_years(
     that fit in their order of choice are kept, as a heuristic.
     """
     rows = np.flatnonzero(~mask & (weight > 0))
-    left = sp.csr_array(matrix[rows])
+    left, left_weight = sp.csr_array(matrix[rows]), weight[rows]
     chosen = np.asarray(chosen, dtype=np.int64)
     year = _pack(cost[chosen], yearly, years, deadline=deadline)
     if year is None:
@@ -86,13 +86,13 @@ def _in_years(
         )
         # the yearly model's years are interchangeable: share the sites out again so that
         # the first years build the sites that bring in the most
-        ordered, _ = _order_by_gain(left, weight[rows], chosen)
+        ordered, _ = _order_by_gain(left, left_weight, chosen)
         again = _pack(cost[ordered], yearly, years, deadline=deadline)
         if again is not None:
             chosen, year = ordered, again
         else:  # no time left: the same years, the empty ones dropped
             year = np.unique(year, return_inverse=True)[1].astype(np.int64)
-    chosen, gains, year = _order_in_years(left, weight[rows], chosen, year, years)
+    chosen, gains, year = _order_in_years(left, left_weight, chosen, year, years)
     return _Phased(chosen, gains, year, bound, status, method)
 
 
@@ -175,14 +175,13 @@ def _yearly(
     placed = position[start_sites] >= 0
     picked, picked_years = position[start_sites[placed]], start_years[placed]
     start_value = _value(model, picked)
-    fallback = (start_sites, start_years, bound, HEURISTIC, MILP)
     if n * (years + 1) + m > max_variables:
         logger.warning(
             "yearly model has %d variables (max_variables=%d); the sites that fit kept",
             n * (years + 1) + m,
             max_variables,
         )
-        return fallback
+        return start_sites, start_years, bound, HEURISTIC, MILP
     c, constraints, upper, integrality = _yearly_program(
         model, cost[model.candidates], yearly, years
     )

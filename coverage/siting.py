@@ -537,6 +537,7 @@ def budgeted_covering(
     limit, gap, most = _options(time_limit_s, mip_rel_gap, max_variables)
     yearly = money / n_years
     buildable = np.flatnonzero(costs <= yearly)  # a site is paid for out of one year
+    usable, usable_cost = sp.csr_array(matrix[:, buildable]), costs[buildable]
     each = float(costs[0]) if costs.size else 0.0
     flat = costs.size > 0 and bool(np.all(costs == each))
     # one price for all: each year buys a number of sites (every site when they are free)
@@ -544,12 +545,12 @@ def budgeted_covering(
     # over differing prices, the yearly model may still need solving after the whole budget
     share = 1.0 if n_years == 1 or flat else _WHOLE_BUDGET_SHARE
     whole = _solve_coverage(
-        sp.csr_array(matrix[:, buildable]),
+        usable,
         values,
         mask,
         uncoverable,
         k=count,
-        cost=None if flat else costs[buildable],
+        cost=None if flat else usable_cost,
         budget=None if flat else money,
         time_limit_s=share * limit,
         mip_rel_gap=gap,
@@ -560,10 +561,10 @@ def budgeted_covering(
     if n_years == 1:
         return replace(whole, chosen=_frozen(buildable[whole.chosen], np.int64))
     phased = _in_years(
-        sp.csr_array(matrix[:, buildable]),
+        usable,
         values,
         mask,
-        costs[buildable],
+        usable_cost,
         chosen=whole.chosen,
         bound=whole.bound,
         status=whole.status,
