@@ -64,7 +64,7 @@ from ._set_cover import _set_cover_part, _set_cover_reduce
 from ._solve import _greedy, _lagrangian_bound, _order_by_gain, _swap_search
 from ._towns import _groups, _parts, _search
 from ._validate import _as_count, _as_cover, _as_mask, _as_number, _as_values, _options
-from ._years import _in_years
+from ._years import _affordable, _at_once, _by_year, _in_years
 
 logger = logging.getLogger(__name__)
 
@@ -488,12 +488,14 @@ def budgeted_covering(
     :func:`maximal_covering` for that number, whose search can split a district into towns.
 
     With ``years`` > 1 the budget is spent in that many equal yearly budgets and each site is
-    paid for out of one of them: candidates dearer than a year's budget are never chosen, and
-    the best set for the whole budget is kept when its sites can be spread over the years
-    (at one price for all, each year buys what its own budget pays for). When they cannot, the
-    model with one budget per year is solved exactly with HiGHS's MIP solver, started from the
-    sites that fit; the whole budget's bound stays a bound. :attr:`Solution.year` then says
-    which year pays for each site.
+    paid for out of one of them: candidates dearer than a year's budget are never chosen. At
+    one price for all, each year buys what its own budget pays for. Otherwise the best set for
+    the whole budget is kept when its sites can be spread over the years. When they cannot,
+    the model with one budget per year is solved exactly with HiGHS's MIP solver, started from
+    the sites that fit, and the whole budget's bound stays a bound. Over a few prices (at most
+    a thousand ways of filling a year with them) that model is written over those ways, and
+    when greedy's sites for the whole budget do not fit the years it is solved at once, with
+    the whole time limit. :attr:`Solution.year` then says which year pays for each site.
 
     Parameters
     ----------
@@ -542,38 +544,58 @@ def budgeted_covering(
     flat = costs.size > 0 and bool(np.all(costs == each))
     # one price for all: each year buys a number of sites (every site when they are free)
     count = None if not flat else costs.size if each == 0 else n_years * _affordable(yearly, each)
-    # over differing prices, the yearly model may still need solving after the whole budget
-    share = 1.0 if n_years == 1 or flat else _WHOLE_BUDGET_SHARE
-    whole = _solve_coverage(
-        usable,
-        values,
-        mask,
-        uncoverable,
-        k=count,
-        cost=None if flat else usable_cost,
-        budget=None if flat else money,
-        time_limit_s=share * limit,
-        mip_rel_gap=gap,
-        max_variables=most,
-        exact=True,
-        start=start,
-    )
-    if n_years == 1:
-        return replace(whole, chosen=_frozen(buildable[whole.chosen], np.int64))
-    phased = _in_years(
-        usable,
-        values,
-        mask,
-        usable_cost,
-        chosen=whole.chosen,
-        bound=whole.bound,
-        status=whole.status,
-        method=whole.method,
-        yearly=yearly,
-        years=n_years,
-        deadline=start + limit,
-        max_variables=most,
-    )
+    if (
+        n_years > 1
+        and not flat
+        and _at_once(usable, values, mask, usable_cost, yearly=yearly, years=n_years)
+    ):
+        phased = _by_year(
+            usable,
+            values,
+            mask,
+            usable_cost,
+            first_choice=None,
+            bound=math.inf,
+            yearly=yearly,
+            years=n_years,
+            deadline=start + limit,
+            mip_rel_gap=gap,
+            max_variables=most,
+        )
+    else:
+        # the whole budget first; over differing prices the yearly model may follow
+        share = 1.0 if n_years == 1 or flat else _WHOLE_BUDGET_SHARE
+        whole = _solve_coverage(
+            usable,
+            values,
+            mask,
+            uncoverable,
+            k=count,
+            cost=None if flat else usable_cost,
+            budget=None if flat else money,
+            time_limit_s=share * limit,
+            mip_rel_gap=gap,
+            max_variables=most,
+            exact=True,
+            start=start,
+        )
+        if n_years == 1:
+            return replace(whole, chosen=_frozen(buildable[whole.chosen], np.int64))
+        phased = _in_years(
+            usable,
+            values,
+            mask,
+            usable_cost,
+            chosen=whole.chosen,
+            bound=whole.bound,
+            status=whole.status,
+            method=whole.method,
+            yearly=yearly,
+            years=n_years,
+            deadline=start + limit,
+            mip_rel_gap=gap,
+            max_variables=most,
+        )
     objective = float(phased.gains.sum())
     return _solution(
         buildable[phased.chosen],
@@ -586,16 +608,6 @@ def budgeted_covering(
         start=start,
         year=phased.year,
     )
-
-
-def _affordable(budget: float, price: float) -> int:
-    """How many sites at ``price`` (> 0) yuan a ``budget`` pays for, never more."""
-    count = int(budget // price)
-    while (count + 1) * price <= budget:
-        count += 1
-    while count > 0 and count * price > budget:
-        count -= 1
-    return count
 
 
 # --------------------------------------------------------------------------------------------

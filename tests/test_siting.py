@@ -265,7 +265,7 @@ def test_the_yearly_models_years_are_shared_out_again_first_years_first(monkeypa
         return np.array([1, 0]), np.array([1, 1]), 30.0, "optimal", "milp"
 
     monkeypatch.setattr(_years, "_yearly", yearly)
-    common = dict(bound=25.0, status="optimal", method="milp", deadline=math.inf)
+    common = dict(bound=25.0, status="optimal", method="milp", deadline=math.inf, mip_rel_gap=0.0)
     phased = _years._in_years(
         sp.csr_array(YEARS_COVER), YEARS_WEIGHT, np.zeros(3, dtype=bool), YEARS_COST,
         chosen=np.array([0, 1, 2]), yearly=300.0, years=2, max_variables=10**6, **common,
@@ -279,6 +279,68 @@ def test_the_yearly_models_years_are_shared_out_again_first_years_first(monkeypa
         chosen=np.array([0, 1, 2]), yearly=300.0, years=2, max_variables=10**6, **common,
     )  # fmt: skip
     assert kept.year.tolist() == [0, 0] and kept.chosen.tolist() == [0, 1]
+
+
+def test_the_ways_of_filling_a_year_are_every_full_one():
+    from carecircle import _years
+
+    prices = np.array([150.0, 250.0, 450.0])
+    patterns = _years._patterns(prices, 700.0)
+    # brute force: every count vector one year pays for with no room left for another site
+    full = {
+        counts
+        for counts in itertools.product(range(5), range(3), range(2))
+        if prices @ counts <= 700.0 and (700.0 - prices @ counts) < 150.0
+    }
+    assert {tuple(row) for row in patterns.tolist()} == full
+    assert full == {(4, 0, 0), (3, 1, 0), (1, 2, 0), (0, 1, 1), (1, 0, 1)}
+    assert _years._patterns(np.array([200_000.0]), 600_000.0).tolist() == [[3]]
+    assert _years._patterns(np.array([]), 600_000.0) is None
+    assert _years._patterns(np.arange(1.0, 40.0), 1_000.0) is None  # too many prices
+
+
+def test_the_years_of_a_pattern_plan_hold_their_sites():
+    from carecircle import _years
+
+    prices = np.array([150.0, 250.0, 450.0])
+    patterns = _years._patterns(prices, 700.0)
+    cost = np.array([450.0, 250.0, 150.0, 250.0, 0.0, 150.0, 250.0])
+    year = _years._first_fit(cost, 700.0, 3)  # 450 + 250 + 0, 150 + 250 + 150, 250
+    assert year.tolist() == [0, 0, 1, 1, 0, 1, 2]
+    use = _years._pattern_use(cost, year, prices, patterns)
+    assert use.sum() == 3
+    assert np.all(use @ patterns >= _years._held(cost, prices))
+    back = _years._pattern_years(cost, prices, patterns, use)
+    assert np.bincount(back, weights=cost).max() <= 700.0 and back.max() <= 2
+    assert back[4] == 0  # the free site
+    # one year of three at 150 and one at 250, one of four at 150, in the patterns' order
+    use = np.zeros(len(patterns))
+    use[patterns.tolist().index([3, 1, 0])] = use[patterns.tolist().index([4, 0, 0])] = 1
+    seven = np.array([150.0, 150.0, 250.0, 150.0, 150.0, 150.0, 150.0, 150.0])
+    assert _years._pattern_years(seven, prices, patterns, use).tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+
+
+def test_the_yearly_model_is_solved_at_once_when_greedy_does_not_fit_the_years(monkeypatch):
+    from carecircle import _years
+
+    mask = np.zeros(3, dtype=bool)
+    cover = sp.csr_array(YEARS_COVER)
+    # greedy by gain per yuan: A, C, then B, which no year of 300 has room for beside them
+    assert _years._at_once(cover, YEARS_WEIGHT, mask, YEARS_COST, yearly=300.0, years=2)
+    assert not _years._at_once(cover, YEARS_WEIGHT, mask, YEARS_COST, yearly=450.0, years=2)
+    # a year of 300 pays for 2 sites at 150: more than "few" at 1, the whole budget first
+    monkeypatch.setattr(_years, "_FEW_A_YEAR", 1)
+    assert not _years._at_once(cover, YEARS_WEIGHT, mask, YEARS_COST, yearly=300.0, years=2)
+    monkeypatch.setattr(_years, "_FEW_A_YEAR", 2)
+
+    def whole(*args, **kwargs):
+        raise AssertionError("the whole budget solved first")
+
+    monkeypatch.setattr(siting, "_solve_coverage", whole)
+    solution = siting.budgeted_covering(YEARS_COVER, YEARS_WEIGHT, YEARS_COST, 600.0, years=2)
+    assert solution.chosen.tolist() == [0, 1] and solution.status == "optimal"
+    with pytest.raises(AssertionError, match="whole budget"):
+        siting.budgeted_covering(YEARS_COVER, YEARS_WEIGHT, YEARS_COST, 900.0, years=2)
 
 
 def _best_over_years(cover, weight, cost, yearly, years):
@@ -304,8 +366,13 @@ def _years_instance(seed):
     return cover, weight, cost, int(rng.integers(2, 4)), float(rng.integers(5, 8) * 100)
 
 
+@pytest.mark.parametrize("patterns", [True, False], ids=["over_patterns", "over_site_years"])
 @pytest.mark.parametrize("seed", range(20))
-def test_budgeted_covering_over_years_matches_brute_force(seed):
+def test_budgeted_covering_over_years_matches_brute_force(seed, patterns, monkeypatch):
+    from carecircle import _years
+
+    if not patterns:  # no ways of filling a year counted: each site is given its year
+        monkeypatch.setattr(_years, "_MAX_PATTERNS", 0)
     cover, weight, cost, years, yearly = _years_instance(seed)
     solution = siting.budgeted_covering(cover, weight, cost, years * yearly, years=years)
     assert solution.objective == _best_over_years(cover, weight, cost, yearly, years)
