@@ -154,6 +154,14 @@ def _by_year(
     return _Phased(chosen, gains, year, bound, status, method)
 
 
+def _model(
+    matrix: sp.csr_array, weight: np.ndarray, mask: np.ndarray, cost: np.ndarray
+) -> _Reduced:
+    """The reduced model of the points still to cover that some site reaches."""
+    rows = np.flatnonzero(~mask & (weight > 0) & (np.diff(matrix.indptr) > 0))
+    return _reduce(sp.csr_array(matrix[rows]), weight[rows], cost)
+
+
 def _left(
     matrix: sp.csr_array, weight: np.ndarray, mask: np.ndarray
 ) -> tuple[sp.csr_array, np.ndarray]:
@@ -234,8 +242,7 @@ def _yearly(
     better. ``bound`` (the whole budget's; ``math.inf`` when not known) stays a bound, and so
     does greedy's.
     """
-    rows = np.flatnonzero(~mask & (weight > 0) & (np.diff(matrix.indptr) > 0))
-    model = _reduce(sp.csr_array(matrix[rows]), weight[rows], cost)
+    model = _model(matrix, weight, mask, cost)
     n, m = model.own.size, model.weight.size
     own_cost = cost[model.candidates]
     start_method = MILP
@@ -327,8 +334,7 @@ def _at_once(
         return False
     if _patterns(prices, yearly) is None:
         return False
-    rows = np.flatnonzero(~mask & (weight > 0) & (np.diff(matrix.indptr) > 0))
-    model = _reduce(sp.csr_array(matrix[rows]), weight[rows], cost)
+    model = _model(matrix, weight, mask, cost)
     picked, _ = _greedy(model, k=None, cost=cost[model.candidates], budget=yearly * years)
     return bool(np.any(_first_fit(cost[model.candidates[picked]], yearly, years) < 0))
 
