@@ -247,6 +247,20 @@ def _site(args: argparse.Namespace) -> int:
         msg = f"site needs {' and '.join(missing)} (or --demo for the embedded district)"
         raise InputError(msg)
     profile = policy.load(args.policy)
+    question = {
+        name: getattr(args, name)
+        for name in (
+            "circle",
+            "tier",
+            "count",
+            "cover_all",
+            "budget",
+            "capacity",
+            "spacing_m",
+            "time_limit_s",
+        )
+    }
+    sites.check_question(profile, candidates_given=args.candidates is not None, **question)
     comm, fac = pipeline._read_layers(
         args.communities,
         args.facilities,
@@ -272,20 +286,7 @@ def _site(args: argparse.Namespace) -> int:
     analysis = pipeline.analyze(
         net, comm, fac, policy=profile, prepared=prep, progress=not args.no_progress
     )
-    proposal = sites.propose(
-        prep,
-        candidates,
-        policy=profile,
-        circle=args.circle,
-        tier=args.tier,
-        count=args.count,
-        cover_all=args.cover_all,
-        budget=args.budget,
-        capacity=args.capacity,
-        municipal=args.municipal,
-        spacing_m=args.spacing_m,
-        time_limit_s=args.time_limit_s,
-    )
+    proposal = sites.propose(prep, candidates, policy=profile, municipal=args.municipal, **question)
     out = args.out or Path("maps") / f"{args.communities.stem}-site-{datetime.now():%Y%m%d-%H%M%S}"
     _write(sites.attach(analysis, proposal), out, args)
     _print_proposal(proposal)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -141,19 +142,20 @@ def propose(
         gap.
 
     """
-    mode = _mode(count, cover_all, budget, capacity)
-    if isinstance(years, bool) or not isinstance(years, int) or years < 1:
-        msg = f"years must be a whole number of years ≥ 1; got {years!r}"
-        raise InputError(msg)
-    if years > 1 and mode != "budget":
-        msg = "years splits a budget into yearly budgets; it goes with --budget YUAN"
-        raise InputError(msg)
+    mode = check_question(
+        policy,
+        circle=circle,
+        tier=tier,
+        count=count,
+        cover_all=cover_all,
+        budget=budget,
+        years=years,
+        capacity=capacity,
+        spacing_m=spacing_m,
+        time_limit_s=time_limit_s,
+        candidates_given=candidate_sites is not None,
+    )
     target = policy.circle(circle)
-    if tier not in target.tiers:
-        msg = (
-            f"--tier {tier!r} does not count for circle {circle!r}; expected one of {target.tiers}"
-        )
-        raise InputError(msg)
     net = prep.net
     _, _, time_s, _ = circle_times(prep, target)
     limit = prep.point_limits_s(target)
@@ -365,6 +367,77 @@ def _within_years(
     return buildable, money
 
 
+def check_question(
+    policy: Policy,
+    *,
+    circle: str = "eldercare",
+    tier: str = "community_station",
+    count: int | None = None,
+    cover_all: bool = False,
+    budget: float | None = None,
+    years: int = 1,
+    capacity: bool = False,
+    spacing_m: float = 100.0,
+    time_limit_s: float = 60.0,
+    candidates_given: bool = True,
+) -> str:
+    """Check a siting question against ``policy`` before any data is read; return its mode.
+
+    The arguments are :func:`propose`'s (``candidates_given``: whether candidate sites are
+    given rather than generated), checked as :func:`propose` checks them first, so a command or
+    a script can refuse a wrong question at once instead of after the analysis. Returns one of
+    :data:`MODES`.
+
+    Raises
+    ------
+    InputError
+        In one line, naming the option: not exactly one question; ``count`` below 1; a budget
+        below 0 or not finite; ``years`` below 1, or above 1 without a budget; ``capacity``
+        without ``count``, without candidates (generated ones have no floor area) or without
+        ``provision.area_per_resident_m2`` in the profile; a circle the profile lacks; a tier
+        that does not count for the circle; a spacing or time limit not a finite number > 0.
+
+    """
+    mode = _mode(count, cover_all, budget, capacity)
+    if isinstance(years, bool) or not isinstance(years, int) or years < 1:
+        msg = f"years must be a whole number of years ≥ 1; got {years!r}"
+        raise InputError(msg)
+    if years > 1 and mode != "budget":
+        msg = "years splits a budget into yearly budgets; it goes with --budget YUAN"
+        raise InputError(msg)
+    target = policy.circle(circle)
+    if tier not in target.tiers:
+        msg = (
+            f"--tier {tier!r} does not count for circle {circle!r}; expected one of {target.tiers}"
+        )
+        raise InputError(msg)
+    for flag, value, unit in (
+        ("--spacing-m", spacing_m, "metres"),
+        ("--time-limit-s", time_limit_s, "seconds"),
+    ):
+        if not _positive(value):
+            msg = f"{flag} must be a number of {unit} more than 0, found {value!r}"
+            raise InputError(msg)
+    if capacity and "area_per_resident_m2" not in policy.provision:
+        msg = f"--capacity needs provision.area_per_resident_m2 in the profile {policy.name!r}"
+        raise InputError(msg)
+    if capacity and not candidates_given:
+        msg = (
+            "--capacity needs every candidate's 'area_m2' (floor area, m²): candidates "
+            "generated on the network have none; give --candidates with floor areas"
+        )
+        raise InputError(msg)
+    return mode
+
+
+def _positive(value: Any) -> bool:
+    """A finite real number above 0 (not a bool)."""
+    number = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+    return number and math.isfinite(float(value)) and float(value) > 0
+
+
 def _mode(count: int | None, cover_all: bool, budget: float | None, capacity: bool) -> str:
     asked = [
         name
@@ -381,8 +454,8 @@ def _mode(count: int | None, cover_all: bool, budget: float | None, capacity: bo
     if count is not None and count < 1:
         msg = f"--count must be 1 or more, found {count!r}"
         raise InputError(msg)
-    if budget is not None and not budget >= 0:
-        msg = f"--budget must be 0 yuan or more, found {budget!r}"
+    if budget is not None and not (budget >= 0 and math.isfinite(budget)):
+        msg = f"--budget must be a finite number of yuan, 0 or more, found {budget!r}"
         raise InputError(msg)
     if capacity and asked[0] != "count":
         msg = "--capacity goes with --count K"
@@ -441,22 +514,17 @@ def _capacitated(
     notes: list[str],
     time_limit_s: float,
 ) -> siting.Solution:
-    rule = policy.provision.get("area_per_resident_m2")
-    if rule is None:
-        msg = f"--capacity needs provision.area_per_resident_m2 in the profile {policy.name!r}"
-        raise InputError(msg)
+    rule = policy.provision["area_per_resident_m2"]  # there: check_question
     per_resident = float(rule.value)
     population = prep.communities["population"].to_numpy(dtype=float)
     share = float(np.nansum(residents) / max(np.nansum(population), 1e-9))
     area = sites["area_m2"].to_numpy(dtype=float)[usable]
     if np.isnan(area).any():
         missing = sites["id"].to_numpy()[usable][np.isnan(area)]
-        where = (
-            "candidates generated on the network have none; give --candidates with floor areas"
-            if "generated" in sites and bool(sites["generated"].to_numpy()[usable].all())
-            else f"{missing.size} candidate(s) have none, the first {missing[0]!s}"
+        msg = (
+            "--capacity needs every candidate's 'area_m2' (floor area, m²): "
+            f"{missing.size} candidate(s) have none, the first {missing[0]!s}"
         )
-        msg = f"--capacity needs every candidate's 'area_m2' (floor area, m²): {where}"
         raise InputError(msg)
     capacity = area / per_resident * share
     fac = prep.facilities

@@ -78,6 +78,19 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
     )
     files = _files(args)
     profile = policy.load(args.policy)
+    horizon = (
+        {"count": args.per_year * args.years}
+        if args.per_year is not None
+        else {"budget": args.budget_per_year * args.years, "years": args.years}
+    )
+    sites.check_question(
+        profile,
+        circle=args.circle,
+        tier=args.tier,
+        time_limit_s=args.time_limit_s,
+        candidates_given=args.candidates is not None,
+        **horizon,
+    )
     net = network.read(files["network"])
     comm = inputs.read_communities(files["communities"], coords=args.community_coords)
     fac = inputs.read_facilities(files["facilities"], coords=args.facility_coords)
@@ -93,11 +106,6 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
         inputs.read_candidates(args.candidates, coords=args.candidate_coords)
         if args.candidates
         else None
-    )
-    horizon = (
-        {"count": args.per_year * args.years}
-        if args.per_year is not None
-        else {"budget": args.budget_per_year * args.years, "years": args.years}
     )
     proposal = sites.propose(
         prep,

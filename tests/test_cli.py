@@ -86,6 +86,19 @@ def test_site_without_a_district_says_what_to_give(tmp_path):
     assert "--communities and --facilities (or --demo" in line
 
 
+def test_site_refuses_a_wrong_question_before_reading_the_district(tmp_path):
+    missing = ["--communities", str(tmp_path / "none.gpkg"), "--facilities", str(tmp_path / "x")]
+    for question, expected in (
+        (["--count", "0"], "carecircle: error: --count must be 1 or more, found 0"),
+        (
+            ["--count", "2", "--spacing-m", "0"],
+            "carecircle: error: --spacing-m must be a number of metres more than 0, found 0.0",
+        ),
+    ):
+        result = _carecircle("site", "--network", HELSINKI, *missing, *question)
+        assert _one_clean_line(result) == expected  # not the missing files, nor the network
+
+
 def _one_clean_line(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

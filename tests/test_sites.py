@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -284,6 +286,45 @@ def test_questions_are_checked(district):
         sites.propose(prep, cands, policy=profile, cover_all=True, capacity=True)
     with pytest.raises(InputError, match="does not count for circle"):
         sites.propose(prep, cands, policy=profile, count=1, tier="clinic")
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ({"count": 0}, r"^--count must be 1 or more, found 0$"),
+        ({"budget": math.inf}, r"^--budget must be a finite number of yuan, 0 or more, found inf$"),
+        ({"budget": -1.0}, r"^--budget must be a finite number of yuan, 0 or more, found -1.0$"),
+        ({"count": 1, "years": 2}, r"^years splits a budget into yearly budgets"),
+        ({"count": 1, "circle": "dental"}, r"has no circle 'dental'"),
+        ({"count": 1, "spacing_m": 0.0}, r"^--spacing-m must be a number of metres more than 0"),
+        ({"count": 1, "spacing_m": math.nan}, r"^--spacing-m must be .* found nan$"),
+        ({"count": 1, "time_limit_s": -1}, r"^--time-limit-s must be a number of seconds .* -1$"),
+        (
+            {"count": 1, "capacity": True, "candidates_given": False},
+            r"candidates generated on the network have none; give --candidates with floor areas$",
+        ),
+    ],
+)
+def test_a_question_is_refused_before_any_data_is_read(district, question, message):
+    _, _, profile, _ = district
+    with pytest.raises(InputError, match=message):
+        sites.check_question(profile, **question)
+
+
+def test_a_question_names_its_mode(district):
+    _, _, profile, _ = district
+    assert sites.check_question(profile, count=2) == "count"
+    assert sites.check_question(profile, cover_all=True) == "cover_all"
+    assert sites.check_question(profile, budget=0.0, years=3) == "budget"
+    bare = replace(profile, provision={})
+    with pytest.raises(InputError, match=r"needs provision\.area_per_resident_m2 in the profile"):
+        sites.check_question(bare, count=1, capacity=True)
+
+
+def test_generated_candidates_at_no_spacing_are_refused(district):
+    prep, _, profile, _ = district
+    with pytest.raises(InputError, match=r"^--spacing-m must be a number of metres more than 0"):
+        sites.propose(prep, None, policy=profile, count=1, spacing_m=0.0)
 
 
 def test_a_budget_without_costs_says_what_to_add(district):
@@ -574,6 +615,11 @@ def test_the_planners_script_phases_the_district(planner, tmp_path, capsys):
     assert capsys.readouterr().err.strip() == (
         "plan_sites: error: --budget-per-year must be more than 0 yuan; got -5"
     )
+    assert script.main([*args, "--time-limit-s", "0", "--out", str(out / "never")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "plan_sites: error: --time-limit-s must be a number of seconds more than 0, found 0.0"
+    )
+    assert not (out / "never").exists()
 
 
 def test_the_planners_script_leaves_out_what_no_year_affords(planner, tmp_path, capsys):
