@@ -27,6 +27,7 @@ from . import costing, siting, travel
 from ._errors import InputError
 from ._site_tables import _reasons
 from ._site_tables import write as write
+from ._validate import _as_number
 from .pipeline import Analysis, Prepared, check_near, circle_times, walking_circles
 from .policy import Circle, Policy
 
@@ -411,13 +412,8 @@ def check_question(
             f"--tier {tier!r} does not count for circle {circle!r}; expected one of {target.tiers}"
         )
         raise InputError(msg)
-    for flag, value, unit in (
-        ("--spacing-m", spacing_m, "metres"),
-        ("--time-limit-s", time_limit_s, "seconds"),
-    ):
-        if not _positive(value):
-            msg = f"{flag} must be a number of {unit} more than 0, found {value!r}"
-            raise InputError(msg)
+    _as_number(spacing_m, "--spacing-m", "a number of metres > 0", positive=True)
+    _as_number(time_limit_s, "--time-limit-s", "a number of seconds > 0", positive=True)
     if capacity and "area_per_resident_m2" not in policy.provision:
         msg = f"--capacity needs provision.area_per_resident_m2 in the profile {policy.name!r}"
         raise InputError(msg)
@@ -428,14 +424,6 @@ def check_question(
         )
         raise InputError(msg)
     return mode
-
-
-def _positive(value: Any) -> bool:
-    """A finite real number above 0 (not a bool)."""
-    number = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    )
-    return number and math.isfinite(float(value)) and float(value) > 0
 
 
 def _mode(count: int | None, cover_all: bool, budget: float | None, capacity: bool) -> str:

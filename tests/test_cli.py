@@ -92,7 +92,7 @@ def test_site_refuses_a_wrong_question_before_reading_the_district(tmp_path):
         (["--count", "0"], "carecircle: error: --count must be 1 or more, found 0"),
         (
             ["--count", "2", "--spacing-m", "0"],
-            "carecircle: error: --spacing-m must be a number of metres more than 0, found 0.0",
+            "carecircle: error: --spacing-m is 0.0; expected a number of metres > 0",
         ),
     ):
         result = _carecircle("site", "--network", HELSINKI, *missing, *question)

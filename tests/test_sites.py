@@ -296,9 +296,15 @@ def test_questions_are_checked(district):
         ({"budget": -1.0}, r"^--budget must be a finite number of yuan, 0 or more, found -1.0$"),
         ({"count": 1, "years": 2}, r"^years splits a budget into yearly budgets"),
         ({"count": 1, "circle": "dental"}, r"has no circle 'dental'"),
-        ({"count": 1, "spacing_m": 0.0}, r"^--spacing-m must be a number of metres more than 0"),
-        ({"count": 1, "spacing_m": math.nan}, r"^--spacing-m must be .* found nan$"),
-        ({"count": 1, "time_limit_s": -1}, r"^--time-limit-s must be a number of seconds .* -1$"),
+        ({"count": 1, "spacing_m": 0.0}, r"^--spacing-m is 0.0; expected a number of metres > 0$"),
+        (
+            {"count": 1, "spacing_m": math.nan},
+            r"^--spacing-m is nan; expected a number of metres > 0$",
+        ),
+        (
+            {"count": 1, "time_limit_s": -1},
+            r"^--time-limit-s is -1; expected a number of seconds > 0$",
+        ),
         (
             {"count": 1, "capacity": True, "candidates_given": False},
             r"candidates generated on the network have none; give --candidates with floor areas$",
@@ -323,7 +329,7 @@ def test_a_question_names_its_mode(district):
 
 def test_generated_candidates_at_no_spacing_are_refused(district):
     prep, _, profile, _ = district
-    with pytest.raises(InputError, match=r"^--spacing-m must be a number of metres more than 0"):
+    with pytest.raises(InputError, match=r"^--spacing-m is 0.0; expected a number of metres > 0$"):
         sites.propose(prep, None, policy=profile, count=1, spacing_m=0.0)
 
 
@@ -617,7 +623,7 @@ def test_the_planners_script_phases_the_district(planner, tmp_path, capsys):
     )
     assert script.main([*args, "--time-limit-s", "0", "--out", str(out / "never")]) == 2
     assert capsys.readouterr().err.strip() == (
-        "plan_sites: error: --time-limit-s must be a number of seconds more than 0, found 0.0"
+        "plan_sites: error: --time-limit-s is 0.0; expected a number of seconds > 0"
     )
     assert not (out / "never").exists()
 
