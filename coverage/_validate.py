@@ -415,6 +415,15 @@ def _as_number(value: Any, name: str, expected: str, *, positive: bool = False) 
     return number
 
 
+def _speed(speed_m_s: Any, default_m_s: float, name: str = "walking speed") -> float:
+    """The walking speed to use, m/s: ``speed_m_s``, or the profile's ``default_m_s`` if None.
+
+    A finite number above 0; otherwise one line naming ``name`` (a command names its flag).
+    """
+    speed = default_m_s if speed_m_s is None else speed_m_s
+    return _as_number(speed, name, "a number of m/s > 0", positive=True)
+
+
 def _options(time_limit_s: Any, mip_rel_gap: Any, max_variables: Any) -> tuple[float, float, int]:
     limit = _as_number(time_limit_s, "time_limit_s", "a number of seconds > 0", positive=True)
     gap = _as_number(mip_rel_gap, "mip_rel_gap", "a relative gap from 0 (exact) to below 1")

@@ -19,6 +19,7 @@ from typing import Any
 from . import costing, export, inputs, maps, network, pipeline, plan, policy
 from ._errors import InputError
 from ._files import atomic
+from ._validate import _speed
 from ._version import __version__
 from .coords import SYSTEMS
 from .data import demo_files
@@ -38,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         warnings.simplefilter("ignore")
     try:
+        if getattr(args, "speed_m_s", None) is not None:
+            _speed(args.speed_m_s, 0.0, "--speed-m-s")  # before any file is read
         return int(args.func(args))
     except InputError as exc:
         print(f"carecircle: error: {exc}", file=sys.stderr)

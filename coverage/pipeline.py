@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from . import circles as circles_mod
 from . import demand, inputs, isochrones, standards, travel
 from ._errors import InputError
+from ._validate import _speed
 from ._version import __version__
 from .network import WalkNetwork, describe_components, main_parts
 from .policy import Circle, Policy
@@ -326,10 +327,7 @@ def prepare(
             f"{CRS.from_user_input(facilities.crs).name!r}; reproject one with .to_crs() first"
         )
         raise InputError(msg)
-    speed = policy.speed_m_s if speed_m_s is None else float(speed_m_s)
-    if not speed > 0:
-        msg = f"walking speed must be positive, found {speed!r} m/s"
-        raise InputError(msg)
+    speed = _speed(speed_m_s, policy.speed_m_s)
 
     net = main_parts(net, min_share=policy.min_component_share)
     comm = communities.to_crs(net.crs).reset_index(drop=True)

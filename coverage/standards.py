@@ -19,6 +19,7 @@ import shapely
 
 from . import travel
 from ._errors import InputError
+from ._validate import _speed
 from .inputs import ELDERCARE_TIERS
 from .network import WalkNetwork
 from .policy import Policy
@@ -429,7 +430,7 @@ def centre_stations(
         (centres).
 
     """
-    speed = policy.speed_m_s if speed_m_s is None else speed_m_s
+    speed = _speed(speed_m_s, policy.speed_m_s)
     out = pd.DataFrame(
         {
             "centre_id": "",

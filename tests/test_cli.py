@@ -99,6 +99,19 @@ def test_site_refuses_a_wrong_question_before_reading_the_district(tmp_path):
         assert _one_clean_line(result) == expected  # not the missing files, nor the network
 
 
+def test_a_walking_speed_of_0_is_refused_by_every_command_before_any_file(tmp_path):
+    missing = ["--communities", str(tmp_path / "none.gpkg"), "--facilities", str(tmp_path / "x")]
+    for command in (
+        ["check"],
+        ["analyze", "--network", HELSINKI],
+        ["site", "--demo", "--count", "1"],
+    ):
+        result = _carecircle(*command, *missing, "--speed-m-s", "0")
+        assert _one_clean_line(result) == (
+            "carecircle: error: --speed-m-s is 0.0; expected a number of m/s > 0"
+        )
+
+
 def _one_clean_line(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -176,7 +189,7 @@ def test_swapped_lat_lon_is_explained(tmp_path):
     [
         (["--policy", "atlantis"], "unknown policy 'atlantis'"),
         (["--column", "elderly=老人"], "expected LAYER.FIELD=COLUMN"),
-        (["--speed-m-s", "-1"], "speed must be positive"),
+        (["--speed-m-s", "-1"], "--speed-m-s is -1.0; expected a number of m/s > 0"),
     ],
 )
 def test_option_errors(tmp_path, capsys, args, message):

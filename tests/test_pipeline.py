@@ -114,6 +114,13 @@ def test_slower_walkers_lose_coverage(district):
     assert a_slow["eldercare_median_min"] == pytest.approx(2 * a_fast["eldercare_median_min"])
 
 
+@pytest.mark.parametrize("speed", [0.0, -0.5, float("inf")])
+def test_a_walking_speed_not_above_0_or_not_finite_is_refused(district, speed):
+    net, comm_path, fac_path, profile = district
+    with pytest.raises(InputError, match=r"^walking speed is .*; expected a number of m/s > 0$"):
+        pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=speed)
+
+
 def test_results_do_not_change_under_reprojection(district, tmp_path):
     net, comm_path, fac_path, profile = district
     in_4326 = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)

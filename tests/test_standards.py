@@ -272,6 +272,11 @@ def test_stations_go_to_the_centre_reached_fastest_on_foot(profile):
     assert on_foot.loc["S", "centre_id"] == "Z1"  # Z2 cannot be reached on foot
     assert on_foot.loc["S", "centre_minutes"] == pytest.approx(1010 / 60, abs=0.01)
     assert bool(on_foot.loc["S", "within_centre_circle"]) is False  # 16.8 min > 15
+    for speed in (0.0, -1.0, float("nan")):
+        with pytest.raises(
+            InputError, match=r"^walking speed is .*; expected a number of m/s > 0$"
+        ):
+            standards.check(comm, fac, profile, net=net, speed_m_s=speed)
 
 
 def test_district_shares_where_the_columns_exist(profile):
