@@ -349,11 +349,14 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _cost(args: argparse.Namespace) -> int:
-    profile = policy.load(args.policy)
-    facilities = inputs.read_facilities(args.facilities, coords=args.facility_coords)
     if args.years < 1:
         msg = f"--years must be 1 or more, found {args.years!r}"
         raise InputError(msg)
+    if args.first_year is not None:  # checked before the file is read, naming the flags
+        costing._check_year_value(args.first_year, "--first-year")
+        costing._check_year_value(args.first_year + args.years - 1, "--first-year + --years - 1")
+    profile = policy.load(args.policy)
+    facilities = inputs.read_facilities(args.facilities, coords=args.facility_coords)
     result = costing.cost(
         facilities,
         profile,

@@ -237,6 +237,7 @@ def cost(
     notes: list[str] = []
     start = first_year if first_year is not None else _default_start(rows.years, notes)
     end = start + int(years) - 1
+    _check_year_value(end, "the horizon's last year (first year + years - 1)")
     per_m2 = money.get("construction_per_m2") or {}
     used_municipal = _municipal(per_m2, municipal, policy, notes) if per_m2 else None
     if not per_m2 and municipal is not None:

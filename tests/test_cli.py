@@ -310,3 +310,10 @@ def test_cost_command(tmp_path, capsys):
     assert frame.loc["F02", "operating_yuan_per_year"] == 30_000
     assert "720,000" in capsys.readouterr().out  # (150,000 + 3 x 30,000) x 3 years
     assert cli.main(["cost", "--facilities", str(DEMO / "facilities.csv"), "--years", "0"]) == 2
+    capsys.readouterr()
+    missing = str(tmp_path / "none.csv")  # the years are checked before the file is read
+    assert cli.main(["cost", "--facilities", missing, "--first-year", "2099", "--years", "3"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "carecircle: error: --first-year + --years - 1 must be a calendar year from 1900 to 2100;"
+        " found 2101"
+    )

@@ -511,6 +511,8 @@ def test_bad_facility_values_name_row_column_and_value(wanzhou, change, message)
         ({"years": 0}, "years must be a whole number"),
         ({"years": 1.5}, "years must be a whole number"),
         ({"first_year": 20}, "first_year must be a calendar year"),
+        ({"first_year": 2090, "years": 12}, r"horizon's last year .* 2100; found 2101$"),
+        ({"years": 100_000}, r"horizon's last year .* 2100; found 102020$"),  # from 2021
     ],
 )
 def test_bad_options_are_refused(wanzhou, options, message):
