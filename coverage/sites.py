@@ -502,7 +502,7 @@ def _capacitated(
     notes: list[str],
     time_limit_s: float,
 ) -> siting.Solution:
-    rule = policy.provision["area_per_resident_m2"]  # there: check_question
+    rule = policy.provision["area_per_resident_m2"]  # present: check_question made sure
     per_resident = float(rule.value)
     population = prep.communities["population"].to_numpy(dtype=float)
     share = float(np.nansum(residents) / max(np.nansum(population), 1e-9))
