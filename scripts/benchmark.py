@@ -113,8 +113,8 @@ def _communities(
     per_side = int(np.sqrt(count))
     xs = np.linspace(minx, maxx, per_side + 1)
     ys = np.linspace(miny, maxy, per_side + 1)
-    ix, iy = np.meshgrid(np.arange(per_side), np.arange(per_side))
-    ix, iy = ix.ravel(), iy.ravel()
+    grid_x, grid_y = np.meshgrid(np.arange(per_side), np.arange(per_side))
+    ix, iy = grid_x.ravel(), grid_y.ravel()
     boxes = shapely.box(xs[ix], ys[iy], xs[ix + 1], ys[iy + 1])
     population = rng.integers(500, 8000, size=boxes.size)
     frame = gpd.GeoDataFrame(
