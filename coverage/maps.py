@@ -316,8 +316,9 @@ def build(
         _add_facilities(fmap, str(tier), group, text, lang)
 
     passed_over = analysis.candidates
-    if len(passed_over):
+    if len(passed_over):  # an analysis without a proposal has no "order" column
         passed_over = passed_over[passed_over["order"].isna().to_numpy()]
+    if len(passed_over):  # none left when every candidate was chosen
         _add_candidates(fmap, _display(passed_over, gcj02=shift), text)
     if len(analysis.proposed):
         _add_proposed(fmap, _display(analysis.proposed, gcj02=shift), text)

@@ -479,6 +479,23 @@ def test_the_map_shows_the_candidates_passed_over_in_a_layer_off_at_first(distri
     assert "candidate site not chosen (red: off the walking network)" in page  # the legend
 
 
+def test_the_map_builds_when_every_candidate_is_chosen(district):
+    prep, cands, profile, _ = district
+    analysis = pipeline.analyze(
+        prep.net, prep.communities, prep.facilities, policy=profile, prepared=prep
+    )
+    first = sites.propose(prep, cands, policy=profile, count=1)
+    only = cands[cands["id"].isin(first.sites["id"])]
+    proposal = sites.propose(prep, only, policy=profile, count=1)
+    assert proposal.candidates["order"].notna().all()  # nothing passed over
+    fmap = maps.build(sites.attach(analysis, proposal), lang="en")
+    names = {getattr(child, "layer_name", None) for child in fmap._children.values()}
+    assert "candidate sites not chosen" not in names
+    page = fmap.get_root().render()
+    assert "candidate site not chosen" not in page  # no legend entry for an empty layer
+    assert "proposed site" in page
+
+
 def test_the_map_says_when_each_site_is_built_or_why_not():
     from carecircle import maps
 
