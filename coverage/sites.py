@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 MODES = ("count", "cover_all", "budget")
 
+_CONSTRUCTION_TABLES = {"construction_flat", "construction_per_m2"}
+"""The profile's money tables that price a new site (see :mod:`carecircle.costing`)."""
+
 
 @dataclass(frozen=True)
 class Proposal:
@@ -230,13 +233,19 @@ def propose(
         cost = costs[usable]
         if np.isnan(cost).any():
             missing = sites["id"].to_numpy()[usable][np.isnan(cost)]
+            building = set(policy.money or ()) & _CONSTRUCTION_TABLES
+            if not policy.money:
+                rules = "has no money rules"
+            elif not building:
+                rules = "has no construction rules"
+            else:
+                rules = f"gives no construction subsidy for a {tier!r} of their size"
             if candidate_sites is None:
                 fix = "give --candidates with a 'cost' column (yuan)"
-            elif not policy.money:
-                fix = "add a 'cost' column (yuan), or use a profile with money rules"
+            elif not building:
+                fix = "add a 'cost' column (yuan), or use a profile with construction rules"
             else:
                 fix = "add a 'cost' column (yuan) or an 'area_m2' column the money rules can use"
-            rules = "has no money rules" if not policy.money else f"costs no {tier!r} of their size"
             msg = (
                 f"{len(missing)} candidate(s) have no cost (first: {missing[0]!r}) and the "
                 f"profile {policy.name!r} {rules}; {fix}"
@@ -478,6 +487,9 @@ def _costs(
         notes.append(f"candidates without a cost: the profile's rules could not cost them ({exc})")
         return given
     rule = ruled["construction_yuan"].to_numpy(dtype=float)
+    # No rule for the tier, or a site below a rule's floor area, gets 0 yuan of subsidy: that
+    # is no price for a site, which a budget would otherwise take as free.
+    rule = np.where(rule > 0, rule, np.nan)
     filled = np.where(np.isnan(given), rule, given)
     used = int((np.isnan(given) & np.isfinite(rule)).sum())
     if used:

@@ -345,6 +345,27 @@ def test_a_budget_without_costs_says_what_to_add(district):
         sites.propose(prep, uncosted, policy=profile, budget=100_000)
 
 
+def test_a_rule_that_pays_nothing_gives_no_price(district):
+    prep, cands, profile, _ = district
+    uncosted = cands.drop(columns="cost")
+    operating_only = replace(profile, money=policy.load("dianjiang").money)
+    none = r"^3 candidate\(s\) have no cost \(first: 'K1'\) and the profile .* has no construction "
+    with pytest.raises(
+        InputError, match=none + r"rules; .* use a profile with construction rules$"
+    ):
+        sites.propose(prep, uncosted, policy=operating_only, budget=10_000_000)
+    flat = replace(profile, money=policy.load("wanzhou").money)
+    # 万州 pays a street centre 2,000,000 yuan from 1500 m² up, nothing below: K1 to K3 are smaller
+    small = r"gives no construction subsidy for a 'street_center' of their size"
+    with pytest.raises(InputError, match=small):
+        sites.propose(prep, uncosted, policy=flat, budget=10_000_000, tier="street_center")
+    large = uncosted.assign(area_m2=[1500.0, 400.0, 2000.0])
+    with pytest.raises(InputError, match=r"^1 candidate\(s\) have no cost \(first: 'K2'\)"):
+        sites.propose(prep, large, policy=flat, budget=10_000_000, tier="street_center")
+    priced = sites.propose(prep, uncosted, policy=flat, budget=10_000_000)
+    assert set(priced.candidates["cost_yuan"]) == {200_000.0}  # a station, at any size
+
+
 def test_capacity_limits_what_a_small_site_serves(district):
     prep, cands, profile, _ = district
     small = cands.assign(area_m2=[10.0, 900.0, 300.0])
