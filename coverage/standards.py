@@ -21,7 +21,7 @@ from . import travel
 from ._errors import InputError
 from ._validate import _speed
 from .inputs import ELDERCARE_TIERS
-from .network import WalkNetwork
+from .network import WalkNetwork, main_parts
 from .policy import Policy
 
 CENTRE_TIERS = ("street_center", "township_center")
@@ -449,6 +449,8 @@ def centre_stations(
     centres = facilities[is_centre]
     stations = facilities[is_station]
     if net is not None:
+        # as in the analysis: a centre or station snapped to a fragment would reach nothing
+        net = main_parts(net, min_share=policy.min_component_share)
         projected_c = centres.geometry.to_crs(net.crs)
         projected_s = stations.geometry.to_crs(net.crs)
         sources = travel.snap(net, projected_c.x.to_numpy(), projected_c.y.to_numpy())

@@ -340,7 +340,7 @@ def test_a_budget_without_costs_says_what_to_add(district):
     with pytest.raises(InputError, match=generated):
         sites.propose(prep, None, policy=profile, budget=100_000, spacing_m=20.0)
     uncosted = cands.assign(cost=[np.nan, 1.0, np.nan])
-    given = r"^2 candidate\(s\) have no cost \(first: 'K1'\) .* or use a profile with construction rules$"
+    given = r"^2 candidate\(s\) have no cost \(first: 'K1'\) .* a profile with construction rules$"
     with pytest.raises(InputError, match=given):
         sites.propose(prep, uncosted, policy=profile, budget=100_000)
 

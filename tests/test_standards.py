@@ -279,6 +279,28 @@ def test_stations_go_to_the_centre_reached_fastest_on_foot(profile):
             standards.check(comm, fac, profile, net=net, speed_m_s=speed)
 
 
+def test_a_station_by_a_small_fragment_of_street_still_reaches_its_centre(profile):
+    # a 3 km street of 300 nodes, and 10 m of footway nobody can leave, 5 m from the station
+    x = np.concatenate([np.arange(300) * 10.0, [995.0, 1005.0]]) + OX
+    y = np.concatenate([np.zeros(300), [30.0, 30.0]]) + OY
+    u = np.concatenate([np.arange(299), [300]])
+    v = np.concatenate([np.arange(1, 300), [301]])
+    net = network.from_arrays(x, y, u, v, crs=UTM)
+    assert profile.min_component_share * net.n_nodes > 2  # the footway is left out
+    comm = _communities(n=1, elderly=(800,), population=(3000,), township=("甲街道",))
+    fac = _facilities(
+        [
+            ("Z", "street_center", 0, 0, 1600.0, 25.0, 10.0),
+            ("S", "community_station", 1000, 25, 300.0, np.nan, np.nan),
+        ]
+    )
+    out = standards.check(comm, fac, profile, net=net, speed_m_s=1.0).facilities
+    out = out.set_axis(fac["id"])
+    assert out.loc["S", "centre_id"] == "Z"
+    assert out.loc["S", "centre_minutes"] == pytest.approx(1025 / 60, abs=0.01)
+    assert out.loc["Z", "stations_assigned"] == 1
+
+
 def test_district_shares_where_the_columns_exist(profile):
     comm = _communities()
     fac = _facilities(
