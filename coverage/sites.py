@@ -293,6 +293,13 @@ def propose(
         newly = _served_by_new(solution.assignment, len(chosen))
     after = covered | newly
     communities = _before_after(prep, residents, covered, after, policy)
+    if solution.assignment is not None and len(chosen):
+        within = float((communities["within_after"] - communities["within_before"]).sum())
+        notes.append(
+            f"with --capacity a site's 'newly covered' are the residents it newly serves within "
+            f"the floor areas ({gains.sum():,.0f} in all): residents within the circle of a "
+            f"full facility count too, so the within-circle figures rise by less ({within:,.0f})"
+        )
     order = pd.array(np.full(len(sites), pd.NA), dtype="Int64")
     order[chosen] = np.arange(1, len(chosen) + 1)
     return Proposal(

@@ -375,6 +375,19 @@ def test_capacity_limits_what_a_small_site_serves(district):
     assert result.sites["newly_covered"].iloc[0] < 280.0
 
 
+def test_capacity_says_how_served_and_within_the_circle_differ(district):
+    prep, cands, profile, _ = district
+    result = sites.propose(prep, cands, policy=profile, count=2, capacity=True)
+    [note] = [n for n in result.notes if n.startswith("with --capacity")]
+    served = result.sites["newly_covered"].sum()
+    comm = result.communities
+    within = (comm["within_after"] - comm["within_before"]).sum()
+    assert f"({served:,.0f} in all)" in note
+    assert f"rise by less ({within:,.0f})" in note
+    plain = sites.propose(prep, cands, policy=profile, count=2)
+    assert not [n for n in plain.notes if n.startswith("with --capacity")]
+
+
 def test_capacity_says_which_candidates_have_no_floor_area(district):
     prep, cands, profile, _ = district
     with pytest.raises(InputError, match=r"2 candidate\(s\) have none, the first K2"):
