@@ -3,9 +3,36 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+
+from ._errors import InputError
+
+OUTPUT_NAMES = frozenset(
+    {
+        "summary.csv",
+        "townships.csv",
+        "facilities.csv",
+        "district.csv",
+        "coverage.gpkg",
+        "coverage.xlsx",
+        "overview.png",
+        "map.html",
+        "proposed_sites.csv",
+        "siting_communities.csv",
+        "siting_townships.csv",
+        "uncoverable.csv",
+        "candidates.csv",
+        "siting.xlsx",
+        "plan_by_year.csv",
+        "plan_audit.csv",
+        "plan_audit.xlsx",
+        "costing.csv",
+        "costing.xlsx",
+    }
+)
+"""Every file a command writes into its output folder."""
 
 
 @contextmanager
@@ -22,3 +49,36 @@ def atomic(path: Path) -> Iterator[Path]:
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def check_out(out: Path | None, inputs: Mapping[str, Path | None]) -> None:
+    """Refuse an output folder that is a file, or that would overwrite one of the inputs.
+
+    Parameters
+    ----------
+    out : pathlib.Path or None
+        The ``--out`` folder (None: a new folder named after the time, which cannot collide).
+    inputs : mapping of str to pathlib.Path or None
+        Each input file by the option that named it, e.g. ``{"--facilities": path}``.
+
+    Raises
+    ------
+    InputError
+        If ``out`` is an existing file, or holds an input under the name of an output.
+
+    """
+    if out is None:
+        return
+    if out.exists() and not out.is_dir():
+        msg = f"--out {str(out)!r} is a file; expected a folder (created when missing)"
+        raise InputError(msg)
+    folder = out.resolve()
+    for option, path in inputs.items():
+        if path is None or path.name not in OUTPUT_NAMES:
+            continue
+        if path.resolve().parent == folder:
+            msg = (
+                f"{option} {str(path)!r} is in the --out folder, where the results' "
+                f"{path.name} would overwrite it; choose another --out folder"
+            )
+            raise InputError(msg)

@@ -18,13 +18,25 @@ from typing import Any
 
 from . import costing, export, inputs, maps, network, pipeline, plan, policy
 from ._errors import InputError
-from ._files import atomic
+from ._files import atomic, check_out
 from ._validate import _speed
 from ._version import __version__
 from .coords import SYSTEMS
 from .data import demo_files
 
 logger = logging.getLogger("carecircle")
+
+_INPUT_FILES = (
+    "communities",
+    "facilities",
+    "population",
+    "network",
+    "candidates",
+    "columns",
+    "plan",
+    "divisions",
+)
+"""The commands' options that name an input file, which ``--out`` must not overwrite."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "speed_m_s", None) is not None:
             _speed(args.speed_m_s, 0.0, "--speed-m-s")  # before any file is read
+        check_out(
+            getattr(args, "out", None),
+            {f"--{name.replace('_', '-')}": getattr(args, name, None) for name in _INPUT_FILES},
+        )
         return int(args.func(args))
     except InputError as exc:
         print(f"carecircle: error: {exc}", file=sys.stderr)

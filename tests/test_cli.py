@@ -277,6 +277,30 @@ def test_check_command_without_network(tmp_path, capsys):
     assert not (out / "map.html").exists()
 
 
+def test_out_never_overwrites_an_input(tmp_path, capsys):
+    facilities = tmp_path / "facilities.csv"  # the name of an output too
+    facilities.write_bytes((DEMO / "facilities.csv").read_bytes())
+    before = facilities.read_bytes()
+    check = ["check", "--communities", str(DEMO / "communities.gpkg")]
+    code = cli.main([*check, "--facilities", str(facilities), "--out", str(tmp_path)])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        f"carecircle: error: --facilities {str(facilities)!r} is in the --out folder, where the "
+        "results' facilities.csv would overwrite it; choose another --out folder"
+    )
+    assert facilities.read_bytes() == before
+    assert not (tmp_path / "summary.csv").exists()
+    assert cli.main([*check, "--facilities", str(facilities), "--out", str(facilities)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"carecircle: error: --out {str(facilities)!r} is a file; expected a folder "
+        "(created when missing)"
+    )
+    renamed = tmp_path / "设施.csv"  # beside the outputs, under a name none of them has
+    facilities.rename(renamed)
+    assert cli.main([*check, "--facilities", str(renamed), "--out", str(tmp_path)]) == 0
+    assert renamed.read_bytes() == before
+
+
 def test_plan_audit_command(tmp_path, capsys):
     out = tmp_path / "audit"
     assert cli.main(["plan-audit", "--out", str(out), "--lang", "en"]) == 0
