@@ -181,7 +181,15 @@ def propose(
         sites = candidate_sites.to_crs(net.crs).reset_index(drop=True)
         check_near(net, sites, label="candidate sites")
     if len(sites) == 0:
-        msg = "no candidate sites: every community is covered, or the candidate file is empty"
+        if candidate_sites is not None:
+            msg = "no candidate sites: the candidate file has no rows"
+        elif (before["status_before"].isin(("uncovered", "partial"))).any():
+            msg = (
+                f"no candidate points generated every {spacing_m:g} m (--spacing-m) around the "
+                "communities not covered; give a smaller spacing, or --candidates"
+            )
+        else:
+            msg = f"no candidate sites needed: every community is covered by the {circle} circle"
         raise InputError(msg)
     snap = travel.snap(net, sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
     on_net = snap.access_m <= policy.max_access_m
@@ -266,6 +274,18 @@ def propose(
         )
 
     chosen = usable[np.asarray(solution.chosen, dtype=np.int64)]
+    if mode == "count" and len(chosen) < int(count or 0):
+        notes.append(
+            f"{len(chosen)} site(s) proposed, not {count}: no other candidate would add anyone"
+        )
+    elif mode == "budget" and not len(chosen) and usable.size:
+        cheapest = float(costs[usable].min())
+        notes.append(
+            f"no site proposed: the cheapest candidate costs {cheapest:,.0f} yuan, more than "
+            f"the budget of {float(budget or 0):,.0f} yuan"
+            if cheapest > float(budget or 0)
+            else "no site proposed: no candidate the budget pays for would add anyone"
+        )
     picked = sites.iloc[chosen].copy()
     gains = np.asarray(solution.gains, dtype=float)
     proposed = gpd.GeoDataFrame(

@@ -366,6 +366,29 @@ def test_a_rule_that_pays_nothing_gives_no_price(district):
     assert set(priced.candidates["cost_yuan"]) == {200_000.0}  # a station, at any size
 
 
+def test_a_short_answer_says_why(district):
+    prep, cands, profile, _ = district
+    few = sites.propose(prep, cands, policy=profile, count=3)
+    assert len(few.sites) < 3  # B and C are reached from one site
+    assert f"{len(few.sites)} site(s) proposed, not 3: no other candidate would add anyone" in (
+        few.notes
+    )
+    poor = sites.propose(prep, cands, policy=profile, budget=10_000)
+    assert len(poor.sites) == 0
+    assert (
+        "no site proposed: the cheapest candidate costs 50,000 yuan, more than the budget of "
+        "10,000 yuan" in poor.notes
+    )
+    enough = sites.propose(prep, cands, policy=profile, count=1)
+    assert not [n for n in enough.notes if "proposed" in n]
+
+
+def test_no_generated_candidate_says_which_spacing(district):
+    prep, _, profile, _ = district
+    with pytest.raises(InputError, match=r"^no candidate points generated every 1e\+06 m"):
+        sites.propose(prep, None, policy=profile, count=1, spacing_m=1e6)
+
+
 def test_capacity_limits_what_a_small_site_serves(district):
     prep, cands, profile, _ = district
     small = cands.assign(area_m2=[10.0, 900.0, 300.0])
