@@ -101,6 +101,12 @@ _TIER_NAMES: dict[str, str] = {
     "医院": "hospital",
 }
 
+
+def tier_name(text: str) -> str:
+    """The tier a name stands for (``社区养老服务站`` → ``community_station``), else ``text``."""
+    return _TIER_NAMES.get("".join(text.split()).lower(), text)
+
+
 KINDS: tuple[str, ...] = ("urban", "rural")
 """Accepted community ``kind`` values."""
 

@@ -23,7 +23,7 @@ import pandas as pd
 from scipy.sparse import csr_array
 
 from . import candidates as candidates_mod
-from . import costing, siting, travel
+from . import costing, inputs, siting, travel
 from ._errors import InputError
 from ._site_tables import _reasons
 from ._site_tables import write as write
@@ -146,6 +146,7 @@ def propose(
         gap.
 
     """
+    tier = inputs.tier_name(tier)
     mode = check_question(
         policy,
         circle=circle,
@@ -443,9 +444,11 @@ def check_question(
         msg = "years splits a budget into yearly budgets; it goes with --budget YUAN"
         raise InputError(msg)
     target = policy.circle(circle)
-    if tier not in target.tiers:
+    if inputs.tier_name(tier) not in target.tiers:
+        default = " (the default)" if tier == "community_station" else ""
         msg = (
-            f"--tier {tier!r} does not count for circle {circle!r}; expected one of {target.tiers}"
+            f"--tier {tier!r}{default} does not count for circle {circle!r}; "
+            f"expected one of {', '.join(map(repr, target.tiers))}"
         )
         raise InputError(msg)
     _as_number(spacing_m, "--spacing-m", "a number of metres > 0", positive=True)

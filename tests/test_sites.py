@@ -327,6 +327,16 @@ def test_a_question_names_its_mode(district):
         sites.check_question(bare, count=1, capacity=True)
 
 
+def test_a_tier_may_be_named_in_chinese(district):
+    prep, cands, profile, _ = district
+    assert sites.check_question(profile, count=1, tier="社区养老服务站") == "count"
+    result = sites.propose(prep, cands, policy=profile, count=1, tier="社区养老服务站")
+    assert set(result.sites["tier"]) == {"community_station"}
+    medical = r"^--tier 'community_station' \(the default\) does not count for circle 'medical'"
+    with pytest.raises(InputError, match=medical + r"; expected one of 'health_center'"):
+        sites.check_question(profile, count=1, circle="medical")
+
+
 def test_generated_candidates_at_no_spacing_are_refused(district):
     prep, _, profile, _ = district
     with pytest.raises(InputError, match=r"^--spacing-m is 0.0; expected a number of metres > 0$"):
