@@ -53,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "speed_m_s", None) is not None:
             _speed(args.speed_m_s, 0.0, "--speed-m-s")  # before any file is read
+        if getattr(args, "basemap", None) == "tianditu" and not args.tianditu_key:
+            msg = "the tianditu basemap needs a key: --tianditu-key KEY (or TIANDITU_KEY)"
+            raise InputError(msg)  # the map is drawn last: say so before the analysis
         check_out(
             getattr(args, "out", None),
             {f"--{name.replace('_', '-')}": getattr(args, name, None) for name in _INPUT_FILES},

@@ -215,6 +215,16 @@ def test_option_errors(tmp_path, capsys, args, message):
     assert "Traceback" not in err
 
 
+def test_a_tianditu_map_without_a_key_is_refused_before_the_run(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    out = tmp_path / "demo"
+    assert cli.main(["demo", "--out", str(out), "--no-progress", "--basemap", "tianditu"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "carecircle: error: the tianditu basemap needs a key: --tianditu-key KEY (or TIANDITU_KEY)"
+    )
+    assert not out.exists()  # nothing analysed, nothing written
+
+
 def test_column_mapping_file_and_chinese_headers(tmp_path):
 
     facilities = pd.read_csv(DEMO / "facilities.csv").rename(
