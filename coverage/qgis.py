@@ -309,7 +309,7 @@ def add_styles(
                     '(SELECT COUNT(*) FROM "layer_styles") WHERE lower(table_name) = ?',
                     (STYLES_TABLE,),
                 )
-    logger.info("stored %d QGIS style(s) in %s", len(styles), path)
+    logger.debug("stored %d QGIS style(s) in %s", len(styles), path)  # a temporary file
 
 
 def _symbol(

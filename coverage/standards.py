@@ -403,9 +403,10 @@ def check_district(
             UNKNOWN if not np.isfinite(value) else (MEETS if value >= float(rule.value) else BELOW)
         )
         rows.append((name, value, float(rule.value), rule.year, status, basis, rule.source))
-    return pd.DataFrame(
+    table = pd.DataFrame(
         rows, columns=["rule", "value", "target", "year", "status", "basis", "source"]
     )
+    return table.astype({"year": "Int64"})  # a whole year, blank where a rule has none
 
 
 def centre_stations(

@@ -285,6 +285,9 @@ def test_check_command_without_network(tmp_path, capsys):
     assert "eldercare_share" not in summary.columns  # no network: no circles measured
     assert set(summary["station_status"]) <= {"has_station", "shared", "missing"}
     assert not (out / "map.html").exists()
+    district = pd.read_csv(out / "district.csv", encoding="utf-8-sig", dtype=str)
+    years = district["year"].dropna()
+    assert len(years) and years.str.fullmatch(r"\d{4}").all()  # 2022, not 2022.0
 
 
 def test_out_never_overwrites_an_input(tmp_path, capsys):
