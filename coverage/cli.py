@@ -124,9 +124,14 @@ def _parser() -> argparse.ArgumentParser:
         "--capacity", action="store_true", help="limit each site by its floor area (with --count)"
     )
     site.add_argument(
-        "--spacing-m", type=float, default=100.0, help="generated candidates' spacing"
+        "--spacing-m",
+        type=float,
+        default=100.0,
+        help="spacing of the candidates generated without --candidates, m (default: 100)",
     )
-    site.add_argument("--time-limit-s", type=float, default=60.0, help="solver time limit")
+    site.add_argument(
+        "--time-limit-s", type=float, default=60.0, help="solver time limit, s (default: 60)"
+    )
     where = site.add_mutually_exclusive_group()
     where.add_argument("--municipal", dest="municipal", action="store_true", default=None)
     where.add_argument("--not-municipal", dest="municipal", action="store_false")
