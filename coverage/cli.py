@@ -133,8 +133,19 @@ def _parser() -> argparse.ArgumentParser:
         "--time-limit-s", type=float, default=60.0, help="solver time limit, s (default: 60)"
     )
     where = site.add_mutually_exclusive_group()
-    where.add_argument("--municipal", dest="municipal", action="store_true", default=None)
-    where.add_argument("--not-municipal", dest="municipal", action="store_false")
+    where.add_argument(
+        "--municipal",
+        dest="municipal",
+        action="store_true",
+        default=None,
+        help="costing: the sites are in a municipal district (运城's 2000 m² cap)",
+    )
+    where.add_argument(
+        "--not-municipal",
+        dest="municipal",
+        action="store_false",
+        help="costing: the sites are outside municipal districts (运城's 1500 m² cap)",
+    )
     _common(site)
     site.set_defaults(func=_site)
 
