@@ -182,6 +182,10 @@ BASEMAPS = ("none", "osm", "amap", "tianditu")
 HEALTH_SYMBOL = "✚"
 
 
+_LAYER_LIST_PX = {"zh": 340, "en": 540}
+"""About how wide the open layer list is in each language, in screen pixels."""
+
+
 def build(
     analysis: Analysis,
     *,
@@ -232,7 +236,12 @@ def build(
     _inline_leaflet(fmap)
     _MapExtras().add_to(fmap)
     _add_basemap(fmap, basemap, tianditu_key, lang)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    # the layer list stays open at the top right: keep the district clear of it
+    fmap.fit_bounds(
+        [[miny, minx], [maxy, maxx]],
+        padding_top_left=(60, 20),
+        padding_bottom_right=(_LAYER_LIST_PX[lang], 20),
+    )
 
     if len(analysis.streets):
         streets = _display(gpd.GeoDataFrame(geometry=analysis.streets), gcj02=shift)
