@@ -20,6 +20,7 @@ Headers are matched to fields by name, by the built-in Chinese and English alias
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 from collections.abc import Mapping
@@ -166,6 +167,9 @@ FACILITY_COLUMNS: tuple[str, ...] = ("id", "name", "tier", "area_m2", "beds", "n
 LAYER_SUFFIXES: tuple[str, ...] = (".gpkg", ".geojson", ".json", ".shp")
 """File suffixes read as GIS layers."""
 
+SHAPEFILE_ENCODINGS: tuple[str, ...] = ("UTF-8", "GB18030")
+"""Encodings tried in turn for a shapefile's attributes when no .cpg file names one."""
+
 _ACCEPTED = ".gpkg .geojson .json .shp .csv (facilities only)"
 _LONLAT_EPSG = (4326, 4490)  # WGS 84 and CGCS2000, both longitude/latitude
 
@@ -218,10 +222,61 @@ def _pick_layer(path: Path, layer: str | None, *, role: str) -> str:
     return spatial[0] if spatial else names[0]
 
 
+def _dbf_texts(dbf: Path) -> bytes:
+    """The bytes of a .dbf that hold text: its field names and its records."""
+    raw = dbf.read_bytes()
+    header_len = int.from_bytes(raw[8:10], "little") if len(raw) >= 32 else len(raw)
+    names = [
+        raw[at : at + 11].split(b"\0", 1)[0]
+        for at in range(32, header_len - 32 + 1, 32)
+        if raw[at : at + 1] != b"\r"
+    ]
+    return b" ".join(names) + b" " + raw[header_len:].rstrip(b"\x1a")
+
+
+def _shapefile_encoding(path: Path) -> str | None:
+    """The encoding to read a .shp's attributes with, or None to let GDAL decide.
+
+    GDAL decides when a .cpg file names the encoding or the .dbf's language driver byte does;
+    without either it would read Latin-1, which garbles Chinese names silently (GBK files from
+    ArcGIS often come without a .cpg). Then the .dbf's text is tried as UTF-8, then GB18030.
+    """
+    siblings = {p.name.lower(): p for p in path.parent.glob(f"{glob.escape(path.stem)}.*")}
+    dbf = siblings.get(f"{path.stem.lower()}.dbf")
+    if f"{path.stem.lower()}.cpg" in siblings or dbf is None:
+        return None
+    raw = dbf.read_bytes()
+    if len(raw) > 29 and raw[29] != 0:
+        return None  # the language driver byte names a code page; GDAL reads it
+    texts = _dbf_texts(dbf)
+    for encoding in SHAPEFILE_ENCODINGS:
+        try:
+            texts.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if not texts.isascii():
+            logger.warning(
+                "%s: no .cpg file names the encoding of %s; read as %s "
+                "(write the encoding's name in %s.cpg to choose another)",
+                path,
+                dbf.name,
+                encoding,
+                path.stem,
+            )
+        return encoding
+    tried = " nor ".join(SHAPEFILE_ENCODINGS)
+    msg = (
+        f"{dbf}: no .cpg file names the encoding and the attributes decode as neither {tried}; "
+        f"expected a .cpg file beside {path.name} holding the encoding's name (e.g. GBK)"
+    )
+    raise InputError(msg)
+
+
 def _read_layer(path: Path, layer: str | None, *, role: str) -> gpd.GeoDataFrame:
     name = _pick_layer(path, layer, role=role)
+    encoding = _shapefile_encoding(path) if path.suffix.lower() == ".shp" else None
     try:
-        frame = pyogrio.read_dataframe(path, layer=name)
+        frame = pyogrio.read_dataframe(path, layer=name, encoding=encoding)
     except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
         msg = f"{path}: cannot read layer {name!r} ({exc}); expected one of {_ACCEPTED}"
         raise InputError(msg) from exc

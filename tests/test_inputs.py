@@ -598,3 +598,48 @@ def test_shapefile_without_prj(tmp_path: Path) -> None:
         _layer(path, {"id": ["1"], "name": ["a"], "population": [5]}, [SQUARE], crs=None)
     assert not path.with_suffix(".prj").exists()
     assert "no coordinate reference system" in _error(inputs.read_communities, path)
+
+
+def _shapefile_without_cpg(path: Path, names: list[str], *, encoding: str) -> Path:
+    """A shapefile whose .dbf is in ``encoding`` and that has no .cpg naming it."""
+    n = len(names)
+    frame = gpd.GeoDataFrame(
+        {"id": [f"c{i}" for i in range(n)], "name": names, "人口": [5] * n},
+        geometry=[shapely.affinity.translate(SQUARE, 0.01 * i) for i in range(n)],
+        crs="EPSG:4326",
+    )
+    frame.to_file(path, encoding=encoding)
+    path.with_suffix(".cpg").unlink()
+    return path
+
+
+@pytest.mark.parametrize("encoding", ["GBK", "UTF-8"])
+def test_shapefile_without_cpg_is_decoded(
+    tmp_path: Path, encoding: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    names = ["七星岗社区居委会", "新民村委会"]
+    path = _shapefile_without_cpg(tmp_path / "c.shp", names, encoding=encoding)
+    with caplog.at_level("WARNING", logger="carecircle.inputs"):
+        out = inputs.read_communities(path)
+    assert out["name"].tolist() == names
+    assert out["population"].tolist() == [5.0, 5.0]  # the Chinese header 人口 is found
+    assert out["kind"].tolist() == ["urban", "rural"]  # 村委会 is read, so the village is rural
+    assumed = "GB18030" if encoding == "GBK" else "UTF-8"
+    assert f"no .cpg file names the encoding of c.dbf; read as {assumed}" in caplog.text
+
+
+def test_shapefile_without_cpg_undecodable(tmp_path: Path) -> None:
+    path = _shapefile_without_cpg(tmp_path / "c.shp", ["aaaa", "bbbb"], encoding="UTF-8")
+    dbf = path.with_suffix(".dbf")
+    dbf.write_bytes(dbf.read_bytes().replace(b"aaaa", b"\xff\xfe\xff\x80"))
+    message = _error(inputs.read_communities, path)
+    assert message.startswith(f"{dbf}: no .cpg file names the encoding")
+    assert "UTF-8 nor GB18030" in message
+    assert "expected a .cpg file beside c.shp" in message
+
+
+def test_shapefile_with_cpg_keeps_its_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "c.shp"
+    _layer(path, {"id": ["1"], "name": ["新民村委会"], "population": [5]}, [SQUARE])
+    assert path.with_suffix(".cpg").exists()
+    assert inputs.read_communities(path)["name"].tolist() == ["新民村委会"]
