@@ -30,6 +30,17 @@ CSV_ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
 MISSING_MARKERS: frozenset[str] = frozenset({"", "nan", "na", "n/a", "null", "none"})
 """Cell texts read as a missing number (compared after stripping, case-insensitive)."""
 
+YES_TEXTS: frozenset[str] = frozenset({"1", "true", "yes", "y", "是", "社会", "社会运营", "social"})
+"""Cell texts read as yes in a yes/no column (compared stripped and lower-case)."""
+
+NO_TEXTS: frozenset[str] = frozenset({"0", "false", "no", "n", "否", "公办", "公建公营", "public"})
+"""Cell texts read as no in a yes/no column (compared stripped and lower-case)."""
+
+YES_NO_FIELDS: tuple[str, ...] = ("social_operated", "medical_capable")
+"""Facility fields holding yes/no values."""
+
+YES_NO_EXPECTED = "yes/no (是/否, true/false, 1/0, 社会/公办) or blank"
+
 
 @dataclass(frozen=True)
 class Where:
@@ -260,6 +271,20 @@ def unique_ids(ids: Sequence[str], *, where: Where, column: str) -> None:
             )
             raise InputError(msg)
         first[value] = position
+
+
+def yes_no_column(values: pd.Series, *, where: Where, column: str) -> None:
+    """Raise on the first cell that is neither blank nor in :data:`YES_TEXTS`/:data:`NO_TEXTS`.
+
+    Raises
+    ------
+    InputError
+        Naming the row, the column and the value found.
+
+    """
+    for position, text in enumerate(as_text(values)):
+        if text and text.lower() not in YES_TEXTS | NO_TEXTS:
+            raise where.bad_value(position, column, values.iloc[position], YES_NO_EXPECTED)
 
 
 def numeric_column(

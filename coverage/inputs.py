@@ -39,6 +39,7 @@ from shapely.geometry.base import BaseGeometry
 from . import coords as _coords
 from ._errors import InputError
 from ._validate import (
+    YES_NO_FIELDS,
     Where,
     as_text,
     numeric_column,
@@ -47,6 +48,7 @@ from ._validate import (
     resolve_columns,
     strip_column_names,
     unique_ids,
+    yes_no_column,
 )
 
 logger = logging.getLogger(__name__)
@@ -131,8 +133,12 @@ COMMUNITY_ALIASES: dict[str, tuple[str, ...]] = {
     "elderly": ("60岁以上人口", "老年人口", "60岁及以上人口"),
     "kind": ("类型", "城乡类型"),
     "township": ("街道", "乡镇", "街道(乡镇)", "所属街道"),
+    "shared_station": (),
 }
 """Field → accepted headers for community layers (the field name itself is always accepted)."""
+
+COMMUNITY_OPTIONAL: tuple[str, ...] = ("shared_station",)
+"""Community fields kept as text under their field name, among the other input columns."""
 
 FACILITY_ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("编号", "代码"),
@@ -141,8 +147,21 @@ FACILITY_ALIASES: dict[str, tuple[str, ...]] = {
     "area_m2": ("建筑面积", "面积"),
     "beds": ("床位", "床位数"),
     "nursing_beds": ("护理床位", "护理型床位"),
+    "community_id": (),
+    "township": (),
+    "social_operated": (),
+    "medical_capable": (),
 }
 """Field → accepted headers for facility files (the field name itself is always accepted)."""
+
+FACILITY_OPTIONAL: tuple[str, ...] = (
+    "community_id",
+    "township",
+    "social_operated",
+    "medical_capable",
+)
+"""Facility fields kept under their field name, among the other input columns: ids and
+townships as text, the yes/no flags (see :data:`carecircle._validate.YES_TEXTS`) as found."""
 
 _LONLAT_ALIASES: dict[str, tuple[str, ...]] = {
     "lon": ("经度", "lng", "longitude"),
@@ -324,15 +343,55 @@ def _attribute_columns(frame: pd.DataFrame) -> list[str]:
     return [str(c) for c in frame.columns if c != geometry]
 
 
-def _other_columns(frame: pd.DataFrame, used: set[str], reserved: tuple[str, ...]) -> pd.DataFrame:
-    """Return the columns no field consumed, renaming any that clash with output names."""
-    kept = [c for c in _attribute_columns(frame) if c not in used]
+def _other_columns(
+    frame: pd.DataFrame,
+    used: set[str],
+    reserved: tuple[str, ...],
+    *,
+    named: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Return the columns no field consumed, renaming any that clash with output names.
+
+    ``named`` maps the columns of optional fields (e.g. ``共享站``) to their field names (e.g.
+    ``shared_station``); they stay in place under the field name.
+    """
+    named = dict(named or {})
+    kept = [c for c in _attribute_columns(frame) if c not in used or c in named]
     others = pd.DataFrame(frame[kept]).copy()
-    clashes = {c: f"{c}_input" for c in kept if c in (*reserved, "geometry")}
+    taken = (*reserved, *named.values(), "geometry")
+    clashes = {c: f"{c}_input" for c in kept if c not in named and c in taken}
     if clashes:
         logger.warning("renaming input columns that clash with output columns: %s", clashes)
-        others = others.rename(columns=clashes)
-    return others
+    return others.rename(columns={**clashes, **named})
+
+
+def _optional_columns(
+    frame: pd.DataFrame, col: Mapping[str, str], optional: tuple[str, ...], *, where: Where
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Check the optional fields found; return the frame with them converted, and their columns.
+
+    Ids and townships become text (``12.0`` as ``"12"``); yes/no flags are checked.
+    """
+    out = frame.copy()
+    named: dict[str, str] = {}
+    for field in optional:
+        if field not in col:
+            continue
+        column = col[field]
+        named[column] = field
+        if field in YES_NO_FIELDS:
+            yes_no_column(out[column], where=where, column=column)
+        out[column] = as_text(out[column])
+    return out, named
+
+
+def layer_where(layer: pd.DataFrame, *, role: str) -> Where:
+    """Locate rows of a layer read by this module, for messages: its file, CSV or not.
+
+    A layer not read from a file (built in Python) is named by ``role``.
+    """
+    source = str(layer.attrs.get("source") or role)
+    return Where(Path(source), csv=source.lower().endswith(".csv"))
 
 
 # --- communities ---------------------------------------------------------------------------
@@ -428,9 +487,15 @@ def _require_polygon_layer(geoms: gpd.GeoSeries, *, path: Path) -> None:
         raise InputError(msg)
 
 
-def _from_file(layer: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
-    """``layer`` with its file's name in ``attrs["source"]``, for messages about it later."""
+def _from_file(
+    layer: gpd.GeoDataFrame, path: Path, *, columns: Mapping[str, str] | None = None
+) -> gpd.GeoDataFrame:
+    """``layer`` with its file's name and columns in ``attrs``, for messages about it later.
+
+    ``attrs["source"]`` is the file's name, ``attrs["columns"]`` the file's column of each field.
+    """
     layer.attrs["source"] = path.name
+    layer.attrs["columns"] = dict(columns or {})
     return layer
 
 
@@ -492,10 +557,11 @@ def read_communities(
     shapes, fields["input_status"], fields["input_note"] = _community_status(
         geoms, fields["population"].to_numpy(), kind_notes
     )
-    others = _other_columns(frame, set(col.values()), COMMUNITY_COLUMNS)
+    frame, named = _optional_columns(frame, col, COMMUNITY_OPTIONAL, where=Where(path))
+    others = _other_columns(frame, set(col.values()), COMMUNITY_COLUMNS, named=named)
     table = pd.concat([fields, others], axis=1)
     out = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(shapes, index=frame.index), crs=4326)
-    return _from_file(out.reset_index(drop=True), path)
+    return _from_file(out.reset_index(drop=True), path, columns=col)
 
 
 def _community_fields(
@@ -718,10 +784,11 @@ def read_facilities(
         path=path,
     )
     fields = _facility_fields(frame, col, where=where)
-    others = _other_columns(frame, used | set(col.values()), FACILITY_COLUMNS)
+    frame, named = _optional_columns(frame, col, FACILITY_OPTIONAL, where=where)
+    others = _other_columns(frame, used | set(col.values()), FACILITY_COLUMNS, named=named)
     table = pd.concat([fields, others], axis=1)
     out = gpd.GeoDataFrame(table, geometry=points, crs=4326)
-    return _from_file(out.reset_index(drop=True), path)
+    return _from_file(out.reset_index(drop=True), path, columns=col)
 
 
 def _split_columns(

@@ -19,8 +19,8 @@ import shapely
 
 from . import travel
 from ._errors import InputError
-from ._validate import _speed
-from .inputs import ELDERCARE_TIERS
+from ._validate import NO_TEXTS, YES_NO_EXPECTED, YES_TEXTS, _speed
+from .inputs import ELDERCARE_TIERS, layer_where
 from .network import WalkNetwork, main_parts
 from .policy import Policy
 
@@ -62,9 +62,6 @@ COMMUNITY_CHECK_COLUMNS = (
     "area_per_resident_required_m2",
     "area_per_resident_status",
 )
-
-_TRUE = {"1", "true", "yes", "y", "是", "社会", "社会运营", "social"}
-_FALSE = {"0", "false", "no", "n", "否", "公办", "公建公营", "public"}
 
 
 @dataclass(frozen=True)
@@ -371,8 +368,8 @@ def check_district(
     care = facilities[facilities["tier"].isin(ELDERCARE_TIERS)]
     kind_of = dict(zip(communities["id"].astype(str), communities["kind"], strict=True))
     kinds = care["community_id"].map(kind_of).fillna("urban")
-    social = _flag(care, "social_operated")
-    capable = _flag(care, "medical_capable")
+    social = _flag(care, "social_operated", facilities)
+    capable = _flag(care, "medical_capable", facilities)
     beds = care["beds"].astype(float)
     nursing = care["nursing_beds"].astype(float)
     has_beds = beds.notna() & nursing.notna() & (beds > 0)
@@ -490,22 +487,25 @@ def centre_stations(
     return out
 
 
-def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
-    """A yes/no column as a nullable boolean Series (NA where absent or blank)."""
+def _flag(frame: pd.DataFrame, column: str, facilities: pd.DataFrame) -> pd.Series:
+    """A yes/no column of ``frame`` as a nullable boolean Series (NA where absent or blank).
+
+    ``frame`` holds some rows of ``facilities``, which numbers the rows in messages.
+    """
     if column not in frame:
         return pd.Series(pd.NA, index=frame.index, dtype="boolean")
     text = frame[column].astype("string").str.strip().str.lower()
     out = pd.Series(pd.NA, index=frame.index, dtype="boolean")
-    out[text.isin(_TRUE).fillna(False)] = True
-    out[text.isin(_FALSE).fillna(False)] = False
+    out[text.isin(YES_TEXTS).fillna(False)] = True
+    out[text.isin(NO_TEXTS).fillna(False)] = False
     bad = text.notna() & (text != "") & out.isna()
     if bad.any():
         first = bad.to_numpy().nonzero()[0][0]
-        msg = (
-            f"facilities: row {first + 1}, column {column!r}: found {frame[column].iloc[first]!r}; "
-            "expected yes/no (是/否, true/false, 1/0)"
+        position = list(facilities.index).index(frame.index[first])
+        value = frame[column].iloc[first]
+        raise layer_where(facilities, role="facilities").bad_value(
+            position, column, value, YES_NO_EXPECTED
         )
-        raise InputError(msg)
     return out
 
 

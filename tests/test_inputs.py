@@ -643,3 +643,60 @@ def test_shapefile_with_cpg_keeps_its_encoding(tmp_path: Path) -> None:
     _layer(path, {"id": ["1"], "name": ["新民村委会"], "population": [5]}, [SQUARE])
     assert path.with_suffix(".cpg").exists()
     assert inputs.read_communities(path)["name"].tolist() == ["新民村委会"]
+
+
+# --- optional columns and the columns that name rows of the other layer ---------------------
+
+
+def _linked(tmp_path: Path, *, shared: list[str], community_id: str = "") -> tuple[Path, Path]:
+    """Two communities c0, c1 (the second shares ``shared``) and three facilities."""
+    comm = _communities(tmp_path / "c.gpkg", population=[100, 200], 共享站=shared)
+    fac = _csv(
+        tmp_path / "f.csv",
+        "id,name,tier,lon,lat,所在社区,社会运营,医养结合,所属街道\n"
+        "s1,甲,community_station,116.404,39.905,,是,否,\n"
+        f"h1,乙,health_center,116.414,39.905,{community_id},,true,乙街道\n"
+        "p1,丙,village_point,116.404,39.905,c0,0,,\n",
+    )
+    return comm, fac
+
+
+FACILITY_MAP = {
+    "community_id": "所在社区",
+    "social_operated": "社会运营",
+    "medical_capable": "医养结合",
+    "township": "所属街道",
+}
+
+
+def test_optional_columns_can_be_mapped(tmp_path: Path) -> None:
+    comm_path, fac_path = _linked(tmp_path, shared=["", "s1"])
+    comm = inputs.read_communities(comm_path, columns={"shared_station": "共享站"})
+    assert comm["shared_station"].tolist() == ["", "s1"]
+    assert "共享站" not in comm
+    fac = inputs.read_facilities(fac_path, columns=FACILITY_MAP)
+    assert fac["community_id"].tolist() == ["", "", "c0"]
+    assert fac["social_operated"].tolist() == ["是", "", "0"]
+    assert fac["medical_capable"].tolist() == ["否", "true", ""]
+    assert fac["township"].tolist() == ["", "乙街道", ""]
+    assert not set(FACILITY_MAP.values()) & set(fac.columns)
+
+
+def test_mapped_optional_column_renames_a_clash(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path / "f.csv", "id,name,tier,lon,lat,community_id,社区\nf1,甲,clinic,116.4,39.9,x,c0\n"
+    )
+    out = inputs.read_facilities(path, columns={"community_id": "社区"})
+    assert out["community_id"].tolist() == ["c0"]
+    assert out["community_id_input"].tolist() == ["x"]
+
+
+def test_bad_yes_no_names_file_row_and_line(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path / "f.csv",
+        "id,name,tier,lon,lat,social_operated\nf1,甲,clinic,116.4,39.9,是\nf2,乙,clinic,116.4,39.9,maybe\n",
+    )
+    message = _error(inputs.read_facilities, path)
+    assert message.startswith(
+        f"{path}: row 2 (line 3), column 'social_operated': found 'maybe'; expected yes/no"
+    )

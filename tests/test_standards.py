@@ -349,3 +349,16 @@ def test_bad_yes_no_value_names_row_and_column(profile):
     )
     with pytest.raises(InputError, match="row 1, column 'social_operated'"):
         standards.check(comm, fac, profile)
+
+
+def test_bad_yes_no_value_counts_rows_of_every_facility(profile):
+    comm = _communities()
+    fac = _facilities(
+        [
+            ("H", "health_center", 100, 100, 300.0, np.nan, np.nan),
+            ("S", "community_station", 100, 100, 300.0, 5.0, 1.0, {"social_operated": "maybe"}),
+        ]
+    )
+    fac.attrs["source"] = "f.csv"
+    with pytest.raises(InputError, match=r"^f.csv: row 2 \(line 3\), column 'social_operated'"):
+        standards.check(comm, fac, profile)
