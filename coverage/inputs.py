@@ -394,6 +394,66 @@ def layer_where(layer: pd.DataFrame, *, role: str) -> Where:
     return Where(Path(source), csv=source.lower().endswith(".csv"))
 
 
+def _column_of(layer: pd.DataFrame, field: str) -> str:
+    """The user's column that holds ``field`` in a layer read by this module."""
+    return str(layer.attrs.get("columns", {}).get(field, field))
+
+
+def check_community_ids(facilities: pd.DataFrame, communities: pd.DataFrame) -> None:
+    """Raise unless every filled ``community_id`` of the facilities is a community's id.
+
+    Raises
+    ------
+    InputError
+        Naming the facilities' file, row and column, the id found and the communities' file.
+
+    """
+    if "community_id" not in facilities:
+        return
+    ids = set(as_text(communities["id"]))
+    where = layer_where(facilities, role="facilities")
+    comm = communities.attrs.get("source") or "the communities"
+    for position, value in enumerate(as_text(facilities["community_id"])):
+        if value and value not in ids:
+            column = _column_of(facilities, "community_id")
+            expected = f"blank or the id of a community in {comm}"
+            raise where.bad_value(position, column, value, expected)
+
+
+def check_shared_stations(communities: pd.DataFrame, facilities: pd.DataFrame) -> None:
+    """Raise unless every filled ``shared_station`` names an elderly-care facility.
+
+    A community may share the station (or centre, or village point) of a neighbour; the
+    facility must be one of :data:`ELDERCARE_TIERS`.
+
+    Raises
+    ------
+    InputError
+        Naming the communities' file, row and column, the id found, and the facilities' file
+        (with the facility's tier when it is not an elderly-care facility).
+
+    """
+    if "shared_station" not in communities:
+        return
+    tier_of = dict(zip(as_text(facilities["id"]), facilities["tier"], strict=True))
+    where = layer_where(communities, role="communities")
+    column = _column_of(communities, "shared_station")
+    fac = facilities.attrs.get("source") or "the facilities"
+    tiers = ", ".join(ELDERCARE_TIERS)
+    expected = f"blank or the id of an elderly-care facility in {fac} ({tiers})"
+    for position, value in enumerate(as_text(communities["shared_station"])):
+        if not value:
+            continue
+        if value not in tier_of:
+            raise where.bad_value(position, column, value, expected)
+        if tier_of[value] not in ELDERCARE_TIERS:
+            msg = (
+                f"{where.path}: {where.row(position)}, column {column!r}: found {value!r}, "
+                f"a {tier_of[value]} in {fac}; expected {expected}"
+            )
+            raise InputError(msg)
+
+
 # --- communities ---------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ import shapely
 from . import travel
 from ._errors import InputError
 from ._validate import NO_TEXTS, YES_NO_EXPECTED, YES_TEXTS, _speed
-from .inputs import ELDERCARE_TIERS, layer_where
+from .inputs import ELDERCARE_TIERS, check_community_ids, check_shared_stations, layer_where
 from .network import WalkNetwork, main_parts
 from .policy import Policy
 
@@ -143,18 +143,12 @@ def locate(facilities: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.G
     _same_crs(communities, facilities)
     out = facilities.copy()
     comm_ids = communities["id"].astype(str).to_numpy()
+    check_community_ids(out, communities)
     declared = (
         out["community_id"].fillna("").astype(str).str.strip().to_numpy()
         if "community_id" in out
         else np.full(len(out), "", dtype=object)
     )
-    unknown = sorted(set(declared[declared != ""]) - set(comm_ids))
-    if unknown:
-        msg = (
-            f"facilities: column 'community_id' names {unknown[0]!r}, which is not a community "
-            "id; expected one of the communities' ids"
-        )
-        raise InputError(msg)
     tree = shapely.STRtree(communities.geometry.to_numpy())
     which, hit = tree.query(out.geometry.to_numpy(), predicate="within")
     found = np.full(len(out), "", dtype=object)
@@ -284,13 +278,7 @@ def check_communities(
         if "shared_station" in communities
         else np.full(len(ids), "", dtype=object)
     )
-    unknown = sorted(set(shared[shared != ""]) - set(facilities["id"].astype(str)))
-    if unknown:
-        msg = (
-            f"communities: column 'shared_station' names {unknown[0]!r}, which is not a "
-            "facility id; expected the id of the facility the community shares"
-        )
-        raise InputError(msg)
+    check_shared_stations(communities, facilities)
     status = np.where(stations > 0, "has_station", np.where(shared != "", "shared", "missing"))
     eldercare_area = area.reindex(ids).to_numpy(dtype=float)
     population = communities["population"].to_numpy(dtype=float)

@@ -680,6 +680,8 @@ def test_optional_columns_can_be_mapped(tmp_path: Path) -> None:
     assert fac["medical_capable"].tolist() == ["否", "true", ""]
     assert fac["township"].tolist() == ["", "乙街道", ""]
     assert not set(FACILITY_MAP.values()) & set(fac.columns)
+    inputs.check_community_ids(fac, comm)
+    inputs.check_shared_stations(comm, fac)
 
 
 def test_mapped_optional_column_renames_a_clash(tmp_path: Path) -> None:
@@ -699,4 +701,37 @@ def test_bad_yes_no_names_file_row_and_line(tmp_path: Path) -> None:
     message = _error(inputs.read_facilities, path)
     assert message.startswith(
         f"{path}: row 2 (line 3), column 'social_operated': found 'maybe'; expected yes/no"
+    )
+
+
+def test_unknown_community_id_names_file_row_and_column(tmp_path: Path) -> None:
+    comm_path, fac_path = _linked(tmp_path, shared=["", ""], community_id="c9")
+    comm = inputs.read_communities(comm_path)
+    fac = inputs.read_facilities(fac_path, columns=FACILITY_MAP)
+    message = _error(inputs.check_community_ids, fac, comm)
+    assert message == (
+        "f.csv: row 2 (line 3), column '所在社区': found 'c9'; "
+        "expected blank or the id of a community in c.gpkg"
+    )
+
+
+def test_unknown_shared_station_names_file_row_and_column(tmp_path: Path) -> None:
+    comm_path, fac_path = _linked(tmp_path, shared=["", "s9"])
+    comm = inputs.read_communities(comm_path, columns={"shared_station": "共享站"})
+    fac = inputs.read_facilities(fac_path)
+    message = _error(inputs.check_shared_stations, comm, fac)
+    assert message.startswith(
+        "c.gpkg: row 2, column '共享站': found 's9'; expected blank or the id"
+    )
+
+
+def test_shared_station_must_be_an_eldercare_facility(tmp_path: Path) -> None:
+    comm_path, fac_path = _linked(tmp_path, shared=["p1", "h1"])
+    comm = inputs.read_communities(comm_path, columns={"shared_station": "共享站"})
+    fac = inputs.read_facilities(fac_path)
+    message = _error(inputs.check_shared_stations, comm, fac)
+    assert message == (
+        "c.gpkg: row 2, column '共享站': found 'h1', a health_center in f.csv; expected blank or "
+        "the id of an elderly-care facility in f.csv (street_center, community_station, "
+        "township_center, village_point)"
     )

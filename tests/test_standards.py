@@ -351,6 +351,14 @@ def test_bad_yes_no_value_names_row_and_column(profile):
         standards.check(comm, fac, profile)
 
 
+def test_shared_station_must_be_an_eldercare_facility(profile):
+    comm = _communities()
+    comm["shared_station"] = ["", "H"]
+    fac = _facilities([("H", "health_center", 100, 100, 300.0, np.nan, np.nan)])
+    with pytest.raises(InputError, match=r"found 'H', a health_center in the facilities"):
+        standards.check(comm, fac, profile)
+
+
 def test_bad_yes_no_value_counts_rows_of_every_facility(profile):
     comm = _communities()
     fac = _facilities(
