@@ -170,16 +170,28 @@ def _raster_points(
         bx, by = to_raster.transform([minx, maxx, minx, maxx], [miny, miny, maxy, maxy])
         window, origin = _window(src.transform, bx, by, src.width, src.height)
         if window is None:
-            empty = np.empty(0)
-            return np.empty(0, dtype=np.int64), empty, empty, empty
+            b = src.bounds
+            raster_box = _extent(
+                (b.left, b.right), (b.bottom, b.top), geographic=src.crs.is_geographic
+            )
+            district_box = _extent(bx, by, geographic=src.crs.is_geographic)
+            msg = (
+                f"{path}: the raster ({raster_box} in {src.crs.to_string()}) does not overlap "
+                f"the communities ({district_box} in the same CRS); expected a raster of the "
+                "district (check the raster's CRS and its area)"
+            )
+            raise InputError(msg)
         values = src.read(1, window=window, masked=True).astype(float)
+        row_off, col_off = int(window.row_off), int(window.col_off)
         raster_crs = src.crs
     filled = values.filled(0.0)
     if (filled < 0).any():
         rows, cols = np.nonzero(filled < 0)
+        row, col = int(rows[0]) + row_off + 1, int(cols[0]) + col_off + 1
         msg = (
-            f"{path}: cell (row {int(rows[0]) + 1}, column {int(cols[0]) + 1}) holds "
-            f"{filled[rows[0], cols[0]]!r}; expected residents per cell, 0 or more (or nodata)"
+            f"{path}: cell (row {row}, column {col}) holds "
+            f"{float(filled[rows[0], cols[0]]):g}; expected residents per cell, 0 or more "
+            "(or nodata)"
         )
         raise InputError(msg)
     rows, cols = np.nonzero(filled > 0)
@@ -200,6 +212,13 @@ def _raster_points(
         py[point_idx],
         filled[rows, cols][point_idx],
     )
+
+
+def _extent(xs: Sequence[float], ys: Sequence[float], *, geographic: bool) -> str:
+    """``"x 1..2, y 3..4"``: degrees to 4 decimals, metres to whole numbers."""
+    digits = 4 if geographic else 0
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    return f"x {x0:.{digits}f}..{x1:.{digits}f}, y {y0:.{digits}f}..{y1:.{digits}f}"
 
 
 def _window(
