@@ -64,11 +64,17 @@ class Where:
         return f"row {row} (line {row + 1})" if self.csv else f"row {row}"
 
     def bad_value(self, position: int, column: str, value: Any, expected: str) -> InputError:
-        """Build the error for one bad cell, in the package's one-line message style."""
-        msg = (
-            f"{self.path}: {self.row(position)}, column {column!r}: found {value!r}; "
-            f"expected {expected}"
-        )
+        """Build the error for one bad cell, in the package's one-line message style.
+
+        A cell a layer left empty (NaN, None) is said to be empty; text is quoted as found (a
+        CSV's blank cell as ``''``); numbers are shown plainly (``95.0``, not
+        ``np.float64(95.0)``).
+        """
+        if isinstance(value, np.generic):
+            value = value.item()
+        empty = not isinstance(value, str) and _is_missing(value)
+        found = "the cell is empty" if empty else f"found {value!r}"
+        msg = f"{self.path}: {self.row(position)}, column {column!r}: {found}; expected {expected}"
         return InputError(msg)
 
 

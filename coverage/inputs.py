@@ -686,14 +686,20 @@ def _tiers(values: pd.Series, *, where: Where, column: str) -> list[str]:
 def _check_lonlat(
     lon: np.ndarray, lat: np.ndarray, *, where: Where, lon_col: str, lat_col: str
 ) -> None:
-    """Raise for coordinates out of range, or for columns that look swapped."""
+    """Raise for coordinates out of range, or for columns that look swapped.
+
+    The columns look swapped when most rows have a latitude beyond ±90 and every such row would
+    be valid swapped; a few rows out of range are reported one by one.
+    """
     lat_out = np.flatnonzero(np.abs(lat) > 90)
-    if lat_out.size and bool((np.abs(lon) <= 90).all()):
+    swap_ok = (np.abs(lon[lat_out]) <= 90).all() and (np.abs(lat[lat_out]) <= 180).all()
+    if lat_out.size and swap_ok and lat_out.size > lat.size / 2:
         i = int(lat_out[0])
         msg = (
-            f"{where.path}: {where.row(i)}: columns {lon_col!r} and {lat_col!r} look swapped: "
-            f"{lat_col!r} is {lat[i]!r}, outside ±90, while every {lon_col!r} value is within "
-            f"±90; swap them (or pass columns={{'lon': {lat_col!r}, 'lat': {lon_col!r}}})"
+            f"{where.path}: columns {lon_col!r} and {lat_col!r} look swapped: {lat_out.size} of "
+            f"{lat.size} rows have {lat_col!r} outside ±90 (first {where.row(i)}: "
+            f"{float(lat[i]):g}), and would be valid swapped; swap them (or pass "
+            f"columns={{'lon': {lat_col!r}, 'lat': {lon_col!r}}})"
         )
         raise InputError(msg)
     if lat_out.size:

@@ -341,7 +341,8 @@ def test_blank_id_is_an_error(tmp_path: Path) -> None:
         {"id": ["a", None], "name": ["x", "y"], "population": [1, 2]},
         [SQUARE] * 2,
     )
-    assert f"{path}: row 2, column 'id'" in _error(inputs.read_communities, path)
+    message = _error(inputs.read_communities, path)
+    assert message == f"{path}: row 2, column 'id': the cell is empty; expected an id"
 
 
 def test_kind_inferred_from_names(tmp_path: Path) -> None:
@@ -481,7 +482,20 @@ def test_bd09_facility_csv_is_converted(tmp_path: Path) -> None:
 def test_lat_lon_swapped_csv(tmp_path: Path) -> None:
     path = _csv(tmp_path / "f.csv", "id,name,tier,lon,lat\n1,a,clinic,39.915,116.404\n")
     message = _error(inputs.read_facilities, path)
-    assert message.startswith(f"{path}: row 1 (line 2): columns 'lon' and 'lat' look swapped")
+    assert message == (
+        f"{path}: columns 'lon' and 'lat' look swapped: 1 of 1 rows have 'lat' outside ±90 "
+        "(first row 1 (line 2): 116.404), and would be valid swapped; swap them (or pass "
+        "columns={'lon': 'lat', 'lat': 'lon'})"
+    )
+
+
+def test_one_latitude_out_of_range_is_not_called_swapped(tmp_path: Path) -> None:
+    text = "id,name,tier,lon,lat\n1,a,clinic,24.9,60.1\n2,b,clinic,24.9,95\n3,c,clinic,24.9,60.2\n"
+    path = _csv(tmp_path / "f.csv", text)
+    message = _error(inputs.read_facilities, path)
+    assert message == (
+        f"{path}: row 2 (line 3), column 'lat': found 95.0; expected a latitude within ±90 degrees"
+    )
 
 
 def test_lat_lon_swapped_point_layer(tmp_path: Path) -> None:
@@ -491,7 +505,7 @@ def test_lat_lon_swapped_point_layer(tmp_path: Path) -> None:
         [shapely.Point(39.915, 116.404)],
     )
     message = _error(inputs.read_facilities, path)
-    assert message.startswith(f"{path}: row 1: columns 'x' and 'y' look swapped")
+    assert message.startswith(f"{path}: columns 'x' and 'y' look swapped: 1 of 1 rows")
 
 
 def test_out_of_range_and_missing_coordinates(tmp_path: Path) -> None:
