@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from . import circles as circles_mod
 from . import demand, inputs, isochrones, standards, travel
 from ._errors import InputError
-from ._validate import _speed
+from ._validate import _speed, as_text
 from ._version import __version__
 from .network import WalkNetwork, describe_components, main_parts
 from .policy import Circle, Policy
@@ -470,6 +470,7 @@ def check_only(
     comm, fac = _read_layers(
         communities, facilities, facility_coords, community_coords, columns or {}, layers or {}
     )
+    check_placed(comm, fac)
     net = (
         network
         if network is None or isinstance(network, WalkNetwork)
@@ -497,6 +498,70 @@ def check_only(
         district=checks.district,
         township_checks=checks.townships,
     )
+
+
+def check_placed(communities: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> None:
+    """Say which facilities lie in no community; refuse when none lies in any.
+
+    A facility lies in a community when its polygon contains it or its ``community_id`` names
+    it. Facilities in none are counted in no community or township; when that is all of them,
+    the coordinates are wrong (another coordinate system, swapped columns, another district).
+
+    Raises
+    ------
+    InputError
+        When no facility lies in any community, naming both files and extents, and saying so
+        when lon/lat swapped would place them.
+
+    """
+    polygons = communities.geometry.to_numpy()
+    points = facilities.to_crs(communities.crs).geometry.to_numpy()
+    declared = (
+        np.array(as_text(facilities["community_id"]), dtype=object)
+        if "community_id" in facilities
+        else np.full(len(facilities), "", dtype=object)
+    )
+    outside = (declared == "") & ~_inside_any(polygons, points)
+    if not outside.any():
+        return
+    where = inputs.layer_where(facilities, role="facilities")
+    comm = communities.attrs.get("source") or "the communities"
+    first = int(np.flatnonzero(outside)[0])
+    first_id = facilities["id"].iloc[first]
+    if outside.all():
+        lon0, lat0, lon1, lat1 = facilities.to_crs(4326).total_bounds
+        clon0, clat0, clon1, clat1 = communities.to_crs(4326).total_bounds
+        swapped = _inside_any(polygons, shapely.transform(points, lambda xy: xy[:, ::-1]))
+        hint = (
+            "their lon and lat look swapped: swap the columns"
+            if communities.crs.is_geographic and swapped.mean() > 0.5
+            else "check --facility-coords (wgs84, gcj02, bd09), that lon/lat are not swapped, "
+            "and that both files are of the same district"
+        )
+        msg = (
+            f"{where.path}: none of the {len(facilities)} facilities lies in a community of "
+            f"{comm} (facilities lon {lon0:.4f}..{lon1:.4f}, lat {lat0:.4f}..{lat1:.4f}; "
+            f"communities lon {clon0:.4f}..{clon1:.4f}, lat {clat0:.4f}..{clat1:.4f}); {hint}"
+        )
+        raise InputError(msg)
+    logger.warning(
+        "%s: %d of %d facilities lie in no community of %s (first: %s, id %r); they count "
+        "for no community or township (give them a community_id column if they belong to one)",
+        where.path,
+        int(outside.sum()),
+        len(facilities),
+        comm,
+        where.row(first),
+        first_id,
+    )
+
+
+def _inside_any(polygons: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """True for each point within one of the polygons."""
+    which, _ = shapely.STRtree(polygons).query(points, predicate="within")
+    inside = np.zeros(len(points), dtype=bool)
+    inside[which] = True
+    return inside
 
 
 def _read_layers(

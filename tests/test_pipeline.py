@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -344,3 +346,43 @@ def test_amap_basemap_shifts_layers_to_gcj02(district):
     assert "autonavi.com" in page
     with pytest.raises(InputError, match="needs a key"):
         maps.build(result, basemap="tianditu")
+
+
+# --- check: facilities in no community --------------------------------------------------------
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
+
+
+def _demo_facilities(tmp_path: Path, change: Any) -> Path:
+    frame = pd.read_csv(DEMO / "facilities.csv", dtype=str)
+    path = tmp_path / "f.csv"
+    change(frame).to_csv(path, index=False)
+    return path
+
+
+def test_check_warns_of_a_facility_in_no_community(tmp_path, caplog):
+    def move_second(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(lon=frame["lon"].where(frame.index != 1, "106.5652"))
+
+    path = _demo_facilities(tmp_path, move_second)
+    with caplog.at_level("WARNING", logger="carecircle.pipeline"):
+        result = pipeline.check_only(DEMO / "communities.gpkg", path, policy=policy.load())
+    assert "f.csv: 1 of 8 facilities lie in no community of communities.gpkg" in caplog.text
+    assert "(first: row 2 (line 3), id 'F02')" in caplog.text
+    assert result.facilities["community_id"].iloc[1] == ""
+
+
+@pytest.mark.parametrize(
+    ("change", "hint"),
+    [
+        (lambda f: f.assign(lon=f["lat"], lat=f["lon"]), "their lon and lat look swapped"),
+        (lambda f: f.assign(lon="106.5652", lat="29.5546"), "check --facility-coords"),
+    ],
+)
+def test_check_refuses_facilities_in_no_community_at_all(tmp_path, change, hint):
+    path = _demo_facilities(tmp_path, change)
+    with pytest.raises(InputError) as info:
+        pipeline.check_only(DEMO / "communities.gpkg", path, policy=policy.load())
+    message = str(info.value)
+    assert message.startswith("f.csv: none of the 8 facilities lies in a community of ")
+    assert hint in message
