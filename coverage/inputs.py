@@ -576,7 +576,8 @@ def read_communities(
     columns : mapping of str to str, optional
         Field → the file's column name, overriding the built-in aliases
         (:data:`COMMUNITY_ALIASES`). Fields: ``id``, ``name``, ``population`` (required),
-        ``elderly``, ``kind``, ``township``.
+        ``elderly``, ``kind``, ``township``, ``shared_station`` (the id of the facility whose
+        station the community shares; kept as text under that name).
     coords : str
         The coordinate system of the vertices: ``"wgs84"``, ``"gcj02"`` (Gaode/Tencent) or
         ``"bd09"`` (Baidu). The last two need a longitude/latitude layer (EPSG:4326/4490).
@@ -809,7 +810,9 @@ def read_facilities(
     columns : mapping of str to str, optional
         Field → the file's column name, overriding the built-in aliases
         (:data:`FACILITY_ALIASES`). Fields: ``id``, ``name``, ``tier`` (required),
-        ``area_m2``, ``beds``, ``nursing_beds``, and for CSVs ``lon``, ``lat``.
+        ``area_m2``, ``beds``, ``nursing_beds``, the optional :data:`FACILITY_OPTIONAL`
+        (``community_id``, ``township``, ``social_operated``, ``medical_capable``; kept as
+        text under these names), and for CSVs ``lon``, ``lat``.
     coords : str
         The coordinate system of the locations: ``"wgs84"``, ``"gcj02"`` (Gaode/Tencent) or
         ``"bd09"`` (Baidu). The last two need a CSV or a longitude/latitude layer.
@@ -828,7 +831,8 @@ def read_facilities(
     InputError
         For a missing or unreadable file, a layer without CRS, a missing required column, a
         blank or duplicate id, a blank name, an unknown tier, a non-numeric or negative
-        number, a missing or out-of-range location, or longitude/latitude that look swapped.
+        number, a missing or out-of-range location, longitude/latitude that look swapped, or a
+        yes/no column holding something else.
 
     """
     path = Path(path)
