@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import logging
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ import pandas as pd
 
 from ._costing_schema import OPTIONAL_ALIASES, RESIDENT_FIELDS
 from ._errors import InputError
-from ._validate import as_text, resolve_columns
+from ._validate import Where, as_text, resolve_columns
 from .inputs import TIERS
 
 logger = logging.getLogger(__name__)
@@ -48,16 +49,32 @@ class _Rows:
     found: frozenset[str]  # optional fields present in the input
 
 
-def _bad(position: int, ident: str, column: str, value: Any, expected: str) -> InputError:
+def _bad(
+    where: Where, position: int, ident: str, column: str, value: Any, expected: str
+) -> InputError:
     who = f" (id {ident!r})" if ident else ""
     msg = (
-        f"facilities row {position + 1}{who}, column {column!r}: found {value!r}; "
+        f"{where.path}: {where.row(position)}{who}, column {column!r}: found {value!r}; "
         f"expected {expected}"
     )
     return InputError(msg)
 
 
-def _parse(frame: pd.DataFrame, *, columns: Mapping[str, str] | None) -> _Rows:
+def _where(source: str | os.PathLike[str] | None) -> Where:
+    """Where the facility rows come from: the file named (a CSV's rows with their lines)."""
+    if source is None:
+        return Where(Path("facilities"))
+    path = Path(source)
+    return Where(path, csv=path.suffix.lower() == ".csv")
+
+
+def _parse(
+    frame: pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None,
+    source: str | os.PathLike[str] | None = None,
+) -> _Rows:
+    where = _where(source)
     if not isinstance(frame, pd.DataFrame):
         msg = f"facilities must be a pandas DataFrame, found {type(frame).__name__}"
         raise InputError(msg)
@@ -66,24 +83,24 @@ def _parse(frame: pd.DataFrame, *, columns: Mapping[str, str] | None) -> _Rows:
     for field in ("id", "name", "tier"):
         if field not in names:
             msg = (
-                f"facilities: missing column {field!r}; columns found: "
+                f"{where.path}: missing column {field!r}; columns found: "
                 f"{', '.join(repr(c) for c in names)}; expected the table "
                 "carecircle.inputs.read_facilities returns"
             )
             raise InputError(msg)
     free = [c for c in names if c not in ("id", "name", "tier", "area_m2")]
     col = resolve_columns(
-        free, aliases=OPTIONAL_ALIASES, required=(), columns=columns, path=Path("facilities")
+        free, aliases=OPTIONAL_ALIASES, required=(), columns=columns, path=where.path
     )
     n = len(frame)
     ids = as_text(frame["id"])
     tiers = []
     for position, (ident, tier) in enumerate(zip(ids, frame["tier"].tolist(), strict=True)):
         if tier not in TIERS:
-            raise _bad(position, ident, "tier", tier, f"one of {', '.join(TIERS)}")
+            raise _bad(where, position, ident, "tier", tier, f"one of {', '.join(TIERS)}")
         tiers.append(str(tier))
     area = (
-        _numbers(frame["area_m2"], ids, "area_m2", "a floor area in m², 0 or more")
+        _numbers(frame["area_m2"], where, ids, "area_m2", "a floor area in m², 0 or more")
         if "area_m2" in names
         else np.full(n, np.nan)
     )
@@ -91,17 +108,17 @@ def _parse(frame: pd.DataFrame, *, columns: Mapping[str, str] | None) -> _Rows:
     for k, field in enumerate(RESIDENT_FIELDS):
         if field in col:
             residents[:, k] = _numbers(
-                frame[col[field]], ids, col[field], "a number of residents, 0 or more"
+                frame[col[field]], where, ids, col[field], "a number of residents, 0 or more"
             )
     return _Rows(
         ids=ids,
         names=as_text(frame["name"]),
         tiers=tiers,
         townships=as_text(frame[col["township"]]) if "township" in col else [""] * n,
-        years=_years(frame[col["year"]], ids, col["year"]) if "year" in col else [None] * n,
+        years=_years(frame[col["year"]], where, ids, col["year"]) if "year" in col else [None] * n,
         area_m2=area,
         social=(
-            _flags(frame[col["social_capital"]], ids, col["social_capital"])
+            _flags(frame[col["social_capital"]], where, ids, col["social_capital"])
             if "social_capital" in col
             else [None] * n
         ),
@@ -111,7 +128,9 @@ def _parse(frame: pd.DataFrame, *, columns: Mapping[str, str] | None) -> _Rows:
     )
 
 
-def _numbers(values: pd.Series, ids: Sequence[str], column: str, expected: str) -> np.ndarray:
+def _numbers(
+    values: pd.Series, where: Where, ids: Sequence[str], column: str, expected: str
+) -> np.ndarray:
     out = np.full(len(values), np.nan)
     for position, (value, text) in enumerate(zip(values.tolist(), as_text(values), strict=True)):
         if not text:
@@ -119,14 +138,14 @@ def _numbers(values: pd.Series, ids: Sequence[str], column: str, expected: str) 
         try:
             number = float(text)
         except ValueError:
-            raise _bad(position, ids[position], column, value, expected) from None
+            raise _bad(where, position, ids[position], column, value, expected) from None
         if not math.isfinite(number) or number < 0:
-            raise _bad(position, ids[position], column, value, expected)
+            raise _bad(where, position, ids[position], column, value, expected)
         out[position] = number
     return out
 
 
-def _years(values: pd.Series, ids: Sequence[str], column: str) -> list[int | None]:
+def _years(values: pd.Series, where: Where, ids: Sequence[str], column: str) -> list[int | None]:
     low, high = _YEAR_RANGE
     expected = f"an opening year from {low} to {high}, or blank for an existing facility"
     out: list[int | None] = []
@@ -137,14 +156,14 @@ def _years(values: pd.Series, ids: Sequence[str], column: str) -> list[int | Non
         try:
             number = float(text)
         except ValueError:
-            raise _bad(position, ids[position], column, value, expected) from None
+            raise _bad(where, position, ids[position], column, value, expected) from None
         if not number.is_integer() or not low <= number <= high:
-            raise _bad(position, ids[position], column, value, expected)
+            raise _bad(where, position, ids[position], column, value, expected)
         out.append(int(number))
     return out
 
 
-def _flags(values: pd.Series, ids: Sequence[str], column: str) -> list[bool | None]:
+def _flags(values: pd.Series, where: Where, ids: Sequence[str], column: str) -> list[bool | None]:
     out: list[bool | None] = []
     for position, (value, text) in enumerate(zip(values.tolist(), as_text(values), strict=True)):
         key = text.lower()
@@ -158,7 +177,7 @@ def _flags(values: pd.Series, ids: Sequence[str], column: str) -> list[bool | No
             out.append(False)
         else:
             expected = "true/false, 是/否, 1/0, or blank when unknown"
-            raise _bad(position, ids[position], column, value, expected)
+            raise _bad(where, position, ids[position], column, value, expected)
     return out
 
 

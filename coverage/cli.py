@@ -398,6 +398,7 @@ def _cost(args: argparse.Namespace) -> int:
         municipal=args.municipal,
         first_year=args.first_year,
         years=args.years,
+        source=args.facilities,
     )
     print(costing.format_table(result, lang=args.lang))
     for label, path in costing.write(result, args.out, lang=args.lang).items():

@@ -159,6 +159,7 @@ def cost(
     first_year: int | None = None,
     years: int = 1,
     columns: Mapping[str, str] | None = None,
+    source: str | os.PathLike[str] | None = None,
 ) -> Costing:
     """Work out the subsidies and awards due to each facility, per year and per township.
 
@@ -187,6 +188,9 @@ def cost(
         Length of the horizon in years (≥ 1): ``first_year .. first_year + years - 1``.
     columns : mapping of str to str, optional
         Optional field → the frame's column name, overriding :data:`OPTIONAL_ALIASES`.
+    source : str or os.PathLike, optional
+        The file the facilities were read from, named in error messages (with each row's line
+        for a CSV); messages say ``facilities`` when not given.
 
     Returns
     -------
@@ -201,7 +205,7 @@ def cost(
     ------
     InputError
         For a missing ``id``/``name``/``tier`` column, an unknown tier, a bad year, area,
-        resident count or social-capital value (naming the row, id, column and value), or
+        resident count or social-capital value (naming the file, row, id, column and value), or
         ``first_year``/``years`` out of range.
     PolicyError
         For a money table without its amounts (``yuan``; ``yuan_per_m2`` and both caps;
@@ -214,7 +218,7 @@ def cost(
         raise InputError(msg)
     if first_year is not None:
         _check_year_value(first_year, "first_year")
-    rows = _parse(facilities, columns=columns)
+    rows = _parse(facilities, columns=columns, source=source)
     money = policy.money
     if not any(money.get(table) for table in MONEY_TABLES):
         msg = (

@@ -506,6 +506,32 @@ def test_bad_facility_values_name_row_column_and_value(wanzhou, change, message)
 
 
 @pytest.mark.parametrize(
+    ("column", "value", "expected"),
+    [
+        ("year", "20x4", "an opening year from 1900 to 2100, or blank for an existing facility"),
+        ("social_capital", "maybe", "true/false, 是/否, 1/0, or blank when unknown"),
+        ("residents_disabled", "-2", "a number of residents, 0 or more"),
+    ],
+)
+def test_cost_command_errors_name_the_file(tmp_path, capsys, column, value, expected):
+    from carecircle import cli
+
+    path = tmp_path / "新设施.csv"
+    path.write_text(
+        f"id,name,tier,lon,lat,area_m2,{column}\n"
+        f"N0,甲,community_station,24.94,60.168,400,\n"
+        f"N1,乙,community_station,24.94,60.168,400,{value}\n",
+        encoding="utf-8",
+    )
+    args = ["cost", "--facilities", str(path), "--policy", "wanzhou", "--first-year", "2024"]
+    assert cli.main([*args, "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"carecircle: error: {path}: row 2 (line 3) (id 'N1'), column {column!r}: "
+        f"found {value!r}; expected {expected}"
+    )
+
+
+@pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"years": 0}, "years must be a whole number"),
