@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._costing_schema import HEADERS_EN, HEADERS_ZH, LANGS
+from ._costing_schema import _KNOWN_COLUMNS, HEADERS_EN, HEADERS_ZH, LANGS
 from ._errors import InputError
 from ._money_rules import _fmt
 from .inputs import TIER_LABELS_EN, TIER_LABELS_ZH
@@ -65,6 +65,8 @@ def _with_total(frame: pd.DataFrame, total: pd.Series, key: str, *, lang: str) -
         return out
     sums = {str(k): v for k, v in total.items()}
     sums["incomplete_facilities"] = int(sums["incomplete_facilities"])
+    for column in _KNOWN_COLUMNS:  # the total is known when every row's is
+        sums[column] = bool(frame[column].all())
     if key == "year":
         sums["facilities_operating"] = None  # a count per year: its sum means nothing
         sums["facilities_opening"] = int(frame["facilities_opening"].sum())
@@ -75,7 +77,52 @@ def _with_total(frame: pd.DataFrame, total: pd.Series, key: str, *, lang: str) -
 
 
 def _display_totals(frame: pd.DataFrame, total: pd.Series, key: str, *, lang: str) -> pd.DataFrame:
-    return _with_total(frame, total, key, lang=lang).rename(columns=_headers(lang, key=key))
+    """The per-year or per-township sheet: :func:`_with_total` without the known flags."""
+    full = _with_total(frame, total, key, lang=lang).drop(columns=list(_KNOWN_COLUMNS))
+    return full.rename(columns=_headers(lang, key=key))
+
+
+def _lower_bounds(frame: pd.DataFrame, total: pd.Series, key: str) -> dict[str, list[bool]]:
+    """Flag the lower bounds of a totals sheet: per money column, one flag per row.
+
+    A row's sum is a lower bound when it leaves out an unknown amount; the total row is
+    included, last.
+    """
+    full = _with_total(frame, total, key, lang="en")
+    construction = ~full["construction_known"].astype(bool)
+    bed = ~full["bed_subsidy_known"].astype(bool)
+    either = (construction | bed).tolist()
+    return {
+        "construction_yuan": construction.tolist(),
+        "bed_subsidy_yuan": bed.tolist(),
+        "total_yuan_min": either,
+        "total_yuan_max": either,
+    }
+
+
+_AT_LEAST_FORMAT = '"≥ "#,##0;-#,##0;"?"'
+"""Excel number format of a sum that leaves out an unknown amount: ``≥ 600,000``, or ``?`` when
+nothing of it is known. The cell keeps its number (the known part)."""
+
+
+def _mark_lower_bounds(sheet: Any, frame: pd.DataFrame, rows: dict[str, list[bool]]) -> None:
+    """Give the cells of an openpyxl sheet that are lower bounds :data:`_AT_LEAST_FORMAT`.
+
+    ``frame`` is the sheet's table (headers in the sheet's language, so its columns are found
+    by position) and ``rows`` maps a column of :data:`PER_YEAR_COLUMNS`-style names to one
+    flag per data row.
+    """
+    from openpyxl.utils import get_column_letter
+
+    names = [str(c) for c in frame.columns]
+    for column, flags in rows.items():
+        for lang in LANGS:
+            header = _headers(lang).get(column, column)
+            if header in names:
+                letter = get_column_letter(names.index(header) + 1)
+                for row, partial in enumerate(flags, start=2):
+                    if partial:
+                        sheet[f"{letter}{row}"].number_format = _AT_LEAST_FORMAT
 
 
 def _headers(lang: str, *, key: str = "") -> dict[str, str]:
@@ -99,9 +146,16 @@ def _autofit(sheet: Any, frame: pd.DataFrame) -> None:
                 cell.number_format = "#,##0"
 
 
-def _money_text(low: float, high: float) -> str:
-    if math.isnan(low):
+def _money_text(low: float, high: float, *, known: bool = True) -> str:
+    """An amount or a ``low–high`` range; ``?`` when unknown.
+
+    ``known=False`` marks a sum that leaves out an unknown amount: it shows as ``≥ low``, or
+    ``?`` when nothing of it is known (``low`` is 0), never as a plain number.
+    """
+    if math.isnan(low) or (not known and low == 0):
         return "?"
+    if not known:
+        return f"≥ {_fmt(round(low, 2))}"
     if low == high:
         return _fmt(round(low, 2))
     return f"{_fmt(round(low, 2))}–{_fmt(round(high, 2))}"
@@ -138,21 +192,32 @@ def _facility_text(table: pd.DataFrame, *, lang: str) -> str:
 def _totals_text(frame: pd.DataFrame, total: pd.Series, key: str, *, lang: str) -> str:
     headers = _headers(lang, key=key)
     full = _with_total(frame, total, key, lang=lang)
+    construction_known = full["construction_known"].astype(bool).tolist()
+    bed_known = full["bed_subsidy_known"].astype(bool).tolist()
+    known = [c and b for c, b in zip(construction_known, bed_known, strict=True)]
     zh = lang == "zh"
     out = pd.DataFrame(
         {
             headers[key]: full[key],
-            headers["construction_yuan"]: [_money_text(v, v) for v in full["construction_yuan"]],
+            headers["construction_yuan"]: [
+                _money_text(v, v, known=k)
+                for v, k in zip(full["construction_yuan"], construction_known, strict=True)
+            ],
             ("运营补助(元)" if zh else "operating (yuan)"): [
                 _money_text(lo, hi)
                 for lo, hi in zip(
                     full["operating_yuan_min"], full["operating_yuan_max"], strict=True
                 )
             ],
-            headers["bed_subsidy_yuan"]: [_money_text(v, v) for v in full["bed_subsidy_yuan"]],
+            headers["bed_subsidy_yuan"]: [
+                _money_text(v, v, known=k)
+                for v, k in zip(full["bed_subsidy_yuan"], bed_known, strict=True)
+            ],
             ("合计(元)" if zh else "total (yuan)"): [
-                _money_text(lo, hi)
-                for lo, hi in zip(full["total_yuan_min"], full["total_yuan_max"], strict=True)
+                _money_text(lo, hi, known=k)
+                for lo, hi, k in zip(
+                    full["total_yuan_min"], full["total_yuan_max"], known, strict=True
+                )
             ],
             headers["incomplete_facilities"]: full["incomplete_facilities"].astype(int),
         }

@@ -95,15 +95,26 @@ _MONEY_COLUMNS: tuple[str, ...] = (
     "incomplete_facilities",
 )
 
+_KNOWN_COLUMNS: tuple[str, ...] = ("construction_known", "bed_subsidy_known")
+"""Whether a total's construction (bed subsidy) sums only known amounts: False when it leaves
+out a facility whose amount is unknown, so that the sum is a lower bound (and so are the
+``total_yuan_*`` of the row)."""
+
 PER_YEAR_COLUMNS: tuple[str, ...] = (
     "year",
     "facilities_operating",
     "facilities_opening",
     *_MONEY_COLUMNS,
+    *_KNOWN_COLUMNS,
 )
 """Columns of :attr:`Costing.per_year`, in order."""
 
-PER_TOWNSHIP_COLUMNS: tuple[str, ...] = ("township", "facilities", *_MONEY_COLUMNS)
+PER_TOWNSHIP_COLUMNS: tuple[str, ...] = (
+    "township",
+    "facilities",
+    *_MONEY_COLUMNS,
+    *_KNOWN_COLUMNS,
+)
 """Columns of :attr:`Costing.per_township`, in order."""
 
 HEADERS_ZH: dict[str, str] = {

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ._costing_input import _Rows
 from ._costing_schema import (
+    _KNOWN_COLUMNS,
     FACILITY_COLUMNS,
     MONEY_TABLES,
     PER_TOWNSHIP_COLUMNS,
@@ -107,7 +108,9 @@ def _per_year(table: pd.DataFrame, horizon: _Horizon, *, start: int, end: int) -
         opens = horizon.opening == year
         construction = float(np.nansum(horizon.construction[opens]))
         bed = float(np.nansum(horizon.bed[running]))
-        unknown = (opens & np.isnan(horizon.construction)) | (running & np.isnan(horizon.bed))
+        unknown_construction = opens & np.isnan(horizon.construction)
+        unknown_bed = running & np.isnan(horizon.bed)
+        unknown = unknown_construction | unknown_bed
         records.append(
             {
                 "year": year,
@@ -120,6 +123,8 @@ def _per_year(table: pd.DataFrame, horizon: _Horizon, *, start: int, end: int) -
                 "total_yuan_min": construction + float(low[running].sum()) + bed,
                 "total_yuan_max": construction + float(high[running].sum()) + bed,
                 "incomplete_facilities": int(unknown.sum()),
+                "construction_known": not unknown_construction.any(),
+                "bed_subsidy_known": not unknown_bed.any(),
             }
         )
     return pd.DataFrame.from_records(records, columns=list(PER_YEAR_COLUMNS))
@@ -138,10 +143,15 @@ def _per_township(table: pd.DataFrame, horizon: _Horizon) -> pd.DataFrame:
             "total_yuan_min": table["horizon_total_yuan_min"].to_numpy(),
             "total_yuan_max": table["horizon_total_yuan_max"].to_numpy(),
             "incomplete_facilities": (~table["complete"].to_numpy(dtype=bool)).astype(int),
+            "construction_known": ~np.isnan(horizon.construction),
+            "bed_subsidy_known": ~np.isnan(horizon.bed),
         }
     )
-    grouped = parts.groupby("township", sort=True, as_index=False).sum()
-    return grouped[list(PER_TOWNSHIP_COLUMNS)].reset_index(drop=True)
+    known = list(_KNOWN_COLUMNS)
+    grouped = parts.groupby("township", sort=True, as_index=False)
+    sums = grouped[[c for c in parts.columns if c not in ("township", *known)]].sum()
+    sums[known] = grouped[known].all()[known].to_numpy()
+    return sums[list(PER_TOWNSHIP_COLUMNS)].reset_index(drop=True)
 
 
 def _notes(

@@ -10,7 +10,9 @@ renders it for a terminal.
 Every amount comes with a sentence saying which rule gave it and why, or why nothing is due
 (below the area threshold, not built by social capital, tier not subsidised). An amount that
 cannot be worked out (no floor area where a rule needs one, no resident counts) is NaN, never
-0, and the totals say how many facilities they leave out.
+0, and the totals say how many facilities they leave out; a total that leaves one out is a
+lower bound, flagged in its table (``construction_known``, ``bed_subsidy_known``) and shown as
+``≥ N`` (``?`` when nothing of it is known) in the terminal and the workbook.
 
 Per-facility columns (:data:`FACILITY_COLUMNS`)::
 
@@ -25,12 +27,14 @@ Per-year columns (:data:`PER_YEAR_COLUMNS`)::
 
     year, facilities_operating, facilities_opening, construction_yuan,
     operating_yuan_min, operating_yuan_max, bed_subsidy_yuan,
-    total_yuan_min, total_yuan_max, incomplete_facilities
+    total_yuan_min, total_yuan_max, incomplete_facilities,
+    construction_known, bed_subsidy_known
 
 Per-township columns (:data:`PER_TOWNSHIP_COLUMNS`), summed over the horizon::
 
     township, facilities, construction_yuan, operating_yuan_min, operating_yuan_max,
-    bed_subsidy_yuan, total_yuan_min, total_yuan_max, incomplete_facilities
+    bed_subsidy_yuan, total_yuan_min, total_yuan_max, incomplete_facilities,
+    construction_known, bed_subsidy_known
 
 This module holds :class:`Costing` and the public functions; the work they hand on lives in
 private modules, each read on its own: :mod:`carecircle._costing_input` (reading and checking
@@ -59,6 +63,8 @@ from ._costing_output import (
     _display_facilities,
     _display_totals,
     _facility_text,
+    _lower_bounds,
+    _mark_lower_bounds,
     _totals_text,
 )
 from ._costing_schema import _MONEY_COLUMNS
@@ -108,10 +114,14 @@ class Costing:
         receives within the horizon (unknown amounts left out; ``complete`` is False then).
         ``*_rule`` in Chinese, ``*_rule_en`` in English.
     per_year : pandas.DataFrame
-        One row per year of the horizon, columns :data:`PER_YEAR_COLUMNS`, yuan.
+        One row per year of the horizon, columns :data:`PER_YEAR_COLUMNS`, yuan. The sums
+        leave out unknown amounts: ``construction_known`` (``bed_subsidy_known``) is False
+        when the row's construction (bed subsidy) leaves one out, and its ``construction_yuan``
+        (``bed_subsidy_yuan``) and ``total_yuan_*`` are then lower bounds.
     per_township : pandas.DataFrame
         One row per township (``""`` for facilities without one), columns
-        :data:`PER_TOWNSHIP_COLUMNS`, yuan summed over the horizon.
+        :data:`PER_TOWNSHIP_COLUMNS`, yuan summed over the horizon; lower bounds flagged as
+        in :attr:`per_year`.
     notes : tuple of str
         Assumptions, conditions the costing cannot check, and the profile's notes on its money
         rules; for a profile without money tables, the message saying so.
@@ -319,10 +329,19 @@ def write(
         costing.facilities.to_csv(tmp, index=False, encoding="utf-8-sig", float_format=_csv_number)
     xlsx_path = folder / "costing.xlsx"
     sheets = SHEETS[lang]
+    incomplete = (~costing.facilities["complete"].astype(bool)).tolist()
+    bounds = [
+        {"horizon_total_yuan_min": incomplete, "horizon_total_yuan_max": incomplete},
+        _lower_bounds(costing.per_year, costing.total, "year"),
+        _lower_bounds(costing.per_township, costing.total, "township"),
+        {},
+    ]
+    frames = (facilities, per_year, per_township, notes)
     with atomic(xlsx_path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-        for frame, sheet in zip((facilities, per_year, per_township, notes), sheets, strict=True):
+        for frame, sheet, rows in zip(frames, sheets, bounds, strict=True):
             frame.to_excel(writer, sheet_name=sheet, index=False)
             _autofit(writer.sheets[sheet], frame)
+            _mark_lower_bounds(writer.sheets[sheet], frame, rows)
     return {"csv": csv_path, "xlsx": xlsx_path}
 
 
@@ -340,7 +359,9 @@ def format_table(costing: Costing, *, lang: str = "zh") -> str:
     -------
     str
         The horizon, the per-facility amounts (without rule texts), the per-year and
-        per-township totals with a total row, and the notes. A range shows as ``low–high``.
+        per-township totals with a total row, and the notes. A range shows as ``low–high``, an
+        unknown amount as ``?``, and a total that leaves out an unknown amount as ``≥ N`` (its
+        known part), or ``?`` when nothing of it is known.
 
     Raises
     ------

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 import shapely
@@ -351,6 +352,31 @@ def test_missing_area_is_reported_not_zeroed(wanzhou, yuncheng):
     yc = costing.cost(frame, yuncheng, first_year=2021, years=2)
     assert math.isnan(yc.facilities["construction_yuan"].iloc[0])
     assert "建筑面积缺失" in yc.facilities["construction_rule"].iloc[0]
+
+
+def test_totals_with_an_unknown_amount_are_never_shown_as_a_plain_number(tmp_path, yuncheng):
+    # f1 has no floor area: its construction is unknown, so 2021's construction total is not
+    # 0 and the totals including it are lower bounds; no resident counts: bed subsidies unknown
+    frame = _facilities(["street_center"] * 2, [NAN, 1600], year=[2021, 2022])
+    result = costing.cost(frame, yuncheng, first_year=2021, years=2)
+    assert result.per_year["construction_known"].tolist() == [False, True]
+    assert result.per_year["bed_subsidy_known"].tolist() == [False, False]
+    assert result.per_township["construction_known"].tolist() == [False]
+    text = costing.format_table(result, lang="en")
+    per_year = text.split("per year")[1].split("per township")[0].splitlines()
+    year_2021 = next(line for line in per_year if line.strip().startswith("2021"))
+    assert year_2021.split()[:3] == ["2021", "?", "50,000–100,000"]  # construction: ?, not 0
+    assert year_2021.split()[-3:] == ["≥", "50,000", "1"]  # total: at least the operating
+    year_2022 = next(line for line in per_year if line.strip().startswith("2022"))
+    assert year_2022.split()[1] == "450,000"  # f2's 1,500 m² × 300, known
+    total = next(line for line in per_year if line.strip().startswith("total"))
+    assert total.split()[1:3] == ["≥", "450,000"]
+    sheets = costing.write(result, tmp_path, lang="en")
+    book = openpyxl.load_workbook(sheets["xlsx"])
+    cell = book["per year"]["D2"]  # 2021's construction subsidy
+    assert book["per year"]["D1"].value == "construction subsidy (yuan)"
+    assert cell.value == 0 and cell.number_format == '"≥ "#,##0;-#,##0;"?"'  # shows '?'
+    assert book["per year"]["D3"].number_format == "#,##0"  # 2022: known
 
 
 # --- 垫江: yearly awards, horizon, townships ------------------------------------------------
