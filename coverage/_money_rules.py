@@ -63,7 +63,18 @@ def _municipal(
             "false (cap_m2_other) in the profile, or --municipal / --not-municipal"
         )
         raise PolicyError(msg)
-    return bool(per_m2["municipal"])
+    assumed = bool(per_m2["municipal"])
+    cap = per_m2["cap_m2_municipal"] if assumed else per_m2["cap_m2_other"]
+    other = per_m2["cap_m2_other"] if assumed else per_m2["cap_m2_municipal"]
+    where = "in a municipal district (市辖区)" if assumed else "outside municipal districts"
+    flag = "--not-municipal (municipal=False)" if assumed else "--municipal (municipal=True)"
+    notes.append(
+        f"neither --municipal nor --not-municipal given: the facilities are taken to be {where}, "
+        f"as the profile's money.construction_per_m2.municipal = {str(assumed).lower()} says, "
+        f"so the per-m² award is capped at {_fmt(cap)} m²; give {flag} for the "
+        f"{_fmt(other)} m² cap"
+    )
+    return assumed
 
 
 _REQUIRED: dict[str, tuple[str, ...]] = {

@@ -239,6 +239,19 @@ def test_municipal_argument_overrides_the_profile(yuncheng, yuncheng_municipal):
     assert down.facilities["construction_yuan"].tolist() == [450_000.0, 450_000.0]
 
 
+def test_the_profiles_municipal_default_is_stated(yuncheng, yuncheng_municipal):
+    frame = _facilities(["street_center"], [1800], year=[2021])
+    taken = costing.cost(frame, yuncheng_municipal, first_year=2021)
+    (note,) = [n for n in taken.notes if n.startswith("neither --municipal")]
+    assert "in a municipal district (市辖区)" in note
+    assert "capped at 2,000 m²; give --not-municipal (municipal=False) for the 1,500 m² cap" in note
+    other = costing.cost(frame, yuncheng, first_year=2021)
+    assert any("capped at 1,500 m²; give --municipal" in n for n in other.notes)
+    chosen = costing.cost(frame, yuncheng_municipal, municipal=True, first_year=2021)
+    assert not any(n.startswith("neither --municipal") for n in chosen.notes)
+    assert "capped at 2,000 m²" in costing.format_table(taken, lang="en")
+
+
 def test_per_m2_rule_without_municipal_setting_is_refused(tmp_path):
     profile = _profile(tmp_path, "ycx", YUNCHENG.format(municipal=""))
     frame = _facilities(["street_center"], [1000], year=[2021])
