@@ -192,17 +192,21 @@ def write(
     out_dir : str or os.PathLike
         Output folder, created when missing.
     lang : str
-        ``"zh"`` (default) for Chinese headers and labels (既有, 2020年, 乡镇(街道)代码 …),
-        ``"en"`` for English ones.
+        The workbook's headers and labels: ``"zh"`` (default) for Chinese ones (既有, 2020年,
+        乡镇(街道)代码 …), ``"en"`` for English ones. The CSV does not depend on it.
 
     Returns
     -------
     dict of str to pathlib.Path
         ``{"csv": .../plan_audit.csv, "xlsx": .../plan_audit.xlsx}``. The CSV (UTF-8 with BOM,
         so Excel opens it correctly) holds the township table of :attr:`PlanAudit.townships`
-        with coverage ratios to 4 decimals; the workbook holds three sheets (townships, county
-        totals, differences from the code list) with the header row frozen, column widths
-        set and ratios shown as percentages.
+        as it is, whatever ``lang``: its stable English column names (``township_code``,
+        ``centers_2021``, ``full_coverage_year`` …), states as ``existing`` or the year
+        (``2021``), ``""`` when never reached, coverage ratios to 4 decimals, like every CSV
+        carecircle writes, for scripts and GIS joins. The workbook, for people, holds three
+        sheets (townships, county totals, differences from the code list) with headers and
+        labels in ``lang``, the header row frozen, column widths set and ratios shown as
+        percentages.
 
     Raises
     ------
@@ -231,7 +235,7 @@ def write(
     with ExitStack() as stack:
         tmp_csv = stack.enter_context(atomic(paths["csv"]))
         tmp_xlsx = stack.enter_context(atomic(paths["xlsx"]))
-        townships.to_csv(tmp_csv, index=False, encoding="utf-8-sig", float_format="%.4f")
+        audit.townships.to_csv(tmp_csv, index=False, encoding="utf-8-sig", float_format="%.4f")
         _write_xlsx(tmp_xlsx, sheets)
     return paths
 

@@ -593,7 +593,8 @@ def run_cli(
     out_dir : str or os.PathLike
         Folder for ``plan_audit.csv`` and ``plan_audit.xlsx``, created when missing.
     lang : str
-        ``"zh"`` or ``"en"``, for the files and the printed table.
+        ``"zh"`` or ``"en"``, for the workbook and the printed table (the CSV has English
+        column names either way).
 
     Returns
     -------

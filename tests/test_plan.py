@@ -245,9 +245,9 @@ def test_run_cli_with_bundled_files(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "桂溪街道" in printed
     assert str(out / "plan_audit.csv") in printed
     assert str(out / "plan_audit.xlsx") in printed
-    frame = pd.read_csv(out / "plan_audit.csv", dtype={"township code": str}, encoding="utf-8-sig")
+    frame = pd.read_csv(out / "plan_audit.csv", dtype={"township_code": str}, encoding="utf-8-sig")
     assert len(frame) == 26
-    assert frame["full coverage year"].astype(str).value_counts().to_dict() == {
+    assert frame["full_coverage_year"].astype(str).value_counts().to_dict() == {
         "2022": 21,
         "2020": 3,
         "2021": 2,
@@ -294,7 +294,8 @@ def test_write_xlsx_chinese_headers(tmp_path: Path, real: plan.PlanAudit) -> Non
     assert book["与统计代码表的差异"].max_row == 1  # header only: no difference
     csv_text = paths["csv"].read_bytes()
     assert csv_text.startswith(b"\xef\xbb\xbf")
-    assert csv_text.decode("utf-8-sig").splitlines()[0].startswith("乡镇(街道)代码,乡镇(街道),")
+    # the CSV keeps the stable English column names, as every CSV carecircle writes
+    assert csv_text.decode("utf-8-sig").splitlines()[0].startswith("township_code,township,")
 
 
 def _row_values(sheet: Any, state: str) -> tuple[Any, ...]:
@@ -395,8 +396,22 @@ def test_never_full_written_as_blank(tmp_path: Path) -> None:
     )
     paths = plan.write(result, tmp_path / "out")
     frame = pd.read_csv(paths["csv"], dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    assert frame["实现全覆盖年份"].tolist() == ["", "", "2021年"]
-    assert frame["建成中心年份"].tolist() == ["既有", "", "2021年"]
+    assert frame["full_coverage_year"].tolist() == ["", "", "2021"]
+    assert frame["centre_year"].tolist() == ["existing", "", "2021"]
+    book = pd.read_excel(paths["xlsx"], sheet_name="乡镇(街道)", dtype=str, keep_default_na=False)
+    assert book["实现全覆盖年份"].tolist() == ["", "", "2021年"]  # the workbook speaks Chinese
+
+
+def test_csv_columns_do_not_depend_on_the_language(tmp_path: Path, real: plan.PlanAudit) -> None:
+    texts = {
+        lang: plan.write(real, tmp_path / lang, lang=lang)["csv"].read_text(encoding="utf-8-sig")
+        for lang in plan.LANGS
+    }
+    assert texts["zh"] == texts["en"]
+    frame = pd.read_csv(tmp_path / "zh" / "plan_audit.csv", dtype=str, keep_default_na=False)
+    assert list(frame.columns) == list(real.townships.columns)
+    assert "full_coverage_year" in frame.columns
+    assert set(frame["centre_year"]) <= {"existing", "2020", "2021", "2022"}
 
 
 def test_mismatches_reported(tmp_path: Path) -> None:
