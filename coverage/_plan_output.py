@@ -49,6 +49,7 @@ _HEADERS: dict[str, dict[str, str]] = {
         "count_matches": "村(社区)数一致",
         "centre_year": "建成中心年份",
         "full_coverage_year": "实现全覆盖年份",
+        "surplus_stations": "多于村(社区)数的站(点)",
         "county_code": "县(区)代码",
         "county": "县(区)",
         "state": "时点",
@@ -71,6 +72,7 @@ _HEADERS: dict[str, dict[str, str]] = {
         "count_matches": "count matches",
         "centre_year": "centre year",
         "full_coverage_year": "full coverage year",
+        "surplus_stations": "stations beyond communities and villages",
         "county_code": "county code",
         "county": "county",
         "state": "state",
@@ -348,6 +350,26 @@ def format_table(audit: PlanAudit, *, lang: str = "zh") -> str:
         )
     lines += _grid(totals, text_columns=2)
     lines.append("")
+
+    surplus = audit.townships[audit.townships["surplus_stations"] > 0]
+    if len(surplus):
+        lines.append(
+            "站(点)多于村(社区)数（一村(社区)一站(点)），覆盖率按每村(社区)至多一站计："
+            f"{len(surplus)} 处"
+            if zh
+            else f"More stations than communities and villages (the rule asks one each; "
+            f"coverage counts at most one each): {len(surplus)}"
+        )
+        for record in surplus.to_dict("records"):
+            lines.append(
+                f"  {record['township_code']} {record['township']}: "
+                + (
+                    f"多 {record['surplus_stations']} 个"
+                    if zh
+                    else f"{record['surplus_stations']} more"
+                )
+            )
+        lines.append("")
 
     mismatches = audit.mismatches
     if len(mismatches) == 0:

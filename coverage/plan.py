@@ -18,7 +18,8 @@ The plan's CSV columns (years found from the column names, so any run of years w
     township_code, township, centers_existing, centers_new_<year>..., communities_and_villages,
     stations_existing, stations_new_<year>...
 
-A ``seq`` column and any other column are ignored. A blank count is 0, as in the annex.
+A ``seq`` column and any other column are ignored. A blank count is 0, as in the annex. Years
+run from 1900 to 2100, as in :mod:`carecircle.costing`.
 
 The data shipped with the package (``carecircle.data``): :data:`BUNDLED_PLAN` (垫江 annex 2,
 2020–2022) and :data:`BUNDLED_DIVISIONS` (the 2023 code list for 渝中区, 万州区, 垫江县 and
@@ -45,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._costing_input import _check_year_value
 from ._errors import InputError
 from ._plan_output import EXISTING as EXISTING
 from ._plan_output import LANGS as LANGS
@@ -99,7 +101,11 @@ ISSUES: tuple[str, ...] = ("count_differs", "name_differs", "not_in_code_list", 
 _CODE_DIGITS = {"code": 12, "township_code": 9, "county_code": 6}
 _NEW_COLUMN = re.compile(r"^(centers|stations)_new_(.*)$")
 _YEAR = re.compile(r"^\d{4}$")
-_COUNT_EXPECTED = "a whole number ≥ 0 (a blank cell means 0)"
+_DUPLICATE = re.compile(r"^(.*)\.(\d+)$")  # how pandas renames a repeated column: 'x.1'
+_MAX_COUNT = 10_000
+"""Most facilities, communities or villages one township's cell may count: more is a typo (the
+largest townships have a few hundred villages), and a count that large would overflow."""
+_COUNT_EXPECTED = f"a whole number from 0 to {_MAX_COUNT:,} (a blank cell means 0)"
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -143,11 +149,13 @@ def plan_years(columns: Sequence[str], *, source: object = "plan") -> tuple[int,
     Raises
     ------
     InputError
-        If a ``centers_new_``/``stations_new_`` column does not end in a four-digit year, a year
-        has a centres column but no stations column (or the reverse), or there is no year.
+        If a ``centers_new_``/``stations_new_`` column does not end in a four-digit year, its
+        year is not from 1900 to 2100 (the costing's range), a plan column appears twice, a
+        year has a centres column but no stations column (or the reverse), or there is no year.
 
     """
     found: dict[str, set[int]] = {"centers": set(), "stations": set()}
+    _check_duplicates(columns, source=source)
     for column in columns:
         match = _NEW_COLUMN.match(str(column))
         if match is None:
@@ -159,6 +167,7 @@ def plan_years(columns: Sequence[str], *, source: object = "plan") -> tuple[int,
                 f"{what}_new_<year> with a four-digit year, e.g. '{what}_new_2020'"
             )
             raise InputError(msg)
+        _check_year_value(int(year), f"{source}: column {column!r}: its year")
         found[what].add(int(year))
     for what, other in (("centers", "stations"), ("stations", "centers")):
         for year in sorted(found[other] - found[what]):
@@ -177,6 +186,23 @@ def plan_years(columns: Sequence[str], *, source: object = "plan") -> tuple[int,
         )
         raise InputError(msg)
     return tuple(sorted(found["centers"]))
+
+
+def _check_duplicates(columns: Sequence[str], *, source: object) -> None:
+    """Refuse a plan column given twice (pandas reads the second ``x`` as ``x.1``)."""
+    names = [str(c) for c in columns]
+    for position, name in enumerate(names):
+        match = _DUPLICATE.match(name)
+        if match is None:
+            continue
+        base = match.group(1)
+        if base in names and (base in PLAN_COLUMNS or _NEW_COLUMN.match(base)):
+            first = names.index(base) + 1
+            msg = (
+                f"{source}: column {base!r} appears more than once (columns {first} and "
+                f"{position + 1} of the header); expected each plan column once"
+            )
+            raise InputError(msg)
 
 
 def plan_columns(years: Sequence[int]) -> tuple[str, ...]:
@@ -203,7 +229,7 @@ def _counts(values: pd.Series, *, where: Where, column: str) -> np.ndarray:
             number = float(text)
         except ValueError:
             raise where.bad_value(position, column, value, _COUNT_EXPECTED) from None
-        if not math.isfinite(number) or number < 0 or not number.is_integer():
+        if not math.isfinite(number) or not 0 <= number <= _MAX_COUNT or not number.is_integer():
             raise where.bad_value(position, column, value, _COUNT_EXPECTED)
         out[position] = int(number)
     return out
@@ -244,8 +270,16 @@ def read_plan(path: str | os.PathLike[str]) -> pd.DataFrame:
     InputError
         For a missing or unreadable file, a missing column, a year column without its partner,
         no data row, a blank or malformed township code, a duplicate township code, a blank
-        name, or a count that is not a whole number ≥ 0; the message names the file, the row
-        and CSV line, the column, the value and what is accepted.
+        name, or a count that is not a whole number from 0 to 10,000; the message names the
+        file, the row and CSV line, the column, the value and what is accepted. A year or a
+        column is refused as :func:`plan_years` says.
+
+    Notes
+    -----
+    A township whose stations come to outnumber its communities and villages (the rule asks
+    one each; more is usually a typo) is not refused: a warning names the file, row, column
+    and value where it first happens, :func:`audit` counts at most one station per community
+    or village in the coverage and reports the surplus.
 
     """
     path = Path(path)
@@ -266,7 +300,31 @@ def read_plan(path: str | os.PathLike[str]) -> pd.DataFrame:
     out = pd.DataFrame({"township_code": codes, "township": names})
     for column in columns[2:]:
         out[column] = _counts(raw[column], where=where, column=column)
+    _warn_surplus(out, raw, years, where=where)
     return out
+
+
+def _warn_surplus(
+    plan: pd.DataFrame, raw: pd.DataFrame, years: Sequence[int], *, where: Where
+) -> None:
+    """Warn, naming the cell, where a township's stations first outnumber its communities."""
+    columns = ["stations_existing", *(f"stations_new_{year}" for year in years)]
+    stations = np.cumsum(plan[columns].to_numpy(dtype=np.int64), axis=1)
+    need = plan["communities_and_villages"].to_numpy(dtype=np.int64)
+    for position in np.flatnonzero((stations > need[:, None]).any(axis=1)):
+        step = int(np.argmax(stations[position] > need[position]))
+        column = columns[step]
+        logger.warning(
+            "%s: %s, column %r: found %r; the township then has %d stations or points for %d "
+            "communities and villages (the rule asks one each): check the count; coverage "
+            "counts at most one per community or village",
+            where.path,
+            where.row(int(position)),
+            column,
+            raw[column].iloc[position],
+            stations[position, step],
+            need[position],
+        )
 
 
 def read_divisions(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -338,16 +396,19 @@ class PlanAudit:
         (communities and villages of the counted kinds under that code in the code list; Int64,
         NA when the code is not in the list), ``count_matches`` (bool), then for each state of
         :attr:`states` ``centers_<state>`` and ``stations_<state>`` (cumulative counts at the
-        end of that year) and ``station_coverage_<state>`` (stations / communities and
-        villages, a ratio that may exceed 1; NaN for a township with none), then
-        ``centre_year`` (first state with at least one centre) and ``full_coverage_year``
-        (first state with at least one centre and at least as many stations as communities and
-        villages); both ``""`` when never reached.
+        end of that year) and ``station_coverage_<state>`` (the share of communities and
+        villages with a station, 0–1: stations / communities and villages, counting at most
+        one station each; NaN for a township with none), then ``centre_year`` (first state with
+        at least one centre) and ``full_coverage_year`` (first state with at least one centre
+        and at least as many stations as communities and villages), both ``""`` when never
+        reached, and ``surplus_stations`` (stations at the end of the plan beyond its
+        communities and villages; 0 when none, which is what the rule asks).
     county_totals : pandas.DataFrame
         One row per county and state: ``county_code``, ``county`` (from the code list, ``""``
         when absent), ``state``, ``townships`` (in the plan), ``communities_and_villages``
         (plan), ``code_list_count`` (whole county in the code list, townships missing from the
-        plan included), ``centers``, ``stations``, ``station_coverage`` (stations /
+        plan included), ``centers``, ``stations``, ``station_coverage`` (share of communities
+        and villages with a station, 0–1: each township's stations counted up to its
         communities and villages), ``townships_with_centre``, ``townships_fully_covered``.
     mismatches : pandas.DataFrame
         One row per difference between the plan and the code list: ``township_code``,
@@ -457,8 +518,9 @@ def audit(
 
     centres = cumulative("centers")
     stations = cumulative("stations")
+    covered = np.minimum(stations, need[:, None])  # at most one station per community counts
     with np.errstate(divide="ignore", invalid="ignore"):
-        coverage = np.where(need[:, None] > 0, stations / need[:, None], np.nan)
+        coverage = np.where(need[:, None] > 0, covered / need[:, None], np.nan)
     has_centre = centres >= 1
     full = has_centre & (stations >= need[:, None])
 
@@ -477,6 +539,7 @@ def audit(
         table[f"station_coverage_{state}"] = coverage[:, i]
     table["centre_year"] = _first_state(has_centre, states)
     table["full_coverage_year"] = _first_state(full, states)
+    table["surplus_stations"] = np.maximum(stations[:, -1] - need, 0)
 
     county_names = divisions.groupby("county_code")["county"].first()
     totals = []
@@ -485,6 +548,7 @@ def audit(
         county_need = int(need[rows].sum())
         for i, state in enumerate(states):
             county_stations = int(stations[rows, i].sum())
+            county_covered = int(covered[rows, i].sum())
             totals.append(
                 {
                     "county_code": county,
@@ -495,7 +559,7 @@ def audit(
                     "code_list_count": int((counted["county_code"] == county).sum()),
                     "centers": int(centres[rows, i].sum()),
                     "stations": county_stations,
-                    "station_coverage": county_stations / county_need if county_need else np.nan,
+                    "station_coverage": county_covered / county_need if county_need else np.nan,
                     "townships_with_centre": int(has_centre[rows, i].sum()),
                     "townships_fully_covered": int(full[rows, i].sum()),
                 }

@@ -274,7 +274,7 @@ def test_write_xlsx_chinese_headers(tmp_path: Path, real: plan.PlanAudit) -> Non
     assert "既有中心" in headers
     assert "2020年累计中心" in headers
     assert "2022年站(点)覆盖率" in headers
-    assert headers[-1] == "实现全覆盖年份"
+    assert headers[-2:] == ["实现全覆盖年份", "多于村(社区)数的站(点)"]
     assert sheet.freeze_panes == "A2"
     assert sheet.column_dimensions["B"].width >= 10
     values = {row[1]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
@@ -318,7 +318,10 @@ def test_write_xlsx_english_headers(tmp_path: Path, real: plan.PlanAudit) -> Non
     ]
     assert "centres existing" in townships.columns
     assert "stations by 2021" in townships.columns
-    assert townships.columns[-1] == "full coverage year"
+    assert list(townships.columns[-2:]) == [
+        "full coverage year",
+        "stations beyond communities and villages",
+    ]
     row = townships[townships["township"] == "新民镇"].iloc[0]
     assert row["township code"] == "500231101"
     assert row["centre year"] == "existing"
@@ -542,16 +545,20 @@ def test_non_numeric_cell(tmp_path: Path) -> None:
     message = _error(plan.read_plan, path)
     assert message == (
         f"{path}: row 2 (line 3), column 'stations_new_2021': found '三'; "
-        "expected a whole number ≥ 0 (a blank cell means 0)"
+        "expected a whole number from 0 to 10,000 (a blank cell means 0)"
     )
 
 
-@pytest.mark.parametrize(("value", "shown"), [("-1", "'-1'"), ("1.5", "'1.5'"), ("inf", "'inf'")])
-def test_bad_counts(tmp_path: Path, value: str, shown: str) -> None:
+@pytest.mark.parametrize(
+    "value", ["-1", "1.5", "inf", "1e30", "10001"]
+)  # 1e30 overflowed int64 with a traceback
+def test_bad_counts(tmp_path: Path, value: str) -> None:
     path = _write(tmp_path / "plan.csv", TINY_PLAN.replace(",2,2,,,", f",2,{value},,,"))
     message = _error(plan.read_plan, path)
-    assert f"row 2 (line 3), column 'stations_existing': found {shown}" in message
-    assert "whole number ≥ 0" in message
+    assert message == (
+        f"{path}: row 2 (line 3), column 'stations_existing': found {value!r}; "
+        "expected a whole number from 0 to 10,000 (a blank cell means 0)"
+    )
 
 
 def test_duplicate_township_code(tmp_path: Path) -> None:
@@ -584,6 +591,59 @@ def test_year_without_partner(tmp_path: Path) -> None:
     bad = TINY_PLAN.replace("centers_new_2021", "centers_new_next")
     message = _error(plan.read_plan, _write(tmp_path / "bad.csv", bad))
     assert "'centers_new_next' does not end in a year" in message
+
+
+@pytest.mark.parametrize(("year", "found"), [("1800", "1800"), ("0000", "0"), ("2101", "2101")])
+def test_years_out_of_range(tmp_path: Path, year: str, found: str) -> None:
+    text = TINY_PLAN.replace("_new_2020", f"_new_{year}")
+    path = _write(tmp_path / "plan.csv", text)
+    assert _error(plan.read_plan, path) == (
+        f"{path}: column 'centers_new_{year}': its year must be a calendar year from 1900 to "
+        f"2100; found {found}"
+    )
+
+
+def test_duplicate_year_column(tmp_path: Path) -> None:
+    header, rest = TINY_PLAN.split("\n", 1)
+    text = header.replace("centers_new_2022", "centers_new_2021") + "\n" + rest
+    path = _write(tmp_path / "plan.csv", text)
+    columns = header.split(",")
+    first, second = columns.index("centers_new_2021") + 1, columns.index("centers_new_2022") + 1
+    assert _error(plan.read_plan, path) == (
+        f"{path}: column 'centers_new_2021' appears more than once (columns {first} and "
+        f"{second} of the header); expected each plan column once"
+    )
+    twice = _write(tmp_path / "twice.csv", TINY_PLAN.replace("seq,", "township,", 1))
+    assert "column 'township' appears more than once" in _error(plan.read_plan, twice)
+
+
+def test_more_stations_than_communities_is_flagged_and_capped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 甲街道 has 3 communities and villages, 1 station: 50 planned in 2020 is a typo
+    text = TINY_PLAN.replace("1,500999001,甲街道,1,,,,3,1,1,,", "1,500999001,甲街道,1,,,,3,1,50,,")
+    path = _write(tmp_path / "plan.csv", text)
+    with caplog.at_level("WARNING", logger="carecircle.plan"):
+        read = plan.read_plan(path)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}: row 1 (line 2), column 'stations_new_2020': found '50'; the township then has "
+        "51 stations or points for 3 communities and villages (the rule asks one each): check "
+        "the count; coverage counts at most one per community or village"
+    ]
+    divisions = _divisions(
+        tmp_path, {("500999001", "甲街道"): 3, ("500999002", "乙镇"): 2, ("500999003", "丙镇"): 2}
+    )
+    result = plan.audit(read, plan.read_divisions(divisions))
+    jia = _row(result, "甲街道")
+    assert jia["stations_2020"] == 51  # the plan's count, as given
+    assert jia["station_coverage_2020"] == 1.0  # never above 100 %
+    assert jia["surplus_stations"] == 48
+    assert result.townships["surplus_stations"].tolist() == [48, 0, 0]
+    totals = result.county_totals.set_index("state")
+    # 2022: 3 + 2 + 2 of 7 communities and villages have a station, not (51 + 2 + 2) / 7
+    assert totals.loc["2022", "station_coverage"] == 1.0
+    assert (result.county_totals["station_coverage"] <= 1).all()
+    assert "500999001 甲街道: 48 more" in plan.format_table(result, lang="en")
 
 
 def test_no_year_columns(tmp_path: Path) -> None:
