@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from carecircle import export, inputs, maps, network, pipeline, policy, sites
+from carecircle import costing, export, inputs, maps, network, pipeline, policy, sites
 from carecircle._errors import InputError
 from carecircle.coords import SYSTEMS
 from carecircle.data import demo_files
@@ -76,6 +76,9 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
     sites.check_phasing(
         years=args.years, per_year=args.per_year, budget_per_year=args.budget_per_year
     )
+    # the years cost accepts, so that proposed_sites.csv can be costed (checked before reading)
+    costing._check_year_value(args.first_year, "--first-year")
+    costing._check_year_value(args.first_year + args.years - 1, "--first-year + --years - 1")
     files = _files(args)
     profile = policy.load(args.policy)
     horizon = (

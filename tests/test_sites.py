@@ -712,6 +712,22 @@ def test_the_planners_script_phases_the_district(planner, tmp_path, capsys):
     assert not (out / "never").exists()
 
 
+def test_the_planners_script_refuses_years_cost_would_refuse(planner, tmp_path, capsys):
+    script, district_args = planner
+    out = tmp_path / "never"
+    args = [*district_args, "--per-year", "1", "--out", str(out)]
+    assert script.main([*args, "--first-year", "1800"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "plan_sites: error: --first-year must be a calendar year from 1900 to 2100; found 1800"
+    )
+    assert script.main([*args, "--first-year", "2099", "--years", "5"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "plan_sites: error: --first-year + --years - 1 must be a calendar year from 1900 to 2100;"
+        " found 2103"
+    )
+    assert not out.exists()  # refused before the district is read
+
+
 def test_the_planners_script_leaves_out_what_no_year_affords(planner, tmp_path, capsys):
     script, district_args = planner
     args = [*district_args, "--first-year", "2030", "--out", str(tmp_path / "p")]
