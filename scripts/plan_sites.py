@@ -43,7 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"plan_sites: error: {exc}", file=sys.stderr)
         return 2
-    print(plan.to_string(index=False, na_rep=""))
+    if plan.empty:
+        print(
+            "no site planned: every candidate was left out (see the notes above); try a larger "
+            "--budget-per-year, more --years or other --candidates"
+        )
+    else:
+        print(plan.to_string(index=False, na_rep=""))
     return 0
 
 

@@ -728,6 +728,17 @@ def test_the_planners_script_refuses_years_cost_would_refuse(planner, tmp_path, 
     assert not out.exists()  # refused before the district is read
 
 
+def test_the_planners_script_says_when_nothing_is_planned(planner, tmp_path, capsys):
+    script, district_args = planner
+    args = [*district_args, "--first-year", "2030", "--out", str(tmp_path / "p")]
+    # 40,000 a year: every candidate (500,000, 100,000, 50,000) costs more than a year's budget
+    assert script.main([*args, "--budget-per-year", "40000", "--years", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Empty DataFrame" not in out
+    assert "cost more than a year's budget (40,000 yuan) and are left out" in out  # the note
+    assert "no site planned: every candidate was left out" in out
+
+
 def test_the_planners_script_leaves_out_what_no_year_affords(planner, tmp_path, capsys):
     script, district_args = planner
     args = [*district_args, "--first-year", "2030", "--out", str(tmp_path / "p")]
