@@ -9,8 +9,10 @@ year building first the sites that bring in the most older residents.
 
 It writes into ``--out`` what ``carecircle site`` writes (the analysis, ``proposed_sites.csv``,
 the before-and-after tables, ``siting.xlsx``, ``coverage.gpkg`` and ``map.html``) plus
-``plan_by_year.csv``, and prints the plan. On the map and in the GeoPackage each proposed site
-also carries its ``year`` to build, or its ``status`` when it is not planned.
+``plan_by_year.csv``, and prints the plan. On the map, in the GeoPackage and in
+``proposed_sites.csv`` each proposed site also carries its ``year`` to build, or its ``status``
+when it is not planned, so that ``carecircle cost --facilities <out>/proposed_sites.csv`` counts
+each site's construction in its year.
 
 Usage (the embedded demo district, three years of 400,000 yuan under 万州's subsidies)::
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -132,14 +135,16 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
         per_year=args.per_year,
         budget_per_year=args.budget_per_year,
     )
+    phased = proposal.sites.join(plan.set_index("order")[["year", "status"]], on="order")
     analysis = sites.attach(
         pipeline.analyze(net, comm, fac, policy=profile, prepared=prep),
         proposal,
-        proposed=proposal.sites.join(plan.set_index("order")[["year", "status"]], on="order"),
+        proposed=phased,
     )
     export.write_all(analysis, args.out, lang=args.lang)
     maps.build(analysis, lang=args.lang).save(str(args.out / "map.html"))
-    sites.write(proposal, args.out, lang=args.lang)
+    # proposed_sites.csv with each site's year (its opening year for `carecircle cost`)
+    sites.write(replace(proposal, sites=phased), args.out, lang=args.lang)
     plan.to_csv(args.out / "plan_by_year.csv", index=False, encoding="utf-8-sig")
     solution = proposal.solution
     print(

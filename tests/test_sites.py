@@ -739,6 +739,28 @@ def test_the_planners_script_says_when_nothing_is_planned(planner, tmp_path, cap
     assert "no site planned: every candidate was left out" in out
 
 
+def test_the_planners_proposed_sites_can_be_costed(planner, tmp_path, capsys):
+    script, district_args = planner
+    out = tmp_path / "plan"
+    args = [*district_args, "--per-year", "1", "--years", "2", "--first-year", "2030"]
+    assert script.main([*args, "--out", str(out)]) == 0
+    proposed = pd.read_csv(out / "proposed_sites.csv", encoding="utf-8-sig")
+    plan = pd.read_csv(out / "plan_by_year.csv", encoding="utf-8-sig")
+    assert proposed.set_index("id")["year"].to_dict() == plan.set_index("id")["year"].to_dict()
+    assert set(proposed["status"]) == {"planned"}
+    # the next step: cost the proposal; 万州 pays a station 200,000 in the year it opens
+    costed = tmp_path / "cost"
+    facilities = ["--facilities", str(out / "proposed_sites.csv")]
+    options = ["--policy", "wanzhou", "--years", "2", "--out", str(costed)]
+    assert cli.main(["cost", *facilities, *options]) == 0
+    capsys.readouterr()
+    table = pd.read_csv(costed / "costing.csv", encoding="utf-8-sig").set_index("id")
+    assert len(table) == len(plan) >= 1
+    assert table["year"].to_dict() == plan.set_index("id")["year"].to_dict()
+    assert (table["construction_yuan"] == 200_000).all()
+    assert (table["horizon_total_yuan_min"] > 0).all()  # within the horizon: not existing
+
+
 def test_the_planners_script_leaves_out_what_no_year_affords(planner, tmp_path, capsys):
     script, district_args = planner
     args = [*district_args, "--first-year", "2030", "--out", str(tmp_path / "p")]
