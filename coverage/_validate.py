@@ -143,6 +143,12 @@ def _norm(name: str) -> str:
     return name.strip().lower().replace("（", "(").replace("）", ")")
 
 
+def _map_hint(layer: str | None, field: str, column: str) -> str:
+    """How to say which column holds ``field``: on the command line and in Python."""
+    python = f"columns={{{field!r}: {column!r}}}"
+    return f"--column {layer}.{field}={column} ({python} in Python)" if layer else python
+
+
 def resolve_columns(
     found: Sequence[str],
     *,
@@ -150,6 +156,7 @@ def resolve_columns(
     required: Sequence[str],
     columns: Mapping[str, str] | None,
     path: Path,
+    layer: str | None = None,
 ) -> dict[str, str]:
     """Decide which of the file's columns holds each field.
 
@@ -168,6 +175,9 @@ def resolve_columns(
         The user's field → column overrides.
     path : pathlib.Path
         The file, for messages.
+    layer : str, optional
+        ``communities`` or ``facilities``: the layer the command line's ``--column`` maps, for
+        the hints in messages (None: the file has no ``--column`` mapping).
 
     Returns
     -------
@@ -182,21 +192,22 @@ def resolve_columns(
 
     """
     listed = ", ".join(repr(c) for c in found)
+    mapping = "the column mapping (--column, --columns; columns= in Python)"
     resolved: dict[str, str] = {}
     for field, column in (columns or {}).items():
         if field not in aliases:
             fields = ", ".join(repr(f) for f in aliases)
-            msg = f"{path}: columns= names unknown field {field!r}; expected one of {fields}"
+            msg = f"{path}: {mapping} names unknown field {field!r}; expected one of {fields}"
             raise InputError(msg)
         name = str(column).strip()
         if name not in found:
             msg = (
-                f"{path}: columns= maps {field!r} to {column!r}, which is not in the file; "
+                f"{path}: {mapping} maps {field!r} to {column!r}, which is not in the file; "
                 f"columns found: {listed}"
             )
             raise InputError(msg)
         if name in resolved.values():
-            msg = f"{path}: columns= maps two fields to the column {name!r}; expected one each"
+            msg = f"{path}: {mapping} maps two fields to the column {name!r}; expected one each"
             raise InputError(msg)
         resolved[field] = name
     for field, names in aliases.items():
@@ -211,7 +222,7 @@ def resolve_columns(
             options = ", ".join(repr(c) for c in hits)
             msg = (
                 f"{path}: several columns could hold {field!r} ({options}); "
-                f"choose one with columns={{{field!r}: {hits[0]!r}}}"
+                f"choose one with {_map_hint(layer, field, hits[0])}"
             )
             raise InputError(msg)
         if hits:
@@ -221,8 +232,8 @@ def resolve_columns(
             accepted = ", ".join(repr(a) for a in (field, *aliases[field]))
             msg = (
                 f"{path}: missing required column for {field!r} (accepted headers: {accepted}); "
-                f"columns found: {listed}; rename the column or pass "
-                f"columns={{{field!r}: '<your column>'}}"
+                f"columns found: {listed}; rename the column, or map it with "
+                f"{_map_hint(layer, field, '<your column>')}"
             )
             raise InputError(msg)
     return resolved

@@ -322,13 +322,24 @@ def _is_lonlat(crs: CRS) -> bool:
     )
 
 
-def _layer_to_wgs84(frame: gpd.GeoDataFrame, *, system: str, path: Path) -> gpd.GeoSeries:
+_COORDS_OPTION = {
+    "communities": "--community-coords",
+    "facilities": "--facility-coords",
+    "candidates": "--candidate-coords",
+}
+"""The command line's option for each layer's coordinate system."""
+
+
+def _layer_to_wgs84(
+    frame: gpd.GeoDataFrame, *, system: str, path: Path, role: str
+) -> gpd.GeoSeries:
     """Return the layer's geometries in EPSG:4326, converted from ``system`` to WGS-84."""
     crs = CRS.from_user_input(frame.crs)
     if system != "wgs84" and not _is_lonlat(crs):
         msg = (
-            f"{path}: coords={system!r} needs a longitude/latitude layer (EPSG:4326 or "
-            f"EPSG:4490) but the layer is in {crs.to_string()}; expected coords='wgs84'"
+            f"{path}: {_COORDS_OPTION[role]} {system} (coords={system!r} in Python) needs a "
+            f"longitude/latitude layer (EPSG:4326 or EPSG:4490) but the layer is in "
+            f"{crs.to_string()}; expected wgs84 for a projected layer"
         )
         raise InputError(msg)
     geoms = frame.geometry
@@ -606,13 +617,14 @@ def read_communities(
     _check_path(path, csv_ok=False)
     frame = _read_layer(path, layer, role="communities")
     _require_polygon_layer(frame.geometry, path=path)
-    geoms = _layer_to_wgs84(frame, system=system, path=path)
+    geoms = _layer_to_wgs84(frame, system=system, path=path, role="communities")
     col = resolve_columns(
         _attribute_columns(frame),
         aliases=COMMUNITY_ALIASES,
         required=("id", "name", "population"),
         columns=columns,
         path=path,
+        layer="communities",
     )
     fields, kind_notes = _community_fields(frame, col, where=Where(path))
     shapes, fields["input_status"], fields["input_note"] = _community_status(
@@ -699,8 +711,7 @@ def _check_lonlat(
         msg = (
             f"{where.path}: columns {lon_col!r} and {lat_col!r} look swapped: {lat_out.size} of "
             f"{lat.size} rows have {lat_col!r} outside ±90 (first {where.row(i)}: "
-            f"{float(lat[i]):g}), and would be valid swapped; swap them (or pass "
-            f"columns={{'lon': {lat_col!r}, 'lat': {lon_col!r}}})"
+            f"{float(lat[i]):g}), and would be valid swapped; swap them"
         )
         raise InputError(msg)
     if lat_out.size:
@@ -713,7 +724,12 @@ def _check_lonlat(
 
 
 def _csv_points(
-    frame: pd.DataFrame, *, columns: Mapping[str, str] | None, system: str, where: Where
+    frame: pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None,
+    system: str,
+    where: Where,
+    layer: str | None,
 ) -> tuple[gpd.GeoSeries, dict[str, str]]:
     """Return WGS-84 points from a CSV's lon/lat columns and the resolved lon/lat columns."""
     user = {k: v for k, v in (columns or {}).items() if k in _LONLAT_ALIASES}
@@ -723,6 +739,7 @@ def _csv_points(
         required=("lon", "lat"),
         columns=user,
         path=where.path,
+        layer=layer,
     )
     lon, lat = (
         numeric_column(
@@ -735,7 +752,9 @@ def _csv_points(
     return gpd.GeoSeries(gpd.points_from_xy(lon, lat), index=frame.index, crs=4326), col
 
 
-def _layer_points(frame: gpd.GeoDataFrame, *, system: str, where: Where) -> gpd.GeoSeries:
+def _layer_points(
+    frame: gpd.GeoDataFrame, *, system: str, where: Where, role: str
+) -> gpd.GeoSeries:
     """Return WGS-84 points from a point layer, checking every row has one point."""
     geoms = frame.geometry
     for position, geom in enumerate(geoms):
@@ -750,7 +769,9 @@ def _layer_points(frame: gpd.GeoDataFrame, *, system: str, where: Where) -> gpd.
     geoms = gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs)
     if CRS.from_user_input(frame.crs).is_geographic:
         _check_lonlat(geoms.x.to_numpy(), geoms.y.to_numpy(), where=where, lon_col="x", lat_col="y")
-    return _layer_to_wgs84(gpd.GeoDataFrame(geometry=geoms), system=system, path=where.path)
+    return _layer_to_wgs84(
+        gpd.GeoDataFrame(geometry=geoms), system=system, path=where.path, role=role
+    )
 
 
 @dataclass(frozen=True)
@@ -785,10 +806,16 @@ def _read_points(
         raise InputError(msg)
     used: set[str] = set()
     if is_csv:
-        points, lonlat_cols = _csv_points(frame, columns=lonlat, system=system, where=where)
+        points, lonlat_cols = _csv_points(
+            frame,
+            columns=lonlat,
+            system=system,
+            where=where,
+            layer="facilities" if role == "facilities" else None,  # candidates: no --column
+        )
         used |= set(lonlat_cols.values())
     else:
-        points = _layer_points(gpd.GeoDataFrame(frame), system=system, where=where)
+        points = _layer_points(gpd.GeoDataFrame(frame), system=system, where=where, role=role)
     return _Points(frame, points, where, own, used)
 
 
@@ -852,6 +879,7 @@ def read_facilities(
         required=("id", "name", "tier"),
         columns=read.own,
         path=path,
+        layer="facilities",
     )
     fields = _facility_fields(frame, col, where=where)
     frame, named = _optional_columns(frame, col, FACILITY_OPTIONAL, where=where)
@@ -874,7 +902,10 @@ def _split_columns(
         if field not in allowed:
             fields = ", ".join(repr(f) for f in allowed)
             extra = "" if is_csv else " (lon/lat apply to CSV files only)"
-            msg = f"{path}: columns= names unknown field {field!r}; expected one of {fields}{extra}"
+            msg = (
+                f"{path}: the column mapping (--column, --columns; columns= in Python) names "
+                f"unknown field {field!r}; expected one of {fields}{extra}"
+            )
             raise InputError(msg)
     own = {k: v for k, v in (columns or {}).items() if k in aliases}
     lonlat = {k: v for k, v in (columns or {}).items() if k in _LONLAT_ALIASES}

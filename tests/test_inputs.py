@@ -319,6 +319,7 @@ def test_gcj02_communities_move_and_projected_layer_refuses_gcj02(tmp_path: Path
     gpd.read_file(path).to_crs(3857).to_file(projected)
     message = _error(inputs.read_communities, projected, coords="gcj02")
     assert "EPSG:3857" in message and "coords='gcj02'" in message
+    assert "--community-coords gcj02 (coords='gcj02' in Python) needs" in message
     assert "expected one of" in _error(inputs.read_communities, path, coords="mars")
 
 
@@ -479,13 +480,26 @@ def test_bd09_facility_csv_is_converted(tmp_path: Path) -> None:
     assert _metres(out.geometry.iloc[0], shapely.Point(116.404, 39.915)) < 1.0
 
 
+def test_a_missing_column_says_how_to_map_it_on_the_command_line(tmp_path: Path) -> None:
+    no_tier = _csv(tmp_path / "f.csv", "id,name,级别,lon,lat\n1,a,clinic,116.4,39.9\n")
+    message = _error(inputs.read_facilities, no_tier)
+    assert message.endswith(
+        "rename the column, or map it with --column facilities.tier=<your column> "
+        "(columns={'tier': '<your column>'} in Python)"
+    )
+    no_id = _csv(tmp_path / "k.csv", "名字,lon,lat\n甲,116.4,39.9\n")
+    message = _error(inputs.read_candidates, no_id)  # candidates have no --column
+    assert message.endswith("rename the column, or map it with columns={'id': '<your column>'}")
+    unknown = _error(inputs.read_facilities, no_tier, columns={"grade": "级别"})
+    assert "the column mapping (--column, --columns; columns= in Python) names unknown" in unknown
+
+
 def test_lat_lon_swapped_csv(tmp_path: Path) -> None:
     path = _csv(tmp_path / "f.csv", "id,name,tier,lon,lat\n1,a,clinic,39.915,116.404\n")
     message = _error(inputs.read_facilities, path)
     assert message == (
         f"{path}: columns 'lon' and 'lat' look swapped: 1 of 1 rows have 'lat' outside ±90 "
-        "(first row 1 (line 2): 116.404), and would be valid swapped; swap them (or pass "
-        "columns={'lon': 'lat', 'lat': 'lon'})"
+        "(first row 1 (line 2): 116.404), and would be valid swapped; swap them"
     )
 
 
