@@ -35,6 +35,7 @@ import pandas as pd
 
 from carecircle import costing, export, inputs, maps, network, pipeline, policy, sites
 from carecircle._errors import InputError
+from carecircle._files import check_out
 from carecircle.coords import SYSTEMS
 from carecircle.data import demo_files
 
@@ -89,6 +90,8 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
     costing._check_year_value(args.first_year, "--first-year")
     costing._check_year_value(args.first_year + args.years - 1, "--first-year + --years - 1")
     files = _files(args)
+    given = {f"--{name}": Path(path) for name, path in files.items()}
+    check_out(args.out, {**given, "--candidates": args.candidates})
     profile = policy.load(args.policy)
     horizon = (
         {"count": args.per_year * args.years}

@@ -728,6 +728,22 @@ def test_the_planners_script_refuses_years_cost_would_refuse(planner, tmp_path, 
     assert not out.exists()  # refused before the district is read
 
 
+def test_the_planners_script_never_overwrites_its_inputs(planner, capsys):
+    script, district_args = planner
+    fac, cands = (
+        Path(district_args[district_args.index(o) + 1]) for o in ("--facilities", "--candidates")
+    )
+    assert (fac.name, cands.name) == ("facilities.csv", "candidates.csv")  # outputs' names too
+    before = fac.read_bytes(), cands.read_bytes()
+    args = [*district_args, "--per-year", "1", "--out", str(cands.parent)]
+    assert script.main(args) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"plan_sites: error: --facilities {str(fac)!r} is in the --out folder, where the "
+        "results' facilities.csv would overwrite it; choose another --out folder"
+    )
+    assert (fac.read_bytes(), cands.read_bytes()) == before
+
+
 def test_the_planners_script_says_when_nothing_is_planned(planner, tmp_path, capsys):
     script, district_args = planner
     args = [*district_args, "--first-year", "2030", "--out", str(tmp_path / "p")]
