@@ -159,7 +159,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--communities-layer", help="layer name in a multi-layer file")
     check.add_argument("--facilities-layer", help="layer name in a multi-layer file")
-    _common(check)
+    _common(check, draws_map=False)
     check.set_defaults(func=_check)
 
     audit = commands.add_parser(
@@ -217,7 +217,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _common(cmd: argparse.ArgumentParser) -> None:
+def _common(cmd: argparse.ArgumentParser, *, draws_map: bool = True) -> None:
     cmd.add_argument("--policy", default="chongqing", help="built-in profile name or .toml file")
     cmd.add_argument("--speed-m-s", type=float, help="walking speed, m/s (default: the policy's)")
     cmd.add_argument("--facility-coords", choices=SYSTEMS, default="wgs84")
@@ -231,7 +231,10 @@ def _common(cmd: argparse.ArgumentParser) -> None:
         help="map one field, e.g. communities.elderly=60岁以上人口 (repeatable)",
     )
     cmd.add_argument("--out", type=Path, help="output folder (default: maps/<name>-<time>)")
-    _map_options(cmd)
+    if draws_map:
+        _map_options(cmd)
+    else:  # check: tables and a workbook, no map
+        cmd.add_argument("--lang", choices=("zh", "en"), default="zh", help="table language")
     cmd.add_argument("--no-progress", action="store_true", help="hide progress bars")
     cmd.add_argument("-v", "--verbose", action="store_true", help="more messages")
 

@@ -314,6 +314,13 @@ def test_out_never_overwrites_an_input(tmp_path, capsys):
     assert renamed.read_bytes() == before
 
 
+def test_check_draws_no_map_so_takes_no_basemap(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["check", "--communities", "c.gpkg", "--facilities", "f.csv", "--basemap", "osm"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --basemap osm" in capsys.readouterr().err
+
+
 def test_plan_audit_command(tmp_path, capsys):
     out = tmp_path / "audit"
     assert cli.main(["plan-audit", "--out", str(out), "--lang", "en"]) == 0
