@@ -33,6 +33,55 @@ class _MapExtras(MacroElement):
         self._name = "CarecircleExtras"
 
 
+class _FitClear(MacroElement):
+    """Fit the map to the district clear of the open layer list, when the window has room.
+
+    The list stays open at the top right and is as wide as its longest label, so its width is
+    read from the page. Where keeping clear of it would leave less than half the map (a phone,
+    a split screen), the list is folded into its button instead (a tap opens it, a tap on the
+    map folds it), and the district fills the map. Added after the layer control, so that the
+    list is on the page.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+            var control = {{ this.control.get_name() }};
+            var bounds = {{ this.bounds|tojson }};
+            map.carecircleBounds = bounds;
+            function fit() {
+                var width = map.getSize().x;
+                var list = control.getContainer();
+                var left = 60, right = control.options.collapsed ? 20 : list.offsetWidth + 20;
+                if (width - left - right < width / 2) {
+                    left = 20; right = 20;
+                    if (!control.options.collapsed) {
+                        control.options.collapsed = true;  // laid out again, folded
+                        map.removeControl(control);
+                        map.addControl(control);
+                    }
+                }
+                map.fitBounds(bounds, {
+                    paddingTopLeft: [left, 20], paddingBottomRight: [right, 20], animate: false
+                });
+            }
+            fit();
+            // again once styles and fonts are in: only then has the list its final width
+            window.addEventListener("load", fit);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]], control: folium.LayerControl) -> None:
+        super().__init__()
+        self._name = "CarecircleFitClear"
+        self.bounds = bounds
+        self.control = control
+
+
 class _EitherOr(MacroElement):
     """Two layers of which at most one is shown: switching one on switches the other off.
 

@@ -21,7 +21,7 @@ import shapely
 from . import circles as circles_mod
 from . import coords
 from ._errors import InputError
-from ._map_page import _EitherOr, _inline_leaflet, _MapExtras, _Search
+from ._map_page import _EitherOr, _FitClear, _inline_leaflet, _MapExtras, _Search
 from .inputs import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
 from .pipeline import Analysis, _has_shape
 
@@ -182,10 +182,6 @@ BASEMAPS = ("none", "osm", "amap", "tianditu")
 HEALTH_SYMBOL = "✚"
 
 
-_LAYER_LIST_PX = {"zh": 340, "en": 540}
-"""About how wide the open layer list is in each language, in screen pixels."""
-
-
 def build(
     analysis: Analysis,
     *,
@@ -236,12 +232,8 @@ def build(
     _inline_leaflet(fmap)
     _MapExtras().add_to(fmap)
     _add_basemap(fmap, basemap, tianditu_key, lang)
-    # the layer list stays open at the top right: keep the district clear of it
-    fmap.fit_bounds(
-        [[miny, minx], [maxy, maxx]],
-        padding_top_left=(60, 20),
-        padding_bottom_right=(_LAYER_LIST_PX[lang], 20),
-    )
+    bounds = [[float(miny), float(minx)], [float(maxy), float(maxx)]]
+    fmap.fit_bounds(bounds)  # and again clear of the layer list, once it is drawn (_FitClear)
 
     if len(analysis.streets):
         streets = _display(gpd.GeoDataFrame(geometry=analysis.streets), gcj02=shift)
@@ -341,7 +333,8 @@ def build(
         proposed_circles=len(analysis.proposed_circles) > 0,
         candidates=len(passed_over) > 0,
     )
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    control = folium.LayerControl(collapsed=False).add_to(fmap)
+    _FitClear(bounds, control).add_to(fmap)
     return fmap
 
 

@@ -93,6 +93,33 @@ window.addEventListener("load", function () {
 """
 
 
+FIT = """
+<script>
+window.addEventListener("load", function () {
+  setTimeout(function () {
+    var map = null;
+    Object.keys(window).forEach(function (key) {
+      if (window[key] instanceof L.Map) { map = window[key]; }
+    });
+    var bounds = map.carecircleBounds;
+    var sw = map.latLngToContainerPoint(L.latLng(bounds[0]));
+    var ne = map.latLngToContainerPoint(L.latLng(bounds[1]));
+    var list = document.querySelector(".leaflet-control-layers");
+    var out = document.createElement("pre");
+    out.id = "fit";
+    out.textContent = JSON.stringify({
+      width: map.getSize().x, height: map.getSize().y, zoom: map.getZoom(),
+      west: sw.x, south: sw.y, east: ne.x, north: ne.y,
+      listLeft: list.getBoundingClientRect().left,
+      listOpen: list.classList.contains("leaflet-control-layers-expanded")
+    });
+    document.body.appendChild(out);
+  }, 300);
+});
+</script>
+"""
+
+
 def _chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         path = shutil.which(name)
@@ -211,6 +238,36 @@ def test_offline_map_sends_no_request_and_shows_every_layer(demo_analysis, proxy
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 30_000  # a drawn map, not a blank page
     assert proxy.page_requests() == []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_map_opens_on_the_district_clear_of_the_layer_list(
+    demo_analysis, proxy, tmp_path, lang
+):
+    chromium = _chromium()
+    page = tmp_path / "map.html"
+    maps.build(demo_analysis, lang=lang).save(str(page))
+    page.write_text(page.read_text(encoding="utf-8").replace("</html>", FIT + "</html>"))
+    seen = {}
+    for width in (1000, 500):  # a laptop, a phone (Chromium's narrowest window)
+        dom = _run(
+            chromium,
+            page,
+            proxy,
+            tmp_path / f"profile{width}",
+            f"--window-size={width},1000",
+            "--dump-dom",
+        )
+        fit = json.loads(re.search(r'<pre id="fit">(.*?)</pre>', dom, re.S).group(1))
+        # the whole district on the map, at a street-level zoom, and never under an open list
+        assert 0 <= fit["west"] < fit["east"] <= fit["width"], fit
+        assert 0 <= fit["north"] < fit["south"] <= fit["height"], fit
+        assert fit["zoom"] >= 14, fit
+        assert not fit["listOpen"] or fit["east"] <= fit["listLeft"], fit
+        seen[width] = fit
+    if lang == "zh":  # a fit to the whole map would put the district's east edge under the list
+        assert seen[1000]["listOpen"]
+    assert not seen[500]["listOpen"]  # folded into its button, so the district fills the map
 
 
 def test_the_proxy_does_see_tile_requests(demo_analysis, proxy, tmp_path):
