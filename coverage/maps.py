@@ -333,7 +333,8 @@ def build(
         proposed_circles=len(analysis.proposed_circles) > 0,
         candidates=len(passed_over) > 0,
     )
-    control = folium.LayerControl(collapsed=False).add_to(fmap)
+    control = folium.LayerControl(collapsed=False)
+    control.add_to(fmap)
     _FitClear(bounds, control).add_to(fmap)
     return fmap
 
