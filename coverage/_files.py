@@ -9,30 +9,32 @@ from pathlib import Path
 
 from ._errors import InputError
 
-OUTPUT_NAMES = frozenset(
-    {
-        "summary.csv",
-        "townships.csv",
-        "facilities.csv",
-        "district.csv",
-        "coverage.gpkg",
-        "coverage.xlsx",
-        "overview.png",
-        "map.html",
-        "proposed_sites.csv",
-        "siting_communities.csv",
-        "siting_townships.csv",
-        "uncoverable.csv",
-        "candidates.csv",
-        "siting.xlsx",
-        "plan_by_year.csv",
-        "plan_audit.csv",
-        "plan_audit.xlsx",
-        "costing.csv",
-        "costing.xlsx",
-    }
+CHECK_OUTPUTS = frozenset(
+    {"summary.csv", "townships.csv", "facilities.csv", "district.csv", "coverage.xlsx"}
 )
-"""Every file a command writes into its output folder."""
+"""What ``check`` writes into its output folder."""
+
+ANALYSIS_OUTPUTS = CHECK_OUTPUTS | {"coverage.gpkg", "overview.png", "map.html"}
+"""What ``analyze`` and ``demo`` write."""
+
+SITE_OUTPUTS = ANALYSIS_OUTPUTS | {
+    "proposed_sites.csv",
+    "siting_communities.csv",
+    "siting_townships.csv",
+    "uncoverable.csv",
+    "candidates.csv",
+    "siting.xlsx",
+}
+"""What ``site`` writes."""
+
+PLAN_OUTPUTS = SITE_OUTPUTS | {"plan_by_year.csv"}
+"""What ``scripts/plan_sites.py`` writes."""
+
+COST_OUTPUTS = frozenset({"costing.csv", "costing.xlsx"})
+"""What ``cost`` writes."""
+
+AUDIT_OUTPUTS = frozenset({"plan_audit.csv", "plan_audit.xlsx"})
+"""What ``plan-audit`` writes."""
 
 
 @contextmanager
@@ -51,7 +53,9 @@ def atomic(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def check_out(out: Path | None, inputs: Mapping[str, Path | None]) -> None:
+def check_out(
+    out: Path | None, inputs: Mapping[str, Path | None], *, writes: frozenset[str]
+) -> None:
     """Refuse an output folder that is a file, or that would overwrite one of the inputs.
 
     Parameters
@@ -60,6 +64,8 @@ def check_out(out: Path | None, inputs: Mapping[str, Path | None]) -> None:
         The ``--out`` folder (None: a new folder named after the time, which cannot collide).
     inputs : mapping of str to pathlib.Path or None
         Each input file by the option that named it, e.g. ``{"--facilities": path}``.
+    writes : frozenset of str, keyword-only
+        The names of the files the command writes into ``out`` (e.g. :data:`SITE_OUTPUTS`).
 
     Raises
     ------
@@ -74,7 +80,7 @@ def check_out(out: Path | None, inputs: Mapping[str, Path | None]) -> None:
         raise InputError(msg)
     folder = out.resolve()
     for option, path in inputs.items():
-        if path is None or path.name not in OUTPUT_NAMES:
+        if path is None or path.name not in writes:
             continue
         if path.resolve().parent == folder:
             msg = (

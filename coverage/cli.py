@@ -18,7 +18,15 @@ from typing import Any
 
 from . import costing, export, inputs, maps, network, pipeline, plan, policy
 from ._errors import InputError
-from ._files import atomic, check_out
+from ._files import (
+    ANALYSIS_OUTPUTS,
+    AUDIT_OUTPUTS,
+    CHECK_OUTPUTS,
+    COST_OUTPUTS,
+    SITE_OUTPUTS,
+    atomic,
+    check_out,
+)
 from ._validate import _speed
 from ._version import __version__
 from .coords import SYSTEMS
@@ -37,6 +45,16 @@ _INPUT_FILES = (
     "divisions",
 )
 """The commands' options that name an input file, which ``--out`` must not overwrite."""
+
+_WRITES = {
+    "analyze": ANALYSIS_OUTPUTS,
+    "demo": ANALYSIS_OUTPUTS,
+    "check": CHECK_OUTPUTS,
+    "site": SITE_OUTPUTS,
+    "cost": COST_OUTPUTS,
+    "plan-audit": AUDIT_OUTPUTS,
+}
+"""The files each command writes into its --out folder."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_out(
             getattr(args, "out", None),
             {f"--{name.replace('_', '-')}": getattr(args, name, None) for name in _INPUT_FILES},
+            writes=_WRITES[args.command],
         )
         return int(args.func(args))
     except InputError as exc:

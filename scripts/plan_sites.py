@@ -35,7 +35,7 @@ import pandas as pd
 
 from carecircle import costing, export, inputs, maps, network, pipeline, policy, sites
 from carecircle._errors import InputError
-from carecircle._files import check_out
+from carecircle._files import PLAN_OUTPUTS, check_out
 from carecircle.coords import SYSTEMS
 from carecircle.data import demo_files
 
@@ -91,7 +91,7 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
     costing._check_year_value(args.first_year + args.years - 1, "--first-year + --years - 1")
     files = _files(args)
     given = {f"--{name}": Path(path) for name, path in files.items()}
-    check_out(args.out, {**given, "--candidates": args.candidates})
+    check_out(args.out, {**given, "--candidates": args.candidates}, writes=PLAN_OUTPUTS)
     profile = policy.load(args.policy)
     horizon = (
         {"count": args.per_year * args.years}

@@ -308,6 +308,10 @@ def test_out_never_overwrites_an_input(tmp_path, capsys):
         f"carecircle: error: --out {str(facilities)!r} is a file; expected a folder "
         "(created when missing)"
     )
+    # cost writes costing.csv and costing.xlsx only: a facilities.csv beside them is safe
+    assert cli.main(["cost", "--facilities", str(facilities), "--out", str(tmp_path)]) == 0
+    assert facilities.read_bytes() == before
+    assert (tmp_path / "costing.csv").exists()
     renamed = tmp_path / "设施.csv"  # beside the outputs, under a name none of them has
     facilities.rename(renamed)
     assert cli.main([*check, "--facilities", str(renamed), "--out", str(tmp_path)]) == 0
