@@ -15,7 +15,7 @@ import pandas as pd
 from . import circles as circles_mod
 from . import report
 from ._files import atomic
-from .maps import STATUS_LABELS_EN
+from .maps import STATUS_LABELS_EN, TEXT
 from .policy import Circle
 
 if TYPE_CHECKING:
@@ -80,7 +80,14 @@ def _words(circle: Circle, lang: str) -> dict[str, dict[Any, Any]]:
             f"{label}步行时间内无候选点" if lang == "zh" else f"no candidate within the {label}"
         ),
     }
+    text = TEXT[lang]
+    planned = {
+        "planned": "列入计划" if lang == "zh" else "planned",
+        "after_the_horizon": text["after_the_horizon"],
+        "over_a_year_budget": text["over_a_year_budget"],
+    }
     return {
+        "status": planned,
         "network_status": values["network_status"],
         "tier": values["tier"],
         "status_before": statuses,
@@ -149,6 +156,8 @@ _HEADERS_ZH = {
     "network_status": "路网状态",
     "access_m": "距路网(m)",
     "reach": "可新增覆盖老年人",
+    "year": "建设年份",
+    "status": "安排",
 }
 _HEADERS_EN = {
     "order": "order",
@@ -178,5 +187,7 @@ _HEADERS_EN = {
     "network_status": "network status",
     "access_m": "distance to the network (m)",
     "reach": "older residents it alone would bring in",
+    "year": "year to build",
+    "status": "plan",
 }
 """The workbook's headers in English (the CSVs keep the column names)."""

@@ -696,6 +696,10 @@ def test_the_planners_script_phases_the_district(planner, tmp_path, capsys):
     page = (out / "map.html").read_text(encoding="utf-8")
     assert json.dumps("建设年份: 2030")[1:-1] in page
     assert json.dumps("建议选址 1 (2030)")[1:-1] in page
+    rows = list(openpyxl.load_workbook(out / "siting.xlsx")["建议选址"].iter_rows(values_only=True))
+    header = list(rows[0])
+    assert rows[1][header.index("建设年份")] == 2030
+    assert rows[1][header.index("安排")] == "列入计划"  # the plan's status in words
     capsys.readouterr()
     assert script.main(["--policy", str(profile_path), "--per-year", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
