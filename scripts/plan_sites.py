@@ -48,9 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"plan_sites: error: {exc}", file=sys.stderr)
         return 2
     if plan.empty:
+        hint = "a larger --budget-per-year or " if args.budget_per_year is not None else ""
         print(
-            "no site planned: every candidate was left out (see the notes above); try a larger "
-            "--budget-per-year, more --years or other --candidates"
+            "no site planned: no candidate was kept (see the notes above); try "
+            f"{hint}other --candidates"
         )
     else:
         print(plan.to_string(index=False, na_rep=""))

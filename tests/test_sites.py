@@ -756,7 +756,7 @@ def test_the_planners_script_says_when_nothing_is_planned(planner, tmp_path, cap
     out = capsys.readouterr().out
     assert "Empty DataFrame" not in out
     assert "cost more than a year's budget (40,000 yuan) and are left out" in out  # the note
-    assert "no site planned: every candidate was left out" in out
+    assert "no site planned: no candidate was kept (see the notes above); try a larger " in out
 
 
 def test_the_planners_proposed_sites_can_be_costed(planner, tmp_path, capsys):
