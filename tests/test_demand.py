@@ -46,7 +46,19 @@ def test_raster_cells_weight_the_points(tmp_path: Path) -> None:
     path = _raster(tmp_path / "pop.tif", values, west=OX, north=OY + 200)
     points = demand.place(_communities(), spacing_m=50.0, raster=path)
     assert points.method.tolist() == ["raster", "raster"]
-    assert np.bincount(points.community, weights=points.weight).tolist() == pytest.approx([1, 1])
+    # one point per populated 100 m cell, at its centre, weighted by the cell's share of its
+    # community: A's cells hold 1, 3, 1 and 3 people; B's hold 0 (no point), 2 and 2
+    table = np.column_stack([points.x - OX, points.y - OY, points.weight, points.community])
+    cells = table[np.lexsort((table[:, 1], table[:, 0]))]
+    expected = [
+        (50, 50, 0.125, 0),
+        (50, 150, 0.125, 0),
+        (150, 50, 0.375, 0),
+        (150, 150, 0.375, 0),
+        (350, 50, 0.5, 1),
+        (350, 150, 0.5, 1),
+    ]
+    np.testing.assert_allclose(cells, np.array(expected, dtype=float))
 
 
 def test_raster_outside_the_district_is_refused(tmp_path: Path) -> None:
