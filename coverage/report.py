@@ -86,6 +86,9 @@ HEADERS: dict[str, dict[str, str]] = {
         "area_m2": "建筑面积(m²)",
         "beds": "床位",
         "nursing_beds": "护理型床位",
+        "social_operated": "社会力量运营",
+        "medical_capable": "具备医养服务能力",
+        "shared_station": "共享养老服务站编号",
         "community_id": "所在社区编号",
         "network_status": "步行网络状态",
         "access_m": "距步行道路(m)",
@@ -137,6 +140,9 @@ HEADERS: dict[str, dict[str, str]] = {
         "area_m2": "Floor area (m²)",
         "beds": "Beds",
         "nursing_beds": "Nursing beds",
+        "social_operated": "Socially operated",
+        "medical_capable": "Able to give medical care",
+        "shared_station": "Shared station ID",
         "community_id": "Community ID",
         "network_status": "Walking network",
         "access_m": "Distance to a walkable way (m)",
@@ -251,7 +257,12 @@ for _lang in LANGS:
     _words = {w: TEXT[_lang][w] for w in _STANDARD_WORDS}
     for _column in ("standard_status", "area_per_resident_status", "centre_status", "status"):
         VALUES[_lang][_column] = dict(_words)
-    for _column in ("within_centre_circle", "stations_over_limit"):
+    for _column in (
+        "within_centre_circle",
+        "stations_over_limit",
+        "social_operated",
+        "medical_capable",
+    ):
         VALUES[_lang][_column] = dict(_BOOLEAN[_lang])
 
 _PERCENT = "0.0%"

@@ -325,6 +325,22 @@ def test_check_draws_no_map_so_takes_no_basemap(capsys):
     assert "unrecognized arguments: --basemap osm" in capsys.readouterr().err
 
 
+def test_a_mapped_optional_column_reaches_the_tables(tmp_path):
+    facilities = pd.read_csv(DEMO / "facilities.csv").assign(社会运营=["是", "否"] * 4)
+    path = tmp_path / "设施.csv"
+    facilities.to_csv(path, index=False)
+    out = tmp_path / "check"
+    check = ["check", "--communities", str(DEMO / "communities.gpkg"), "--facilities", str(path)]
+    assert (
+        cli.main([*check, "--column", "facilities.social_operated=社会运营", "--out", str(out)])
+        == 0
+    )
+    written = pd.read_csv(out / "facilities.csv", encoding="utf-8-sig")
+    assert written["social_operated"].tolist() == ["是", "否"] * 4
+    sheet = pd.read_excel(out / "coverage.xlsx", sheet_name="设施")
+    assert sheet["社会力量运营"].tolist() == ["是", "否"] * 4
+
+
 def test_plan_audit_command(tmp_path, capsys):
     out = tmp_path / "audit"
     assert cli.main(["plan-audit", "--out", str(out), "--lang", "en"]) == 0
