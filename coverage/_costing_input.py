@@ -23,13 +23,11 @@ import pandas as pd
 
 from ._costing_schema import OPTIONAL_ALIASES, RESIDENT_FIELDS
 from ._errors import InputError
-from ._validate import Where, as_text, resolve_columns
+from ._validate import NO_TEXTS, YES_NO_EXPECTED, YES_TEXTS, Where, as_text, resolve_columns
 from .inputs import TIERS
 
 logger = logging.getLogger(__name__)
 
-_TRUE = frozenset({"true", "t", "yes", "y", "1", "是", "对"})
-_FALSE = frozenset({"false", "f", "no", "n", "0", "否", "不是"})
 _YEAR_RANGE = (1900, 2100)
 
 
@@ -171,12 +169,12 @@ def _flags(values: pd.Series, where: Where, ids: Sequence[str], column: str) -> 
             out.append(bool(value))
         elif not key:
             out.append(None)
-        elif key in _TRUE:
+        elif key in YES_TEXTS:
             out.append(True)
-        elif key in _FALSE:
+        elif key in NO_TEXTS:
             out.append(False)
         else:
-            expected = "true/false, 是/否, 1/0, or blank when unknown"
+            expected = YES_NO_EXPECTED
             raise _bad(where, position, ids[position], column, value, expected)
     return out
 

@@ -30,10 +30,14 @@ CSV_ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
 MISSING_MARKERS: frozenset[str] = frozenset({"", "nan", "na", "n/a", "null", "none"})
 """Cell texts read as a missing number (compared after stripping, case-insensitive)."""
 
-YES_TEXTS: frozenset[str] = frozenset({"1", "true", "yes", "y", "是", "社会", "社会运营", "social"})
+YES_TEXTS: frozenset[str] = frozenset(
+    {"1", "true", "t", "yes", "y", "是", "对", "社会", "社会运营", "social"}
+)
 """Cell texts read as yes in a yes/no column (compared stripped and lower-case)."""
 
-NO_TEXTS: frozenset[str] = frozenset({"0", "false", "no", "n", "否", "公办", "公建公营", "public"})
+NO_TEXTS: frozenset[str] = frozenset(
+    {"0", "false", "f", "no", "n", "否", "不是", "公办", "公建公营", "public"}
+)
 """Cell texts read as no in a yes/no column (compared stripped and lower-case)."""
 
 YES_NO_FIELDS: tuple[str, ...] = ("social_operated", "medical_capable")

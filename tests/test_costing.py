@@ -178,6 +178,14 @@ def test_wanzhou_not_social_capital_gets_nothing(wanzhou):
     assert "社会资本" not in result.loc["f4", "construction_rule"].split("；", 1)[-1]
 
 
+def test_social_capital_takes_the_words_the_facility_table_takes(wanzhou):
+    # the same yes/no words as social_operated in the facility table (社会/公办 too)
+    words = ["社会", "公办", "对", "不是", "t", "f"]
+    frame = _facilities(["street_center"] * 6, [2000] * 6, year=[2022] * 6, social_capital=words)
+    result = _by_id(costing.cost(frame, wanzhou, first_year=2022))
+    assert result["construction_yuan"].tolist() == [2_000_000.0, 0.0] * 3
+
+
 def test_wanzhou_stations_need_inspection_not_social_capital(wanzhou):
     # §二(五)13: "经验收合格的社区养老服务站一次性补助20万元" (stations are 公建民营)
     frame = _facilities(
@@ -548,7 +556,7 @@ def test_bad_facility_values_name_row_column_and_value(wanzhou, change, message)
     ("column", "value", "expected"),
     [
         ("year", "20x4", "an opening year from 1900 to 2100, or blank for an existing facility"),
-        ("social_capital", "maybe", "true/false, 是/否, 1/0, or blank when unknown"),
+        ("social_capital", "maybe", "yes/no (是/否, true/false, 1/0, 社会/公办) or blank"),
         ("residents_disabled", "-2", "a number of residents, 0 or more"),
     ],
 )
