@@ -146,7 +146,6 @@ def propose(
         gap.
 
     """
-    tier = inputs.tier_name(tier)
     mode = check_question(
         policy,
         circle=circle,
@@ -160,6 +159,7 @@ def propose(
         time_limit_s=time_limit_s,
         candidates_given=candidate_sites is not None,
     )
+    tier = inputs.tier_name(tier)  # after the check, whose message quotes the name given
     target = policy.circle(circle)
     net = prep.net
     _, _, time_s, _ = circle_times(prep, target)

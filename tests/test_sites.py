@@ -335,6 +335,9 @@ def test_a_tier_may_be_named_in_chinese(district):
     medical = r"^--tier 'community_station' \(the default\) does not count for circle 'medical'"
     with pytest.raises(InputError, match=medical + r"; expected one of 'health_center'"):
         sites.check_question(profile, count=1, circle="medical")
+    named = r"^--tier '社区养老服务站' does not count for circle 'medical'; expected one of"
+    with pytest.raises(InputError, match=named):
+        sites.propose(prep, cands, policy=profile, count=1, circle="medical", tier="社区养老服务站")
 
 
 def test_generated_candidates_at_no_spacing_are_refused(district):
