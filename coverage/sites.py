@@ -512,11 +512,13 @@ def _costs(
         }
     )
     try:
-        ruled = costing.cost(frame, policy, municipal=municipal).facilities
+        ruled = costing.cost(frame, policy, municipal=municipal)
     except InputError as exc:
         notes.append(f"candidates without a cost: the profile's rules could not cost them ({exc})")
         return given
-    rule = ruled["construction_yuan"].to_numpy(dtype=float)
+    # which of 运城's per-m² caps was assumed, when neither --municipal nor --not-municipal
+    notes += [n for n in ruled.notes if n.startswith("neither --municipal nor --not-municipal")]
+    rule = ruled.facilities["construction_yuan"].to_numpy(dtype=float)
     # No rule for the tier, or a site below a rule's floor area, gets 0 yuan of subsidy: that
     # is no price for a site, which a budget would otherwise take as free.
     rule = np.where(rule > 0, rule, np.nan)

@@ -377,6 +377,15 @@ def test_a_rule_that_pays_nothing_gives_no_price(district):
         sites.propose(prep, large, policy=flat, budget=10_000_000, tier="street_center")
     priced = sites.propose(prep, uncosted, policy=flat, budget=10_000_000)
     assert set(priced.candidates["cost_yuan"]) == {200_000.0}  # a station, at any size
+    per_m2 = replace(profile, money=policy.load("yuncheng").money)
+    costed = sites.propose(prep, uncosted, policy=per_m2, budget=1e7, tier="street_center")
+    assert costed.candidates["cost_yuan"].tolist() == [120_000.0, 270_000.0, 90_000.0]  # 300/m²
+    [cap] = [n for n in costed.notes if n.startswith("neither --municipal nor --not-municipal")]
+    assert "capped at 2,000 m²" in cap
+    told = sites.propose(
+        prep, uncosted, policy=per_m2, budget=1e7, tier="street_center", municipal=False
+    )
+    assert not [n for n in told.notes if n.startswith("neither --municipal")]
 
 
 def test_a_short_answer_says_why(district):
