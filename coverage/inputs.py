@@ -797,7 +797,9 @@ def _read_points(
     """Read a CSV with lon/lat columns or a point layer (facilities, candidate sites)."""
     system = _coords.check_system(coords)
     is_csv = _check_path(path, csv_ok=True) == ".csv"
-    own, lonlat = _split_columns(columns, is_csv=is_csv, path=path, aliases=aliases)
+    own, lonlat = _split_columns(
+        columns, is_csv=is_csv, path=path, aliases=aliases, cli=role == "facilities"
+    )
     where = Where(path, csv=is_csv)
     frame: pd.DataFrame = read_csv(path) if is_csv else _read_layer(path, layer, role=role)
     if len(frame) == 0:
@@ -895,16 +897,20 @@ def _split_columns(
     is_csv: bool,
     path: Path,
     aliases: Mapping[str, tuple[str, ...]],
+    cli: bool,
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Split a point file's ``columns`` mapping into attribute fields and CSV lon/lat fields."""
+    """Split a point file's ``columns`` mapping into attribute fields and CSV lon/lat fields.
+
+    ``cli``: whether the command line maps this file's columns (``--column``), for the message.
+    """
     allowed = (*aliases, *(_LONLAT_ALIASES if is_csv else ()))
+    mapping = "the column mapping (--column, --columns; columns= in Python)" if cli else "columns="
     for field in columns or {}:
         if field not in allowed:
             fields = ", ".join(repr(f) for f in allowed)
             extra = "" if is_csv else " (lon/lat apply to CSV files only)"
             msg = (
-                f"{path}: the column mapping (--column, --columns; columns= in Python) names "
-                f"unknown field {field!r}; expected one of {fields}{extra}"
+                f"{path}: {mapping} names unknown field {field!r}; expected one of {fields}{extra}"
             )
             raise InputError(msg)
     own = {k: v for k, v in (columns or {}).items() if k in aliases}

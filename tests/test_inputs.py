@@ -492,6 +492,8 @@ def test_a_missing_column_says_how_to_map_it_on_the_command_line(tmp_path: Path)
     assert message.endswith("rename the column, or map it with columns={'id': '<your column>'}")
     unknown = _error(inputs.read_facilities, no_tier, columns={"grade": "级别"})
     assert "the column mapping (--column, --columns; columns= in Python) names unknown" in unknown
+    unknown = _error(inputs.read_candidates, no_id, columns={"grade": "名字"})
+    assert f"{no_id}: columns= names unknown field 'grade'" in unknown  # no --column for these
 
 
 def test_lat_lon_swapped_csv(tmp_path: Path) -> None:
