@@ -273,12 +273,22 @@ def _map_options(cmd: argparse.ArgumentParser) -> None:
     )
 
 
+def _download(args: argparse.Namespace) -> network.WalkNetwork:
+    """The walking network of ``--place``, once the local files are known to be there."""
+    for path in (args.communities, args.facilities, getattr(args, "candidates", None)):
+        if path is not None and not path.exists():
+            msg = f"{path}: file not found"  # said before a download, not after it
+            raise InputError(msg)
+    if args.population is not None and not args.population.exists():
+        msg = f"{args.population}: population raster not found; expected a GeoTIFF"
+        raise InputError(msg)
+    return network.from_place(args.place)
+
+
 def _analyze(args: argparse.Namespace) -> int:
     profile = policy.load(args.policy)
     columns = _columns(args.columns, args.column)
-    net: str | Path | network.WalkNetwork = (
-        network.from_place(args.place) if args.place else args.network
-    )
+    net: str | Path | network.WalkNetwork = _download(args) if args.place else args.network
     analysis = pipeline.run(
         net,
         args.communities,
@@ -329,7 +339,7 @@ def _site(args: argparse.Namespace) -> int:
         _columns(args.columns, args.column),
         {"communities": args.communities_layer, "facilities": args.facilities_layer},
     )
-    net = network.from_place(args.place) if args.place else network.read(args.network)
+    net = _download(args) if args.place else network.read(args.network)
     candidates = (
         inputs.read_candidates(args.candidates, coords=args.candidate_coords)
         if args.candidates

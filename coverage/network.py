@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import socket
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -243,6 +244,12 @@ def from_place(query: str, *, cache: bool = True) -> WalkNetwork:
         parts = [float(p) for p in query.split(",")]
     except ValueError:
         parts = []
+    if parts and len(parts) != 4:
+        msg = (
+            f"--place {query!r}: {len(parts)} number(s); expected a place name or "
+            "west,south,east,north in degrees"
+        )
+        raise InputError(msg)
     try:
         if len(parts) == 4:
             west, south, east, north = parts
@@ -252,13 +259,37 @@ def from_place(query: str, *, cache: bool = True) -> WalkNetwork:
         else:
             graph = ox.graph_from_place(query, network_type="walk", retain_all=True)
     except Exception as exc:  # network failures, geocoding failures
-        msg = f"could not download the walking network of {query!r}: {exc}"
+        offline = _offline(exc)
+        why = "no connection to the OpenStreetMap servers" if offline else _short(str(exc))
+        msg = (
+            f"could not download the walking network of {query!r} ({why}); "
+            "give an OpenStreetMap file with --network instead"
+        )
         raise NetworkError(msg) from exc
     net = from_graph(graph, source=query)
     if cache:
         cached.parent.mkdir(parents=True, exist_ok=True)
         save(net, cached)
     return net
+
+
+def _offline(exc: BaseException) -> bool:
+    """Whether a download failed for want of a connection (no DNS, refused, timed out)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionError | TimeoutError | socket.gaierror):
+            return True
+        name = type(seen).__name__
+        if name in ("ConnectionError", "NameResolutionError", "MaxRetryError", "ConnectTimeout"):
+            return True  # requests' and urllib3's own classes, not builtins
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _short(text: str, limit: int = 160) -> str:
+    """A library's message on one line, cut to ``limit`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def from_graph(

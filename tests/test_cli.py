@@ -341,6 +341,19 @@ def test_a_mapped_optional_column_reaches_the_tables(tmp_path):
     assert sheet["社会力量运营"].tolist() == ["是", "否"] * 4
 
 
+def test_place_checks_the_local_files_before_downloading(tmp_path, capsys, monkeypatch):
+    from carecircle import network
+
+    def no_download(query, **kwargs):
+        raise AssertionError("downloaded before the files were checked")
+
+    monkeypatch.setattr(network, "from_place", no_download)
+    missing = tmp_path / "社区.gpkg"
+    args = ["analyze", "--place", "渝中区", "--communities", str(missing)]
+    assert cli.main([*args, "--facilities", str(DEMO / "facilities.csv")]) == 2
+    assert capsys.readouterr().err.strip() == f"carecircle: error: {missing}: file not found"
+
+
 def test_plan_audit_command(tmp_path, capsys):
     out = tmp_path / "audit"
     assert cli.main(["plan-audit", "--out", str(out), "--lang", "en"]) == 0

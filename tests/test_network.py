@@ -139,3 +139,38 @@ def test_main_parts_drops_fragments_but_keeps_real_islands():
     assert network.main_parts(net, min_share=0.0) is net
     only_largest = network.main_parts(net, min_share=0.9)
     assert only_largest.n_nodes == 30
+
+
+def test_a_download_that_fails_says_why_in_one_line(monkeypatch, tmp_path):
+    import osmnx
+
+    monkeypatch.setenv("CARECIRCLE_CACHE_DIR", str(tmp_path))
+
+    def offline(*args, **kwargs):
+        try:
+            raise OSError("[Errno -2] Name or service not known")
+        except OSError as exc:
+            raise ConnectionError("HTTPSConnectionPool(host=...): Max retries exceeded") from exc
+
+    monkeypatch.setattr(osmnx, "graph_from_place", offline)
+    with pytest.raises(NetworkError) as info:
+        network.from_place("渝中区", cache=False)
+    assert str(info.value) == (
+        "could not download the walking network of '渝中区' (no connection to the OpenStreetMap "
+        "servers); give an OpenStreetMap file with --network instead"
+    )
+
+    def unknown(*args, **kwargs):
+        raise ValueError("Nominatim could not geocode query " + "'x' " * 100)
+
+    monkeypatch.setattr(osmnx, "graph_from_place", unknown)
+    with pytest.raises(NetworkError) as info:
+        network.from_place("x", cache=False)
+    message = str(info.value)
+    assert "(Nominatim could not geocode query 'x' 'x'" in message and "…)" in message
+    assert len(message) < 300
+
+
+def test_a_box_of_three_numbers_is_refused_before_any_download():
+    with pytest.raises(InputError, match=r"^--place '106.5,29.5,106.6': 3 number\(s\); expected"):
+        network.from_place("106.5,29.5,106.6", cache=False)
