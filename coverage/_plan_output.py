@@ -149,6 +149,11 @@ def _localised(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
             out[column] = [_state_label(s, lang) if s else "" for s in out[column]]
     if "issue" in out.columns:
         out["issue"] = [_ISSUE_LABELS[lang][issue] for issue in out["issue"]]
+    if "count_matches" in out.columns:  # yes/no in words, not the spreadsheet's TRUE/FALSE
+        words = {True: "是", False: "否"} if lang == "zh" else {True: "yes", False: "no"}
+        out["count_matches"] = [
+            words.get(bool(v), "") if pd.notna(v) else "" for v in out["count_matches"]
+        ]
     out.columns = pd.Index([_header(str(c), lang) for c in out.columns])
     return out
 

@@ -283,6 +283,7 @@ def test_write_xlsx_chinese_headers(tmp_path: Path, real: plan.PlanAudit) -> Non
     assert guixi["村(社区)数"] == 19
     assert guixi["2020年累计站(点)"] == 19
     assert guixi["实现全覆盖年份"] == "2020年"
+    assert guixi["村(社区)数一致"] == "是"  # a word, not the spreadsheet's TRUE
     assert _row_values(book["全县合计"], "既有")[3:9] == (
         26,
         301,
