@@ -280,20 +280,23 @@ def check_communities(
     )
     check_shared_stations(communities, facilities)
     status = np.where(stations > 0, "has_station", np.where(shared != "", "shared", "missing"))
-    eldercare_area = area.reindex(ids).to_numpy(dtype=float)
+    # no elderly-care facility: 0 m²; facilities of unknown floor area: the known part, or NaN
+    eldercare_area = area.reindex(ids).to_numpy(dtype=float, copy=True)
+    eldercare_area[stations == 0] = 0.0
+    unknown_area = care["area_m2"].isna().groupby(care["community_id"]).any()
+    some_unknown = unknown_area.reindex(ids).fillna(False).to_numpy(dtype=bool)
     population = communities["population"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        per_resident = np.where(population > 0, np.nan_to_num(eldercare_area) / population, np.nan)
+        per_resident = np.where(population > 0, eldercare_area / population, np.nan)
     rule = policy.provision.get("area_per_resident_m2")
     required = float(rule.value) if rule is not None else np.nan
     if rule is None:
         area_status = np.full(len(ids), NO_STANDARD, dtype=object)
     else:
-        area_status = np.where(
-            ~np.isfinite(per_resident),
-            UNKNOWN,
-            np.where(per_resident >= required - 1e-12, MEETS, BELOW),
-        ).astype(object)
+        meets = np.isfinite(per_resident) & (per_resident >= required - 1e-12)
+        # below only when every floor area is known: an unknown one might make up the rest
+        below = np.isfinite(per_resident) & ~meets & ~some_unknown
+        area_status = np.where(meets, MEETS, np.where(below, BELOW, UNKNOWN)).astype(object)
     return pd.DataFrame(
         {
             "stations": stations,

@@ -199,6 +199,26 @@ def test_community_station_shared_and_area_per_resident(profile):
     assert out["area_per_resident_status"].tolist() == ["meets", "below", "below"]
 
 
+def test_floor_area_per_resident_when_some_areas_are_unknown(profile):
+    comm = _communities(n=4, elderly=(100,) * 4, population=(1000,) * 4, township=("甲",) * 4)
+    fac = _facilities(
+        [
+            ("U", "community_station", 1100, 100, np.nan, np.nan, np.nan),  # C1: unknown
+            ("K", "community_station", 2100, 100, 150.0, np.nan, np.nan),  # C2: 150 known ...
+            ("V", "community_station", 2200, 100, np.nan, np.nan, np.nan),  # ... and one unknown
+            ("L", "community_station", 3100, 50, 50.0, np.nan, np.nan),  # C3: 50 known ...
+            ("W", "community_station", 3200, 50, np.nan, np.nan, np.nan),  # ... and one unknown
+        ]
+    )
+    out = standards.check(comm, fac, profile).communities
+    area = out["eldercare_area_m2"].tolist()
+    assert area[0] == 0.0  # no facility at all: none, not unknown
+    assert np.isnan(area[1])
+    assert area[2:] == [150.0, 50.0]  # the known part
+    # 0.1 m² per resident: C0 has none; C2's known 0.15 meets; C1 and C3 might, with the rest
+    assert out["area_per_resident_status"].tolist() == ["below", "unknown", "meets", "unknown"]
+
+
 def test_shared_station_must_name_a_facility(profile):
     comm = _communities()
     comm["shared_station"] = ["", "NOPE"]
