@@ -62,6 +62,7 @@ FACILITY_COLUMNS = (
     *CENTRE_COLUMNS,
 )
 GPKG_CRS = "EPSG:4326"
+GPKG_VERSION = "1.2"
 
 
 def summary_table(analysis: Analysis) -> pd.DataFrame:
@@ -144,13 +145,15 @@ def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
     if len(analysis.candidates):
         layers["candidates"] = analysis.candidates
     with atomic(path) as tmp:
-        for name, layer in layers.items():
+        for position, (name, layer) in enumerate(layers.items()):
             frame = _gpkg_ready(layer.to_crs(GPKG_CRS))
             pyogrio.write_dataframe(
                 frame,
                 tmp,
                 layer=name,
                 driver="GPKG",
+                # GeoPackage 1.2, which GDAL 2.2 and later (QGIS 3) read without a warning
+                dataset_options={"VERSION": GPKG_VERSION} if position == 0 else None,
                 layer_metadata={"carecircle": json.dumps(metadata, ensure_ascii=False)},
                 promote_to_multi=name not in ("facilities", "proposed_sites", "candidates"),
             )

@@ -281,6 +281,8 @@ def test_geopackage_layers_columns_crs_and_metadata(district, tmp_path):
     net, comm_path, fac_path, profile = district
     result = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
     path = export.write_geopackage(result, tmp_path / "coverage.gpkg")
+    with sqlite3.connect(path) as con:  # GeoPackage 1.2: older GDAL and QGIS read it quietly
+        assert con.execute("PRAGMA user_version").fetchone() == (10200,)
     expected = {
         "communities": {
             "id",
