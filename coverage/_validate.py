@@ -11,6 +11,7 @@ value found and what would be accepted.
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 from collections.abc import Mapping, Sequence
@@ -114,12 +115,37 @@ def read_csv(path: Path) -> pd.DataFrame:
         tried = ", ".join(CSV_ENCODINGS)
         msg = f"{path}: cannot decode the file with any of {tried}; save it as UTF-8 and retry"
         raise InputError(msg)
+    return strip_column_names(_table(text, path), path=path)
+
+
+def _table(text: str, path: Path) -> pd.DataFrame:
+    """The CSV's rows under its header, every cell as text.
+
+    Empty lines are skipped; a short row is padded with blank cells; blank cells past the
+    header's are dropped (some exports end every row with commas). A row with more values than
+    the header is refused: read as pandas reads it, it would shift into the wrong columns.
+    """
+    reader = csv.reader(io.StringIO(text))
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        rows = [(fields, reader.line_num) for fields in reader if fields]
+    except csv.Error as exc:
         msg = f"{path}: not a readable CSV ({exc}); expected a header line and comma-separated rows"
         raise InputError(msg) from exc
-    return strip_column_names(frame, path=path)
+    if not rows:
+        msg = f"{path}: the file is empty; expected a header line and comma-separated rows"
+        raise InputError(msg)
+    header, body = rows[0][0], rows[1:]
+    width = len(header)
+    cells = []
+    for number, (fields, line) in enumerate(body, start=1):
+        if len(fields) > width and any(f.strip() for f in fields[width:]):
+            msg = (
+                f"{path}: row {number} (line {line}) has {len(fields)} fields; expected at most "
+                f"{width}, as in the header (a comma inside a value needs quotes)"
+            )
+            raise InputError(msg)
+        cells.append(fields[:width] + [""] * (width - len(fields)))
+    return pd.DataFrame(cells, columns=pd.Index(header), dtype=object).astype(str)
 
 
 def strip_column_names(frame: pd.DataFrame, *, path: Path) -> pd.DataFrame:
@@ -132,12 +158,15 @@ def strip_column_names(frame: pd.DataFrame, *, path: Path) -> pd.DataFrame:
 
     """
     names = [str(c).strip() for c in frame.columns]
-    seen: set[str] = set()
-    for name in names:
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
         if name in seen:
-            msg = f"{path}: column {name!r} appears twice; expected unique column names"
+            msg = (
+                f"{path}: column {name!r} appears more than once (columns {seen[name]} and "
+                f"{position} of the header); expected each column once"
+            )
             raise InputError(msg)
-        seen.add(name)
+        seen[name] = position
     out = frame.copy()
     out.columns = pd.Index(names)
     return out

@@ -496,6 +496,28 @@ def test_a_missing_column_says_how_to_map_it_on_the_command_line(tmp_path: Path)
     assert f"{no_id}: columns= names unknown field 'grade'" in unknown  # no --column for these
 
 
+def test_a_row_with_more_fields_than_the_header_is_refused(tmp_path: Path) -> None:
+    header = "id,name,tier,lon,lat\n"
+    row = "f1,甲,clinic,116.4,39.9"
+    for rows, where in (
+        (f"{row},extra\n{row}\n", "row 1 (line 2)"),  # pandas took the first column as index
+        (f"{row}\n{row},extra\n", "row 2 (line 3)"),
+    ):
+        path = _csv(tmp_path / "f.csv", header + rows)
+        assert _error(inputs.read_facilities, path) == (
+            f"{path}: {where} has 6 fields; expected at most 5, as in the header (a comma "
+            "inside a value needs quotes)"
+        )
+    other = row.replace("f1", "f2")
+    trailing = _csv(tmp_path / "t.csv", f"{header}{row},\n{other},,\n")  # as some exports write
+    assert inputs.read_facilities(trailing)["id"].tolist() == ["f1", "f2"]
+    twice = _csv(tmp_path / "d.csv", "id,name,tier,lon,lat,id\nf1,甲,clinic,116.4,39.9,g1\n")
+    assert _error(inputs.read_facilities, twice) == (  # pandas read the second as 'id.1'
+        f"{twice}: column 'id' appears more than once (columns 1 and 6 of the header); "
+        "expected each column once"
+    )
+
+
 def test_lat_lon_swapped_csv(tmp_path: Path) -> None:
     path = _csv(tmp_path / "f.csv", "id,name,tier,lon,lat\n1,a,clinic,39.915,116.404\n")
     message = _error(inputs.read_facilities, path)

@@ -612,7 +612,7 @@ def test_duplicate_year_column(tmp_path: Path) -> None:
     first, second = columns.index("centers_new_2021") + 1, columns.index("centers_new_2022") + 1
     assert _error(plan.read_plan, path) == (
         f"{path}: column 'centers_new_2021' appears more than once (columns {first} and "
-        f"{second} of the header); expected each plan column once"
+        f"{second} of the header); expected each column once"
     )
     twice = _write(tmp_path / "twice.csv", TINY_PLAN.replace("seq,", "township,", 1))
     assert "column 'township' appears more than once" in _error(plan.read_plan, twice)
