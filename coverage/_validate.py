@@ -263,6 +263,15 @@ def resolve_columns(
     for field in required:
         if field not in resolved:
             accepted = ", ".join(repr(a) for a in (field, *aliases[field]))
+            wanted = {_norm(a) for a in (field, *aliases[field])}
+            taken = [(f, c) for f, c in resolved.items() if _norm(c) in wanted]
+            if taken:  # the column is there, but mapped to another field
+                other, column = taken[0]
+                msg = (
+                    f"{path}: no column left for {field!r}: the column {column!r} is mapped to "
+                    f"{other!r}; expected a column of its own for each"
+                )
+                raise InputError(msg)
             msg = (
                 f"{path}: missing required column for {field!r} (accepted headers: {accepted}); "
                 f"columns found: {listed}; rename the column, or map it with "

@@ -518,6 +518,15 @@ def test_a_row_with_more_fields_than_the_header_is_refused(tmp_path: Path) -> No
     )
 
 
+def test_a_column_mapped_to_another_field_is_named(tmp_path: Path) -> None:
+    path = _communities(tmp_path / "c.gpkg", population=[10])
+    message = _error(inputs.read_communities, path, columns={"elderly": "population"})
+    assert message == (
+        f"{path}: no column left for 'population': the column 'population' is mapped to "
+        "'elderly'; expected a column of its own for each"
+    )
+
+
 def test_lat_lon_swapped_csv(tmp_path: Path) -> None:
     path = _csv(tmp_path / "f.csv", "id,name,tier,lon,lat\n1,a,clinic,39.915,116.404\n")
     message = _error(inputs.read_facilities, path)
