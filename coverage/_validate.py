@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._errors import InputError
+
+logger = logging.getLogger(__name__)
 
 CSV_ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
 """Encodings tried in turn for CSV files: UTF-8 (with or without BOM), then GB18030 (⊃ GBK)."""
@@ -248,9 +251,19 @@ def resolve_columns(
             continue
         free = [c for c in found if c not in resolved.values()]
         hits = [c for c in free if _norm(c) == field]
+        wanted = {_norm(a) for a in names}
+        others = [c for c in free if _norm(c) in wanted]
+        if hits and others:  # the field's own name wins, but say which column is not used
+            logger.warning(
+                "%s: %r is read from the column %r; %s left unused (map it with %s instead)",
+                path,
+                field,
+                hits[0],
+                ", ".join(repr(c) for c in others),
+                _map_hint(layer, field, others[0]),
+            )
         if not hits:
-            wanted = {_norm(a) for a in names}
-            hits = [c for c in free if _norm(c) in wanted]
+            hits = others
         if len(hits) > 1:
             options = ", ".join(repr(c) for c in hits)
             msg = (

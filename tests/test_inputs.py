@@ -527,6 +527,17 @@ def test_a_column_mapped_to_another_field_is_named(tmp_path: Path) -> None:
     )
 
 
+def test_a_column_left_unused_beside_the_fields_own_is_named(tmp_path: Path, caplog) -> None:
+    text = "id,name,tier,lon,lat,经度\nf1,甲,clinic,116.4,39.9,0\n"
+    path = _csv(tmp_path / "f.csv", text)
+    with caplog.at_level("WARNING", logger="carecircle"):
+        assert inputs.read_facilities(path).geometry.x.iloc[0] == pytest.approx(116.4)
+    assert (
+        f"{path}: 'lon' is read from the column 'lon'; '经度' left unused (map it with "
+        "--column facilities.lon=经度 (columns={'lon': '经度'} in Python) instead)"
+    ) in caplog.messages
+
+
 def test_lat_lon_swapped_csv(tmp_path: Path) -> None:
     path = _csv(tmp_path / "f.csv", "id,name,tier,lon,lat\n1,a,clinic,39.915,116.404\n")
     message = _error(inputs.read_facilities, path)
