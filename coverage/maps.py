@@ -391,7 +391,7 @@ def _add_facilities(
     layer = folium.FeatureGroup(name=f"{text['facilities']}: {tier_label}")
     points = gpd.GeoDataFrame(
         {
-            "popup": [_facility_popup(row, tier_label, text) for row in group.itertuples()],
+            "popup": [_facility_popup(row, tier_label, text, lang) for row in group.itertuples()],
             "tooltip": [html.escape(str(name)) for name in group["name"]],
         },
         geometry=group.geometry.to_numpy(),
@@ -686,7 +686,7 @@ def _community_popup(row: dict[str, Any], circle: str, text: dict[str, str], lan
     return "<br>".join(lines)
 
 
-def _facility_popup(row: Any, tier_label: str, text: dict[str, str]) -> str:
+def _facility_popup(row: Any, tier_label: str, text: dict[str, str], lang: str) -> str:
     lines = [
         f"<b>{html.escape(str(row.name))}</b> ({html.escape(str(row.id))})",
         f"{text['tier']}: {html.escape(tier_label)}",
@@ -697,10 +697,11 @@ def _facility_popup(row: Any, tier_label: str, text: dict[str, str]) -> str:
     status = getattr(row, "standard_status", None)
     if status is not None:
         lines.append(f"{text['standard']}: <b>{_word(status, text)}</b>")
-        note = getattr(row, "standard_note", "")
+        zh = "_zh" if lang == "zh" else ""  # the sentences in Chinese (standards.check_facilities)
+        note = getattr(row, f"standard_note{zh}", getattr(row, "standard_note", ""))
         if status in ("below", "above_max", "unknown") and note:
             lines.append(html.escape(str(note)))
-        advice = getattr(row, "standard_advice", "")
+        advice = getattr(row, f"standard_advice{zh}", getattr(row, "standard_advice", ""))
         if advice:
             lines.append(html.escape(str(advice)))
     centre = getattr(row, "centre_id", "")

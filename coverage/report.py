@@ -42,6 +42,7 @@ from .export import FACILITY_COLUMNS, summary_table
 from .inputs import TIER_LABELS_EN, TIER_LABELS_ZH
 from .maps import STATUS_LABELS_EN, TEXT
 from .pipeline import Analysis
+from .standards import STANDARD_TEXT_ZH_COLUMNS, district_basis
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
@@ -292,9 +293,10 @@ def workbook(analysis: Analysis, path: str | Path, *, lang: str = "zh") -> Path:
 
     Four sheets: communities (the columns of ``summary.csv``, one row per community, from
     :func:`carecircle.export.summary_table`), townships, facilities (with their standards
-    checks) and district targets. Headers and coded values (statuses, tiers, kinds) are in
-    Chinese or English; shares are formatted as percentages; the header row is frozen,
-    filtered, and columns are sized to their contents.
+    checks) and district targets. Headers, coded values (statuses, tiers, kinds) and the
+    standards' sentences (``standard_note``, ``standard_advice``, ``basis``) are in Chinese or
+    English; shares are formatted as percentages; the header row is frozen, filtered, and
+    columns are sized to their contents.
 
     Parameters
     ----------
@@ -318,12 +320,11 @@ def workbook(analysis: Analysis, path: str | Path, *, lang: str = "zh") -> Path:
     """
     _check_lang(lang)
     path = Path(path)
-    facilities = analysis.facilities
     tables = {
         "communities": summary_table(analysis),
         "townships": analysis.townships(),
-        "facilities": pd.DataFrame(facilities[[c for c in FACILITY_COLUMNS if c in facilities]]),
-        "district": pd.DataFrame(analysis.district),
+        "facilities": _facility_table(analysis.facilities, lang),
+        "district": _district_table(analysis.district, lang),
     }
     labels = {c.name: (c.label_zh if lang == "zh" else c.label_en) for c in analysis.policy.circles}
     with atomic(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
@@ -337,6 +338,27 @@ def workbook(analysis: Analysis, path: str | Path, *, lang: str = "zh") -> Path:
             shown.to_excel(writer, sheet_name=sheet, index=False)
             _format_sheet(writer.sheets[sheet], shown, codes, key, labels)
     return path
+
+
+def _facility_table(facilities: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The columns of ``facilities.csv``, with the standards' sentences in ``lang``."""
+    table = pd.DataFrame(facilities[[c for c in FACILITY_COLUMNS if c in facilities]])
+    if lang == "zh":
+        for column in STANDARD_TEXT_ZH_COLUMNS:
+            if column in facilities and column.removesuffix("_zh") in table:
+                table[column.removesuffix("_zh")] = facilities[column]
+    return table
+
+
+def _district_table(district: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The rows of ``district.csv``, with each ``basis`` in ``lang``."""
+    table = pd.DataFrame(district)
+    if "basis" in table and "rule" in table:
+        table["basis"] = [
+            district_basis(str(rule), str(basis), lang=lang) if isinstance(basis, str) else basis
+            for rule, basis in zip(table["rule"], table["basis"], strict=True)
+        ]
+    return table
 
 
 def _header(code: str, sheet: str, labels: Mapping[str, str], lang: str) -> str:

@@ -5,10 +5,16 @@ Every check reads its figures from the policy profile (:class:`carecircle.policy
 say "240 m² is below the 300 m² of 垫江府办〔2020〕8号 附件1". The checks work on the layers as
 read by :mod:`carecircle.inputs` and need no network, except that :func:`centre_stations`
 walks the network when one is given.
+
+The sentences are English in the columns that ``facilities.csv`` and ``district.csv`` keep
+(``standard_note``, ``standard_advice``, ``basis``), for scripts; the workbook and the map show
+them in the reader's language: :func:`check_facilities` also gives them in Chinese
+(:data:`STANDARD_TEXT_ZH_COLUMNS`) and :func:`district_basis` words a ``basis`` in Chinese.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +50,9 @@ STANDARD_COLUMNS = (
     "standard_note",
     "standard_source",
 )
+#: The Chinese texts of :data:`STANDARD_COLUMNS`'s sentences, after them in
+#: :func:`check_facilities` (not in ``facilities.csv``, whose sentences are English).
+STANDARD_TEXT_ZH_COLUMNS = ("standard_advice_zh", "standard_note_zh")
 #: Columns of :func:`centre_stations`, in order.
 CENTRE_COLUMNS = (
     "centre_id",
@@ -74,7 +83,8 @@ class Checks:
         One row per facility (indexed like the input): ``community_id`` and ``township``
         (see :func:`locate`),
         ``standard_status``, ``area_required_m2``, ``area_shortfall_m2``, ``beds_required``,
-        ``beds_shortfall``, ``standard_advice``, ``standard_source``, ``standard_note``, and for
+        ``beds_shortfall``, ``standard_advice``, ``standard_source``, ``standard_note``,
+        ``standard_advice_zh``, ``standard_note_zh`` (the advice and note in Chinese), and for
         stations and centres ``centre_id``, ``centre_minutes``, ``centre_method``,
         ``within_centre_circle``, ``stations_assigned``, ``stations_over_limit``.
     communities : pandas.DataFrame
@@ -86,7 +96,7 @@ class Checks:
         ``communities_with_station``, ``station_coverage``, ``station_status``.
     district : pandas.DataFrame
         One row per district target: ``rule``, ``value``, ``target``, ``year``, ``status``,
-        ``basis``, ``source``.
+        ``basis`` (``"24 of 58"``; see :func:`district_basis` for Chinese), ``source``.
 
     """
 
@@ -179,6 +189,12 @@ def check_facilities(
     policy : Policy
         The profile.
 
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``facilities``: :data:`STANDARD_COLUMNS` (sentences in English), then
+        :data:`STANDARD_TEXT_ZH_COLUMNS` (the advice and note in Chinese).
+
     """
     elderly_of = dict(
         zip(communities["id"].astype(str), communities["elderly"].astype(float), strict=True)
@@ -186,14 +202,20 @@ def check_facilities(
     rows = []
     for row in facilities.itertuples(index=False):
         rows.append(_facility_row(row, policy, elderly_of.get(str(row.community_id), np.nan)))
-    return pd.DataFrame(rows, columns=list(STANDARD_COLUMNS), index=facilities.index)
+    columns = [*STANDARD_COLUMNS, *STANDARD_TEXT_ZH_COLUMNS]
+    return pd.DataFrame(rows, columns=columns, index=facilities.index)
 
 
 def _facility_row(row: Any, policy: Policy, elderly: float) -> tuple[object, ...]:
+    """The values of :data:`STANDARD_COLUMNS`, then of :data:`STANDARD_TEXT_ZH_COLUMNS`.
+
+    Each sentence is written twice, in English and in Chinese (as ``(en, zh)`` pairs).
+    """
     tier = str(row.tier)
     std = policy.standards.get(tier)
     if std is None:
-        return (NO_STANDARD, np.nan, np.nan, np.nan, np.nan, "", "no standard for this tier", "")
+        note = ("no standard for this tier", "本政策未规定该等级设施的标准")
+        return (NO_STANDARD, np.nan, np.nan, np.nan, np.nan, "", note[0], "", "", note[1])
     area = float(row.area_m2)
     beds = float(row.beds)
     nursing = float(row.nursing_beds)
@@ -206,56 +228,88 @@ def _facility_row(row: Any, policy: Policy, elderly: float) -> tuple[object, ...
     )
     if few:
         required = std.min_area_m2_few_elderly
-    notes = []
+    notes: list[tuple[str, str]] = []
     status = MEETS
     area_short = np.nan
     if required is not None or std.max_area_m2 is not None:
         if not np.isfinite(area):
             status = UNKNOWN
-            notes.append("floor area not given")
+            notes.append(("floor area not given", "未填建筑面积"))
         else:
             area_short = max(0.0, (required or 0.0) - area)
             if required is not None and area < required:
                 status = BELOW
                 exception = (
-                    f" (the {std.min_area_m2_few_elderly:g} m² allowed where a community has at "
-                    f"most {std.few_elderly_max:g} older residents)"
+                    (
+                        f" (the {std.min_area_m2_few_elderly:g} m² allowed where a community has "
+                        f"at most {std.few_elderly_max:g} older residents)",
+                        f"（60岁以上老人不超过{std.few_elderly_max:g}人的社区可为"
+                        f"{std.min_area_m2_few_elderly:g} m²）",
+                    )
                     if few
-                    else ""
+                    else ("", "")
                 )
-                notes.append(f"{area:g} m² is below the {required:g} m²{exception}")
+                notes.append(
+                    (
+                        f"{area:g} m² is below the {required:g} m²{exception[0]}",
+                        f"建筑面积{area:g} m²，低于{required:g} m²的要求{exception[1]}",
+                    )
+                )
             elif std.max_area_m2 is not None and area > std.max_area_m2:
                 status = ABOVE
-                notes.append(f"{area:g} m² is above the {std.max_area_m2:g} m² maximum")
+                notes.append(
+                    (
+                        f"{area:g} m² is above the {std.max_area_m2:g} m² maximum",
+                        f"建筑面积{area:g} m²，超过{std.max_area_m2:g} m²的上限",
+                    )
+                )
     beds_short = np.nan
     if std.min_beds is not None:
         if not np.isfinite(beds):
             status = UNKNOWN if status == MEETS else status
-            notes.append("beds not given")
+            notes.append(("beds not given", "未填床位数"))
         else:
             beds_short = max(0.0, std.min_beds - beds)
             if beds < std.min_beds:
                 status = BELOW
-                notes.append(f"{beds:g} beds is below the {std.min_beds:g} required")
-    advice = []
+                notes.append(
+                    (
+                        f"{beds:g} beds is below the {std.min_beds:g} required",
+                        f"床位{beds:g}张，低于要求的{std.min_beds:g}张",
+                    )
+                )
+    advice: list[tuple[str, str]] = []
     if std.recommended_beds is not None and np.isfinite(beds) and beds < std.recommended_beds:
-        advice.append(f"{beds:g} beds; {std.recommended_beds:g} where possible")
+        advice.append(
+            (
+                f"{beds:g} beds; {std.recommended_beds:g} where possible",
+                f"床位{beds:g}张；有条件的应设置{std.recommended_beds:g}张",
+            )
+        )
     if (
         std.recommended_nursing_beds is not None
         and np.isfinite(nursing)
         and nursing < std.recommended_nursing_beds
     ):
-        advice.append(f"{nursing:g} nursing beds; {std.recommended_nursing_beds:g} where possible")
-    note = "; ".join(notes) + (f" ({std.source})" if notes else "")
+        advice.append(
+            (
+                f"{nursing:g} nursing beds; {std.recommended_nursing_beds:g} where possible",
+                f"护理型床位{nursing:g}张；有条件的应设置{std.recommended_nursing_beds:g}张",
+            )
+        )
+    note_en = "; ".join(en for en, _ in notes) + (f" ({std.source})" if notes else "")
+    note_zh = "；".join(zh for _, zh in notes) + (f"（{std.source}）" if notes else "")
     return (
         status,
         np.nan if required is None else required,
         area_short,
         np.nan if std.min_beds is None else std.min_beds,
         beds_short,
-        "; ".join(advice),
-        note,
+        "; ".join(en for en, _ in advice),
+        note_en,
         std.source,
+        "；".join(zh for _, zh in advice),
+        note_zh,
     )
 
 
@@ -500,7 +554,38 @@ def _flag(frame: pd.DataFrame, column: str, facilities: pd.DataFrame) -> pd.Seri
     return out
 
 
+#: How :func:`district_basis` says "``part`` of ``whole``" in Chinese, per district target.
+BASIS_ZH = {
+    "nursing_bed_share": "床位{whole}张，其中护理型床位{part}张",
+    "social_bed_share": "床位{whole}张，其中社会力量运营{part}张",
+    "medical_capable_share": "养老服务设施{whole}个，其中具备医养服务能力{part}个",
+    "social_facility_share_urban": "城市养老服务设施{whole}个，其中社会力量运营{part}个",
+    "social_facility_share_rural": "农村养老服务设施{whole}个，其中社会力量运营{part}个",
+}
+_BASIS_WORDS_ZH = {"no data": "无数据", "not computed": "未计算"}
+_RATIO = re.compile(r"(?P<part>\S+) of (?P<whole>\S+)")
+
+
+def district_basis(rule: str, basis: str, *, lang: str) -> str:
+    """The ``basis`` of a :func:`check_district` row, for people reading ``lang``.
+
+    ``basis`` is ``"24 of 58"``, ``"no data"`` or ``"not computed"`` (the English of
+    ``district.csv``); in Chinese, ``"床位58张，其中护理型床位24张"``, ``"无数据"`` or ``"未计算"``.
+    A text of another form is returned unchanged.
+    """
+    if lang != "zh":
+        return basis
+    if basis in _BASIS_WORDS_ZH:
+        return _BASIS_WORDS_ZH[basis]
+    found = _RATIO.fullmatch(basis)
+    if found is None:
+        return basis
+    template = BASIS_ZH.get(rule, "{whole}中的{part}")
+    return template.format(part=found["part"], whole=found["whole"])
+
+
 def _ratio(part: float, whole: float, known: bool) -> tuple[float, str]:
+    """A share and its basis, ``"<part> of <whole>"`` (see :func:`district_basis`)."""
     if not known or whole <= 0:
         return np.nan, "no data"
     return float(part) / float(whole), f"{part:g} of {whole:g}"

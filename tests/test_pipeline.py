@@ -277,6 +277,15 @@ def test_map_shows_names_as_text(district, tmp_path):
     assert "not covered" in english
 
 
+def test_map_popups_say_the_standard_in_the_maps_language(demo_analysis):
+    zh = _decoded(maps.build(demo_analysis, lang="zh").get_root().render())
+    assert "建筑面积240 m²，低于300 m²的要求" in zh  # F03's popup
+    assert "240 m² is below" not in zh
+    en = _decoded(maps.build(demo_analysis, lang="en").get_root().render())
+    assert "240 m² is below the 300 m²" in en
+    assert "建筑面积240 m²" not in en
+
+
 def test_geopackage_layers_columns_crs_and_metadata(district, tmp_path):
     net, comm_path, fac_path, profile = district
     result = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)

@@ -189,6 +189,14 @@ def test_every_table_in_the_file_has_a_source(name):
         assert circle.get("source", "").strip(), f"{name} circles.{key}"
 
 
+@pytest.mark.parametrize("name", PROFILES)
+def test_standard_sources_are_in_chinese(name):
+    # shown as they are in the Chinese workbook and map (标准依据): no English words in them
+    profile = policy.load(name)
+    for tier, standard in profile.standards.items():
+        assert not re.search(r"[A-Za-z]{3,}", standard.source), (name, tier, standard.source)
+
+
 def test_yuncheng_is_not_chongqing():
     yc = policy.load("yuncheng")
     assert "extends" not in _raw("yuncheng")

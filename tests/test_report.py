@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from pathlib import Path
 
@@ -175,6 +176,33 @@ def test_workbook_in_english(demo_analysis, tmp_path):
     expected = summary["eldercare_status"].map(STATUS_LABELS_EN)
     assert communities["Elderly-care circle status"].tolist() == expected.tolist()
     assert list(tmp_path.iterdir()) == [Path(path)]
+
+
+def test_workbook_sentences_in_the_readers_language(demo_analysis, tmp_path):
+    zh = pd.read_excel(report.workbook(demo_analysis, tmp_path / "zh.xlsx"), sheet_name=None)
+    notes = zh["设施"].set_index("编号")["标准说明"]
+    assert notes["F03"].startswith("建筑面积240 m²，低于300 m²的要求（")
+    assert notes["F05"] == "本政策未规定该等级设施的标准"  # a health centre
+    basis = zh["全区指标"]["计算依据"].tolist()
+    assert basis[0] == "床位58张，其中护理型床位24张"
+    assert "无数据" in basis
+    words = re.compile(r"[A-Za-z]{3,}")  # an English word; m² and 附件1 are not
+    for sheet, column in (("设施", "标准说明"), ("设施", "建议"), ("全区指标", "计算依据")):
+        texts = zh[sheet][column].dropna().astype(str)
+        assert not [t for t in texts if words.search(t)], (sheet, column)
+
+    en = pd.read_excel(
+        report.workbook(demo_analysis, tmp_path / "en.xlsx", lang="en"), sheet_name=None
+    )
+    notes = en["facilities"].set_index("ID")["Standard note"]
+    assert notes["F03"].startswith("240 m² is below the 300 m² (")
+    assert en["district"]["Computed from"].tolist()[0] == "24 of 58"
+    # the CSVs, for scripts, keep their columns and English sentences
+    written = pd.read_csv(export.write_facilities(demo_analysis, tmp_path / "f.csv"))
+    assert list(written.columns) == [
+        c for c in export.FACILITY_COLUMNS if c in demo_analysis.facilities
+    ]
+    assert written.set_index("id").loc["F03", "standard_note"].startswith("240 m² is below")
 
 
 def test_workbook_bad_language(demo_analysis, tmp_path):

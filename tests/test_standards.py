@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from carecircle import network, policy, standards
+from carecircle import export, network, policy, standards
 from carecircle._errors import InputError
 
 UTM = "EPSG:32648"
@@ -177,6 +177,44 @@ def test_missing_area_is_unknown_not_zero(profile):
     out = standards.check(comm, fac, profile).facilities.iloc[0]
     assert out["standard_status"] == "unknown"
     assert "floor area not given" in out["standard_note"]
+
+
+def test_sentences_are_also_in_chinese(profile):
+    comm = _communities()  # C0 has 800 older residents, C1 300 (few)
+    fac = _facilities(
+        [
+            ("S", "community_station", 100, 100, 299.0, np.nan, np.nan),
+            ("F", "community_station", 1100, 100, 199.0, np.nan, np.nan),
+            ("T", "township_center", 100, 100, np.nan, 30.0, 12.0),
+            ("H", "health_center", 100, 100, 500.0, np.nan, np.nan),
+        ]
+    )
+    out = standards.check(comm, fac, profile).facilities.set_axis(fac["id"])
+    assert out.loc["S", "standard_note_zh"] == "建筑面积299 m²，低于300 m²的要求（test §2）"
+    assert out.loc["S", "standard_note"] == "299 m² is below the 300 m² (test §2)"
+    assert out.loc["F", "standard_note_zh"] == (
+        "建筑面积199 m²，低于200 m²的要求（60岁以上老人不超过500人的社区可为200 m²）（test §2）"
+    )
+    assert out.loc["T", "standard_note_zh"] == "未填建筑面积（test §3）"
+    assert out.loc["T", "standard_advice_zh"] == "护理型床位12张；有条件的应设置20张"
+    assert out.loc["H", "standard_note_zh"] == "本政策未规定该等级设施的标准"
+    assert out.loc["H", "standard_note"] == "no standard for this tier"
+    # the Chinese texts are for the workbook and the map; facilities.csv keeps English
+    assert not set(standards.STANDARD_TEXT_ZH_COLUMNS) & set(export.FACILITY_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    ("rule", "basis", "zh"),
+    [
+        ("nursing_bed_share", "24 of 58", "床位58张，其中护理型床位24张"),
+        ("medical_capable_share", "3 of 4", "养老服务设施4个，其中具备医养服务能力3个"),
+        ("social_bed_share", "no data", "无数据"),
+        ("nursing_bed_share", "not computed", "未计算"),
+    ],
+)
+def test_district_basis_in_chinese(rule, basis, zh):
+    assert standards.district_basis(rule, basis, lang="zh") == zh
+    assert standards.district_basis(rule, basis, lang="en") == basis
 
 
 def test_community_station_shared_and_area_per_resident(profile):
