@@ -1,8 +1,9 @@
 """The costing for people: tables with headers in a language, the workbook's look, terminal text.
 
 :func:`_display_facilities` and :func:`_display_totals` give the sheets of ``costing.xlsx``
-(:func:`_autofit` sizes them), :func:`_facility_text` and :func:`_totals_text` the tables of
-:func:`carecircle.costing.format_table`, and :func:`_csv_number` the numbers of ``costing.csv``.
+(:func:`_format_sheet` gives them the other workbooks' look), :func:`_facility_text` and
+:func:`_totals_text` the tables of :func:`carecircle.costing.format_table`, and
+:func:`_csv_number` the numbers of ``costing.csv``.
 """
 
 from __future__ import annotations
@@ -132,18 +133,16 @@ def _headers(lang: str, *, key: str = "") -> dict[str, str]:
     return headers
 
 
-def _autofit(sheet: Any, frame: pd.DataFrame) -> None:
-    """Widen the columns of an openpyxl sheet and show yuan with thousands separators."""
-    from openpyxl.utils import get_column_letter
+def _format_sheet(sheet: Any, frame: pd.DataFrame) -> None:
+    """Give an openpyxl sheet the look of carecircle's other workbooks.
 
-    for k, column in enumerate(frame.columns, start=1):
-        texts = [str(column), *(str(v) for v in frame[column].head(200).tolist())]
-        width = min(60, max(len(t) for t in texts) + 2)
-        letter = get_column_letter(k)
-        sheet.column_dimensions[letter].width = width
-        if "元" in str(column) or "yuan" in str(column):
-            for cell in sheet[letter][1:]:
-                cell.number_format = "#,##0"
+    The header row frozen and filtered, columns sized to their contents (see
+    :func:`carecircle.report.format_sheet`) and yuan shown with thousands separators.
+    """
+    from .report import format_sheet  # the workbooks' common look; report loads the map code
+
+    money = ["#,##0" if "元" in str(c) or "yuan" in str(c) else None for c in frame.columns]
+    format_sheet(sheet, frame, money)
 
 
 def _money_text(low: float, high: float, *, known: bool = True) -> str:

@@ -57,12 +57,12 @@ import pandas as pd
 
 from ._costing_input import _check_year_value, _default_start, _parse
 from ._costing_output import (
-    _autofit,
     _check_lang,
     _csv_number,
     _display_facilities,
     _display_totals,
     _facility_text,
+    _format_sheet,
     _lower_bounds,
     _mark_lower_bounds,
     _totals_text,
@@ -340,7 +340,7 @@ def write(
     with atomic(xlsx_path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         for frame, sheet, rows in zip(frames, sheets, bounds, strict=True):
             frame.to_excel(writer, sheet_name=sheet, index=False)
-            _autofit(writer.sheets[sheet], frame)
+            _format_sheet(writer.sheets[sheet], frame)
             _mark_lower_bounds(writer.sheets[sheet], frame, rows)
     return {"csv": csv_path, "xlsx": xlsx_path}
 

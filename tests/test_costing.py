@@ -627,6 +627,21 @@ def test_write_csv_and_workbook_in_chinese(tmp_path, dianjiang, dianjiang_plan):
     assert not list((tmp_path / "out").glob(".*part*"))  # no temporary files left
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_workbook_headers_stay_in_view_and_filter(tmp_path, dianjiang, dianjiang_plan, lang):
+    # as in every other workbook (report.format_sheet): header row frozen, filter on it
+    result = costing.cost(dianjiang_plan, dianjiang, first_year=2021, years=3)
+    book = openpyxl.load_workbook(costing.write(result, tmp_path, lang=lang)["xlsx"])
+    assert book.sheetnames == list(costing.SHEETS[lang])
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes == "A2", sheet.title
+        assert sheet.auto_filter.ref == sheet.dimensions, sheet.title
+    facilities = book.worksheets[0]
+    assert facilities["A1"].fill.fgColor.rgb.endswith("EEF2F7")  # the others' header shade
+    wide = max(len(str(cell.value or "")) for cell in facilities["B"])
+    assert facilities.column_dimensions["B"].width >= wide  # names fit
+
+
 def test_write_in_english(tmp_path, yuncheng):
     frame = _facilities(["street_center"], [1600], year=[2021], residents_disabled=[2])
     result = costing.cost(frame, yuncheng, first_year=2021)
