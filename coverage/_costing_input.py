@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ._costing_schema import OPTIONAL_ALIASES, RESIDENT_FIELDS
+from ._costing_schema import OPTIONAL_ALIASES, RESIDENT_FIELDS, _Note
 from ._errors import InputError
 from ._validate import NO_TEXTS, YES_NO_EXPECTED, YES_TEXTS, Where, as_text, resolve_columns
 from .inputs import TIERS
@@ -190,17 +190,23 @@ def _check_year_value(value: Any, name: str) -> None:
         raise InputError(msg)
 
 
-def _default_start(years: Sequence[int | None], notes: list[str]) -> int:
+def _default_start(years: Sequence[int | None], notes: list[_Note]) -> int:
     opening = [y for y in years if y is not None]
     if opening:
         start = min(opening)
         notes.append(
-            f"first_year not given: the horizon starts at the earliest opening year, {start}"
+            _Note(
+                f"未指定起始年份：测算期从最早的开业年份（{start}年）开始",
+                f"first_year not given: the horizon starts at the earliest opening year, {start}",
+            )
         )
         return start
     start = datetime.date.today().year
     notes.append(
-        f"first_year not given and no facility has an opening year: the horizon starts in the "
-        f"current year, {start}"
+        _Note(
+            f"未指定起始年份，且没有设施填写开业年份：测算期从今年（{start}年）开始",
+            f"first_year not given and no facility has an opening year: the horizon starts in "
+            f"the current year, {start}",
+        )
     )
     return start

@@ -13,8 +13,17 @@ so that the private modules doing its work (:mod:`carecircle._costing_input`,
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 logger = logging.getLogger(__name__)
+
+
+class _Note(NamedTuple):
+    """One note of a costing, in Chinese and in English (:attr:`Costing.notes_zh`, ``.notes``)."""
+
+    zh: str
+    en: str
+
 
 MONEY_TABLES: tuple[str, ...] = (
     "construction_flat",

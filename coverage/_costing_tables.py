@@ -24,6 +24,7 @@ from ._costing_schema import (
     PER_TOWNSHIP_COLUMNS,
     PER_YEAR_COLUMNS,
     RESIDENT_FIELDS,
+    _Note,
 )
 from ._money_rules import _bed, _construction, _operating
 
@@ -156,61 +157,105 @@ def _per_township(table: pd.DataFrame, horizon: _Horizon) -> pd.DataFrame:
 
 def _notes(
     rows: _Rows, money: Mapping[str, Any], table: pd.DataFrame, *, start: int, end: int
-) -> list[str]:
-    notes: list[str] = []
+) -> list[_Note]:
+    """What the costing assumed and left out, in Chinese and English.
+
+    A profile's own ``note`` on a money table is given as written, in both languages, unless
+    the table also has a ``note_zh`` for the Chinese.
+    """
+    notes: list[_Note] = []
     opening = [y for y in rows.years if y is not None]
     if "year" not in rows.found:
         notes.append(
-            "no 'year' column: every facility is treated as existing (no construction subsidy "
-            "counted); give each proposed facility its opening year"
+            _Note(
+                "无开业年份一栏：所有设施按现有设施处理，不计建设补助；"
+                "请为每个拟建设施填写开业年份",
+                "no 'year' column: every facility is treated as existing (no construction "
+                "subsidy counted); give each proposed facility its opening year",
+            )
         )
     early = sum(1 for y in opening if y < start)
     late = sum(1 for y in opening if y > end)
     if early:
         notes.append(
-            f"{early} facilit{'y opens' if early == 1 else 'ies open'} before {start}: "
-            "construction falls before the horizon and is not in the totals; operating counts "
-            f"from {start}"
+            _Note(
+                f"{early} 个设施在 {start} 年之前开业：建设补助在测算期之前，不计入合计；"
+                f"运营补助从 {start} 年起计",
+                f"{early} facilit{'y opens' if early == 1 else 'ies open'} before {start}: "
+                "construction falls before the horizon and is not in the totals; operating "
+                f"counts from {start}",
+            )
         )
     if late:
         notes.append(
-            f"{late} facilit{'y opens' if late == 1 else 'ies open'} after {end}: nothing of "
-            "theirs is in the totals"
+            _Note(
+                f"{late} 个设施在 {end} 年之后开业：均不计入合计",
+                f"{late} facilit{'y opens' if late == 1 else 'ies open'} after {end}: nothing "
+                "of theirs is in the totals",
+            )
         )
     if money.get("construction_flat"):
         notes.append(
-            "construction_flat: a one-off subsidy once a facility is approved and passes "
-            "inspection (验收合格), for centres only when built by social capital "
-            "(社会力量投资建设; not asked of stations, see SOCIAL_CAPITAL_TIERS); the costing "
-            "assumes inspection is passed and counts it in the opening year"
+            _Note(
+                "一次性建设补助（construction_flat）：设施经审核同意、验收合格后一次性补助，"
+                "养老服务中心须为社会力量投资建设（养老服务站不要求，见 SOCIAL_CAPITAL_TIERS）；"
+                "测算假定验收合格，计入开业当年",
+                "construction_flat: a one-off subsidy once a facility is approved and passes "
+                "inspection (验收合格), for centres only when built by social capital "
+                "(社会力量投资建设; not asked of stations, see SOCIAL_CAPITAL_TIERS); the costing "
+                "assumes inspection is passed and counts it in the opening year",
+            )
         )
         if "social_capital" not in rows.found:
             notes.append(
-                "no 'social_capital' column: every proposed centre is assumed built by social "
-                "capital, so construction_flat amounts are upper bounds"
+                _Note(
+                    "无社会资本一栏（social_capital）：所有拟建养老服务中心均按社会力量投资建设计，"
+                    "一次性建设补助为上限",
+                    "no 'social_capital' column: every proposed centre is assumed built by "
+                    "social capital, so construction_flat amounts are upper bounds",
+                )
             )
     if money.get("construction_per_m2"):
         notes.append(
-            "construction_per_m2: the municipal award (市级奖补) for new or renovated urban "
-            "community centres (改造或新建), with the area caps that apply 'in principle' "
-            "(原则上); counted in the opening year, though counties apply for it once a year "
-            "for completed projects, so it may be paid the year after; purchased or rented "
-            "premises are not covered and the county's own share is not included"
+            _Note(
+                "按面积建设奖补（construction_per_m2）：市级对改造或新建城市社区养老服务中心的奖补"
+                "（市级奖补），面积上限“原则上”适用；测算计入开业当年，但县级每年为已建成项目"
+                "申报一次，可能次年拨付；购买或租赁的场所不在奖补范围内，县级承担的部分未计入",
+                "construction_per_m2: the municipal award (市级奖补) for new or renovated urban "
+                "community centres (改造或新建), with the area caps that apply 'in principle' "
+                "(原则上); counted in the opening year, though counties apply for it once a year "
+                "for completed projects, so it may be paid the year after; purchased or rented "
+                "premises are not covered and the county's own share is not included",
+            )
         )
     if money.get("operating_yearly"):
         notes.append(
-            "operating_yearly: awards in place of subsidies (以奖代补), paid after the yearly "
-            "evaluation; the full amount is assumed every year, the opening year in full"
+            _Note(
+                "年度运营奖补（operating_yearly）：以奖代补，年度考核后拨付；测算假定每年全额"
+                "拨付，开业当年按全年计",
+                "operating_yearly: awards in place of subsidies (以奖代补), paid after the "
+                "yearly evaluation; the full amount is assumed every year, the opening year in "
+                "full",
+            )
         )
     if money.get("operating_by_grade"):
         notes.append(
-            "operating_by_grade: the document gives a range by assessed grade without saying "
-            "which grade gets how much, so operating amounts and totals are low–high ranges"
+            _Note(
+                "按等级运营补贴（operating_by_grade）：文件只给出按评定等级的金额范围，未规定"
+                "各等级的金额，因此运营补助和合计为“下限–上限”范围",
+                "operating_by_grade: the document gives a range by assessed grade without "
+                "saying which grade gets how much, so operating amounts and totals are low–high "
+                "ranges",
+            )
         )
     if money.get("bed_subsidy_monthly"):
         notes.append(
-            "bed_subsidy_monthly: 12 × (yuan per resident-month × residents) for each need, "
-            "residents as given (a yearly average)"
+            _Note(
+                "床位补贴（bed_subsidy_monthly）：按护理需求分别计算 12 × 每人每月补贴 × "
+                "收住老人人数，人数按所填（全年平均）",
+                "bed_subsidy_monthly: 12 × (yuan per resident-month × residents) for each need, "
+                "residents as given (a yearly average)",
+            )
         )
     for table_name in MONEY_TABLES:
         spec = money.get(table_name) or {}
@@ -221,19 +266,28 @@ def _notes(
         )
         for key, entry in entries:
             if isinstance(entry, Mapping) and entry.get("note"):
-                notes.append(f"{key}: {entry['note']}")
+                zh = entry.get("note_zh") or entry["note"]
+                notes.append(_Note(f"{key}：{zh}", f"{key}: {entry['note']}"))
     missing_area = int(table["construction_yuan"].isna().sum())  # only a missing area does it
     if missing_area:
         notes.append(
-            f"{missing_area} proposed facilit{'y has' if missing_area == 1 else 'ies have'} no "
-            "floor area where a construction rule needs one: construction is unknown (NaN) and "
-            "left out of the totals; fill in area_m2"
+            _Note(
+                f"{missing_area} 个拟建设施缺少建筑面积，而建设补助要按面积判断：建设补助未知"
+                "（NaN），未计入合计；请填写建筑面积（area_m2）",
+                f"{missing_area} proposed facilit{'y has' if missing_area == 1 else 'ies have'} "
+                "no floor area where a construction rule needs one: construction is unknown "
+                "(NaN) and left out of the totals; fill in area_m2",
+            )
         )
     no_beds = int(table["bed_subsidy_yuan_per_year"].isna().sum())
     if no_beds:
+        fields = ", ".join(RESIDENT_FIELDS)
         notes.append(
-            f"{no_beds} facilit{'y has' if no_beds == 1 else 'ies have'} no resident counts for "
-            "the bed subsidy: unknown (NaN) and left out of the totals; add "
-            + ", ".join(RESIDENT_FIELDS)
+            _Note(
+                f"{no_beds} 个设施没有收住老人人数，床位补贴未知（NaN），未计入合计；"
+                f"请补充自理老人、半失能老人、失能老人人数（{fields}）",
+                f"{no_beds} facilit{'y has' if no_beds == 1 else 'ies have'} no resident counts "
+                "for the bed subsidy: unknown (NaN) and left out of the totals; add " + fields,
+            )
         )
     return notes

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._costing_input import _Rows
-from ._costing_schema import RESIDENT_FIELDS, SOCIAL_CAPITAL_TIERS, URBAN_CENTRE_TIERS
+from ._costing_schema import RESIDENT_FIELDS, SOCIAL_CAPITAL_TIERS, URBAN_CENTRE_TIERS, _Note
 from ._errors import PolicyError
 from .inputs import TIER_LABELS_EN, TIER_LABELS_ZH
 from .policy import Policy
@@ -47,13 +47,18 @@ def _labels(policy: Policy) -> tuple[str, str]:
 
 
 def _municipal(
-    per_m2: Mapping[str, Any], municipal: bool | None, policy: Policy, notes: list[str]
+    per_m2: Mapping[str, Any], municipal: bool | None, policy: Policy, notes: list[_Note]
 ) -> bool:
     if municipal is not None:
         if "municipal" in per_m2 and bool(per_m2["municipal"]) != municipal:
+            profile = str(per_m2["municipal"]).lower()
             notes.append(
-                f"municipal={municipal} overrides the profile's "
-                f"money.construction_per_m2.municipal = {str(per_m2['municipal']).lower()}"
+                _Note(
+                    f"按{'市辖区' if municipal else '非市辖区'}计算（municipal={municipal}），"
+                    f"不采用政策配置中的 money.construction_per_m2.municipal={profile}",
+                    f"municipal={municipal} overrides the profile's "
+                    f"money.construction_per_m2.municipal = {profile}",
+                )
             )
         return bool(municipal)
     if "municipal" not in per_m2:
@@ -69,10 +74,15 @@ def _municipal(
     where = "in a municipal district (市辖区)" if assumed else "outside municipal districts"
     flag = "--not-municipal (municipal=False)" if assumed else "--municipal (municipal=True)"
     notes.append(
-        f"neither --municipal nor --not-municipal given: the facilities are taken to be {where}, "
-        f"as the profile's money.construction_per_m2.municipal = {str(assumed).lower()} says, "
-        f"so the per-m² award is capped at {_fmt(cap)} m²; give {flag} for the "
-        f"{_fmt(other)} m² cap"
+        _Note(
+            f"未指定 --municipal 或 --not-municipal：按政策配置 money.construction_per_m2.municipal"
+            f"={str(assumed).lower()}，设施视为位于{'市辖区' if assumed else '非市辖区'}，"
+            f"按面积奖补以 {_fmt(cap)} m² 为上限；如按 {_fmt(other)} m² 上限计算，请指定 {flag}",
+            f"neither --municipal nor --not-municipal given: the facilities are taken to be "
+            f"{where}, as the profile's money.construction_per_m2.municipal = "
+            f"{str(assumed).lower()} says, so the per-m² award is capped at {_fmt(cap)} m²; "
+            f"give {flag} for the {_fmt(other)} m² cap",
+        )
     )
     return assumed
 

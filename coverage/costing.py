@@ -67,7 +67,7 @@ from ._costing_output import (
     _mark_lower_bounds,
     _totals_text,
 )
-from ._costing_schema import _MONEY_COLUMNS
+from ._costing_schema import _MONEY_COLUMNS, _Note
 from ._costing_schema import FACILITY_COLUMNS as FACILITY_COLUMNS
 from ._costing_schema import HEADERS_EN as HEADERS_EN
 from ._costing_schema import HEADERS_ZH as HEADERS_ZH
@@ -124,7 +124,7 @@ class Costing:
         in :attr:`per_year`.
     notes : tuple of str
         Assumptions, conditions the costing cannot check, and the profile's notes on its money
-        rules; for a profile without money tables, the message saying so.
+        rules; for a profile without money tables, the message saying so. In English.
     policy_name : str
         The profile's name.
     first_year : int
@@ -134,6 +134,9 @@ class Costing:
     municipal : bool or None
         Whether the facilities are in a municipal district (市辖区), as used for the per-m²
         cap; None when no per-m² rule applied.
+    notes_zh : tuple of str
+        :attr:`notes` in Chinese, one for one (a profile's note as written unless its money
+        table has a ``note_zh``); the Chinese workbook and terminal text show these.
 
     """
 
@@ -145,6 +148,7 @@ class Costing:
     first_year: int
     years: int
     municipal: bool | None = None
+    notes_zh: tuple[str, ...] = ()
 
     @property
     def total(self) -> pd.Series:
@@ -231,24 +235,30 @@ def cost(
     rows = _parse(facilities, columns=columns, source=source)
     money = policy.money
     if not any(money.get(table) for table in MONEY_TABLES):
-        msg = (
+        tables = (
+            "[money.construction_flat.<tier>], [money.construction_per_m2], "
+            "[money.operating_yearly.<tier>], [money.operating_by_grade]"
+        )
+        none = _Note(
+            f"政策 {policy.name!r}（{policy.source_file}）没有资金表，无可测算。请在政策配置中加入 "
+            f"{tables} 或 [money.bed_subsidy_monthly]，并各注明依据（source）",
             f"policy {policy.name!r} ({policy.source_file}) has no money tables: nothing to "
-            "cost. Add [money.construction_flat.<tier>], [money.construction_per_m2], "
-            "[money.operating_yearly.<tier>], [money.operating_by_grade] or "
-            "[money.bed_subsidy_monthly] to the profile, each with its source"
+            f"cost. Add {tables} or [money.bed_subsidy_monthly] to the profile, each with its "
+            "source",
         )
         start = first_year if first_year is not None else _default_start(rows.years, [])
         return Costing(
             facilities=_empty(FACILITY_COLUMNS),
             per_year=_empty(PER_YEAR_COLUMNS),
             per_township=_empty(PER_TOWNSHIP_COLUMNS),
-            notes=(msg,),
+            notes=(none.en,),
             policy_name=policy.name,
             first_year=start,
             years=int(years),
+            notes_zh=(none.zh,),
         )
     _check_money(money, policy.source_file)
-    notes: list[str] = []
+    notes: list[_Note] = []
     start = first_year if first_year is not None else _default_start(rows.years, notes)
     end = start + int(years) - 1
     _check_year_value(end, "the horizon's last year (first year + years - 1)")
@@ -256,8 +266,12 @@ def cost(
     used_municipal = _municipal(per_m2, municipal, policy, notes) if per_m2 else None
     if not per_m2 and municipal is not None:
         notes.append(
-            f"municipal={municipal} has no effect: policy {policy.name!r} has no per-m² "
-            "construction rule"
+            _Note(
+                f"市辖区设置（municipal={municipal}）不起作用：政策 {policy.name!r} 没有按面积"
+                "计算的建设奖补",
+                f"municipal={municipal} has no effect: policy {policy.name!r} has no per-m² "
+                "construction rule",
+            )
         )
     label = _labels(policy)
     amounts = _facility_table(rows, money, municipal=used_municipal, label=label)
@@ -270,11 +284,12 @@ def cost(
         facilities=table,
         per_year=per_year,
         per_township=per_township,
-        notes=tuple(notes),
+        notes=tuple(note.en for note in notes),
         policy_name=policy.name,
         first_year=start,
         years=int(years),
         municipal=used_municipal,
+        notes_zh=tuple(note.zh for note in notes),
     )
 
 
@@ -302,7 +317,7 @@ def write(
         per-facility table with the stable English column names of :data:`FACILITY_COLUMNS`,
         like every CSV carecircle writes; the workbook, for people, has headers in ``lang`` and
         sheets for facilities, per year and per township (each with a total row) and the notes
-        (sheet names in :data:`SHEETS`).
+        in ``lang`` (sheet names in :data:`SHEETS`).
 
     Raises
     ------
@@ -323,7 +338,7 @@ def write(
     facilities = _display_facilities(costing.facilities, lang=lang)
     per_year = _display_totals(costing.per_year, costing.total, "year", lang=lang)
     per_township = _display_totals(costing.per_township, costing.total, "township", lang=lang)
-    notes = pd.DataFrame({"说明" if lang == "zh" else "note": list(costing.notes)})
+    notes = pd.DataFrame({"说明" if lang == "zh" else "note": list(_notes_in(costing, lang))})
     csv_path = folder / "costing.csv"
     with atomic(csv_path) as tmp:
         costing.facilities.to_csv(tmp, index=False, encoding="utf-8-sig", float_format=_csv_number)
@@ -359,9 +374,9 @@ def format_table(costing: Costing, *, lang: str = "zh") -> str:
     -------
     str
         The horizon, the per-facility amounts (without rule texts), the per-year and
-        per-township totals with a total row, and the notes. A range shows as ``low–high``, an
-        unknown amount as ``?``, and a total that leaves out an unknown amount as ``≥ N`` (its
-        known part), or ``?`` when nothing of it is known.
+        per-township totals with a total row, and the notes (in ``lang``). A range shows as
+        ``low–high``, an unknown amount as ``?``, and a total that leaves out an unknown amount
+        as ``≥ N`` (its known part), or ``?`` when nothing of it is known.
 
     Raises
     ------
@@ -389,5 +404,12 @@ def format_table(costing: Costing, *, lang: str = "zh") -> str:
             lines += ["", title, _totals_text(frame, costing.total, key, lang=lang)]
     if costing.notes:
         lines += ["", "说明:" if zh else "notes:"]
-        lines += [f"- {note}" for note in costing.notes]
+        lines += [f"- {note}" for note in _notes_in(costing, lang)]
     return "\n".join(lines)
+
+
+def _notes_in(costing: Costing, lang: str) -> tuple[str, ...]:
+    """The notes in ``lang``: English when a Costing was made without its Chinese notes."""
+    if lang == "zh" and len(costing.notes_zh) == len(costing.notes):
+        return costing.notes_zh
+    return costing.notes

@@ -82,7 +82,8 @@ TARGET_RULES = (
     "social_facility_share_rural",
 )
 _TARGET: dict[str, type] = {"value": float, "year": float, "source": str, "note": str}
-# [money.*]: subsidies and awards, to cost a set of facilities.
+# [money.*]: subsidies and awards, to cost a set of facilities. A table's ``note`` is shown in
+# the costing's notes; ``note_zh``, its Chinese, is shown instead in the Chinese outputs.
 _MONEY: dict[str, type] = {
     "construction_flat": dict,
     "construction_per_m2": dict,
@@ -90,7 +91,13 @@ _MONEY: dict[str, type] = {
     "operating_by_grade": dict,
     "bed_subsidy_monthly": dict,
 }
-_FLAT: dict[str, type] = {"yuan": float, "min_area_m2": float, "source": str, "note": str}
+_FLAT: dict[str, type] = {
+    "yuan": float,
+    "min_area_m2": float,
+    "source": str,
+    "note": str,
+    "note_zh": str,
+}
 _PER_M2: dict[str, type] = {
     "yuan_per_m2": float,
     "cap_m2_municipal": float,
@@ -98,15 +105,23 @@ _PER_M2: dict[str, type] = {
     "municipal": bool,
     "source": str,
     "note": str,
+    "note_zh": str,
 }
-_YEARLY: dict[str, type] = {"yuan": float, "source": str, "note": str}
-_BY_GRADE: dict[str, type] = {"min_yuan": float, "max_yuan": float, "source": str, "note": str}
+_YEARLY: dict[str, type] = {"yuan": float, "source": str, "note": str, "note_zh": str}
+_BY_GRADE: dict[str, type] = {
+    "min_yuan": float,
+    "max_yuan": float,
+    "source": str,
+    "note": str,
+    "note_zh": str,
+}
 _BED_MONTHLY: dict[str, type] = {
     "self_care": float,
     "semi_disabled": float,
     "disabled": float,
     "source": str,
     "note": str,
+    "note_zh": str,
 }
 
 

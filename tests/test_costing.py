@@ -10,6 +10,7 @@ The profiles here are written in tmp_path with the figures of the source documen
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -659,6 +660,59 @@ def test_write_in_english(tmp_path, yuncheng):
     assert not sheets["notes"].empty
     with pytest.raises(InputError, match="lang must be one of"):
         costing.write(result, tmp_path, lang="fr")
+
+
+def _english_words(text: str) -> list[str]:
+    """English words in ``text``, leaving out names of columns, keys and options (area_m2,
+    money.operating_by_grade, --not-municipal, municipal=False) and NaN."""
+    names = re.sub(r"[\w.<>-]*[_.=<-][\w.=<>-]*|NaN", " ", text)
+    return re.findall(r"[A-Za-z]{3,}", names)
+
+
+def _yuncheng_with_a_note(tmp_path: Path) -> policy.Policy:
+    """运城's rules with a note on the operating subsidy, in English and Chinese."""
+    text = YUNCHENG.format(municipal="municipal = true").replace(
+        'source = "运〔2021〕—2 §二(四)"\n[money.bed',
+        'source = "运〔2021〕—2 §二(四)"\nnote = "by grade"\nnote_zh = "按等级"\n[money.bed',
+    )
+    return _profile(tmp_path, "ycn", text)
+
+
+def test_notes_are_in_the_workbooks_language(tmp_path, wanzhou, yuncheng):
+    # every note the costing writes itself has a Chinese text, one for one
+    wz = _facilities(["street_center", "township_center"], [NAN, 900], year=[2019, 2030])
+    yc = _facilities(["street_center"], [1600], year=[2021])
+    for result in (
+        costing.cost(wz, wanzhou, first_year=2020, years=3),
+        costing.cost(_facilities(["community_station"], [300]), wanzhou, first_year=2021),
+        costing.cost(yc, yuncheng, municipal=True),
+        costing.cost(yc, _yuncheng_with_a_note(tmp_path)),
+    ):
+        assert len(result.notes_zh) == len(result.notes) > 0
+        for zh in result.notes_zh:
+            if zh.startswith("money.construction_flat.township_center："):
+                continue  # the profile's own note, as written (it has no note_zh)
+            assert not _english_words(zh), zh
+    result = costing.cost(wz, wanzhou, first_year=2020, years=3)
+    assert "1 个设施在 2020 年之前开业" in " ".join(result.notes_zh)
+    assert "1 facility opens before 2020" in " ".join(result.notes)
+    paths = costing.write(result, tmp_path / "zh")
+    notes = pd.read_excel(paths["xlsx"], sheet_name="说明")["说明"].tolist()
+    assert notes == list(result.notes_zh)
+    assert "money.construction_flat.township_center：with the village points" in notes[-2]
+    assert "- 1 个设施在 2022 年之后开业：均不计入合计" in costing.format_table(result)
+    en = costing.write(result, tmp_path / "en", lang="en")
+    assert pd.read_excel(en["xlsx"], sheet_name="notes")["note"].tolist() == list(result.notes)
+    assert "- 1 facility opens after 2022" in costing.format_table(result, lang="en")
+
+
+def test_a_profile_note_zh_is_the_chinese_note(tmp_path):
+    result = costing.cost(
+        _facilities(["street_center"], [1600], year=[2021]),
+        _yuncheng_with_a_note(tmp_path),
+    )
+    assert "money.operating_by_grade：按等级" in result.notes_zh
+    assert "money.operating_by_grade: by grade" in result.notes
 
 
 def test_format_table_shows_ranges_and_totals(yuncheng):

@@ -197,6 +197,17 @@ def test_standard_sources_are_in_chinese(name):
         assert not re.search(r"[A-Za-z]{3,}", standard.source), (name, tier, standard.source)
 
 
+@pytest.mark.parametrize("name", PROFILES)
+def test_every_money_note_has_its_chinese(name):
+    # costing.xlsx (zh) shows note_zh in its notes sheet; the note itself is mostly English
+    for kind, spec in policy.load(name).money.items():
+        entries = [spec] if "source" in spec else list(spec.values())
+        for entry in entries:
+            if entry.get("note"):
+                assert entry.get("note_zh"), (name, kind, entry["note"])
+                assert not re.search(r"[A-Za-z]{3,}", entry["note_zh"]), entry["note_zh"]
+
+
 def test_yuncheng_is_not_chongqing():
     yc = policy.load("yuncheng")
     assert "extends" not in _raw("yuncheng")
