@@ -51,6 +51,18 @@ PROPOSED_CIRCLE_PANE = "carecircle-proposed-circles"
 z-index 400), below the facilities."""
 PROPOSED_COLOUR = "#252525"
 """Proposed sites: near black, apart from every status and tier colour."""
+CIRCLE_FILL_OPACITY = 0.12
+"""Fill opacity of the walking circles' polygons, on the map and in its legend."""
+UNCOVERED_COLOUR = "#67001f"
+"""The parts of communities outside their circle: dark red, dashed outline."""
+UNCOVERED_FILL_OPACITY = 0.45
+UNCOVERED_STYLE = {
+    "color": UNCOVERED_COLOUR,
+    "weight": 1,
+    "fillColor": UNCOVERED_COLOUR,
+    "fillOpacity": UNCOVERED_FILL_OPACITY,
+    "dashArray": "4 3",
+}
 
 TEXT = {
     "zh": {
@@ -248,6 +260,8 @@ def build(
     if len(planned_circles):
         folium.map.CustomPane(PROPOSED_CIRCLE_PANE, z_index=420).add_to(fmap)
     searchable = []
+    areas: list[tuple[str, str, str]] = []  # (circle, label, colour) of each circle drawn
+    gaps_drawn = False
     for number, circle in enumerate(analysis.policy.circles):
         if circle.name not in analysis.circles_measured:
             continue
@@ -262,11 +276,12 @@ def build(
                     "color": c,
                     "weight": 1,
                     "fillColor": c,
-                    "fillOpacity": 0.12,
+                    "fillOpacity": CIRCLE_FILL_OPACITY,
                 },
                 interactive=False,
             ).add_to(ring)
             ring.add_to(fmap)
+            areas.append((circle.name, f"{label}: {text['circle']}", colour))
 
         layer = folium.FeatureGroup(name=f"{label}: {text['communities']}", show=number == 0)
         features = folium.GeoJson(
@@ -301,16 +316,11 @@ def build(
             hole = folium.FeatureGroup(name=f"{label}: {text['uncovered']}", show=False)
             folium.GeoJson(
                 gaps[["minutes", "geometry"]].to_json(),
-                style_function=lambda _: {
-                    "color": "#67001f",
-                    "weight": 1,
-                    "fillColor": "#67001f",
-                    "fillOpacity": 0.45,
-                    "dashArray": "4 3",
-                },
+                style_function=lambda _: dict(UNCOVERED_STYLE),
                 interactive=False,
             ).add_to(hole)
             hole.add_to(fmap)
+            gaps_drawn = True
 
     folium.map.CustomPane(FACILITY_PANE, z_index=450).add_to(fmap)
     for tier, group in facilities.groupby("tier", sort=False):
@@ -329,8 +339,11 @@ def build(
         fmap,
         text,
         lang,
+        tiers=[str(tier) for tier in facilities["tier"].unique()] if len(facilities) else [],
+        circle_areas=areas,
+        uncovered=gaps_drawn,
         proposed=len(analysis.proposed) > 0,
-        proposed_circles=len(analysis.proposed_circles) > 0,
+        proposed_circles=len(planned_circles) > 0,
         candidates=len(passed_over) > 0,
     )
     control = folium.LayerControl(collapsed=False)
@@ -398,22 +411,16 @@ def _add_facilities(
         crs=group.crs,
     )
     colour = TIER_COLOURS.get(tier, "#333333")
-    big = tier.endswith(("center", "hospital"))
     if tier in ELDERCARE_TIERS:
         marker: folium.Marker | folium.CircleMarker = folium.CircleMarker(
-            radius=8 if big else 6, fill=True
+            radius=_dot_radius(tier), fill=True
         )
         marker.options["pane"] = FACILITY_PANE  # folium's path options leave the pane out
     else:
-        size = 20 if big else 16
+        size = _cross_size(tier)
         marker = folium.Marker(
             icon=folium.DivIcon(
-                html=(
-                    f'<div style="width:{size}px;height:{size}px;background:#fff;'
-                    f"border:2px solid {colour};border-radius:3px;color:{colour};"
-                    f'font:bold {size - 4}px/{size - 4}px sans-serif;text-align:center">'
-                    f"{HEALTH_SYMBOL}</div>"
-                ),
+                html=_health_cross(colour, size),
                 icon_size=(size + 4, size + 4),
                 icon_anchor=(size // 2 + 2, size // 2 + 2),
                 class_name="carecircle-health",
@@ -432,6 +439,31 @@ def _add_facilities(
         tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
     ).add_to(layer)
     layer.add_to(fmap)
+
+
+def _big(tier: str) -> bool:
+    """Centres and hospitals are drawn larger than stations, points and clinics."""
+    return tier.endswith(("center", "hospital"))
+
+
+def _dot_radius(tier: str) -> int:
+    """Radius (px) of an elderly-care facility's dot."""
+    return 8 if _big(tier) else 6
+
+
+def _cross_size(tier: str) -> int:
+    """Inner width (px) of a health facility's boxed cross (plus a 2 px border each side)."""
+    return 20 if _big(tier) else 16
+
+
+def _health_cross(colour: str, size: int) -> str:
+    """A health facility's marker: a cross in a white box, both in the tier's colour."""
+    return (
+        f'<div style="width:{size}px;height:{size}px;background:#fff;'
+        f"border:2px solid {colour};border-radius:3px;color:{colour};"
+        f'font:bold {size - 4}px/{size - 4}px sans-serif;text-align:center">'
+        f"{HEALTH_SYMBOL}</div>"
+    )
 
 
 PROPOSED_CLASS = "carecircle-proposed"
@@ -720,47 +752,134 @@ def _add_legend(
     text: dict[str, str],
     lang: str,
     *,
+    tiers: list[str] | None = None,
+    circle_areas: list[tuple[str, str, str]] | None = None,
+    uncovered: bool = False,
     proposed: bool,
     proposed_circles: bool = False,
     candidates: bool = False,
 ) -> None:
-    items = [
-        (STATUS_COLOURS[s], _status_label(s, lang))
-        for s in (
-            circles_mod.COVERED,
-            circles_mod.PARTIAL,
-            circles_mod.UNCOVERED,
-            circles_mod.OUTSIDE_NETWORK,
-        )
-    ]
-    items.append((OTHER_COLOUR, "not analysed" if lang == "en" else "无法分析"))
-    rows = "".join(
-        f'<div><span style="display:inline-block;width:12px;height:12px;background:{c};'
-        f'margin-right:6px;border:1px solid #333"></span>{html.escape(label)}</div>'
-        for c, label in items
+    """The legend box (bottom right): an entry for each kind of thing the map draws.
+
+    Parameters
+    ----------
+    fmap : folium.Map
+        The map; the box is added to its page.
+    text : dict
+        The map's words (:data:`TEXT`), in ``lang``.
+    lang : {"zh", "en"}
+        Language of the status and tier labels.
+    tiers : list of str, optional, keyword-only
+        The facility tiers drawn; one entry each, with the marker the map uses.
+    circle_areas : list of (circle, label, colour), optional, keyword-only
+        The circles whose walking-circle polygons are drawn.
+    uncovered : bool, keyword-only
+        Whether a layer of the areas outside the circles is drawn.
+    proposed, proposed_circles, candidates : bool, keyword-only
+        Whether the siting layers are drawn.
+
+    Each entry is a ``div`` with ``data-entry`` naming what it stands for (``status:covered``,
+    ``circle:eldercare``, ``uncovered``, ``tier:clinic``, ``proposed``, ...), holding two
+    ``span``: the symbol, drawn as the map draws it, and the label.
+
+    """
+    groups: list[list[tuple[str, str, str]]] = []  # (entry, symbol html, label)
+    statuses = (
+        circles_mod.COVERED,
+        circles_mod.PARTIAL,
+        circles_mod.UNCOVERED,
+        circles_mod.OUTSIDE_NETWORK,
     )
-    if proposed:
-        rows += (
-            f'<div><span style="display:inline-block;width:12px;height:12px;'
-            f"background:{PROPOSED_COLOUR};border-radius:6px;margin-right:6px;color:#fff;"
-            f'font:bold 9px/12px sans-serif;text-align:center">1</span>'
-            f"{html.escape(text['proposed_legend'])}</div>"
+    communities = [
+        (f"status:{s}", _swatch(STATUS_COLOURS[s], "1px solid #333"), _status_label(s, lang))
+        for s in statuses
+    ]
+    communities.append(
+        (
+            "status:other",
+            _swatch(OTHER_COLOUR, "1px solid #333"),
+            "not analysed" if lang == "en" else "无法分析",
         )
+    )
+    groups.append(communities)
+    areas = [
+        (f"circle:{name}", _swatch(_rgba(c, CIRCLE_FILL_OPACITY), f"1px solid {c}"), label)
+        for name, label, c in circle_areas or []
+    ]
+    if uncovered:
+        fill = _rgba(UNCOVERED_COLOUR, UNCOVERED_FILL_OPACITY)
+        areas.append(
+            ("uncovered", _swatch(fill, f"1px dashed {UNCOVERED_COLOUR}"), text["uncovered"])
+        )
+    groups.append(areas)
+    labels = TIER_LABELS_ZH if lang == "zh" else TIER_LABELS_EN
+    known = list(TIER_COLOURS)
+    drawn = sorted(tiers or [], key=lambda t: known.index(t) if t in known else len(known))
+    groups.append([(f"tier:{t}", _tier_symbol(t), labels.get(t, t)) for t in drawn])
+    siting = []
+    if proposed:
+        symbol = (
+            f'<span style="display:inline-block;width:14px;height:14px;border-radius:7px;'
+            f"background:{PROPOSED_COLOUR};border:1px solid #fff;color:#fff;"
+            f'font:bold 9px/14px sans-serif;text-align:center">1</span>'
+        )
+        siting.append(("proposed", symbol, text["proposed_legend"]))
     if proposed_circles:
-        rows += (
-            f'<div><span style="display:inline-block;width:12px;height:9px;'
-            f'margin-right:6px;border:2px dashed {PROPOSED_COLOUR}"></span>'
-            f"{html.escape(text['proposed_circle_legend'])}</div>"
+        siting.append(
+            (
+                "proposed_circle",
+                _swatch(_rgba(PROPOSED_COLOUR, 0.05), f"2px dashed {PROPOSED_COLOUR}"),
+                text["proposed_circle_legend"],
+            )
         )
     if candidates:
-        rows += (
-            f'<div><span style="display:inline-block;width:8px;height:8px;margin:0 8px 0 2px;'
-            f'background:{CANDIDATE_COLOUR};border-radius:4px"></span>'
-            f"{html.escape(text['candidates_legend'])}</div>"
+        symbol = (
+            f'<span style="display:inline-block;width:8px;height:8px;border-radius:4px;'
+            f'background:{CANDIDATE_COLOUR}"></span>'
         )
+        siting.append(("candidates", symbol, text["candidates_legend"]))
+    groups.append(siting)
+    rows = ""
+    for group in groups:
+        for number, (entry, symbol, label) in enumerate(group):
+            gap = 5 if number == 0 and rows else 0  # a little space between groups
+            rows += (
+                f'<div data-entry="{html.escape(entry)}" style="display:flex;'
+                f'align-items:center;min-height:18px;margin-top:{gap}px">'
+                '<span style="display:inline-flex;justify-content:center;align-items:center;'
+                f'flex:none;width:24px;margin-right:6px">{symbol}</span>'
+                f"<span>{html.escape(label)}</span></div>"
+            )
     box = (
         '<div id="carecircle-legend" style="position:fixed;bottom:28px;right:12px;z-index:9999;'
-        "background:#fff;padding:8px 10px;border:1px solid #999;border-radius:4px;"
-        f'font:13px sans-serif"><b>{html.escape(text["legend"])}</b>{rows}</div>'
+        "background:#fff;padding:6px 10px;border:1px solid #999;border-radius:4px;"
+        f'font:12px/1.3 sans-serif"><b>{html.escape(text["legend"])}</b>{rows}</div>'
     )
     fmap.get_root().html.add_child(folium.Element(box))  # type: ignore[attr-defined]
+
+
+def _swatch(fill: str, border: str) -> str:
+    """A legend swatch of a polygon layer: its fill and its outline."""
+    return (
+        f'<span style="display:inline-block;box-sizing:border-box;width:16px;height:13px;'
+        f'background:{fill};border:{border}"></span>'
+    )
+
+
+def _tier_symbol(tier: str) -> str:
+    """A facility tier's marker as the map draws it: a dot for elderly care, else a cross."""
+    colour = TIER_COLOURS.get(tier, "#333333")
+    if tier in ELDERCARE_TIERS:
+        width = 2 * _dot_radius(tier)
+        return (
+            f'<span style="display:inline-block;width:{width}px;height:{width}px;'
+            f"border-radius:50%;background:{colour};border:1.5px solid #fff;"
+            f'box-shadow:0 0 0 1px #bbb"></span>'
+        )
+    return _health_cross(colour, _cross_size(tier))
+
+
+def _rgba(colour: str, opacity: float) -> str:
+    """``#rrggbb`` and an opacity as CSS ``rgba()``."""
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{opacity:g})"

@@ -221,6 +221,19 @@ def test_offline_map_sends_no_request_and_shows_every_layer(demo_analysis, proxy
     care = demo_analysis.facilities["tier"].isin(["street_center", "community_station"]).sum()
     assert pane is not None and pane.group(1).count("<path") == care
     assert "carecircle-legend" in dom
+    # the legend names each kind of thing drawn, with the map's own symbols
+    entries = dict(re.findall(r'data-entry="([^"]+)"(.*?)</span></div>', dom, re.S))
+    tiers = set(demo_analysis.facilities["tier"])
+    assert {e for e in entries if e.startswith("tier:")} == {f"tier:{t}" for t in tiers}
+    for tier in tiers & {"street_center", "community_station"}:
+        colour = maps.TIER_COLOURS[tier]
+        assert f'fill="{colour}"' in pane.group(1)  # the dots on the map ...
+        assert f"background:{colour}" in entries[f"tier:{tier}"]  # ... and in the legend
+    for tier in tiers & {"health_center", "clinic"}:
+        assert maps.HEALTH_SYMBOL in entries[f"tier:{tier}"]
+        assert f"border:2px solid {maps.TIER_COLOURS[tier]}" in entries[f"tier:{tier}"]
+    assert {"circle:eldercare", "circle:medical", "uncovered"} <= set(entries)
+    assert "未覆盖区域" in entries["uncovered"] and "服务圈范围" in entries["circle:eldercare"]
     assert 'placeholder="搜索社区名称"' in dom
     # the map opened fitted to the data: Leaflet placed its panes with a zoom level
     assert re.search(r"leaflet-zoom-animated", dom)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sqlite3
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -284,6 +286,85 @@ def test_map_popups_say_the_standard_in_the_maps_language(demo_analysis):
     en = _decoded(maps.build(demo_analysis, lang="en").get_root().render())
     assert "240 m² is below the 300 m²" in en
     assert "建筑面积240 m²" not in en
+
+
+def _legend(fmap: Any) -> dict[str, ET.Element]:
+    """The map's legend entries: ``data-entry`` -> the entry (symbol span, label span)."""
+    [box] = [
+        element.render()
+        for element in fmap.get_root().html._children.values()
+        if 'id="carecircle-legend"' in element.render()
+    ]
+    return {
+        row.get("data-entry"): row
+        for row in ET.fromstring(box).iter("div")
+        if row.get("data-entry")
+    }
+
+
+def _label(entry: ET.Element) -> str:
+    return entry[1].text or ""
+
+
+def test_the_legend_has_an_entry_for_each_layer_drawn(district):
+    net, comm_path, fac_path, profile = district
+    result = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
+    legend = _legend(maps.build(result))
+    assert set(legend) == {
+        "status:covered",
+        "status:partial",
+        "status:uncovered",
+        "status:outside_network",
+        "status:other",
+        "circle:eldercare",
+        "circle:medical",
+        "uncovered",  # B lies outside the eldercare circle
+        "tier:community_station",
+        "tier:health_center",
+    }
+    assert _label(legend["tier:community_station"]) == "社区养老服务站"
+    assert _label(legend["tier:health_center"]) == "社区卫生服务中心/乡镇卫生院"
+    assert _label(legend["circle:eldercare"]) == "养老服务圈: 服务圈范围"
+    assert _label(legend["uncovered"]) == "未覆盖区域"
+    # each symbol drawn as the map draws it: a station's blue dot (12 px: radius 6), a
+    # health centre's red cross in a 20 px box, the circle's fill and the dashed dark red
+    station = ET.tostring(legend["tier:community_station"][0], encoding="unicode")
+    assert maps.TIER_COLOURS["community_station"] in station
+    assert "width:12px" in station and "border-radius:50%" in station
+    cross = legend["tier:health_center"][0]
+    assert "".join(cross.itertext()) == maps.HEALTH_SYMBOL
+    assert maps._health_cross(maps.TIER_COLOURS["health_center"], 20) in ET.tostring(
+        cross, encoding="unicode"
+    )
+    ring = ET.tostring(legend["circle:eldercare"][0], encoding="unicode")
+    assert f"solid {maps.CIRCLE_COLOURS[0]}" in ring and "rgba(33,113,181,0.12)" in ring
+    hole = ET.tostring(legend["uncovered"][0], encoding="unicode")
+    assert f"dashed {maps.UNCOVERED_COLOUR}" in hole and "rgba(103,0,31,0.45)" in hole
+
+    english = _legend(maps.build(result, lang="en"))
+    assert set(english) == set(legend)
+    assert _label(english["tier:community_station"]) == "community elderly-care station"
+    assert _label(english["tier:health_center"]) == "community health centre"
+    assert _label(english["uncovered"]) == "areas outside the circle"
+    assert _label(english["status:partial"]) == "partly covered"
+
+
+def test_the_legend_leaves_out_what_the_map_does_not_draw(district):
+    net, comm_path, fac_path, profile = district
+    result = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
+    care = result.facilities[result.facilities["tier"] == "community_station"]
+    no_health = dataclasses.replace(
+        result,
+        facilities=care,
+        circles=result.circles[result.circles["circle"] == "eldercare"],
+        uncovered=result.uncovered.iloc[:0],
+    )
+    legend = _legend(maps.build(no_health))
+    assert "tier:community_station" in legend
+    assert not [e for e in legend if e.startswith("tier:") and e != "tier:community_station"]
+    assert "circle:medical" not in legend  # no medical circle polygons drawn
+    assert "uncovered" not in legend  # nothing outside the circles
+    assert not {"proposed", "proposed_circle", "candidates"} & set(legend)  # no siting
 
 
 def test_geopackage_layers_columns_crs_and_metadata(district, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -556,6 +557,10 @@ def test_the_map_shows_the_candidates_passed_over_in_a_layer_off_at_first(distri
     assert "cost (yuan): 100,000" in popups["二号"]
     page = fmap.get_root().render()
     assert "candidate site not chosen (red: off the walking network)" in page  # the legend
+    legend = set(re.findall(r'data-entry="([^"]+)"', page))
+    assert {"proposed", "proposed_circle", "candidates", "circle:eldercare"} <= legend
+    tiers = {f"tier:{t}" for t in analysis.facilities["tier"]}
+    assert {e for e in legend if e.startswith("tier:")} == tiers  # each tier's marker
 
 
 def test_the_map_builds_when_every_candidate_is_chosen(district):
@@ -573,6 +578,9 @@ def test_the_map_builds_when_every_candidate_is_chosen(district):
     page = fmap.get_root().render()
     assert "candidate site not chosen" not in page  # no legend entry for an empty layer
     assert "proposed site" in page
+    legend = set(re.findall(r'data-entry="([^"]+)"', page))
+    assert {"proposed", "proposed_circle"} <= legend
+    assert "candidates" not in legend
 
 
 def test_the_map_says_when_each_site_is_built_or_why_not():
