@@ -39,8 +39,9 @@ class _FitClear(MacroElement):
     The list stays open at the top right and is as wide as its longest label, so its width is
     read from the page. Where keeping clear of it would leave less than half the map (a phone,
     a split screen), the list is folded into its button instead (a tap opens it, a tap on the
-    map folds it), and the district fills the map. Added after the layer control, so that the
-    list is on the page.
+    map folds it), and the district fills the map. The district also keeps clear of the legend
+    at the bottom right (``#carecircle-legend``) where that leaves half the map. Added after
+    the layer control, so that the list is on the page.
     """
 
     _template = Template(
@@ -63,6 +64,9 @@ class _FitClear(MacroElement):
                         map.addControl(control);
                     }
                 }
+                var legend = document.getElementById("carecircle-legend");
+                var clear = legend ? legend.offsetWidth + 20 : 0;
+                if (clear > right && width - left - clear >= width / 2) { right = clear; }
                 map.fitBounds(bounds, {
                     paddingTopLeft: [left, 20], paddingBottomRight: [right, 20], animate: false
                 });

@@ -105,13 +105,16 @@ window.addEventListener("load", function () {
     var sw = map.latLngToContainerPoint(L.latLng(bounds[0]));
     var ne = map.latLngToContainerPoint(L.latLng(bounds[1]));
     var list = document.querySelector(".leaflet-control-layers");
+    var legend = document.getElementById("carecircle-legend").getBoundingClientRect();
     var out = document.createElement("pre");
     out.id = "fit";
     out.textContent = JSON.stringify({
       width: map.getSize().x, height: map.getSize().y, zoom: map.getZoom(),
       west: sw.x, south: sw.y, east: ne.x, north: ne.y,
       listLeft: list.getBoundingClientRect().left,
-      listOpen: list.classList.contains("leaflet-control-layers-expanded")
+      listBottom: list.getBoundingClientRect().bottom,
+      listOpen: list.classList.contains("leaflet-control-layers-expanded"),
+      legendLeft: legend.left, legendTop: legend.top
     });
     document.body.appendChild(out);
   }, 300);
@@ -262,7 +265,8 @@ def test_the_map_opens_on_the_district_clear_of_the_layer_list(
     maps.build(demo_analysis, lang=lang).save(str(page))
     page.write_text(page.read_text(encoding="utf-8").replace("</html>", FIT + "</html>"))
     seen = {}
-    for width in (1000, 500):  # a laptop, a phone (Chromium's narrowest window)
+    # a desktop, a laptop, a split screen, a phone (Chromium's narrowest window)
+    for width in (1400, 1000, 700, 500):
         dom = _run(
             chromium,
             page,
@@ -277,6 +281,9 @@ def test_the_map_opens_on_the_district_clear_of_the_layer_list(
         assert 0 <= fit["north"] < fit["south"] <= fit["height"], fit
         assert fit["zoom"] >= 14, fit
         assert not fit["listOpen"] or fit["east"] <= fit["listLeft"], fit
+        if width > 500:  # room for both: the legend covers neither the district nor the list
+            assert fit["east"] <= fit["legendLeft"] or fit["south"] <= fit["legendTop"], fit
+            assert not fit["listOpen"] or fit["listBottom"] <= fit["legendTop"], fit
         seen[width] = fit
     if lang == "zh":  # a fit to the whole map would put the district's east edge under the list
         assert seen[1000]["listOpen"]
