@@ -164,28 +164,12 @@ def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
 def _add_qgis_styles(analysis: Analysis, path: Path, *, layers: list[str]) -> None:
     """Store default QGIS styles in the GeoPackage, so layers open coloured at once."""
     from . import qgis
-    from .maps import CANDIDATE_COLOUR, OFF_NETWORK_COLOUR, PROPOSED_COLOUR
 
-    styles = dict(
-        qgis.default_styles(
-            analysis.circles_measured,
-            circle_labels={c.name: c.label_zh for c in analysis.policy.circles},
-        )
-    )
+    labels = {c.name: c.label_zh for c in analysis.policy.circles}
+    styles = dict(qgis.default_styles(analysis.circles_measured, circle_labels=labels))
     styles["circles_dissolved"] = styles["circles"]
-    styles["proposed_circles"] = qgis.categorized_qml(
-        "circle",
-        [(c.name, f"{c.label_zh}（建议选址）", PROPOSED_COLOUR) for c in analysis.policy.circles],
-        geometry="outline",
-    )
-    styles["candidates"] = qgis.categorized_qml(
-        "network_status",
-        [
-            ("ok", "候选点", CANDIDATE_COLOUR),
-            ("off_network", "候选点（不在步行网络内）", OFF_NETWORK_COLOUR),
-        ],
-        geometry="point",
-        sizes_mm={"ok": 2.0, "off_network": 2.0},
+    styles.update(
+        qgis.siting_styles([c.name for c in analysis.policy.circles], circle_labels=labels)
     )
     styles["uncovered"] = qgis.categorized_qml(
         "circle",

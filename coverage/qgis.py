@@ -7,8 +7,10 @@ is added (``QgsOgrProviderMetadata::loadStyle``): the row whose ``f_table_schema
 ``attributes`` table registered in ``gpkg_contents``, primary key ``id``), so QGIS can list,
 replace and add styles in it afterwards, and GDAL reads it as a plain table.
 
-:func:`categorized_qml` writes one categorized style (QML), :func:`default_styles` the three
-styles of ``coverage.gpkg``, and :func:`add_styles` stores styles in a GeoPackage.
+:func:`categorized_qml` writes one categorized style (QML), :func:`numbered_qml` a marker
+labelled with a number, :func:`default_styles` the three styles of ``coverage.gpkg``,
+:func:`siting_styles` those of the layers siting adds, and :func:`add_styles` stores styles in a
+GeoPackage.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ from . import circles as circles_mod
 from ._errors import InputError
 from .inputs import ELDERCARE_TIERS, HEALTH_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
 from .maps import (
+    CANDIDATE_COLOUR,
     CIRCLE_COLOURS,
+    OFF_NETWORK_COLOUR,
     OTHER_COLOUR,
+    PROPOSED_COLOUR,
     STATUS_COLOURS,
     STATUS_LABELS_EN,
     TIER_COLOURS,
@@ -81,6 +86,21 @@ _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
 _GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
 _GEOMETRY_TYPES = {"point": "0", "polygon": "2", "outline": "2"}
 _OTHER_LABEL = {"zh": "其他", "en": "other"}
+_SITING_LABELS = {
+    "zh": {
+        "proposed": "（建议选址）",
+        "ok": "候选点",
+        "off_network": "候选点（不在步行网络内）",
+    },
+    "en": {
+        "proposed": " (proposed sites)",
+        "ok": "candidate site",
+        "off_network": "candidate site (off the walking network)",
+    },
+}
+#: Diameter (mm) of a proposed site's numbered marker, and of a candidate's dot.
+PROPOSED_SIZE_MM = 5.0
+CANDIDATE_SIZE_MM = 2.0
 _DESCRIPTION = "carecircle default style"
 
 
@@ -92,6 +112,7 @@ def categorized_qml(
     sizes_mm: Mapping[str, float] | None = None,
     other: tuple[str, str] | None = None,
     fill_opacity: float = 0.6,
+    dashed: bool = False,
 ) -> str:
     """A QGIS style (QML) colouring features by the value of one field.
 
@@ -111,6 +132,9 @@ def categorized_qml(
         drawn.
     fill_opacity : float, keyword-only
         Opacity of polygon fills, 0 to 1.
+    dashed : bool, keyword-only
+        Draw polygon outlines dashed (``outline``: 0.6 mm wide), as the map draws the
+        proposed sites' circles.
 
     Returns
     -------
@@ -158,13 +182,132 @@ def categorized_qml(
         attrs.update(symbol=name, label=label, render="true")
         ET.SubElement(cats, "category", attrs)
         size = sizes.get(str(value), 3.0) if value is not None else 2.4
-        symbols.append(_symbol(name, geometry, colour, size_mm=size, fill_opacity=fill_opacity))
+        symbols.append(
+            _symbol(name, geometry, colour, size_mm=size, fill_opacity=fill_opacity, dashed=dashed)
+        )
     source = ET.SubElement(renderer, "source-symbol")
     source.append(
         _symbol("0", geometry, OTHER_COLOUR, size_mm=3.0, fill_opacity=fill_opacity),
     )
     ET.SubElement(renderer, "rotation")
     ET.SubElement(renderer, "sizescale")
+    return _document(root, geometry)
+
+
+def numbered_qml(
+    field: str,
+    *,
+    colour: str,
+    size_mm: float = PROPOSED_SIZE_MM,
+    text_colour: str = "#ffffff",
+    font_size_pt: float = 7.0,
+) -> str:
+    """A QGIS style (QML) of points drawn as discs, each labelled with a field's value.
+
+    The label (e.g. a proposed site's ``order``) is centred on the disc, bold, and always
+    drawn, even where labels overlap, as the map's numbered markers are.
+
+    Parameters
+    ----------
+    field : str
+        The attribute whose value labels each point.
+    colour : str, keyword-only
+        Disc colour, ``"#rrggbb"``; the disc has a white outline.
+    size_mm : float, keyword-only
+        Disc diameter in millimetres.
+    text_colour : str, keyword-only
+        Label colour, ``"#rrggbb"``.
+    font_size_pt : float, keyword-only
+        Label size in points.
+
+    Returns
+    -------
+    str
+        The QML document.
+
+    Raises
+    ------
+    ValueError
+        For a colour that is not ``#rrggbb``.
+
+    """
+    root = ET.Element(
+        "qgis", version=QML_VERSION, styleCategories="Symbology|Labeling", labelsEnabled="1"
+    )
+    renderer = ET.SubElement(
+        root,
+        "renderer-v2",
+        type="singleSymbol",
+        symbollevels="0",
+        forceraster="0",
+        enableorderby="0",
+    )
+    symbols = ET.SubElement(renderer, "symbols")
+    symbols.append(_symbol("0", "point", colour, size_mm=size_mm, fill_opacity=1.0))
+    ET.SubElement(renderer, "rotation")
+    ET.SubElement(renderer, "sizescale")
+    labeling = ET.SubElement(root, "labeling", type="simple")
+    settings = ET.SubElement(labeling, "settings", calloutType="simple")
+    style = ET.SubElement(
+        settings,
+        "text-style",
+        fieldName=field,
+        isExpression="0",
+        fontFamily="Sans Serif",
+        namedStyle="Bold",
+        fontWeight="75",
+        fontItalic="0",
+        fontSize=f"{font_size_pt:g}",
+        fontSizeUnit="Point",
+        textColor=_rgba(text_colour),
+        textOpacity="1",
+        blendMode="0",
+        capitalization="0",
+        multilineHeight="1",
+        previewBkgrdColor="255,255,255,255",
+        allowHtml="0",
+        useSubstitutions="0",
+    )
+    ET.SubElement(style, "text-buffer", bufferDraw="0", bufferSize="1", bufferSizeUnits="MM")
+    ET.SubElement(style, "background", shapeDraw="0")
+    ET.SubElement(style, "shadow", shadowDraw="0")
+    ET.SubElement(settings, "text-format", multilineAlign="1", wrapChar="", formatNumbers="0")
+    # OverPoint (1), centred on the point (quadrant 4), no offset
+    ET.SubElement(
+        settings,
+        "placement",
+        placement="1",
+        quadOffset="4",
+        xOffset="0",
+        yOffset="0",
+        offsetUnits="MM",
+        offsetType="0",
+        dist="0",
+        distUnits="MM",
+        priority="10",
+        layerType="PointGeometry",
+        overlapHandling="AllowOverlapAtNoCost",
+    )
+    ET.SubElement(
+        settings,
+        "rendering",
+        drawLabels="1",
+        displayAll="1",
+        obstacle="0",
+        zIndex="1",
+        scaleVisibility="0",
+        fontLimitPixelSize="0",
+        limitNumLabels="0",
+        minFeatureSize="0",
+        labelPerPart="0",
+        mergeLines="0",
+        upsidedownLabels="0",
+    )
+    return _document(root, "point")
+
+
+def _document(root: ET.Element, geometry: str) -> str:
+    """The QML text of a style: its trailing elements, indented, with QGIS's doctype."""
     ET.SubElement(root, "blendMode").text = "0"
     ET.SubElement(root, "featureBlendMode").text = "0"
     ET.SubElement(root, "layerGeometryType").text = _GEOMETRY_TYPES[geometry]
@@ -235,6 +378,69 @@ def default_styles(
             "tier", tiers, geometry="point", sizes_mm=TIER_SIZES_MM, other=other
         ),
         "circles": categorized_qml("circle", rings, geometry="outline", other=other),
+    }
+
+
+def siting_styles(
+    policy_circle_names: Sequence[str],
+    *,
+    lang: str = "zh",
+    circle_labels: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The styles of the layers siting adds to ``coverage.gpkg``: layer name -> QML.
+
+    Drawn as the HTML map draws them: the proposed sites as near-black discs numbered by
+    ``order``, their walking circles as dashed near-black outlines, and the candidates as
+    small grey dots, red where off the walking network.
+
+    Parameters
+    ----------
+    policy_circle_names : sequence of str
+        The profile's circles (``c.name for c in policy.circles``): the values of
+        ``proposed_circles.circle``.
+    lang : {"zh", "en"}, keyword-only
+        Language of the legend labels.
+    circle_labels : mapping, optional, keyword-only
+        Legend label of each circle; the circle's name when missing.
+
+    Returns
+    -------
+    dict
+        ``proposed_sites`` (labelled by ``order``), ``proposed_circles`` (outlines by
+        ``circle``) and ``candidates`` (markers by ``network_status``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown language or no circles.
+
+    """
+    if lang not in _SITING_LABELS:
+        msg = f"unknown language {lang!r}; expected 'zh' or 'en'"
+        raise ValueError(msg)
+    names = list(policy_circle_names)
+    if not names:
+        msg = "no circles given: the proposed circles are styled by circle"
+        raise ValueError(msg)
+    words = _SITING_LABELS[lang]
+    labels = dict(circle_labels or {})
+    return {
+        "proposed_sites": numbered_qml("order", colour=PROPOSED_COLOUR),
+        "proposed_circles": categorized_qml(
+            "circle",
+            [(name, labels.get(name, name) + words["proposed"], PROPOSED_COLOUR) for name in names],
+            geometry="outline",
+            dashed=True,
+        ),
+        "candidates": categorized_qml(
+            "network_status",
+            [
+                ("ok", words["ok"], CANDIDATE_COLOUR),
+                ("off_network", words["off_network"], OFF_NETWORK_COLOUR),
+            ],
+            geometry="point",
+            sizes_mm={"ok": CANDIDATE_SIZE_MM, "off_network": CANDIDATE_SIZE_MM},
+        ),
     }
 
 
@@ -319,6 +525,7 @@ def _symbol(
     *,
     size_mm: float,
     fill_opacity: float,
+    dashed: bool = False,
 ) -> ET.Element:
     """One QGIS symbol (``<symbol>`` with one symbol layer and its ``<prop>`` values).
 
@@ -354,7 +561,7 @@ def _symbol(
             "offset": "0,0",
             "offset_unit": "MM",
             "outline_color": "51,51,51,255",
-            "outline_style": "solid",
+            "outline_style": "dash" if dashed else "solid",
             "outline_width": "0.26",
             "outline_width_unit": "MM",
             "style": "solid",
@@ -367,8 +574,8 @@ def _symbol(
             "offset": "0,0",
             "offset_unit": "MM",
             "outline_color": _rgba(colour),
-            "outline_style": "solid",
-            "outline_width": "0.4",
+            "outline_style": "dash" if dashed else "solid",
+            "outline_width": "0.6" if dashed else "0.4",
             "outline_width_unit": "MM",
             "style": "no",
         }

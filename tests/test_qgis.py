@@ -19,7 +19,7 @@ import pytest
 import shapely
 
 from carecircle import circles as circles_mod
-from carecircle import qgis
+from carecircle import maps, qgis
 from carecircle._errors import InputError
 from carecircle.inputs import TIERS
 
@@ -70,6 +70,47 @@ def gpkg(tmp_path: Path) -> Path:
     ):
         pyogrio.write_dataframe(layer, path, layer=name, driver="GPKG")
     return path
+
+
+@pytest.fixture
+def siting_gpkg(tmp_path: Path) -> Path:
+    """The layers siting adds, with the columns export.write_geopackage gives them."""
+    path = tmp_path / "coverage.gpkg"
+    spots = [shapely.Point(106.505, 29.555), shapely.Point(106.515, 29.555)]
+    proposed = gpd.GeoDataFrame(
+        {"order": [1, 2], "id": ["G1", "G2"], "name": ["一号", "二号"], "cost_yuan": [2e5, 2e5]},
+        geometry=spots,
+        crs="EPSG:4326",
+    )
+    reach = gpd.GeoDataFrame(
+        {"facility_id": ["G1", "G2"], "tier": "community_station", "circle": "eldercare"},
+        geometry=[spot.buffer(0.004) for spot in spots],
+        crs="EPSG:4326",
+    )
+    candidates = gpd.GeoDataFrame(
+        {
+            "order": [1.0, 2.0, None],
+            "id": ["G1", "G2", "G3"],
+            "network_status": ["ok", "ok", "off_network"],
+        },
+        geometry=[*spots, shapely.Point(106.52, 29.56)],
+        crs="EPSG:4326",
+    )
+    for name, layer in (
+        ("proposed_sites", proposed),
+        ("proposed_circles", reach),
+        ("candidates", candidates),
+    ):
+        pyogrio.write_dataframe(layer, path, layer=name, driver="GPKG")
+    return path
+
+
+def fields_used(qml: str) -> set[str]:
+    """The attributes a style reads: its renderer's field and its labels' field."""
+    root = ET.fromstring(qml)
+    used = {e.get("attr") for e in root.iter("renderer-v2") if e.get("attr")}
+    used |= {e.get("fieldName") for e in root.iter("text-style") if e.get("isExpression") == "0"}
+    return {str(name) for name in used}
 
 
 def _rows(path: Path) -> pd.DataFrame:
@@ -255,6 +296,68 @@ def test_english_labels_and_circle_labels():
     assert rings["medical"] == "medical"
 
 
+def test_siting_styles_draw_the_layers_as_the_map_does(siting_gpkg):
+    styles = qgis.siting_styles(["eldercare", "medical"], circle_labels={"eldercare": "养老服务圈"})
+    assert set(styles) == {"proposed_sites", "proposed_circles", "candidates"}
+    qgis.add_styles(siting_gpkg, styles)
+    rows = _rows(siting_gpkg).set_index("f_table_name")
+    assert (rows["useAsDefault"] == 1).all()
+    for layer, qml in rows["styleQML"].items():  # every field a style reads is in its layer
+        assert fields_used(qml) <= set(pyogrio.read_info(siting_gpkg, layer=layer)["fields"])
+
+    # proposed sites: a near-black disc, labelled with its order of building, in white
+    root = ET.fromstring(rows.loc["proposed_sites", "styleQML"])
+    assert root.get("labelsEnabled") == "1"
+    assert "Labeling" in root.get("styleCategories").split("|")
+    sites = _renderer(rows.loc["proposed_sites", "styleQML"])
+    assert sites.get("type") == "singleSymbol"
+    [disc] = sites.iter("layer")
+    assert disc.get("class") == "SimpleMarker"
+    assert disc.find("prop[@k='color']").get("v") == qgis._rgba(maps.PROPOSED_COLOUR)
+    [text] = root.iter("text-style")
+    assert (text.get("fieldName"), text.get("isExpression")) == ("order", "0")
+    assert text.get("textColor") == "255,255,255,255"
+    [placement] = root.iter("placement")
+    assert (placement.get("placement"), placement.get("quadOffset")) == ("1", "4")  # centred
+    [rendering] = root.iter("rendering")
+    assert rendering.get("drawLabels") == "1"
+
+    # their walking circles: dashed near-black outlines, unfilled
+    rings = _renderer(rows.loc["proposed_circles", "styleQML"])
+    assert rings.get("attr") == "circle"
+    labels = {c.get("value"): c.get("label") for c in rings.iter("category")}
+    assert labels == {"eldercare": "养老服务圈（建议选址）", "medical": "medical（建议选址）"}
+    props = [
+        {p.get("k"): p.get("v") for p in layer} for layer in rings.find("symbols").iter("layer")
+    ]
+    assert {(p["outline_style"], p["outline_color"], p["style"]) for p in props} == {
+        ("dash", qgis._rgba(maps.PROPOSED_COLOUR), "no")
+    }
+
+    # candidates: grey dots, red where off the walking network
+    dots = _renderer(rows.loc["candidates", "styleQML"])
+    assert dots.get("attr") == "network_status"
+    colours = {
+        c.get("value"): layer.find("prop[@k='color']").get("v")
+        for c, layer in zip(dots.iter("category"), dots.find("symbols").iter("layer"), strict=True)
+    }
+    assert colours == {
+        "ok": qgis._rgba(maps.CANDIDATE_COLOUR),
+        "off_network": qgis._rgba(maps.OFF_NETWORK_COLOUR),
+    }
+
+    english = qgis.siting_styles(["eldercare"], lang="en")
+    dots = _renderer(english["candidates"])
+    assert [c.get("label") for c in dots.iter("category")] == [
+        "candidate site",
+        "candidate site (off the walking network)",
+    ]
+    with pytest.raises(ValueError, match="language"):
+        qgis.siting_styles(["eldercare"], lang="fr")
+    with pytest.raises(ValueError, match="no circles"):
+        qgis.siting_styles([])
+
+
 def _qgis_python() -> str | None:
     """A Python that can import PyQGIS (the venv's, or the system's from python3-qgis)."""
     for candidate in (sys.executable, shutil.which("python3"), "/usr/bin/python3"):
@@ -275,37 +378,46 @@ QGIS_SCRIPT = textwrap.dedent(
     app = QgsApplication([], False)
     app.initQgis()
     out = {}
-    for name in ("communities", "facilities", "circles"):
+    for name in sys.argv[2:]:
         layer = QgsVectorLayer(sys.argv[1] + "|layername=" + name, name, "ogr")
         renderer = layer.renderer()
         context = QgsRenderContext()
         renderer.startRender(context, layer.fields())
         drawn = sum(renderer.symbolForFeature(f, context) is not None for f in layer.getFeatures())
         renderer.stopRender(context)
+        categorized = renderer.type() == "categorizedSymbol"
+        categories = renderer.categories() if categorized else []
         out[name] = {
             "valid": layer.isValid(),
             "type": renderer.type(),
-            "attr": renderer.classAttribute(),
-            "values": [str(c.value()) for c in renderer.categories()],
-            "colours": [c.symbol().color().name() for c in renderer.categories()],
+            "attr": renderer.classAttribute() if categorized else "",
+            "values": [str(c.value()) for c in categories],
+            "colours": [c.symbol().color().name() for c in categories]
+            or [renderer.symbol().color().name()],
             "drawn": drawn,
             "count": layer.featureCount(),
+            "labels": layer.labelsEnabled(),
         }
+        if layer.labelsEnabled():
+            settings = layer.labeling().settings()
+            out[name]["label_field"] = settings.fieldName
+            out[name]["label_placement"] = int(settings.placement)
     print(json.dumps(out), flush=True)
-    del layer, renderer  # layers outliving exitQgis() crash PyQGIS on exit
+    del layer, renderer, categories  # layers outliving exitQgis() crash PyQGIS on exit
     app.exitQgis()
     """
 )
 
 
-@pytest.mark.skipif(_qgis_python() is None, reason="PyQGIS not installed")
-def test_qgis_applies_the_default_styles(gpkg, tmp_path):
-    qgis.add_styles(gpkg, qgis.default_styles(["eldercare"]))
+def _in_qgis(gpkg: Path, layers: list[str], tmp_path: Path) -> dict[str, dict]:
+    """What PyQGIS makes of each layer with its default style (see QGIS_SCRIPT)."""
     script = tmp_path / "check.py"
     script.write_text(QGIS_SCRIPT, encoding="utf-8")
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(runtime)}
     result = subprocess.run(
-        [str(_qgis_python()), str(script), str(gpkg)],
+        [str(_qgis_python()), str(script), str(gpkg), *layers],
         capture_output=True,
         text=True,
         env=env,
@@ -313,12 +425,35 @@ def test_qgis_applies_the_default_styles(gpkg, tmp_path):
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    found = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(_qgis_python() is None, reason="PyQGIS not installed")
+def test_qgis_applies_the_default_styles(gpkg, tmp_path):
+    qgis.add_styles(gpkg, qgis.default_styles(["eldercare"]))
+    found = _in_qgis(gpkg, ["communities", "facilities", "circles"], tmp_path)
     assert found["communities"]["type"] == "categorizedSymbol"
     assert found["communities"]["attr"] == "eldercare_status"
     assert found["communities"]["colours"][0] == "#1a9850"  # covered, as on the HTML map
     assert found["facilities"]["attr"] == "tier"
     assert found["circles"]["attr"] == "circle"
+    for layer in found.values():
+        assert layer["valid"]
+        assert layer["drawn"] == layer["count"] > 0
+
+
+@pytest.mark.skipif(_qgis_python() is None, reason="PyQGIS not installed")
+def test_qgis_applies_the_siting_styles(siting_gpkg, tmp_path):
+    qgis.add_styles(siting_gpkg, qgis.siting_styles(["eldercare"]))
+    found = _in_qgis(siting_gpkg, ["proposed_sites", "proposed_circles", "candidates"], tmp_path)
+    sites = found["proposed_sites"]
+    assert sites["type"] == "singleSymbol"
+    assert sites["colours"] == [maps.PROPOSED_COLOUR]
+    assert sites["labels"] and sites["label_field"] == "order"
+    assert sites["label_placement"] == 1  # QgsPalLayerSettings.OverPoint: on the disc
+    assert found["proposed_circles"]["attr"] == "circle"
+    assert found["candidates"]["attr"] == "network_status"
+    assert found["candidates"]["colours"] == [maps.CANDIDATE_COLOUR, maps.OFF_NETWORK_COLOUR]
     for layer in found.values():
         assert layer["valid"]
         assert layer["drawn"] == layer["count"] > 0

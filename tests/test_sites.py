@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import openpyxl
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
 
@@ -487,7 +488,14 @@ def test_site_command_writes_proposals_and_map_layer(district, tmp_path, street,
     assert reach.crs.to_epsg() == 4326
     with sqlite3.connect(out / "coverage.gpkg") as db:
         styled = dict(db.execute("SELECT f_table_name, styleQML FROM layer_styles"))
+    layers = {name for name, _ in pyogrio.list_layers(out / "coverage.gpkg")}
+    assert set(styled) == layers - {"layer_styles"}  # every layer opens styled in QGIS
+    for name, qml in styled.items():  # and every field a style reads is in its layer
+        used = set(re.findall(r'(?:attr|fieldName)="([^"]+)"', qml))
+        assert used <= set(pyogrio.read_info(out / "coverage.gpkg", layer=name)["fields"]), name
+    assert 'fieldName="order"' in styled["proposed_sites"]  # numbered, as on the map
     assert qgis._rgba(maps.PROPOSED_COLOUR) in styled["proposed_circles"]  # outlined so
+    assert '<prop k="outline_style" v="dash" />' in styled["proposed_circles"]  # dashed
     every = gpd.read_file(out / "coverage.gpkg", layer="candidates")
     assert every["id"].tolist() == ["K1", "K2", "K3"]
     assert every["order"].tolist()[0] == 1 and every["order"].isna().tolist()[1:] == [True] * 2
