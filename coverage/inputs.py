@@ -23,6 +23,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -529,6 +530,35 @@ def _check_geometry(geom: BaseGeometry | None) -> tuple[BaseGeometry, str, str]:
     if dropped:
         notes.append("non-polygonal parts dropped")
     return polygon, "ok", "; ".join(notes)
+
+
+_NOTE_ZH: tuple[tuple[str, str], ...] = (
+    (
+        r"kind not given and not evident from the name; assumed urban",
+        "未给出类型，名称也看不出，按城市计",
+    ),
+    (r"kind inferred as rural from '村' in the name", "名称含“村”，按农村计"),
+    (r"geometry repaired \((.*?)\)(?=; |$)", r"边界已修复（\1）"),
+    (r"no polygonal area \(found (.*?)\)(?=; |$)", r"无面状区域（实为 \1）"),
+    (r"non-polygonal parts dropped", "已去除非面状部分"),
+    (r"empty geometry", "边界为空"),
+    (r"no geometry", "无边界"),
+    (r"population missing", "人口缺失"),
+    (r"population is 0", "人口为0"),
+)
+"""The phrases of a community's ``input_note`` (joined by ``"; "``), and their Chinese."""
+
+
+def note_zh(note: str) -> str:
+    """A community's ``input_note`` in Chinese, for the workbook and the map (the CSV keeps it).
+
+    >>> note_zh("population missing; kind inferred as rural from '村' in the name")
+    '人口缺失；名称含“村”，按农村计'
+    """
+    text = str(note)
+    for pattern, chinese in _NOTE_ZH:
+        text = re.sub(pattern, chinese, text)
+    return text.replace("; ", "；")
 
 
 def _community_status(

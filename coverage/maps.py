@@ -22,7 +22,7 @@ from . import circles as circles_mod
 from . import coords
 from ._errors import InputError
 from ._map_page import _EitherOr, _FitClear, _inline_leaflet, _MapExtras, _Search
-from .inputs import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
+from .inputs import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH, note_zh
 from .pipeline import Analysis, _has_shape
 
 STATUS_COLOURS = {
@@ -714,7 +714,8 @@ def _community_popup(row: dict[str, Any], circle: str, text: dict[str, str], lan
             )
     note = row.get("input_note")
     if note:
-        lines.append(f"{text['note']}: {html.escape(str(note))}")
+        shown = note_zh(str(note)) if lang == "zh" else str(note)
+        lines.append(f"{text['note']}: {html.escape(shown)}")
     return "<br>".join(lines)
 
 

@@ -39,7 +39,7 @@ from ._overview import cjk_font as cjk_font
 from ._overview import nice_length_m as nice_length_m
 from ._overview import overview_png as overview_png
 from .export import FACILITY_COLUMNS, summary_table
-from .inputs import TIER_LABELS_EN, TIER_LABELS_ZH
+from .inputs import TIER_LABELS_EN, TIER_LABELS_ZH, note_zh
 from .maps import STATUS_LABELS_EN, TEXT
 from .pipeline import Analysis
 from .standards import STANDARD_TEXT_ZH_COLUMNS, district_basis
@@ -390,6 +390,9 @@ def _translate_values(
     out = table.copy()
     out.columns = pd.Index(range(len(codes)))
     for position, code in enumerate(codes):
+        if code == "input_note" and lang == "zh":  # free text, phrase by phrase
+            out[position] = [note_zh(v) if isinstance(v, str) else v for v in out[position]]
+            continue
         circle, suffix = _split_circle(code, labels)
         if circle is not None and suffix == "status":
             words: Mapping[Any, str] = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import re
 import warnings
@@ -203,6 +205,29 @@ def test_workbook_sentences_in_the_readers_language(demo_analysis, tmp_path):
         c for c in export.FACILITY_COLUMNS if c in demo_analysis.facilities
     ]
     assert written.set_index("id").loc["F03", "standard_note"].startswith("240 m² is below")
+
+
+def test_a_communitys_data_note_in_the_readers_language(demo_analysis, tmp_path):
+    from carecircle import maps
+
+    communities = demo_analysis.communities.copy()
+    notes = [
+        "population missing; kind inferred as rural from '村' in the name",
+        "geometry repaired (Self-intersection[1 2]); kind not given and not evident from the "
+        "name; assumed urban",
+    ]
+    communities["input_note"] = notes + [""] * (len(communities) - 2)
+    noted = dataclasses.replace(demo_analysis, communities=communities)
+    zh = pd.read_excel(report.workbook(noted, tmp_path / "zh.xlsx"), sheet_name="社区")
+    assert zh["数据说明"].tolist()[:2] == [
+        "人口缺失；名称含“村”，按农村计",
+        "边界已修复（Self-intersection[1 2]）；未给出类型，名称也看不出，按城市计",
+    ]
+    en = pd.read_excel(report.workbook(noted, tmp_path / "en.xlsx", lang="en"), sheet_name=0)
+    assert en["Data note"].tolist()[:2] == notes
+    page = maps.build(noted).get_root().render()
+    assert json.dumps("人口缺失；名称含“村”，按农村计")[1:-1] in page  # the popup, in zh
+    assert export.summary_table(noted)["input_note"].tolist()[:2] == notes  # the CSV: as is
 
 
 def test_workbook_bad_language(demo_analysis, tmp_path):
