@@ -56,15 +56,17 @@ class _FitClear(MacroElement):
                 var width = map.getSize().x;
                 var list = control.getContainer();
                 var left = 60, right = control.options.collapsed ? 20 : list.offsetWidth + 20;
+                var legend = document.getElementById("carecircle-legend");
                 if (width - left - right < width / 2) {
                     left = 20; right = 20;
                     if (!control.options.collapsed) {
                         control.options.collapsed = true;  // laid out again, folded
                         map.removeControl(control);
                         map.addControl(control);
+                        var title = legend && legend.querySelector(".carecircle-legend-title");
+                        if (title) { title.click(); }  // the legend's entries folded too
                     }
                 }
-                var legend = document.getElementById("carecircle-legend");
                 var clear = legend ? legend.offsetWidth + 20 : 0;
                 if (clear > right && width - left - clear >= width / 2) { right = clear; }
                 map.fitBounds(bounds, {

@@ -851,10 +851,18 @@ def _add_legend(
                 f'flex:none;width:24px;margin-right:6px">{symbol}</span>'
                 f"<span>{html.escape(label)}</span></div>"
             )
+    # a click on the title folds the entries away (the map folds them itself on a phone)
+    fold = (
+        "var r=this.nextElementSibling;var o=r.style.display==='none';"
+        "r.style.display=o?'':'none';this.lastChild.textContent=o?' ▾':' ▸';"
+    )
     box = (
         '<div id="carecircle-legend" style="position:fixed;bottom:28px;right:12px;z-index:9999;'
         "background:#fff;padding:6px 10px;border:1px solid #999;border-radius:4px;"
-        f'font:12px/1.3 sans-serif"><b>{html.escape(text["legend"])}</b>{rows}</div>'
+        'font:12px/1.3 sans-serif">'
+        f'<b class="carecircle-legend-title" style="cursor:pointer" onclick="{fold}">'
+        f"{html.escape(text['legend'])}<span> ▾</span></b>"
+        f'<div class="carecircle-legend-rows">{rows}</div></div>'
     )
     fmap.get_root().html.add_child(folium.Element(box))  # type: ignore[attr-defined]
 

@@ -106,6 +106,11 @@ window.addEventListener("load", function () {
     var ne = map.latLngToContainerPoint(L.latLng(bounds[1]));
     var list = document.querySelector(".leaflet-control-layers");
     var legend = document.getElementById("carecircle-legend").getBoundingClientRect();
+    var rows = document.querySelector(".carecircle-legend-rows");
+    var folded = rows.style.display === "none";
+    document.querySelector(".carecircle-legend-title").click();  // a tap on the title
+    var tapped = rows.style.display !== "none";
+    document.querySelector(".carecircle-legend-title").click();
     var out = document.createElement("pre");
     out.id = "fit";
     out.textContent = JSON.stringify({
@@ -114,7 +119,8 @@ window.addEventListener("load", function () {
       listLeft: list.getBoundingClientRect().left,
       listBottom: list.getBoundingClientRect().bottom,
       listOpen: list.classList.contains("leaflet-control-layers-expanded"),
-      legendLeft: legend.left, legendTop: legend.top
+      legendLeft: legend.left, legendTop: legend.top,
+      legendOpen: !folded, legendTapped: tapped
     });
     document.body.appendChild(out);
   }, 300);
@@ -288,6 +294,9 @@ def test_the_map_opens_on_the_district_clear_of_the_layer_list(
     if lang == "zh":  # a fit to the whole map would put the district's east edge under the list
         assert seen[1000]["listOpen"]
     assert not seen[500]["listOpen"]  # folded into its button, so the district fills the map
+    assert not seen[500]["legendOpen"]  # and the legend down to its title, a tap away
+    assert seen[500]["legendTapped"]
+    assert seen[1400]["legendOpen"] and not seen[1400]["legendTapped"]  # a tap folds it
 
 
 def test_the_proxy_does_see_tile_requests(demo_analysis, proxy, tmp_path):
