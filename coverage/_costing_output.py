@@ -17,6 +17,7 @@ import pandas as pd
 from ._costing_schema import _KNOWN_COLUMNS, HEADERS_EN, HEADERS_ZH, LANGS
 from ._errors import InputError
 from ._money_rules import _fmt
+from ._validate import YES_NO_WORDS
 from .inputs import TIER_LABELS_EN, TIER_LABELS_ZH
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def _display_facilities(table: pd.DataFrame, *, lang: str) -> pd.DataFrame:
     labels = TIER_LABELS_ZH if lang == "zh" else TIER_LABELS_EN
     out["tier"] = out["tier"].map(lambda t: labels.get(t, t))
     if lang == "zh":
-        out["complete"] = out["complete"].map({True: "是", False: "否"})
+        out["complete"] = out["complete"].map(YES_NO_WORDS["zh"])
     return out.rename(columns=_headers(lang))
 
 

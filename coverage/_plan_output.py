@@ -25,6 +25,7 @@ import pandas as pd
 
 from ._errors import InputError
 from ._files import atomic
+from ._validate import YES_NO_WORDS
 
 if TYPE_CHECKING:
     from .plan import PlanAudit
@@ -150,7 +151,7 @@ def _localised(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     if "issue" in out.columns:
         out["issue"] = [_ISSUE_LABELS[lang][issue] for issue in out["issue"]]
     if "count_matches" in out.columns:  # yes/no in words, not the spreadsheet's TRUE/FALSE
-        words = {True: "是", False: "否"} if lang == "zh" else {True: "yes", False: "no"}
+        words = YES_NO_WORDS[lang]
         out["count_matches"] = [
             words.get(bool(v), "") if pd.notna(v) else "" for v in out["count_matches"]
         ]

@@ -15,6 +15,7 @@ import pandas as pd
 from . import circles as circles_mod
 from . import report
 from ._files import atomic
+from ._validate import YES_NO_WORDS
 from .maps import STATUS_LABELS_EN, TEXT
 from .policy import Circle
 
@@ -71,7 +72,7 @@ def _words(circle: Circle, lang: str) -> dict[str, dict[Any, Any]]:
     """Coded cell values of the siting tables in words, per column, for the workbook."""
     values = report.VALUES[lang]
     statuses = circles_mod.STATUS_LABELS_ZH if lang == "zh" else STATUS_LABELS_EN
-    yes_no = {True: "是", False: "否"} if lang == "zh" else {True: "yes", False: "no"}
+    yes_no = YES_NO_WORDS[lang]
     label = circle.label_zh if lang == "zh" else circle.label_en
     off_network, out_of_reach = _reasons(circle)
     reasons = {

@@ -49,6 +49,12 @@ YES_NO_FIELDS: tuple[str, ...] = ("social_operated", "medical_capable")
 
 YES_NO_EXPECTED = "yes/no (是/否, true/false, 1/0, 社会/公办) or blank"
 
+YES_NO_WORDS: dict[str, dict[bool, str]] = {
+    "zh": {True: "是", False: "否"},
+    "en": {True: "yes", False: "no"},
+}
+"""A yes/no cell in words for people (workbooks, popups), per language."""
+
 
 @dataclass(frozen=True)
 class Where:

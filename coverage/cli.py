@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import costing, export, inputs, maps, network, pipeline, plan, policy
+from . import costing, demand, export, inputs, maps, network, pipeline, plan, policy
 from ._errors import InputError
 from ._files import (
     ANALYSIS_OUTPUTS,
@@ -275,13 +275,12 @@ def _map_options(cmd: argparse.ArgumentParser) -> None:
 
 def _download(args: argparse.Namespace) -> network.WalkNetwork:
     """The walking network of ``--place``, once the local files are known to be there."""
-    for path in (args.communities, args.facilities, getattr(args, "candidates", None)):
-        if path is not None and not path.exists():
-            msg = f"{path}: file not found"  # said before a download, not after it
-            raise InputError(msg)
-    if args.population is not None and not args.population.exists():
-        msg = f"{args.population}: population raster not found; expected a GeoTIFF"
-        raise InputError(msg)
+    inputs._check_path(args.communities, csv_ok=False)  # said before a download, not after
+    for points in (args.facilities, getattr(args, "candidates", None)):
+        if points is not None:
+            inputs._check_path(points, csv_ok=True)
+    if args.population is not None:
+        demand._require_raster(args.population)
     return network.from_place(args.place)
 
 

@@ -144,6 +144,13 @@ def _grid_points(
     return community, x, y, np.ones(community.size)
 
 
+def _require_raster(path: Path) -> None:
+    """Refuse a population raster that is not there."""
+    if not path.is_file():
+        msg = f"{path}: population raster not found; expected a GeoTIFF"
+        raise InputError(msg)
+
+
 def _raster_points(
     communities: gpd.GeoDataFrame, path: Path
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -153,9 +160,7 @@ def _raster_points(
     except ImportError as exc:  # pragma: no cover - a dependency
         msg = "reading a population raster needs rasterio: pip install rasterio"
         raise InputError(msg) from exc
-    if not path.is_file():
-        msg = f"{path}: population raster not found; expected a GeoTIFF"
-        raise InputError(msg)
+    _require_raster(path)
     try:
         src_ctx = rasterio.open(path)
     except rasterio.errors.RasterioIOError as exc:

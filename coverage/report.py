@@ -38,6 +38,7 @@ from ._overview import _check_lang
 from ._overview import cjk_font as cjk_font
 from ._overview import nice_length_m as nice_length_m
 from ._overview import overview_png as overview_png
+from ._validate import YES_NO_WORDS
 from .export import FACILITY_COLUMNS, summary_table
 from .inputs import TIER_LABELS_EN, TIER_LABELS_ZH, note_zh
 from .maps import STATUS_LABELS_EN, TEXT
@@ -205,7 +206,6 @@ CIRCLE_HEADERS = {
     },
 }
 _STANDARD_WORDS = ("meets", "below", "above_max", "unknown", "no_standard", "missing")
-_BOOLEAN = {"zh": {True: "是", False: "否"}, "en": {True: "yes", False: "no"}}
 #: Cell values shown in words, per column.
 VALUES: dict[str, dict[str, dict[Any, str]]] = {
     "zh": {
@@ -264,7 +264,7 @@ for _lang in LANGS:
         "social_operated",
         "medical_capable",
     ):
-        VALUES[_lang][_column] = dict(_BOOLEAN[_lang])
+        VALUES[_lang][_column] = dict(YES_NO_WORDS[_lang])
 
 _PERCENT = "0.0%"
 _FORMATS = {
