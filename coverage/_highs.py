@@ -527,8 +527,10 @@ def _branch_and_bound(
         low[current.ones] = 1.0
         up[current.zeros] = 0.0
         if current.parent >= sign * bar - slack() or np.any(low > up):
-            closed = min(closed, current.parent)
-            continue  # the incumbent improved since, or a root fixing excludes this subtree
+            # the incumbent improved since, or a root fixing excludes this subtree: a fixing
+            # made at an incumbent leaves out only what is worse, so nothing here beats it
+            closed = min(closed, max(current.parent, sign * bar))
+            continue
         solver.changeColsBounds(n_all, columns, low, up)
         if popped and current.basis is not None:
             solver.setBasis(current.basis)  # a dive's child starts from its parent's anyway
