@@ -78,6 +78,20 @@ def _stacked(
     return matrix, np.concatenate(lower), np.concatenate(upper)
 
 
+def _quiet_solver(highspy: Any) -> Any:
+    """A HiGHS solver from ``highspy`` that prints nothing, from its construction on.
+
+    ``highspy.Highs()`` hooks its Python callbacks in its constructor, and from highspy 1.16
+    on that prints HiGHS's banner on stdout before :meth:`silent` can be called. The compiled
+    class beneath it, which has every method used here (the wrapper adds callbacks and
+    conveniences), takes ``output_flag`` off first.
+    """
+    core = getattr(getattr(highspy, "_core", None), "_Highs", None)
+    solver = highspy.Highs() if core is None else core()
+    solver.setOptionValue("output_flag", False)
+    return solver
+
+
 def _highspy_solver(
     highspy: Any,
     c: np.ndarray,
@@ -104,8 +118,7 @@ def _highspy_solver(
     if integrality is not None:
         kinds = highspy.HighsVarType
         lp.integrality_ = [kinds.kInteger if flag else kinds.kContinuous for flag in integrality]
-    solver = highspy.Highs()
-    solver.silent()
+    solver = _quiet_solver(highspy)
     solver.passModel(lp)
     return solver
 
