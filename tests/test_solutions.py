@@ -1,15 +1,22 @@
-"""What the siting solvers show: nothing on the terminal, from the first solver of a process on."""
+"""What the siting solvers give: HiGHS's answers checked, and nothing on the terminal.
+
+The solutions HiGHS returns are checked against the objective it reports (highspy 1.16.0 can
+give back the MIP start with the objective of a better solution), and no solver prints anything.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+from scipy.optimize import OptimizeResult
 
-from carecircle import _highs, siting
+from carecircle import _highs, _reduction, _solve, siting
 
 # The hand instance of tests/test_siting.py: greedy (with swaps) takes Z and W for 13 of 15
 # residents; the optimum is X and Y, every resident, which is also the LP bound.
@@ -32,6 +39,126 @@ HAND = np.array(
     dtype=bool,
 )
 HAND_WEIGHT = np.array([5.0, 4.0, 2.0, 2.0, 1.0, 1.0])
+
+
+# ---------------------------------------------------------------------------------------------
+# A solution HiGHS returns is checked against the objective it reports.
+
+
+class _GivesBack:
+    """A HiGHS solver that returns the MIP start it is handed (``fill`` None) as its solution.
+
+    highspy 1.16.0 does that when its presolve turns the start into a better solution of the
+    reduced model: it reports that solution's objective and returns the start as it was. With
+    ``fill``, every variable comes back at that value instead.
+    """
+
+    def __init__(self, solver, fill=None):
+        self._solver = solver
+        self._fill = fill
+        self._start = None
+
+    def __getattr__(self, name):
+        return getattr(self._solver, name)
+
+    def setSolution(self, given):
+        self._start = np.array(given.col_value)
+        return self._solver.setSolution(given)
+
+    def getSolution(self):
+        solution = self._solver.getSolution()
+        if self._fill is not None:
+            solution.col_value = np.full(len(solution.col_value), float(self._fill))
+        elif self._start is not None:
+            solution.col_value = self._start
+        return solution
+
+
+def _hand_programme():
+    """The covering programme of the hand instance for two sites, and greedy's start."""
+    model = _reduction._reduce(sp.csr_array(HAND), HAND_WEIGHT, None)
+    c, constraints, upper, integrality = _solve._coverage_program(
+        model, np.ones(model.own.size), 2.0
+    )
+    picked = np.flatnonzero(np.isin(model.candidates, [2, 3]))  # Z and W
+    return c, constraints, upper, integrality, _solve._start(model, picked)
+
+
+def _solved(monkeypatch, wrap, *, start):
+    pytest.importorskip("highspy")
+    made = []
+    quiet = _highs._quiet_solver
+
+    def solver(highspy):
+        made.append(wrap(quiet(highspy)) if not made else quiet(highspy))
+        return made[-1]
+
+    monkeypatch.setattr(_highs, "_quiet_solver", solver)
+    c, constraints, upper, integrality, greedy = _hand_programme()
+    run = _highs._highs(
+        c,
+        constraints,
+        upper,
+        integrality,
+        deadline=time.perf_counter() + 30.0,
+        mip_rel_gap=0.0,
+        maximize=True,
+        start=greedy if start else None,
+    )
+    return run, c, len(made)
+
+
+def test_a_returned_mip_start_worth_less_than_reported_is_solved_again(monkeypatch):
+    run, c, solvers = _solved(monkeypatch, _GivesBack, start=True)
+    assert solvers == 2  # solved again, without the start
+    assert run.optimal
+    assert run.value == pytest.approx(15.0)
+    assert float(c @ run.x) == pytest.approx(15.0)  # the solution is worth what is reported
+    assert run.bound == pytest.approx(15.0)
+
+
+def test_a_solution_worth_less_than_reported_without_a_start_is_not_optimal(monkeypatch):
+    def nothing_built(solver):
+        return _GivesBack(solver, fill=0.0)  # feasible, worth 0
+
+    run, _, solvers = _solved(monkeypatch, nothing_built, start=False)
+    assert solvers == 1
+    assert not run.optimal
+    assert run.value == 0.0  # the solution's own worth, not the 15 reported
+    assert run.bound == pytest.approx(15.0)
+
+
+def test_an_infeasible_returned_solution_is_dropped(monkeypatch):
+    def everything_built(solver):
+        return _GivesBack(solver, fill=1.0)  # four sites for two
+
+    run, _, _ = _solved(monkeypatch, everything_built, start=False)
+    assert run.x is None and run.value is None
+    assert not run.optimal
+
+
+def test_scipy_milp_answers_are_checked_too(monkeypatch):
+    c, constraints, upper, integrality, _ = _hand_programme()
+
+    def fake_milp(cost, **_):
+        return OptimizeResult(
+            x=np.zeros(cost.size), fun=-15.0, status=0, message="", mip_dual_bound=-15.0
+        )
+
+    monkeypatch.setattr(_highs, "_highspy", lambda: None)
+    monkeypatch.setattr(_highs, "milp", fake_milp)
+    run = _highs._highs(
+        c,
+        constraints,
+        upper,
+        integrality,
+        deadline=time.perf_counter() + 30.0,
+        mip_rel_gap=0.0,
+        maximize=True,
+    )
+    assert not run.optimal
+    assert run.value == 0.0
+    assert run.bound == pytest.approx(15.0)
 
 
 # ---------------------------------------------------------------------------------------------
