@@ -1,7 +1,9 @@
-"""What the siting solvers give: HiGHS's answers checked, and nothing on the terminal.
+"""What a siting result may claim: its status against its bound, HiGHS's answers checked, quiet.
 
-The solutions HiGHS returns are checked against the objective it reports (highspy 1.16.0 can
-give back the MIP start with the objective of a better solution), and no solver prints anything.
+A :class:`~carecircle.siting.Solution` says ``"optimal"`` only when its objective meets its
+bound within the solver's tolerance, whatever the search below it claimed; the solutions HiGHS
+returns are checked against the objective it reports (highspy 1.16.0 can give back the MIP
+start with the objective of a better solution); and no solver prints anything.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import OptimizeResult
 
-from carecircle import _highs, _reduction, _solve, siting
+from carecircle import _highs, _outcome, _reduction, _solve, siting
 
 # The hand instance of tests/test_siting.py: greedy (with swaps) takes Z and W for 13 of 15
 # residents; the optimum is X and Y, every resident, which is also the LP bound.
@@ -39,6 +41,88 @@ HAND = np.array(
     dtype=bool,
 )
 HAND_WEIGHT = np.array([5.0, 4.0, 2.0, 2.0, 1.0, 1.0])
+
+
+# ---------------------------------------------------------------------------------------------
+# A status is checked against the objective and the bound where every result is made.
+
+
+def _claims_optimal(x, value, bound):
+    """A run that calls ``x`` (worth ``value``) optimal with ``bound``."""
+    return _highs._Run(x, value, bound, optimal=True, timed_out=False)
+
+
+def test_a_search_calling_a_solution_short_of_its_bound_optimal_is_not_believed(monkeypatch):
+    # the branch-and-bound "proves" greedy's Z and W (13) optimal with the LP bound of 15
+    def short(relaxed, n_x, **_):
+        x = np.zeros(n_x)
+        x[[2, 3]] = 1.0
+        return _claims_optimal(x, 13.0, 15.0)
+
+    monkeypatch.setattr(_solve, "_branch_and_bound", short)
+    solution = siting.maximal_covering(HAND, HAND_WEIGHT, 2)
+    assert solution.objective == 13.0
+    assert solution.bound == pytest.approx(15.0)
+    assert solution.status == "time_limit"
+    assert solution.gap == pytest.approx(2 / 15)
+
+
+def test_a_capacitated_run_short_of_its_bound_is_not_optimal(monkeypatch):
+    # A (capacity 8) reaches both points of 10, B (capacity 12) the second: B serves 10, the
+    # most one site can. HiGHS "proves" A optimal with that bound of 10.
+    def short(c, constraints, upper, integrality, **_):
+        x = np.zeros(c.size)
+        x[0] = 1.0
+        return _claims_optimal(x, 8.0, 10.0)
+
+    monkeypatch.setattr(siting, "_highs", short)
+    cover = np.array([[1, 0], [1, 1]], dtype=bool)
+    solution = siting.capacitated_covering(cover, [10.0, 10.0], [8.0, 12.0], 1)
+    assert solution.chosen.tolist() == [0]
+    assert solution.objective == pytest.approx(8.0)
+    assert solution.bound == pytest.approx(10.0)
+    assert solution.status == "time_limit"
+    assert solution.gap == pytest.approx(2 / 10)
+
+
+def _made(objective, bound, status, *, mip_rel_gap=0.0, proof_tol=_outcome._PROOF_TOL):
+    return siting._solution(
+        [0],
+        [objective],
+        objective,
+        bound,
+        status,
+        "milp",
+        uncoverable=np.zeros(0, dtype=np.int64),
+        start=time.perf_counter(),
+        mip_rel_gap=mip_rel_gap,
+        proof_tol=proof_tol,
+    )
+
+
+@pytest.mark.parametrize(
+    ("objective", "bound", "options", "expected"),
+    [
+        (196.0, 200.0, {}, "time_limit"),  # 2 % short, asked for the optimum
+        (200.0 * (1 - 2e-6), 200.0, {}, "time_limit"),  # beyond the 1e-6 of a proof
+        (200.0 * (1 - 5e-7), 200.0, {}, "optimal"),  # within it
+        (0.4999995, 0.5, {}, "optimal"),  # within HiGHS's absolute gap of 1e-6
+        (196.0, 200.0, {"mip_rel_gap": 0.03}, "optimal"),  # within the gap asked for
+        (196.0, 200.0, {"mip_rel_gap": 0.01}, "time_limit"),
+        (5.0, 4.0, {"proof_tol": 0.0}, "time_limit"),  # set covering: 5 sites, 4 at least
+        (4.0, 4.0, {"proof_tol": 0.0}, "optimal"),
+    ],
+)
+def test_optimal_only_when_the_objective_meets_the_bound(objective, bound, options, expected):
+    solution = _made(objective, bound, "optimal", **options)
+    assert solution.status == expected
+    assert solution.gap == pytest.approx(abs(bound - objective) / bound)
+
+
+def test_a_heuristic_meeting_its_bound_is_optimal_and_other_statuses_stay():
+    assert _made(15.0, 15.0 * (1 + 1e-7), "heuristic").status == "optimal"
+    assert _made(13.0, 15.0, "heuristic").status == "heuristic"
+    assert _made(13.0, 15.0, "time_limit").status == "time_limit"
 
 
 # ---------------------------------------------------------------------------------------------
