@@ -1,10 +1,12 @@
 """HiGHS for the siting models: MILPs, LP relaxations, reduced-cost fixing, branch-and-bound.
 
 :func:`_highs` solves a MILP (through ``highspy`` when installed, which takes a MIP start,
-otherwise :func:`scipy.optimize.milp`). :func:`_relaxation` solves an LP relaxation by interior
-point and keeps the solver, warm, for :func:`_branch_and_bound`: a branch-and-bound over the
-binaries of a covering programme whose nodes are re-solved by dual simplex from their parent's
-basis, with reduced-cost fixing at every node and branching on demand patterns by pseudo-costs.
+otherwise :func:`scipy.optimize.milp`) and checks the solution returned against the model and
+the objective reported; solvers are silent from their construction on. :func:`_relaxation`
+solves an LP relaxation by interior point and keeps the solver, warm, for
+:func:`_branch_and_bound`: a branch-and-bound over the binaries of a covering programme whose
+nodes are re-solved by dual simplex from their parent's basis, with reduced-cost fixing at
+every node and branching on demand patterns by pseudo-costs.
 On covering programmes it gets closer to the optimum in the same time than HiGHS's own MIP
 solver, whose root cut rounds on these models cost seconds each and move the bound little (the
 benchmark is in the README). :func:`_moved` re-solves an LP with its count moved, for
@@ -19,7 +21,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -78,16 +80,33 @@ def _stacked(
     return matrix, np.concatenate(lower), np.concatenate(upper)
 
 
+def _quiet_solver(highspy: Any) -> Any:
+    """A HiGHS solver from ``highspy`` that prints nothing, from its construction on.
+
+    ``highspy.Highs()`` hooks its Python callbacks in its constructor, and from highspy 1.16
+    on that prints HiGHS's banner on stdout before :meth:`silent` can be called. The compiled
+    class beneath it, which has every method used here (the wrapper adds callbacks and
+    conveniences), takes ``output_flag`` off first.
+    """
+    core = getattr(getattr(highspy, "_core", None), "_Highs", None)
+    solver = highspy.Highs() if core is None else core()
+    solver.setOptionValue("output_flag", False)
+    return solver
+
+
 def _highspy_solver(
     highspy: Any,
     c: np.ndarray,
-    constraints: list[LinearConstraint],
+    rows: tuple[sp.csc_array, np.ndarray, np.ndarray],
     lower: np.ndarray,
     upper: np.ndarray,
     integrality: np.ndarray | None,
 ) -> Any:
-    """A silent ``highspy.Highs`` holding ``min c @ x`` (the caller flips signs to maximise)."""
-    matrix, row_lower, row_upper = _stacked(constraints, c.size)
+    """A silent HiGHS solver holding ``min c @ x`` (the caller flips signs to maximise).
+
+    ``rows`` are the constraints as :func:`_stacked` gives them.
+    """
+    matrix, row_lower, row_upper = rows
     inf = highspy.kHighsInf
     lp = highspy.HighsLp()
     lp.num_col_ = c.size
@@ -104,10 +123,53 @@ def _highspy_solver(
     if integrality is not None:
         kinds = highspy.HighsVarType
         lp.integrality_ = [kinds.kInteger if flag else kinds.kContinuous for flag in integrality]
-    solver = highspy.Highs()
-    solver.silent()
+    solver = _quiet_solver(highspy)
     solver.passModel(lp)
     return solver
+
+
+_SOLUTION_TOL = 1e-6
+"""Tolerance of the check of a solution HiGHS returns (:func:`_recomputed`), as HiGHS's own
+``mip_feasibility_tolerance``: on integrality, on rows and bounds (relative to the bound, at
+least 1) and between the objective it reports and the one recomputed (relative, at least 1)."""
+
+
+def _recomputed(
+    x: np.ndarray,
+    cost: np.ndarray,
+    rows: tuple[sp.csc_array, np.ndarray, np.ndarray],
+    lower: np.ndarray,
+    upper: np.ndarray,
+    integrality: np.ndarray | None,
+) -> float | None:
+    """``cost @ x`` when ``x`` satisfies the model within :data:`_SOLUTION_TOL`; None if not.
+
+    ``rows`` are the constraints as :func:`_stacked` gives them; ``lower`` and ``upper`` the
+    variables' bounds (infinite where open) and ``integrality`` flags the whole-number ones.
+    """
+    if x.shape != cost.shape or not np.all(np.isfinite(x)):
+        return None
+    matrix, row_lower, row_upper = rows
+
+    def outside(value: np.ndarray, low: np.ndarray, high: np.ndarray) -> bool:
+        below = low - value > _SOLUTION_TOL * np.maximum(1.0, np.abs(low))
+        above = value - high > _SOLUTION_TOL * np.maximum(1.0, np.abs(high))
+        return bool(np.any(below | above))
+
+    if outside(x, lower, upper) or outside(matrix @ x, row_lower, row_upper):
+        return None
+    if integrality is not None:
+        whole = x[np.asarray(integrality) != 0]
+        if np.any(np.abs(whole - np.round(whole)) > _SOLUTION_TOL):
+            return None
+    return float(cost @ x)
+
+
+def _agrees(recomputed: float | None, reported: float) -> bool:
+    """Whether a solution's recomputed objective (None: infeasible) is the one reported."""
+    if recomputed is None:
+        return False
+    return abs(recomputed - reported) <= _SOLUTION_TOL * max(1.0, abs(reported))
 
 
 def _highs(
@@ -125,7 +187,10 @@ def _highs(
     """Solve ``max``/``min c @ x`` with HiGHS, variables in ``[lower, upper]``, by ``deadline``.
 
     ``lower`` defaults to zeros. ``start`` is a feasible point handed to HiGHS as its first
-    incumbent (only with ``highspy``; scipy's HiGHS takes none).
+    incumbent (only with ``highspy``; scipy's HiGHS takes none). The solution HiGHS returns is
+    checked against the model and against the objective it reports (:func:`_recomputed`):
+    the value returned is the recomputed one, and a solution that fails the check is never
+    called optimal (see :func:`_highs_direct`).
     """
     remaining = deadline - time.perf_counter()
     if remaining <= 0:
@@ -158,7 +223,16 @@ def _highs(
         options=options,
     )
     x = None if res.x is None else np.asarray(res.x, dtype=np.float64)
-    value = None if res.fun is None or x is None else sign * float(res.fun)
+    value = None
+    optimal = res.status == 0
+    if x is not None and res.fun is not None:
+        rows = _stacked(constraints, c.size)
+        recomputed = _recomputed(x, sign * c, rows, low, upper, integrality if integer else None)
+        if not _agrees(recomputed, float(res.fun)):
+            _distrust(recomputed, float(res.fun), sign)
+            optimal = False
+        x = None if recomputed is None else x
+        value = None if recomputed is None else sign * recomputed
     dual = getattr(res, "mip_dual_bound", None) if integer else res.fun
     bound = None
     if dual is not None and math.isfinite(dual) and abs(dual) < 1e30:
@@ -169,9 +243,20 @@ def _highs(
         x,
         value,
         bound,
-        optimal=res.status == 0,
+        optimal=optimal,
         timed_out=res.status == 1,
         infeasible=res.status == 2,
+    )
+
+
+def _distrust(recomputed: float | None, reported: float, sign: float) -> None:
+    """Say that a solution HiGHS returned failed the check and is not called optimal."""
+    worth = "is infeasible" if recomputed is None else f"is worth {sign * recomputed:.10g}"
+    logger.warning(
+        "HiGHS reported an objective of %.10g, but the solution it returned %s; "
+        "it is not called optimal",
+        sign * reported,
+        worth,
     )
 
 
@@ -188,8 +273,21 @@ def _highs_direct(
     sign: float,
     start: np.ndarray | None,
 ) -> _Run:
-    """:func:`_highs` through ``highspy``: a MIP start, and IPM for the LPs of large models."""
-    solver = _highspy_solver(highspy, cost, constraints, lower, upper, integrality)
+    """:func:`_highs` through ``highspy``: a MIP start, and IPM for the LPs of large models.
+
+    highspy 1.16.0 can return the MIP start unchanged with the objective of a better
+    solution: its presolve carries the start into the reduced model, where it may be worth
+    more, and when that closes the gap the start comes back as it was given, not as the
+    solution it became there. So the solution is checked (:func:`_recomputed`), and when it
+    does not give the objective reported the model is solved again without the start. The
+    first run's dual bound still holds then (an incumbent reported too good only prunes nodes
+    whose bound is no better than it, which the dual bound includes), and the tighter of the
+    two is kept. When the check fails without a start, or with no time left, the solution is
+    kept only if feasible, at its recomputed objective, and is not called optimal.
+    """
+    began = time.perf_counter()
+    rows = _stacked(constraints, cost.size)
+    solver = _highspy_solver(highspy, cost, rows, lower, upper, integrality)
     solver.setOptionValue("time_limit", float(remaining))
     solver.setOptionValue("presolve", "on")
     if integrality is not None:
@@ -209,18 +307,49 @@ def _highs_direct(
     info = solver.getInfo()
     feasible = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
     x = np.asarray(solver.getSolution().col_value, dtype=np.float64) if feasible else None
-    value = sign * float(info.objective_function_value) if feasible else None
     dual = float(info.mip_dual_bound) if integrality is not None else None
     if integrality is None and status == statuses.kOptimal:
         dual = float(info.objective_function_value)
-    bound = None
-    if dual is not None and math.isfinite(dual) and abs(dual) < 1e30:
-        bound = sign * dual
+    if dual is not None and not (math.isfinite(dual) and abs(dual) < 1e30):
+        dual = None
     optimal = status == statuses.kOptimal
     timed_out = status == statuses.kTimeLimit
     infeasible = status == statuses.kInfeasible
     if not (optimal or timed_out or infeasible):
         logger.warning("HiGHS gave no solution: %s", solver.modelStatusToString(status))
+    value = None
+    if x is not None:
+        reported = float(info.objective_function_value)
+        recomputed = _recomputed(x, cost, rows, lower, upper, integrality)
+        left = remaining - (time.perf_counter() - began)
+        if not _agrees(recomputed, reported) and start is not None and left > 0:
+            logger.debug(
+                "HiGHS reported %.10g, but its solution is %s; solving again without the start",
+                sign * reported,
+                "infeasible" if recomputed is None else f"worth {sign * recomputed:.10g}",
+            )
+            again = _highs_direct(
+                highspy,
+                cost,
+                constraints,
+                lower,
+                upper,
+                integrality,
+                remaining=left,
+                mip_rel_gap=mip_rel_gap,
+                sign=sign,
+                start=None,
+            )
+            if dual is not None and again.bound is not None:
+                dual = max(dual, sign * again.bound)  # lower bounds, minimising
+            tighter = again.bound if dual is None else sign * dual
+            return replace(again, bound=tighter)
+        if not _agrees(recomputed, reported):
+            _distrust(recomputed, reported, sign)
+            optimal = False
+        x = None if recomputed is None else x
+        value = None if recomputed is None else sign * recomputed
+    bound = None if dual is None else sign * dual
     return _Run(x, value, bound, optimal=optimal, timed_out=timed_out, infeasible=infeasible)
 
 
@@ -271,7 +400,8 @@ def _relaxation(
     reduced: np.ndarray | None = None
     solver: Any | None = None
     if highspy is not None:
-        solver = _highspy_solver(highspy, sign * c, constraints, np.zeros(c.size), upper, None)
+        rows = _stacked(constraints, c.size)
+        solver = _highspy_solver(highspy, sign * c, rows, np.zeros(c.size), upper, None)
         solver.setOptionValue("time_limit", float(remaining))
         solver.setOptionValue("solver", "ipm")
         solver.setOptionValue("run_crossover", "on")
@@ -527,8 +657,10 @@ def _branch_and_bound(
         low[current.ones] = 1.0
         up[current.zeros] = 0.0
         if current.parent >= sign * bar - slack() or np.any(low > up):
-            closed = min(closed, current.parent)
-            continue  # the incumbent improved since, or a root fixing excludes this subtree
+            # the incumbent improved since, or a root fixing excludes this subtree: a fixing
+            # made at an incumbent leaves out only what is worse, so nothing here beats it
+            closed = min(closed, max(current.parent, sign * bar))
+            continue
         solver.changeColsBounds(n_all, columns, low, up)
         if popped and current.basis is not None:
             solver.setBasis(current.basis)  # a dive's child starts from its parent's anyway

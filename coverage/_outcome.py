@@ -17,7 +17,8 @@ OPTIMAL = "optimal"
 """Status: the objective is proved optimal (within ``mip_rel_gap``, exactly by default)."""
 
 TIME_LIMIT = "time_limit"
-"""Status: the time limit stopped HiGHS before it proved optimality; ``gap`` says how far off."""
+"""Status: not proved optimal, the time limit having stopped the search first (or a solver's
+claim of optimality falling short of its bound); ``gap`` says how far off."""
 
 HEURISTIC = "heuristic"
 """Status: greedy without a MILP (asked for, or the model exceeds ``max_variables``)."""

@@ -120,12 +120,15 @@ class Solution:
         The best bound on the optimum known: an upper bound for the maximising models, a lower
         bound for set covering (HiGHS's dual bound, or the LP relaxation's optimum).
     gap : float
-        ``|bound - objective| / max(|bound|, 1e-12)``; 0 when optimal. For a maximising model
+        ``|bound - objective| / max(|bound|, 1e-12)``; when optimal, 0 or within the tolerance
+        of ``status``. For a maximising model
         the optimum is at most ``objective / (1 - gap)``, so the solution is within ``gap`` of
         it (relative to the bound); greedy's gap is never smaller than its true gap.
     status : str
-        ``"optimal"`` (proved; within ``mip_rel_gap``, which is 0 by default), ``"time_limit"``
-        (HiGHS stopped at the limit; the best solution found is returned) or ``"heuristic"``
+        ``"optimal"`` (proved: ``objective`` meets ``bound`` within ``mip_rel_gap``, which is 0
+        by default, or a relative 1e-6; this is checked on every result), ``"time_limit"``
+        (not proved: HiGHS stopped at the limit, or its claim of optimality fell short of the
+        bound; the best solution found is returned) or ``"heuristic"``
         (greedy without a MILP: asked for, or the model exceeds ``max_variables``, and the bound
         does not prove it optimal).
     method : str
@@ -170,6 +173,39 @@ def _gap(objective: float, bound: float) -> float:
     return abs(bound - objective) / max(abs(bound), _TINY)
 
 
+_ABS_GAP = 1e-6
+"""Absolute difference between objective and bound at which HiGHS stops as optimal (its
+``mip_abs_gap``, as :mod:`carecircle._highs` sets it)."""
+
+
+def _checked(
+    status: str, objective: float, bound: float, *, mip_rel_gap: float, proof_tol: float
+) -> str:
+    """The status a solution may claim, given its objective and bound.
+
+    ``"optimal"`` only when the objective meets the bound within the solver's tolerance: a
+    relative gap within ``mip_rel_gap`` or ``proof_tol``, or an absolute one within
+    :data:`_ABS_GAP`. A claim of optimality short of that is reported as ``"time_limit"``
+    (not proved; the gap says how far off), with a warning. A heuristic whose gap is within
+    ``proof_tol`` is proved optimal.
+    """
+    gap = _gap(objective, bound)
+    if status == HEURISTIC and gap <= proof_tol:
+        return OPTIMAL
+    met = gap <= max(mip_rel_gap, proof_tol) or abs(bound - objective) <= _ABS_GAP
+    if status == OPTIMAL and not met:
+        logger.warning(
+            "the search called its solution optimal, but its objective %.10g is %.4g%% short "
+            "of its bound %.10g; reported as %s",
+            objective,
+            100.0 * gap,
+            bound,
+            TIME_LIMIT,
+        )
+        return TIME_LIMIT
+    return status
+
+
 def _solution(
     chosen: npt.ArrayLike,
     gains: npt.ArrayLike,
@@ -180,17 +216,18 @@ def _solution(
     *,
     uncoverable: np.ndarray,
     start: float,
+    mip_rel_gap: float,
     proof_tol: float = _PROOF_TOL,
     assignment: sp.csr_array | None = None,
     year: np.ndarray | None = None,
 ) -> Solution:
     """The frozen :class:`Solution`, with its gap and its running time since ``start``.
 
-    A heuristic whose gap is within ``proof_tol`` is reported optimal.
+    Every model's result is made here, and its status is checked here (:func:`_checked`):
+    optimal only when ``objective`` meets ``bound`` within ``mip_rel_gap`` (or ``proof_tol``).
     """
     gap = _gap(objective, bound)
-    if status == HEURISTIC and gap <= proof_tol:
-        status = OPTIMAL
+    status = _checked(status, objective, bound, mip_rel_gap=mip_rel_gap, proof_tol=proof_tol)
     return Solution(
         chosen=_frozen(chosen, np.int64),
         gains=_frozen(gains, np.float64),
@@ -269,6 +306,7 @@ def _solve_coverage(
             method,
             uncoverable=uncoverable,
             start=start,
+            mip_rel_gap=mip_rel_gap,
         )
 
     everything = float(model.own.sum() + model.weight.sum())
@@ -606,6 +644,7 @@ def budgeted_covering(
         phased.method,
         uncoverable=uncoverable,
         start=start,
+        mip_rel_gap=gap,
         year=phased.year,
     )
 
@@ -679,6 +718,7 @@ def set_covering(
             method,
             uncoverable=uncoverable,
             start=start,
+            mip_rel_gap=gap_limit,
             proof_tol=0.0,  # whole numbers of sites: proved only when equal
         )
 
@@ -862,6 +902,7 @@ def capacitated_covering(
             method,
             uncoverable=uncoverable,
             start=start,
+            mip_rel_gap=gap_limit,
             assignment=assignment,
         )
 

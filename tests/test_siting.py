@@ -396,6 +396,21 @@ def test_the_brute_force_instances_need_the_yearly_budgets():
     assert differ >= 5  # 8 of the 20 when written
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_a_proved_optimum_reports_its_own_value_as_the_bound(seed):
+    """Once the branch-and-bound's tree is exhausted its bound is the incumbent's value.
+
+    A subtree that a fixing at the root excludes holds nothing better than the incumbent the
+    fixing was made at; on seed 0 its parent's LP value (157.4) was once reported for 154.
+    """
+    cover, weight, cost, years, yearly = _years_instance(seed)
+    fits, budget = cost <= yearly, years * yearly
+    whole = siting.budgeted_covering(cover[:, fits], weight, cost[fits], budget)
+    assert whole.objective == _best_over_years(cover[:, fits], weight, cost[fits], budget, 1)
+    assert whole.status == "optimal"
+    assert whole.bound == pytest.approx(whole.objective, rel=1e-6)
+
+
 # ---------------------------------------------------------------------------------------------
 # Capacitated covering.
 
