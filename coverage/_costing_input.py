@@ -21,7 +21,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ._costing_schema import OPTIONAL_ALIASES, RESIDENT_FIELDS, _Note
+from ._costing_schema import (
+    OPTIONAL_ALIASES,
+    PROPOSAL_COLUMN,
+    RESIDENT_FIELDS,
+    STATUS_WORDS,
+    _Note,
+)
 from ._errors import InputError
 from ._validate import NO_TEXTS, YES_NO_EXPECTED, YES_TEXTS, Where, as_text, resolve_columns
 from .inputs import TIERS
@@ -40,11 +46,19 @@ class _Rows:
     tiers: list[str]
     townships: list[str]
     years: list[int | None]
+    status: list[str]  # how each is taken: one of costing.STATUSES
     area_m2: np.ndarray
     social: list[bool | None]
     grades: list[str]
     residents: np.ndarray  # (n, 3), NaN where blank or the column is absent
     found: frozenset[str]  # optional fields present in the input
+    proposal: bool  # a table of proposed sites (it has PROPOSAL_COLUMN)
+
+    @property
+    def opening_years(self) -> list[int]:
+        """The years of the facilities to be built that have one (``planned``)."""
+        pairs = zip(self.years, self.status, strict=True)
+        return [y for y, s in pairs if s == "planned" and y is not None]
 
 
 def _bad(
@@ -108,12 +122,23 @@ def _parse(
             residents[:, k] = _numbers(
                 frame[col[field]], where, ids, col[field], "a number of residents, 0 or more"
             )
+    years: list[int | None] = (
+        _years(frame[col["year"]], where, ids, col["year"]) if "year" in col else [None] * n
+    )
+    proposal = PROPOSAL_COLUMN in names
+    given = (
+        _given_status(frame[col["status"]], years, where, ids, col["status"])
+        if "status" in col
+        else [""] * n
+    )
+    status = [_status(g, y, proposal=proposal) for g, y in zip(given, years, strict=True)]
     return _Rows(
         ids=ids,
         names=as_text(frame["name"]),
         tiers=tiers,
         townships=as_text(frame[col["township"]]) if "township" in col else [""] * n,
-        years=_years(frame[col["year"]], where, ids, col["year"]) if "year" in col else [None] * n,
+        years=years,
+        status=status,
         area_m2=area,
         social=(
             _flags(frame[col["social_capital"]], where, ids, col["social_capital"])
@@ -123,6 +148,7 @@ def _parse(
         grades=as_text(frame[col["grade"]]) if "grade" in col else [""] * n,
         residents=residents,
         found=frozenset(col),
+        proposal=proposal,
     )
 
 
@@ -159,6 +185,55 @@ def _years(values: pd.Series, where: Where, ids: Sequence[str], column: str) -> 
             raise _bad(where, position, ids[position], column, value, expected)
         out.append(int(number))
     return out
+
+
+def _given_status(
+    values: pd.Series,
+    years: Sequence[int | None],
+    where: Where,
+    ids: Sequence[str],
+    column: str,
+) -> list[str]:
+    """The input statuses as their :data:`STATUS_WORDS` keys, ``""`` where blank.
+
+    A site the plan leaves out (``after_the_horizon``, ``over_a_year_budget``) has no year to
+    open in, so one with a ``year`` is refused.
+    """
+    words = {word.lower(): key for key, group in STATUS_WORDS.items() for word in group}
+    codes = ", ".join(group[0] for group in STATUS_WORDS.values())
+    others = ", ".join(word for group in STATUS_WORDS.values() for word in group[1:])
+    out: list[str] = []
+    for position, (value, text) in enumerate(zip(values.tolist(), as_text(values), strict=True)):
+        key = words.get(text.lower(), "") if text else ""
+        if text and not key:
+            expected = f"one of {codes} (or {others}), or blank"
+            raise _bad(where, position, ids[position], column, value, expected)
+        if key in ("after_the_horizon", "over_a_year_budget") and years[position] is not None:
+            expected = (
+                f"existing, planned or proposed beside its year {years[position]} (a site the "
+                "plan leaves out has no year)"
+            )
+            raise _bad(where, position, ids[position], column, value, expected)
+        out.append(key)
+    return out
+
+
+def _status(given: str, year: int | None, *, proposal: bool) -> str:
+    """How a facility is costed (one of :data:`STATUSES`), from its status word and year.
+
+    A year makes a facility ``planned`` (opening that year) unless its status says it exists.
+    Without a year, ``planned`` or ``proposed`` make it ``proposed``; a blank status makes it
+    ``existing``, except in a table of proposed sites, where it is ``unknown``.
+    """
+    if given == "existing":
+        return "existing"
+    if year is not None:
+        return "planned"
+    if given in ("planned", "proposed"):
+        return "proposed"
+    if given:
+        return given
+    return "unknown" if proposal else "existing"
 
 
 def _flags(values: pd.Series, where: Where, ids: Sequence[str], column: str) -> list[bool | None]:

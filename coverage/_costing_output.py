@@ -14,7 +14,14 @@ from typing import Any
 
 import pandas as pd
 
-from ._costing_schema import _KNOWN_COLUMNS, HEADERS_EN, HEADERS_ZH, LANGS
+from ._costing_schema import (
+    _KNOWN_COLUMNS,
+    HEADERS_EN,
+    HEADERS_ZH,
+    LANGS,
+    STATUS_LABELS_EN,
+    STATUS_LABELS_ZH,
+)
 from ._errors import InputError
 from ._money_rules import _fmt
 from ._validate import YES_NO_WORDS
@@ -49,6 +56,8 @@ def _display_facilities(table: pd.DataFrame, *, lang: str) -> pd.DataFrame:
     out = out.drop(columns=[f"{rule}_en" for rule in rules])
     labels = TIER_LABELS_ZH if lang == "zh" else TIER_LABELS_EN
     out["tier"] = out["tier"].map(lambda t: labels.get(t, t))
+    statuses = STATUS_LABELS_ZH if lang == "zh" else STATUS_LABELS_EN
+    out["status"] = out["status"].map(lambda s: statuses.get(s, s))
     if lang == "zh":
         out["complete"] = out["complete"].map(YES_NO_WORDS["zh"])
     return out.rename(columns=_headers(lang))
@@ -164,12 +173,14 @@ def _money_text(low: float, high: float, *, known: bool = True) -> str:
 def _facility_text(table: pd.DataFrame, *, lang: str) -> str:
     headers = _headers(lang)
     labels = TIER_LABELS_ZH if lang == "zh" else TIER_LABELS_EN
+    statuses = STATUS_LABELS_ZH if lang == "zh" else STATUS_LABELS_EN
     out = pd.DataFrame(
         {
             headers["id"]: table["id"],
             headers["name"]: table["name"],
             headers["tier"]: table["tier"].map(lambda t: labels.get(t, t)),
             headers["year"]: table["year"].map(lambda y: "" if pd.isna(y) else str(y)),
+            headers["status"]: table["status"].map(lambda s: statuses.get(s, s)),
             headers["construction_yuan"]: [
                 _money_text(v, v) for v in table["construction_yuan"].astype(float)
             ],

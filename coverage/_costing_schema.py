@@ -60,6 +60,7 @@ RESIDENT_FIELDS: tuple[str, ...] = (
 
 OPTIONAL_ALIASES: dict[str, tuple[str, ...]] = {
     "year": ("开业年份", "投用年份", "建成年份", "年份"),
+    "status": ("建设状态", "安排"),
     "township": ("街道", "乡镇", "街道(乡镇)", "乡镇(街道)", "所属街道", "所属乡镇"),
     "social_capital": ("社会资本", "社会力量投资", "社会资本投资", "社会力量"),
     "grade": ("评定等级", "评估等级", "运营等级"),
@@ -69,12 +70,68 @@ OPTIONAL_ALIASES: dict[str, tuple[str, ...]] = {
 }
 """Optional field → accepted headers besides the field name itself."""
 
+STATUSES: tuple[str, ...] = (
+    "existing",
+    "planned",
+    "proposed",
+    "after_the_horizon",
+    "over_a_year_budget",
+    "unknown",
+)
+"""Values of the per-facility ``status``: how :func:`cost` took each facility.
+
+``existing``: already built, so no construction subsidy (its ``year``, if any, is when it
+opened). ``planned``: to be built, opening in its ``year``. ``proposed``: to be built, its
+year not given, so taken as opening in the horizon's first year. ``after_the_horizon``,
+``over_a_year_budget``: to be built, but not within the plan's years (the statuses of
+:func:`carecircle.sites.phase`), so nothing of theirs is in the totals. ``unknown``: a row of a
+proposed-sites table (one with ``newly_covered``, as ``carecircle site`` writes) that says
+neither a year nor a status, so whether it is new, and its construction, are unknown.
+"""
+
+STATUS_LABELS_ZH: dict[str, str] = {
+    "existing": "现有",
+    "planned": "列入计划",
+    "proposed": "拟建(未定年份)",
+    "after_the_horizon": "规划期内未安排",
+    "over_a_year_budget": "超出年度预算",
+    "unknown": "未注明新建或现有",
+}
+""":data:`STATUSES` in Chinese, for the workbook and the terminal."""
+
+STATUS_LABELS_EN: dict[str, str] = {
+    "existing": "existing",
+    "planned": "planned",
+    "proposed": "proposed (no year)",
+    "after_the_horizon": "not in the plan's years",
+    "over_a_year_budget": "over a year's budget",
+    "unknown": "new or existing not stated",
+}
+""":data:`STATUSES` in English, for the workbook and the terminal."""
+
+STATUS_WORDS: dict[str, tuple[str, ...]] = {
+    "existing": ("existing", "现有", "已建"),
+    "planned": ("planned", "列入计划"),
+    "proposed": ("proposed", "拟建"),
+    "after_the_horizon": ("after_the_horizon", "规划期内未安排"),
+    "over_a_year_budget": ("over_a_year_budget", "超出年度预算"),
+}
+"""The input ``status`` words (any case) → the status they give; blank says nothing.
+
+``planned`` and ``proposed`` mean the same in the input, a facility to be built: it is
+``planned`` in the costing when it has a ``year``, ``proposed`` when not.
+"""
+
+PROPOSAL_COLUMN = "newly_covered"
+"""A column only a table of proposed sites has (``proposed_sites.csv``, ``Proposal.sites``)."""
+
 FACILITY_COLUMNS: tuple[str, ...] = (
     "id",
     "name",
     "tier",
     "township",
     "year",
+    "status",
     "area_m2",
     "construction_yuan",
     "construction_rule",
@@ -132,6 +189,7 @@ HEADERS_ZH: dict[str, str] = {
     "tier": "设施类型",
     "township": "街道(乡镇)",
     "year": "开业年份",
+    "status": "建设状态",
     "area_m2": "建筑面积(m²)",
     "construction_yuan": "一次性建设补助(元)",
     "construction_rule": "建设补助依据",
@@ -163,6 +221,7 @@ HEADERS_EN: dict[str, str] = {
     "tier": "tier",
     "township": "township",
     "year": "opening year",
+    "status": "status",
     "area_m2": "floor area (m²)",
     "construction_yuan": "construction subsidy (yuan)",
     "construction_rule": "construction rule",

@@ -51,6 +51,7 @@ def _facility_table(
             "tier": rows.tiers,
             "township": rows.townships,
             "year": pd.array(rows.years, dtype="Int64"),
+            "status": rows.status,
             "area_m2": rows.area_m2,
             "construction_yuan": [a.low for a in built],
             "construction_rule": [a.zh for a in built],
@@ -70,21 +71,37 @@ def _facility_table(
 class _Horizon(NamedTuple):
     """Per facility: what counts within the horizon."""
 
-    runs_from: np.ndarray  # first year operating within the horizon
+    runs_from: np.ndarray  # first year operating within the horizon (end + 1: never)
     years: np.ndarray  # years operating within the horizon
-    opening: np.ndarray  # opening year, NaN for existing facilities
+    opening: np.ndarray  # opening year of a facility to be built, NaN for the others
+    builds: np.ndarray  # year its construction counts in: opening, or NaN for none
     construction: np.ndarray  # construction counted in the horizon (NaN: unknown)
     bed: np.ndarray  # bed subsidy per year counted (NaN: unknown; 0 when not operating)
 
 
 def _horizon(table: pd.DataFrame, *, start: int, end: int) -> _Horizon:
-    opening = table["year"].to_numpy(dtype=float, na_value=np.nan)
-    runs_from = np.where(np.isnan(opening), start, np.maximum(opening, start))
+    """What of each facility's amounts falls within ``start .. end``, by its ``status``.
+
+    ``planned`` opens in its year and ``proposed`` in ``start``: construction then, operating
+    from then. ``existing`` operates from ``start`` (or its year, when later), with no
+    construction. ``after_the_horizon`` and ``over_a_year_budget`` are not built within the
+    plan: nothing counts. ``unknown`` operates from ``start``, and its construction, unknown,
+    counts in ``start``.
+    """
+    status = table["status"].to_numpy(dtype=object)
+    year = table["year"].to_numpy(dtype=float, na_value=np.nan)
+    opening = np.where(status == "proposed", float(start), np.nan)
+    opening = np.where(status == "planned", year, opening)
+    builds = np.where(status == "unknown", float(start), opening)
+    since = np.where(np.isnan(opening), np.nan_to_num(year, nan=start), opening)
+    left_out = np.isin(status, ("after_the_horizon", "over_a_year_budget"))
+    runs_from = np.where(left_out, end + 1, since)
+    runs_from = np.maximum(runs_from, start)
     n_years = np.clip(end - runs_from + 1, 0, None).astype(int)
-    in_horizon = (opening >= start) & (opening <= end)  # False for NaN (existing)
+    in_horizon = (builds >= start) & (builds <= end)  # False for NaN
     construction = np.where(in_horizon, table["construction_yuan"].to_numpy(dtype=float), 0.0)
     bed = np.where(n_years > 0, table["bed_subsidy_yuan_per_year"].to_numpy(dtype=float), 0.0)
-    return _Horizon(runs_from, n_years, opening, construction, bed)
+    return _Horizon(runs_from, n_years, opening, builds, construction, bed)
 
 
 def _with_horizon(table: pd.DataFrame, horizon: _Horizon) -> pd.DataFrame:
@@ -107,9 +124,10 @@ def _per_year(table: pd.DataFrame, horizon: _Horizon, *, start: int, end: int) -
     for year in range(start, end + 1):
         running = horizon.runs_from <= year
         opens = horizon.opening == year
-        construction = float(np.nansum(horizon.construction[opens]))
+        builds = horizon.builds == year
+        construction = float(np.nansum(horizon.construction[builds]))
         bed = float(np.nansum(horizon.bed[running]))
-        unknown_construction = opens & np.isnan(horizon.construction)
+        unknown_construction = builds & np.isnan(horizon.construction)
         unknown_bed = running & np.isnan(horizon.bed)
         unknown = unknown_construction | unknown_bed
         records.append(
@@ -164,16 +182,18 @@ def _notes(
     the table also has a ``note_zh`` for the Chinese.
     """
     notes: list[_Note] = []
-    opening = [y for y in rows.years if y is not None]
-    if "year" not in rows.found:
+    opening = rows.opening_years
+    if not rows.found & {"year", "status"} and not rows.proposal:
         notes.append(
             _Note(
-                "无开业年份一栏：所有设施按现有设施处理，不计建设补助；"
-                "请为每个拟建设施填写开业年份",
-                "no 'year' column: every facility is treated as existing (no construction "
-                "subsidy counted); give each proposed facility its opening year",
+                "无开业年份和建设状态两栏：所有设施按现有设施处理，不计建设补助；"
+                "请为每个拟建设施填写开业年份，或填建设状态 status=proposed",
+                "no 'year' or 'status' column: every facility is treated as existing (no "
+                "construction subsidy counted); give each facility to be built its opening "
+                "year, or status = proposed",
             )
         )
+    notes += _status_notes(rows.status, start=start)
     early = sum(1 for y in opening if y < start)
     late = sum(1 for y in opening if y > end)
     if early:
@@ -268,7 +288,8 @@ def _notes(
             if isinstance(entry, Mapping) and entry.get("note"):
                 zh = entry.get("note_zh") or entry["note"]
                 notes.append(_Note(f"{key}：{zh}", f"{key}: {entry['note']}"))
-    missing_area = int(table["construction_yuan"].isna().sum())  # only a missing area does it
+    # a missing area, or a status that does not say whether the facility is new
+    missing_area = int((table["construction_yuan"].isna() & (table["status"] != "unknown")).sum())
     if missing_area:
         notes.append(
             _Note(
@@ -288,6 +309,51 @@ def _notes(
                 f"请补充自理老人、半失能老人、失能老人人数（{fields}）",
                 f"{no_beds} facilit{'y has' if no_beds == 1 else 'ies have'} no resident counts "
                 "for the bed subsidy: unknown (NaN) and left out of the totals; add " + fields,
+            )
+        )
+    return notes
+
+
+def _status_notes(status: Sequence[str], *, start: int) -> list[_Note]:
+    """What the costing took for the facilities to be built without a year, and the unknown."""
+    notes: list[_Note] = []
+    proposed = sum(1 for s in status if s == "proposed")
+    left_out = sum(1 for s in status if s in ("after_the_horizon", "over_a_year_budget"))
+    unknown = sum(1 for s in status if s == "unknown")
+    if proposed:
+        notes.append(
+            _Note(
+                f"{proposed} 个拟建设施（status=proposed）未填开业年份：按测算期首年（{start}年）"
+                "开业计，建设补助计入当年，运营补助从当年起计；请填写开业年份以按年安排"
+                "（scripts/plan_sites.py 会填写）",
+                f"{proposed} facilit{'y' if proposed == 1 else 'ies'} to be built (status "
+                f"proposed) {'has' if proposed == 1 else 'have'} no opening year: taken as "
+                f"opening in {start}, the horizon's first year, with construction counted then "
+                "and operating from then; give each its 'year' to place it (scripts/"
+                "plan_sites.py does)",
+            )
+        )
+    if left_out:
+        notes.append(
+            _Note(
+                f"{left_out} 个选址未列入规划年份（status 为 after_the_horizon 或 "
+                "over_a_year_budget）：规划期内不建，均不计入合计",
+                f"{left_out} site{'' if left_out == 1 else 's'} the plan leaves out of its years "
+                "(status after_the_horizon or over_a_year_budget): not built within the plan, so "
+                "nothing of theirs is in the totals",
+            )
+        )
+    if unknown:
+        notes.append(
+            _Note(
+                f"{unknown} 个设施来自拟建选址表（有 newly_covered 一栏），但未填开业年份或"
+                "建设状态：不知是新建还是现有，建设补助未知，未计入合计（合计为下限）；"
+                "请填写开业年份，或填建设状态 status=proposed（选址命令会填写）",
+                f"{unknown} facilit{'y' if unknown == 1 else 'ies'} of a proposed-sites table (it "
+                "has a newly_covered column) give neither an opening year nor a status: whether "
+                "new or existing is not stated, so construction is unknown and left out of the "
+                "totals (lower bounds); give 'year', or status = proposed (carecircle site "
+                "writes it)",
             )
         )
     return notes

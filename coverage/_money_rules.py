@@ -268,11 +268,25 @@ def _construction_per_m2(
 def _construction(
     rows: _Rows, i: int, money: Mapping[str, Any], *, municipal: bool | None, label: tuple[str, str]
 ) -> _Amount:
-    if rows.years[i] is None:
+    status, year = rows.status[i], rows.years[i]
+    if status == "existing":
+        why_zh, why_en = (
+            ("无开业年份", "no opening year")
+            if year is None
+            else (f"{year}年开业，状态为现有", f"opened {year}, status existing")
+        )
         return _exact(
             0.0,
-            "现有设施（无开业年份），不计建设补助",
-            "existing facility (no opening year): no construction subsidy counted",
+            f"现有设施（{why_zh}），不计建设补助",
+            f"existing facility ({why_en}): no construction subsidy counted",
+        )
+    has_rules = money.get("construction_flat") or money.get("construction_per_m2")
+    if status == "unknown" and has_rules:
+        return _exact(
+            math.nan,
+            "拟建选址表中的一行，未填开业年份或建设状态：不知是新建还是现有，建设补助未计",
+            "a row of a proposed-sites table with neither an opening year nor a status: new or "
+            "existing is not stated, so construction is not costed",
         )
     parts = []
     if money.get("construction_flat"):

@@ -31,14 +31,16 @@ def _reasons(target: Circle) -> tuple[str, str]:
 def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:
     """Write ``proposed_sites.csv`` (ids in order of choice), ``siting.xlsx`` and the tables.
 
-    Files: ``proposed_sites.csv``; ``siting_communities.csv`` and ``siting_townships.csv``
-    (before and after); ``uncoverable.csv``; ``candidates.csv`` (every candidate, chosen or
-    not, with its status); ``siting.xlsx`` with all of them (Chinese headers by default).
+    Files: ``proposed_sites.csv``, whose ``year`` (blank) and ``status`` (``proposed``) say
+    that its sites are still to be built, unless the sites carry a phasing's own;
+    ``siting_communities.csv`` and ``siting_townships.csv`` (before and after);
+    ``uncoverable.csv``; ``candidates.csv`` (every candidate, chosen or not, with its status);
+    ``siting.xlsx`` with all of them (Chinese headers by default).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     frames = {
-        "proposed_sites": _with_lonlat(proposal.sites),
+        "proposed_sites": _with_lonlat(_to_build(proposal.sites)),
         "siting_communities": proposal.communities,
         "siting_townships": proposal.townships,
         "uncoverable": proposal.uncoverable,
@@ -68,6 +70,21 @@ def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[
     return written
 
 
+def _to_build(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The sites with ``year`` (blank) and ``status`` (``proposed``) unless phased already.
+
+    So that ``proposed_sites.csv`` says its sites are still to be built, and ``carecircle
+    cost`` costs them as new (see :data:`carecircle.costing.STATUSES`).
+    """
+    columns = {"year": pd.array([None] * len(sites), dtype="Int64"), "status": "proposed"}
+    missing = {name: value for name, value in columns.items() if name not in sites}
+    if not missing:
+        return sites
+    geometry = sites.geometry.name
+    out = sites.assign(**missing)
+    return out[[c for c in out.columns if c != geometry] + [geometry]]
+
+
 def _words(circle: Circle, lang: str) -> dict[str, dict[Any, Any]]:
     """Coded cell values of the siting tables in words, per column, for the workbook."""
     values = report.VALUES[lang]
@@ -83,6 +100,7 @@ def _words(circle: Circle, lang: str) -> dict[str, dict[Any, Any]]:
     }
     text = TEXT[lang]
     planned = {
+        "proposed": "拟建" if lang == "zh" else "proposed",
         "planned": "列入计划" if lang == "zh" else "planned",
         "after_the_horizon": text["after_the_horizon"],
         "over_a_year_budget": text["over_a_year_budget"],

@@ -7,6 +7,12 @@ subsidy per resident-month (运城). :func:`cost` applies them to every facility
 over a planning horizon; :func:`write` saves the result as CSV and Excel; :func:`format_table`
 renders it for a terminal.
 
+Which facilities are to be built comes from the input's ``year`` and ``status`` (see
+:data:`STATUSES`): a year is an opening year; without one, ``status = proposed`` (as
+``carecircle site`` writes) opens in the horizon's first year, ``existing`` or a blank status is
+an existing facility, and a row of a proposed-sites table that says neither has an unknown
+construction, never 0.
+
 Every amount comes with a sentence saying which rule gave it and why, or why nothing is due
 (below the area threshold, not built by social capital, tier not subsidised). An amount that
 cannot be worked out (no floor area where a rule needs one, no resident counts) is NaN, never
@@ -16,7 +22,7 @@ lower bound, flagged in its table (``construction_known``, ``bed_subsidy_known``
 
 Per-facility columns (:data:`FACILITY_COLUMNS`)::
 
-    id, name, tier, township, year, area_m2,
+    id, name, tier, township, year, status, area_m2,
     construction_yuan, construction_rule,
     operating_yuan_per_year, operating_yuan_per_year_min, operating_yuan_per_year_max,
     operating_rule, bed_subsidy_yuan_per_year, bed_subsidy_rule,
@@ -79,6 +85,8 @@ from ._costing_schema import PER_YEAR_COLUMNS as PER_YEAR_COLUMNS
 from ._costing_schema import RESIDENT_FIELDS as RESIDENT_FIELDS
 from ._costing_schema import SHEETS as SHEETS
 from ._costing_schema import SOCIAL_CAPITAL_TIERS as SOCIAL_CAPITAL_TIERS
+from ._costing_schema import STATUS_WORDS as STATUS_WORDS
+from ._costing_schema import STATUSES as STATUSES
 from ._costing_schema import URBAN_CENTRE_TIERS as URBAN_CENTRE_TIERS
 from ._costing_tables import (
     _empty,
@@ -109,10 +117,12 @@ class Costing:
         only a range is known, see ``_min``/``_max``, which always hold the range, equal to the
         amount when it is exact) and ``bed_subsidy_yuan_per_year`` every year the facility
         operates. NaN means the amount could not be worked out (see the ``*_rule`` column).
-        ``year`` is the opening year (``<NA>`` for an existing facility), ``horizon_years`` the
-        years it operates within the horizon, ``horizon_total_yuan_min``/``_max`` what it
-        receives within the horizon (unknown amounts left out; ``complete`` is False then).
-        ``*_rule`` in Chinese, ``*_rule_en`` in English.
+        ``year`` is the year given (the opening year of a facility to be built; ``<NA>`` when
+        not given), ``status`` how the facility was taken (one of :data:`STATUSES`),
+        ``horizon_years`` the years it operates within the horizon,
+        ``horizon_total_yuan_min``/``_max`` what it receives within the horizon (unknown
+        amounts left out; ``complete`` is False then). ``*_rule`` in Chinese, ``*_rule_en``
+        in English.
     per_year : pandas.DataFrame
         One row per year of the horizon, columns :data:`PER_YEAR_COLUMNS`, yuan. The sums
         leave out unknown amounts: ``construction_known`` (``bed_subsidy_known``) is False
@@ -184,7 +194,9 @@ def cost(
         will do; geometry is ignored): ``id``, ``name``, ``tier`` (one of
         :data:`carecircle.inputs.TIERS`) and ``area_m2`` (floor area in m², NaN when unknown).
         Optional columns, by name or by a header in :data:`OPTIONAL_ALIASES`: ``year`` (the
-        year a proposed facility opens; blank for an existing one), ``township``,
+        year a facility to be built opens; blank for an existing one), ``status`` (one of the
+        :data:`STATUS_WORDS`, or blank: whether a facility without a year is ``existing`` or
+        ``proposed``, or a site a plan leaves out; see :data:`STATUSES`), ``township``,
         ``social_capital`` (built by social capital: true/false, 是/否, 1/0; blank when
         unknown), ``grade`` (运城 assessment grade), ``residents_self_care``,
         ``residents_semi_disabled``, ``residents_disabled`` (residents, people, by care need).
@@ -211,15 +223,19 @@ def cost(
     Costing
         Per-facility amounts with their rules, per-year and per-township totals, and notes.
         Construction counts in the opening year when that year is within the horizon (never
-        for existing facilities); operating awards and bed subsidies count every year from
-        opening (from ``first_year`` for existing facilities) to the end of the horizon, the
-        opening year in full. A profile without money tables gives empty tables and a note.
+        for existing facilities; a ``proposed`` facility opens in ``first_year``); operating
+        awards and bed subsidies count every year from opening (from ``first_year`` for
+        existing facilities) to the end of the horizon, the opening year in full. Sites a plan
+        leaves out count nothing; a row of a proposed-sites table (one with ``newly_covered``)
+        with neither a year nor a status has an unknown construction (NaN). A profile without
+        money tables gives empty tables and a note.
 
     Raises
     ------
     InputError
-        For a missing ``id``/``name``/``tier`` column, an unknown tier, a bad year, area,
-        resident count or social-capital value (naming the file, row, id, column and value), or
+        For a missing ``id``/``name``/``tier`` column, an unknown tier, a bad year, status,
+        area, resident count or social-capital value, a year beside a status that says the
+        plan leaves the site out (naming the file, row, id, column and value), or
         ``first_year``/``years`` out of range.
     PolicyError
         For a money table without its amounts (``yuan``; ``yuan_per_m2`` and both caps;
@@ -246,7 +262,7 @@ def cost(
             f"cost. Add {tables} or [money.bed_subsidy_monthly] to the profile, each with its "
             "source",
         )
-        start = first_year if first_year is not None else _default_start(rows.years, [])
+        start = first_year if first_year is not None else _default_start(rows.opening_years, [])
         return Costing(
             facilities=_empty(FACILITY_COLUMNS),
             per_year=_empty(PER_YEAR_COLUMNS),
@@ -259,7 +275,7 @@ def cost(
         )
     _check_money(money, policy.source_file)
     notes: list[_Note] = []
-    start = first_year if first_year is not None else _default_start(rows.years, notes)
+    start = first_year if first_year is not None else _default_start(rows.opening_years, notes)
     end = start + int(years) - 1
     _check_year_value(end, "the horizon's last year (first year + years - 1)")
     per_m2 = money.get("construction_per_m2") or {}

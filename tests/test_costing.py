@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from carecircle import costing, policy
+from carecircle import cli, costing, policy
 from carecircle._errors import InputError, PolicyError
 
 NAN = float("nan")
@@ -490,6 +490,146 @@ def test_construction_counts_in_the_opening_year_only(wanzhou):
     }
 
 
+# --- which facilities are new: year and status ---------------------------------------------
+
+
+def test_a_status_says_which_facilities_are_to_be_built(wanzhou):
+    # no year: the status decides; 拟建/列入计划/现有 as the words in English
+    words = ["proposed", "拟建", "PLANNED", "existing", "现有", ""]
+    frame = _facilities(["community_station"] * 6, [300] * 6, status=words)
+    result = costing.cost(frame, wanzhou, first_year=2030, years=2)
+    table = _by_id(result)
+    assert table["status"].tolist() == ["proposed"] * 3 + ["existing"] * 3
+    assert table["construction_yuan"].tolist() == [200_000.0] * 3 + [0.0] * 3
+    # the three to be built open in the horizon's first year, and say so
+    assert result.per_year["construction_yuan"].tolist() == [600_000.0, 0.0]
+    assert result.per_year["facilities_opening"].tolist() == [3, 0]
+    assert result.facilities["complete"].all()
+    said = "to be built (status proposed) have no opening year: taken as opening in 2030, the"
+    assert any(note.startswith("3 facilities") and said in note for note in result.notes)
+    assert "现有设施（无开业年份）" in table.loc["f4", "construction_rule"]
+
+
+def test_a_proposed_facility_operates_from_the_first_year(dianjiang):
+    frame = _facilities(["community_station"] * 2, [300] * 2, status=["proposed", "existing"])
+    result = costing.cost(frame, dianjiang, first_year=2030, years=2)
+    assert _by_id(result)["horizon_years"].tolist() == [2, 2]
+    assert result.per_year["total_yuan_min"].tolist() == [60_000.0, 60_000.0]
+
+
+def test_a_year_makes_a_facility_planned_unless_its_status_says_existing(wanzhou, dianjiang):
+    frame = _facilities(
+        ["community_station"] * 4,
+        [300] * 4,
+        year=[2031, 2031, 2031, 2018],
+        status=["proposed", "", "existing", "existing"],
+    )
+    result = costing.cost(frame, wanzhou, years=3)
+    table = _by_id(result)
+    assert table["status"].tolist() == ["planned", "planned", "existing", "existing"]
+    assert table["construction_yuan"].tolist() == [200_000.0, 200_000.0, 0.0, 0.0]
+    assert "2031年开业，状态为现有" in table.loc["f3", "construction_rule"]
+    # the horizon starts at the first year a facility to be built opens, not 2018
+    assert result.first_year == 2031
+    assert result.per_year["construction_yuan"].tolist() == [400_000.0, 0.0, 0.0]
+    assert not any("before 2031" in note for note in result.notes)
+    # an existing facility operates from its year when that falls within the horizon
+    later = costing.cost(frame, dianjiang, first_year=2030, years=3)
+    assert _by_id(later)["horizon_years"].tolist() == [2, 2, 2, 3]
+
+
+def test_sites_the_plan_leaves_out_count_nothing(dianjiang, wanzhou):
+    # as scripts/plan_sites.py writes them: no year, and why not
+    status = ["planned", "after_the_horizon", "over_a_year_budget"]
+    frame = _facilities(["community_station"] * 3, [300] * 3, year=[2030, "", ""], status=status)
+    result = costing.cost(frame, dianjiang, first_year=2030, years=3)
+    table = _by_id(result)
+    assert table["status"].tolist() == status
+    assert table["horizon_years"].tolist() == [3, 0, 0]
+    assert table["horizon_total_yuan_max"].tolist() == [90_000.0, 0.0, 0.0]
+    assert result.per_year["facilities_operating"].tolist() == [1, 1, 1]
+    assert result.total["total_yuan_max"] == 90_000.0
+    assert any("2 sites the plan leaves out of its years" in note for note in result.notes)
+    built = costing.cost(frame, wanzhou, first_year=2030, years=3)
+    # their subsidy is shown, as for a facility opening after the horizon, but not counted
+    assert _by_id(built)["construction_yuan"].tolist() == [200_000.0] * 3
+    assert built.total["construction_yuan"] == 200_000.0
+
+
+def test_a_proposal_without_year_or_status_has_unknown_construction(wanzhou, dianjiang):
+    # a table of proposed sites (newly_covered) that says neither: not taken as existing
+    frame = _facilities(["community_station"] * 2, [300] * 2, newly_covered=[120.0, 80.0])
+    result = costing.cost(frame, wanzhou, first_year=2030, years=2)
+    table = _by_id(result)
+    assert table["status"].tolist() == ["unknown", "unknown"]
+    assert table["construction_yuan"].isna().all()
+    assert "new or existing is not stated" in table.loc["f1", "construction_rule_en"]
+    assert result.per_year["construction_known"].tolist() == [False, True]
+    assert result.per_township["construction_known"].tolist() == [False]
+    assert not any("no floor area" in note for note in result.notes)
+    assert not any("no 'year' or 'status' column" in note for note in result.notes)
+    # a profile with no construction rule has nothing unknown to say about construction
+    awards = costing.cost(frame, dianjiang, first_year=2030, years=2)
+    assert awards.facilities["construction_yuan"].tolist() == [0.0, 0.0]
+    assert awards.facilities["complete"].all()
+    # a blank status in such a table is as unknown; a status or a year settles it
+    frame["status"] = ["", "proposed"]
+    frame["year"] = ["2031", ""]
+    settled = _by_id(costing.cost(frame, wanzhou, first_year=2030, years=2))
+    assert settled["status"].tolist() == ["planned", "proposed"]
+    assert settled["construction_yuan"].tolist() == [200_000.0, 200_000.0]
+
+
+def test_a_facility_table_without_year_or_status_is_existing_and_says_so(wanzhou):
+    frame = _facilities(["community_station"], [300])
+    result = costing.cost(frame, wanzhou, first_year=2030)
+    assert result.facilities["status"].tolist() == ["existing"]
+    assert result.facilities["construction_yuan"].tolist() == [0.0]
+    assert any("no 'year' or 'status' column" in note for note in result.notes)
+    with_status = costing.cost(frame.assign(status=["existing"]), wanzhou, first_year=2030)
+    assert not any("no 'year' or 'status' column" in note for note in with_status.notes)
+
+
+@pytest.mark.parametrize(
+    ("year", "status", "expected"),
+    [
+        (
+            "",
+            "built",
+            "found 'built'; expected one of existing, planned, proposed, after_the_horizon, "
+            "over_a_year_budget (or 现有, 已建, 列入计划, 拟建, 规划期内未安排, 超出年度预算), or "
+            "blank",
+        ),
+        (
+            "2031",
+            "after_the_horizon",
+            "found 'after_the_horizon'; expected existing, planned or proposed beside its year "
+            "2031 (a site the plan leaves out has no year)",
+        ),
+    ],
+)
+def test_a_bad_status_names_the_row_and_what_would_do(tmp_path, capsys, year, status, expected):
+    path = tmp_path / "sites.csv"
+    path.write_text(
+        "id,name,tier,lon,lat,year,status\n"
+        "N0,甲,community_station,24.94,60.168,,proposed\n"
+        f"N1,乙,community_station,24.94,60.168,{year},{status}\n",
+        encoding="utf-8",
+    )
+    args = ["cost", "--facilities", str(path), "--policy", "wanzhou", "--first-year", "2030"]
+    assert cli.main([*args, "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"carecircle: error: {path}: row 2 (line 3) (id 'N1'), column 'status': {expected}"
+    )
+
+
+def test_the_status_column_takes_the_siting_workbooks_header(wanzhou):
+    frame = _facilities(["community_station"], [300])
+    frame["安排"] = ["拟建"]
+    result = costing.cost(frame, wanzhou, first_year=2030)
+    assert result.facilities["status"].tolist() == ["proposed"]
+
+
 def test_default_first_year_is_the_earliest_opening(dianjiang):
     frame = _facilities(["community_station"] * 2, [300] * 2, year=[2023, 2022])
     result = costing.cost(frame, dianjiang, years=2)
@@ -562,8 +702,6 @@ def test_bad_facility_values_name_row_column_and_value(wanzhou, change, message)
     ],
 )
 def test_cost_command_errors_name_the_file(tmp_path, capsys, column, value, expected):
-    from carecircle import cli
-
     path = tmp_path / "新设施.csv"
     path.write_text(
         f"id,name,tier,lon,lat,area_m2,{column}\n"
