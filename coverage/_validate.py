@@ -32,7 +32,11 @@ CSV_ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
 """Encodings tried in turn for CSV files: UTF-8 (with or without BOM), then GB18030 (⊃ GBK)."""
 
 MISSING_MARKERS: frozenset[str] = frozenset({"", "nan", "na", "n/a", "null", "none"})
-"""Cell texts read as a missing number (compared after stripping, case-insensitive)."""
+"""Cell texts read as missing (compared after stripping, case-insensitive)."""
+
+NAN_TEXTS: frozenset[str] = frozenset({"nan", "+nan", "-nan"})
+"""Texts of 'not a number', refused in a number column: a blank cell says unknown. (In a text
+column ``nan`` is read as blank, as pandas writes a missing value when it turns it into text.)"""
 
 YES_TEXTS: frozenset[str] = frozenset(
     {"1", "true", "t", "yes", "y", "是", "对", "社会", "社会运营", "social"}
@@ -308,6 +312,11 @@ def _is_missing(value: Any) -> bool:
     return isinstance(value, str) and value.strip().lower() in MISSING_MARKERS
 
 
+def is_nan_text(value: Any) -> bool:
+    """Whether ``value`` is text spelling 'not a number' (``nan``, ``NaN``, ``-nan``)."""
+    return isinstance(value, str) and value.strip().lower() in NAN_TEXTS
+
+
 def as_text(values: pd.Series) -> list[str]:
     """Return the values as stripped strings: missing as ``""``, ``12.0`` as ``"12"``."""
     out = []
@@ -399,12 +408,16 @@ def numeric_column(
     Raises
     ------
     InputError
-        For a non-numeric, infinite, missing (when not allowed) or too-small value.
+        For a non-numeric, infinite or not-a-number (``inf``, ``1e999``, ``nan`` written as
+        text), missing (when not allowed) or too-small value.
 
     """
     expected = what if minimum is None else f"{what} ≥ {minimum:g}"
     out = np.full(len(values), np.nan)
     for position, value in enumerate(values.tolist()):
+        if is_nan_text(value):
+            blank = " (a blank cell where it is unknown)" if allow_missing else ""
+            raise where.bad_value(position, column, value, f"{expected}{blank}")
         if _is_missing(value):
             if not allow_missing:
                 raise where.bad_value(position, column, value, expected)
