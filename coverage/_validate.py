@@ -15,6 +15,7 @@ import csv
 import io
 import logging
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,6 +190,107 @@ def _norm(name: str) -> str:
     return name.strip().lower().replace("（", "(").replace("）", ")")
 
 
+FIELD_MEANINGS: dict[str, str] = {
+    "id": "an id",
+    "name": "a name",
+    "population": "the residents count",
+    "elderly": "the older residents count",
+    "kind": "urban or rural",
+    "township": "the street or township",
+    "shared_station": "the shared station's id",
+    "tier": "the facility tier",
+    "area_m2": "the floor area",
+    "beds": "the beds count",
+    "nursing_beds": "the nursing beds count",
+    "community_id": "the community's id",
+    "social_operated": "socially operated or not",
+    "medical_capable": "able to give medical care or not",
+    "cost": "the cost",
+    "lon": "the longitude",
+    "lat": "the latitude",
+}
+"""What each field holds, for the warnings about columns that look like one."""
+
+_IF_UNREAD: dict[str, str] = {
+    "elderly": "without it the shares are of all residents, not of the older ones",
+    "kind": "without it urban or rural comes from the names",
+}
+"""What the results use instead of a field whose column is not read, where it matters."""
+
+_UNIT = re.compile(r"[(\[【][^()\[\]【】]*[)\]】]$")
+_FILLERS = re.compile(r"[\s_\-.·]")
+
+
+def _compact(name: str) -> str:
+    """A header without case, spaces, ``_``, ``-`` or ``.``: ``Elderly Pop`` → ``elderlypop``."""
+    return _FILLERS.sub("", _norm(name))
+
+
+def _looks(column: str) -> set[str]:
+    """The forms of a header compared with the look-alike names: as is, and without a unit."""
+    compact = _compact(column)
+    return {compact, _UNIT.sub("", compact)}
+
+
+def _lookalike_fields(
+    unused: Sequence[str],
+    *,
+    aliases: Mapping[str, Sequence[str]],
+    lookalikes: Mapping[str, Sequence[str]],
+) -> dict[str, list[str]]:
+    """Field → the unused columns that look like it (by its name, aliases or look-alikes).
+
+    A header is compared without case, spaces, ``_``, ``-``, ``.`` and a trailing unit in
+    brackets (``建筑面积（㎡）`` looks like ``建筑面积``); a column goes to the first field it
+    looks like.
+    """
+    out: dict[str, list[str]] = {}
+    taken: set[str] = set()
+    for field, names in aliases.items():
+        forms = {_compact(n) for n in (field, *names, *lookalikes.get(field, ()))}
+        hits = [c for c in unused if c not in taken and _looks(c) & forms]
+        if hits:
+            out[field] = hits
+            taken |= set(hits)
+    return out
+
+
+def _warn_lookalikes(
+    looks: Mapping[str, Sequence[str]],
+    resolved: Mapping[str, str],
+    *,
+    path: Path,
+    layer: str | None,
+) -> None:
+    """Warn about each column that looks like a field but is not read."""
+    for field, hits in looks.items():
+        meaning = FIELD_MEANINGS.get(field, field)
+        for column in hits:
+            hint = _map_hint(layer, field, column)
+            if field in resolved:
+                logger.warning(
+                    "%s: column %r also looks like %s (%s), which is read from %r; map it "
+                    "with %s to read it instead",
+                    path,
+                    column,
+                    meaning,
+                    field,
+                    resolved[field],
+                    hint,
+                )
+            else:
+                unread = f"; {_IF_UNREAD[field]}" if field in _IF_UNREAD else ""
+                logger.warning(
+                    "%s: column %r looks like %s (%s) but is not read; map it with %s%s",
+                    path,
+                    column,
+                    meaning,
+                    field,
+                    hint,
+                    unread,
+                )
+
+
 def _map_hint(layer: str | None, field: str, column: str) -> str:
     """How to say which column holds ``field``: on the command line and in Python."""
     python = f"columns={{{field!r}: {column!r}}}"
@@ -203,11 +305,15 @@ def resolve_columns(
     columns: Mapping[str, str] | None,
     path: Path,
     layer: str | None = None,
+    lookalikes: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, str]:
     """Decide which of the file's columns holds each field.
 
     A ``columns`` entry wins; otherwise a column named like the field itself; otherwise one of
-    the field's aliases (compared case-insensitively, full-width brackets as ASCII).
+    the field's aliases (compared case-insensitively, full-width brackets as ASCII). A column
+    no field reads that looks like one (its name, an alias or a look-alike, see
+    :func:`_lookalike_fields`) is named in a warning with how to map it, or in the error when
+    the field is required and missing.
 
     Parameters
     ----------
@@ -224,6 +330,9 @@ def resolve_columns(
     layer : str, optional
         ``communities`` or ``facilities``: the layer the command line's ``--column`` maps, for
         the hints in messages (None: the file has no ``--column`` mapping).
+    lookalikes : mapping of str to sequence of str, optional
+        Field → headers that suggest the field but are not read as it unmapped (e.g.
+        ``老年人数`` for ``elderly``): warned about, never read silently.
 
     Returns
     -------
@@ -256,6 +365,7 @@ def resolve_columns(
             msg = f"{path}: {mapping} maps two fields to the column {name!r}; expected one each"
             raise InputError(msg)
         resolved[field] = name
+    warned: set[str] = set()
     for field, names in aliases.items():
         if field in resolved:
             continue
@@ -264,6 +374,7 @@ def resolve_columns(
         wanted = {_norm(a) for a in names}
         others = [c for c in free if _norm(c) in wanted]
         if hits and others:  # the field's own name wins, but say which column is not used
+            warned |= set(others)
             logger.warning(
                 "%s: %r is read from the column %r; %s left unused (map it with %s instead)",
                 path,
@@ -283,6 +394,8 @@ def resolve_columns(
             raise InputError(msg)
         if hits:
             resolved[field] = hits[0]
+    unused = [c for c in found if c not in resolved.values() and c not in warned]
+    looks = _lookalike_fields(unused, aliases=aliases, lookalikes=lookalikes or {})
     for field in required:
         if field not in resolved:
             accepted = ", ".join(repr(a) for a in (field, *aliases[field]))
@@ -295,12 +408,22 @@ def resolve_columns(
                     f"{other!r}; expected a column of its own for each"
                 )
                 raise InputError(msg)
+            like = looks.get(field, [])
+            if like:  # a column looks like it: name it in the hint
+                meaning = FIELD_MEANINGS.get(field, field)
+                msg = (
+                    f"{path}: missing required column for {field!r} (accepted headers: "
+                    f"{accepted}); the column {like[0]!r} looks like {meaning}: map it with "
+                    f"{_map_hint(layer, field, like[0])}"
+                )
+                raise InputError(msg)
             msg = (
                 f"{path}: missing required column for {field!r} (accepted headers: {accepted}); "
                 f"columns found: {listed}; rename the column, or map it with "
                 f"{_map_hint(layer, field, '<your column>')}"
             )
             raise InputError(msg)
+    _warn_lookalikes(looks, resolved, path=path, layer=layer)
     return resolved
 
 
