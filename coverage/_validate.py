@@ -97,8 +97,68 @@ class Where:
         return InputError(msg)
 
 
+_BIG5_MARKS = re.compile("[\u0370-\u04ff\u2500-\u257f\u3040-\u30ff\u3100-\u312f\ue000-\uf8ff]")
+"""Characters Big5 bytes turn into when read as GB18030 and simplified Chinese seldom holds:
+Greek, Cyrillic, box drawing, kana, bopomofo and private-use characters."""
+
+_CJK = re.compile("[\u4e00-\u9fff]")
+
+
+def _rare_in_gb(char: str) -> bool:
+    """Whether a character read as GB18030 is unusual in simplified Chinese text."""
+    if _BIG5_MARKS.fullmatch(char):
+        return True
+    if not _CJK.fullmatch(char):
+        return False
+    try:
+        char.encode("gb2312")  # the 6,763 common simplified characters
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def big5_example(raw: bytes, text: str) -> tuple[str, str] | None:
+    """A name as Big5 and as GB18030 when bytes read as GB18030 look like Big5, else None.
+
+    Big5 (traditional Chinese) bytes nearly always decode as GB18030, into nonsense: many of
+    the characters are rare in simplified Chinese (kana, Greek, private-use characters,
+    ideographs outside GB2312). The bytes look like Big5 when at least a quarter of the
+    non-ASCII characters (and at least two) are rare so, and the bytes decode as Big5 (cp950)
+    into Chinese text.
+
+    Parameters
+    ----------
+    raw : bytes
+        The bytes of the text (of a CSV, or a .dbf's field names and records).
+    text : str
+        ``raw`` decoded as GB18030.
+
+    Returns
+    -------
+    tuple of str or None
+        The first non-ASCII run as Big5 reads it and as GB18030 reads it, for a message.
+
+    """
+    wide = [c for c in text[:200_000] if not c.isascii()]
+    rare = sum(_rare_in_gb(c) for c in wide)
+    if rare < 2 or rare < len(wide) / 4:
+        return None
+    try:
+        big5 = raw.decode("cp950")
+    except UnicodeDecodeError:
+        return None
+    chinese = [c for c in big5[:200_000] if not c.isascii()]
+    if sum(bool(_CJK.fullmatch(c)) for c in chinese) < 0.8 * len(chinese):
+        return None
+    runs = re.compile("[^\x00-\x7f]+")
+    first_big5, first_gb = runs.search(big5), runs.search(text)
+    if first_big5 is None or first_gb is None:
+        return None
+    return first_big5.group()[:20], first_gb.group()[:20]
+
+
 def read_csv(path: Path) -> pd.DataFrame:
-    """Read a CSV as text, trying UTF-8 (BOM or not) and then GB18030.
+    """Read a CSV as text, trying UTF-8 (BOM or not) and then GB18030; refuse Big5.
 
     Parameters
     ----------
@@ -114,20 +174,28 @@ def read_csv(path: Path) -> pd.DataFrame:
     Raises
     ------
     InputError
-        If no encoding decodes the file, or the text is not a readable CSV.
+        If no encoding decodes the file, the file appears to be in Big5 (see
+        :func:`big5_example`), or the text is not a readable CSV.
 
     """
     raw = path.read_bytes()
-    text = None
+    text, used = None, ""
     for encoding in CSV_ENCODINGS:
         try:
-            text = raw.decode(encoding)
+            text, used = raw.decode(encoding), encoding
             break
         except UnicodeDecodeError:
             continue
     if text is None:
         tried = ", ".join(CSV_ENCODINGS)
         msg = f"{path}: cannot decode the file with any of {tried}; save it as UTF-8 and retry"
+        raise InputError(msg)
+    big5 = None if used.startswith("utf") else big5_example(raw, text)
+    if big5 is not None:
+        msg = (
+            f"{path}: the file appears to be in Big5 (traditional Chinese: {big5[0]!r}), which "
+            f"would be read as GB18030 into {big5[1]!r}; save it as UTF-8 and retry"
+        )
         raise InputError(msg)
     return strip_column_names(_table(text, path), path=path)
 

@@ -43,6 +43,7 @@ from ._validate import (
     YES_NO_FIELDS,
     Where,
     as_text,
+    big5_example,
     numeric_column,
     read_csv,
     required_text,
@@ -324,7 +325,8 @@ def _shapefile_encoding(path: Path) -> str | None:
 
     GDAL decides when a .cpg file names the encoding or the .dbf's language driver byte does;
     without either it would read Latin-1, which garbles Chinese names silently (GBK files from
-    ArcGIS often come without a .cpg). Then the .dbf's text is tried as UTF-8, then GB18030.
+    ArcGIS often come without a .cpg). Then the .dbf's text is tried as UTF-8, then GB18030;
+    text that appears to be Big5 (see :func:`carecircle._validate.big5_example`) is refused.
     """
     siblings = {p.name.lower(): p for p in path.parent.glob(f"{glob.escape(path.stem)}.*")}
     dbf = siblings.get(f"{path.stem.lower()}.dbf")
@@ -336,9 +338,18 @@ def _shapefile_encoding(path: Path) -> str | None:
     texts = _dbf_texts(dbf)
     for encoding in SHAPEFILE_ENCODINGS:
         try:
-            texts.decode(encoding)
+            decoded = texts.decode(encoding)
         except UnicodeDecodeError:
             continue
+        big5 = big5_example(texts, decoded) if encoding == "GB18030" else None
+        if big5 is not None:
+            msg = (
+                f"{dbf}: no .cpg file names the encoding and the attributes appear to be in Big5 "
+                f"(traditional Chinese: {big5[0]!r}), which would be read as GB18030 into "
+                f"{big5[1]!r}; write BIG5 in {path.stem}.cpg beside {path.name}, or save the "
+                "layer as UTF-8"
+            )
+            raise InputError(msg)
         if not texts.isascii():
             logger.warning(
                 "%s: no .cpg file names the encoding of %s; read as %s "

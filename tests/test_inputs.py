@@ -886,3 +886,59 @@ def test_x_and_y_columns_are_named_for_lon_and_lat(tmp_path: Path) -> None:
         "'longitude'); the column 'X' looks like the longitude: map it with --column "
         "facilities.lon=X (columns={'lon': 'X'} in Python)"
     )
+
+
+# --- Big5 ------------------------------------------------------------------------------------
+
+BIG5_NAMES = ["臺北市中正區", "長者照顧中心"]
+BIG5_CSV = (
+    "id,name,tier,lon,lat\nF1,臺北市中正區,clinic,121.51,25.03\n"
+    "F2,長者照顧中心,clinic,121.52,25.04\n"
+)
+
+
+def test_a_big5_csv_is_refused_not_garbled(tmp_path: Path) -> None:
+    text = BIG5_CSV
+    path = _csv(tmp_path / "f.csv", text, encoding="big5")
+    assert _error(inputs.read_facilities, path) == (
+        f"{path}: the file appears to be in Big5 (traditional Chinese: '臺北市中正區'), which "
+        "would be read as GB18030 into '籓\\ue665カいタ跋'; save it as UTF-8 and retry"
+    )
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_traditional_names_in_utf8_or_gb18030_are_read(tmp_path: Path, encoding: str) -> None:
+    text = BIG5_CSV
+    path = _csv(tmp_path / "f.csv", text, encoding=encoding)
+    assert inputs.read_facilities(path)["name"].tolist() == BIG5_NAMES
+
+
+def test_a_gbk_csv_of_simplified_names_is_not_taken_for_big5(tmp_path: Path) -> None:
+    # the bytes decode as Big5 too; 璟 and 瑄 are outside GB2312, but 2 of 26 are few
+    names = ["幸福社区养老服务站", "康乐居委会养老服务中心", "璟瑄颐和敬老院"]
+    rows = "".join(f"F{i},{n},street_center,106.5,29.5\n" for i, n in enumerate(names))
+    path = _csv(tmp_path / "f.csv", "id,name,tier,lon,lat\n" + rows, encoding="gbk")
+    assert inputs.read_facilities(path)["name"].tolist() == names
+
+
+def test_rare_gbk_characters_that_big5_reads_as_kana_are_not_taken_for_big5(
+    tmp_path: Path,
+) -> None:
+    # all four are outside GB2312, but as Big5 the bytes read クノ, タジ: not Chinese either
+    path = _csv(
+        tmp_path / "f.csv", "id,name,tier,lon,lat\nF1,荊莊,clinic,1,1\nF2,荳荘,clinic,1,1\n"
+    )
+    path.write_bytes(path.read_text(encoding="utf-8").encode("gbk"))
+    assert inputs.read_facilities(path)["name"].tolist() == ["荊莊", "荳荘"]
+
+
+def test_a_big5_shapefile_without_cpg_is_refused(tmp_path: Path) -> None:
+    path = _shapefile_without_cpg(tmp_path / "c.shp", BIG5_NAMES, encoding="big5")
+    dbf = path.with_suffix(".dbf")
+    assert _error(inputs.read_communities, path) == (
+        f"{dbf}: no .cpg file names the encoding and the attributes appear to be in Big5 "
+        "(traditional Chinese: '人口'), which would be read as GB18030 into "
+        "'\\ue5ee\\ue60c'; write BIG5 in c.cpg beside c.shp, or save the layer as UTF-8"
+    )
+    path.with_suffix(".cpg").write_text("BIG5")  # the way out the message gives
+    assert inputs.read_communities(path)["name"].tolist() == BIG5_NAMES
