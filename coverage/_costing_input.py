@@ -29,7 +29,15 @@ from ._costing_schema import (
     _Note,
 )
 from ._errors import InputError
-from ._validate import NO_TEXTS, YES_NO_EXPECTED, YES_TEXTS, Where, as_text, resolve_columns
+from ._validate import (
+    NO_TEXTS,
+    YES_NO_EXPECTED,
+    YES_TEXTS,
+    Where,
+    as_text,
+    is_nan_text,
+    resolve_columns,
+)
 from .inputs import TIERS
 
 logger = logging.getLogger(__name__)
@@ -157,6 +165,9 @@ def _numbers(
 ) -> np.ndarray:
     out = np.full(len(values), np.nan)
     for position, (value, text) in enumerate(zip(values.tolist(), as_text(values), strict=True)):
+        if is_nan_text(value):  # 'not a number' written out: refused, a blank cell is unknown
+            blank = f"{expected} (a blank cell where it is unknown)"
+            raise _bad(where, position, ids[position], column, value, blank)
         if not text:
             continue
         try:

@@ -15,6 +15,7 @@ import csv
 import io
 import logging
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,11 @@ CSV_ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
 """Encodings tried in turn for CSV files: UTF-8 (with or without BOM), then GB18030 (⊃ GBK)."""
 
 MISSING_MARKERS: frozenset[str] = frozenset({"", "nan", "na", "n/a", "null", "none"})
-"""Cell texts read as a missing number (compared after stripping, case-insensitive)."""
+"""Cell texts read as missing (compared after stripping, case-insensitive)."""
+
+NAN_TEXTS: frozenset[str] = frozenset({"nan", "+nan", "-nan"})
+"""Texts of 'not a number', refused in a number column: a blank cell says unknown. (In a text
+column ``nan`` is read as blank, as pandas writes a missing value when it turns it into text.)"""
 
 YES_TEXTS: frozenset[str] = frozenset(
     {"1", "true", "t", "yes", "y", "是", "对", "社会", "社会运营", "social"}
@@ -92,8 +97,68 @@ class Where:
         return InputError(msg)
 
 
+_BIG5_MARKS = re.compile("[\u0370-\u04ff\u2500-\u257f\u3040-\u30ff\u3100-\u312f\ue000-\uf8ff]")
+"""Characters Big5 bytes turn into when read as GB18030 and simplified Chinese seldom holds:
+Greek, Cyrillic, box drawing, kana, bopomofo and private-use characters."""
+
+_CJK = re.compile("[\u4e00-\u9fff]")
+
+
+def _rare_in_gb(char: str) -> bool:
+    """Whether a character read as GB18030 is unusual in simplified Chinese text."""
+    if _BIG5_MARKS.fullmatch(char):
+        return True
+    if not _CJK.fullmatch(char):
+        return False
+    try:
+        char.encode("gb2312")  # the 6,763 common simplified characters
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def big5_example(raw: bytes, text: str) -> tuple[str, str] | None:
+    """A name as Big5 and as GB18030 when bytes read as GB18030 look like Big5, else None.
+
+    Big5 (traditional Chinese) bytes nearly always decode as GB18030, into nonsense: many of
+    the characters are rare in simplified Chinese (kana, Greek, private-use characters,
+    ideographs outside GB2312). The bytes look like Big5 when at least a quarter of the
+    non-ASCII characters (and at least two) are rare so, and the bytes decode as Big5 (cp950)
+    into Chinese text.
+
+    Parameters
+    ----------
+    raw : bytes
+        The bytes of the text (of a CSV, or a .dbf's field names and records).
+    text : str
+        ``raw`` decoded as GB18030.
+
+    Returns
+    -------
+    tuple of str or None
+        The first non-ASCII run as Big5 reads it and as GB18030 reads it, for a message.
+
+    """
+    wide = [c for c in text[:200_000] if not c.isascii()]
+    rare = sum(_rare_in_gb(c) for c in wide)
+    if rare < 2 or rare < len(wide) / 4:
+        return None
+    try:
+        big5 = raw.decode("cp950")
+    except UnicodeDecodeError:
+        return None
+    chinese = [c for c in big5[:200_000] if not c.isascii()]
+    if sum(bool(_CJK.fullmatch(c)) for c in chinese) < 0.8 * len(chinese):
+        return None
+    runs = re.compile("[^\x00-\x7f]+")
+    first_big5, first_gb = runs.search(big5), runs.search(text)
+    if first_big5 is None or first_gb is None:
+        return None
+    return first_big5.group()[:20], first_gb.group()[:20]
+
+
 def read_csv(path: Path) -> pd.DataFrame:
-    """Read a CSV as text, trying UTF-8 (BOM or not) and then GB18030.
+    """Read a CSV as text, trying UTF-8 (BOM or not) and then GB18030; refuse Big5.
 
     Parameters
     ----------
@@ -109,20 +174,28 @@ def read_csv(path: Path) -> pd.DataFrame:
     Raises
     ------
     InputError
-        If no encoding decodes the file, or the text is not a readable CSV.
+        If no encoding decodes the file, the file appears to be in Big5 (see
+        :func:`big5_example`), or the text is not a readable CSV.
 
     """
     raw = path.read_bytes()
-    text = None
+    text, used = None, ""
     for encoding in CSV_ENCODINGS:
         try:
-            text = raw.decode(encoding)
+            text, used = raw.decode(encoding), encoding
             break
         except UnicodeDecodeError:
             continue
     if text is None:
         tried = ", ".join(CSV_ENCODINGS)
         msg = f"{path}: cannot decode the file with any of {tried}; save it as UTF-8 and retry"
+        raise InputError(msg)
+    big5 = None if used.startswith("utf") else big5_example(raw, text)
+    if big5 is not None:
+        msg = (
+            f"{path}: the file appears to be in Big5 (traditional Chinese: {big5[0]!r}), which "
+            f"would be read as GB18030 into {big5[1]!r}; save it as UTF-8 and retry"
+        )
         raise InputError(msg)
     return strip_column_names(_table(text, path), path=path)
 
@@ -185,6 +258,107 @@ def _norm(name: str) -> str:
     return name.strip().lower().replace("（", "(").replace("）", ")")
 
 
+FIELD_MEANINGS: dict[str, str] = {
+    "id": "an id",
+    "name": "a name",
+    "population": "the residents count",
+    "elderly": "the older residents count",
+    "kind": "urban or rural",
+    "township": "the street or township",
+    "shared_station": "the shared station's id",
+    "tier": "the facility tier",
+    "area_m2": "the floor area",
+    "beds": "the beds count",
+    "nursing_beds": "the nursing beds count",
+    "community_id": "the community's id",
+    "social_operated": "socially operated or not",
+    "medical_capable": "able to give medical care or not",
+    "cost": "the cost",
+    "lon": "the longitude",
+    "lat": "the latitude",
+}
+"""What each field holds, for the warnings about columns that look like one."""
+
+_IF_UNREAD: dict[str, str] = {
+    "elderly": "without it the shares are of all residents, not of the older ones",
+    "kind": "without it urban or rural comes from the names",
+}
+"""What the results use instead of a field whose column is not read, where it matters."""
+
+_UNIT = re.compile(r"[(\[【][^()\[\]【】]*[)\]】]$")
+_FILLERS = re.compile(r"[\s_\-.·]")
+
+
+def _compact(name: str) -> str:
+    """A header without case, spaces, ``_``, ``-`` or ``.``: ``Elderly Pop`` → ``elderlypop``."""
+    return _FILLERS.sub("", _norm(name))
+
+
+def _looks(column: str) -> set[str]:
+    """The forms of a header compared with the look-alike names: as is, and without a unit."""
+    compact = _compact(column)
+    return {compact, _UNIT.sub("", compact)}
+
+
+def _lookalike_fields(
+    unused: Sequence[str],
+    *,
+    aliases: Mapping[str, Sequence[str]],
+    lookalikes: Mapping[str, Sequence[str]],
+) -> dict[str, list[str]]:
+    """Field → the unused columns that look like it (by its name, aliases or look-alikes).
+
+    A header is compared without case, spaces, ``_``, ``-``, ``.`` and a trailing unit in
+    brackets (``建筑面积（㎡）`` looks like ``建筑面积``); a column goes to the first field it
+    looks like.
+    """
+    out: dict[str, list[str]] = {}
+    taken: set[str] = set()
+    for field, names in aliases.items():
+        forms = {_compact(n) for n in (field, *names, *lookalikes.get(field, ()))}
+        hits = [c for c in unused if c not in taken and _looks(c) & forms]
+        if hits:
+            out[field] = hits
+            taken |= set(hits)
+    return out
+
+
+def _warn_lookalikes(
+    looks: Mapping[str, Sequence[str]],
+    resolved: Mapping[str, str],
+    *,
+    path: Path,
+    layer: str | None,
+) -> None:
+    """Warn about each column that looks like a field but is not read."""
+    for field, hits in looks.items():
+        meaning = FIELD_MEANINGS.get(field, field)
+        for column in hits:
+            hint = _map_hint(layer, field, column)
+            if field in resolved:
+                logger.warning(
+                    "%s: column %r also looks like %s (%s), which is read from %r; map it "
+                    "with %s to read it instead",
+                    path,
+                    column,
+                    meaning,
+                    field,
+                    resolved[field],
+                    hint,
+                )
+            else:
+                unread = f"; {_IF_UNREAD[field]}" if field in _IF_UNREAD else ""
+                logger.warning(
+                    "%s: column %r looks like %s (%s) but is not read; map it with %s%s",
+                    path,
+                    column,
+                    meaning,
+                    field,
+                    hint,
+                    unread,
+                )
+
+
 def _map_hint(layer: str | None, field: str, column: str) -> str:
     """How to say which column holds ``field``: on the command line and in Python."""
     python = f"columns={{{field!r}: {column!r}}}"
@@ -199,11 +373,15 @@ def resolve_columns(
     columns: Mapping[str, str] | None,
     path: Path,
     layer: str | None = None,
+    lookalikes: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, str]:
     """Decide which of the file's columns holds each field.
 
     A ``columns`` entry wins; otherwise a column named like the field itself; otherwise one of
-    the field's aliases (compared case-insensitively, full-width brackets as ASCII).
+    the field's aliases (compared case-insensitively, full-width brackets as ASCII). A column
+    no field reads that looks like one (its name, an alias or a look-alike, see
+    :func:`_lookalike_fields`) is named in a warning with how to map it, or in the error when
+    the field is required and missing.
 
     Parameters
     ----------
@@ -220,6 +398,9 @@ def resolve_columns(
     layer : str, optional
         ``communities`` or ``facilities``: the layer the command line's ``--column`` maps, for
         the hints in messages (None: the file has no ``--column`` mapping).
+    lookalikes : mapping of str to sequence of str, optional
+        Field → headers that suggest the field but are not read as it unmapped (e.g.
+        ``老年人数`` for ``elderly``): warned about, never read silently.
 
     Returns
     -------
@@ -252,6 +433,7 @@ def resolve_columns(
             msg = f"{path}: {mapping} maps two fields to the column {name!r}; expected one each"
             raise InputError(msg)
         resolved[field] = name
+    warned: set[str] = set()
     for field, names in aliases.items():
         if field in resolved:
             continue
@@ -260,6 +442,7 @@ def resolve_columns(
         wanted = {_norm(a) for a in names}
         others = [c for c in free if _norm(c) in wanted]
         if hits and others:  # the field's own name wins, but say which column is not used
+            warned |= set(others)
             logger.warning(
                 "%s: %r is read from the column %r; %s left unused (map it with %s instead)",
                 path,
@@ -279,6 +462,8 @@ def resolve_columns(
             raise InputError(msg)
         if hits:
             resolved[field] = hits[0]
+    unused = [c for c in found if c not in resolved.values() and c not in warned]
+    looks = _lookalike_fields(unused, aliases=aliases, lookalikes=lookalikes or {})
     for field in required:
         if field not in resolved:
             accepted = ", ".join(repr(a) for a in (field, *aliases[field]))
@@ -291,12 +476,22 @@ def resolve_columns(
                     f"{other!r}; expected a column of its own for each"
                 )
                 raise InputError(msg)
+            like = looks.get(field, [])
+            if like:  # a column looks like it: name it in the hint
+                meaning = FIELD_MEANINGS.get(field, field)
+                msg = (
+                    f"{path}: missing required column for {field!r} (accepted headers: "
+                    f"{accepted}); the column {like[0]!r} looks like {meaning}: map it with "
+                    f"{_map_hint(layer, field, like[0])}"
+                )
+                raise InputError(msg)
             msg = (
                 f"{path}: missing required column for {field!r} (accepted headers: {accepted}); "
                 f"columns found: {listed}; rename the column, or map it with "
                 f"{_map_hint(layer, field, '<your column>')}"
             )
             raise InputError(msg)
+    _warn_lookalikes(looks, resolved, path=path, layer=layer)
     return resolved
 
 
@@ -306,6 +501,11 @@ def _is_missing(value: Any) -> bool:
     if isinstance(value, float | np.floating):
         return math.isnan(value)
     return isinstance(value, str) and value.strip().lower() in MISSING_MARKERS
+
+
+def is_nan_text(value: Any) -> bool:
+    """Whether ``value`` is text spelling 'not a number' (``nan``, ``NaN``, ``-nan``)."""
+    return isinstance(value, str) and value.strip().lower() in NAN_TEXTS
 
 
 def as_text(values: pd.Series) -> list[str]:
@@ -399,12 +599,16 @@ def numeric_column(
     Raises
     ------
     InputError
-        For a non-numeric, infinite, missing (when not allowed) or too-small value.
+        For a non-numeric, infinite or not-a-number (``inf``, ``1e999``, ``nan`` written as
+        text), missing (when not allowed) or too-small value.
 
     """
     expected = what if minimum is None else f"{what} ≥ {minimum:g}"
     out = np.full(len(values), np.nan)
     for position, value in enumerate(values.tolist()):
+        if is_nan_text(value):
+            blank = " (a blank cell where it is unknown)" if allow_missing else ""
+            raise where.bad_value(position, column, value, f"{expected}{blank}")
         if _is_missing(value):
             if not allow_missing:
                 raise where.bad_value(position, column, value, expected)

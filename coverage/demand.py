@@ -5,6 +5,11 @@ spread over the raster cells whose centres fall inside it, in proportion to the 
 Without one, or where the raster has nobody inside a community, they are spread evenly over
 points of a regular grid inside the community. Every community with a usable geometry gets at
 least one point.
+
+Raster cells are checked as they are read: a cell that is infinite, negative or denser than
+:data:`MAX_RESIDENTS_PER_M2` is refused (naming the cell), and one that holds an undeclared
+nodata value (±3.4e38, or one negative value in every negative cell) is refused with how to
+declare it. Cells holding NaN are read as nodata, with a warning line.
 """
 
 from __future__ import annotations
@@ -24,6 +29,19 @@ from pyproj import CRS, Transformer
 from ._errors import InputError
 
 logger = logging.getLogger(__name__)
+
+MAX_RESIDENTS_PER_M2 = 10.0
+"""Most residents a raster cell may hold per m² of its area. The densest neighbourhood ever
+recorded, Kowloon Walled City, held about 1.3 people per m² of land; ten is far beyond any
+city, and leaves room for a density raster (people per km² on 100 m cells reads as 5 per m²
+at 50,000 per km²). A larger value is broken (an overflow, an undeclared nodata value) and would
+draw its community's residents into one cell."""
+
+SENTINEL_MIN = 1e30
+"""Cells at or beyond ± this look like an undeclared nodata value (float rasters often use
+±3.4028235e38, the largest 32-bit float)."""
+
+_EARTH_RADIUS_M = 6_371_008.8  # mean radius, for the area of a cell in degrees
 
 
 @dataclass(frozen=True)
@@ -186,19 +204,11 @@ def _raster_points(
                 "district (check the raster's CRS and its area)"
             )
             raise InputError(msg)
-        values = src.read(1, window=window, masked=True).astype(float)
-        row_off, col_off = int(window.row_off), int(window.col_off)
+        raw = src.read(1, window=window, masked=True)
+        offset = (int(window.row_off), int(window.col_off))
         raster_crs = src.crs
-    filled = values.filled(0.0)
-    if (filled < 0).any():
-        rows, cols = np.nonzero(filled < 0)
-        row, col = int(rows[0]) + row_off + 1, int(cols[0]) + col_off + 1
-        msg = (
-            f"{path}: cell (row {row}, column {col}) holds "
-            f"{float(filled[rows[0], cols[0]]):g}; expected residents per cell, 0 or more "
-            "(or nodata)"
-        )
-        raise InputError(msg)
+        area_m2 = _cell_area_m2(raw.shape, origin, src.crs)
+    filled = _check_cells(raw, area_m2, path=path, offset=offset)
     rows, cols = np.nonzero(filled > 0)
     a, b, c, d, e, f = origin
     xs = c + (cols + 0.5) * a + (rows + 0.5) * b
@@ -217,6 +227,106 @@ def _raster_points(
         py[point_idx],
         filled[rows, cols][point_idx],
     )
+
+
+def _cell_area_m2(
+    shape: tuple[int, ...], origin: tuple[float, float, float, float, float, float], crs: Any
+) -> np.ndarray:
+    """The area of each cell of a window, m²: constant in a projected CRS, by latitude in degrees.
+
+    ``origin`` holds the affine coefficients (a, b, c, d, e, f) of the window's corner.
+    """
+    a, b, _, d, e, f = origin
+    size = abs(a * e - b * d)
+    if not crs.is_geographic:
+        _, metres = crs.linear_units_factor
+        return np.full(shape, size * metres**2)
+    rows, cols = np.indices(shape, dtype=float)
+    lat = f + (cols + 0.5) * d + (rows + 0.5) * e
+    metres_per_degree = _EARTH_RADIUS_M * np.pi / 180
+    return size * metres_per_degree**2 * np.cos(np.radians(np.clip(lat, -90, 90)))
+
+
+def _check_cells(
+    raw: np.ma.MaskedArray, area_m2: np.ndarray, *, path: Path, offset: tuple[int, int]
+) -> np.ndarray:
+    """Residents per cell as floats, nodata and NaN as 0; refuse a cell no count can be.
+
+    Refused, naming the first such cell (1-based row and column of the raster): an infinite
+    value; an undeclared nodata value (beyond ±:data:`SENTINEL_MIN`, or a negative value shared
+    by two or more negative cells and no other); any other negative value; more than
+    :data:`MAX_RESIDENTS_PER_M2` per m² of the cell. NaN cells are read as nodata (GDAL's
+    statistics skip them too), with a warning line.
+    """
+    stored = np.ma.getdata(raw)
+    values = stored.astype(float)
+    valid = ~np.ma.getmaskarray(raw)
+
+    def first(at: np.ndarray) -> tuple[str, str, tuple[int, int]]:
+        """The first cell in ``at``: where it is, its value as stored, its index."""
+        rows, cols = np.nonzero(at)
+        r, c = int(rows[0]), int(cols[0])
+        where = f"row {r + offset[0] + 1}, column {c + offset[1] + 1}"
+        return where, _shown(stored[r, c]), (r, c)
+
+    nan = valid & np.isnan(values)
+    if nan.any():
+        where, _, _ = first(nan)
+        logger.warning(
+            "%s: %d cell(s) hold NaN (not a number), first at %s, and the raster declares no "
+            "nodata value for them; read as nodata (nobody there)",
+            path,
+            int(nan.sum()),
+            where,
+        )
+        valid &= ~nan
+    infinite = valid & np.isinf(values)
+    if infinite.any():
+        where, value, _ = first(infinite)
+        msg = (
+            f"{path}: cell ({where}) holds {value}; expected residents per cell, a finite "
+            "number ≥ 0 (or nodata)"
+        )
+        raise InputError(msg)
+    negative = valid & (values < 0)
+    huge = valid & (np.abs(values) >= SENTINEL_MIN)
+    shared = negative.sum() > 1 and np.unique(values[negative]).size == 1
+    sentinel = huge if huge.any() else negative if shared else None
+    if sentinel is not None:
+        where, value, at = first(sentinel)
+        others = int((valid & (values == values[at])).sum()) - 1
+        also = {0: "", 1: ", as does 1 other cell"}.get(others, f", as do {others} other cells")
+        msg = (
+            f"{path}: cell ({where}) holds {value}{also}: a nodata value the raster does not "
+            f"declare; declare it (e.g. gdal_edit.py -a_nodata {value} {path.name}) and retry"
+        )
+        raise InputError(msg)
+    if negative.any():
+        where, value, _ = first(negative)
+        msg = (
+            f"{path}: cell ({where}) holds {value}; expected residents per cell, 0 or more "
+            "(or nodata)"
+        )
+        raise InputError(msg)
+    dense = valid & (values > MAX_RESIDENTS_PER_M2 * area_m2)
+    if dense.any():
+        where, value, at = first(dense)
+        area = float(area_m2[at])
+        msg = (
+            f"{path}: cell ({where}) holds {value} residents on {area:,.0f} m² "
+            f"({values[at] / area:,.0f} per m²); expected at most {MAX_RESIDENTS_PER_M2:g} per "
+            "m², far beyond any city (or nodata)"
+        )
+        raise InputError(msg)
+    return np.where(valid, values, 0.0)
+
+
+def _shown(value: Any) -> str:
+    """A cell's value as stored, plainly: ``-9999`` for -9999.0, ``-3.4028235e+38`` in float32."""
+    number = float(value)
+    if np.isfinite(number) and number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return str(value)
 
 
 def _extent(xs: Sequence[float], ys: Sequence[float], *, geographic: bool) -> str:

@@ -43,6 +43,7 @@ from ._validate import (
     YES_NO_FIELDS,
     Where,
     as_text,
+    big5_example,
     numeric_column,
     read_csv,
     required_text,
@@ -138,6 +139,51 @@ COMMUNITY_ALIASES: dict[str, tuple[str, ...]] = {
 }
 """Field → accepted headers for community layers (the field name itself is always accepted)."""
 
+COMMUNITY_LOOKALIKES: dict[str, tuple[str, ...]] = {
+    "id": ("社区编号", "社区代码", "村编号", "区划编码", "统计用区划代码", "行政区划代码", "编码"),
+    "name": ("社区", "社区名", "村名", "居委会名称", "村委会名称", "community", "village"),
+    "population": (
+        "人口数",
+        "人口总数",
+        "总人数",
+        "常住人口数",
+        "户籍人口数",
+        "居民人数",
+        "population_total",
+        "total_population",
+        "residents",
+    ),
+    "elderly": (
+        "老年人数",
+        "老年人口数",
+        "老年人",
+        "老人数",
+        "老龄人口",
+        "60周岁及以上人口",
+        "60周岁以上人口",
+        "60岁以上老人",
+        "60岁及以上老人",
+        "60岁以上人数",
+        "65岁以上",
+        "65岁以上人口",
+        "65岁及以上人口",
+        "65周岁及以上人口",
+        "older",
+        "elderly_pop",
+        "elderly_population",
+        "pop_60",
+        "pop60",
+        "over60",
+        "pop_65",
+        "over65",
+    ),
+    "kind": ("城乡", "城乡属性", "城乡分类", "社区类型", "urban_rural"),
+    "township": ("街镇", "镇街", "所属乡镇", "所属街道(乡镇)", "town", "street"),
+}
+"""Field → headers that suggest the field but are not read as it unless mapped (``65岁以上``
+counts another age; ``老年人数`` may not be 60+): a warning names them, with the ``--column``
+to use. A header is compared without spaces, case or a trailing unit (``人口（人）``)."""
+
 COMMUNITY_OPTIONAL: tuple[str, ...] = ("shared_station",)
 """Community fields kept as text under their field name, among the other input columns."""
 
@@ -155,6 +201,21 @@ FACILITY_ALIASES: dict[str, tuple[str, ...]] = {
 }
 """Field → accepted headers for facility files (the field name itself is always accepted)."""
 
+FACILITY_LOOKALIKES: dict[str, tuple[str, ...]] = {
+    "id": ("设施编号", "机构编号", "机构代码", "编码"),
+    "name": ("机构名称", "机构名", "设施名", "单位名称", "facility", "facility_name"),
+    "tier": ("类型", "类别", "机构类型", "设施等级", "type", "level", "category"),
+    "area_m2": ("建设面积", "使用面积", "用房面积", "房屋面积", "area", "floor_area"),
+    "beds": ("床位数量", "床位总数", "总床位", "总床位数", "床数", "bed", "bed_count"),
+    "nursing_beds": ("护理床位数", "护理型床位数", "nursing_bed", "nursing"),
+    "community_id": ("所属社区", "所在社区", "社区编号", "社区代码"),
+    "township": ("街道", "乡镇", "所属街道", "所属乡镇", "街道(乡镇)", "街镇"),
+    "social_operated": ("社会化运营", "是否社会化运营", "运营方式", "社会力量运营"),
+    "medical_capable": ("医养结合", "是否医养结合", "具备医疗能力"),
+}
+"""Field → headers that suggest a facility field but are not read as it unless mapped; see
+:data:`COMMUNITY_LOOKALIKES`."""
+
 FACILITY_OPTIONAL: tuple[str, ...] = (
     "community_id",
     "township",
@@ -167,6 +228,11 @@ townships as text, the yes/no flags (see :data:`carecircle._validate.YES_TEXTS`)
 _LONLAT_ALIASES: dict[str, tuple[str, ...]] = {
     "lon": ("经度", "lng", "longitude"),
     "lat": ("纬度", "latitude"),
+}
+
+_LONLAT_LOOKALIKES: dict[str, tuple[str, ...]] = {
+    "lon": ("x", "东经", "long", "经度坐标"),
+    "lat": ("y", "北纬", "纬度坐标"),
 }
 
 COMMUNITY_COLUMNS: tuple[str, ...] = (
@@ -259,7 +325,8 @@ def _shapefile_encoding(path: Path) -> str | None:
 
     GDAL decides when a .cpg file names the encoding or the .dbf's language driver byte does;
     without either it would read Latin-1, which garbles Chinese names silently (GBK files from
-    ArcGIS often come without a .cpg). Then the .dbf's text is tried as UTF-8, then GB18030.
+    ArcGIS often come without a .cpg). Then the .dbf's text is tried as UTF-8, then GB18030;
+    text that appears to be Big5 (see :func:`carecircle._validate.big5_example`) is refused.
     """
     siblings = {p.name.lower(): p for p in path.parent.glob(f"{glob.escape(path.stem)}.*")}
     dbf = siblings.get(f"{path.stem.lower()}.dbf")
@@ -271,9 +338,18 @@ def _shapefile_encoding(path: Path) -> str | None:
     texts = _dbf_texts(dbf)
     for encoding in SHAPEFILE_ENCODINGS:
         try:
-            texts.decode(encoding)
+            decoded = texts.decode(encoding)
         except UnicodeDecodeError:
             continue
+        big5 = big5_example(texts, decoded) if encoding == "GB18030" else None
+        if big5 is not None:
+            msg = (
+                f"{dbf}: no .cpg file names the encoding and the attributes appear to be in Big5 "
+                f"(traditional Chinese: {big5[0]!r}), which would be read as GB18030 into "
+                f"{big5[1]!r}; write BIG5 in {path.stem}.cpg beside {path.name}, or save the "
+                "layer as UTF-8"
+            )
+            raise InputError(msg)
         if not texts.isascii():
             logger.warning(
                 "%s: no .cpg file names the encoding of %s; read as %s "
@@ -651,6 +727,7 @@ def read_communities(
     col = resolve_columns(
         _attribute_columns(frame),
         aliases=COMMUNITY_ALIASES,
+        lookalikes=COMMUNITY_LOOKALIKES,
         required=("id", "name", "population"),
         columns=columns,
         path=path,
@@ -766,6 +843,7 @@ def _csv_points(
     col = resolve_columns(
         list(frame.columns),
         aliases=_LONLAT_ALIASES,
+        lookalikes=_LONLAT_LOOKALIKES,
         required=("lon", "lat"),
         columns=user,
         path=where.path,
@@ -908,6 +986,7 @@ def read_facilities(
     col = resolve_columns(
         found,
         aliases=FACILITY_ALIASES,
+        lookalikes=FACILITY_LOOKALIKES,
         required=("id", "name", "tier"),
         columns=read.own,
         path=path,
@@ -990,6 +1069,14 @@ CANDIDATE_ALIASES: dict[str, tuple[str, ...]] = {
 }
 """Field → accepted headers for candidate sites (the field name itself is always accepted)."""
 
+CANDIDATE_LOOKALIKES: dict[str, tuple[str, ...]] = {
+    "id": ("编码", "序号"),
+    "name": ("名字", "楼宇名称", "建筑名称", "房屋地址"),
+    "area_m2": ("建设面积", "使用面积", "房屋面积", "area", "floor_area"),
+    "cost": ("金额", "预算", "改造费用", "投资额", "总投资"),
+}
+"""Field → headers that suggest a candidate field but are not read as it unless mapped."""
+
 CANDIDATE_COLUMNS: tuple[str, ...] = ("id", "name", "area_m2", "cost", "under_1000m2")
 """Leading columns of :func:`read_candidates`."""
 
@@ -1041,7 +1128,12 @@ def read_candidates(
     frame, points, where, used = read.frame, read.points, read.where, read.used
     found = [c for c in _attribute_columns(frame) if c not in used]
     col = resolve_columns(
-        found, aliases=CANDIDATE_ALIASES, required=("id",), columns=read.own, path=path
+        found,
+        aliases=CANDIDATE_ALIASES,
+        required=("id",),
+        columns=read.own,
+        path=path,
+        lookalikes=CANDIDATE_LOOKALIKES,
     )
     ids = required_text(frame[col["id"]], where=where, column=col["id"], expected="an id")
     unique_ids(ids, where=where, column=col["id"])

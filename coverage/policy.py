@@ -7,6 +7,7 @@ name or a path) and override any value. Every rule names its source document and
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,15 @@ from typing import Any
 from ._errors import PolicyError
 
 KINDS = ("urban", "rural")
+
+MAX_SPEED_M_S = 3.0
+"""Fastest accepted walking speed, m/s: a brisk run. Older people walk at 0.8-1.2 m/s."""
+
+MAX_MINUTES = 120.0
+"""Longest accepted circle, minutes: two hours' walk. The standards set 5 to 30 minutes."""
+
+YEARS = (1900, 2100)
+"""Accepted range of a target's year."""
 
 # The schema: key -> (type, required). Nested tables are described separately.
 _TOP: dict[str, type] = {
@@ -420,6 +430,9 @@ def _check_table(
             msg = f"{where}: unknown key '{prefix}{key}'; expected one of: {', '.join(schema)}"
             raise PolicyError(msg)
         expected = schema[key]
+        if isinstance(value, float) and not math.isfinite(value):  # TOML has nan and inf
+            msg = f"{where}: key '{prefix}{key}' must be a finite number, found {value!r}"
+            raise PolicyError(msg)
         if expected is object:
             continue
         ok = (
@@ -454,6 +467,12 @@ def _build(raw: Mapping[str, Any], where: str) -> Policy:
         elif analysis[key] <= 0:
             msg = f"{where}: key 'analysis.{key}' must be positive, found {analysis[key]!r}"
             raise PolicyError(msg)
+    if analysis["speed_m_s"] > MAX_SPEED_M_S:
+        msg = (
+            f"{where}: key 'analysis.speed_m_s' must be a walking speed of at most "
+            f"{MAX_SPEED_M_S:g} m/s, found {analysis['speed_m_s']!r}"
+        )
+        raise PolicyError(msg)
     for key in _STATUS:
         value = status.get(key)
         if value is None or not 0 <= value <= 1:
@@ -474,6 +493,12 @@ def _build(raw: Mapping[str, Any], where: str) -> Policy:
                 msg = (
                     f"{where}: key 'circles.{name}.minutes_{kind}' must be positive, "
                     f"found {minutes!r}"
+                )
+                raise PolicyError(msg)
+            if minutes > MAX_MINUTES:
+                msg = (
+                    f"{where}: key 'circles.{name}.minutes_{kind}' must be a walk of at most "
+                    f"{MAX_MINUTES:g} minutes, found {minutes!r}"
                 )
                 raise PolicyError(msg)
         unknown = [t for t in spec["tiers"] if t not in TIERS]
@@ -589,6 +614,14 @@ def _has_value(spec: Mapping[str, Any], where: str, key: str) -> bool:
 def _share(spec: Mapping[str, Any], where: str, key: str) -> bool:
     if not 0 <= spec["value"] <= 1:
         msg = f"{where}: key '{key}.value' must be a share from 0 to 1, found {spec['value']!r}"
+        raise PolicyError(msg)
+    year = spec.get("year")
+    low, high = YEARS
+    if year is not None and not (float(year).is_integer() and low <= year <= high):
+        msg = (
+            f"{where}: key '{key}.year' must be a calendar year from {low} to {high}, "
+            f"found {year!r}"
+        )
         raise PolicyError(msg)
     return True
 

@@ -807,3 +807,138 @@ def test_shared_station_must_be_an_eldercare_facility(tmp_path: Path) -> None:
         "the id of an elderly-care facility in f.csv (street_center, community_station, "
         "township_center, village_point)"
     )
+
+
+# --- columns that look like a field but are not read -----------------------------------------
+
+
+@pytest.mark.parametrize("header", ["老年人数", "60周岁及以上人口", "65岁以上", "Elderly Pop"])
+def test_an_older_residents_column_left_unmapped_is_named(
+    tmp_path: Path, header: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = _communities(tmp_path / "c.gpkg", population=[100], **{header: [30]})
+    with caplog.at_level("WARNING", logger="carecircle"):
+        out = inputs.read_communities(path)
+    assert np.isnan(out["elderly"].iloc[0])  # not read silently
+    assert (
+        f"{path}: column {header!r} looks like the older residents count (elderly) but is not "
+        f"read; map it with --column communities.elderly={header} (columns={{'elderly': "
+        f"{header!r}}} in Python); without it the shares are of all residents, not of the "
+        "older ones"
+    ) in caplog.messages
+
+
+def test_a_lookalike_beside_the_field_is_named_as_shadowed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = _communities(tmp_path / "c.gpkg", population=[100], elderly=[20], 户籍人口数=[90])
+    with caplog.at_level("WARNING", logger="carecircle"):
+        assert inputs.read_communities(path)["population"].iloc[0] == 100
+    assert (
+        f"{path}: column '户籍人口数' also looks like the residents count (population), which is "
+        "read from 'population'; map it with --column communities.population=户籍人口数 "
+        "(columns={'population': '户籍人口数'} in Python) to read it instead"
+    ) in caplog.messages
+
+
+def test_columns_that_are_read_give_no_lookalike_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = _communities(tmp_path / "c.gpkg", 人口=[100], 老年人数=[30], 备注=["x"])
+    with caplog.at_level("WARNING", logger="carecircle"):
+        out = inputs.read_communities(path, columns={"elderly": "老年人数"})
+    assert out["elderly"].iloc[0] == 30
+    assert caplog.messages == []
+
+
+def test_a_header_with_a_unit_looks_like_its_field(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = "编号,名称,等级,经度,纬度,建筑面积（㎡）,床位数(张)\n1,甲,clinic,116.4,39.9,120,3\n"
+    path = _csv(tmp_path / "f.csv", text)
+    with caplog.at_level("WARNING", logger="carecircle"):
+        out = inputs.read_facilities(path)
+    assert np.isnan(out["area_m2"].iloc[0]) and np.isnan(out["beds"].iloc[0])
+    assert (
+        f"{path}: column '建筑面积（㎡）' looks like the floor area (area_m2) but is not read; map "
+        "it with --column facilities.area_m2=建筑面积（㎡） (columns={'area_m2': '建筑面积（㎡）'} "
+        "in Python)"
+    ) in caplog.messages
+    assert any("column '床位数(张)' looks like the beds count (beds)" in m for m in caplog.messages)
+    mapped = inputs.read_facilities(path, columns={"area_m2": "建筑面积（㎡）"})
+    assert mapped["area_m2"].iloc[0] == 120
+
+
+def test_a_missing_required_column_names_the_one_that_looks_like_it(tmp_path: Path) -> None:
+    path = _communities(tmp_path / "c.gpkg", **{"人口（人）": [100]})
+    assert _error(inputs.read_communities, path) == (
+        f"{path}: missing required column for 'population' (accepted headers: 'population', "
+        "'人口', '常住人口', '户籍人口', '总人口', 'pop'); the column '人口（人）' looks like the "
+        "residents count: map it with --column communities.population=人口（人） "
+        "(columns={'population': '人口（人）'} in Python)"
+    )
+
+
+def test_x_and_y_columns_are_named_for_lon_and_lat(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "f.csv", "id,name,tier,X,Y\n1,甲,clinic,116.4,39.9\n")
+    assert _error(inputs.read_facilities, path) == (
+        f"{path}: missing required column for 'lon' (accepted headers: 'lon', '经度', 'lng', "
+        "'longitude'); the column 'X' looks like the longitude: map it with --column "
+        "facilities.lon=X (columns={'lon': 'X'} in Python)"
+    )
+
+
+# --- Big5 ------------------------------------------------------------------------------------
+
+BIG5_NAMES = ["臺北市中正區", "長者照顧中心"]
+BIG5_CSV = (
+    "id,name,tier,lon,lat\nF1,臺北市中正區,clinic,121.51,25.03\n"
+    "F2,長者照顧中心,clinic,121.52,25.04\n"
+)
+
+
+def test_a_big5_csv_is_refused_not_garbled(tmp_path: Path) -> None:
+    text = BIG5_CSV
+    path = _csv(tmp_path / "f.csv", text, encoding="big5")
+    assert _error(inputs.read_facilities, path) == (
+        f"{path}: the file appears to be in Big5 (traditional Chinese: '臺北市中正區'), which "
+        "would be read as GB18030 into '籓\\ue665カいタ跋'; save it as UTF-8 and retry"
+    )
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_traditional_names_in_utf8_or_gb18030_are_read(tmp_path: Path, encoding: str) -> None:
+    text = BIG5_CSV
+    path = _csv(tmp_path / "f.csv", text, encoding=encoding)
+    assert inputs.read_facilities(path)["name"].tolist() == BIG5_NAMES
+
+
+def test_a_gbk_csv_of_simplified_names_is_not_taken_for_big5(tmp_path: Path) -> None:
+    # the bytes decode as Big5 too; 璟 and 瑄 are outside GB2312, but 2 of 26 are few
+    names = ["幸福社区养老服务站", "康乐居委会养老服务中心", "璟瑄颐和敬老院"]
+    rows = "".join(f"F{i},{n},street_center,106.5,29.5\n" for i, n in enumerate(names))
+    path = _csv(tmp_path / "f.csv", "id,name,tier,lon,lat\n" + rows, encoding="gbk")
+    assert inputs.read_facilities(path)["name"].tolist() == names
+
+
+def test_rare_gbk_characters_that_big5_reads_as_kana_are_not_taken_for_big5(
+    tmp_path: Path,
+) -> None:
+    # all four are outside GB2312, but as Big5 the bytes read クノ, タジ: not Chinese either
+    path = _csv(
+        tmp_path / "f.csv", "id,name,tier,lon,lat\nF1,荊莊,clinic,1,1\nF2,荳荘,clinic,1,1\n"
+    )
+    path.write_bytes(path.read_text(encoding="utf-8").encode("gbk"))
+    assert inputs.read_facilities(path)["name"].tolist() == ["荊莊", "荳荘"]
+
+
+def test_a_big5_shapefile_without_cpg_is_refused(tmp_path: Path) -> None:
+    path = _shapefile_without_cpg(tmp_path / "c.shp", BIG5_NAMES, encoding="big5")
+    dbf = path.with_suffix(".dbf")
+    assert _error(inputs.read_communities, path) == (
+        f"{dbf}: no .cpg file names the encoding and the attributes appear to be in Big5 "
+        "(traditional Chinese: '人口'), which would be read as GB18030 into "
+        "'\\ue5ee\\ue60c'; write BIG5 in c.cpg beside c.shp, or save the layer as UTF-8"
+    )
+    path.with_suffix(".cpg").write_text("BIG5")  # the way out the message gives
+    assert inputs.read_communities(path)["name"].tolist() == BIG5_NAMES

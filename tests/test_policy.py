@@ -59,3 +59,68 @@ def test_wrong_profiles_name_the_key(tmp_path, body, message):
 def test_unknown_builtin_lists_the_known_ones():
     with pytest.raises(PolicyError, match="chongqing"):
         policy.load("atlantis")
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf", "+inf", "1e999"])
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ("analysis", "speed_m_s"),
+        ("analysis", "max_access_m"),
+        ("circles.eldercare", "minutes_urban"),
+        ("standards.community_station", "min_area_m2"),
+        ("provision.area_per_resident_m2", "value"),
+        ("targets.nursing_bed_share", "value"),
+        ("money.bed_subsidy_monthly", "disabled"),
+    ],
+)
+def test_numbers_that_are_not_numbers_are_refused(tmp_path, text, table, key):
+    path = tmp_path / "bad.toml"
+    path.write_text(f'extends = "yuncheng"\n[{table}]\n{key} = {text}\n', encoding="utf-8")
+    found = {"nan": "nan", "-inf": "-inf"}.get(text, "inf")
+    with pytest.raises(PolicyError) as info:
+        policy.load(path)
+    assert str(info.value) == f"{path}: key '{table}.{key}' must be a finite number, found {found}"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "[analysis]\nspeed_m_s = 9\n",
+            "key 'analysis.speed_m_s' must be a walking speed of at most 3 m/s, found 9",
+        ),
+        (
+            "[circles.medical]\nminutes_rural = 600\n",
+            "key 'circles.medical.minutes_rural' must be a walk of at most 120 minutes, found 600",
+        ),
+        (
+            '[targets.nursing_bed_share]\nvalue = 0.5\nyear = 20225\nsource = "x"\n',
+            "key 'targets.nursing_bed_share.year' must be a calendar year from 1900 to 2100, "
+            "found 20225",
+        ),
+        (
+            '[targets.nursing_bed_share]\nvalue = 0.5\nyear = 2022.5\nsource = "x"\n',
+            "key 'targets.nursing_bed_share.year' must be a calendar year from 1900 to 2100, "
+            "found 2022.5",
+        ),
+    ],
+)
+def test_absurd_values_are_refused(tmp_path, body, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(f'extends = "chongqing"\n{body}', encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        policy.load(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_the_limits_themselves_are_accepted(tmp_path):
+    path = tmp_path / "edge.toml"
+    path.write_text(
+        'extends = "chongqing"\n[analysis]\nspeed_m_s = 3\n'
+        "[circles.medical]\nminutes_rural = 120\n",
+        encoding="utf-8",
+    )
+    edge = policy.load(path)
+    assert edge.speed_m_s == 3.0
+    assert edge.circle("medical").minutes["rural"] == 120.0
