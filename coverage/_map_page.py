@@ -1,5 +1,8 @@
 """What the map page adds to Leaflet: a scale bar, either-or layers, a search box, Leaflet inline.
 
+It also draws the 天地图 basemap with a key given when the page is opened (:class:`_Tianditu`),
+so that the key need not be written into the file.
+
 :func:`carecircle.maps.build` adds these to its folium map. Each is a folium element whose
 script runs in the page; :func:`_inline_leaflet` puts Leaflet itself into the page, so that
 the map opens on a network without internet.
@@ -172,6 +175,116 @@ class _Search(MacroElement):
         self._name = "CarecircleSearch"
         self.layer_names = [layer.get_name() for layer in layers]
         self.placeholder = placeholder
+
+
+TIANDITU_STORE = "carecircle.tianditu.tk"
+"""The browser's local storage entry of a 天地图 key the viewer asked the page to remember."""
+
+
+class _Tianditu(MacroElement):
+    """The 天地图 basemap, with a key the page is given when it is opened.
+
+    The key is taken, in this order, from the page itself (only when the map was built with
+    ``embed_key=True``), from the address's fragment (``map.html#tk=KEY``: a fragment is never
+    sent to a server, and it is taken off the address once read), or from the browser's local
+    storage (:data:`TIANDITU_STORE`, where the viewer chose to remember it). Without one, a box
+    at the top left asks for it; the basemap and its labels are drawn once it is given. An
+    empty fragment (``#tk=``) forgets a remembered key. Added after the layer control, whose
+    list gains the two layers.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+            var control = {{ this.control.get_name() }};
+            var layers = {{ this.layers | tojson }};
+            var words = {{ this.words | tojson }};
+            var store = {{ this.store | tojson }};
+            function show(key) {
+                layers.forEach(function(spec) {
+                    var layer = L.tileLayer(spec.url, {
+                        tk: encodeURIComponent(key), subdomains: "01234567", maxZoom: 18,
+                        attribution: "© 天地图 Tianditu"
+                    });
+                    layer.addTo(map);
+                    if (spec.overlay) { control.addOverlay(layer, spec.name); }
+                    else { control.addBaseLayer(layer, spec.name); }
+                });
+            }
+            function remember(key) {
+                try {
+                    if (key) { window.localStorage.setItem(store, key); }
+                    else { window.localStorage.removeItem(store); }
+                } catch (error) {}  // storage refused: the key is asked for next time
+            }
+            var key = {{ this.key | tojson }};  // null unless the map was built to embed it
+            var given = /(?:^#|&)tk=([^&]*)/.exec(window.location.hash);
+            if (given) {
+                var found = "";
+                try { found = decodeURIComponent(given[1]).trim(); } catch (error) {}
+                if (!found) { remember(""); }
+                key = key || found;
+                try {  // off the address, so that a copied link or a screenshot does not show it
+                    window.history.replaceState(null, "", window.location.href.split("#")[0]);
+                } catch (error) {}
+            }
+            if (!key) {
+                try { key = window.localStorage.getItem(store); } catch (error) {}
+            }
+            if (key) { show(key); return; }
+            var ask = L.control({position: "topleft"});
+            ask.onAdd = function() {
+                var box = L.DomUtil.create("form", "leaflet-bar carecircle-tianditu");
+                box.style.cssText = "background:#fff;padding:6px 8px;font-size:12px;width:15em";
+                L.DomUtil.create("div", "", box).textContent = words.ask;
+                var input = L.DomUtil.create("input", "", box);
+                input.type = "text";
+                input.autocomplete = "off";
+                input.placeholder = words.placeholder;
+                input.style.cssText = "width:100%;box-sizing:border-box;margin:4px 0";
+                var line = L.DomUtil.create("label", "", box);
+                line.style.cssText = "display:block;margin-bottom:4px";
+                var keep = L.DomUtil.create("input", "", line);
+                keep.type = "checkbox";
+                line.appendChild(document.createTextNode(" " + words.remember));
+                var button = L.DomUtil.create("button", "", box);
+                button.type = "submit";
+                button.textContent = words.show;
+                L.DomEvent.disableClickPropagation(box);
+                L.DomEvent.disableScrollPropagation(box);
+                box.addEventListener("submit", function(event) {
+                    event.preventDefault();
+                    var value = input.value.trim();
+                    if (!value) { return; }
+                    if (keep.checked) { remember(value); }
+                    map.removeControl(ask);
+                    show(value);
+                });
+                return box;
+            };
+            ask.addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        control: folium.LayerControl,
+        *,
+        layers: list[dict[str, object]],
+        words: dict[str, str],
+        key: str | None,
+    ) -> None:
+        super().__init__()
+        self._name = "CarecircleTianditu"
+        self.control = control
+        self.layers = layers
+        self.words = words
+        self.key = key
+        self.store = TIANDITU_STORE
 
 
 def _inline_leaflet(fmap: folium.Map) -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ._cells import to_csv, to_sheet
 from ._errors import InputError
 from ._files import atomic
 from ._validate import YES_NO_WORDS
@@ -172,8 +173,7 @@ def _write_xlsx(path: Path, sheets: Sequence[tuple[str, pd.DataFrame]]) -> None:
 
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in sheets:
-            frame.to_excel(writer, sheet_name=name, index=False)
-            sheet = writer.sheets[name]
+            sheet = to_sheet(writer, frame, name)
             sheet.freeze_panes = "A2"
             for i, column in enumerate(frame.columns, start=1):
                 texts = [str(column), *(str(v) for v in frame[column] if pd.notna(v))]
@@ -243,7 +243,7 @@ def write(
     with ExitStack() as stack:
         tmp_csv = stack.enter_context(atomic(paths["csv"]))
         tmp_xlsx = stack.enter_context(atomic(paths["xlsx"]))
-        audit.townships.to_csv(tmp_csv, index=False, encoding="utf-8-sig", float_format="%.4f")
+        to_csv(audit.townships, tmp_csv, float_format="%.4f")
         _write_xlsx(tmp_xlsx, sheets)
     return paths
 

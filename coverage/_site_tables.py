@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import circles as circles_mod
 from . import report
+from ._cells import to_csv, to_sheet
 from ._files import atomic
 from ._validate import YES_NO_WORDS
 from .maps import STATUS_LABELS_EN, TEXT
@@ -50,7 +51,7 @@ def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[
     for name, frame in frames.items():
         path = out / f"{name}.csv"
         with atomic(path) as tmp:
-            frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+            to_csv(frame, tmp)
         written[name] = path
     path = out / "siting.xlsx"
     headers = _HEADERS_ZH if lang == "zh" else _HEADERS_EN
@@ -63,9 +64,9 @@ def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[
                 if column in words:
                     shown[column] = [words[column].get(value, value) for value in shown[column]]
             shown = shown.rename(columns=headers)
-            shown.to_excel(writer, sheet_name=sheets[name], index=False)
+            sheet = to_sheet(writer, shown, sheets[name])
             formats = [_FORMATS.get(column) for column in frame.columns]
-            report.format_sheet(writer.sheets[sheets[name]], shown, formats)
+            report.format_sheet(sheet, shown, formats)
     written["xlsx"] = path
     return written
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._cells import read_text
 from ._errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -169,7 +170,9 @@ def read_csv(path: Path) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Every cell as the text found in the file (blank cells as ``""``), so codes keep their
-        leading zeros; column names stripped of surrounding whitespace.
+        leading zeros; column names stripped of surrounding whitespace. A cell that carecircle's
+        CSV writers protected from spreadsheets (``'=…``, ``'+…``; see
+        :func:`carecircle._cells.read_text`) reads as it was written, without its ``'``.
 
     Raises
     ------
@@ -216,6 +219,7 @@ def _table(text: str, path: Path) -> pd.DataFrame:
     if not rows:
         msg = f"{path}: the file is empty; expected a header line and comma-separated rows"
         raise InputError(msg)
+    rows = [([read_text(field) for field in fields], line) for fields, line in rows]
     header, body = rows[0][0], rows[1:]
     width = len(header)
     cells = []

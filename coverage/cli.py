@@ -71,9 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "speed_m_s", None) is not None:
             _speed(args.speed_m_s, 0.0, "--speed-m-s")  # before any file is read
-        if getattr(args, "basemap", None) == "tianditu" and not args.tianditu_key:
-            msg = "the tianditu basemap needs a key: --tianditu-key KEY (or TIANDITU_KEY)"
-            raise InputError(msg)  # the map is drawn last: say so before the analysis
+        if hasattr(args, "basemap"):  # the map is drawn last: say so before the analysis
+            if args.embed_key and not args.tianditu_key:
+                args.tianditu_key = os.environ.get("TIANDITU_KEY")
+            maps._check_key(args.basemap, args.tianditu_key, embed_key=args.embed_key)
         check_out(
             getattr(args, "out", None),
             {f"--{name.replace('_', '-')}": getattr(args, name, None) for name in _INPUT_FILES},
@@ -267,9 +268,14 @@ def _map_options(cmd: argparse.ArgumentParser) -> None:
         help="background tiles (default none: works offline, streets drawn from the network)",
     )
     cmd.add_argument(
+        "--embed-key",
+        action="store_true",
+        help="write the 天地图 key into map.html, where anyone with the file can use it "
+        "(default: the map asks for the key when opened)",
+    )
+    cmd.add_argument(
         "--tianditu-key",
-        default=os.environ.get("TIANDITU_KEY"),
-        help="天地图 key for --basemap tianditu (default: $TIANDITU_KEY)",
+        help="天地图 key to embed with --embed-key (default: $TIANDITU_KEY)",
     )
 
 
@@ -464,7 +470,11 @@ def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> 
     written = export.write_all(analysis, out, lang=args.lang)
     if analysis.circles_measured:
         fmap = maps.build(
-            analysis, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key
+            analysis,
+            lang=args.lang,
+            basemap=args.basemap,
+            tianditu_key=args.tianditu_key,
+            embed_key=args.embed_key,
         )
         written["map"] = out / "map.html"
         with atomic(written["map"]) as tmp:

@@ -61,6 +61,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._cells import to_csv, to_sheet
 from ._costing_input import _check_year_value, _default_start, _parse
 from ._costing_output import (
     _check_lang,
@@ -357,7 +358,7 @@ def write(
     notes = pd.DataFrame({"说明" if lang == "zh" else "note": list(_notes_in(costing, lang))})
     csv_path = folder / "costing.csv"
     with atomic(csv_path) as tmp:
-        costing.facilities.to_csv(tmp, index=False, encoding="utf-8-sig", float_format=_csv_number)
+        to_csv(costing.facilities, tmp, float_format=_csv_number)
     xlsx_path = folder / "costing.xlsx"
     sheets = SHEETS[lang]
     incomplete = (~costing.facilities["complete"].astype(bool)).tolist()
@@ -370,9 +371,9 @@ def write(
     frames = (facilities, per_year, per_township, notes)
     with atomic(xlsx_path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         for frame, sheet, rows in zip(frames, sheets, bounds, strict=True):
-            frame.to_excel(writer, sheet_name=sheet, index=False)
-            _format_sheet(writer.sheets[sheet], frame)
-            _mark_lower_bounds(writer.sheets[sheet], frame, rows)
+            written = to_sheet(writer, frame, sheet)
+            _format_sheet(written, frame)
+            _mark_lower_bounds(written, frame, rows)
     return {"csv": csv_path, "xlsx": xlsx_path}
 
 

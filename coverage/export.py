@@ -13,6 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from ._cells import REPLACEMENT, to_csv
 from ._files import atomic
 from .pipeline import Analysis
 from .standards import CENTRE_COLUMNS, COMMUNITY_CHECK_COLUMNS, STANDARD_COLUMNS
@@ -89,7 +90,7 @@ def write_summary(analysis: Analysis, path: str | Path) -> Path:
     """Write ``summary.csv`` (UTF-8 with BOM, so Excel shows Chinese names)."""
     path = Path(path)
     with atomic(path) as tmp:
-        summary_table(analysis).to_csv(tmp, index=False, encoding="utf-8-sig")
+        to_csv(summary_table(analysis), tmp)
     return path
 
 
@@ -97,7 +98,7 @@ def write_townships(analysis: Analysis, path: str | Path) -> Path:
     """Write ``townships.csv``: the per-township table."""
     path = Path(path)
     with atomic(path) as tmp:
-        analysis.townships().to_csv(tmp, index=False, encoding="utf-8-sig")
+        to_csv(analysis.townships(), tmp)
     return path
 
 
@@ -106,9 +107,7 @@ def write_facilities(analysis: Analysis, path: str | Path) -> Path:
     path = Path(path)
     frame = analysis.facilities
     with atomic(path) as tmp:
-        pd.DataFrame(frame[[c for c in FACILITY_COLUMNS if c in frame]]).to_csv(
-            tmp, index=False, encoding="utf-8-sig"
-        )
+        to_csv(pd.DataFrame(frame[[c for c in FACILITY_COLUMNS if c in frame]]), tmp)
     return path
 
 
@@ -116,7 +115,7 @@ def write_district(analysis: Analysis, path: str | Path) -> Path:
     """Write ``district.csv``: the district-wide targets and where they stand."""
     path = Path(path)
     with atomic(path) as tmp:
-        analysis.district.to_csv(tmp, index=False, encoding="utf-8-sig")
+        to_csv(analysis.district, tmp)
     return path
 
 
@@ -211,7 +210,11 @@ def report_workbook(analysis: Analysis, path: Path, *, lang: str) -> Path:
 
 
 def _gpkg_ready(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Columns GDAL can store: objects as text, nullable booleans as 0/1."""
+    """Columns GDAL can store: objects as text, nullable booleans as 0/1.
+
+    GDAL ends a text at a NUL character, silently; a NUL is stored as ``�`` instead, the way
+    the workbooks show the characters they cannot hold.
+    """
     out = frame.copy()
     for column in out.columns:
         if column == out.geometry.name:
@@ -219,7 +222,9 @@ def _gpkg_ready(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if str(out[column].dtype) == "boolean":
             out[column] = out[column].astype("Int8")
         elif out[column].dtype == object or str(out[column].dtype).startswith("str"):
-            out[column] = out[column].map(lambda v: None if _missing(v) else str(v))
+            out[column] = out[column].map(
+                lambda v: None if _missing(v) else str(v).replace("\x00", REPLACEMENT)
+            )
     return out
 
 

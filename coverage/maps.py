@@ -21,7 +21,7 @@ import shapely
 from . import circles as circles_mod
 from . import coords
 from ._errors import InputError
-from ._map_page import _EitherOr, _FitClear, _inline_leaflet, _MapExtras, _Search
+from ._map_page import _EitherOr, _FitClear, _inline_leaflet, _MapExtras, _Search, _Tianditu
 from .inputs import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH, note_zh
 from .pipeline import Analysis, _has_shape
 
@@ -120,6 +120,12 @@ TEXT = {
         "has_station": "有",
         "shared": "与邻近社区共用",
         "missing": "缺",
+        "tianditu": "天地图",
+        "tianditu_labels": "天地图 注记",
+        "tianditu_ask": "天地图底图需要密钥；本文件中没有密钥。",
+        "tianditu_placeholder": "天地图密钥 (tk)",
+        "tianditu_remember": "在本浏览器中记住",
+        "tianditu_show": "显示底图",
     },
     "en": {
         "communities": "community coverage",
@@ -176,6 +182,12 @@ TEXT = {
         "has_station": "yes",
         "shared": "shared with a neighbour",
         "missing": "missing",
+        "tianditu": "Tianditu",
+        "tianditu_labels": "Tianditu labels",
+        "tianditu_ask": "The Tianditu basemap needs a key; this file holds none.",
+        "tianditu_placeholder": "Tianditu key (tk)",
+        "tianditu_remember": "remember in this browser",
+        "tianditu_show": "show the basemap",
     },
 }
 STATUS_LABELS_EN = {
@@ -200,6 +212,7 @@ def build(
     lang: str = "zh",
     basemap: str = "none",
     tianditu_key: str | None = None,
+    embed_key: bool = False,
 ) -> folium.Map:
     """Build the map of an analysis.
 
@@ -212,9 +225,13 @@ def build(
     basemap : {"none", "osm", "amap", "tianditu"}, keyword-only
         Background tiles. ``none`` (the default) needs no internet: the walking network is drawn
         as the background instead. ``amap`` tiles are in GCJ-02, so every layer is shifted to
-        GCJ-02 for display. ``tianditu`` needs a key (``tianditu_key``).
+        GCJ-02 for display. ``tianditu`` needs a key, which the page asks for when it is
+        opened (or reads from ``map.html#tk=KEY``), unless it is embedded.
     tianditu_key : str, optional, keyword-only
-        The 天地图 key for ``basemap="tianditu"``.
+        The 天地图 key to write into the page; only with ``embed_key=True``.
+    embed_key : bool, default False, keyword-only
+        Write ``tianditu_key`` into the page, where anyone who has the file can read and use
+        it. Without it no key is written.
 
     Returns
     -------
@@ -227,9 +244,7 @@ def build(
     if basemap not in BASEMAPS:
         msg = f"unknown basemap {basemap!r}; expected one of {', '.join(BASEMAPS)}"
         raise InputError(msg)
-    if basemap == "tianditu" and not tianditu_key:
-        msg = "the tianditu basemap needs a key: --tianditu-key KEY (or TIANDITU_KEY)"
-        raise InputError(msg)
+    _check_key(basemap, tianditu_key, embed_key=embed_key)
     text = TEXT[lang]
     shift = basemap == "amap"
     communities = _display(analysis.communities, gcj02=shift)
@@ -243,7 +258,7 @@ def build(
     fmap = folium.Map(tiles=None, control_scale=False)
     _inline_leaflet(fmap)
     _MapExtras().add_to(fmap)
-    _add_basemap(fmap, basemap, tianditu_key, lang)
+    _add_basemap(fmap, basemap, lang)
     bounds = [[float(miny), float(minx)], [float(maxy), float(maxx)]]
     fmap.fit_bounds(bounds)  # and again clear of the layer list, once it is drawn (_FitClear)
 
@@ -348,6 +363,8 @@ def build(
     )
     control = folium.LayerControl(collapsed=False)
     control.add_to(fmap)
+    if basemap == "tianditu":  # the list gains its layers before the map is fitted clear of it
+        _add_tianditu(fmap, control, text, key=tianditu_key if embed_key else None)
     _FitClear(bounds, control).add_to(fmap)
     return fmap
 
@@ -366,7 +383,47 @@ def _display(frame: gpd.GeoDataFrame, *, gcj02: bool) -> gpd.GeoDataFrame:
     return out
 
 
-def _add_basemap(fmap: folium.Map, basemap: str, key: str | None, lang: str) -> None:
+def _check_key(basemap: str, key: str | None, *, embed_key: bool) -> None:
+    """Refuse a 天地图 key that would not be used, or an embedding without a key."""
+    if embed_key and basemap != "tianditu":
+        msg = f"--embed-key (embed_key=True) is for --basemap tianditu; found --basemap {basemap}"
+        raise InputError(msg)
+    if embed_key and not key:
+        msg = "--embed-key needs the key: --tianditu-key KEY (or TIANDITU_KEY)"
+        raise InputError(msg)
+    if key and not embed_key:
+        msg = (
+            "a 天地图 key is written into map.html only with --embed-key (embed_key=True), and "
+            "then anyone who has the file can use it; without a key the map asks for it when "
+            "opened"
+        )
+        raise InputError(msg)
+
+
+def _add_tianditu(
+    fmap: folium.Map, control: folium.LayerControl, text: dict[str, str], *, key: str | None
+) -> None:
+    """The 天地图 streets and their labels, drawn once the page has a key (see _Tianditu)."""
+    layers: list[dict[str, object]] = [
+        {
+            "url": (
+                f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+                f"&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+                "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={tk}"
+            ),
+            "name": name,
+            "overlay": overlay,
+        }
+        for layer, name, overlay in (
+            ("vec", text["tianditu"], False),
+            ("cva", text["tianditu_labels"], True),
+        )
+    ]
+    words = {word: text[f"tianditu_{word}"] for word in ("ask", "placeholder", "remember", "show")}
+    _Tianditu(control, layers=layers, words=words, key=key).add_to(fmap)
+
+
+def _add_basemap(fmap: folium.Map, basemap: str, lang: str) -> None:
     if basemap == "osm":
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(fmap)
     elif basemap == "amap":
@@ -380,20 +437,6 @@ def _add_basemap(fmap: folium.Map, basemap: str, key: str | None, lang: str) -> 
             name="高德地图" if lang == "zh" else "Amap",
             max_zoom=18,
         ).add_to(fmap)
-    elif basemap == "tianditu":
-        for layer, overlay in (("vec", False), ("cva", True)):
-            folium.TileLayer(
-                tiles=(
-                    f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
-                    f"&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
-                    f"&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
-                ),
-                attr="© 天地图 Tianditu",
-                subdomains="01234567",
-                name=("天地图" if lang == "zh" else "Tianditu") + (" 注记" if overlay else ""),
-                overlay=overlay,
-                max_zoom=18,
-            ).add_to(fmap)
 
 
 def _add_facilities(

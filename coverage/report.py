@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from . import circles as circles_mod
+from ._cells import to_sheet
 from ._files import atomic
 from ._overview import ATTRIBUTION as ATTRIBUTION
 from ._overview import CJK_FONT_HINTS as CJK_FONT_HINTS
@@ -335,8 +336,7 @@ def workbook(analysis: Analysis, path: str | Path, *, lang: str = "zh") -> Path:
                 [_header(code, key, labels, lang) for code in codes], dtype=object
             )
             sheet = SHEETS[lang][key]
-            shown.to_excel(writer, sheet_name=sheet, index=False)
-            _format_sheet(writer.sheets[sheet], shown, codes, key, labels)
+            _format_sheet(to_sheet(writer, shown, sheet), shown, codes, key, labels)
     return path
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from carecircle import costing, export, inputs, maps, network, pipeline, policy, sites
+from carecircle._cells import to_csv
 from carecircle._errors import InputError
 from carecircle._files import PLAN_OUTPUTS, check_out
 from carecircle.coords import SYSTEMS
@@ -149,7 +150,7 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
     maps.build(analysis, lang=args.lang).save(str(args.out / "map.html"))
     # proposed_sites.csv with each site's year (its opening year for `carecircle cost`)
     sites.write(replace(proposal, sites=phased), args.out, lang=args.lang)
-    plan.to_csv(args.out / "plan_by_year.csv", index=False, encoding="utf-8-sig")
+    to_csv(plan, args.out / "plan_by_year.csv")
     solution = proposal.solution
     print(
         f"{len(proposal.sites)} site(s) for {args.years} year(s) ({proposal.mode}; "

@@ -21,6 +21,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -129,6 +130,34 @@ window.addEventListener("load", function () {
 """
 
 
+TIANDITU = """
+<script>
+window.addEventListener("load", function () {
+  setTimeout(function () {
+    var form = document.querySelector("form.carecircle-tianditu");
+    var seen = {asked: !!form, address: window.location.href};
+    if (form && TYPED) {  // a viewer types the key, ticks "remember" and presses the button
+      form.querySelector("input[type=text]").value = TYPED;
+      form.querySelector("input[type=checkbox]").checked = true;
+      form.querySelector("button").click();
+    }
+    setTimeout(function () {
+      seen.tiles = Array.prototype.map.call(
+        document.querySelectorAll(".leaflet-tile-pane img"), function (img) { return img.src; });
+      seen.layers = document.querySelector(".leaflet-control-layers").textContent;
+      seen.stillAsked = !!document.querySelector("form.carecircle-tianditu");
+      seen.stored = window.localStorage.getItem("carecircle.tianditu.tk");
+      var out = document.createElement("pre");
+      out.id = "tianditu";
+      out.textContent = JSON.stringify(seen);
+      document.body.appendChild(out);
+    }, 300);
+  }, 200);
+});
+</script>
+"""
+
+
 def _chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         path = shutil.which(name)
@@ -181,7 +210,14 @@ def proxy() -> Iterator[_RefusingProxy]:
     server.close()
 
 
-def _run(chromium: str, page: Path, proxy: _RefusingProxy, profile: Path, *extra: str) -> str:
+def _run(
+    chromium: str,
+    page: Path,
+    proxy: _RefusingProxy,
+    profile: Path,
+    *extra: str,
+    fragment: str = "",
+) -> str:
     args = [
         chromium,
         "--headless",
@@ -197,7 +233,7 @@ def _run(chromium: str, page: Path, proxy: _RefusingProxy, profile: Path, *extra
         f"--user-data-dir={profile}",
         "--virtual-time-budget=6000",
         *extra,
-        page.as_uri(),
+        page.as_uri() + fragment,
     ]
     result = subprocess.run(args, capture_output=True, text=True, timeout=180, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -403,3 +439,62 @@ def test_the_siting_map_numbers_the_sites_and_offers_the_coverage_after(
     assert "建议选址（数字为建设顺序）" in dom  # and the legend says what the numbers mean
     assert "<title>pwned</title>" not in dom
     assert 'src="x"' not in dom  # the name with markup stays text
+
+
+def test_the_tianditu_key_is_asked_for_in_the_page_never_written(demo_analysis, proxy, tmp_path):
+    chromium = _chromium()
+    page = tmp_path / "tianditu.html"
+    maps.build(demo_analysis, basemap="tianditu").save(str(page))
+    html = page.read_text(encoding="utf-8")
+
+    def opened(profile: str, *, typed: str = "", fragment: str = "") -> dict[str, Any]:
+        probe = TIANDITU.replace("TYPED", json.dumps(typed))
+        page.write_text(html.replace("</html>", probe + "</html>"), encoding="utf-8")
+        dom = _run(chromium, page, proxy, tmp_path / profile, "--dump-dom", fragment=fragment)
+        seen = re.search(r'<pre id="tianditu">(.*?)</pre>', dom, re.S)
+        assert seen is not None, dom[-2000:]
+        return json.loads(seen.group(1).replace("&amp;", "&"))
+
+    def keys(tiles: list[str]) -> set[str]:
+        assert all(".tianditu.gov.cn/" in tile for tile in tiles), tiles
+        return {re.search(r"[?&]tk=([^&]*)", tile).group(1) for tile in tiles}
+
+    # no key in the file: the page asks, and draws nothing from 天地图 until it is given
+    first = opened("viewer", typed="typed0key")
+    assert first["asked"] and not first["stillAsked"]
+    assert first["tiles"] and keys(first["tiles"]) == {"typed0key"}
+    assert "天地图" in first["layers"] and "天地图 注记" in first["layers"]
+    assert first["stored"] == "typed0key"  # "remember in this browser" was ticked
+    assert proxy.page_requests() and all("tianditu.gov.cn" in r for r in proxy.page_requests())
+    # opened again in the same browser: the remembered key, not asked again
+    again = opened("viewer")
+    assert not again["asked"] and keys(again["tiles"]) == {"typed0key"}
+    # an empty key in the address forgets it: asked again, no tile asked for
+    proxy.seen.clear()
+    forgot = opened("viewer", fragment="#tk=")
+    assert forgot["asked"] and forgot["tiles"] == [] and forgot["stored"] is None
+    assert proxy.page_requests() == []
+    # a key in the address's fragment: used, not remembered, and taken off the address
+    linked = opened("another", fragment="#tk=fragment0key")
+    assert not linked["asked"] and keys(linked["tiles"]) == {"fragment0key"}
+    assert linked["stored"] is None and "tk=" not in linked["address"]
+
+
+def test_names_with_control_characters_leave_the_page_working(demo_analysis, proxy, tmp_path):
+    chromium = _chromium()
+    names = ['=HYPERLINK("http://x","y")', "a\x00b", "v\x0bt", "c\x1fd", "\rcr"]
+    communities = demo_analysis.communities.copy()
+    communities.loc[communities.index[: len(names)], "name"] = names
+    facilities = demo_analysis.facilities.copy()
+    facilities.loc[facilities.index[: len(names)], "name"] = names
+    named = dataclasses.replace(demo_analysis, communities=communities, facilities=facilities)
+    page = tmp_path / "named.html"
+    maps.build(named).save(str(page))
+    page.write_text(page.read_text(encoding="utf-8").replace("</html>", PROBE + "</html>"))
+    dom = _run(chromium, page, proxy, tmp_path / "profile", "--dump-dom")
+    probe = json.loads(re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S).group(1))
+    assert len(probe["texts"]) >= len(communities)  # every popup still opens
+    texts = "\n".join(probe["texts"])
+    assert '=HYPERLINK("http://x","y")' in texts.replace("&quot;", '"')
+    assert "v\x0bt" in texts and "c\x1fd" in texts
+    assert proxy.page_requests() == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from importlib import resources
@@ -12,7 +13,7 @@ import pyogrio
 import pyrosm
 import pytest
 
-from carecircle import cli
+from carecircle import cli, pipeline
 
 DEMO = resources.files("carecircle.data") / "demo"
 HELSINKI = pyrosm.get_data("helsinki_pbf")
@@ -215,14 +216,42 @@ def test_option_errors(tmp_path, capsys, args, message):
     assert "Traceback" not in err
 
 
-def test_a_tianditu_map_without_a_key_is_refused_before_the_run(tmp_path, capsys, monkeypatch):
+def test_a_tianditu_key_is_refused_before_the_run_unless_it_is_to_be_embedded(
+    tmp_path, capsys, monkeypatch
+):
     monkeypatch.delenv("TIANDITU_KEY", raising=False)
     out = tmp_path / "demo"
-    assert cli.main(["demo", "--out", str(out), "--no-progress", "--basemap", "tianditu"]) == 2
+    demo = ["demo", "--out", str(out), "--no-progress", "--basemap", "tianditu"]
+    assert cli.main([*demo, "--tianditu-key", "0123abcd"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "carecircle: error: the tianditu basemap needs a key: --tianditu-key KEY (or TIANDITU_KEY)"
+        "carecircle: error: a 天地图 key is written into map.html only with --embed-key "
+        "(embed_key=True), and then anyone who has the file can use it; without a key the map "
+        "asks for it when opened"
     )
+    assert cli.main([*demo, "--embed-key"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "carecircle: error: --embed-key needs the key: --tianditu-key KEY (or TIANDITU_KEY)"
+    )
+    osm = ["demo", "--out", str(out), "--basemap", "osm", "--embed-key", "--tianditu-key", "k"]
+    assert cli.main(osm) == 2
+    assert "--embed-key (embed_key=True) is for --basemap tianditu" in capsys.readouterr().err
     assert not out.exists()  # nothing analysed, nothing written
+
+
+def test_the_tianditu_key_reaches_map_html_only_with_embed_key(
+    tmp_path, monkeypatch, demo_analysis
+):
+    key = "5f1e0c2b9a8d7e6f5a4b3c2d1e0f9a8b"
+    monkeypatch.setenv("TIANDITU_KEY", key)
+    monkeypatch.setattr(pipeline, "run", lambda *args, **kwargs: demo_analysis)
+    demo = ["demo", "--no-progress", "--basemap", "tianditu"]
+    assert cli.main([*demo, "--out", str(tmp_path / "asked")]) == 0
+    page = (tmp_path / "asked" / "map.html").read_text(encoding="utf-8")
+    assert key not in page  # $TIANDITU_KEY alone is never written
+    assert "tianditu.gov.cn" in page and json.dumps("天地图底图需要密钥")[1:-1] in page
+    assert cli.main([*demo, "--embed-key", "--out", str(tmp_path / "embedded")]) == 0
+    page = (tmp_path / "embedded" / "map.html").read_text(encoding="utf-8")
+    assert f'var key = "{key}";' in page
 
 
 def test_column_mapping_file_and_chinese_headers(tmp_path):

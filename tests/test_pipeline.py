@@ -433,8 +433,24 @@ def test_amap_basemap_shifts_layers_to_gcj02(district):
     assert ((offset[ok] > 100) & (offset[ok] < 1000)).all()
     page = maps.build(result, basemap="amap").get_root().render()
     assert "autonavi.com" in page
-    with pytest.raises(InputError, match="needs a key"):
-        maps.build(result, basemap="tianditu")
+    with pytest.raises(InputError, match="only with --embed-key"):
+        maps.build(result, basemap="tianditu", tianditu_key="0123abcd")
+
+
+def test_a_tianditu_key_is_written_into_the_map_only_when_asked(demo_analysis):
+    key = "0123456789abcdef0123456789abcdef"
+    asked = maps.build(demo_analysis, basemap="tianditu").get_root().render()
+    assert key not in asked and "var key = null;" in asked
+    # the tiles' address as JSON in the page (& escaped), the key filled in by the page
+    assert "tianditu.gov.cn/vec_w/wmts" in asked and r"\u0026tk={tk}" in asked
+    assert json.dumps("天地图底图需要密钥")[1:-1] in asked  # the page asks for it
+    embedded = maps.build(demo_analysis, basemap="tianditu", tianditu_key=key, embed_key=True)
+    page = embedded.get_root().render()
+    assert page.count(key) == 1 and f'var key = "{key}";' in page
+    with pytest.raises(InputError, match="needs the key"):
+        maps.build(demo_analysis, basemap="tianditu", embed_key=True)
+    with pytest.raises(InputError, match="is for --basemap tianditu"):
+        maps.build(demo_analysis, basemap="osm", tianditu_key=key, embed_key=True)
 
 
 # --- check: facilities in no community --------------------------------------------------------
