@@ -83,6 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"carecircle: error: {exc}", file=sys.stderr)
         return 2
+    except MemoryError as exc:  # numpy's "Unable to allocate ..." among them
+        detail = " ".join(str(exc).split()) or "no detail"
+        print(
+            f"carecircle: error: out of memory ({detail}); free some (close other programs) "
+            "or run on a machine with more",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("carecircle: interrupted", file=sys.stderr)
         return 130

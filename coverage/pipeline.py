@@ -21,8 +21,8 @@ import shapely
 from pyproj import CRS
 from tqdm.auto import tqdm
 
+from . import _memory, demand, inputs, isochrones, standards, travel
 from . import circles as circles_mod
-from . import demand, inputs, isochrones, standards, travel
 from ._errors import InputError
 from ._validate import _speed, as_text
 from ._version import __version__
@@ -645,6 +645,11 @@ def _read_layers(
         columns=columns.get("facilities"),
         coords=facility_coords,
         layer=layers.get("facilities"),
+    )
+    _memory.require(
+        _memory.BASE_BYTES + _memory.BYTES_PER_FACILITY * len(fac),
+        what=f"{Path(facilities).name}: {len(fac):,} facilities",
+        advice="free some (close other programs) or run on a machine with more",
     )
     return comm, fac
 
