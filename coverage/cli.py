@@ -469,7 +469,8 @@ def _use_demo(args: argparse.Namespace) -> None:
 
 
 def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> None:
-    written = export.write_all(analysis, out, lang=args.lang)
+    progress = not getattr(args, "no_progress", True)
+    written = export.write_all(analysis, out, lang=args.lang, progress=progress)
     if analysis.circles_measured:
         fmap = maps.build(
             analysis, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key

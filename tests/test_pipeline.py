@@ -519,3 +519,32 @@ def test_circles_of_too_many_facilities_are_merged(district, monkeypatch):
     assert sorted(drawn["circle"]) == sorted(before.index.get_level_values("circle"))
     assert (drawn["facility_id"] == "").all()
     assert whole.circle_areas() is whole.circles
+
+
+def test_writing_the_outputs_shows_which_file_is_being_written(district, tmp_path, monkeypatch):
+    net, comm_path, fac_path, profile = district
+    result = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
+    shown: list[str] = []
+    bars: list[Any] = []
+    folders = [tmp_path / "out"]
+
+    class Bar:
+        def __init__(self, steps, **options):
+            self.steps, self.options = list(steps), options
+            bars.append(self)
+
+        def __iter__(self):
+            return iter(self.steps)
+
+        def set_postfix_str(self, text):
+            assert not (folders[-1] / text).exists()  # named before it is written
+            shown.append(text)
+
+    monkeypatch.setattr(export, "tqdm", Bar)
+    written = export.write_all(result, tmp_path / "out", progress=True)
+    assert shown == [path.name for path in written.values()]
+    assert shown[-1] == "coverage.xlsx"
+    assert bars[0].options["disable"] is None  # shown on a terminal
+    folders.append(tmp_path / "quiet")
+    export.write_all(result, folders[-1])
+    assert bars[1].options["disable"] is True
