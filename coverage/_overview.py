@@ -252,7 +252,8 @@ def _draw_overview(
     communities = communities[_has_shape(communities)]
     facilities = analysis.facilities.to_crs(crs)
     facilities = facilities[_has_shape(facilities)]
-    circles = analysis.circles.to_crs(crs) if len(analysis.circles) else analysis.circles
+    areas = analysis.circle_areas()
+    circles = areas.to_crs(crs) if len(areas) else areas
     area = circles.geometry[circles["circle"] == name] if len(circles) else gpd.GeoSeries()
     area_geom = shapely.union_all(area.to_numpy()) if len(area) else None
 

@@ -84,6 +84,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"carecircle: error: {exc}", file=sys.stderr)
         return 2
+    except MemoryError as exc:  # numpy's "Unable to allocate ..." among them
+        detail = " ".join(str(exc).split()) or "no detail"
+        print(
+            f"carecircle: error: out of memory ({detail}); free some (close other programs) "
+            "or run on a machine with more",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("carecircle: interrupted", file=sys.stderr)
         return 130
@@ -467,7 +475,8 @@ def _use_demo(args: argparse.Namespace) -> None:
 
 
 def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> None:
-    written = export.write_all(analysis, out, lang=args.lang)
+    progress = not getattr(args, "no_progress", True)
+    written = export.write_all(analysis, out, lang=args.lang, progress=progress)
     if analysis.circles_measured:
         fmap = maps.build(
             analysis,

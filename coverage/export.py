@@ -7,11 +7,13 @@ complete, so an interrupted run never leaves a half-written file where a good on
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+from tqdm.auto import tqdm
 
 from ._cells import REPLACEMENT, to_csv
 from ._files import atomic
@@ -179,26 +181,37 @@ def _add_qgis_styles(analysis: Analysis, path: Path, *, layers: list[str]) -> No
     qgis.add_styles(path, {name: qml for name, qml in styles.items() if name in layers})
 
 
-def write_all(analysis: Analysis, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:
+def write_all(
+    analysis: Analysis, out_dir: str | Path, *, lang: str = "zh", progress: bool = False
+) -> dict[str, Path]:
     """Write every table and layer into ``out_dir`` (created when missing).
 
     The CSVs keep stable English column names; the workbook (``coverage.xlsx``) and the PNG
-    overview (``overview.png``) are for people, in ``lang``.
+    overview (``overview.png``) are for people, in ``lang``. With ``progress``, a bar on
+    standard error names the file being written (the workbook takes most of the time for
+    many facilities).
     """
+    from . import report
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = {
-        "summary": write_summary(analysis, out / "summary.csv"),
-        "townships": write_townships(analysis, out / "townships.csv"),
-        "facilities": write_facilities(analysis, out / "facilities.csv"),
-        "district": write_district(analysis, out / "district.csv"),
-    }
+    steps: list[tuple[str, str, Callable[[Path], Path]]] = [
+        ("summary", "summary.csv", lambda p: write_summary(analysis, p)),
+        ("townships", "townships.csv", lambda p: write_townships(analysis, p)),
+        ("facilities", "facilities.csv", lambda p: write_facilities(analysis, p)),
+        ("district", "district.csv", lambda p: write_district(analysis, p)),
+    ]
     if analysis.circles_measured:
-        from . import report
-
-        written["geopackage"] = write_geopackage(analysis, out / "coverage.gpkg")
-        written["overview"] = report.overview_png(analysis, out / "overview.png", lang=lang)
-    written["workbook"] = report_workbook(analysis, out / "coverage.xlsx", lang=lang)
+        steps += [
+            ("geopackage", "coverage.gpkg", lambda p: write_geopackage(analysis, p)),
+            ("overview", "overview.png", lambda p: report.overview_png(analysis, p, lang=lang)),
+        ]
+    steps.append(("workbook", "coverage.xlsx", lambda p: report_workbook(analysis, p, lang=lang)))
+    written = {}
+    bar = tqdm(steps, desc="writing", unit="file", disable=None if progress else True)
+    for label, name, write in bar:
+        bar.set_postfix_str(name)
+        written[label] = write(out / name)
     return written
 
 

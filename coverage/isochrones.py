@@ -20,7 +20,7 @@ import shapely
 from shapely.ops import substring
 
 from .network import WalkNetwork
-from .travel import Snap, reach
+from .travel import Snap, node_times, reach
 
 
 def polygons(
@@ -68,6 +68,39 @@ def polygons(
         yield from enumerate(shapes)
 
 
+def merged_polygon(
+    net: WalkNetwork,
+    sources: Snap,
+    *,
+    speed_m_s: float,
+    limit_s: float,
+    buffer_m: float = 40.0,
+) -> shapely.Geometry:
+    """The area within ``limit_s`` on foot from any of ``sources``: the union of their polygons.
+
+    One multi-source search from all sources at once, so the cost does not grow with their
+    number as :func:`polygons` does. A stretch of street is reached from some source exactly
+    when it is reached from the nearest one, so the area is the union of the sources' own
+    areas of :func:`polygons`, up to rounding.
+
+    Parameters are as for :func:`polygons`.
+    """
+    if len(sources) == 0:
+        return shapely.Polygon()
+    times = node_times(net, sources, speed_m_s=speed_m_s, limit_s=limit_s)
+    nodes = np.flatnonzero(times.time_s <= limit_s)
+    lines = reached_lines(
+        net,
+        nodes,
+        times.time_s[nodes] * speed_m_s,
+        budget_m=limit_s * speed_m_s,
+        own_edge=sources.edge,
+        own_fraction=sources.fraction,
+        own_access_m=sources.access_m,
+    )
+    return _outline(lines, buffer_m=buffer_m)
+
+
 def _outline(lines: np.ndarray, *, buffer_m: float) -> shapely.Geometry:
     """Union of the lines buffered by ``buffer_m``.
 
@@ -85,9 +118,9 @@ def reached_lines(
     distance_m: np.ndarray,
     *,
     budget_m: float,
-    own_edge: int,
-    own_fraction: float,
-    own_access_m: float,
+    own_edge: int | np.ndarray,
+    own_fraction: float | np.ndarray,
+    own_access_m: float | np.ndarray,
 ) -> np.ndarray:
     """The parts of edges walkable within ``budget_m`` metres.
 
@@ -100,7 +133,8 @@ def reached_lines(
     budget_m : float, keyword-only
         The distance allowed.
     own_edge, own_fraction, own_access_m : keyword-only
-        Where the source joins the network: its edge, position along it, access distance.
+        Where the source joins the network: its edge, position along it, access distance
+        (one value each, or arrays for several sources).
 
     Returns
     -------
@@ -131,14 +165,16 @@ def reached_lines(
     edges = [touched[part_u], touched[part_v]]
     starts = [np.zeros(int(part_u.sum())), np.maximum(1.0 - b[part_v], 0.0)]
     ends = [np.minimum(a[part_u], 1.0), np.ones(int(part_v.sum()))]
-    # the source's own edge, both ways from where it joins
-    own_left = budget_m - own_access_m
-    if own_left > 0:
-        length_own = net.length_m[own_edge]
-        span = own_left / length_own if length_own > 0 else 1.0
-        edges.append(np.array([own_edge]))
-        starts.append(np.array([max(own_fraction - span, 0.0)]))
-        ends.append(np.array([min(own_fraction + span, 1.0)]))
+    # the sources' own edges, both ways from where each joins (those not reached whole)
+    own = np.atleast_1d(np.asarray(own_edge, dtype=np.int64))
+    own_left = budget_m - np.atleast_1d(np.asarray(own_access_m, dtype=float))
+    fraction = np.atleast_1d(np.asarray(own_fraction, dtype=float))
+    keep = (own_left > 0) & ~np.isin(own, touched[whole])
+    length_own = net.length_m[own[keep]]
+    span = np.where(length_own > 0, own_left[keep] / np.where(length_own > 0, length_own, 1.0), 1.0)
+    edges.append(own[keep])
+    starts.append(np.maximum(fraction[keep] - span, 0.0))
+    ends.append(np.minimum(fraction[keep] + span, 1.0))
     pieces = _pieces(net, np.concatenate(edges), np.concatenate(starts), np.concatenate(ends))
     return np.concatenate([net.geometry[touched[whole]], pieces])
 

@@ -249,7 +249,7 @@ def build(
     shift = basemap == "amap"
     communities = _display(analysis.communities, gcj02=shift)
     facilities = _display(analysis.facilities, gcj02=shift)
-    circles = _display(analysis.circles, gcj02=shift)
+    circles = _display(analysis.circle_areas(), gcj02=shift)
     uncovered = _display(analysis.uncovered, gcj02=shift)
     planned_circles = _display(analysis.proposed_circles, gcj02=shift)
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import socket
+import stat
+import tempfile
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,8 +35,25 @@ from .settings import cache_dir
 
 logger = logging.getLogger(__name__)
 
-#: Bumped whenever the cached file layout or the walking filter changes.
-CACHE_VERSION = 1
+#: Bumped whenever the cached file layout or the walking filter changes (2: a checksum of the
+#: arrays is stored and checked).
+CACHE_VERSION = 2
+
+#: The arrays of a network file besides ``version`` and ``checksum``, in checksum order.
+_FILE_ARRAYS = (
+    "crs",
+    "source",
+    "node_id",
+    "x",
+    "y",
+    "u",
+    "v",
+    "length_m",
+    "geom_kind",
+    "geom_coords",
+    "geom_offsets",
+)
+_ZIP_MAGIC = b"PK\x03\x04"
 
 OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.xml", ".xml", ".osm.pbf", ".pbf")
 NETWORK_SUFFIXES = (*OSM_SUFFIXES, ".npz", ".graphml")
@@ -182,7 +202,9 @@ def read(
         pyrosm), ``.graphml`` (an osmnx graph) or ``.npz`` (a network saved by :func:`save`).
     cache : bool, keyword-only
         Keep the parsed network in the cache folder (:func:`carecircle.settings.cache_dir`),
-        keyed by the file's content, so a second run does not parse again.
+        keyed by the file's content, so a second run does not parse again. A cached file that
+        fails its checks (see :func:`load`) is parsed again, and a cache folder that cannot be
+        written is done without; either is said in one warning.
     bbox : tuple of float, optional, keyword-only
         ``(west, south, east, north)`` in degrees (WGS84) to clip a large extract to.
 
@@ -209,9 +231,11 @@ def read(
         )
         raise InputError(msg)
     cached = _cache_path(path, bbox) if cache else None
-    if cached is not None and cached.is_file():
-        logger.info("using cached network %s", cached)
-        return load(cached)
+    if cached is not None:
+        found = _from_cache(cached)
+        if found is not None:
+            logger.info("using cached network %s", cached)
+            return found
     if name.endswith(".graphml"):
         net = _read_graphml(path)
     elif name.endswith(".pbf"):
@@ -219,8 +243,7 @@ def read(
     else:
         net = _read_xml(path, bbox)
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        save(net, cached)
+        _to_cache(net, cached)
     return net
 
 
@@ -236,8 +259,9 @@ def from_place(query: str, *, cache: bool = True) -> WalkNetwork:
 
     """
     cached = cache_dir() / f"place-{_digest(query.encode())}-v{CACHE_VERSION}.npz"
-    if cache and cached.is_file():
-        return load(cached)
+    found = _from_cache(cached) if cache else None
+    if found is not None:
+        return found
     import osmnx as ox
 
     try:
@@ -268,8 +292,7 @@ def from_place(query: str, *, cache: bool = True) -> WalkNetwork:
         raise NetworkError(msg) from exc
     net = from_graph(graph, source=query)
     if cache:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        save(net, cached)
+        _to_cache(net, cached)
     return net
 
 
@@ -434,61 +457,204 @@ def from_arrays(
 
 
 def save(net: WalkNetwork, path: str | Path) -> None:
-    """Write the network to an ``.npz`` file, readable by :func:`load` and :func:`read`."""
+    """Write the network to an ``.npz`` file, readable by :func:`load` and :func:`read`.
+
+    The file holds a format version and a SHA-256 checksum of its arrays. It is written under
+    a fresh name in the same folder (created exclusively, so no file or link already there is
+    written through) and renamed over ``path`` once complete: a reader never sees half a file.
+
+    Raises
+    ------
+    OSError
+        When the folder cannot be written (missing, read-only, full); ``path`` is then left
+        as it was.
+
+    """
     kind, coords, offsets = shapely.to_ragged_array(net.geometry)
+    arrays = {
+        "crs": np.array(net.crs.to_wkt()),
+        "source": np.array(net.source),
+        "node_id": np.asarray(net.node_id),
+        "x": np.asarray(net.x),
+        "y": np.asarray(net.y),
+        "u": np.asarray(net.u),
+        "v": np.asarray(net.v),
+        "length_m": np.asarray(net.length_m),
+        "geom_kind": np.array(int(kind)),
+        "geom_coords": coords,
+        "geom_offsets": offsets[0],
+    }
     path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    with tmp.open("wb") as fh:
-        np.savez(
-            fh,
-            version=np.array(CACHE_VERSION),
-            crs=np.array(net.crs.to_wkt()),
-            source=np.array(net.source),
-            node_id=net.node_id,
-            x=net.x,
-            y=net.y,
-            u=net.u,
-            v=net.v,
-            length_m=net.length_m,
-            geom_kind=np.array(int(kind)),
-            geom_coords=coords,
-            geom_offsets=offsets[0],
-        )
-    tmp.replace(path)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    tmp = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as fh:
+            np.savez(
+                fh,
+                version=np.array(CACHE_VERSION),
+                checksum=np.array(_checksum(arrays)),
+                **arrays,
+            )
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.chmod(_file_mode())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load(path: str | Path) -> WalkNetwork:
-    """Read a network written by :func:`save`."""
+    """Read a network written by :func:`save`, after checking it.
+
+    The file is read without unpickling anything; its format version must be this
+    carecircle's and its arrays must match the SHA-256 checksum stored with them.
+
+    Raises
+    ------
+    NetworkError
+        In one line, when the file cannot be read, is not a network file, is of another version,
+        or is damaged (truncated, changed).
+
+    """
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if int(data["version"]) != CACHE_VERSION:
-                msg = (
-                    f"{path}: network file version {int(data['version'])}; this carecircle "
-                    f"reads version {CACHE_VERSION}: build it again from the OSM file"
-                )
+        with path.open("rb") as fh:  # numpy leaves its own handle open when a zip is cut short
+            if fh.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+                msg = f"{path}: not a carecircle network file; expected one written by network.save"
                 raise NetworkError(msg)
-            geometry = shapely.from_ragged_array(
-                shapely.GeometryType(int(data["geom_kind"])),
-                data["geom_coords"],
-                (data["geom_offsets"],),
-            )
-            return WalkNetwork(
-                crs=CRS.from_wkt(str(data["crs"])),
-                node_id=data["node_id"],
-                x=data["x"],
-                y=data["y"],
-                u=data["u"],
-                v=data["v"],
-                length_m=data["length_m"],
-                geometry=geometry,
-                source=str(data["source"]),
-            )
-    except (OSError, KeyError, ValueError) as exc:
-        if isinstance(exc, NetworkError):
-            raise
-        msg = f"{path}: not a carecircle network file ({exc}); expected one written by network.save"
+            fh.seek(0)
+            with np.load(fh, allow_pickle=False) as data:
+                arrays = {str(key): data[key] for key in data.files}
+    except NetworkError:
+        raise
+    except Exception as exc:  # zipfile, numpy and OS errors alike: the file cannot be read
+        msg = (
+            f"{path}: damaged or unreadable network file ({_short(str(exc) or type(exc).__name__)})"
+        )
         raise NetworkError(msg) from exc
+    missing = [key for key in ("version", "checksum", *_FILE_ARRAYS) if key not in arrays]
+    if "version" in arrays and _version_of(arrays["version"]) != CACHE_VERSION:
+        msg = (
+            f"{path}: network file version {_version_of(arrays['version'])}; this carecircle "
+            f"reads version {CACHE_VERSION}: build it again from the OSM file"
+        )
+        raise NetworkError(msg)
+    if missing:
+        msg = (
+            f"{path}: not a carecircle network file (no {', '.join(missing)}); expected one "
+            "written by network.save"
+        )
+        raise NetworkError(msg)
+    if str(arrays["checksum"]) != _checksum({key: arrays[key] for key in _FILE_ARRAYS}):
+        msg = (
+            f"{path}: the network file is damaged (its arrays do not match their checksum); "
+            "build it again from the OSM file"
+        )
+        raise NetworkError(msg)
+    return _from_file_arrays(arrays, path)
+
+
+def _from_file_arrays(arrays: dict[str, np.ndarray], path: Path) -> WalkNetwork:
+    """The network of a checked file's arrays; a :class:`NetworkError` if they disagree."""
+    n_nodes, n_edges = arrays["node_id"].size, arrays["u"].size
+    sizes_agree = (
+        arrays["x"].size == arrays["y"].size == n_nodes
+        and arrays["v"].size == arrays["length_m"].size == n_edges
+        and all(arrays[key].dtype.kind in "iu" for key in ("node_id", "u", "v"))
+    )
+    in_range = sizes_agree and all(
+        arrays[key].size == 0 or (arrays[key].min() >= 0 and arrays[key].max() < n_nodes)
+        for key in ("u", "v")
+    )
+    try:
+        if not in_range:
+            msg = "its node and edge arrays disagree"
+            raise ValueError(msg)
+        geometry = shapely.from_ragged_array(
+            shapely.GeometryType(int(arrays["geom_kind"])),
+            arrays["geom_coords"],
+            (arrays["geom_offsets"],),
+        )
+        if geometry.size != n_edges:
+            msg = f"{geometry.size} edge geometries for {n_edges} edges"
+            raise ValueError(msg)
+        crs = CRS.from_wkt(str(arrays["crs"]))
+    except Exception as exc:  # shapely's, pyproj's and our own ValueErrors
+        msg = f"{path}: inconsistent network file ({_short(str(exc))}); build it again"
+        raise NetworkError(msg) from exc
+    return WalkNetwork(
+        crs=crs,
+        node_id=arrays["node_id"],
+        x=arrays["x"],
+        y=arrays["y"],
+        u=arrays["u"],
+        v=arrays["v"],
+        length_m=arrays["length_m"],
+        geometry=geometry,
+        source=str(arrays["source"]),
+    )
+
+
+def _version_of(value: np.ndarray) -> int | str:
+    """A file's ``version`` entry as an int when it is one, else as text (for the message)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return _short(repr(value.tolist()), 40)
+
+
+def _checksum(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 (hex) of the arrays' names, types, shapes and bytes, in file order."""
+    digest = hashlib.sha256()
+    for key in _FILE_ARRAYS:
+        array = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}:{array.dtype.str}:{array.shape};".encode())
+        digest.update(array.reshape(-1).view(np.uint8).data)
+    return digest.hexdigest()
+
+
+def _file_mode() -> int:
+    """Permissions of a new file under the process's umask (temporary files are 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _from_cache(path: Path) -> WalkNetwork | None:
+    """The network cached at ``path``; None when there is none or it fails its checks.
+
+    A cached file that is not a regular file (a link put in its place) or fails the checks of
+    :func:`load` is left for the caller to rebuild, with one warning.
+    """
+    try:
+        mode = path.lstat().st_mode
+    except OSError as exc:  # absent, or a folder that cannot be read: written (or not) later
+        logger.debug("no cached network at %s (%s)", path, exc.strerror)
+        return None
+    if not stat.S_ISREG(mode):
+        logger.warning(
+            "%s: not a regular file, so not used as the cached network: building it again", path
+        )
+        return None
+    try:
+        return load(path)
+    except NetworkError as exc:
+        logger.warning("%s; building the network again", exc)
+        return None
+
+
+def _to_cache(net: WalkNetwork, path: Path) -> None:
+    """Keep ``net`` at ``path``, or say in one warning why the run goes on without the cache."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save(net, path)
+    except OSError as exc:
+        logger.warning(
+            "could not keep the network in the cache folder %s (%s); going on without the "
+            "cache (set CARECIRCLE_CACHE_DIR to a writable folder)",
+            path.parent,
+            exc.strerror or exc,
+        )
 
 
 def main_parts(net: WalkNetwork, *, min_share: float) -> WalkNetwork:

@@ -21,8 +21,8 @@ import shapely
 from pyproj import CRS
 from tqdm.auto import tqdm
 
+from . import _memory, demand, inputs, isochrones, standards, travel
 from . import circles as circles_mod
-from . import demand, inputs, isochrones, standards, travel
 from ._errors import InputError
 from ._validate import _speed, as_text
 from ._version import __version__
@@ -33,6 +33,10 @@ logger = logging.getLogger(__name__)
 
 #: Networks with more edges are left off the map's street background (the page stays light).
 MAX_MAP_STREETS = 100_000
+
+#: Circles with more facilities get merged walking circles (one per tier and time limit, from
+#: one search) instead of one polygon per facility, whose cost grows with the facilities.
+MAX_FACILITY_CIRCLES = 2_000
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,10 @@ class Analysis:
     uncovered : geopandas.GeoDataFrame
         The parts of not-covered communities outside their circles (see
         :func:`carecircle.isochrones.uncovered_areas`).
+    merged : tuple of str
+        The circles of more than :data:`MAX_FACILITY_CIRCLES` facilities, whose walking
+        circles are only merged ones (in ``dissolved``; see :func:`merged_circles`), with none
+        per facility in ``circles``.
     streets : geopandas.GeoSeries
         The walking network's edges, for the map's offline background; empty for networks
         of more than :data:`MAX_MAP_STREETS` edges.
@@ -104,11 +112,33 @@ class Analysis:
     proposed_circles: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     candidates: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     after: pd.DataFrame = field(default_factory=pd.DataFrame)
+    merged: tuple[str, ...] = ()
 
     @property
     def circles_measured(self) -> tuple[str, ...]:
         """Names of the circles whose coverage was measured (none for ``carecircle check``)."""
         return tuple(c.name for c in self.policy.circles if f"{c.name}_status" in self.communities)
+
+    def circle_areas(self) -> gpd.GeoDataFrame:
+        """The circles' areas to draw, per facility where there are polygons per facility.
+
+        That is :attr:`circles`, and for the circles of :attr:`merged` (which have none there)
+        their merged areas from :attr:`dissolved`.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            ``facility_id`` (blank for a merged area), ``tier``, ``circle``, ``minutes``.
+
+        """
+        if not self.merged or "circle" not in self.dissolved:
+            return self.circles
+        merged = self.dissolved.loc[self.dissolved["circle"].isin(self.merged)]
+        rows = pd.concat(
+            [self.circles, merged.drop(columns="facilities").assign(facility_id="")],
+            ignore_index=True,
+        )
+        return gpd.GeoDataFrame(rows, geometry="geometry", crs=self.dissolved.crs)
 
     def townships(self) -> pd.DataFrame:
         """Per township: coverage of each circle, then centres and stations."""
@@ -179,6 +209,7 @@ def analyze(
 
     results = []
     polygons = []
+    merged: list[gpd.GeoDataFrame] = []
     basis = pd.Series(dtype=object)
     steps = tqdm(policy.circles, desc="circles", disable=_quiet(progress), unit="circle")
     for circle in steps:
@@ -197,7 +228,25 @@ def analyze(
         )
         basis = table.pop("basis")
         results.append(table.add_prefix(f"{circle.name}_"))
-        if circle_polygons:
+        if circle_polygons and len(chosen) > MAX_FACILITY_CIRCLES:
+            logger.warning(
+                "%s: %d facilities, over %d: their walking circles are merged, one per tier and "
+                "time limit (circles_dissolved), not drawn one per facility",
+                circle.name,
+                len(chosen),
+                MAX_FACILITY_CIRCLES,
+            )
+            merged.append(
+                merged_circles(
+                    net,
+                    fac.iloc[chosen],
+                    sources,
+                    circle=circle,
+                    speed_m_s=speed,
+                    progress=progress,
+                )
+            )
+        elif circle_polygons:
             polygons.append(
                 walking_circles(
                     net,
@@ -244,6 +293,16 @@ def analyze(
         "crs": net.crs.to_string(),
     }
     circles_gdf = gpd.GeoDataFrame(circles_gdf, crs=net.crs)
+    dissolved = isochrones.dissolve(circles_gdf)
+    if merged:
+        dissolved = gpd.GeoDataFrame(
+            pd.concat([dissolved, *merged], ignore_index=True)
+            .sort_values(["circle", "tier", "minutes"], kind="stable")
+            .reset_index(drop=True),
+            geometry="geometry",
+            crs=net.crs,
+        )
+    every_circle = pd.concat([circles_gdf, *merged], ignore_index=True) if merged else circles_gdf
     return Analysis(
         out,
         gpd.GeoDataFrame(fac, geometry="geometry", crs=net.crs),
@@ -252,9 +311,12 @@ def analyze(
         parameters,
         district=checks.district,
         township_checks=checks.townships,
-        dissolved=isochrones.dissolve(circles_gdf),
-        uncovered=isochrones.uncovered_areas(out, circles_gdf, [c.name for c in policy.circles]),
+        dissolved=dissolved,
+        uncovered=isochrones.uncovered_areas(
+            out, gpd.GeoDataFrame(every_circle, crs=net.crs), [c.name for c in policy.circles]
+        ),
         streets=gpd.GeoSeries(net.geometry if net.n_edges <= MAX_MAP_STREETS else [], crs=net.crs),
+        merged=tuple(str(frame["circle"].iloc[0]) for frame in merged if len(frame)),
     )
 
 
@@ -584,6 +646,11 @@ def _read_layers(
         coords=facility_coords,
         layer=layers.get("facilities"),
     )
+    _memory.require(
+        _memory.BASE_BYTES + _memory.BYTES_PER_FACILITY * len(fac),
+        what=f"{Path(facilities).name}: {len(fac):,} facilities",
+        advice="free some (close other programs) or run on a machine with more",
+    )
     return comm, fac
 
 
@@ -660,6 +727,43 @@ def walking_circles(
         for index, geom in bar:
             rows.append((ids[index], tiers[index], circle.name, minutes, geom))
     frame = pd.DataFrame(rows, columns=["facility_id", "tier", "circle", "minutes", "geometry"])
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=net.crs)
+
+
+def merged_circles(
+    net: WalkNetwork,
+    places: gpd.GeoDataFrame,
+    sources: travel.Snap,
+    *,
+    circle: Circle,
+    speed_m_s: float,
+    progress: bool = False,
+) -> gpd.GeoDataFrame:
+    """The area within each of ``circle``'s time limits on foot from any place of each tier.
+
+    The union of :func:`walking_circles` per tier and limit (as
+    :func:`carecircle.isochrones.dissolve` gives it), built by one search per tier and limit
+    (:func:`carecircle.isochrones.merged_polygon`), whatever the number of places.
+
+    Parameters are as for :func:`walking_circles`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``circle``, ``tier``, ``minutes``, ``facilities`` and the polygon.
+
+    """
+    tiers = places["tier"].astype(str).to_numpy()
+    steps = [(t, m) for t in sorted(set(tiers)) for m in sorted(set(circle.minutes.values()))]
+    rows = []
+    bar = tqdm(steps, disable=_quiet(progress), desc=f"{circle.name} merged circles", unit="circle")
+    for tier, minutes in bar:
+        mine = np.flatnonzero(tiers == tier)
+        shape = isochrones.merged_polygon(
+            net, sources.subset(mine), speed_m_s=speed_m_s, limit_s=minutes * 60.0
+        )
+        rows.append((circle.name, tier, minutes, int(mine.size), shape))
+    frame = pd.DataFrame(rows, columns=["circle", "tier", "minutes", "facilities", "geometry"])
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=net.crs)
 
 

@@ -22,6 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import KDTree
 
 from . import travel
 from ._errors import InputError
@@ -501,15 +502,7 @@ def centre_stations(
         seconds, nearest = travel.nearest_times(net, sources, targets, speed_m_s=speed)
         method = "walk"
     else:
-        crs = centres.estimate_utm_crs()
-        c = centres.geometry.to_crs(crs)
-        s = stations.geometry.to_crs(crs)
-        d = np.hypot(
-            s.x.to_numpy()[:, None] - c.x.to_numpy()[None, :],
-            s.y.to_numpy()[:, None] - c.y.to_numpy()[None, :],
-        )
-        nearest = d.argmin(axis=1)
-        seconds = d[np.arange(len(s)), nearest] / speed
+        seconds, nearest = _straight_line_s(centres, stations, speed_m_s=speed)
         method = "straight_line"
     minutes = seconds / 60.0
     limit = (
@@ -530,6 +523,30 @@ def centre_stations(
     if rule is not None:
         out.loc[centres.index, "stations_over_limit"] = per_centre > float(rule.value)
     return out
+
+
+def _straight_line_s(
+    centres: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *, speed_m_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds from each station to its nearest centre in a straight line, and that centre.
+
+    A k-d tree finds the nearest centre, so memory grows with the number of centres plus
+    stations, not with their product. A station without a location gets ``nan`` and -1.
+    """
+    crs = centres.estimate_utm_crs()
+    c = centres.geometry.to_crs(crs)
+    s = stations.geometry.to_crs(crs)
+    c_xy = np.column_stack([c.x.to_numpy(), c.y.to_numpy()])
+    s_xy = np.column_stack([s.x.to_numpy(), s.y.to_numpy()])
+    placed = np.flatnonzero(np.isfinite(c_xy).all(axis=1))
+    known = np.isfinite(s_xy).all(axis=1)
+    seconds = np.full(len(s_xy), np.nan)
+    nearest = np.full(len(s_xy), -1, dtype=np.int64)
+    if placed.size and known.any():
+        distance_m, found = KDTree(c_xy[placed]).query(s_xy[known])
+        seconds[known] = distance_m / speed_m_s
+        nearest[known] = placed[found]
+    return seconds, nearest
 
 
 def _flag(frame: pd.DataFrame, column: str, facilities: pd.DataFrame) -> pd.Series:

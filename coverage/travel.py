@@ -297,33 +297,40 @@ def _same_edge(
     *,
     speed_m_s: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Time straight along the shared edge to the nearest source on a target's own edge."""
+    """Time straight along the shared edge to the nearest source on a target's own edge.
+
+    Two sweeps along each edge (from its ``u`` end, then from its ``v`` end) keep the best
+    source so far, so the work grows with the sources plus the targets, never with their
+    product (many facilities and demand points on one edge). Of sources equally near, the
+    one first along the sweep, then the lower index, is kept.
+    """
     best = np.full(len(targets), np.inf)
     source = np.full(len(targets), -1, dtype=np.int64)
     if len(sources) == 0 or len(targets) == 0:
         return best, source
-    on_edge = pd.DataFrame(
-        {
-            "edge": sources.edge,
-            "s_fraction": sources.fraction,
-            "s_access": sources.access_m,
-            "source": np.arange(len(sources)),
-        }
-    )
-    wanted = pd.DataFrame(
-        {"edge": targets.edge, "t_fraction": targets.fraction, "target": np.arange(len(targets))}
-    )
-    wanted = wanted.loc[wanted["edge"].isin(on_edge["edge"])]
-    if wanted.empty:
+    t_index = np.flatnonzero(np.isin(targets.edge, sources.edge))
+    if t_index.size == 0:
         return best, source
-    pairs = wanted.merge(on_edge, on="edge")
-    length = net.length_m[pairs["edge"].to_numpy()]
-    seconds = (
-        pairs["s_access"].to_numpy()
-        + np.abs(pairs["t_fraction"].to_numpy() - pairs["s_fraction"].to_numpy()) * length
-    ) / speed_m_s
-    pairs["seconds"] = seconds
-    top = pairs.sort_values("seconds", kind="stable").drop_duplicates("target")
-    best[top["target"].to_numpy()] = top["seconds"].to_numpy()
-    source[top["target"].to_numpy()] = top["source"].to_numpy()
+    s_index = np.flatnonzero(np.isin(sources.edge, targets.edge[t_index]))
+    edge = np.concatenate([sources.edge[s_index], targets.edge[t_index]])
+    along_m = np.concatenate([sources.fraction[s_index], targets.fraction[t_index]])
+    along_m = along_m * net.length_m[edge]
+    access_m = np.concatenate([sources.access_m[s_index], np.zeros(t_index.size)])
+    is_target = np.repeat([False, True], [s_index.size, t_index.size])
+    ident = np.concatenate([s_index, t_index])
+    for direction in (1.0, -1.0):  # sources behind each target, seen from the u, then v end
+        order = np.lexsort((ident, is_target, direction * along_m, edge))
+        ahead = is_target[order]
+        value = np.where(ahead, np.inf, access_m[order] - direction * along_m[order])
+        groups = pd.Series(edge[order])
+        running = pd.Series(value).groupby(groups, sort=False).cummin()
+        before = running.groupby(groups, sort=False).shift(1, fill_value=np.inf).to_numpy()
+        new_best = pd.Series(np.where(~ahead & (value < before), ident[order], np.nan))
+        holder = new_best.groupby(groups, sort=False).ffill().to_numpy()
+        metres = running.to_numpy()[ahead] + direction * along_m[order][ahead]
+        found = holder[ahead]
+        which = ident[order][ahead]
+        better = np.isfinite(found) & (metres / speed_m_s < best[which])
+        best[which[better]] = metres[better] / speed_m_s
+        source[which[better]] = found[better].astype(np.int64)
     return best, source

@@ -102,3 +102,27 @@ def test_curved_edges_are_cut_along_their_shape(fraction):
     reach = shapely.union_all(lines)
     assert reach.length == pytest.approx(150.0)
     assert reach.distance(shapely.Point(ox + 100, oy + 50)) < 1e-6  # round the corner
+
+
+def test_the_merged_polygon_is_the_union_of_the_sources_polygons():
+    # a 12 x 12 grid of 100 m blocks, eight sources: off a node, on edges, two on one edge
+    net = network.synthetic_grid(12, 12, spacing_m=100.0)
+    ox, oy = net.x.min(), net.y.min()
+    xs = ox + np.array([130.0, 150.0, 420.0, 800.0, 805.0, 1000.0, 260.0, 1100.0])
+    ys = oy + np.array([0.0, 0.0, 310.0, 700.0, 650.0, 200.0, 900.0, 1090.0])
+    sources = travel.snap(net, xs, ys)
+    for limit_s in (90.0, 240.0):
+        each = [
+            shape
+            for _, shape in isochrones.polygons(
+                net, sources, speed_m_s=1.0, limit_s=limit_s, buffer_m=15.0
+            )
+        ]
+        union = shapely.union_all(each)
+        merged = isochrones.merged_polygon(
+            net, sources, speed_m_s=1.0, limit_s=limit_s, buffer_m=15.0
+        )
+        assert merged.area == pytest.approx(union.area, rel=1e-6)
+        assert merged.symmetric_difference(union).area < 1e-6 * union.area
+    empty = travel.snap(net, np.empty(0), np.empty(0))
+    assert isochrones.merged_polygon(net, empty, speed_m_s=1.0, limit_s=60.0).is_empty

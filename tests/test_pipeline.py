@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import re
 import sqlite3
 import xml.etree.ElementTree as ET
@@ -491,3 +492,75 @@ def test_check_refuses_facilities_in_no_community_at_all(tmp_path, change, hint)
     message = str(info.value)
     assert message.startswith("f.csv: none of the 8 facilities lies in a community of ")
     assert hint in message
+
+
+def test_circles_of_too_many_facilities_are_merged(district, monkeypatch):
+    net, comm_path, fac_path, profile = district
+    whole = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
+    warned: list[str] = []
+
+    class Lines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            warned.append(record.getMessage())
+
+    handler = Lines(logging.WARNING)
+    logging.getLogger("carecircle.pipeline").addHandler(handler)
+    monkeypatch.setattr(pipeline, "MAX_FACILITY_CIRCLES", 0)
+    try:
+        merged = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
+    finally:
+        logging.getLogger("carecircle.pipeline").removeHandler(handler)
+    assert merged.circles.empty  # no polygon per facility ...
+    assert merged.merged == ("eldercare", "medical")
+    assert whole.merged == ()
+    for circle in ("eldercare", "medical"):  # ... said once per circle, in one line
+        (line,) = [w for w in warned if w.startswith(f"{circle}: 1 facilities, over 0")]
+        assert "merged" in line
+    # ... and the merged areas are the union of the facilities' own
+    key = ["circle", "tier", "minutes"]
+    before = whole.dissolved.set_index(key).sort_index()
+    after = merged.dissolved.set_index(key).sort_index()
+    assert list(after.index) == list(before.index)
+    assert (after["facilities"] == before["facilities"]).all()
+    for a, b in zip(after.geometry, before.geometry, strict=True):
+        assert a.symmetric_difference(b).area < 1e-6 * b.area
+    pd.testing.assert_frame_equal(
+        merged.communities.drop(columns="geometry"), whole.communities.drop(columns="geometry")
+    )
+    assert merged.uncovered["area_m2"].to_numpy() == pytest.approx(
+        whole.uncovered["area_m2"].to_numpy(), rel=1e-6
+    )
+    # what the map and the overview draw: the merged areas, for want of per-facility ones
+    drawn = merged.circle_areas()
+    assert sorted(drawn["circle"]) == sorted(before.index.get_level_values("circle"))
+    assert (drawn["facility_id"] == "").all()
+    assert whole.circle_areas() is whole.circles
+
+
+def test_writing_the_outputs_shows_which_file_is_being_written(district, tmp_path, monkeypatch):
+    net, comm_path, fac_path, profile = district
+    result = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
+    shown: list[str] = []
+    bars: list[Any] = []
+    folders = [tmp_path / "out"]
+
+    class Bar:
+        def __init__(self, steps, **options):
+            self.steps, self.options = list(steps), options
+            bars.append(self)
+
+        def __iter__(self):
+            return iter(self.steps)
+
+        def set_postfix_str(self, text):
+            assert not (folders[-1] / text).exists()  # named before it is written
+            shown.append(text)
+
+    monkeypatch.setattr(export, "tqdm", Bar)
+    written = export.write_all(result, tmp_path / "out", progress=True)
+    assert shown == [path.name for path in written.values()]
+    assert shown[-1] == "coverage.xlsx"
+    assert bars[0].options["disable"] is None  # shown on a terminal
+    folders.append(tmp_path / "quiet")
+    export.write_all(result, folders[-1])
+    assert bars[1].options["disable"] is True

@@ -428,3 +428,36 @@ def test_bad_yes_no_value_counts_rows_of_every_facility(profile):
     fac.attrs["source"] = "f.csv"
     with pytest.raises(InputError, match=r"^f.csv: row 2 \(line 3\), column 'social_operated'"):
         standards.check(comm, fac, profile)
+
+
+def test_many_centres_by_straight_line_without_a_dense_matrix(profile):
+    # 4,000 centres and 4,000 stations: a distance matrix alone would take 128 MB
+    import tracemalloc
+
+    rng = np.random.default_rng(7)
+    n = 4_000
+    xy = rng.uniform(0, 20_000, size=(2 * n, 2))
+    fac = gpd.GeoDataFrame(
+        {
+            "id": [f"Z{i}" for i in range(n)] + [f"S{i}" for i in range(n)],
+            "tier": ["street_center"] * n + ["community_station"] * n,
+        },
+        geometry=shapely.points(OX + xy[:, 0], OY + xy[:, 1]),
+        crs=UTM,
+    )
+    tracemalloc.start()
+    try:
+        out = standards.centre_stations(fac, profile, speed_m_s=1.0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 2**20
+    sample = rng.choice(n, 300, replace=False)
+    d = np.hypot(
+        xy[n + sample, 0, None] - xy[None, :n, 0], xy[n + sample, 1, None] - xy[None, :n, 1]
+    )
+    stations = out.iloc[n:]
+    assert (stations["centre_id"].to_numpy()[sample] == [f"Z{i}" for i in d.argmin(axis=1)]).all()
+    np.testing.assert_allclose(
+        stations["centre_minutes"].to_numpy()[sample], np.round(d.min(axis=1) / 60.0, 2)
+    )

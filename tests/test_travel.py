@@ -150,3 +150,53 @@ def test_zero_length_edge_is_still_an_edge():
         net, travel.Snap(np.array([0]), np.array([0.0]), np.zeros(1)), speed_m_s=1.0
     )
     assert times.time_s.tolist() == pytest.approx([0.0, 0.0, 100.0])
+
+
+def _same_edge_pairwise(net, sources, targets, speed_m_s):
+    """Every source against every target on its edge: the definition, quadratic."""
+    metres = sources.access_m[None, :] + net.length_m[targets.edge][:, None] * np.abs(
+        targets.fraction[:, None] - sources.fraction[None, :]
+    )
+    metres = np.where(targets.edge[:, None] == sources.edge[None, :], metres, np.inf)
+    nearest = metres.argmin(axis=1)  # the lower index of equals
+    seconds = metres.min(axis=1) / speed_m_s
+    return seconds, np.where(np.isfinite(seconds), nearest, -1)
+
+
+def test_sources_on_a_targets_own_edge_agree_with_every_pair(street):
+    rng = np.random.default_rng(3)
+    sources = travel.Snap(
+        rng.integers(0, 3, 60), rng.uniform(0, 1, 60), rng.uniform(0, 30, 60)
+    )  # edges 0-2
+    targets = travel.Snap(rng.integers(0, 4, 200), rng.uniform(0, 1, 200), np.zeros(200))
+    got = travel._same_edge(street, sources, targets, speed_m_s=1.2)
+    want = _same_edge_pairwise(street, sources, targets, 1.2)
+    np.testing.assert_allclose(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert np.isinf(got[0][targets.edge == 3]).all()  # no source on edge 3
+    # two sources at one place: the lower index is named
+    twins = travel.Snap(np.array([1, 1]), np.array([0.5, 0.5]), np.array([5.0, 5.0]))
+    one = travel.Snap(np.array([1]), np.array([0.2]), np.array([0.0]))
+    assert travel._same_edge(street, twins, one, speed_m_s=1.0)[1].tolist() == [0]
+
+
+def test_many_sources_and_targets_on_one_edge_take_no_quadratic_memory(street):
+    import tracemalloc
+
+    rng = np.random.default_rng(4)
+    n = 20_000  # 400 million pairs
+    sources = travel.Snap(np.zeros(n, np.int64), rng.uniform(0, 1, n), rng.uniform(0, 30, n))
+    targets = travel.Snap(np.zeros(n, np.int64), rng.uniform(0, 1, n), np.zeros(n))
+    tracemalloc.start()
+    try:
+        seconds, nearest = travel._same_edge(street, sources, targets, speed_m_s=1.0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20
+    pick = rng.choice(n, 50, replace=False)
+    want = _same_edge_pairwise(
+        street, sources, travel.Snap(targets.edge[pick], targets.fraction[pick], np.zeros(50)), 1.0
+    )
+    np.testing.assert_allclose(seconds[pick], want[0])
+    np.testing.assert_array_equal(nearest[pick], want[1])
