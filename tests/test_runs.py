@@ -11,7 +11,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -36,17 +37,25 @@ def _wait_for(found: Callable[[], bool], process: subprocess.Popen[str]) -> None
         time.sleep(0.05)
 
 
-def _demo_process(out: Path) -> subprocess.Popen[str]:
+@contextmanager
+def _demo_process(out: Path) -> Iterator[subprocess.Popen[str]]:
+    """``carecircle demo`` running in another process (killed if the test fails)."""
     command = [sys.executable, "-m", "carecircle.cli", "demo", "--out", str(out), "--no-progress"]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def test_sigint_mid_write_removes_the_run_and_says_so(tmp_path):
     out = tmp_path / "out"
-    process = _demo_process(out)
-    _wait_for(lambda: any(tmp_path.glob(".out.*.part/summary.csv")), process)  # writing
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=300)
+    with _demo_process(out) as process:
+        _wait_for(lambda: any(tmp_path.glob(".out.*.part/summary.csv")), process)  # writing
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=300)
     assert process.returncode == 130
     assert "Traceback" not in err
     assert err.splitlines()[-1] == f"carecircle: interrupted; nothing was written to {out}"
@@ -55,16 +64,16 @@ def test_sigint_mid_write_removes_the_run_and_says_so(tmp_path):
 
 def test_a_second_run_is_locked_out_and_sigterm_cleans_up(tmp_path, capsys):
     out = tmp_path / "out"
-    process = _demo_process(out)
     lock = tmp_path / ".out.lock"
-    _wait_for(lambda: lock.exists() and lock.read_text().strip() != "", process)
-    assert cli.main(_cost(out)) == 2  # while the demo runs on the same folder
-    assert capsys.readouterr().err.strip() == (
-        f"carecircle: error: --out {str(out)!r} is being written by another run (process "
-        f"{process.pid}); wait for it to finish or choose another --out folder"
-    )
-    process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=300)
+    with _demo_process(out) as process:
+        _wait_for(lambda: lock.exists() and lock.read_text().strip() != "", process)
+        assert cli.main(_cost(out)) == 2  # while the demo runs on the same folder
+        assert capsys.readouterr().err.strip() == (
+            f"carecircle: error: --out {str(out)!r} is being written by another run (process "
+            f"{process.pid}); wait for it to finish or choose another --out folder"
+        )
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=300)
     assert process.returncode == 143
     assert err.splitlines()[-1] == f"carecircle: interrupted; nothing was written to {out}"
     assert list(tmp_path.iterdir()) == []
