@@ -1,6 +1,9 @@
 """The ``carecircle`` command: ``analyze`` a district, or run the ``demo``.
 
 A user error prints one line (``carecircle: error: ...``) and exits 2, with no traceback.
+Each command is one run (:func:`carecircle._files.run_folder`): its ``--out`` folder is
+checked and locked before the analysis, the files are written into a temporary folder beside
+it and moved in at the end, and SIGINT or SIGTERM removes them and exits 130 or 143.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import tomllib
 import warnings
@@ -24,8 +28,10 @@ from ._files import (
     CHECK_OUTPUTS,
     COST_OUTPUTS,
     SITE_OUTPUTS,
+    Interrupted,
     atomic,
-    check_out,
+    interruptible,
+    run_folder,
 )
 from ._validate import _speed
 from ._version import __version__
@@ -69,18 +75,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         warnings.simplefilter("ignore")
     try:
-        if getattr(args, "speed_m_s", None) is not None:
-            _speed(args.speed_m_s, 0.0, "--speed-m-s")  # before any file is read
-        if hasattr(args, "basemap"):  # the map is drawn last: say so before the analysis
-            if args.embed_key and not args.tianditu_key:
-                args.tianditu_key = os.environ.get("TIANDITU_KEY")
-            maps._check_key(args.basemap, args.tianditu_key, embed_key=args.embed_key)
-        check_out(
-            getattr(args, "out", None),
-            {f"--{name.replace('_', '-')}": getattr(args, name, None) for name in _INPUT_FILES},
-            writes=_WRITES[args.command],
-        )
-        return int(args.func(args))
+        with interruptible():
+            if getattr(args, "speed_m_s", None) is not None:
+                _speed(args.speed_m_s, 0.0, "--speed-m-s")  # before any file is read
+            if hasattr(args, "basemap"):  # the map is drawn last: say so before the analysis
+                if args.embed_key and not args.tianditu_key:
+                    args.tianditu_key = os.environ.get("TIANDITU_KEY")
+                maps._check_key(args.basemap, args.tianditu_key, embed_key=args.embed_key)
+            with run_folder(
+                args.out or _default_out(args),
+                command=args.command,
+                writes=_WRITES[args.command],
+                inputs={
+                    f"--{name.replace('_', '-')}": getattr(args, name, None)
+                    for name in _INPUT_FILES
+                },
+                overwrite=args.overwrite,
+                numbered=args.out is None,
+            ) as run:
+                written = args.func(args, run.staging)
+            width = max(len(label) for label in written) + 2
+            for label, path in written.items():
+                print(f"{label + ':':<{width}}{run.final(path)}")
+        return 0
     except InputError as exc:
         print(f"carecircle: error: {exc}", file=sys.stderr)
         return 2
@@ -92,9 +109,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    except KeyboardInterrupt:
-        print("carecircle: interrupted", file=sys.stderr)
-        return 130
+    except (Interrupted, KeyboardInterrupt) as exc:
+        stop = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
+        where = f"; nothing was written to {stop.out}" if stop.out is not None else ""
+        print(f"carecircle: interrupted{where}", file=sys.stderr)
+        return stop.exit_status
+
+
+def _default_out(args: argparse.Namespace) -> Path:
+    """A new folder for the run: ``maps/<name>-<date>-<time>`` (numbered when taken)."""
+    if args.command == "demo":
+        name = "demo"
+    elif args.command == "plan-audit":
+        name = "plan-audit"
+    elif args.command == "cost":
+        name = f"{args.facilities.stem}-cost"
+    elif args.communities is None:  # site --demo
+        name = "demo-site" if args.demo else "site"
+    else:
+        suffix = {"analyze": "", "check": "-check", "site": "-site"}[args.command]
+        name = f"{args.communities.stem}{suffix}"
+    return Path("maps") / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -202,12 +237,11 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="community/village code list (default: the bundled 2023 list)",
     )
-    audit.add_argument(
-        "--out", type=Path, default=Path("maps") / "plan-audit", help="output folder"
-    )
+    audit.add_argument("--out", type=Path, help="output folder (default: maps/plan-audit-<time>)")
+    _overwrite(audit)
     audit.add_argument("--lang", choices=("zh", "en"), default="zh", help="headers and labels")
     audit.add_argument("-v", "--verbose", action="store_true", help="more messages")
-    audit.set_defaults(func=lambda a: plan.run_cli(a.plan, a.divisions, a.out, lang=a.lang))
+    audit.set_defaults(func=_plan_audit)
 
     cost = commands.add_parser(
         "cost", help="cost facilities (existing or proposed) under the profile's money rules"
@@ -231,13 +265,17 @@ def _parser() -> argparse.ArgumentParser:
     cost.add_argument("--first-year", type=int, help="first year of the horizon")
     cost.add_argument("--years", type=int, default=1, help="number of years to total")
     cost.add_argument("--facility-coords", choices=SYSTEMS, default="wgs84")
-    cost.add_argument("--out", type=Path, default=Path("maps") / "cost", help="output folder")
+    cost.add_argument(
+        "--out", type=Path, help="output folder (default: maps/<facilities>-cost-<time>)"
+    )
+    _overwrite(cost)
     cost.add_argument("--lang", choices=("zh", "en"), default="zh", help="headers and labels")
     cost.add_argument("-v", "--verbose", action="store_true", help="more messages")
     cost.set_defaults(func=_cost)
 
     demo = commands.add_parser("demo", help="run the whole job on the embedded demo data")
-    demo.add_argument("--out", type=Path, default=Path("maps") / "demo", help="output folder")
+    demo.add_argument("--out", type=Path, help="output folder (default: maps/demo-<time>)")
+    _overwrite(demo)
     _map_options(demo)
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     demo.add_argument("-v", "--verbose", action="store_true", help="more messages")
@@ -259,12 +297,21 @@ def _common(cmd: argparse.ArgumentParser, *, draws_map: bool = True) -> None:
         help="map one field, e.g. communities.elderly=60岁以上人口 (repeatable)",
     )
     cmd.add_argument("--out", type=Path, help="output folder (default: maps/<name>-<time>)")
+    _overwrite(cmd)
     if draws_map:
         _map_options(cmd)
     else:  # check: tables and a workbook, no map
         cmd.add_argument("--lang", choices=("zh", "en"), default="zh", help="table language")
     cmd.add_argument("--no-progress", action="store_true", help="hide progress bars")
     cmd.add_argument("-v", "--verbose", action="store_true", help="more messages")
+
+
+def _overwrite(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier run's outputs in --out (refused without it)",
+    )
 
 
 def _map_options(cmd: argparse.ArgumentParser) -> None:
@@ -298,7 +345,7 @@ def _download(args: argparse.Namespace) -> network.WalkNetwork:
     return network.from_place(args.place)
 
 
-def _analyze(args: argparse.Namespace) -> int:
+def _analyze(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     profile = policy.load(args.policy)
     columns = _columns(args.columns, args.column)
     net: str | Path | network.WalkNetwork = _download(args) if args.place else args.network
@@ -315,12 +362,10 @@ def _analyze(args: argparse.Namespace) -> int:
         layers={"communities": args.communities_layer, "facilities": args.facilities_layer},
         progress=not args.no_progress,
     )
-    out = args.out or Path("maps") / f"{args.communities.stem}-{datetime.now():%Y%m%d-%H%M%S}"
-    _write(analysis, out, args)
-    return 0
+    return _write(analysis, out, args)
 
 
-def _site(args: argparse.Namespace) -> int:
+def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     from . import sites
 
     if args.demo:
@@ -370,12 +415,9 @@ def _site(args: argparse.Namespace) -> int:
         net, comm, fac, policy=profile, prepared=prep, progress=not args.no_progress
     )
     proposal = sites.propose(prep, candidates, policy=profile, municipal=args.municipal, **question)
-    out = args.out or Path("maps") / f"{args.communities.stem}-site-{datetime.now():%Y%m%d-%H%M%S}"
-    _write(sites.attach(analysis, proposal), out, args)
+    written = _write(sites.attach(analysis, proposal), out, args)
     _print_proposal(proposal)
-    for label, path in sites.write(proposal, out, lang=args.lang).items():
-        print(f"{label + ':':<20}{path}")
-    return 0
+    return written | sites.write(proposal, out, lang=args.lang)
 
 
 def _print_proposal(proposal: Any) -> None:
@@ -410,7 +452,7 @@ def _print_proposal(proposal: Any) -> None:
     print()
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     profile = policy.load(args.policy)
     analysis = pipeline.check_only(
         args.communities,
@@ -423,12 +465,10 @@ def _check(args: argparse.Namespace) -> int:
         columns=_columns(args.columns, args.column),
         layers={"communities": args.communities_layer, "facilities": args.facilities_layer},
     )
-    out = args.out or Path("maps") / f"{args.communities.stem}-check-{datetime.now():%Y%m%d-%H%M%S}"
-    _write(analysis, out, args)
-    return 0
+    return _write(analysis, out, args)
 
 
-def _cost(args: argparse.Namespace) -> int:
+def _cost(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     if args.years < 1:
         msg = f"--years must be 1 or more, found {args.years!r}"
         raise InputError(msg)
@@ -446,12 +486,22 @@ def _cost(args: argparse.Namespace) -> int:
         source=args.facilities,
     )
     print(costing.format_table(result, lang=args.lang))
-    for label, path in costing.write(result, args.out, lang=args.lang).items():
-        print(f"{label + ':':<6}{path}")
-    return 0
+    return costing.write(result, out, lang=args.lang)
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _plan_audit(args: argparse.Namespace, out: Path) -> dict[str, Path]:
+    with plan._file_or_bundled(args.plan, plan.BUNDLED_PLAN) as path:
+        township_plan = plan.read_plan(path)
+    with plan._file_or_bundled(args.divisions, plan.BUNDLED_DIVISIONS) as path:
+        divisions = plan.read_divisions(path)
+    result = plan.audit(township_plan, divisions)
+    written = plan.write(result, out, lang=args.lang)
+    print(plan.format_table(result, lang=args.lang))
+    print()
+    return written
+
+
+def _demo(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     files = demo_files()
     analysis = pipeline.run(
         files["network"],
@@ -461,8 +511,7 @@ def _demo(args: argparse.Namespace) -> int:
         population_raster=files["population"],
         progress=not args.no_progress,
     )
-    _write(analysis, args.out, args)
-    return 0
+    return _write(analysis, out, args)
 
 
 def _use_demo(args: argparse.Namespace) -> None:
@@ -474,7 +523,8 @@ def _use_demo(args: argparse.Namespace) -> None:
             setattr(args, name, files[name])
 
 
-def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> None:
+def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> dict[str, Path]:
+    """Write the analysis into ``out`` and print its tables; return the files by label."""
     progress = not getattr(args, "no_progress", True)
     written = export.write_all(analysis, out, lang=args.lang, progress=progress)
     if analysis.circles_measured:
@@ -490,8 +540,7 @@ def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> 
             fmap.save(str(tmp))
     _print_townships(analysis)
     _print_standards(analysis)
-    for label, path in written.items():
-        print(f"{label + ':':<12}{path}")
+    return written
 
 
 def _print_townships(analysis: pipeline.Analysis) -> None:

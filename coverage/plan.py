@@ -11,7 +11,8 @@ every community and village one station or point.
 of communities and villages, :func:`audit` works out per township and year when the rule is met
 and compares the plan's counts of communities and villages with the code list, :func:`write`
 saves the result as ``plan_audit.csv`` and ``plan_audit.xlsx`` and :func:`format_table` prints
-it. :func:`run_cli` is the whole job for the ``carecircle plan-audit`` command.
+it. :func:`run_cli` does all four in one call, as the ``carecircle plan-audit`` command
+does in its run folder.
 
 The plan's CSV columns (years found from the column names, so any run of years works)::
 
@@ -644,7 +645,7 @@ def run_cli(
     *,
     lang: str = "zh",
 ) -> int:
-    """Read, audit, write and print: the ``carecircle plan-audit`` command.
+    """Read, audit, write and print: what ``carecircle plan-audit`` does, into ``out_dir``.
 
     Parameters
     ----------

@@ -12,7 +12,10 @@ the before-and-after tables, ``siting.xlsx``, ``coverage.gpkg`` and ``map.html``
 ``plan_by_year.csv``, and prints the plan. On the map, in the GeoPackage and in
 ``proposed_sites.csv`` each proposed site also carries its ``year`` to build, or its ``status``
 when it is not planned, so that ``carecircle cost --facilities <out>/proposed_sites.csv`` counts
-each site's construction in its year.
+each site's construction in its year. Like a ``carecircle`` command, it is one run: ``--out``
+(default a new folder, ``maps/plan-<date>-<time>``) is checked and locked before the district is
+read, an earlier run's outputs there are refused unless ``--overwrite``, and the files are moved
+in only when all are written.
 
 Usage (the embedded demo district, three years of 400,000 yuan under 万州's subsidies)::
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -36,7 +40,7 @@ import pandas as pd
 from carecircle import costing, export, inputs, maps, network, pipeline, policy, sites
 from carecircle._cells import to_csv
 from carecircle._errors import InputError
-from carecircle._files import PLAN_OUTPUTS, check_out
+from carecircle._files import PLAN_OUTPUTS, Interrupted, interruptible, run_folder
 from carecircle.coords import SYSTEMS
 from carecircle.data import demo_files
 
@@ -44,10 +48,16 @@ from carecircle.data import demo_files
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        plan = _plan(args)
+        with interruptible():
+            plan = _plan(args)
     except InputError as exc:
         print(f"plan_sites: error: {exc}", file=sys.stderr)
         return 2
+    except (Interrupted, KeyboardInterrupt) as exc:
+        stop = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
+        where = f"; nothing was written to {stop.out}" if stop.out is not None else ""
+        print(f"plan_sites: interrupted{where}", file=sys.stderr)
+        return stop.exit_status
     if plan.empty:
         hint = "a larger --budget-per-year or " if args.budget_per_year is not None else ""
         print(
@@ -79,7 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--years", type=int, default=3)
     parser.add_argument("--first-year", type=int, default=datetime.date.today().year)
     parser.add_argument("--time-limit-s", type=float, default=60.0)
-    parser.add_argument("--out", type=Path, default=Path("maps") / "plan")
+    parser.add_argument("--out", type=Path, help="output folder (default: maps/plan-<time>)")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier run's outputs in --out"
+    )
     parser.add_argument("--lang", choices=("zh", "en"), default="zh", help="map and tables")
     return parser
 
@@ -93,7 +106,29 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
     costing._check_year_value(args.first_year + args.years - 1, "--first-year + --years - 1")
     files = _files(args)
     given = {f"--{name}": Path(path) for name, path in files.items()}
-    check_out(args.out, {**given, "--candidates": args.candidates}, writes=PLAN_OUTPUTS)
+    with run_folder(
+        args.out or Path("maps") / f"plan-{datetime.datetime.now():%Y%m%d-%H%M%S}",
+        command="plan_sites",
+        writes=PLAN_OUTPUTS,
+        inputs={**given, "--candidates": args.candidates},
+        overwrite=args.overwrite,
+        numbered=args.out is None,
+    ) as run:  # checked, locked and written into a temporary folder, moved in at the end
+        plan, proposal = _phase(args, files, run.staging)
+    solution = proposal.solution
+    print(
+        f"{len(proposal.sites)} site(s) for {args.years} year(s) ({proposal.mode}; "
+        f"{solution.status}, gap {solution.gap:.2%}); written to {run.out}"
+    )
+    for note in proposal.notes:
+        print(f"note: {note}")
+    return plan
+
+
+def _phase(
+    args: argparse.Namespace, files: dict[str, Path], out: Path
+) -> tuple[pd.DataFrame, sites.Proposal]:
+    """Choose and phase the sites, and write everything into ``out``."""
     profile = policy.load(args.policy)
     horizon = (
         {"count": args.per_year * args.years}
@@ -146,19 +181,12 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
         proposal,
         proposed=phased,
     )
-    export.write_all(analysis, args.out, lang=args.lang)
-    maps.build(analysis, lang=args.lang).save(str(args.out / "map.html"))
+    export.write_all(analysis, out, lang=args.lang)
+    maps.build(analysis, lang=args.lang).save(str(out / "map.html"))
     # proposed_sites.csv with each site's year (its opening year for `carecircle cost`)
-    sites.write(replace(proposal, sites=phased), args.out, lang=args.lang)
-    to_csv(plan, args.out / "plan_by_year.csv")
-    solution = proposal.solution
-    print(
-        f"{len(proposal.sites)} site(s) for {args.years} year(s) ({proposal.mode}; "
-        f"{solution.status}, gap {solution.gap:.2%}); written to {args.out}"
-    )
-    for note in proposal.notes:
-        print(f"note: {note}")
-    return plan
+    sites.write(replace(proposal, sites=phased), out, lang=args.lang)
+    to_csv(plan, out / "plan_by_year.csv")
+    return plan, proposal
 
 
 def _files(args: argparse.Namespace) -> dict[str, Path]:

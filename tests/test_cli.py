@@ -343,8 +343,11 @@ def test_out_never_overwrites_an_input(tmp_path, capsys):
     assert (tmp_path / "costing.csv").exists()
     renamed = tmp_path / "设施.csv"  # beside the outputs, under a name none of them has
     facilities.rename(renamed)
-    assert cli.main([*check, "--facilities", str(renamed), "--out", str(tmp_path)]) == 0
+    # the folder holds cost's run now: replaced as a whole, the input kept
+    check = [*check, "--facilities", str(renamed), "--out", str(tmp_path)]
+    assert cli.main([*check, "--overwrite"]) == 0
     assert renamed.read_bytes() == before
+    assert (tmp_path / "summary.csv").exists() and not (tmp_path / "costing.csv").exists()
 
 
 def test_check_draws_no_map_so_takes_no_basemap(capsys):
