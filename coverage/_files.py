@@ -392,8 +392,6 @@ def _earlier_outputs(
             "to replace them, or choose another --out folder"
         )
         raise InputError(msg)
-    if earlier:
-        logger.info("replacing the earlier run's outputs in %s", out)
     return earlier
 
 
@@ -420,6 +418,8 @@ def _commit(run: Run, earlier: list[str], *, command: str) -> None:
     if not run.out.exists():
         run.staging.rename(run.out)  # the whole folder at once
     else:
+        if earlier:
+            logger.info("replaced the earlier run's outputs in %s", run.out)
         for name in earlier:
             (run.out / name).unlink(missing_ok=True)
         for name in [*files, RECORD]:  # the record last: it vouches for the files

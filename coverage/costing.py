@@ -264,6 +264,9 @@ def cost(
             "source",
         )
         start = first_year if first_year is not None else _default_start(rows.opening_years, [])
+        _check_year_value(
+            start + int(years) - 1, "the horizon's last year (first year + years - 1)"
+        )
         return Costing(
             facilities=_empty(FACILITY_COLUMNS),
             per_year=_empty(PER_YEAR_COLUMNS),

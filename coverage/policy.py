@@ -345,7 +345,18 @@ def _read(name_or_path: str | Path) -> tuple[str, str]:
         if not path.is_file():
             msg = f"{path}: policy file not found"
             raise PolicyError(msg)
-        return path.read_text(encoding="utf-8"), str(path)
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except UnicodeDecodeError as exc:
+            found = exc.object[exc.start : exc.start + 1]
+            msg = (
+                f"{path}: not UTF-8 text (byte {exc.start}: {found!r}); "
+                "save the profile as UTF-8 (TOML files are UTF-8)"
+            )
+            raise PolicyError(msg) from None
+        except OSError as exc:
+            msg = f"{path}: cannot read the policy file ({exc.strerror})"
+            raise PolicyError(msg) from None
     name = str(name_or_path)
     resource = resources.files("carecircle.data") / "policies" / f"{name}.toml"
     if not resource.is_file():

@@ -244,14 +244,39 @@ def _script(tmp: Path, *extra: str) -> list[str]:
 
 # --- the catalogue -------------------------------------------------------------------------
 
-NOT_UTF8_PROFILE = (
-    "a profile that is not UTF-8 (here GBK) raises UnicodeDecodeError out of policy.load: a "
-    "traceback and exit status 1"
-)
-NO_MONEY_HORIZON = (
-    "cost without --first-year, under a profile with no money tables, accepts any --years: "
-    "it prints the horizon 2026-102025 and writes costing.csv"
-)
+
+def _big5_facilities(tmp: Path) -> Path:
+    """Two demo facilities with traditional names, saved in Big5."""
+    frame = pd.read_csv(DEMO / "facilities.csv", dtype=str, keep_default_na=False).head(2)
+    frame.loc[0, "name"] = "臺北市中正區長者照顧中心"
+    frame.loc[1, "name"] = "長者據點服務站"
+    path = tmp / "big5.csv"
+    path.write_bytes(frame.to_csv(index=False).encode("big5"))
+    return path
+
+
+def _raster_with(tmp: Path, value: float) -> Path:
+    """The demo population raster with ``value`` in the cell at row 6, column 6."""
+    with rasterio.open(DEMO / "population.tif") as src:
+        cells = src.read(1).astype("float32")
+        profile = src.profile
+    profile.update(dtype="float32")
+    cells[5, 5] = value
+    path = tmp / "population.tif"
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(cells, 1)
+    return path
+
+
+def _earlier_run(tmp: Path) -> Path:
+    """An --out folder holding an earlier run's summary.csv and its record."""
+    out = tmp / "out"
+    out.mkdir()
+    (out / "summary.csv").write_text("id\nC01\n", encoding="utf-8")
+    record = '{"command": "check", "files": ["summary.csv"]}\n'
+    (out / "carecircle-run.json").write_text(record, encoding="utf-8")
+    return out
+
 
 CASES: list[Case] = [
     # --- files
@@ -280,7 +305,7 @@ CASES: list[Case] = [
     Case(
         "network-not-a-saved-network",
         lambda t: _replace(_analyze(t), "--network", _text(t, "city.npz", "not a network\n")),
-        re.compile(r"TMP/city\.npz: not a carecircle network file \(.*\); expected one written "),
+        "TMP/city.npz: not a carecircle network file; expected one written by network.save",
     ),
     Case(
         "facilities-unsupported-suffix",
@@ -662,8 +687,9 @@ CASES: list[Case] = [
             "--policy",
             _text(t, "profile.toml", 'extends = "chongqing"\ntitle = "垫江"\n', encoding="gbk"),
         ],
-        "TMP/profile.toml",
-        xfail=NOT_UTF8_PROFILE,
+        re.compile(
+            r"TMP/profile\.toml: not UTF-8 text \(byte \d+: .*\); save the profile as UTF-8"
+        ),
     ),
     # --- options
     Case(
@@ -677,9 +703,12 @@ CASES: list[Case] = [
         "carecircle: error: --speed-m-s is nan; expected a number of m/s > 0",
     ),
     Case(
-        "tianditu-without-key",
-        lambda t: ["demo", "--out", str(t / "out"), "--no-progress", "--basemap", "tianditu"],
-        "carecircle: error: the tianditu basemap needs a key: --tianditu-key KEY (or TIANDITU_KEY)",
+        "tianditu-embed-without-key",
+        lambda t: [
+            *["demo", "--out", str(t / "out"), "--no-progress", "--basemap", "tianditu"],
+            "--embed-key",
+        ],
+        "carecircle: error: --embed-key needs the key: --tianditu-key KEY (or TIANDITU_KEY)",
         previous_run=True,
     ),
     Case(
@@ -834,7 +863,6 @@ CASES: list[Case] = [
         "cost-years-100000-no-money-tables",
         lambda t: _cost(t, "--years", "100000"),
         "must be a calendar year from 1900 to 2100",
-        xfail=NO_MONEY_HORIZON,
     ),
     Case(
         "cost-social-capital-unknown",
@@ -981,6 +1009,62 @@ CASES: list[Case] = [
         runner="script",
         previous_run=True,
     ),
+    # --- numbers that are not numbers, encodings, and runs (issue 18)
+    Case(
+        "profile-speed-nan",
+        lambda t: [
+            *_check(t),
+            "--policy",
+            _text(t, "nan.toml", 'extends = "chongqing"\n[analysis]\nspeed_m_s = nan\n'),
+        ],
+        "carecircle: error: TMP/nan.toml: key 'analysis.speed_m_s' must be a finite number, "
+        "found nan",
+    ),
+    Case(
+        "profile-minutes-inf",
+        lambda t: [
+            *_check(t),
+            "--policy",
+            _text(t, "inf.toml", 'extends = "chongqing"\n[analysis]\ngrid_spacing_m = inf\n'),
+        ],
+        "TMP/inf.toml: key 'analysis.grid_spacing_m' must be a finite number, found inf",
+    ),
+    Case(
+        "beds-nan-as-text",
+        lambda t: _check(t, facilities=_facilities_csv(t, lambda f: _set(f, 1, "beds", "nan"))),
+        "TMP/facilities.csv: row 2 (line 3), column 'beds': found 'nan'; expected a number of "
+        "beds ≥ 0 (a blank cell where it is unknown)",
+    ),
+    Case(
+        "facilities-big5",
+        lambda t: _check(t, facilities=_big5_facilities(t)),
+        re.compile(r"TMP/big5\.csv: the file appears to be in Big5 .*save it as UTF-8"),
+    ),
+    Case(
+        "raster-inf-cell",
+        lambda t: _analyze(t, population=_raster_with(t, np.inf)),
+        "TMP/population.tif: cell (row 6, column 6) holds inf; expected residents per cell, a "
+        "finite number ≥ 0 (or nodata)",
+        after_network=True,
+    ),
+    Case(
+        "out-under-a-file",
+        lambda t: _replace(_check(t), "--out", _text(t, "afile", "") / "sub"),
+        "carecircle: error: --out 'TMP/afile/sub': 'TMP/afile' is a file, not a folder",
+    ),
+    Case(
+        "out-holds-an-earlier-run",
+        lambda t: [*_check(t)] if _earlier_run(t) else [],
+        "--out 'TMP/out' holds an earlier run's outputs (summary.csv); pass --overwrite",
+    ),
+    Case(
+        "tianditu-key-not-embedded",
+        lambda t: [
+            *["demo", "--out", str(t / "out"), "--no-progress", "--basemap", "tianditu"],
+            *["--tianditu-key", "abc"],
+        ],
+        "a 天地图 key is written into map.html only with --embed-key",
+    ),
 ]
 
 
@@ -1041,6 +1125,8 @@ def test_a_bad_input_is_refused_in_one_line_and_nothing_is_written(
             (out / name).write_text(text, encoding="utf-8")
     argv = [str(arg) for arg in case.build(tmp_path)]
     assert "--out" in argv, "every case names its --out folder"
+    if case.previous_run:  # told to replace the earlier run: the error must still leave it whole
+        argv.append("--overwrite")
     out = Path(argv[argv.index("--out") + 1])
     out_existed = out.exists()
     before = _tree(tmp_path)
