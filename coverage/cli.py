@@ -15,7 +15,8 @@ import signal
 import sys
 import tomllib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         warnings.simplefilter("ignore")
     try:
-        with interruptible():
+        with interruptible(), _reader_may_leave():
             if getattr(args, "speed_m_s", None) is not None:
                 _speed(args.speed_m_s, 0.0, "--speed-m-s")  # before any file is read
             if hasattr(args, "basemap"):  # the map is drawn last: say so before the analysis
@@ -130,6 +131,53 @@ def _default_out(args: argparse.Namespace) -> Path:
         suffix = {"analyze": "", "check": "-check", "site": "-site"}[args.command]
         name = f"{args.communities.stem}{suffix}"
     return Path("maps") / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
+
+
+class _Stdout:
+    """Standard output that goes quiet when its reader has gone (``carecircle … | head``).
+
+    The run goes on and writes its files; only the rest of the terminal text is dropped, where
+    Python would end the run with a ``BrokenPipeError`` traceback.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                return int(self._stream.write(text))
+            except BrokenPipeError:
+                self._leave()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._leave()
+
+    def _leave(self) -> None:
+        self.gone = True
+        # what Python would flush at exit goes nowhere, not into a second traceback
+        with suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def _reader_may_leave() -> Iterator[None]:
+    """Run with :class:`_Stdout` in place of ``sys.stdout``, restored afterwards."""
+    original = sys.stdout
+    sys.stdout = _Stdout(original)
+    try:
+        yield
+    finally:
+        sys.stdout = original
 
 
 def _parser() -> argparse.ArgumentParser:

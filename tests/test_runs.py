@@ -270,3 +270,24 @@ def test_the_planners_script_is_one_run_too(tmp_path, capsys, monkeypatch):
     assert script.main([*args[:-1], str(tmp_path / "new")]) == 2
     assert "free on its disk; a run needs at least 50 MB" in capsys.readouterr().err
     assert sorted(path.name for path in tmp_path.iterdir()) == ["plan"]
+
+
+def test_a_reader_that_leaves_early_does_not_stop_the_run(tmp_path):
+    """``carecircle cost … | head`` ended in a BrokenPipeError traceback with nothing written."""
+    facilities = Path(__file__).resolve().parents[1] / "data" / "demo" / "facilities.csv"
+    out = tmp_path / "cost"
+    command = [sys.executable, "-m", "carecircle.cli", "cost", "--facilities", str(facilities)]
+    command += ["--policy", "wanzhou", "--years", "3", "--out", str(out)]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # the reader is gone before the first line
+        stderr = process.stderr.read()
+        assert process.wait(timeout=120) == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+    assert {path.name for path in out.iterdir()} == {
+        "costing.csv",
+        "costing.xlsx",
+        "carecircle-run.json",
+    }
