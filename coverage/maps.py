@@ -30,7 +30,7 @@ STATUS_COLOURS = {
     circles_mod.PARTIAL: "#fdae61",
     circles_mod.UNCOVERED: "#d73027",
     circles_mod.OUTSIDE_NETWORK: "#762a83",
-    circles_mod.NO_FACILITY: "#d73027",
+    circles_mod.NO_FACILITY: "#525252",  # not red: nothing of the kind was there to measure
 }
 OTHER_COLOUR = "#969696"
 TIER_COLOURS = {
@@ -298,7 +298,10 @@ def build(
             ring.add_to(fmap)
             areas.append((circle.name, f"{label}: {text['circle']}", colour))
 
-        layer = folium.FeatureGroup(name=f"{label}: {text['communities']}", show=number == 0)
+        name = f"{label}: {text['communities']}"
+        if (shown[f"{circle.name}_status"] == circles_mod.NO_FACILITY).any():
+            name += f" ({_status_label(circles_mod.NO_FACILITY, lang)})"  # nothing to measure
+        layer = folium.FeatureGroup(name=name, show=number == 0)
         features = folium.GeoJson(
             _community_features(shown, circle.name, text, lang),
             style_function=_status_style,
@@ -360,6 +363,10 @@ def build(
         proposed=len(analysis.proposed) > 0,
         proposed_circles=len(planned_circles) > 0,
         candidates=len(passed_over) > 0,
+        no_facility=any(
+            (analysis.communities[f"{name}_status"] == circles_mod.NO_FACILITY).any()
+            for name in analysis.circles_measured
+        ),
     )
     control = folium.LayerControl(collapsed=False)
     control.add_to(fmap)
@@ -802,6 +809,7 @@ def _add_legend(
     proposed: bool,
     proposed_circles: bool = False,
     candidates: bool = False,
+    no_facility: bool = False,
 ) -> None:
     """The legend box (bottom right): an entry for each kind of thing the map draws.
 
@@ -819,6 +827,9 @@ def _add_legend(
         The circles whose walking-circle polygons are drawn.
     uncovered : bool, keyword-only
         Whether a layer of the areas outside the circles is drawn.
+    no_facility : bool, keyword-only
+        Whether a circle had no facility of its tiers at all (its communities are drawn in
+        the ``no_facility`` colour, with an entry of their own).
     proposed, proposed_circles, candidates : bool, keyword-only
         Whether the siting layers are drawn.
 
@@ -833,6 +844,7 @@ def _add_legend(
         circles_mod.PARTIAL,
         circles_mod.UNCOVERED,
         circles_mod.OUTSIDE_NETWORK,
+        *((circles_mod.NO_FACILITY,) if no_facility else ()),
     )
     communities = [
         (f"status:{s}", _swatch(STATUS_COLOURS[s], "1px solid #333"), _status_label(s, lang))

@@ -227,6 +227,13 @@ def analyze(
             partial_min_share=policy.partial_min_share,
         )
         basis = table.pop("basis")
+        if len(chosen) == 0:
+            logger.warning(
+                "%s: no facility of its tiers (%s) among the facilities, so no community is "
+                "measured against one: each is 'no_facility', not 'uncovered'",
+                circle.name,
+                ", ".join(circle.tiers),
+            )
         results.append(table.add_prefix(f"{circle.name}_"))
         if circle_polygons and len(chosen) > MAX_FACILITY_CIRCLES:
             logger.warning(

@@ -564,3 +564,30 @@ def test_writing_the_outputs_shows_which_file_is_being_written(district, tmp_pat
     folders.append(tmp_path / "quiet")
     export.write_all(result, folders[-1])
     assert bars[1].options["disable"] is True
+
+
+def test_a_circle_without_any_facility_of_its_kind_says_so(district, tmp_path, caplog):
+    """No health centre at all: the medical circle is 'no_facility', said once, drawn apart."""
+    net, comm_path, fac_path, profile = district
+    only_care = tmp_path / "only_care.csv"
+    table = pd.read_csv(fac_path)
+    table[table["tier"] == "community_station"].to_csv(only_care, index=False)
+    with caplog.at_level(logging.WARNING, logger="carecircle.pipeline"):
+        result = pipeline.run(net, comm_path, only_care, policy=profile, speed_m_s=1.0)
+    said = [r.getMessage() for r in caplog.records if "no facility of its tiers" in r.message]
+    assert said == [
+        "medical: no facility of its tiers (health_center, clinic, hospital) among the "
+        "facilities, so no "
+        "community is measured against one: each is 'no_facility', not 'uncovered'"
+    ]
+    analysed = result.communities["input_status"] == "ok"
+    statuses = set(result.communities.loc[analysed, "medical_status"])
+    assert "no_facility" in statuses and "uncovered" not in statuses
+    assert maps.STATUS_COLOURS["no_facility"] != maps.STATUS_COLOURS["uncovered"]
+    fmap = maps.build(result)
+    assert "status:no_facility" in _legend(fmap)
+    assert "status:no_facility" not in _legend(
+        maps.build(pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0))
+    )
+    html = _decoded(fmap.get_root().render())
+    assert html.count(" (无此类设施)") == 1  # the medical communities' layer, named so
