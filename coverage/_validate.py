@@ -27,6 +27,7 @@ import scipy.sparse as sp
 
 from ._cells import read_text
 from ._errors import InputError
+from .policy import MAX_SPEED_M_S
 
 logger = logging.getLogger(__name__)
 
@@ -732,7 +733,14 @@ def _speed(speed_m_s: Any, default_m_s: float, name: str = "walking speed") -> f
     A finite number above 0; otherwise one line naming ``name`` (a command names its flag).
     """
     speed = default_m_s if speed_m_s is None else speed_m_s
-    return _as_number(speed, name, "a number of m/s > 0", positive=True)
+    value = _as_number(speed, name, "a number of m/s > 0", positive=True)
+    if value > MAX_SPEED_M_S:  # the profiles' own limit, so a flag cannot pass what they refuse
+        msg = (
+            f"{name} is {value:g}; expected a number of m/s > 0 and at most {MAX_SPEED_M_S:g} m/s "
+            "(a brisk run; older people walk at 0.8-1.2 m/s)"
+        )
+        raise InputError(msg)
+    return value
 
 
 def _options(time_limit_s: Any, mip_rel_gap: Any, max_variables: Any) -> tuple[float, float, int]:

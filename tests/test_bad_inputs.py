@@ -1058,6 +1058,12 @@ CASES: list[Case] = [
         "--out 'TMP/out' holds an earlier run's outputs (summary.csv); pass --overwrite",
     ),
     Case(
+        "speed-faster-than-a-run",
+        lambda t: [*_check(t, communities=t / "none.gpkg"), "--speed-m-s", "10"],
+        "carecircle: error: --speed-m-s is 10; expected a number of m/s > 0 and at most 3 m/s "
+        "(a brisk run; older people walk at 0.8-1.2 m/s)",
+    ),
+    Case(
         "tianditu-key-not-embedded",
         lambda t: [
             *["demo", "--out", str(t / "out"), "--no-progress", "--basemap", "tianditu"],
