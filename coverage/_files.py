@@ -144,6 +144,14 @@ class Interrupted(BaseException):
         """The shell's status for a process stopped by the signal: 130 (SIGINT), 143 (SIGTERM)."""
         return 128 + self.signum
 
+    @classmethod
+    def report(cls, exc: BaseException, program: str) -> int:
+        """Print the one line for a run stopped by ``exc`` (this, or a KeyboardInterrupt)."""
+        stop = exc if isinstance(exc, cls) else cls(signal.SIGINT)
+        where = f"; nothing was written to {stop.out}" if stop.out is not None else ""
+        print(f"{program}: interrupted{where}", file=sys.stderr)
+        return stop.exit_status
+
 
 class _Signals:
     """SIGINT and SIGTERM, as :func:`interruptible` handles them (main thread only)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 import tomllib
 import warnings
@@ -111,10 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     except (Interrupted, KeyboardInterrupt) as exc:
-        stop = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
-        where = f"; nothing was written to {stop.out}" if stop.out is not None else ""
-        print(f"carecircle: interrupted{where}", file=sys.stderr)
-        return stop.exit_status
+        return Interrupted.report(exc, "carecircle")
 
 
 def _default_out(args: argparse.Namespace) -> Path:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the tests on the newest releases that pyproject.toml allows, in a scratch environment,
-# and report the result without failing on it: a drift between the lock (requirements.txt,
+# and report the result without failing on it: a drift between the lock (requirements.lock,
 # which the tests must pass on) and what a plain `pip install carecircle` would get today is
 # seen here before a user meets it. CI runs it after the tests on the locked set.
 set -uo pipefail
@@ -20,7 +20,7 @@ if ! { python3 -m venv "$env/venv" \
 fi
 # the newest versions that differ from the lock
 "$env/venv/bin/pip" freeze --exclude-editable | tr 'A-Z_' 'a-z-' | sort >"$env/newest.txt"
-grep -E '^[A-Za-z0-9_.-]+==' requirements.txt | sed 's/ .*//' | tr 'A-Z_' 'a-z-' | sort \
+grep -E '^[A-Za-z0-9_.-]+==' requirements.lock | sed 's/ .*//' | tr 'A-Z_' 'a-z-' | sort \
     >"$env/locked.txt"
 moved="$(comm -13 "$env/locked.txt" "$env/newest.txt" | tr '\n' ' ')"
 echo "newest releases differing from the lock: ${moved:-none}"

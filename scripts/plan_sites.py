@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -54,10 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"plan_sites: error: {exc}", file=sys.stderr)
         return 2
     except (Interrupted, KeyboardInterrupt) as exc:
-        stop = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
-        where = f"; nothing was written to {stop.out}" if stop.out is not None else ""
-        print(f"plan_sites: interrupted{where}", file=sys.stderr)
-        return stop.exit_status
+        return Interrupted.report(exc, "plan_sites")
     if plan.empty:
         hint = "a larger --budget-per-year or " if args.budget_per_year is not None else ""
         print(

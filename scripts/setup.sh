@@ -4,7 +4,7 @@
 #   bash scripts/setup.sh [demo options, e.g. --lang en]
 #
 # Creates .venv/ with the package and its development tools at exactly the versions locked in
-# requirements.txt, installs Chromium (for the browser test) and a CJK font (for Chinese labels
+# requirements.lock, installs Chromium (for the browser test) and a CJK font (for Chinese labels
 # in screenshots and PNG maps) where they are missing and this is a Debian-like machine we may
 # install on, and runs `carecircle demo`.
 set -euo pipefail
@@ -16,11 +16,11 @@ if sys.version_info < (3, 11):
     sys.exit(f"carecircle needs Python 3.11 or newer; python3 is {sys.version.split()[0]}")
 PY
 
-# Exactly the locked set (requirements.txt, every package pinned and hashed), then the package
+# Exactly the locked set (requirements.lock, every package pinned and hashed), then the package
 # itself without resolving anything more: a fresh machine gets what CI tested.
 python3 -m venv .venv
 .venv/bin/pip install --quiet "pip==26.3"
-.venv/bin/pip install --quiet --require-hashes --no-deps -r requirements.txt
+.venv/bin/pip install --quiet --require-hashes --no-deps -r requirements.lock
 .venv/bin/pip install --quiet --no-deps --no-build-isolation -e .
 .venv/bin/pip check >/dev/null || { .venv/bin/pip check; exit 1; }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Refresh requirements.txt, the lock that scripts/setup.sh installs: every dependency of the
+# Refresh requirements.lock, the lock that scripts/setup.sh installs: every dependency of the
 # package and of its [dev] extra, and the build backend, at the newest versions that
 # pyproject.toml allows, pinned and hashed. Run it with Python 3.11 (the oldest supported),
 # then run the tests on the new set before committing it:
@@ -15,5 +15,5 @@ python3 -m venv "$tools"
 "$tools/bin/pip" install --quiet "pip-tools==7.6.2"
 CUSTOM_COMPILE_COMMAND="bash scripts/update_lock.sh" "$tools/bin/pip-compile" --quiet --upgrade --extra dev --all-build-deps --allow-unsafe \
     --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
-    --output-file requirements.txt "$@" pyproject.toml
-echo "requirements.txt refreshed; now: bash scripts/setup.sh && .venv/bin/python -m pytest"
+    --output-file requirements.lock "$@" pyproject.toml
+echo "requirements.lock refreshed; now: bash scripts/setup.sh && .venv/bin/python -m pytest"
