@@ -18,7 +18,7 @@ import shapely
 from scipy.sparse import csr_array
 
 from .network import WalkNetwork
-from .travel import Snap, reach, snap
+from .travel import Snap, along_m, reach, snap, to_ends_m
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def coverage_matrix(
         return csr_array((n_targets, n_cands), dtype=bool)
     by_node = _targets_by_node(net, targets, speed_m_s=speed_m_s)
     by_edge = _targets_by_edge(targets)
-    access_s = targets.access_m / speed_m_s
+    access_s = targets.walk_m / speed_m_s
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     horizon = float(limit_s[keep].max()) if keep.any() else 0.0
@@ -172,10 +172,10 @@ def _targets_by_node(
     net: WalkNetwork, targets: Snap, *, speed_m_s: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CSR of node -> (target, seconds from the node to the target's joining point)."""
-    length = net.length_m[targets.edge]
+    to_u_m, to_v_m = to_ends_m(net, targets)
     ends = np.concatenate([net.u[targets.edge], net.v[targets.edge]])
     which = np.concatenate([np.arange(len(targets)), np.arange(len(targets))])
-    offset = np.concatenate([targets.fraction * length, (1.0 - targets.fraction) * length])
+    offset = np.concatenate([to_u_m, to_v_m])
     order = np.argsort(ends, kind="stable")
     indptr = np.zeros(net.n_nodes + 1, dtype=np.int64)
     np.cumsum(np.bincount(ends, minlength=net.n_nodes), out=indptr[1:])
@@ -219,6 +219,6 @@ def _own_edge_targets(
     if edge not in by_edge.index:
         return np.empty(0, dtype=np.int64), np.empty(0)
     found = by_edge.loc[edge]
-    along = np.abs(targets.fraction[found] - candidates.fraction[j]) * net.length_m[edge]
-    time = (candidates.access_m[j] + along + targets.access_m[found]) / speed_m_s
+    walk = along_m(net, np.full(found.size, edge), targets.fraction[found], candidates.fraction[j])
+    time = (candidates.walk_m[j] + walk + targets.walk_m[found]) / speed_m_s
     return found, time

@@ -16,8 +16,8 @@ import socket
 import stat
 import tempfile
 import warnings
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,12 @@ from ._errors import InputError, NetworkError
 from .settings import cache_dir
 
 logger = logging.getLogger(__name__)
+
+#: OpenStreetMap way tags kept per edge for the walking model (:mod:`carecircle.terrain`).
+EDGE_TAGS = ("highway", "step_count", "incline", "conveying", "ramp", "handrail")
+
+#: OpenStreetMap node tags kept per node (``highway=elevator`` on a node).
+NODE_TAGS = ("highway",)
 
 #: Bumped whenever the cached file layout or the walking filter changes (2: a checksum of the
 #: arrays is stored and checked).
@@ -102,6 +108,20 @@ class WalkNetwork:
         Edge geometries (shapely LineStrings in ``crs``), running from node ``u`` to node ``v``.
     source : str
         Where the network came from (file name, place name), for metadata.
+    edge_tags : dict of str to numpy.ndarray
+        OpenStreetMap tags of the edges' ways that the walking model reads (:data:`EDGE_TAGS`),
+        each an array of text, one per edge, empty where the way has no such tag. Keys may be
+        missing (a synthetic network has none).
+    node_tags : dict of str to numpy.ndarray
+        The same for nodes (:data:`NODE_TAGS`: ``highway=elevator`` on a node).
+    walk_uv_m, walk_vu_m : numpy.ndarray or None
+        Flat-equivalent walking metres of each edge from ``u`` to ``v`` and from ``v`` to
+        ``u``: the metres on flat ground that take as long as this edge in that direction
+        (slopes and steps, set by :func:`carecircle.terrain.apply`). ``None`` means
+        ``length_m`` both ways. Read them through :attr:`uv_m` and :attr:`vu_m`.
+    walking : dict
+        How ``walk_uv_m`` and ``walk_vu_m`` were made (model, DEM, counts), for metadata;
+        empty for a flat network.
 
     """
 
@@ -114,6 +134,60 @@ class WalkNetwork:
     length_m: np.ndarray
     geometry: np.ndarray
     source: str = ""
+    edge_tags: Mapping[str, np.ndarray] = field(default_factory=dict)
+    node_tags: Mapping[str, np.ndarray] = field(default_factory=dict)
+    walk_uv_m: np.ndarray | None = None
+    walk_vu_m: np.ndarray | None = None
+    walking: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def uv_m(self) -> np.ndarray:
+        """Flat-equivalent metres of each edge walked from ``u`` to ``v``."""
+        return self.length_m if self.walk_uv_m is None else self.walk_uv_m
+
+    @property
+    def vu_m(self) -> np.ndarray:
+        """Flat-equivalent metres of each edge walked from ``v`` to ``u``."""
+        return self.length_m if self.walk_vu_m is None else self.walk_vu_m
+
+    @property
+    def directed(self) -> bool:
+        """True when some edge takes longer one way than the other."""
+        return self.walk_uv_m is not None and not np.array_equal(self.uv_m, self.vu_m)
+
+    def edge_tag(self, name: str) -> np.ndarray:
+        """Text of tag ``name`` per edge (empty strings when the network does not have it)."""
+        found = self.edge_tags.get(name)
+        return np.full(self.n_edges, "", dtype=object) if found is None else found
+
+    def node_tag(self, name: str) -> np.ndarray:
+        """Text of tag ``name`` per node (empty strings when the network does not have it)."""
+        found = self.node_tags.get(name)
+        return np.full(self.n_nodes, "", dtype=object) if found is None else found
+
+    def edges_subset(self, keep_node: np.ndarray, keep_edge: np.ndarray) -> WalkNetwork:
+        """The network of the kept nodes and edges (every kept edge's ends must be kept)."""
+        remap = np.cumsum(keep_node) - 1
+
+        def pick(value: np.ndarray | None) -> np.ndarray | None:
+            return None if value is None else value[keep_edge]
+
+        return WalkNetwork(
+            crs=self.crs,
+            node_id=self.node_id[keep_node],
+            x=self.x[keep_node],
+            y=self.y[keep_node],
+            u=remap[self.u[keep_edge]],
+            v=remap[self.v[keep_edge]],
+            length_m=self.length_m[keep_edge],
+            geometry=self.geometry[keep_edge],
+            source=self.source,
+            edge_tags={k: a[keep_edge] for k, a in self.edge_tags.items()},
+            node_tags={k: a[keep_node] for k, a in self.node_tags.items()},
+            walk_uv_m=pick(self.walk_uv_m),
+            walk_vu_m=pick(self.walk_vu_m),
+            walking=dict(self.walking),
+        )
 
     @property
     def n_nodes(self) -> int:
@@ -355,7 +429,8 @@ def to_graph(net: WalkNetwork, *, speed_m_s: float) -> nx.MultiDiGraph:
     net : WalkNetwork
         The network.
     speed_m_s : float, keyword-only
-        Walking speed in metres per second; sets each edge's ``travel_time`` in seconds.
+        Walking speed in metres per second; sets each edge's ``travel_time`` in seconds, in
+        its own direction (:attr:`WalkNetwork.uv_m`, :attr:`WalkNetwork.vu_m`).
 
     """
     graph = nx.MultiDiGraph(crs=net.crs.to_wkt())
@@ -364,10 +439,19 @@ def to_graph(net: WalkNetwork, *, speed_m_s: float) -> nx.MultiDiGraph:
         for i, x, y in zip(net.node_id, net.x, net.y, strict=True)
     )
     ids = net.node_id
-    for a, b, length, geom in zip(net.u, net.v, net.length_m, net.geometry, strict=True):
-        attrs = {"length": float(length), "travel_time": float(length) / speed_m_s}
-        graph.add_edge(int(ids[a]), int(ids[b]), geometry=geom, **attrs)
-        graph.add_edge(int(ids[b]), int(ids[a]), geometry=geom.reverse(), **attrs)
+    edges = zip(net.u, net.v, net.length_m, net.uv_m, net.vu_m, net.geometry, strict=True)
+    for a, b, length, there, back, geom in edges:
+        there_s, back_s = float(there) / speed_m_s, float(back) / speed_m_s
+        graph.add_edge(
+            int(ids[a]), int(ids[b]), geometry=geom, length=float(length), travel_time=there_s
+        )
+        graph.add_edge(
+            int(ids[b]),
+            int(ids[a]),
+            geometry=geom.reverse(),
+            length=float(length),
+            travel_time=back_s,
+        )
     return graph
 
 
@@ -684,7 +768,6 @@ def main_parts(net: WalkNetwork, *, min_share: float) -> WalkNetwork:
         return net
     keep_node = keep_part[net.component]
     keep_edge = keep_node[net.u]
-    remap = np.cumsum(keep_node) - 1
     logger.warning(
         "left out %d small disconnected part(s) of the network (%d of %d nodes), each under "
         "%.1f%% of the nodes",
@@ -693,17 +776,7 @@ def main_parts(net: WalkNetwork, *, min_share: float) -> WalkNetwork:
         net.n_nodes,
         100 * min_share,
     )
-    return WalkNetwork(
-        crs=net.crs,
-        node_id=net.node_id[keep_node],
-        x=net.x[keep_node],
-        y=net.y[keep_node],
-        u=remap[net.u[keep_edge]],
-        v=remap[net.v[keep_edge]],
-        length_m=net.length_m[keep_edge],
-        geometry=net.geometry[keep_edge],
-        source=net.source,
-    )
+    return net.edges_subset(keep_node, keep_edge)
 
 
 def describe_components(net: WalkNetwork) -> str:

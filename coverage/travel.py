@@ -8,6 +8,12 @@ One call of :func:`node_times` runs one multi-source Dijkstra (``scipy.sparse.cs
 facilities of a circle at once, over a graph in which every facility is a virtual node joined
 to both ends of its edge; :func:`point_times` then reads the time of every demand point off the
 two ends of its own edge, vectorised. No Python loop runs over nodes or facilities.
+
+The walk that counts is from home to the facility. An edge may take longer one way than the
+other (a slope, a flight of steps: :attr:`WalkNetwork.uv_m` and :attr:`WalkNetwork.vu_m`), so
+the searches run over the reversed walking graph: a Dijkstra from the facilities over it gives,
+for every node, the time to walk from that node to the nearest facility. Along part of an edge
+the time is that share of the edge's time in that direction.
 """
 
 from __future__ import annotations
@@ -37,19 +43,48 @@ class Snap:
         ``v`` end (1).
     access_m : numpy.ndarray
         Straight distance in metres from the point to the joining point.
+    access_walk_m : numpy.ndarray or None
+        Flat-equivalent metres of that access walk, in the direction that counts (from a home
+        to the way, from the way to a facility); ``None`` means ``access_m`` (flat ground).
 
     """
 
     edge: np.ndarray
     fraction: np.ndarray
     access_m: np.ndarray
+    access_walk_m: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.edge.size)
 
+    @property
+    def walk_m(self) -> np.ndarray:
+        """Flat-equivalent metres of each access walk (:attr:`access_m` on flat ground)."""
+        return self.access_m if self.access_walk_m is None else self.access_walk_m
+
     def subset(self, mask: np.ndarray) -> Snap:
         """Return the snaps selected by a boolean mask or index array."""
-        return Snap(self.edge[mask], self.fraction[mask], self.access_m[mask])
+        walk = None if self.access_walk_m is None else self.access_walk_m[mask]
+        return Snap(self.edge[mask], self.fraction[mask], self.access_m[mask], walk)
+
+
+def to_ends_m(net: WalkNetwork, points: Snap) -> tuple[np.ndarray, np.ndarray]:
+    """Flat-equivalent metres from each joining point along its edge to the edge's two ends.
+
+    Returns
+    -------
+    to_u_m, to_v_m : numpy.ndarray
+        Walking towards ``u`` (the edge's ``v``-to-``u`` direction) and towards ``v``.
+
+    """
+    return points.fraction * net.vu_m[points.edge], (1.0 - points.fraction) * net.uv_m[points.edge]
+
+
+def along_m(net: WalkNetwork, edge: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Flat-equivalent metres walked along ``edge`` from fraction ``start`` to fraction ``end``."""
+    edge = np.asarray(edge, dtype=np.int64)
+    step = np.asarray(end, dtype=float) - np.asarray(start, dtype=float)
+    return np.where(step >= 0, step * net.uv_m[edge], -step * net.vu_m[edge])
 
 
 @dataclass(frozen=True)
@@ -175,9 +210,9 @@ def point_times(
 
     """
     edge = targets.edge
-    length = net.length_m[edge]
-    via_u = times.time_s[net.u[edge]] + targets.fraction * length / speed_m_s
-    via_v = times.time_s[net.v[edge]] + (1.0 - targets.fraction) * length / speed_m_s
+    to_u_m, to_v_m = to_ends_m(net, targets)
+    via_u = times.time_s[net.u[edge]] + to_u_m / speed_m_s
+    via_v = times.time_s[net.v[edge]] + to_v_m / speed_m_s
     use_u = via_u <= via_v
     best = np.where(use_u, via_u, via_v)
     source = np.where(use_u, times.source[net.u[edge]], times.source[net.v[edge]])
@@ -188,7 +223,7 @@ def point_times(
     best = np.where(closer, same_best, best)
     source = np.where(closer, same_source, source)
 
-    time_s = best + targets.access_m / speed_m_s
+    time_s = best + targets.walk_m / speed_m_s
     source = np.where(np.isfinite(time_s), source, -1)
     return time_s, source.astype(np.int64)
 
@@ -237,34 +272,35 @@ def reach(
             yield start + offset, nodes, row[nodes]
 
 
-def graph_csr(net: WalkNetwork, *, speed_m_s: float) -> csr_array:
-    """The network as a symmetric sparse matrix of edge travel times in seconds.
+def graph_csr(net: WalkNetwork, *, speed_m_s: float, toward: bool = False) -> csr_array:
+    """The network as a sparse matrix of edge walking times in seconds.
 
-    Parallel edges keep the quickest (:attr:`WalkNetwork.routing_edges`); zero-length edges
-    stay edges (scipy treats explicit zeros in a sparse matrix as edges).
+    Entry ``[i, j]`` is the time to walk from node ``i`` to node ``j``; with ``toward`` it is
+    the reverse (the time from ``j`` to ``i``), so that a Dijkstra from a node gives the time
+    from every node to it. On flat ground without steps the two are the same matrix.
+
+    Of parallel edges the quickest in each direction is kept; zero-length edges stay edges
+    (scipy treats explicit zeros in a sparse matrix as edges).
     """
-    return _csr(
-        net,
-        net.n_nodes,
-        np.empty(0, np.int64),
-        np.empty(0, np.int64),
-        np.empty(0),
-        speed_m_s=speed_m_s,
-    )
+    none = np.empty(0, np.int64)
+    return _csr(net, net.n_nodes, none, none, np.empty(0), speed_m_s=speed_m_s, toward=toward)
 
 
 def _augmented_graph(net: WalkNetwork, sources: Snap, *, speed_m_s: float) -> csr_array:
-    """The network plus one virtual node per source, with edges from it to its edge's ends."""
+    """The reversed walking graph plus one virtual node per source, joined to its edge's ends.
+
+    The virtual node's entry towards ``u`` holds the time to walk from ``u`` along the edge to
+    the source's joining point and on to the source; likewise towards ``v``.
+    """
     n = net.n_nodes
     k = len(sources)
-    length = net.length_m[sources.edge]
-    to_u = sources.access_m + sources.fraction * length
-    to_v = sources.access_m + (1.0 - sources.fraction) * length
+    from_u_m = sources.fraction * net.uv_m[sources.edge]
+    from_v_m = (1.0 - sources.fraction) * net.vu_m[sources.edge]
     virtual = np.arange(n, n + k)
     rows = np.concatenate([virtual, virtual])
     cols = np.concatenate([net.u[sources.edge], net.v[sources.edge]])
-    weights = np.concatenate([to_u, to_v]) / speed_m_s
-    return _csr(net, n + k, rows, cols, weights, speed_m_s=speed_m_s)
+    metres = np.concatenate([from_u_m, from_v_m]) + np.concatenate([sources.walk_m, sources.walk_m])
+    return _csr(net, n + k, rows, cols, metres / speed_m_s, speed_m_s=speed_m_s, toward=True)
 
 
 def _csr(
@@ -275,19 +311,40 @@ def _csr(
     extra_weights: np.ndarray,
     *,
     speed_m_s: float,
+    toward: bool,
 ) -> csr_array:
     if not speed_m_s > 0:
         msg = f"walking speed must be positive, got {speed_m_s!r} m/s"
         raise ValueError(msg)
-    edges = net.routing_edges
+    parallel = net.routing_edges.size < net.n_edges
+    costed = net.walk_uv_m is not None or net.walk_vu_m is not None
+    # The quickest of parallel edges may differ by direction once edges have costs per direction.
+    edges = net.routing_edges if parallel and not costed else np.arange(net.n_edges)
     u, v = net.u[edges], net.v[edges]
-    seconds = net.length_m[edges] / speed_m_s
-    rows = np.concatenate([u, v, extra_rows])
-    cols = np.concatenate([v, u, extra_cols])
-    weights = np.concatenate([seconds, seconds, extra_weights])
-    # (row, col) pairs are unique, so the compiled COO -> CSR conversion sums nothing; it
+    walk_from, walk_to = np.concatenate([u, v]), np.concatenate([v, u])
+    seconds = np.concatenate([net.uv_m[edges], net.vu_m[edges]]) / speed_m_s
+    if toward:
+        walk_from, walk_to = walk_to, walk_from
+    rows = np.concatenate([walk_from, extra_rows])
+    cols = np.concatenate([walk_to, extra_cols])
+    weights = np.concatenate([seconds, extra_weights])
+    if parallel and costed:
+        rows, cols, weights = _quickest(rows, cols, weights, size)
+    # (row, col) pairs are now unique, so the compiled COO -> CSR conversion sums nothing; it
     # keeps explicit zeros, which csgraph treats as zero-length edges.
     return coo_array((weights, (rows, cols)), shape=(size, size)).tocsr()
+
+
+def _quickest(
+    rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep the smallest weight of each (row, col) pair."""
+    key = rows.astype(np.int64) * np.int64(size) + cols
+    order = np.lexsort((weights, key))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    keep = order[first]
+    return rows[keep], cols[keep], weights[keep]
 
 
 def _same_edge(
@@ -313,13 +370,15 @@ def _same_edge(
         return best, source
     s_index = np.flatnonzero(np.isin(sources.edge, targets.edge[t_index]))
     edge = np.concatenate([sources.edge[s_index], targets.edge[t_index]])
-    along_m = np.concatenate([sources.fraction[s_index], targets.fraction[t_index]])
-    along_m = along_m * net.length_m[edge]
-    access_m = np.concatenate([sources.access_m[s_index], np.zeros(t_index.size)])
+    fraction = np.concatenate([sources.fraction[s_index], targets.fraction[t_index]])
+    access_m = np.concatenate([sources.walk_m[s_index], np.zeros(t_index.size)])
     is_target = np.repeat([False, True], [s_index.size, t_index.size])
     ident = np.concatenate([s_index, t_index])
-    for direction in (1.0, -1.0):  # sources behind each target, seen from the u, then v end
-        order = np.lexsort((ident, is_target, direction * along_m, edge))
+    # Sources behind each target seen from the u end are walked to towards u (the edge's
+    # v-to-u metres), those seen from the v end towards v.
+    for direction, cost_m in ((1.0, net.vu_m), (-1.0, net.uv_m)):
+        along_m = fraction * cost_m[edge]
+        order = np.lexsort((ident, is_target, direction * fraction, edge))
         ahead = is_target[order]
         value = np.where(ahead, np.inf, access_m[order] - direction * along_m[order])
         groups = pd.Series(edge[order])
