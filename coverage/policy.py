@@ -232,6 +232,28 @@ class Circle:
 
 
 @dataclass(frozen=True)
+class Walking:
+    """How slopes and steps change walking times: the profile's ``[walking]`` table.
+
+    Attributes
+    ----------
+    slope_model : str
+        ``"tobler"`` (Tobler's hiking function, normalised so that flat ground gives the
+        profile's speed) or ``"none"`` (slopes ignored even with a DEM).
+    max_speed_factor : float
+        The fastest a slope may make a walk, as a multiple of the flat speed (1 = never faster
+        than on flat ground, for older residents walking downhill).
+    dem_spacing_m : float
+        Spacing of the elevation samples along each edge, metres.
+
+    """
+
+    slope_model: str = "tobler"
+    max_speed_factor: float = 1.0
+    dem_spacing_m: float = 10.0
+
+
+@dataclass(frozen=True)
 class Policy:
     """A loaded, checked policy profile.
 
@@ -262,6 +284,8 @@ class Policy:
         Rule name (see :data:`TARGET_RULES`) -> :class:`Rule` with its year.
     money : mapping
         The checked ``[money]`` tables as plain dictionaries (see :mod:`carecircle.costing`).
+    walking : Walking
+        Slopes and steps (``[walking]``).
 
     """
 
@@ -279,6 +303,7 @@ class Policy:
     provision: Mapping[str, Rule] = field(default_factory=dict)
     targets: Mapping[str, Rule] = field(default_factory=dict)
     money: Mapping[str, Any] = field(default_factory=dict)
+    walking: Walking = field(default_factory=Walking)
 
     def circle(self, name: str) -> Circle:
         """Return the circle called ``name``."""
