@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
+import itertools
+
 import networkx as nx
 import numpy as np
 import pyrosm
@@ -200,3 +203,73 @@ def test_many_sources_and_targets_on_one_edge_take_no_quadratic_memory(street):
     )
     np.testing.assert_allclose(seconds[pick], want[0])
     np.testing.assert_array_equal(nearest[pick], want[1])
+
+
+def _reference_times(net, sources, targets, speed_m_s):
+    """Home-to-facility seconds by networkx on a graph with every point as its own node.
+
+    Each edge is cut at the points on it; each piece costs its share of the edge's metres in
+    its own direction; a home walks its access to its point, a facility is reached by the
+    access walk from its point. Nothing of carecircle's search is reused.
+    """
+    graph = nx.MultiDiGraph()
+    on_edge: dict[int, list[tuple[float, str]]] = {}
+    for i in range(len(sources)):
+        on_edge.setdefault(int(sources.edge[i]), []).append((float(sources.fraction[i]), f"s{i}"))
+        graph.add_edge(f"s{i}:at", f"S{i}", weight=float(sources.walk_m[i]))
+    for j in range(len(targets)):
+        on_edge.setdefault(int(targets.edge[j]), []).append((float(targets.fraction[j]), f"t{j}"))
+        graph.add_edge(f"T{j}", f"t{j}:at", weight=float(targets.walk_m[j]))
+    for e in range(net.n_edges):
+        stops = [(0.0, int(net.u[e]))]
+        stops += [(f, f"{name}:at") for f, name in sorted(on_edge.get(e, []))]
+        stops += [(1.0, int(net.v[e]))]
+        for (fa, a), (fb, b) in itertools.pairwise(stops):
+            graph.add_edge(a, b, weight=(fb - fa) * float(net.uv_m[e]))
+            graph.add_edge(b, a, weight=(fb - fa) * float(net.vu_m[e]))
+    back = graph.reverse(copy=True)
+    found = nx.multi_source_dijkstra_path_length(
+        back, {f"S{i}" for i in range(len(sources))}, weight="weight"
+    )
+    return np.array([found.get(f"T{j}", np.inf) for j in range(len(targets))]) / speed_m_s
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13, 14])
+def test_directed_costs_equal_networkx_with_points_on_edges(seed):
+    """Random slopes and steps (a cost per direction), parallel edges, points mid-edge."""
+    rng = np.random.default_rng(seed)
+    grid = network.synthetic_grid(6, 7, spacing_m=60.0)
+    # a few parallel edges of their own lengths and costs
+    extra = rng.choice(grid.n_edges, 8, replace=False)
+    u = np.concatenate([grid.u, grid.v[extra]])
+    v = np.concatenate([grid.v, grid.u[extra]])
+    length = np.concatenate([grid.length_m, grid.length_m[extra] * rng.uniform(1.0, 1.5, 8)])
+    net = network.from_arrays(grid.x, grid.y, u, v, crs=grid.crs, length_m=length)
+    there = length * rng.uniform(0.6, 4.0, length.size)  # downhill is no faster than 0.6x
+    back = length * rng.uniform(0.6, 4.0, length.size)
+    net = dataclasses.replace(net, walk_uv_m=there, walk_vu_m=back)
+    assert net.directed
+    sources = travel.Snap(
+        rng.integers(0, net.n_edges, 5),
+        rng.uniform(0, 1, 5),
+        rng.uniform(0, 40, 5),
+        rng.uniform(0, 80, 5),
+    )
+    n = 150
+    edge = np.concatenate([rng.integers(0, net.n_edges, n - 10), sources.edge[:2].repeat(5)])
+    targets = travel.Snap(edge, rng.uniform(0, 1, n), rng.uniform(0, 50, n), rng.uniform(0, 90, n))
+    seconds, nearest = travel.nearest_times(net, sources, targets, speed_m_s=0.9)
+    want = _reference_times(net, sources, targets, 0.9)
+    np.testing.assert_allclose(seconds, want, rtol=0, atol=1e-9)
+    # the named facility is one at that time: its own time equals the minimum
+    for j in rng.choice(n, 20, replace=False):
+        own = _reference_times(net, sources.subset([nearest[j]]), targets.subset([j]), 0.9)
+        assert own[0] == pytest.approx(seconds[j], abs=1e-9)
+    # the same network flat both ways gives other times (the costs are used)
+    flat, _ = travel.nearest_times(
+        dataclasses.replace(net, walk_uv_m=None, walk_vu_m=None),
+        travel.Snap(sources.edge, sources.fraction, sources.access_m),
+        travel.Snap(targets.edge, targets.fraction, targets.access_m),
+        speed_m_s=0.9,
+    )
+    assert not np.allclose(flat, seconds)
