@@ -211,9 +211,26 @@ def special_costs(
 
 
 def _text(values: np.ndarray) -> np.ndarray:
-    """Tag values as lower-case stripped text (``""`` for missing)."""
-    series = pd.Series(values, dtype=object).fillna("").astype(str)
-    return series.str.strip().str.lower().to_numpy(dtype=object)
+    """Tag values as lower-case stripped text (``""`` for missing).
+
+    A tag holds few distinct values over many edges: each distinct value is cleaned once.
+    """
+    codes, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    clean = pd.Index(distinct).astype(str).str.strip().str.lower().to_numpy(dtype=object)
+    return np.append(clean, "")[codes]  # code -1 (missing) takes the last entry, ""
+
+
+def _number(text: np.ndarray, *, units: str = "") -> np.ndarray:
+    """Cleaned tag text as numbers (``NaN`` where it is not one), each distinct value once.
+
+    ``units`` are characters stripped from the end first (``"%°"`` for an incline).
+    """
+    codes, distinct = pd.factorize(pd.Series(text, dtype=object))
+    values = pd.Series(distinct, dtype=object).astype(str)
+    if units:
+        values = values.str.rstrip(units).str.strip()
+    number = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    return np.append(number, np.nan)[codes]
 
 
 def _steps_m(
@@ -226,7 +243,7 @@ def _steps_m(
     """Flat-equivalent metres of each flight up and down, and whether ``step_count`` set it."""
     raw = _text(net.edge_tag("step_count"))
     given = steps & (raw != "")
-    number = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype=float)
+    number = _number(raw)
     valid = np.isfinite(number) & (number > 0)
     bad = given & ~valid
     # More steps than fit on the edge: the way's whole count on one of its edges, or a typo.
@@ -264,9 +281,7 @@ def _climbs(
     from_dem = steps & np.isfinite(rise) & (rise != 0)
     incline = _text(net.edge_tag("incline"))
     tagged = np.select([incline == "up", incline == "down"], [1.0, -1.0], np.nan)
-    numeric = pd.to_numeric(
-        pd.Series(incline).str.rstrip("%°").str.strip(), errors="coerce"
-    ).to_numpy(dtype=float)
+    numeric = _number(incline, units="%°")
     tagged = np.where(np.isnan(tagged), np.sign(numeric), tagged)
     # "yes" (sloped, no direction) and "no" (level) say nothing about direction; other text
     # that does not parse is a mistake, counted.
