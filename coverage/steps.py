@@ -21,7 +21,9 @@ default names its source):
   way, whatever its length. A node ``highway=elevator`` (the point where ways of two levels
   meet) costs the same once for every walk through it: it is added to each edge that touches
   it, in the direction leaving the node, so a walk that comes in on one edge and leaves on
-  another pays it once. A node at the end of an elevator way is not charged again.
+  another pays it once. A node at the end of an elevator way is not charged again. (Like
+  every edge cost, it is spread along the edge: a home part-way along such an edge pays that
+  share of it. Whole edges are exact.)
 - **Escalators and moving walkways** (``conveying=*``). The resident stands and rides at
   ``conveying_speed_m_s`` (horizontal speed along the mapped length) in the direction it moves
   (``forward`` = ``u`` -> ``v``, ``backward`` = ``v`` -> ``u``); the other direction is
