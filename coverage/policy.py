@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -40,12 +40,47 @@ _TOP: dict[str, type] = {
     "provision": dict,
     "targets": dict,
     "money": dict,
+    "walking": dict,
 }
 _ANALYSIS: dict[str, type] = {
     "speed_m_s": float,
     "grid_spacing_m": float,
     "max_access_m": float,
     "min_component_share": float,
+}
+# [walking]: slopes, steps, elevators, escalators (see Walking). Each number's accepted range,
+# (low, high, whether low itself is accepted); the one text key's accepted values.
+_WALKING: dict[str, type] = {
+    "slope_model": str,
+    "max_speed_factor": float,
+    "dem_spacing_m": float,
+    "steps_up_s_per_step": float,
+    "steps_down_s_per_step": float,
+    "steps_up_factor": float,
+    "steps_down_factor": float,
+    "use_ramps": bool,
+    "elevator_wait_s": float,
+    "elevator_ride_s": float,
+    "conveying_speed_m_s": float,
+    "source": str,
+    "note": str,
+}
+SLOPE_MODELS = ("tobler", "none")
+_WALKING_RANGES: dict[str, tuple[float, float, bool, str]] = {
+    "max_speed_factor": (1.0, 3.0, True, "a multiple of the flat speed from 1 to 3"),
+    "dem_spacing_m": (0.0, 1000.0, False, "a spacing of more than 0 and at most 1000 m"),
+    "steps_up_s_per_step": (0.0, 60.0, False, "seconds per step, more than 0 and at most 60"),
+    "steps_down_s_per_step": (0.0, 60.0, False, "seconds per step, more than 0 and at most 60"),
+    "steps_up_factor": (0.0, 100.0, False, "a factor of more than 0 and at most 100"),
+    "steps_down_factor": (0.0, 100.0, False, "a factor of more than 0 and at most 100"),
+    "elevator_wait_s": (0.0, 3600.0, True, "seconds from 0 to 3600"),
+    "elevator_ride_s": (0.0, 3600.0, True, "seconds from 0 to 3600"),
+    "conveying_speed_m_s": (
+        0.0,
+        MAX_SPEED_M_S,
+        False,
+        f"a speed of more than 0 and at most {MAX_SPEED_M_S:g} m/s",
+    ),
 }
 _STATUS: dict[str, type] = {"covered_min_share": float, "partial_min_share": float}
 _CIRCLE: dict[str, type] = {
@@ -233,24 +268,58 @@ class Circle:
 
 @dataclass(frozen=True)
 class Walking:
-    """How slopes and steps change walking times: the profile's ``[walking]`` table.
+    """How slopes, steps, elevators and escalators change walking times: ``[walking]``.
+
+    Every time here is an older resident's; :mod:`carecircle.terrain` (slopes) and
+    :mod:`carecircle.steps` (steps, elevators, escalators) turn them into flat-equivalent
+    metres per edge and direction. The defaults and their sources are in the ``chongqing``
+    profile's ``[walking]`` table and the README ("Steps, elevators and escalators").
 
     Attributes
     ----------
     slope_model : str
-        ``"tobler"`` (Tobler's hiking function, normalised so that flat ground gives the
-        profile's speed) or ``"none"`` (slopes ignored even with a DEM).
+        ``"tobler"`` (Tobler's hiking function, Tobler 1993, NCGIA Technical Report 93-1,
+        normalised so that flat ground gives the profile's speed) or ``"none"`` (slopes
+        ignored even with a DEM).
     max_speed_factor : float
         The fastest a slope may make a walk, as a multiple of the flat speed (1 = never faster
-        than on flat ground, for older residents walking downhill).
+        than on flat ground, for older residents walking downhill). At least 1.
     dem_spacing_m : float
         Spacing of the elevation samples along each edge, metres.
+    steps_up_s_per_step, steps_down_s_per_step : float
+        Seconds per step climbing and descending a flight whose ``step_count`` is mapped
+        (Oh-Park et al. 2011: adults aged 70+, 2.78 s and 2.83 s for 3 steps).
+    steps_up_factor, steps_down_factor : float
+        A flight without a usable ``step_count`` takes this many times as long as a flat walk
+        of its length, climbing and descending (OpenTripPlanner's ``stairsTimeFactor`` 3.0,
+        after Fujiyama & Tyler 2010).
+    use_ramps : bool
+        Steps tagged ``ramp=yes`` (a ramp beside them) are walked as the ramp: like any way,
+        with the slope model, not as steps.
+    elevator_wait_s, elevator_ride_s : float
+        Seconds waiting for an elevator and riding it (OpenTripPlanner's
+        ``elevatorBoardTime`` 90 s and ``elevatorHopTime`` 20 s); one elevator costs their sum
+        in each direction.
+    conveying_speed_m_s : float
+        Horizontal speed of a resident standing on an escalator or moving walkway, m/s
+        (OpenTripPlanner: 0.5 m/s along a 30 degree escalator, 0.45 m/s horizontally).
+    source : str
+        Where the values come from, for the run's metadata.
 
     """
 
     slope_model: str = "tobler"
     max_speed_factor: float = 1.0
     dem_spacing_m: float = 10.0
+    steps_up_s_per_step: float = 0.93
+    steps_down_s_per_step: float = 0.94
+    steps_up_factor: float = 3.0
+    steps_down_factor: float = 3.0
+    use_ramps: bool = True
+    elevator_wait_s: float = 90.0
+    elevator_ride_s: float = 20.0
+    conveying_speed_m_s: float = 0.45
+    source: str = "carecircle's defaults (README, 'Steps, elevators and escalators')"
 
 
 @dataclass(frozen=True)
@@ -405,7 +474,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 def _check_keys(raw: Mapping[str, Any], where: str) -> None:
     _check_table(raw, _TOP, where, "")
-    for table, schema in (("analysis", _ANALYSIS), ("status", _STATUS)):
+    for table, schema in (("analysis", _ANALYSIS), ("status", _STATUS), ("walking", _WALKING)):
         if table in raw:
             _check_table(raw[table], schema, where, f"{table}.")
     for name, circle in raw.get("circles", {}).items():
@@ -597,7 +666,33 @@ def _build(raw: Mapping[str, Any], where: str) -> Policy:
         provision=provision,
         targets=targets,
         money=raw.get("money", {}),
+        walking=_walking(raw.get("walking", {}), where),
     )
+
+
+def _walking(spec: Mapping[str, Any], where: str) -> Walking:
+    """The checked ``[walking]`` table; keys not given keep :class:`Walking`'s defaults."""
+    model = spec.get("slope_model", Walking.slope_model)
+    if model not in SLOPE_MODELS:
+        msg = (
+            f"{where}: key 'walking.slope_model' must be one of {', '.join(SLOPE_MODELS)}, "
+            f"found {model!r}"
+        )
+        raise PolicyError(msg)
+    for key, (low, high, low_ok, expected) in _WALKING_RANGES.items():
+        if key not in spec:
+            continue
+        value = spec[key]
+        if not ((value >= low if low_ok else value > low) and value <= high):
+            msg = f"{where}: key 'walking.{key}' must be {expected}, found {value!r}"
+            raise PolicyError(msg)
+    numbers: dict[str, Any] = {k: float(spec[k]) for k in _WALKING_RANGES if k in spec}
+    chosen = Walking(
+        slope_model=model,
+        use_ramps=bool(spec.get("use_ramps", Walking.use_ramps)),
+        source=spec.get("source", Walking.source),
+    )
+    return replace(chosen, **numbers)
 
 
 def _standard(tier: str, spec: Mapping[str, Any], where: str) -> Standard:

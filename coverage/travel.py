@@ -77,14 +77,25 @@ def to_ends_m(net: WalkNetwork, points: Snap) -> tuple[np.ndarray, np.ndarray]:
         Walking towards ``u`` (the edge's ``v``-to-``u`` direction) and towards ``v``.
 
     """
-    return points.fraction * net.vu_m[points.edge], (1.0 - points.fraction) * net.uv_m[points.edge]
+    edge = points.edge
+    return _share(points.fraction, net.vu_m[edge]), _share(1.0 - points.fraction, net.uv_m[edge])
 
 
 def along_m(net: WalkNetwork, edge: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Flat-equivalent metres walked along ``edge`` from fraction ``start`` to fraction ``end``."""
     edge = np.asarray(edge, dtype=np.int64)
     step = np.asarray(end, dtype=float) - np.asarray(start, dtype=float)
-    return np.where(step >= 0, step * net.uv_m[edge], -step * net.vu_m[edge])
+    return np.where(step >= 0, _share(step, net.uv_m[edge]), _share(-step, net.vu_m[edge]))
+
+
+def _share(fraction: np.ndarray, metres: np.ndarray) -> np.ndarray:
+    """``fraction x metres``, and 0 where ``fraction`` is 0 (or less), even for ``inf`` metres.
+
+    A direction that cannot be walked (against a one-way escalator) costs ``inf``; none of it
+    costs nothing, where the plain product would be ``nan``.
+    """
+    fraction, metres = np.broadcast_arrays(np.asarray(fraction, float), np.asarray(metres, float))
+    return np.multiply(fraction, metres, out=np.zeros(fraction.shape), where=fraction > 0)
 
 
 @dataclass(frozen=True)
@@ -294,8 +305,8 @@ def _augmented_graph(net: WalkNetwork, sources: Snap, *, speed_m_s: float) -> cs
     """
     n = net.n_nodes
     k = len(sources)
-    from_u_m = sources.fraction * net.uv_m[sources.edge]
-    from_v_m = (1.0 - sources.fraction) * net.vu_m[sources.edge]
+    from_u_m = _share(sources.fraction, net.uv_m[sources.edge])
+    from_v_m = _share(1.0 - sources.fraction, net.vu_m[sources.edge])
     virtual = np.arange(n, n + k)
     rows = np.concatenate([virtual, virtual])
     cols = np.concatenate([net.u[sources.edge], net.v[sources.edge]])
@@ -369,14 +380,19 @@ def _same_edge(
     if t_index.size == 0:
         return best, source
     s_index = np.flatnonzero(np.isin(sources.edge, targets.edge[t_index]))
-    edge = np.concatenate([sources.edge[s_index], targets.edge[t_index]])
-    fraction = np.concatenate([sources.fraction[s_index], targets.fraction[t_index]])
-    access_m = np.concatenate([sources.walk_m[s_index], np.zeros(t_index.size)])
-    is_target = np.repeat([False, True], [s_index.size, t_index.size])
-    ident = np.concatenate([s_index, t_index])
+    all_edge = np.concatenate([sources.edge[s_index], targets.edge[t_index]])
+    all_fraction = np.concatenate([sources.fraction[s_index], targets.fraction[t_index]])
+    all_access_m = np.concatenate([sources.walk_m[s_index], np.zeros(t_index.size)])
+    all_is_target = np.repeat([False, True], [s_index.size, t_index.size])
+    all_ident = np.concatenate([s_index, t_index])
     # Sources behind each target seen from the u end are walked to towards u (the edge's
-    # v-to-u metres), those seen from the v end towards v.
+    # v-to-u metres), those seen from the v end towards v. An edge that cannot be walked in
+    # that direction (inf) takes no part in that sweep.
     for direction, cost_m in ((1.0, net.vu_m), (-1.0, net.uv_m)):
+        walkable = np.isfinite(cost_m[all_edge])
+        edge, fraction = all_edge[walkable], all_fraction[walkable]
+        access_m, is_target = all_access_m[walkable], all_is_target[walkable]
+        ident = all_ident[walkable]
         along_m = fraction * cost_m[edge]
         order = np.lexsort((ident, is_target, direction * fraction, edge))
         ahead = is_target[order]

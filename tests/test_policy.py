@@ -124,3 +124,106 @@ def test_the_limits_themselves_are_accepted(tmp_path):
     edge = policy.load(path)
     assert edge.speed_m_s == 3.0
     assert edge.circle("medical").minutes["rural"] == 120.0
+
+
+def test_the_walking_table_has_cited_defaults_and_districts_inherit_it(tmp_path):
+    cq = policy.load("chongqing").walking
+    assert cq == policy.Walking(source=cq.source)  # the file holds every default
+    assert "Oh-Park" in cq.source and "Tobler" in cq.source
+    assert policy.load("yuzhong").walking == cq
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        'extends = "yuzhong"\n[walking]\nsteps_up_s_per_step = 1.2\nuse_ramps = false\n'
+        'slope_model = "none"\nelevator_wait_s = 0\n',
+        encoding="utf-8",
+    )
+    mine = policy.load(path).walking
+    assert mine.steps_up_s_per_step == 1.2
+    assert mine.use_ramps is False
+    assert mine.slope_model == "none"
+    assert mine.elevator_wait_s == 0.0  # no wait is a value, not a mistake
+    assert mine.steps_down_s_per_step == cq.steps_down_s_per_step  # inherited
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "stairs_factor = 3",
+            "unknown key 'walking.stairs_factor'; expected one of: slope_model, max_speed_factor, "
+            "dem_spacing_m, steps_up_s_per_step, steps_down_s_per_step, steps_up_factor, "
+            "steps_down_factor, use_ramps, elevator_wait_s, elevator_ride_s, conveying_speed_m_s, "
+            "source, note",
+        ),
+        (
+            "steps_up_s_per_step = 0",
+            "key 'walking.steps_up_s_per_step' must be seconds per step, "
+            "more than 0 and at most 60, found 0",
+        ),
+        (
+            "steps_down_s_per_step = -1",
+            "key 'walking.steps_down_s_per_step' must be seconds per "
+            "step, more than 0 and at most 60, found -1",
+        ),
+        (
+            "steps_up_factor = 0.0",
+            "key 'walking.steps_up_factor' must be a factor of more than 0 "
+            "and at most 100, found 0.0",
+        ),
+        (
+            "steps_up_factor = inf",
+            "key 'walking.steps_up_factor' must be a finite number, found inf",
+        ),
+        (
+            "elevator_ride_s = nan",
+            "key 'walking.elevator_ride_s' must be a finite number, found nan",
+        ),
+        (
+            "elevator_wait_s = -5",
+            "key 'walking.elevator_wait_s' must be seconds from 0 to 3600, found -5",
+        ),
+        (
+            "conveying_speed_m_s = 0",
+            "key 'walking.conveying_speed_m_s' must be a speed of more "
+            "than 0 and at most 3 m/s, found 0",
+        ),
+        (
+            "conveying_speed_m_s = 5",
+            "key 'walking.conveying_speed_m_s' must be a speed of more "
+            "than 0 and at most 3 m/s, found 5",
+        ),
+        (
+            "max_speed_factor = 0.5",
+            "key 'walking.max_speed_factor' must be a multiple of the flat "
+            "speed from 1 to 3, found 0.5",
+        ),
+        (
+            "dem_spacing_m = 0",
+            "key 'walking.dem_spacing_m' must be a spacing of more than 0 and "
+            "at most 1000 m, found 0",
+        ),
+        ('steps_up_factor = "3"', "key 'walking.steps_up_factor' must be float, found '3' (str)"),
+        ("use_ramps = 1", "key 'walking.use_ramps' must be bool, found 1 (int)"),
+        (
+            "steps_up_s_per_step = true",
+            "key 'walking.steps_up_s_per_step' must be float, found True (bool)",
+        ),
+        (
+            'slope_model = "flat"',
+            "key 'walking.slope_model' must be one of tobler, none, found 'flat'",
+        ),
+    ],
+)
+def test_a_wrong_walking_value_is_refused_in_one_line(tmp_path, body, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(f'extends = "chongqing"\n[walking]\n{body}\n', encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        policy.load(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_walking_must_be_a_table(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('extends = "chongqing"\nwalking = 3\n', encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"key 'walking' must be dict, found 3 \(int\)"):
+        policy.load(path)

@@ -273,3 +273,37 @@ def test_directed_costs_equal_networkx_with_points_on_edges(seed):
         speed_m_s=0.9,
     )
     assert not np.allclose(flat, seconds)
+
+
+@pytest.mark.parametrize(
+    ("facility_m", "expected_s"),
+    [
+        # homes at 0, 5, 10, 15 and 20 m; the first 10 m can only be walked towards 10 m
+        (0.0, [0.0, np.inf, np.inf, np.inf, np.inf]),
+        (5.0, [5.0, 0.0, np.inf, np.inf, np.inf]),
+        (10.0, [10.0, 5.0, 0.0, 5.0, 10.0]),
+        (20.0, [20.0, 15.0, 10.0, 5.0, 0.0]),
+    ],
+)
+def test_a_direction_that_cannot_be_walked_is_inf_and_nothing_else_is(facility_m, expected_s):
+    # Two 10 m edges; the first costs inf from v to u (against a one-way escalator). Points at
+    # its very ends (fraction 0 or 1) take none of that inf: no nan, no lost route.
+    x = np.array([0.0, 10.0, 20.0]) + 600_000.0
+    net = network.from_arrays(x, np.full(3, 3_300_000.0), [0, 1], [1, 2], crs="EPSG:32648")
+    net = dataclasses.replace(
+        net, walk_uv_m=np.array([10.0, 10.0]), walk_vu_m=np.array([np.inf, 10.0])
+    )
+
+    def at(metres: list[float]) -> travel.Snap:
+        where = np.asarray(metres)
+        edge = (where > 10.0).astype(np.int64)
+        return travel.Snap(edge, (where - 10.0 * edge) / 10.0, np.zeros(where.size))
+
+    homes = at([0.0, 5.0, 10.0, 15.0, 20.0])
+    time_s, _ = travel.nearest_times(net, at([facility_m]), homes, speed_m_s=1.0)
+    assert time_s.tolist() == expected_s
+    assert travel.along_m(net, [0, 0, 0], [0.2, 0.5, 0.5], [0.5, 0.2, 0.5]).tolist() == [
+        3.0,
+        np.inf,
+        0.0,
+    ]
