@@ -174,3 +174,143 @@ def test_a_download_that_fails_says_why_in_one_line(monkeypatch, tmp_path):
 def test_a_box_of_three_numbers_is_refused_before_any_download():
     with pytest.raises(InputError, match=r"^--place '106.5,29.5,106.6': 3 number\(s\); expected"):
         network.from_place("106.5,29.5,106.6", cache=False)
+
+
+# --- the OSM tags the walking model reads ------------------------------------------------------
+
+# Steps drawn both ways. Way 101 climbs from 3 to 4 and way 102 from 5 to 4 (both incline=up,
+# nothing else differs, so osmnx alone would merge them), way 103 climbs 12 % from 6 to 5, the
+# escalator 104 runs and climbs from 6 to 7, the reversible escalator 105 is drawn from 8 to
+# 7, plain steps 106 meet the footway 107 end to end at node 9, and node 10 of the footway is
+# an elevator. Node 2 (a crossing in the middle of a street) is no junction.
+STEPS_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="test">
+  <node id="1" lat="29.5600" lon="106.5700" version="1"/>
+  <node id="2" lat="29.5600" lon="106.5705" version="1"><tag k="highway" v="crossing"/></node>
+  <node id="3" lat="29.5600" lon="106.5710" version="1"/>
+  <node id="4" lat="29.5605" lon="106.5710" version="1"/>
+  <node id="5" lat="29.5610" lon="106.5710" version="1"/>
+  <node id="6" lat="29.5615" lon="106.5710" version="1"/>
+  <node id="7" lat="29.5615" lon="106.5715" version="1"/>
+  <node id="8" lat="29.5615" lon="106.5720" version="1"/>
+  <node id="9" lat="29.5620" lon="106.5720" version="1"/>
+  <node id="10" lat="29.5625" lon="106.5720" version="1"><tag k="highway" v="elevator"/></node>
+  <node id="11" lat="29.5630" lon="106.5720" version="1"/>
+  <way id="100" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/>
+    <tag k="highway" v="residential"/></way>
+  <way id="101" version="1"><nd ref="3"/><nd ref="4"/>
+    <tag k="highway" v="steps"/><tag k="incline" v="up"/></way>
+  <way id="102" version="1"><nd ref="5"/><nd ref="4"/>
+    <tag k="highway" v="steps"/><tag k="incline" v="up"/></way>
+  <way id="103" version="1"><nd ref="6"/><nd ref="5"/>
+    <tag k="highway" v="steps"/><tag k="incline" v="12%"/><tag k="step_count" v="20"/>
+    <tag k="handrail" v="yes"/></way>
+  <way id="104" version="1"><nd ref="6"/><nd ref="7"/>
+    <tag k="highway" v="steps"/><tag k="conveying" v="forward"/><tag k="incline" v="up"/></way>
+  <way id="105" version="1"><nd ref="8"/><nd ref="7"/>
+    <tag k="highway" v="steps"/><tag k="conveying" v="reversible"/><tag k="ramp" v="yes"/></way>
+  <way id="106" version="1"><nd ref="8"/><nd ref="9"/>
+    <tag k="highway" v="steps"/></way>
+  <way id="107" version="1"><nd ref="9"/><nd ref="10"/><nd ref="11"/>
+    <tag k="highway" v="footway"/></way>
+</osm>
+"""
+
+# The tags as seen walking from the first node to the second, worked out by hand from the ways.
+WALKED = {
+    (3, 4): {"highway": "steps", "incline": "up"},
+    (4, 3): {"highway": "steps", "incline": "down"},
+    (4, 5): {"highway": "steps", "incline": "down"},
+    (5, 4): {"highway": "steps", "incline": "up"},
+    (6, 5): {"highway": "steps", "incline": "12%", "step_count": "20", "handrail": "yes"},
+    (5, 6): {"highway": "steps", "incline": "-12%", "step_count": "20", "handrail": "yes"},
+    (6, 7): {"highway": "steps", "incline": "up", "conveying": "forward"},
+    (7, 6): {"highway": "steps", "incline": "down", "conveying": "backward"},
+    (7, 8): {"highway": "steps", "conveying": "reversible", "ramp": "yes"},
+    (8, 7): {"highway": "steps", "conveying": "reversible", "ramp": "yes"},
+    (8, 9): {"highway": "steps"},
+    (9, 10): {"highway": "footway"},
+    (10, 11): {"highway": "footway"},
+}
+# Reading an edge against its u -> v, by hand (not with the code under test).
+_BACK = {"up": "down", "down": "up", "12%": "-12%", "-12%": "12%"}
+_BACK_CONVEYING = {"forward": "backward", "backward": "forward"}
+
+
+def _walked(net, a, b):
+    """The non-empty tags of the edge between OSM nodes a and b, as seen walking from a to b."""
+    ids = net.node_id
+    along = np.flatnonzero((ids[net.u] == a) & (ids[net.v] == b))
+    against = np.flatnonzero((ids[net.u] == b) & (ids[net.v] == a))
+    assert along.size + against.size == 1, (a, b)
+    edge = int(np.concatenate([along, against])[0])
+    tags = {name: str(values[edge]) for name, values in net.edge_tags.items() if values[edge]}
+    if against.size:
+        if "incline" in tags:
+            tags["incline"] = _BACK.get(tags["incline"], tags["incline"])
+        if "conveying" in tags:
+            tags["conveying"] = _BACK_CONVEYING.get(tags["conveying"], tags["conveying"])
+    return tags
+
+
+def _check_steps(net):
+    """The tags of ``net`` read from STEPS_XML are those of WALKED, in both directions."""
+    assert set(net.edge_tags) == set(network.EDGE_TAGS)
+    assert (net.edge_tag("highway") == "steps").sum() == 6  # no flight merged with another
+    for (a, b), tags in WALKED.items():
+        assert _walked(net, a, b) == tags, (a, b)
+    assert net.node_tag("highway")[net.node_id == 10].tolist() == ["elevator"]
+
+
+@pytest.fixture
+def steps_file(tmp_path):
+    path = tmp_path / "steps.osm"
+    path.write_text(STEPS_XML, encoding="utf-8")
+    return path
+
+
+def _as_pbf(xml_text, path):
+    """Write the ways and nodes of an OSM XML text to a PBF file, with pyrosm's writer."""
+    import xml.etree.ElementTree as ET
+
+    from pyrosm.pbf_export import write_pbf_from_records
+
+    root = ET.fromstring(xml_text.encode())
+    nodes = root.findall("node")
+    tags = np.empty(len(nodes), dtype=object)
+    tags[:] = [{t.get("k"): t.get("v") for t in n.findall("tag")} or None for n in nodes]
+    records = {
+        "id": np.array([int(n.get("id")) for n in nodes]),
+        "lat": np.array([float(n.get("lat")) for n in nodes]),
+        "lon": np.array([float(n.get("lon")) for n in nodes]),
+        "tags": tags,
+    }
+    ways = [
+        {
+            "id": int(w.get("id")),
+            "refs": [int(nd.get("ref")) for nd in w.findall("nd")],
+            "tags": {t.get("k"): t.get("v") for t in w.findall("tag")},
+        }
+        for w in root.findall("way")
+    ]
+    write_pbf_from_records(records, ways, [], str(path), (106.56, 29.55, 106.58, 29.57))
+    return path
+
+
+def test_xml_keeps_the_walking_tags_along_each_edge(steps_file):
+    net = network.read(steps_file, cache=False)
+    _check_steps(net)
+    assert net.n_edges == 9
+    assert _walked(net, 1, 3) == {"highway": "residential"}
+    assert 2 not in net.node_id.tolist()  # a crossing mid-street is no junction
+    assert {9, 10} <= set(net.node_id.tolist())  # the steps end at 9; the elevator stays
+
+
+def test_pbf_keeps_the_same_tags_as_xml(tmp_path):
+    net = network.read(_as_pbf(STEPS_XML, tmp_path / "steps.osm.pbf"), cache=False)
+    _check_steps(net)
+    # pyrosm does not simplify: the street keeps its crossing, node 2, and the elevator's
+    # footway is two edges as in the XML
+    assert net.n_edges == 10
+    assert net.node_tag("highway")[net.node_id == 2].tolist() == ["crossing"]
+    assert _walked(net, 2, 3) == {"highway": "residential"}
