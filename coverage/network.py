@@ -959,6 +959,7 @@ def _read_pbf(path: Path, bbox: tuple[float, float, float, float] | None) -> Wal
 
 def _pyrosm_node_tags(nodes: pd.DataFrame) -> dict[str, np.ndarray]:
     """:data:`NODE_TAGS` of pyrosm's network nodes, from their ``tags`` (a dict or JSON text)."""
+
     def absent() -> pd.Series:
         return pd.Series(None, index=nodes.index, dtype=object)
 

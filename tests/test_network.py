@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import bz2
 
+import networkx as nx
 import numpy as np
 import pyrosm
 import pytest
@@ -314,3 +315,131 @@ def test_pbf_keeps_the_same_tags_as_xml(tmp_path):
     assert net.n_edges == 10
     assert net.node_tag("highway")[net.node_id == 2].tolist() == ["crossing"]
     assert _walked(net, 2, 3) == {"highway": "residential"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "back"),
+    [
+        ("incline", "up", "down"),
+        ("incline", "down", "up"),
+        ("incline", "12%", "-12%"),
+        ("incline", "-10%", "10%"),
+        ("incline", "+5 %", "-5 %"),
+        ("incline", "8.5°", "-8.5°"),
+        ("incline", "0%", "0%"),
+        ("incline", "yes", "yes"),
+        ("incline", "up;12%", "down;-12%"),
+        ("incline", "", ""),
+        ("conveying", "forward", "backward"),
+        ("conveying", "backward", "forward"),
+        ("conveying", "reversible", "reversible"),
+        ("conveying", "yes", "yes"),
+        ("conveying", "no", "no"),
+        ("step_count", "12", "12"),
+        ("highway", "up", "up"),
+    ],
+)
+def test_a_tag_walked_backwards(name, value, back):
+    assert network.turn_tag(name, value) == back
+
+
+def test_tags_survive_graphs_graphml_and_undirected_graphs(steps_file, tmp_path):
+    import osmnx as ox
+
+    net = network.read(steps_file, cache=False)
+    graph = network.to_graph(net, speed_m_s=0.9)
+    edge = graph.get_edge_data(3, 4)[0]
+    assert edge["incline"] == "up" and not edge["reversed"]
+    assert graph.nodes[10]["highway"] == "elevator"
+    _check_steps(network.from_graph(graph))
+    # nodes in the other order: of each edge's two copies the reversed one comes first
+    backwards = nx.MultiDiGraph(**graph.graph)
+    backwards.add_nodes_from(reversed(list(graph.nodes(data=True))))
+    backwards.add_edges_from(graph.edges(keys=True, data=True))
+    turned = network.from_graph(backwards)
+    assert turned.node_id[turned.u[0]] > turned.node_id[turned.v[0]]
+    _check_steps(turned)
+    ox.save_graphml(graph, tmp_path / "steps.graphml")
+    _check_steps(network.read(tmp_path / "steps.graphml", cache=False))
+    undirected = ox.convert.to_undirected(graph)
+    _check_steps(network.from_graph(undirected))
+
+
+def test_a_merged_edge_of_several_values_is_one_text(caplog):
+    graph = nx.MultiDiGraph(crs="EPSG:32648")
+    graph.add_node(1, x=600_000.0, y=3_300_000.0)
+    graph.add_node(2, x=600_100.0, y=3_300_000.0, highway=["elevator", "crossing"])
+    graph.add_node(3, x=600_200.0, y=3_300_000.0)
+    graph.add_edge(1, 2, length=100.0, highway=["steps", "footway"], incline="up", reversed=True)
+    graph.add_edge(2, 3, length=100.0, incline="up", reversed=[True, False], step_count=12)
+    net = network.from_graph(graph)
+    assert net.edge_tag("highway").tolist() == ["footway;steps", ""]
+    assert net.edge_tag("incline").tolist() == ["down", ""]  # the second has no one direction
+    assert net.edge_tag("step_count").tolist() == ["", "12"]
+    assert net.node_tag("highway").tolist() == ["", "crossing;elevator", ""]
+    assert "1 edge(s) join ways drawn in opposite directions" in caplog.text
+
+
+def test_tags_are_cached_and_checked(steps_file, tmp_path):
+    net = network.read(steps_file, cache=False)
+    path = tmp_path / "steps.npz"
+    network.save(net, path)
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    assert arrays["edge_tag:incline:values"].dtype.kind == "U"
+    _check_steps(network.load(path))
+    # a tag changed after writing fails the checksum
+    arrays["edge_tag:incline:codes"] = arrays["edge_tag:incline:codes"][::-1].copy()
+    np.savez(path, **arrays)
+    with pytest.raises(NetworkError, match="do not match their checksum"):
+        network.load(path)
+    arrays["version"] = np.array(2)
+    np.savez(path, **arrays)
+    with pytest.raises(NetworkError, match="version 2; this carecircle reads version 3"):
+        network.load(path)
+
+
+def test_a_network_without_tags_is_cached_without_them(street, tmp_path):
+    network.save(street, tmp_path / "street.npz")
+    back = network.load(tmp_path / "street.npz")
+    assert back.edge_tags == {} and back.node_tags == {}
+    assert back.edge_tag("highway").tolist() == [""] * 4
+
+
+def test_main_parts_keeps_the_tags_of_what_it_keeps(steps_file, tmp_path):
+    island = STEPS_XML.replace(
+        "</osm>",
+        '<node id="20" lat="29.5700" lon="106.5800" version="1"/>'
+        '<node id="21" lat="29.5701" lon="106.5800" version="1"/>'
+        '<way id="200" version="1"><nd ref="20"/><nd ref="21"/>'
+        '<tag k="highway" v="steps"/><tag k="incline" v="down"/></way></osm>',
+    )
+    steps_file.write_text(island, encoding="utf-8")
+    net = network.read(steps_file, cache=False)
+    kept = network.main_parts(net, min_share=0.5)
+    assert kept.n_nodes == net.n_nodes - 2
+    _check_steps(kept)
+
+
+def test_a_downloaded_network_keeps_its_tags(steps_file, tmp_path, monkeypatch):
+    import osmnx as ox
+
+    def download(query, **kwargs):
+        assert not kwargs["simplify"]  # simplified by carecircle, keeping the steps apart
+        return ox.graph_from_xml(steps_file, bidirectional=True, simplify=False)
+
+    monkeypatch.setattr(ox, "graph_from_place", download)
+    _check_steps(network.from_place("渝中区", cache=False))
+
+
+def test_the_walking_tags_of_the_helsinki_extract():
+    # checked against the file's ways as pyrosm reads them: 141 steps ways (151 segments), one
+    # of them access=private; incline on 7 steps, 2 footway, 1 service and 2 cycleway ways
+    # (28 segments, 5 of them on the cycleways); 10 ways each with step_count and conveying
+    net = network.read(pyrosm.get_data("helsinki_pbf"), cache=False)
+    highway = net.edge_tag("highway")
+    assert (highway == "steps").sum() == 150
+    assert (net.edge_tag("step_count") != "").sum() == 10
+    assert (net.edge_tag("incline") != "").sum() == 23
+    assert (net.edge_tag("conveying") == "yes").sum() == 10
+    assert (net.node_tag("highway") == "elevator").sum() == 11
