@@ -6,6 +6,7 @@ import networkx as nx
 import numpy as np
 import pyrosm
 import pytest
+import shapely
 
 from carecircle import network
 from carecircle._errors import InputError, NetworkError
@@ -378,6 +379,20 @@ def test_a_merged_edge_of_several_values_is_one_text(caplog):
     assert net.edge_tag("step_count").tolist() == ["", "12"]
     assert net.node_tag("highway").tolist() == ["", "crossing;elevator", ""]
     assert "1 edge(s) join ways drawn in opposite directions" in caplog.text
+
+
+def test_a_geometry_drawn_backwards_does_not_turn_the_tags():
+    # the geometry runs from node 2 to node 1 and is turned round to start at u = 1; the edge
+    # still runs from 1 to 2 along its way, so its incline stays
+    graph = nx.MultiDiGraph(crs="EPSG:32648")
+    graph.add_node(1, x=600_000.0, y=3_300_000.0)
+    graph.add_node(2, x=600_100.0, y=3_300_000.0)
+    line = shapely.LineString([(600_100.0, 3_300_000.0), (600_000.0, 3_300_000.0)])
+    graph.add_edge(1, 2, length=100.0, geometry=line, incline="up", reversed=False)
+    net = network.from_graph(graph)
+    assert net.node_id[net.u].tolist() == [1]
+    assert shapely.get_x(shapely.get_point(net.geometry[0], 0)) == 600_000.0
+    assert net.edge_tag("incline").tolist() == ["up"]
 
 
 def test_tags_are_cached_and_checked(steps_file, tmp_path):
