@@ -10,13 +10,16 @@ arrays directly.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+import re
 import socket
 import stat
 import tempfile
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -41,9 +44,16 @@ EDGE_TAGS = ("highway", "step_count", "incline", "conveying", "ramp", "handrail"
 #: OpenStreetMap node tags kept per node (``highway=elevator`` on a node).
 NODE_TAGS = ("highway",)
 
+#: Edge tags whose value depends on the direction of travel. OpenStreetMap gives them along
+#: the way as drawn; a :class:`WalkNetwork` holds them along its edge, from ``u`` to ``v``.
+DIRECTED_TAGS = ("incline", "conveying")
+
+#: Node tag values that make a node a junction of its own: simplification never removes it.
+_KEPT_NODES = {"highway": frozenset({"elevator"})}
+
 #: Bumped whenever the cached file layout or the walking filter changes (2: a checksum of the
-#: arrays is stored and checked).
-CACHE_VERSION = 2
+#: arrays is stored and checked; 3: the OSM tags of edges and nodes are stored).
+CACHE_VERSION = 3
 
 #: The arrays of a network file besides ``version`` and ``checksum``, in checksum order.
 _FILE_ARRAYS = (
@@ -58,6 +68,8 @@ _FILE_ARRAYS = (
     "geom_kind",
     "geom_coords",
     "geom_offsets",
+    "edge_tag_names",
+    "node_tag_names",
 )
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -111,7 +123,9 @@ class WalkNetwork:
     edge_tags : dict of str to numpy.ndarray
         OpenStreetMap tags of the edges' ways that the walking model reads (:data:`EDGE_TAGS`),
         each an array of text, one per edge, empty where the way has no such tag. Keys may be
-        missing (a synthetic network has none).
+        missing (a synthetic network has none). The tags of :data:`DIRECTED_TAGS` (``incline``,
+        ``conveying``) are along the edge, from ``u`` to ``v``, not along the way as drawn:
+        ``incline=up`` means uphill from ``u`` to ``v``.
     node_tags : dict of str to numpy.ndarray
         The same for nodes (:data:`NODE_TAGS`: ``highway=elevator`` on a node).
     walk_uv_m, walk_vu_m : numpy.ndarray or None
@@ -349,13 +363,19 @@ def from_place(query: str, *, cache: bool = True) -> WalkNetwork:
         )
         raise InputError(msg)
     try:
-        if len(parts) == 4:
-            west, south, east, north = parts
-            graph = ox.graph_from_bbox(
-                (west, south, east, north), network_type="walk", retain_all=True
-            )
-        else:
-            graph = ox.graph_from_place(query, network_type="walk", retain_all=True)
+        with _osm_tags_kept():
+            if len(parts) == 4:
+                west, south, east, north = parts
+                graph = ox.graph_from_bbox(
+                    (west, south, east, north),
+                    network_type="walk",
+                    retain_all=True,
+                    simplify=False,
+                )
+            else:
+                graph = ox.graph_from_place(
+                    query, network_type="walk", retain_all=True, simplify=False
+                )
     except Exception as exc:  # network failures, geocoding failures
         offline = _offline(exc)
         why = "no connection to the OpenStreetMap servers" if offline else _short(str(exc))
@@ -364,7 +384,7 @@ def from_place(query: str, *, cache: bool = True) -> WalkNetwork:
             "give an OpenStreetMap file with --network instead"
         )
         raise NetworkError(msg) from exc
-    net = from_graph(graph, source=query)
+    net = from_graph(_simplify(graph), source=query)
     if cache:
         _to_cache(net, cached)
     return net
@@ -399,7 +419,14 @@ def from_graph(
     graph : networkx graph
         Nodes with ``x``, ``y``; edges with ``length`` in metres and optionally ``geometry``.
         ``graph.graph["crs"]`` gives the CRS (EPSG:4326 when absent); a geographic CRS is
-        projected to its UTM zone.
+        projected to its UTM zone. Edge attributes named in :data:`EDGE_TAGS` and node
+        attributes named in :data:`NODE_TAGS` are kept as text (a list, left by osmnx's
+        simplification, becomes its distinct values sorted and joined by ``;``, OSM's way of
+        writing several values). As in osmnx, the tags are those of the edge's way, and an
+        edge whose ``reversed`` attribute is true runs against its way: its ``incline`` and
+        ``conveying`` are turned round (see :data:`DIRECTED_TAGS`). An edge of an undirected
+        graph runs from its ``from`` attribute to its ``to`` attribute where it has them
+        (osmnx's ``to_undirected`` sets them).
     source : str, keyword-only
         Description for metadata.
 
@@ -408,17 +435,44 @@ def from_graph(
     ids = np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes())
     xs = np.fromiter((x for _, x in graph.nodes(data="x")), dtype=float, count=ids.size)
     ys = np.fromiter((y for _, y in graph.nodes(data="y")), dtype=float, count=ids.size)
-    triples = list(graph.edges(data="length", default=np.nan))
+    node_data = [d for _, d in graph.nodes(data=True)]
+    node_tags = {name: _texts([d.get(name) for d in node_data]) for name in NODE_TAGS}
+    triples = list(graph.edges(data=True))
     count = len(triples)
+    data = [t[2] for t in triples]
+    u = np.fromiter((t[0] for t in triples), dtype=np.int64, count=count)
+    v = np.fromiter((t[1] for t in triples), dtype=np.int64, count=count)
+    if not graph.is_directed():
+        # an undirected graph lists an edge's ends in any order; osmnx keeps the real one
+        ends = [(d.get("from"), d.get("to")) for d in data]
+        start = np.fromiter((-1 if a is None else a for a, _ in ends), np.int64, count=count)
+        stop = np.fromiter((-1 if b is None else b for _, b in ends), np.int64, count=count)
+        turn = (start == v) & (stop == u)
+        u, v = np.where(turn, v, u), np.where(turn, u, v)
     edges = pd.DataFrame(
         {
-            "u": np.fromiter((t[0] for t in triples), dtype=np.int64, count=count),
-            "v": np.fromiter((t[1] for t in triples), dtype=np.int64, count=count),
-            "length": np.fromiter((t[2] for t in triples), dtype=float, count=count),
+            "u": u,
+            "v": v,
+            "length": np.fromiter((d.get("length", np.nan) for d in data), float, count=count),
         }
     )
-    edges["geometry"] = [g for _, _, g in graph.edges(data="geometry")]
-    return _assemble(ids, xs, ys, edges, crs=crs, source=source)
+    edges["geometry"] = [d.get("geometry") for d in data]
+    tags = {name: _texts([d.get(name) for d in data]) for name in EDGE_TAGS}
+    against, unsure = _against_way([d.get("reversed", False) for d in data])
+    for name in DIRECTED_TAGS:
+        tags[name] = _turned(name, tags[name], against)
+        lost = unsure & (tags[name] != "")
+        if lost.any():
+            logger.warning(
+                "%d edge(s) join ways drawn in opposite directions, so their %s (along the "
+                "way) has no single direction: left out",
+                int(lost.sum()),
+                name,
+            )
+            tags[name][lost] = ""
+    for name, values in tags.items():
+        edges[f"tag:{name}"] = values
+    return _assemble(ids, xs, ys, edges, crs=crs, source=source, node_tags=node_tags)
 
 
 def to_graph(net: WalkNetwork, *, speed_m_s: float) -> nx.MultiDiGraph:
@@ -432,18 +486,41 @@ def to_graph(net: WalkNetwork, *, speed_m_s: float) -> nx.MultiDiGraph:
         Walking speed in metres per second; sets each edge's ``travel_time`` in seconds, in
         its own direction (:attr:`WalkNetwork.uv_m`, :attr:`WalkNetwork.vu_m`).
 
+    Notes
+    -----
+    The edge's tags (:attr:`WalkNetwork.edge_tags`, where not empty) are attributes of both
+    copies, as osmnx does with a way's tags: they are along ``u`` to ``v``, the copy with
+    ``reversed`` false, and the copy with ``reversed`` true runs against them. Node tags are
+    node attributes. :func:`from_graph` reads them back the same way.
+
     """
     graph = nx.MultiDiGraph(crs=net.crs.to_wkt())
+    node_tags = [
+        {name: str(value) for name, value in zip(net.node_tags, row, strict=True) if value}
+        for row in zip(*net.node_tags.values(), strict=True)
+    ] or [{}] * net.n_nodes
     graph.add_nodes_from(
-        (int(i), {"x": float(x), "y": float(y)})
-        for i, x, y in zip(net.node_id, net.x, net.y, strict=True)
+        (int(i), {"x": float(x), "y": float(y), **tags})
+        for i, x, y, tags in zip(net.node_id, net.x, net.y, node_tags, strict=True)
     )
     ids = net.node_id
-    edges = zip(net.u, net.v, net.length_m, net.uv_m, net.vu_m, net.geometry, strict=True)
-    for a, b, length, there, back, geom in edges:
+    edge_tags = [
+        {name: str(value) for name, value in zip(net.edge_tags, row, strict=True) if value}
+        for row in zip(*net.edge_tags.values(), strict=True)
+    ] or [{}] * net.n_edges
+    edges = zip(
+        net.u, net.v, net.length_m, net.uv_m, net.vu_m, net.geometry, edge_tags, strict=True
+    )
+    for a, b, length, there, back, geom, tags in edges:
         there_s, back_s = float(there) / speed_m_s, float(back) / speed_m_s
         graph.add_edge(
-            int(ids[a]), int(ids[b]), geometry=geom, length=float(length), travel_time=there_s
+            int(ids[a]),
+            int(ids[b]),
+            geometry=geom,
+            length=float(length),
+            travel_time=there_s,
+            reversed=False,
+            **tags,
         )
         graph.add_edge(
             int(ids[b]),
@@ -451,6 +528,8 @@ def to_graph(net: WalkNetwork, *, speed_m_s: float) -> nx.MultiDiGraph:
             geometry=geom.reverse(),
             length=float(length),
             travel_time=back_s,
+            reversed=True,
+            **tags,
         )
     return graph
 
@@ -543,8 +622,9 @@ def from_arrays(
 def save(net: WalkNetwork, path: str | Path) -> None:
     """Write the network to an ``.npz`` file, readable by :func:`load` and :func:`read`.
 
-    The file holds a format version and a SHA-256 checksum of its arrays. It is written under
-    a fresh name in the same folder (created exclusively, so no file or link already there is
+    The file holds a format version and a SHA-256 checksum of its arrays, the tags among them
+    (each as its distinct values, a text array, and one code per edge or node). It is written
+    under a fresh name in the same folder (created exclusively, so no file or link already there is
     written through) and renamed over ``path`` once complete: a reader never sees half a file.
 
     Raises
@@ -567,7 +647,15 @@ def save(net: WalkNetwork, path: str | Path) -> None:
         "geom_kind": np.array(int(kind)),
         "geom_coords": coords,
         "geom_offsets": offsets[0],
+        "edge_tag_names": np.array(list(net.edge_tags), dtype=str),
+        "node_tag_names": np.array(list(net.node_tags), dtype=str),
     }
+    for kind_of, tags in (("edge", net.edge_tags), ("node", net.node_tags)):
+        for name, values in tags.items():
+            codes, distinct = pd.factorize(np.asarray(values, dtype=object))
+            key = f"{kind_of}_tag:{name}"
+            arrays[f"{key}:values"] = np.array([str(text) for text in distinct], dtype=str)
+            arrays[f"{key}:codes"] = codes.astype(np.min_scalar_type(max(distinct.size - 1, 0)))
     path = Path(path)
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     tmp = Path(name)
@@ -576,7 +664,7 @@ def save(net: WalkNetwork, path: str | Path) -> None:
             np.savez(
                 fh,
                 version=np.array(CACHE_VERSION),
-                checksum=np.array(_checksum(arrays)),
+                checksum=np.array(_checksum(arrays, list(arrays))),
                 **arrays,
             )
             fh.flush()
@@ -616,7 +704,8 @@ def load(path: str | Path) -> WalkNetwork:
             f"{path}: damaged or unreadable network file ({_short(str(exc) or type(exc).__name__)})"
         )
         raise NetworkError(msg) from exc
-    missing = [key for key in ("version", "checksum", *_FILE_ARRAYS) if key not in arrays]
+    keys = [*_FILE_ARRAYS, *_tag_keys(arrays)]
+    missing = [key for key in ("version", "checksum", *keys) if key not in arrays]
     if "version" in arrays and _version_of(arrays["version"]) != CACHE_VERSION:
         msg = (
             f"{path}: network file version {_version_of(arrays['version'])}; this carecircle "
@@ -629,13 +718,46 @@ def load(path: str | Path) -> WalkNetwork:
             "written by network.save"
         )
         raise NetworkError(msg)
-    if str(arrays["checksum"]) != _checksum({key: arrays[key] for key in _FILE_ARRAYS}):
+    if str(arrays["checksum"]) != _checksum(arrays, keys):
         msg = (
             f"{path}: the network file is damaged (its arrays do not match their checksum); "
             "build it again from the OSM file"
         )
         raise NetworkError(msg)
     return _from_file_arrays(arrays, path)
+
+
+def _tag_keys(arrays: Mapping[str, np.ndarray]) -> list[str]:
+    """The keys of the tag arrays a file's ``edge_tag_names`` and ``node_tag_names`` name."""
+    keys = []
+    for kind_of in ("edge", "node"):
+        names = arrays.get(f"{kind_of}_tag_names")
+        if names is None or names.dtype.kind != "U" or names.ndim != 1:
+            continue  # reported as missing or inconsistent
+        keys += [f"{kind_of}_tag:{name}:{part}" for name in names for part in ("values", "codes")]
+    return keys
+
+
+def _tags_of(
+    arrays: Mapping[str, np.ndarray], kind_of: str, size: int
+) -> dict[str, np.ndarray] | None:
+    """The checked tags of a file (object arrays of text), or None when they disagree."""
+    names = arrays[f"{kind_of}_tag_names"]
+    if names.dtype.kind != "U" or names.ndim != 1:
+        return None
+    tags = {}
+    for name in names.tolist():
+        values = arrays[f"{kind_of}_tag:{name}:values"]
+        codes = arrays[f"{kind_of}_tag:{name}:codes"]
+        if not (
+            values.dtype.kind == "U"
+            and codes.dtype.kind in "iu"
+            and codes.shape == (size,)
+            and (size == 0 or (codes.min() >= 0 and codes.max() < values.size))
+        ):
+            return None
+        tags[name] = values.astype(object)[codes]
+    return tags
 
 
 def _from_file_arrays(arrays: dict[str, np.ndarray], path: Path) -> WalkNetwork:
@@ -650,9 +772,14 @@ def _from_file_arrays(arrays: dict[str, np.ndarray], path: Path) -> WalkNetwork:
         arrays[key].size == 0 or (arrays[key].min() >= 0 and arrays[key].max() < n_nodes)
         for key in ("u", "v")
     )
+    edge_tags = _tags_of(arrays, "edge", n_edges) if in_range else None
+    node_tags = _tags_of(arrays, "node", n_nodes) if in_range else None
     try:
         if not in_range:
             msg = "its node and edge arrays disagree"
+            raise ValueError(msg)
+        if edge_tags is None or node_tags is None:
+            msg = "its tag arrays disagree with its nodes and edges"
             raise ValueError(msg)
         geometry = shapely.from_ragged_array(
             shapely.GeometryType(int(arrays["geom_kind"])),
@@ -676,6 +803,8 @@ def _from_file_arrays(arrays: dict[str, np.ndarray], path: Path) -> WalkNetwork:
         length_m=arrays["length_m"],
         geometry=geometry,
         source=str(arrays["source"]),
+        edge_tags=edge_tags,
+        node_tags=node_tags,
     )
 
 
@@ -687,10 +816,10 @@ def _version_of(value: np.ndarray) -> int | str:
         return _short(repr(value.tolist()), 40)
 
 
-def _checksum(arrays: dict[str, np.ndarray]) -> str:
-    """SHA-256 (hex) of the arrays' names, types, shapes and bytes, in file order."""
+def _checksum(arrays: Mapping[str, np.ndarray], keys: Iterable[str]) -> str:
+    """SHA-256 (hex) of the arrays' names, types, shapes and bytes, in the order of ``keys``."""
     digest = hashlib.sha256()
-    for key in _FILE_ARRAYS:
+    for key in keys:
         array = np.ascontiguousarray(arrays[key])
         digest.update(f"{key}:{array.dtype.str}:{array.shape};".encode())
         digest.update(array.reshape(-1).view(np.uint8).data)
@@ -799,7 +928,9 @@ def _read_pbf(path: Path, bbox: tuple[float, float, float, float] | None) -> Wal
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             osm = pyrosm.OSM(str(path), bounding_box=list(bbox) if bbox else None)
-            nodes, edges = osm.get_network(network_type="walking", nodes=True)
+            nodes, edges = osm.get_network(
+                network_type="walking", nodes=True, extra_attributes=list(EDGE_TAGS)
+            )
     except Exception as exc:
         msg = f"{path}: could not read the OpenStreetMap PBF file ({exc})"
         raise NetworkError(msg) from exc
@@ -811,6 +942,10 @@ def _read_pbf(path: Path, bbox: tuple[float, float, float, float] | None) -> Wal
         {"u": edges["u"].to_numpy(), "v": edges["v"].to_numpy(), "length": edges["length"]}
     )
     frame["geometry"] = edges.geometry.to_numpy()
+    # pyrosm splits each way into segments from node to node in the way's own order (u, then
+    # v), so the direction-dependent tags are already along the edge
+    for name in EDGE_TAGS:
+        frame[f"tag:{name}"] = _texts(edges[name] if name in edges else [None] * len(edges))
     return _assemble(
         nodes["id"].to_numpy(np.int64),
         nodes["lon"].to_numpy(float),
@@ -818,25 +953,39 @@ def _read_pbf(path: Path, bbox: tuple[float, float, float, float] | None) -> Wal
         frame,
         crs=CRS.from_epsg(4326),
         source=path.name,
+        node_tags=_pyrosm_node_tags(nodes),
     )
+
+
+def _pyrosm_node_tags(nodes: pd.DataFrame) -> dict[str, np.ndarray]:
+    """:data:`NODE_TAGS` of pyrosm's network nodes, from their ``tags`` (a dict or JSON text)."""
+
+    def absent() -> pd.Series:
+        return pd.Series(None, index=nodes.index, dtype=object)
+
+    tagged = (nodes["tags"] if "tags" in nodes else absent()).dropna()
+    tagged = tagged.map(lambda t: json.loads(t) if isinstance(t, str) else t)
+    out = {}
+    for name in NODE_TAGS:
+        column = nodes[name].astype(object) if name in nodes else absent()
+        from_tags = tagged.map(lambda t, key=name: t.get(key) if isinstance(t, dict) else None)
+        out[name] = _texts(column.where(column.notna(), from_tags.reindex(nodes.index)))
+    return out
 
 
 def _read_xml(path: Path, bbox: tuple[float, float, float, float] | None) -> WalkNetwork:
     import osmnx as ox
 
-    # Keep the tags the walking filter needs, filter the raw ways, and only then simplify,
-    # so that a footway and a motorway meeting end to end are never merged into one edge.
-    saved = list(ox.settings.useful_tags_way)
-    ox.settings.useful_tags_way = sorted({*saved, "highway", "foot", "access", "area"})
+    # Keep the tags the walking filter and the walking model need, filter the raw ways, and
+    # only then simplify, so that a footway and a motorway meeting end to end are never merged
+    # into one edge.
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _osm_tags_kept():
             warnings.simplefilter("ignore")
             graph = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
     except Exception as exc:
         msg = f"{path}: could not read the OpenStreetMap XML file ({exc})"
         raise NetworkError(msg) from exc
-    finally:
-        ox.settings.useful_tags_way = saved
     keep = [(a, b, k) for a, b, k, d in graph.edges(keys=True, data=True) if _walkable_tags(d)]
     graph = graph.edge_subgraph(keep).copy()
     if bbox is not None:
@@ -850,10 +999,58 @@ def _read_xml(path: Path, bbox: tuple[float, float, float, float] | None) -> Wal
     if graph.number_of_edges() == 0:
         msg = f"{path}: the file has no ways a pedestrian may use"
         raise NetworkError(msg)
+    return from_graph(_simplify(graph), source=path.name)
+
+
+@contextmanager
+def _osm_tags_kept() -> Iterator[None]:
+    """Have osmnx keep the tags of the walking filter, :data:`EDGE_TAGS` and :data:`NODE_TAGS`."""
+    import osmnx as ox
+
+    saved_way, saved_node = list(ox.settings.useful_tags_way), list(ox.settings.useful_tags_node)
+    ox.settings.useful_tags_way = sorted(
+        {*saved_way, "highway", "foot", "access", "area", *EDGE_TAGS}
+    )
+    ox.settings.useful_tags_node = sorted({*saved_node, *NODE_TAGS})
+    try:
+        yield
+    finally:
+        ox.settings.useful_tags_way = saved_way
+        ox.settings.useful_tags_node = saved_node
+
+
+#: Edge attribute set by :func:`_simplify`: the way's id where the way has a direction-dependent
+#: tag (:data:`DIRECTED_TAGS`), else None.
+_DIRECTED_WAY = "carecircle_directed_way"
+#: Node attribute set by :func:`_simplify` on nodes that must stay (:data:`_KEPT_NODES`).
+_KEPT_NODE = "carecircle_kept"
+
+
+def _simplify(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """Simplify with osmnx, never merging ways of different walking tags.
+
+    Two ways meeting end to end become one edge only when every tag of :data:`EDGE_TAGS` is the
+    same on both (a flight of steps stays its own edge, apart from the street it leads to), and
+    a way with a direction-dependent tag (:data:`DIRECTED_TAGS`) is never merged with another
+    way, so each merged edge runs along or against all of its ways at once and its ``reversed``
+    attribute stays one value. Nodes of :data:`_KEPT_NODES` (an elevator on a way) stay nodes.
+    """
+    import osmnx as ox
+
+    graph = graph.copy()
+    for _, _, data in graph.edges(data=True):
+        directed = any(data.get(name) is not None for name in DIRECTED_TAGS)
+        data[_DIRECTED_WAY] = str(data.get("osmid")) if directed else None
+    for _, data in graph.nodes(data=True):
+        if any(data.get(name) in values for name, values in _KEPT_NODES.items()):
+            data[_KEPT_NODE] = True
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        graph = ox.simplify_graph(graph)
-    return from_graph(graph, source=path.name)
+        return ox.simplify_graph(
+            graph,
+            node_attrs_include=[_KEPT_NODE],
+            edge_attrs_differ=[*EDGE_TAGS, _DIRECTED_WAY],
+        )
 
 
 def _read_graphml(path: Path) -> WalkNetwork:
@@ -898,6 +1095,98 @@ def _walkable_tags(tags: dict[str, Any]) -> bool:
     return tags.get("area") != "yes"
 
 
+def _texts(values: Iterable[Any]) -> np.ndarray:
+    """Tag values as an object array of text: ``""`` where absent, a list as ``"a;b"``.
+
+    A list (left by osmnx's simplification, or read from a file) becomes its distinct values,
+    sorted and joined by ``;``, OSM's way of writing several values of one tag.
+    """
+    raw = pd.Series(list(values), dtype=object)
+    out = np.full(raw.size, "", dtype=object)
+    many = raw.map(type).isin((list, tuple, set)).to_numpy(dtype=bool)
+    if many.any():
+        out[many] = [_text(value) for value in raw[many]]
+    # each distinct single value is made text once; absent ones (code -1) get the last, ""
+    codes, distinct = pd.factorize(raw[~many], use_na_sentinel=True)
+    texts = np.array([*(_text(value) for value in distinct), ""], dtype=object)
+    out[~many] = texts[codes]
+    return out
+
+
+def _text(value: Any) -> str:
+    """One tag value as text (see :func:`_texts`)."""
+    if isinstance(value, list | tuple | set):
+        parts = sorted({_text(part) for part in value} - {""})
+        return ";".join(parts)
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def _against_way(flags: Iterable[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Which edges run against their way, from osmnx's ``reversed`` attributes.
+
+    Returns two boolean arrays: ``against`` (every value true) and ``unsure`` (a list mixing
+    true and false: the edge joins ways drawn in opposite directions). A value may be a bool,
+    its text (``"True"``, as GraphML holds it) or a list of these.
+    """
+    codes, distinct = pd.factorize(_texts(flags))
+    truths = [{part.lower() in ("true", "1") for part in text.split(";")} for text in distinct]
+    against = np.array([truth == {True} for truth in truths], dtype=bool)
+    unsure = np.array([len(truth) > 1 for truth in truths], dtype=bool)
+    return against[codes], unsure[codes]
+
+
+def _turned(name: str, values: np.ndarray, against: np.ndarray) -> np.ndarray:
+    """``values`` of tag ``name`` with those of the edges in ``against`` turned round.
+
+    Each distinct value is turned once (:func:`turn_tag`), so the work grows with the number of
+    distinct values, not of edges.
+    """
+    out = np.array(values, dtype=object, copy=True)
+    if name not in DIRECTED_TAGS or not against.any():
+        return out
+    codes, distinct = pd.factorize(out[against])
+    out[against] = np.array([turn_tag(name, value) for value in distinct], dtype=object)[codes]
+    return out
+
+
+_INCLINE_NUMBER = re.compile(r"^([+-]?)(\d+(?:[.,]\d+)?)(\s*(?:%|°)?)$")
+_OPPOSITE = {
+    "incline": {"up": "down", "down": "up"},
+    "conveying": {"forward": "backward", "backward": "forward"},
+}
+
+
+def turn_tag(name: str, value: str) -> str:
+    """The value of tag ``name`` for walking the way backwards.
+
+    ``incline``: ``up`` and ``down`` swap, a signed slope changes sign (``12%`` becomes
+    ``-12%``, ``-10°`` becomes ``10°``; OSM writes an uphill slope along the way without a
+    sign). ``conveying``: ``forward`` and ``backward`` swap. Anything else (``yes``, ``no``,
+    ``reversible``, a zero slope, text that is not a slope) is the same both ways. Several values
+    written ``a;b`` are turned one by one.
+
+    Examples
+    --------
+    >>> turn_tag("incline", "12%"), turn_tag("incline", "down"), turn_tag("conveying", "yes")
+    ('-12%', 'up', 'yes')
+
+    """
+    parts = []
+    for part in value.split(";"):
+        text = part.strip()
+        if text in _OPPOSITE.get(name, {}):
+            text = _OPPOSITE[name][text]
+        elif name == "incline":
+            number = _INCLINE_NUMBER.match(text)
+            if number is not None and float(number[2].replace(",", ".")) != 0:
+                sign, digits, unit = number.groups()
+                text = ("" if sign == "-" else "-") + digits + unit
+        parts.append(text)
+    return ";".join(parts)
+
+
 def _assemble(
     ids: np.ndarray,
     xs: np.ndarray,
@@ -906,8 +1195,14 @@ def _assemble(
     *,
     crs: CRS,
     source: str,
+    node_tags: Mapping[str, np.ndarray] | None = None,
 ) -> WalkNetwork:
-    """Project nodes and edges, index edges by node position, drop duplicates and loops."""
+    """Project nodes and edges, index edges by node position, drop duplicates and loops.
+
+    Columns ``tag:NAME`` of ``edges`` become the network's ``edge_tags`` (their direction-
+    dependent values along each row's ``u`` to ``v``); ``node_tags`` are aligned with ``ids``.
+    Of a two-way street's two directed copies the first is kept, with its own values.
+    """
     position = pd.Index(ids)
     u = position.get_indexer(edges["u"].to_numpy())
     v = position.get_indexer(edges["v"].to_numpy())
@@ -924,6 +1219,9 @@ def _assemble(
     remap = np.cumsum(used) - 1
     ids, xs, ys = ids[used], xs[used], ys[used]
     u, v = remap[u], remap[v]
+    kept_node_tags = {
+        name: np.asarray(values, dtype=object)[used] for name, values in (node_tags or {}).items()
+    }
 
     # one undirected edge per node pair and length (a two-way street appears twice in a
     # directed graph); parallel edges of different lengths stay
@@ -952,6 +1250,13 @@ def _assemble(
         geometry[~missing] = _orient(given, px[u[~missing]], py[u[~missing]])
     bad_length = ~np.isfinite(length) | (length < 0)
     length[bad_length] = shapely.length(geometry[bad_length])
+    # _orient turns a geometry drawn from v to u round; u and v stay, so the tags, which are
+    # along u to v, stay as they are
+    edge_tags = {
+        column.removeprefix("tag:"): edges[column].to_numpy(dtype=object)
+        for column in edges.columns
+        if column.startswith("tag:")
+    }
     return WalkNetwork(
         crs=target,
         node_id=ids.astype(np.int64),
@@ -962,6 +1267,8 @@ def _assemble(
         length_m=length,
         geometry=geometry,
         source=source,
+        edge_tags=edge_tags,
+        node_tags=kept_node_tags,
     )
 
 
