@@ -946,6 +946,10 @@ def _read_pbf(path: Path, bbox: tuple[float, float, float, float] | None) -> Wal
     # v), so the direction-dependent tags are already along the edge
     for name in EDGE_TAGS:
         frame[f"tag:{name}"] = _texts(edges[name] if name in edges else [None] * len(edges))
+    if "id" in edges:
+        frame["tag:step_count"] = _share_step_count(
+            frame["tag:step_count"].to_numpy(), edges["id"].to_numpy(), frame["length"].to_numpy()
+        )
     return _assemble(
         nodes["id"].to_numpy(np.int64),
         nodes["lon"].to_numpy(float),
@@ -955,6 +959,24 @@ def _read_pbf(path: Path, bbox: tuple[float, float, float, float] | None) -> Wal
         source=path.name,
         node_tags=_pyrosm_node_tags(nodes),
     )
+
+
+def _share_step_count(counts: np.ndarray, way: np.ndarray, length_m: np.ndarray) -> np.ndarray:
+    """A way's ``step_count`` shared among its edges by length (pyrosm gives each the whole).
+
+    A flight drawn as one way through a landing node becomes two edges; each keeps the steps
+    of its own length, so a walk over both counts the way's steps once. Counts that are not a
+    plain number stay as they are (the walking model counts them as unreadable).
+    """
+    number = pd.to_numeric(pd.Series(counts, dtype=object), errors="coerce").to_numpy(float)
+    split = np.isfinite(number) & (pd.Series(way).duplicated(keep=False).to_numpy())
+    if not split.any():
+        return counts
+    total = pd.Series(np.where(split, length_m, 0.0)).groupby(way).transform("sum").to_numpy()
+    share = np.where(total > 0, length_m / np.where(total > 0, total, 1.0), 0.0)
+    out = counts.copy()
+    out[split] = [f"{value:.6g}" for value in number[split] * share[split]]
+    return out
 
 
 def _pyrosm_node_tags(nodes: pd.DataFrame) -> dict[str, np.ndarray]:

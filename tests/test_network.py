@@ -458,3 +458,11 @@ def test_the_walking_tags_of_the_helsinki_extract():
     assert (net.edge_tag("incline") != "").sum() == 23
     assert (net.edge_tag("conveying") == "yes").sum() == 10
     assert (net.node_tag("highway") == "elevator").sum() == 11
+
+
+def test_a_ways_step_count_is_shared_among_its_edges_by_length():
+    counts = np.array(["30", "30", "7", "", "many"], dtype=object)
+    way = np.array([1, 1, 2, 3, 4])
+    length = np.array([10.0, 20.0, 5.0, 4.0, 3.0])
+    shared = network._share_step_count(counts, way, length)
+    assert shared.tolist() == ["10", "20", "7", "", "many"]
