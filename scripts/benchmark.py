@@ -13,10 +13,16 @@ Part 2 times a whole ``carecircle analyze`` (read the cached network and the lay
 demand points, snap, every circle, circle polygons, summary.csv, GeoPackage, HTML map) on a
 cached 1,000,000-node grid with 10,000 square communities.
 
+Part ``dem`` writes a synthetic hilly DEM GeoTIFF (Gaussian hills, 30 m cells, in the grid's UTM
+CRS) under a 1,000,000-node grid (50 m blocks) and times reading it (``terrain.read_dem``) and
+sampling every edge every 10 m into uphill and downhill walking metres (``terrain.slope_costs``),
+phase by phase.
+
 Usage::
 
     python scripts/benchmark.py            # both parts, full size
     python scripts/benchmark.py --quick    # small sizes, a smoke run
+    python scripts/benchmark.py --part dem # DEM sampling only
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from carecircle import cli, network, travel
+from carecircle import cli, network, policy, terrain, travel
 
 SPEED_M_S = 0.9
 
@@ -183,11 +189,47 @@ def whole_analysis(side: int, communities: int, facilities: int, seed: int) -> N
         print(f"whole analysis: {elapsed:.1f} s")
 
 
+def dem_sampling(side: int, cell_m: float, seed: int) -> None:
+    """Part dem: read a hilly DEM and cost every edge of a ``side`` x ``side`` grid."""
+    net = network.synthetic_grid(side, side, spacing_m=50.0)
+    bounds = net.bounds()
+    area = (bounds[0] - 1000.0, bounds[1] - 1000.0, bounds[2] + 1000.0, bounds[3] + 1000.0)
+    walking = policy.Walking()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "hills.tif"
+        start = time.perf_counter()
+        surface = terrain.gaussian_hills(
+            bounds, count=400, height_m=150.0, radius_m=(300.0, 1500.0), seed=seed
+        )
+        terrain.write_synthetic_dem(path, surface, bounds=area, cell=cell_m, crs=net.crs)
+        t_write = time.perf_counter() - start
+        print(
+            f"\n## DEM sampling: {net.n_nodes:,} nodes, {net.n_edges:,} edges, "
+            f"{cell_m:g} m cells, samples every {walking.dem_spacing_m:g} m"
+        )
+        start = time.perf_counter()
+        elev = terrain.read_dem(path, net_crs=net.crs, bounds=bounds)
+        t_read = time.perf_counter() - start
+        start = time.perf_counter()
+        costs = terrain.slope_costs(net, elev, walking)
+        t_costs = time.perf_counter() - start
+    rows, cols = elev.z_m.shape
+    print(f"synthetic DEM written ({rows:,} x {cols:,} cells, not timed): {t_write:6.2f} s")
+    print(f"read_dem:                                       {t_read:6.2f} s")
+    print(f"slope_costs ({costs.n_samples:,} samples):        {t_costs:6.2f} s")
+    print(f"DEM sampling of all edges:                      {t_read + t_costs:6.2f} s")
+    longer = costs.uv_m / net.length_m
+    print(
+        f"uphill-way metres / length: mean {longer.mean():.3f}, max {longer.max():.3f}; "
+        f"steepest rise per edge {np.nanmax(np.abs(costs.rise_m)):.1f} m"
+    )
+
+
 def main() -> None:
     """Run the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
-    parser.add_argument("--part", choices=("paths", "analysis", "both"), default="both")
+    parser.add_argument("--part", choices=("paths", "analysis", "both", "dem"), default="both")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     sides = (100, 200) if args.quick else (317, 1000)
@@ -199,6 +241,8 @@ def main() -> None:
             whole_analysis(200, 100, 40, args.seed)
         else:
             whole_analysis(1000, 10_000, 1000, args.seed)
+    if args.part == "dem":
+        dem_sampling(200 if args.quick else 1000, 30.0, args.seed)
 
 
 if __name__ == "__main__":
