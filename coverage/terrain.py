@@ -410,8 +410,6 @@ def slope_costs(net: WalkNetwork, elev: Elevation, walking: Walking) -> SlopeCos
             n_edges,
             n_outside,
         )
-    if walking.slope_model == "none":
-        uv_m, vu_m = length_m.copy(), length_m.copy()
     return SlopeCosts(
         uv_m=uv_m,
         vu_m=vu_m,

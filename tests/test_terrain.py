@@ -189,6 +189,8 @@ def test_access_walks_up_down_and_unknown(tmp_path: Path) -> None:
     y = np.full(4, Y0)
     walk = terrain.access_walk_m(elev, Walking(), x0, y, x1, y)
     np.testing.assert_allclose(walk, [100.0 / UP_10, 100.0, 0.0, 100.0], rtol=1e-9)
+    flat = terrain.access_walk_m(elev, Walking(slope_model="none"), x0, y, x1, y)
+    np.testing.assert_array_equal(flat, [100.0, 100.0, 0.0, 100.0])
 
 
 def test_elevation_is_bilinear_between_cell_centres(tmp_path: Path) -> None:
@@ -198,6 +200,18 @@ def test_elevation_is_bilinear_between_cell_centres(tmp_path: Path) -> None:
     y = Y0 + np.array([5.0, 27.0, -41.0])
     np.testing.assert_allclose(elev.at(x, y), (x - X0) * (y - Y0) / 100.0, atol=1e-9)
     assert np.isnan(terrain.elevation_at(elev, np.array([X0 + 9999.0]), np.array([Y0])))[0]
+
+
+def test_elevation_needs_only_the_cells_it_weighs(tmp_path: Path) -> None:
+    # the cell centred (X0 + 15, Y0 + 5) holds nodata: at the centre next to it the elevation
+    # is that cell's own; between the two it is unknown
+    def holed(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.where((np.abs(x - X0 - 15.0) < 1) & (np.abs(y - Y0 - 5.0) < 1), np.nan, 7.0)
+
+    elev = _dem(tmp_path, holed)
+    z = elev.at(X0 + np.array([5.0, 10.0, 5.0]), Y0 + np.array([5.0, 5.0, 10.0]))
+    np.testing.assert_array_equal(z[[0, 2]], [7.0, 7.0])
+    assert np.isnan(z[1])
 
 
 def _one_line_error(call) -> str:  # type: ignore[no-untyped-def]
