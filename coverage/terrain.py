@@ -48,8 +48,10 @@ logger = logging.getLogger(__name__)
 TOBLER_K = 3.5
 TOBLER_PEAK_GRADE = -0.05
 
-#: Points are interpolated in blocks of this many, to bound the memory of the temporaries.
+#: Points are interpolated, and edges costed, in blocks of this many, to bound the memory of
+#: the temporaries.
 _BLOCK = 2_000_000
+_EDGES = 250_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -269,9 +271,22 @@ def elevation_at(elev: Elevation, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _sample(elev: Elevation, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Elevations at points and whether each point is outside the DEM window."""
+    """Elevations at points of ``net_crs`` and whether each point is outside the DEM window."""
+    return _sample_dem(elev, *_to_dem(elev, x, y))
+
+
+def _to_dem(elev: Elevation, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points of ``net_crs`` in the DEM's CRS."""
     x = np.asarray(x, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
+    if elev.to_dem is None:
+        return x, y
+    px, py = elev.to_dem.transform(x, y)
+    return np.asarray(px, dtype=float), np.asarray(py, dtype=float)
+
+
+def _sample_dem(elev: Elevation, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Elevations at points of the DEM's CRS and whether each point is outside its window."""
     z_out = np.empty(x.size)
     outside_out = np.empty(x.size, dtype=bool)
     grid = elev.z_m
@@ -283,9 +298,6 @@ def _sample(elev: Elevation, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, 
     inverse = ~elev.transform
     for start in range(0, x.size, _BLOCK):
         px, py = x[start : start + _BLOCK], y[start : start + _BLOCK]
-        if elev.to_dem is not None:
-            px, py = elev.to_dem.transform(px, py)
-            px, py = np.asarray(px), np.asarray(py)
         # Fractional indices with cell centres at whole numbers.
         c = inverse.a * px + inverse.b * py + inverse.c - 0.5
         r = inverse.d * px + inverse.e * py + inverse.f - 0.5
@@ -296,21 +308,42 @@ def _sample(elev: Elevation, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, 
         r0 = np.minimum(np.floor(r).astype(np.int64), grid.shape[0] - 2)
         fc, fr = c - c0, r - r0
         at = r0 * width + c0
-        z = np.zeros(px.size)
-        known = ~outside
-        for offset, weight in (
-            (0, (1.0 - fr) * (1.0 - fc)),
-            (1, (1.0 - fr) * fc),
-            (width, fr * (1.0 - fc)),
-            (width + 1, fr * fc),
-        ):
-            cell = flat[at + offset]
-            needed = weight > 0.0
-            known &= ~needed | ~np.isnan(cell)
-            z += np.where(needed, weight * cell, 0.0)
-        z_out[start : start + px.size] = np.where(known, z, np.nan)
+        z = _bilinear(flat, at, width, fr, fc)
+        # A nodata cell with no weight (a point on a line of cell centres) is not needed.
+        again = np.flatnonzero(np.isnan(z) & ~outside)
+        if again.size:
+            z[again] = _bilinear(flat, at[again], width, fr[again], fc[again], weighted_only=True)
+        z[outside] = np.nan
+        z_out[start : start + px.size] = z
         outside_out[start : start + px.size] = outside
     return z_out, outside_out
+
+
+def _bilinear(
+    flat: np.ndarray,
+    at: np.ndarray,
+    width: int,
+    fr: np.ndarray,
+    fc: np.ndarray,
+    *,
+    weighted_only: bool = False,
+) -> np.ndarray:
+    """Bilinear mix of the four cells from flat index ``at`` (NaN if any of them is NaN).
+
+    With ``weighted_only``, cells of zero weight are left out, NaN or not.
+    """
+    z = np.zeros(at.size)
+    for offset, weight in (
+        (0, (1.0 - fr) * (1.0 - fc)),
+        (1, (1.0 - fr) * fc),
+        (width, fr * (1.0 - fc)),
+        (width + 1, fr * fc),
+    ):
+        cell = flat[at + offset]
+        if weighted_only:
+            cell = np.where(weight > 0.0, cell, 0.0)
+        z += weight * cell
+    return z
 
 
 def speed_factor(grade: np.ndarray, walking: Walking) -> np.ndarray:
@@ -365,41 +398,13 @@ def slope_costs(net: WalkNetwork, elev: Elevation, walking: Walking) -> SlopeCos
         empty = np.empty(0)
         return SlopeCosts(empty, empty, empty, empty, spacing_m, 0, 0, 0)
 
-    coords, owner = shapely.get_coordinates(net.geometry, return_index=True)
-    step = np.hypot(np.diff(coords[:, 0]), np.diff(coords[:, 1]))
-    step[owner[1:] != owner[:-1]] = 1.0  # a gap of 1 m between one edge and the next
-    along = np.concatenate([[0.0], np.cumsum(step)])
-    first = np.searchsorted(owner, np.arange(n_edges))
-    last = np.searchsorted(owner, np.arange(n_edges), side="right") - 1
-    start, line_m = along[first], along[last] - along[first]
-
-    pieces = np.maximum(np.ceil(line_m / spacing_m), 2).astype(np.int64)
-    n_points = pieces + 1
-    edge_of = np.repeat(np.arange(n_edges), n_points)
-    offsets = np.cumsum(n_points) - n_points
-    k = np.arange(edge_of.size) - offsets[edge_of]
-    at = start[edge_of] + line_m[edge_of] * (k / pieces[edge_of])
-    z, outside = _sample(
-        elev, np.interp(at, along, coords[:, 0]), np.interp(at, along, coords[:, 1])
+    blocks = [
+        _edge_costs(net.geometry[i : i + _EDGES], length_m[i : i + _EDGES], elev, walking)
+        for i in range(0, n_edges, _EDGES)
+    ]
+    uv_m, vu_m, rise_m, climb_m, nodata_edges, outside_edges = (
+        np.concatenate([block[j] for block in blocks]) for j in range(6)
     )
-
-    # stretches: sample i to i + 1 within one edge
-    head = np.flatnonzero(k[1:] > 0)  # index of each stretch's first sample
-    seg_edge = edge_of[head]
-    dz = z[head + 1] - z[head]
-    known = ~np.isnan(dz)
-    dx = length_m[seg_edge] / pieces[seg_edge]
-    grade = np.divide(dz, dx, out=np.zeros_like(dz), where=known & (dx > 0))
-    slow_uv = 1.0 / speed_factor(grade, walking)
-    slow_vu = 1.0 / speed_factor(-grade, walking)
-    uv_m = length_m * np.bincount(seg_edge, slow_uv, minlength=n_edges) / pieces
-    vu_m = length_m * np.bincount(seg_edge, slow_vu, minlength=n_edges) / pieces
-    climb_m = np.bincount(seg_edge, np.where(known, np.maximum(dz, 0.0), 0.0), minlength=n_edges)
-    rise_m = z[offsets + pieces] - z[offsets]
-
-    unknown = np.isnan(z)
-    nodata_edges = np.bincount(edge_of, unknown & ~outside, minlength=n_edges) > 0
-    outside_edges = np.bincount(edge_of, outside, minlength=n_edges) > 0
     n_nodata, n_outside = int(nodata_edges.sum()), int(outside_edges.sum())
     if n_nodata or n_outside:
         logger.warning(
@@ -416,10 +421,61 @@ def slope_costs(net: WalkNetwork, elev: Elevation, walking: Walking) -> SlopeCos
         rise_m=rise_m,
         climb_m=climb_m,
         spacing_m=spacing_m,
-        n_samples=int(z.size),
+        n_samples=int(sum(block[6] for block in blocks)),
         n_nodata_edges=n_nodata,
         n_outside_edges=n_outside,
     )
+
+
+def _edge_costs(
+    geometry: np.ndarray, length_m: np.ndarray, elev: Elevation, walking: Walking
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """:func:`slope_costs` for a block of edges, all at once.
+
+    Returns ``uv_m, vu_m, rise_m, climb_m``, the edges with nodata samples, the edges with
+    samples outside the DEM, and the number of samples.
+    """
+    n_edges = geometry.size
+    spacing_m = float(walking.dem_spacing_m)
+    # Every edge's vertices on one axis of distance along, with a 1 m gap between edges, so
+    # one np.interp places every sample of every edge.
+    coords, owner = shapely.get_coordinates(geometry, return_index=True)
+    step = np.hypot(np.diff(coords[:, 0]), np.diff(coords[:, 1]))
+    step[owner[1:] != owner[:-1]] = 1.0
+    along = np.concatenate([[0.0], np.cumsum(step)])
+    last = np.cumsum(np.bincount(owner, minlength=n_edges)) - 1
+    first = np.concatenate([[0], last[:-1] + 1])
+    start, line_m = along[first], along[last] - along[first]
+
+    # pieces + 1 evenly spaced samples per edge, ends included, at least one in the middle
+    pieces = np.maximum(np.ceil(line_m / spacing_m), 2).astype(np.int64)
+    n_points = pieces + 1
+    edge_of = np.repeat(np.arange(n_edges), n_points)
+    offsets = np.cumsum(n_points) - n_points
+    k = np.arange(edge_of.size) - offsets[edge_of]
+    at = start[edge_of] + line_m[edge_of] * (k / pieces[edge_of])
+    # Vertices go to the DEM's CRS once; samples between them are placed there linearly by
+    # their distance along the edge in the network's CRS (a straight stretch bends by
+    # millimetres in degrees).
+    dem_x, dem_y = _to_dem(elev, coords[:, 0], coords[:, 1])
+    z, outside = _sample_dem(elev, np.interp(at, along, dem_x), np.interp(at, along, dem_y))
+
+    # stretches: from sample i to sample i + 1 of the same edge
+    head = np.flatnonzero(k[1:] > 0)
+    seg_edge = edge_of[head]
+    dz = z[head + 1] - z[head]
+    known = ~np.isnan(dz)
+    dx = length_m[seg_edge] / pieces[seg_edge]
+    grade = np.divide(dz, dx, out=np.zeros_like(dz), where=known & (dx > 0))
+    slow_uv = 1.0 / speed_factor(grade, walking)
+    slow_vu = 1.0 / speed_factor(-grade, walking)
+    uv_m = length_m * np.bincount(seg_edge, slow_uv, minlength=n_edges) / pieces
+    vu_m = length_m * np.bincount(seg_edge, slow_vu, minlength=n_edges) / pieces
+    climb_m = np.bincount(seg_edge, np.where(known, np.maximum(dz, 0.0), 0.0), minlength=n_edges)
+    rise_m = z[offsets + pieces] - z[offsets]
+    nodata = np.bincount(edge_of, np.isnan(z) & ~outside, minlength=n_edges) > 0
+    beyond = np.bincount(edge_of, outside, minlength=n_edges) > 0
+    return uv_m, vu_m, rise_m, climb_m, nodata, beyond, int(z.size)
 
 
 def access_walk_m(
