@@ -394,6 +394,9 @@ def slope_costs(net: WalkNetwork, elev: Elevation, walking: Walking) -> SlopeCos
             f"{net.crs.to_string()}; read it again with net_crs=net.crs"
         )
         raise InputError(msg)
+    if not spacing_m > 0:
+        msg = f"[walking] dem_spacing_m must be a positive number of metres, got {spacing_m!r}"
+        raise InputError(msg)
     if n_edges == 0:
         empty = np.empty(0)
         return SlopeCosts(empty, empty, empty, empty, spacing_m, 0, 0, 0)
@@ -556,7 +559,7 @@ def write_synthetic_dem(
     bounds: tuple[float, float, float, float],
     cell: float,
     crs: str | CRS | None,
-    nodata: float = -9999.0,
+    nodata: float | None = -9999.0,
     dtype: str = "float32",
 ) -> Path:
     """Write a DEM GeoTIFF whose cells hold ``elevation_m(x, y)`` at their centres.
@@ -576,8 +579,8 @@ def write_synthetic_dem(
         Cell size in ``crs`` units (metres, or degrees for EPSG:4326).
     crs : str, pyproj.CRS or None, keyword-only
         The raster's CRS; ``None`` writes a raster without one (to test that error).
-    nodata : float, keyword-only
-        Nodata value stored in the file.
+    nodata : float or None, keyword-only
+        Nodata value stored in the file; ``None`` stores none (NaN cells stay NaN).
     dtype : str, keyword-only
         Cell type.
 
@@ -592,7 +595,9 @@ def write_synthetic_dem(
     centre_y = maxy - cell * (np.arange(rows) + 0.5)
     grid_x, grid_y = np.meshgrid(centre_x, centre_y)
     z = np.asarray(elevation_m(grid_x, grid_y), dtype=float)
-    z = np.where(np.isnan(z), nodata, z).astype(dtype)
+    if nodata is not None:
+        z = np.where(np.isnan(z), nodata, z)
+    z = z.astype(dtype)
     profile: dict[str, Any] = {
         "driver": "GTiff",
         "height": rows,

@@ -162,6 +162,50 @@ def test_nodata_along_an_edge_counts_flat_and_is_counted(
     assert "1 of 1 edges" in lines[0]
 
 
+@pytest.mark.parametrize("kind", ["int16 -32768", "NaN, no nodata tag", "internal mask"])
+def test_every_way_of_marking_nodata_is_unknown(tmp_path: Path, kind: str) -> None:
+    # the hole of the test above, marked as SRTM and AW3D30 (int16), as a float file
+    # without a nodata value, and as a GDAL mask band
+    import rasterio
+
+    net = _street(100.0)
+    plane = _plane(0.10)
+
+    def hole(x: np.ndarray) -> np.ndarray:
+        return (x > X0 + 40.0) & (x < X0 + 60.0)
+
+    def holed(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.where(hole(x), np.nan, plane(x, y))
+
+    path = tmp_path / "dem.tif"
+    if kind == "int16 -32768":  # heights 300.5, 301.5 ... kept as 300, 301 ...
+        options = {"dtype": "int16", "nodata": -32768}
+        terrain.write_synthetic_dem(path, holed, bounds=AROUND, cell=10.0, crs=CRS, **options)
+    elif kind == "NaN, no nodata tag":
+        options = {"dtype": "float32", "nodata": None}
+        terrain.write_synthetic_dem(path, holed, bounds=AROUND, cell=10.0, crs=CRS, **options)
+    else:
+        terrain.write_synthetic_dem(path, plane, bounds=AROUND, cell=10.0, crs=CRS, nodata=None)
+        with rasterio.open(path, "r+") as dem:
+            cols = AROUND[0] + 10.0 * (np.arange(dem.width) + 0.5)
+            valid = np.where(hole(cols), 0, 255).astype("uint8")
+            dem.write_mask(np.tile(valid, (dem.height, 1)))
+    with rasterio.open(path) as check:
+        assert (check.nodata is None) == (kind != "int16 -32768")
+    elev = terrain.read_dem(path, net_crs=CRS, bounds=AROUND, margin_m=0.0)
+    costs = terrain.slope_costs(net, elev, Walking())
+    assert costs.uv_m[0] == pytest.approx(60.0 / UP_10 + 40.0, rel=1e-6)
+    assert costs.n_nodata_edges == 1
+
+
+def test_sample_spacing_must_be_positive(tmp_path: Path) -> None:
+    elev = _dem(tmp_path, _plane(0.1))
+    message = _one_line_error(
+        lambda: terrain.slope_costs(_street(100.0), elev, Walking(dem_spacing_m=0.0))
+    )
+    assert "dem_spacing_m" in message
+
+
 def test_edge_leaving_the_dem_is_flat_outside_and_counted(tmp_path: Path) -> None:
     # the DEM ends 50 m along the street (x = X0 + 50): no samples beyond it are known
     net = network.from_arrays([X0, X0 + 40.0, X0 + 100.0], [Y0, Y0, Y0], [0, 1], [1, 2], crs=CRS)
