@@ -365,9 +365,9 @@ def slope_costs(net: WalkNetwork, elev: Elevation, walking: Walking) -> SlopeCos
     """Flat-equivalent metres of every edge, each way, from elevations sampled along it.
 
     Every edge is sampled along its geometry at ``walking.dem_spacing_m`` (at least three
-    samples: both ends and the middle), all edges in one vectorised pass. Each stretch between
-    two samples has the grade ``dz / dx`` and costs ``dx / f(S)`` walking ``u`` to ``v`` and
-    ``dx / f(-S)`` back (:func:`speed_factor`); the stretches of an edge split its
+    samples: both ends and the middle), all edges at once (in blocks of 250,000 edges). Each
+    stretch between two samples has the grade ``dz / dx`` and costs ``dx / f(S)`` walking ``u``
+    to ``v`` and ``dx / f(-S)`` back (:func:`speed_factor`); the stretches of an edge split its
     ``length_m`` evenly. A stretch with an unknown end (nodata, outside the DEM) counts as
     flat; such edges are counted and logged in one warning line.
 
