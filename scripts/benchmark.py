@@ -13,10 +13,16 @@ Part 2 times a whole ``carecircle analyze`` (read the cached network and the lay
 demand points, snap, every circle, circle polygons, summary.csv, GeoPackage, HTML map) on a
 cached 1,000,000-node grid with 10,000 square communities.
 
+Part ``dem`` writes a synthetic hilly DEM GeoTIFF (80 Gaussian hills up to 100 m) under a
+1,000,000-node grid (50 m blocks), once in the grid's UTM CRS (30 m cells) and once in EPSG:4326
+(one-arc-second cells), and times reading it (``terrain.read_dem``) and sampling every edge every
+10 m into walking metres each way (``terrain.slope_costs``), phase by phase.
+
 Usage::
 
     python scripts/benchmark.py            # both parts, full size
     python scripts/benchmark.py --quick    # small sizes, a smoke run
+    python scripts/benchmark.py --part dem # DEM sampling only
 """
 
 from __future__ import annotations
@@ -31,8 +37,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 
-from carecircle import cli, network, travel
+from carecircle import cli, network, policy, terrain, travel
 
 SPEED_M_S = 0.9
 
@@ -183,11 +190,69 @@ def whole_analysis(side: int, communities: int, facilities: int, seed: int) -> N
         print(f"whole analysis: {elapsed:.1f} s")
 
 
+def dem_sampling(side: int, seed: int) -> None:
+    """Part dem: read a hilly DEM and cost every edge of a ``side`` x ``side`` grid.
+
+    The same hills are written twice: in the grid's UTM CRS with 30 m cells, and in EPSG:4326
+    with one-arc-second cells (as SRTM is delivered), which adds reprojecting every sample.
+    """
+    net = network.synthetic_grid(side, side, spacing_m=50.0)
+    bounds = net.bounds()
+    area = (bounds[0] - 1000.0, bounds[1] - 1000.0, bounds[2] + 1000.0, bounds[3] + 1000.0)
+    walking = policy.Walking()
+    surface = terrain.gaussian_hills(
+        bounds, count=80, height_m=100.0, radius_m=(400.0, 2000.0), seed=seed
+    )
+    to_utm = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
+
+    def surface_of_degrees(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        return surface(*to_utm.transform(lon, lat))
+
+    print(
+        f"\n## DEM sampling: {net.n_nodes:,} nodes, {net.n_edges:,} edges, "
+        f"samples every {walking.dem_spacing_m:g} m"
+    )
+    cases = (
+        ("UTM 48N, 30 m cells", surface, area, 30.0, net.crs),
+        (
+            "EPSG:4326, 1 arc-second cells",
+            surface_of_degrees,
+            to_utm.transform_bounds(*area, direction="INVERSE"),
+            1.0 / 3600.0,
+            "EPSG:4326",
+        ),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, heights, extent, cell, crs in cases:
+            path = Path(tmp) / "hills.tif"
+            start = time.perf_counter()
+            terrain.write_synthetic_dem(path, heights, bounds=extent, cell=cell, crs=crs)
+            t_write = time.perf_counter() - start
+            start = time.perf_counter()
+            elev = terrain.read_dem(path, net_crs=net.crs, bounds=bounds)
+            t_read = time.perf_counter() - start
+            start = time.perf_counter()
+            costs = terrain.slope_costs(net, elev, walking)
+            t_costs = time.perf_counter() - start
+            rows, cols = elev.z_m.shape
+            longer = costs.uv_m / net.length_m
+            print(f"\n### DEM in {label}: {rows:,} x {cols:,} cells read")
+            print(f"synthetic DEM written (not timed):  {t_write:6.2f} s")
+            print(f"read_dem:                           {t_read:6.2f} s")
+            print(f"slope_costs ({costs.n_samples:,} samples): {t_costs:6.2f} s")
+            print(f"DEM sampling of all edges:          {t_read + t_costs:6.2f} s")
+            print(
+                f"u->v metres / length: mean {longer.mean():.3f}, max {longer.max():.3f}; "
+                f"largest rise on an edge {np.nanmax(np.abs(costs.rise_m)):.1f} m; "
+                f"edges with nodata {costs.n_nodata_edges}, outside {costs.n_outside_edges}"
+            )
+
+
 def main() -> None:
     """Run the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
-    parser.add_argument("--part", choices=("paths", "analysis", "both"), default="both")
+    parser.add_argument("--part", choices=("paths", "analysis", "both", "dem"), default="both")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     sides = (100, 200) if args.quick else (317, 1000)
@@ -199,6 +264,8 @@ def main() -> None:
             whole_analysis(200, 100, 40, args.seed)
         else:
             whole_analysis(1000, 10_000, 1000, args.seed)
+    if args.part == "dem":
+        dem_sampling(200 if args.quick else 1000, args.seed)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,619 @@
+"""Slopes from a digital elevation model: elevations along every edge, and what they cost.
+
+A DEM (a GeoTIFF in any CRS: SRTM, Copernicus GLO-30, ALOS AW3D30 or a city's own survey) is
+read with rasterio over the window that covers the network only (:func:`read_dem`), and
+interpolated bilinearly in numpy at any points of the network's CRS (:func:`elevation_at`).
+
+:func:`slope_costs` samples every edge along its geometry every ``dem_spacing_m`` metres (both
+ends included, and at least its middle, so a street that goes over a ridge climbs it), all edges
+at once, and turns each stretch's grade into flat-equivalent metres, walked ``u`` to ``v`` and
+``v`` to ``u`` separately, with Tobler's hiking function (Tobler 1993)::
+
+    W(S) = 6 exp(-3.5 |S + 0.05|) km/h,   S = dz / dx (rise over run)
+
+normalised so that flat ground gives factor 1 (the profile's speed)::
+
+    f(S) = W(S) / W(0) = exp(-3.5 (|S + 0.05| - 0.05)),  capped at ``max_speed_factor``
+
+A stretch of ``dx`` metres at grade ``S`` takes as long as ``dx / f(S)`` metres on flat ground.
+Tobler's function peaks at a gentle descent (S = -0.05, 1.19 times the flat speed); the cap (1 by
+default) keeps older residents from walking faster downhill than on the flat.
+
+Reference: W. Tobler (1993), "Three presentations on geographical analysis and modeling:
+non-isotropic geographic modeling", NCGIA Technical Report 93-1, University of California,
+Santa Barbara.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from affine import Affine
+from pyproj import CRS, Transformer
+
+from ._errors import InputError
+from .network import WalkNetwork
+from .policy import Walking
+
+logger = logging.getLogger(__name__)
+
+#: Tobler's exponent (per unit grade) and the grade of his fastest walk (a gentle descent).
+TOBLER_K = 3.5
+TOBLER_PEAK_GRADE = -0.05
+
+#: Points are interpolated, and edges costed, in blocks of this many, to bound the memory of
+#: the temporaries.
+_BLOCK = 2_000_000
+_EDGES = 250_000
+
+
+@dataclass(frozen=True, eq=False)
+class Elevation:
+    """Elevations of a DEM over the part that covers a network, ready to interpolate.
+
+    Attributes
+    ----------
+    z_m : numpy.ndarray
+        Elevations in metres (float64, rows by columns of the window read); NaN where the DEM
+        holds nodata, NaN or a masked cell.
+    transform : affine.Affine
+        Affine transform of the window: pixel (column, row) corner to ``crs`` coordinates.
+    crs : pyproj.CRS
+        The DEM's own CRS (geographic or projected).
+    net_crs : pyproj.CRS
+        The CRS of the points asked for (the network's, projected, metres).
+    source : str
+        The DEM file, for metadata.
+    to_dem : pyproj.Transformer or None
+        From ``net_crs`` to ``crs``; ``None`` when they are the same.
+
+    """
+
+    z_m: np.ndarray
+    transform: Affine
+    crs: CRS
+    net_crs: CRS
+    source: str
+    to_dem: Transformer | None = None
+
+    @property
+    def cell_size(self) -> tuple[float, float]:
+        """Cell width and height in the DEM's CRS units (metres or degrees)."""
+        return float(abs(self.transform.a)), float(abs(self.transform.e))
+
+    def metadata(self) -> dict[str, Any]:
+        """What was read, for a run's metadata."""
+        rows, cols = self.z_m.shape
+        return {
+            "dem": self.source,
+            "dem_crs": self.crs.to_string(),
+            "dem_cell_size": list(self.cell_size),
+            "dem_window_cells": [int(rows), int(cols)],
+            "dem_nodata_share": round(float(np.isnan(self.z_m).mean()), 6),
+        }
+
+    def at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Elevations in metres at points of ``net_crs`` (see :func:`elevation_at`)."""
+        return elevation_at(self, x, y)
+
+
+@dataclass(frozen=True)
+class SlopeCosts:
+    """Flat-equivalent walking metres of every edge, each way, from a DEM.
+
+    Attributes
+    ----------
+    uv_m, vu_m : numpy.ndarray
+        Metres on flat ground that take as long as the edge walked from ``u`` to ``v`` and from
+        ``v`` to ``u``; ``length_m`` where the ground is flat or unknown.
+    rise_m : numpy.ndarray
+        Elevation of ``v`` minus elevation of ``u``, metres; NaN where either end is unknown.
+    climb_m : numpy.ndarray
+        Total ascent walking from ``u`` to ``v``, metres, over the stretches whose grade is
+        known (the descent is ``climb_m - rise_m``).
+    spacing_m : float
+        The sample spacing used along edges, metres.
+    n_samples : int
+        Elevation samples taken, all edges together.
+    n_nodata_edges : int
+        Edges with a sample on a nodata cell of the DEM (those stretches count as flat).
+    n_outside_edges : int
+        Edges with a sample outside the DEM (those stretches count as flat).
+
+    """
+
+    uv_m: np.ndarray
+    vu_m: np.ndarray
+    rise_m: np.ndarray
+    climb_m: np.ndarray
+    spacing_m: float
+    n_samples: int
+    n_nodata_edges: int
+    n_outside_edges: int
+
+    def metadata(self) -> dict[str, Any]:
+        """Counts and settings, for a run's metadata."""
+        return {
+            "dem_spacing_m": self.spacing_m,
+            "dem_samples": self.n_samples,
+            "edges_with_nodata": self.n_nodata_edges,
+            "edges_outside_dem": self.n_outside_edges,
+        }
+
+
+def read_dem(
+    path: str | Path,
+    *,
+    net_crs: str | CRS,
+    bounds: tuple[float, float, float, float],
+    margin_m: float = 500.0,
+) -> Elevation:
+    """Read the part of a DEM GeoTIFF that covers ``bounds``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A single-band raster of elevations in metres (GeoTIFF), in any CRS; band 1 is read.
+        Nodata cells (the file's nodata value, NaN, or an internal mask) are kept as unknown.
+    net_crs : str or pyproj.CRS, keyword-only
+        CRS of the network (projected, metres).
+    bounds : tuple of float, keyword-only
+        ``(minx, miny, maxx, maxy)`` of the network in ``net_crs``; every point later asked for
+        should lie within it plus ``margin_m``.
+    margin_m : float, keyword-only
+        Metres read around ``bounds`` (homes and facilities a little outside the network).
+
+    Returns
+    -------
+    Elevation
+
+    Raises
+    ------
+    InputError
+        The file is not a readable raster, has no CRS, does not overlap the network at all,
+        or holds only nodata there.
+
+    """
+    import rasterio
+    from rasterio.errors import RasterioError
+    from rasterio.windows import Window
+
+    net_crs = CRS.from_user_input(net_crs)
+    name = str(path)
+    try:
+        dataset = rasterio.open(name)
+    except (RasterioError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        msg = f"{name}: cannot be read as a DEM raster (a GeoTIFF of elevations): {first}"
+        raise InputError(msg) from None
+    with dataset:
+        if dataset.crs is None:
+            msg = (
+                f"{name}: the DEM has no CRS; expected a GeoTIFF with its coordinate reference "
+                "system set (e.g. EPSG:4326 for SRTM)"
+            )
+            raise InputError(msg)
+        dem_crs = CRS.from_user_input(dataset.crs.to_wkt())
+        same = dem_crs.equals(net_crs)
+        to_dem = None if same else Transformer.from_crs(net_crs, dem_crs, always_xy=True)
+        minx, miny, maxx, maxy = (float(b) for b in bounds)
+        box = (minx - margin_m, miny - margin_m, maxx + margin_m, maxy + margin_m)
+        if to_dem is not None:
+            box = to_dem.transform_bounds(*box, densify_pts=21)
+        inverse = ~dataset.transform
+        corner_x = np.array([box[0], box[0], box[2], box[2]])
+        corner_y = np.array([box[1], box[3], box[1], box[3]])
+        cols = inverse.a * corner_x + inverse.b * corner_y + inverse.c
+        rows = inverse.d * corner_x + inverse.e * corner_y + inverse.f
+        col0 = max(math.floor(cols.min()) - 2, 0)
+        row0 = max(math.floor(rows.min()) - 2, 0)
+        col1 = min(math.ceil(cols.max()) + 2, dataset.width)
+        row1 = min(math.ceil(rows.max()) + 2, dataset.height)
+        if col1 <= col0 or row1 <= row0:
+            left, bottom, right, top = dataset.bounds
+            msg = (
+                f"{name}: the DEM ({left:.6g}, {bottom:.6g}, {right:.6g}, {top:.6g} in "
+                f"{dem_crs.to_string()}) does not overlap the network "
+                f"({minx:.1f}, {miny:.1f}, {maxx:.1f}, {maxy:.1f} in {net_crs.to_string()}); "
+                "expected a DEM covering the district"
+            )
+            raise InputError(msg)
+        window = Window(col0, row0, col1 - col0, row1 - row0)
+        band = dataset.read(1, window=window, masked=True, out_dtype="float64")
+        z_m = np.ma.filled(band, np.nan).astype(np.float64, copy=False)
+        z_m[~np.isfinite(z_m)] = np.nan
+        if np.isnan(z_m).all():
+            msg = (
+                f"{name}: the DEM holds only nodata over the network (nodata value "
+                f"{dataset.nodata!r}); expected elevations there"
+            )
+            raise InputError(msg)
+        whole = dataset.transform
+        transform = Affine(
+            whole.a,
+            whole.b,
+            whole.c + whole.a * col0 + whole.b * row0,
+            whole.d,
+            whole.e,
+            whole.f + whole.d * col0 + whole.e * row0,
+        )
+    return Elevation(
+        z_m=z_m, transform=transform, crs=dem_crs, net_crs=net_crs, source=name, to_dem=to_dem
+    )
+
+
+def elevation_at(elev: Elevation, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Elevations in metres at points, by bilinear interpolation between cell centres.
+
+    Parameters
+    ----------
+    elev : Elevation
+        From :func:`read_dem`.
+    x, y : numpy.ndarray
+        Point coordinates in ``elev.net_crs`` (metres).
+
+    Returns
+    -------
+    numpy.ndarray
+        One elevation per point; NaN where a cell the interpolation needs is nodata, or the
+        point is outside the DEM (or the part of it read). Between the outermost cell centres
+        and the DEM's edge the edge cells' values hold.
+
+    """
+    return _sample(elev, x, y)[0]
+
+
+def _sample(elev: Elevation, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Elevations at points of ``net_crs`` and whether each point is outside the DEM window."""
+    return _sample_dem(elev, *_to_dem(elev, x, y))
+
+
+def _to_dem(elev: Elevation, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points of ``net_crs`` in the DEM's CRS."""
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    if elev.to_dem is None:
+        return x, y
+    px, py = elev.to_dem.transform(x, y)
+    return np.asarray(px, dtype=float), np.asarray(py, dtype=float)
+
+
+def _sample_dem(elev: Elevation, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Elevations at points of the DEM's CRS and whether each point is outside its window."""
+    z_out = np.empty(x.size)
+    outside_out = np.empty(x.size, dtype=bool)
+    grid = elev.z_m
+    if min(grid.shape) < 2:  # one row or column: repeat it, so every point has four cells
+        grid = np.pad(grid, [(0, 1 if n < 2 else 0) for n in grid.shape], mode="edge")
+    rows, cols = elev.z_m.shape
+    flat = grid.ravel()
+    width = grid.shape[1]
+    inverse = ~elev.transform
+    for start in range(0, x.size, _BLOCK):
+        px, py = x[start : start + _BLOCK], y[start : start + _BLOCK]
+        # Fractional indices with cell centres at whole numbers.
+        c = inverse.a * px + inverse.b * py + inverse.c - 0.5
+        r = inverse.d * px + inverse.e * py + inverse.f - 0.5
+        outside = ~((c >= -0.5) & (c <= cols - 0.5) & (r >= -0.5) & (r <= rows - 0.5))
+        c = np.clip(np.nan_to_num(c), 0.0, cols - 1.0)
+        r = np.clip(np.nan_to_num(r), 0.0, rows - 1.0)
+        c0 = np.minimum(np.floor(c).astype(np.int64), grid.shape[1] - 2)
+        r0 = np.minimum(np.floor(r).astype(np.int64), grid.shape[0] - 2)
+        fc, fr = c - c0, r - r0
+        at = r0 * width + c0
+        z = _bilinear(flat, at, width, fr, fc)
+        # A nodata cell with no weight (a point on a line of cell centres) is not needed.
+        again = np.flatnonzero(np.isnan(z) & ~outside)
+        if again.size:
+            z[again] = _bilinear(flat, at[again], width, fr[again], fc[again], weighted_only=True)
+        z[outside] = np.nan
+        z_out[start : start + px.size] = z
+        outside_out[start : start + px.size] = outside
+    return z_out, outside_out
+
+
+def _bilinear(
+    flat: np.ndarray,
+    at: np.ndarray,
+    width: int,
+    fr: np.ndarray,
+    fc: np.ndarray,
+    *,
+    weighted_only: bool = False,
+) -> np.ndarray:
+    """Bilinear mix of the four cells from flat index ``at`` (NaN if any of them is NaN).
+
+    With ``weighted_only``, cells of zero weight are left out, NaN or not.
+    """
+    z = np.zeros(at.size)
+    for offset, weight in (
+        (0, (1.0 - fr) * (1.0 - fc)),
+        (1, (1.0 - fr) * fc),
+        (width, fr * (1.0 - fc)),
+        (width + 1, fr * fc),
+    ):
+        cell = flat[at + offset]
+        if weighted_only:
+            cell = np.where(weight > 0.0, cell, 0.0)
+        z += weight * cell
+    return z
+
+
+def speed_factor(grade: np.ndarray, walking: Walking) -> np.ndarray:
+    """Walking speed at each grade as a multiple of the flat speed.
+
+    Tobler's hiking function normalised to 1 on flat ground,
+    ``exp(-3.5 (|S + 0.05| - 0.05))``, capped at ``walking.max_speed_factor``; 1 everywhere
+    when ``walking.slope_model`` is ``"none"``. ``grade`` is rise over run (0.1 = 10 %
+    uphill, -0.1 downhill).
+    """
+    grade = np.asarray(grade, dtype=float)
+    if walking.slope_model == "none":
+        return np.ones_like(grade)
+    factor = np.exp(-TOBLER_K * (np.abs(grade - TOBLER_PEAK_GRADE) + TOBLER_PEAK_GRADE))
+    return np.minimum(factor, walking.max_speed_factor)
+
+
+def slope_costs(net: WalkNetwork, elev: Elevation, walking: Walking) -> SlopeCosts:
+    """Flat-equivalent metres of every edge, each way, from elevations sampled along it.
+
+    Every edge is sampled along its geometry at ``walking.dem_spacing_m`` (at least three
+    samples: both ends and the middle), all edges at once (in blocks of 250,000 edges). Each
+    stretch between two samples has the grade ``dz / dx`` and costs ``dx / f(S)`` walking ``u``
+    to ``v`` and ``dx / f(-S)`` back (:func:`speed_factor`); the stretches of an edge split its
+    ``length_m`` evenly. A stretch with an unknown end (nodata, outside the DEM) counts as
+    flat; such edges are counted and logged in one warning line.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+        The network (geometries in ``net.crs``, which must be ``elev.net_crs``).
+    elev : Elevation
+        From :func:`read_dem`.
+    walking : Walking
+        The profile's ``[walking]`` rules (slope model, speed cap, sample spacing).
+
+    Returns
+    -------
+    SlopeCosts
+
+    """
+    length_m = np.asarray(net.length_m, dtype=float)
+    n_edges = net.n_edges
+    spacing_m = float(walking.dem_spacing_m)
+    if not elev.net_crs.equals(net.crs):
+        msg = (
+            f"the DEM was read for {elev.net_crs.to_string()} but the network is in "
+            f"{net.crs.to_string()}; read it again with net_crs=net.crs"
+        )
+        raise InputError(msg)
+    if not spacing_m > 0:
+        msg = f"[walking] dem_spacing_m must be a positive number of metres, got {spacing_m!r}"
+        raise InputError(msg)
+    if n_edges == 0:
+        empty = np.empty(0)
+        return SlopeCosts(empty, empty, empty, empty, spacing_m, 0, 0, 0)
+
+    blocks = [
+        _edge_costs(net.geometry[i : i + _EDGES], length_m[i : i + _EDGES], elev, walking)
+        for i in range(0, n_edges, _EDGES)
+    ]
+    uv_m, vu_m, rise_m, climb_m, nodata_edges, outside_edges = (
+        np.concatenate([block[j] for block in blocks]) for j in range(6)
+    )
+    n_nodata, n_outside = int(nodata_edges.sum()), int(outside_edges.sum())
+    if n_nodata or n_outside:
+        logger.warning(
+            "DEM %s: %d of %d edges have samples on nodata cells and %d lie partly outside the "
+            "DEM; those stretches count as flat",
+            elev.source,
+            n_nodata,
+            n_edges,
+            n_outside,
+        )
+    return SlopeCosts(
+        uv_m=uv_m,
+        vu_m=vu_m,
+        rise_m=rise_m,
+        climb_m=climb_m,
+        spacing_m=spacing_m,
+        n_samples=int(sum(block[6] for block in blocks)),
+        n_nodata_edges=n_nodata,
+        n_outside_edges=n_outside,
+    )
+
+
+def _edge_costs(
+    geometry: np.ndarray, length_m: np.ndarray, elev: Elevation, walking: Walking
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """:func:`slope_costs` for a block of edges, all at once.
+
+    Returns ``uv_m, vu_m, rise_m, climb_m``, the edges with nodata samples, the edges with
+    samples outside the DEM, and the number of samples.
+    """
+    n_edges = geometry.size
+    spacing_m = float(walking.dem_spacing_m)
+    # Every edge's vertices on one axis of distance along, with a 1 m gap between edges, so
+    # one np.interp places every sample of every edge.
+    coords, owner = shapely.get_coordinates(geometry, return_index=True)
+    step = np.hypot(np.diff(coords[:, 0]), np.diff(coords[:, 1]))
+    step[owner[1:] != owner[:-1]] = 1.0
+    along = np.concatenate([[0.0], np.cumsum(step)])
+    last = np.cumsum(np.bincount(owner, minlength=n_edges)) - 1
+    first = np.concatenate([[0], last[:-1] + 1])
+    start, line_m = along[first], along[last] - along[first]
+
+    # pieces + 1 evenly spaced samples per edge, ends included, at least one in the middle
+    pieces = np.maximum(np.ceil(line_m / spacing_m), 2).astype(np.int64)
+    n_points = pieces + 1
+    edge_of = np.repeat(np.arange(n_edges), n_points)
+    offsets = np.cumsum(n_points) - n_points
+    k = np.arange(edge_of.size) - offsets[edge_of]
+    at = start[edge_of] + line_m[edge_of] * (k / pieces[edge_of])
+    # Vertices go to the DEM's CRS once; samples between them are placed there linearly by
+    # their distance along the edge in the network's CRS (a straight stretch bends by
+    # millimetres in degrees).
+    dem_x, dem_y = _to_dem(elev, coords[:, 0], coords[:, 1])
+    z, outside = _sample_dem(elev, np.interp(at, along, dem_x), np.interp(at, along, dem_y))
+
+    # stretches: from sample i to sample i + 1 of the same edge
+    head = np.flatnonzero(k[1:] > 0)
+    seg_edge = edge_of[head]
+    dz = z[head + 1] - z[head]
+    known = ~np.isnan(dz)
+    dx = length_m[seg_edge] / pieces[seg_edge]
+    grade = np.divide(dz, dx, out=np.zeros_like(dz), where=known & (dx > 0))
+    slow_uv = 1.0 / speed_factor(grade, walking)
+    slow_vu = 1.0 / speed_factor(-grade, walking)
+    uv_m = length_m * np.bincount(seg_edge, slow_uv, minlength=n_edges) / pieces
+    vu_m = length_m * np.bincount(seg_edge, slow_vu, minlength=n_edges) / pieces
+    climb_m = np.bincount(seg_edge, np.where(known, np.maximum(dz, 0.0), 0.0), minlength=n_edges)
+    rise_m = z[offsets + pieces] - z[offsets]
+    nodata = np.bincount(edge_of, np.isnan(z) & ~outside, minlength=n_edges) > 0
+    beyond = np.bincount(edge_of, outside, minlength=n_edges) > 0
+    return uv_m, vu_m, rise_m, climb_m, nodata, beyond, int(z.size)
+
+
+def access_walk_m(
+    elev: Elevation,
+    walking: Walking,
+    x0: np.ndarray,
+    y0: np.ndarray,
+    x1: np.ndarray,
+    y1: np.ndarray,
+) -> np.ndarray:
+    """Flat-equivalent metres of straight walks from ``(x0, y0)`` to ``(x1, y1)``.
+
+    The grade is the elevation difference of the two ends over their distance (the access
+    walks are short: from a home to the street, from the street to a facility's door). Where
+    either end's elevation is unknown the walk counts as flat.
+
+    Parameters
+    ----------
+    elev : Elevation
+        From :func:`read_dem`.
+    walking : Walking
+        The profile's ``[walking]`` rules.
+    x0, y0, x1, y1 : numpy.ndarray
+        Start and end points in ``elev.net_crs`` (metres).
+
+    Returns
+    -------
+    numpy.ndarray
+        Metres on flat ground taking as long as each walk.
+
+    """
+    x0, y0, x1, y1 = (np.asarray(a, dtype=float).ravel() for a in (x0, y0, x1, y1))
+    distance_m = np.hypot(x1 - x0, y1 - y0)
+    if walking.slope_model == "none" or distance_m.size == 0:
+        return distance_m
+    z = elevation_at(elev, np.concatenate([x0, x1]), np.concatenate([y0, y1]))
+    dz = z[distance_m.size :] - z[: distance_m.size]
+    grade = np.divide(dz, distance_m, out=np.zeros_like(dz), where=~np.isnan(dz) & (distance_m > 0))
+    return distance_m / speed_factor(grade, walking)
+
+
+def gaussian_hills(
+    bounds: tuple[float, float, float, float],
+    *,
+    count: int = 5,
+    height_m: float = 80.0,
+    radius_m: tuple[float, float] | None = None,
+    seed: int = 0,
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A smooth hilly surface over ``bounds``: ``count`` Gaussian hills on a 200 m plain.
+
+    A tool for tests, benchmarks and demos. Hill centres are random within ``bounds`` (metres
+    of a projected CRS), heights 0.3 to 1 times ``height_m``, and standard deviations drawn
+    from ``radius_m`` (low, high), by default a tenth to a quarter of the area's shorter side.
+    """
+    rng = np.random.default_rng(seed)
+    minx, miny, maxx, maxy = bounds
+    side = min(maxx - minx, maxy - miny)
+    low, high = (0.1 * side, 0.25 * side) if radius_m is None else radius_m
+    cx = rng.uniform(minx, maxx, count)
+    cy = rng.uniform(miny, maxy, count)
+    peak = rng.uniform(0.3, 1.0, count) * height_m
+    sigma = rng.uniform(low, high, count)
+
+    def surface(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        z = np.full(np.shape(x), 200.0)
+        for i in range(count):  # a handful of hills, each over the whole grid at once
+            z += peak[i] * np.exp(-((x - cx[i]) ** 2 + (y - cy[i]) ** 2) / (2 * sigma[i] ** 2))
+        return z
+
+    return surface
+
+
+def write_synthetic_dem(
+    path: str | Path,
+    elevation_m: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    *,
+    bounds: tuple[float, float, float, float],
+    cell: float,
+    crs: str | CRS | None,
+    nodata: float | None = -9999.0,
+    dtype: str = "float32",
+) -> Path:
+    """Write a DEM GeoTIFF whose cells hold ``elevation_m(x, y)`` at their centres.
+
+    A tool for tests, benchmarks and demos, not for real districts.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The GeoTIFF to write.
+    elevation_m : callable
+        Elevation in metres of arrays of cell-centre coordinates in ``crs``; NaN is written as
+        ``nodata``.
+    bounds : tuple of float, keyword-only
+        ``(minx, miny, maxx, maxy)`` of the raster in ``crs``.
+    cell : float, keyword-only
+        Cell size in ``crs`` units (metres, or degrees for EPSG:4326).
+    crs : str, pyproj.CRS or None, keyword-only
+        The raster's CRS; ``None`` writes a raster without one (to test that error).
+    nodata : float or None, keyword-only
+        Nodata value stored in the file; ``None`` stores none (NaN cells stay NaN).
+    dtype : str, keyword-only
+        Cell type.
+
+    """
+    import rasterio
+
+    minx, miny, maxx, maxy = bounds
+    cols = max(math.ceil((maxx - minx) / cell), 1)
+    rows = max(math.ceil((maxy - miny) / cell), 1)
+    transform = Affine(cell, 0.0, minx, 0.0, -cell, maxy)
+    centre_x = minx + cell * (np.arange(cols) + 0.5)
+    centre_y = maxy - cell * (np.arange(rows) + 0.5)
+    grid_x, grid_y = np.meshgrid(centre_x, centre_y)
+    z = np.asarray(elevation_m(grid_x, grid_y), dtype=float)
+    if nodata is not None:
+        z = np.where(np.isnan(z), nodata, z)
+    z = z.astype(dtype)
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "height": rows,
+        "width": cols,
+        "count": 1,
+        "dtype": dtype,
+        "transform": transform,
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+    }
+    if crs is not None:
+        profile["crs"] = CRS.from_user_input(crs).to_wkt()
+    path = Path(path)
+    with rasterio.open(path, "w", **profile) as out:
+        out.write(z, 1)
+    return path
