@@ -26,6 +26,7 @@ Santa Barbara.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Callable
@@ -617,3 +618,59 @@ def write_synthetic_dem(
     with rasterio.open(path, "w", **profile) as out:
         out.write(z, 1)
     return path
+
+
+def apply(
+    net: WalkNetwork,
+    walking: Walking,
+    *,
+    speed_m_s: float,
+    elevation: Elevation | None = None,
+) -> WalkNetwork:
+    """The network with its walking metres per direction: slopes, steps, elevators, escalators.
+
+    Without ``elevation`` the ground is flat and only the tagged ways are costed
+    (:func:`carecircle.steps.special_costs`); with it every edge's grade counts too
+    (:func:`slope_costs`), and a flight of steps is climbed or descended as the DEM says.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+        The network (flat, as read).
+    walking : Walking
+        The profile's ``[walking]`` rules.
+    speed_m_s : float, keyword-only
+        The walking speed, to turn the fixed times (elevators) into flat-equivalent metres.
+    elevation : Elevation, optional, keyword-only
+        From :func:`read_dem` over this network.
+
+    Returns
+    -------
+    WalkNetwork
+        The same network with :attr:`~WalkNetwork.walk_uv_m`, :attr:`~WalkNetwork.walk_vu_m`
+        and :attr:`~WalkNetwork.walking` (what was done, for the run's metadata) set.
+
+    """
+    from . import steps  # steps prices tags; this module prices ground: neither needs the other
+
+    info: dict[str, Any] = {
+        "slope_model": walking.slope_model if elevation is not None else "none (no DEM)",
+        "max_speed_factor": walking.max_speed_factor,
+    }
+    base_uv, base_vu, rise = net.length_m, net.length_m, None
+    if elevation is not None:
+        slope = slope_costs(net, elevation, walking)
+        base_uv, base_vu, rise = slope.uv_m, slope.vu_m, slope.rise_m
+        info |= elevation.metadata() | slope.metadata()
+    special = steps.special_costs(net, walking, speed_m_s=speed_m_s, rise_m=rise)
+    uv, vu = special.combine(base_uv, base_vu)
+    info |= {f"edges_{key}": int(value) for key, value in special.counts.items()}
+    return dataclasses.replace(net, walk_uv_m=uv, walk_vu_m=vu, walking=info)
+
+
+def joining_points(net: WalkNetwork, edge: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+    """Coordinates (n x 2) of the points where points join their edges."""
+    if edge.size == 0:
+        return np.empty((0, 2))
+    points = shapely.line_interpolate_point(net.geometry[edge], fraction, normalized=True)
+    return shapely.get_coordinates(points)

@@ -341,3 +341,42 @@ def test_times_to_a_facility_match_networkx_on_a_random_dem(tmp_path: Path, seed
     )
     expected = np.array([towards.get(int(i), np.inf) for i in net.node_id])
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-9)
+
+
+def _street_and_steps() -> network.WalkNetwork:
+    """A 100 m street east from (X0, Y0), then a 20 m flight of 10 steps on, eastwards."""
+    net = network.from_arrays([X0, X0 + 100.0, X0 + 120.0], [Y0, Y0, Y0], [0, 1], [1, 2], crs=CRS)
+    tags = {
+        "highway": np.array(["footway", "steps"], dtype=object),
+        "step_count": np.array(["", "10"], dtype=object),
+    }
+    return dataclasses.replace(net, edge_tags=tags)
+
+
+def test_apply_puts_slopes_and_steps_together(tmp_path: Path) -> None:
+    walking = Walking()
+    net = _street_and_steps()
+    flat = terrain.apply(net, walking, speed_m_s=0.9)
+    # no DEM: the street is flat, the flight (direction unknown) costs the slower way both ways
+    slower = 10 * max(walking.steps_up_s_per_step, walking.steps_down_s_per_step) * 0.9
+    assert flat.uv_m.tolist() == pytest.approx([100.0, slower])
+    assert flat.vu_m.tolist() == pytest.approx([100.0, slower])
+    assert flat.walking["slope_model"] == "none (no DEM)"
+    assert flat.walking["edges_steps"] == 1
+    # a 10 % plane rising eastwards: the street is climbed u -> v, so are the steps
+    hilly = terrain.apply(net, walking, speed_m_s=0.9, elevation=_dem(tmp_path, _plane(0.10)))
+    assert hilly.uv_m.tolist() == pytest.approx(
+        [100.0 / UP_10, 10 * walking.steps_up_s_per_step * 0.9]
+    )
+    assert hilly.vu_m.tolist() == pytest.approx(
+        [100.0 / DOWN_10, 10 * walking.steps_down_s_per_step * 0.9]
+    )
+    assert hilly.walking["slope_model"] == "tobler"
+    assert hilly.walking["dem_samples"] > 0
+    # and home-to-facility times follow: a facility at the top is further from the bottom
+    top = travel.Snap(np.array([1]), np.array([1.0]), np.zeros(1))
+    bottom = travel.Snap(np.array([0]), np.array([0.0]), np.zeros(1))
+    up_s, _ = travel.nearest_times(hilly, top, bottom, speed_m_s=0.9)
+    down_s, _ = travel.nearest_times(hilly, bottom, top, speed_m_s=0.9)
+    assert up_s[0] == pytest.approx((100.0 / UP_10) / 0.9 + 10 * walking.steps_up_s_per_step)
+    assert down_s[0] == pytest.approx(100.0 / 0.9 + 10 * walking.steps_down_s_per_step)
