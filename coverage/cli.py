@@ -196,6 +196,9 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--communities", type=Path, required=True, help="community polygons")
     analyze.add_argument("--facilities", type=Path, required=True, help="facility CSV or points")
     analyze.add_argument("--population", type=Path, help="population raster (GeoTIFF)")
+    analyze.add_argument(
+        "--dem", type=Path, help="elevation model (GeoTIFF, any CRS): slopes count"
+    )
     analyze.add_argument("--communities-layer", help="layer name in a multi-layer file")
     analyze.add_argument("--facilities-layer", help="layer name in a multi-layer file")
     _common(analyze)
@@ -213,6 +216,7 @@ def _parser() -> argparse.ArgumentParser:
     site.add_argument("--communities", type=Path, help="community polygons")
     site.add_argument("--facilities", type=Path, help="existing facilities")
     site.add_argument("--population", type=Path, help="population raster (GeoTIFF)")
+    site.add_argument("--dem", type=Path, help="elevation model (GeoTIFF, any CRS): slopes count")
     site.add_argument(
         "--candidates", type=Path, help="candidate sites (CSV or points); default: generated"
     )
@@ -263,6 +267,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--facilities", type=Path, required=True, help="facility CSV or points")
     check.add_argument(
         "--network", type=Path, help="OSM file: assign stations to centres on foot, not by line"
+    )
+    check.add_argument(
+        "--dem", type=Path, help="elevation model (GeoTIFF, any CRS) for --network: slopes count"
     )
     check.add_argument("--communities-layer", help="layer name in a multi-layer file")
     check.add_argument("--facilities-layer", help="layer name in a multi-layer file")
@@ -399,6 +406,7 @@ def _analyze(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         args.facilities,
         policy=profile,
         population_raster=args.population,
+        dem=args.dem,
         speed_m_s=args.speed_m_s,
         facility_coords=args.facility_coords,
         community_coords=args.community_coords,
@@ -453,6 +461,7 @@ def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         fac,
         policy=profile,
         population_raster=args.population,
+        dem=args.dem,
         speed_m_s=args.speed_m_s,
     )
     analysis = pipeline.analyze(
@@ -503,6 +512,7 @@ def _check(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         args.facilities,
         policy=profile,
         network=args.network,
+        dem=args.dem,
         speed_m_s=args.speed_m_s,
         facility_coords=args.facility_coords,
         community_coords=args.community_coords,

@@ -21,7 +21,7 @@ import shapely
 from pyproj import CRS
 from tqdm.auto import tqdm
 
-from . import _memory, demand, inputs, isochrones, standards, travel
+from . import _memory, demand, inputs, isochrones, standards, terrain, travel
 from . import circles as circles_mod
 from ._errors import InputError
 from ._validate import _speed, as_text
@@ -155,6 +155,7 @@ def analyze(
     *,
     policy: Policy,
     population_raster: str | Path | None = None,
+    dem: str | Path | None = None,
     speed_m_s: float | None = None,
     circle_polygons: bool = True,
     progress: bool = False,
@@ -175,6 +176,10 @@ def analyze(
         Circles, thresholds and defaults.
     population_raster : path, optional, keyword-only
         Residents per cell (GeoTIFF, any CRS); without it residents are spread evenly.
+    dem : path, optional, keyword-only
+        A digital elevation model (GeoTIFF, any CRS): walking times then follow the slopes,
+        each way (:mod:`carecircle.terrain`). Steps, elevators and escalators count with or
+        without it (:mod:`carecircle.steps`).
     speed_m_s : float, optional, keyword-only
         Walking speed in m/s; the policy's when omitted.
     circle_polygons : bool, keyword-only
@@ -196,6 +201,7 @@ def analyze(
         facilities,
         policy=policy,
         population_raster=population_raster,
+        dem=dem,
         speed_m_s=speed_m_s,
     )
     net, comm, fac, points, speed = (
@@ -298,6 +304,7 @@ def analyze(
         "network_edges": net.n_edges,
         "population_raster": str(population_raster) if population_raster else "",
         "crs": net.crs.to_string(),
+        "walking": _walking_metadata(net, policy),
     }
     circles_gdf = gpd.GeoDataFrame(circles_gdf, crs=net.crs)
     dissolved = isochrones.dissolve(circles_gdf)
@@ -381,6 +388,7 @@ def prepare(
     *,
     policy: Policy,
     population_raster: str | Path | None = None,
+    dem: str | Path | None = None,
     speed_m_s: float | None = None,
 ) -> Prepared:
     """Project the layers, place demand points and join points and facilities to the network.
@@ -399,6 +407,7 @@ def prepare(
     speed = _speed(speed_m_s, policy.speed_m_s)
 
     net = main_parts(net, min_share=policy.min_component_share)
+    net = walking_network(net, policy, speed_m_s=speed, dem=dem)
     comm = communities.to_crs(net.crs).reset_index(drop=True)
     fac = facilities.to_crs(net.crs).reset_index(drop=True)
     logger.info(
@@ -464,6 +473,7 @@ def run(
     *,
     policy: Policy,
     population_raster: str | Path | None = None,
+    dem: str | Path | None = None,
     speed_m_s: float | None = None,
     facility_coords: str = "wgs84",
     community_coords: str = "wgs84",
@@ -481,7 +491,7 @@ def run(
         The input layers (see :mod:`carecircle.inputs`).
     policy : Policy, keyword-only
         The profile.
-    population_raster, speed_m_s, progress : keyword-only
+    population_raster, dem, speed_m_s, progress : keyword-only
         As in :func:`analyze`.
     facility_coords, community_coords : str, keyword-only
         ``wgs84``, ``gcj02`` or ``bd09``: the coordinate system of the input coordinates.
@@ -497,6 +507,8 @@ def run(
     comm, fac = _read_layers(
         communities, facilities, facility_coords, community_coords, columns or {}, layers or {}
     )
+    if dem is not None:
+        terrain.check_dem(dem)
     net = network if isinstance(network, WalkNetwork) else network_mod.read(network)
     _check_overlap(net, comm, fac)
     result = analyze(
@@ -505,6 +517,7 @@ def run(
         fac,
         policy=policy,
         population_raster=population_raster,
+        dem=dem,
         speed_m_s=speed_m_s,
         progress=progress,
     )
@@ -524,6 +537,7 @@ def check_only(
     *,
     policy: Policy,
     network: str | Path | WalkNetwork | None = None,
+    dem: str | Path | None = None,
     speed_m_s: float | None = None,
     facility_coords: str = "wgs84",
     community_coords: str = "wgs84",
@@ -532,7 +546,8 @@ def check_only(
 ) -> Analysis:
     """Read the files and run the standards checks only (``carecircle check``).
 
-    Without a network, stations are assigned to centres by straight-line distance.
+    Without a network, stations are assigned to centres by straight-line distance; with one,
+    by walking time, over the slopes of ``dem`` when given, and always over the steps.
     """
     from . import network as network_mod
 
@@ -540,11 +555,18 @@ def check_only(
         communities, facilities, facility_coords, community_coords, columns or {}, layers or {}
     )
     check_placed(comm, fac)
+    if dem is not None and network is None:
+        msg = f"{dem}: a DEM (--dem) needs a network (--network) to walk on; give both"
+        raise InputError(msg)
+    if dem is not None:
+        terrain.check_dem(dem)
     net = (
         network
         if network is None or isinstance(network, WalkNetwork)
         else network_mod.read(network)
     )
+    if net is not None:
+        net = walking_network(net, policy, speed_m_s=_speed(speed_m_s, policy.speed_m_s), dem=dem)
     checks = standards.check(comm, fac, policy, net=net, speed_m_s=speed_m_s)
     parameters = {
         "tool": f"carecircle {__version__}",
@@ -554,6 +576,7 @@ def check_only(
         "communities_file": str(communities),
         "facilities_file": str(facilities),
         "network": net.source if net is not None else "",
+        "walking": _walking_metadata(net, policy) if net is not None else {},
     }
     fac = fac.assign(**{str(column): checks.facilities[column] for column in checks.facilities})
     return Analysis(
@@ -815,3 +838,29 @@ def _has_shape(layer: gpd.GeoDataFrame) -> np.ndarray:
 def _quiet(progress: bool) -> bool | None:
     """Return the progress bars' ``disable``: True when not asked, None (automatic) otherwise."""
     return None if progress else True
+
+
+def walking_network(
+    net: WalkNetwork, policy: Policy, *, speed_m_s: float, dem: str | Path | None = None
+) -> WalkNetwork:
+    """``net`` with the walking metres of its slopes (with ``dem``) and steps, per direction.
+
+    A network already costed (:attr:`WalkNetwork.walking` set) is returned as it is.
+    """
+    if net.walking:
+        return net
+    elevation = (
+        terrain.read_dem(dem, net_crs=net.crs, bounds=net.bounds()) if dem is not None else None
+    )
+    return terrain.apply(net, policy.walking, speed_m_s=speed_m_s, elevation=elevation)
+
+
+def _walking_metadata(net: WalkNetwork, policy: Policy) -> dict[str, Any]:
+    """How walking times were made: the model's settings and sources, and what was counted."""
+    walking = policy.walking
+    rules = {
+        key: value
+        for key, value in dataclasses.asdict(walking).items()
+        if isinstance(value, int | float | str | bool)
+    }
+    return {"rules": rules, **dict(net.walking)}

@@ -49,6 +49,11 @@ logger = logging.getLogger(__name__)
 TOBLER_K = 3.5
 TOBLER_PEAK_GRADE = -0.05
 
+#: Elevations outside this range, in metres, are not elevations: a nodata mark the file does
+#: not declare (-32768, -9999, 1e38), or feet or centimetres.
+MIN_ELEVATION_M = -500.0
+MAX_ELEVATION_M = 9_000.0
+
 #: Points are interpolated, and edges costed, in blocks of this many, to bound the memory of
 #: the temporaries.
 _BLOCK = 2_000_000
@@ -149,6 +154,37 @@ class SlopeCosts:
         }
 
 
+def check_dem(path: str | Path) -> None:
+    """Say in one line, before anything slow, when ``path`` is no DEM this can read.
+
+    Raises
+    ------
+    InputError
+        The file is missing, not a raster, or has no CRS.
+
+    """
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    name = str(path)
+    if not Path(path).is_file():
+        msg = f"{name}: no such DEM file; expected a GeoTIFF of elevations (--dem)"
+        raise InputError(msg)
+    try:
+        with rasterio.open(name) as dataset:
+            has_crs = dataset.crs is not None
+    except (RasterioError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        msg = f"{name}: cannot be read as a DEM raster (a GeoTIFF of elevations): {first}"
+        raise InputError(msg) from None
+    if not has_crs:
+        msg = (
+            f"{name}: the DEM has no CRS; expected a GeoTIFF with its coordinate reference "
+            "system set (e.g. EPSG:4326 for SRTM)"
+        )
+        raise InputError(msg)
+
+
 def read_dem(
     path: str | Path,
     *,
@@ -234,6 +270,16 @@ def read_dem(
             msg = (
                 f"{name}: the DEM holds only nodata over the network (nodata value "
                 f"{dataset.nodata!r}); expected elevations there"
+            )
+            raise InputError(msg)
+        odd = np.flatnonzero((z_m < MIN_ELEVATION_M) | (z_m > MAX_ELEVATION_M))
+        if odd.size:
+            row, col = np.unravel_index(odd[0], z_m.shape)
+            msg = (
+                f"{name}: band 1, row {row0 + row}, column {col0 + col} holds {z_m[row, col]:.6g}, "
+                f"and {odd.size} cell(s) over the network lie outside {MIN_ELEVATION_M:g} to "
+                f"{MAX_ELEVATION_M:g}; expected elevations in metres (set the file's nodata "
+                "value if that is its mark for no data)"
             )
             raise InputError(msg)
         whole = dataset.transform
