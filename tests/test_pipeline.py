@@ -85,8 +85,11 @@ def test_hand_computed_shares_and_statuses(district):
     result = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
     c = result.communities.set_index("id")
     assert list(c.index) == ["A", "B", "C", "D", "E", "F"]  # every community, in order
-    assert c.loc["A", "eldercare_median_min"] == pytest.approx(117 / 60, abs=1e-3)
-    assert c.loc["B", "eldercare_median_min"] == pytest.approx(317 / 60, abs=1e-3)
+    # Each 10 m square gets a 4 x 3 grid at 3.125 m (50 m halved until it holds 8 points)
+    # around its centre: 100 m along + 17 m access = 117 m for A, give or take the grid.
+    assert c.loc["A", "demand_points"] == 12
+    assert c.loc["A", "eldercare_median_min"] == pytest.approx(117 / 60, abs=3.2 / 60)
+    assert c.loc["B", "eldercare_median_min"] == pytest.approx(317 / 60, abs=3.2 / 60)
     assert c.loc["C", "kind"] == "rural"
     assert c.loc["C", "medical_minutes"] == 4.0
     assert c.loc["A", "medical_minutes"] == 2.0
@@ -99,7 +102,10 @@ def test_hand_computed_shares_and_statuses(district):
         "F": "empty_geometry",
     }
     assert c["medical_status"].to_dict()["C"] == "covered"  # 217 s <= 240 s (rural)
-    assert c.loc["A", "medical_status"] == "covered"  # 116 s <= 120 s
+    # From H1, 1 m along, a point of A at (x, y) takes x - 1 + y seconds: three of its 12, at
+    # the far corner (x + y = 121.9, 121.9, 125.0), take over 120 s.
+    assert c.loc["A", "medical_share"] == pytest.approx(9 / 12)
+    assert c.loc["A", "medical_status"] == "partial"
     assert c.loc["A", "eldercare_nearest"] == "S1"
     assert c.loc["A", "medical_nearest"] == "H1"
     assert c.loc["A", "basis"] == "elderly"
