@@ -763,3 +763,25 @@ def test_a_strip_along_a_street_has_the_same_share_wherever_the_grid_falls(tmp_p
     strip = result.communities.iloc[0]
     assert strip["demand_points"] == {0.0: 10, 17.0: 20}[shift_m]
     assert strip["eldercare_share"] == pytest.approx(0.47, abs=0.05)  # half a 10-point step
+
+
+def test_a_home_far_from_every_way_but_nearest_the_plaza_is_counted_in_both_lines(tmp_path, caplog):
+    """A 20 m hut at x 40..60, y 440..460: 16 points (6.25 m grid), 340-360 m from the plaza
+    (y = 100), 440-460 m from the street. Nearer the plaza, and off the network."""
+    comm_path, fac_path, profile = _layers(
+        tmp_path, {"hut": (40.0, 440.0, 60.0, 460.0)}, elderly=[10.0], facility_x=0.0, minutes=3
+    )
+    with caplog.at_level(logging.WARNING, logger="carecircle.pipeline"):
+        result = pipeline.run(
+            _long_street(plaza=True), comm_path, fac_path, policy=profile, speed_m_s=1.0
+        )
+    assert result.communities["demand_points"].tolist() == [16]
+    assert result.communities["eldercare_status"].tolist() == ["outside_network"]
+    said = [r.getMessage() for r in caplog.records if "demand points" in r.getMessage()]
+    assert said == [
+        "16 demand points lie nearer a part of the network that reaches no facility; joined to "
+        "the nearest part that does",
+        "16 of 16 demand points (100.0% of residents) lie more than 300 m from the walking "
+        "network that reaches a facility: off_network, their walk not measured (communities' "
+        "off_network_share)",
+    ]
