@@ -78,8 +78,9 @@ def summarize(
     circle : Circle
         The circle (its minutes for urban and rural communities).
     point_off_network : numpy.ndarray, keyword-only
-        True for points too far from any walkable way; a community all of whose points are
-        is ``outside_network``.
+        True for points too far from the walking network that reaches a facility (their
+        ``time_s`` is ``inf``): their residents count in ``residents`` but never in
+        ``within``; a community all of whose points are is ``outside_network``.
     covered_min_share, partial_min_share : float, keyword-only
         Status thresholds on the share within the circle.
 

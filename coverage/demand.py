@@ -3,8 +3,9 @@
 With a population raster (e.g. WorldPop 100 m), a community's ``population`` and ``elderly`` are
 spread over the raster cells whose centres fall inside it, in proportion to the cell values.
 Without one, or where the raster has nobody inside a community, they are spread evenly over
-points of a regular grid inside the community. Every community with a usable geometry gets at
-least one point.
+points of a regular grid inside the community; a community the grid gives fewer than
+:data:`MIN_GRID_POINTS` points (a narrow strip, a small block) is gridded finer until it has
+them. Every community with a usable geometry gets at least one point.
 
 Raster cells are checked as they are read: a cell that is infinite, negative or denser than
 :data:`MAX_RESIDENTS_PER_M2` is refused (naming the cell), and one that holds an undeclared
@@ -40,6 +41,23 @@ draw its community's residents into one cell."""
 SENTINEL_MIN = 1e30
 """Cells at or beyond ± this look like an undeclared nodata value (float rasters often use
 ±3.4028235e38, the largest 32-bit float)."""
+
+MIN_GRID_POINTS = 8
+"""Fewest grid points a community placed evenly should get. A community with fewer at the
+profile's ``grid_spacing_m`` (a strip along a street narrower than the spacing, a small block)
+is gridded again at half the spacing, and again, until it has this many or the spacing reaches
+:data:`MIN_GRID_SPACING_M`: a strip then gets a row of points along its length, and its share
+no longer hangs on whether one grid point happens to fall inside it. Eight points put a
+share's steps at 12.5 % at most."""
+
+MIN_GRID_SPACING_M = 2.0
+"""Finest grid spacing, metres (about a building's doorway to its neighbour's): a community
+with fewer than :data:`MIN_GRID_POINTS` points even at this spacing keeps what it has, or one
+point on its surface."""
+
+MAX_REFINE_CELLS = 1_000_000
+"""Most grid cells a finer grid may test in one community's bounding box; a long diagonal
+sliver whose box is vast keeps its coarser points rather than cost millions of tests."""
 
 _EARTH_RADIUS_M = 6_371_008.8  # mean radius, for the area of a cell in degrees
 
@@ -85,7 +103,8 @@ def place(
     communities : geopandas.GeoDataFrame
         Polygons in a projected CRS (metres). Rows with empty geometry get no points.
     spacing_m : float, keyword-only
-        Grid spacing in metres for communities placed evenly.
+        Grid spacing in metres for communities placed evenly (finer for those it gives fewer
+        than :data:`MIN_GRID_POINTS` points).
     raster : path, optional, keyword-only
         A population GeoTIFF (any CRS); cells are weighted by their value.
 
@@ -132,11 +151,61 @@ def place(
 def _grid_points(
     geoms: np.ndarray, which: np.ndarray, *, spacing_m: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Regular grid points inside the given polygons, plus a representative point for each."""
-    if which.size == 0:
+    """Regular grid points inside the given polygons, finer where a polygon gets too few.
+
+    A polygon with fewer than :data:`MIN_GRID_POINTS` points is gridded again at half the
+    spacing, and again, down to :data:`MIN_GRID_SPACING_M` (each time only the polygons still
+    short of points, so the loop runs over spacings, never over polygons); a refinement that
+    would test more than :data:`MAX_REFINE_CELLS` grid cells for one polygon is skipped. A
+    polygon still without a point gets one on its surface. Every point stands for the same
+    area within its polygon, so equal weights stay area-correct.
+    """
+    empty = np.empty(0)
+    community: list[np.ndarray] = [np.empty(0, dtype=np.int64)]
+    xs: list[np.ndarray] = [empty]
+    ys: list[np.ndarray] = [empty]
+    todo = which
+    step_m = spacing_m
+    while todo.size:
+        owner, cx, cy = _grid_cells(geoms[todo], step_m)
+        found = np.bincount(owner, minlength=todo.size)
+        finer = step_m / 2
+        again = (found < MIN_GRID_POINTS) & (finer >= MIN_GRID_SPACING_M)
+        again &= _cell_count(geoms[todo], finer) <= MAX_REFINE_CELLS
+        keep = ~again[owner]
+        community.append(todo[owner[keep]])
+        xs.append(cx[keep])
+        ys.append(cy[keep])
+        todo, step_m = todo[again], finer
+    done = np.concatenate(community)
+    # a polygon smaller than a cell of the finest grid gets one point on its surface
+    without = np.setdiff1d(which, done)
+    rep = shapely.point_on_surface(geoms[without])
+    community.append(without)
+    xs.append(shapely.get_x(rep))
+    ys.append(shapely.get_y(rep))
+    out = np.concatenate(community).astype(np.int64)
+    return out, np.concatenate(xs), np.concatenate(ys), np.ones(out.size)
+
+
+def _cell_count(polys: np.ndarray, spacing_m: float) -> np.ndarray:
+    """Grid cells of each polygon's bounding box at ``spacing_m`` (an upper bound of the work)."""
+    bounds = shapely.bounds(polys)
+    nx_ = np.floor((bounds[:, 2] - bounds[:, 0]) / spacing_m) + 2
+    ny_ = np.floor((bounds[:, 3] - bounds[:, 1]) / spacing_m) + 2
+    return nx_ * ny_
+
+
+def _grid_cells(polys: np.ndarray, spacing_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centres of the grid cells at ``spacing_m`` inside each polygon, with the polygon's position.
+
+    The grid is aligned to the CRS's origin (cell centres at odd multiples of half the
+    spacing), so one spacing puts the same points in a polygon whichever polygons it is given
+    with.
+    """
+    if polys.size == 0:
         empty = np.empty(0)
-        return np.empty(0, dtype=np.int64), empty, empty, empty
-    polys = geoms[which]
+        return np.empty(0, dtype=np.int64), empty, empty
     bounds = shapely.bounds(polys)
     x0 = np.floor(bounds[:, 0].min() / spacing_m) * spacing_m + spacing_m / 2
     y0 = np.floor(bounds[:, 1].min() / spacing_m) * spacing_m + spacing_m / 2
@@ -153,13 +222,7 @@ def _grid_points(
     cx = x0 + (ix0[owner] + local % nx_[owner]) * spacing_m
     cy = y0 + (iy0[owner] + local // nx_[owner]) * spacing_m
     inside = shapely.contains_xy(polys[owner], cx, cy)
-    # a polygon smaller than a cell gets one point on its surface
-    without = np.setdiff1d(np.arange(polys.size), owner[inside])
-    rep = shapely.point_on_surface(polys[without])
-    community = which[np.concatenate([owner[inside], without])]
-    x = np.concatenate([cx[inside], shapely.get_x(rep)])
-    y = np.concatenate([cy[inside], shapely.get_y(rep)])
-    return community, x, y, np.ones(community.size)
+    return owner[inside], cx[inside], cy[inside]
 
 
 def _require_raster(path: Path) -> None:

@@ -44,6 +44,7 @@ COMMUNITY_COLUMNS = (
     "input_note",
     "demand_method",
     "demand_points",
+    "off_network_share",
 )
 #: Standards checks of each community, after the circle columns.
 CHECK_COLUMNS = COMMUNITY_CHECK_COLUMNS

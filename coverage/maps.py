@@ -103,6 +103,7 @@ TEXT = {
         "access": "距步行网络（米）",
         "ok": "正常",
         "off_network": "不在步行网络内",
+        "off_network_share": "距可达设施的步行网络超过上限的居民（步行时间未计）",
         "before_after": "圈内老年人占比：现状 → 建成后",
         "newly_covered": "新增覆盖老年人",
         "cost": "费用（元）",
@@ -165,6 +166,8 @@ TEXT = {
         "access": "distance to the walking network (m)",
         "ok": "ok",
         "off_network": "off the walking network",
+        "off_network_share": "residents too far from a walking way that reaches a facility "
+        "(their walk is not measured)",
         "before_after": "older residents within the circle: today → with the sites",
         "newly_covered": "older residents newly covered",
         "cost": "cost (yuan)",
@@ -669,9 +672,10 @@ def _community_features(
 ) -> dict[str, Any]:
     status = frame[f"{circle}_status"].astype(str)
     popups = [_community_popup(row, circle, text, lang) for row in frame.to_dict("records")]
+    off = frame.get("off_network_share", pd.Series(np.nan, index=frame.index))
     tooltips = [
-        f"{html.escape(str(name))}: {html.escape(_status_label(s, lang))}"
-        for name, s in zip(frame["name"], status, strict=True)
+        f"{html.escape(str(name))}: {html.escape(_status_label(s, lang))}{_off_note(o, text)}"
+        for name, s, o in zip(frame["name"], status, off, strict=True)
     ]
     small = gpd.GeoDataFrame(
         {
@@ -684,6 +688,14 @@ def _community_features(
         crs=frame.crs,
     )
     return json.loads(small.to_json())
+
+
+def _off_note(share: Any, text: dict[str, str]) -> str:
+    """`` (12% off the walking network)`` for a community with off-network residents, else ""."""
+    if share is None or pd.isna(share) or share <= 0:
+        return ""
+    shown = _percent(share) if share >= 0.005 else "<1%"
+    return f" ({shown} {html.escape(text['off_network'])})"
 
 
 def _after_features(
@@ -748,6 +760,7 @@ def _community_popup(row: dict[str, Any], circle: str, text: dict[str, str], lan
         f"{text['status']}: <b>{html.escape(_status_label(str(row[f'{circle}_status']), lang))}</b>"
         f" ({_fmt(row.get(f'{circle}_minutes'), 0)} {text['minutes']})",
         f"{share_label}: {share_text}",
+        *_off_line(row.get("off_network_share"), text),
         f"{text['median']}: {_fmt(row.get(f'{circle}_median_min'))}",
         f"{text['p90']}: {_fmt(row.get(f'{circle}_p90_min'))}",
         f"{text['nearest']}: {_fmt(row.get(f'{circle}_nearest'))}",
@@ -767,6 +780,14 @@ def _community_popup(row: dict[str, Any], circle: str, text: dict[str, str], lan
         shown = note_zh(str(note)) if lang == "zh" else str(note)
         lines.append(f"{text['note']}: {html.escape(shown)}")
     return "<br>".join(lines)
+
+
+def _off_line(share: Any, text: dict[str, str]) -> list[str]:
+    """The popup line on a community's off-network residents, when it has any."""
+    if share is None or pd.isna(share) or share <= 0:
+        return []
+    shown = _percent(share) if share >= 0.005 else "<1%"
+    return [f"{html.escape(text['off_network_share'])}: {shown}"]
 
 
 def _facility_popup(row: Any, tier_label: str, text: dict[str, str], lang: str) -> str:

@@ -891,8 +891,7 @@ def main_parts(net: WalkNetwork, *, min_share: float) -> WalkNetwork:
         The same network when nothing is dropped, else a new one.
 
     """
-    counts = np.bincount(net.component)
-    keep_part = (counts >= min_share * net.n_nodes) | (counts == counts.max())
+    keep_part = kept_parts(net, min_share=min_share)
     if keep_part.all():
         return net
     keep_node = keep_part[net.component]
@@ -906,6 +905,12 @@ def main_parts(net: WalkNetwork, *, min_share: float) -> WalkNetwork:
         100 * min_share,
     )
     return net.edges_subset(keep_node, keep_edge)
+
+
+def kept_parts(net: WalkNetwork, *, min_share: float) -> np.ndarray:
+    """Which connected parts :func:`main_parts` keeps: a bool per component label."""
+    counts = np.bincount(net.component)
+    return np.asarray((counts >= min_share * net.n_nodes) | (counts == counts.max()))
 
 
 def describe_components(net: WalkNetwork) -> str:

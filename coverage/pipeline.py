@@ -26,7 +26,7 @@ from . import circles as circles_mod
 from ._errors import InputError
 from ._validate import _speed, as_text
 from ._version import __version__
-from .network import WalkNetwork, describe_components, main_parts
+from .network import WalkNetwork, describe_components, kept_parts, main_parts
 from .policy import Circle, Policy
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,11 @@ class Analysis:
         The input communities (every row, in input order) with, per circle, ``<circle>_share``,
         ``<circle>_status``, ``<circle>_median_min``, ``<circle>_p90_min``, ``<circle>_nearest``,
         ``<circle>_minutes``, ``<circle>_within`` and ``<circle>_residents``; plus ``basis``
-        (``elderly`` or ``population``), ``demand_method`` and ``demand_points``.
+        (``elderly`` or ``population``), ``demand_method``, ``demand_points`` and
+        ``off_network_share``: the share of the community's residents at demand points farther
+        than the profile's ``max_access_m`` from the walking network that reaches a facility
+        (their walk is not measured; they count in ``<circle>_residents`` but never in
+        ``<circle>_within``, so a share below 1 may be theirs; NaN without points).
     facilities : geopandas.GeoDataFrame
         The input facilities with ``network_status`` (``ok`` / ``off_network``) and
         ``access_m`` (metres to the nearest walkable way).
@@ -274,10 +278,14 @@ def analyze(
     checks = standards.check(comm, fac, policy, net=net, speed_m_s=speed)
     fac = fac.assign(**{str(column): checks.facilities[column] for column in checks.facilities})
     counts = np.bincount(points.community, minlength=len(comm))
+    off_share = np.bincount(
+        points.community, weights=points.weight * off_network, minlength=len(comm)
+    )
     out = comm.assign(
         basis=basis,
         demand_method=points.method.to_numpy(),
         demand_points=counts,
+        off_network_share=np.where(counts > 0, off_share, np.nan),
     )
     out = pd.concat([out, *results, checks.communities], axis=1)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=net.crs)
@@ -349,9 +357,10 @@ class Prepared:
     points : DemandPoints
         The demand points.
     point_snap : Snap
-        Where each demand point joins the network.
+        Where each demand point joins the network: the nearest edge of the parts that hold a
+        facility on the network (see :func:`carecircle.travel.served_edges`).
     off_network : numpy.ndarray
-        True for demand points farther than ``max_access_m`` from any walkable way.
+        True for demand points farther than ``max_access_m`` from those parts.
     speed_m_s : float
         The walking speed used.
 
@@ -406,7 +415,8 @@ def prepare(
         raise InputError(msg)
     speed = _speed(speed_m_s, policy.speed_m_s)
 
-    net = main_parts(net, min_share=policy.min_component_share)
+    whole = net
+    net = main_parts(whole, min_share=policy.min_component_share)
     net = walking_network(net, policy, speed_m_s=speed, dem=dem)
     comm = communities.to_crs(net.crs).reset_index(drop=True)
     fac = facilities.to_crs(net.crs).reset_index(drop=True)
@@ -414,11 +424,11 @@ def prepare(
         "network: %d nodes, %d edges, %s", net.n_nodes, net.n_edges, describe_components(net)
     )
     points = demand.place(comm, spacing_m=policy.grid_spacing_m, raster=population_raster)
-    point_snap = travel.snap(net, points.x, points.y)
     fac_snap = travel.snap(net, fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
+    fac_on = fac_snap.access_m <= policy.max_access_m
     fac = fac.assign(
         access_m=np.round(fac_snap.access_m, 1),
-        network_status=np.where(fac_snap.access_m > policy.max_access_m, "off_network", "ok"),
+        network_status=np.where(fac_on, "ok", "off_network"),
     )
     for row in fac.loc[fac["network_status"] != "ok"].itertuples():
         logger.warning(
@@ -428,7 +438,18 @@ def prepare(
             row.access_m,
             policy.max_access_m,
         )
-    return Prepared(
+    served = travel.served_edges(net, fac_snap.subset(fac_on))
+    point_snap = travel.snap(net, points.x, points.y, edges=served)
+    _note_fragments(
+        whole,
+        net,
+        served,
+        points,
+        point_snap,
+        min_share=policy.min_component_share,
+        max_access_m=policy.max_access_m,
+    )
+    prep = Prepared(
         net=net,
         communities=comm,
         facilities=fac,
@@ -437,6 +458,75 @@ def prepare(
         point_snap=point_snap,
         off_network=point_snap.access_m > policy.max_access_m,
         speed_m_s=speed,
+    )
+    _note_off_network(prep, policy.max_access_m)
+    return prep
+
+
+def _note_fragments(
+    whole: WalkNetwork,
+    net: WalkNetwork,
+    served: np.ndarray,
+    points: demand.DemandPoints,
+    point_snap: travel.Snap,
+    *,
+    min_share: float,
+    max_access_m: float,
+) -> None:
+    """Count, in one line, the demand points nearer a part that reaches no facility.
+
+    Those parts are the fragments :func:`main_parts` left out of ``whole`` and the parts of
+    ``net`` outside ``served``; the points joined the served network instead. Each point is
+    looked up within its own access distance only (a nearest search over a sparse index of
+    fragments costs ten times more), except the few beyond ``max_access_m``.
+    """
+    dropped = ~kept_parts(whole, min_share=min_share)[whole.component[whole.u]]
+    unserved = np.ones(net.n_edges, dtype=bool)
+    unserved[served] = False
+    elsewhere = np.concatenate([whole.geometry[dropped], net.geometry[unserved]])
+    if elsewhere.size == 0 or len(points) == 0:
+        return
+    tree = shapely.STRtree(elsewhere)
+    spot = shapely.points(points.x, points.y)
+    access_m = point_snap.access_m
+    near = np.flatnonzero(access_m <= max_access_m)
+    which, edge = tree.query(spot[near], predicate="dwithin", distance=access_m[near])
+    closer = shapely.distance(spot[near][which], elsewhere[edge]) < access_m[near][which]
+    nearer = [near[np.unique(which[closer])]]
+    far = np.flatnonzero(access_m > max_access_m)
+    if far.size:
+        (found, _), distance = tree.query_nearest(
+            spot[far],
+            max_distance=float(access_m[far].max()),
+            return_distance=True,
+            all_matches=False,
+        )
+        nearer.append(far[found[distance < access_m[far][found]]])
+    count = sum(int(part.size) for part in nearer)
+    if count:
+        logger.warning(
+            "%d demand points lie nearer a part of the network that reaches no facility; "
+            "joined to the nearest part that does",
+            count,
+        )
+
+
+def _note_off_network(prep: Prepared, max_access_m: float) -> None:
+    """Count, in one line, the demand points beyond ``max_access_m`` and their residents."""
+    off = prep.off_network
+    if not off.any():
+        return
+    residents = prep.point_residents()
+    total = residents.sum()
+    share = f"{residents[off].sum() / total:.1%}" if total > 0 else "no"
+    logger.warning(
+        "%d of %d demand points (%s of residents) lie more than %.0f m from the walking network "
+        "that reaches a facility: off_network, their walk not measured (communities' "
+        "off_network_share)",
+        int(off.sum()),
+        off.size,
+        share,
+        max_access_m,
     )
 
 

@@ -79,6 +79,7 @@ HEADERS: dict[str, dict[str, str]] = {
         "input_note": "数据说明",
         "demand_method": "人口分布方法",
         "demand_points": "需求点数",
+        "off_network_share": "不在步行网络内的居民比例",
         "stations": "养老服务站(点)数",
         "station_status": "养老服务站(点)",
         "eldercare_area_m2": "养老服务设施面积(m²)",
@@ -133,6 +134,7 @@ HEADERS: dict[str, dict[str, str]] = {
         "input_note": "Data note",
         "demand_method": "Residents placed by",
         "demand_points": "Demand points",
+        "off_network_share": "Residents off the walking network",
         "stations": "Stations",
         "station_status": "Station",
         "eldercare_area_m2": "Care floor area (m²)",
@@ -286,6 +288,7 @@ _FORMATS = {
     "area_per_resident_required_m2": "0.000",
     "share": _PERCENT,
     "station_coverage": _PERCENT,
+    "off_network_share": _PERCENT,
 }
 
 

@@ -2,7 +2,9 @@
 
 Points (facilities, demand points) join the network at the nearest point of the nearest edge,
 not at the nearest node: each point is a :class:`Snap` (edge, fraction along it, access distance).
-The walk from the point to the way counts at the same speed.
+The walk from the point to the way counts at the same speed. Demand points join only the parts
+of the network that can reach a facility (:func:`served_edges`), never a fragment that leads
+nowhere.
 
 One call of :func:`node_times` runs one multi-source Dijkstra (``scipy.sparse.csgraph``) from all
 facilities of a circle at once, over a graph in which every facility is a virtual node joined
@@ -116,7 +118,9 @@ class NodeTimes:
     source: np.ndarray
 
 
-def snap(net: WalkNetwork, x: np.ndarray, y: np.ndarray) -> Snap:
+def snap(
+    net: WalkNetwork, x: np.ndarray, y: np.ndarray, *, edges: np.ndarray | None = None
+) -> Snap:
     """Join points to the nearest point of the nearest edge.
 
     Parameters
@@ -125,6 +129,10 @@ def snap(net: WalkNetwork, x: np.ndarray, y: np.ndarray) -> Snap:
         The network.
     x, y : numpy.ndarray
         Point coordinates in ``net.crs`` (metres).
+    edges : numpy.ndarray, optional, keyword-only
+        Indices of the edges points may join (e.g. the parts of the network that reach a
+        facility, see :func:`served_edges`); every edge when omitted. The result's
+        :attr:`Snap.edge` still indexes the whole network.
 
     Returns
     -------
@@ -136,16 +144,73 @@ def snap(net: WalkNetwork, x: np.ndarray, y: np.ndarray) -> Snap:
     if points.size == 0:
         empty = np.empty(0)
         return Snap(np.empty(0, dtype=np.int64), empty, empty)
-    (which, edge), distance = net.edge_tree.query_nearest(
-        points, return_distance=True, all_matches=False
-    )
+    if edges is None:
+        tree, index = net.edge_tree, None
+    else:
+        index = np.asarray(edges, dtype=np.int64)
+        if index.size == 0:
+            msg = "no edge to join the points to: the subset of edges is empty"
+            raise ValueError(msg)
+        if np.array_equal(index, np.arange(net.n_edges)):
+            tree, index = net.edge_tree, None  # every edge: the network's own index
+        else:
+            tree = shapely.STRtree(net.geometry[index])
+    (which, edge), distance = tree.query_nearest(points, return_distance=True, all_matches=False)
     order = np.argsort(which, kind="stable")
     edge = edge[order].astype(np.int64)
+    if index is not None:
+        edge = index[edge]
     distance = distance[order]
     lines = net.geometry[edge]
     along = shapely.line_locate_point(lines, points, normalized=True)
     along = np.where(np.isfinite(along), along, 0.0)
     return Snap(edge=edge, fraction=np.clip(along, 0.0, 1.0), access_m=distance)
+
+
+#: A connected part of the network with at least this many nodes is a real part (a village
+#: across a river, an island), not a mapping fragment: its residents join it even when it holds
+#: no facility, and are then honestly out of reach (``inf``), never joined across the water to
+#: another part.
+REAL_PART_MIN_NODES = 50
+
+
+def served_edges(
+    net: WalkNetwork, facilities: Snap, *, min_nodes: int = REAL_PART_MIN_NODES
+) -> np.ndarray:
+    """The edges of the parts of the network residents join: those that can reach a facility.
+
+    A part (connected component) serves its residents when it holds at least one of the
+    joined ``facilities``. A part of at least ``min_nodes`` nodes is kept too, facility or
+    not: it is a real part of the district whose residents can walk only within it, so their
+    times there are ``inf`` (out of reach), where joining them to another part would invent a
+    walk. Smaller parts without a facility (a plaza footway that leads nowhere) are fragments:
+    their residents join the nearest served part. With no facility on the network at all, the
+    largest part is kept so that times are still measured, to no facility (``inf``).
+
+    Parameters
+    ----------
+    net : WalkNetwork
+        The network.
+    facilities : Snap
+        The facilities joined to the network (those on it only).
+    min_nodes : int, keyword-only
+        The fewest nodes of a part kept without a facility.
+
+    Returns
+    -------
+    numpy.ndarray
+        Indices of the served edges (int64, ascending).
+
+    """
+    part = net.component
+    size = np.bincount(part)
+    served = size >= min_nodes
+    if len(facilities):
+        served[part[net.u[facilities.edge]]] = True
+    if not served.any():
+        served = size == size.max()
+        served &= np.cumsum(served) == 1  # of equally large parts, the first
+    return np.flatnonzero(served[part[net.u]]).astype(np.int64)
 
 
 def node_times(

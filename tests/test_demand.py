@@ -208,3 +208,61 @@ def test_nan_cells_are_read_as_nodata_with_a_warning(
         f"{path}: 2 cell(s) hold NaN (not a number), first at row 1, column 1, and the raster "
         "declares no nodata value for them; read as nodata (nobody there)"
     ) in caplog.messages
+
+
+def _strip(dy: float) -> gpd.GeoDataFrame:
+    """A 500 m x 10 m strip (along x) from y = dy to dy + 10, and a 200 m square beside it."""
+    return gpd.GeoDataFrame(
+        {"id": ["strip", "square"]},
+        geometry=[
+            shapely.box(OX + 50, OY + dy, OX + 550, OY + dy + 10),
+            shapely.box(OX, OY + 100, OX + 200, OY + 300),
+        ],
+        crs=UTM,
+    )
+
+
+@pytest.mark.parametrize(
+    ("dy", "spacing_m"),
+    [
+        (20.0, 50.0),  # the 50 m grid's row y = 25 runs inside: 10 points, 50 m apart
+        (37.0, 25.0),  # no 50 m row inside (25, 75): halved once, the row y = 37.5, 20 points
+        (26.0, 12.5),  # none at 50 or 25 m (25; 12.5, 37.5): at 12.5 m, y = 31.25, 40 points
+    ],
+)
+def test_a_strip_narrower_than_the_grid_gets_a_row_of_points(dy: float, spacing_m: float) -> None:
+    points = demand.place(_strip(dy), spacing_m=50.0)
+    strip = points.community == 0
+    x, y = points.x[strip] - OX, points.y[strip] - OY
+    assert strip.sum() >= demand.MIN_GRID_POINTS
+    assert strip.sum() == 500 / spacing_m
+    np.testing.assert_allclose(np.sort(x), 50 + spacing_m / 2 + spacing_m * np.arange(x.size))
+    assert np.unique(y).size == 1 and dy < y[0] < dy + 10
+    # the square holds 16 points of the 50 m grid already: not gridded finer
+    assert (points.community == 1).sum() == 16
+    np.testing.assert_allclose(np.bincount(points.community, weights=points.weight), [1.0, 1.0])
+    assert np.allclose(points.weight[strip], 1 / strip.sum())
+
+
+def test_a_community_too_small_for_the_finest_grid_gets_one_point() -> None:
+    tiny = gpd.GeoDataFrame(
+        {"id": ["kiosk"]}, geometry=[shapely.box(OX + 0.2, OY + 0.2, OX + 0.8, OY + 0.8)], crs=UTM
+    )
+    points = demand.place(tiny, spacing_m=50.0)
+    assert len(points) == 1 and points.weight.tolist() == [1.0]
+    assert shapely.box(OX + 0.2, OY + 0.2, OX + 0.8, OY + 0.8).contains(
+        shapely.Point(points.x[0], points.y[0])
+    )
+
+
+def test_a_block_with_too_few_points_is_gridded_finer_and_only_finer() -> None:
+    """A 100 m block holds 4 points of the 50 m grid: it gets the 16 of the 25 m grid instead."""
+    block = gpd.GeoDataFrame(
+        {"id": ["block"]}, geometry=[shapely.box(OX, OY, OX + 100, OY + 100)], crs=UTM
+    )
+    points = demand.place(block, spacing_m=50.0)
+    centres = 12.5 + 25.0 * np.arange(4)
+    expected = np.array([(x, y) for y in centres for x in centres])
+    got = np.column_stack([points.x - OX, points.y - OY])
+    np.testing.assert_allclose(got[np.lexsort((got[:, 0], got[:, 1]))], expected)
+    np.testing.assert_allclose(points.weight, 1 / 16)

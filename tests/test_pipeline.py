@@ -85,8 +85,11 @@ def test_hand_computed_shares_and_statuses(district):
     result = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
     c = result.communities.set_index("id")
     assert list(c.index) == ["A", "B", "C", "D", "E", "F"]  # every community, in order
-    assert c.loc["A", "eldercare_median_min"] == pytest.approx(117 / 60, abs=1e-3)
-    assert c.loc["B", "eldercare_median_min"] == pytest.approx(317 / 60, abs=1e-3)
+    # Each 10 m square gets a 4 x 3 grid at 3.125 m (50 m halved until it holds 8 points)
+    # around its centre: 100 m along + 17 m access = 117 m for A, give or take the grid.
+    assert c.loc["A", "demand_points"] == 12
+    assert c.loc["A", "eldercare_median_min"] == pytest.approx(117 / 60, abs=3.2 / 60)
+    assert c.loc["B", "eldercare_median_min"] == pytest.approx(317 / 60, abs=3.2 / 60)
     assert c.loc["C", "kind"] == "rural"
     assert c.loc["C", "medical_minutes"] == 4.0
     assert c.loc["A", "medical_minutes"] == 2.0
@@ -99,7 +102,10 @@ def test_hand_computed_shares_and_statuses(district):
         "F": "empty_geometry",
     }
     assert c["medical_status"].to_dict()["C"] == "covered"  # 217 s <= 240 s (rural)
-    assert c.loc["A", "medical_status"] == "covered"  # 116 s <= 120 s
+    # From H1, 1 m along, a point of A at (x, y) takes x - 1 + y seconds: three of its 12, at
+    # the far corner (x + y = 121.9, 121.9, 125.0), take over 120 s.
+    assert c.loc["A", "medical_share"] == pytest.approx(9 / 12)
+    assert c.loc["A", "medical_status"] == "partial"
     assert c.loc["A", "eldercare_nearest"] == "S1"
     assert c.loc["A", "medical_nearest"] == "H1"
     assert c.loc["A", "basis"] == "elderly"
@@ -591,3 +597,191 @@ def test_a_circle_without_any_facility_of_its_kind_says_so(district, tmp_path, c
     )
     html = _decoded(fmap.get_root().render())
     assert html.count(" (无此类设施)") == 1  # the medical communities' layer, named so
+
+
+# --- residents joined to the network that serves them ----------------------------------------
+
+
+def _long_street(shift_m: float = 0.0, *, plaza: bool = False) -> Any:
+    """A 1 km street along y = 0 (11 nodes, 100 m apart), optionally with a plaza footway.
+
+    The plaza is 6 nodes 20 m apart along y = 100, from x = 0 to 100, joined to nothing: a
+    dead end that reaches no facility. Everything moves by ``shift_m`` in x and y.
+    """
+    from carecircle import network
+
+    x = np.arange(11) * 100.0
+    y = np.zeros(11)
+    u, v = np.arange(10), np.arange(1, 11)
+    if plaza:
+        x = np.concatenate([x, np.arange(6) * 20.0])
+        y = np.concatenate([y, np.full(6, 100.0)])
+        u, v = np.concatenate([u, np.arange(11, 16)]), np.concatenate([v, np.arange(12, 17)])
+    return network.from_arrays(x + OX + shift_m, y + OY + shift_m, u, v, crs=UTM)
+
+
+def _layers(
+    tmp_path: Path,
+    boxes: dict[str, tuple[float, float, float, float]],
+    *,
+    elderly: list[float],
+    facility_x: float,
+    minutes: int,
+    shift_m: float = 0.0,
+    extra: str = "",
+) -> tuple[Path, Path, policy.Policy]:
+    """Communities (boxes relative to the street's start), one station, a profile."""
+    ox, oy = OX + shift_m, OY + shift_m
+    communities = gpd.GeoDataFrame(
+        {
+            "id": list(boxes),
+            "name": [f"{key}社区" for key in boxes],
+            "population": [10 * e for e in elderly],
+            "elderly": elderly,
+            "township": "一街道",
+        },
+        geometry=[
+            shapely.box(x0 + ox, y0 + oy, x1 + ox, y1 + oy) for x0, y0, x1, y1 in boxes.values()
+        ],
+        crs=UTM,
+    )
+    comm_path = tmp_path / f"communities_{shift_m:g}.gpkg"
+    communities.to_file(comm_path, driver="GPKG")
+    fac = gpd.GeoSeries(shapely.points([OX + shift_m + facility_x], [OY + shift_m]), crs=UTM)
+    fac_path = tmp_path / f"facilities_{shift_m:g}.csv"
+    pd.DataFrame(
+        {
+            "id": ["S1"],
+            "name": ["站一"],
+            "tier": ["community_station"],
+            "lon": fac.to_crs(4326).x,
+            "lat": fac.to_crs(4326).y,
+        }
+    ).to_csv(fac_path, index=False)
+    profile_path = tmp_path / "joined.toml"
+    profile_path.write_text(
+        f'name = "joined"\nextends = "chongqing"\n{extra}\n[circles.eldercare]\n'
+        f"minutes_urban = {minutes}\nminutes_rural = {minutes}\n",
+        encoding="utf-8",
+    )
+    return comm_path, fac_path, policy.load(profile_path)
+
+
+@pytest.mark.parametrize("min_share", [0.01, 0.5])
+def test_residents_beside_a_dead_end_plaza_join_the_street(tmp_path, caplog, min_share):
+    """A block from the street (y = 0) to the plaza (y = 100), the station at its corner.
+
+    Its 16 points (25 m grid: 50 m gives only 4) sit at x, y = 12.5 .. 87.5; the 8 with
+    y > 50 are nearer the plaza. Joined to the street every one walks x + y <= 175 m, within
+    3 minutes at 1 m/s: 100 %. Joined to the plaza, those 8 would reach nothing: 50 %. With
+    min_component_share 0.5 the plaza (6 of 17 nodes) is dropped before; still 8 points were
+    nearer it.
+    """
+    comm_path, fac_path, profile = _layers(
+        tmp_path,
+        {"block": (0.0, 0.0, 100.0, 100.0)},
+        elderly=[160.0],
+        facility_x=0.0,
+        minutes=3,
+        extra=f"[analysis]\nmin_component_share = {min_share}\n",
+    )
+    with caplog.at_level(logging.WARNING, logger="carecircle.pipeline"):
+        result = pipeline.run(
+            _long_street(plaza=True), comm_path, fac_path, policy=profile, speed_m_s=1.0
+        )
+    block = result.communities.iloc[0]
+    assert block["demand_points"] == 16
+    assert block["eldercare_share"] == pytest.approx(1.0)
+    assert block["eldercare_status"] == "covered"
+    assert block["eldercare_p90_min"] == pytest.approx(150 / 60)  # 15 of the 16 walk <= 150 m
+    assert block["off_network_share"] == 0.0
+    said = [r.getMessage() for r in caplog.records if "reaches no facility" in r.getMessage()]
+    assert said == [
+        "8 demand points lie nearer a part of the network that reaches no facility; joined to "
+        "the nearest part that does"
+    ]
+
+
+def test_points_beyond_300_m_are_off_network_counted_and_shown(tmp_path, caplog):
+    """Half of 'near' lies beyond 300 m from the street, all of 'far' does.
+
+    near: x 100..200, y 200..400, 8 points of the 50 m grid at x 125, 175 and y 225 .. 375;
+    those at y 325 and 375 are off the network. The station at x = 150: the others walk
+    25 + 225 or 25 + 275 m, within 6 minutes at 1 m/s. far: a 20 m square at y 340..360,
+    12 points (50 m halved to 6.25 m: x 503.125 .. 515.625, y 340.625 .. 359.375). 16 of 20
+    points; residents 50 of near's 100 and all of far's 50: 100 of 150.
+    """
+    assert policy.load("chongqing").max_access_m == 300.0
+    comm_path, fac_path, profile = _layers(
+        tmp_path,
+        {"near": (100.0, 200.0, 200.0, 400.0), "far": (500.0, 340.0, 520.0, 360.0)},
+        elderly=[100.0, 50.0],
+        facility_x=150.0,
+        minutes=6,
+    )
+    with caplog.at_level(logging.WARNING, logger="carecircle.pipeline"):
+        result = pipeline.run(_long_street(), comm_path, fac_path, policy=profile, speed_m_s=1.0)
+    c = result.communities.set_index("id")
+    assert c["demand_points"].tolist() == [8, 12]
+    assert c["off_network_share"].tolist() == [0.5, 1.0]
+    # Off-network residents stay in the count but are never within: near is half covered
+    # (with the 1000 m cap its points at y = 325 would be within, 25 + 325 <= 360: 75 %).
+    assert c.loc["near", "eldercare_share"] == pytest.approx(0.5)
+    assert c.loc["near", "eldercare_status"] == "partial"
+    assert c.loc["far", "eldercare_status"] == "outside_network"
+    said = [r.getMessage() for r in caplog.records if "demand points (" in r.getMessage()]
+    assert said == [
+        "16 of 20 demand points (66.7% of residents) lie more than 300 m from the walking "
+        "network that reaches a facility: off_network, their walk not measured (communities' "
+        "off_network_share)"
+    ]
+    table = export.summary_table(result)
+    assert table["off_network_share"].tolist() == [0.5, 1.0]
+    page = _decoded(maps.build(result).get_root().render())
+    assert "near社区: 部分覆盖 (50% 不在步行网络内)" in page  # the tooltip
+    assert "距可达设施的步行网络超过上限的居民（步行时间未计）: 50%" in page  # the popup
+
+
+@pytest.mark.parametrize("shift_m", [0.0, 17.0])
+def test_a_strip_along_a_street_has_the_same_share_wherever_the_grid_falls(tmp_path, shift_m):
+    """A 10 m x 500 m strip 20..30 m beside the street, x 50..550; the station at x = 10.
+
+    A point at x walks x - 10 + its access (about 25 m): within 5 minutes at 1 m/s up to
+    x = 285, so (285 - 50) / 500 = 47 % of the strip. Unshifted the 50 m grid's row y = 25
+    falls inside (10 points: 5 within, 50 %); shifted by 17 m no 50 m row does and the 25 m
+    grid gives 20 points (9 within, 45 %). One point alone would give 0 % or 100 %.
+    """
+    comm_path, fac_path, profile = _layers(
+        tmp_path,
+        {"strip": (50.0, 20.0, 550.0, 30.0)},
+        elderly=[100.0],
+        facility_x=10.0,
+        minutes=5,
+        shift_m=shift_m,
+    )
+    result = pipeline.run(_long_street(shift_m), comm_path, fac_path, policy=profile, speed_m_s=1.0)
+    strip = result.communities.iloc[0]
+    assert strip["demand_points"] == {0.0: 10, 17.0: 20}[shift_m]
+    assert strip["eldercare_share"] == pytest.approx(0.47, abs=0.05)  # half a 10-point step
+
+
+def test_a_home_far_from_every_way_but_nearest_the_plaza_is_counted_in_both_lines(tmp_path, caplog):
+    """A 20 m hut at x 40..60, y 440..460: 16 points (6.25 m grid), 340-360 m from the plaza
+    (y = 100), 440-460 m from the street. Nearer the plaza, and off the network."""
+    comm_path, fac_path, profile = _layers(
+        tmp_path, {"hut": (40.0, 440.0, 60.0, 460.0)}, elderly=[10.0], facility_x=0.0, minutes=3
+    )
+    with caplog.at_level(logging.WARNING, logger="carecircle.pipeline"):
+        result = pipeline.run(
+            _long_street(plaza=True), comm_path, fac_path, policy=profile, speed_m_s=1.0
+        )
+    assert result.communities["demand_points"].tolist() == [16]
+    assert result.communities["eldercare_status"].tolist() == ["outside_network"]
+    said = [r.getMessage() for r in caplog.records if "demand points" in r.getMessage()]
+    assert said == [
+        "16 demand points lie nearer a part of the network that reaches no facility; joined to "
+        "the nearest part that does",
+        "16 of 16 demand points (100.0% of residents) lie more than 300 m from the walking "
+        "network that reaches a facility: off_network, their walk not measured (communities' "
+        "off_network_share)",
+    ]

@@ -274,7 +274,7 @@ def test_candidates_nowhere_near_the_street_are_refused(district, tmp_path):
         sites.propose(prep, elsewhere, policy=profile, count=1)
     beside = _candidates_at(tmp_path / "beside.csv", [(200.0, 2_000.0), (300.0, -1_500.0)])
     message = (
-        r"^beside.csv: none of the 2 candidate sites lies within 1000 m .*nearest, 'K5', is 1,500"
+        r"^beside.csv: none of the 2 candidate sites lies within 300 m .*nearest, 'K5', is 1,500"
     )
     with pytest.raises(InputError, match=message):
         sites.propose(prep, beside, policy=profile, count=1)

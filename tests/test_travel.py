@@ -307,3 +307,77 @@ def test_a_direction_that_cannot_be_walked_is_inf_and_nothing_else_is(facility_m
         np.inf,
         0.0,
     ]
+
+
+def _street_and_plaza(
+    *, facility_on_plaza: bool = False
+) -> tuple[network.WalkNetwork, travel.Snap]:
+    """The conftest street (x = 0..400) and a 6-node plaza footway 30 m north of x = 200..300.
+
+    The plaza (edges 4..8) joins nothing; the facility stands at x = 0 on the street (or on
+    the plaza).
+    """
+    ox, oy = 600_000.0, 3_300_000.0
+    x = np.concatenate([np.arange(5) * 100.0, 200.0 + np.arange(6) * 20.0]) + ox
+    y = np.concatenate([np.zeros(5), np.full(6, 30.0)]) + oy
+    u = np.array([0, 1, 2, 3, 5, 6, 7, 8, 9])
+    v = np.array([1, 2, 3, 4, 6, 7, 8, 9, 10])
+    net = network.from_arrays(x, y, u, v, crs="EPSG:32648")
+    at = (ox + 250.0, oy + 30.0) if facility_on_plaza else (ox, oy)
+    return net, travel.snap(net, np.array([at[0]]), np.array([at[1]]))
+
+
+def test_points_may_be_joined_to_a_subset_of_the_edges():
+    net, _ = _street_and_plaza()
+    x, y = np.array([net.x[0] + 250.0]), np.array([net.y[0] + 20.0])  # 10 m below the plaza
+    assert travel.snap(net, x, y).edge.tolist() == [6]  # the plaza's edge from x = 240 to 260
+    on_street = travel.snap(net, x, y, edges=np.array([3, 2, 1, 0]))
+    assert on_street.edge.tolist() == [2]  # an index into the whole network, not the subset
+    assert on_street.fraction[0] == pytest.approx(0.5)
+    assert on_street.access_m[0] == pytest.approx(20.0)
+    every = travel.snap(net, x, y, edges=np.arange(net.n_edges))
+    assert every.edge.tolist() == [6]
+    with pytest.raises(ValueError, match="subset of edges is empty"):
+        travel.snap(net, x, y, edges=np.empty(0, dtype=np.int64))
+
+
+def test_served_edges_are_the_parts_holding_a_facility():
+    net, on_street = _street_and_plaza()
+    assert travel.served_edges(net, on_street).tolist() == [0, 1, 2, 3]
+    _, on_plaza = _street_and_plaza(facility_on_plaza=True)
+    assert travel.served_edges(net, on_plaza).tolist() == [4, 5, 6, 7, 8]
+    # No facility on the network: the largest part (the plaza's 6 nodes against the street's
+    # 5), so the points are still joined and measured, to no facility.
+    nowhere = on_street.subset(np.array([], dtype=np.int64))
+    assert travel.served_edges(net, nowhere).tolist() == [4, 5, 6, 7, 8]
+
+
+def test_a_real_part_without_a_facility_keeps_its_residents():
+    # two 8 x 8 street grids (64 nodes each) 2 km apart, across a river; the facility is in
+    # the west one. Residents of the east grid walk only there: out of reach, not joined west.
+    west = network.synthetic_grid(8, 8, spacing_m=50.0)
+    x = np.concatenate([west.x, west.x + 2000.0])
+    y = np.concatenate([west.y, west.y])
+    n = west.n_nodes
+    net = network.from_arrays(
+        x,
+        y,
+        np.concatenate([west.u, west.u + n]),
+        np.concatenate([west.v, west.v + n]),
+        crs=west.crs,
+    )
+    facility = travel.snap(net, west.x[:1] + 10.0, west.y[:1])
+    east = np.flatnonzero(net.component[net.u] == net.component[n])
+    assert set(travel.served_edges(net, facility).tolist()) == set(range(net.n_edges))
+    # a home 100 m west of the east grid joins it, and is out of reach from the facility
+    home = travel.snap(
+        net,
+        np.array([west.x.max() + 900.0]),
+        np.array([west.y[0]]),
+        edges=travel.served_edges(net, facility),
+    )
+    assert home.edge[0] in east
+    seconds, _ = travel.nearest_times(net, facility, home, speed_m_s=1.0)
+    assert np.isinf(seconds[0])
+    # as a fragment (the rule's floor above its size) it is not kept
+    assert set(travel.served_edges(net, facility, min_nodes=65).tolist()).isdisjoint(east)
