@@ -27,7 +27,7 @@ from ._errors import InputError
 from ._validate import _speed, as_text
 from ._version import __version__
 from .network import WalkNetwork, describe_components, kept_parts, main_parts
-from .policy import Circle, Policy
+from .policy import Circle, Policy, Walking
 
 logger = logging.getLogger(__name__)
 
@@ -312,7 +312,7 @@ def analyze(
         "network_edges": net.n_edges,
         "population_raster": str(population_raster) if population_raster else "",
         "crs": net.crs.to_string(),
-        "walking": _walking_metadata(net, policy),
+        **_walking_metadata(net, policy),
     }
     circles_gdf = gpd.GeoDataFrame(circles_gdf, crs=net.crs)
     dissolved = isochrones.dissolve(circles_gdf)
@@ -363,6 +363,8 @@ class Prepared:
         True for demand points farther than ``max_access_m`` from those parts.
     speed_m_s : float
         The walking speed used.
+    elevation : terrain.Elevation or None
+        The DEM over the network, when one was given (the access walks' grades).
 
     """
 
@@ -374,6 +376,7 @@ class Prepared:
     point_snap: travel.Snap
     off_network: np.ndarray
     speed_m_s: float
+    elevation: terrain.Elevation | None = None
 
     def point_limits_s(self, circle: Circle) -> np.ndarray:
         """Each demand point's time limit for ``circle``, in seconds (urban or rural)."""
@@ -417,14 +420,26 @@ def prepare(
 
     whole = net
     net = main_parts(whole, min_share=policy.min_component_share)
-    net = walking_network(net, policy, speed_m_s=speed, dem=dem)
+    elevation = (
+        terrain.read_dem(dem, net_crs=net.crs, bounds=net.bounds()) if dem is not None else None
+    )
+    if not net.walking:
+        net = terrain.apply(net, policy.walking, speed_m_s=speed, elevation=elevation)
     comm = communities.to_crs(net.crs).reset_index(drop=True)
     fac = facilities.to_crs(net.crs).reset_index(drop=True)
     logger.info(
         "network: %d nodes, %d edges, %s", net.n_nodes, net.n_edges, describe_components(net)
     )
     points = demand.place(comm, spacing_m=policy.grid_spacing_m, raster=population_raster)
-    fac_snap = travel.snap(net, fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
+    fac_snap = graded_access(
+        net,
+        travel.snap(net, fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy()),
+        fac.geometry.x.to_numpy(),
+        fac.geometry.y.to_numpy(),
+        elevation=elevation,
+        walking=policy.walking,
+        to_door=True,
+    )
     fac_on = fac_snap.access_m <= policy.max_access_m
     fac = fac.assign(
         access_m=np.round(fac_snap.access_m, 1),
@@ -439,7 +454,15 @@ def prepare(
             policy.max_access_m,
         )
     served = travel.served_edges(net, fac_snap.subset(fac_on))
-    point_snap = travel.snap(net, points.x, points.y, edges=served)
+    point_snap = graded_access(
+        net,
+        travel.snap(net, points.x, points.y, edges=served),
+        points.x,
+        points.y,
+        elevation=elevation,
+        walking=policy.walking,
+        to_door=False,
+    )
     _note_fragments(
         whole,
         net,
@@ -458,6 +481,7 @@ def prepare(
         point_snap=point_snap,
         off_network=point_snap.access_m > policy.max_access_m,
         speed_m_s=speed,
+        elevation=elevation,
     )
     _note_off_network(prep, policy.max_access_m)
     return prep
@@ -666,7 +690,7 @@ def check_only(
         "communities_file": str(communities),
         "facilities_file": str(facilities),
         "network": net.source if net is not None else "",
-        "walking": _walking_metadata(net, policy) if net is not None else {},
+        **(_walking_metadata(net, policy) if net is not None else {}),
     }
     fac = fac.assign(**{str(column): checks.facilities[column] for column in checks.facilities})
     return Analysis(
@@ -946,11 +970,56 @@ def walking_network(
 
 
 def _walking_metadata(net: WalkNetwork, policy: Policy) -> dict[str, Any]:
-    """How walking times were made: the model's settings and sources, and what was counted."""
+    """How walking times were made, as ``walking_<key>`` entries.
+
+    The profile's ``[walking]`` rules and sources, then what :func:`carecircle.terrain.apply`
+    did and counted (DEM, samples, steps).
+    """
     walking = policy.walking
     rules = {
         key: value
         for key, value in dataclasses.asdict(walking).items()
         if isinstance(value, int | float | str | bool)
     }
-    return {"rules": rules, **dict(net.walking)}
+    # what was done (a slope model without a DEM is none) over what the profile asks
+    return {f"walking_{key}": value for key, value in {**rules, **net.walking}.items()}
+
+
+def graded_access(
+    net: WalkNetwork,
+    snap: travel.Snap,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    elevation: terrain.Elevation | None,
+    walking: Walking,
+    to_door: bool,
+) -> travel.Snap:
+    """``snap`` with its access walks costed on the DEM's grade (unchanged without a DEM).
+
+    Parameters
+    ----------
+    net : WalkNetwork
+        The network the points joined.
+    snap : travel.Snap
+        Where the points at ``x``, ``y`` join it.
+    x, y : numpy.ndarray
+        The points (homes, facilities, sites) in ``net.crs``.
+    elevation : terrain.Elevation or None, keyword-only
+        The DEM over the network.
+    walking : Walking, keyword-only
+        The profile's ``[walking]`` rules.
+    to_door : bool, keyword-only
+        The walk that counts: from the way to the door (a facility, a site) when true, from the
+        door to the way (a home) when false.
+
+    """
+    if elevation is None or len(snap) == 0:
+        return snap
+    joined = terrain.joining_points(net, snap.edge, snap.fraction)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if to_door:
+        walk = terrain.access_walk_m(elevation, walking, joined[:, 0], joined[:, 1], x, y)
+    else:
+        walk = terrain.access_walk_m(elevation, walking, x, y, joined[:, 0], joined[:, 1])
+    return dataclasses.replace(snap, access_walk_m=walk)

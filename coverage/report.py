@@ -57,12 +57,14 @@ SHEETS = {
         "townships": "街道(乡镇)",
         "facilities": "设施",
         "district": "全区指标",
+        "parameters": "运行参数",
     },
     "en": {
         "communities": "communities",
         "townships": "townships",
         "facilities": "facilities",
         "district": "district",
+        "parameters": "parameters",
     },
 }
 #: Column headers (columns not listed keep their name).
@@ -295,12 +297,13 @@ _FORMATS = {
 def workbook(analysis: Analysis, path: str | Path, *, lang: str = "zh") -> Path:
     """Write the result tables as an Excel workbook.
 
-    Four sheets: communities (the columns of ``summary.csv``, one row per community, from
+    Five sheets: communities (the columns of ``summary.csv``, one row per community, from
     :func:`carecircle.export.summary_table`), townships, facilities (with their standards
-    checks) and district targets. Headers, coded values (statuses, tiers, kinds) and the
-    standards' sentences (``standard_note``, ``standard_advice``, ``basis``) are in Chinese or
-    English; shares are formatted as percentages; the header row is frozen, filtered, and
-    columns are sized to their contents.
+    checks), district targets, and the run's parameters (speed, files, the walking model and
+    what it counted: :attr:`Analysis.parameters`). Headers, coded values (statuses, tiers,
+    kinds) and the standards' sentences (``standard_note``, ``standard_advice``, ``basis``) are
+    in Chinese or English; shares are formatted as percentages; the header row is frozen,
+    filtered, and columns are sized to their contents.
 
     Parameters
     ----------
@@ -340,6 +343,13 @@ def workbook(analysis: Analysis, path: str | Path, *, lang: str = "zh") -> Path:
             )
             sheet = SHEETS[lang][key]
             _format_sheet(to_sheet(writer, shown, sheet), shown, codes, key, labels)
+        settings = pd.DataFrame(
+            {
+                "参数" if lang == "zh" else "parameter": [str(k) for k in analysis.parameters],
+                "值" if lang == "zh" else "value": [str(v) for v in analysis.parameters.values()],
+            }
+        )
+        format_sheet(to_sheet(writer, settings, SHEETS[lang]["parameters"]), settings, [None, None])
     return path
 
 

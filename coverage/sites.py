@@ -28,7 +28,14 @@ from ._errors import InputError
 from ._site_tables import _reasons
 from ._site_tables import write as write
 from ._validate import _as_number
-from .pipeline import Analysis, Prepared, check_near, circle_times, walking_circles
+from .pipeline import (
+    Analysis,
+    Prepared,
+    check_near,
+    circle_times,
+    graded_access,
+    walking_circles,
+)
 from .policy import Circle, Policy
 
 logger = logging.getLogger(__name__)
@@ -192,7 +199,15 @@ def propose(
         else:
             msg = f"no candidate sites needed: every community is covered by the {circle} circle"
         raise InputError(msg)
-    snap = travel.snap(net, sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
+    snap = graded_access(
+        net,
+        travel.snap(net, sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()),
+        sites.geometry.x.to_numpy(),
+        sites.geometry.y.to_numpy(),
+        elevation=prep.elevation,
+        walking=policy.walking,
+        to_door=True,
+    )
     on_net = snap.access_m <= policy.max_access_m
     sites = sites.assign(
         access_m=np.round(snap.access_m, 1),

@@ -278,6 +278,34 @@ def _earlier_run(tmp: Path) -> Path:
     return out
 
 
+HELSINKI_UTM = (384_600.0, 6_670_600.0, 387_300.0, 6_674_000.0)
+"""Around the Helsinki network, in its UTM zone (EPSG:32635), for DEMs."""
+
+
+def _dem(
+    tmp: Path,
+    *,
+    crs: str | None = "EPSG:32635",
+    east_m: float = 0.0,
+    value: float = 20.0,
+    nodata: float | None = -9999.0,
+) -> Path:
+    """A flat DEM over the Helsinki network (or ``east_m`` away), holding ``value``."""
+    from carecircle import terrain
+
+    west, south, east, north = HELSINKI_UTM
+    with warnings.catch_warnings():  # GDAL warns when asked to write a raster without CRS
+        warnings.simplefilter("ignore")
+        return terrain.write_synthetic_dem(
+            tmp / "dem.tif",
+            lambda x, y: np.full(np.shape(x), value),
+            bounds=(west + east_m, south, east + east_m, north),
+            cell=30.0,
+            crs=crs,
+            nodata=nodata,
+        )
+
+
 CASES: list[Case] = [
     # --- files
     Case(
@@ -592,6 +620,45 @@ CASES: list[Case] = [
         "communities.gpkg: the communities (lon 25.9352..25.9534, lat 60.1642..60.1791) lie "
         "outside the walking network 'Helsinki.osm.pbf'",
         after_network=True,
+    ),
+    # --- elevation model (--dem)
+    Case(
+        "dem-missing",
+        lambda t: _analyze(t, "--dem", str(t / "高程.tif")),
+        "TMP/高程.tif: no such DEM file; expected a GeoTIFF of elevations (--dem)",
+    ),
+    Case(
+        "dem-not-a-raster",
+        lambda t: _analyze(t, "--dem", str(_text(t, "dem.tif", "not a raster\n"))),
+        "TMP/dem.tif: cannot be read as a DEM raster (a GeoTIFF of elevations)",
+    ),
+    Case(
+        "dem-without-crs",
+        lambda t: _analyze(t, "--dem", str(_dem(t, crs=None))),
+        "TMP/dem.tif: the DEM has no CRS; expected a GeoTIFF with its coordinate reference",
+    ),
+    Case(
+        "dem-elsewhere",
+        lambda t: _analyze(t, "--dem", str(_dem(t, east_m=200_000.0))),
+        re.compile(r"TMP/dem\.tif: the DEM \(.*\) does not overlap the network"),
+        after_network=True,
+    ),
+    Case(
+        "dem-only-nodata",
+        lambda t: _analyze(t, "--dem", str(_dem(t, value=-9999.0))),
+        "TMP/dem.tif: the DEM holds only nodata over the network (nodata value -9999.0)",
+        after_network=True,
+    ),
+    Case(
+        "dem-undeclared-nodata-mark",
+        lambda t: _analyze(t, "--dem", str(_dem(t, value=-32768.0, nodata=None))),
+        re.compile(r"TMP/dem\.tif: band 1, row \d+, column \d+ holds -32768, .* expected "),
+        after_network=True,
+    ),
+    Case(
+        "dem-without-network-in-check",
+        lambda t: [*_check(t), "--dem", str(_dem(t))],
+        "dem.tif: a DEM (--dem) needs a network (--network) to walk on; give both",
     ),
     # --- population raster
     Case(

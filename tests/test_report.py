@@ -122,7 +122,11 @@ def test_scale_bar_length_needs_a_span():
 def test_workbook_in_chinese(demo_analysis, tmp_path):
     path = report.workbook(demo_analysis, tmp_path / "coverage.xlsx")
     sheets = pd.read_excel(path, sheet_name=None)
-    assert list(sheets) == ["社区", "街道(乡镇)", "设施", "全区指标"]
+    assert list(sheets) == ["社区", "街道(乡镇)", "设施", "全区指标", "运行参数"]
+    settings = dict(zip(sheets["运行参数"]["参数"], sheets["运行参数"]["值"], strict=True))
+    assert settings["walking_slope_model"] == "none (no DEM)"  # the demo has no DEM
+    assert float(settings["walking_steps_up_s_per_step"]) == 0.93
+    assert int(settings["walking_edges_steps"]) > 0  # Helsinki's flights of steps
 
     summary = export.summary_table(demo_analysis)
     communities = sheets["社区"]
@@ -170,7 +174,7 @@ def test_workbook_formats(demo_analysis, tmp_path):
 def test_workbook_in_english(demo_analysis, tmp_path):
     path = report.workbook(demo_analysis, tmp_path / "coverage.xlsx", lang="en")
     sheets = pd.read_excel(path, sheet_name=None)
-    assert list(sheets) == ["communities", "townships", "facilities", "district"]
+    assert list(sheets) == ["communities", "townships", "facilities", "district", "parameters"]
     communities = sheets["communities"]
     assert list(communities.columns[:3]) == ["ID", "Name", "Kind"]
     assert "Elderly-care circle share" in communities.columns
