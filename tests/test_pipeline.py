@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import re
 import sqlite3
 import xml.etree.ElementTree as ET
@@ -785,3 +786,55 @@ def test_a_home_far_from_every_way_but_nearest_the_plaza_is_counted_in_both_line
         "network that reaches a facility: off_network, their walk not measured (communities' "
         "off_network_share)",
     ]
+
+
+@pytest.mark.parametrize("dem_crs", [UTM, "EPSG:4326"])
+def test_a_dem_makes_the_walk_uphill_slower_by_hand(tmp_path, district, dem_crs):
+    """The street climbs 10 % westwards to the facility, the homes climb 5 % southwards to the
+    street: each home's time by Tobler, by hand, with the DEM in the network's CRS or lon/lat."""
+    from carecircle import terrain
+
+    net, comm_path, fac_path, profile = district
+
+    def plane(x, y):
+        return 100.0 - 0.10 * (np.asarray(x) - OX) - 0.05 * (np.asarray(y) - OY)
+
+    bounds = (OX - 500.0, OY - 500.0, OX + 900.0, OY + 500.0)
+    if dem_crs == UTM:
+        dem = terrain.write_synthetic_dem(
+            tmp_path / "dem.tif", plane, bounds=bounds, cell=5.0, crs=UTM
+        )
+    else:  # the same plane, as a lon/lat DEM
+        from pyproj import Transformer
+
+        to_utm = Transformer.from_crs("EPSG:4326", UTM, always_xy=True)
+        west, south = Transformer.from_crs(UTM, "EPSG:4326", always_xy=True).transform(*bounds[:2])
+        east, north = Transformer.from_crs(UTM, "EPSG:4326", always_xy=True).transform(*bounds[2:])
+
+        def lonlat_plane(lon, lat):
+            return plane(*to_utm.transform(lon, lat))
+
+        dem = terrain.write_synthetic_dem(
+            tmp_path / "dem.tif",
+            lonlat_plane,
+            bounds=(west, south, east, north),
+            cell=0.00005,
+            crs="EPSG:4326",
+        )
+    comm, fac = pipeline._read_layers(comm_path, fac_path, "wgs84", "wgs84", {}, {})
+    prep = pipeline.prepare(net, comm, fac, policy=profile, dem=dem)
+    flat = pipeline.prepare(net, comm, fac, policy=profile)
+    circle = profile.circle("eldercare")
+    _, _, time_s, _ = pipeline.circle_times(prep, circle)
+    _, _, flat_s, _ = pipeline.circle_times(flat, circle)
+    # homes of A (x 95..105, y 12..22 m): up 5 % to the street, then along it to x = 0, up 10 %
+    mine = np.flatnonzero(prep.points.community == 0)
+    x = prep.points.x[mine] - OX
+    y = np.abs(prep.points.y[mine] - OY)
+    up = math.exp(-3.5 * 0.10)  # Tobler normalised at S = +0.10
+    up_5 = math.exp(-3.5 * 0.05)  # and at S = +0.05
+    expected = (x / up + y / up_5) / profile.speed_m_s
+    np.testing.assert_allclose(time_s[mine], expected, rtol=2e-3)
+    np.testing.assert_allclose(flat_s[mine], (x + y) / profile.speed_m_s, rtol=1e-9)
+    assert prep.net.walking["slope_model"] == "tobler"
+    assert flat.net.walking["slope_model"] == "none (no DEM)"
