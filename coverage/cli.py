@@ -594,6 +594,9 @@ def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> 
             fmap.save(str(tmp))
     _print_townships(analysis)
     _print_standards(analysis)
+    note = maps.walking_note(analysis.parameters, "en")
+    if note:
+        print(f"\n{note}.")
     return written
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import folium
@@ -366,6 +368,7 @@ def build(
         proposed=len(analysis.proposed) > 0,
         proposed_circles=len(planned_circles) > 0,
         candidates=len(passed_over) > 0,
+        walking=walking_note(analysis.parameters, lang),
         no_facility=any(
             (analysis.communities[f"{name}_status"] == circles_mod.NO_FACILITY).any()
             for name in analysis.circles_measured
@@ -831,6 +834,7 @@ def _add_legend(
     proposed_circles: bool = False,
     candidates: bool = False,
     no_facility: bool = False,
+    walking: str = "",
 ) -> None:
     """The legend box (bottom right): an entry for each kind of thing the map draws.
 
@@ -853,6 +857,8 @@ def _add_legend(
         the ``no_facility`` colour, with an entry of their own).
     proposed, proposed_circles, candidates : bool, keyword-only
         Whether the siting layers are drawn.
+    walking : str, keyword-only
+        How the walking times were made (:func:`walking_note`), a last line under the entries.
 
     Each entry is a ``div`` with ``data-entry`` naming what it stands for (``status:covered``,
     ``circle:eldercare``, ``uncovered``, ``tier:clinic``, ``proposed``, ...), holding two
@@ -927,6 +933,11 @@ def _add_legend(
                 f'flex:none;width:24px;margin-right:6px">{symbol}</span>'
                 f"<span>{html.escape(label)}</span></div>"
             )
+    if walking:
+        rows += (
+            '<div data-entry="walking" style="margin-top:5px;max-width:260px;color:#555;'
+            f'font-size:11px">{html.escape(walking)}</div>'
+        )
     # a click on the title folds the entries away (the map folds them itself on a phone)
     fold = (
         "var r=this.nextElementSibling;var o=r.style.display==='none';"
@@ -968,3 +979,29 @@ def _rgba(colour: str, opacity: float) -> str:
     """``#rrggbb`` and an opacity as CSS ``rgba()``."""
     red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({red},{green},{blue},{opacity:g})"
+
+
+def walking_note(parameters: Mapping[str, Any], lang: str) -> str:
+    """One line saying how the walking times were made: speed, slopes (DEM or flat), steps.
+
+    Parameters
+    ----------
+    parameters : mapping
+        :attr:`carecircle.pipeline.Analysis.parameters` (``speed_m_s`` and ``walking_*``).
+    lang : {"zh", "en"}
+        The language.
+
+    """
+    if "speed_m_s" not in parameters:
+        return ""
+    speed = float(parameters["speed_m_s"])
+    dem = str(parameters.get("walking_dem", ""))
+    steps = int(parameters.get("walking_edges_steps", 0) or 0)
+    name = Path(dem).name if dem else ""
+    if lang == "zh":
+        ground = f"含坡度（高程模型 {name}，Tobler 公式）" if dem else "按平地计（未给高程模型）"
+        stairs = f"含 {steps} 段台阶" if steps else "无台阶"
+        return f"步行时间：{speed:g} 米/秒，{ground}，{stairs}，电梯与扶梯按路网标注计"
+    ground = f"slopes from the DEM {name} (Tobler)" if dem else "flat ground (no DEM given)"
+    stairs = f"{steps} flights of steps costed" if steps else "no steps"
+    return f"Walking times: {speed:g} m/s, {ground}, {stairs}, elevators and escalators as mapped"

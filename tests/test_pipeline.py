@@ -329,7 +329,12 @@ def test_the_legend_has_an_entry_for_each_layer_drawn(district):
         "uncovered",  # B lies outside the eldercare circle
         "tier:community_station",
         "tier:health_center",
+        "walking",
     }
+    # how the times were made: this street is flat, without steps, walked at 1 m/s
+    assert legend["walking"].text == (
+        "步行时间：1 米/秒，按平地计（未给高程模型），无台阶，电梯与扶梯按路网标注计"
+    )
     assert _label(legend["tier:community_station"]) == "社区养老服务站"
     assert _label(legend["tier:health_center"]) == "社区卫生服务中心/乡镇卫生院"
     assert _label(legend["circle:eldercare"]) == "养老服务圈: 服务圈范围"
@@ -838,3 +843,14 @@ def test_a_dem_makes_the_walk_uphill_slower_by_hand(tmp_path, district, dem_crs)
     np.testing.assert_allclose(flat_s[mine], (x + y) / profile.speed_m_s, rtol=1e-9)
     assert prep.net.walking["slope_model"] == "tobler"
     assert flat.net.walking["slope_model"] == "none (no DEM)"
+
+
+def test_the_walking_note_names_the_dem_and_the_steps():
+    parameters = {"speed_m_s": 0.9, "walking_dem": "/data/渝中/dem.tif", "walking_edges_steps": 12}
+    assert maps.walking_note(parameters, "en") == (
+        "Walking times: 0.9 m/s, slopes from the DEM dem.tif (Tobler), 12 flights of steps "
+        "costed, elevators and escalators as mapped"
+    )
+    assert "高程模型 dem.tif" in maps.walking_note(parameters, "zh")
+    assert "含 12 段台阶" in maps.walking_note(parameters, "zh")
+    assert maps.walking_note({}, "zh") == ""  # a standards check draws no times
