@@ -11,7 +11,8 @@ It checks that both give the same times and prints the ratio.
 
 Part 2 times a whole ``carecircle analyze`` (read the cached network and the layers, place
 demand points, snap, every circle, circle polygons, summary.csv, GeoPackage, HTML map) on a
-cached 1,000,000-node grid with 10,000 square communities.
+cached 1,000,000-node grid with 10,000 square communities and 2,000 facilities, once on flat
+ground and once over a hilly DEM (``--dem``), phase by phase.
 
 Part ``dem`` writes a synthetic hilly DEM GeoTIFF (80 Gaussian hills up to 100 m) under a
 1,000,000-node grid (50 m blocks), once in the grid's UTM CRS (30 m cells) and once in EPSG:4326
@@ -156,8 +157,38 @@ def _facilities(net: network.WalkNetwork, count: int, rng: np.random.Generator) 
     )
 
 
+class _Phases:
+    """Seconds spent in chosen functions during a run, by wrapping them where they are looked up."""
+
+    def __init__(self, places: dict[str, tuple[object, str]]) -> None:
+        self.places = places
+        self.seconds = dict.fromkeys(places, 0.0)
+        self.saved: list[tuple[object, str, object]] = []
+
+    def __enter__(self) -> _Phases:
+        for label, (owner, name) in self.places.items():
+            original = getattr(owner, name)
+            self.saved.append((owner, name, original))
+
+            def timed(*args, _original=original, _label=label, **kwargs):  # type: ignore[no-untyped-def]
+                start = time.perf_counter()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    self.seconds[_label] += time.perf_counter() - start
+
+            setattr(owner, name, timed)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, name, original in reversed(self.saved):
+            setattr(owner, name, original)
+
+
 def whole_analysis(side: int, communities: int, facilities: int, seed: int) -> None:
-    """Part 2: a whole analysis on a cached grid network."""
+    """Part 2: a whole analysis on a cached grid network, flat and then over a hilly DEM."""
+    from carecircle import export, isochrones, maps, pipeline, standards
+
     rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -165,29 +196,62 @@ def whole_analysis(side: int, communities: int, facilities: int, seed: int) -> N
         network.save(net, folder / "district.npz")
         _communities(net, communities, rng).to_file(folder / "communities.gpkg", driver="GPKG")
         _facilities(net, facilities, rng).to_csv(folder / "facilities.csv", index=False)
+        bounds = net.bounds()
+        hills = terrain.gaussian_hills(
+            bounds, count=80, height_m=100.0, radius_m=(400.0, 2000.0), seed=seed
+        )
+        area = (bounds[0] - 1000.0, bounds[1] - 1000.0, bounds[2] + 1000.0, bounds[3] + 1000.0)
+        dem = terrain.write_synthetic_dem(
+            folder / "hills.tif", hills, bounds=area, cell=30.0, crs=net.crs
+        )
         print(
             f"\n## whole analysis: {net.n_nodes:,}-node cached network, {communities:,} "
             f"communities, {facilities:,} facilities"
         )
-        start = time.perf_counter()
-        status = cli.main(
-            [
-                "analyze",
-                "--network",
-                str(folder / "district.npz"),
-                "--communities",
-                str(folder / "communities.gpkg"),
-                "--facilities",
-                str(folder / "facilities.csv"),
-                "--out",
-                str(folder / "out"),
-                "--no-progress",
-            ]
-        )
-        elapsed = time.perf_counter() - start
-        summary = pd.read_csv(folder / "out" / "summary.csv")
-        print(f"exit status {status}; {len(summary):,} communities in summary.csv")
-        print(f"whole analysis: {elapsed:.1f} s")
+        places = {
+            "read network (cache)": (network, "read"),
+            "read layers": (pipeline, "_read_layers"),
+            "DEM read": (terrain, "read_dem"),
+            "walking metres (slopes, steps)": (terrain, "apply"),
+            "demand points": (pipeline.demand, "place"),
+            "join to the network": (pipeline.travel, "snap"),
+            "walking times": (pipeline, "circle_times"),
+            "shares": (pipeline.circles_mod, "summarize"),
+            "circle polygons": (pipeline, "walking_circles"),
+            "merged circles": (pipeline, "merged_circles"),
+            "dissolve": (isochrones, "dissolve"),
+            "uncovered areas": (isochrones, "uncovered_areas"),
+            "standards": (standards, "check"),
+            "tables, GeoPackage, workbook": (export, "write_all"),
+            "map": (maps, "build"),
+        }
+        for label, extra in (("flat", []), ("with a DEM", ["--dem", str(dem)])):
+            with _Phases(places) as phases:
+                start = time.perf_counter()
+                status = cli.main(
+                    [
+                        "analyze",
+                        "--network",
+                        str(folder / "district.npz"),
+                        "--communities",
+                        str(folder / "communities.gpkg"),
+                        "--facilities",
+                        str(folder / "facilities.csv"),
+                        "--out",
+                        str(folder / label.replace(" ", "_")),
+                        "--no-progress",
+                        *extra,
+                    ]
+                )
+                elapsed = time.perf_counter() - start
+            summary = pd.read_csv(folder / label.replace(" ", "_") / "summary.csv")
+            print(f"\n### {label}: exit status {status}; {len(summary):,} communities")
+            for phase, seconds in phases.seconds.items():
+                if seconds > 0:
+                    print(f"  {phase:<32} {seconds:7.1f} s")
+            rest = elapsed - sum(phases.seconds.values())
+            print(f"  {'the rest (saving the map, ...)':<32} {rest:7.1f} s")
+            print(f"  {'whole analysis':<32} {elapsed:7.1f} s")
 
 
 def dem_sampling(side: int, seed: int) -> None:
@@ -263,7 +327,7 @@ def main() -> None:
         if args.quick:
             whole_analysis(200, 100, 40, args.seed)
         else:
-            whole_analysis(1000, 10_000, 1000, args.seed)
+            whole_analysis(1000, 10_000, 2000, args.seed)
     if args.part == "dem":
         dem_sampling(200 if args.quick else 1000, args.seed)
 
