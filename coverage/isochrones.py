@@ -1,26 +1,237 @@
-"""Circle polygons true to the network: the streets reached within the minutes, buffered.
+"""Circle polygons drawn by the rule that counts residents.
 
-For each facility the reached parts of edges are collected: whole edges both of whose ends are
-reached with time to spare, and the reachable part of the last edge from each end. The union of
-those lines, buffered by a short access distance, is the circle. Blocks whose inside no street
-reaches stay holes; unreachable land is never covered, unlike a convex hull.
+A resident at point ``p`` is counted within a circle when ``p`` joins its nearest edge at a
+point the facility reaches with time to spare, and the straight walk from ``p`` to that point
+fits in the time left and is no longer than the access cap (``max_access_m``; see
+:func:`carecircle.travel.point_times`). The circle of a facility is the area of such points:
+along each reached edge a band as wide as the time left there allows (capped), limited to where
+that edge is the nearest edge. Near the facility the bands fill whole blocks; towards the limit
+they narrow to nothing, and a block whose middle no street reaches in time stays a hole.
+
+The area is drawn on a raster:
+
+- once per network (:func:`edge_raster`), every cell of a raster over the network's extent
+  gets its nearest edge, the position along it and the straight distance to it. Points sampled
+  every half cell along the edges mark the cells they fall in; a Euclidean distance transform
+  (``scipy.ndimage``) gives each cell its nearest marked cell, and the cell's centre is then
+  projected exactly onto that cell's edge segment;
+- per facility, one shortest-path search gives the node times; the counting rule is evaluated
+  with numpy on the cells of the facility's window only (the reach of its edges plus the widest
+  band), and the cells inside are turned into polygons by GDAL's compiled polygonizer
+  (``rasterio.features.shapes``), simplified by half a cell.
+
+The cell side is a tenth of the demand-point spacing (5 m for 50 m), coarser only when the
+raster would pass :data:`MAX_CELLS` cells (:func:`cell_size_m`). A demand point and the drawing
+can disagree only near the drawn boundary: within :data:`TOLERANCE_CELLS` cells of it
+(the cell centre stands for the whole cell; the nearest edge is found to within about a cell;
+simplifying moves the outline by up to half a cell).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.ops import substring
+import shapely.geometry
+from rasterio import features
+from rasterio.transform import Affine
+from scipy import ndimage
 
 from .network import WalkNetwork
-from .travel import Snap, node_times, reach
+from .travel import NodeTimes, Snap, node_times, point_times, reach
+
+#: Cells of the nearest-edge raster at most; a larger extent gets coarser cells.
+MAX_CELLS = 32_000_000
+
+#: Cell side as a share of the demand-point spacing.
+CELL_SHARE = 0.1
+
+#: Finest cell side, metres.
+MIN_CELL_M = 1.0
+
+#: How far (in cells) from a drawn boundary a demand point may disagree with the count.
+TOLERANCE_CELLS = 2.0
+
+#: Rows of the raster worked on at once while it is built (bounds the temporary arrays).
+_CHUNK_CELLS = 2_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class EdgeRaster:
+    """The nearest edge of every cell of a raster over a network, built by :func:`edge_raster`.
+
+    Attributes
+    ----------
+    cell_m : float
+        Cell side, metres.
+    west, north : float
+        Coordinates of the raster's north-west corner, in the network's CRS.
+    margin_m : float
+        How far the raster reaches beyond the network's extent, metres.
+    edge : numpy.ndarray
+        ``(rows, cols)`` int32: index of the edge nearest to each cell's centre; row 0 is
+        the northernmost.
+    fraction : numpy.ndarray
+        ``(rows, cols)`` float32: where the centre joins that edge, from its ``u`` end (0)
+        to its ``v`` end (1).
+    access_m : numpy.ndarray
+        ``(rows, cols)`` float32: straight distance from the centre to that joining point.
+    edge_bounds : numpy.ndarray
+        ``(n_edges, 4)`` bounds of every edge geometry.
+
+    """
+
+    cell_m: float
+    west: float
+    north: float
+    margin_m: float
+    edge: np.ndarray
+    fraction: np.ndarray
+    access_m: np.ndarray
+    edge_bounds: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(rows, cols)``."""
+        rows, cols = self.edge.shape
+        return int(rows), int(cols)
+
+    def window(self, bounds: np.ndarray, *, pad_m: float) -> tuple[slice, slice]:
+        """Rows and columns of the cells whose centres may lie within ``pad_m`` of ``bounds``."""
+        minx, miny, maxx, maxy = (float(b) for b in bounds)
+        rows, cols = self.shape
+        c0 = max(int(np.floor((minx - pad_m - self.west) / self.cell_m)), 0)
+        c1 = min(int(np.ceil((maxx + pad_m - self.west) / self.cell_m)) + 1, cols)
+        r0 = max(int(np.floor((self.north - maxy - pad_m) / self.cell_m)), 0)
+        r1 = min(int(np.ceil((self.north - miny + pad_m) / self.cell_m)) + 1, rows)
+        return slice(r0, max(r1, r0)), slice(c0, max(c1, c0))
+
+    def snaps(self, rows: slice, cols: slice) -> Snap:
+        """The cells of a window joined to the network, as :func:`carecircle.travel.snap` would."""
+        return Snap(
+            self.edge[rows, cols].ravel().astype(np.int64),
+            self.fraction[rows, cols].ravel().astype(float),
+            self.access_m[rows, cols].ravel().astype(float),
+        )
+
+    def centres(self, rows: slice, cols: slice) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinates of the cell centres of a window, each ``(rows, cols)``."""
+        r = np.arange(rows.start, rows.stop)
+        c = np.arange(cols.start, cols.stop)
+        x = self.west + (c + 0.5) * self.cell_m
+        y = self.north - (r + 0.5) * self.cell_m
+        return np.broadcast_to(x, (r.size, c.size)), np.broadcast_to(y[:, None], (r.size, c.size))
+
+
+def cell_size_m(net: WalkNetwork, *, spacing_m: float, margin_m: float) -> float:
+    """The cell side for a network: :data:`CELL_SHARE` of ``spacing_m``, within the limits.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+        The network (projected CRS, metres).
+    spacing_m : float, keyword-only
+        Spacing of the demand points, metres.
+    margin_m : float, keyword-only
+        How far beyond the network's extent the raster reaches, metres.
+
+    Returns
+    -------
+    float
+        Metres: at least :data:`MIN_CELL_M`, and coarse enough for at most :data:`MAX_CELLS`
+        cells over the extent plus margin.
+
+    """
+    minx, miny, maxx, maxy = _extent(net)
+    area_m2 = (maxx - minx + 2 * margin_m) * (maxy - miny + 2 * margin_m)
+    return float(max(spacing_m * CELL_SHARE, MIN_CELL_M, np.sqrt(area_m2 / MAX_CELLS)))
+
+
+def edge_raster(net: WalkNetwork, *, cell_m: float, margin_m: float) -> EdgeRaster:
+    """Find the nearest edge of every cell of a raster over the network, once.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+        The network (projected CRS, metres).
+    cell_m : float, keyword-only
+        Cell side, metres (see :func:`cell_size_m`).
+    margin_m : float, keyword-only
+        How far beyond the network's extent to reach, metres: the widest band to draw.
+
+    Returns
+    -------
+    EdgeRaster
+
+    """
+    minx, miny, maxx, maxy = _extent(net)
+    west = minx - margin_m - cell_m
+    north = maxy + margin_m + cell_m
+    cols = int(np.ceil((maxx + margin_m + cell_m - west) / cell_m)) + 1
+    rows = int(np.ceil((north - (miny - margin_m - cell_m)) / cell_m)) + 1
+    segments = _segments(net)
+    # mark the cells the edges pass through with a segment of each
+    marked = np.full((rows, cols), -1, dtype=np.int32)
+    count = np.floor(segments.length / (cell_m / 2)).astype(np.int64) + 2
+    starts = np.concatenate([[0], np.cumsum(count)])
+    per_chunk = max(1, _CHUNK_CELLS)
+    first = 0
+    while first < count.size:
+        last = int(np.searchsorted(starts, starts[first] + per_chunk, side="right"))
+        last = min(max(last, first + 1), count.size)
+        which = np.repeat(np.arange(first, last), count[first:last])
+        step = np.arange(which.size) - np.repeat(
+            starts[first:last] - starts[first], count[first:last]
+        )
+        t = step / (count[which] - 1)
+        x = segments.ax[which] + t * segments.dx[which]
+        y = segments.ay[which] + t * segments.dy[which]
+        r = np.clip(((north - y) / cell_m).astype(np.int64), 0, rows - 1)
+        c = np.clip(((x - west) / cell_m).astype(np.int64), 0, cols - 1)
+        marked[r, c] = which.astype(np.int32)
+        first = last
+    if segments.length.size:
+        index = ndimage.distance_transform_edt(
+            marked < 0, return_distances=False, return_indices=True
+        )
+        nearest = marked[index[0], index[1]]
+        del index
+    else:
+        nearest = np.zeros((rows, cols), dtype=np.int32)
+    edge = np.zeros((rows, cols), dtype=np.int32)
+    fraction = np.zeros((rows, cols), dtype=np.float32)
+    access_m = np.full((rows, cols), np.inf, dtype=np.float32)
+    band = max(1, _CHUNK_CELLS // max(cols, 1))
+    xs = west + (np.arange(cols) + 0.5) * cell_m
+    for r0 in range(0, rows if segments.length.size else 0, band):
+        r1 = min(r0 + band, rows)
+        s = nearest[r0:r1]
+        px = xs[None, :] - segments.ax[s]
+        py = (north - (np.arange(r0, r1) + 0.5) * cell_m)[:, None] - segments.ay[s]
+        dx, dy = segments.dx[s], segments.dy[s]
+        squared = dx * dx + dy * dy
+        t = np.clip((px * dx + py * dy) / np.where(squared > 0, squared, 1.0), 0.0, 1.0)
+        access_m[r0:r1] = np.hypot(px - t * dx, py - t * dy)
+        along = segments.before[s] + t * segments.length[s]
+        total = segments.total[s]
+        fraction[r0:r1] = np.clip(
+            np.where(total > 0, along / np.where(total > 0, total, 1.0), 0.0), 0, 1
+        )
+        edge[r0:r1] = segments.edge[s]
+    return EdgeRaster(
+        cell_m=float(cell_m),
+        west=float(west),
+        north=float(north),
+        margin_m=float(margin_m),
+        edge=edge,
+        fraction=fraction,
+        access_m=access_m,
+        edge_bounds=shapely.bounds(net.geometry).reshape(-1, 4),
+    )
 
 
 def polygons(
@@ -29,9 +240,10 @@ def polygons(
     *,
     speed_m_s: float,
     limit_s: float,
-    buffer_m: float = 40.0,
+    max_access_m: float,
+    raster: EdgeRaster | None = None,
 ) -> Iterator[tuple[int, shapely.Geometry]]:
-    """Yield ``(source index, polygon)`` for each source: the area within ``limit_s`` on foot.
+    """Yield ``(source index, polygon)`` for each source: the area it counts within ``limit_s``.
 
     Parameters
     ----------
@@ -43,29 +255,45 @@ def polygons(
         Walking speed, metres per second.
     limit_s : float, keyword-only
         The circle's time limit, seconds.
-    buffer_m : float, keyword-only
-        Distance from a reached street still counted as reached, metres.
+    max_access_m : float, keyword-only
+        The longest straight walk from a home to the network that counts, metres.
+    raster : EdgeRaster, optional, keyword-only
+        From :func:`edge_raster` for ``net``, reaching at least ``min(limit_s * speed_m_s,
+        max_access_m)`` beyond it; built with a 5 m cell (or coarser, :func:`cell_size_m`)
+        when omitted or too narrow.
 
     """
-    budget_m = limit_s * speed_m_s
-
-    def lines_of(index: int, nodes: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-        return reached_lines(
+    raster = _fitting(net, raster, min(limit_s * speed_m_s, max_access_m))
+    time_s = np.full(net.n_nodes, np.inf)
+    for index, nodes, seconds in reach(net, sources, speed_m_s=speed_m_s, limit_s=limit_s):
+        own = int(sources.edge[index])
+        time_s[nodes] = seconds
+        rows, cols = _window(
             net,
-            nodes,
-            seconds * speed_m_s,
-            budget_m=budget_m,
-            own_edge=int(sources.edge[index]),
-            own_fraction=float(sources.fraction[index]),
-            own_access_m=float(sources.access_m[index]),
+            raster,
+            time_s,
+            own_edges=np.array([own]),
+            own_walk_s=sources.walk_m[index : index + 1] / speed_m_s,
+            nodes=nodes,
+            speed_m_s=speed_m_s,
+            limit_s=limit_s,
+            max_access_m=max_access_m,
         )
-
-    searches = reach(net, sources, speed_m_s=speed_m_s, limit_s=limit_s)
-    line_sets = (lines_of(i, nodes, seconds) for i, nodes, seconds in searches)
-    # GEOS releases the GIL: buffering and union run on every core in threads.
-    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
-        shapes = pool.map(partial(_outline, buffer_m=buffer_m), line_sets)
-        yield from enumerate(shapes)
+        inside = _inside_one(
+            net,
+            raster,
+            time_s,
+            rows,
+            cols,
+            own_edge=own,
+            own_fraction=float(sources.fraction[index]),
+            own_walk_m=float(sources.walk_m[index]),
+            speed_m_s=speed_m_s,
+            limit_s=limit_s,
+            max_access_m=max_access_m,
+        )
+        time_s[nodes] = np.inf
+        yield index, _polygonize(raster, inside, rows, cols)
 
 
 def merged_polygon(
@@ -74,129 +302,208 @@ def merged_polygon(
     *,
     speed_m_s: float,
     limit_s: float,
-    buffer_m: float = 40.0,
+    max_access_m: float,
+    raster: EdgeRaster | None = None,
 ) -> shapely.Geometry:
-    """The area within ``limit_s`` on foot from any of ``sources``: the union of their polygons.
+    """The area counted within ``limit_s`` from any of ``sources``: the union of their polygons.
 
     One multi-source search from all sources at once, so the cost does not grow with their
-    number as :func:`polygons` does. A stretch of street is reached from some source exactly
-    when it is reached from the nearest one, so the area is the union of the sources' own
-    areas of :func:`polygons`, up to rounding.
+    number as :func:`polygons` does. A point is counted from some source exactly when it is
+    counted from its nearest one, so on the same raster the cells inside are those inside some
+    source's own polygon of :func:`polygons`.
 
     Parameters are as for :func:`polygons`.
     """
     if len(sources) == 0:
         return shapely.Polygon()
+    raster = _fitting(net, raster, min(limit_s * speed_m_s, max_access_m))
     times = node_times(net, sources, speed_m_s=speed_m_s, limit_s=limit_s)
-    nodes = np.flatnonzero(times.time_s <= limit_s)
-    lines = reached_lines(
+    rows, cols = _window(
         net,
-        nodes,
-        times.time_s[nodes] * speed_m_s,
-        budget_m=limit_s * speed_m_s,
-        own_edge=sources.edge,
-        own_fraction=sources.fraction,
-        own_access_m=sources.access_m,
+        raster,
+        times.time_s,
+        own_edges=sources.edge,
+        own_walk_s=sources.walk_m / speed_m_s,
+        nodes=np.flatnonzero(times.time_s <= limit_s),
+        speed_m_s=speed_m_s,
+        limit_s=limit_s,
+        max_access_m=max_access_m,
     )
-    return _outline(lines, buffer_m=buffer_m)
-
-
-def _outline(lines: np.ndarray, *, buffer_m: float) -> shapely.Geometry:
-    """Union of the lines buffered by ``buffer_m``.
-
-    Buffering the pieces and taking one union is several times faster than buffering one
-    large multi-line.
-    """
-    if lines.size == 0:
-        return shapely.Polygon()
-    return shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=2))
-
-
-def reached_lines(
-    net: WalkNetwork,
-    nodes: np.ndarray,
-    distance_m: np.ndarray,
-    *,
-    budget_m: float,
-    own_edge: int | np.ndarray,
-    own_fraction: float | np.ndarray,
-    own_access_m: float | np.ndarray,
-) -> np.ndarray:
-    """The parts of edges walkable within ``budget_m`` metres.
-
-    Parameters
-    ----------
-    net : WalkNetwork
-        The network.
-    nodes, distance_m : numpy.ndarray
-        Reached nodes and their walking distance in metres.
-    budget_m : float, keyword-only
-        The distance allowed.
-    own_edge, own_fraction, own_access_m : keyword-only
-        Where the source joins the network: its edge, position along it, access distance
-        (one value each, or arrays for several sources).
-
-    Returns
-    -------
-    numpy.ndarray
-        LineStrings (possibly partial edges), in ``net.crs``.
-
-    """
-    order = np.argsort(nodes)
-    reached, left = nodes[order], (budget_m - distance_m)[order]
-    touched = net.incident_edges(reached)
-
-    def remaining(ends: np.ndarray) -> np.ndarray:
-        """Metres left at each end node; -1 where the node is not reached."""
-        if reached.size == 0:
-            return np.full(ends.size, -1.0)
-        pos = np.minimum(np.searchsorted(reached, ends), reached.size - 1)
-        return np.where(reached[pos] == ends, left[pos], -1.0)
-
-    from_u = remaining(net.u[touched])
-    from_v = remaining(net.v[touched])
-    length = net.length_m[touched]
-    safe = np.where(length > 0, length, 1.0)
-    a = np.where(from_u >= 0, from_u / safe, -1.0)  # reachable fraction from the u end
-    b = np.where(from_v >= 0, from_v / safe, -1.0)  # ... and from the v end
-    whole = ((a >= 0) & (b >= 0) & (a + b >= 1.0)) | (length == 0)
-    part_u = ~whole & (a > 0)
-    part_v = ~whole & (b > 0)
-    edges = [touched[part_u], touched[part_v]]
-    starts = [np.zeros(int(part_u.sum())), np.maximum(1.0 - b[part_v], 0.0)]
-    ends = [np.minimum(a[part_u], 1.0), np.ones(int(part_v.sum()))]
-    # the sources' own edges, both ways from where each joins (those not reached whole)
-    own = np.atleast_1d(np.asarray(own_edge, dtype=np.int64))
-    own_left = budget_m - np.atleast_1d(np.asarray(own_access_m, dtype=float))
-    fraction = np.atleast_1d(np.asarray(own_fraction, dtype=float))
-    keep = (own_left > 0) & ~np.isin(own, touched[whole])
-    length_own = net.length_m[own[keep]]
-    span = np.where(length_own > 0, own_left[keep] / np.where(length_own > 0, length_own, 1.0), 1.0)
-    edges.append(own[keep])
-    starts.append(np.maximum(fraction[keep] - span, 0.0))
-    ends.append(np.minimum(fraction[keep] + span, 1.0))
-    pieces = _pieces(net, np.concatenate(edges), np.concatenate(starts), np.concatenate(ends))
-    return np.concatenate([net.geometry[touched[whole]], pieces])
-
-
-def _pieces(net: WalkNetwork, edges: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Sub-lines of edges between two fractions of their length, vectorised for straight edges."""
-    keep = end > start
-    edges, start, end = edges[keep], start[keep], end[keep]
-    geoms = net.geometry[edges]
-    straight = shapely.get_num_coordinates(geoms) == 2
-    out = np.empty(edges.size, dtype=object)
-    if straight.any():
-        xy = shapely.get_coordinates(geoms[straight]).reshape(-1, 2, 2)
-        delta = xy[:, 1] - xy[:, 0]
-        segment = np.stack(
-            [xy[:, 0] + start[straight, None] * delta, xy[:, 0] + end[straight, None] * delta],
-            axis=1,
+    inside = np.zeros((rows.stop - rows.start, cols.stop - cols.start), dtype=bool)
+    band = max(1, _CHUNK_CELLS // max(inside.shape[1], 1))
+    for r0 in range(rows.start, rows.stop, band):
+        part = slice(r0, min(r0 + band, rows.stop))
+        inside[part.start - rows.start : part.stop - rows.start] = _counted(
+            net,
+            raster,
+            times,
+            sources,
+            part,
+            cols,
+            speed_m_s=speed_m_s,
+            limit_s=limit_s,
+            max_access_m=max_access_m,
         )
-        out[straight] = shapely.linestrings(segment)
-    for i in np.flatnonzero(~straight):
-        out[i] = substring(geoms[i], float(start[i]), float(end[i]), normalized=True)
-    return out[shapely.get_type_id(out) == shapely.GeometryType.LINESTRING]
+    return _polygonize(raster, inside, rows, cols)
+
+
+def _counted(
+    net: WalkNetwork,
+    raster: EdgeRaster,
+    times: NodeTimes,
+    sources: Snap,
+    rows: slice,
+    cols: slice,
+    *,
+    speed_m_s: float,
+    limit_s: float,
+    max_access_m: float,
+) -> np.ndarray:
+    """Cells of a window a demand point at whose centre would be counted, by the counting code."""
+    cells = raster.snaps(rows, cols)
+    time_s, _ = point_times(net, times, sources, cells, speed_m_s=speed_m_s)
+    inside = (time_s <= limit_s) & (cells.access_m <= max_access_m)
+    return inside.reshape(rows.stop - rows.start, cols.stop - cols.start)
+
+
+def _inside_one(
+    net: WalkNetwork,
+    raster: EdgeRaster,
+    time_s: np.ndarray,
+    rows: slice,
+    cols: slice,
+    *,
+    own_edge: int,
+    own_fraction: float,
+    own_walk_m: float,
+    speed_m_s: float,
+    limit_s: float,
+    max_access_m: float,
+) -> np.ndarray:
+    """Cells of a window counted from one source, as :func:`carecircle.travel.point_times` counts.
+
+    ``time_s`` holds the seconds from every node to the source (``inf`` beyond the limit).
+    """
+    edge = raster.edge[rows, cols]
+    fraction = raster.fraction[rows, cols]
+    access_m = raster.access_m[rows, cols]
+    to_u_m = fraction * net.vu_m[edge]
+    to_v_m = (1.0 - fraction) * net.uv_m[edge]
+    best = np.minimum(
+        time_s[net.u[edge]] + to_u_m / speed_m_s, time_s[net.v[edge]] + to_v_m / speed_m_s
+    )
+    mine = edge == own_edge
+    if mine.any():
+        # straight along the source's own edge, towards v before it, towards u after it
+        f = fraction[mine]
+        same = np.where(
+            f <= own_fraction,
+            (own_fraction - f) * net.uv_m[own_edge],
+            (f - own_fraction) * net.vu_m[own_edge],
+        )
+        best[mine] = np.minimum(best[mine], (same + own_walk_m) / speed_m_s)
+    return (best + access_m / speed_m_s <= limit_s) & (access_m <= max_access_m)
+
+
+def _polygonize(
+    raster: EdgeRaster, inside: np.ndarray, rows: slice, cols: slice
+) -> shapely.Geometry:
+    """The cells inside a window as (multi)polygons, simplified by half a cell."""
+    if not inside.any():
+        return shapely.Polygon()
+    transform = Affine(
+        raster.cell_m,
+        0.0,
+        raster.west + cols.start * raster.cell_m,
+        0.0,
+        -raster.cell_m,
+        raster.north - rows.start * raster.cell_m,
+    )
+    inside = np.ascontiguousarray(inside)
+    found = features.shapes(inside.view(np.uint8), mask=inside, connectivity=8, transform=transform)
+    parts = [shapely.geometry.shape(shape) for shape, _ in found]
+    merged = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+    return shapely.simplify(merged, raster.cell_m / 2)
+
+
+def _fitting(net: WalkNetwork, raster: EdgeRaster | None, pad_m: float) -> EdgeRaster:
+    """``raster`` if it reaches ``pad_m`` beyond the network, else a new default one."""
+    if raster is not None and raster.margin_m >= pad_m:
+        return raster
+    return edge_raster(net, cell_m=cell_size_m(net, spacing_m=50.0, margin_m=pad_m), margin_m=pad_m)
+
+
+def _window(
+    net: WalkNetwork,
+    raster: EdgeRaster,
+    time_s: np.ndarray,
+    *,
+    own_edges: np.ndarray,
+    own_walk_s: np.ndarray,
+    nodes: np.ndarray,
+    speed_m_s: float,
+    limit_s: float,
+    max_access_m: float,
+) -> tuple[slice, slice]:
+    """The cells that may be counted: near the edges reached, as near as the time left allows.
+
+    A point joining edge ``e`` is reached no sooner than ``e``'s nearer end (or the source on
+    it), so it lies within ``min(time left there x speed, max_access_m)`` of ``e``.
+    """
+    touched = net.incident_edges(nodes)
+    left_s = limit_s - np.minimum(time_s[net.u[touched]], time_s[net.v[touched]])
+    edges = np.concatenate([touched, own_edges])
+    left_s = np.concatenate([left_s, limit_s - own_walk_s])
+    keep = left_s >= 0
+    if not keep.any():
+        return slice(0, 0), slice(0, 0)
+    pad = np.minimum(left_s[keep] * speed_m_s, max_access_m)[:, None]
+    bounds = raster.edge_bounds[edges[keep]]
+    low = (bounds[:, :2] - pad).min(axis=0)
+    high = (bounds[:, 2:] + pad).max(axis=0)
+    return raster.window(np.r_[low, high], pad_m=0.0)
+
+
+def _extent(net: WalkNetwork) -> tuple[float, float, float, float]:
+    minx, miny, maxx, maxy = shapely.total_bounds(net.geometry)
+    if not np.isfinite(minx):
+        minx, miny, maxx, maxy = net.bounds()
+    return float(minx), float(miny), float(maxx), float(maxy)
+
+
+@dataclass(frozen=True)
+class _Segments:
+    """The straight segments of every edge geometry."""
+
+    edge: np.ndarray  # edge of each segment (int32)
+    ax: np.ndarray  # start point
+    ay: np.ndarray
+    dx: np.ndarray  # end point minus start point
+    dy: np.ndarray
+    length: np.ndarray  # metres
+    before: np.ndarray  # length of the edge's earlier segments
+    total: np.ndarray  # length of the whole edge geometry
+
+
+def _segments(net: WalkNetwork) -> _Segments:
+    coords, index = shapely.get_coordinates(net.geometry, return_index=True)
+    same = index[1:] == index[:-1]
+    a, b, edge = coords[:-1][same], coords[1:][same], index[:-1][same]
+    delta = b - a
+    length = np.hypot(delta[:, 0], delta[:, 1])
+    done = np.cumsum(length) - length
+    first = np.searchsorted(edge, edge, side="left")
+    total = np.bincount(edge, weights=length, minlength=net.n_edges)
+    return _Segments(
+        edge=edge.astype(np.int32),
+        ax=a[:, 0],
+        ay=a[:, 1],
+        dx=delta[:, 0],
+        dy=delta[:, 1],
+        length=length,
+        before=done - done[first],
+        total=total[edge],
+    )
 
 
 def dissolve(circles: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

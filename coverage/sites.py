@@ -28,7 +28,14 @@ from ._errors import InputError
 from ._site_tables import _reasons
 from ._site_tables import write as write
 from ._validate import _as_number
-from .pipeline import Analysis, Prepared, check_near, circle_times, walking_circles
+from .pipeline import (
+    Analysis,
+    Prepared,
+    check_near,
+    circle_raster,
+    circle_times,
+    walking_circles,
+)
 from .policy import Circle, Policy
 
 logger = logging.getLogger(__name__)
@@ -334,7 +341,13 @@ def propose(
         mode=mode,
         notes=tuple(notes),
         circles=walking_circles(
-            net, proposed, snap.subset(chosen), circle=target, speed_m_s=prep.speed_m_s
+            net,
+            proposed,
+            snap.subset(chosen),
+            circle=target,
+            speed_m_s=prep.speed_m_s,
+            max_access_m=policy.max_access_m,
+            raster=circle_raster(net, policy=policy, speed_m_s=prep.speed_m_s),
         ),
     )
 

@@ -191,10 +191,13 @@ def test_circle_polygons_follow_the_street(district):
     elder = ring[(ring["circle"] == "eldercare") & (ring["facility_id"] == "S1")]
     assert len(elder) == 1
     shape = elder.geometry.iloc[0]
-    # 180 m of street reached from x = 0, buffered 40 m: a strip, not a disc
+    # 180 m of walk from x = 0: along the street, then straight off it (a band narrowing
+    # to nothing at x = 180), not a disc
     assert shape.contains(shapely.Point(OX + 170, OY))
-    assert not shape.contains(shapely.Point(OX + 260, OY))
-    assert not shape.contains(shapely.Point(OX + 50, OY + 150))
+    assert not shape.contains(shapely.Point(OX + 190, OY))
+    assert shape.contains(shapely.Point(OX + 50, OY + 120))  # 50 + 120 = 170 m
+    assert not shape.contains(shapely.Point(OX + 50, OY + 140))  # 190 m
+    assert not shape.contains(shapely.Point(OX + 100, OY + 100))  # a disc would hold it
     medical = ring[ring["circle"] == "medical"]
     assert sorted(medical["minutes"]) == [2.0, 4.0]  # urban and rural limits
 
