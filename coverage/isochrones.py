@@ -42,7 +42,7 @@ from rasterio.transform import Affine
 from scipy import ndimage
 
 from .network import WalkNetwork
-from .travel import NodeTimes, Snap, node_times, point_times, reach
+from .travel import NodeTimes, Snap, node_times, point_times, reach, to_ends_m
 
 #: Cells of the nearest-edge raster at most; a larger extent gets coarser cells.
 MAX_CELLS = 32_000_000
@@ -55,6 +55,9 @@ MIN_CELL_M = 1.0
 
 #: How far (in cells) from a drawn boundary a demand point may disagree with the count.
 TOLERANCE_CELLS = 2.0
+
+#: Offsets (cells) at which :func:`edge_raster` compares each cell's nearest edge with others'.
+_STEPS = (8, 4, 2, 1)
 
 #: Rows of the raster worked on at once while it is built (bounds the temporary arrays).
 _CHUNK_CELLS = 2_000_000
@@ -75,9 +78,10 @@ class EdgeRaster:
     edge : numpy.ndarray
         ``(rows, cols)`` int32: index of the edge nearest to each cell's centre; row 0 is
         the northernmost.
-    fraction : numpy.ndarray
-        ``(rows, cols)`` float32: where the centre joins that edge, from its ``u`` end (0)
-        to its ``v`` end (1).
+    to_u_m, to_v_m : numpy.ndarray
+        ``(rows, cols)`` float32: flat-equivalent metres from where the centre joins that
+        edge along it to its ``u`` end and to its ``v`` end (:func:`carecircle.travel.to_ends_m`;
+        the raster belongs to the network's walking costs as well as its shape).
     access_m : numpy.ndarray
         ``(rows, cols)`` float32: straight distance from the centre to that joining point.
     edge_bounds : numpy.ndarray
@@ -90,7 +94,8 @@ class EdgeRaster:
     north: float
     margin_m: float
     edge: np.ndarray
-    fraction: np.ndarray
+    to_u_m: np.ndarray
+    to_v_m: np.ndarray
     access_m: np.ndarray
     edge_bounds: np.ndarray
 
@@ -110,21 +115,18 @@ class EdgeRaster:
         r1 = min(int(np.ceil((self.north - miny + pad_m) / self.cell_m)) + 1, rows)
         return slice(r0, max(r1, r0)), slice(c0, max(c1, c0))
 
-    def snaps(self, rows: slice, cols: slice) -> Snap:
+    def snaps(self, net: WalkNetwork, rows: slice, cols: slice) -> Snap:
         """The cells of a window joined to the network, as :func:`carecircle.travel.snap` would."""
-        return Snap(
-            self.edge[rows, cols].ravel().astype(np.int64),
-            self.fraction[rows, cols].ravel().astype(float),
-            self.access_m[rows, cols].ravel().astype(float),
+        edge = self.edge[rows, cols].ravel().astype(np.int64)
+        to_u_m = self.to_u_m[rows, cols].ravel().astype(float)
+        to_v_m = self.to_v_m[rows, cols].ravel().astype(float)
+        vu_m, uv_m = net.vu_m[edge], net.uv_m[edge]
+        fraction = np.where(
+            vu_m > 0,
+            to_u_m / np.where(vu_m > 0, vu_m, 1.0),
+            np.where(uv_m > 0, 1.0 - to_v_m / np.where(uv_m > 0, uv_m, 1.0), 0.0),
         )
-
-    def centres(self, rows: slice, cols: slice) -> tuple[np.ndarray, np.ndarray]:
-        """Coordinates of the cell centres of a window, each ``(rows, cols)``."""
-        r = np.arange(rows.start, rows.stop)
-        c = np.arange(cols.start, cols.stop)
-        x = self.west + (c + 0.5) * self.cell_m
-        y = self.north - (r + 0.5) * self.cell_m
-        return np.broadcast_to(x, (r.size, c.size)), np.broadcast_to(y[:, None], (r.size, c.size))
+        return Snap(edge, np.clip(fraction, 0.0, 1.0), self.access_m[rows, cols].ravel())
 
 
 def cell_size_m(net: WalkNetwork, *, spacing_m: float, margin_m: float) -> float:
@@ -176,6 +178,8 @@ def edge_raster(net: WalkNetwork, *, cell_m: float, margin_m: float) -> EdgeRast
     segments = _segments(net)
     # mark the cells the edges pass through with a segment of each
     marked = np.full((rows, cols), -1, dtype=np.int32)
+    # where segments share a cell one marks it; the other (written in reverse) is kept too
+    other = np.full((rows, cols), -1, dtype=np.int32)
     count = np.floor(segments.length / (cell_m / 2)).astype(np.int64) + 2
     starts = np.concatenate([[0], np.cumsum(count)])
     per_chunk = max(1, _CHUNK_CELLS)
@@ -193,52 +197,45 @@ def edge_raster(net: WalkNetwork, *, cell_m: float, margin_m: float) -> EdgeRast
         r = np.clip(((north - y) / cell_m).astype(np.int64), 0, rows - 1)
         c = np.clip(((x - west) / cell_m).astype(np.int64), 0, cols - 1)
         marked[r, c] = which.astype(np.int32)
+        other[r[::-1], c[::-1]] = which[::-1].astype(np.int32)
         first = last
     if segments.length.size:
         index = ndimage.distance_transform_edt(
             marked < 0, return_distances=False, return_indices=True
         )
         nearest = marked[index[0], index[1]]
-        del index
+        second = other[index[0], index[1]]
+        del index, marked, other
     else:
-        nearest = np.zeros((rows, cols), dtype=np.int32)
+        nearest = second = np.zeros((rows, cols), dtype=np.int32)
     edge = np.zeros((rows, cols), dtype=np.int32)
-    fraction = np.zeros((rows, cols), dtype=np.float32)
+    to_u_m = np.zeros((rows, cols), dtype=np.float32)
+    to_v_m = np.zeros((rows, cols), dtype=np.float32)
     access_m = np.full((rows, cols), np.inf, dtype=np.float32)
+    if segments.length.size:
+        _refine(nearest, second, segments, west=west, north=north, cell_m=cell_m)
+    del second
     band = max(1, _CHUNK_CELLS // max(cols, 1))
-    xs = west + (np.arange(cols) + 0.5) * cell_m
     for r0 in range(0, rows if segments.length.size else 0, band):
         r1 = min(r0 + band, rows)
-        x = np.broadcast_to(xs, (r1 - r0, cols))
-        y = np.broadcast_to((north - (np.arange(r0, r1) + 0.5) * cell_m)[:, None], x.shape)
-        best = nearest[r0:r1].copy()
+        best = nearest[r0:r1]
+        x, y = _centres(r0, r1, 0, cols, west=west, north=north, cell_m=cell_m)
         t, squared = segments.project(best, x, y)
-        # the transform finds the nearest marked cell, not the nearest edge: try the edges
-        # found for the neighbouring cells too, by their exact distance
-        for neighbour in _neighbours(nearest, r0, r1):
-            other = neighbour != best
-            if not other.any():
-                continue
-            t_other, squared_other = segments.project(neighbour[other], x[other], y[other])
-            better = squared_other < squared[other]
-            at = tuple(axis[better] for axis in np.nonzero(other))
-            best[at] = neighbour[other][better]
-            t[at] = t_other[better]
-            squared[at] = squared_other[better]
         access_m[r0:r1] = np.sqrt(squared)
         along = segments.before[best] + t * segments.length[best]
         total = segments.total[best]
-        fraction[r0:r1] = np.clip(
-            np.where(total > 0, along / np.where(total > 0, total, 1.0), 0.0), 0, 1
-        )
+        fraction = np.clip(np.where(total > 0, along / np.where(total > 0, total, 1.0), 0), 0, 1)
         edge[r0:r1] = segments.edge[best]
+        to_u_m[r0:r1] = fraction * net.vu_m[edge[r0:r1]]
+        to_v_m[r0:r1] = (1.0 - fraction) * net.uv_m[edge[r0:r1]]
     return EdgeRaster(
         cell_m=float(cell_m),
         west=float(west),
         north=float(north),
         margin_m=float(margin_m),
         edge=edge,
-        fraction=fraction,
+        to_u_m=to_u_m,
+        to_v_m=to_v_m,
         access_m=access_m,
         edge_bounds=shapely.bounds(net.geometry).reshape(-1, 4),
     )
@@ -275,9 +272,15 @@ def polygons(
     """
     raster = _fitting(net, raster, min(limit_s * speed_m_s, max_access_m))
     time_s = np.full(net.n_nodes, np.inf)
+    # metres from each edge's ends to the source, set for the edges each search reaches
+    at_u_m = np.full(net.n_edges, np.inf, dtype=np.float32)
+    at_v_m = np.full(net.n_edges, np.inf, dtype=np.float32)
     for index, nodes, seconds in reach(net, sources, speed_m_s=speed_m_s, limit_s=limit_s):
         own = int(sources.edge[index])
         time_s[nodes] = seconds
+        touched = net.incident_edges(nodes)
+        at_u_m[touched] = time_s[net.u[touched]] * speed_m_s
+        at_v_m[touched] = time_s[net.v[touched]] * speed_m_s
         rows, cols = _window(
             net,
             raster,
@@ -290,19 +293,20 @@ def polygons(
             max_access_m=max_access_m,
         )
         inside = _inside_one(
-            net,
             raster,
-            time_s,
+            at_u_m,
+            at_v_m,
             rows,
             cols,
             own_edge=own,
-            own_fraction=float(sources.fraction[index]),
+            own_ends_m=tuple(float(m[index]) for m in to_ends_m(net, sources)),
             own_walk_m=float(sources.walk_m[index]),
-            speed_m_s=speed_m_s,
-            limit_s=limit_s,
+            budget_m=limit_s * speed_m_s,
             max_access_m=max_access_m,
         )
         time_s[nodes] = np.inf
+        at_u_m[touched] = np.inf
+        at_v_m[touched] = np.inf
         yield index, _polygonize(raster, inside, rows, cols)
 
 
@@ -370,49 +374,42 @@ def _counted(
     max_access_m: float,
 ) -> np.ndarray:
     """Cells of a window a demand point at whose centre would be counted, by the counting code."""
-    cells = raster.snaps(rows, cols)
+    cells = raster.snaps(net, rows, cols)
     time_s, _ = point_times(net, times, sources, cells, speed_m_s=speed_m_s)
     inside = (time_s <= limit_s) & (cells.access_m <= max_access_m)
     return inside.reshape(rows.stop - rows.start, cols.stop - cols.start)
 
 
 def _inside_one(
-    net: WalkNetwork,
     raster: EdgeRaster,
-    time_s: np.ndarray,
+    at_u_m: np.ndarray,
+    at_v_m: np.ndarray,
     rows: slice,
     cols: slice,
     *,
     own_edge: int,
-    own_fraction: float,
+    own_ends_m: tuple[float, float],
     own_walk_m: float,
-    speed_m_s: float,
-    limit_s: float,
+    budget_m: float,
     max_access_m: float,
 ) -> np.ndarray:
     """Cells of a window counted from one source, as :func:`carecircle.travel.point_times` counts.
 
-    ``time_s`` holds the seconds from every node to the source (``inf`` beyond the limit).
+    The rule in flat-equivalent metres: ``at_u_m`` and ``at_v_m`` hold the walk from each
+    edge's ends to the source (``inf`` where not reached); ``own_ends_m`` is the source's
+    :func:`carecircle.travel.to_ends_m` on its own edge.
     """
     edge = raster.edge[rows, cols]
-    fraction = raster.fraction[rows, cols]
+    to_u_m = raster.to_u_m[rows, cols]
+    to_v_m = raster.to_v_m[rows, cols]
     access_m = raster.access_m[rows, cols]
-    to_u_m = fraction * net.vu_m[edge]
-    to_v_m = (1.0 - fraction) * net.uv_m[edge]
-    best = np.minimum(
-        time_s[net.u[edge]] + to_u_m / speed_m_s, time_s[net.v[edge]] + to_v_m / speed_m_s
-    )
+    best = np.minimum(at_u_m[edge] + to_u_m, at_v_m[edge] + to_v_m)
     mine = edge == own_edge
     if mine.any():
-        # straight along the source's own edge, towards v before it, towards u after it
-        f = fraction[mine]
-        same = np.where(
-            f <= own_fraction,
-            (own_fraction - f) * net.uv_m[own_edge],
-            (f - own_fraction) * net.vu_m[own_edge],
-        )
-        best[mine] = np.minimum(best[mine], (same + own_walk_m) / speed_m_s)
-    return (best + access_m / speed_m_s <= limit_s) & (access_m <= max_access_m)
+        # straight along the source's own edge: towards v from before it, towards u after it
+        same = np.maximum(to_u_m[mine] - own_ends_m[0], to_v_m[mine] - own_ends_m[1])
+        best[mine] = np.minimum(best[mine], same + own_walk_m)
+    return (best + access_m <= budget_m) & (access_m <= max_access_m)
 
 
 def _polygonize(
@@ -505,14 +502,70 @@ class _Segments:
         return t, (px - t * dx) ** 2 + (py - t * dy) ** 2
 
 
-def _neighbours(nearest: np.ndarray, r0: int, r1: int) -> Iterator[np.ndarray]:
-    """The values of ``nearest`` one cell north, south, west and east of rows ``r0:r1``."""
-    rows = nearest.shape[0]
-    yield nearest[max(r0 - 1, 0) : r1 - 1] if r0 > 0 else np.r_[nearest[:1], nearest[: r1 - 1]]
-    yield nearest[r0 + 1 : r1 + 1] if r1 < rows else np.r_[nearest[r0 + 1 : r1], nearest[-1:]]
-    block = nearest[r0:r1]
-    yield np.c_[block[:, :1], block[:, :-1]]
-    yield np.c_[block[:, 1:], block[:, -1:]]
+def _centres(
+    r0: int, r1: int, c0: int, c1: int, *, west: float, north: float, cell_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Centre coordinates of the cells of rows ``r0:r1`` and columns ``c0:c1``."""
+    x = west + (np.arange(c0, c1) + 0.5) * cell_m
+    y = north - (np.arange(r0, r1) + 0.5) * cell_m
+    return np.broadcast_to(x, (y.size, x.size)), np.broadcast_to(y[:, None], (y.size, x.size))
+
+
+def _refine(
+    nearest: np.ndarray,
+    second: np.ndarray,
+    segments: _Segments,
+    *,
+    west: float,
+    north: float,
+    cell_m: float,
+) -> None:
+    """Correct, in place, the nearest segment of each cell by exact distances (jump flooding).
+
+    The distance transform finds the nearest marked cell, not the nearest segment: a cell
+    centre may lie nearer another segment than the one marking that cell (``second`` holds
+    another segment that passes through that cell, if any), and far from the
+    streets such errors grow with the distance. Each cell tries the segments its neighbours
+    hold, :data:`_STEPS` cells away and then nearer, and keeps the nearest by exact distance;
+    the far neighbours only for cells more than twice as far from their segment.
+    """
+    rows, cols = nearest.shape
+    band = max(1, _CHUNK_CELLS // max(cols, 1))
+    squared = np.empty((rows, cols), dtype=np.float32)
+    for r0 in range(0, rows, band):
+        r1 = min(r0 + band, rows)
+        x, y = _centres(r0, r1, 0, cols, west=west, north=north, cell_m=cell_m)
+        squared[r0:r1] = segments.project(nearest[r0:r1], x, y)[1]
+        # the other segment marking the same cell, if any
+        at = np.nonzero(second[r0:r1] != nearest[r0:r1])
+        candidate = second[r0:r1][at]
+        distance = segments.project(candidate, x[at], y[at])[1]
+        better = distance < squared[r0:r1][at]
+        at = (at[0][better], at[1][better])
+        nearest[r0:r1][at] = candidate[better]
+        squared[r0:r1][at] = distance[better]
+    for step in _STEPS:
+        for dr, dc in ((step, 0), (-step, 0), (0, step), (0, -step)):
+            c0, c1 = max(0, -dc), cols - max(0, dc)
+            for r0 in range(max(0, -dr), rows - max(0, dr), band):
+                r1 = min(r0 + band, rows - max(0, dr))
+                here = nearest[r0:r1, c0:c1]
+                there = nearest[r0 + dr : r1 + dr, c0 + dc : c1 + dc]
+                kept = squared[r0:r1, c0:c1]
+                differ = here != there
+                if step > 1:  # a cell this far off only where the streets are far
+                    differ &= kept > (2 * step * cell_m) ** 2
+                at = np.nonzero(differ)
+                if not at[0].size:
+                    continue
+                x = west + (at[1] + c0 + 0.5) * cell_m
+                y = north - (at[0] + r0 + 0.5) * cell_m
+                candidate = there[at]
+                distance = segments.project(candidate, x, y)[1]
+                better = distance < kept[at]
+                at = (at[0][better], at[1][better])
+                here[at] = candidate[better]
+                kept[at] = distance[better]
 
 
 def _segments(net: WalkNetwork) -> _Segments:
