@@ -20,7 +20,7 @@ The area is drawn on a raster:
   band), and the cells inside are turned into polygons by GDAL's compiled polygonizer
   (``rasterio.features.shapes``), simplified by half a cell.
 
-The cell side is a tenth of the demand-point spacing (5 m for 50 m), coarser only when the
+The cell side is 0.15 of the demand-point spacing (7.5 m for 50 m), coarser only when the
 raster would pass :data:`MAX_CELLS` cells (:func:`cell_size_m`). A demand point and the drawing
 can disagree only near the drawn boundary: within :data:`TOLERANCE_CELLS` cells of it
 (the cell centre stands for the whole cell; the nearest edge is found to within about a cell;
@@ -36,7 +36,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import shapely.geometry
 from rasterio import features
 from rasterio.transform import Affine
 from scipy import ndimage
@@ -48,7 +47,7 @@ from .travel import NodeTimes, Snap, node_times, point_times, reach, to_ends_m
 MAX_CELLS = 32_000_000
 
 #: Cell side as a share of the demand-point spacing.
-CELL_SHARE = 0.1
+CELL_SHARE = 0.15
 
 #: Finest cell side, metres.
 MIN_CELL_M = 1.0
@@ -266,7 +265,7 @@ def polygons(
         The longest straight walk from a home to the network that counts, metres.
     raster : EdgeRaster, optional, keyword-only
         From :func:`edge_raster` for ``net``, reaching at least ``min(limit_s * speed_m_s,
-        max_access_m)`` beyond it; built with a 5 m cell (or coarser, :func:`cell_size_m`)
+        max_access_m)`` beyond it; built with a 7.5 m cell (or coarser, :func:`cell_size_m`)
         when omitted or too narrow.
 
     """
@@ -428,7 +427,13 @@ def _polygonize(
     )
     inside = np.ascontiguousarray(inside)
     found = features.shapes(inside.view(np.uint8), mask=inside, connectivity=8, transform=transform)
-    parts = [shapely.geometry.shape(shape) for shape, _ in found]
+    parts = [
+        shapely.polygons(
+            np.asarray(shape["coordinates"][0]),
+            [np.asarray(ring) for ring in shape["coordinates"][1:]] or None,
+        )
+        for shape, _ in found
+    ]
     merged = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
     return shapely.simplify(merged, raster.cell_m / 2)
 

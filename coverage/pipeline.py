@@ -764,7 +764,7 @@ def walking_circles(
 def circle_raster(net: WalkNetwork, *, policy: Policy, speed_m_s: float) -> isochrones.EdgeRaster:
     """The nearest-edge raster every circle polygon of an analysis is drawn on, built once.
 
-    Its cell is a tenth of the policy's ``grid_spacing_m`` (coarser on a very large network,
+    Its cell is 0.15 of the policy's ``grid_spacing_m`` (coarser on a very large network,
     :func:`carecircle.isochrones.cell_size_m`); it reaches beyond the network as far as the
     widest band of any circle: the longest limit's walk, capped at ``max_access_m``.
 

@@ -225,8 +225,8 @@ def test_curved_edges_are_followed_along_their_shape():
 
 
 def test_cell_size_follows_the_spacing_and_stays_bounded(street):
-    assert isochrones.cell_size_m(street, spacing_m=50.0, margin_m=100.0) == 5.0
-    assert isochrones.cell_size_m(street, spacing_m=2.0, margin_m=100.0) == isochrones.MIN_CELL_M
+    assert isochrones.cell_size_m(street, spacing_m=50.0, margin_m=100.0) == 7.5
+    assert isochrones.cell_size_m(street, spacing_m=5.0, margin_m=100.0) == isochrones.MIN_CELL_M
     big = network.synthetic_grid(2, 2, spacing_m=100_000.0)
     cell = isochrones.cell_size_m(big, spacing_m=50.0, margin_m=0.0)
     assert (100_000.0 / cell) ** 2 == pytest.approx(isochrones.MAX_CELLS, rel=1e-6)
