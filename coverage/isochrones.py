@@ -428,9 +428,9 @@ def _polygonize(
     inside = np.ascontiguousarray(inside)
     found = features.shapes(inside.view(np.uint8), mask=inside, connectivity=8, transform=transform)
     parts = [
-        shapely.polygons(
+        shapely.Polygon(
             np.asarray(shape["coordinates"][0]),
-            [np.asarray(ring) for ring in shape["coordinates"][1:]] or None,
+            [np.asarray(ring) for ring in shape["coordinates"][1:]],
         )
         for shape, _ in found
     ]
