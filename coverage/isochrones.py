@@ -44,7 +44,7 @@ from .network import WalkNetwork
 from .travel import NodeTimes, Snap, node_times, point_times, reach, to_ends_m
 
 #: Cells of the nearest-edge raster at most; a larger extent gets coarser cells.
-MAX_CELLS = 32_000_000
+MAX_CELLS = 16_000_000
 
 #: Cell side as a share of the demand-point spacing.
 CELL_SHARE = 0.15
@@ -212,15 +212,16 @@ def edge_raster(net: WalkNetwork, *, cell_m: float, margin_m: float) -> EdgeRast
     to_v_m = np.zeros((rows, cols), dtype=np.float32)
     access_m = np.full((rows, cols), np.inf, dtype=np.float32)
     if segments.length.size:
-        _refine(nearest, second, segments, west=west, north=north, cell_m=cell_m)
+        t_all, squared_all = _refine(
+            nearest, second, segments, west=west, north=north, cell_m=cell_m
+        )
     del second
     band = max(1, _CHUNK_CELLS // max(cols, 1))
     for r0 in range(0, rows if segments.length.size else 0, band):
         r1 = min(r0 + band, rows)
         best = nearest[r0:r1]
-        x, y = _centres(r0, r1, 0, cols, west=west, north=north, cell_m=cell_m)
-        t, squared = segments.project(best, x, y)
-        access_m[r0:r1] = np.sqrt(squared)
+        t = t_all[r0:r1]
+        access_m[r0:r1] = np.sqrt(squared_all[r0:r1])
         along = segments.before[best] + t * segments.length[best]
         total = segments.total[best]
         fraction = np.clip(np.where(total > 0, along / np.where(total > 0, total, 1.0), 0), 0, 1)
@@ -435,7 +436,10 @@ def _polygonize(
         for shape, _ in found
     ]
     merged = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
-    return shapely.simplify(merged, raster.cell_m / 2)
+    simple = shapely.simplify(merged, raster.cell_m / 2, preserve_topology=False)
+    if shapely.is_valid(simple) and not simple.is_empty:
+        return simple
+    return shapely.simplify(merged, raster.cell_m / 2)  # slower, keeps every ring valid
 
 
 def _fitting(net: WalkNetwork, raster: EdgeRaster | None, pad_m: float) -> EdgeRaster:
@@ -524,53 +528,85 @@ def _refine(
     west: float,
     north: float,
     cell_m: float,
-) -> None:
+) -> tuple[np.ndarray, np.ndarray]:
     """Correct, in place, the nearest segment of each cell by exact distances (jump flooding).
 
     The distance transform finds the nearest marked cell, not the nearest segment: a cell
     centre may lie nearer another segment than the one marking that cell (``second`` holds
-    another segment that passes through that cell, if any), and far from the
-    streets such errors grow with the distance. Each cell tries the segments its neighbours
-    hold, :data:`_STEPS` cells away and then nearer, and keeps the nearest by exact distance;
-    the far neighbours only for cells more than twice as far from their segment.
+    another segment that passes through that cell, if any), and far from the streets such
+    errors grow with the distance. Each cell tries the segments its neighbours hold,
+    :data:`_STEPS` cells away and then nearer, and keeps the nearest by exact distance; the
+    far neighbours only for cells more than twice as far from their segment.
+
+    Returns
+    -------
+    t, squared : numpy.ndarray
+        Where each cell centre joins its segment (0-1) and the squared distance to it.
+
     """
     rows, cols = nearest.shape
     band = max(1, _CHUNK_CELLS // max(cols, 1))
+    t = np.empty((rows, cols), dtype=np.float32)
     squared = np.empty((rows, cols), dtype=np.float32)
     for r0 in range(0, rows, band):
         r1 = min(r0 + band, rows)
         x, y = _centres(r0, r1, 0, cols, west=west, north=north, cell_m=cell_m)
-        squared[r0:r1] = segments.project(nearest[r0:r1], x, y)[1]
-        # the other segment marking the same cell, if any
-        at = np.nonzero(second[r0:r1] != nearest[r0:r1])
-        candidate = second[r0:r1][at]
-        distance = segments.project(candidate, x[at], y[at])[1]
-        better = distance < squared[r0:r1][at]
-        at = (at[0][better], at[1][better])
-        nearest[r0:r1][at] = candidate[better]
-        squared[r0:r1][at] = distance[better]
-    for step in _STEPS:
-        for dr, dc in ((step, 0), (-step, 0), (0, step), (0, -step)):
-            c0, c1 = max(0, -dc), cols - max(0, dc)
-            for r0 in range(max(0, -dr), rows - max(0, dr), band):
-                r1 = min(r0 + band, rows - max(0, dr))
-                here = nearest[r0:r1, c0:c1]
-                there = nearest[r0 + dr : r1 + dr, c0 + dc : c1 + dc]
-                kept = squared[r0:r1, c0:c1]
-                differ = here != there
-                if step > 1:  # a cell this far off only where the streets are far
-                    differ &= kept > (2 * step * cell_m) ** 2
-                at = np.nonzero(differ)
-                if not at[0].size:
-                    continue
-                x = west + (at[1] + c0 + 0.5) * cell_m
-                y = north - (at[0] + r0 + 0.5) * cell_m
-                candidate = there[at]
-                distance = segments.project(candidate, x, y)[1]
-                better = distance < kept[at]
-                at = (at[0][better], at[1][better])
-                here[at] = candidate[better]
-                kept[at] = distance[better]
+        t[r0:r1], squared[r0:r1] = segments.project(nearest[r0:r1], x, y)
+        _try(nearest[r0:r1], t[r0:r1], squared[r0:r1], second[r0:r1], segments, x, y)
+    flat = (nearest.reshape(-1), t.reshape(-1), squared.reshape(-1))
+    far = np.flatnonzero(flat[2] > (2 * min(_STEPS[:-1], default=1) * cell_m) ** 2)
+    for step in _STEPS[:-1]:
+        # only where the streets are far: the cells whose nearest edge may be this far off
+        cells = far[flat[2][far] > (2 * step * cell_m) ** 2]
+        for start in range(0, cells.size, _CHUNK_CELLS):
+            part = cells[start : start + _CHUNK_CELLS]
+            r, c = np.divmod(part, cols)
+            x, y = west + (c + 0.5) * cell_m, north - (r + 0.5) * cell_m
+            for dr, dc in ((step, 0), (-step, 0), (0, step), (0, -step)):
+                inside = (r + dr >= 0) & (r + dr < rows) & (c + dc >= 0) & (c + dc < cols)
+                at = part[inside]
+                view = tuple(a[at] for a in flat)
+                neighbour = flat[0][at + dr * cols + dc]
+                _try(*view, neighbour, segments, x[inside], y[inside])
+                for whole, changed in zip(flat, view, strict=True):
+                    whole[at] = changed
+    for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        c0, c1 = max(0, -dc), cols - max(0, dc)
+        for r0 in range(max(0, -dr), rows - max(0, dr), band):
+            r1 = min(r0 + band, rows - max(0, dr))
+            x, y = _centres(r0, r1, c0, c1, west=west, north=north, cell_m=cell_m)
+            _try(
+                nearest[r0:r1, c0:c1],
+                t[r0:r1, c0:c1],
+                squared[r0:r1, c0:c1],
+                nearest[r0 + dr : r1 + dr, c0 + dc : c1 + dc],
+                segments,
+                x,
+                y,
+            )
+    return t, squared
+
+
+def _try(
+    nearest: np.ndarray,
+    t: np.ndarray,
+    squared: np.ndarray,
+    candidate: np.ndarray,
+    segments: _Segments,
+    x: np.ndarray,
+    y: np.ndarray,
+) -> None:
+    """Where ``candidate`` differs from ``nearest`` and is nearer, take it (in place)."""
+    at = np.nonzero(candidate != nearest)
+    if not at[0].size:
+        return
+    other = candidate[at]
+    t_other, distance = segments.project(other, x[at], y[at])
+    better = distance < squared[at]
+    at = tuple(a[better] for a in at)
+    nearest[at] = other[better]
+    t[at] = t_other[better]
+    squared[at] = distance[better]
 
 
 def _segments(net: WalkNetwork) -> _Segments:
