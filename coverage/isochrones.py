@@ -11,20 +11,26 @@ they narrow to nothing, and a block whose middle no street reaches in time stays
 The area is drawn on a raster:
 
 - once per network (:func:`edge_raster`), every cell of a raster over the network's extent
-  gets its nearest edge, the position along it and the straight distance to it. Points sampled
-  every half cell along the edges mark the cells they fall in; a Euclidean distance transform
-  (``scipy.ndimage``) gives each cell its nearest marked cell, and the cell's centre is then
-  projected exactly onto that cell's edge segment;
+  gets its nearest edge, the flat-equivalent metres from there to the edge's two ends and the
+  straight distance to it. Points sampled every half cell along the edges mark the cells they
+  fall in; a Euclidean distance transform (``scipy.ndimage``) gives each cell its nearest
+  marked cell; then each cell centre is measured exactly to that cell's segment, to another
+  segment marking the same cell and to the segments its neighbours found (jump flooding, at
+  8, 4, 2 and 1 cells, the far steps only far from the streets), and keeps the nearest;
 - per facility, one shortest-path search gives the node times; the counting rule is evaluated
-  with numpy on the cells of the facility's window only (the reach of its edges plus the widest
-  band), and the cells inside are turned into polygons by GDAL's compiled polygonizer
-  (``rasterio.features.shapes``), simplified by half a cell.
+  with numpy on the cells of the facility's window only (each reached edge's bounds, widened
+  by the band that the time left at its nearer end allows), and the cells inside are turned
+  into polygons by GDAL's compiled polygonizer (``rasterio.features.shapes``), simplified by
+  half a cell. :func:`merged_polygon` evaluates the cells with
+  :func:`carecircle.travel.point_times` itself.
 
 The cell side is 0.15 of the demand-point spacing (7.5 m for 50 m), coarser only when the
-raster would pass :data:`MAX_CELLS` cells (:func:`cell_size_m`). A demand point and the drawing
-can disagree only near the drawn boundary: within :data:`TOLERANCE_CELLS` cells of it
-(the cell centre stands for the whole cell; the nearest edge is found to within about a cell;
-simplifying moves the outline by up to half a cell).
+raster would pass :data:`MAX_CELLS` cells (:func:`cell_size_m`). A demand point is drawn
+otherwise than it is counted only within :data:`TOLERANCE_CELLS` cells of where the count
+changes: the cell centre stands for the whole cell (up to 0.7 cell away), the nearest edge
+is found to within about a cell where two edges are nearly equally near, and simplifying moves
+the outline by up to half a cell. A band narrower than a cell may vanish. The access walk is
+drawn flat: its straight metres, without the slope that the count may add to it.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ CELL_SHARE = 0.15
 #: Finest cell side, metres.
 MIN_CELL_M = 1.0
 
-#: How far (in cells) from a drawn boundary a demand point may disagree with the count.
+#: How far (in cells) from where the count changes a demand point may be drawn otherwise.
 TOLERANCE_CELLS = 2.0
 
 #: Offsets (cells) at which :func:`edge_raster` compares each cell's nearest edge with others'.
@@ -275,6 +281,7 @@ def polygons(
     # metres from each edge's ends to the source, set for the edges each search reaches
     at_u_m = np.full(net.n_edges, np.inf, dtype=np.float32)
     at_v_m = np.full(net.n_edges, np.inf, dtype=np.float32)
+    own_u_m, own_v_m = to_ends_m(net, sources)
     for index, nodes, seconds in reach(net, sources, speed_m_s=speed_m_s, limit_s=limit_s):
         own = int(sources.edge[index])
         time_s[nodes] = seconds
@@ -299,7 +306,7 @@ def polygons(
             rows,
             cols,
             own_edge=own,
-            own_ends_m=tuple(float(m[index]) for m in to_ends_m(net, sources)),
+            own_ends_m=(float(own_u_m[index]), float(own_v_m[index])),
             own_walk_m=float(sources.walk_m[index]),
             budget_m=limit_s * speed_m_s,
             max_access_m=max_access_m,
@@ -565,11 +572,10 @@ def _refine(
             for dr, dc in ((step, 0), (-step, 0), (0, step), (0, -step)):
                 inside = (r + dr >= 0) & (r + dr < rows) & (c + dc >= 0) & (c + dc < cols)
                 at = part[inside]
-                view = tuple(a[at] for a in flat)
+                near, t_at, squared_at = (a[at] for a in flat)
                 neighbour = flat[0][at + dr * cols + dc]
-                _try(*view, neighbour, segments, x[inside], y[inside])
-                for whole, changed in zip(flat, view, strict=True):
-                    whole[at] = changed
+                _try(near, t_at, squared_at, neighbour, segments, x[inside], y[inside])
+                flat[0][at], flat[1][at], flat[2][at] = near, t_at, squared_at
     for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1)):
         c0, c1 = max(0, -dc), cols - max(0, dc)
         for r0 in range(max(0, -dr), rows - max(0, dr), band):
