@@ -59,7 +59,7 @@ CELL_SHARE = 0.15
 MIN_CELL_M = 1.0
 
 #: How far (in cells) from where the count changes a demand point may be drawn otherwise.
-TOLERANCE_CELLS = 2.0
+TOLERANCE_CELLS = 1.5
 
 #: Offsets (cells) at which :func:`edge_raster` compares each cell's nearest edge with others'.
 _STEPS = (8, 4, 2, 1)

@@ -195,6 +195,28 @@ def test_drawn_circles_hold_exactly_the_counted_points(
     assert merged.symmetric_difference(union).area <= union.length * cell_m + 1e-6
 
 
+@pytest.mark.parametrize("seed", [0, 5])
+def test_the_raster_finds_each_cells_nearest_edge(seed):
+    """Every cell's edge and distance are the nearest edge's, as carecircle.travel.snap finds."""
+    rng = np.random.default_rng(seed)
+    grid = network.synthetic_grid(6, 6, spacing_m=60.0)
+    x = grid.x + rng.uniform(-0.3, 0.3, grid.n_nodes) * 60
+    y = grid.y + rng.uniform(-0.3, 0.3, grid.n_nodes) * 60
+    keep = rng.random(grid.n_edges) > 0.25
+    net = network.from_arrays(x, y, grid.u[keep], grid.v[keep], crs=grid.crs)
+    raster = isochrones.edge_raster(net, cell_m=5.0, margin_m=200.0)
+    rows, cols = raster.shape
+    cx = raster.west + (np.arange(cols) + 0.5) * 5.0
+    cy = raster.north - (np.arange(rows) + 0.5) * 5.0
+    exact = travel.snap(net, *(a.ravel() for a in np.meshgrid(cx, cy)))
+    excess = raster.access_m.ravel() - exact.access_m
+    assert (np.abs(excess) > 1e-3).mean() < 5e-4  # about 1 cell in 2,000 not the nearest
+    assert excess.max() < 0.5  # and then less than a tenth of a cell farther
+    # where the nearest point is inside an edge (not a node that edges share), the same edge
+    inner = (exact.fraction > 0.01) & (exact.fraction < 0.99)
+    assert (raster.edge.ravel() == exact.edge)[inner].mean() > 0.999
+
+
 def test_the_merged_polygon_of_no_source_is_empty():
     net = network.synthetic_grid(3, 3, spacing_m=100.0)
     empty = travel.snap(net, np.empty(0), np.empty(0))
