@@ -274,9 +274,9 @@ def _timed_polygons(
     """Draw every job's polygons; seconds per phase (the phases wrapped in clocks)."""
     searches, evaluation, polygonize = _Clock(), _Clock(), _Clock()
     originals = (isochrones.reach, isochrones._inside_one, isochrones._polygonize)
-    isochrones.reach = searches.wrap_iterator(originals[0])  # type: ignore[assignment]
-    isochrones._inside_one = evaluation.wrap(originals[1])  # type: ignore[assignment]
-    isochrones._polygonize = polygonize.wrap(originals[2])  # type: ignore[assignment]
+    isochrones.reach = searches.wrap_iterator(originals[0])
+    isochrones._inside_one = evaluation.wrap(originals[1])
+    isochrones._polygonize = polygonize.wrap(originals[2])
     vertices = count = 0
     start = time.perf_counter()
     try:
