@@ -55,7 +55,9 @@ class Analysis:
         ``access_m`` (metres to the nearest walkable way).
     circles : geopandas.GeoDataFrame
         One polygon per facility, circle and time limit: ``facility_id``, ``tier``, ``circle``,
-        ``minutes``.
+        ``minutes``. A polygon is the area whose residents are counted within that limit of
+        that facility, drawn on a raster (:mod:`carecircle.isochrones`, to within
+        :data:`carecircle.isochrones.TOLERANCE_CELLS` cells).
     policy : Policy
         The profile used.
     parameters : dict
