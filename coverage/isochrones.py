@@ -294,7 +294,7 @@ def polygons(
             time_s,
             own_edges=np.array([own]),
             own_walk_s=sources.walk_m[index : index + 1] / speed_m_s,
-            nodes=nodes,
+            touched=touched,
             speed_m_s=speed_m_s,
             limit_s=limit_s,
             max_access_m=max_access_m,
@@ -345,7 +345,7 @@ def merged_polygon(
         times.time_s,
         own_edges=sources.edge,
         own_walk_s=sources.walk_m / speed_m_s,
-        nodes=np.flatnonzero(times.time_s <= limit_s),
+        touched=net.incident_edges(np.flatnonzero(times.time_s <= limit_s)),
         speed_m_s=speed_m_s,
         limit_s=limit_s,
         max_access_m=max_access_m,
@@ -463,7 +463,7 @@ def _window(
     *,
     own_edges: np.ndarray,
     own_walk_s: np.ndarray,
-    nodes: np.ndarray,
+    touched: np.ndarray,
     speed_m_s: float,
     limit_s: float,
     max_access_m: float,
@@ -473,7 +473,6 @@ def _window(
     A point joining edge ``e`` is reached no sooner than ``e``'s nearer end (or the source on
     it), so it lies within ``min(time left there x speed, max_access_m)`` of ``e``.
     """
-    touched = net.incident_edges(nodes)
     left_s = limit_s - np.minimum(time_s[net.u[touched]], time_s[net.v[touched]])
     edges = np.concatenate([touched, own_edges])
     left_s = np.concatenate([left_s, limit_s - own_walk_s])
