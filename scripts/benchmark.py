@@ -337,8 +337,10 @@ def circle_polygons(side: int, n_facilities: int, seed: int, *, baseline: bool) 
     phases = _timed_polygons(net, jobs, raster=raster, max_access_m=profile.max_access_m)
     lines = [
         (f"nearest-edge raster, once ({rows:,} x {cols:,} cells of {cell_m:g} m)", t_raster),
-        *((f"  {name}", phases[name]) for name in ("searches", "evaluation", "polygonize")),
-        ("  other (windows, simplifying)", phases["other"]),
+        ("  searches (one per facility and limit)", phases["searches"]),
+        ("  evaluation (the counting rule on the window's cells)", phases["evaluation"]),
+        ("  polygonize (GDAL, then simplify by half a cell)", phases["polygonize"]),
+        ("  other (windows, bookkeeping)", phases["other"]),
         (f"polygons ({phases['vertices']:.0f} vertices each on average)", phases["total"]),
         ("new circles in all (raster + polygons)", t_raster + phases["total"]),
     ]
