@@ -59,7 +59,9 @@ class Analysis:
         ``access_m`` (metres to the nearest walkable way).
     circles : geopandas.GeoDataFrame
         One polygon per facility, circle and time limit: ``facility_id``, ``tier``, ``circle``,
-        ``minutes``.
+        ``minutes``. A polygon is the area whose residents are counted within that limit of
+        that facility, drawn on a raster (:mod:`carecircle.isochrones`, to within
+        :data:`carecircle.isochrones.TOLERANCE_CELLS` cells).
     policy : Policy
         The profile used.
     parameters : dict
@@ -220,6 +222,11 @@ def analyze(
     results = []
     polygons = []
     merged: list[gpd.GeoDataFrame] = []
+    raster = (
+        circle_raster(net, policy=policy, speed_m_s=speed, elevation=prep.elevation)
+        if circle_polygons
+        else None
+    )
     basis = pd.Series(dtype=object)
     steps = tqdm(policy.circles, desc="circles", disable=_quiet(progress), unit="circle")
     for circle in steps:
@@ -260,6 +267,8 @@ def analyze(
                     sources,
                     circle=circle,
                     speed_m_s=speed,
+                    max_access_m=policy.max_access_m,
+                    raster=raster,
                     progress=progress,
                 )
             )
@@ -271,6 +280,8 @@ def analyze(
                     sources,
                     circle=circle,
                     speed_m_s=speed,
+                    max_access_m=policy.max_access_m,
+                    raster=raster,
                     progress=progress,
                 )
             )
@@ -832,9 +843,15 @@ def walking_circles(
     *,
     circle: Circle,
     speed_m_s: float,
+    max_access_m: float,
+    raster: isochrones.EdgeRaster | None = None,
     progress: bool = False,
 ) -> gpd.GeoDataFrame:
-    """The area within each of ``circle``'s time limits on foot from each place.
+    """The area counted within each of ``circle``'s time limits from each place.
+
+    A point lies in a place's polygon when a resident there would be counted as within the
+    limit of that place (:mod:`carecircle.isochrones`: the same rule as the shares, drawn on a
+    raster of :func:`circle_raster`'s cells).
 
     Parameters
     ----------
@@ -848,6 +865,12 @@ def walking_circles(
         The circle; one polygon per place and distinct limit in ``circle.minutes``.
     speed_m_s : float, keyword-only
         Walking speed, metres per second.
+    max_access_m : float, keyword-only
+        The longest straight walk from a home to the network that counts (the policy's
+        ``max_access_m``), metres.
+    raster : isochrones.EdgeRaster, optional, keyword-only
+        The network's nearest-edge raster (:func:`circle_raster`), built once per analysis;
+        a default one is built when omitted.
     progress : bool, keyword-only
         Show a progress bar.
 
@@ -860,7 +883,14 @@ def walking_circles(
     rows = []
     ids, tiers = places["id"].to_numpy(), places["tier"].to_numpy()
     for minutes in sorted(set(circle.minutes.values())):
-        found = isochrones.polygons(net, sources, speed_m_s=speed_m_s, limit_s=minutes * 60.0)
+        found = isochrones.polygons(
+            net,
+            sources,
+            speed_m_s=speed_m_s,
+            limit_s=minutes * 60.0,
+            max_access_m=max_access_m,
+            raster=raster,
+        )
         bar = tqdm(
             found,
             total=len(sources),
@@ -874,6 +904,44 @@ def walking_circles(
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=net.crs)
 
 
+def circle_raster(
+    net: WalkNetwork,
+    *,
+    policy: Policy,
+    speed_m_s: float,
+    elevation: terrain.Elevation | None = None,
+) -> isochrones.EdgeRaster:
+    """The nearest-edge raster every circle polygon of an analysis is drawn on, built once.
+
+    Its cell is 0.15 of the policy's ``grid_spacing_m`` (coarser on a very large network,
+    :func:`carecircle.isochrones.cell_size_m`); it reaches beyond the network as far as the
+    widest band of any circle: the longest limit's walk, capped at ``max_access_m``.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+        The network the polygons are drawn for (projected CRS).
+    policy : Policy, keyword-only
+        Its circles' limits, ``grid_spacing_m`` and ``max_access_m``.
+    speed_m_s : float, keyword-only
+        Walking speed, metres per second.
+    elevation : terrain.Elevation, optional, keyword-only
+        The DEM the homes' access walks climb (:attr:`Prepared.elevation`), so that the
+        polygons count them as the shares do.
+
+    Returns
+    -------
+    isochrones.EdgeRaster
+
+    """
+    longest_s = max((m for c in policy.circles for m in c.minutes.values()), default=0.0) * 60.0
+    margin_m = min(longest_s * speed_m_s, policy.max_access_m)
+    cell_m = isochrones.cell_size_m(net, spacing_m=policy.grid_spacing_m, margin_m=margin_m)
+    return isochrones.edge_raster(
+        net, cell_m=cell_m, margin_m=margin_m, elevation=elevation, walking=policy.walking
+    )
+
+
 def merged_circles(
     net: WalkNetwork,
     places: gpd.GeoDataFrame,
@@ -881,9 +949,11 @@ def merged_circles(
     *,
     circle: Circle,
     speed_m_s: float,
+    max_access_m: float,
+    raster: isochrones.EdgeRaster | None = None,
     progress: bool = False,
 ) -> gpd.GeoDataFrame:
-    """The area within each of ``circle``'s time limits on foot from any place of each tier.
+    """The area counted within each of ``circle``'s time limits from any place of each tier.
 
     The union of :func:`walking_circles` per tier and limit (as
     :func:`carecircle.isochrones.dissolve` gives it), built by one search per tier and limit
@@ -904,7 +974,12 @@ def merged_circles(
     for tier, minutes in bar:
         mine = np.flatnonzero(tiers == tier)
         shape = isochrones.merged_polygon(
-            net, sources.subset(mine), speed_m_s=speed_m_s, limit_s=minutes * 60.0
+            net,
+            sources.subset(mine),
+            speed_m_s=speed_m_s,
+            limit_s=minutes * 60.0,
+            max_access_m=max_access_m,
+            raster=raster,
         )
         rows.append((circle.name, tier, minutes, int(mine.size), shape))
     frame = pd.DataFrame(rows, columns=["circle", "tier", "minutes", "facilities", "geometry"])

@@ -32,6 +32,7 @@ from .pipeline import (
     Analysis,
     Prepared,
     check_near,
+    circle_raster,
     circle_times,
     graded_access,
     walking_circles,
@@ -349,7 +350,15 @@ def propose(
         mode=mode,
         notes=tuple(notes),
         circles=walking_circles(
-            net, proposed, snap.subset(chosen), circle=target, speed_m_s=prep.speed_m_s
+            net,
+            proposed,
+            snap.subset(chosen),
+            circle=target,
+            speed_m_s=prep.speed_m_s,
+            max_access_m=policy.max_access_m,
+            raster=circle_raster(
+                net, policy=policy, speed_m_s=prep.speed_m_s, elevation=prep.elevation
+            ),
         ),
     )
 

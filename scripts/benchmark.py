@@ -19,19 +19,34 @@ Part ``dem`` writes a synthetic hilly DEM GeoTIFF (80 Gaussian hills up to 100 m
 (one-arc-second cells), and times reading it (``terrain.read_dem``) and sampling every edge every
 10 m into walking metres each way (``terrain.slope_costs``), phase by phase.
 
+Part 3 (``--part circles``) times the circle polygons alone: 1,000 facilities' 15-minute
+polygons on a 250,000-node grid (500 x 500, 50 m blocks), phase by phase (the nearest-edge
+raster, the searches, evaluating the counting rule, polygonizing), beside the polygons of the
+fixed 40 m buffer the tool drew before (its code read from git history, commit cd7a0df, for this
+comparison only); then the circles of the whole analysis's size alone (1,000,000 nodes, 2,000
+facilities: 1,600 eldercare at 15 minutes, 400 medical at 15 and 25 minutes), without the old
+code (``--circles-large``).
+
 Usage::
 
-    python scripts/benchmark.py            # both parts, full size
-    python scripts/benchmark.py --quick    # small sizes, a smoke run
-    python scripts/benchmark.py --part dem # DEM sampling only
+    python scripts/benchmark.py                  # parts 1 and 2, full size
+    python scripts/benchmark.py --quick          # small sizes, a smoke run
+    python scripts/benchmark.py --part dem       # DEM sampling only
+    python scripts/benchmark.py --part circles   # part 3 (add --circles-large for 1,000,000)
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -40,7 +55,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from carecircle import cli, network, policy, terrain, travel
+from carecircle import cli, isochrones, network, policy, terrain, travel
 
 SPEED_M_S = 0.9
 
@@ -312,13 +327,192 @@ def dem_sampling(side: int, seed: int) -> None:
             )
 
 
+#: The commit whose circle polygons (fixed 40 m buffers) are the baseline of part 3.
+OLD_CIRCLES_COMMIT = "cd7a0df"
+
+
+def _old_isochrones() -> ModuleType | None:
+    """The isochrones module of :data:`OLD_CIRCLES_COMMIT`, from git history, or None."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        text = subprocess.run(
+            ["git", "-C", str(root), "show", f"{OLD_CIRCLES_COMMIT}:coverage/isochrones.py"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    folder = Path(tempfile.mkdtemp())
+    path = folder / "_isochrones_old.py"
+    path.write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("carecircle._isochrones_old", path)
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Clock:
+    """Total time spent in wrapped functions."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def wrap(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+
+        return timed
+
+    def wrap_iterator(self, function: Callable[..., Iterator[Any]]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            found = function(*args, **kwargs)
+            while True:
+                start = time.perf_counter()
+                try:
+                    item = next(found)
+                except StopIteration:
+                    self.seconds += time.perf_counter() - start
+                    return
+                self.seconds += time.perf_counter() - start
+                yield item
+
+        return timed
+
+
+def _grid_sources(net: network.WalkNetwork, count: int, rng: np.random.Generator) -> travel.Snap:
+    """Facilities 15 m east and 10 m north of random nodes (as in the whole analysis)."""
+    chosen = rng.choice(net.n_nodes, size=count, replace=False)
+    return travel.snap(net, net.x[chosen] + 15.0, net.y[chosen] + 10.0)
+
+
+def _timed_polygons(
+    net: network.WalkNetwork,
+    jobs: list[tuple[travel.Snap, float]],
+    *,
+    raster: isochrones.EdgeRaster,
+    max_access_m: float,
+) -> dict[str, float]:
+    """Draw every job's polygons; seconds per phase (the phases wrapped in clocks)."""
+    searches, evaluation, polygonize = _Clock(), _Clock(), _Clock()
+    originals = (isochrones.reach, isochrones._inside_one, isochrones._polygonize)
+    isochrones.reach = searches.wrap_iterator(originals[0])
+    isochrones._inside_one = evaluation.wrap(originals[1])
+    isochrones._polygonize = polygonize.wrap(originals[2])
+    vertices = count = 0
+    start = time.perf_counter()
+    try:
+        for sources, limit_s in jobs:
+            for _, shape in isochrones.polygons(
+                net,
+                sources,
+                speed_m_s=SPEED_M_S,
+                limit_s=limit_s,
+                max_access_m=max_access_m,
+                raster=raster,
+            ):
+                vertices += shapely.get_num_coordinates(shape)
+                count += 1
+    finally:
+        isochrones.reach, isochrones._inside_one, isochrones._polygonize = originals
+    total = time.perf_counter() - start
+    return {
+        "polygons": count,
+        "vertices": vertices / max(count, 1),
+        "total": total,
+        "searches": searches.seconds,
+        "evaluation": evaluation.seconds,
+        "polygonize": polygonize.seconds,
+        "other": total - searches.seconds - evaluation.seconds - polygonize.seconds,
+    }
+
+
+def circle_polygons(side: int, n_facilities: int, seed: int, *, baseline: bool) -> None:
+    """Part 3: the circle polygons of ``n_facilities`` on a ``side`` x ``side`` grid."""
+    rng = np.random.default_rng(seed)
+    profile = policy.load("chongqing")
+    net = network.synthetic_grid(side, side, spacing_m=50.0)
+    large = side >= 1000
+    if large:  # as the whole analysis: eldercare (15 min) and medical (15 and 25 min)
+        sources = _grid_sources(net, n_facilities, rng)
+        medical = np.arange(n_facilities) % 5 == 0
+        jobs = [
+            (sources.subset(~medical), 900.0),
+            (sources.subset(medical), 900.0),
+            (sources.subset(medical), 1500.0),
+        ]
+        longest_s = 1500.0
+    else:
+        jobs = [(_grid_sources(net, n_facilities, rng), 900.0)]
+        longest_s = 900.0
+    margin_m = min(longest_s * SPEED_M_S, profile.max_access_m)
+    cell_m = isochrones.cell_size_m(net, spacing_m=profile.grid_spacing_m, margin_m=margin_m)
+    print(
+        f"\n## circle polygons: grid {side} x {side} ({net.n_nodes:,} nodes, 50 m blocks), "
+        f"{n_facilities:,} facilities, {sum(len(s) for s, _ in jobs):,} polygons, "
+        f"{SPEED_M_S} m/s, access cap {profile.max_access_m:g} m"
+    )
+    start = time.perf_counter()
+    raster = isochrones.edge_raster(net, cell_m=cell_m, margin_m=margin_m)
+    t_raster = time.perf_counter() - start
+    rows, cols = raster.shape
+    phases = _timed_polygons(net, jobs, raster=raster, max_access_m=profile.max_access_m)
+    lines = [
+        (f"nearest-edge raster, once ({rows:,} x {cols:,} cells of {cell_m:g} m)", t_raster),
+        ("  searches (one per facility and limit)", phases["searches"]),
+        ("  evaluation (the counting rule on the window's cells)", phases["evaluation"]),
+        ("  polygonize (GDAL, then simplify by half a cell)", phases["polygonize"]),
+        ("  other (windows, bookkeeping)", phases["other"]),
+        (f"polygons ({phases['vertices']:.0f} vertices each on average)", phases["total"]),
+        ("new circles in all (raster + polygons)", t_raster + phases["total"]),
+    ]
+    for label, seconds in lines:
+        print(f"{label:<62}{seconds:8.2f} s")
+    if not baseline:
+        return
+    old = _old_isochrones()
+    if old is None:
+        print(f"old circles: git history ({OLD_CIRCLES_COMMIT}) not readable, no baseline")
+        return
+    start = time.perf_counter()
+    for sources, limit_s in jobs:
+        for _ in old.polygons(net, sources, speed_m_s=SPEED_M_S, limit_s=limit_s, buffer_m=40.0):
+            pass
+    t_old = time.perf_counter() - start
+    label = f"old circles (40 m buffers, {OLD_CIRCLES_COMMIT}), same run"
+    print(f"{label:<62}{t_old:8.2f} s")
+    print(f"speed-up: {t_old / (t_raster + phases['total']):.1f}x")
+
+
 def main() -> None:
     """Run the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
-    parser.add_argument("--part", choices=("paths", "analysis", "both", "dem"), default="both")
+    parser.add_argument(
+        "--part", choices=("paths", "analysis", "both", "circles", "dem"), default="both"
+    )
+    parser.add_argument(
+        "--circles-large",
+        action="store_true",
+        help="part 'circles' also at the whole analysis's size (1,000,000 nodes)",
+    )
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
+    if args.part == "circles":
+        if args.quick:
+            circle_polygons(100, 50, args.seed, baseline=True)
+        else:
+            circle_polygons(500, 1000, args.seed, baseline=True)
+        if args.circles_large:
+            circle_polygons(1000, 2000, args.seed, baseline=False)
+        return
     sides = (100, 200) if args.quick else (317, 1000)
     if args.part in ("paths", "both"):
         for side in sides:

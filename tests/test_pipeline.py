@@ -198,10 +198,13 @@ def test_circle_polygons_follow_the_street(district):
     elder = ring[(ring["circle"] == "eldercare") & (ring["facility_id"] == "S1")]
     assert len(elder) == 1
     shape = elder.geometry.iloc[0]
-    # 180 m of street reached from x = 0, buffered 40 m: a strip, not a disc
+    # 180 m of walk from x = 0: along the street, then straight off it (a band narrowing
+    # to nothing at x = 180), not a disc
     assert shape.contains(shapely.Point(OX + 170, OY))
-    assert not shape.contains(shapely.Point(OX + 260, OY))
-    assert not shape.contains(shapely.Point(OX + 50, OY + 150))
+    assert not shape.contains(shapely.Point(OX + 190, OY))
+    assert shape.contains(shapely.Point(OX + 50, OY + 120))  # 50 + 120 = 170 m
+    assert not shape.contains(shapely.Point(OX + 50, OY + 140))  # 190 m
+    assert not shape.contains(shapely.Point(OX + 100, OY + 100))  # a disc would hold it
     medical = ring[ring["circle"] == "medical"]
     assert sorted(medical["minutes"]) == [2.0, 4.0]  # urban and rural limits
 
@@ -248,7 +251,10 @@ def test_outputs_written_and_read_back(district, tmp_path):
     b = uncovered[(uncovered["community_id"] == "B") & (uncovered["circle"] == "eldercare")]
     assert len(b) == 1
     assert b.to_crs(UTM).area.iloc[0] == pytest.approx(100.0, rel=1e-3)
-    assert "A" not in set(uncovered["community_id"])  # covered communities have no row
+    # covered communities have no row: A is covered by the eldercare circle (its medical
+    # share is partial, 9 of 12 points within 2 minutes, so it has a medical row)
+    assert "A" not in set(uncovered.loc[uncovered["circle"] == "eldercare", "community_id"])
+    assert "A" in set(uncovered.loc[uncovered["circle"] == "medical", "community_id"])
     back = gpd.read_file(written["geopackage"], layer="communities")
     assert back.crs.to_epsg() == 4326
     assert len(back) == 6
@@ -535,7 +541,8 @@ def test_circles_of_too_many_facilities_are_merged(district, monkeypatch):
     assert list(after.index) == list(before.index)
     assert (after["facilities"] == before["facilities"]).all()
     for a, b in zip(after.geometry, before.geometry, strict=True):
-        assert a.symmetric_difference(b).area < 1e-6 * b.area
+        # drawn on the same cells; a cell exactly at the limit may fall either way
+        assert a.symmetric_difference(b).area < b.length * 7.5
     pd.testing.assert_frame_equal(
         merged.communities.drop(columns="geometry"), whole.communities.drop(columns="geometry")
     )

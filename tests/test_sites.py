@@ -117,11 +117,15 @@ def test_the_chosen_sites_walking_circles_follow_the_street(district):
     assert circles["minutes"].tolist() == [3.0]  # urban and rural limits are the same
     assert circles.crs == prep.net.crs
     shape = circles.geometry.iloc[0]
-    # 180 m of street either way from x = 320 (the street ends at 400), buffered 40 m
+    # 180 m of walk from x = 320 (the street ends at 400): along the street, then straight
+    # off it, so the band is 180 m wide at the site and narrows to nothing 180 m along
     assert shape.contains(shapely.Point(OX + 150, OY))
     assert shape.contains(shapely.Point(OX + 380, OY - 17))  # C, newly covered
     assert not shape.contains(shapely.Point(OX + 100, OY))  # A, 220 m away
-    assert not shape.contains(shapely.Point(OX + 320, OY + 100))  # off the street
+    assert shape.contains(shapely.Point(OX + 320, OY + 160))  # 160 m off the street
+    assert not shape.contains(shapely.Point(OX + 320, OY + 195))  # 195 m off it
+    assert shape.contains(shapely.Point(OX + 220, OY - 60))  # 100 + 60 m
+    assert not shape.contains(shapely.Point(OX + 220, OY - 95))  # 100 + 95 m
 
 
 def test_order_of_marginal_gain(district):
