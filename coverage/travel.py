@@ -20,7 +20,9 @@ the time is that share of the edge's time in that direction.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,16 +157,44 @@ def snap(
             tree, index = net.edge_tree, None  # every edge: the network's own index
         else:
             tree = shapely.STRtree(net.geometry[index])
-    (which, edge), distance = tree.query_nearest(points, return_distance=True, all_matches=False)
-    order = np.argsort(which, kind="stable")
-    edge = edge[order].astype(np.int64)
+    edge, distance, along = _nearest(tree, net.geometry if index is None else None, points)
     if index is not None:
         edge = index[edge]
-    distance = distance[order]
-    lines = net.geometry[edge]
-    along = shapely.line_locate_point(lines, points, normalized=True)
+        along = shapely.line_locate_point(net.geometry[edge], points, normalized=True)
     along = np.where(np.isfinite(along), along, 0.0)
     return Snap(edge=edge, fraction=np.clip(along, 0.0, 1.0), access_m=distance)
+
+
+#: Points joined per thread at least: below it one thread does it all.
+_POINTS_PER_THREAD = 50_000
+
+
+def _nearest(
+    tree: shapely.STRtree, lines: np.ndarray | None, points: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest tree item, distance and (with ``lines``) normalised position along it, per point.
+
+    GEOS releases the GIL, so the points are shared among threads, one per core: the nearest
+    search over a million points takes half the time on two cores.
+    """
+
+    def part(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        (which, item), distance = tree.query_nearest(chunk, return_distance=True, all_matches=False)
+        order = np.argsort(which, kind="stable")
+        item, distance = item[order].astype(np.int64), distance[order]
+        along = (
+            shapely.line_locate_point(lines[item], chunk, normalized=True)
+            if lines is not None
+            else np.zeros(chunk.size)
+        )
+        return item, distance, along
+
+    workers = min(os.cpu_count() or 1, max(1, points.size // _POINTS_PER_THREAD))
+    if workers == 1:
+        return part(points)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        found = list(pool.map(part, np.array_split(points, workers)))
+    return tuple(np.concatenate(column) for column in zip(*found, strict=True))  # type: ignore[return-value]
 
 
 #: A connected part of the network with at least this many nodes is a real part (a village

@@ -381,3 +381,20 @@ def test_a_real_part_without_a_facility_keeps_its_residents():
     assert np.isinf(seconds[0])
     # as a fragment (the rule's floor above its size) it is not kept
     assert set(travel.served_edges(net, facility, min_nodes=65).tolist()).isdisjoint(east)
+
+
+def test_joining_many_points_in_threads_gives_what_one_thread_gives(monkeypatch):
+    net = network.synthetic_grid(60, 60, spacing_m=40.0)
+    rng = np.random.default_rng(5)
+    minx, miny, maxx, maxy = net.bounds()
+    x, y = rng.uniform(minx, maxx, 30_000), rng.uniform(miny, maxy, 30_000)
+    monkeypatch.setattr(travel, "_POINTS_PER_THREAD", 10**9)
+    one = travel.snap(net, x, y)
+    monkeypatch.setattr(travel, "_POINTS_PER_THREAD", 1_000)
+    monkeypatch.setattr(travel.os, "cpu_count", lambda: 4)
+    many = travel.snap(net, x, y)
+    np.testing.assert_array_equal(many.access_m, one.access_m)
+    # an equally near edge may be named instead, at the same distance; never another place
+    same = many.edge == one.edge
+    assert same.mean() > 0.99
+    np.testing.assert_array_equal(many.fraction[same], one.fraction[same])
