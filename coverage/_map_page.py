@@ -14,7 +14,8 @@ import base64
 from pathlib import Path
 
 import folium
-from branca.element import MacroElement
+from branca import element as branca_element
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 
@@ -304,5 +305,51 @@ def _inline_leaflet(fmap: folium.Map) -> None:
     fmap.default_js = []
     fmap.default_css = []
     header = fmap.get_root().header  # type: ignore[attr-defined]
-    header.add_child(folium.Element(f"<style>{css}</style>"), name="leaflet_css")
-    header.add_child(folium.Element(f"<script>{script}</script>"), name="leaflet_js")
+    header.add_child(Verbatim(f"<style>{css}</style>"), name="leaflet_css")
+    header.add_child(Verbatim(f"<script>{script}</script>"), name="leaflet_js")
+
+
+class Verbatim(Element):
+    """A piece of the page written as it is, never read as a template.
+
+    ``folium.Element(text)`` compiles ``text`` as a Jinja template: ``{{ ... }}`` in it is
+    evaluated when the page is written, and a long text (Leaflet's script, a layer's data) takes
+    seconds to parse. This element returns its text unchanged.
+    """
+
+    def __init__(self, text: str = "", template_name: str | None = None) -> None:
+        super().__init__()
+        self._name = "Verbatim"
+        self.text = text
+
+    def render(self, **kwargs: object) -> str:
+        """The text, as it is."""
+        return self.text
+
+
+class VerbatimFigure(Figure):
+    """The map's page, written without a second template pass over what its layers wrote.
+
+    branca renders each layer's ``header``, ``html`` and ``script`` macros and then wraps the
+    output in an ``Element``, which compiles it as a template again: a name holding
+    ``{{ 7*7 }}`` showed as ``49`` (and a crafted one could run code when the page is
+    written), and every layer's data was parsed as a template (7 s for a district of 10,000
+    communities). While this page renders, those wraps are :class:`Verbatim`.
+    """
+
+    def render(self, **kwargs: object) -> str:
+        """The page's HTML."""
+        wrap = branca_element.Element
+        branca_element.Element = Verbatim  # type: ignore[misc,assignment]
+        try:
+            return super().render(**kwargs)
+        finally:
+            branca_element.Element = wrap  # type: ignore[misc]
+
+
+def make_verbatim(fmap: folium.Map) -> folium.Map:
+    """Make ``fmap``'s page a :class:`VerbatimFigure` (however it is saved or shown)."""
+    root = fmap.get_root()
+    if isinstance(root, Figure) and not isinstance(root, VerbatimFigure):
+        root.__class__ = VerbatimFigure
+    return fmap

@@ -23,7 +23,16 @@ import shapely
 from . import circles as circles_mod
 from . import coords
 from ._errors import InputError
-from ._map_page import _EitherOr, _FitClear, _inline_leaflet, _MapExtras, _Search, _Tianditu
+from ._map_page import (
+    Verbatim,
+    _EitherOr,
+    _FitClear,
+    _inline_leaflet,
+    _MapExtras,
+    _Search,
+    _Tianditu,
+    make_verbatim,
+)
 from .inputs import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH, note_zh
 from .pipeline import Analysis, _has_shape
 
@@ -379,7 +388,7 @@ def build(
     if basemap == "tianditu":  # the list gains its layers before the map is fitted clear of it
         _add_tianditu(fmap, control, text, key=tianditu_key if embed_key else None)
     _FitClear(bounds, control).add_to(fmap)
-    return fmap
+    return make_verbatim(fmap)
 
 
 def _display(frame: gpd.GeoDataFrame, *, gcj02: bool) -> gpd.GeoDataFrame:
@@ -951,7 +960,7 @@ def _add_legend(
         f"{html.escape(text['legend'])}<span> ▾</span></b>"
         f'<div class="carecircle-legend-rows">{rows}</div></div>'
     )
-    fmap.get_root().html.add_child(folium.Element(box))  # type: ignore[attr-defined]
+    fmap.get_root().html.add_child(Verbatim(box))  # type: ignore[attr-defined]
 
 
 def _swatch(fill: str, border: str) -> str:

@@ -861,3 +861,22 @@ def test_the_walking_note_names_the_dem_and_the_steps():
     assert "高程模型 dem.tif" in maps.walking_note(parameters, "zh")
     assert "含 12 段台阶" in maps.walking_note(parameters, "zh")
     assert maps.walking_note({}, "zh") == ""  # a standards check draws no times
+
+
+def test_names_are_never_read_as_templates_on_the_map(district, tmp_path):
+    """A name holding template syntax is shown as written, never evaluated as a template."""
+    net, comm_path, fac_path, profile = district
+    comm = gpd.read_file(comm_path)
+    comm.loc[0, "name"] = "{{ 7*7 }}社区{% if true %}"
+    comm.to_file(tmp_path / "named.gpkg", driver="GPKG")
+    label = dataclasses.replace(profile.circles[0], label_zh="{{ 6*7 }}养老服务圈")
+    profile = dataclasses.replace(profile, circles=(label, *profile.circles[1:]))
+    result = pipeline.run(net, tmp_path / "named.gpkg", fac_path, policy=profile)
+    fmap = maps.build(result)
+    fmap.save(str(tmp_path / "map.html"))
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    assert "{{ 7*7 }}\\u793e\\u533a{% if true %}" in page  # the popup's data, as written
+    assert "{{ 6*7 }}养老服务圈" in page  # the legend
+    assert "49\\u793e\\u533a" not in page and "42养老" not in page
+    shown = maps.build(result).get_root().render()  # shown (a notebook) as saved
+    assert "{{ 7*7 }}\\u793e\\u533a" in shown and "49\\u793e" not in shown
