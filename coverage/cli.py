@@ -580,8 +580,8 @@ def _use_demo(args: argparse.Namespace) -> None:
 def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> dict[str, Path]:
     """Write the analysis into ``out`` and print its tables; return the files by label."""
     progress = not getattr(args, "no_progress", True)
-    written = export.write_all(analysis, out, lang=args.lang, progress=progress)
-    if analysis.circles_measured:
+
+    def write_map(path: Path) -> Path:
         fmap = maps.build(
             analysis,
             lang=args.lang,
@@ -589,9 +589,12 @@ def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> 
             tianditu_key=args.tianditu_key,
             embed_key=args.embed_key,
         )
-        written["map"] = out / "map.html"
-        with atomic(written["map"]) as tmp:
+        with atomic(path) as tmp:
             fmap.save(str(tmp))
+        return path
+
+    also = {"map": ("map.html", write_map)} if analysis.circles_measured else {}
+    written = export.write_all(analysis, out, lang=args.lang, progress=progress, also=also)
     _print_townships(analysis)
     _print_standards(analysis)
     note = maps.walking_note(analysis.parameters, "en")

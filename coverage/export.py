@@ -7,7 +7,7 @@ complete, so an interrupted run never leaves a half-written file where a good on
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from ._cells import REPLACEMENT, to_csv
 from ._files import atomic
+from ._parallel import side_by_side
 from .pipeline import Analysis
 from .standards import CENTRE_COLUMNS, COMMUNITY_CHECK_COLUMNS, STANDARD_COLUMNS
 
@@ -183,37 +184,89 @@ def _add_qgis_styles(analysis: Analysis, path: Path, *, layers: list[str]) -> No
 
 
 def write_all(
-    analysis: Analysis, out_dir: str | Path, *, lang: str = "zh", progress: bool = False
+    analysis: Analysis,
+    out_dir: str | Path,
+    *,
+    lang: str = "zh",
+    progress: bool = False,
+    also: Mapping[str, tuple[str, Callable[[Path], Path]]] | None = None,
 ) -> dict[str, Path]:
     """Write every table and layer into ``out_dir`` (created when missing).
 
     The CSVs keep stable English column names; the workbook (``coverage.xlsx``) and the PNG
-    overview (``overview.png``) are for people, in ``lang``. With ``progress``, a bar on
-    standard error names the file being written (the workbook takes most of the time for
-    many facilities).
+    overview (``overview.png``) are for people, in ``lang``. With two cores the workbook and
+    the overview are written in a second process while this one writes the rest
+    (:func:`carecircle._parallel.side_by_side`); with ``progress``, a bar on standard error
+    counts the files written here.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        The results.
+    out_dir : path
+        The folder.
+    lang : {"zh", "en"}, keyword-only
+        Language of the workbook and the overview.
+    progress : bool, keyword-only
+        Show a progress bar.
+    also : mapping, optional, keyword-only
+        More files to write meanwhile: ``{label: (file name, writer)}``, each writer taking
+        the file's path (the command line writes its map this way).
+
+    Returns
+    -------
+    dict
+        Each file's path by label.
+
     """
     from . import report
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    steps: list[tuple[str, str, Callable[[Path], Path]]] = [
+    here: list[tuple[str, str, Callable[[Path], Path]]] = [
         ("summary", "summary.csv", lambda p: write_summary(analysis, p)),
         ("townships", "townships.csv", lambda p: write_townships(analysis, p)),
         ("facilities", "facilities.csv", lambda p: write_facilities(analysis, p)),
         ("district", "district.csv", lambda p: write_district(analysis, p)),
     ]
+    aside: list[tuple[str, str, Callable[[Path], Path]]] = []
     if analysis.circles_measured:
-        steps += [
-            ("geopackage", "coverage.gpkg", lambda p: write_geopackage(analysis, p)),
-            ("overview", "overview.png", lambda p: report.overview_png(analysis, p, lang=lang)),
-        ]
-    steps.append(("workbook", "coverage.xlsx", lambda p: report_workbook(analysis, p, lang=lang)))
-    written = {}
-    bar = tqdm(steps, desc="writing", unit="file", disable=None if progress else True)
-    for label, name, write in bar:
-        bar.set_postfix_str(name)
-        written[label] = write(out / name)
-    return written
+        here.append(("geopackage", "coverage.gpkg", lambda p: write_geopackage(analysis, p)))
+        aside.append(
+            ("overview", "overview.png", lambda p: report.overview_png(analysis, p, lang=lang))
+        )
+    aside.append(("workbook", "coverage.xlsx", lambda p: report_workbook(analysis, p, lang=lang)))
+    here += [(label, name, write) for label, (name, write) in (also or {}).items()]
+    bar = tqdm(
+        total=len(here) + len(aside),
+        desc="writing",
+        unit="file",
+        disable=None if progress else True,
+    )
+
+    def job(name: str, write: Callable[[Path], Path], *, shown: bool) -> Callable[[], Path]:
+        def run() -> Path:
+            if shown:
+                bar.set_postfix_str(name)
+            path = write(out / name)
+            if shown:
+                bar.update()
+            return path
+
+        return run
+
+    try:
+        written = side_by_side(
+            {label: job(name, write, shown=False) for label, name, write in aside},
+            {label: job(name, write, shown=True) for label, name, write in here},
+            waiting=lambda: bar.set_postfix_str(", ".join(name for _, name, _ in aside)),
+        )
+        bar.update(len(aside))
+    finally:
+        bar.close()
+    first = ["summary", "townships", "facilities", "district", "geopackage", "overview"]
+    order = [*first, "workbook", *(also or {})]
+    return {label: written[label] for label in order if label in written}
 
 
 def report_workbook(analysis: Analysis, path: Path, *, lang: str) -> Path:

@@ -564,21 +564,27 @@ def test_writing_the_outputs_shows_which_file_is_being_written(district, tmp_pat
     folders = [tmp_path / "out"]
 
     class Bar:
-        def __init__(self, steps, **options):
-            self.steps, self.options = list(steps), options
+        def __init__(self, **options):
+            self.options, self.done = options, 0
             bars.append(self)
 
-        def __iter__(self):
-            return iter(self.steps)
+        def update(self, n=1):
+            self.done += n
+
+        def close(self):
+            pass
 
         def set_postfix_str(self, text):
-            assert not (folders[-1] / text).exists()  # named before it is written
+            for name in text.split(", "):
+                assert not (folders[-1] / name).exists()  # named before it is written
             shown.append(text)
 
     monkeypatch.setattr(export, "tqdm", Bar)
     written = export.write_all(result, tmp_path / "out", progress=True)
-    assert shown == [path.name for path in written.values()]
-    assert shown[-1] == "coverage.xlsx"
+    # the files written here one by one, then those of the second process, named together
+    here = [p.name for label, p in written.items() if label not in ("overview", "workbook")]
+    assert shown == [*here, "overview.png, coverage.xlsx"]
+    assert bars[0].done == bars[0].options["total"] == len(written)
     assert bars[0].options["disable"] is None  # shown on a terminal
     folders.append(tmp_path / "quiet")
     export.write_all(result, folders[-1])
