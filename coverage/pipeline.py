@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from tqdm.auto import tqdm
 from . import _memory, demand, inputs, isochrones, standards, terrain, travel
 from . import circles as circles_mod
 from ._errors import InputError
+from ._parallel import side_by_side
 from ._validate import _speed, as_text
 from ._version import __version__
 from .network import WalkNetwork, describe_components, kept_parts, main_parts
@@ -33,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 #: Networks with more edges are left off the map's street background (the page stays light).
 MAX_MAP_STREETS = 100_000
+
+#: From this many facilities, half of a circle's polygons are drawn in a second process.
+MIN_FORKED_POLYGONS = 200
 
 #: Circles with more facilities get merged walking circles (one per tier and time limit, from
 #: one search) instead of one polygon per facility, whose cost grows with the facilities.
@@ -883,22 +888,36 @@ def walking_circles(
     rows = []
     ids, tiers = places["id"].to_numpy(), places["tier"].to_numpy()
     for minutes in sorted(set(circle.minutes.values())):
-        found = isochrones.polygons(
-            net,
-            sources,
-            speed_m_s=speed_m_s,
-            limit_s=minutes * 60.0,
-            max_access_m=max_access_m,
-            raster=raster,
-        )
-        bar = tqdm(
-            found,
-            total=len(sources),
-            disable=_quiet(progress),
-            desc=f"{circle.name} {minutes:g} min polygons",
-            unit="facility",
-        )
-        for index, geom in bar:
+
+        def drawn(part: np.ndarray, *, shown: bool, minutes: float = minutes) -> list[Any]:
+            found = isochrones.polygons(
+                net,
+                sources.subset(part),
+                speed_m_s=speed_m_s,
+                limit_s=minutes * 60.0,
+                max_access_m=max_access_m,
+                raster=raster,
+            )
+            bar = tqdm(
+                found,
+                total=part.size,
+                disable=_quiet(progress) if shown else True,
+                desc=f"{circle.name} {minutes:g} min polygons",
+                unit="facility",
+            )
+            return [(int(part[index]), geom) for index, geom in bar]
+
+        everyone = np.arange(len(sources))
+        if len(sources) < MIN_FORKED_POLYGONS:
+            found = drawn(everyone, shown=True)
+        else:  # half the facilities in a second process, on the second core
+            first, second = np.array_split(everyone, 2)
+            parts = side_by_side(
+                {"second": partial(drawn, second, shown=False)},
+                {"first": partial(drawn, first, shown=True)},
+            )
+            found = [*parts["first"], *parts["second"]]
+        for index, geom in found:
             rows.append((ids[index], tiers[index], circle.name, minutes, geom))
     frame = pd.DataFrame(rows, columns=["facility_id", "tier", "circle", "minutes", "geometry"])
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=net.crs)

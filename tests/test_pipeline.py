@@ -19,7 +19,7 @@ import pyogrio
 import pytest
 import shapely
 
-from carecircle import export, maps, pipeline, policy
+from carecircle import export, maps, network, pipeline, policy
 from carecircle._errors import InputError
 
 UTM = "EPSG:32648"
@@ -886,3 +886,37 @@ def test_names_are_never_read_as_templates_on_the_map(district, tmp_path):
     assert "49\\u793e\\u533a" not in page and "42养老" not in page
     shown = maps.build(result).get_root().render()  # shown (a notebook) as saved
     assert "{{ 7*7 }}\\u793e\\u533a" in shown and "49\\u793e" not in shown
+
+
+def test_polygons_drawn_in_two_processes_are_those_drawn_in_one(monkeypatch):
+    from carecircle import travel
+
+    net = network.synthetic_grid(12, 12, spacing_m=60.0)
+    rng = np.random.default_rng(3)
+    places = gpd.GeoDataFrame(
+        {"id": [f"S{i}" for i in range(7)], "tier": "community_station"},
+        geometry=shapely.points(
+            rng.uniform(*net.bounds()[::2], 7), rng.uniform(*net.bounds()[1::2], 7)
+        ),
+        crs=net.crs,
+    )
+    sources = travel.snap(net, places.geometry.x.to_numpy(), places.geometry.y.to_numpy())
+    circle = policy.load("chongqing").circle("medical")  # two limits: 15 and 25 minutes
+
+    def draw():  # type: ignore[no-untyped-def]
+        return pipeline.walking_circles(
+            net, places, sources, circle=circle, speed_m_s=0.9, max_access_m=300.0
+        )
+
+    monkeypatch.setattr(pipeline, "MIN_FORKED_POLYGONS", 10**9)
+    one = draw()
+    monkeypatch.setattr(pipeline, "MIN_FORKED_POLYGONS", 2)
+    calls = []
+    real = pipeline.side_by_side
+    monkeypatch.setattr(pipeline, "side_by_side", lambda *a, **k: calls.append(1) or real(*a, **k))
+    two = draw()
+    assert len(calls) == 2  # once per limit
+    assert list(two["facility_id"]) == list(one["facility_id"]) == [*places["id"]] * 2
+    assert list(two["minutes"]) == list(one["minutes"])
+    assert all(a.equals(b) for a, b in zip(two.geometry, one.geometry, strict=True))
+    assert all(not g.is_empty for g in two.geometry)
