@@ -35,7 +35,9 @@ drawn flat: its straight metres, without the slope that the count may add to it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -696,7 +698,7 @@ def dissolve(circles: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """
     rows = []
     for (circle, tier, minutes), group in circles.groupby(["circle", "tier", "minutes"], sort=True):
-        shape = shapely.union_all(group.geometry.to_numpy())
+        shape = _union_in_threads(group.geometry.to_numpy())
         rows.append((circle, tier, minutes, len(group), shape))
     frame = pd.DataFrame(rows, columns=["circle", "tier", "minutes", "facilities", "geometry"])
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=circles.crs)
@@ -735,14 +737,7 @@ def uncovered_areas(
             geoms = group.geometry.to_numpy()
             tree = shapely.STRtree(shapes)
             which, hit = tree.query(geoms, predicate="intersects")
-            cover = np.full(len(group), None, dtype=object)
-            if which.size:
-                order = np.argsort(which, kind="stable")
-                which, hit = which[order], hit[order]
-                starts = np.flatnonzero(np.r_[True, which[1:] != which[:-1]])
-                stops = np.r_[starts[1:], which.size]
-                for a, b in zip(starts, stops, strict=True):
-                    cover[which[a]] = shapely.union_all(shapes[hit[a:b]])
+            cover = _covers(shapes, which, hit, len(group))
             missing = pd.isna(cover)
             left = geoms.copy()
             left[~missing] = shapely.difference(geoms[~missing], cover[~missing].astype(object))
@@ -753,3 +748,48 @@ def uncovered_areas(
         rows, columns=["community_id", "name", "circle", "minutes", "area_m2", "geometry"]
     )
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=communities.crs)
+
+
+def _workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def _covers(shapes: np.ndarray, which: np.ndarray, hit: np.ndarray, count: int) -> np.ndarray:
+    """Per item ``0..count-1``, the union of the ``shapes`` paired with it (``None`` if none).
+
+    ``which`` and ``hit`` are the pairs (item, shape), as an STRtree query gives them.
+    """
+    cover = np.full(count, None, dtype=object)
+    if which.size == 0:
+        return cover
+    order = np.argsort(which, kind="stable")
+    which, hit = which[order], hit[order]
+    starts = np.flatnonzero(np.r_[True, which[1:] != which[:-1]])
+    stops = np.r_[starts[1:], which.size]
+
+    def cover_of(span: np.ndarray) -> None:
+        for a, b in zip(starts[span], stops[span], strict=True):
+            cover[which[a]] = shapely.union_all(shapes[hit[a:b]])
+
+    _in_threads(cover_of, np.arange(starts.size))
+    return cover
+
+
+def _in_threads(work: Callable[[np.ndarray], None], items: np.ndarray) -> None:
+    """Run ``work`` on shares of ``items``, one thread per core (GEOS releases the GIL)."""
+    shares = [share for share in np.array_split(items, _workers()) if share.size]
+    if len(shares) <= 1:
+        work(items)
+        return
+    with ThreadPoolExecutor(max_workers=len(shares)) as pool:
+        list(pool.map(work, shares))
+
+
+def _union_in_threads(shapes: np.ndarray) -> shapely.Geometry:
+    """The union of ``shapes``: a share per core in threads, then the union of the shares."""
+    shares = [share for share in np.array_split(shapes, _workers()) if share.size]
+    if len(shares) <= 1 or shapes.size < 64:
+        return shapely.union_all(shapes)
+    with ThreadPoolExecutor(max_workers=len(shares)) as pool:
+        parts = list(pool.map(shapely.union_all, shares))
+    return shapely.union_all(np.asarray(parts, dtype=object))
