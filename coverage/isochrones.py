@@ -698,7 +698,7 @@ def dissolve(circles: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """
     rows = []
     for (circle, tier, minutes), group in circles.groupby(["circle", "tier", "minutes"], sort=True):
-        shape = _union_in_threads(group.geometry.to_numpy())
+        shape = shapely.union_all(group.geometry.to_numpy())
         rows.append((circle, tier, minutes, len(group), shape))
     frame = pd.DataFrame(rows, columns=["circle", "tier", "minutes", "facilities", "geometry"])
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=circles.crs)
@@ -783,13 +783,3 @@ def _in_threads(work: Callable[[np.ndarray], None], items: np.ndarray) -> None:
         return
     with ThreadPoolExecutor(max_workers=len(shares)) as pool:
         list(pool.map(work, shares))
-
-
-def _union_in_threads(shapes: np.ndarray) -> shapely.Geometry:
-    """The union of ``shapes``: a share per core in threads, then the union of the shares."""
-    shares = [share for share in np.array_split(shapes, _workers()) if share.size]
-    if len(shares) <= 1 or shapes.size < 64:
-        return shapely.union_all(shapes)
-    with ThreadPoolExecutor(max_workers=len(shares)) as pool:
-        parts = list(pool.map(shapely.union_all, shares))
-    return shapely.union_all(np.asarray(parts, dtype=object))
