@@ -920,3 +920,25 @@ def test_polygons_drawn_in_two_processes_are_those_drawn_in_one(monkeypatch):
     assert list(two["minutes"]) == list(one["minutes"])
     assert all(a.equals(b) for a, b in zip(two.geometry, one.geometry, strict=True))
     assert all(not g.is_empty for g in two.geometry)
+
+
+def test_the_maps_geojson_is_geopandas_own(demo_analysis):
+    frames = [
+        demo_analysis.communities.to_crs(4326)[["id", "name", "eldercare_share", "geometry"]],
+        demo_analysis.circles.to_crs(4326),
+        gpd.GeoDataFrame(
+            {"a": [1.5, np.nan], "b": ["x", None], "n": pd.array([1, pd.NA], dtype="Int64")},
+            geometry=[shapely.Point(1, 2), None],
+            index=[5, 7],
+        ),
+    ]
+    def rounded(collection):  # properties are written to 15 significant digits
+        for feature in collection["features"]:
+            feature["properties"] = {
+                key: round(value, 12) if isinstance(value, float) else value
+                for key, value in feature["properties"].items()
+            }
+        return collection
+
+    for frame in frames:
+        assert rounded(maps._geojson(frame)) == rounded(json.loads(frame.to_json()))
