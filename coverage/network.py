@@ -457,8 +457,19 @@ def from_graph(
         }
     )
     edges["geometry"] = [d.get("geometry") for d in data]
-    tags = {name: _texts([d.get(name) for d in data]) for name in EDGE_TAGS}
-    against, unsure = _against_way([d.get("reversed", False) for d in data])
+    present: set[str] = set()
+    for d in data:  # one pass to learn which tags the graph has at all
+        present.update(d)
+    empty = np.full(count, "", dtype=object)
+    tags = {
+        name: _texts([d.get(name) for d in data]) if name in present else empty.copy()
+        for name in EDGE_TAGS
+    }
+    against, unsure = (
+        _against_way([d.get("reversed", False) for d in data])
+        if "reversed" in present and any(tags[name].any() for name in DIRECTED_TAGS)
+        else (np.zeros(count, dtype=bool), np.zeros(count, dtype=bool))
+    )
     for name in DIRECTED_TAGS:
         tags[name] = _turned(name, tags[name], against)
         lost = unsure & (tags[name] != "")
