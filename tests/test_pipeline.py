@@ -932,6 +932,7 @@ def test_the_maps_geojson_is_geopandas_own(demo_analysis):
             index=[5, 7],
         ),
     ]
+
     def rounded(collection):  # properties are written to 15 significant digits
         for feature in collection["features"]:
             feature["properties"] = {
