@@ -238,11 +238,12 @@ def test_access_walks_up_down_and_unknown(tmp_path: Path) -> None:
 
 
 def test_elevation_is_bilinear_between_cell_centres(tmp_path: Path) -> None:
-    # cells of 10 m holding x * y / 100 at their centres: bilinear gives exactly that product
-    elev = _dem(tmp_path, lambda x, y: (x - X0) * (y - Y0) / 100.0)
+    # cells of 10 m holding 1000 + x * y / 1000 at their centres (0 to 2000 m, elevations):
+    # bilinear gives exactly that
+    elev = _dem(tmp_path, lambda x, y: 1000.0 + (x - X0) * (y - Y0) / 1000.0)
     x = X0 + np.array([5.0, 12.0, 33.3])
     y = Y0 + np.array([5.0, 27.0, -41.0])
-    np.testing.assert_allclose(elev.at(x, y), (x - X0) * (y - Y0) / 100.0, atol=1e-9)
+    np.testing.assert_allclose(elev.at(x, y), 1000.0 + (x - X0) * (y - Y0) / 1000.0, atol=1e-9)
     assert np.isnan(terrain.elevation_at(elev, np.array([X0 + 9999.0]), np.array([Y0])))[0]
 
 
@@ -380,3 +381,17 @@ def test_apply_puts_slopes_and_steps_together(tmp_path: Path) -> None:
     down_s, _ = travel.nearest_times(hilly, bottom, top, speed_m_s=0.9)
     assert up_s[0] == pytest.approx((100.0 / UP_10) / 0.9 + 10 * walking.steps_up_s_per_step)
     assert down_s[0] == pytest.approx(100.0 / 0.9 + 10 * walking.steps_down_s_per_step)
+
+
+def test_cells_that_are_no_elevations_are_refused_in_one_line(tmp_path: Path) -> None:
+    # -32768 everywhere west of X0 - 500, and the file declares no nodata value
+    path = terrain.write_synthetic_dem(
+        tmp_path / "marked.tif",
+        lambda x, y: np.where(x < X0 - 500.0, -32768.0, 300.0),
+        bounds=AROUND,
+        cell=10.0,
+        crs=CRS,
+        nodata=None,
+    )
+    with pytest.raises(InputError, match=r"marked\.tif: band 1, row \d+, column 0 holds -32768"):
+        terrain.read_dem(path, net_crs=CRS, bounds=AROUND, margin_m=0.0)
