@@ -6,25 +6,41 @@ overview, folium's map), which one process runs on one core. :func:`side_by_side
 ones, so two cores write at once. The child gets a copy of this process's memory (fork), so a
 job is any callable, with no pickling of its inputs; only its result and any error come back.
 
-Where processes cannot be forked (Windows, macOS's default) or there is one core, every job
-runs here, in order: the same results, one after the other.
+Where processes cannot be forked (Windows, macOS's default), there is one core, or another
+thread is running, every job runs here, in order: the same results, one after the other.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
+
+from tqdm import std as tqdm_std
+
+# tqdm watches its bars from a thread of its own (to adjust how often they redraw); a process
+# with that thread running is not forked (see can_fork), so carecircle's bars go without it.
+tqdm_std.tqdm.monitor_interval = 0
 
 _JOBS: dict[str, Callable[[], Any]] = {}
 """The background jobs, set before the child is forked (it reads its own copy)."""
 
 
 def can_fork() -> bool:
-    """True when a second process can share the work: fork exists and there are two cores."""
-    return "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
+    """True when a second process can share the work safely.
+
+    That is: fork exists, there are two cores, and this process runs no other thread (a
+    thread holding a lock when the process forks would leave the child stuck on it; Python
+    3.12 warns of it).
+    """
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and (os.cpu_count() or 1) > 1
+        and threading.active_count() == 1
+    )
 
 
 def side_by_side(

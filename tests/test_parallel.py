@@ -54,3 +54,21 @@ def test_an_error_here_is_raised(tmp_path, forking):
 
     with pytest.raises(OSError, match="disk full"):
         _parallel.side_by_side({"slow": slow}, {"fail": fail})
+
+
+def test_no_fork_while_another_thread_runs():
+    import threading
+
+    if not _parallel.can_fork():
+        pytest.skip("this machine cannot fork onto a second core")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not _parallel.can_fork()
+        results = _parallel.side_by_side({"b": os.getpid}, {"a": os.getpid})
+        assert results == {"a": os.getpid(), "b": os.getpid()}  # both ran here
+    finally:
+        stop.set()
+        other.join()
+    assert _parallel.can_fork()
