@@ -11,6 +11,7 @@ is missing, except in CI, where a missing browser is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -200,7 +201,13 @@ class _RefusingProxy:
         return [line for line in self.seen if not any(h in line for h in BROWSER_SERVICES)]
 
     def close(self) -> None:
+        # shutdown wakes the accept() the serving thread waits in; closing alone does not,
+        # and a thread left running would keep later tests from forking a second process
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
+        self._thread.join(timeout=10)
+        assert not self._thread.is_alive()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 
@@ -13,7 +14,8 @@ from carecircle._errors import InputError
 @pytest.fixture(params=[True, False], ids=["forked", "one-process"])
 def forking(request, monkeypatch):
     if request.param and not _parallel.can_fork():
-        pytest.skip("this machine cannot fork onto a second core")
+        running = sorted(t.name for t in threading.enumerate())
+        pytest.skip(f"this process cannot fork onto a second core (threads: {running})")
     monkeypatch.setattr(_parallel, "can_fork", lambda: request.param)
     return request.param
 
@@ -57,10 +59,9 @@ def test_an_error_here_is_raised(tmp_path, forking):
 
 
 def test_no_fork_while_another_thread_runs():
-    import threading
-
     if not _parallel.can_fork():
-        pytest.skip("this machine cannot fork onto a second core")
+        running = sorted(t.name for t in threading.enumerate())
+        pytest.skip(f"this process cannot fork onto a second core (threads: {running})")
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
