@@ -436,11 +436,7 @@ def prepare(
 
     whole = net
     net = main_parts(whole, min_share=policy.min_component_share)
-    elevation = (
-        terrain.read_dem(dem, net_crs=net.crs, bounds=net.bounds()) if dem is not None else None
-    )
-    if not net.walking:
-        net = terrain.apply(net, policy.walking, speed_m_s=speed, elevation=elevation)
+    net, elevation = walking_network(net, policy, speed_m_s=speed, dem=dem)
     comm = communities.to_crs(net.crs).reset_index(drop=True)
     fac = facilities.to_crs(net.crs).reset_index(drop=True)
     logger.info(
@@ -696,7 +692,9 @@ def check_only(
         else network_mod.read(network)
     )
     if net is not None:
-        net = walking_network(net, policy, speed_m_s=_speed(speed_m_s, policy.speed_m_s), dem=dem)
+        net, _ = walking_network(
+            net, policy, speed_m_s=_speed(speed_m_s, policy.speed_m_s), dem=dem
+        )
     checks = standards.check(comm, fac, policy, net=net, speed_m_s=speed_m_s)
     parameters = {
         "tool": f"carecircle {__version__}",
@@ -1050,17 +1048,24 @@ def _quiet(progress: bool) -> bool | None:
 
 def walking_network(
     net: WalkNetwork, policy: Policy, *, speed_m_s: float, dem: str | Path | None = None
-) -> WalkNetwork:
+) -> tuple[WalkNetwork, terrain.Elevation | None]:
     """``net`` with the walking metres of its slopes (with ``dem``) and steps, per direction.
 
-    A network already costed (:attr:`WalkNetwork.walking` set) is returned as it is.
+    A network already costed (:attr:`WalkNetwork.walking` set) keeps its metres.
+
+    Returns
+    -------
+    tuple
+        ``(network, elevation)``: the costed network, and the DEM read over it (``None``
+        without ``dem``), for the access walks' grades.
+
     """
-    if net.walking:
-        return net
     elevation = (
         terrain.read_dem(dem, net_crs=net.crs, bounds=net.bounds()) if dem is not None else None
     )
-    return terrain.apply(net, policy.walking, speed_m_s=speed_m_s, elevation=elevation)
+    if not net.walking:
+        net = terrain.apply(net, policy.walking, speed_m_s=speed_m_s, elevation=elevation)
+    return net, elevation
 
 
 def _walking_metadata(net: WalkNetwork, policy: Policy) -> dict[str, Any]:

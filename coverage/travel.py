@@ -157,10 +157,10 @@ def snap(
             tree, index = net.edge_tree, None  # every edge: the network's own index
         else:
             tree = shapely.STRtree(net.geometry[index])
-    edge, distance, along = _nearest(tree, net.geometry if index is None else None, points)
+    lines = net.geometry if index is None else net.geometry[index]
+    edge, distance, along = _nearest(tree, lines, points)
     if index is not None:
         edge = index[edge]
-        along = shapely.line_locate_point(net.geometry[edge], points, normalized=True)
     along = np.where(np.isfinite(along), along, 0.0)
     return Snap(edge=edge, fraction=np.clip(along, 0.0, 1.0), access_m=distance)
 
@@ -170,9 +170,11 @@ _POINTS_PER_THREAD = 50_000
 
 
 def _nearest(
-    tree: shapely.STRtree, lines: np.ndarray | None, points: np.ndarray
+    tree: shapely.STRtree, lines: np.ndarray, points: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest tree item, distance and (with ``lines``) normalised position along it, per point.
+    """Nearest item of ``tree``, its distance and the normalised position along it, per point.
+
+    ``lines`` are the tree's geometries, in its order.
 
     GEOS releases the GIL, so the points are shared among threads, one per core: the nearest
     search over a million points takes half the time on two cores.
@@ -182,11 +184,7 @@ def _nearest(
         (which, item), distance = tree.query_nearest(chunk, return_distance=True, all_matches=False)
         order = np.argsort(which, kind="stable")
         item, distance = item[order].astype(np.int64), distance[order]
-        along = (
-            shapely.line_locate_point(lines[item], chunk, normalized=True)
-            if lines is not None
-            else np.zeros(chunk.size)
-        )
+        along = shapely.line_locate_point(lines[item], chunk, normalized=True)
         return item, distance, along
 
     workers = min(os.cpu_count() or 1, max(1, points.size // _POINTS_PER_THREAD))
