@@ -93,7 +93,8 @@ def to_csv(frame: pd.DataFrame, path: Any, *, float_format: Any = None) -> None:
     frame : pandas.DataFrame
         The table; not modified.
     path : path or file
-        Where to write (callers pass the temporary name of :func:`carecircle._files.atomic`).
+        Where to write (callers pass the temporary name of
+        :func:`carecircle.outputs._files.atomic`).
     float_format : str or callable, optional, keyword-only
         As pandas' ``to_csv``.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ._errors import InputError
+from .errors import InputError
 
 logger = logging.getLogger(__name__)
 

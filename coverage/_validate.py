@@ -3,7 +3,7 @@
 The file checks cover encodings, column names, ids and numbers; the array checks
 (``_as_cover`` and the rest) serve :mod:`carecircle.siting`.
 
-Every failure is an :class:`~carecircle._errors.InputError` with a one-line message. A file
+Every failure is an :class:`~carecircle.errors.InputError` with a one-line message. A file
 check names the file, the 1-based data row (and, for CSVs, the file line), the column, the
 value found and what would be accepted; an array check names the argument, the index, the
 value found and what would be accepted.
@@ -26,8 +26,12 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._cells import read_text
-from ._errors import InputError
+from .errors import InputError
 from .policy import MAX_SPEED_M_S
+from .terms import NO_TEXTS as NO_TEXTS
+from .terms import YES_NO_EXPECTED as YES_NO_EXPECTED
+from .terms import YES_NO_WORDS as YES_NO_WORDS
+from .terms import YES_TEXTS as YES_TEXTS
 
 logger = logging.getLogger(__name__)
 
@@ -41,26 +45,8 @@ NAN_TEXTS: frozenset[str] = frozenset({"nan", "+nan", "-nan"})
 """Texts of 'not a number', refused in a number column: a blank cell says unknown. (In a text
 column ``nan`` is read as blank, as pandas writes a missing value when it turns it into text.)"""
 
-YES_TEXTS: frozenset[str] = frozenset(
-    {"1", "true", "t", "yes", "y", "是", "对", "社会", "社会运营", "social"}
-)
-"""Cell texts read as yes in a yes/no column (compared stripped and lower-case)."""
-
-NO_TEXTS: frozenset[str] = frozenset(
-    {"0", "false", "f", "no", "n", "否", "不是", "公办", "公建公营", "public"}
-)
-"""Cell texts read as no in a yes/no column (compared stripped and lower-case)."""
-
 YES_NO_FIELDS: tuple[str, ...] = ("social_operated", "medical_capable")
 """Facility fields holding yes/no values."""
-
-YES_NO_EXPECTED = "yes/no (是/否, true/false, 1/0, 社会/公办) or blank"
-
-YES_NO_WORDS: dict[str, dict[bool, str]] = {
-    "zh": {True: "是", False: "否"},
-    "en": {True: "yes", False: "no"},
-}
-"""A yes/no cell in words for people (workbooks, popups), per language."""
 
 
 @dataclass(frozen=True)

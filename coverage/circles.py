@@ -11,37 +11,27 @@ import numpy as np
 import pandas as pd
 
 from .policy import Circle
-
-#: Statuses a community can have for a circle.
-COVERED = "covered"
-PARTIAL = "partial"
-UNCOVERED = "uncovered"
-NO_FACILITY = "no_facility"
-OUTSIDE_NETWORK = "outside_network"
-# plus the input statuses (invalid_geometry, empty_geometry, no_population) carried through
-
-#: Every status, in legend order.
-STATUSES = (
-    COVERED,
-    PARTIAL,
-    UNCOVERED,
-    NO_FACILITY,
-    OUTSIDE_NETWORK,
-    "no_population",
-    "invalid_geometry",
-    "empty_geometry",
+from .terms import (
+    COVERED as COVERED,
 )
-
-STATUS_LABELS_ZH = {
-    COVERED: "已覆盖",
-    PARTIAL: "部分覆盖",
-    UNCOVERED: "未覆盖",
-    NO_FACILITY: "无此类设施",
-    OUTSIDE_NETWORK: "不在步行网络内",
-    "invalid_geometry": "边界无效",
-    "empty_geometry": "无边界",
-    "no_population": "无人口数据",
-}
+from .terms import (
+    NO_FACILITY as NO_FACILITY,
+)
+from .terms import (
+    OUTSIDE_NETWORK as OUTSIDE_NETWORK,
+)
+from .terms import (
+    PARTIAL as PARTIAL,
+)
+from .terms import (
+    STATUS_LABELS_ZH as STATUS_LABELS_ZH,
+)
+from .terms import (
+    STATUSES as STATUSES,
+)
+from .terms import (
+    UNCOVERED as UNCOVERED,
+)
 
 
 def summarize(

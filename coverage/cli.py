@@ -1,7 +1,7 @@
 """The ``carecircle`` command: ``analyze`` a district, or run the ``demo``.
 
 A user error prints one line (``carecircle: error: ...``) and exits 2, with no traceback.
-Each command is one run (:func:`carecircle._files.run_folder`): its ``--out`` folder is
+Each command is one run (:func:`carecircle.outputs._files.run_folder`): its ``--out`` folder is
 checked and locked before the analysis, the files are written into a temporary folder beside
 it and moved in at the end, and SIGINT or SIGTERM removes them and exits 130 or 143.
 """
@@ -20,9 +20,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import costing, demand, export, inputs, maps, network, pipeline, plan, policy
-from ._errors import InputError
-from ._files import (
+from . import costing, demand, network, outputs, pipeline, plan, policy
+from ._validate import _speed
+from ._version import __version__
+from .coords import SYSTEMS
+from .costing.rows import _check_year_value
+from .data import demo_files
+from .errors import InputError
+from .inputs import readers as inputs
+from .outputs import maps
+from .outputs._files import (
     ANALYSIS_OUTPUTS,
     AUDIT_OUTPUTS,
     CHECK_OUTPUTS,
@@ -33,10 +40,6 @@ from ._files import (
     interruptible,
     run_folder,
 )
-from ._validate import _speed
-from ._version import __version__
-from .coords import SYSTEMS
-from .data import demo_files
 
 logger = logging.getLogger("carecircle")
 
@@ -418,7 +421,7 @@ def _analyze(args: argparse.Namespace, out: Path) -> dict[str, Path]:
 
 
 def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
-    from . import sites
+    from .siting import sites
 
     if args.demo:
         _use_demo(args)
@@ -470,7 +473,7 @@ def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     proposal = sites.propose(prep, candidates, policy=profile, municipal=args.municipal, **question)
     written = _write(sites.attach(analysis, proposal), out, args)
     _print_proposal(proposal)
-    return written | sites.write(proposal, out, lang=args.lang)
+    return written | outputs.write_siting(proposal, out, lang=args.lang)
 
 
 def _print_proposal(proposal: Any) -> None:
@@ -527,8 +530,8 @@ def _cost(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         msg = f"--years must be 1 or more, found {args.years!r}"
         raise InputError(msg)
     if args.first_year is not None:  # checked before the file is read, naming the flags
-        costing._check_year_value(args.first_year, "--first-year")
-        costing._check_year_value(args.first_year + args.years - 1, "--first-year + --years - 1")
+        _check_year_value(args.first_year, "--first-year")
+        _check_year_value(args.first_year + args.years - 1, "--first-year + --years - 1")
     profile = policy.load(args.policy)
     facilities = inputs.read_facilities(args.facilities, coords=args.facility_coords)
     result = costing.cost(
@@ -539,8 +542,8 @@ def _cost(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         years=args.years,
         source=args.facilities,
     )
-    print(costing.format_table(result, lang=args.lang))
-    return costing.write(result, out, lang=args.lang)
+    print(outputs.format_costing(result, lang=args.lang))
+    return outputs.write_costing(result, out, lang=args.lang)
 
 
 def _plan_audit(args: argparse.Namespace, out: Path) -> dict[str, Path]:
@@ -549,8 +552,8 @@ def _plan_audit(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     with plan._file_or_bundled(args.divisions, plan.BUNDLED_DIVISIONS) as path:
         divisions = plan.read_divisions(path)
     result = plan.audit(township_plan, divisions)
-    written = plan.write(result, out, lang=args.lang)
-    print(plan.format_table(result, lang=args.lang))
+    written = outputs.write_plan_audit(result, out, lang=args.lang)
+    print(outputs.format_plan_audit(result, lang=args.lang))
     print()
     return written
 
@@ -594,7 +597,7 @@ def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> 
         return path
 
     also = {"map": ("map.html", write_map)} if analysis.circles_measured else {}
-    written = export.write_all(analysis, out, lang=args.lang, progress=progress, also=also)
+    written = outputs.write_all(analysis, out, lang=args.lang, progress=progress, also=also)
     _print_townships(analysis)
     _print_standards(analysis)
     note = maps.walking_note(analysis.parameters, "en")

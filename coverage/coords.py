@@ -27,7 +27,7 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
-from ._errors import InputError
+from .errors import InputError
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from ._errors import InputError
+from .errors import InputError
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from pyproj import CRS, Transformer
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
-from ._errors import InputError, NetworkError
+from .errors import InputError, NetworkError
 from .settings import cache_dir
 
 logger = logging.getLogger(__name__)

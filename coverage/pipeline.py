@@ -1,7 +1,7 @@
 """The whole job: from a district's layers and walking network to coverage of every community.
 
-:func:`analyze` takes loaded objects and returns an :class:`Analysis`; :func:`run` reads the
-files first. Both leave writing to :mod:`carecircle.export` and :mod:`carecircle.maps`.
+:func:`analyze` takes loaded objects and returns an :class:`Analysis`; :func:`run` reads the files
+first. Both leave writing to :mod:`carecircle.outputs.export` and :mod:`carecircle.outputs.maps`.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ import shapely
 from pyproj import CRS
 from tqdm.auto import tqdm
 
-from . import _memory, demand, inputs, isochrones, standards, terrain, travel
+from . import _memory, demand, isochrones, standards, terrain, travel
 from . import circles as circles_mod
-from ._errors import InputError
 from ._parallel import side_by_side
 from ._validate import _speed, as_text
 from ._version import __version__
+from .errors import InputError
+from .inputs import readers as inputs
 from .network import WalkNetwork, describe_components, kept_parts, main_parts
 from .policy import Circle, Policy, Walking
 
@@ -85,18 +86,18 @@ class Analysis:
         The walking network's edges, for the map's offline background; empty for networks
         of more than :data:`MAX_MAP_STREETS` edges.
     proposed : geopandas.GeoDataFrame
-        Proposed new sites (see :func:`carecircle.sites.propose`), empty unless siting ran.
+        Proposed new sites (see :func:`carecircle.siting.propose`), empty unless siting ran.
     proposed_circles : geopandas.GeoDataFrame
-        The proposed sites' walking circles (:attr:`carecircle.sites.Proposal.circles`),
+        The proposed sites' walking circles (:attr:`carecircle.siting.Proposal.circles`),
         empty unless siting ran.
     candidates : geopandas.GeoDataFrame
         Every candidate site considered, chosen or not, with its ``order``, ``network_status``,
-        ``access_m``, ``reach`` and ``cost_yuan`` (:attr:`carecircle.sites.Proposal.candidates`),
+        ``access_m``, ``reach`` and ``cost_yuan`` (:attr:`carecircle.siting.Proposal.candidates`),
         empty unless siting ran.
     after : pandas.DataFrame
         Each community before and after the proposed sites (``id``, ``share_before``,
         ``share_after``, ``status_before``, ``status_after``; see
-        :attr:`carecircle.sites.Proposal.communities`) and the circle sited for (``circle``);
+        :attr:`carecircle.siting.Proposal.communities`) and the circle sited for (``circle``);
         empty unless siting ran.
     district : pandas.DataFrame
         District targets checked (see :func:`carecircle.standards.check_district`).

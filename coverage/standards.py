@@ -25,11 +25,12 @@ import shapely
 from scipy.spatial import KDTree
 
 from . import travel
-from ._errors import InputError
-from ._validate import NO_TEXTS, YES_NO_EXPECTED, YES_TEXTS, _speed
-from .inputs import ELDERCARE_TIERS, check_community_ids, check_shared_stations, layer_where
+from ._validate import _speed
+from .errors import InputError
+from .inputs.readers import check_community_ids, check_shared_stations, layer_where
 from .network import WalkNetwork, main_parts
 from .policy import Policy
+from .terms import ELDERCARE_TIERS, NO_TEXTS, YES_NO_EXPECTED, YES_TEXTS
 
 CENTRE_TIERS = ("street_center", "township_center")
 STATION_TIERS = ("community_station", "village_point")

@@ -39,7 +39,7 @@ import shapely
 from affine import Affine
 from pyproj import CRS, Transformer
 
-from ._errors import InputError
+from .errors import InputError
 from .network import WalkNetwork
 from .policy import Walking
 
@@ -697,7 +697,7 @@ def apply(
         and :attr:`~WalkNetwork.walking` (what was done, for the run's metadata) set.
 
     """
-    from . import steps  # steps prices tags; this module prices ground: neither needs the other
+    from . import steps
 
     info: dict[str, Any] = {
         "slope_model": walking.slope_model if elevation is not None else "none (no DEM)",

@@ -202,7 +202,8 @@ class _Phases:
 
 def whole_analysis(side: int, communities: int, facilities: int, seed: int) -> None:
     """Part 2: a whole analysis on a cached grid network, flat and then over a hilly DEM."""
-    from carecircle import export, isochrones, maps, pipeline, standards
+    from carecircle import isochrones, outputs, pipeline, standards
+    from carecircle.outputs import maps
 
     rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,7 +239,7 @@ def whole_analysis(side: int, communities: int, facilities: int, seed: int) -> N
             "dissolve": (isochrones, "dissolve"),
             "uncovered areas": (isochrones, "uncovered_areas"),
             "standards": (standards, "check"),
-            "writing (two processes)": (export, "write_all"),
+            "writing (two processes)": (outputs, "write_all"),
             "  of which the map, built here": (maps, "build"),
         }
         nested = {"  of which the map, built here"}

@@ -17,7 +17,7 @@ three prices at random, and prints what each year spends.
 With ``--source network`` coverage is built the way ``carecircle site`` builds it: the same
 points on a synthetic street grid (100 m blocks), snapped to the nearest street, each candidate
 covering the points it reaches on foot within ``--minutes`` at ``--speed`` (15 min at 0.9 m/s by
-default), by :func:`carecircle.candidates.coverage_matrix`; ``--density`` is then ignored.
+default), by :func:`carecircle.siting.candidates.coverage_matrix`; ``--density`` is then ignored.
 
 Usage::
 
@@ -38,7 +38,7 @@ import numpy as np
 from scipy.sparse import csr_array
 from scipy.spatial import cKDTree
 
-from carecircle import siting
+from carecircle.siting import models as siting
 
 SIDE_M = 20_000.0
 PRICES_YUAN = (150_000.0, 250_000.0, 450_000.0)
@@ -76,7 +76,8 @@ def build_network(
     n_demand: int, n_candidates: int, *, minutes: float, speed_m_s: float, seed: int
 ) -> tuple[csr_array, np.ndarray, float]:
     """Coverage on foot over a synthetic street grid, residents per point, the walk in metres."""
-    from carecircle import candidates, network, travel
+    from carecircle import network, travel
+    from carecircle.siting import candidates
 
     rng = np.random.default_rng(seed)
     points, sites = _layout(n_demand, n_candidates, rng)

@@ -2,9 +2,9 @@ r"""A planner's siting script: where to build the next stations, year by year.
 
 It uses carecircle's Python API the way a planner's own script would: it loads a district
 (walking network, communities, facilities, population, candidate sites), chooses the sites for
-the whole horizon with :func:`carecircle.sites.propose` (maximal covering for ``--per-year``
+the whole horizon with :func:`carecircle.siting.propose` (maximal covering for ``--per-year``
 sites a year; budgeted covering for ``--budget-per-year`` yuan a year, each site paid for out of
-one year's budget), and phases them year by year with :func:`carecircle.sites.phase`, each
+one year's budget), and phases them year by year with :func:`carecircle.siting.phase`, each
 year building first the sites that bring in the most older residents.
 
 It writes into ``--out`` what ``carecircle site`` writes (the analysis, ``proposed_sites.csv``,
@@ -36,12 +36,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from carecircle import costing, export, inputs, maps, network, pipeline, policy, sites
+from carecircle import network, outputs, pipeline, policy
 from carecircle._cells import to_csv
-from carecircle._errors import InputError
-from carecircle._files import PLAN_OUTPUTS, Interrupted, interruptible, run_folder
 from carecircle.coords import SYSTEMS
+from carecircle.costing.rows import _check_year_value
 from carecircle.data import demo_files
+from carecircle.errors import InputError
+from carecircle.inputs import readers as inputs
+from carecircle.outputs import maps
+from carecircle.outputs._files import PLAN_OUTPUTS, Interrupted, interruptible, run_folder
+from carecircle.siting import sites
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,8 +102,8 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
         years=args.years, per_year=args.per_year, budget_per_year=args.budget_per_year
     )
     # the years cost accepts, so that proposed_sites.csv can be costed (checked before reading)
-    costing._check_year_value(args.first_year, "--first-year")
-    costing._check_year_value(args.first_year + args.years - 1, "--first-year + --years - 1")
+    _check_year_value(args.first_year, "--first-year")
+    _check_year_value(args.first_year + args.years - 1, "--first-year + --years - 1")
     files = _files(args)
     given = {f"--{name}": Path(path) for name, path in files.items()}
     with run_folder(
@@ -177,10 +181,10 @@ def _phase(
         proposal,
         proposed=phased,
     )
-    export.write_all(analysis, out, lang=args.lang)
+    outputs.write_all(analysis, out, lang=args.lang)
     maps.build(analysis, lang=args.lang).save(str(out / "map.html"))
     # proposed_sites.csv with each site's year (its opening year for `carecircle cost`)
-    sites.write(replace(proposal, sites=phased), out, lang=args.lang)
+    outputs.write_siting(replace(proposal, sites=phased), out, lang=args.lang)
     to_csv(plan, out / "plan_by_year.csv")
     return plan, proposal
 

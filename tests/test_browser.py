@@ -28,7 +28,8 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from carecircle import maps, pipeline
+from carecircle import pipeline
+from carecircle.outputs import maps
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "maps" / "browser"

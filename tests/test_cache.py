@@ -12,7 +12,7 @@ import pyrosm
 import pytest
 
 from carecircle import cli, network
-from carecircle._errors import NetworkError
+from carecircle.errors import NetworkError
 
 DEMO = resources.files("carecircle.data") / "demo"
 HELSINKI = pyrosm.get_data("helsinki_pbf")

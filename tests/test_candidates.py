@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from carecircle import candidates, inputs, network, travel
+from carecircle import network, travel
+from carecircle.inputs import readers as inputs
+from carecircle.siting import candidates
 
 
 def _random_net(seed: int) -> network.WalkNetwork:

@@ -22,9 +22,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carecircle import cli, export, inputs, maps, pipeline, plan
+from carecircle import cli, outputs, pipeline, plan
 from carecircle._cells import FORMULA_STARTS, REPLACEMENT, csv_text, read_text, to_csv, to_sheet
 from carecircle._validate import read_csv
+from carecircle.inputs import readers as inputs
+from carecircle.outputs import maps
 
 FORMULAS = ('=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "'=1+1")
 """Names a spreadsheet would evaluate (the last once its own ``'`` is taken off)."""
@@ -168,7 +170,7 @@ def named(demo_analysis: pipeline.Analysis) -> pipeline.Analysis:
 @pytest.fixture(scope="module")
 def written(named: pipeline.Analysis, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("named")
-    export.write_all(named, out)
+    outputs.write_all(named, out)
     maps.build(named).save(str(out / "map.html"))
     return out
 
@@ -260,7 +262,7 @@ def test_the_plan_audit_keeps_formula_like_township_names(tmp_path: Path) -> Non
         )
     townships = audit.townships.copy()
     townships.loc[townships.index[: len(NAMES)], "township"] = list(NAMES)
-    paths = plan.write(dataclasses.replace(audit, townships=townships), tmp_path)
+    paths = outputs.write_plan_audit(dataclasses.replace(audit, townships=townships), tmp_path)
     assert read_csv(paths["csv"])["township"].tolist()[: len(NAMES)] == list(NAMES)
     assert _formula_cells(paths["xlsx"]) == []
     assert _unquoted(tmp_path) == {"plan_audit.csv": []}

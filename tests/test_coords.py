@@ -11,7 +11,7 @@ import shapely
 from pyproj import Geod
 
 from carecircle import coords
-from carecircle._errors import InputError
+from carecircle.errors import InputError
 
 GEOD = Geod(ellps="WGS84")
 

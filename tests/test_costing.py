@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from carecircle import cli, costing, policy
-from carecircle._errors import InputError, PolicyError
+from carecircle import cli, costing, outputs, policy
+from carecircle.errors import InputError, PolicyError
 
 NAN = float("nan")
 
@@ -258,7 +258,7 @@ def test_the_profiles_municipal_default_is_stated(yuncheng, yuncheng_municipal):
     assert any("capped at 1,500 m²; give --municipal" in n for n in other.notes)
     chosen = costing.cost(frame, yuncheng_municipal, municipal=True, first_year=2021)
     assert not any(n.startswith("neither --municipal") for n in chosen.notes)
-    assert "capped at 2,000 m²" in costing.format_table(taken, lang="en")
+    assert "capped at 2,000 m²" in outputs.format_costing(taken, lang="en")
 
 
 def test_per_m2_rule_without_municipal_setting_is_refused(tmp_path):
@@ -384,7 +384,7 @@ def test_totals_with_an_unknown_amount_are_never_shown_as_a_plain_number(tmp_pat
     assert result.per_year["construction_known"].tolist() == [False, True]
     assert result.per_year["bed_subsidy_known"].tolist() == [False, False]
     assert result.per_township["construction_known"].tolist() == [False]
-    text = costing.format_table(result, lang="en")
+    text = outputs.format_costing(result, lang="en")
     per_year = text.split("per year")[1].split("per township")[0].splitlines()
     year_2021 = next(line for line in per_year if line.strip().startswith("2021"))
     assert year_2021.split()[:3] == ["2021", "?", "50,000–100,000"]  # construction: ?, not 0
@@ -393,7 +393,7 @@ def test_totals_with_an_unknown_amount_are_never_shown_as_a_plain_number(tmp_pat
     assert year_2022.split()[1] == "450,000"  # f2's 1,500 m² × 300, known
     total = next(line for line in per_year if line.strip().startswith("total"))
     assert total.split()[1:3] == ["≥", "450,000"]
-    sheets = costing.write(result, tmp_path, lang="en")
+    sheets = outputs.write_costing(result, tmp_path, lang="en")
     book = openpyxl.load_workbook(sheets["xlsx"])
     cell = book["per year"]["D2"]  # 2021's construction subsidy
     assert book["per year"]["D1"].value == "construction subsidy (yuan)"
@@ -670,8 +670,8 @@ def test_profile_without_money_gives_an_empty_costing_and_says_why(tmp_path):
     assert result.per_township.empty
     assert len(result.notes) == 1
     assert "has no money tables" in result.notes[0]
-    assert "plain" in costing.format_table(result, lang="en")
-    paths = costing.write(result, tmp_path / "out", lang="en")
+    assert "plain" in outputs.format_costing(result, lang="en")
+    paths = outputs.write_costing(result, tmp_path / "out", lang="en")
     notes = pd.read_excel(paths["xlsx"], sheet_name="notes")
     assert "has no money tables" in notes["note"].iloc[0]
 
@@ -744,7 +744,7 @@ def test_missing_required_column_is_named(wanzhou):
 
 def test_write_csv_and_workbook_in_chinese(tmp_path, dianjiang, dianjiang_plan):
     result = costing.cost(dianjiang_plan, dianjiang, first_year=2021, years=3)
-    paths = costing.write(result, tmp_path / "out")
+    paths = outputs.write_costing(result, tmp_path / "out")
     assert set(paths) == {"csv", "xlsx"}
     raw = paths["csv"].read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM, for Excel
@@ -770,7 +770,7 @@ def test_write_csv_and_workbook_in_chinese(tmp_path, dianjiang, dianjiang_plan):
 def test_workbook_headers_stay_in_view_and_filter(tmp_path, dianjiang, dianjiang_plan, lang):
     # as in every other workbook (report.format_sheet): header row frozen, filter on it
     result = costing.cost(dianjiang_plan, dianjiang, first_year=2021, years=3)
-    book = openpyxl.load_workbook(costing.write(result, tmp_path, lang=lang)["xlsx"])
+    book = openpyxl.load_workbook(outputs.write_costing(result, tmp_path, lang=lang)["xlsx"])
     assert book.sheetnames == list(costing.SHEETS[lang])
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2", sheet.title
@@ -784,7 +784,7 @@ def test_workbook_headers_stay_in_view_and_filter(tmp_path, dianjiang, dianjiang
 def test_write_in_english(tmp_path, yuncheng):
     frame = _facilities(["street_center"], [1600], year=[2021], residents_disabled=[2])
     result = costing.cost(frame, yuncheng, first_year=2021)
-    paths = costing.write(result, tmp_path, lang="en")
+    paths = outputs.write_costing(result, tmp_path, lang="en")
     sheets = pd.read_excel(paths["xlsx"], sheet_name=None)
     assert list(sheets) == list(costing.SHEETS["en"])
     facilities = sheets["facilities"]
@@ -796,8 +796,8 @@ def test_write_in_english(tmp_path, yuncheng):
     assert per_year["total, low (yuan)"].tolist() == [507_200, 507_200]
     assert per_year["total, high (yuan)"].tolist() == [557_200, 557_200]
     assert not sheets["notes"].empty
-    with pytest.raises(InputError, match="lang must be one of"):
-        costing.write(result, tmp_path, lang="fr")
+    with pytest.raises(InputError, match="is not supported; expected one of"):
+        outputs.write_costing(result, tmp_path, lang="fr")
 
 
 def _english_words(text: str) -> list[str]:
@@ -834,14 +834,14 @@ def test_notes_are_in_the_workbooks_language(tmp_path, wanzhou, yuncheng):
     result = costing.cost(wz, wanzhou, first_year=2020, years=3)
     assert "1 个设施在 2020 年之前开业" in " ".join(result.notes_zh)
     assert "1 facility opens before 2020" in " ".join(result.notes)
-    paths = costing.write(result, tmp_path / "zh")
+    paths = outputs.write_costing(result, tmp_path / "zh")
     notes = pd.read_excel(paths["xlsx"], sheet_name="说明")["说明"].tolist()
     assert notes == list(result.notes_zh)
     assert "money.construction_flat.township_center：with the village points" in notes[-2]
-    assert "- 1 个设施在 2022 年之后开业：均不计入合计" in costing.format_table(result)
-    en = costing.write(result, tmp_path / "en", lang="en")
+    assert "- 1 个设施在 2022 年之后开业：均不计入合计" in outputs.format_costing(result)
+    en = outputs.write_costing(result, tmp_path / "en", lang="en")
     assert pd.read_excel(en["xlsx"], sheet_name="notes")["note"].tolist() == list(result.notes)
-    assert "- 1 facility opens after 2022" in costing.format_table(result, lang="en")
+    assert "- 1 facility opens after 2022" in outputs.format_costing(result, lang="en")
 
 
 def test_a_profile_note_zh_is_the_chinese_note(tmp_path):
@@ -856,9 +856,9 @@ def test_a_profile_note_zh_is_the_chinese_note(tmp_path):
 def test_format_table_shows_ranges_and_totals(yuncheng):
     frame = _facilities(["street_center"], [1600], year=[2021], residents_disabled=[2])
     result = costing.cost(frame, yuncheng, first_year=2021, years=2)
-    text = costing.format_table(result, lang="zh")
+    text = outputs.format_costing(result, lang="zh")
     assert "50,000–100,000" in text
     # 2 years: 450,000 + 2 × 50,000 + 2 × 7,200 = 564,400; high 450,000 + 200,000 + 14,400
     assert "564,400–664,400" in text
     assert "合计" in text
-    assert "horizon 2021–2022" in costing.format_table(result, lang="en")
+    assert "horizon 2021–2022" in outputs.format_costing(result, lang="en")

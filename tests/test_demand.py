@@ -12,7 +12,7 @@ import shapely
 from affine import Affine
 
 from carecircle import demand
-from carecircle._errors import InputError
+from carecircle.errors import InputError
 
 UTM = "EPSG:32650"
 OX, OY = 500_000.0, 4_400_000.0

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import shapely
 
-from carecircle import costing, inputs, plan, policy
-from carecircle._errors import InputError
+from carecircle import costing, plan, policy
+from carecircle.errors import InputError
+from carecircle.inputs import readers as inputs
 
 NOT_NUMBERS = ("inf", "-inf", "Infinity", "nan", "NaN", "-nan", "1e999")
 

@@ -1,4 +1,4 @@
-"""Tests for carecircle.inputs: reading and checking community and facility files.
+"""Tests for carecircle.inputs.readers: reading and checking community and facility files.
 
 Every file is made in ``tmp_path`` by the test that reads it.
 """
@@ -15,8 +15,8 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from carecircle import inputs
-from carecircle._errors import InputError
+from carecircle.errors import InputError
+from carecircle.inputs import readers as inputs
 
 GEOD = Geod(ellps="WGS84")
 
@@ -638,7 +638,7 @@ def test_clashing_input_columns_are_renamed_not_lost(
         "id,name,tier,lon,lat,geometry,beds,nursing_beds\n"
         "1,a,clinic,116.4,39.9,POINT (0 0),10,20\n",
     )
-    with caplog.at_level("WARNING", logger="carecircle.inputs"):
+    with caplog.at_level("WARNING", logger="carecircle.inputs.readers"):
         out = inputs.read_facilities(path)
     assert out["geometry_input"].tolist() == ["POINT (0 0)"]
     assert out.geometry.iloc[0].equals(shapely.Point(116.4, 39.9))
@@ -691,7 +691,7 @@ def test_shapefile_without_cpg_is_decoded(
 ) -> None:
     names = ["七星岗社区居委会", "新民村委会"]
     path = _shapefile_without_cpg(tmp_path / "c.shp", names, encoding=encoding)
-    with caplog.at_level("WARNING", logger="carecircle.inputs"):
+    with caplog.at_level("WARNING", logger="carecircle.inputs.readers"):
         out = inputs.read_communities(path)
     assert out["name"].tolist() == names
     assert out["population"].tolist() == [5.0, 5.0]  # the Chinese header 人口 is found

@@ -9,7 +9,7 @@ from importlib import resources
 import pytest
 
 from carecircle import _memory, cli, pipeline
-from carecircle._errors import InputError
+from carecircle.errors import InputError
 
 DEMO = resources.files("carecircle.data") / "demo"
 GIB = 2**30

@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from carecircle import network
-from carecircle._errors import InputError, NetworkError
+from carecircle.errors import InputError, NetworkError
 
 OSM_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <osm version="0.6" generator="test">

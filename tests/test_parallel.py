@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from carecircle import _parallel
-from carecircle._errors import InputError
+from carecircle.errors import InputError
 
 
 @pytest.fixture(params=[True, False], ids=["forked", "one-process"])

@@ -19,8 +19,10 @@ import pyogrio
 import pytest
 import shapely
 
-from carecircle import export, maps, network, pipeline, policy
-from carecircle._errors import InputError
+from carecircle import network, outputs, pipeline, policy
+from carecircle.errors import InputError
+from carecircle.outputs import export, maps
+from carecircle.outputs import write as write_module
 
 UTM = "EPSG:32648"
 OX, OY = 600_000.0, 3_300_000.0
@@ -147,7 +149,7 @@ def test_results_do_not_change_under_reprojection(district, tmp_path):
 
 def test_analyze_refuses_layers_in_different_crs(district):
     net, comm_path, fac_path, profile = district
-    from carecircle import inputs
+    from carecircle.inputs import readers as inputs
 
     comm = inputs.read_communities(comm_path)
     fac = inputs.read_facilities(fac_path).to_crs(3857)
@@ -157,7 +159,7 @@ def test_analyze_refuses_layers_in_different_crs(district):
 
 def test_inputs_are_not_mutated(district):
     net, comm_path, fac_path, profile = district
-    from carecircle import inputs
+    from carecircle.inputs import readers as inputs
 
     comm = inputs.read_communities(comm_path)
     fac = inputs.read_facilities(fac_path)
@@ -212,7 +214,7 @@ def test_circle_polygons_follow_the_street(district):
 def test_outputs_written_and_read_back(district, tmp_path):
     net, comm_path, fac_path, profile = district
     result = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
-    written = export.write_all(result, tmp_path / "out")
+    written = outputs.write_all(result, tmp_path / "out")
     summary = pd.read_csv(written["summary"], encoding="utf-8-sig")
     assert len(summary) == 6
     for column in (
@@ -579,15 +581,15 @@ def test_writing_the_outputs_shows_which_file_is_being_written(district, tmp_pat
                 assert not (folders[-1] / text).exists()
             shown.append(text)
 
-    monkeypatch.setattr(export, "tqdm", Bar)
-    written = export.write_all(result, tmp_path / "out", progress=True)
+    monkeypatch.setattr(write_module, "tqdm", Bar)
+    written = outputs.write_all(result, tmp_path / "out", progress=True)
     # the files written here one by one, then those of the second process, named together
     here = [p.name for label, p in written.items() if label not in ("geopackage", "workbook")]
     assert shown == [*here, "coverage.xlsx, coverage.gpkg"]
     assert bars[0].done == bars[0].options["total"] == len(written)
     assert bars[0].options["disable"] is None  # shown on a terminal
     folders.append(tmp_path / "quiet")
-    export.write_all(result, folders[-1])
+    outputs.write_all(result, folders[-1])
     assert bars[1].options["disable"] is True
 
 

@@ -16,8 +16,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from carecircle import _plan_output, plan
-from carecircle._errors import InputError
+from carecircle import cli, outputs, plan, terms
+from carecircle.errors import InputError
+from carecircle.outputs import plan_tables as _plan_output
 
 HEADER_2020 = (
     "seq,township_code,township,centers_existing,centers_new_2020,centers_new_2021,"
@@ -220,7 +221,7 @@ def test_real_audit_does_not_mutate(real_plan: pd.DataFrame, real_divisions: pd.
 
 
 def test_format_table_aligns_cjk(real: plan.PlanAudit) -> None:
-    text = plan.format_table(real, lang="zh")
+    text = outputs.format_plan_audit(real, lang="zh")
     lines = text.splitlines()
     grid = lines[1:28]  # header and 26 townships
     assert grid[0].startswith("乡镇(街道)代码")
@@ -233,14 +234,14 @@ def test_format_table_aligns_cjk(real: plan.PlanAudit) -> None:
     }
     assert len(starts) == 1
     assert "村(社区)数与统计代码表逐乡镇一致" in text
-    english = plan.format_table(real, lang="en")
+    english = outputs.format_plan_audit(real, lang="en")
     assert "full coverage year" in english
     assert "match the code list" in english
 
 
-def test_run_cli_with_bundled_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_with_bundled_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "audit"
-    assert plan.run_cli(None, None, out, lang="en") == 0
+    assert cli.main(["plan-audit", "--out", str(out), "--lang", "en"]) == 0
     printed = capsys.readouterr().out
     assert "桂溪街道" in printed
     assert str(out / "plan_audit.csv") in printed
@@ -258,7 +259,7 @@ def test_run_cli_with_bundled_files(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_write_xlsx_chinese_headers(tmp_path: Path, real: plan.PlanAudit) -> None:
-    paths = plan.write(real, tmp_path / "out")
+    paths = outputs.write_plan_audit(real, tmp_path / "out")
     assert set(paths) == {"csv", "xlsx"}
     book = openpyxl.load_workbook(paths["xlsx"])
     assert book.sheetnames == ["乡镇(街道)", "全县合计", "与统计代码表的差异"]
@@ -307,7 +308,7 @@ def _row_values(sheet: Any, state: str) -> tuple[Any, ...]:
 
 
 def test_write_xlsx_english_headers(tmp_path: Path, real: plan.PlanAudit) -> None:
-    paths = plan.write(real, tmp_path, lang="en")
+    paths = outputs.write_plan_audit(real, tmp_path, lang="en")
     sheets = pd.read_excel(paths["xlsx"], sheet_name=None, dtype={"township code": str})
     assert list(sheets) == ["townships", "county totals", "mismatches"]
     townships = sheets["townships"]
@@ -335,7 +336,7 @@ def test_write_xlsx_english_headers(tmp_path: Path, real: plan.PlanAudit) -> Non
 def test_write_is_atomic(
     tmp_path: Path, real: plan.PlanAudit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    paths = plan.write(real, tmp_path, lang="en")
+    paths = outputs.write_plan_audit(real, tmp_path, lang="en")
     before = {key: path.read_bytes() for key, path in paths.items()}
 
     def broken(path: Path, sheets: Any) -> None:
@@ -344,15 +345,15 @@ def test_write_is_atomic(
 
     monkeypatch.setattr(_plan_output, "_write_xlsx", broken)  # where write looks it up
     with pytest.raises(OSError, match="disk full"):
-        plan.write(real, tmp_path, lang="zh")
+        outputs.write_plan_audit(real, tmp_path, lang="zh")
     assert {key: path.read_bytes() for key, path in paths.items()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan_audit.csv", "plan_audit.xlsx"]
 
 
 def test_unknown_lang(tmp_path: Path, real: plan.PlanAudit) -> None:
-    message = _error(plan.write, real, tmp_path, lang="fr")
+    message = _error(outputs.write_plan_audit, real, tmp_path, lang="fr")
     assert "'fr'" in message and "'zh'" in message
-    _error(plan.format_table, real, lang="de")
+    _error(outputs.format_plan_audit, real, lang="de")
     assert not list(tmp_path.iterdir())
 
 
@@ -387,7 +388,7 @@ def test_never_full(tmp_path: Path) -> None:
     assert totals["townships_with_centre"].tolist() == [1, 1, 2, 2]
     assert totals["stations"].tolist() == [4, 5, 6, 6]
     assert result.mismatches.empty
-    text = plan.format_table(result, lang="zh")
+    text = outputs.format_plan_audit(result, lang="zh")
     assert re.search(r"甲街道.*—$", text, flags=re.MULTILINE)
 
 
@@ -398,7 +399,7 @@ def test_never_full_written_as_blank(tmp_path: Path) -> None:
     result = plan.audit(
         plan.read_plan(_write(tmp_path / "plan.csv", TINY_PLAN)), plan.read_divisions(divisions)
     )
-    paths = plan.write(result, tmp_path / "out")
+    paths = outputs.write_plan_audit(result, tmp_path / "out")
     frame = pd.read_csv(paths["csv"], dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert frame["full_coverage_year"].tolist() == ["", "", "2021"]
     assert frame["centre_year"].tolist() == ["existing", "", "2021"]
@@ -408,8 +409,10 @@ def test_never_full_written_as_blank(tmp_path: Path) -> None:
 
 def test_csv_columns_do_not_depend_on_the_language(tmp_path: Path, real: plan.PlanAudit) -> None:
     texts = {
-        lang: plan.write(real, tmp_path / lang, lang=lang)["csv"].read_text(encoding="utf-8-sig")
-        for lang in plan.LANGS
+        lang: outputs.write_plan_audit(real, tmp_path / lang, lang=lang)["csv"].read_text(
+            encoding="utf-8-sig"
+        )
+        for lang in terms.LANGS
     }
     assert texts["zh"] == texts["en"]
     frame = pd.read_csv(tmp_path / "zh" / "plan_audit.csv", dtype=str, keep_default_na=False)
@@ -462,10 +465,10 @@ def test_mismatches_reported(tmp_path: Path) -> None:
     totals = result.county_totals
     assert (totals["code_list_count"] == 2 + 2 + 2 + 5).all()
     assert (totals["communities_and_villages"] == 3 + 2 + 2 + 1).all()
-    text = plan.format_table(result, lang="zh")
+    text = outputs.format_plan_audit(result, lang="zh")
     assert "与统计代码表的差异：4 处" in text
     assert "500999004 丁镇: 计划表中没有 (计划表 —，统计代码表 5)" in text
-    book = openpyxl.load_workbook(plan.write(result, tmp_path / "out")["xlsx"])
+    book = openpyxl.load_workbook(outputs.write_plan_audit(result, tmp_path / "out")["xlsx"])
     sheet = book["与统计代码表的差异"]
     assert [c.value for c in sheet[1]] == [
         "乡镇(街道)代码",
@@ -515,7 +518,7 @@ def test_years_2023_to_2025(tmp_path: Path) -> None:
     assert rows.loc["甲街道", "full_coverage_year"] == "2025"
     assert rows.loc["乙镇", "full_coverage_year"] == "2024"
     assert result.county_totals["townships_fully_covered"].tolist() == [0, 0, 1, 2]
-    paths = plan.write(result, tmp_path / "out")
+    paths = outputs.write_plan_audit(result, tmp_path / "out")
     headers = [c.value for c in openpyxl.load_workbook(paths["xlsx"])["乡镇(街道)"][1]]
     assert "2025年累计中心" in headers
     assert "2022年累计中心" not in headers
@@ -644,7 +647,7 @@ def test_more_stations_than_communities_is_flagged_and_capped(
     # 2022: 3 + 2 + 2 of 7 communities and villages have a station, not (51 + 2 + 2) / 7
     assert totals.loc["2022", "station_coverage"] == 1.0
     assert (result.county_totals["station_coverage"] <= 1).all()
-    assert "500999001 甲街道: 48 more" in plan.format_table(result, lang="en")
+    assert "500999001 甲街道: 48 more" in outputs.format_plan_audit(result, lang="en")
 
 
 def test_no_year_columns(tmp_path: Path) -> None:

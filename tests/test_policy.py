@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from carecircle import policy
-from carecircle._errors import PolicyError
+from carecircle.errors import PolicyError
 
 
 def test_builtin_profiles_and_their_circles():

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from carecircle import policy
-from carecircle._errors import PolicyError
+from carecircle.errors import PolicyError
 
 CQ = "渝府办发〔2018〕99号"
 YZ = "渝中府办〔2020〕44号"

@@ -19,9 +19,9 @@ import pytest
 import shapely
 
 from carecircle import circles as circles_mod
-from carecircle import maps, qgis
-from carecircle._errors import InputError
-from carecircle.inputs import TIERS
+from carecircle.errors import InputError
+from carecircle.outputs import maps, qgis
+from carecircle.terms import TIERS
 
 # The columns QGIS creates (QgsOgrProviderMetadata::saveStyle), in order.
 QGIS_COLUMNS = [

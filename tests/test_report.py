@@ -15,9 +15,13 @@ import pandas as pd
 import pytest
 from matplotlib import image as mpimg
 
-from carecircle import _overview, circles, export, report
-from carecircle._errors import InputError
-from carecircle.maps import STATUS_COLOURS, STATUS_LABELS_EN
+from carecircle import circles
+from carecircle.errors import InputError
+from carecircle.outputs import export
+from carecircle.outputs import overview as _overview
+from carecircle.outputs import workbook as report
+from carecircle.outputs.maps import STATUS_COLOURS
+from carecircle.terms import STATUS_LABELS_EN
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -36,7 +40,7 @@ def test_overview_png_is_a_map_of_the_statuses(demo_analysis, tmp_path):
     path = tmp_path / "overview.png"
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a missing glyph would warn
-        written = report.overview_png(demo_analysis, path)
+        written = _overview.overview_png(demo_analysis, path)
     assert written == path
     data = path.read_bytes()
     assert data.startswith(PNG_SIGNATURE)
@@ -57,7 +61,7 @@ def test_overview_of_another_circle_in_english(demo_analysis, tmp_path):
     before = demo_analysis.communities.copy()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        path = report.overview_png(
+        path = _overview.overview_png(
             demo_analysis, tmp_path / "medical.png", circle="medical", lang="en", dpi=80
         )
     image = mpimg.imread(path)
@@ -70,7 +74,7 @@ def test_overview_of_another_circle_in_english(demo_analysis, tmp_path):
 
 
 def test_chinese_labels_have_a_font():
-    font = report.cjk_font()
+    font = _overview.cjk_font()
     if font is None:
         pytest.skip("no font with Chinese glyphs on this machine")
     assert font.is_file()
@@ -83,9 +87,12 @@ def test_without_a_chinese_font_the_map_falls_back_to_english(
 ):
     # overview_png looks cjk_font up in _overview, where both are defined
     monkeypatch.setattr(_overview, "cjk_font", lambda: None)
-    with caplog.at_level(logging.WARNING, logger="carecircle._overview"), warnings.catch_warnings():
+    with (
+        caplog.at_level(logging.WARNING, logger="carecircle.outputs.overview"),
+        warnings.catch_warnings(),
+    ):
         warnings.simplefilter("error")  # no empty boxes: DejaVu would warn of missing glyphs
-        path = report.overview_png(demo_analysis, tmp_path / "en.png", dpi=60)
+        path = _overview.overview_png(demo_analysis, tmp_path / "en.png", dpi=60)
     assert path.read_bytes().startswith(PNG_SIGNATURE)
     assert "no font with Chinese glyphs" in caplog.text
 
@@ -93,15 +100,15 @@ def test_without_a_chinese_font_the_map_falls_back_to_english(
 def test_overview_replaces_an_existing_file(demo_analysis, tmp_path):
     path = tmp_path / "overview.png"
     path.write_bytes(b"old")
-    report.overview_png(demo_analysis, path, dpi=50)
+    _overview.overview_png(demo_analysis, path, dpi=50)
     assert path.read_bytes().startswith(PNG_SIGNATURE)
 
 
 def test_overview_bad_arguments(demo_analysis, tmp_path):
     with pytest.raises(InputError, match=r"'walking'.*eldercare, medical"):
-        report.overview_png(demo_analysis, tmp_path / "x.png", circle="walking")
-    with pytest.raises(InputError, match="language"):
-        report.overview_png(demo_analysis, tmp_path / "x.png", lang="fr")
+        _overview.overview_png(demo_analysis, tmp_path / "x.png", circle="walking")
+    with pytest.raises(InputError, match="is not supported; expected one of"):
+        _overview.overview_png(demo_analysis, tmp_path / "x.png", lang="fr")
     assert not (tmp_path / "x.png").exists()
 
 
@@ -110,13 +117,13 @@ def test_overview_bad_arguments(demo_analysis, tmp_path):
     [(1185.0, 200.0), (4000.0, 1000.0), (12_000.0, 2000.0), (30_000.0, 5000.0), (7.0, 1.0)],
 )
 def test_scale_bar_length_is_round_and_within_a_quarter(span_m, expected_m):
-    assert report.nice_length_m(span_m) == expected_m
+    assert _overview.nice_length_m(span_m) == expected_m
     assert expected_m <= span_m / 4
 
 
 def test_scale_bar_length_needs_a_span():
     with pytest.raises(ValueError, match="positive"):
-        report.nice_length_m(0.0)
+        _overview.nice_length_m(0.0)
 
 
 def test_workbook_in_chinese(demo_analysis, tmp_path):
@@ -212,7 +219,7 @@ def test_workbook_sentences_in_the_readers_language(demo_analysis, tmp_path):
 
 
 def test_a_communitys_data_note_in_the_readers_language(demo_analysis, tmp_path):
-    from carecircle import maps
+    from carecircle.outputs import maps
 
     communities = demo_analysis.communities.copy()
     notes = [
@@ -235,5 +242,5 @@ def test_a_communitys_data_note_in_the_readers_language(demo_analysis, tmp_path)
 
 
 def test_workbook_bad_language(demo_analysis, tmp_path):
-    with pytest.raises(InputError, match="language"):
+    with pytest.raises(InputError, match="is not supported; expected one of"):
         report.workbook(demo_analysis, tmp_path / "x.xlsx", lang="fr")

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from carecircle import cli, export, pipeline
-from carecircle._files import RECORD, SITE_OUTPUTS, run_folder
+from carecircle import cli, pipeline
+from carecircle.outputs import write as write_module
+from carecircle.outputs._files import RECORD, SITE_OUTPUTS, run_folder
 
 DEMO = resources.files("carecircle.data") / "demo"
 FACILITIES = str(DEMO / "facilities.csv")
@@ -83,7 +84,7 @@ def test_a_second_run_is_locked_out_and_sigterm_cleans_up(tmp_path, capsys):
     assert (out / "costing.csv").exists()
 
 
-@pytest.mark.parametrize("writer", ["write_district", "report_workbook"])
+@pytest.mark.parametrize("writer", ["write_district", "workbook"])
 def test_an_interrupt_leaves_neither_partial_files_nor_a_half_replaced_folder(
     tmp_path, capsys, monkeypatch, writer
 ):
@@ -100,7 +101,7 @@ def test_an_interrupt_leaves_neither_partial_files_nor_a_half_replaced_folder(
             assert any(tmp_path.glob(".*.part/summary.csv"))  # written first, by now
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(export, writer, interrupted)
+    monkeypatch.setattr(write_module, writer, interrupted)
     assert cli.main([*CHECK, "--out", str(out), "--overwrite"]) == 130
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         f"carecircle: interrupted; nothing was written to {out}"
@@ -134,7 +135,7 @@ def test_a_disk_filling_up_while_writing_leaves_nothing(tmp_path, capsys, monkey
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(export, "report_workbook", full)
+    monkeypatch.setattr(write_module, "workbook", full)
     out = tmp_path / "out"
     assert cli.main([*CHECK, "--out", str(out)]) == 2
     assert capsys.readouterr().err.strip() == (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from carecircle import cli, costing, policy
+from carecircle import cli, costing, outputs, policy
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_an_older_proposal_without_status_is_not_costed_as_existing(demo_sites, 
     assert result.per_year["construction_known"].tolist() == [False, True]
     assert result.total["incomplete_facilities"] == 2
     assert any("neither an opening year nor a status" in note for note in result.notes)
-    text = costing.format_table(result, lang="en")
+    text = outputs.format_costing(result, lang="en")
     total = next(line for line in text.splitlines() if line.startswith("total"))
     assert total.split()[1] == "?"  # construction: unknown, not 0
     table = _cost(path, tmp_path / "cost", "--first-year", "2030")

@@ -17,8 +17,12 @@ import pyogrio
 import pytest
 import shapely
 
-from carecircle import cli, inputs, maps, pipeline, policy, qgis, sites, siting
-from carecircle._errors import InputError
+from carecircle import cli, outputs, pipeline, policy
+from carecircle.errors import InputError
+from carecircle.inputs import readers as inputs
+from carecircle.outputs import maps, qgis
+from carecircle.siting import models as siting
+from carecircle.siting import sites
 
 UTM = "EPSG:32648"
 OX, OY = 600_000.0, 3_300_000.0
@@ -256,7 +260,7 @@ def test_candidates_off_the_street_are_listed_not_chosen(district, tmp_path):
     [note] = [n for n in result.notes if "from the walking network" in n]
     assert "1 of 4 candidate(s)" in note
     assert "'K4', 2,000 m" in note
-    sites.write(result, tmp_path / "out", lang="en")
+    outputs.write_siting(result, tmp_path / "out", lang="en")
     book = openpyxl.load_workbook(tmp_path / "out" / "siting.xlsx")
     header = next(book["candidates"].iter_rows(values_only=True))
     assert header[:5] == ("order", "id", "name", "network status", "distance to the network (m)")
@@ -527,7 +531,7 @@ def test_site_command_writes_proposals_and_map_layer(district, tmp_path, street,
 
 
 def test_the_map_colours_communities_as_the_proposed_sites_leave_them(district):
-    from carecircle import maps
+    from carecircle.outputs import maps
 
     prep, cands, profile, _ = district
     result = sites.propose(prep, cands, policy=profile, count=1)
@@ -596,7 +600,7 @@ def test_the_map_builds_when_every_candidate_is_chosen(district):
 
 
 def test_the_map_says_when_each_site_is_built_or_why_not():
-    from carecircle import maps
+    from carecircle.outputs import maps
 
     phased = gpd.GeoDataFrame(
         {

@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import LinearConstraint, linprog, milp
 
-from carecircle import _highs, _reduction, _set_cover, _solve, _towns, siting
-from carecircle._errors import InputError
+from carecircle.errors import InputError
+from carecircle.siting import _highs, _reduction, _set_cover, _solve, _towns
+from carecircle.siting import models as siting
 
 # spopt builds its models with PuLP, whose 3.x releases warn about APIs PuLP 4 drops; only
 # those two warnings are let through, the rest stay errors.
@@ -247,7 +248,7 @@ def test_budgeted_covering_over_years_pays_each_site_out_of_one_year():
 
 
 def test_sites_that_first_fit_leaves_out_are_shared_out_exactly():
-    from carecircle import _years
+    from carecircle.siting import _years
 
     cost = np.array([150.0, 100.0, 200.0, 150.0])  # first fit: 150 + 100, 200, then no room
     assert _years._first_fit(cost, 300.0, 2).tolist() == [0, 0, 1, -1]
@@ -258,7 +259,7 @@ def test_sites_that_first_fit_leaves_out_are_shared_out_exactly():
 
 
 def test_the_yearly_models_years_are_shared_out_again_first_years_first(monkeypatch):
-    from carecircle import _years
+    from carecircle.siting import _years
 
     # the yearly model leaves the first year empty: A and B both in the second
     def yearly(*args, **kwargs):
@@ -282,7 +283,7 @@ def test_the_yearly_models_years_are_shared_out_again_first_years_first(monkeypa
 
 
 def test_the_ways_of_filling_a_year_are_every_full_one():
-    from carecircle import _years
+    from carecircle.siting import _years
 
     prices = np.array([150.0, 250.0, 450.0])
     patterns = _years._patterns(prices, 700.0)
@@ -300,7 +301,7 @@ def test_the_ways_of_filling_a_year_are_every_full_one():
 
 
 def test_the_years_of_a_pattern_plan_hold_their_sites():
-    from carecircle import _years
+    from carecircle.siting import _years
 
     prices = np.array([150.0, 250.0, 450.0])
     patterns = _years._patterns(prices, 700.0)
@@ -321,7 +322,7 @@ def test_the_years_of_a_pattern_plan_hold_their_sites():
 
 
 def test_the_yearly_model_is_solved_at_once_when_greedy_does_not_fit_the_years(monkeypatch):
-    from carecircle import _years
+    from carecircle.siting import _years
 
     mask = np.zeros(3, dtype=bool)
     cover = sp.csr_array(YEARS_COVER)
@@ -369,7 +370,7 @@ def _years_instance(seed):
 @pytest.mark.parametrize("patterns", [True, False], ids=["over_patterns", "over_site_years"])
 @pytest.mark.parametrize("seed", range(20))
 def test_budgeted_covering_over_years_matches_brute_force(seed, patterns, monkeypatch):
-    from carecircle import _years
+    from carecircle.siting import _years
 
     if not patterns:  # no ways of filling a year counted: each site is given its year
         monkeypatch.setattr(_years, "_MAX_PATTERNS", 0)
@@ -845,7 +846,7 @@ def test_dominance_on_no_rows():
 def test_dominance_is_skipped_beyond_its_work_limit(monkeypatch, caplog):
     monkeypatch.setattr(_reduction, "_DOMINANCE_WORK", 2)
     matrix = sp.csr_array(np.array([[1, 1, 0], [1, 0, 0], [1, 1, 0]], dtype=bool))
-    with caplog.at_level("DEBUG", logger="carecircle._reduction"):
+    with caplog.at_level("DEBUG", logger="carecircle.siting._reduction"):
         assert not _reduction._dominated_rows(matrix).any()
         assert _reduction._dominated_columns(matrix, None).tolist() == [False, False, True]
     assert "row dominance skipped" in caplog.text and "column dominance skipped" in caplog.text
@@ -878,7 +879,7 @@ def _weak_start_runs_saying(monkeypatch, caplog, instances, k, message):
     saying = 0
     for cover, weight, plain in instances:
         caplog.clear()
-        with caplog.at_level("DEBUG", logger="carecircle._towns"):
+        with caplog.at_level("DEBUG", logger="carecircle.siting._towns"):
             again = siting.maximal_covering(cover, weight, k)
         saying += any(message in record.getMessage() for record in caplog.records)
         assert plain.status == again.status == "optimal"

@@ -1,6 +1,6 @@
 """What a siting result may claim: its status against its bound, HiGHS's answers checked, quiet.
 
-A :class:`~carecircle.siting.Solution` says ``"optimal"`` only when its objective meets its
+A :class:`~carecircle.siting.models.Solution` says ``"optimal"`` only when its objective meets its
 bound within the solver's tolerance, whatever the search below it claimed; the solutions HiGHS
 returns are checked against the objective it reports (highspy 1.16.0 can give back the MIP
 start with the objective of a better solution); and no solver prints anything.
@@ -18,7 +18,8 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import OptimizeResult
 
-from carecircle import _highs, _outcome, _reduction, _solve, siting
+from carecircle.siting import _highs, _outcome, _reduction, _solve
+from carecircle.siting import models as siting
 
 # The hand instance of tests/test_siting.py: greedy (with swaps) takes Z and W for 13 of 15
 # residents; the optimum is X and Y, every resident, which is also the LP bound.
@@ -278,7 +279,7 @@ def test_the_first_solver_of_a_process_prints_no_banner():
     script = textwrap.dedent(
         """
         import numpy as np
-        from carecircle import siting
+        from carecircle.siting import models as siting
         cover = np.array([[1, 0, 1, 0], [0, 1, 1, 0], [1, 0, 0, 1], [0, 1, 0, 1],
                           [1, 0, 0, 0], [0, 1, 0, 0]], dtype=bool)
         siting.maximal_covering(cover, [5.0, 4.0, 2.0, 2.0, 1.0, 1.0], 2)

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from carecircle import export, network, policy, standards
-from carecircle._errors import InputError
+from carecircle import network, policy, standards
+from carecircle.errors import InputError
+from carecircle.outputs import export
 
 UTM = "EPSG:32648"
 OX, OY = 600_000.0, 3_300_000.0

@@ -14,7 +14,7 @@ import shapely
 from pyproj import Transformer
 
 from carecircle import network, terrain, travel
-from carecircle._errors import InputError
+from carecircle.errors import InputError
 from carecircle.policy import Walking
 
 CRS = "EPSG:32648"  # UTM 48N, Chongqing

@@ -1,0 +1,359 @@
+"""The costing's tables: amounts per facility, what counts within the horizon, the totals.
+
+:func:`_facility_table` applies the money rules to every facility; :func:`_horizon` works out
+what of each amount falls within the horizon, :func:`_with_horizon` adds it to the
+per-facility table, :func:`_per_year` and :func:`_per_township` add it up, and :func:`_notes`
+says what the costing assumed and left out. :func:`_empty` gives the tables, without rows, of a
+profile that has no money tables.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .rows import _Rows
+from .rules import _bed, _construction, _operating
+from .schema import (
+    _KNOWN_COLUMNS,
+    FACILITY_COLUMNS,
+    MONEY_TABLES,
+    PER_TOWNSHIP_COLUMNS,
+    PER_YEAR_COLUMNS,
+    RESIDENT_FIELDS,
+    _Note,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+def _facility_table(
+    rows: _Rows, money: Mapping[str, Any], *, municipal: bool | None, label: tuple[str, str]
+) -> pd.DataFrame:
+    n = len(rows.ids)
+    built = [_construction(rows, i, money, municipal=municipal, label=label) for i in range(n)]
+    run = [_operating(rows, i, money, label=label) for i in range(n)]
+    beds = [_bed(rows, i, money, label=label) for i in range(n)]
+    low = np.array([a.low for a in run], dtype=float)
+    high = np.array([a.high for a in run], dtype=float)
+    return pd.DataFrame(
+        {
+            "id": rows.ids,
+            "name": rows.names,
+            "tier": rows.tiers,
+            "township": rows.townships,
+            "year": pd.array(rows.years, dtype="Int64"),
+            "status": rows.status,
+            "area_m2": rows.area_m2,
+            "construction_yuan": [a.low for a in built],
+            "construction_rule": [a.zh for a in built],
+            "operating_yuan_per_year": np.where(low == high, low, np.nan),
+            "operating_yuan_per_year_min": low,
+            "operating_yuan_per_year_max": high,
+            "operating_rule": [a.zh for a in run],
+            "bed_subsidy_yuan_per_year": [a.low for a in beds],
+            "bed_subsidy_rule": [a.zh for a in beds],
+            "construction_rule_en": [a.en for a in built],
+            "operating_rule_en": [a.en for a in run],
+            "bed_subsidy_rule_en": [a.en for a in beds],
+        }
+    )
+
+
+class _Horizon(NamedTuple):
+    """Per facility: what counts within the horizon."""
+
+    runs_from: np.ndarray  # first year operating within the horizon (end + 1: never)
+    years: np.ndarray  # years operating within the horizon
+    opening: np.ndarray  # opening year of a facility to be built, NaN for the others
+    builds: np.ndarray  # year its construction counts in: opening, or NaN for none
+    construction: np.ndarray  # construction counted in the horizon (NaN: unknown)
+    bed: np.ndarray  # bed subsidy per year counted (NaN: unknown; 0 when not operating)
+
+
+def _horizon(table: pd.DataFrame, *, start: int, end: int) -> _Horizon:
+    """What of each facility's amounts falls within ``start .. end``, by its ``status``.
+
+    ``planned`` opens in its year and ``proposed`` in ``start``: construction then, operating
+    from then. ``existing`` operates from ``start`` (or its year, when later), with no
+    construction. ``after_the_horizon`` and ``over_a_year_budget`` are not built within the
+    plan: nothing counts. ``unknown`` operates from ``start``, and its construction, unknown,
+    counts in ``start``.
+    """
+    status = table["status"].to_numpy(dtype=object)
+    year = table["year"].to_numpy(dtype=float, na_value=np.nan)
+    opening = np.where(status == "proposed", float(start), np.nan)
+    opening = np.where(status == "planned", year, opening)
+    builds = np.where(status == "unknown", float(start), opening)
+    since = np.where(np.isnan(opening), np.nan_to_num(year, nan=start), opening)
+    left_out = np.isin(status, ("after_the_horizon", "over_a_year_budget"))
+    runs_from = np.where(left_out, end + 1, since)
+    runs_from = np.maximum(runs_from, start)
+    n_years = np.clip(end - runs_from + 1, 0, None).astype(int)
+    in_horizon = (builds >= start) & (builds <= end)  # False for NaN
+    construction = np.where(in_horizon, table["construction_yuan"].to_numpy(dtype=float), 0.0)
+    bed = np.where(n_years > 0, table["bed_subsidy_yuan_per_year"].to_numpy(dtype=float), 0.0)
+    return _Horizon(runs_from, n_years, opening, builds, construction, bed)
+
+
+def _with_horizon(table: pd.DataFrame, horizon: _Horizon) -> pd.DataFrame:
+    """A new per-facility table with the horizon columns, in :data:`FACILITY_COLUMNS` order."""
+    n = horizon.years
+    known = np.nan_to_num(horizon.construction) + n * np.nan_to_num(horizon.bed)
+    out = table.assign(
+        horizon_years=n,
+        horizon_total_yuan_min=known + n * table["operating_yuan_per_year_min"].to_numpy(),
+        horizon_total_yuan_max=known + n * table["operating_yuan_per_year_max"].to_numpy(),
+        complete=~(np.isnan(horizon.construction) | np.isnan(horizon.bed)),
+    )
+    return out[list(FACILITY_COLUMNS)]
+
+
+def _per_year(table: pd.DataFrame, horizon: _Horizon, *, start: int, end: int) -> pd.DataFrame:
+    low = table["operating_yuan_per_year_min"].to_numpy(dtype=float)
+    high = table["operating_yuan_per_year_max"].to_numpy(dtype=float)
+    records = []
+    for year in range(start, end + 1):
+        running = horizon.runs_from <= year
+        opens = horizon.opening == year
+        builds = horizon.builds == year
+        construction = float(np.nansum(horizon.construction[builds]))
+        bed = float(np.nansum(horizon.bed[running]))
+        unknown_construction = builds & np.isnan(horizon.construction)
+        unknown_bed = running & np.isnan(horizon.bed)
+        unknown = unknown_construction | unknown_bed
+        records.append(
+            {
+                "year": year,
+                "facilities_operating": int(running.sum()),
+                "facilities_opening": int(opens.sum()),
+                "construction_yuan": construction,
+                "operating_yuan_min": float(low[running].sum()),
+                "operating_yuan_max": float(high[running].sum()),
+                "bed_subsidy_yuan": bed,
+                "total_yuan_min": construction + float(low[running].sum()) + bed,
+                "total_yuan_max": construction + float(high[running].sum()) + bed,
+                "incomplete_facilities": int(unknown.sum()),
+                "construction_known": not unknown_construction.any(),
+                "bed_subsidy_known": not unknown_bed.any(),
+            }
+        )
+    return pd.DataFrame.from_records(records, columns=list(PER_YEAR_COLUMNS))
+
+
+def _per_township(table: pd.DataFrame, horizon: _Horizon) -> pd.DataFrame:
+    n = horizon.years
+    parts = pd.DataFrame(
+        {
+            "township": table["township"].to_numpy(),
+            "facilities": 1,
+            "construction_yuan": np.nan_to_num(horizon.construction),
+            "operating_yuan_min": n * table["operating_yuan_per_year_min"].to_numpy(),
+            "operating_yuan_max": n * table["operating_yuan_per_year_max"].to_numpy(),
+            "bed_subsidy_yuan": n * np.nan_to_num(horizon.bed),
+            "total_yuan_min": table["horizon_total_yuan_min"].to_numpy(),
+            "total_yuan_max": table["horizon_total_yuan_max"].to_numpy(),
+            "incomplete_facilities": (~table["complete"].to_numpy(dtype=bool)).astype(int),
+            "construction_known": ~np.isnan(horizon.construction),
+            "bed_subsidy_known": ~np.isnan(horizon.bed),
+        }
+    )
+    known = list(_KNOWN_COLUMNS)
+    grouped = parts.groupby("township", sort=True, as_index=False)
+    sums = grouped[[c for c in parts.columns if c not in ("township", *known)]].sum()
+    sums[known] = grouped[known].all()[known].to_numpy()
+    return sums[list(PER_TOWNSHIP_COLUMNS)].reset_index(drop=True)
+
+
+def _notes(
+    rows: _Rows, money: Mapping[str, Any], table: pd.DataFrame, *, start: int, end: int
+) -> list[_Note]:
+    """What the costing assumed and left out, in Chinese and English.
+
+    A profile's own ``note`` on a money table is given as written, in both languages, unless
+    the table also has a ``note_zh`` for the Chinese.
+    """
+    notes: list[_Note] = []
+    opening = rows.opening_years
+    if not rows.found & {"year", "status"} and not rows.proposal:
+        notes.append(
+            _Note(
+                "无开业年份和建设状态两栏：所有设施按现有设施处理，不计建设补助；"
+                "请为每个拟建设施填写开业年份，或填建设状态 status=proposed",
+                "no 'year' or 'status' column: every facility is treated as existing (no "
+                "construction subsidy counted); give each facility to be built its opening "
+                "year, or status = proposed",
+            )
+        )
+    notes += _status_notes(rows.status, start=start)
+    early = sum(1 for y in opening if y < start)
+    late = sum(1 for y in opening if y > end)
+    if early:
+        notes.append(
+            _Note(
+                f"{early} 个设施在 {start} 年之前开业：建设补助在测算期之前，不计入合计；"
+                f"运营补助从 {start} 年起计",
+                f"{early} facilit{'y opens' if early == 1 else 'ies open'} before {start}: "
+                "construction falls before the horizon and is not in the totals; operating "
+                f"counts from {start}",
+            )
+        )
+    if late:
+        notes.append(
+            _Note(
+                f"{late} 个设施在 {end} 年之后开业：均不计入合计",
+                f"{late} facilit{'y opens' if late == 1 else 'ies open'} after {end}: nothing "
+                "of theirs is in the totals",
+            )
+        )
+    if money.get("construction_flat"):
+        notes.append(
+            _Note(
+                "一次性建设补助（construction_flat）：设施经审核同意、验收合格后一次性补助，"
+                "养老服务中心须为社会力量投资建设（养老服务站不要求，见 SOCIAL_CAPITAL_TIERS）；"
+                "测算假定验收合格，计入开业当年",
+                "construction_flat: a one-off subsidy once a facility is approved and passes "
+                "inspection (验收合格), for centres only when built by social capital "
+                "(社会力量投资建设; not asked of stations, see SOCIAL_CAPITAL_TIERS); the costing "
+                "assumes inspection is passed and counts it in the opening year",
+            )
+        )
+        if "social_capital" not in rows.found:
+            notes.append(
+                _Note(
+                    "无社会资本一栏（social_capital）：所有拟建养老服务中心均按社会力量投资建设计，"
+                    "一次性建设补助为上限",
+                    "no 'social_capital' column: every proposed centre is assumed built by "
+                    "social capital, so construction_flat amounts are upper bounds",
+                )
+            )
+    if money.get("construction_per_m2"):
+        notes.append(
+            _Note(
+                "按面积建设奖补（construction_per_m2）：市级对改造或新建城市社区养老服务中心的奖补"
+                "（市级奖补），面积上限“原则上”适用；测算计入开业当年，但县级每年为已建成项目"
+                "申报一次，可能次年拨付；购买或租赁的场所不在奖补范围内，县级承担的部分未计入",
+                "construction_per_m2: the municipal award (市级奖补) for new or renovated urban "
+                "community centres (改造或新建), with the area caps that apply 'in principle' "
+                "(原则上); counted in the opening year, though counties apply for it once a year "
+                "for completed projects, so it may be paid the year after; purchased or rented "
+                "premises are not covered and the county's own share is not included",
+            )
+        )
+    if money.get("operating_yearly"):
+        notes.append(
+            _Note(
+                "年度运营奖补（operating_yearly）：以奖代补，年度考核后拨付；测算假定每年全额"
+                "拨付，开业当年按全年计",
+                "operating_yearly: awards in place of subsidies (以奖代补), paid after the "
+                "yearly evaluation; the full amount is assumed every year, the opening year in "
+                "full",
+            )
+        )
+    if money.get("operating_by_grade"):
+        notes.append(
+            _Note(
+                "按等级运营补贴（operating_by_grade）：文件只给出按评定等级的金额范围，未规定"
+                "各等级的金额，因此运营补助和合计为“下限–上限”范围",
+                "operating_by_grade: the document gives a range by assessed grade without "
+                "saying which grade gets how much, so operating amounts and totals are low–high "
+                "ranges",
+            )
+        )
+    if money.get("bed_subsidy_monthly"):
+        notes.append(
+            _Note(
+                "床位补贴（bed_subsidy_monthly）：按护理需求分别计算 12 × 每人每月补贴 × "
+                "收住老人人数，人数按所填（全年平均）",
+                "bed_subsidy_monthly: 12 × (yuan per resident-month × residents) for each need, "
+                "residents as given (a yearly average)",
+            )
+        )
+    for table_name in MONEY_TABLES:
+        spec = money.get(table_name) or {}
+        entries = (
+            [(f"money.{table_name}.{k}", v) for k, v in spec.items()]
+            if table_name in ("construction_flat", "operating_yearly")
+            else [(f"money.{table_name}", spec)]
+        )
+        for key, entry in entries:
+            if isinstance(entry, Mapping) and entry.get("note"):
+                zh = entry.get("note_zh") or entry["note"]
+                notes.append(_Note(f"{key}：{zh}", f"{key}: {entry['note']}"))
+    # a missing area, or a status that does not say whether the facility is new
+    missing_area = int((table["construction_yuan"].isna() & (table["status"] != "unknown")).sum())
+    if missing_area:
+        notes.append(
+            _Note(
+                f"{missing_area} 个拟建设施缺少建筑面积，而建设补助要按面积判断：建设补助未知"
+                "（NaN），未计入合计；请填写建筑面积（area_m2）",
+                f"{missing_area} proposed facilit{'y has' if missing_area == 1 else 'ies have'} "
+                "no floor area where a construction rule needs one: construction is unknown "
+                "(NaN) and left out of the totals; fill in area_m2",
+            )
+        )
+    no_beds = int(table["bed_subsidy_yuan_per_year"].isna().sum())
+    if no_beds:
+        fields = ", ".join(RESIDENT_FIELDS)
+        notes.append(
+            _Note(
+                f"{no_beds} 个设施没有收住老人人数，床位补贴未知（NaN），未计入合计；"
+                f"请补充自理老人、半失能老人、失能老人人数（{fields}）",
+                f"{no_beds} facilit{'y has' if no_beds == 1 else 'ies have'} no resident counts "
+                "for the bed subsidy: unknown (NaN) and left out of the totals; add " + fields,
+            )
+        )
+    return notes
+
+
+def _status_notes(status: Sequence[str], *, start: int) -> list[_Note]:
+    """What the costing took for the facilities to be built without a year, and the unknown."""
+    notes: list[_Note] = []
+    proposed = sum(1 for s in status if s == "proposed")
+    left_out = sum(1 for s in status if s in ("after_the_horizon", "over_a_year_budget"))
+    unknown = sum(1 for s in status if s == "unknown")
+    if proposed:
+        notes.append(
+            _Note(
+                f"{proposed} 个拟建设施（status=proposed）未填开业年份：按测算期首年（{start}年）"
+                "开业计，建设补助计入当年，运营补助从当年起计；请填写开业年份以按年安排"
+                "（scripts/plan_sites.py 会填写）",
+                f"{proposed} facilit{'y' if proposed == 1 else 'ies'} to be built (status "
+                f"proposed) {'has' if proposed == 1 else 'have'} no opening year: taken as "
+                f"opening in {start}, the horizon's first year, with construction counted then "
+                "and operating from then; give each its 'year' to place it (scripts/"
+                "plan_sites.py does)",
+            )
+        )
+    if left_out:
+        notes.append(
+            _Note(
+                f"{left_out} 个选址未列入规划年份（status 为 after_the_horizon 或 "
+                "over_a_year_budget）：规划期内不建，均不计入合计",
+                f"{left_out} site{'' if left_out == 1 else 's'} the plan leaves out of its years "
+                "(status after_the_horizon or over_a_year_budget): not built within the plan, so "
+                "nothing of theirs is in the totals",
+            )
+        )
+    if unknown:
+        notes.append(
+            _Note(
+                f"{unknown} 个设施来自拟建选址表（有 newly_covered 一栏），但未填开业年份或"
+                "建设状态：不知是新建还是现有，建设补助未知，未计入合计（合计为下限）；"
+                "请填写开业年份，或填建设状态 status=proposed（选址命令会填写）",
+                f"{unknown} facilit{'y' if unknown == 1 else 'ies'} of a proposed-sites table (it "
+                "has a newly_covered column) give neither an opening year nor a status: whether "
+                "new or existing is not stated, so construction is unknown and left out of the "
+                "totals (lower bounds); give 'year', or status = proposed (carecircle site "
+                "writes it)",
+            )
+        )
+    return notes

@@ -1,0 +1,355 @@
+"""The costing for people: tables with headers in a language, the workbook's look, terminal text.
+
+:func:`_display_facilities` and :func:`_display_totals` give the sheets of ``costing.xlsx``
+(:func:`_format_sheet` gives them the other workbooks' look), :func:`_facility_text` and
+:func:`_totals_text` the tables of :func:`carecircle.costing.format_table`, and
+:func:`_csv_number` the numbers of ``costing.csv``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .._cells import to_csv, to_sheet
+from ..costing.costs import Costing
+from ..costing.rules import _fmt
+from ..costing.schema import (
+    _KNOWN_COLUMNS,
+    HEADERS_EN,
+    HEADERS_ZH,
+    LANGS,
+    SHEETS,
+    STATUS_LABELS_EN,
+    STATUS_LABELS_ZH,
+)
+from ..terms import TIER_LABELS_EN, TIER_LABELS_ZH, YES_NO_WORDS, check_lang
+from ._files import atomic
+from ._sheets import format_sheet
+
+logger = logging.getLogger(__name__)
+
+_TOTAL_LABEL = {"zh": "合计", "en": "total"}
+_YEAR_HEADER = {"zh": "年份", "en": "year"}  # per-year tables: a calendar year, not an opening
+_NO_TOWNSHIP = {"zh": "(未填街道乡镇)", "en": "(no township)"}
+
+
+def _csv_number(value: object) -> str:
+    """Write whole numbers without ``.0`` and others to the fen (0.01 yuan) or 0.01 m²."""
+    number = float(value)  # type: ignore[arg-type]  # pandas passes floats only
+    return f"{number:.0f}" if number.is_integer() else f"{number:.2f}".rstrip("0")
+
+
+def _display_facilities(table: pd.DataFrame, *, lang: str) -> pd.DataFrame:
+    """The per-facility table with tier names, rule texts and headers in ``lang``."""
+    out = table.copy()
+    rules = ("construction_rule", "operating_rule", "bed_subsidy_rule")
+    if lang == "en":
+        for rule in rules:
+            out[rule] = out[f"{rule}_en"]
+    out = out.drop(columns=[f"{rule}_en" for rule in rules])
+    labels = TIER_LABELS_ZH if lang == "zh" else TIER_LABELS_EN
+    out["tier"] = out["tier"].map(lambda t: labels.get(t, t))
+    statuses = STATUS_LABELS_ZH if lang == "zh" else STATUS_LABELS_EN
+    out["status"] = out["status"].map(lambda s: statuses.get(s, s))
+    if lang == "zh":
+        out["complete"] = out["complete"].map(YES_NO_WORDS["zh"])
+    return out.rename(columns=_headers(lang))
+
+
+def _with_total(frame: pd.DataFrame, total: pd.Series, key: str, *, lang: str) -> pd.DataFrame:
+    """The per-year (``key="year"``) or per-township table with a total row appended.
+
+    ``frame`` is :attr:`Costing.per_year` or :attr:`Costing.per_township` and ``total`` is
+    :attr:`Costing.total` (see :class:`carecircle.costing.Costing`).
+    """
+    out = frame.copy().astype({key: object})
+    if key == "township":
+        out[key] = out[key].map(lambda t: t or _NO_TOWNSHIP[lang])
+    if out.empty:
+        return out
+    sums = {str(k): v for k, v in total.items()}
+    sums["incomplete_facilities"] = int(sums["incomplete_facilities"])
+    for column in _KNOWN_COLUMNS:  # the total is known when every row's is
+        sums[column] = bool(frame[column].all())
+    if key == "year":
+        sums["facilities_operating"] = None  # a count per year: its sum means nothing
+        sums["facilities_opening"] = int(frame["facilities_opening"].sum())
+    else:
+        sums["facilities"] = int(frame["facilities"].sum())
+    row = pd.DataFrame([{key: _TOTAL_LABEL[lang], **sums}])
+    return pd.concat([out, row[out.columns]], ignore_index=True)
+
+
+def _display_totals(frame: pd.DataFrame, total: pd.Series, key: str, *, lang: str) -> pd.DataFrame:
+    """The per-year or per-township sheet: :func:`_with_total` without the known flags."""
+    full = _with_total(frame, total, key, lang=lang).drop(columns=list(_KNOWN_COLUMNS))
+    return full.rename(columns=_headers(lang, key=key))
+
+
+def _lower_bounds(frame: pd.DataFrame, total: pd.Series, key: str) -> dict[str, list[bool]]:
+    """Flag the lower bounds of a totals sheet: per money column, one flag per row.
+
+    A row's sum is a lower bound when it leaves out an unknown amount; the total row is
+    included, last.
+    """
+    full = _with_total(frame, total, key, lang="en")
+    construction = ~full["construction_known"].astype(bool)
+    bed = ~full["bed_subsidy_known"].astype(bool)
+    either = (construction | bed).tolist()
+    return {
+        "construction_yuan": construction.tolist(),
+        "bed_subsidy_yuan": bed.tolist(),
+        "total_yuan_min": either,
+        "total_yuan_max": either,
+    }
+
+
+_AT_LEAST_FORMAT = '"≥ "#,##0;-#,##0;"?"'
+"""Excel number format of a sum that leaves out an unknown amount: ``≥ 600,000``, or ``?`` when
+nothing of it is known. The cell keeps its number (the known part)."""
+
+
+def _mark_lower_bounds(sheet: Any, frame: pd.DataFrame, rows: dict[str, list[bool]]) -> None:
+    """Give the cells of an openpyxl sheet that are lower bounds :data:`_AT_LEAST_FORMAT`.
+
+    ``frame`` is the sheet's table (headers in the sheet's language, so its columns are found
+    by position) and ``rows`` maps a column of :data:`PER_YEAR_COLUMNS`-style names to one
+    flag per data row.
+    """
+    from openpyxl.utils import get_column_letter
+
+    names = [str(c) for c in frame.columns]
+    for column, flags in rows.items():
+        for lang in LANGS:
+            header = _headers(lang).get(column, column)
+            if header in names:
+                letter = get_column_letter(names.index(header) + 1)
+                for row, partial in enumerate(flags, start=2):
+                    if partial:
+                        sheet[f"{letter}{row}"].number_format = _AT_LEAST_FORMAT
+
+
+def _headers(lang: str, *, key: str = "") -> dict[str, str]:
+    headers = dict(HEADERS_ZH if lang == "zh" else HEADERS_EN)
+    if key == "year":
+        headers["year"] = _YEAR_HEADER[lang]
+    return headers
+
+
+def _format_sheet(sheet: Any, frame: pd.DataFrame) -> None:
+    """Give an openpyxl sheet the look of carecircle's other workbooks.
+
+    The header row frozen and filtered, columns sized to their contents (see
+    :func:`carecircle.outputs._sheets.format_sheet`) and yuan shown with thousands separators.
+    """
+    money = ["#,##0" if "元" in str(c) or "yuan" in str(c) else None for c in frame.columns]
+    format_sheet(sheet, frame, money)
+
+
+def _money_text(low: float, high: float, *, known: bool = True) -> str:
+    """An amount or a ``low–high`` range; ``?`` when unknown.
+
+    ``known=False`` marks a sum that leaves out an unknown amount: it shows as ``≥ low``, or
+    ``?`` when nothing of it is known (``low`` is 0), never as a plain number.
+    """
+    if math.isnan(low) or (not known and low == 0):
+        return "?"
+    if not known:
+        return f"≥ {_fmt(round(low, 2))}"
+    if low == high:
+        return _fmt(round(low, 2))
+    return f"{_fmt(round(low, 2))}–{_fmt(round(high, 2))}"
+
+
+def _facility_text(table: pd.DataFrame, *, lang: str) -> str:
+    headers = _headers(lang)
+    labels = TIER_LABELS_ZH if lang == "zh" else TIER_LABELS_EN
+    statuses = STATUS_LABELS_ZH if lang == "zh" else STATUS_LABELS_EN
+    out = pd.DataFrame(
+        {
+            headers["id"]: table["id"],
+            headers["name"]: table["name"],
+            headers["tier"]: table["tier"].map(lambda t: labels.get(t, t)),
+            headers["year"]: table["year"].map(lambda y: "" if pd.isna(y) else str(y)),
+            headers["status"]: table["status"].map(lambda s: statuses.get(s, s)),
+            headers["construction_yuan"]: [
+                _money_text(v, v) for v in table["construction_yuan"].astype(float)
+            ],
+            headers["operating_yuan_per_year"]: [
+                _money_text(lo, hi)
+                for lo, hi in zip(
+                    table["operating_yuan_per_year_min"],
+                    table["operating_yuan_per_year_max"],
+                    strict=True,
+                )
+            ],
+            headers["bed_subsidy_yuan_per_year"]: [
+                _money_text(v, v) for v in table["bed_subsidy_yuan_per_year"].astype(float)
+            ],
+        }
+    )
+    return out.to_string(index=False)
+
+
+def _totals_text(frame: pd.DataFrame, total: pd.Series, key: str, *, lang: str) -> str:
+    headers = _headers(lang, key=key)
+    full = _with_total(frame, total, key, lang=lang)
+    construction_known = full["construction_known"].astype(bool).tolist()
+    bed_known = full["bed_subsidy_known"].astype(bool).tolist()
+    known = [c and b for c, b in zip(construction_known, bed_known, strict=True)]
+    zh = lang == "zh"
+    out = pd.DataFrame(
+        {
+            headers[key]: full[key],
+            headers["construction_yuan"]: [
+                _money_text(v, v, known=k)
+                for v, k in zip(full["construction_yuan"], construction_known, strict=True)
+            ],
+            ("运营补助(元)" if zh else "operating (yuan)"): [
+                _money_text(lo, hi)
+                for lo, hi in zip(
+                    full["operating_yuan_min"], full["operating_yuan_max"], strict=True
+                )
+            ],
+            headers["bed_subsidy_yuan"]: [
+                _money_text(v, v, known=k)
+                for v, k in zip(full["bed_subsidy_yuan"], bed_known, strict=True)
+            ],
+            ("合计(元)" if zh else "total (yuan)"): [
+                _money_text(lo, hi, known=k)
+                for lo, hi, k in zip(
+                    full["total_yuan_min"], full["total_yuan_max"], known, strict=True
+                )
+            ],
+            headers["incomplete_facilities"]: full["incomplete_facilities"].astype(int),
+        }
+    )
+    return out.to_string(index=False)
+
+
+def write(
+    costing: Costing, out_dir: str | os.PathLike[str], *, lang: str = "zh"
+) -> dict[str, Path]:
+    """Write ``costing.csv`` and ``costing.xlsx`` into ``out_dir``.
+
+    Each file is written to a temporary name beside its target and moved into place only when
+    complete.
+
+    Parameters
+    ----------
+    costing : Costing
+        The result of :func:`carecircle.costing.cost`.
+    out_dir : str or os.PathLike
+        Folder for the files; created when missing.
+    lang : str
+        ``"zh"`` (Chinese headers, tier names and rule texts) or ``"en"``.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``{"csv": ..., "xlsx": ...}``. The CSV (UTF-8 with BOM, for Excel) holds the
+        per-facility table with the stable English column names of :data:`FACILITY_COLUMNS`,
+        like every CSV carecircle writes; the workbook, for people, has headers in ``lang`` and
+        sheets for facilities, per year and per township (each with a total row) and the notes
+        in ``lang`` (sheet names in :data:`SHEETS`).
+
+    Raises
+    ------
+    InputError
+        For an unknown ``lang``.
+    ImportError
+        When openpyxl, needed for the workbook, is not installed.
+
+    """
+    check_lang(lang)
+    try:
+        import openpyxl  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - openpyxl is a dependency
+        msg = "writing costing.xlsx needs openpyxl: pip install openpyxl"
+        raise ImportError(msg) from exc
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    facilities = _display_facilities(costing.facilities, lang=lang)
+    per_year = _display_totals(costing.per_year, costing.total, "year", lang=lang)
+    per_township = _display_totals(costing.per_township, costing.total, "township", lang=lang)
+    notes = pd.DataFrame({"说明" if lang == "zh" else "note": list(_notes_in(costing, lang))})
+    csv_path = folder / "costing.csv"
+    with atomic(csv_path) as tmp:
+        to_csv(costing.facilities, tmp, float_format=_csv_number)
+    xlsx_path = folder / "costing.xlsx"
+    sheets = SHEETS[lang]
+    incomplete = (~costing.facilities["complete"].astype(bool)).tolist()
+    bounds = [
+        {"horizon_total_yuan_min": incomplete, "horizon_total_yuan_max": incomplete},
+        _lower_bounds(costing.per_year, costing.total, "year"),
+        _lower_bounds(costing.per_township, costing.total, "township"),
+        {},
+    ]
+    frames = (facilities, per_year, per_township, notes)
+    with atomic(xlsx_path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        for frame, sheet, rows in zip(frames, sheets, bounds, strict=True):
+            written = to_sheet(writer, frame, sheet)
+            _format_sheet(written, frame)
+            _mark_lower_bounds(written, frame, rows)
+    return {"csv": csv_path, "xlsx": xlsx_path}
+
+
+def format_table(costing: Costing, *, lang: str = "zh") -> str:
+    """Render a costing as plain text for a terminal.
+
+    Parameters
+    ----------
+    costing : Costing
+        The result of :func:`carecircle.costing.cost`.
+    lang : str
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        The horizon, the per-facility amounts (without rule texts), the per-year and
+        per-township totals with a total row, and the notes (in ``lang``). A range shows as
+        ``low–high``, an unknown amount as ``?``, and a total that leaves out an unknown amount
+        as ``≥ N`` (its known part), or ``?`` when nothing of it is known.
+
+    Raises
+    ------
+    InputError
+        For an unknown ``lang``.
+
+    """
+    check_lang(lang)
+    zh = lang == "zh"
+    end = costing.first_year + costing.years - 1
+    lines = [
+        (
+            f"政策: {costing.policy_name}; 测算期 {costing.first_year}–{end} ({costing.years} 年)"
+            if zh
+            else f"policy: {costing.policy_name}; horizon {costing.first_year}–{end} "
+            f"({costing.years} years)"
+        )
+    ]
+    if not costing.facilities.empty:
+        lines += ["", _facility_text(costing.facilities, lang=lang)]
+        for frame, key, title in (
+            (costing.per_year, "year", "逐年合计" if zh else "per year"),
+            (costing.per_township, "township", "分街道乡镇合计" if zh else "per township"),
+        ):
+            lines += ["", title, _totals_text(frame, costing.total, key, lang=lang)]
+    if costing.notes:
+        lines += ["", "说明:" if zh else "notes:"]
+        lines += [f"- {note}" for note in _notes_in(costing, lang)]
+    return "\n".join(lines)
+
+
+def _notes_in(costing: Costing, lang: str) -> tuple[str, ...]:
+    """The notes in ``lang``: English when a Costing was made without its Chinese notes."""
+    if lang == "zh" and len(costing.notes_zh) == len(costing.notes):
+        return costing.notes_zh
+    return costing.notes

@@ -1,0 +1,163 @@
+"""The shared words: facility tiers, community kinds, statuses, languages, yes and no.
+
+Every module that reads, checks or writes one of these words takes it from here, with its
+Chinese and English labels, so a tier or a status is spelled once. Nothing here imports
+anything but the errors.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from .errors import InputError
+
+Lang = Literal["zh", "en"]
+"""A language for headers, labels and notes: Chinese or English."""
+
+LANGS: tuple[str, ...] = ("zh", "en")
+"""Every accepted ``lang`` value."""
+
+
+def check_lang(lang: str) -> None:
+    """Raise :class:`~carecircle.errors.InputError` unless ``lang`` is ``"zh"`` or ``"en"``."""
+    if lang not in LANGS:
+        accepted = ", ".join(repr(x) for x in LANGS)
+        msg = f"lang={lang!r} is not supported; expected one of {accepted}"
+        raise InputError(msg)
+
+
+ELDERCARE_TIERS: tuple[str, ...] = (
+    "street_center",
+    "community_station",
+    "township_center",
+    "village_point",
+)
+"""Elderly-care facility tiers, from the street (街道) level down to the village."""
+
+HEALTH_TIERS: tuple[str, ...] = ("health_center", "clinic", "hospital")
+"""Medical facility tiers."""
+
+TIERS: tuple[str, ...] = ELDERCARE_TIERS + HEALTH_TIERS
+"""Every accepted ``tier`` value."""
+
+TIER_LABELS_ZH: dict[str, str] = {
+    "street_center": "街道养老服务中心",
+    "community_station": "社区养老服务站",
+    "township_center": "乡镇养老服务中心",
+    "village_point": "村级互助养老点",
+    "health_center": "社区卫生服务中心/乡镇卫生院",
+    "clinic": "诊所/卫生室",
+    "hospital": "医院",
+}
+"""Chinese display label of each tier."""
+
+TIER_LABELS_EN: dict[str, str] = {
+    "street_center": "street elderly-care centre",
+    "community_station": "community elderly-care station",
+    "township_center": "township elderly-care centre",
+    "village_point": "village mutual-aid point",
+    "health_center": "community health centre",
+    "clinic": "clinic",
+    "hospital": "hospital",
+}
+"""English display label of each tier."""
+
+_TIER_NAMES: dict[str, str] = {
+    **{tier: tier for tier in TIERS},
+    "街道养老服务中心": "street_center",
+    "社区养老服务站": "community_station",
+    "乡镇养老服务中心": "township_center",
+    "村级互助养老点": "village_point",
+    "社区卫生服务中心": "health_center",
+    "乡镇卫生院": "health_center",
+    "卫生院": "health_center",
+    "诊所": "clinic",
+    "卫生室": "clinic",
+    "村卫生室": "clinic",
+    "医院": "hospital",
+}
+
+
+def tier_name(text: str) -> str:
+    """The tier a name stands for (``社区养老服务站`` → ``community_station``), else ``text``."""
+    return _TIER_NAMES.get("".join(text.split()).lower(), text)
+
+
+KINDS: tuple[str, ...] = ("urban", "rural")
+"""Accepted community ``kind`` values."""
+
+_KIND_NAMES: dict[str, str] = {
+    "urban": "urban",
+    "城市": "urban",
+    "城镇": "urban",
+    "社区": "urban",
+    "rural": "rural",
+    "农村": "rural",
+    "村": "rural",
+}
+
+INPUT_STATUSES: tuple[str, ...] = ("ok", "invalid_geometry", "empty_geometry", "no_population")
+"""Values of the community ``input_status`` column."""
+
+
+# Statuses a community can have for a circle.
+COVERED = "covered"
+PARTIAL = "partial"
+UNCOVERED = "uncovered"
+NO_FACILITY = "no_facility"
+OUTSIDE_NETWORK = "outside_network"
+# plus the input statuses (invalid_geometry, empty_geometry, no_population) carried through
+
+#: Every status, in legend order.
+STATUSES = (
+    COVERED,
+    PARTIAL,
+    UNCOVERED,
+    NO_FACILITY,
+    OUTSIDE_NETWORK,
+    "no_population",
+    "invalid_geometry",
+    "empty_geometry",
+)
+
+STATUS_LABELS_ZH = {
+    COVERED: "已覆盖",
+    PARTIAL: "部分覆盖",
+    UNCOVERED: "未覆盖",
+    NO_FACILITY: "无此类设施",
+    OUTSIDE_NETWORK: "不在步行网络内",
+    "invalid_geometry": "边界无效",
+    "empty_geometry": "无边界",
+    "no_population": "无人口数据",
+}
+"""Chinese label of each status."""
+
+STATUS_LABELS_EN = {
+    COVERED: "covered",
+    PARTIAL: "partly covered",
+    UNCOVERED: "not covered",
+    NO_FACILITY: "no facility of this kind",
+    OUTSIDE_NETWORK: "outside the walking network",
+    "invalid_geometry": "invalid boundary",
+    "empty_geometry": "no boundary",
+    "no_population": "no population",
+}
+"""English label of each status."""
+
+YES_TEXTS: frozenset[str] = frozenset(
+    {"1", "true", "t", "yes", "y", "是", "对", "社会", "社会运营", "social"}
+)
+"""Cell texts read as yes in a yes/no column (compared stripped and lower-case)."""
+
+NO_TEXTS: frozenset[str] = frozenset(
+    {"0", "false", "f", "no", "n", "否", "不是", "公办", "公建公营", "public"}
+)
+"""Cell texts read as no in a yes/no column (compared stripped and lower-case)."""
+
+YES_NO_EXPECTED = "yes/no (是/否, true/false, 1/0, 社会/公办) or blank"
+
+YES_NO_WORDS: dict[str, dict[bool, str]] = {
+    "zh": {True: "是", False: "否"},
+    "en": {True: "yes", False: "no"},
+}
+"""A yes/no cell in words for people (workbooks, popups), per language."""
