@@ -267,7 +267,7 @@ def test_the_yearly_models_years_are_shared_out_again_first_years_first(monkeypa
 
     monkeypatch.setattr(_years, "_yearly", yearly)
     common = dict(bound=25.0, status="optimal", method="milp", deadline=math.inf, mip_rel_gap=0.0)
-    phased = _years._in_years(
+    phased = _years.in_years(
         sp.csr_array(YEARS_COVER), YEARS_WEIGHT, np.zeros(3, dtype=bool), YEARS_COST,
         chosen=np.array([0, 1, 2]), yearly=300.0, years=2, max_variables=10**6, **common,
     )  # fmt: skip
@@ -275,7 +275,7 @@ def test_the_yearly_models_years_are_shared_out_again_first_years_first(monkeypa
     assert phased.gains.tolist() == [10.0, 8.0] and phased.bound == 30.0
     # with no packing found in time the years stay, the empty first one dropped
     monkeypatch.setattr(_years, "_pack", lambda *args, **kwargs: None)
-    kept = _years._in_years(
+    kept = _years.in_years(
         sp.csr_array(YEARS_COVER), YEARS_WEIGHT, np.zeros(3, dtype=bool), YEARS_COST,
         chosen=np.array([0, 1, 2]), yearly=300.0, years=2, max_variables=10**6, **common,
     )  # fmt: skip
@@ -327,11 +327,11 @@ def test_the_yearly_model_is_solved_at_once_when_greedy_does_not_fit_the_years(m
     mask = np.zeros(3, dtype=bool)
     cover = sp.csr_array(YEARS_COVER)
     # greedy by gain per yuan: A, C, then B, which no year of 300 has room for beside them
-    assert _years._at_once(cover, YEARS_WEIGHT, mask, YEARS_COST, yearly=300.0, years=2)
-    assert not _years._at_once(cover, YEARS_WEIGHT, mask, YEARS_COST, yearly=450.0, years=2)
+    assert _years.prefer_at_once(cover, YEARS_WEIGHT, mask, YEARS_COST, yearly=300.0, years=2)
+    assert not _years.prefer_at_once(cover, YEARS_WEIGHT, mask, YEARS_COST, yearly=450.0, years=2)
     # a year of 300 pays for 2 sites at 150: more than "few" at 1, the whole budget first
     monkeypatch.setattr(_years, "_FEW_A_YEAR", 1)
-    assert not _years._at_once(cover, YEARS_WEIGHT, mask, YEARS_COST, yearly=300.0, years=2)
+    assert not _years.prefer_at_once(cover, YEARS_WEIGHT, mask, YEARS_COST, yearly=300.0, years=2)
     monkeypatch.setattr(_years, "_FEW_A_YEAR", 2)
 
     def whole(*args, **kwargs):
@@ -583,12 +583,12 @@ def test_a_budget_at_one_price_buys_a_number_of_sites(seed, monkeypatch):
 
 def test_a_budget_pays_for_as_many_sites_as_it_covers_and_no_more():
     assert 1.0 // 0.1 == 9.0 and 10 * 0.1 <= 1.0  # floor division alone would lose one
-    assert siting._affordable(1.0, 0.1) == 10
+    assert siting.affordable(1.0, 0.1) == 10
     assert 3 * 0.1 > 0.3  # and three at 0.1 cost more than 0.3
-    assert siting._affordable(0.3, 0.1) == 2
-    assert siting._affordable(600_000.0, 200_000.0) == 3
-    assert siting._affordable(599_999.0, 200_000.0) == 2
-    assert siting._affordable(0.0, 5.0) == 0
+    assert siting.affordable(0.3, 0.1) == 2
+    assert siting.affordable(600_000.0, 200_000.0) == 3
+    assert siting.affordable(599_999.0, 200_000.0) == 2
+    assert siting.affordable(0.0, 5.0) == 0
 
 
 @pytest.mark.parametrize("seed", range(25))
@@ -675,8 +675,8 @@ def _no_branching(*_, **__):
 
 
 def test_time_limit_without_a_solution_falls_back_to_greedy(monkeypatch):
-    monkeypatch.setattr(_solve, "_branch_and_bound", _no_branching)
-    monkeypatch.setattr(_solve, "_highs", _time_out())
+    monkeypatch.setattr(_solve, "branch_and_bound", _no_branching)
+    monkeypatch.setattr(_solve, "solve_highs", _time_out())
     solution = siting.maximal_covering(HAND, HAND_WEIGHT, 2, time_limit_s=5.0)
     assert solution.method == "greedy"
     assert solution.status == "time_limit"
@@ -690,7 +690,7 @@ def test_time_limit_with_a_worse_incumbent_keeps_greedy(monkeypatch):
     def empty(relaxed, n_x, **_):
         return _highs._Run(np.zeros(n_x), 0.0, 15.0, optimal=False, timed_out=True)
 
-    monkeypatch.setattr(_solve, "_branch_and_bound", empty)
+    monkeypatch.setattr(_solve, "branch_and_bound", empty)
     solution = siting.maximal_covering(HAND, HAND_WEIGHT, 2)
     assert solution.method == "greedy"
     assert solution.status == "time_limit"
@@ -704,8 +704,8 @@ def test_branch_and_bound_starts_from_the_swapped_greedy_set(monkeypatch):
         seen.update(options)
         return None
 
-    monkeypatch.setattr(_solve, "_branch_and_bound", spy)
-    monkeypatch.setattr(_solve, "_highs", _spy_highs(seen))
+    monkeypatch.setattr(_solve, "branch_and_bound", spy)
+    monkeypatch.setattr(_solve, "solve_highs", _spy_highs(seen))
     siting.maximal_covering(HAND, HAND_WEIGHT, 2)
     # kept sites X, Y, Z, W: greedy's Z and W
     assert seen["start"].tolist() == [2, 3]
@@ -740,14 +740,14 @@ def test_scipy_fallback_without_highspy_gives_the_same_optimum(monkeypatch, seed
 
 
 def _programme(cover, weight, side, rhs):
-    model = _reduction._Reduced(
+    model = _reduction.Reduced(
         matrix=sp.csr_array(cover.astype(float)),
         weight=weight,
         own=np.zeros(cover.shape[1]),
         candidates=np.arange(cover.shape[1]),
     )
-    c, constraints, upper, _ = _solve._coverage_program(model, side, rhs)
-    relaxed = _highs._relaxation(c, constraints, upper, deadline=np.inf, maximize=True)
+    c, constraints, upper, _ = _solve.coverage_program(model, side, rhs)
+    relaxed = _highs.relaxation(c, constraints, upper, deadline=np.inf, maximize=True)
 
     def value_of(sites):
         return float(weight[cover[:, sites].any(axis=1)].sum())
@@ -758,7 +758,7 @@ def _programme(cover, weight, side, rhs):
 def _search(relaxed, value_of, n_x, *, size=None, start=(), deadline=np.inf, patterns=None):
     """The branch-and-bound over ``n_x`` binaries (of ``size`` variables) from ``start``."""
     size = n_x if size is None else size
-    return _highs._branch_and_bound(
+    return _highs.branch_and_bound(
         relaxed,
         n_x,
         lower=np.zeros(size),
@@ -797,14 +797,16 @@ def test_branch_and_bound_from_the_empty_set_matches_brute_force(seed, by_patter
 def test_a_restricted_model_keeps_the_value_of_every_set_of_kept_sites(seed):
     rng, cover, weight, _ = _random(seed, n_demand=30, n_sites=10)
     active = sp.csr_array(cover[cover.any(axis=1)])
-    model = _reduction._reduce(active, weight[cover.any(axis=1)], None)
+    model = _reduction.reduce_model(active, weight[cover.any(axis=1)], None)
     keep = np.flatnonzero(rng.random(model.own.size) < 0.6)
-    smaller = _reduction._restricted(model, keep)
+    smaller = _reduction.restricted(model, keep)
     assert smaller.candidates.tolist() == model.candidates[keep].tolist()
     assert smaller.weight.size <= model.weight.size
     for sites in _all_sets(keep.size, 3):
         at = np.asarray(sites, dtype=np.int64)
-        assert _reduction._value(smaller, at) == pytest.approx(_reduction._value(model, keep[at]))
+        assert _reduction.objective_of(smaller, at) == pytest.approx(
+            _reduction.objective_of(model, keep[at])
+        )
 
 
 def _subsets(sets):
@@ -820,12 +822,12 @@ def test_dominance_matches_brute_force_whatever_the_blocks(monkeypatch, seed, ch
     dense = rng.random((40, 12)) < 0.25
     dense[:, 3] = False  # an empty column, always dropped
     dense = dense[dense.any(axis=1)]
-    matrix, _ = _reduction._merge_rows(sp.csr_array(dense), np.zeros(len(dense)))
+    matrix, _ = _reduction.merge_rows(sp.csr_array(dense), np.zeros(len(dense)))
     rows = [set(np.flatnonzero(row)) for row in matrix.toarray()]
     cols = [set(np.flatnonzero(col)) for col in matrix.toarray().T]
 
     implied = {r for i, r in _subsets(rows) if len(rows[r]) > len(rows[i])}
-    assert set(np.flatnonzero(_reduction._dominated_rows(matrix))) == implied
+    assert set(np.flatnonzero(_reduction.dominated_rows(matrix))) == implied
     cost = rng.integers(1, 3, len(cols)).astype(float)
     beaten = {
         i
@@ -833,31 +835,31 @@ def test_dominance_matches_brute_force_whatever_the_blocks(monkeypatch, seed, ch
         if (len(cols[j]) > len(cols[i]) and cost[j] <= cost[i])
         or (len(cols[j]) == len(cols[i]) and (cost[j] < cost[i] or (cost[j] == cost[i] and j < i)))
     } | {i for i, col in enumerate(cols) if not col}
-    assert set(np.flatnonzero(_reduction._dominated_columns(matrix, cost))) == beaten
+    assert set(np.flatnonzero(_reduction.dominated_columns(matrix, cost))) == beaten
     assert 3 in beaten and implied  # the instance has something to find
 
 
 def test_dominance_on_no_rows():
     empty = sp.csr_array((0, 3), dtype=np.bool_)
-    assert _reduction._dominated_rows(empty).size == 0
-    assert _reduction._dominated_columns(empty, None).tolist() == [True, True, True]
+    assert _reduction.dominated_rows(empty).size == 0
+    assert _reduction.dominated_columns(empty, None).tolist() == [True, True, True]
 
 
 def test_dominance_is_skipped_beyond_its_work_limit(monkeypatch, caplog):
     monkeypatch.setattr(_reduction, "_DOMINANCE_WORK", 2)
     matrix = sp.csr_array(np.array([[1, 1, 0], [1, 0, 0], [1, 1, 0]], dtype=bool))
     with caplog.at_level("DEBUG", logger="carecircle.siting._reduction"):
-        assert not _reduction._dominated_rows(matrix).any()
-        assert _reduction._dominated_columns(matrix, None).tolist() == [False, False, True]
+        assert not _reduction.dominated_rows(matrix).any()
+        assert _reduction.dominated_columns(matrix, None).tolist() == [False, False, True]
     assert "row dominance skipped" in caplog.text and "column dominance skipped" in caplog.text
 
 
 def _weak_start(monkeypatch):
     """The exact search starts from the first k sites, so it must improve and fix, then restart."""
     for module in (siting, _towns):  # the modules that call greedy
-        monkeypatch.setattr(module, "_greedy", lambda model, k, **_: (np.arange(k), np.inf))
+        monkeypatch.setattr(module, "greedy_sites", lambda model, k, **_: (np.arange(k), np.inf))
     for module in (siting, _towns, _solve):  # and the swaps
-        monkeypatch.setattr(module, "_swap_search", lambda model, picked, **_: picked)
+        monkeypatch.setattr(module, "swap_search", lambda model, picked, **_: picked)
     monkeypatch.setattr(_towns, "_RESTART_SHARE", 1e-9)  # restart at the first new fixing
 
 
@@ -939,7 +941,7 @@ def test_branch_and_bound_with_a_floor_proves_nothing_beats_it_or_finds_the_opti
     patterns = sp.csr_array(cover.astype(float))
     for floor, found in ((best + 0.5, False), (best - 0.5, True)):
         relaxed, value_of = _programme(cover, weight, np.ones(9), float(k))
-        run = _highs._branch_and_bound(
+        run = _highs.branch_and_bound(
             relaxed,
             9,
             lower=np.zeros(9 + cover.shape[0]),
@@ -965,7 +967,7 @@ def test_branch_and_bound_leaves_the_root_lp_for_the_next_solve():
     pytest.importorskip("highspy")
     relaxed, value_of = _programme(HALVES, HALVES_WEIGHT, np.ones(4), 2.0)
     _search(relaxed, value_of, 4, size=4 + HALVES.shape[0])
-    again = _highs._moved(relaxed, HALVES.shape[0], 2.0, deadline=np.inf, maximize=True)
+    again = _highs.with_row_bound(relaxed, HALVES.shape[0], 2.0, deadline=np.inf, maximize=True)
     assert again is not None
     assert again.value == pytest.approx(15.0)  # not a node's bounds, not the last node's value
 
@@ -976,7 +978,9 @@ def test_moving_the_count_gives_the_lp_solved_afresh(seed):
     _, cover, weight, _ = _random(seed, n_demand=30, n_sites=10)
     relaxed, _ = _programme(cover, weight, np.ones(10), 1.0)
     for count in (3.0, 2.0, 5.0, 1.0):
-        moved = _highs._moved(relaxed, cover.shape[0], count, deadline=np.inf, maximize=True)
+        moved = _highs.with_row_bound(
+            relaxed, cover.shape[0], count, deadline=np.inf, maximize=True
+        )
         fresh, _ = _programme(cover, weight, np.ones(10), count)
         assert moved is not None
         assert moved.value == pytest.approx(fresh.value, rel=1e-7)
@@ -993,7 +997,7 @@ def _town_instance(seed, n_towns=3, n_points=10, n_sites=5):
     cover = sp.block_diag(blocks).toarray().astype(bool)
     cover = cover[cover.any(axis=1)]
     weight = rng.integers(1, 10, cover.shape[0]).astype(float)
-    model = _reduction._Reduced(
+    model = _reduction.Reduced(
         matrix=sp.csr_array(cover.astype(float)),
         weight=weight,
         own=np.zeros(cover.shape[1]),
@@ -1004,8 +1008,8 @@ def _town_instance(seed, n_towns=3, n_points=10, n_sites=5):
 
 def test_parts_are_the_sites_linked_by_shared_patterns():
     matrix = np.array([[1, 1, 0, 0, 0], [0, 0, 1, 1, 0], [0, 1, 0, 0, 0]], dtype=float)
-    model = _reduction._Reduced(sp.csr_array(matrix), np.ones(3), np.zeros(5), np.arange(5))
-    labels = _towns._parts(model.matrix)
+    model = _reduction.Reduced(sp.csr_array(matrix), np.ones(3), np.zeros(5), np.arange(5))
+    labels = _towns.part_labels(model.matrix)
     assert labels[0] == labels[1]
     assert labels[2] == labels[3]
     assert len({labels[0], labels[2], labels[4]}) == 3  # site 4 shares nothing: alone
@@ -1046,7 +1050,7 @@ def _solved_by_parts(model, k, start, *, floor=None, workers=1, deadline=np.inf)
     """:func:`_towns._by_parts` on a model's own parts, exactly, with no bound known."""
     return _towns._by_parts(
         model,
-        _towns._parts(model.matrix),
+        _towns.part_labels(model.matrix),
         k,
         start=start,
         bound=np.inf,
@@ -1064,12 +1068,12 @@ def test_solving_by_parts_matches_brute_force(seed, workers):
     rng, cover, weight, model = _town_instance(seed)
     k = int(rng.integers(1, 6))
     best = max(weight[cover[:, s].any(axis=1)].sum() for s in _all_sets(cover.shape[1], k))
-    start, _ = _solve._greedy(model, k=k, cost=None, budget=None)
+    start, _ = _solve.greedy_sites(model, k=k, cost=None, budget=None)
     for floor, exact in ((None, True), (best - 0.5, True), (best + 0.5, False)):
         outcome = _solved_by_parts(model, k, start, floor=floor, workers=workers)
         assert outcome.status == "optimal"
         assert outcome.picked.size <= k
-        value = _reduction._value(model, outcome.picked)
+        value = _reduction.objective_of(model, outcome.picked)
         if exact:
             assert value == best
             assert outcome.bound == pytest.approx(best, rel=1e-6)
@@ -1082,14 +1086,14 @@ def test_solving_by_parts_past_its_deadline_keeps_the_start_and_a_true_bound(see
     rng, cover, weight, model = _town_instance(seed)
     k = int(rng.integers(2, 6))
     best = max(weight[cover[:, s].any(axis=1)].sum() for s in _all_sets(cover.shape[1], k))
-    start, _ = _solve._greedy(model, k=k, cost=None, budget=None)
+    start, _ = _solve.greedy_sites(model, k=k, cost=None, budget=None)
     outcome = _solved_by_parts(model, k, start, deadline=0.0)  # long past
     assert outcome.picked.size <= k
-    assert _reduction._value(model, outcome.picked) >= _reduction._value(model, start)
+    assert _reduction.objective_of(model, outcome.picked) >= _reduction.objective_of(model, start)
     assert outcome.bound >= best - 1e-9
     assert outcome.status in ("optimal", "time_limit")
     if outcome.status == "optimal":  # greedy values alone met the bounds
-        assert _reduction._value(model, outcome.picked) == best
+        assert _reduction.objective_of(model, outcome.picked) == best
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -1144,7 +1148,7 @@ def test_a_part_searched_with_its_count_free_matches_brute_force(seed):
     )
     assert first <= theirs <= last
     assert sites.size <= k - theirs
-    got = _reduction._value(model, sites) + low[theirs]
+    got = _reduction.objective_of(model, sites) + low[theirs]
     best_low = max(value[k - c] + low[c] for c in range(first, last + 1))
     best_high = max(value[k - c] + high[c] for c in range(first, last + 1))
     assert bound >= best_high - 1e-6
@@ -1170,9 +1174,7 @@ def _multi_town(seed):
     weight = rng.integers(1, 20, cover.shape[0]).astype(float)
     k = int(rng.integers(3, 20))
     m, n = cover.shape
-    model = _reduction._Reduced(
-        sp.csr_array(cover.astype(float)), weight, np.zeros(n), np.arange(n)
-    )
+    model = _reduction.Reduced(sp.csr_array(cover.astype(float)), weight, np.zeros(n), np.arange(n))
     link = sp.hstack([-sp.csr_array(cover.astype(float)), sp.identity(m)], format="csr")
     count = np.concatenate([np.ones(n), np.zeros(m)])[None, :]
     whole = milp(
@@ -1192,11 +1194,11 @@ def test_solving_by_parts_with_the_largest_count_free_matches_one_milp(monkeypat
     used = 0
     for seed in range(12):
         model, k, best = _multi_town(seed)
-        start, _ = _solve._greedy(model, k=k, cost=None, budget=None)
+        start, _ = _solve.greedy_sites(model, k=k, cost=None, budget=None)
         before = len(seen)
         for workers in (1, 2):
             outcome = _solved_by_parts(model, k, start, workers=workers)
-            value = _reduction._value(model, outcome.picked)
+            value = _reduction.objective_of(model, outcome.picked)
             assert outcome.status == "optimal"
             assert outcome.picked.size <= k
             assert value == pytest.approx(best)
@@ -1216,9 +1218,9 @@ def test_set_covering_town_by_town_matches_one_milp(seed, monkeypatch):
         bounds=(0, 1),
     )
     seen = []
-    part = _set_cover._set_cover_part
+    part = _set_cover.set_cover_part
     monkeypatch.setattr(
-        siting, "_set_cover_part", lambda *a, **kw: seen.append(a[1].size) or part(*a, **kw)
+        siting, "set_cover_part", lambda *a, **kw: seen.append(a[1].size) or part(*a, **kw)
     )
     solution = siting.set_covering(cover)
     assert solution.objective == round(whole.fun)
@@ -1245,12 +1247,12 @@ def test_maximal_covering_on_towns_shares_the_sites_out_after_a_restart(monkeypa
 def test_the_lagrangian_bound_is_never_below_the_lp_and_comes_near_it(seed):
     rng, cover, weight, _ = _random(seed, n_demand=30, n_sites=10)
     active = cover.any(axis=1) & (weight > 0)
-    model = _reduction._reduce(sp.csr_array(cover[active]), weight[active], None)
+    model = _reduction.reduce_model(sp.csr_array(cover[active]), weight[active], None)
     n = model.own.size
     budgeted = seed % 2 == 1
     cost = rng.integers(1, 4, n).astype(float) if budgeted else None
     side, rhs = (cost, 4.0) if budgeted else (np.ones(n), float(rng.integers(1, 4)))
-    c, constraints, upper, _ = _solve._coverage_program(model, side, rhs)
+    c, constraints, upper, _ = _solve.coverage_program(model, side, rhs)
     lp = -linprog(
         -c,
         A_ub=sp.vstack([constraint.A for constraint in constraints]),
@@ -1258,7 +1260,7 @@ def test_the_lagrangian_bound_is_never_below_the_lp_and_comes_near_it(seed):
         bounds=list(zip(np.zeros(c.size), upper, strict=True)),
         method="highs",
     ).fun
-    bound = _solve._lagrangian_bound(
+    bound = _solve.lagrangian_bound(
         model,
         k=None if budgeted else int(rhs),
         cost=cost,
@@ -1282,18 +1284,18 @@ def test_reduced_cost_fixing_keeps_every_optimum(seed):
     pytest.importorskip("highspy")
     rng, cover, weight, _ = _random(seed, n_demand=16, n_sites=8)
     k = int(rng.integers(1, 4))
-    model = _reduction._Reduced(
+    model = _reduction.Reduced(
         matrix=sp.csr_array(cover.astype(float)),
         weight=weight,
         own=np.zeros(cover.shape[1]),
         candidates=np.arange(cover.shape[1]),
     )
-    c, constraints, upper, _ = _solve._coverage_program(model, np.ones(cover.shape[1]), float(k))
-    relaxed = _highs._relaxation(c, constraints, upper, deadline=np.inf, maximize=True)
+    c, constraints, upper, _ = _solve.coverage_program(model, np.ones(cover.shape[1]), float(k))
+    relaxed = _highs.relaxation(c, constraints, upper, deadline=np.inf, maximize=True)
     values = {tuple(s): weight[cover[:, s].any(axis=1)].sum() for s in _all_sets(8, k)}
     best = max(values.values())
     # the cutoff at the optimum: every optimal set must survive
-    zero, one = _highs._fixings(relaxed, 8, best, maximize=True)
+    zero, one = _highs.fixings(relaxed, 8, best, maximize=True)
     for sites, value in values.items():
         if value == best:
             assert not set(sites) & set(zero.tolist())
@@ -1301,10 +1303,10 @@ def test_reduced_cost_fixing_keeps_every_optimum(seed):
     # set covering, strictly better than a cover one site too large: every optimum survives
     need = cover.any(axis=1)
     lp = [LinearConstraint(cover[need].astype(float), 1.0, np.inf)]
-    relaxed = _highs._relaxation(np.ones(8), lp, np.ones(8), deadline=np.inf, maximize=False)
+    relaxed = _highs.relaxation(np.ones(8), lp, np.ones(8), deadline=np.inf, maximize=False)
     covers = [s for s in _all_sets(8) if cover[need][:, s].any(axis=1).all()]
     fewest = min(len(s) for s in covers)
-    zero, one = _highs._fixings(relaxed, 8, float(fewest), maximize=False)
+    zero, one = _highs.fixings(relaxed, 8, float(fewest), maximize=False)
     for sites in covers:
         if len(sites) == fewest:
             assert not set(sites) & set(zero.tolist())
@@ -1316,7 +1318,7 @@ def test_fixing_proves_a_set_cover_optimal_when_nothing_better_survives(monkeypa
     def infeasible(c, constraints, upper, integrality, **_):
         return _highs._Run(None, None, None, optimal=False, timed_out=False, infeasible=True)
 
-    monkeypatch.setattr(_solve, "_highs", infeasible)
+    monkeypatch.setattr(_solve, "solve_highs", infeasible)
     monkeypatch.setattr(_set_cover, "_greedy_set_cover", lambda matrix: np.arange(matrix.shape[1]))
     _, cover, _, _ = _random(3, n_demand=30, n_sites=8)
     solution = siting.set_covering(cover)
