@@ -17,31 +17,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.optimize import OptimizeResult
+from siting_instances import HAND, HAND_WEIGHT
 
 from carecircle.siting import _highs, _outcome, _reduction, _solve
 from carecircle.siting import models as siting
 
-# The hand instance of tests/test_siting.py: greedy (with swaps) takes Z and W for 13 of 15
-# residents; the optimum is X and Y, every resident, which is also the LP bound.
-#   point  weight  reached by
-#   p0     5       X, Z
-#   p1     4       Y, Z
-#   p2     2       X, W
-#   p3     2       Y, W
-#   p4     1       X
-#   p5     1       Y
-HAND = np.array(
-    [
-        [1, 0, 1, 0],
-        [0, 1, 1, 0],
-        [1, 0, 0, 1],
-        [0, 1, 0, 1],
-        [1, 0, 0, 0],
-        [0, 1, 0, 0],
-    ],
-    dtype=bool,
-)
-HAND_WEIGHT = np.array([5.0, 4.0, 2.0, 2.0, 1.0, 1.0])
+# HAND (siting_instances): greedy (with swaps) takes Z and W for 13 of 15 residents; the
+# optimum is X and Y, every resident, which is also the LP bound.
 
 
 # ---------------------------------------------------------------------------------------------
