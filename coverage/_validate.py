@@ -1,7 +1,7 @@
 """Reusable checks: for user files, and for the arrays given to the siting models.
 
 The file checks cover encodings, column names, ids and numbers; the array checks
-(``_as_cover`` and the rest) serve :mod:`carecircle.siting`.
+(``as_cover`` and the rest) serve :mod:`carecircle.siting`.
 
 Every failure is an :class:`~carecircle.errors.InputError` with a one-line message. A file
 check names the file, the 1-based data row (and, for CSVs, the file line), the column, the
@@ -618,7 +618,7 @@ def numeric_column(
 # arrays given to the siting models
 
 
-def _as_cover(cover: Any, name: str = "cover") -> sp.csr_array:
+def as_cover(cover: Any, name: str = "cover") -> sp.csr_array:
     """A canonical boolean CSR copy of a coverage matrix (sorted indices, no stored zeros)."""
     if sp.issparse(cover):
         matrix = sp.csr_array(cover, copy=True)
@@ -655,7 +655,7 @@ def _as_cover(cover: Any, name: str = "cover") -> sp.csr_array:
     return matrix
 
 
-def _as_values(values: Any, n: int, name: str, what: str, *, allow_inf: bool = False) -> np.ndarray:
+def as_values(values: Any, n: int, name: str, what: str, *, allow_inf: bool = False) -> np.ndarray:
     """A float64 copy of one non-negative number per row or column, checked."""
     array = np.asarray(values)
     if array.shape != (n,):
@@ -677,7 +677,7 @@ def _as_values(values: Any, n: int, name: str, what: str, *, allow_inf: bool = F
     return array
 
 
-def _as_mask(covered: Any, n: int, name: str = "covered") -> np.ndarray:
+def as_mask(covered: Any, n: int, name: str = "covered") -> np.ndarray:
     """A boolean copy of the already-covered flags, all False when None."""
     if covered is None:
         return np.zeros(n, dtype=np.bool_)
@@ -693,7 +693,7 @@ def _as_mask(covered: Any, n: int, name: str = "covered") -> np.ndarray:
     return array.astype(np.bool_)
 
 
-def _as_count(k: Any, name: str = "k") -> int:
+def as_count(k: Any, name: str = "k") -> int:
     """A whole number ≥ 0 (Python or NumPy integer; bool is refused)."""
     if isinstance(k, bool | np.bool_) or not isinstance(k, int | np.integer) or k < 0:
         msg = f"{name} is {k!r}; expected a whole number of sites ≥ 0"
@@ -701,7 +701,7 @@ def _as_count(k: Any, name: str = "k") -> int:
     return int(k)
 
 
-def _as_number(value: Any, name: str, expected: str, *, positive: bool = False) -> float:
+def as_number(value: Any, name: str, expected: str, *, positive: bool = False) -> float:
     """A finite real number ≥ 0 (> 0 when ``positive``)."""
     ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
         value, bool | np.bool_
@@ -713,13 +713,13 @@ def _as_number(value: Any, name: str, expected: str, *, positive: bool = False) 
     return number
 
 
-def _speed(speed_m_s: Any, default_m_s: float, name: str = "walking speed") -> float:
+def walking_speed(speed_m_s: Any, default_m_s: float, name: str = "walking speed") -> float:
     """The walking speed to use, m/s: ``speed_m_s``, or the profile's ``default_m_s`` if None.
 
     A finite number above 0; otherwise one line naming ``name`` (a command names its flag).
     """
     speed = default_m_s if speed_m_s is None else speed_m_s
-    value = _as_number(speed, name, "a number of m/s > 0", positive=True)
+    value = as_number(speed, name, "a number of m/s > 0", positive=True)
     if value > MAX_SPEED_M_S:  # the profiles' own limit, so a flag cannot pass what they refuse
         msg = (
             f"{name} is {value:g}; expected a number of m/s > 0 and at most {MAX_SPEED_M_S:g} m/s "
@@ -729,9 +729,11 @@ def _speed(speed_m_s: Any, default_m_s: float, name: str = "walking speed") -> f
     return value
 
 
-def _options(time_limit_s: Any, mip_rel_gap: Any, max_variables: Any) -> tuple[float, float, int]:
-    limit = _as_number(time_limit_s, "time_limit_s", "a number of seconds > 0", positive=True)
-    gap = _as_number(mip_rel_gap, "mip_rel_gap", "a relative gap from 0 (exact) to below 1")
+def solver_options(
+    time_limit_s: Any, mip_rel_gap: Any, max_variables: Any
+) -> tuple[float, float, int]:
+    limit = as_number(time_limit_s, "time_limit_s", "a number of seconds > 0", positive=True)
+    gap = as_number(mip_rel_gap, "mip_rel_gap", "a relative gap from 0 (exact) to below 1")
     if gap >= 1:
         msg = f"mip_rel_gap is {mip_rel_gap!r}; expected a relative gap from 0 (exact) to below 1"
         raise InputError(msg)

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from . import costing, demand, network, outputs, pipeline, plan, policy
-from ._validate import _speed
+from ._validate import walking_speed
 from ._version import __version__
 from .coords import SYSTEMS
-from .costing.rows import _check_year_value
+from .costing.rows import check_year_value
 from .data import demo_files
 from .errors import InputError
 from .inputs import readers as inputs
@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with interruptible(), _reader_may_leave():
             if getattr(args, "speed_m_s", None) is not None:
-                _speed(args.speed_m_s, 0.0, "--speed-m-s")  # before any file is read
+                walking_speed(args.speed_m_s, 0.0, "--speed-m-s")  # before any file is read
             if hasattr(args, "basemap"):  # the map is drawn last: say so before the analysis
                 if args.embed_key and not args.tianditu_key:
                     args.tianditu_key = os.environ.get("TIANDITU_KEY")
@@ -530,8 +530,8 @@ def _cost(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         msg = f"--years must be 1 or more, found {args.years!r}"
         raise InputError(msg)
     if args.first_year is not None:  # checked before the file is read, naming the flags
-        _check_year_value(args.first_year, "--first-year")
-        _check_year_value(args.first_year + args.years - 1, "--first-year + --years - 1")
+        check_year_value(args.first_year, "--first-year")
+        check_year_value(args.first_year + args.years - 1, "--first-year + --years - 1")
     profile = policy.load(args.policy)
     facilities = inputs.read_facilities(args.facilities, coords=args.facility_coords)
     result = costing.cost(

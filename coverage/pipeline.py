@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from . import _memory, demand, isochrones, standards, terrain, travel
 from . import circles as circles_mod
 from ._parallel import side_by_side
-from ._validate import _speed, as_text
+from ._validate import as_text, walking_speed
 from ._version import __version__
 from .errors import InputError
 from .inputs import readers as inputs
@@ -433,7 +433,7 @@ def prepare(
             f"{CRS.from_user_input(facilities.crs).name!r}; reproject one with .to_crs() first"
         )
         raise InputError(msg)
-    speed = _speed(speed_m_s, policy.speed_m_s)
+    speed = walking_speed(speed_m_s, policy.speed_m_s)
 
     whole = net
     net = main_parts(whole, min_share=policy.min_component_share)
@@ -694,7 +694,7 @@ def check_only(
     )
     if net is not None:
         net, _ = walking_network(
-            net, policy, speed_m_s=_speed(speed_m_s, policy.speed_m_s), dem=dem
+            net, policy, speed_m_s=walking_speed(speed_m_s, policy.speed_m_s), dem=dem
         )
     checks = standards.check(comm, fac, policy, net=net, speed_m_s=speed_m_s)
     parameters = {
@@ -1019,7 +1019,7 @@ def check_near(net: WalkNetwork, layer: gpd.GeoDataFrame, *, label: str) -> None
     file's name when the readers of :mod:`carecircle.inputs` left one in ``attrs["source"]``.
     """
     minx, miny, maxx, maxy = net.bounds()
-    shown = layer[_has_shape(layer)]
+    shown = layer[has_shape(layer)]
     if shown.empty:
         return
     bx0, by0, bx1, by1 = shown.to_crs(net.crs).total_bounds
@@ -1036,7 +1036,7 @@ def check_near(net: WalkNetwork, layer: gpd.GeoDataFrame, *, label: str) -> None
         raise InputError(msg)
 
 
-def _has_shape(layer: gpd.GeoDataFrame) -> np.ndarray:
+def has_shape(layer: gpd.GeoDataFrame) -> np.ndarray:
     """True for rows whose geometry is neither missing nor empty."""
     geoms = layer.geometry.to_numpy()
     return ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))

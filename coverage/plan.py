@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ._validate import Where, read_csv, required_text, unique_ids
-from .costing.rows import _check_year_value
+from .costing.rows import check_year_value
 from .errors import InputError
 from .terms import LANGS as LANGS
 
@@ -166,7 +166,7 @@ def plan_years(columns: Sequence[str], *, source: object = "plan") -> tuple[int,
                 f"{what}_new_<year> with a four-digit year, e.g. '{what}_new_2020'"
             )
             raise InputError(msg)
-        _check_year_value(int(year), f"{source}: column {column!r}: its year")
+        check_year_value(int(year), f"{source}: column {column!r}: its year")
         found[what].add(int(year))
     for what, other in (("centers", "stations"), ("stations", "centers")):
         for year in sorted(found[other] - found[what]):

@@ -25,7 +25,7 @@ import shapely
 from scipy.spatial import KDTree
 
 from . import travel
-from ._validate import _speed
+from ._validate import walking_speed
 from .errors import InputError
 from .inputs.readers import check_community_ids, check_shared_stations, layer_where
 from .network import WalkNetwork, main_parts
@@ -475,7 +475,7 @@ def centre_stations(
         (centres).
 
     """
-    speed = _speed(speed_m_s, policy.speed_m_s)
+    speed = walking_speed(speed_m_s, policy.speed_m_s)
     out = pd.DataFrame(
         {
             "centre_id": "",

@@ -62,7 +62,7 @@ TIER_LABELS_EN: dict[str, str] = {
 }
 """English display label of each tier."""
 
-_TIER_NAMES: dict[str, str] = {
+TIER_NAMES: dict[str, str] = {
     **{tier: tier for tier in TIERS},
     "街道养老服务中心": "street_center",
     "社区养老服务站": "community_station",
@@ -76,17 +76,18 @@ _TIER_NAMES: dict[str, str] = {
     "村卫生室": "clinic",
     "医院": "hospital",
 }
+"""Tier of each name a table may give (a tier itself, or its usual Chinese name)."""
 
 
 def tier_name(text: str) -> str:
     """The tier a name stands for (``社区养老服务站`` → ``community_station``), else ``text``."""
-    return _TIER_NAMES.get("".join(text.split()).lower(), text)
+    return TIER_NAMES.get("".join(text.split()).lower(), text)
 
 
 KINDS: tuple[str, ...] = ("urban", "rural")
 """Accepted community ``kind`` values."""
 
-_KIND_NAMES: dict[str, str] = {
+KIND_NAMES: dict[str, str] = {
     "urban": "urban",
     "城市": "urban",
     "城镇": "urban",
@@ -95,6 +96,7 @@ _KIND_NAMES: dict[str, str] = {
     "农村": "rural",
     "村": "rural",
 }
+"""Kind of each word a table may give for a community's ``kind`` (English or Chinese)."""
 
 INPUT_STATUSES: tuple[str, ...] = ("ok", "invalid_geometry", "empty_geometry", "no_population")
 """Values of the community ``input_status`` column."""

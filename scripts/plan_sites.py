@@ -39,7 +39,7 @@ import pandas as pd
 from carecircle import network, outputs, pipeline, policy
 from carecircle._cells import to_csv
 from carecircle.coords import SYSTEMS
-from carecircle.costing.rows import _check_year_value
+from carecircle.costing.rows import check_year_value
 from carecircle.data import demo_files
 from carecircle.errors import InputError
 from carecircle.inputs import readers as inputs
@@ -102,8 +102,8 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
         years=args.years, per_year=args.per_year, budget_per_year=args.budget_per_year
     )
     # the years cost accepts, so that proposed_sites.csv can be costed (checked before reading)
-    _check_year_value(args.first_year, "--first-year")
-    _check_year_value(args.first_year + args.years - 1, "--first-year + --years - 1")
+    check_year_value(args.first_year, "--first-year")
+    check_year_value(args.first_year + args.years - 1, "--first-year + --years - 1")
     files = _files(args)
     given = {f"--{name}": Path(path) for name, path in files.items()}
     with run_folder(

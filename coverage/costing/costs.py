@@ -62,13 +62,13 @@ import pandas as pd
 
 from ..errors import InputError
 from ..policy import Policy
-from .rows import _check_year_value, _default_start, _parse
-from .rules import _check_money, _labels, _municipal
-from .schema import _MONEY_COLUMNS, _Note
+from .rows import check_year_value, default_start, parse_rows
+from .rules import check_money, policy_labels, resolve_municipal
 from .schema import FACILITY_COLUMNS as FACILITY_COLUMNS
 from .schema import HEADERS_EN as HEADERS_EN
 from .schema import HEADERS_ZH as HEADERS_ZH
 from .schema import LANGS as LANGS
+from .schema import MONEY_COLUMNS, Note
 from .schema import MONEY_TABLES as MONEY_TABLES
 from .schema import OPTIONAL_ALIASES as OPTIONAL_ALIASES
 from .schema import PER_TOWNSHIP_COLUMNS as PER_TOWNSHIP_COLUMNS
@@ -80,13 +80,13 @@ from .schema import STATUS_WORDS as STATUS_WORDS
 from .schema import STATUSES as STATUSES
 from .schema import URBAN_CENTRE_TIERS as URBAN_CENTRE_TIERS
 from .tables import (
-    _empty,
-    _facility_table,
-    _horizon,
-    _notes,
-    _per_township,
-    _per_year,
-    _with_horizon,
+    costing_notes,
+    empty_table,
+    facility_table,
+    horizon_of,
+    per_township_table,
+    per_year_table,
+    with_horizon,
 )
 
 logger = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ class Costing:
 
         ``incomplete_facilities`` counts the facilities with an unknown amount in any year.
         """
-        sums = self.per_year[list(_MONEY_COLUMNS)].sum()
+        sums = self.per_year[list(MONEY_COLUMNS)].sum()
         sums = sums.astype(float)
         sums["incomplete_facilities"] = float((~self.facilities["complete"].astype(bool)).sum())
         return sums
@@ -234,58 +234,56 @@ def cost(
         msg = f"years must be a whole number of years, 1 or more; found {years!r}"
         raise InputError(msg)
     if first_year is not None:
-        _check_year_value(first_year, "first_year")
-    rows = _parse(facilities, columns=columns, source=source)
+        check_year_value(first_year, "first_year")
+    rows = parse_rows(facilities, columns=columns, source=source)
     money = policy.money
     if not any(money.get(table) for table in MONEY_TABLES):
         tables = (
             "[money.construction_flat.<tier>], [money.construction_per_m2], "
             "[money.operating_yearly.<tier>], [money.operating_by_grade]"
         )
-        none = _Note(
+        none = Note(
             f"政策 {policy.name!r}（{policy.source_file}）没有资金表，无可测算。请在政策配置中加入 "
             f"{tables} 或 [money.bed_subsidy_monthly]，并各注明依据（source）",
             f"policy {policy.name!r} ({policy.source_file}) has no money tables: nothing to "
             f"cost. Add {tables} or [money.bed_subsidy_monthly] to the profile, each with its "
             "source",
         )
-        start = first_year if first_year is not None else _default_start(rows.opening_years, [])
-        _check_year_value(
-            start + int(years) - 1, "the horizon's last year (first year + years - 1)"
-        )
+        start = first_year if first_year is not None else default_start(rows.opening_years, [])
+        check_year_value(start + int(years) - 1, "the horizon's last year (first year + years - 1)")
         return Costing(
-            facilities=_empty(FACILITY_COLUMNS),
-            per_year=_empty(PER_YEAR_COLUMNS),
-            per_township=_empty(PER_TOWNSHIP_COLUMNS),
+            facilities=empty_table(FACILITY_COLUMNS),
+            per_year=empty_table(PER_YEAR_COLUMNS),
+            per_township=empty_table(PER_TOWNSHIP_COLUMNS),
             notes=(none.en,),
             policy_name=policy.name,
             first_year=start,
             years=int(years),
             notes_zh=(none.zh,),
         )
-    _check_money(money, policy.source_file)
-    notes: list[_Note] = []
-    start = first_year if first_year is not None else _default_start(rows.opening_years, notes)
+    check_money(money, policy.source_file)
+    notes: list[Note] = []
+    start = first_year if first_year is not None else default_start(rows.opening_years, notes)
     end = start + int(years) - 1
-    _check_year_value(end, "the horizon's last year (first year + years - 1)")
+    check_year_value(end, "the horizon's last year (first year + years - 1)")
     per_m2 = money.get("construction_per_m2") or {}
-    used_municipal = _municipal(per_m2, municipal, policy, notes) if per_m2 else None
+    used_municipal = resolve_municipal(per_m2, municipal, policy, notes) if per_m2 else None
     if not per_m2 and municipal is not None:
         notes.append(
-            _Note(
+            Note(
                 f"市辖区设置（municipal={municipal}）不起作用：政策 {policy.name!r} 没有按面积"
                 "计算的建设奖补",
                 f"municipal={municipal} has no effect: policy {policy.name!r} has no per-m² "
                 "construction rule",
             )
         )
-    label = _labels(policy)
-    amounts = _facility_table(rows, money, municipal=used_municipal, label=label)
-    horizon = _horizon(amounts, start=start, end=end)
-    table = _with_horizon(amounts, horizon)
-    per_year = _per_year(table, horizon, start=start, end=end)
-    per_township = _per_township(table, horizon)
-    notes += _notes(rows, money, table, start=start, end=end)
+    label = policy_labels(policy)
+    amounts = facility_table(rows, money, municipal=used_municipal, label=label)
+    horizon = horizon_of(amounts, start=start, end=end)
+    table = with_horizon(amounts, horizon)
+    per_year = per_year_table(table, horizon, start=start, end=end)
+    per_township = per_township_table(table, horizon)
+    notes += costing_notes(rows, money, table, start=start, end=end)
     return Costing(
         facilities=table,
         per_year=per_year,

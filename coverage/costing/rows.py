@@ -1,8 +1,8 @@
 """Reading and checking the facility rows a costing works on.
 
-:func:`_parse` turns the facility table given to :func:`carecircle.costing.cost` into
-:class:`_Rows`, one checked entry per facility, raising an :class:`InputError` that names the
-row, id, column and bad value; :func:`_check_year_value` and :func:`_default_start` check and
+:func:`parse_rows` turns the facility table given to :func:`carecircle.costing.cost` into
+:class:`Rows`, one checked entry per facility, raising an :class:`InputError` that names the
+row, id, column and bad value; :func:`check_year_value` and :func:`default_start` check and
 choose the first year of the horizon.
 """
 
@@ -29,7 +29,7 @@ from .schema import (
     PROPOSAL_COLUMN,
     RESIDENT_FIELDS,
     STATUS_WORDS,
-    _Note,
+    Note,
 )
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ _YEAR_RANGE = (1900, 2100)
 
 
 @dataclass(frozen=True)
-class _Rows:
+class Rows:
     """The checked input columns, one entry per facility."""
 
     ids: list[str]
@@ -80,12 +80,17 @@ def _where(source: str | os.PathLike[str] | None) -> Where:
     return Where(path, csv=path.suffix.lower() == ".csv")
 
 
-def _parse(
+def parse_rows(
     frame: pd.DataFrame,
     *,
     columns: Mapping[str, str] | None,
     source: str | os.PathLike[str] | None = None,
-) -> _Rows:
+) -> Rows:
+    """The facility table checked, one entry per facility, as :class:`Rows`.
+
+    ``columns`` maps the optional fields to the table's own column names; ``source`` names
+    the file in errors. Raises :class:`InputError` naming the row, id, column and value.
+    """
     where = _where(source)
     if not isinstance(frame, pd.DataFrame):
         msg = f"facilities must be a pandas DataFrame, found {type(frame).__name__}"
@@ -133,7 +138,7 @@ def _parse(
         else [""] * n
     )
     status = [_status(g, y, proposal=proposal) for g, y in zip(given, years, strict=True)]
-    return _Rows(
+    return Rows(
         ids=ids,
         names=as_text(frame["name"]),
         tiers=tiers,
@@ -258,7 +263,8 @@ def _flags(values: pd.Series, where: Where, ids: Sequence[str], column: str) -> 
     return out
 
 
-def _check_year_value(value: Any, name: str) -> None:
+def check_year_value(value: Any, name: str) -> None:
+    """Raise :class:`InputError` unless ``value`` is a whole calendar year in range."""
     low, high = _YEAR_RANGE
     if (
         isinstance(value, bool)
@@ -269,12 +275,13 @@ def _check_year_value(value: Any, name: str) -> None:
         raise InputError(msg)
 
 
-def _default_start(years: Sequence[int | None], notes: list[_Note]) -> int:
+def default_start(years: Sequence[int | None], notes: list[Note]) -> int:
+    """The horizon's first year when none is given, with a note saying how it was chosen."""
     opening = [y for y in years if y is not None]
     if opening:
         start = min(opening)
         notes.append(
-            _Note(
+            Note(
                 f"未指定起始年份：测算期从最早的开业年份（{start}年）开始",
                 f"first_year not given: the horizon starts at the earliest opening year, {start}",
             )
@@ -282,7 +289,7 @@ def _default_start(years: Sequence[int | None], notes: list[_Note]) -> int:
         return start
     start = datetime.date.today().year
     notes.append(
-        _Note(
+        Note(
             f"未指定起始年份，且没有设施填写开业年份：测算期从今年（{start}年）开始",
             f"first_year not given and no facility has an opening year: the horizon starts in "
             f"the current year, {start}",

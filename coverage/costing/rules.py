@@ -1,10 +1,10 @@
 """The money rules: each facility's amounts, each with the sentence saying why.
 
-:func:`_construction` (flat per tier, per m² up to a cap), :func:`_operating` (yearly per tier,
-a range by grade) and :func:`_bed` (per resident-month) give one facility's :class:`_Amount`
-under a profile's ``[money]`` tables, in Chinese and English; :func:`_check_money` checks the
-tables first, :func:`_municipal` settles which per-m² cap applies and :func:`_labels` names the
-profile in the sentences.
+:func:`construction_amount` (flat per tier, per m² up to a cap), :func:`operating_amount` (yearly
+per tier, a range by grade) and :func:`bed_subsidy_amount` (per resident-month) give one facility's
+:class:`_Amount` under a profile's ``[money]`` tables, in Chinese and English; :func:`check_money`
+checks the tables first, :func:`resolve_municipal` settles which per-m² cap applies and
+:func:`policy_labels` names the profile in the sentences.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import numpy as np
 from ..errors import PolicyError
 from ..policy import Policy
 from ..terms import TIER_LABELS_EN, TIER_LABELS_ZH
-from .rows import _Rows
-from .schema import RESIDENT_FIELDS, SOCIAL_CAPITAL_TIERS, URBAN_CENTRE_TIERS, _Note
+from .rows import Rows
+from .schema import RESIDENT_FIELDS, SOCIAL_CAPITAL_TIERS, URBAN_CENTRE_TIERS, Note
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class _Amount(NamedTuple):
     en: str
 
 
-def _labels(policy: Policy) -> tuple[str, str]:
+def policy_labels(policy: Policy) -> tuple[str, str]:
     """Short zh and en labels of the profile, from a title like ``重庆市万州区 (Wanzhou)``."""
     title = policy.title.strip() or policy.name
     zh, _, rest = title.partition(" (")
@@ -46,14 +46,19 @@ def _labels(policy: Policy) -> tuple[str, str]:
     return zh.strip() or policy.name, en or policy.name
 
 
-def _municipal(
-    per_m2: Mapping[str, Any], municipal: bool | None, policy: Policy, notes: list[_Note]
+def resolve_municipal(
+    per_m2: Mapping[str, Any], municipal: bool | None, policy: Policy, notes: list[Note]
 ) -> bool:
+    """Whether the per-m² award takes the municipal-district cap: ``municipal``, or the profile's.
+
+    Appends a note when ``municipal`` overrides the profile, or when the profile's value is
+    assumed; raises :class:`PolicyError` when neither says.
+    """
     if municipal is not None:
         if "municipal" in per_m2 and bool(per_m2["municipal"]) != municipal:
             profile = str(per_m2["municipal"]).lower()
             notes.append(
-                _Note(
+                Note(
                     f"按{'市辖区' if municipal else '非市辖区'}计算（municipal={municipal}），"
                     f"不采用政策配置中的 money.construction_per_m2.municipal={profile}",
                     f"municipal={municipal} overrides the profile's "
@@ -74,14 +79,14 @@ def _municipal(
     where = "in a municipal district (市辖区)" if assumed else "outside municipal districts"
     flag = "--not-municipal (municipal=False)" if assumed else "--municipal (municipal=True)"
     notes.append(
-        _Note(
+        Note(
             f"未指定 --municipal 或 --not-municipal：按政策配置 money.construction_per_m2.municipal"
             f"={str(assumed).lower()}，设施视为位于{'市辖区' if assumed else '非市辖区'}，"
-            f"按面积奖补以 {_fmt(cap)} m² 为上限；如按 {_fmt(other)} m² 上限计算，请指定 {flag}",
+            f"按面积奖补以 {fmt(cap)} m² 为上限；如按 {fmt(other)} m² 上限计算，请指定 {flag}",
             f"neither --municipal nor --not-municipal given: the facilities are taken to be "
             f"{where}, as the profile's money.construction_per_m2.municipal = "
-            f"{str(assumed).lower()} says, so the per-m² award is capped at {_fmt(cap)} m²; "
-            f"give {flag} for the {_fmt(other)} m² cap",
+            f"{str(assumed).lower()} says, so the per-m² award is capped at {fmt(cap)} m²; "
+            f"give {flag} for the {fmt(other)} m² cap",
         )
     )
     return assumed
@@ -96,7 +101,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-def _check_money(money: Mapping[str, Any], where: str) -> None:
+def check_money(money: Mapping[str, Any], where: str) -> None:
     """Raise unless every money table has the amounts :func:`cost` needs."""
     for table, keys in _REQUIRED.items():
         spec = money.get(table) or {}
@@ -122,7 +127,7 @@ def _check_money(money: Mapping[str, Any], where: str) -> None:
         raise PolicyError(msg)
 
 
-def _fmt(value: float) -> str:
+def fmt(value: float) -> str:
     """``2000000`` → ``"2,000,000"``; ``1499.5`` → ``"1,499.5"``."""
     if float(value).is_integer():
         return f"{value:,.0f}"
@@ -179,8 +184,8 @@ def _construction_flat(
     if social is False and needs_social:
         return _exact(
             0.0,
-            f"{lzh}: 非社会力量投资建设，不享受{tier_zh} {_fmt(yuan)} 元建设补助 ({source})",
-            f"{len_}: not built by social capital, so no {_fmt(yuan)} yuan construction "
+            f"{lzh}: 非社会力量投资建设，不享受{tier_zh} {fmt(yuan)} 元建设补助 ({source})",
+            f"{len_}: not built by social capital, so no {fmt(yuan)} yuan construction "
             f"subsidy for a {tier_en} ({source})",
         )
     min_area = spec.get("min_area_m2")
@@ -189,24 +194,24 @@ def _construction_flat(
         if math.isnan(area):
             return _exact(
                 math.nan,
-                f"{lzh}: 建筑面积缺失，无法判断是否达到 {_fmt(min_area)} m²，"
-                f"{tier_zh}建设补助 {_fmt(yuan)} 元未计 ({source})",
-                f"{len_}: floor area missing, so whether it reaches {_fmt(min_area)} m² is "
-                f"unknown; the {_fmt(yuan)} yuan subsidy for a {tier_en} is not counted "
+                f"{lzh}: 建筑面积缺失，无法判断是否达到 {fmt(min_area)} m²，"
+                f"{tier_zh}建设补助 {fmt(yuan)} 元未计 ({source})",
+                f"{len_}: floor area missing, so whether it reaches {fmt(min_area)} m² is "
+                f"unknown; the {fmt(yuan)} yuan subsidy for a {tier_en} is not counted "
                 f"({source})",
             )
         if area < min_area:
             return _exact(
                 0.0,
-                f"{lzh}: 建筑面积 {_fmt(area)} m² 未达 {_fmt(min_area)} m²，无{tier_zh}建设补助 "
+                f"{lzh}: 建筑面积 {fmt(area)} m² 未达 {fmt(min_area)} m²，无{tier_zh}建设补助 "
                 f"({source})",
-                f"{len_}: floor area {_fmt(area)} m² is below {_fmt(min_area)} m², so no "
+                f"{len_}: floor area {fmt(area)} m² is below {fmt(min_area)} m², so no "
                 f"construction subsidy for a {tier_en} ({source})",
             )
-        area_zh = f"（建筑面积 {_fmt(area)} m² ≥ {_fmt(min_area)} m²）"
-        area_en = f" (floor area {_fmt(area)} m² ≥ {_fmt(min_area)} m²)"
-    zh = f"{lzh}: {tier_zh} {_fmt(yuan)} 元{area_zh} ({source})"
-    en = f"{len_}: {tier_en} {_fmt(yuan)} yuan{area_en} ({source})"
+        area_zh = f"（建筑面积 {fmt(area)} m² ≥ {fmt(min_area)} m²）"
+        area_en = f" (floor area {fmt(area)} m² ≥ {fmt(min_area)} m²)"
+    zh = f"{lzh}: {tier_zh} {fmt(yuan)} 元{area_zh} ({source})"
+    en = f"{len_}: {tier_en} {fmt(yuan)} yuan{area_en} ({source})"
     if social is False:
         zh += "；不限社会力量投资建设，验收合格即可"
         en += "; not limited to social capital: passing inspection suffices"
@@ -242,32 +247,33 @@ def _construction_per_m2(
     if math.isnan(area):
         return _exact(
             math.nan,
-            f"{lzh}: 建筑面积缺失，无法按 {_fmt(rate)} 元/m² 计算建设奖补 ({source})",
-            f"{len_}: floor area missing, so the {_fmt(rate)} yuan/m² award cannot be worked "
+            f"{lzh}: 建筑面积缺失，无法按 {fmt(rate)} 元/m² 计算建设奖补 ({source})",
+            f"{len_}: floor area missing, so the {fmt(rate)} yuan/m² award cannot be worked "
             f"out ({source})",
         )
     counted = min(area, cap)
     amount = rate * counted
     capped_zh = (
-        f"，{where_zh}上限 {_fmt(cap)} m²" if area > cap else f"，未超{where_zh}上限 {_fmt(cap)} m²"
+        f"，{where_zh}上限 {fmt(cap)} m²" if area > cap else f"，未超{where_zh}上限 {fmt(cap)} m²"
     )
     capped_en = (
-        f", capped at {_fmt(cap)} m² {where_en}"
+        f", capped at {fmt(cap)} m² {where_en}"
         if area > cap
-        else f", within the {_fmt(cap)} m² cap {where_en}"
+        else f", within the {fmt(cap)} m² cap {where_en}"
     )
     return _exact(
         amount,
-        f"{lzh}: {_fmt(rate)} 元/m² × {_fmt(counted)} m²（建筑面积 {_fmt(area)} m²{capped_zh}）"
-        f"= {_fmt(amount)} 元 ({source})",
-        f"{len_}: {_fmt(rate)} yuan/m² × {_fmt(counted)} m² (floor area {_fmt(area)} m²"
-        f"{capped_en}) = {_fmt(amount)} yuan ({source})",
+        f"{lzh}: {fmt(rate)} 元/m² × {fmt(counted)} m²（建筑面积 {fmt(area)} m²{capped_zh}）"
+        f"= {fmt(amount)} 元 ({source})",
+        f"{len_}: {fmt(rate)} yuan/m² × {fmt(counted)} m² (floor area {fmt(area)} m²"
+        f"{capped_en}) = {fmt(amount)} yuan ({source})",
     )
 
 
-def _construction(
-    rows: _Rows, i: int, money: Mapping[str, Any], *, municipal: bool | None, label: tuple[str, str]
+def construction_amount(
+    rows: Rows, i: int, money: Mapping[str, Any], *, municipal: bool | None, label: tuple[str, str]
 ) -> _Amount:
+    """The one-off construction subsidy of facility ``i``, yuan, with its rule in zh and en."""
     status, year = rows.status[i], rows.years[i]
     if status == "existing":
         why_zh, why_en = (
@@ -316,7 +322,10 @@ def _construction(
     return _join(parts)
 
 
-def _operating(rows: _Rows, i: int, money: Mapping[str, Any], *, label: tuple[str, str]) -> _Amount:
+def operating_amount(
+    rows: Rows, i: int, money: Mapping[str, Any], *, label: tuple[str, str]
+) -> _Amount:
+    """The yearly operating award of facility ``i``, yuan (a range), with its rule in zh and en."""
     tier = rows.tiers[i]
     tier_zh, tier_en = _tier_names(tier)
     lzh, len_ = label
@@ -338,8 +347,8 @@ def _operating(rows: _Rows, i: int, money: Mapping[str, Any], *, label: tuple[st
             parts.append(
                 _exact(
                     yuan,
-                    f"{lzh}: {tier_zh} {_fmt(yuan)} 元/年 ({source})",
-                    f"{len_}: {tier_en} {_fmt(yuan)} yuan a year ({source})",
+                    f"{lzh}: {tier_zh} {fmt(yuan)} 元/年 ({source})",
+                    f"{len_}: {tier_en} {fmt(yuan)} yuan a year ({source})",
                 )
             )
     by_grade = money.get("operating_by_grade") or {}
@@ -365,9 +374,9 @@ def _operating(rows: _Rows, i: int, money: Mapping[str, Any], *, label: tuple[st
                 _Amount(
                     low,
                     high,
-                    f"{lzh}: 按等级 {_fmt(low)}–{_fmt(high)} 元/年（{grade_zh}；文件未规定各等级"
+                    f"{lzh}: 按等级 {fmt(low)}–{fmt(high)} 元/年（{grade_zh}；文件未规定各等级"
                     f"的金额） ({source})",
-                    f"{len_}: {_fmt(low)}–{_fmt(high)} yuan a year by grade ({grade_en}; the "
+                    f"{len_}: {fmt(low)}–{fmt(high)} yuan a year by grade ({grade_en}; the "
                     f"document does not say which grade gets how much) ({source})",
                 )
             )
@@ -376,7 +385,10 @@ def _operating(rows: _Rows, i: int, money: Mapping[str, Any], *, label: tuple[st
     return _join(parts)
 
 
-def _bed(rows: _Rows, i: int, money: Mapping[str, Any], *, label: tuple[str, str]) -> _Amount:
+def bed_subsidy_amount(
+    rows: Rows, i: int, money: Mapping[str, Any], *, label: tuple[str, str]
+) -> _Amount:
+    """The yearly bed subsidy of facility ``i``, yuan, with its rule in zh and en."""
     spec = money.get("bed_subsidy_monthly") or {}
     if not spec:
         return _exact(0.0, "本政策无床位补贴", "the profile has no bed subsidy")
@@ -404,9 +416,9 @@ def _bed(rows: _Rows, i: int, money: Mapping[str, Any], *, label: tuple[str, str
         )
     known = np.nan_to_num(counts, nan=0.0)
     amount = 12.0 * float(np.dot(rates, known))
-    terms = " + ".join(f"{_fmt(r)}×{_fmt(c)}" for r, c in zip(rates, known, strict=True))
-    zh = f"{lzh}: 12 个月 × ({terms}) = {_fmt(amount)} 元/年 ({source})"
-    en = f"{len_}: 12 months × ({terms}) = {_fmt(amount)} yuan a year ({source})"
+    terms = " + ".join(f"{fmt(r)}×{fmt(c)}" for r, c in zip(rates, known, strict=True))
+    zh = f"{lzh}: 12 个月 × ({terms}) = {fmt(amount)} 元/年 ({source})"
+    en = f"{len_}: 12 months × ({terms}) = {fmt(amount)} yuan a year ({source})"
     blank = [k for k in range(3) if np.isnan(counts[k])]
     if blank:
         zh += "；" + "、".join(_NEEDS_ZH[k] for k in blank) + "人数未填，按 0 计"

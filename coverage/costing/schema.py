@@ -17,7 +17,7 @@ from typing import NamedTuple
 logger = logging.getLogger(__name__)
 
 
-class _Note(NamedTuple):
+class Note(NamedTuple):
     """One note of a costing, in Chinese and in English (:attr:`Costing.notes_zh`, ``.notes``)."""
 
     zh: str
@@ -150,7 +150,7 @@ FACILITY_COLUMNS: tuple[str, ...] = (
 )
 """Columns of :attr:`Costing.facilities`, in order."""
 
-_MONEY_COLUMNS: tuple[str, ...] = (
+MONEY_COLUMNS: tuple[str, ...] = (
     "construction_yuan",
     "operating_yuan_min",
     "operating_yuan_max",
@@ -160,7 +160,7 @@ _MONEY_COLUMNS: tuple[str, ...] = (
     "incomplete_facilities",
 )
 
-_KNOWN_COLUMNS: tuple[str, ...] = ("construction_known", "bed_subsidy_known")
+KNOWN_COLUMNS: tuple[str, ...] = ("construction_known", "bed_subsidy_known")
 """Whether a total's construction (bed subsidy) sums only known amounts: False when it leaves
 out a facility whose amount is unknown, so that the sum is a lower bound (and so are the
 ``total_yuan_*`` of the row)."""
@@ -169,16 +169,16 @@ PER_YEAR_COLUMNS: tuple[str, ...] = (
     "year",
     "facilities_operating",
     "facilities_opening",
-    *_MONEY_COLUMNS,
-    *_KNOWN_COLUMNS,
+    *MONEY_COLUMNS,
+    *KNOWN_COLUMNS,
 )
 """Columns of :attr:`Costing.per_year`, in order."""
 
 PER_TOWNSHIP_COLUMNS: tuple[str, ...] = (
     "township",
     "facilities",
-    *_MONEY_COLUMNS,
-    *_KNOWN_COLUMNS,
+    *MONEY_COLUMNS,
+    *KNOWN_COLUMNS,
 )
 """Columns of :attr:`Costing.per_township`, in order."""
 

@@ -1,10 +1,10 @@
 """The costing's tables: amounts per facility, what counts within the horizon, the totals.
 
-:func:`_facility_table` applies the money rules to every facility; :func:`_horizon` works out
-what of each amount falls within the horizon, :func:`_with_horizon` adds it to the
-per-facility table, :func:`_per_year` and :func:`_per_township` add it up, and :func:`_notes`
-says what the costing assumed and left out. :func:`_empty` gives the tables, without rows, of a
-profile that has no money tables.
+:func:`facility_table` applies the money rules to every facility; :func:`horizon_of` works out what
+of each amount falls within the horizon, :func:`with_horizon` adds it to the per-facility table,
+:func:`per_year_table` and :func:`per_township_table` add it up, and :func:`costing_notes` says what
+the costing assumed and left out. :func:`empty_table` gives the tables, without rows, of a profile
+that has no money tables.
 """
 
 from __future__ import annotations
@@ -16,32 +16,36 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .rows import _Rows
-from .rules import _bed, _construction, _operating
+from .rows import Rows
+from .rules import bed_subsidy_amount, construction_amount, operating_amount
 from .schema import (
-    _KNOWN_COLUMNS,
     FACILITY_COLUMNS,
+    KNOWN_COLUMNS,
     MONEY_TABLES,
     PER_TOWNSHIP_COLUMNS,
     PER_YEAR_COLUMNS,
     RESIDENT_FIELDS,
-    _Note,
+    Note,
 )
 
 logger = logging.getLogger(__name__)
 
 
-def _empty(columns: Sequence[str]) -> pd.DataFrame:
+def empty_table(columns: Sequence[str]) -> pd.DataFrame:
+    """A table with ``columns`` and no rows (object columns)."""
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
-def _facility_table(
-    rows: _Rows, money: Mapping[str, Any], *, municipal: bool | None, label: tuple[str, str]
+def facility_table(
+    rows: Rows, money: Mapping[str, Any], *, municipal: bool | None, label: tuple[str, str]
 ) -> pd.DataFrame:
+    """One row per facility: its amounts and the rule behind each, in zh and en."""
     n = len(rows.ids)
-    built = [_construction(rows, i, money, municipal=municipal, label=label) for i in range(n)]
-    run = [_operating(rows, i, money, label=label) for i in range(n)]
-    beds = [_bed(rows, i, money, label=label) for i in range(n)]
+    built = [
+        construction_amount(rows, i, money, municipal=municipal, label=label) for i in range(n)
+    ]
+    run = [operating_amount(rows, i, money, label=label) for i in range(n)]
+    beds = [bed_subsidy_amount(rows, i, money, label=label) for i in range(n)]
     low = np.array([a.low for a in run], dtype=float)
     high = np.array([a.high for a in run], dtype=float)
     return pd.DataFrame(
@@ -79,7 +83,7 @@ class _Horizon(NamedTuple):
     bed: np.ndarray  # bed subsidy per year counted (NaN: unknown; 0 when not operating)
 
 
-def _horizon(table: pd.DataFrame, *, start: int, end: int) -> _Horizon:
+def horizon_of(table: pd.DataFrame, *, start: int, end: int) -> _Horizon:
     """What of each facility's amounts falls within ``start .. end``, by its ``status``.
 
     ``planned`` opens in its year and ``proposed`` in ``start``: construction then, operating
@@ -104,7 +108,7 @@ def _horizon(table: pd.DataFrame, *, start: int, end: int) -> _Horizon:
     return _Horizon(runs_from, n_years, opening, builds, construction, bed)
 
 
-def _with_horizon(table: pd.DataFrame, horizon: _Horizon) -> pd.DataFrame:
+def with_horizon(table: pd.DataFrame, horizon: _Horizon) -> pd.DataFrame:
     """A new per-facility table with the horizon columns, in :data:`FACILITY_COLUMNS` order."""
     n = horizon.years
     known = np.nan_to_num(horizon.construction) + n * np.nan_to_num(horizon.bed)
@@ -117,7 +121,8 @@ def _with_horizon(table: pd.DataFrame, horizon: _Horizon) -> pd.DataFrame:
     return out[list(FACILITY_COLUMNS)]
 
 
-def _per_year(table: pd.DataFrame, horizon: _Horizon, *, start: int, end: int) -> pd.DataFrame:
+def per_year_table(table: pd.DataFrame, horizon: _Horizon, *, start: int, end: int) -> pd.DataFrame:
+    """The totals of each year from ``start`` to ``end`` (:data:`PER_YEAR_COLUMNS`)."""
     low = table["operating_yuan_per_year_min"].to_numpy(dtype=float)
     high = table["operating_yuan_per_year_max"].to_numpy(dtype=float)
     records = []
@@ -149,7 +154,8 @@ def _per_year(table: pd.DataFrame, horizon: _Horizon, *, start: int, end: int) -
     return pd.DataFrame.from_records(records, columns=list(PER_YEAR_COLUMNS))
 
 
-def _per_township(table: pd.DataFrame, horizon: _Horizon) -> pd.DataFrame:
+def per_township_table(table: pd.DataFrame, horizon: _Horizon) -> pd.DataFrame:
+    """The totals of each township over the horizon (:data:`PER_TOWNSHIP_COLUMNS`)."""
     n = horizon.years
     parts = pd.DataFrame(
         {
@@ -166,26 +172,26 @@ def _per_township(table: pd.DataFrame, horizon: _Horizon) -> pd.DataFrame:
             "bed_subsidy_known": ~np.isnan(horizon.bed),
         }
     )
-    known = list(_KNOWN_COLUMNS)
+    known = list(KNOWN_COLUMNS)
     grouped = parts.groupby("township", sort=True, as_index=False)
     sums = grouped[[c for c in parts.columns if c not in ("township", *known)]].sum()
     sums[known] = grouped[known].all()[known].to_numpy()
     return sums[list(PER_TOWNSHIP_COLUMNS)].reset_index(drop=True)
 
 
-def _notes(
-    rows: _Rows, money: Mapping[str, Any], table: pd.DataFrame, *, start: int, end: int
-) -> list[_Note]:
+def costing_notes(
+    rows: Rows, money: Mapping[str, Any], table: pd.DataFrame, *, start: int, end: int
+) -> list[Note]:
     """What the costing assumed and left out, in Chinese and English.
 
     A profile's own ``note`` on a money table is given as written, in both languages, unless
     the table also has a ``note_zh`` for the Chinese.
     """
-    notes: list[_Note] = []
+    notes: list[Note] = []
     opening = rows.opening_years
     if not rows.found & {"year", "status"} and not rows.proposal:
         notes.append(
-            _Note(
+            Note(
                 "无开业年份和建设状态两栏：所有设施按现有设施处理，不计建设补助；"
                 "请为每个拟建设施填写开业年份，或填建设状态 status=proposed",
                 "no 'year' or 'status' column: every facility is treated as existing (no "
@@ -198,7 +204,7 @@ def _notes(
     late = sum(1 for y in opening if y > end)
     if early:
         notes.append(
-            _Note(
+            Note(
                 f"{early} 个设施在 {start} 年之前开业：建设补助在测算期之前，不计入合计；"
                 f"运营补助从 {start} 年起计",
                 f"{early} facilit{'y opens' if early == 1 else 'ies open'} before {start}: "
@@ -208,7 +214,7 @@ def _notes(
         )
     if late:
         notes.append(
-            _Note(
+            Note(
                 f"{late} 个设施在 {end} 年之后开业：均不计入合计",
                 f"{late} facilit{'y opens' if late == 1 else 'ies open'} after {end}: nothing "
                 "of theirs is in the totals",
@@ -216,7 +222,7 @@ def _notes(
         )
     if money.get("construction_flat"):
         notes.append(
-            _Note(
+            Note(
                 "一次性建设补助（construction_flat）：设施经审核同意、验收合格后一次性补助，"
                 "养老服务中心须为社会力量投资建设（养老服务站不要求，见 SOCIAL_CAPITAL_TIERS）；"
                 "测算假定验收合格，计入开业当年",
@@ -228,7 +234,7 @@ def _notes(
         )
         if "social_capital" not in rows.found:
             notes.append(
-                _Note(
+                Note(
                     "无社会资本一栏（social_capital）：所有拟建养老服务中心均按社会力量投资建设计，"
                     "一次性建设补助为上限",
                     "no 'social_capital' column: every proposed centre is assumed built by "
@@ -237,7 +243,7 @@ def _notes(
             )
     if money.get("construction_per_m2"):
         notes.append(
-            _Note(
+            Note(
                 "按面积建设奖补（construction_per_m2）：市级对改造或新建城市社区养老服务中心的奖补"
                 "（市级奖补），面积上限“原则上”适用；测算计入开业当年，但县级每年为已建成项目"
                 "申报一次，可能次年拨付；购买或租赁的场所不在奖补范围内，县级承担的部分未计入",
@@ -250,7 +256,7 @@ def _notes(
         )
     if money.get("operating_yearly"):
         notes.append(
-            _Note(
+            Note(
                 "年度运营奖补（operating_yearly）：以奖代补，年度考核后拨付；测算假定每年全额"
                 "拨付，开业当年按全年计",
                 "operating_yearly: awards in place of subsidies (以奖代补), paid after the "
@@ -260,7 +266,7 @@ def _notes(
         )
     if money.get("operating_by_grade"):
         notes.append(
-            _Note(
+            Note(
                 "按等级运营补贴（operating_by_grade）：文件只给出按评定等级的金额范围，未规定"
                 "各等级的金额，因此运营补助和合计为“下限–上限”范围",
                 "operating_by_grade: the document gives a range by assessed grade without "
@@ -270,7 +276,7 @@ def _notes(
         )
     if money.get("bed_subsidy_monthly"):
         notes.append(
-            _Note(
+            Note(
                 "床位补贴（bed_subsidy_monthly）：按护理需求分别计算 12 × 每人每月补贴 × "
                 "收住老人人数，人数按所填（全年平均）",
                 "bed_subsidy_monthly: 12 × (yuan per resident-month × residents) for each need, "
@@ -287,12 +293,12 @@ def _notes(
         for key, entry in entries:
             if isinstance(entry, Mapping) and entry.get("note"):
                 zh = entry.get("note_zh") or entry["note"]
-                notes.append(_Note(f"{key}：{zh}", f"{key}: {entry['note']}"))
+                notes.append(Note(f"{key}：{zh}", f"{key}: {entry['note']}"))
     # a missing area, or a status that does not say whether the facility is new
     missing_area = int((table["construction_yuan"].isna() & (table["status"] != "unknown")).sum())
     if missing_area:
         notes.append(
-            _Note(
+            Note(
                 f"{missing_area} 个拟建设施缺少建筑面积，而建设补助要按面积判断：建设补助未知"
                 "（NaN），未计入合计；请填写建筑面积（area_m2）",
                 f"{missing_area} proposed facilit{'y has' if missing_area == 1 else 'ies have'} "
@@ -304,7 +310,7 @@ def _notes(
     if no_beds:
         fields = ", ".join(RESIDENT_FIELDS)
         notes.append(
-            _Note(
+            Note(
                 f"{no_beds} 个设施没有收住老人人数，床位补贴未知（NaN），未计入合计；"
                 f"请补充自理老人、半失能老人、失能老人人数（{fields}）",
                 f"{no_beds} facilit{'y has' if no_beds == 1 else 'ies have'} no resident counts "
@@ -314,15 +320,15 @@ def _notes(
     return notes
 
 
-def _status_notes(status: Sequence[str], *, start: int) -> list[_Note]:
+def _status_notes(status: Sequence[str], *, start: int) -> list[Note]:
     """What the costing took for the facilities to be built without a year, and the unknown."""
-    notes: list[_Note] = []
+    notes: list[Note] = []
     proposed = sum(1 for s in status if s == "proposed")
     left_out = sum(1 for s in status if s in ("after_the_horizon", "over_a_year_budget"))
     unknown = sum(1 for s in status if s == "unknown")
     if proposed:
         notes.append(
-            _Note(
+            Note(
                 f"{proposed} 个拟建设施（status=proposed）未填开业年份：按测算期首年（{start}年）"
                 "开业计，建设补助计入当年，运营补助从当年起计；请填写开业年份以按年安排"
                 "（scripts/plan_sites.py 会填写）",
@@ -335,7 +341,7 @@ def _status_notes(status: Sequence[str], *, start: int) -> list[_Note]:
         )
     if left_out:
         notes.append(
-            _Note(
+            Note(
                 f"{left_out} 个选址未列入规划年份（status 为 after_the_horizon 或 "
                 "over_a_year_budget）：规划期内不建，均不计入合计",
                 f"{left_out} site{'' if left_out == 1 else 's'} the plan leaves out of its years "
@@ -345,7 +351,7 @@ def _status_notes(status: Sequence[str], *, start: int) -> list[_Note]:
         )
     if unknown:
         notes.append(
-            _Note(
+            Note(
                 f"{unknown} 个设施来自拟建选址表（有 newly_covered 一栏），但未填开业年份或"
                 "建设状态：不知是新建还是现有，建设补助未知，未计入合计（合计为下限）；"
                 "请填写开业年份，或填建设状态 status=proposed（选址命令会填写）",

@@ -53,10 +53,6 @@ from .._validate import (
 )
 from ..errors import InputError
 from ..terms import (
-    _KIND_NAMES,
-    _TIER_NAMES,
-)
-from ..terms import (
     ELDERCARE_TIERS as ELDERCARE_TIERS,
 )
 from ..terms import (
@@ -64,6 +60,10 @@ from ..terms import (
 )
 from ..terms import (
     INPUT_STATUSES as INPUT_STATUSES,
+)
+from ..terms import (
+    KIND_NAMES,
+    TIER_NAMES,
 )
 from ..terms import (
     KINDS as KINDS,
@@ -519,10 +519,10 @@ def _kinds(
     for position, (value, name) in enumerate(zip(given, names, strict=True)):
         if not value:
             kind, note = _kind_from_name(name)
-        elif value.lower() in _KIND_NAMES:
-            kind, note = _KIND_NAMES[value.lower()], ""
+        elif value.lower() in KIND_NAMES:
+            kind, note = KIND_NAMES[value.lower()], ""
         else:
-            accepted = ", ".join(repr(k) for k in _KIND_NAMES)
+            accepted = ", ".join(repr(k) for k in KIND_NAMES)
             raise where.bad_value(position, str(column), value, f"one of {accepted} or blank")
         kinds.append(kind)
         notes.append(note)
@@ -747,14 +747,14 @@ def _check_elderly(
 
 
 def _tiers(values: pd.Series, *, where: Where, column: str) -> list[str]:
-    accepted = ", ".join(repr(t) for t in _TIER_NAMES)
+    accepted = ", ".join(repr(t) for t in TIER_NAMES)
     texts = as_text(values)
     tiers = []
     for position, text in enumerate(texts):
         key = "".join(text.split()).lower()
-        if key not in _TIER_NAMES:
+        if key not in TIER_NAMES:
             raise where.bad_value(position, column, values.iloc[position], f"one of {accepted}")
-        tiers.append(_TIER_NAMES[key])
+        tiers.append(TIER_NAMES[key])
     return tiers
 
 

@@ -18,11 +18,11 @@ import pandas as pd
 
 from .._cells import to_csv, to_sheet
 from ..costing.costs import Costing
-from ..costing.rules import _fmt
+from ..costing.rules import fmt
 from ..costing.schema import (
-    _KNOWN_COLUMNS,
     HEADERS_EN,
     HEADERS_ZH,
+    KNOWN_COLUMNS,
     LANGS,
     SHEETS,
     STATUS_LABELS_EN,
@@ -75,7 +75,7 @@ def _with_total(frame: pd.DataFrame, total: pd.Series, key: str, *, lang: str) -
         return out
     sums = {str(k): v for k, v in total.items()}
     sums["incomplete_facilities"] = int(sums["incomplete_facilities"])
-    for column in _KNOWN_COLUMNS:  # the total is known when every row's is
+    for column in KNOWN_COLUMNS:  # the total is known when every row's is
         sums[column] = bool(frame[column].all())
     if key == "year":
         sums["facilities_operating"] = None  # a count per year: its sum means nothing
@@ -88,7 +88,7 @@ def _with_total(frame: pd.DataFrame, total: pd.Series, key: str, *, lang: str) -
 
 def _display_totals(frame: pd.DataFrame, total: pd.Series, key: str, *, lang: str) -> pd.DataFrame:
     """The per-year or per-township sheet: :func:`_with_total` without the known flags."""
-    full = _with_total(frame, total, key, lang=lang).drop(columns=list(_KNOWN_COLUMNS))
+    full = _with_total(frame, total, key, lang=lang).drop(columns=list(KNOWN_COLUMNS))
     return full.rename(columns=_headers(lang, key=key))
 
 
@@ -161,10 +161,10 @@ def _money_text(low: float, high: float, *, known: bool = True) -> str:
     if math.isnan(low) or (not known and low == 0):
         return "?"
     if not known:
-        return f"≥ {_fmt(round(low, 2))}"
+        return f"≥ {fmt(round(low, 2))}"
     if low == high:
-        return _fmt(round(low, 2))
-    return f"{_fmt(round(low, 2))}–{_fmt(round(high, 2))}"
+        return fmt(round(low, 2))
+    return f"{fmt(round(low, 2))}–{fmt(round(high, 2))}"
 
 
 def _facility_text(table: pd.DataFrame, *, lang: str) -> str:

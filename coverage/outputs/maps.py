@@ -24,7 +24,7 @@ from .. import circles as circles_mod
 from .. import coords, terms
 from ..errors import InputError
 from ..inputs.readers import note_zh
-from ..pipeline import Analysis, _has_shape
+from ..pipeline import Analysis, has_shape
 from ..terms import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
 from ._map_page import (
     Verbatim,
@@ -258,7 +258,7 @@ def build(
     uncovered = _display(analysis.uncovered, gcj02=shift)
     planned_circles = _display(analysis.proposed_circles, gcj02=shift)
 
-    shown = communities[_has_shape(communities)]
+    shown = communities[has_shape(communities)]
     minx, miny, maxx, maxy = (shown if len(shown) else facilities).total_bounds
     fmap = folium.Map(tiles=None, control_scale=False)
     _inline_leaflet(fmap)

@@ -27,7 +27,7 @@ import shapely
 from .. import terms
 from .._version import __version__
 from ..errors import InputError
-from ..pipeline import Analysis, _has_shape
+from ..pipeline import Analysis, has_shape
 from ..terms import (
     ELDERCARE_TIERS,
     HEALTH_TIERS,
@@ -248,9 +248,9 @@ def _draw_overview(
 
     crs = _metric_crs(analysis.communities)
     communities = analysis.communities.to_crs(crs)
-    communities = communities[_has_shape(communities)]
+    communities = communities[has_shape(communities)]
     facilities = analysis.facilities.to_crs(crs)
-    facilities = facilities[_has_shape(facilities)]
+    facilities = facilities[has_shape(facilities)]
     areas = analysis.circle_areas()
     circles = areas.to_crs(crs) if len(areas) else areas
     area = circles.geometry[circles["circle"] == name] if len(circles) else gpd.GeoSeries()

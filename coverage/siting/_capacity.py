@@ -1,8 +1,8 @@
 """The capacitated model's internals: the flow programme, its LP and the lazy greedy.
 
-:class:`_Flow` is an instance on merged demand groups; :func:`_flow_constraints` writes its
+:class:`Flow` is an instance on merged demand groups; :func:`flow_constraints` writes its
 max-flow programme (a binary per candidate, or flows over a given set of open sites),
-:func:`_served` solves that LP for a set of open sites, and :func:`_lazy_greedy` picks sites by
+:func:`max_served` solves that LP for a set of open sites, and :func:`lazy_greedy` picks sites by
 the weight they newly serve, evaluated lazily. :func:`carecircle.siting.capacitated_covering`
 builds the instance and runs the MILP.
 """
@@ -18,11 +18,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import LinearConstraint
 
-from ._highs import _highs
+from ._highs import solve_highs
 
 
 @dataclass(frozen=True)
-class _Flow:
+class Flow:
     """A capacitated instance on merged demand groups.
 
     ``new`` and ``old`` are the (group, site) pairs a new candidate or an existing facility
@@ -39,8 +39,8 @@ class _Flow:
     old_cap: np.ndarray
 
 
-def _flow_constraints(
-    flow: _Flow, open_new: np.ndarray | None
+def flow_constraints(
+    flow: Flow, open_new: np.ndarray | None
 ) -> tuple[np.ndarray, list[LinearConstraint], np.ndarray, int]:
     """Max-flow LP over the pairs of the open sites (all candidates as binaries when None).
 
@@ -103,17 +103,19 @@ def _flow_constraints(
     return c, constraints, upper, n_x
 
 
-def _served(flow: _Flow, open_new: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+def max_served(flow: Flow, open_new: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """Most weight served with the existing facilities and the ``open_new`` candidates.
 
     Returns the value and the flows on the new pairs (zero where the site is closed) and on the
     old pairs. Solved by HiGHS as an LP (a transportation problem), with no time limit: it is
     polynomial and small next to the MILP.
     """
-    c, constraints, upper, _ = _flow_constraints(flow, open_new)
+    c, constraints, upper, _ = flow_constraints(flow, open_new)
     if c.size == 0:
         return 0.0, np.zeros(flow.new_site.size), np.zeros(flow.old_site.size)
-    run = _highs(c, constraints, upper, None, deadline=math.inf, mip_rel_gap=0.0, maximize=True)
+    run = solve_highs(
+        c, constraints, upper, None, deadline=math.inf, mip_rel_gap=0.0, maximize=True
+    )
     if run.x is None or run.value is None:  # pragma: no cover - an LP this simple always solves
         msg = "HiGHS could not solve the assignment LP"
         raise RuntimeError(msg)
@@ -123,7 +125,7 @@ def _served(flow: _Flow, open_new: np.ndarray) -> tuple[float, np.ndarray, np.nd
     return run.value, y, run.x[pairs.size :]
 
 
-def _lazy_greedy(
+def lazy_greedy(
     evaluate: Callable[[list[int]], float],
     upper: np.ndarray,
     candidates: np.ndarray,

@@ -1,15 +1,15 @@
 """HiGHS for the siting models: MILPs, LP relaxations, reduced-cost fixing, branch-and-bound.
 
-:func:`_highs` solves a MILP (through ``highspy`` when installed, which takes a MIP start,
+:func:`solve_highs` solves a MILP (through ``highspy`` when installed, which takes a MIP start,
 otherwise :func:`scipy.optimize.milp`) and checks the solution returned against the model and
-the objective reported; solvers are silent from their construction on. :func:`_relaxation`
+the objective reported; solvers are silent from their construction on. :func:`relaxation`
 solves an LP relaxation by interior point and keeps the solver, warm, for
-:func:`_branch_and_bound`: a branch-and-bound over the binaries of a covering programme whose
+:func:`branch_and_bound`: a branch-and-bound over the binaries of a covering programme whose
 nodes are re-solved by dual simplex from their parent's basis, with reduced-cost fixing at
 every node and branching on demand patterns by pseudo-costs.
 On covering programmes it gets closer to the optimum in the same time than HiGHS's own MIP
 solver, whose root cut rounds on these models cost seconds each and move the bound little (the
-benchmark is in the README). :func:`_moved` re-solves an LP with its count moved, for
+benchmark is in the README). :func:`with_row_bound` re-solves an LP with its count moved, for
 the search by parts in :mod:`carecircle.siting._towns`.
 """
 
@@ -172,7 +172,7 @@ def _agrees(recomputed: float | None, reported: float) -> bool:
     return abs(recomputed - reported) <= _SOLUTION_TOL * max(1.0, abs(reported))
 
 
-def _highs(
+def solve_highs(
     c: np.ndarray,
     constraints: list[LinearConstraint],
     upper: np.ndarray,
@@ -273,7 +273,7 @@ def _highs_direct(
     sign: float,
     start: np.ndarray | None,
 ) -> _Run:
-    """:func:`_highs` through ``highspy``: a MIP start, and IPM for the LPs of large models.
+    """:func:`solve_highs` through ``highspy``: a MIP start, and IPM for the LPs of large models.
 
     highspy 1.16.0 can return the MIP start unchanged with the objective of a better
     solution: its presolve carries the start into the reduced model, where it may be worth
@@ -359,12 +359,12 @@ def _loosened(value: float, maximize: bool) -> float:
 
 
 @dataclass(frozen=True)
-class _Relaxed:
+class Relaxed:
     """The LP relaxation's optimum (loosened, a valid bound) and its reduced costs.
 
     ``reduced`` and ``x`` are in the minimising sense (``min sign * c @ x``) and None when the
     solver gave no basic solution. ``solver`` is the ``highspy.Highs`` holding the LP with its
-    optimal basis (for :func:`_branch_and_bound`), None without ``highspy``.
+    optimal basis (for :func:`branch_and_bound`), None without ``highspy``.
     """
 
     value: float
@@ -373,14 +373,14 @@ class _Relaxed:
     solver: Any | None = None
 
 
-def _relaxation(
+def relaxation(
     c: np.ndarray,
     constraints: list[LinearConstraint],
     upper: np.ndarray,
     *,
     deadline: float,
     maximize: bool,
-) -> _Relaxed | None:
+) -> Relaxed | None:
     """The LP relaxation's optimum, by HiGHS's interior point method with crossover.
 
     Interior point is used because the relaxations of covering models are highly degenerate:
@@ -391,7 +391,7 @@ def _relaxation(
     """
     remaining = deadline - time.perf_counter()
     if c.size == 0:
-        return _Relaxed(0.0)
+        return Relaxed(0.0)
     if remaining <= 0:
         return None
     sign = -1.0 if maximize else 1.0
@@ -442,12 +442,12 @@ def _relaxation(
             return None
         objective = float(res.fun)
     value = sign * objective
-    return _Relaxed(_loosened(value, maximize), x, reduced, solver)
+    return Relaxed(_loosened(value, maximize), x, reduced, solver)
 
 
-def _moved(
-    relaxed: _Relaxed, row: int, upper: float, *, deadline: float, maximize: bool
-) -> _Relaxed | None:
+def with_row_bound(
+    relaxed: Relaxed, row: int, upper: float, *, deadline: float, maximize: bool
+) -> Relaxed | None:
     """The LP of ``relaxed`` with row ``row`` bounded above by ``upper`` instead, re-solved.
 
     By dual simplex from the last basis held by ``relaxed.solver`` (it stays dual feasible when
@@ -471,11 +471,11 @@ def _moved(
     solution = solver.getSolution()
     x = np.asarray(solution.col_value, dtype=np.float64)
     reduced = np.asarray(solution.col_dual, dtype=np.float64)
-    return _Relaxed(_loosened(value, maximize), x, reduced, solver)
+    return Relaxed(_loosened(value, maximize), x, reduced, solver)
 
 
-def _fixings(
-    relaxed: _Relaxed, n_x: int, cutoff: float, *, maximize: bool
+def fixings(
+    relaxed: Relaxed, n_x: int, cutoff: float, *, maximize: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Binaries that reduced costs fix: no solution as good as ``cutoff`` can move them.
 
@@ -498,7 +498,7 @@ def _fixings(
     return zero, one
 
 
-_BRANCH_TOL = 1e-7
+BRANCH_TOL = 1e-7
 """Relative slack below which a node's LP bound counts as no better than the incumbent (the
 LP's own tolerances are of that order); the bound reported includes it."""
 
@@ -531,8 +531,8 @@ _HEURISTIC_SHARE = 0.3
 """Most share of the branch-and-bound's time the rounding heuristic may take."""
 
 
-def _branch_and_bound(
-    relaxed: _Relaxed,
+def branch_and_bound(
+    relaxed: Relaxed,
     n_x: int,
     *,
     lower: np.ndarray,
@@ -558,7 +558,7 @@ def _branch_and_bound(
 
     Each node re-solves the LP by dual simplex, from the last basis when it is a dive's child
     and from its parent's basis when taken from the heap. It is pruned when its value
-    is no better than the incumbent (within ``mip_rel_gap`` or :data:`_BRANCH_TOL`); otherwise
+    is no better than the incumbent (within ``mip_rel_gap`` or :data:`BRANCH_TOL`); otherwise
     it fixes binaries by its own reduced costs for its subtree and branches on the most
     fractional binary. The search dives, "1" side first, and when a dive ends takes the open
     node with the best bound. A better incumbent (from an integral LP or the rounding) fixes
@@ -612,7 +612,7 @@ def _branch_and_bound(
     rounding_s = 0.0
 
     def slack() -> float:
-        return max(mip_rel_gap, _BRANCH_TOL) * max(1.0, abs(bar))
+        return max(mip_rel_gap, BRANCH_TOL) * max(1.0, abs(bar))
 
     def offer(picked: np.ndarray) -> None:
         nonlocal best, best_value, bar
@@ -621,7 +621,7 @@ def _branch_and_bound(
             best, best_value = picked, value
         if sign * value < sign * bar - slack():
             bar = value
-            zero, one = _fixings(relaxed, n_x, bar, maximize=maximize)
+            zero, one = fixings(relaxed, n_x, bar, maximize=maximize)
             global_up[zero] = 0.0
             global_low[one] = 1.0
             logger.debug("node %d: incumbent %.8g, %d fixed at the root", nodes, value, zero.size)
@@ -698,8 +698,8 @@ def _branch_and_bound(
             tick = time.perf_counter()
             offer(rounding(x))
             rounding_s += time.perf_counter() - tick
-        here = _Relaxed(sign * objective, x, np.asarray(solution.col_dual, dtype=np.float64)[:n_x])
-        zero, one = _fixings(here, n_x, bar, maximize=maximize)
+        here = Relaxed(sign * objective, x, np.asarray(solution.col_dual, dtype=np.float64)[:n_x])
+        zero, one = fixings(here, n_x, bar, maximize=maximize)
         zeros = np.union1d(current.zeros, zero)
         ones = np.union1d(current.ones, one)
         row = None

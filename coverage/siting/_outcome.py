@@ -3,7 +3,7 @@
 The status and method strings are public through :mod:`carecircle.siting`, which imports them from
 here so that the private modules solving the models (:mod:`carecircle.siting._solve`,
 :mod:`carecircle.siting._towns`, :mod:`carecircle.siting._set_cover`) can use them without importing
-it. :class:`_Outcome` is what a search on a reduced model returns; :data:`_PROOF_TOL` is how close
+it. :class:`Outcome` is what a search on a reduced model returns; :data:`PROOF_TOL` is how close
 objective and bound must be to prove a solution optimal.
 """
 
@@ -29,13 +29,13 @@ MILP = "milp"
 GREEDY = "greedy"
 """Method: the sites come from the greedy heuristic."""
 
-_PROOF_TOL = 1e-6
+PROOF_TOL = 1e-6
 """Relative difference between objective and bound taken as proof of optimality (the LP bound
 is loosened by 1e-7 for solver tolerances)."""
 
 
 @dataclass(frozen=True)
-class _Outcome:
+class Outcome:
     """Sites (positions among a programme's binaries), the best bound, status and method."""
 
     picked: np.ndarray

@@ -1,12 +1,11 @@
 """Reducing a covering model before the search, without changing its optimum.
 
-:func:`_reduce` merges demand points reached by the same sites (:func:`_merge_rows`), drops
-dominated sites (:func:`_dominated_columns`) and folds points one site alone reaches into that
-site's own coefficient (:func:`_folded`). The :class:`_Reduced` model it returns is what the
-searches of :mod:`carecircle.siting._solve` and :mod:`carecircle.siting._towns` work on;
-:func:`_restricted` narrows it to some of its sites and :func:`_value` is the objective of a site
-set on it. :func:`_dominated_rows` serves set covering's reductions
-(:mod:`carecircle.siting._set_cover`).
+:func:`reduce_model` merges demand points reached by the same sites (:func:`merge_rows`), drops
+dominated sites (:func:`dominated_columns`) and folds points one site alone reaches into that site's
+own coefficient (:func:`_folded`). The :class:`Reduced` model it returns is what the searches of
+:mod:`carecircle.siting._solve` and :mod:`carecircle.siting._towns` work on; :func:`restricted`
+narrows it to some of its sites and :func:`objective_of` is the objective of a site set on it.
+:func:`dominated_rows` serves set covering's reductions (:mod:`carecircle.siting._set_cover`).
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ _CHUNK_WORK = 20_000_000
 """Products per block of rows, so that one block's overlaps stay within a few hundred MB."""
 
 
-def _row_groups(matrix: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
+def row_groups(matrix: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
     """Each row's group (rows with the same set of columns share one) and each group's first row.
 
     ``matrix`` must have sorted indices. Groups are numbered in order of first appearance.
@@ -45,12 +44,12 @@ def _row_groups(matrix: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
     return group, first
 
 
-def _merge_rows(matrix: sp.csr_array, weight: np.ndarray) -> tuple[sp.csr_array, np.ndarray]:
+def merge_rows(matrix: sp.csr_array, weight: np.ndarray) -> tuple[sp.csr_array, np.ndarray]:
     """Rows with the same set of columns merged into one, their weights summed.
 
     ``matrix`` must have sorted indices. The merged rows keep the order of first appearance.
     """
-    group, first = _row_groups(matrix)
+    group, first = row_groups(matrix)
     merged = sp.csr_array(matrix[first])
     return merged, np.bincount(group, weights=weight, minlength=len(first))
 
@@ -85,7 +84,7 @@ def _contained(rows: sp.csr_array, what: str) -> tuple[np.ndarray, np.ndarray] |
     return np.concatenate(found_i or empty), np.concatenate(found_r or empty)
 
 
-def _dominated_columns(matrix: sp.csr_array, cost: np.ndarray | None) -> np.ndarray:
+def dominated_columns(matrix: sp.csr_array, cost: np.ndarray | None) -> np.ndarray:
     """Columns that can be dropped without changing the optimum.
 
     Column ``i`` is dropped when another column ``j`` covers every row ``i`` covers and costs no
@@ -109,7 +108,7 @@ def _dominated_columns(matrix: sp.csr_array, cost: np.ndarray | None) -> np.ndar
     return dropped
 
 
-def _dominated_rows(matrix: sp.csr_array) -> np.ndarray:
+def dominated_rows(matrix: sp.csr_array) -> np.ndarray:
     """Rows implied by another: any column covering row ``i`` also covers row ``r`` ⊋ ``i``.
 
     For set covering only (rows are constraints "cover me"; covering the smaller set covers the
@@ -126,7 +125,7 @@ def _dominated_rows(matrix: sp.csr_array) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Reduced:
+class Reduced:
     """A covering model reduced for the MILP: distinct demand patterns × kept candidates.
 
     The objective of a site set is ``own[S].sum() + weight[rows touched by S].sum()``, equal to
@@ -139,15 +138,15 @@ class _Reduced:
     candidates: np.ndarray
 
 
-def _reduce(active: sp.csr_array, weight: np.ndarray, cost: np.ndarray | None) -> _Reduced:
+def reduce_model(active: sp.csr_array, weight: np.ndarray, cost: np.ndarray | None) -> Reduced:
     """Merge identical rows, drop dominated candidates, fold single-candidate rows into sites.
 
     ``active`` holds only rows that count (not yet covered, reachable, weight > 0) and the
     candidates that may be chosen.
     """
-    matrix, merged = _merge_rows(active, weight)
-    keep = np.flatnonzero(~_dominated_columns(matrix, cost))
-    matrix, merged = _merge_rows(sp.csr_array(matrix[:, keep]), merged)
+    matrix, merged = merge_rows(active, weight)
+    keep = np.flatnonzero(~dominated_columns(matrix, cost))
+    matrix, merged = merge_rows(sp.csr_array(matrix[:, keep]), merged)
     model = _folded(matrix, merged, np.zeros(keep.size), keep)
     logger.debug(
         "reduced %d×%d to %d patterns (+%d folded) × %d sites",
@@ -160,7 +159,7 @@ def _reduce(active: sp.csr_array, weight: np.ndarray, cost: np.ndarray | None) -
     return model
 
 
-def _restricted(model: _Reduced, keep: np.ndarray) -> _Reduced:
+def restricted(model: Reduced, keep: np.ndarray) -> Reduced:
     """The model on the sites ``keep`` only (positions), with the same objective on them.
 
     Patterns no kept site reaches are dropped, patterns reached by the same kept sites merged,
@@ -170,13 +169,13 @@ def _restricted(model: _Reduced, keep: np.ndarray) -> _Reduced:
     sub = sp.csr_array(model.matrix[:, keep])
     sub.sort_indices()
     live = np.flatnonzero(np.diff(sub.indptr) > 0)
-    matrix, merged = _merge_rows(sp.csr_array(sub[live]), model.weight[live])
+    matrix, merged = merge_rows(sp.csr_array(sub[live]), model.weight[live])
     return _folded(matrix, merged, model.own[keep], model.candidates[keep])
 
 
 def _folded(
     matrix: sp.csr_array, weight: np.ndarray, own: np.ndarray, candidates: np.ndarray
-) -> _Reduced:
+) -> Reduced:
     """The model with rows reached by one site folded into that site's ``own`` coefficient.
 
     Such a row adds its weight to that site alone: ``z_i = x_j`` at any optimum.
@@ -186,7 +185,7 @@ def _folded(
         matrix.indices[matrix.indptr[:-1][single]], weights=weight[single], minlength=own.size
     )
     rest = np.flatnonzero(~single)
-    return _Reduced(
+    return Reduced(
         matrix=sp.csr_array(matrix[rest]).astype(np.float64),
         weight=weight[rest],
         own=own,
@@ -194,7 +193,7 @@ def _folded(
     )
 
 
-def _value(model: _Reduced, picked: np.ndarray) -> float:
+def objective_of(model: Reduced, picked: np.ndarray) -> float:
     """Objective of a site set on a reduced model."""
     reached = np.diff(sp.csc_array(model.matrix)[:, picked].tocsr().indptr) > 0
     return float(model.own[picked].sum() + model.weight[reached].sum())

@@ -1,10 +1,10 @@
 """Set covering's internals: its reductions, its greedy and its search on one part.
 
-:func:`_set_cover_reduce` merges points, forces the sites a point alone needs and drops dominated
+:func:`set_cover_reduce` merges points, forces the sites a point alone needs and drops dominated
 sites and points until nothing changes; :func:`_greedy_set_cover` is the classic greedy with
-redundant sites dropped; :func:`_set_cover_part` solves one part that no point links to the others
-with :func:`~carecircle.siting._solve._drive`. :func:`carecircle.siting.set_covering` puts them
-together.
+redundant sites dropped; :func:`set_cover_part` solves one part that no point links to the others
+with :func:`~carecircle.siting._solve.drive_program`. :func:`carecircle.siting.set_covering` puts
+them together.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import LinearConstraint
 
-from ._outcome import _Outcome
-from ._reduction import _dominated_columns, _dominated_rows, _merge_rows, _Reduced
-from ._solve import _drive, _greedy
+from ._outcome import Outcome
+from ._reduction import Reduced, dominated_columns, dominated_rows, merge_rows
+from ._solve import drive_program, greedy_sites
 
 
-def _set_cover_reduce(
+def set_cover_reduce(
     active: sp.csr_array,
 ) -> tuple[sp.csr_array, np.ndarray, np.ndarray]:
     """Reduce a set-covering instance (every row must be covered) to a smaller one.
@@ -35,7 +35,7 @@ def _set_cover_reduce(
     forced: list[np.ndarray] = []
     while matrix.shape[0]:
         before = matrix.shape
-        matrix, _ = _merge_rows(matrix, np.zeros(matrix.shape[0]))
+        matrix, _ = merge_rows(matrix, np.zeros(matrix.shape[0]))
         single = np.diff(matrix.indptr) == 1
         if single.any():
             must = np.unique(matrix.indices[matrix.indptr[:-1][single]])
@@ -44,10 +44,10 @@ def _set_cover_reduce(
             matrix = sp.csr_array(matrix[np.flatnonzero(~hit)])
             if not matrix.shape[0]:
                 break
-        keep = np.flatnonzero(~_dominated_columns(matrix, None))
+        keep = np.flatnonzero(~dominated_columns(matrix, None))
         matrix, sites = sp.csr_array(matrix[:, keep]), sites[keep]
-        matrix, _ = _merge_rows(matrix, np.zeros(matrix.shape[0]))
-        matrix = sp.csr_array(matrix[np.flatnonzero(~_dominated_rows(matrix))])
+        matrix, _ = merge_rows(matrix, np.zeros(matrix.shape[0]))
+        matrix = sp.csr_array(matrix[np.flatnonzero(~dominated_rows(matrix))])
         if matrix.shape == before:
             break
     if not matrix.shape[0]:
@@ -62,13 +62,13 @@ def _greedy_set_cover(matrix: sp.csr_array) -> np.ndarray:
     A site is redundant when every row it reaches is reached by another chosen site; they are
     checked in reverse order of choice.
     """
-    model = _Reduced(
+    model = Reduced(
         matrix=matrix.astype(np.float64),
         weight=np.ones(matrix.shape[0]),
         own=np.zeros(matrix.shape[1]),
         candidates=np.arange(matrix.shape[1]),
     )
-    picked, _ = _greedy(model, k=None, cost=None, budget=None)
+    picked, _ = greedy_sites(model, k=None, cost=None, budget=None)
     csc = matrix.tocsc()
     count = np.diff(sp.csc_array(csc[:, picked]).tocsr().indptr)
     keep = np.ones(picked.size, dtype=np.bool_)
@@ -81,14 +81,14 @@ def _greedy_set_cover(matrix: sp.csr_array) -> np.ndarray:
     return picked[keep]
 
 
-def _set_cover_part(
+def set_cover_part(
     columns: sp.csr_array,
     part: np.ndarray,
     *,
     deadline: float,
     mip_rel_gap: float,
     use_milp: bool,
-) -> _Outcome:
+) -> Outcome:
     """Set covering on one part: the reduced model's columns ``part`` and the rows they reach.
 
     ``columns`` holds those columns over all rows; the sites returned are positions in the
@@ -98,7 +98,7 @@ def _set_cover_part(
     n = part.size
     # a cheap lower bound: every site covers at most the largest column's rows
     trivial = math.ceil(matrix.shape[0] / max(int(np.diff(matrix.tocsc().indptr).max()), 1))
-    outcome = _drive(
+    outcome = drive_program(
         np.ones(n),
         [LinearConstraint(matrix.astype(np.float64), 1.0, np.inf)],
         np.ones(n),
@@ -112,4 +112,4 @@ def _set_cover_part(
         use_milp=use_milp,
         integral=True,
     )
-    return _Outcome(part[outcome.picked], outcome.bound, outcome.status, outcome.method)
+    return Outcome(part[outcome.picked], outcome.bound, outcome.status, outcome.method)

@@ -1,12 +1,13 @@
 """Solving one reduced covering model: greedy, swaps, the covering programme and HiGHS.
 
-:func:`_greedy` (with its submodular bound) and :func:`_swap_search` give a heuristic site set on a
-:class:`~carecircle.siting._reduction._Reduced` model; :func:`_coverage_program` writes the MILP of
-maximal or budgeted covering on it. :func:`_drive` takes a heuristic and a programme through the LP
-bound, reduced-cost fixing and the branch-and-bound of :mod:`carecircle.siting._highs` (or HiGHS's
-MIP solver); :func:`_drive_coverage` does that for the covering programme. :func:`_order_by_gain`
-puts a chosen set in the order to build it. The exact search that restarts on fewer sites and splits
-a model into towns is in :mod:`carecircle.siting._towns`.
+:func:`greedy_sites` (with its submodular bound) and :func:`swap_search` give a heuristic site set
+on a :class:`~carecircle.siting._reduction.Reduced` model; :func:`coverage_program` writes the MILP
+of maximal or budgeted covering on it. :func:`drive_program` takes a heuristic and a programme
+through the LP bound, reduced-cost fixing and the branch-and-bound of
+:mod:`carecircle.siting._highs` (or HiGHS's MIP solver); :func:`drive_coverage` does that for the
+covering programme. :func:`order_by_gain` puts a chosen set in the order to build it. The exact
+search that restarts on fewer sites and splits a model into towns is in
+:mod:`carecircle.siting._towns`.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import LinearConstraint
 
-from ._highs import _branch_and_bound, _fixings, _highs, _relaxation, _Relaxed
-from ._outcome import _PROOF_TOL, GREEDY, HEURISTIC, MILP, OPTIMAL, TIME_LIMIT, _Outcome
-from ._reduction import _Reduced
+from ._highs import Relaxed, branch_and_bound, fixings, relaxation, solve_highs
+from ._outcome import GREEDY, HEURISTIC, MILP, OPTIMAL, PROOF_TOL, TIME_LIMIT, Outcome
+from ._reduction import Reduced
 
 logger = logging.getLogger(__name__)
 
 
-def _drive(
+def drive_program(
     c: np.ndarray,
     constraints: list[LinearConstraint],
     upper: np.ndarray,
@@ -48,9 +49,9 @@ def _drive(
     patterns: sp.csr_array | None = None,
     restart_share: float = 0.0,
     floor: float | None = None,
-    relaxed: _Relaxed | None = None,
+    relaxed: Relaxed | None = None,
     stop: threading.Event | None = None,
-) -> _Outcome:
+) -> Outcome:
     """Heuristic first, then the LP relaxation's bound, then the MILP in the time left.
 
     ``heuristic`` holds the positions of the binaries (the first variables) a heuristic set to
@@ -60,7 +61,7 @@ def _drive(
     solution at least as good as the heuristic (strictly better when ``integral`` and
     minimising) can move, and branch-and-bound runs on the rest until ``deadline``, started
     from the heuristic. Programmes with continuous variables (maximal and budgeted covering)
-    use :func:`_branch_and_bound` on the warm root LP; set covering, and any model where that
+    use :func:`branch_and_bound` on the warm root LP; set covering, and any model where that
     fails, uses HiGHS's MIP solver (``complete`` gives the full variable vector of a site set
     for its MIP start; None: the binaries are all the variables). Solutions the fixing cuts
     off are no better than the heuristic, so the bound is the weaker of the dual bound and the
@@ -80,33 +81,33 @@ def _drive(
     best = heuristic
     best_value = value_of(heuristic)
     if relaxed is None:
-        relaxed = _relaxation(c, constraints, upper, deadline=deadline, maximize=maximize)
+        relaxed = relaxation(c, constraints, upper, deadline=deadline, maximize=maximize)
     if relaxed is not None:
         bound = better(bound, relaxed.value)
 
     def proved(value: float, limit: float) -> bool:
-        tol = _PROOF_TOL * max(1.0, abs(limit))
+        tol = PROOF_TOL * max(1.0, abs(limit))
         if integral and not maximize:
             return value <= math.ceil(limit - 1e-6) + tol
         return value >= limit - tol if maximize else value <= limit + tol
 
     reach = best_value if floor is None or not maximize else max(best_value, floor)
     if proved(reach, bound):
-        return _Outcome(best, bound, OPTIMAL, GREEDY)
+        return Outcome(best, bound, OPTIMAL, GREEDY)
     if not use_milp:
-        return _Outcome(best, bound, HEURISTIC, GREEDY)
+        return Outcome(best, bound, HEURISTIC, GREEDY)
     strict = integral and not maximize
     cutoff = best_value - 1.0 if strict else reach
     lower = np.zeros(c.size)
     upper = np.array(upper, dtype=np.float64)
     if relaxed is not None:
-        zero, one = _fixings(relaxed, n_x, cutoff, maximize=maximize)
+        zero, one = fixings(relaxed, n_x, cutoff, maximize=maximize)
         upper[zero] = 0.0
         lower[one] = 1.0
         logger.debug("reduced costs fix %d binaries to 0 and %d to 1", zero.size, one.size)
     run = None
     if relaxed is not None and not strict and n_x < c.size:
-        run = _branch_and_bound(
+        run = branch_and_bound(
             relaxed,
             n_x,
             lower=lower,
@@ -125,13 +126,13 @@ def _drive(
         if run is not None and run.free is not None:
             assert run.x is not None and run.bound is not None
             found = np.flatnonzero(run.x[:n_x] > 0.5)
-            return _Outcome(found, better(bound, run.bound), TIME_LIMIT, MILP, free=run.free)
+            return Outcome(found, better(bound, run.bound), TIME_LIMIT, MILP, free=run.free)
     if run is None:
         start = None
         if not strict:
             start = np.zeros(c.size) if complete is None else complete(best)
             start[best] = 1.0
-        run = _highs(
+        run = solve_highs(
             c,
             constraints,
             upper,
@@ -144,23 +145,23 @@ def _drive(
         )
     if strict and run.infeasible:
         # nothing strictly better survives the fixing: the heuristic is optimal
-        return _Outcome(best, best_value, OPTIMAL, GREEDY)
+        return Outcome(best, best_value, OPTIMAL, GREEDY)
     if run.bound is not None:
         bound = better(bound, worse(run.bound, reach))
     if run.x is None:
         logger.warning("HiGHS found no solution in the time allowed; the heuristic is used")
-        return _Outcome(best, bound, TIME_LIMIT if run.timed_out else HEURISTIC, GREEDY)
+        return Outcome(best, bound, TIME_LIMIT if run.timed_out else HEURISTIC, GREEDY)
     picked = np.flatnonzero(run.x[:n_x] > 0.5)
     value = value_of(picked)
     improved = (value > best_value) if maximize else (value < best_value)
     status = OPTIMAL if run.optimal else TIME_LIMIT
     if improved or (run.optimal and value == best_value):
-        return _Outcome(picked, bound, status, MILP)
-    return _Outcome(best, bound, status, GREEDY)
+        return Outcome(picked, bound, status, MILP)
+    return Outcome(best, bound, status, GREEDY)
 
 
-def _swap_search(
-    model: _Reduced, picked: np.ndarray, *, deadline: float, most_pairs: int = 20_000_000
+def swap_search(
+    model: Reduced, picked: np.ndarray, *, deadline: float, most_pairs: int = 20_000_000
 ) -> np.ndarray:
     """Improve a site set by best-improvement swaps (one site out, one in) until none helps.
 
@@ -194,8 +195,8 @@ def _swap_search(
     return sites
 
 
-def _coverage_program(
-    model: _Reduced, row: np.ndarray, rhs: float
+def coverage_program(
+    model: Reduced, row: np.ndarray, rhs: float
 ) -> tuple[np.ndarray, list[LinearConstraint], np.ndarray, np.ndarray]:
     """The MCLP-style programme on a reduced model, with one side constraint ``row @ x ≤ rhs``.
 
@@ -243,8 +244,8 @@ def _knapsack_shares(value: np.ndarray, cost: np.ndarray, budget: float) -> np.n
     return t
 
 
-def _lagrangian_bound(
-    model: _Reduced,
+def lagrangian_bound(
+    model: Reduced,
     *,
     k: int | None,
     cost: np.ndarray | None,
@@ -294,8 +295,8 @@ def _lagrangian_bound(
     return best
 
 
-def _greedy(
-    model: _Reduced, *, k: int | None, cost: np.ndarray | None, budget: float | None
+def greedy_sites(
+    model: Reduced, *, k: int | None, cost: np.ndarray | None, budget: float | None
 ) -> tuple[np.ndarray, float]:
     """Greedy on a reduced model: best marginal gain (per yuan when ``cost`` is given).
 
@@ -358,7 +359,7 @@ def _greedy(
     return np.asarray(picked, dtype=np.int64), max(bound, 0.0)
 
 
-def _order_by_gain(
+def order_by_gain(
     active: sp.csr_array, weight: np.ndarray, chosen: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Re-order a site set greedily by marginal gain, on the full (unreduced) rows.
@@ -395,8 +396,8 @@ def _order_by_gain(
 # the covering programme (maximal and budgeted covering)
 
 
-def _drive_coverage(
-    model: _Reduced,
+def drive_coverage(
+    model: Reduced,
     *,
     k: int | None,
     cost: np.ndarray | None,
@@ -409,14 +410,14 @@ def _drive_coverage(
     use_milp: bool,
     restart_share: float = 0.0,
     floor: float | None = None,
-    relaxed: _Relaxed | None = None,
+    relaxed: Relaxed | None = None,
     stop: threading.Event | None = None,
-) -> _Outcome:
-    """:func:`_drive` on the covering programme of ``model`` for ``k`` sites or a ``budget``."""
+) -> Outcome:
+    """:func:`drive_program` on the covering programme of ``model``, for ``k`` sites or a budget."""
     side = np.ones(model.own.size) if cost is None else cost
     rhs = float(k) if k is not None else float(budget or 0.0)
-    c, constraints, upper, integrality = _coverage_program(model, side, rhs)
-    return _drive(
+    c, constraints, upper, integrality = coverage_program(model, side, rhs)
+    return drive_program(
         c,
         constraints,
         upper,
@@ -439,7 +440,7 @@ def _drive_coverage(
 
 
 def _rounded(
-    model: _Reduced,
+    model: Reduced,
     x: np.ndarray,
     *,
     k: int | None,
@@ -449,11 +450,11 @@ def _rounded(
 ) -> np.ndarray:
     """A site set from LP values ``x``: the largest first while the count or the budget allows.
 
-    For a count, the ``k`` largest, improved by swaps (:func:`_swap_search`).
+    For a count, the ``k`` largest, improved by swaps (:func:`swap_search`).
     """
     order = np.argsort(-x, kind="stable")
     if k is not None:
-        return _swap_search(model, order[:k], deadline=deadline)
+        return swap_search(model, order[:k], deadline=deadline)
     assert cost is not None and budget is not None
     picked, spent = [], 0.0
     for j in order[x[order] > 0]:
@@ -463,8 +464,8 @@ def _rounded(
     return np.asarray(picked, dtype=np.int64)
 
 
-def _start(model: _Reduced, picked: np.ndarray) -> np.ndarray:
-    """The variables of :func:`_coverage_program` for a site set: ``x``, then ``z``."""
+def _start(model: Reduced, picked: np.ndarray) -> np.ndarray:
+    """The variables of :func:`coverage_program` for a site set: ``x``, then ``z``."""
     x = np.zeros(model.own.size)
     x[picked] = 1.0
     return np.concatenate([x, np.minimum(model.matrix @ x, 1.0)])

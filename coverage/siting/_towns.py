@@ -1,12 +1,13 @@
 """The exact search on a reduced covering model: its restart, and the search by parts.
 
-:func:`_search` runs :func:`~carecircle.siting._solve._drive_coverage` until a better solution has
-fixed :data:`_RESTART_SHARE` of the sites, then once more on the sites left. For a number of
-sites that smaller model often falls apart into parts no demand links (the towns of a
-district): :func:`_by_parts` then solves each part on its own for the counts that matter
-(:func:`_count_search`, or :func:`_free_search` with the largest part's count free, several at
-a time in threads) and shares the sites out by a knapsack over the parts' values and bounds
-(:func:`_allocate`). :func:`_parts` and :func:`_groups` also split set covering into its towns.
+:func:`exact_search` runs :func:`~carecircle.siting._solve.drive_coverage` until a better solution
+has fixed :data:`_RESTART_SHARE` of the sites, then once more on the sites left. For a number of
+sites that smaller model often falls apart into parts no demand links (the towns of a district):
+:func:`_by_parts` then solves each part on its own for the counts that matter
+(:func:`_count_search`, or :func:`_free_search` with the largest part's count free, several at a
+time in threads) and shares the sites out by a knapsack over the parts' values and bounds
+(:func:`_allocate`). :func:`part_labels` and :func:`label_groups` also split set covering into its
+towns.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from ._highs import _BRANCH_TOL, _moved, _relaxation, _Relaxed
-from ._outcome import _PROOF_TOL, MILP, OPTIMAL, TIME_LIMIT, _Outcome
-from ._reduction import _Reduced, _restricted, _value
-from ._solve import _coverage_program, _drive_coverage, _greedy, _swap_search
+from ._highs import BRANCH_TOL, Relaxed, relaxation, with_row_bound
+from ._outcome import MILP, OPTIMAL, PROOF_TOL, TIME_LIMIT, Outcome
+from ._reduction import Reduced, objective_of, restricted
+from ._solve import coverage_program, drive_coverage, greedy_sites, swap_search
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +39,8 @@ _RESTART_SHARE = 0.25
 restarts on a model rebuilt without them (fewer patterns, faster LPs)."""
 
 
-def _search(
-    model: _Reduced,
+def exact_search(
+    model: Reduced,
     *,
     k: int | None,
     cost: np.ndarray | None,
@@ -50,31 +51,30 @@ def _search(
     mip_rel_gap: float,
     use_milp: bool,
     floor: float | None = None,
-    root: _Relaxed | None = None,
+    root: Relaxed | None = None,
     workers: int = 1,
     stop: threading.Event | None = None,
-) -> _Outcome:
+) -> Outcome:
     """The exact search on a reduced model from a heuristic site set; positions in ``model``.
 
-    :func:`_drive` runs on the whole model until a better solution has fixed
-    :data:`_RESTART_SHARE` of the sites, then once more on a model of the sites left
-    (:func:`_restricted`). For a count of sites, that smaller model often falls apart into
-    parts no pattern links (the towns of a district, once the sites between them are
-    excluded): then each part is solved on its own for the counts that matter and the counts
-    are shared out between the parts (:func:`_by_parts`), instead of one search over the
-    product of their trees, with up to ``workers`` searches on parts at a time. ``floor``,
-    ``root`` (the model's LP relaxation when already solved) and ``stop``: as in
-    :func:`_drive`.
+    :func:`~carecircle.siting._solve.drive_program` runs on the whole model until a better solution
+    has fixed :data:`_RESTART_SHARE` of the sites, then once more on a model of the sites left
+    (:func:`restricted`). For a count of sites, that smaller model often falls apart into parts no
+    pattern links (the towns of a district, once the sites between them are excluded): then each
+    part is solved on its own for the counts that matter and the counts are shared out between the
+    parts (:func:`_by_parts`), instead of one search over the product of their trees, with up to
+    ``workers`` searches on parts at a time. ``floor``, ``root`` (the model's LP relaxation when
+    already solved) and ``stop``: as in :func:`~carecircle.siting._solve.drive_program`.
     """
     at, at_cost, kept = model, cost, np.arange(model.own.size)
     for phase in range(2):
-        outcome = _drive_coverage(
+        outcome = drive_coverage(
             at,
             k=k,
             cost=at_cost,
             budget=budget,
             heuristic=heuristic,
-            value_of=partial(_value, at),
+            value_of=partial(objective_of, at),
             bound=bound,
             deadline=deadline,
             mip_rel_gap=mip_rel_gap,
@@ -89,9 +89,9 @@ def _search(
         keep = np.union1d(outcome.free, outcome.picked)
         heuristic = np.searchsorted(keep, outcome.picked)
         bound = outcome.bound
-        at, kept = _restricted(at, keep), kept[keep]
+        at, kept = restricted(at, keep), kept[keep]
         at_cost = None if at_cost is None else at_cost[keep]
-        labels = _parts(at.matrix)
+        labels = part_labels(at.matrix)
         logger.debug(
             "restart on %d of %d sites, %d patterns, %d parts",
             keep.size,
@@ -113,14 +113,14 @@ def _search(
                 stop=stop,
             )
             break
-    return _Outcome(kept[outcome.picked], outcome.bound, outcome.status, outcome.method)
+    return Outcome(kept[outcome.picked], outcome.bound, outcome.status, outcome.method)
 
 
 # --------------------------------------------------------------------------------------------
 # parts
 
 
-def _parts(matrix: sp.csr_array) -> np.ndarray:
+def part_labels(matrix: sp.csr_array) -> np.ndarray:
     """A part label per column (site): sites sharing a row, directly or through others, share one.
 
     Sites that share no row with any other (in a covering model, their patterns all folded
@@ -136,7 +136,7 @@ def _parts(matrix: sp.csr_array) -> np.ndarray:
     return dense.astype(np.int64)
 
 
-def _groups(labels: np.ndarray) -> list[np.ndarray]:
+def label_groups(labels: np.ndarray) -> list[np.ndarray]:
     """The positions holding each label, smallest group first."""
     order = np.argsort(labels, kind="stable")
     groups = np.split(order, np.cumsum(np.bincount(labels))[:-1]) if labels.size else []
@@ -154,13 +154,13 @@ class _Part:
     """
 
     sites: np.ndarray
-    model: _Reduced
+    model: Reduced
     low: np.ndarray
     high: np.ndarray
     sets: list[np.ndarray]
     lp: dict[int, float | None]
     tried: set[int]
-    relaxed: _Relaxed | None = None
+    relaxed: Relaxed | None = None
     """The part's LP relaxation with its warm solver, re-solved for each count."""
 
     def settle(self, count: int, picked: np.ndarray, value: float, bound: float) -> None:
@@ -181,10 +181,10 @@ class _Part:
         self.high[:] = np.minimum.accumulate(self.high[::-1])[::-1]
 
 
-def _part(model: _Reduced, sites: np.ndarray, k: int) -> _Part:
+def _part(model: Reduced, sites: np.ndarray, k: int) -> _Part:
     """A part of ``model`` (its ``sites``) with greedy values for every count up to ``k``."""
     rows = np.flatnonzero(np.diff(sp.csc_array(model.matrix[:, sites]).tocsr().indptr) > 0)
-    sub = _Reduced(
+    sub = Reduced(
         matrix=sp.csr_array(model.matrix[rows][:, sites]),
         weight=model.weight[rows],
         own=model.own[sites],
@@ -204,9 +204,9 @@ def _part(model: _Reduced, sites: np.ndarray, k: int) -> _Part:
         part.sets[:] = [order[:m] for m in range(top + 1)]
         part.tried.update(range(top + 1))
         return part
-    picked, _ = _greedy(sub, k=top, cost=None, budget=None)
+    picked, _ = greedy_sites(sub, k=top, cost=None, budget=None)
     for m in range(1, picked.size + 1):
-        part.settle(m, picked[:m], _value(sub, picked[:m]), total)
+        part.settle(m, picked[:m], objective_of(sub, picked[:m]), total)
     if top == sites.size:
         part.settle(top, np.arange(top), total, total)
         part.tried.add(top)
@@ -289,7 +289,7 @@ def _upper_hull(values: np.ndarray) -> np.ndarray:
 
 
 def _free_search(
-    model: _Reduced,
+    model: Reduced,
     k: int,
     *,
     low: np.ndarray,
@@ -321,7 +321,7 @@ def _free_search(
     n = model.own.size
     base = float(hull[0])
     extra = last - first
-    aug = _Reduced(
+    aug = Reduced(
         matrix=sp.csr_array(sp.hstack([model.matrix, sp.csr_array((model.weight.size, extra))])),
         weight=model.weight,
         own=np.concatenate([model.own, np.diff(hull)]),
@@ -331,16 +331,16 @@ def _free_search(
 
     def value_of(picked: np.ndarray) -> float:
         mine = picked[picked < n]
-        return _value(model, mine) + float(low[first + picked.size - mine.size]) - base
+        return objective_of(model, mine) + float(low[first + picked.size - mine.size]) - base
 
-    picked, bound = _greedy(aug, k=budget, cost=None, budget=None)
-    picked = _swap_search(aug, picked, deadline=deadline)
+    picked, bound = greedy_sites(aug, k=budget, cost=None, budget=None)
+    picked = swap_search(aug, picked, deadline=deadline)
     if known is not None:
         others = min(max(k - known.size, first), last) - first
         given = np.concatenate([known, n + np.arange(min(others, budget - known.size))])
         if given.size <= budget and value_of(given) > value_of(picked):
             picked = given
-    outcome = _drive_coverage(
+    outcome = drive_coverage(
         aug,
         k=budget,
         cost=None,
@@ -359,7 +359,7 @@ def _free_search(
 
 
 def _by_parts(
-    model: _Reduced,
+    model: Reduced,
     labels: np.ndarray,
     k: int,
     *,
@@ -370,7 +370,7 @@ def _by_parts(
     floor: float | None = None,
     workers: int = 1,
     stop: threading.Event | None = None,
-) -> _Outcome:
+) -> Outcome:
     """``k`` sites on a model of independent parts: each part solved alone, counts shared out.
 
     The optimum is the best sum of ``f_p(m_p)`` with ``Σ m_p ≤ k``, where ``f_p(m)`` is part
@@ -378,10 +378,10 @@ def _by_parts(
     values from greedy prefixes and the start's own sites, the bounds from LP relaxations
     (concave in ``m``, so a few counts bound all others). A knapsack over the bounds gives the
     best allocation that might exist; each round refines it where value and bound still
-    differ, first by the part's LP at that count, then by the exact search (:func:`_search`,
+    differ, first by the part's LP at that count, then by the exact search (:func:`exact_search`,
     which may split the part again), until the allocation of the bounds is met by known values
     or the time runs out. ``bound`` is a bound known for the whole model, ``floor`` as in
-    :func:`_drive`.
+    :func:`~carecircle.siting._solve.drive_program`.
 
     A part's exact search at a count only has to show whether that count can lead to a better
     whole: it gets as its own floor what the part must exceed for that, given the best the
@@ -398,14 +398,14 @@ def _by_parts(
     this call as the deadline would.
     """
     beat = -math.inf if floor is None else floor
-    groups = _groups(labels)
+    groups = label_groups(labels)
     alone = np.concatenate([g for g in groups if g.size == 1] + [np.zeros(0, dtype=np.int64)])
     linked = [g for g in groups if g.size > 1]
     parts = [_part(model, sites, k) for sites in [*linked, np.sort(alone)] if sites.size]
-    tol = _BRANCH_TOL * max(1.0, float(model.own.sum() + model.weight.sum()))
+    tol = BRANCH_TOL * max(1.0, float(model.own.sum() + model.weight.sum()))
     for part in parts:
         mine = np.flatnonzero(np.isin(part.sites, start))
-        part.settle(mine.size, mine, _value(part.model, mine), part.high[mine.size])
+        part.settle(mine.size, mine, objective_of(part.model, mine), part.high[mine.size])
         if part.model.weight.size:
             # the LP around the start's count bounds the others by concavity
             for m in range(max(mine.size - 1, 1), min(mine.size + 1, part.high.size - 1) + 1):
@@ -497,7 +497,7 @@ def _by_parts(
             high, counts = _allocate([part.high for part in parts], k)
             high = min(high, whole)
             low, best = _allocate([part.low for part in parts], k)
-            slack = max(mip_rel_gap, _PROOF_TOL) * max(1.0, abs(high))
+            slack = max(mip_rel_gap, PROOF_TOL) * max(1.0, abs(high))
             if high <= max(low, beat) + slack or time.perf_counter() >= deadline:
                 break
             if stop is not None and stop.is_set():
@@ -537,30 +537,30 @@ def _by_parts(
                 if m < 0:
                     sites, theirs, bound_there = job.result()
                     m = min(k - theirs, parts[i].high.size - 1)
-                    value = _value(parts[i].model, sites)
+                    value = objective_of(parts[i].model, sites)
                     parts[i].settle(m, sites, value, parts[i].high[m])
                     whole = min(whole, max(bound_there, outside))
                     continue
                 solved = job.result()
-                value = _value(parts[i].model, solved.picked)
+                value = objective_of(parts[i].model, solved.picked)
                 parts[i].settle(m, solved.picked, value, solved.bound)
     finally:
         if stop is None:
             halt.set()  # searches the answer no longer needs
         pool.shutdown(wait=True)
     picked = np.concatenate([part.sites[part.sets[m]] for part, m in zip(parts, best, strict=True)])
-    optimal = high <= max(low, beat) + max(mip_rel_gap, _PROOF_TOL) * max(1.0, abs(high))
+    optimal = high <= max(low, beat) + max(mip_rel_gap, PROOF_TOL) * max(1.0, abs(high))
     logger.debug(
         "%d parts: %.8g with the counts %s, bound %.8g", len(parts), low, best, min(bound, high)
     )
-    return _Outcome(
+    return Outcome(
         np.sort(picked), min(bound, max(high, low)), OPTIMAL if optimal else TIME_LIMIT, MILP
     )
 
 
 def _next_count(
     parts: list[_Part],
-    running: dict[Future[_Outcome], tuple[int, int, bool]],
+    running: dict[Future[Outcome], tuple[int, int, bool]],
     low: float,
     need: Callable[[int, int, float], float],
     tol: float,
@@ -584,7 +584,7 @@ def _next_count(
     return None if best is None else (best[1], best[2])
 
 
-def _part_lp(part: _Part, count: int, *, deadline: float) -> _Relaxed | None:
+def _part_lp(part: _Part, count: int, *, deadline: float) -> Relaxed | None:
     """The LP relaxation of ``count`` sites on a part, with its warm solver (None: no time).
 
     The first call solves the LP by interior point; later ones move the count and re-solve
@@ -592,12 +592,14 @@ def _part_lp(part: _Part, count: int, *, deadline: float) -> _Relaxed | None:
     """
     model = part.model
     if part.relaxed is not None and part.relaxed.solver is not None:
-        moved = _moved(part.relaxed, model.weight.size, count, deadline=deadline, maximize=True)
+        moved = with_row_bound(
+            part.relaxed, model.weight.size, count, deadline=deadline, maximize=True
+        )
         if moved is not None:
             part.relaxed = moved
             return moved
-    c, constraints, upper, _ = _coverage_program(model, np.ones(model.own.size), float(count))
-    part.relaxed = _relaxation(c, constraints, upper, deadline=deadline, maximize=True)
+    c, constraints, upper, _ = coverage_program(model, np.ones(model.own.size), float(count))
+    part.relaxed = relaxation(c, constraints, upper, deadline=deadline, maximize=True)
     return part.relaxed
 
 
@@ -611,17 +613,17 @@ def _bound_by_lp(part: _Part, count: int, *, deadline: float) -> None:
 
 
 def _count_search(
-    model: _Reduced,
+    model: Reduced,
     count: int,
     *,
     known: np.ndarray | None,
     high: float,
     floor: float,
-    root: _Relaxed | None,
+    root: Relaxed | None,
     deadline: float,
     mip_rel_gap: float,
     stop: threading.Event | None,
-) -> _Outcome:
+) -> Outcome:
     """The exact search for ``count`` sites on one part, needing only to beat ``floor``.
 
     It starts from the better of greedy with swaps and the ``known`` set (None: none), with
@@ -629,11 +631,11 @@ def _count_search(
     caller lends it (its solver is the search's until it returns). It runs in a worker thread
     and touches nothing else the caller holds. Positions are in ``model``.
     """
-    picked, bound = _greedy(model, k=count, cost=None, budget=None)
-    picked = _swap_search(model, picked, deadline=deadline)
-    if known is not None and _value(model, known) > _value(model, picked):
+    picked, bound = greedy_sites(model, k=count, cost=None, budget=None)
+    picked = swap_search(model, picked, deadline=deadline)
+    if known is not None and objective_of(model, known) > objective_of(model, picked):
         picked = known
-    return _search(
+    return exact_search(
         model,
         root=root,
         k=count,

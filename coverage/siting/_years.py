@@ -2,10 +2,10 @@
 
 A budget spread over ``years`` equal yearly budgets cannot pay for every set whose total fits:
 at 300,000 yuan a year, sites of 200,000 and 150,000 and 150,000 yuan fit the 600,000 of two
-years but no year holds two of them with the 200,000 one. :func:`_in_years` takes the best set
+years but no year holds two of them with the 200,000 one. :func:`in_years` takes the best set
 for the whole budget (a relaxation: its bound holds for the yearly problem too) and looks for
 a year for each of its sites (:func:`_pack`). When there is one, that set is also the best for
-the yearly budgets. When there is none, :func:`_by_year` solves the model with one budget per
+the yearly budgets. When there is none, :func:`by_year` solves the model with one budget per
 year exactly, with HiGHS's MIP solver, started from the sites that fit (:func:`_yearly`).
 
 That model comes in two forms. Over a few prices (the subsidies of a profile's tiers, say), a
@@ -14,7 +14,7 @@ years follow each of the fullest such patterns (:func:`_patterns`, :func:`_patte
 The years are then not told apart, so the search does not go through the same plan again with
 its years swapped, and the LP relaxation knows what one year can hold. Over many prices each
 site is given its year (:func:`_yearly_program`). When a year pays for only a few sites,
-:func:`_at_once` has the pattern model solved at once, without the whole budget first.
+:func:`prefer_at_once` has the pattern model solved at once, without the whole budget first.
 
 The sites come back ordered year by year and, within a year, by marginal gain given the
 earlier years (:func:`_order_in_years`), so the gains add up to the coverage after each year.
@@ -29,10 +29,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import LinearConstraint
 
-from ._highs import _highs
+from ._highs import solve_highs
 from ._outcome import GREEDY, HEURISTIC, MILP, OPTIMAL, TIME_LIMIT
-from ._reduction import _reduce, _Reduced, _value
-from ._solve import _greedy, _order_by_gain
+from ._reduction import Reduced, objective_of, reduce_model
+from ._solve import greedy_sites, order_by_gain
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ _MAX_PRICES = 12
 
 _FEW_A_YEAR = 8
 """Most sites at the lowest price a year may pay for for the yearly model to be solved at once
-(:func:`_at_once`). On the benchmark's 20,000 × 2,000 instances with three prices, yearly
+(:func:`prefer_at_once`). On the benchmark's 20,000 × 2,000 instances with three prices, yearly
 budgets buying 2–6 such sites were proved in 2–24 s at once, against 5 s to more than 30 s
 with the whole budget first; at 10 and 13 a year the whole budget first was the faster."""
 """Most distinct prices the ways of filling a year are counted for."""
@@ -66,7 +66,7 @@ class _Phased:
     method: str
 
 
-def _in_years(
+def in_years(
     matrix: sp.csr_array,
     weight: np.ndarray,
     mask: np.ndarray,
@@ -87,12 +87,12 @@ def _in_years(
     ``chosen``, ``bound``, ``status`` and ``method`` are the solution of budgeted covering for
     the whole budget over the candidates no dearer than ``yearly`` (columns of ``matrix``, with
     ``cost``). When its sites fit the years it is kept as it is; otherwise the yearly model is
-    solved (:func:`_by_year`).
+    solved (:func:`by_year`).
     """
     chosen = np.asarray(chosen, dtype=np.int64)
     year = _pack(cost[chosen], yearly, years, deadline=deadline)
     if year is None:
-        return _by_year(
+        return by_year(
             matrix,
             weight,
             mask,
@@ -110,7 +110,7 @@ def _in_years(
     return _Phased(chosen, gains, year, bound, status, method)
 
 
-def _by_year(
+def by_year(
     matrix: sp.csr_array,
     weight: np.ndarray,
     mask: np.ndarray,
@@ -144,7 +144,7 @@ def _by_year(
         max_variables=max_variables,
     )
     left, left_weight = _left(matrix, weight, mask)
-    ordered, _ = _order_by_gain(left, left_weight, chosen)
+    ordered, _ = order_by_gain(left, left_weight, chosen)
     again = _pack(cost[ordered], yearly, years, deadline=deadline)
     if again is not None:
         chosen, year = ordered, again
@@ -154,12 +154,10 @@ def _by_year(
     return _Phased(chosen, gains, year, bound, status, method)
 
 
-def _model(
-    matrix: sp.csr_array, weight: np.ndarray, mask: np.ndarray, cost: np.ndarray
-) -> _Reduced:
+def _model(matrix: sp.csr_array, weight: np.ndarray, mask: np.ndarray, cost: np.ndarray) -> Reduced:
     """The reduced model of the points still to cover that some site reaches."""
     rows = np.flatnonzero(~mask & (weight > 0) & (np.diff(matrix.indptr) > 0))
-    return _reduce(sp.csr_array(matrix[rows]), weight[rows], cost)
+    return reduce_model(sp.csr_array(matrix[rows]), weight[rows], cost)
 
 
 def _left(
@@ -190,7 +188,7 @@ def _pack(cost: np.ndarray, yearly: float, years: int, *, deadline: float) -> np
     c = (rank[:, None] * np.arange(years, 0, -1, dtype=np.float64)[None, :]).ravel()
     once = sp.kron(sp.eye_array(n), np.ones((1, years)), format="csr")
     spend = sp.kron(cost[None, :], sp.eye_array(years), format="csr")
-    run = _highs(
+    run = solve_highs(
         c,
         [LinearConstraint(once, 1.0, 1.0), LinearConstraint(spend, -np.inf, room)],
         np.ones(n * years),
@@ -250,7 +248,7 @@ def _yearly(
         if n == 0:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, 0.0, OPTIMAL, MILP
-        by_gain, greedy_bound = _greedy(model, k=None, cost=own_cost, budget=yearly * years)
+        by_gain, greedy_bound = greedy_sites(model, k=None, cost=own_cost, budget=yearly * years)
         first_choice, bound = model.candidates[by_gain], min(bound, greedy_bound)
         start_method = GREEDY
     year = _first_fit(cost[first_choice], yearly, years)
@@ -262,7 +260,7 @@ def _yearly(
     # that were not would only be left out of the start, which stays feasible
     placed = position[start_sites] >= 0
     picked, picked_years = position[start_sites[placed]], start_years[placed]
-    start_value = _value(model, picked)
+    start_value = objective_of(model, picked)
     prices = _prices(own_cost)
     patterns = _patterns(prices, yearly)
     size = n * (years + 1) + m if patterns is None else n + m + patterns.shape[0]
@@ -286,7 +284,7 @@ def _yearly(
         start[n + m :] = _pattern_use(own_cost[picked], picked_years, prices, patterns)
     start[picked] = 1.0
     start[n : n + m] = np.minimum(model.matrix[:, picked].sum(axis=1), 1.0)
-    run = _highs(
+    run = solve_highs(
         c,
         constraints,
         upper,
@@ -312,7 +310,7 @@ def _yearly(
     return model.candidates[built], when, proved, status, MILP
 
 
-def _at_once(
+def prefer_at_once(
     matrix: sp.csr_array,
     weight: np.ndarray,
     mask: np.ndarray,
@@ -330,12 +328,12 @@ def _at_once(
     Otherwise the search for the whole budget usually finds a set that fits, faster.
     """
     prices = _prices(cost)
-    if prices.size == 0 or _affordable(yearly, float(prices[0])) > _FEW_A_YEAR:
+    if prices.size == 0 or affordable(yearly, float(prices[0])) > _FEW_A_YEAR:
         return False
     if _patterns(prices, yearly) is None:
         return False
     model = _model(matrix, weight, mask, cost)
-    picked, _ = _greedy(model, k=None, cost=cost[model.candidates], budget=yearly * years)
+    picked, _ = greedy_sites(model, k=None, cost=cost[model.candidates], budget=yearly * years)
     return bool(np.any(_first_fit(cost[model.candidates[picked]], yearly, years) < 0))
 
 
@@ -357,7 +355,7 @@ def _patterns(prices: np.ndarray, yearly: float) -> np.ndarray | None:
 
     def fill(i: int, left: float, dearer: tuple[int, ...]) -> bool:
         """The counts of prices ``i`` down to 0 in ``left`` yuan; False once too many."""
-        most = _affordable(left, float(prices[i]))
+        most = affordable(left, float(prices[i]))
         if i == 0:  # the cheapest takes what is left: no row has room for another site
             found.append((most, *dearer))
             return len(found) <= _MAX_PATTERNS
@@ -371,7 +369,7 @@ def _patterns(prices: np.ndarray, yearly: float) -> np.ndarray | None:
     return np.asarray(found, dtype=np.int64)
 
 
-def _affordable(budget: float, price: float) -> int:
+def affordable(budget: float, price: float) -> int:
     """How many sites at ``price`` (> 0) yuan a ``budget`` pays for, never more."""
     count = int(budget // price)
     while (count + 1) * price <= budget:
@@ -382,7 +380,7 @@ def _affordable(budget: float, price: float) -> int:
 
 
 def _pattern_program(
-    model: _Reduced, cost: np.ndarray, prices: np.ndarray, patterns: np.ndarray, years: int
+    model: Reduced, cost: np.ndarray, prices: np.ndarray, patterns: np.ndarray, years: int
 ) -> tuple[np.ndarray, list[LinearConstraint], np.ndarray, np.ndarray]:
     """Maximal covering with one budget per year, over the ways of filling a year.
 
@@ -452,7 +450,7 @@ def _pattern_years(
 
 
 def _yearly_program(
-    model: _Reduced, cost: np.ndarray, yearly: float, years: int
+    model: Reduced, cost: np.ndarray, yearly: float, years: int
 ) -> tuple[np.ndarray, list[LinearConstraint], np.ndarray, np.ndarray]:
     """Maximal covering with one budget per year, on a reduced model.
 
@@ -491,7 +489,7 @@ def _order_in_years(
     """The sites year by year, each year's in order of marginal gain given the years before.
 
     ``matrix`` and ``weight`` hold the points not yet covered. Sites that add nothing at their
-    turn are left out, as :func:`carecircle.siting._solve._order_by_gain` does.
+    turn are left out, as :func:`carecircle.siting._solve.order_by_gain` does.
     """
     left = np.ones(matrix.shape[0], dtype=bool)
     csc = sp.csc_array(matrix)
@@ -501,7 +499,7 @@ def _order_in_years(
     for t in range(years):
         these = chosen[year == t]
         rows = np.flatnonzero(left)
-        ordered, gained = _order_by_gain(sp.csr_array(matrix[rows]), weight[rows], these)
+        ordered, gained = order_by_gain(sp.csr_array(matrix[rows]), weight[rows], these)
         order.append(ordered)
         gains.append(gained)
         when.append(np.full(ordered.size, t, dtype=np.int64))

@@ -55,16 +55,16 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.optimize import LinearConstraint
 
-from .._validate import _as_count, _as_cover, _as_mask, _as_number, _as_values, _options
+from .._validate import as_count, as_cover, as_mask, as_number, as_values, solver_options
 from ..errors import InputError
-from ._capacity import _Flow, _flow_constraints, _lazy_greedy, _served
-from ._highs import _highs, _relaxation
-from ._outcome import _PROOF_TOL, GREEDY, HEURISTIC, MILP, OPTIMAL, TIME_LIMIT
-from ._reduction import _reduce, _row_groups, _value
-from ._set_cover import _set_cover_part, _set_cover_reduce
-from ._solve import _greedy, _lagrangian_bound, _order_by_gain, _swap_search
-from ._towns import _groups, _parts, _search
-from ._years import _affordable, _at_once, _by_year, _in_years
+from ._capacity import Flow, flow_constraints, lazy_greedy, max_served
+from ._highs import relaxation, solve_highs
+from ._outcome import GREEDY, HEURISTIC, MILP, OPTIMAL, PROOF_TOL, TIME_LIMIT
+from ._reduction import objective_of, reduce_model, row_groups
+from ._set_cover import set_cover_part, set_cover_reduce
+from ._solve import greedy_sites, lagrangian_bound, order_by_gain, swap_search
+from ._towns import exact_search, label_groups, part_labels
+from ._years import affordable, by_year, in_years, prefer_at_once
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +217,7 @@ def _solution(
     uncoverable: np.ndarray,
     start: float,
     mip_rel_gap: float,
-    proof_tol: float = _PROOF_TOL,
+    proof_tol: float = PROOF_TOL,
     assignment: sp.csr_array | None = None,
     year: np.ndarray | None = None,
 ) -> Solution:
@@ -251,14 +251,14 @@ def _prepare(
     cover: Any, weight: Any | None, covered: Any
 ) -> tuple[sp.csr_array, np.ndarray, np.ndarray, np.ndarray]:
     """Validated cover, weights (ones when None), covered flags and uncoverable rows."""
-    matrix = _as_cover(cover)
+    matrix = as_cover(cover)
     n_demand = matrix.shape[0]
     values = (
         np.ones(n_demand)
         if weight is None
-        else _as_values(weight, n_demand, "weight", "demand point")
+        else as_values(weight, n_demand, "weight", "demand point")
     )
-    mask = _as_mask(covered, n_demand)
+    mask = as_mask(covered, n_demand)
     reachable = np.diff(matrix.indptr) > 0
     uncoverable = np.flatnonzero(~mask & ~reachable)
     return matrix, values, mask, uncoverable
@@ -289,13 +289,13 @@ def _solve_coverage(
     live = np.diff(active.indptr) > 0
     rows, active = rows[live], sp.csr_array(active[np.flatnonzero(live)])
     full = sp.csr_array(matrix[rows])  # for the final ordering, all candidates
-    model = _reduce(active, weight[rows], None if cost is None else cost[usable])
+    model = reduce_model(active, weight[rows], None if cost is None else cost[usable])
     n, m = model.own.size, model.weight.size
     kept_cost: np.ndarray | None = None if cost is None else cost[usable][model.candidates]
 
     def done(picked: np.ndarray, bound: float, status: str, method: str) -> Solution:
         sites = usable[model.candidates[picked]]
-        chosen, gains = _order_by_gain(full, weight[rows], sites)
+        chosen, gains = order_by_gain(full, weight[rows], sites)
         objective = float(gains.sum())
         return _solution(
             chosen,
@@ -317,20 +317,20 @@ def _solve_coverage(
     if kept_cost is not None and budget is not None and float(kept_cost.sum()) <= budget:
         return done(np.arange(n), everything, OPTIMAL, MILP if exact else GREEDY)
 
-    heuristic, heuristic_bound = _greedy(model, k=k, cost=kept_cost, budget=budget)
+    heuristic, heuristic_bound = greedy_sites(model, k=k, cost=kept_cost, budget=budget)
     if exact and k is not None:
-        heuristic = _swap_search(model, heuristic, deadline=deadline)
+        heuristic = swap_search(model, heuristic, deadline=deadline)
     # a bound near the LP's for a few per cent of the time, should the LP itself not finish
-    lagrangian = _lagrangian_bound(
+    lagrangian = lagrangian_bound(
         model,
         k=k,
         cost=kept_cost,
         budget=budget,
-        floor=_value(model, heuristic),
+        floor=objective_of(model, heuristic),
         deadline=min(deadline, time.perf_counter() + _LAGRANGIAN_SHARE * time_limit_s),
     )
     bound = min(everything, heuristic_bound, lagrangian)
-    outcome = _search(
+    outcome = exact_search(
         model,
         k=k,
         cost=kept_cost,
@@ -424,8 +424,8 @@ def maximal_covering(
     """
     start = time.perf_counter()
     matrix, values, mask, uncoverable = _prepare(cover, weight, covered)
-    count = _as_count(k)
-    limit, gap, most = _options(time_limit_s, mip_rel_gap, max_variables)
+    count = as_count(k)
+    limit, gap, most = solver_options(time_limit_s, mip_rel_gap, max_variables)
     return _solve_coverage(
         matrix,
         values,
@@ -485,8 +485,8 @@ def greedy_maximal_covering(
     """
     start = time.perf_counter()
     matrix, values, mask, uncoverable = _prepare(cover, weight, covered)
-    count = _as_count(k)
-    limit, _, _ = _options(time_limit_s, 0.0, 1)
+    count = as_count(k)
+    limit, _, _ = solver_options(time_limit_s, 0.0, 1)
     return _solve_coverage(
         matrix,
         values,
@@ -568,26 +568,26 @@ def budgeted_covering(
     """
     start = time.perf_counter()
     matrix, values, mask, uncoverable = _prepare(cover, weight, covered)
-    costs = _as_values(cost, matrix.shape[1], "cost", "candidate")
-    money = _as_number(budget, "budget", "a finite amount of yuan ≥ 0")
+    costs = as_values(cost, matrix.shape[1], "cost", "candidate")
+    money = as_number(budget, "budget", "a finite amount of yuan ≥ 0")
     if isinstance(years, bool | np.bool_) or not isinstance(years, int | np.integer) or years < 1:
         msg = f"years is {years!r}; expected a whole number of years ≥ 1"
         raise InputError(msg)
     n_years = int(years)
-    limit, gap, most = _options(time_limit_s, mip_rel_gap, max_variables)
+    limit, gap, most = solver_options(time_limit_s, mip_rel_gap, max_variables)
     yearly = money / n_years
     buildable = np.flatnonzero(costs <= yearly)  # a site is paid for out of one year
     usable, usable_cost = sp.csr_array(matrix[:, buildable]), costs[buildable]
     each = float(costs[0]) if costs.size else 0.0
     flat = costs.size > 0 and bool(np.all(costs == each))
     # one price for all: each year buys a number of sites (every site when they are free)
-    count = None if not flat else costs.size if each == 0 else n_years * _affordable(yearly, each)
+    count = None if not flat else costs.size if each == 0 else n_years * affordable(yearly, each)
     if (
         n_years > 1
         and not flat
-        and _at_once(usable, values, mask, usable_cost, yearly=yearly, years=n_years)
+        and prefer_at_once(usable, values, mask, usable_cost, yearly=yearly, years=n_years)
     ):
-        phased = _by_year(
+        phased = by_year(
             usable,
             values,
             mask,
@@ -619,7 +619,7 @@ def budgeted_covering(
         )
         if n_years == 1:
             return replace(whole, chosen=_frozen(buildable[whole.chosen], np.int64))
-        phased = _in_years(
+        phased = in_years(
             usable,
             values,
             mask,
@@ -699,15 +699,15 @@ def set_covering(
     """
     start = time.perf_counter()
     matrix, values, mask, uncoverable = _prepare(cover, weight, covered)
-    limit, gap_limit, most = _options(time_limit_s, mip_rel_gap, max_variables)
+    limit, gap_limit, most = solver_options(time_limit_s, mip_rel_gap, max_variables)
     deadline = start + limit
     rows = np.flatnonzero(~mask & (np.diff(matrix.indptr) > 0))
     full = sp.csr_array(matrix[rows])
-    reduced, sites, forced = _set_cover_reduce(full)
+    reduced, sites, forced = set_cover_reduce(full)
     m, n = reduced.shape
 
     def done(picked: np.ndarray, bound: float, status: str, method: str) -> Solution:
-        chosen, gains = _order_by_gain(full, values[rows], np.concatenate([forced, picked]))
+        chosen, gains = order_by_gain(full, values[rows], np.concatenate([forced, picked]))
         objective = float(chosen.size)
         return _solution(
             chosen,
@@ -727,14 +727,14 @@ def set_covering(
     # parts no point links are independent set-covering problems: solved one by one, the
     # smallest first, their numbers of sites and bounds add up
     outcomes = [
-        _set_cover_part(
+        set_cover_part(
             sp.csr_array(reduced[:, part]),
             part,
             deadline=deadline,
             mip_rel_gap=gap_limit,
             use_milp=n <= most,
         )
-        for part in _groups(_parts(reduced))
+        for part in label_groups(part_labels(reduced))
     ]
     if n > most:
         logger.warning("set cover has %d sites (max_variables=%d); greedy used", n, most)
@@ -812,12 +812,12 @@ def capacitated_covering(
 
     """
     start = time.perf_counter()
-    matrix = _as_cover(cover)
+    matrix = as_cover(cover)
     n_demand, n_sites = matrix.shape
-    values = _as_values(weight, n_demand, "weight", "demand point")
-    cap = _as_values(capacity, n_sites, "capacity", "candidate", allow_inf=True)
-    count = _as_count(k)
-    limit, gap_limit, most = _options(time_limit_s, mip_rel_gap, max_variables)
+    values = as_values(weight, n_demand, "weight", "demand point")
+    cap = as_values(capacity, n_sites, "capacity", "candidate", allow_inf=True)
+    count = as_count(k)
+    limit, gap_limit, most = solver_options(time_limit_s, mip_rel_gap, max_variables)
     if (existing_cover is None) != (covered_capacity is None):
         given = "existing_cover" if existing_cover is not None else "covered_capacity"
         missing = "covered_capacity" if existing_cover is not None else "existing_cover"
@@ -826,7 +826,7 @@ def capacitated_covering(
     if existing_cover is None:
         existing = sp.csr_array((n_demand, 0), dtype=np.bool_)
     else:
-        existing = _as_cover(existing_cover, "existing_cover")
+        existing = as_cover(existing_cover, "existing_cover")
         if existing.shape[0] != n_demand:
             msg = (
                 f"existing_cover has {existing.shape[0]} rows; expected {n_demand}, one per "
@@ -837,7 +837,7 @@ def capacitated_covering(
     old_cap = (
         np.zeros(0)
         if covered_capacity is None
-        else _as_values(
+        else as_values(
             covered_capacity, n_old, "covered_capacity", "existing facility", allow_inf=True
         )
     )
@@ -849,13 +849,13 @@ def capacitated_covering(
     # merge points with the same reach (new sites, then existing ones, side by side)
     both = sp.hstack([matrix[rows], existing[rows]], format="csr")
     both.sort_indices()
-    group, first = _row_groups(both)
+    group, first = row_groups(both)
     group_weight = np.bincount(group, weights=values[rows], minlength=first.size)
     new = sp.coo_array(matrix[rows[first]])
     old = sp.coo_array(existing[rows[first]])
     reach_weight = np.bincount(new.col, weights=group_weight[new.row], minlength=n_sites)
     old_reach = np.bincount(old.col, weights=group_weight[old.row], minlength=n_old)
-    flow = _Flow(
+    flow = Flow(
         weight=group_weight,
         new_group=new.row.astype(np.int64),
         new_site=new.col.astype(np.int64),
@@ -865,21 +865,21 @@ def capacitated_covering(
         old_cap=np.minimum(old_cap, old_reach),
     )
     tol = 1e-9 * max(1.0, float(group_weight.sum()))
-    baseline, _, _ = _served(flow, np.zeros(0, dtype=np.int64))
+    baseline, _, _ = max_served(flow, np.zeros(0, dtype=np.int64))
     useful = np.flatnonzero(flow.cap > tol)
     evaluations: dict[tuple[int, ...], float] = {}
 
     def evaluate(sites: list[int]) -> float:
         key = tuple(sorted(sites))
         if key not in evaluations:
-            evaluations[key] = _served(flow, np.asarray(key, dtype=np.int64))[0]
+            evaluations[key] = max_served(flow, np.asarray(key, dtype=np.int64))[0]
         return evaluations[key]
 
     def done(picked: np.ndarray, total_bound: float, status: str, method: str) -> Solution:
         picked = np.sort(picked)
-        order, gains, _ = _lazy_greedy(evaluate, flow.cap[picked], picked, len(picked), tol)
+        order, gains, _ = lazy_greedy(evaluate, flow.cap[picked], picked, len(picked), tol)
         chosen = np.asarray(order, dtype=np.int64)
-        total, y, u = _served(flow, chosen)
+        total, y, u = max_served(flow, chosen)
         objective = max(total - baseline, 0.0)
         bound = max(total_bound - baseline, objective)
         # flows per merged group → shares of each original point
@@ -914,7 +914,7 @@ def capacitated_covering(
     if count >= useful.size:
         return done(useful, evaluate(useful.tolist()), OPTIMAL, MILP)
 
-    c, constraints, upper, n_x = _flow_constraints(flow, None)
+    c, constraints, upper, n_x = flow_constraints(flow, None)
     constraints.append(
         LinearConstraint(
             sp.csr_array(np.concatenate([np.ones(n_x), np.zeros(c.size - n_x)])[None, :]),
@@ -926,7 +926,7 @@ def capacitated_covering(
     timed_out = False
     if c.size <= most:
         integrality = np.concatenate([np.ones(n_x), np.zeros(c.size - n_x)])
-        run = _highs(
+        run = solve_highs(
             c,
             constraints,
             upper,
@@ -945,11 +945,11 @@ def capacitated_covering(
         logger.warning(
             "capacitated model has %d variables (max_variables=%d); greedy used", c.size, most
         )
-    greedy, _, greedy_bound = _lazy_greedy(evaluate, flow.cap[useful], useful, count, tol)
+    greedy, _, greedy_bound = lazy_greedy(evaluate, flow.cap[useful], useful, count, tol)
     bound = min(everything, greedy_bound)
     status = TIME_LIMIT if timed_out else HEURISTIC
     if c.size > most:
-        relaxed = _relaxation(c, constraints, upper, deadline=deadline, maximize=True)
+        relaxed = relaxation(c, constraints, upper, deadline=deadline, maximize=True)
         if relaxed is not None:
             bound = min(bound, relaxed.value + tol)
     return done(np.asarray(greedy, dtype=np.int64), bound, status, GREEDY)

@@ -23,7 +23,7 @@ import pandas as pd
 from scipy.sparse import csr_array
 
 from .. import terms, travel
-from .._validate import _as_number
+from .._validate import as_number
 from ..costing import costs as costing
 from ..errors import InputError
 from ..pipeline import (
@@ -424,9 +424,9 @@ def _within_years(
     if prices.size != 1 or prices[0] <= 0:
         return buildable, budget
     price = float(prices[0])
-    each_year = siting._affordable(yearly, price)
+    each_year = siting.affordable(yearly, price)
     money = (years * each_year) * price
-    if siting._affordable(budget, price) > years * each_year:  # the whole would buy more
+    if siting.affordable(budget, price) > years * each_year:  # the whole would buy more
         notes.append(
             f"at {price:,.0f} yuan a site, a year's {yearly:,.0f} yuan builds {each_year}: "
             f"{years * each_year} site(s) in {years} years"
@@ -480,8 +480,8 @@ def check_question(
             f"expected one of {', '.join(map(repr, target.tiers))}"
         )
         raise InputError(msg)
-    _as_number(spacing_m, "--spacing-m", "a number of metres > 0", positive=True)
-    _as_number(time_limit_s, "--time-limit-s", "a number of seconds > 0", positive=True)
+    as_number(spacing_m, "--spacing-m", "a number of metres > 0", positive=True)
+    as_number(time_limit_s, "--time-limit-s", "a number of seconds > 0", positive=True)
     if capacity and "area_per_resident_m2" not in policy.provision:
         msg = f"--capacity needs provision.area_per_resident_m2 in the profile {policy.name!r}"
         raise InputError(msg)

@@ -703,7 +703,7 @@ def planner(district, street, tmp_path):
 
     _, _, _, (comm_path, fac_path, cand_path, profile_path) = district
     spec = importlib.util.spec_from_file_location(
-        "plan_sites", Path(__file__).resolve().parents[1] / "scripts" / "plan_sites.py"
+        "plan_sites", Path(__file__).resolve().parents[2] / "scripts" / "plan_sites.py"
     )
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)

@@ -17,31 +17,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.optimize import OptimizeResult
+from siting_instances import HAND, HAND_WEIGHT
 
 from carecircle.siting import _highs, _outcome, _reduction, _solve
 from carecircle.siting import models as siting
 
-# The hand instance of tests/test_siting.py: greedy (with swaps) takes Z and W for 13 of 15
-# residents; the optimum is X and Y, every resident, which is also the LP bound.
-#   point  weight  reached by
-#   p0     5       X, Z
-#   p1     4       Y, Z
-#   p2     2       X, W
-#   p3     2       Y, W
-#   p4     1       X
-#   p5     1       Y
-HAND = np.array(
-    [
-        [1, 0, 1, 0],
-        [0, 1, 1, 0],
-        [1, 0, 0, 1],
-        [0, 1, 0, 1],
-        [1, 0, 0, 0],
-        [0, 1, 0, 0],
-    ],
-    dtype=bool,
-)
-HAND_WEIGHT = np.array([5.0, 4.0, 2.0, 2.0, 1.0, 1.0])
+# HAND (siting_instances): greedy (with swaps) takes Z and W for 13 of 15 residents; the
+# optimum is X and Y, every resident, which is also the LP bound.
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,7 +42,7 @@ def test_a_search_calling_a_solution_short_of_its_bound_optimal_is_not_believed(
         x[[2, 3]] = 1.0
         return _claims_optimal(x, 13.0, 15.0)
 
-    monkeypatch.setattr(_solve, "_branch_and_bound", short)
+    monkeypatch.setattr(_solve, "branch_and_bound", short)
     solution = siting.maximal_covering(HAND, HAND_WEIGHT, 2)
     assert solution.objective == 13.0
     assert solution.bound == pytest.approx(15.0)
@@ -76,7 +58,7 @@ def test_a_capacitated_run_short_of_its_bound_is_not_optimal(monkeypatch):
         x[0] = 1.0
         return _claims_optimal(x, 8.0, 10.0)
 
-    monkeypatch.setattr(siting, "_highs", short)
+    monkeypatch.setattr(siting, "solve_highs", short)
     cover = np.array([[1, 0], [1, 1]], dtype=bool)
     solution = siting.capacitated_covering(cover, [10.0, 10.0], [8.0, 12.0], 1)
     assert solution.chosen.tolist() == [0]
@@ -86,7 +68,7 @@ def test_a_capacitated_run_short_of_its_bound_is_not_optimal(monkeypatch):
     assert solution.gap == pytest.approx(2 / 10)
 
 
-def _made(objective, bound, status, *, mip_rel_gap=0.0, proof_tol=_outcome._PROOF_TOL):
+def _made(objective, bound, status, *, mip_rel_gap=0.0, proof_tol=_outcome.PROOF_TOL):
     return siting._solution(
         [0],
         [objective],
@@ -161,8 +143,8 @@ class _GivesBack:
 
 def _hand_programme():
     """The covering programme of the hand instance for two sites, and greedy's start."""
-    model = _reduction._reduce(sp.csr_array(HAND), HAND_WEIGHT, None)
-    c, constraints, upper, integrality = _solve._coverage_program(
+    model = _reduction.reduce_model(sp.csr_array(HAND), HAND_WEIGHT, None)
+    c, constraints, upper, integrality = _solve.coverage_program(
         model, np.ones(model.own.size), 2.0
     )
     picked = np.flatnonzero(np.isin(model.candidates, [2, 3]))  # Z and W
@@ -180,7 +162,7 @@ def _solved(monkeypatch, wrap, *, start):
 
     monkeypatch.setattr(_highs, "_quiet_solver", solver)
     c, constraints, upper, integrality, greedy = _hand_programme()
-    run = _highs._highs(
+    run = _highs.solve_highs(
         c,
         constraints,
         upper,
@@ -232,7 +214,7 @@ def test_scipy_milp_answers_are_checked_too(monkeypatch):
 
     monkeypatch.setattr(_highs, "_highspy", lambda: None)
     monkeypatch.setattr(_highs, "milp", fake_milp)
-    run = _highs._highs(
+    run = _highs.solve_highs(
         c,
         constraints,
         upper,
