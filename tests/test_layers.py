@@ -130,8 +130,8 @@ def _loaded_after(statement: str) -> set[str]:
     ("statement", "never"),
     [
         ("import carecircle", {"folium", "matplotlib", "openpyxl", "geopandas", "scipy"}),
-        ("import carecircle.costing", {"folium", "geopandas", "matplotlib", "shapely"}),
-        ("import carecircle.plan", {"folium", "geopandas", "matplotlib", "shapely"}),
+        ("import carecircle.costing", {"folium", "geopandas", "matplotlib", "shapely", "scipy"}),
+        ("import carecircle.plan", {"folium", "geopandas", "matplotlib", "shapely", "scipy"}),
         ("import carecircle.pipeline", {"folium", "matplotlib", "openpyxl"}),
         ("import carecircle.siting", {"folium", "matplotlib", "openpyxl"}),
     ],

@@ -55,9 +55,10 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.optimize import LinearConstraint
 
-from .._validate import as_count, as_cover, as_mask, as_number, as_values, solver_options
+from .._validate import as_number
 from ..errors import InputError
 from ._capacity import Flow, flow_constraints, lazy_greedy, max_served
+from ._checks import as_count, as_cover, as_mask, as_values, solver_options
 from ._highs import relaxation, solve_highs
 from ._outcome import GREEDY, HEURISTIC, MILP, OPTIMAL, PROOF_TOL, TIME_LIMIT
 from ._reduction import objective_of, reduce_model, row_groups
