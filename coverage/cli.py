@@ -613,7 +613,7 @@ def _print_townships(analysis: pipeline.Analysis) -> None:
     print(f"By township ({analysis.policy.title}):")
     headers = ["township", "communities"]
     for circle in circles:
-        minutes = "/".join(f"{m:g}" for m in sorted(set(circle.minutes.values())))
+        minutes = "/".join(f"{m:g}" for m in circle.limits)
         headers.append(f"{circle.name} ({minutes} min) share")
         headers.append(f"{circle.name} not covered")
     headers += ["centres", "with station"]

@@ -61,6 +61,55 @@ sliver whose box is vast keeps its coarser points rather than cost millions of t
 
 _EARTH_RADIUS_M = 6_371_008.8  # mean radius, for the area of a cell in degrees
 
+ELDERLY = "elderly"
+"""The ``basis`` of a community whose older residents are known: its shares are of them."""
+
+POPULATION = "population"
+"""The ``basis`` of a community whose older residents are not known: its shares are of all."""
+
+
+def residents_basis(communities: pd.DataFrame) -> np.ndarray:
+    """Who counts as each community's residents: :data:`ELDERLY` or :data:`POPULATION`.
+
+    A community's residents are its older residents (``elderly``) where that count is known,
+    else everyone (``population``); :func:`community_residents` counts them.
+
+    Parameters
+    ----------
+    communities : pandas.DataFrame
+        With ``elderly`` (NaN where unknown), in people.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``"elderly"`` or ``"population"`` per community, in order.
+
+    """
+    elderly = communities["elderly"].to_numpy(dtype=float)
+    return np.where(np.isfinite(elderly), ELDERLY, POPULATION)
+
+
+def community_residents(communities: pd.DataFrame) -> np.ndarray:
+    """The residents counted in each community, in people (see :func:`residents_basis`).
+
+    Its older residents where ``elderly`` is known, else its ``population``; 0 where neither
+    is.
+
+    Parameters
+    ----------
+    communities : pandas.DataFrame
+        With ``elderly`` and ``population`` (NaN where unknown), in people.
+
+    Returns
+    -------
+    numpy.ndarray
+        One count per community, in order.
+
+    """
+    elderly = communities["elderly"].to_numpy(dtype=float)
+    population = communities["population"].to_numpy(dtype=float)
+    return np.nan_to_num(np.where(np.isfinite(elderly), elderly, population))
+
 
 @dataclass(frozen=True)
 class DemandPoints:

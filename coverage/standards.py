@@ -26,6 +26,7 @@ from scipy.spatial import KDTree
 
 from . import travel
 from ._validate import _speed
+from .circles import by_township
 from .errors import InputError
 from .inputs.readers import check_community_ids, check_shared_stations, layer_where
 from .network import WalkNetwork, main_parts
@@ -373,16 +374,17 @@ def check_townships(
     policy: Policy,
 ) -> pd.DataFrame:
     """One centre per township and a station or point for every community and village."""
-    town = communities["township"].astype(str).replace("", "—")
     frame = pd.DataFrame(
-        {"township": town, "served": community_checks["station_status"] != "missing"}
+        {
+            "township": communities["township"],
+            "served": community_checks["station_status"] != "missing",
+        }
     )
-    groups = frame.groupby("township", sort=True)
+    groups = by_township(frame)
     table = pd.DataFrame(
         {"communities": groups.size(), "communities_with_station": groups["served"].sum()}
     )
-    fac_town = facilities["township"].astype(str).replace("", "—")
-    centres = facilities.loc[facilities["tier"].isin(CENTRE_TIERS)].groupby(fac_town).size()
+    centres = by_township(facilities.loc[facilities["tier"].isin(CENTRE_TIERS)]).size()
     table["centres"] = centres.reindex(table.index).fillna(0).astype(int)
     table["station_coverage"] = (table["communities_with_station"] / table["communities"]).round(3)
     centre_rule = policy.provision.get("one_centre_per_township")
@@ -507,7 +509,7 @@ def centre_stations(
         method = "straight_line"
     minutes = seconds / 60.0
     limit = (
-        policy.circle(circle).minutes["urban"]
+        float(policy.circle(circle).minutes_for("urban"))
         if any(c.name == circle for c in policy.circles)
         else np.inf
     )
