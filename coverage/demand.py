@@ -25,8 +25,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import Transformer
 
+from .coords import check_crs
 from .errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -162,12 +163,7 @@ def place(
     DemandPoints
 
     """
-    if communities.crs is None or not CRS.from_user_input(communities.crs).is_projected:
-        msg = (
-            "communities must be in a projected CRS to place demand points, "
-            f"got {communities.crs!r}"
-        )
-        raise InputError(msg)
+    check_crs(communities.crs, what="the communities (to place demand points)", projected=True)
     geoms = communities.geometry.to_numpy()
     usable = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
     method = pd.Series("none", index=np.arange(len(communities)), dtype=object)
@@ -297,9 +293,7 @@ def _raster_points(
         msg = f"{path}: not a readable raster ({exc}); expected a GeoTIFF of residents per cell"
         raise InputError(msg) from exc
     with src_ctx as src:
-        if src.crs is None:
-            msg = f"{path}: the raster has no CRS; set one (e.g. EPSG:4326) in the file"
-            raise InputError(msg)
+        check_crs(src.crs, what=f"{path}: the raster")
         to_raster = Transformer.from_crs(communities.crs, src.crs, always_xy=True)
         minx, miny, maxx, maxy = communities.total_bounds
         bx, by = to_raster.transform([minx, maxx, minx, maxx], [miny, miny, maxy, maxy])

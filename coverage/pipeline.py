@@ -19,7 +19,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 from tqdm.auto import tqdm
 
 from . import _memory, demand, isochrones, standards, terrain, travel
@@ -27,6 +26,7 @@ from . import circles as circles_mod
 from ._parallel import side_by_side
 from ._validate import _speed, as_text
 from ._version import __version__
+from .coords import check_same_crs
 from .errors import InputError
 from .inputs import readers as inputs
 from .network import WalkNetwork, describe_components, kept_parts, main_parts
@@ -424,15 +424,7 @@ def prepare(
 
     Parameters are as for :func:`analyze`.
     """
-    if communities.crs is None or facilities.crs is None:
-        msg = "communities and facilities must have a CRS"
-        raise InputError(msg)
-    if not CRS.from_user_input(communities.crs).equals(CRS.from_user_input(facilities.crs)):
-        msg = (
-            f"communities are in {CRS.from_user_input(communities.crs).name!r} but facilities in "
-            f"{CRS.from_user_input(facilities.crs).name!r}; reproject one with .to_crs() first"
-        )
-        raise InputError(msg)
+    check_same_crs(communities.crs, facilities.crs, what=("the communities", "the facilities"))
     speed = _speed(speed_m_s, policy.speed_m_s)
 
     whole = net

@@ -27,7 +27,7 @@ from scipy.spatial import KDTree
 from . import travel
 from ._validate import _speed
 from .circles import by_township
-from .errors import InputError
+from .coords import check_same_crs
 from .inputs.readers import check_community_ids, check_shared_stations, layer_where
 from .network import WalkNetwork, main_parts
 from .policy import Policy
@@ -135,7 +135,7 @@ def check(
     Checks
 
     """
-    _same_crs(communities, facilities)
+    check_same_crs(communities.crs, facilities.crs, what=("the communities", "the facilities"))
     placed = locate(facilities, communities)
     fac = check_facilities(placed, communities, policy)
     links = centre_stations(placed, policy, net=net, speed_m_s=speed_m_s)
@@ -153,7 +153,7 @@ def locate(facilities: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.G
     wins; otherwise the community polygon containing the facility. A facility outside every
     community gets ``""``. A ``township`` column in the facilities wins over the community's.
     """
-    _same_crs(communities, facilities)
+    check_same_crs(communities.crs, facilities.crs, what=("the communities", "the facilities"))
     out = facilities.copy()
     comm_ids = communities["id"].astype(str).to_numpy()
     check_community_ids(out, communities)
@@ -609,12 +609,3 @@ def _ratio(part: float, whole: float, known: bool) -> tuple[float, str]:
     if not known or whole <= 0:
         return np.nan, "no data"
     return float(part) / float(whole), f"{part:g} of {whole:g}"
-
-
-def _same_crs(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> None:
-    if a.crs is None or b.crs is None or not a.crs.equals(b.crs):
-        msg = (
-            f"communities are in {a.crs!r} but facilities in {b.crs!r}; "
-            "reproject one with .to_crs() first"
-        )
-        raise InputError(msg)

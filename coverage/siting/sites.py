@@ -25,6 +25,7 @@ from scipy.sparse import csr_array
 from .. import terms, travel
 from .._validate import _as_number
 from ..circles import by_township, pooled_share, share_status
+from ..coords import check_crs
 from ..costing import costs as costing
 from ..errors import InputError
 from ..pipeline import (
@@ -193,6 +194,7 @@ def propose(
             "around the communities not covered"
         )
     else:
+        check_crs(candidate_sites.crs, what="the candidate sites")
         sites = candidate_sites.to_crs(net.crs).reset_index(drop=True)
         check_near(net, sites, label="candidate sites")
     if len(sites) == 0:
