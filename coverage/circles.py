@@ -3,13 +3,21 @@
 Works on arrays: the walking time of every demand point to the nearest facility of the circle,
 the point's share of its community, and the community table. Returns one row per community,
 with no community dropped.
+
+The coverage rules each live here once: :func:`share_status` (a share's status) and the
+township roll-up (:func:`by_township`, :func:`pooled_share`); who counts as a resident is
+:func:`carecircle.demand.community_residents`, a circle's minutes by community kind
+:meth:`carecircle.policy.Circle.minutes_for`.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
+from . import demand
 from .policy import Circle
 from .terms import (
     COVERED as COVERED,
@@ -32,6 +40,40 @@ from .terms import (
 from .terms import (
     UNCOVERED as UNCOVERED,
 )
+
+if TYPE_CHECKING:
+    from pandas.core.groupby import DataFrameGroupBy
+
+
+def share_status(
+    share: np.ndarray, *, covered_min_share: float, partial_min_share: float
+) -> np.ndarray:
+    """The status of each share of residents within a circle.
+
+    The one status rule: ``covered`` at or above ``covered_min_share``, ``partial`` above
+    ``partial_min_share``, else ``uncovered`` (also for a NaN share). Callers then put the
+    statuses that do not come from a share (``no_facility``, ``outside_network``,
+    ``no_population``, an ``input_status``) over these.
+
+    Parameters
+    ----------
+    share : numpy.ndarray
+        Shares of residents within the circle, 0 to 1 (NaN where unknown).
+    covered_min_share, partial_min_share : float, keyword-only
+        The policy's thresholds (``[status]``), shares 0 to 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        Statuses (object strings), shaped like ``share``.
+
+    """
+    share = np.asarray(share, dtype=float)
+    return np.where(
+        share >= covered_min_share,
+        COVERED,
+        np.where(share > partial_min_share, PARTIAL, UNCOVERED),
+    ).astype(object)
 
 
 def summarize(
@@ -82,14 +124,9 @@ def summarize(
 
     """
     n = len(communities)
-    elderly = communities["elderly"].to_numpy(dtype=float)
-    population = communities["population"].to_numpy(dtype=float)
-    has_elderly = np.isfinite(elderly)
-    base = np.where(has_elderly, elderly, population)
-    kind = communities["kind"].to_numpy()
-    minutes = np.where(kind == "rural", circle.minutes["rural"], circle.minutes["urban"])
+    minutes = circle.minutes_for(communities["kind"].to_numpy())
 
-    people = point_weight * np.nan_to_num(base)[point_community]
+    people = point_weight * demand.community_residents(communities)[point_community]
     limit_s = minutes[point_community] * 60.0
     inside = time_s <= limit_s
     residents = np.bincount(point_community, weights=people, minlength=n)
@@ -102,11 +139,9 @@ def summarize(
     p90_s = _weighted_quantile(point_community, time_s, point_weight, 0.9, n)
     nearest_id = _main_facility(point_community, nearest, people, facility_ids, n)
 
-    status = np.where(
-        share >= covered_min_share,
-        COVERED,
-        np.where(share > partial_min_share, PARTIAL, UNCOVERED),
-    ).astype(object)
+    status = share_status(
+        share, covered_min_share=covered_min_share, partial_min_share=partial_min_share
+    )
     if len(facility_ids) == 0:
         status[:] = NO_FACILITY
     has_points = np.bincount(point_community, minlength=n) > 0
@@ -120,7 +155,7 @@ def summarize(
     return pd.DataFrame(
         {
             "minutes": minutes,
-            "basis": np.where(has_elderly, "elderly", "population"),
+            "basis": demand.residents_basis(communities),
             "residents": np.where(bad_input, np.nan, residents),
             "within": np.where(bad_input, np.nan, within),
             "share": share,
@@ -131,6 +166,68 @@ def summarize(
         },
         index=communities.index,
     )
+
+
+NO_TOWNSHIP = "—"
+"""The township of a community (or facility) whose ``township`` is blank, in every roll-up."""
+
+
+def township_names(township: pd.Series) -> pd.Series:
+    """The township each row is rolled up under: its ``township`` as text, blank as ``—``.
+
+    Parameters
+    ----------
+    township : pandas.Series
+        A ``township`` column (text; blank or NaN where unknown).
+
+    Returns
+    -------
+    pandas.Series
+        Text, indexed like ``township``, :data:`NO_TOWNSHIP` where it was blank.
+
+    """
+    return township.fillna("").astype(str).replace("", NO_TOWNSHIP)
+
+
+def by_township(frame: pd.DataFrame) -> DataFrameGroupBy:
+    """The rows of ``frame`` grouped by township (:func:`township_names`), townships sorted.
+
+    The one township roll-up: every per-township table (coverage, siting before and after,
+    centres and stations) groups its communities, or facilities, this way.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        With a ``township`` column.
+
+    Returns
+    -------
+    pandas.core.groupby.DataFrameGroupBy
+        Keyed by ``township``.
+
+    """
+    named = frame.assign(township=township_names(frame["township"]))
+    return named.groupby("township", sort=True)
+
+
+def pooled_share(within: pd.Series, residents: pd.Series) -> pd.Series:
+    """A group's share within a circle: its residents within over all its residents.
+
+    A township's share pools its communities' residents (a large community weighs more than a
+    small one); NaN where the group has none.
+
+    Parameters
+    ----------
+    within, residents : pandas.Series
+        Residents within the circle and residents counted, summed per group, in people.
+
+    Returns
+    -------
+    pandas.Series
+        Shares, 0 to 1, indexed like ``residents``.
+
+    """
+    return within / residents.where(residents > 0)
 
 
 def _weighted_quantile(

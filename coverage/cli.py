@@ -30,14 +30,12 @@ from .errors import InputError
 from .inputs import readers as inputs
 from .outputs import maps
 from .outputs._files import (
-    ANALYSIS_OUTPUTS,
-    AUDIT_OUTPUTS,
-    CHECK_OUTPUTS,
-    COST_OUTPUTS,
-    SITE_OUTPUTS,
+    ANALYSIS_FILES,
+    SITING_FILES,
     Interrupted,
     atomic,
     interruptible,
+    output_names,
     run_folder,
 )
 
@@ -54,16 +52,6 @@ _INPUT_FILES = (
     "divisions",
 )
 """The commands' options that name an input file, which ``--out`` must not overwrite."""
-
-_WRITES = {
-    "analyze": ANALYSIS_OUTPUTS,
-    "demo": ANALYSIS_OUTPUTS,
-    "check": CHECK_OUTPUTS,
-    "site": SITE_OUTPUTS,
-    "cost": COST_OUTPUTS,
-    "plan-audit": AUDIT_OUTPUTS,
-}
-"""The files each command writes into its --out folder."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with run_folder(
                 args.out or _default_out(args),
                 command=args.command,
-                writes=_WRITES[args.command],
+                writes=output_names(args.command),
                 inputs={
                     f"--{name.replace('_', '-')}": getattr(args, name, None)
                     for name in _INPUT_FILES
@@ -502,7 +490,8 @@ def _print_proposal(proposal: Any) -> None:
     print(f"Residents within the circle: {before:.1%} before, {after:.1%} after.")
     if len(proposal.uncoverable):
         total = proposal.uncoverable["residents"].sum()
-        print(f"{total:,.0f} residents cannot be covered by any candidate (see uncoverable.csv).")
+        seen = SITING_FILES["uncoverable"]
+        print(f"{total:,.0f} residents cannot be covered by any candidate (see {seen}).")
     for note in proposal.notes:
         print(f"note: {note}")
     print()
@@ -596,7 +585,7 @@ def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> 
             fmap.save(str(tmp))
         return path
 
-    also = {"map": ("map.html", write_map)} if analysis.circles_measured else {}
+    also = {"map": (ANALYSIS_FILES["map"], write_map)} if analysis.circles_measured else {}
     written = outputs.write_all(analysis, out, lang=args.lang, progress=progress, also=also)
     _print_townships(analysis)
     _print_standards(analysis)
@@ -613,7 +602,7 @@ def _print_townships(analysis: pipeline.Analysis) -> None:
     print(f"By township ({analysis.policy.title}):")
     headers = ["township", "communities"]
     for circle in circles:
-        minutes = "/".join(f"{m:g}" for m in sorted(set(circle.minutes.values())))
+        minutes = "/".join(f"{m:g}" for m in circle.limits)
         headers.append(f"{circle.name} ({minutes} min) share")
         headers.append(f"{circle.name} not covered")
     headers += ["centres", "with station"]

@@ -13,6 +13,9 @@ BD-09, as reported by the library).
 
 GCJ-02 is the identity outside China. BD-09 applies its constant shift everywhere, as the
 public BD-09 formula does, so BD-09 input should only be declared for places in China.
+
+:func:`check_crs` and :func:`check_same_crs` are the one CRS check of every user layer,
+raster and DEM (after geopandas' ``_check_crs``): one rule, one message.
 """
 
 from __future__ import annotations
@@ -59,6 +62,81 @@ def _wgs84_to_bd09(lon: float, lat: float) -> tuple[float, float]:
 
 _TO_WGS84: dict[str, _PointFn] = {"gcj02": _gcj02_to_wgs84, "bd09": _bd09_to_wgs84}
 _FROM_WGS84: dict[str, _PointFn] = {"gcj02": _wgs84_to_gcj02, "bd09": _wgs84_to_bd09}
+
+
+def check_crs(crs: Any, *, what: str, projected: bool = False) -> CRS:
+    """The CRS of a layer or raster, refused in one line when it has none.
+
+    Parameters
+    ----------
+    crs : pyproj.CRS, str, rasterio CRS or None
+        The CRS found (a GeoDataFrame's ``.crs``, a raster's ``.crs``).
+    what : str, keyword-only
+        What holds it, for the message: ``"dem.tif: the DEM"``, ``"communities.gpkg: layer
+        'communities'"``, ``"the facilities"``.
+    projected : bool, keyword-only
+        Also refuse a CRS that is not projected (metric work needs metres).
+
+    Returns
+    -------
+    pyproj.CRS
+
+    Raises
+    ------
+    InputError
+        When ``crs`` is None (or, with ``projected``, geographic).
+
+    Examples
+    --------
+    >>> check_crs("EPSG:4326", what="the communities").to_epsg()
+    4326
+
+    """
+    if crs is None:
+        msg = (
+            f"{what} has no coordinate reference system (CRS); set one in the file, e.g. "
+            "EPSG:4326 for longitude/latitude (a GeoDataFrame: .set_crs())"
+        )
+        raise InputError(msg)
+    found = CRS.from_user_input(crs)
+    if projected and not found.is_projected:
+        msg = (
+            f"{what} is in {found.name!r}, which is not projected; expected a projected CRS in "
+            "metres (reproject with .to_crs(), e.g. to .estimate_utm_crs())"
+        )
+        raise InputError(msg)
+    return found
+
+
+def check_same_crs(first: Any, second: Any, *, what: tuple[str, str]) -> CRS:
+    """The one CRS two layers share, refused in one line when they differ.
+
+    Parameters
+    ----------
+    first, second : pyproj.CRS, str or None
+        The two layers' CRSs (each checked by :func:`check_crs`).
+    what : tuple of str, keyword-only
+        What the two layers are, for the message: ``("the communities", "the facilities")``.
+
+    Returns
+    -------
+    pyproj.CRS
+
+    Raises
+    ------
+    InputError
+        When either has no CRS, or they differ.
+
+    """
+    crs_a = check_crs(first, what=what[0])
+    crs_b = check_crs(second, what=what[1])
+    if not crs_a.equals(crs_b):
+        msg = (
+            f"{what[0]} are in {crs_a.name!r} but {what[1]} in {crs_b.name!r}; expected one "
+            "CRS: reproject one with .to_crs() first"
+        )
+        raise InputError(msg)
+    return crs_a
 
 
 def check_system(system: str) -> str:

@@ -25,8 +25,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import Transformer
 
+from .coords import check_crs
 from .errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,55 @@ MAX_REFINE_CELLS = 1_000_000
 sliver whose box is vast keeps its coarser points rather than cost millions of tests."""
 
 _EARTH_RADIUS_M = 6_371_008.8  # mean radius, for the area of a cell in degrees
+
+ELDERLY = "elderly"
+"""The ``basis`` of a community whose older residents are known: its shares are of them."""
+
+POPULATION = "population"
+"""The ``basis`` of a community whose older residents are not known: its shares are of all."""
+
+
+def residents_basis(communities: pd.DataFrame) -> np.ndarray:
+    """Who counts as each community's residents: :data:`ELDERLY` or :data:`POPULATION`.
+
+    A community's residents are its older residents (``elderly``) where that count is known,
+    else everyone (``population``); :func:`community_residents` counts them.
+
+    Parameters
+    ----------
+    communities : pandas.DataFrame
+        With ``elderly`` (NaN where unknown), in people.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``"elderly"`` or ``"population"`` per community, in order.
+
+    """
+    elderly = communities["elderly"].to_numpy(dtype=float)
+    return np.where(np.isfinite(elderly), ELDERLY, POPULATION)
+
+
+def community_residents(communities: pd.DataFrame) -> np.ndarray:
+    """The residents counted in each community, in people (see :func:`residents_basis`).
+
+    Its older residents where ``elderly`` is known, else its ``population``; 0 where neither
+    is.
+
+    Parameters
+    ----------
+    communities : pandas.DataFrame
+        With ``elderly`` and ``population`` (NaN where unknown), in people.
+
+    Returns
+    -------
+    numpy.ndarray
+        One count per community, in order.
+
+    """
+    elderly = communities["elderly"].to_numpy(dtype=float)
+    population = communities["population"].to_numpy(dtype=float)
+    return np.nan_to_num(np.where(np.isfinite(elderly), elderly, population))
 
 
 @dataclass(frozen=True)
@@ -113,12 +163,7 @@ def place(
     DemandPoints
 
     """
-    if communities.crs is None or not CRS.from_user_input(communities.crs).is_projected:
-        msg = (
-            "communities must be in a projected CRS to place demand points, "
-            f"got {communities.crs!r}"
-        )
-        raise InputError(msg)
+    check_crs(communities.crs, what="the communities (to place demand points)", projected=True)
     geoms = communities.geometry.to_numpy()
     usable = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
     method = pd.Series("none", index=np.arange(len(communities)), dtype=object)
@@ -248,9 +293,7 @@ def _raster_points(
         msg = f"{path}: not a readable raster ({exc}); expected a GeoTIFF of residents per cell"
         raise InputError(msg) from exc
     with src_ctx as src:
-        if src.crs is None:
-            msg = f"{path}: the raster has no CRS; set one (e.g. EPSG:4326) in the file"
-            raise InputError(msg)
+        check_crs(src.crs, what=f"{path}: the raster")
         to_raster = Transformer.from_crs(communities.crs, src.crs, always_xy=True)
         minx, miny, maxx, maxy = communities.total_bounds
         bx, by = to_raster.transform([minx, maxx, minx, maxx], [miny, miny, maxy, maxy])

@@ -50,6 +50,7 @@ from scipy import ndimage
 
 from .network import WalkNetwork
 from .policy import Walking
+from .terms import NOT_COVERED
 from .terrain import Elevation, access_walk_m
 from .travel import NodeTimes, Snap, node_times, point_times, reach, to_ends_m
 
@@ -734,7 +735,7 @@ def uncovered_areas(
     rows = []
     for name in circle_names:
         status = communities[f"{name}_status"]
-        todo = communities[status.isin(["partial", "uncovered", "no_facility"])]
+        todo = communities[status.isin(NOT_COVERED)]
         for minutes, group in todo.groupby(f"{name}_minutes", sort=True):
             rings = circles[(circles["circle"] == name) & (circles["minutes"] == minutes)]
             shapes = rings.geometry.to_numpy()

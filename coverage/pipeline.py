@@ -19,7 +19,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 from tqdm.auto import tqdm
 
 from . import _memory, demand, isochrones, standards, terrain, travel
@@ -27,6 +26,7 @@ from . import circles as circles_mod
 from ._parallel import side_by_side
 from ._validate import as_text, walking_speed
 from ._version import __version__
+from .coords import check_same_crs
 from .errors import InputError
 from .inputs import readers as inputs
 from .network import WalkNetwork, describe_components, kept_parts, main_parts
@@ -398,14 +398,14 @@ class Prepared:
     def point_limits_s(self, circle: Circle) -> np.ndarray:
         """Each demand point's time limit for ``circle``, in seconds (urban or rural)."""
         kind = self.communities["kind"].to_numpy()[self.points.community]
-        minutes = np.where(kind == "rural", circle.minutes["rural"], circle.minutes["urban"])
-        return minutes * 60.0
+        return circle.minutes_for(kind) * 60.0
 
     def point_residents(self) -> np.ndarray:
-        """Residents counted at each point: older residents when known, else everyone."""
-        elderly = self.communities["elderly"].to_numpy(dtype=float)
-        population = self.communities["population"].to_numpy(dtype=float)
-        base = np.nan_to_num(np.where(np.isfinite(elderly), elderly, population))
+        """Residents counted at each point (:func:`carecircle.demand.community_residents`).
+
+        None in a community whose ``input_status`` is not ``ok``.
+        """
+        base = demand.community_residents(self.communities)
         usable = (self.communities["input_status"] == "ok").to_numpy()
         return self.points.weight * np.where(usable, base, 0.0)[self.points.community]
 
@@ -424,15 +424,7 @@ def prepare(
 
     Parameters are as for :func:`analyze`.
     """
-    if communities.crs is None or facilities.crs is None:
-        msg = "communities and facilities must have a CRS"
-        raise InputError(msg)
-    if not CRS.from_user_input(communities.crs).equals(CRS.from_user_input(facilities.crs)):
-        msg = (
-            f"communities are in {CRS.from_user_input(communities.crs).name!r} but facilities in "
-            f"{CRS.from_user_input(facilities.crs).name!r}; reproject one with .to_crs() first"
-        )
-        raise InputError(msg)
+    check_same_crs(communities.crs, facilities.crs, what=("the communities", "the facilities"))
     speed = walking_speed(speed_m_s, policy.speed_m_s)
 
     whole = net
@@ -824,16 +816,15 @@ def township_table(communities: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         The profile (for the circle names).
 
     """
-    frame = communities.assign(township=communities["township"].replace("", "—"))
-    groups = frame.groupby("township", sort=True)
+    groups = circles_mod.by_township(communities)
     table = pd.DataFrame({"communities": groups.size()})
     for circle in policy.circles:
-        if f"{circle.name}_status" not in frame:
+        if f"{circle.name}_status" not in communities:
             continue
         residents = groups[f"{circle.name}_residents"].sum()
         within = groups[f"{circle.name}_within"].sum()
         table[f"{circle.name}_residents"] = residents.round(0)
-        table[f"{circle.name}_share"] = (within / residents.where(residents > 0)).round(3)
+        table[f"{circle.name}_share"] = circles_mod.pooled_share(within, residents).round(3)
         table[f"{circle.name}_not_covered"] = groups[f"{circle.name}_status"].apply(
             lambda s: int((s != circles_mod.COVERED).sum())
         )
@@ -886,7 +877,7 @@ def walking_circles(
     """
     rows = []
     ids, tiers = places["id"].to_numpy(), places["tier"].to_numpy()
-    for minutes in sorted(set(circle.minutes.values())):
+    for minutes in circle.limits:
 
         def drawn(part: np.ndarray, *, shown: bool, minutes: float = minutes) -> list[Any]:
             found = isochrones.polygons(
@@ -952,7 +943,7 @@ def circle_raster(
     isochrones.EdgeRaster
 
     """
-    longest_s = max((m for c in policy.circles for m in c.minutes.values()), default=0.0) * 60.0
+    longest_s = max((c.max_minutes for c in policy.circles), default=0.0) * 60.0
     margin_m = min(longest_s * speed_m_s, policy.max_access_m)
     cell_m = isochrones.cell_size_m(net, spacing_m=policy.grid_spacing_m, margin_m=margin_m)
     return isochrones.edge_raster(
@@ -986,7 +977,7 @@ def merged_circles(
 
     """
     tiers = places["tier"].astype(str).to_numpy()
-    steps = [(t, m) for t in sorted(set(tiers)) for m in sorted(set(circle.minutes.values()))]
+    steps = [(t, m) for t in sorted(set(tiers)) for m in circle.limits]
     rows = []
     bar = tqdm(steps, disable=_quiet(progress), desc=f"{circle.name} merged circles", unit="circle")
     for tier, minutes in bar:

@@ -15,9 +15,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import PolicyError
+import numpy as np
 
-KINDS = ("urban", "rural")
+from .errors import PolicyError
+from .terms import KINDS as KINDS
 
 MAX_SPEED_M_S = 3.0
 """Fastest accepted walking speed, m/s: a brisk run. Older people walk at 0.8-1.2 m/s."""
@@ -264,6 +265,37 @@ class Circle:
     def max_minutes(self) -> float:
         """The largest limit over community kinds."""
         return max(self.minutes.values())
+
+    @property
+    def limits(self) -> tuple[float, ...]:
+        """The distinct limits over community kinds, in minutes, shortest first."""
+        return tuple(sorted(set(self.minutes.values())))
+
+    def minutes_for(self, kind: Any) -> np.ndarray:
+        """The minutes allowed to a community of each ``kind``.
+
+        The one urban/rural rule: a ``"rural"`` community gets the rural limit, any other
+        the urban one.
+
+        Parameters
+        ----------
+        kind : str or array-like of str
+            Community kinds (``"urban"`` or ``"rural"``).
+
+        Returns
+        -------
+        numpy.ndarray
+            Minutes, shaped like ``kind`` (0-d for one kind).
+
+        Examples
+        --------
+        >>> circle = Circle("care", ("clinic",), {"urban": 15.0, "rural": 30.0}, "", "", "")
+        >>> circle.minutes_for(["urban", "rural"]).tolist()
+        [15.0, 30.0]
+
+        """
+        rural = np.asarray(kind, dtype=object) == "rural"
+        return np.where(rural, self.minutes["rural"], self.minutes["urban"])
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from scipy.spatial import KDTree
 
 from . import travel
 from ._validate import walking_speed
-from .errors import InputError
+from .circles import by_township
+from .coords import check_same_crs
 from .inputs.readers import check_community_ids, check_shared_stations, layer_where
 from .network import WalkNetwork, main_parts
 from .policy import Policy
@@ -134,7 +135,7 @@ def check(
     Checks
 
     """
-    _same_crs(communities, facilities)
+    check_same_crs(communities.crs, facilities.crs, what=("the communities", "the facilities"))
     placed = locate(facilities, communities)
     fac = check_facilities(placed, communities, policy)
     links = centre_stations(placed, policy, net=net, speed_m_s=speed_m_s)
@@ -152,7 +153,7 @@ def locate(facilities: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.G
     wins; otherwise the community polygon containing the facility. A facility outside every
     community gets ``""``. A ``township`` column in the facilities wins over the community's.
     """
-    _same_crs(communities, facilities)
+    check_same_crs(communities.crs, facilities.crs, what=("the communities", "the facilities"))
     out = facilities.copy()
     comm_ids = communities["id"].astype(str).to_numpy()
     check_community_ids(out, communities)
@@ -373,16 +374,17 @@ def check_townships(
     policy: Policy,
 ) -> pd.DataFrame:
     """One centre per township and a station or point for every community and village."""
-    town = communities["township"].astype(str).replace("", "—")
     frame = pd.DataFrame(
-        {"township": town, "served": community_checks["station_status"] != "missing"}
+        {
+            "township": communities["township"],
+            "served": community_checks["station_status"] != "missing",
+        }
     )
-    groups = frame.groupby("township", sort=True)
+    groups = by_township(frame)
     table = pd.DataFrame(
         {"communities": groups.size(), "communities_with_station": groups["served"].sum()}
     )
-    fac_town = facilities["township"].astype(str).replace("", "—")
-    centres = facilities.loc[facilities["tier"].isin(CENTRE_TIERS)].groupby(fac_town).size()
+    centres = by_township(facilities.loc[facilities["tier"].isin(CENTRE_TIERS)]).size()
     table["centres"] = centres.reindex(table.index).fillna(0).astype(int)
     table["station_coverage"] = (table["communities_with_station"] / table["communities"]).round(3)
     centre_rule = policy.provision.get("one_centre_per_township")
@@ -507,7 +509,7 @@ def centre_stations(
         method = "straight_line"
     minutes = seconds / 60.0
     limit = (
-        policy.circle(circle).minutes["urban"]
+        float(policy.circle(circle).minutes_for("urban"))
         if any(c.name == circle for c in policy.circles)
         else np.inf
     )
@@ -607,12 +609,3 @@ def _ratio(part: float, whole: float, known: bool) -> tuple[float, str]:
     if not known or whole <= 0:
         return np.nan, "no data"
     return float(part) / float(whole), f"{part:g} of {whole:g}"
-
-
-def _same_crs(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> None:
-    if a.crs is None or b.crs is None or not a.crs.equals(b.crs):
-        msg = (
-            f"communities are in {a.crs!r} but facilities in {b.crs!r}; "
-            "reproject one with .to_crs() first"
-        )
-        raise InputError(msg)

@@ -122,6 +122,10 @@ STATUSES = (
     "empty_geometry",
 )
 
+NOT_COVERED: tuple[str, ...] = (PARTIAL, UNCOVERED, NO_FACILITY)
+"""The statuses of a community with residents left outside the circle that a new facility
+could bring in: the gaps the uncovered areas show and the generated candidates surround."""
+
 STATUS_LABELS_ZH = {
     COVERED: "已覆盖",
     PARTIAL: "部分覆盖",

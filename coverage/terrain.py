@@ -39,6 +39,7 @@ import shapely
 from affine import Affine
 from pyproj import CRS, Transformer
 
+from .coords import check_crs
 from .errors import InputError
 from .network import WalkNetwork
 from .policy import Walking
@@ -172,17 +173,12 @@ def check_dem(path: str | Path) -> None:
         raise InputError(msg)
     try:
         with rasterio.open(name) as dataset:
-            has_crs = dataset.crs is not None
+            crs = dataset.crs
     except (RasterioError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         msg = f"{name}: cannot be read as a DEM raster (a GeoTIFF of elevations): {first}"
         raise InputError(msg) from None
-    if not has_crs:
-        msg = (
-            f"{name}: the DEM has no CRS; expected a GeoTIFF with its coordinate reference "
-            "system set (e.g. EPSG:4326 for SRTM)"
-        )
-        raise InputError(msg)
+    check_crs(crs, what=f"{name}: the DEM")
 
 
 def read_dem(
@@ -231,12 +227,7 @@ def read_dem(
         msg = f"{name}: cannot be read as a DEM raster (a GeoTIFF of elevations): {first}"
         raise InputError(msg) from None
     with dataset:
-        if dataset.crs is None:
-            msg = (
-                f"{name}: the DEM has no CRS; expected a GeoTIFF with its coordinate reference "
-                "system set (e.g. EPSG:4326 for SRTM)"
-            )
-            raise InputError(msg)
+        check_crs(dataset.crs, what=f"{name}: the DEM")
         dem_crs = CRS.from_user_input(dataset.crs.to_wkt())
         same = dem_crs.equals(net_crs)
         to_dem = None if same else Transformer.from_crs(net_crs, dem_crs, always_xy=True)

@@ -44,7 +44,13 @@ from carecircle.data import demo_files
 from carecircle.errors import InputError
 from carecircle.inputs import readers as inputs
 from carecircle.outputs import maps
-from carecircle.outputs._files import PLAN_OUTPUTS, Interrupted, interruptible, run_folder
+from carecircle.outputs._files import (
+    PLAN_FILES,
+    Interrupted,
+    interruptible,
+    output_names,
+    run_folder,
+)
 from carecircle.siting import sites
 
 
@@ -109,7 +115,7 @@ def _plan(args: argparse.Namespace) -> pd.DataFrame:
     with run_folder(
         args.out or Path("maps") / f"plan-{datetime.datetime.now():%Y%m%d-%H%M%S}",
         command="plan_sites",
-        writes=PLAN_OUTPUTS,
+        writes=output_names("plan_sites"),
         inputs={**given, "--candidates": args.candidates},
         overwrite=args.overwrite,
         numbered=args.out is None,
@@ -182,10 +188,10 @@ def _phase(
         proposed=phased,
     )
     outputs.write_all(analysis, out, lang=args.lang)
-    maps.build(analysis, lang=args.lang).save(str(out / "map.html"))
+    maps.build(analysis, lang=args.lang).save(str(out / PLAN_FILES["map"]))
     # proposed_sites.csv with each site's year (its opening year for `carecircle cost`)
     outputs.write_siting(replace(proposal, sites=phased), out, lang=args.lang)
-    to_csv(plan, out / "plan_by_year.csv")
+    to_csv(plan, out / PLAN_FILES["plan_by_year"])
     return plan, proposal
 
 

@@ -635,7 +635,8 @@ CASES: list[Case] = [
     Case(
         "dem-without-crs",
         lambda t: _analyze(t, "--dem", str(_dem(t, crs=None))),
-        "TMP/dem.tif: the DEM has no CRS; expected a GeoTIFF with its coordinate reference",
+        "TMP/dem.tif: the DEM has no coordinate reference system (CRS); set one in the file, "
+        "e.g. EPSG:4326",
     ),
     Case(
         "dem-elsewhere",
@@ -694,7 +695,8 @@ CASES: list[Case] = [
     Case(
         "raster-without-crs",
         lambda t: _analyze(t, population=_raster(t, lambda p, c: p.update(crs=None))),
-        "TMP/population.tif: the raster has no CRS; set one (e.g. EPSG:4326) in the file",
+        "TMP/population.tif: the raster has no coordinate reference system (CRS); set one in "
+        "the file, e.g. EPSG:4326",
         after_network=True,
     ),
     # --- profiles

@@ -273,7 +273,7 @@ def test_dem_without_crs_is_one_line(tmp_path: Path) -> None:
     )
     message = _one_line_error(lambda: terrain.read_dem(path, net_crs=CRS, bounds=AROUND))
     assert "bare.tif" in message
-    assert "no CRS" in message
+    assert "no coordinate reference system (CRS)" in message
 
 
 def test_dem_elsewhere_is_one_line(tmp_path: Path) -> None:

@@ -334,12 +334,7 @@ def _read_layer(path: Path, layer: str | None, *, role: str) -> gpd.GeoDataFrame
     if not isinstance(frame, gpd.GeoDataFrame):
         msg = f"{path}: layer {name!r} has no geometry column; expected a GIS layer"
         raise InputError(msg)
-    if frame.crs is None:
-        msg = (
-            f"{path}: layer {name!r} has no coordinate reference system (CRS); set one in the "
-            "file, e.g. EPSG:4326 for longitude/latitude (QGIS: Layer ▸ Set CRS, then save)"
-        )
-        raise InputError(msg)
+    _coords.check_crs(frame.crs, what=f"{path}: layer {name!r}")
     if len(frame) == 0:
         msg = f"{path}: layer {name!r} has no features; expected at least one"
         raise InputError(msg)

@@ -26,39 +26,99 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
+from types import FrameType, MappingProxyType
 
 from .._version import __version__
 from ..errors import InputError
 
 logger = logging.getLogger(__name__)
 
-CHECK_OUTPUTS = frozenset(
-    {"summary.csv", "townships.csv", "facilities.csv", "district.csv", "coverage.xlsx"}
+CHECK_FILES: Mapping[str, str] = MappingProxyType(
+    {
+        "summary": "summary.csv",
+        "townships": "townships.csv",
+        "facilities": "facilities.csv",
+        "district": "district.csv",
+        "workbook": "coverage.xlsx",
+    }
 )
-"""What ``check`` writes into its output folder."""
+"""What ``check`` writes into its output folder: each file's name by the label
+:func:`carecircle.outputs.write_all` returns it under."""
 
-ANALYSIS_OUTPUTS = CHECK_OUTPUTS | {"coverage.gpkg", "overview.png", "map.html"}
-"""What ``analyze`` and ``demo`` write."""
+ANALYSIS_FILES: Mapping[str, str] = MappingProxyType(
+    {
+        **CHECK_FILES,
+        "geopackage": "coverage.gpkg",
+        "overview": "overview.png",
+        "map": "map.html",
+    }
+)
+"""What ``analyze`` and ``demo`` write, by label: the check's files, and the measured circles'
+GeoPackage, overview and map."""
 
-SITE_OUTPUTS = ANALYSIS_OUTPUTS | {
-    "proposed_sites.csv",
-    "siting_communities.csv",
-    "siting_townships.csv",
-    "uncoverable.csv",
-    "candidates.csv",
-    "siting.xlsx",
-}
-"""What ``site`` writes."""
+SITING_FILES: Mapping[str, str] = MappingProxyType(
+    {
+        "proposed_sites": "proposed_sites.csv",
+        "siting_communities": "siting_communities.csv",
+        "siting_townships": "siting_townships.csv",
+        "uncoverable": "uncoverable.csv",
+        "candidates": "candidates.csv",
+        "xlsx": "siting.xlsx",
+    }
+)
+"""What :func:`carecircle.outputs.write_siting` writes, by the label it returns."""
 
-PLAN_OUTPUTS = SITE_OUTPUTS | {"plan_by_year.csv"}
-"""What ``scripts/plan_sites.py`` writes."""
+SITE_FILES: Mapping[str, str] = MappingProxyType({**ANALYSIS_FILES, **SITING_FILES})
+"""What ``site`` writes, by label: the analysis's files and the siting's."""
 
-COST_OUTPUTS = frozenset({"costing.csv", "costing.xlsx"})
-"""What ``cost`` writes."""
+PLAN_FILES: Mapping[str, str] = MappingProxyType({**SITE_FILES, "plan_by_year": "plan_by_year.csv"})
+"""What ``scripts/plan_sites.py`` writes, by label: the site's files and the phasing."""
 
-AUDIT_OUTPUTS = frozenset({"plan_audit.csv", "plan_audit.xlsx"})
-"""What ``plan-audit`` writes."""
+COST_FILES: Mapping[str, str] = MappingProxyType({"csv": "costing.csv", "xlsx": "costing.xlsx"})
+"""What ``cost`` (:func:`carecircle.outputs.write_costing`) writes, by label."""
+
+AUDIT_FILES: Mapping[str, str] = MappingProxyType(
+    {"csv": "plan_audit.csv", "xlsx": "plan_audit.xlsx"}
+)
+"""What ``plan-audit`` (:func:`carecircle.outputs.write_plan_audit`) writes, by label."""
+
+FILES: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "check": CHECK_FILES,
+        "analyze": ANALYSIS_FILES,
+        "demo": ANALYSIS_FILES,
+        "site": SITE_FILES,
+        "cost": COST_FILES,
+        "plan-audit": AUDIT_FILES,
+        "plan_sites": PLAN_FILES,
+    }
+)
+"""The files of each command, by label: the one list of output file names, which the writers,
+the command line and :func:`run_folder`'s checks all read."""
+
+
+def output_names(command: str) -> frozenset[str]:
+    """The names of the files ``command`` writes into its output folder (:data:`FILES`)."""
+    return frozenset(FILES[command].values())
+
+
+CHECK_OUTPUTS = output_names("check")
+"""The names of the files ``check`` writes (:data:`CHECK_FILES`)."""
+
+ANALYSIS_OUTPUTS = output_names("analyze")
+"""The names of the files ``analyze`` and ``demo`` write (:data:`ANALYSIS_FILES`)."""
+
+SITE_OUTPUTS = output_names("site")
+"""The names of the files ``site`` writes (:data:`SITE_FILES`)."""
+
+PLAN_OUTPUTS = output_names("plan_sites")
+"""The names of the files ``scripts/plan_sites.py`` writes (:data:`PLAN_FILES`)."""
+
+COST_OUTPUTS = output_names("cost")
+"""The names of the files ``cost`` writes (:data:`COST_FILES`)."""
+
+AUDIT_OUTPUTS = output_names("plan-audit")
+"""The names of the files ``plan-audit`` writes (:data:`AUDIT_FILES`)."""
 
 RECORD = "carecircle-run.json"
 """The file naming the command, version, time and files of the run that wrote a folder."""

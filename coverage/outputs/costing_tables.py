@@ -29,7 +29,7 @@ from ..costing.schema import (
     STATUS_LABELS_ZH,
 )
 from ..terms import TIER_LABELS_EN, TIER_LABELS_ZH, YES_NO_WORDS, check_lang
-from ._files import atomic
+from ._files import COST_FILES, atomic
 from ._sheets import format_sheet
 
 logger = logging.getLogger(__name__)
@@ -279,10 +279,10 @@ def write(
     per_year = _display_totals(costing.per_year, costing.total, "year", lang=lang)
     per_township = _display_totals(costing.per_township, costing.total, "township", lang=lang)
     notes = pd.DataFrame({"说明" if lang == "zh" else "note": list(_notes_in(costing, lang))})
-    csv_path = folder / "costing.csv"
+    csv_path = folder / COST_FILES["csv"]
     with atomic(csv_path) as tmp:
         to_csv(costing.facilities, tmp, float_format=_csv_number)
-    xlsx_path = folder / "costing.xlsx"
+    xlsx_path = folder / COST_FILES["xlsx"]
     sheets = SHEETS[lang]
     incomplete = (~costing.facilities["complete"].astype(bool)).tolist()
     bounds = [

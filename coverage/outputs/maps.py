@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 
 from .. import circles as circles_mod
-from .. import coords, terms
+from .. import coords, demand, terms
 from ..errors import InputError
 from ..inputs.readers import note_zh
 from ..pipeline import Analysis, has_shape
@@ -753,7 +753,7 @@ def _fmt(value: Any, digits: int = 1) -> str:
 
 def _community_popup(row: dict[str, Any], circle: str, text: dict[str, str], lang: str) -> str:
     share_text = _percent(row.get(f"{circle}_share"))
-    share_label = text["share"] if row.get("basis") == "elderly" else text["share_population"]
+    share_label = text["share"] if row.get("basis") == demand.ELDERLY else text["share_population"]
     lines = [
         f"<b>{html.escape(str(row['name']))}</b> ({html.escape(str(row['id']))})",
         f"{text['township']}: {html.escape(str(row.get('township', '')))}",

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .. import terms
+from .. import coords, demand, terms
 from .._version import __version__
 from ..errors import InputError
 from ..pipeline import Analysis, has_shape
@@ -222,10 +222,7 @@ def _metric_crs(layer: gpd.GeoDataFrame) -> CRS:
     """The layer's CRS when projected in metres, else its UTM zone."""
     from pyproj import CRS
 
-    if layer.crs is None:
-        msg = "the analysis layers have no CRS; expected the projected CRS of the network"
-        raise InputError(msg)
-    crs = CRS.from_user_input(layer.crs)
+    crs = coords.check_crs(layer.crs, what="the analysis layers")
     units = {axis.unit_name for axis in crs.axis_info}
     if crs.is_projected and units <= {"metre", "meter"}:
         return crs
@@ -387,7 +384,7 @@ def _title(
     head = f"{title}　{label}（{minutes}）" if lang == "zh" else f"{title}: {label} ({minutes})"
     if residents > 0:
         basis = set(communities["basis"].astype(str)) if "basis" in communities else set()
-        share_label = text["share"] if basis == {"elderly"} else text["share_population"]
+        share_label = text["share"] if basis == {demand.ELDERLY} else text["share_population"]
         share = f"{within / residents:.0%}"
         if lang == "zh":
             return f"{head}\n全区{share_label}：{share}"

@@ -24,7 +24,7 @@ import pandas as pd
 from .._cells import to_csv, to_sheet
 from ..plan import EXISTING
 from ..terms import YES_NO_WORDS, check_lang
-from ._files import atomic
+from ._files import AUDIT_FILES, atomic
 
 if TYPE_CHECKING:
     from ..plan import PlanAudit
@@ -224,7 +224,7 @@ def write(
         (names[1], _localised(audit.county_totals, lang)),
         (names[2], _localised(audit.mismatches, lang)),
     ]
-    paths = {"csv": out / "plan_audit.csv", "xlsx": out / "plan_audit.xlsx"}
+    paths = {label: out / name for label, name in AUDIT_FILES.items()}
     with ExitStack() as stack:
         tmp_csv = stack.enter_context(atomic(paths["csv"]))
         tmp_xlsx = stack.enter_context(atomic(paths["xlsx"]))

@@ -19,7 +19,7 @@ from ..policy import Circle
 from ..siting.sites import reasons as _reasons
 from ..terms import STATUS_LABELS_EN, YES_NO_WORDS
 from . import workbook as report
-from ._files import atomic
+from ._files import SITING_FILES, atomic
 from .maps import TEXT
 
 if TYPE_CHECKING:
@@ -46,11 +46,11 @@ def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[
     }
     written: dict[str, Path] = {}
     for name, frame in frames.items():
-        path = out / f"{name}.csv"
+        path = out / SITING_FILES[name]
         with atomic(path) as tmp:
             to_csv(frame, tmp)
         written[name] = path
-    path = out / "siting.xlsx"
+    path = out / SITING_FILES["xlsx"]
     headers = _HEADERS_ZH if lang == "zh" else _HEADERS_EN
     sheets = _SHEETS_ZH if lang == "zh" else {k: k.replace("_", " ") for k in frames}
     words = _words(proposal.circle, lang)

@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from .._parallel import side_by_side
 from ..pipeline import Analysis
+from ._files import ANALYSIS_FILES
 from .export import (
     write_district,
     write_facilities,
@@ -62,20 +63,25 @@ def write_all(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    here: list[tuple[str, str, Callable[[Path], Path]]] = [
-        ("summary", "summary.csv", lambda p: write_summary(analysis, p)),
-        ("townships", "townships.csv", lambda p: write_townships(analysis, p)),
-        ("facilities", "facilities.csv", lambda p: write_facilities(analysis, p)),
-        ("district", "district.csv", lambda p: write_district(analysis, p)),
+    writers: dict[str, Callable[[Path], Path]] = {
+        "summary": lambda p: write_summary(analysis, p),
+        "townships": lambda p: write_townships(analysis, p),
+        "facilities": lambda p: write_facilities(analysis, p),
+        "district": lambda p: write_district(analysis, p),
+        "workbook": lambda p: workbook(analysis, p, lang=lang),
+        "geopackage": lambda p: write_geopackage(analysis, p),
+        "overview": lambda p: overview_png(analysis, p, lang=lang),
+    }
+    here = [
+        (label, ANALYSIS_FILES[label], writers[label])
+        for label in ("summary", "townships", "facilities", "district")
     ]
     # the two processes' shares, balanced on a district of 10,000 communities: the workbook
     # (11 s) and the GeoPackage (2 s) aside; the overview (6 s) and the map (8 s) here
-    aside: list[tuple[str, str, Callable[[Path], Path]]] = [
-        ("workbook", "coverage.xlsx", lambda p: workbook(analysis, p, lang=lang))
-    ]
+    aside = [("workbook", ANALYSIS_FILES["workbook"], writers["workbook"])]
     if analysis.circles_measured:
-        aside.append(("geopackage", "coverage.gpkg", lambda p: write_geopackage(analysis, p)))
-        here.append(("overview", "overview.png", lambda p: overview_png(analysis, p, lang=lang)))
+        aside.append(("geopackage", ANALYSIS_FILES["geopackage"], writers["geopackage"]))
+        here.append(("overview", ANALYSIS_FILES["overview"], writers["overview"]))
     here += [(label, name, write) for label, (name, write) in (also or {}).items()]
     bar = tqdm(
         total=len(here) + len(aside),

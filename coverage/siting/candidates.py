@@ -18,12 +18,10 @@ import shapely
 from scipy.sparse import csr_array
 
 from ..network import WalkNetwork
+from ..terms import NOT_COVERED as NOT_COVERED
 from ..travel import Snap, along_m, reach, snap, to_ends_m
 
 logger = logging.getLogger(__name__)
-
-#: Statuses of the communities that generated candidates serve.
-NOT_COVERED = ("partial", "uncovered", "no_facility")
 
 
 def coverage_matrix(

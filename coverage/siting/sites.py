@@ -24,6 +24,8 @@ from scipy.sparse import csr_array
 
 from .. import terms, travel
 from .._validate import as_number
+from ..circles import by_township, pooled_share, share_status
+from ..coords import check_crs
 from ..costing import costs as costing
 from ..errors import InputError
 from ..pipeline import (
@@ -192,12 +194,13 @@ def propose(
             "around the communities not covered"
         )
     else:
+        check_crs(candidate_sites.crs, what="the candidate sites")
         sites = candidate_sites.to_crs(net.crs).reset_index(drop=True)
         check_near(net, sites, label="candidate sites")
     if len(sites) == 0:
         if candidate_sites is not None:
             msg = "no candidate sites: the candidate file has no rows"
-        elif (before["status_before"].isin(("uncovered", "partial"))).any():
+        elif (before["status_before"].isin((terms.UNCOVERED, terms.PARTIAL))).any():
             msg = (
                 f"no candidate points generated every {spacing_m:g} m (--spacing-m) around the "
                 "communities not covered; give a smaller spacing, or --candidates"
@@ -642,12 +645,11 @@ def _before_after(
         share_after = np.where(total > 0, within_after / total, np.nan)
 
     def status(share: np.ndarray) -> np.ndarray:
-        out = np.where(
-            share >= policy.covered_min_share,
-            "covered",
-            np.where(share > policy.partial_min_share, "partial", "uncovered"),
+        out = share_status(
+            share,
+            covered_min_share=policy.covered_min_share,
+            partial_min_share=policy.partial_min_share,
         )
-        out = out.astype(object)
         bad = (comm["input_status"] != "ok").to_numpy()
         out[bad] = comm["input_status"].to_numpy()[bad]
         out[~bad & (total <= 0)] = "no_population"
@@ -670,20 +672,15 @@ def _before_after(
 
 
 def _townships(communities: pd.DataFrame) -> pd.DataFrame:
-    frame = communities.assign(township=communities["township"].replace("", "—"))
-    groups = frame.groupby("township", sort=True)
+    groups = by_township(communities)
     table = groups[["residents", "within_before", "within_after"]].sum()
-    table["share_before"] = (
-        table["within_before"] / table["residents"].where(table["residents"] > 0)
-    ).round(4)
-    table["share_after"] = (
-        table["within_after"] / table["residents"].where(table["residents"] > 0)
-    ).round(4)
+    table["share_before"] = pooled_share(table["within_before"], table["residents"]).round(4)
+    table["share_after"] = pooled_share(table["within_after"], table["residents"]).round(4)
     table["communities_covered_before"] = groups["status_before"].apply(
-        lambda s: int((s == "covered").sum())
+        lambda s: int((s == terms.COVERED).sum())
     )
     table["communities_covered_after"] = groups["status_after"].apply(
-        lambda s: int((s == "covered").sum())
+        lambda s: int((s == terms.COVERED).sum())
     )
     return table.reset_index()
 
