@@ -19,6 +19,7 @@ import pytest
 from carecircle import cli, outputs, plan, terms
 from carecircle.errors import InputError
 from carecircle.outputs import plan_tables as _plan_output
+from carecircle.outputs.text import width as display_width
 
 HEADER_2020 = (
     "seq,township_code,township,centers_existing,centers_new_2020,centers_new_2021,"
@@ -225,11 +226,11 @@ def test_format_table_aligns_cjk(real: plan.PlanAudit) -> None:
     lines = text.splitlines()
     grid = lines[1:28]  # header and 26 townships
     assert grid[0].startswith("乡镇(街道)代码")
-    widths = {_plan_output._width(line) for line in grid}
+    widths = {display_width(line) for line in grid}
     assert len(widths) == 1
     # The name column starts at the same display column on every line.
     starts = {
-        _plan_output._width(line[: line.index(name)])
+        display_width(line[: line.index(name)])
         for line, name in zip(grid[1:3], ("桂阳", "桂溪"), strict=True)
     }
     assert len(starts) == 1
