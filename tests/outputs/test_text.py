@@ -113,3 +113,20 @@ def test_a_row_of_the_wrong_length_is_refused() -> None:
 
 def test_the_example_in_the_docstring_runs() -> None:
     assert doctest.testmod(text).failed == 0
+
+
+def test_the_costing_tables_line_up_in_chinese() -> None:
+    from carecircle import costing, outputs, policy
+    from carecircle.data import demo_files
+    from carecircle.inputs import readers
+
+    facilities = readers.read_facilities(demo_files()["facilities"])
+    result = costing.cost(facilities, policy.load("dianjiang"), first_year=2020, years=2)
+    blocks = outputs.format_costing(result, lang="zh").split("\n\n")
+    # per facility; per year and per township under their titles (逐年合计, 分街道乡镇合计)
+    tables = [blocks[1].splitlines(), blocks[2].splitlines()[1:], blocks[3].splitlines()[1:]]
+    assert [len(lines) for lines in tables] == [9, 4, 3]  # a header and the rows
+    assert tables[0][1].split()[:2] == ["F01", "中区街道养老服务中心"]
+    for lines in tables:
+        # the last column holds numbers: every line ends at the same display column
+        assert len({_columns(line) for line in lines}) == 1
