@@ -96,6 +96,7 @@ def table(
     *,
     header: Sequence[str] | None = None,
     align: str | None = None,
+    sep: str = "  ",
 ) -> str:
     """Return rows of cells as lines whose columns line up in a terminal.
 
@@ -110,12 +111,14 @@ def table(
         whose cells all show numbers (:func:`is_number`; blank, ``—`` and ``?`` allowed) is
         right-aligned, every other one left-aligned. Give it when a column of digits is a
         code or a label (a township code), not a quantity.
+    sep : str, keyword-only
+        What stands between two columns: two spaces by default.
 
     Returns
     -------
     str
         The header line (when given) and one line per row, joined by newlines; columns parted
-        by two spaces, widths counted by :func:`width`, no trailing spaces. ``""`` for no
+        by ``sep``, widths counted by :func:`width`, no trailing spaces. ``""`` for no
         header and no rows.
 
     Raises
@@ -144,7 +147,7 @@ def table(
         raise ValueError(msg)
     widths = [max(width(line[i]) for line in lines) for i in range(count)]
     return "\n".join(
-        "  ".join(
+        sep.join(
             pad(cell, columns, right=side == "r")
             for cell, columns, side in zip(line, widths, align, strict=True)
         ).rstrip()

@@ -64,6 +64,8 @@ def test_columns_are_parted_by_two_spaces_and_lines_end_without_one() -> None:
     lines = text.table([["甲", "x"], ["乙乙乙", "y"]]).splitlines()
     assert lines == ["甲      x", "乙乙乙  y"]  # widths 2 and 6: the text column is 6 wide
     assert text.table([["a", ""], ["bb", ""]]) == "a\nbb"
+    listed = text.table([["map:", "甲/map.html"], ["summary:", "s.csv"]], align="ll", sep=" ")
+    assert listed == "map:     甲/map.html\nsummary: s.csv"  # as the command lists its files
 
 
 def test_align_given_overrides_what_the_cells_look_like() -> None:
