@@ -279,6 +279,12 @@ def test_write_xlsx_chinese_headers(tmp_path: Path, real: plan.PlanAudit) -> Non
     assert headers[-2:] == ["实现全覆盖年份", "多于村(社区)数的站(点)"]
     assert sheet.freeze_panes == "A2"
     assert sheet.column_dimensions["B"].width >= 10
+    # the look of every carecircle workbook: the header row filtered and shaded, as coverage.xlsx
+    for each in book.worksheets:
+        assert each.auto_filter.ref == each.dimensions
+        assert each["A1"].fill.fgColor.rgb.endswith("EEF2F7")
+    coverage = headers.index("2022年站(点)覆盖率") + 1
+    assert sheet.cell(row=2, column=coverage).number_format == "0.0%"
     values = {row[1]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
     guixi = dict(zip(headers, values["桂溪街道"], strict=True))
     assert guixi["乡镇(街道)代码"] == "500231001"

@@ -2,7 +2,8 @@
 
 :func:`_localised` gives a table of :class:`~carecircle.plan.PlanAudit` with its headers, states
 (:func:`_state_label`) and issues in Chinese or English; :func:`write` saves the audit as
-``plan_audit.csv`` and ``plan_audit.xlsx`` (:func:`_write_xlsx` sets the workbook's look) and
+``plan_audit.csv`` and ``plan_audit.xlsx`` (:func:`_write_xlsx`, with the look of every
+carecircle workbook: :func:`carecircle.outputs._sheets.format_sheet`) and
 :func:`format_table` lines it up for a terminal (:func:`carecircle.outputs.text.table`, where
 CJK characters count as two columns).
 
@@ -26,6 +27,7 @@ from ..plan import EXISTING
 from ..terms import YES_NO_WORDS, check_lang
 from . import text
 from ._files import atomic
+from ._sheets import PERCENT, format_sheet
 
 if TYPE_CHECKING:
     from ..plan import PlanAudit
@@ -150,20 +152,11 @@ def _localised(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def _write_xlsx(path: Path, sheets: Sequence[tuple[str, pd.DataFrame]]) -> None:
-    from openpyxl.utils import get_column_letter
-
+    """Write the sheets with the look of every carecircle workbook, ratios as percentages."""
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in sheets:
-            sheet = to_sheet(writer, frame, name)
-            sheet.freeze_panes = "A2"
-            for i, column in enumerate(frame.columns, start=1):
-                texts = [str(column), *(str(v) for v in frame[column] if pd.notna(v))]
-                width = min(max(text.width(t) for t in texts) + 2, 40)
-                letter = get_column_letter(i)
-                sheet.column_dimensions[letter].width = width
-                if frame[column].dtype.kind == "f":
-                    for cell in sheet[letter][1:]:
-                        cell.number_format = "0.0%"
+            formats = [PERCENT if dtype.kind == "f" else None for dtype in frame.dtypes]
+            format_sheet(to_sheet(writer, frame, name), frame, formats)
 
 
 def write(
