@@ -28,7 +28,7 @@ from .costing.rows import check_year_value
 from .data import demo_files
 from .errors import InputError
 from .inputs import readers as inputs
-from .outputs import maps
+from .outputs import maps, text
 from .outputs._files import (
     ANALYSIS_FILES,
     SITING_FILES,
@@ -85,9 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 numbered=args.out is None,
             ) as run:
                 written = args.func(args, run.staging)
-            width = max(len(label) for label in written) + 2
-            for label, path in written.items():
-                print(f"{label + ':':<{width}}{run.final(path)}")
+            listed = [[f"{label}:", str(run.final(path))] for label, path in written.items()]
+            print(text.table(listed, align="ll", sep=" "))
         return 0
     except InputError as exc:
         print(f"carecircle: error: {exc}", file=sys.stderr)
@@ -483,7 +482,9 @@ def _print_proposal(proposal: Any) -> None:
         for r in proposal.sites.itertuples()
     ]
     if rows:
-        _print_table(["order", "id", "name", "newly covered", "cumulative", "cost (yuan)"], rows)
+        header = ["order", "id", "name", "newly covered", "cumulative", "cost (yuan)"]
+        print(text.table(rows, header=header, align="rllrrr"))
+        print()
     comm = proposal.communities
     before = comm["within_before"].sum() / max(comm["residents"].sum(), 1e-9)
     after = comm["within_after"].sum() / max(comm["residents"].sum(), 1e-9)
@@ -615,7 +616,8 @@ def _print_townships(analysis: pipeline.Analysis) -> None:
             row.append(str(record[f"{circle.name}_not_covered"]))
         row += [str(record.get("centres", "")), str(record.get("communities_with_station", ""))]
         rows.append(row)
-    _print_table(headers, rows)
+    print(text.table(rows, header=headers, align="l" + "r" * (len(headers) - 1)))
+    print()
 
 
 def _print_standards(analysis: pipeline.Analysis) -> None:
@@ -645,22 +647,6 @@ def _print_standards(analysis: pipeline.Analysis) -> None:
                 f"{record['source']}): {record['status']}"
             )
         print()
-
-
-def _print_table(headers: list[str], rows: list[list[str]]) -> None:
-    widths = [max(_width(h), *(_width(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    for line in [headers, *rows]:
-        print("  ".join(_pad(cell, w) for cell, w in zip(line, widths, strict=True)))
-    print()
-
-
-def _width(text: str) -> int:
-    """Display width: CJK characters take two columns."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
 
 
 def _columns(path: Path | None, pairs: Sequence[str]) -> dict[str, dict[str, str]]:

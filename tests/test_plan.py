@@ -19,6 +19,7 @@ import pytest
 from carecircle import cli, outputs, plan, terms
 from carecircle.errors import InputError
 from carecircle.outputs import plan_tables as _plan_output
+from carecircle.outputs.text import width as display_width
 
 HEADER_2020 = (
     "seq,township_code,township,centers_existing,centers_new_2020,centers_new_2021,"
@@ -225,11 +226,11 @@ def test_format_table_aligns_cjk(real: plan.PlanAudit) -> None:
     lines = text.splitlines()
     grid = lines[1:28]  # header and 26 townships
     assert grid[0].startswith("乡镇(街道)代码")
-    widths = {_plan_output._width(line) for line in grid}
+    widths = {display_width(line) for line in grid}
     assert len(widths) == 1
     # The name column starts at the same display column on every line.
     starts = {
-        _plan_output._width(line[: line.index(name)])
+        display_width(line[: line.index(name)])
         for line, name in zip(grid[1:3], ("桂阳", "桂溪"), strict=True)
     }
     assert len(starts) == 1
@@ -278,6 +279,12 @@ def test_write_xlsx_chinese_headers(tmp_path: Path, real: plan.PlanAudit) -> Non
     assert headers[-2:] == ["实现全覆盖年份", "多于村(社区)数的站(点)"]
     assert sheet.freeze_panes == "A2"
     assert sheet.column_dimensions["B"].width >= 10
+    # the look of every carecircle workbook: the header row filtered and shaded, as coverage.xlsx
+    for each in book.worksheets:
+        assert each.auto_filter.ref == each.dimensions
+        assert each["A1"].fill.fgColor.rgb.endswith("EEF2F7")
+    coverage = headers.index("2022年站(点)覆盖率") + 1
+    assert sheet.cell(row=2, column=coverage).number_format == "0.0%"
     values = {row[1]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
     guixi = dict(zip(headers, values["桂溪街道"], strict=True))
     assert guixi["乡镇(街道)代码"] == "500231001"

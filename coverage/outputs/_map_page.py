@@ -1,10 +1,10 @@
 """What the map page adds to Leaflet: a scale bar, either-or layers, a search box, Leaflet inline.
 
-It also draws the 天地图 basemap with a key given when the page is opened (:class:`_Tianditu`),
+It also draws the 天地图 basemap with a key given when the page is opened (:class:`Tianditu`),
 so that the key need not be written into the file.
 
 :func:`carecircle.outputs.maps.build` adds these to its folium map. Each is a folium element whose
-script runs in the page; :func:`_inline_leaflet` puts Leaflet itself into the page, so that
+script runs in the page; :func:`inline_leaflet` puts Leaflet itself into the page, so that
 the map opens on a network without internet.
 """
 
@@ -19,7 +19,7 @@ from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 
-class _MapExtras(MacroElement):
+class MapExtras(MacroElement):
     """A metric scale bar and the OpenStreetMap credit for the streets and the analysis."""
 
     _template = Template(
@@ -37,7 +37,7 @@ class _MapExtras(MacroElement):
         self._name = "CarecircleExtras"
 
 
-class _FitClear(MacroElement):
+class FitClear(MacroElement):
     """Fit the map to the district clear of the open layer list, when the window has room.
 
     The list stays open at the top right and is as wide as its longest label, so its width is
@@ -92,7 +92,7 @@ class _FitClear(MacroElement):
         self.control = control
 
 
-class _EitherOr(MacroElement):
+class EitherOr(MacroElement):
     """Two layers of which at most one is shown: switching one on switches the other off.
 
     Today's community colours and those once the proposed sites are built would otherwise be
@@ -120,7 +120,7 @@ class _EitherOr(MacroElement):
         self.other = other.get_name()
 
 
-class _Search(MacroElement):
+class Search(MacroElement):
     """A search box of community names: picking one zooms to it and opens its popup.
 
     The names reach the page as JSON data and are put into the list as option values, never
@@ -182,7 +182,7 @@ TIANDITU_STORE = "carecircle.tianditu.tk"
 """The browser's local storage entry of a 天地图 key the viewer asked the page to remember."""
 
 
-class _Tianditu(MacroElement):
+class Tianditu(MacroElement):
     """The 天地图 basemap, with a key the page is given when it is opened.
 
     The key is taken, in this order, from the page itself (only when the map was built with
@@ -288,7 +288,7 @@ class _Tianditu(MacroElement):
         self.store = TIANDITU_STORE
 
 
-def _inline_leaflet(fmap: folium.Map) -> None:
+def inline_leaflet(fmap: folium.Map) -> None:
     """Put Leaflet's script and style into the page itself, from the installed xstatic-leaflet.
 
     folium links Leaflet, jQuery, Bootstrap and Font Awesome from content delivery networks;

@@ -1,18 +1,19 @@
 """The one look of every workbook carecircle writes.
 
 Header row frozen and filtered, numbers formatted, columns as wide as what they show (East
-Asian characters counting twice).
+Asian characters counting twice, as in :func:`carecircle.outputs.text.width`).
 """
 
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from . import text
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
@@ -60,8 +61,8 @@ def format_sheet(
             ):
                 cell.number_format = number_format
         values = shown.iloc[:, position - 1]
-        widths = [_display_width(_shown_text(v, number_format)) for v in values]
-        header = min(_display_width(str(shown.columns[position - 1])), 28)
+        widths = [text.width(_shown_text(v, number_format)) for v in values]
+        header = min(text.width(str(shown.columns[position - 1])), 28)
         best = max([header, *widths]) if widths else header
         sheet.column_dimensions[letter].width = float(min(max(best + 2, 6), 60))
 
@@ -81,8 +82,3 @@ def _shown_text(value: Any, number_format: str | None) -> str:
             return f"{number:,.{digits}f}"
         return f"{number:,.0f}" if number_format else f"{number:g}"
     return str(value)
-
-
-def _display_width(text: str) -> int:
-    """Width in Excel character units: East Asian wide characters count twice."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)

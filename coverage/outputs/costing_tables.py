@@ -29,6 +29,7 @@ from ..costing.schema import (
     STATUS_LABELS_ZH,
 )
 from ..terms import TIER_LABELS_EN, TIER_LABELS_ZH, YES_NO_WORDS, check_lang
+from . import text
 from ._files import COST_FILES, atomic
 from ._sheets import format_sheet
 
@@ -171,30 +172,38 @@ def _facility_text(table: pd.DataFrame, *, lang: str) -> str:
     headers = _headers(lang)
     labels = TIER_LABELS_ZH if lang == "zh" else TIER_LABELS_EN
     statuses = STATUS_LABELS_ZH if lang == "zh" else STATUS_LABELS_EN
-    out = pd.DataFrame(
-        {
-            headers["id"]: table["id"],
-            headers["name"]: table["name"],
-            headers["tier"]: table["tier"].map(lambda t: labels.get(t, t)),
-            headers["year"]: table["year"].map(lambda y: "" if pd.isna(y) else str(y)),
-            headers["status"]: table["status"].map(lambda s: statuses.get(s, s)),
-            headers["construction_yuan"]: [
-                _money_text(v, v) for v in table["construction_yuan"].astype(float)
-            ],
-            headers["operating_yuan_per_year"]: [
-                _money_text(lo, hi)
-                for lo, hi in zip(
-                    table["operating_yuan_per_year_min"],
-                    table["operating_yuan_per_year_max"],
-                    strict=True,
-                )
-            ],
-            headers["bed_subsidy_yuan_per_year"]: [
-                _money_text(v, v) for v in table["bed_subsidy_yuan_per_year"].astype(float)
-            ],
-        }
-    )
-    return out.to_string(index=False)
+    columns = {
+        headers["id"]: [_cell(v) for v in table["id"]],
+        headers["name"]: [_cell(v) for v in table["name"]],
+        headers["tier"]: [_cell(labels.get(t, t)) for t in table["tier"]],
+        headers["year"]: [_cell(y) for y in table["year"]],
+        headers["status"]: [_cell(statuses.get(s, s)) for s in table["status"]],
+        headers["construction_yuan"]: [
+            _money_text(v, v) for v in table["construction_yuan"].astype(float)
+        ],
+        headers["operating_yuan_per_year"]: [
+            _money_text(lo, hi)
+            for lo, hi in zip(
+                table["operating_yuan_per_year_min"],
+                table["operating_yuan_per_year_max"],
+                strict=True,
+            )
+        ],
+        headers["bed_subsidy_yuan_per_year"]: [
+            _money_text(v, v) for v in table["bed_subsidy_yuan_per_year"].astype(float)
+        ],
+    }
+    return _columns_text(columns, align="lllrlrrr")  # id, name, tier, year, status, yuan
+
+
+def _columns_text(columns: dict[str, list[str]], *, align: str) -> str:
+    """A terminal table (:func:`carecircle.outputs.text.table`) of columns by their headers."""
+    return text.table(list(zip(*columns.values(), strict=True)), header=list(columns), align=align)
+
+
+def _cell(value: Any) -> str:
+    """A value as a table shows it: blank when missing."""
+    return "" if value is None or value is pd.NA or value != value else str(value)
 
 
 def _totals_text(frame: pd.DataFrame, total: pd.Series, key: str, *, lang: str) -> str:
@@ -204,33 +213,29 @@ def _totals_text(frame: pd.DataFrame, total: pd.Series, key: str, *, lang: str) 
     bed_known = full["bed_subsidy_known"].astype(bool).tolist()
     known = [c and b for c, b in zip(construction_known, bed_known, strict=True)]
     zh = lang == "zh"
-    out = pd.DataFrame(
-        {
-            headers[key]: full[key],
-            headers["construction_yuan"]: [
-                _money_text(v, v, known=k)
-                for v, k in zip(full["construction_yuan"], construction_known, strict=True)
-            ],
-            ("运营补助(元)" if zh else "operating (yuan)"): [
-                _money_text(lo, hi)
-                for lo, hi in zip(
-                    full["operating_yuan_min"], full["operating_yuan_max"], strict=True
-                )
-            ],
-            headers["bed_subsidy_yuan"]: [
-                _money_text(v, v, known=k)
-                for v, k in zip(full["bed_subsidy_yuan"], bed_known, strict=True)
-            ],
-            ("合计(元)" if zh else "total (yuan)"): [
-                _money_text(lo, hi, known=k)
-                for lo, hi, k in zip(
-                    full["total_yuan_min"], full["total_yuan_max"], known, strict=True
-                )
-            ],
-            headers["incomplete_facilities"]: full["incomplete_facilities"].astype(int),
-        }
-    )
-    return out.to_string(index=False)
+    columns = {
+        headers[key]: [_cell(v) for v in full[key]],
+        headers["construction_yuan"]: [
+            _money_text(v, v, known=k)
+            for v, k in zip(full["construction_yuan"], construction_known, strict=True)
+        ],
+        ("运营补助(元)" if zh else "operating (yuan)"): [
+            _money_text(lo, hi)
+            for lo, hi in zip(full["operating_yuan_min"], full["operating_yuan_max"], strict=True)
+        ],
+        headers["bed_subsidy_yuan"]: [
+            _money_text(v, v, known=k)
+            for v, k in zip(full["bed_subsidy_yuan"], bed_known, strict=True)
+        ],
+        ("合计(元)" if zh else "total (yuan)"): [
+            _money_text(lo, hi, known=k)
+            for lo, hi, k in zip(full["total_yuan_min"], full["total_yuan_max"], known, strict=True)
+        ],
+        headers["incomplete_facilities"]: [
+            str(n) for n in full["incomplete_facilities"].astype(int)
+        ],
+    }
+    return _columns_text(columns, align="l" + "r" * (len(columns) - 1))  # year or township
 
 
 def write(

@@ -27,13 +27,13 @@ from ..inputs.readers import note_zh
 from ..pipeline import Analysis, has_shape
 from ..terms import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
 from ._map_page import (
+    EitherOr,
+    FitClear,
+    MapExtras,
+    Search,
+    Tianditu,
     Verbatim,
-    _EitherOr,
-    _FitClear,
-    _inline_leaflet,
-    _MapExtras,
-    _Search,
-    _Tianditu,
+    inline_leaflet,
     make_verbatim,
 )
 
@@ -261,11 +261,11 @@ def build(
     shown = communities[has_shape(communities)]
     minx, miny, maxx, maxy = (shown if len(shown) else facilities).total_bounds
     fmap = folium.Map(tiles=None, control_scale=False)
-    _inline_leaflet(fmap)
-    _MapExtras().add_to(fmap)
+    inline_leaflet(fmap)
+    MapExtras().add_to(fmap)
     _add_basemap(fmap, basemap, lang)
     bounds = [[float(miny), float(minx)], [float(maxy), float(maxx)]]
-    fmap.fit_bounds(bounds)  # and again clear of the layer list, once it is drawn (_FitClear)
+    fmap.fit_bounds(bounds)  # and again clear of the layer list, once it is drawn (FitClear)
 
     if len(analysis.streets):
         streets = _display(gpd.GeoDataFrame(geometry=analysis.streets), gcj02=shift)
@@ -328,7 +328,7 @@ def build(
                 tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
             ).add_to(planned)
             planned.add_to(fmap)
-            _EitherOr(layer, planned).add_to(fmap)
+            EitherOr(layer, planned).add_to(fmap)
         if len(planned_circles):
             _add_proposed_circles(
                 fmap, planned_circles, circle.name, f"{label}: {text['proposed_circle']}"
@@ -357,7 +357,7 @@ def build(
     if len(analysis.proposed):
         _add_proposed(fmap, _display(analysis.proposed, gcj02=shift), text)
     if searchable:
-        _Search(searchable, placeholder=text["search"]).add_to(fmap)
+        Search(searchable, placeholder=text["search"]).add_to(fmap)
     _add_legend(
         fmap,
         text,
@@ -378,7 +378,7 @@ def build(
     control.add_to(fmap)
     if basemap == "tianditu":  # the list gains its layers before the map is fitted clear of it
         _add_tianditu(fmap, control, text, key=tianditu_key if embed_key else None)
-    _FitClear(bounds, control).add_to(fmap)
+    FitClear(bounds, control).add_to(fmap)
     return make_verbatim(fmap)
 
 
@@ -416,7 +416,7 @@ def _check_key(basemap: str, key: str | None, *, embed_key: bool) -> None:
 def _add_tianditu(
     fmap: folium.Map, control: folium.LayerControl, text: dict[str, str], *, key: str | None
 ) -> None:
-    """The 天地图 streets and their labels, drawn once the page has a key (see _Tianditu)."""
+    """The 天地图 streets and their labels, drawn once the page has a key (see Tianditu)."""
     layers: list[dict[str, object]] = [
         {
             "url": (
@@ -433,7 +433,7 @@ def _add_tianditu(
         )
     ]
     words = {word: text[f"tianditu_{word}"] for word in ("ask", "placeholder", "remember", "show")}
-    _Tianditu(control, layers=layers, words=words, key=key).add_to(fmap)
+    Tianditu(control, layers=layers, words=words, key=key).add_to(fmap)
 
 
 def _add_basemap(fmap: folium.Map, basemap: str, lang: str) -> None:

@@ -2,9 +2,10 @@
 
 :func:`_localised` gives a table of :class:`~carecircle.plan.PlanAudit` with its headers, states
 (:func:`_state_label`) and issues in Chinese or English; :func:`write` saves the audit as
-``plan_audit.csv`` and ``plan_audit.xlsx`` (:func:`_write_xlsx` sets the workbook's look) and
-:func:`format_table` lines it up for a terminal (:func:`_grid`; :func:`_width` counts CJK
-characters as two columns).
+``plan_audit.csv`` and ``plan_audit.xlsx`` (:func:`_write_xlsx`, with the look of every
+carecircle workbook: :func:`carecircle.outputs._sheets.format_sheet`) and
+:func:`format_table` lines it up for a terminal (:func:`carecircle.outputs.text.table`, where
+CJK characters count as two columns).
 
 Reading and the audit are in :mod:`carecircle.plan`; :mod:`carecircle.outputs` exports
 :func:`write` as ``write_plan_audit`` and :func:`format_table` as ``format_plan_audit``.
@@ -24,7 +25,9 @@ import pandas as pd
 from .._cells import to_csv, to_sheet
 from ..plan import EXISTING
 from ..terms import YES_NO_WORDS, check_lang
+from . import text
 from ._files import AUDIT_FILES, atomic
+from ._sheets import PERCENT, format_sheet
 
 if TYPE_CHECKING:
     from ..plan import PlanAudit
@@ -145,29 +148,15 @@ def _localised(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out
 
 
-def _width(text: str) -> int:
-    """Display width: CJK and full-width characters take two columns."""
-    return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)
-
-
 # --- writing -------------------------------------------------------------------------------
 
 
 def _write_xlsx(path: Path, sheets: Sequence[tuple[str, pd.DataFrame]]) -> None:
-    from openpyxl.utils import get_column_letter
-
+    """Write the sheets with the look of every carecircle workbook, ratios as percentages."""
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in sheets:
-            sheet = to_sheet(writer, frame, name)
-            sheet.freeze_panes = "A2"
-            for i, column in enumerate(frame.columns, start=1):
-                texts = [str(column), *(str(v) for v in frame[column] if pd.notna(v))]
-                width = min(max(_width(t) for t in texts) + 2, 40)
-                letter = get_column_letter(i)
-                sheet.column_dimensions[letter].width = width
-                if frame[column].dtype.kind == "f":
-                    for cell in sheet[letter][1:]:
-                        cell.number_format = "0.0%"
+            formats = [PERCENT if dtype.kind == "f" else None for dtype in frame.dtypes]
+            format_sheet(to_sheet(writer, frame, name), frame, formats)
 
 
 def write(
@@ -236,23 +225,6 @@ def write(
 # --- printing ------------------------------------------------------------------------------
 
 
-def _pad(text: str, width: int, *, right: bool) -> str:
-    space = " " * (width - _width(text))
-    return space + text if right else text + space
-
-
-def _grid(rows: Sequence[Sequence[str]], *, text_columns: int) -> list[str]:
-    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for row in rows:
-        cells = [
-            _pad(cell, width, right=i >= text_columns)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return lines
-
-
 def format_table(audit: PlanAudit, *, lang: str = "zh") -> str:
     """Return the audit as a plain-text table for a terminal.
 
@@ -293,7 +265,7 @@ def format_table(audit: PlanAudit, *, lang: str = "zh") -> str:
         h["centre_year"],
         h["full_coverage_year"],
     ]
-    rows: list[list[str]] = [header]
+    rows: list[list[str]] = []
     for record in audit.townships.to_dict("records"):
         listed = record["code_list_count"]
         rows.append(
@@ -310,7 +282,7 @@ def format_table(audit: PlanAudit, *, lang: str = "zh") -> str:
             ]
         )
     title = "计划表核对（一乡镇(街道)一中心，一村(社区)一站(点)）" if zh else "Plan audit"
-    lines = [title, *_grid(rows, text_columns=2), ""]
+    lines = [title, text.table(rows, header=header, align=_align(len(header))), ""]
 
     totals_header = [
         h["county"],
@@ -323,7 +295,7 @@ def format_table(audit: PlanAudit, *, lang: str = "zh") -> str:
         h["townships_with_centre"],
         h["townships_fully_covered"],
     ]
-    totals: list[list[str]] = [totals_header]
+    totals: list[list[str]] = []
     for record in audit.county_totals.to_dict("records"):
         ratio = record["station_coverage"]
         totals.append(
@@ -339,7 +311,7 @@ def format_table(audit: PlanAudit, *, lang: str = "zh") -> str:
                 str(record["townships_fully_covered"]),
             ]
         )
-    lines += _grid(totals, text_columns=2)
+    lines.append(text.table(totals, header=totals_header, align=_align(len(totals_header))))
     lines.append("")
 
     surplus = audit.townships[audit.townships["surplus_stations"] > 0]
@@ -390,3 +362,8 @@ def format_table(audit: PlanAudit, *, lang: str = "zh") -> str:
                 )
             lines.append(f"  {record['township_code']} {name}: {what} ({detail})")
     return "\n".join(lines)
+
+
+def _align(columns: int) -> str:
+    """A code (or county) and a name on the left, the counts, states and years on the right."""
+    return "ll" + "r" * (columns - 2)

@@ -20,6 +20,7 @@ from ..siting.sites import reasons as _reasons
 from ..terms import STATUS_LABELS_EN, YES_NO_WORDS
 from . import workbook as report
 from ._files import SITING_FILES, atomic
+from ._sheets import PERCENT, format_sheet
 from .maps import TEXT
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[
             shown = shown.rename(columns=headers)
             sheet = to_sheet(writer, shown, sheets[name])
             formats = [_FORMATS.get(column) for column in frame.columns]
-            report.format_sheet(sheet, shown, formats)
+            format_sheet(sheet, shown, formats)
     written["xlsx"] = path
     return written
 
@@ -122,8 +123,8 @@ _FORMATS = {
     "residents": "#,##0",
     "within_before": "#,##0",
     "within_after": "#,##0",
-    "share_before": "0.0%",
-    "share_after": "0.0%",
+    "share_before": PERCENT,
+    "share_after": PERCENT,
     "cost_yuan": "#,##0",
     "area_m2": "#,##0",
     "access_m": "#,##0",
