@@ -68,6 +68,8 @@ _NAMES = {
     "read_communities": "inputs",
     "read_facilities": "inputs",
     "read_candidates": "inputs",
+    "communities_from_frame": "inputs",
+    "facilities_from_frame": "inputs",
     "load_policy": "policy",
     "Policy": "policy",
     "WalkNetwork": "network",
