@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,8 +30,9 @@ from ._validate import _speed, as_text
 from ._version import __version__
 from .errors import InputError
 from .inputs import readers as inputs
+from .inputs.frames import communities_from_frame, facilities_from_frame
 from .network import WalkNetwork, describe_components, kept_parts, main_parts
-from .policy import Circle, Policy, Walking
+from .policy import Circle, Policy, Walking, as_policy
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +105,10 @@ class Analysis:
         District targets checked (see :func:`carecircle.standards.check_district`).
     township_checks : pandas.DataFrame
         Centres and stations per township (see :func:`carecircle.standards.check_townships`).
+    prepared : Prepared or None
+        The prepared district the analysis measured (see :func:`prepare`), which
+        :func:`carecircle.siting.propose` starts from; None for a check-only analysis
+        (:func:`check_only`).
 
     The communities also carry the standards checks (``stations``, ``station_status``,
     ``eldercare_area_m2``, ``area_per_resident_m2``, ``area_per_resident_status``) and the
@@ -125,6 +131,7 @@ class Analysis:
     candidates: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     after: pd.DataFrame = field(default_factory=pd.DataFrame)
     merged: tuple[str, ...] = ()
+    prepared: Prepared | None = field(default=None, repr=False, compare=False)
 
     @property
     def circles_measured(self) -> tuple[str, ...]:
@@ -163,9 +170,9 @@ class Analysis:
 def analyze(
     net: WalkNetwork,
     communities: gpd.GeoDataFrame,
-    facilities: gpd.GeoDataFrame,
+    facilities: pd.DataFrame,
     *,
-    policy: Policy,
+    policy: Policy | str | os.PathLike[str] = "chongqing",
     population_raster: str | Path | None = None,
     dem: str | Path | None = None,
     speed_m_s: float | None = None,
@@ -180,12 +187,15 @@ def analyze(
     net : WalkNetwork
         The walking network (projected CRS).
     communities : geopandas.GeoDataFrame
-        As returned by :func:`carecircle.inputs.read_communities`.
+        As returned by :func:`carecircle.inputs.read_communities`, or any GeoDataFrame with
+        those columns (checked by :func:`carecircle.inputs.communities_from_frame`).
     facilities : geopandas.GeoDataFrame
-        As returned by :func:`carecircle.inputs.read_facilities`, in the same CRS as
-        ``communities``.
-    policy : Policy, keyword-only
-        Circles, thresholds and defaults.
+        As returned by :func:`carecircle.inputs.read_facilities`, or any frame with those
+        columns (checked by :func:`carecircle.inputs.facilities_from_frame`); in the same
+        CRS as ``communities``.
+    policy : Policy, str or os.PathLike, keyword-only
+        Circles, thresholds and defaults: a profile, a built-in profile's name or a ``.toml``
+        file (see :func:`carecircle.policy.load`).
     population_raster : path, optional, keyword-only
         Residents per cell (GeoTIFF, any CRS); without it residents are spread evenly.
     dem : path, optional, keyword-only
@@ -205,8 +215,17 @@ def analyze(
     Returns
     -------
     Analysis
+        With :attr:`Analysis.prepared`, for :func:`carecircle.siting.propose`.
+
+    Raises
+    ------
+    InputError
+        For layers that do not hold the columns and values the readers accept (naming the
+        layer, the row, the column and the value), layers in different CRSs, or a policy that
+        cannot be loaded (:class:`~carecircle.errors.PolicyError`).
 
     """
+    policy = as_policy(policy)
     prep = prepared or prepare(
         net,
         communities,
@@ -356,6 +375,7 @@ def analyze(
         ),
         streets=gpd.GeoSeries(net.geometry if net.n_edges <= MAX_MAP_STREETS else [], crs=net.crs),
         merged=tuple(str(frame["circle"].iloc[0]) for frame in merged if len(frame)),
+        prepared=prep,
     )
 
 
@@ -413,33 +433,29 @@ class Prepared:
 def prepare(
     net: WalkNetwork,
     communities: gpd.GeoDataFrame,
-    facilities: gpd.GeoDataFrame,
+    facilities: pd.DataFrame,
     *,
-    policy: Policy,
+    policy: Policy | str | os.PathLike[str] = "chongqing",
     population_raster: str | Path | None = None,
     dem: str | Path | None = None,
     speed_m_s: float | None = None,
 ) -> Prepared:
     """Project the layers, place demand points and join points and facilities to the network.
 
-    Parameters are as for :func:`analyze`.
+    Parameters are as for :func:`analyze`; the layers are checked as there (a layer the
+    readers returned is not checked again).
     """
-    if communities.crs is None or facilities.crs is None:
-        msg = "communities and facilities must have a CRS"
-        raise InputError(msg)
-    if not CRS.from_user_input(communities.crs).equals(CRS.from_user_input(facilities.crs)):
-        msg = (
-            f"communities are in {CRS.from_user_input(communities.crs).name!r} but facilities in "
-            f"{CRS.from_user_input(facilities.crs).name!r}; reproject one with .to_crs() first"
-        )
-        raise InputError(msg)
+    policy = as_policy(policy)
+    _check_same_crs(communities, facilities)
+    comm = communities_from_frame(communities)
+    fac = facilities_from_frame(facilities)
     speed = _speed(speed_m_s, policy.speed_m_s)
 
     whole = net
     net = main_parts(whole, min_share=policy.min_component_share)
     net, elevation = walking_network(net, policy, speed_m_s=speed, dem=dem)
-    comm = communities.to_crs(net.crs).reset_index(drop=True)
-    fac = facilities.to_crs(net.crs).reset_index(drop=True)
+    comm = comm.to_crs(net.crs).reset_index(drop=True)
+    fac = fac.to_crs(net.crs).reset_index(drop=True)
     logger.info(
         "network: %d nodes, %d edges, %s", net.n_nodes, net.n_edges, describe_components(net)
     )
@@ -498,6 +514,19 @@ def prepare(
     )
     _note_off_network(prep, policy.max_access_m)
     return prep
+
+
+def _check_same_crs(communities: object, facilities: object) -> None:
+    """Refuse two layers in different CRSs (a layer without one is refused on its own)."""
+    comm_crs, fac_crs = getattr(communities, "crs", None), getattr(facilities, "crs", None)
+    if comm_crs is None or fac_crs is None:
+        return
+    if not CRS.from_user_input(comm_crs).equals(CRS.from_user_input(fac_crs)):
+        msg = (
+            f"communities are in {CRS.from_user_input(comm_crs).name!r} but facilities in "
+            f"{CRS.from_user_input(fac_crs).name!r}; reproject one with .to_crs() first"
+        )
+        raise InputError(msg)
 
 
 def _note_fragments(
