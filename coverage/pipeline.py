@@ -28,6 +28,7 @@ from . import circles as circles_mod
 from ._parallel import side_by_side
 from ._validate import _speed, as_text
 from ._version import __version__
+from .coords import Coords
 from .errors import InputError
 from .inputs import readers as inputs
 from .inputs.frames import communities_from_frame, facilities_from_frame
@@ -631,8 +632,8 @@ def run(
     population_raster: str | Path | None = None,
     dem: str | Path | None = None,
     speed_m_s: float | None = None,
-    facility_coords: str = "wgs84",
-    community_coords: str = "wgs84",
+    facility_coords: Coords = "wgs84",
+    community_coords: Coords = "wgs84",
     columns: Mapping[str, Mapping[str, str]] | None = None,
     layers: Mapping[str, str | None] | None = None,
     progress: bool = False,
@@ -649,7 +650,7 @@ def run(
         The profile.
     population_raster, dem, speed_m_s, progress : keyword-only
         As in :func:`analyze`.
-    facility_coords, community_coords : str, keyword-only
+    facility_coords, community_coords : {"wgs84", "gcj02", "bd09"}, keyword-only
         ``wgs84``, ``gcj02`` or ``bd09``: the coordinate system of the input coordinates.
     columns : mapping, optional, keyword-only
         ``{"communities": {field: column}, "facilities": {field: column}}`` for users' own
@@ -695,8 +696,8 @@ def check_only(
     network: str | Path | WalkNetwork | None = None,
     dem: str | Path | None = None,
     speed_m_s: float | None = None,
-    facility_coords: str = "wgs84",
-    community_coords: str = "wgs84",
+    facility_coords: Coords = "wgs84",
+    community_coords: Coords = "wgs84",
     columns: Mapping[str, Mapping[str, str]] | None = None,
     layers: Mapping[str, str | None] | None = None,
 ) -> Analysis:
@@ -817,8 +818,8 @@ def _inside_any(polygons: np.ndarray, points: np.ndarray) -> np.ndarray:
 def _read_layers(
     communities: str | Path,
     facilities: str | Path,
-    facility_coords: str,
-    community_coords: str,
+    facility_coords: Coords,
+    community_coords: Coords,
     columns: Mapping[str, Mapping[str, str]],
     layers: Mapping[str, str | None],
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:

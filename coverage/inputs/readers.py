@@ -665,7 +665,7 @@ def read_communities(
     path: str | os.PathLike[str],
     *,
     columns: Mapping[str, str] | None = None,
-    coords: str = "wgs84",
+    coords: _coords.Coords = "wgs84",
     layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read community (社区/村) boundaries with their population.
@@ -680,7 +680,7 @@ def read_communities(
         (:data:`COMMUNITY_ALIASES`). Fields: ``id``, ``name``, ``population`` (required),
         ``elderly``, ``kind``, ``township``, ``shared_station`` (the id of the facility whose
         station the community shares; kept as text under that name).
-    coords : str
+    coords : {"wgs84", "gcj02", "bd09"}
         The coordinate system of the vertices: ``"wgs84"``, ``"gcj02"`` (Gaode/Tencent) or
         ``"bd09"`` (Baidu). The last two need a longitude/latitude layer (EPSG:4326/4490).
     layer : str, optional
@@ -985,7 +985,7 @@ def read_facilities(
     path: str | os.PathLike[str],
     *,
     columns: Mapping[str, str] | None = None,
-    coords: str = "wgs84",
+    coords: _coords.Coords = "wgs84",
     layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read elderly-care and medical facilities.
@@ -1002,7 +1002,7 @@ def read_facilities(
         ``area_m2``, ``beds``, ``nursing_beds``, the optional :data:`FACILITY_OPTIONAL`
         (``community_id``, ``township``, ``social_operated``, ``medical_capable``; kept as
         text under these names), and for CSVs ``lon``, ``lat``.
-    coords : str
+    coords : {"wgs84", "gcj02", "bd09"}
         The coordinate system of the locations: ``"wgs84"``, ``"gcj02"`` (Gaode/Tencent) or
         ``"bd09"`` (Baidu). The last two need a CSV or a longitude/latitude layer.
     layer : str, optional
@@ -1187,7 +1187,7 @@ def read_candidates(
     path: str | os.PathLike[str],
     *,
     columns: Mapping[str, str] | None = None,
-    coords: str = "wgs84",
+    coords: _coords.Coords = "wgs84",
     layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read candidate sites for new facilities (e.g. idle state-owned buildings).
@@ -1200,7 +1200,7 @@ def read_candidates(
     columns : mapping of str to str, optional
         Field → the file's column name: ``id`` (required), ``name``, ``area_m2``, ``cost``
         (yuan), and for CSVs ``lon``, ``lat``.
-    coords : str
+    coords : {"wgs84", "gcj02", "bd09"}
         ``"wgs84"``, ``"gcj02"`` or ``"bd09"``.
     layer : str, optional
         The layer to read from a multi-layer file.

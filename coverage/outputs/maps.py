@@ -12,7 +12,7 @@ import html
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import folium
 import geopandas as gpd
@@ -207,15 +207,19 @@ TEXT = {
 }
 
 
-BASEMAPS = ("none", "osm", "amap", "tianditu")
+Basemap = Literal["none", "osm", "amap", "tianditu"]
+"""A map background: none (the walking network), OpenStreetMap, AutoNavi (GCJ-02), Tianditu."""
+
+BASEMAPS: tuple[str, ...] = get_args(Basemap)
+"""Every accepted ``basemap`` value."""
 HEALTH_SYMBOL = "✚"
 
 
 def build(
     analysis: Analysis,
     *,
-    lang: str = "zh",
-    basemap: str = "none",
+    lang: terms.Lang = "zh",
+    basemap: Basemap = "none",
     tianditu_key: str | None = None,
     embed_key: bool = False,
 ) -> folium.Map:
@@ -981,7 +985,7 @@ def _rgba(colour: str, opacity: float) -> str:
     return f"rgba({red},{green},{blue},{opacity:g})"
 
 
-def walking_note(parameters: Mapping[str, Any], lang: str) -> str:
+def walking_note(parameters: Mapping[str, Any], lang: terms.Lang) -> str:
     """One line saying how the walking times were made: speed, slopes (DEM or flat), steps.
 
     Parameters

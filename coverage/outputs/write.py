@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from .._parallel import side_by_side
 from ..pipeline import Analysis
+from ..terms import Lang
 from .export import (
     write_district,
     write_facilities,
@@ -28,7 +29,7 @@ def write_all(
     analysis: Analysis,
     out_dir: str | Path,
     *,
-    lang: str = "zh",
+    lang: Lang = "zh",
     progress: bool = False,
     also: Mapping[str, tuple[str, Callable[[Path], Path]]] | None = None,
 ) -> dict[str, Path]:
