@@ -225,6 +225,33 @@ def analyze(
         layer, the row, the column and the value), layers in different CRSs, or a policy that
         cannot be loaded (:class:`~carecircle.errors.PolicyError`).
 
+    Examples
+    --------
+    The embedded demo district (streets of Helsinki with made-up communities), held to
+    Chongqing's circles:
+
+    >>> import carecircle as cc
+    >>> from carecircle.data import demo_files
+    >>> files = demo_files()
+    >>> net = cc.network.read(files["network"])
+    >>> comm = cc.read_communities(files["communities"])
+    >>> fac = cc.read_facilities(files["facilities"])
+    >>> res = cc.analyze(net, comm, fac, policy="chongqing", population_raster=files["population"])
+    >>> res.circles_measured
+    ('eldercare', 'medical')
+    >>> res.communities[["id", "eldercare_status", "medical_status"]].head(3)
+        id eldercare_status medical_status
+    0  D01          partial        covered
+    1  D02          partial        covered
+    2  D03          partial        covered
+
+    Any GeoDataFrame with the readers' columns will do; one without them fails in one line:
+
+    >>> cc.analyze(net, comm.drop(columns="population"), fac)
+    Traceback (most recent call last):
+    ...
+    carecircle.errors.MissingColumnError: communities: missing required column for 'population' ...
+
     """
     policy = as_policy(policy)
     prep = prepared or prepare(

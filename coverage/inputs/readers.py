@@ -698,9 +698,28 @@ def read_communities(
     Raises
     ------
     InputError
-        For a missing or unreadable file, a CSV, a layer without CRS, a missing required column,
-        a blank or duplicate id, a blank name, a non-numeric or negative population or elderly
-        count, more elderly than population, or an unknown kind.
+        For a missing or unreadable file, a CSV, a layer without CRS, a missing required column
+        (:class:`~carecircle.errors.MissingColumnError`), a blank or duplicate id, a blank
+        name, a non-numeric or negative population or elderly count, more elderly than
+        population, or an unknown kind.
+
+    Examples
+    --------
+    >>> import carecircle as cc
+    >>> from carecircle.data import demo_files
+    >>> files = demo_files()
+    >>> comm = cc.read_communities(files["communities"])
+    >>> comm.crs.to_string(), len(comm)
+    ('EPSG:4326', 12)
+    >>> comm[["id", "name", "population", "elderly", "kind"]].head(3)
+        id        name  population  elderly   kind
+    0  D01  西尔塔萨里社区居委会      4543.0   1087.0  urban
+    1  D02     利萨社区居委会      2262.0    510.0  urban
+    2  D03   凯萨涅米社区居委会      1668.0    358.0  urban
+    >>> cc.read_communities(files["facilities"])
+    Traceback (most recent call last):
+    ...
+    carecircle.errors.InputError: ...facilities.csv: communities must be a polygon layer ...
 
     """
     path = Path(path)

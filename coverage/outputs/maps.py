@@ -246,6 +246,26 @@ def build(
     -------
     folium.Map
 
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import carecircle as cc
+    >>> from carecircle.data import demo_files
+    >>> files = demo_files()
+    >>> res = cc.analyze(
+    ...     cc.network.read(files["network"]),
+    ...     cc.read_communities(files["communities"]),
+    ...     cc.read_facilities(files["facilities"]),
+    ... )
+    >>> m = cc.outputs.build_map(res, lang="en")  # basemap="none": no internet needed
+    >>> type(m).__name__
+    'Map'
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     m.save(Path(out) / "map.html")  # saving is the caller's job
+    ...     (Path(out) / "map.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    True
+
     """
     if lang not in TEXT:
         msg = f"unknown language {lang!r}; expected 'zh' or 'en'"
