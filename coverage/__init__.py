@@ -37,6 +37,7 @@ from . import terms as terms
 from ._version import __version__ as __version__
 from .errors import CarecircleError as CarecircleError
 from .errors import InputError as InputError
+from .errors import MissingColumnError as MissingColumnError
 from .errors import NetworkError as NetworkError
 from .errors import PolicyError as PolicyError
 
@@ -67,6 +68,8 @@ _NAMES = {
     "read_communities": "inputs",
     "read_facilities": "inputs",
     "read_candidates": "inputs",
+    "communities_from_frame": "inputs",
+    "facilities_from_frame": "inputs",
     "load_policy": "policy",
     "Policy": "policy",
     "WalkNetwork": "network",
@@ -76,6 +79,7 @@ _ALIASES = {"load_policy": "load"}
 __all__ = [
     "CarecircleError",
     "InputError",
+    "MissingColumnError",
     "NetworkError",
     "PolicyError",
     "__version__",

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ._cells import read_text
-from .errors import InputError
+from .errors import InputError, MissingColumnError
 from .policy import MAX_SPEED_M_S
 from .terms import NO_TEXTS as NO_TEXTS
 from .terms import YES_NO_EXPECTED as YES_NO_EXPECTED
@@ -397,8 +397,10 @@ def resolve_columns(
     Raises
     ------
     InputError
-        For an unknown field or absent column in ``columns``, a column given to two fields,
-        several columns matching one field, or a missing required field.
+        For an unknown field in ``columns``, a column given to two fields, or several columns
+        matching one field.
+    MissingColumnError
+        For a missing required field, or a column in ``columns`` that is not there.
 
     """
     listed = ", ".join(repr(c) for c in found)
@@ -415,7 +417,7 @@ def resolve_columns(
                 f"{path}: {mapping} maps {field!r} to {column!r}, which is not in the file; "
                 f"columns found: {listed}"
             )
-            raise InputError(msg)
+            raise MissingColumnError(msg)
         if name in resolved.values():
             msg = f"{path}: {mapping} maps two fields to the column {name!r}; expected one each"
             raise InputError(msg)
@@ -462,7 +464,7 @@ def resolve_columns(
                     f"{path}: no column left for {field!r}: the column {column!r} is mapped to "
                     f"{other!r}; expected a column of its own for each"
                 )
-                raise InputError(msg)
+                raise MissingColumnError(msg)
             like = looks.get(field, [])
             if like:  # a column looks like it: name it in the hint
                 meaning = FIELD_MEANINGS.get(field, field)
@@ -471,13 +473,13 @@ def resolve_columns(
                     f"{accepted}); the column {like[0]!r} looks like {meaning}: map it with "
                     f"{_map_hint(layer, field, like[0])}"
                 )
-                raise InputError(msg)
+                raise MissingColumnError(msg)
             msg = (
                 f"{path}: missing required column for {field!r} (accepted headers: {accepted}); "
                 f"columns found: {listed}; rename the column, or map it with "
                 f"{_map_hint(layer, field, '<your column>')}"
             )
-            raise InputError(msg)
+            raise MissingColumnError(msg)
     _warn_lookalikes(looks, resolved, path=path, layer=layer)
     return resolved
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, get_args
 
 import geocoordinates_ffi as gc
 import geopandas as gpd
@@ -34,7 +34,10 @@ from .errors import InputError
 
 logger = logging.getLogger(__name__)
 
-SYSTEMS: tuple[str, ...] = ("wgs84", "gcj02", "bd09")
+Coords = Literal["wgs84", "gcj02", "bd09"]
+"""A coordinate system of the input coordinates: WGS-84, GCJ-02 (Gaode/Tencent), BD-09 (Baidu)."""
+
+SYSTEMS: tuple[str, ...] = get_args(Coords)
 """Coordinate systems accepted wherever a ``system`` or ``coords`` option is taken."""
 
 _PointFn = Callable[[float, float], tuple[float, float]]

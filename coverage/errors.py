@@ -15,6 +15,14 @@ class InputError(CarecircleError, ValueError):
     """A user file, column, value or option is missing or wrong."""
 
 
+class MissingColumnError(InputError):
+    """A file or frame lacks a column a field needs (or a mapping names a column not there).
+
+    The message names the file or frame, the field and the headers accepted for it, and the
+    columns found.
+    """
+
+
 class PolicyError(InputError):
     """A policy profile is malformed: unknown key, wrong type, out-of-range value."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,11 +27,12 @@ from . import circles as circles_mod
 from ._parallel import side_by_side
 from ._validate import as_text, walking_speed
 from ._version import __version__
-from .coords import check_same_crs
+from .coords import Coords, check_same_crs
 from .errors import InputError
 from .inputs import readers as inputs
+from .inputs.frames import communities_from_frame, facilities_from_frame
 from .network import WalkNetwork, describe_components, kept_parts, main_parts
-from .policy import Circle, Policy, Walking
+from .policy import Circle, Policy, Walking, as_policy
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +105,10 @@ class Analysis:
         District targets checked (see :func:`carecircle.standards.check_district`).
     township_checks : pandas.DataFrame
         Centres and stations per township (see :func:`carecircle.standards.check_townships`).
+    prepared : Prepared or None
+        The prepared district the analysis measured (see :func:`prepare`), which
+        :func:`carecircle.siting.propose` starts from; None for a check-only analysis
+        (:func:`check_only`).
 
     The communities also carry the standards checks (``stations``, ``station_status``,
     ``eldercare_area_m2``, ``area_per_resident_m2``, ``area_per_resident_status``) and the
@@ -125,6 +131,7 @@ class Analysis:
     candidates: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     after: pd.DataFrame = field(default_factory=pd.DataFrame)
     merged: tuple[str, ...] = ()
+    prepared: Prepared | None = field(default=None, repr=False, compare=False)
 
     @property
     def circles_measured(self) -> tuple[str, ...]:
@@ -163,9 +170,9 @@ class Analysis:
 def analyze(
     net: WalkNetwork,
     communities: gpd.GeoDataFrame,
-    facilities: gpd.GeoDataFrame,
+    facilities: pd.DataFrame,
     *,
-    policy: Policy,
+    policy: Policy | str | os.PathLike[str] = "chongqing",
     population_raster: str | Path | None = None,
     dem: str | Path | None = None,
     speed_m_s: float | None = None,
@@ -180,12 +187,15 @@ def analyze(
     net : WalkNetwork
         The walking network (projected CRS).
     communities : geopandas.GeoDataFrame
-        As returned by :func:`carecircle.inputs.read_communities`.
+        As returned by :func:`carecircle.inputs.read_communities`, or any GeoDataFrame with
+        those columns (checked by :func:`carecircle.inputs.communities_from_frame`).
     facilities : geopandas.GeoDataFrame
-        As returned by :func:`carecircle.inputs.read_facilities`, in the same CRS as
-        ``communities``.
-    policy : Policy, keyword-only
-        Circles, thresholds and defaults.
+        As returned by :func:`carecircle.inputs.read_facilities`, or any frame with those
+        columns (checked by :func:`carecircle.inputs.facilities_from_frame`); in the same
+        CRS as ``communities``.
+    policy : Policy, str or os.PathLike, keyword-only
+        Circles, thresholds and defaults: a profile, a built-in profile's name or a ``.toml``
+        file (see :func:`carecircle.policy.load`).
     population_raster : path, optional, keyword-only
         Residents per cell (GeoTIFF, any CRS); without it residents are spread evenly.
     dem : path, optional, keyword-only
@@ -205,8 +215,44 @@ def analyze(
     Returns
     -------
     Analysis
+        With :attr:`Analysis.prepared`, for :func:`carecircle.siting.propose`.
+
+    Raises
+    ------
+    InputError
+        For layers that do not hold the columns and values the readers accept (naming the
+        layer, the row, the column and the value), layers in different CRSs, or a policy that
+        cannot be loaded (:class:`~carecircle.errors.PolicyError`).
+
+    Examples
+    --------
+    The embedded demo district (streets of Helsinki with made-up communities), held to
+    Chongqing's circles:
+
+    >>> import carecircle as cc
+    >>> from carecircle.data import demo_files
+    >>> files = demo_files()
+    >>> net = cc.network.read(files["network"])
+    >>> comm = cc.read_communities(files["communities"])
+    >>> fac = cc.read_facilities(files["facilities"])
+    >>> res = cc.analyze(net, comm, fac, policy="chongqing", population_raster=files["population"])
+    >>> res.circles_measured
+    ('eldercare', 'medical')
+    >>> res.communities[["id", "eldercare_status", "medical_status"]].head(3)
+        id eldercare_status medical_status
+    0  D01          partial        covered
+    1  D02          partial        covered
+    2  D03          partial        covered
+
+    Any GeoDataFrame with the readers' columns will do; one without them fails in one line:
+
+    >>> cc.analyze(net, comm.drop(columns="population"), fac)
+    Traceback (most recent call last):
+    ...
+    carecircle.errors.MissingColumnError: communities: missing required column for 'population' ...
 
     """
+    policy = as_policy(policy)
     prep = prepared or prepare(
         net,
         communities,
@@ -356,6 +402,7 @@ def analyze(
         ),
         streets=gpd.GeoSeries(net.geometry if net.n_edges <= MAX_MAP_STREETS else [], crs=net.crs),
         merged=tuple(str(frame["circle"].iloc[0]) for frame in merged if len(frame)),
+        prepared=prep,
     )
 
 
@@ -413,25 +460,31 @@ class Prepared:
 def prepare(
     net: WalkNetwork,
     communities: gpd.GeoDataFrame,
-    facilities: gpd.GeoDataFrame,
+    facilities: pd.DataFrame,
     *,
-    policy: Policy,
+    policy: Policy | str | os.PathLike[str] = "chongqing",
     population_raster: str | Path | None = None,
     dem: str | Path | None = None,
     speed_m_s: float | None = None,
 ) -> Prepared:
     """Project the layers, place demand points and join points and facilities to the network.
 
-    Parameters are as for :func:`analyze`.
+    Parameters are as for :func:`analyze`; the layers are checked as there (a layer the
+    readers returned is not checked again).
     """
-    check_same_crs(communities.crs, facilities.crs, what=("the communities", "the facilities"))
+    policy = as_policy(policy)
+    crs = getattr(communities, "crs", None), getattr(facilities, "crs", None)
+    if None not in crs:  # a layer without a CRS is refused by its own check, just below
+        check_same_crs(*crs, what=("the communities", "the facilities"))
+    comm = communities_from_frame(communities)
+    fac = facilities_from_frame(facilities)
     speed = walking_speed(speed_m_s, policy.speed_m_s)
 
     whole = net
     net = main_parts(whole, min_share=policy.min_component_share)
     net, elevation = walking_network(net, policy, speed_m_s=speed, dem=dem)
-    comm = communities.to_crs(net.crs).reset_index(drop=True)
-    fac = facilities.to_crs(net.crs).reset_index(drop=True)
+    comm = comm.to_crs(net.crs).reset_index(drop=True)
+    fac = fac.to_crs(net.crs).reset_index(drop=True)
     logger.info(
         "network: %d nodes, %d edges, %s", net.n_nodes, net.n_edges, describe_components(net)
     )
@@ -594,8 +647,8 @@ def run(
     population_raster: str | Path | None = None,
     dem: str | Path | None = None,
     speed_m_s: float | None = None,
-    facility_coords: str = "wgs84",
-    community_coords: str = "wgs84",
+    facility_coords: Coords = "wgs84",
+    community_coords: Coords = "wgs84",
     columns: Mapping[str, Mapping[str, str]] | None = None,
     layers: Mapping[str, str | None] | None = None,
     progress: bool = False,
@@ -612,7 +665,7 @@ def run(
         The profile.
     population_raster, dem, speed_m_s, progress : keyword-only
         As in :func:`analyze`.
-    facility_coords, community_coords : str, keyword-only
+    facility_coords, community_coords : {"wgs84", "gcj02", "bd09"}, keyword-only
         ``wgs84``, ``gcj02`` or ``bd09``: the coordinate system of the input coordinates.
     columns : mapping, optional, keyword-only
         ``{"communities": {field: column}, "facilities": {field: column}}`` for users' own
@@ -658,8 +711,8 @@ def check_only(
     network: str | Path | WalkNetwork | None = None,
     dem: str | Path | None = None,
     speed_m_s: float | None = None,
-    facility_coords: str = "wgs84",
-    community_coords: str = "wgs84",
+    facility_coords: Coords = "wgs84",
+    community_coords: Coords = "wgs84",
     columns: Mapping[str, Mapping[str, str]] | None = None,
     layers: Mapping[str, str | None] | None = None,
 ) -> Analysis:
@@ -780,8 +833,8 @@ def _inside_any(polygons: np.ndarray, points: np.ndarray) -> np.ndarray:
 def _read_layers(
     communities: str | Path,
     facilities: str | Path,
-    facility_coords: str,
-    community_coords: str,
+    facility_coords: Coords,
+    community_coords: Coords,
     columns: Mapping[str, Mapping[str, str]],
     layers: Mapping[str, str | None],
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:

@@ -48,7 +48,7 @@ import pandas as pd
 
 from ._validate import Where, read_csv, required_text, unique_ids
 from .costing.rows import check_year_value
-from .errors import InputError
+from .errors import InputError, MissingColumnError
 from .terms import LANGS as LANGS
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def _missing_columns(found: Sequence[str], wanted: Sequence[str], *, source: obj
             f"{source}: missing column{'s' if len(missing) > 1 else ''} {names}; "
             f"expected the columns {expected}; columns found: {listed}"
         )
-        raise InputError(msg)
+        raise MissingColumnError(msg)
 
 
 def plan_years(columns: Sequence[str], *, source: object = "plan") -> tuple[int, ...]:
@@ -175,7 +175,7 @@ def plan_years(columns: Sequence[str], *, source: object = "plan") -> tuple[int,
                 f"'{other}_new_{year}'); expected centers_new_<year> and stations_new_<year> "
                 "for every year of the plan"
             )
-            raise InputError(msg)
+            raise MissingColumnError(msg)
     if not found["centers"]:
         listed = ", ".join(repr(str(c)) for c in columns)
         msg = (

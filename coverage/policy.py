@@ -8,6 +8,7 @@ name or a path) and override any value. Every rule names its source document and
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -441,6 +442,38 @@ def load(name_or_path: str | Path = "chongqing") -> Policy:
     """
     raw, where = _resolve(name_or_path, seen=())
     return _build(raw, where)
+
+
+def as_policy(policy: Policy | str | os.PathLike[str]) -> Policy:
+    """``policy`` itself when it is a :class:`Policy`, else the profile :func:`load` finds.
+
+    Parameters
+    ----------
+    policy : Policy, str or os.PathLike
+        A loaded profile, a built-in name (``"chongqing"``) or a path to a ``.toml`` file.
+
+    Raises
+    ------
+    PolicyError
+        As :func:`load`, or for anything else than the above.
+
+    Examples
+    --------
+    >>> as_policy("yuzhong").name
+    'yuzhong'
+    >>> as_policy(as_policy("yuzhong")).name
+    'yuzhong'
+
+    """
+    if isinstance(policy, Policy):
+        return policy
+    if not isinstance(policy, str | os.PathLike):
+        msg = (
+            f"policy={policy!r}: expected a Policy, a built-in profile name "
+            f"({', '.join(builtin_names())}) or a path to a .toml file"
+        )
+        raise PolicyError(msg)
+    return load(Path(policy) if isinstance(policy, os.PathLike) else policy)
 
 
 def _resolve(name_or_path: str | Path, *, seen: tuple[str, ...]) -> tuple[dict[str, Any], str]:

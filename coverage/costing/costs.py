@@ -229,6 +229,34 @@ def cost(
         ``min_yuan`` ≤ ``max_yuan``; the three monthly rates), or a per-m² rule with no
         ``municipal`` setting in the profile or the arguments; the message names the file.
 
+    Examples
+    --------
+    An existing station and one opening in 2026, under 万州's flat construction subsidy:
+
+    >>> import pandas as pd
+    >>> from carecircle import costing, policy
+    >>> stations = pd.DataFrame(
+    ...     {
+    ...         "id": ["S1", "S2"],
+    ...         "name": ["一号站", "二号站"],
+    ...         "tier": ["community_station", "community_station"],
+    ...         "area_m2": [350.0, 200.0],
+    ...         "year": ["", "2026"],
+    ...     }
+    ... )
+    >>> money = costing.cost(stations, policy.load("wanzhou"), first_year=2026, years=3)
+    >>> money.facilities[["id", "status", "construction_yuan"]]
+       id    status  construction_yuan
+    0  S1  existing                0.0
+    1  S2   planned           200000.0
+    >>> money.facilities["construction_rule_en"].iloc[1]
+    'Wanzhou: community elderly-care station 200,000 yuan (万州府办发〔2020〕28号 §二(五)13)'
+    >>> money.per_year[["year", "construction_yuan"]]
+       year  construction_yuan
+    0  2026           200000.0
+    1  2027                0.0
+    2  2028                0.0
+
     """
     if isinstance(years, bool) or not isinstance(years, int | np.integer) or years < 1:
         msg = f"years must be a whole number of years, 1 or more; found {years!r}"

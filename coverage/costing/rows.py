@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import Where, as_text, is_nan_text, resolve_columns
-from ..errors import InputError
+from ..errors import InputError, MissingColumnError
 from ..terms import NO_TEXTS, TIERS, YES_NO_EXPECTED, YES_TEXTS
 from .schema import (
     OPTIONAL_ALIASES,
@@ -105,7 +105,7 @@ def parse_rows(
                 f"{', '.join(repr(c) for c in names)}; expected the table "
                 "carecircle.inputs.read_facilities returns"
             )
-            raise InputError(msg)
+            raise MissingColumnError(msg)
     free = [c for c in names if c not in ("id", "name", "tier", "area_m2")]
     col = resolve_columns(
         free, aliases=OPTIONAL_ALIASES, required=(), columns=columns, path=where.path

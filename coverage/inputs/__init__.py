@@ -4,9 +4,12 @@ The readers take a file (GeoPackage, GeoJSON, Shapefile, or a CSV of points) and
 GeoDataFrame in EPSG:4326 with the fixed column scheme of :data:`COMMUNITY_COLUMNS` or
 :data:`FACILITY_COLUMNS`, converting GCJ-02 or BD-09 coordinates when asked. Anything wrong
 raises :class:`~carecircle.errors.InputError` with one line naming the file, row, column and
-value.
+value. :func:`communities_from_frame` and :func:`facilities_from_frame` check a GeoDataFrame
+built in Python the same way, naming the frame where a file's messages name the file.
 """
 
+from .frames import communities_from_frame as communities_from_frame
+from .frames import facilities_from_frame as facilities_from_frame
 from .readers import CANDIDATE_COLUMNS as CANDIDATE_COLUMNS
 from .readers import COMMUNITY_ALIASES as COMMUNITY_ALIASES
 from .readers import COMMUNITY_COLUMNS as COMMUNITY_COLUMNS
@@ -28,6 +31,8 @@ __all__ = [
     "FACILITY_COLUMNS",
     "FACILITY_OPTIONAL",
     "LAYER_SUFFIXES",
+    "communities_from_frame",
+    "facilities_from_frame",
     "read_candidates",
     "read_communities",
     "read_facilities",

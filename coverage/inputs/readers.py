@@ -338,6 +338,19 @@ def _read_layer(path: Path, layer: str | None, *, role: str) -> gpd.GeoDataFrame
     if len(frame) == 0:
         msg = f"{path}: layer {name!r} has no features; expected at least one"
         raise InputError(msg)
+    return tidy_layer(frame, path=path)
+
+
+def tidy_layer(frame: gpd.GeoDataFrame, *, path: Path) -> gpd.GeoDataFrame:
+    """A copy of ``frame`` with its geometry column named ``geometry`` and names stripped.
+
+    Raises
+    ------
+    InputError
+        If two columns have the same name once stripped (see
+        :func:`carecircle._validate.strip_column_names`).
+
+    """
     geometry = frame.geometry.name
     frame = frame.rename_geometry("geometry") if geometry != "geometry" else frame
     return strip_column_names(frame, path=path)
@@ -358,13 +371,22 @@ _COORDS_OPTION = {
 
 
 def _layer_to_wgs84(
-    frame: gpd.GeoDataFrame, *, system: str, path: Path, role: str
+    frame: gpd.GeoDataFrame, *, system: str, path: Path, role: str | None
 ) -> gpd.GeoSeries:
-    """Return the layer's geometries in EPSG:4326, converted from ``system`` to WGS-84."""
+    """Return the layer's geometries in EPSG:4326, converted from ``system`` to WGS-84.
+
+    ``role`` names the command line's option for the layer's coordinates in messages (None for
+    a frame built in Python, which has none).
+    """
     crs = CRS.from_user_input(frame.crs)
     if system != "wgs84" and not _is_lonlat(crs):
+        option = (
+            f"{_COORDS_OPTION[role]} {system} (coords={system!r} in Python)"
+            if role
+            else f"coords={system!r}"
+        )
         msg = (
-            f"{path}: {_COORDS_OPTION[role]} {system} (coords={system!r} in Python) needs a "
+            f"{path}: {option} needs a "
             f"longitude/latitude layer (EPSG:4326 or EPSG:4490) but the layer is in "
             f"{crs.to_string()}; expected wgs84 for a projected layer"
         )
@@ -615,14 +637,22 @@ def _require_polygon_layer(geoms: gpd.GeoSeries, *, path: Path) -> None:
 
 
 def _from_file(
-    layer: gpd.GeoDataFrame, path: Path, *, columns: Mapping[str, str] | None = None
+    layer: gpd.GeoDataFrame,
+    path: Path,
+    *,
+    scheme: str,
+    columns: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """``layer`` with its file's name and columns in ``attrs``, for messages about it later.
 
-    ``attrs["source"]`` is the file's name, ``attrs["columns"]`` the file's column of each field.
+    ``attrs["source"]`` is the file's name (or the frame's), ``attrs["columns"]`` the file's
+    column of each field, ``attrs["scheme"]`` the column scheme checked (``communities``,
+    ``facilities``, ``candidates``), so that :mod:`carecircle.inputs.frames` passes a layer
+    read here without checking it again.
     """
     layer.attrs["source"] = path.name
     layer.attrs["columns"] = dict(columns or {})
+    layer.attrs["scheme"] = scheme
     return layer
 
 
@@ -630,7 +660,7 @@ def read_communities(
     path: str | os.PathLike[str],
     *,
     columns: Mapping[str, str] | None = None,
-    coords: str = "wgs84",
+    coords: _coords.Coords = "wgs84",
     layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read community (社区/村) boundaries with their population.
@@ -645,7 +675,7 @@ def read_communities(
         (:data:`COMMUNITY_ALIASES`). Fields: ``id``, ``name``, ``population`` (required),
         ``elderly``, ``kind``, ``township``, ``shared_station`` (the id of the facility whose
         station the community shares; kept as text under that name).
-    coords : str
+    coords : {"wgs84", "gcj02", "bd09"}
         The coordinate system of the vertices: ``"wgs84"``, ``"gcj02"`` (Gaode/Tencent) or
         ``"bd09"`` (Baidu). The last two need a longitude/latitude layer (EPSG:4326/4490).
     layer : str, optional
@@ -663,17 +693,75 @@ def read_communities(
     Raises
     ------
     InputError
-        For a missing or unreadable file, a CSV, a layer without CRS, a missing required column,
-        a blank or duplicate id, a blank name, a non-numeric or negative population or elderly
-        count, more elderly than population, or an unknown kind.
+        For a missing or unreadable file, a CSV, a layer without CRS, a missing required column
+        (:class:`~carecircle.errors.MissingColumnError`), a blank or duplicate id, a blank
+        name, a non-numeric or negative population or elderly count, more elderly than
+        population, or an unknown kind.
+
+    Examples
+    --------
+    >>> import carecircle as cc
+    >>> from carecircle.data import demo_files
+    >>> files = demo_files()
+    >>> comm = cc.read_communities(files["communities"])
+    >>> comm.crs.to_string(), len(comm)
+    ('EPSG:4326', 12)
+    >>> comm[["id", "name", "population", "elderly", "kind"]].head(3)
+        id        name  population  elderly   kind
+    0  D01  西尔塔萨里社区居委会      4543.0   1087.0  urban
+    1  D02     利萨社区居委会      2262.0    510.0  urban
+    2  D03   凯萨涅米社区居委会      1668.0    358.0  urban
+    >>> cc.read_communities(files["facilities"])
+    Traceback (most recent call last):
+    ...
+    carecircle.errors.InputError: ...facilities.csv: communities must be a polygon layer ...
 
     """
     path = Path(path)
     system = _coords.check_system(coords)
     _check_path(path, csv_ok=False)
     frame = _read_layer(path, layer, role="communities")
+    return check_communities(frame, columns=columns, system=system, where=Where(path), cli=True)
+
+
+def check_communities(
+    frame: gpd.GeoDataFrame,
+    *,
+    columns: Mapping[str, str] | None,
+    system: str,
+    where: Where,
+    cli: bool,
+) -> gpd.GeoDataFrame:
+    """Check a community layer and give it the scheme of :func:`read_communities`.
+
+    The one path for a layer read from a file and for a user's own GeoDataFrame
+    (:func:`carecircle.inputs.frames.communities_from_frame`).
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        The layer, with a CRS, at least one row, the geometry column named ``geometry`` and
+        column names stripped (see :func:`tidy_layer`).
+    columns : mapping of str to str or None
+        Field → column overrides, as for :func:`read_communities`.
+    system : str
+        The coordinate system of the vertices (one of :data:`carecircle.coords.SYSTEMS`).
+    where : Where
+        The file, or the frame's name, that messages begin with, and its row numbering.
+    cli : bool
+        Whether the layer comes from the command line, whose options (``--column``,
+        ``--community-coords``) the messages then name.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As :func:`read_communities` returns.
+
+    """
+    role = "communities" if cli else None
+    path = where.path
     _require_polygon_layer(frame.geometry, path=path)
-    geoms = _layer_to_wgs84(frame, system=system, path=path, role="communities")
+    geoms = _layer_to_wgs84(frame, system=system, path=path, role=role)
     col = resolve_columns(
         _attribute_columns(frame),
         aliases=COMMUNITY_ALIASES,
@@ -681,17 +769,17 @@ def read_communities(
         required=("id", "name", "population"),
         columns=columns,
         path=path,
-        layer="communities",
+        layer=role,
     )
-    fields, kind_notes = _community_fields(frame, col, where=Where(path))
+    fields, kind_notes = _community_fields(frame, col, where=where)
     shapes, fields["input_status"], fields["input_note"] = _community_status(
         geoms, fields["population"].to_numpy(), kind_notes
     )
-    frame, named = _optional_columns(frame, col, COMMUNITY_OPTIONAL, where=Where(path))
+    frame, named = _optional_columns(frame, col, COMMUNITY_OPTIONAL, where=where)
     others = _other_columns(frame, set(col.values()), COMMUNITY_COLUMNS, named=named)
     table = pd.concat([fields, others], axis=1)
     out = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(shapes, index=frame.index), crs=4326)
-    return _from_file(out.reset_index(drop=True), path, columns=col)
+    return _from_file(out.reset_index(drop=True), path, scheme="communities", columns=col)
 
 
 def _community_fields(
@@ -811,7 +899,7 @@ def _csv_points(
 
 
 def _layer_points(
-    frame: gpd.GeoDataFrame, *, system: str, where: Where, role: str
+    frame: gpd.GeoDataFrame, *, system: str, where: Where, role: str | None
 ) -> gpd.GeoSeries:
     """Return WGS-84 points from a point layer, checking every row has one point."""
     geoms = frame.geometry
@@ -834,7 +922,7 @@ def _layer_points(
 
 @dataclass(frozen=True)
 class _Points:
-    """A point file read: its table, WGS-84 points, row locator, and the columns used."""
+    """A point table read: its rows, WGS-84 points, row locator, and the columns used."""
 
     frame: pd.DataFrame
     points: gpd.GeoSeries
@@ -851,31 +939,59 @@ def _read_points(
     layer: str | None,
     role: str,
     aliases: Mapping[str, tuple[str, ...]],
-) -> _Points:
-    """Read a CSV with lon/lat columns or a point layer (facilities, candidate sites)."""
+) -> tuple[pd.DataFrame, Where, str]:
+    """Read a CSV with lon/lat columns or a point layer (facilities, candidate sites) as it is.
+
+    The ``columns`` mapping is checked before the file is read. Returns the table (a
+    DataFrame of text for a CSV, a GeoDataFrame for a layer), its row locator and the
+    coordinate system checked.
+    """
     system = _coords.check_system(coords)
     is_csv = _check_path(path, csv_ok=True) == ".csv"
-    own, lonlat = _split_columns(
-        columns, is_csv=is_csv, path=path, aliases=aliases, cli=role == "facilities"
-    )
-    where = Where(path, csv=is_csv)
+    cli = role == "facilities"  # candidates: no --column
+    _split_columns(columns, is_csv=is_csv, path=path, aliases=aliases, cli=cli)
     frame: pd.DataFrame = read_csv(path) if is_csv else _read_layer(path, layer, role=role)
+    return frame, Where(path, csv=is_csv), system
+
+
+def _point_rows(
+    frame: pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None,
+    aliases: Mapping[str, tuple[str, ...]],
+    system: str,
+    where: Where,
+    role: str,
+    cli: bool,
+) -> _Points:
+    """Find the points of a table with lon/lat columns (a DataFrame) or of a point layer.
+
+    The one path for a file read and for a user's own frame (:func:`check_facilities`).
+    ``role`` is ``facilities`` or ``candidates``; ``cli`` says whether the table comes from
+    the command line, whose options the messages then name.
+    """
+    lonlat_table = not isinstance(frame, gpd.GeoDataFrame)
+    mapped = cli and role == "facilities"  # candidates: no --column
+    own, lonlat = _split_columns(
+        columns, is_csv=lonlat_table, path=where.path, aliases=aliases, cli=mapped
+    )
     if len(frame) == 0:
         noun = "facility" if role == "facilities" else "candidate site"
-        msg = f"{path}: no data rows; expected one row per {noun}"
+        msg = f"{where.path}: no data rows; expected one row per {noun}"
         raise InputError(msg)
     used: set[str] = set()
-    if is_csv:
+    if lonlat_table:
         points, lonlat_cols = _csv_points(
             frame,
             columns=lonlat,
             system=system,
             where=where,
-            layer="facilities" if role == "facilities" else None,  # candidates: no --column
+            layer="facilities" if mapped else None,
         )
         used |= set(lonlat_cols.values())
     else:
-        points = _layer_points(gpd.GeoDataFrame(frame), system=system, where=where, role=role)
+        layer = gpd.GeoDataFrame(frame)
+        points = _layer_points(layer, system=system, where=where, role=role if cli else None)
     return _Points(frame, points, where, own, used)
 
 
@@ -883,7 +999,7 @@ def read_facilities(
     path: str | os.PathLike[str],
     *,
     columns: Mapping[str, str] | None = None,
-    coords: str = "wgs84",
+    coords: _coords.Coords = "wgs84",
     layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read elderly-care and medical facilities.
@@ -900,7 +1016,7 @@ def read_facilities(
         ``area_m2``, ``beds``, ``nursing_beds``, the optional :data:`FACILITY_OPTIONAL`
         (``community_id``, ``township``, ``social_operated``, ``medical_capable``; kept as
         text under these names), and for CSVs ``lon``, ``lat``.
-    coords : str
+    coords : {"wgs84", "gcj02", "bd09"}
         The coordinate system of the locations: ``"wgs84"``, ``"gcj02"`` (Gaode/Tencent) or
         ``"bd09"`` (Baidu). The last two need a CSV or a longitude/latitude layer.
     layer : str, optional
@@ -923,7 +1039,7 @@ def read_facilities(
 
     """
     path = Path(path)
-    read = _read_points(
+    frame, where, system = _read_points(
         path,
         columns=columns,
         coords=coords,
@@ -931,7 +1047,53 @@ def read_facilities(
         role="facilities",
         aliases=FACILITY_ALIASES,
     )
-    frame, points, where, used = read.frame, read.points, read.where, read.used
+    return check_facilities(frame, columns=columns, system=system, where=where, cli=True)
+
+
+def check_facilities(
+    frame: pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None,
+    system: str,
+    where: Where,
+    cli: bool,
+) -> gpd.GeoDataFrame:
+    """Check a facility table and give it the scheme of :func:`read_facilities`.
+
+    The one path for a file read and for a user's own frame
+    (:func:`carecircle.inputs.frames.facilities_from_frame`).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A point layer (GeoDataFrame with a CRS, the geometry column named ``geometry``) or a
+        table with longitude/latitude columns; column names stripped.
+    columns : mapping of str to str or None
+        Field → column overrides, as for :func:`read_facilities`.
+    system : str
+        The coordinate system of the locations (one of :data:`carecircle.coords.SYSTEMS`).
+    where : Where
+        The file, or the frame's name, that messages begin with, and its row numbering.
+    cli : bool
+        Whether the table comes from the command line, whose options (``--column``,
+        ``--facility-coords``) the messages then name.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As :func:`read_facilities` returns.
+
+    """
+    read = _point_rows(
+        frame,
+        columns=columns,
+        aliases=FACILITY_ALIASES,
+        system=system,
+        where=where,
+        role="facilities",
+        cli=cli,
+    )
+    frame, points, used = read.frame, read.points, read.used
     found = [c for c in _attribute_columns(frame) if c not in used]
     col = resolve_columns(
         found,
@@ -939,15 +1101,15 @@ def read_facilities(
         lookalikes=FACILITY_LOOKALIKES,
         required=("id", "name", "tier"),
         columns=read.own,
-        path=path,
-        layer="facilities",
+        path=where.path,
+        layer="facilities" if cli else None,
     )
     fields = _facility_fields(frame, col, where=where)
     frame, named = _optional_columns(frame, col, FACILITY_OPTIONAL, where=where)
     others = _other_columns(frame, used | set(col.values()), FACILITY_COLUMNS, named=named)
     table = pd.concat([fields, others], axis=1)
     out = gpd.GeoDataFrame(table, geometry=points, crs=4326)
-    return _from_file(out.reset_index(drop=True), path, columns=col)
+    return _from_file(out.reset_index(drop=True), where.path, scheme="facilities", columns=col)
 
 
 def _split_columns(
@@ -1039,7 +1201,7 @@ def read_candidates(
     path: str | os.PathLike[str],
     *,
     columns: Mapping[str, str] | None = None,
-    coords: str = "wgs84",
+    coords: _coords.Coords = "wgs84",
     layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read candidate sites for new facilities (e.g. idle state-owned buildings).
@@ -1052,7 +1214,7 @@ def read_candidates(
     columns : mapping of str to str, optional
         Field → the file's column name: ``id`` (required), ``name``, ``area_m2``, ``cost``
         (yuan), and for CSVs ``lon``, ``lat``.
-    coords : str
+    coords : {"wgs84", "gcj02", "bd09"}
         ``"wgs84"``, ``"gcj02"`` or ``"bd09"``.
     layer : str, optional
         The layer to read from a multi-layer file.
@@ -1067,7 +1229,7 @@ def read_candidates(
 
     """
     path = Path(path)
-    read = _read_points(
+    table, where, system = _read_points(
         path,
         columns=columns,
         coords=coords,
@@ -1075,7 +1237,16 @@ def read_candidates(
         role="candidates",
         aliases=CANDIDATE_ALIASES,
     )
-    frame, points, where, used = read.frame, read.points, read.where, read.used
+    read = _point_rows(
+        table,
+        columns=columns,
+        aliases=CANDIDATE_ALIASES,
+        system=system,
+        where=where,
+        role="candidates",
+        cli=True,
+    )
+    frame, points, used = read.frame, read.points, read.used
     found = [c for c in _attribute_columns(frame) if c not in used]
     col = resolve_columns(
         found,
@@ -1101,4 +1272,4 @@ def read_candidates(
     )
     others = _other_columns(frame, used | set(col.values()), CANDIDATE_COLUMNS + _CANDIDATE_OUTPUTS)
     out = gpd.GeoDataFrame(pd.concat([fields, others], axis=1), geometry=points, crs=4326)
-    return _from_file(out.reset_index(drop=True), path)
+    return _from_file(out.reset_index(drop=True), path, scheme="candidates")

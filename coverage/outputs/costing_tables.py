@@ -28,7 +28,7 @@ from ..costing.schema import (
     STATUS_LABELS_EN,
     STATUS_LABELS_ZH,
 )
-from ..terms import TIER_LABELS_EN, TIER_LABELS_ZH, YES_NO_WORDS, check_lang
+from ..terms import TIER_LABELS_EN, TIER_LABELS_ZH, YES_NO_WORDS, Lang, check_lang
 from . import text
 from ._files import COST_FILES, atomic
 from ._sheets import format_sheet
@@ -239,7 +239,7 @@ def _totals_text(frame: pd.DataFrame, total: pd.Series, key: str, *, lang: str) 
 
 
 def write(
-    costing: Costing, out_dir: str | os.PathLike[str], *, lang: str = "zh"
+    costing: Costing, out_dir: str | os.PathLike[str], *, lang: Lang = "zh"
 ) -> dict[str, Path]:
     """Write ``costing.csv`` and ``costing.xlsx`` into ``out_dir``.
 
@@ -305,7 +305,7 @@ def write(
     return {"csv": csv_path, "xlsx": xlsx_path}
 
 
-def format_table(costing: Costing, *, lang: str = "zh") -> str:
+def format_table(costing: Costing, *, lang: Lang = "zh") -> str:
     """Render a costing as plain text for a terminal.
 
     Parameters

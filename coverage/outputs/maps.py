@@ -12,7 +12,7 @@ import html
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import folium
 import geopandas as gpd
@@ -207,15 +207,19 @@ TEXT = {
 }
 
 
-BASEMAPS = ("none", "osm", "amap", "tianditu")
+Basemap = Literal["none", "osm", "amap", "tianditu"]
+"""A map background: none (the walking network), OpenStreetMap, AutoNavi (GCJ-02), Tianditu."""
+
+BASEMAPS: tuple[str, ...] = get_args(Basemap)
+"""Every accepted ``basemap`` value."""
 HEALTH_SYMBOL = "✚"
 
 
 def build(
     analysis: Analysis,
     *,
-    lang: str = "zh",
-    basemap: str = "none",
+    lang: terms.Lang = "zh",
+    basemap: Basemap = "none",
     tianditu_key: str | None = None,
     embed_key: bool = False,
 ) -> folium.Map:
@@ -241,6 +245,26 @@ def build(
     Returns
     -------
     folium.Map
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import carecircle as cc
+    >>> from carecircle.data import demo_files
+    >>> files = demo_files()
+    >>> res = cc.analyze(
+    ...     cc.network.read(files["network"]),
+    ...     cc.read_communities(files["communities"]),
+    ...     cc.read_facilities(files["facilities"]),
+    ... )
+    >>> m = cc.outputs.build_map(res, lang="en")  # basemap="none": no internet needed
+    >>> type(m).__name__
+    'Map'
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     m.save(Path(out) / "map.html")  # saving is the caller's job
+    ...     (Path(out) / "map.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    True
 
     """
     if lang not in TEXT:
@@ -981,7 +1005,7 @@ def _rgba(colour: str, opacity: float) -> str:
     return f"rgba({red},{green},{blue},{opacity:g})"
 
 
-def walking_note(parameters: Mapping[str, Any], lang: str) -> str:
+def walking_note(parameters: Mapping[str, Any], lang: terms.Lang) -> str:
     """One line saying how the walking times were made: speed, slopes (DEM or flat), steps.
 
     Parameters

@@ -87,7 +87,7 @@ def overview_png(
     path: str | Path,
     *,
     circle: str | None = None,
-    lang: str = "zh",
+    lang: terms.Lang = "zh",
     dpi: int = 150,
 ) -> Path:
     """Draw a static overview map of one circle's coverage and write it as a PNG.

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .._cells import to_csv, to_sheet
 from ..plan import EXISTING
-from ..terms import YES_NO_WORDS, check_lang
+from ..terms import YES_NO_WORDS, Lang, check_lang
 from . import text
 from ._files import AUDIT_FILES, atomic
 from ._sheets import PERCENT, format_sheet
@@ -160,7 +160,7 @@ def _write_xlsx(path: Path, sheets: Sequence[tuple[str, pd.DataFrame]]) -> None:
 
 
 def write(
-    audit: PlanAudit, out_dir: str | os.PathLike[str], *, lang: str = "zh"
+    audit: PlanAudit, out_dir: str | os.PathLike[str], *, lang: Lang = "zh"
 ) -> dict[str, Path]:
     """Write the audit as ``plan_audit.csv`` and ``plan_audit.xlsx``.
 
@@ -225,7 +225,7 @@ def write(
 # --- printing ------------------------------------------------------------------------------
 
 
-def format_table(audit: PlanAudit, *, lang: str = "zh") -> str:
+def format_table(audit: PlanAudit, *, lang: Lang = "zh") -> str:
     """Return the audit as a plain-text table for a terminal.
 
     One line per township: code, name, communities and villages (plan, code list), centres /

@@ -318,7 +318,7 @@ def _document(root: ET.Element, geometry: str) -> str:
 def default_styles(
     policy_circle_names: Sequence[str],
     *,
-    lang: str = "zh",
+    lang: terms.Lang = "zh",
     circle_labels: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The styles of ``coverage.gpkg``: layer name -> QML.
@@ -383,7 +383,7 @@ def default_styles(
 def siting_styles(
     policy_circle_names: Sequence[str],
     *,
-    lang: str = "zh",
+    lang: terms.Lang = "zh",
     circle_labels: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The styles of the layers siting adds to ``coverage.gpkg``: layer name -> QML.

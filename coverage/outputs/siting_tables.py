@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ..siting.sites import Proposal
 
 
-def write(proposal: Proposal, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:
+def write(proposal: Proposal, out_dir: str | Path, *, lang: terms.Lang = "zh") -> dict[str, Path]:
     """Write ``proposed_sites.csv`` (ids in order of choice), ``siting.xlsx`` and the tables.
 
     Files: ``proposed_sites.csv``, whose ``year`` (blank) and ``status`` (``proposed``) say

@@ -283,7 +283,7 @@ _FORMATS = {
 }
 
 
-def workbook(analysis: Analysis, path: str | Path, *, lang: str = "zh") -> Path:
+def workbook(analysis: Analysis, path: str | Path, *, lang: terms.Lang = "zh") -> Path:
     """Write the result tables as an Excel workbook.
 
     Five sheets: communities (the columns of ``summary.csv``, one row per community, from

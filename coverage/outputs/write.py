@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from .._parallel import side_by_side
 from ..pipeline import Analysis
+from ..terms import Lang
 from ._files import ANALYSIS_FILES
 from .export import (
     write_district,
@@ -29,7 +30,7 @@ def write_all(
     analysis: Analysis,
     out_dir: str | Path,
     *,
-    lang: str = "zh",
+    lang: Lang = "zh",
     progress: bool = False,
     also: Mapping[str, tuple[str, Callable[[Path], Path]]] | None = None,
 ) -> dict[str, Path]:
@@ -59,6 +60,26 @@ def write_all(
     -------
     dict
         Each file's path by label.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import carecircle as cc
+    >>> from carecircle.data import demo_files
+    >>> files = demo_files()
+    >>> res = cc.analyze(
+    ...     cc.network.read(files["network"]),
+    ...     cc.read_communities(files["communities"]),
+    ...     cc.read_facilities(files["facilities"]),
+    ...     population_raster=files["population"],
+    ... )
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     written = cc.outputs.write_all(res, out, lang="en")
+    ...     sorted(path.name for path in written.values())
+    ['coverage.gpkg', 'coverage.xlsx', 'district.csv', 'facilities.csv', 'overview.png',
+     'summary.csv', 'townships.csv']
+    >>> list(written)
+    ['summary', 'townships', 'facilities', 'district', 'geopackage', 'overview', 'workbook']
 
     """
     out = Path(out_dir)

@@ -1,6 +1,6 @@
 """Where to build next: proposed sites that bring the left-out older residents into a circle.
 
-:func:`propose` takes the prepared district (:func:`carecircle.pipeline.prepare`), candidate
+:func:`propose` takes an analysis (or the prepared district it keeps), candidate
 sites (given, or generated on the network around the communities not covered) and one of the
 siting questions, builds the coverage sets with the same compiled shortest paths as the
 analysis (:func:`carecircle.siting.candidates.coverage_matrix`) and solves with
@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import logging
 import math
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,7 +38,7 @@ from ..pipeline import (
     graded_access,
     walking_circles,
 )
-from ..policy import Circle, Policy
+from ..policy import Circle, Policy, as_policy
 from . import candidates as candidates_mod
 from . import models as siting
 
@@ -101,16 +102,40 @@ class Proposal:
     circles: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
 
 
+def _district(
+    analysis: Analysis | Prepared, policy: Policy | str | os.PathLike[str] | None
+) -> tuple[Prepared, Policy]:
+    """The prepared district and the profile to site with, from an analysis or a Prepared."""
+    if isinstance(analysis, Analysis):
+        if analysis.prepared is None:
+            msg = (
+                "the analysis holds no prepared district (a check-only analysis measures no "
+                "walking times); site from carecircle.analyze(...)"
+            )
+            raise InputError(msg)
+        return analysis.prepared, as_policy(analysis.policy if policy is None else policy)
+    if not isinstance(analysis, Prepared):
+        msg = (
+            f"found a {type(analysis).__name__}; expected an Analysis (carecircle.analyze) or a "
+            "Prepared district (carecircle.pipeline.prepare)"
+        )
+        raise InputError(msg)
+    if policy is None:
+        msg = "policy= is needed with a Prepared district: give the profile it was prepared with"
+        raise InputError(msg)
+    return analysis, as_policy(policy)
+
+
 def reasons(target: Circle) -> tuple[str, str]:
     """Why residents cannot be brought in: off the walking network, or no candidate in reach."""
     return "off the walking network", f"no candidate within the {target.name} circle's minutes"
 
 
 def propose(
-    prep: Prepared,
-    candidate_sites: gpd.GeoDataFrame | None,
+    analysis: Analysis | Prepared,
+    candidates: gpd.GeoDataFrame | None = None,
     *,
-    policy: Policy,
+    policy: Policy | str | os.PathLike[str] | None = None,
     circle: str = "eldercare",
     tier: str = "community_station",
     count: int | None = None,
@@ -133,13 +158,16 @@ def propose(
 
     Parameters
     ----------
-    prep : Prepared
-        The district (see :func:`carecircle.pipeline.prepare`).
-    candidate_sites : geopandas.GeoDataFrame or None
+    analysis : Analysis or Prepared
+        The district: an analysis (:func:`carecircle.pipeline.analyze`; its
+        :attr:`~carecircle.pipeline.Analysis.prepared` district and its policy are used), or
+        the prepared district itself (:func:`carecircle.pipeline.prepare`).
+    candidates : geopandas.GeoDataFrame or None
         Candidates as read by :func:`carecircle.inputs.read_candidates` (any CRS); ``None``
-        generates candidates on the network every ``spacing_m`` around the gaps.
-    policy : Policy, keyword-only
-        The profile (circle minutes, money rules, floor area per resident).
+        (the default) generates candidates on the network every ``spacing_m`` around the gaps.
+    policy : Policy, str or os.PathLike, optional, keyword-only
+        The profile (circle minutes, money rules, floor area per resident), or its name or
+        file; by default the analysis's. Required with a Prepared district.
     circle, tier : str, keyword-only
         The circle to fill and the tier of the new facilities.
     count, cover_all, budget, capacity : keyword-only
@@ -160,7 +188,46 @@ def propose(
         Time limit for the exact model; beyond it the best solution found, or greedy, with its
         gap.
 
+    Returns
+    -------
+    Proposal
+
+    Raises
+    ------
+    InputError
+        For a question that is not one of the above (:func:`check_question`), a check-only
+        analysis (which has no prepared district), a Prepared district without ``policy``, or
+        candidates that cannot be used.
+
+    Examples
+    --------
+    Up to six stations for the older residents the eldercare circle leaves out, among
+    candidate points generated on the network of the embedded demo district:
+
+    >>> import carecircle as cc
+    >>> from carecircle.data import demo_files
+    >>> files = demo_files()
+    >>> res = cc.analyze(
+    ...     cc.network.read(files["network"]),
+    ...     cc.read_communities(files["communities"]),
+    ...     cc.read_facilities(files["facilities"]),
+    ...     policy="chongqing",
+    ...     population_raster=files["population"],
+    ... )
+    >>> prop = cc.siting.propose(res, count=6, tier="community_station")
+    >>> prop.mode, prop.solution.status
+    ('count', 'optimal')
+    >>> prop.sites[["order", "tier"]]
+       order               tier
+    0      1  community_station
+    1      2  community_station
+    2      3  community_station
+    >>> prop.notes[1]
+    '3 site(s) proposed, not 6: no other candidate would add anyone'
+    >>> sited = cc.siting.attach(res, prop)  # for cc.outputs.write_all and build_map
+
     """
+    prep, policy = _district(analysis, policy)
     mode = check_question(
         policy,
         circle=circle,
@@ -172,7 +239,7 @@ def propose(
         capacity=capacity,
         spacing_m=spacing_m,
         time_limit_s=time_limit_s,
-        candidates_given=candidate_sites is not None,
+        candidates_given=candidates is not None,
     )
     tier = terms.tier_name(tier)  # after the check, whose message quotes the name given
     target = policy.circle(circle)
@@ -184,7 +251,7 @@ def propose(
     notes: list[str] = []
 
     before = _before_after(prep, residents, covered, covered, policy)
-    if candidate_sites is None:
+    if candidates is None:
         statuses = prep.communities.assign(
             **{f"{circle}_status": before["status_before"].to_numpy()}
         )
@@ -194,11 +261,11 @@ def propose(
             "around the communities not covered"
         )
     else:
-        check_crs(candidate_sites.crs, what="the candidate sites")
-        sites = candidate_sites.to_crs(net.crs).reset_index(drop=True)
+        check_crs(candidates.crs, what="the candidate sites")
+        sites = candidates.to_crs(net.crs).reset_index(drop=True)
         check_near(net, sites, label="candidate sites")
     if len(sites) == 0:
-        if candidate_sites is not None:
+        if candidates is not None:
             msg = "no candidate sites: the candidate file has no rows"
         elif (before["status_before"].isin((terms.UNCOVERED, terms.PARTIAL))).any():
             msg = (
@@ -273,7 +340,7 @@ def propose(
                 rules = "has no construction rules"
             else:
                 rules = f"gives no construction subsidy for a {tier!r} of their size"
-            if candidate_sites is None:
+            if candidates is None:
                 fix = "give --candidates with a 'cost' column (yuan)"
             elif not building:
                 fix = "add a 'cost' column (yuan), or use a profile with construction rules"
