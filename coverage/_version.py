@@ -1,3 +1,3 @@
 """The package version, read by pyproject.toml and exposed as ``carecircle.__version__``."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -31,7 +31,7 @@ import pytest
 from carecircle import pipeline
 from carecircle.outputs import maps
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "maps" / "browser"
 # Chromium's own services (clock, updates, sign-in), not requests of the page.
 BROWSER_SERVICES = ("clients2.google.com", "update.googleapis.com", "accounts.google.com")
