@@ -38,7 +38,7 @@ import numpy as np
 from scipy.sparse import csr_array
 from scipy.spatial import cKDTree
 
-from carecircle.siting import models as siting
+from carecircle import siting
 
 SIDE_M = 20_000.0
 PRICES_YUAN = (150_000.0, 250_000.0, 450_000.0)

@@ -36,14 +36,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from carecircle import network, outputs, pipeline, policy
+from carecircle import inputs, network, outputs, pipeline, policy
+from carecircle import siting as sites
 from carecircle._cells import to_csv
 from carecircle.coords import SYSTEMS
 from carecircle.costing.rows import check_year_value
 from carecircle.data import demo_files
 from carecircle.errors import InputError
-from carecircle.inputs import readers as inputs
-from carecircle.outputs import maps
 from carecircle.outputs._files import (
     PLAN_FILES,
     Interrupted,
@@ -51,7 +50,6 @@ from carecircle.outputs._files import (
     output_names,
     run_folder,
 )
-from carecircle.siting import sites
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,7 +186,7 @@ def _phase(
         proposed=phased,
     )
     outputs.write_all(analysis, out, lang=args.lang)
-    maps.build(analysis, lang=args.lang).save(str(out / PLAN_FILES["map"]))
+    outputs.build_map(analysis, lang=args.lang).save(str(out / PLAN_FILES["map"]))
     # proposed_sites.csv with each site's year (its opening year for `carecircle cost`)
     outputs.write_siting(replace(proposal, sites=phased), out, lang=args.lang)
     to_csv(plan, out / PLAN_FILES["plan_by_year"])
