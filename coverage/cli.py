@@ -9,6 +9,7 @@ it and moved in at the end, and SIGINT or SIGTERM removes them and exits 130 or 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -404,6 +405,7 @@ def _analyze(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         layers={"communities": args.communities_layer, "facilities": args.facilities_layer},
         progress=not args.no_progress,
     )
+    analysis = dataclasses.replace(analysis, prepared=None)  # its arrays are not written
     return _write(analysis, out, args)
 
 
@@ -558,6 +560,7 @@ def _demo(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         population_raster=files["population"],
         progress=not args.no_progress,
     )
+    analysis = dataclasses.replace(analysis, prepared=None)  # its arrays are not written
     return _write(analysis, out, args)
 
 
