@@ -229,12 +229,7 @@ def _layer(frame: object, *, name: str, noun: str, expected: str) -> gpd.GeoData
             "(choose the column with .set_geometry())"
         )
         raise InputError(msg)
-    if frame.crs is None:
-        msg = (
-            f"{name}: the GeoDataFrame has no coordinate reference system (CRS); set one with "
-            ".set_crs(), e.g. .set_crs(4326) for longitude/latitude"
-        )
-        raise InputError(msg)
+    _coords.check_crs(frame.crs, what=f"{name}: the GeoDataFrame")
     if len(frame) == 0:
         msg = f"{name}: no data rows; expected one row per {noun}"
         raise InputError(msg)
