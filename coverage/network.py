@@ -52,8 +52,9 @@ DIRECTED_TAGS = ("incline", "conveying")
 _KEPT_NODES = {"highway": frozenset({"elevator"})}
 
 #: Bumped whenever the cached file layout or the walking filter changes (2: a checksum of the
-#: arrays is stored and checked; 3: the OSM tags of edges and nodes are stored).
-CACHE_VERSION = 3
+#: arrays is stored and checked; 3: the OSM tags of edges and nodes are stored; 4: the vertices'
+#: elevations of a surveyed layer are stored, empty when there are none).
+CACHE_VERSION = 4
 
 #: The arrays of a network file besides ``version`` and ``checksum``, in checksum order.
 _FILE_ARRAYS = (
@@ -70,6 +71,7 @@ _FILE_ARRAYS = (
     "geom_offsets",
     "edge_tag_names",
     "node_tag_names",
+    "z_m",
 )
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -136,6 +138,11 @@ class WalkNetwork:
     walking : dict
         How ``walk_uv_m`` and ``walk_vu_m`` were made (model, DEM, counts), for metadata;
         empty for a flat network.
+    z_m : numpy.ndarray or None
+        Elevation in metres of every vertex of ``geometry``, in the order of
+        ``shapely.get_coordinates(geometry)``; NaN where unknown. ``None`` when the network
+        carries no elevations of its own (OpenStreetMap). A surveyed road layer's 3D lines set
+        it, and the walking model then takes slopes from it (:func:`carecircle.terrain.apply`).
 
     """
 
@@ -153,6 +160,7 @@ class WalkNetwork:
     walk_uv_m: np.ndarray | None = None
     walk_vu_m: np.ndarray | None = None
     walking: Mapping[str, Any] = field(default_factory=dict)
+    z_m: np.ndarray | None = None
 
     @property
     def uv_m(self) -> np.ndarray:
@@ -186,6 +194,11 @@ class WalkNetwork:
         def pick(value: np.ndarray | None) -> np.ndarray | None:
             return None if value is None else value[keep_edge]
 
+        z_m = None
+        if self.z_m is not None:
+            per_edge = shapely.get_num_coordinates(self.geometry)
+            z_m = self.z_m[np.repeat(np.asarray(keep_edge), per_edge)]
+
         return WalkNetwork(
             crs=self.crs,
             node_id=self.node_id[keep_node],
@@ -201,6 +214,7 @@ class WalkNetwork:
             walk_uv_m=pick(self.walk_uv_m),
             walk_vu_m=pick(self.walk_vu_m),
             walking=dict(self.walking),
+            z_m=z_m,
         )
 
     @property
@@ -660,6 +674,7 @@ def save(net: WalkNetwork, path: str | Path) -> None:
         "geom_offsets": offsets[0],
         "edge_tag_names": np.array(list(net.edge_tags), dtype=str),
         "node_tag_names": np.array(list(net.node_tags), dtype=str),
+        "z_m": np.empty(0) if net.z_m is None else np.asarray(net.z_m, dtype=float),
     }
     for kind_of, tags in (("edge", net.edge_tags), ("node", net.node_tags)):
         for name, values in tags.items():
@@ -800,6 +815,10 @@ def _from_file_arrays(arrays: dict[str, np.ndarray], path: Path) -> WalkNetwork:
         if geometry.size != n_edges:
             msg = f"{geometry.size} edge geometries for {n_edges} edges"
             raise ValueError(msg)
+        z_m = arrays["z_m"] if arrays["z_m"].size else None
+        if z_m is not None and z_m.shape != (arrays["geom_coords"].shape[0],):
+            msg = f"{z_m.size} vertex elevations for {arrays['geom_coords'].shape[0]} vertices"
+            raise ValueError(msg)
         crs = CRS.from_wkt(str(arrays["crs"]))
     except Exception as exc:  # shapely's, pyproj's and our own ValueErrors
         msg = f"{path}: inconsistent network file ({_short(str(exc))}); build it again"
@@ -816,6 +835,7 @@ def _from_file_arrays(arrays: dict[str, np.ndarray], path: Path) -> WalkNetwork:
         source=str(arrays["source"]),
         edge_tags=edge_tags,
         node_tags=node_tags,
+        z_m=z_m,
     )
 
 

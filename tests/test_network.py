@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import bz2
+import dataclasses
 
 import networkx as nx
 import numpy as np
@@ -410,7 +411,9 @@ def test_tags_are_cached_and_checked(steps_file, tmp_path):
         network.load(path)
     arrays["version"] = np.array(2)
     np.savez(path, **arrays)
-    with pytest.raises(NetworkError, match="version 2; this carecircle reads version 3"):
+    with pytest.raises(
+        NetworkError, match=f"version 2; this carecircle reads version {network.CACHE_VERSION}"
+    ):
         network.load(path)
 
 
@@ -466,3 +469,19 @@ def test_a_ways_step_count_is_shared_among_its_edges_by_length():
     length = np.array([10.0, 20.0, 5.0, 4.0, 3.0])
     shared = network._share_step_count(counts, way, length)
     assert shared.tolist() == ["10", "20", "7", "", "many"]
+
+
+def test_vertex_elevations_are_saved_and_kept_by_subsets(street, tmp_path):
+    n_vertices = shapely.get_coordinates(street.geometry).shape[0]
+    z_m = np.arange(n_vertices, dtype=float)
+    net = dataclasses.replace(street, z_m=z_m)
+    network.save(net, tmp_path / "z.npz")
+    back = network.load(tmp_path / "z.npz")
+    np.testing.assert_array_equal(back.z_m, z_m)
+    keep_edge = np.zeros(net.n_edges, dtype=bool)
+    keep_edge[-1] = True
+    keep_node = np.zeros(net.n_nodes, dtype=bool)
+    keep_node[[net.u[-1], net.v[-1]]] = True
+    part = net.edges_subset(keep_node, keep_edge)
+    last = shapely.get_num_coordinates(net.geometry[-1])
+    np.testing.assert_array_equal(part.z_m, z_m[-last:])
