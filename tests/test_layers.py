@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pipeline",),
     ("standards", "plan", "isochrones", "circles", "costing", "terrain", "steps"),
     ("inputs",),
-    ("travel", "policy", "_validate"),
+    ("travel", "policy", "_validate", "topology"),
     ("network", "demand", "coords", "terms", "_cells", "_memory", "_parallel"),
     ("settings", "errors", "_version", "data"),
 )
