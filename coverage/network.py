@@ -78,9 +78,9 @@ _ZIP_MAGIC = b"PK\x03\x04"
 OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.xml", ".xml", ".osm.pbf", ".pbf")
 NETWORK_SUFFIXES = (*OSM_SUFFIXES, ".npz", ".graphml")
 
-# Ways a pedestrian may not use (osmnx's "walk" filter, applied to files that are read
-# without one).
-_NOT_WALKABLE_HIGHWAY = frozenset(
+#: ``highway`` values a pedestrian may not use (osmnx's "walk" filter, applied to files that
+#: are read without one, and to a road layer's classes).
+NOT_WALKABLE_HIGHWAY = frozenset(
     {
         "abandoned",
         "bus_guideway",
@@ -334,7 +334,7 @@ def read(
         raise InputError(msg)
     cached = _cache_path(path, bbox) if cache else None
     if cached is not None:
-        found = _from_cache(cached)
+        found = from_cache(cached)
         if found is not None:
             logger.info("using cached network %s", cached)
             return found
@@ -345,7 +345,7 @@ def read(
     else:
         net = _read_xml(path, bbox)
     if cached is not None:
-        _to_cache(net, cached)
+        to_cache(net, cached)
     return net
 
 
@@ -361,7 +361,7 @@ def from_place(query: str, *, cache: bool = True) -> WalkNetwork:
 
     """
     cached = cache_dir() / f"place-{_digest(query.encode())}-v{CACHE_VERSION}.npz"
-    found = _from_cache(cached) if cache else None
+    found = from_cache(cached) if cache else None
     if found is not None:
         return found
     import osmnx as ox
@@ -400,7 +400,7 @@ def from_place(query: str, *, cache: bool = True) -> WalkNetwork:
         raise NetworkError(msg) from exc
     net = from_graph(_simplify(graph), source=query)
     if cache:
-        _to_cache(net, cached)
+        to_cache(net, cached)
     return net
 
 
@@ -864,7 +864,7 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
-def _from_cache(path: Path) -> WalkNetwork | None:
+def from_cache(path: Path) -> WalkNetwork | None:
     """The network cached at ``path``; None when there is none or it fails its checks.
 
     A cached file that is not a regular file (a link put in its place) or fails the checks of
@@ -887,7 +887,7 @@ def _from_cache(path: Path) -> WalkNetwork | None:
         return None
 
 
-def _to_cache(net: WalkNetwork, path: Path) -> None:
+def to_cache(net: WalkNetwork, path: Path) -> None:
     """Keep ``net`` at ``path``, or say in one warning why the run goes on without the cache."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -1131,7 +1131,7 @@ def _walkable(edges: pd.DataFrame) -> np.ndarray:
     foot = column("foot")
     foot_allowed = foot.isin({"yes", "designated", "permissive"})
     keep = (
-        ~column("highway").isin(_NOT_WALKABLE_HIGHWAY)
+        ~column("highway").isin(NOT_WALKABLE_HIGHWAY)
         & (foot != "no")
         & (~column("access").isin({"private", "no"}) | foot_allowed)
         & (column("area") != "yes")
@@ -1143,7 +1143,7 @@ def _walkable_tags(tags: dict[str, Any]) -> bool:
     highway = tags.get("highway")
     if isinstance(highway, list):
         highway = highway[0]
-    if highway is None or highway in _NOT_WALKABLE_HIGHWAY:
+    if highway is None or highway in NOT_WALKABLE_HIGHWAY:
         return False
     foot = tags.get("foot")
     if foot == "no":
@@ -1288,7 +1288,7 @@ def _assemble(
     keep = ~key.duplicated().to_numpy()
     edges, u, v, length = edges.loc[keep], u[keep], v[keep], length[keep]
 
-    target = _utm_for(xs, ys) if crs.is_geographic else crs
+    target = utm_for(xs, ys) if crs.is_geographic else crs
     _require_projected(target)
     to_target = Transformer.from_crs(crs, target, always_xy=True)
     px, py = to_target.transform(xs, ys)
@@ -1343,7 +1343,15 @@ def _orient(geoms: np.ndarray, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
     return out
 
 
-def _utm_for(lon: np.ndarray, lat: np.ndarray) -> CRS:
+def utm_for(lon: np.ndarray, lat: np.ndarray) -> CRS:
+    """The WGS 84 UTM zone of the centre of points given in longitude/latitude (degrees).
+
+    Raises
+    ------
+    NetworkError
+        When no UTM zone covers the points (they are not longitude/latitude).
+
+    """
     from pyproj.aoi import AreaOfInterest
     from pyproj.database import query_utm_crs_info
 
@@ -1368,13 +1376,39 @@ def _require_projected(crs: CRS) -> None:
 
 
 def _cache_path(path: Path, bbox: Iterable[float] | None) -> Path:
+    """The cache file of the network of an OpenStreetMap file (clipped to ``bbox``)."""
+    return cache_path([path], name=path.name, options=repr(tuple(bbox)) if bbox else "")
+
+
+def cache_path(files: Iterable[Path], *, name: str, options: str = "") -> Path:
+    """The cache file of a network built from ``files`` with ``options``, keyed by content.
+
+    Parameters
+    ----------
+    files : iterable of pathlib.Path
+        Every file the network is read from (a Shapefile's ``.shp``, ``.dbf``, ``.prj`` ...),
+        in a fixed order: the key is the SHA-256 of each one's size and bytes, in that order.
+    name : str, keyword-only
+        The start of the cached file's name, for people (e.g. the input file's name).
+    options : str, keyword-only
+        Text of every option that changes the network; added to the key.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<cache folder>/<name>-<key>-v<CACHE_VERSION>.npz`` (the file may not exist yet: see
+        :func:`from_cache` and :func:`to_cache`).
+
+    """
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    if bbox is not None:
-        digest.update(repr(tuple(bbox)).encode())
-    return cache_dir() / f"{path.name}-{digest.hexdigest()[:16]}-v{CACHE_VERSION}.npz"
+    for path in files:
+        digest.update(f"{path.stat().st_size}:".encode())  # where one file ends and the next starts
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    if options:
+        digest.update(options.encode())
+    return cache_dir() / f"{name}-{digest.hexdigest()[:16]}-v{CACHE_VERSION}.npz"
 
 
 def _digest(data: bytes) -> str:
