@@ -316,10 +316,11 @@ def _warn_lookalikes(
     *,
     path: Path,
     layer: str | None,
+    meanings: Mapping[str, str],
 ) -> None:
     """Warn about each column that looks like a field but is not read."""
     for field, hits in looks.items():
-        meaning = FIELD_MEANINGS.get(field, field)
+        meaning = meanings.get(field, field)
         for column in hits:
             hint = _map_hint(layer, field, column)
             if field in resolved:
@@ -334,7 +335,9 @@ def _warn_lookalikes(
                     hint,
                 )
             else:
-                unread = f"; {_IF_UNREAD[field]}" if field in _IF_UNREAD else ""
+                # what stands in for a community's or facility's field unread
+                instead = _IF_UNREAD.get(field) if meanings is FIELD_MEANINGS else None
+                unread = f"; {instead}" if instead else ""
                 logger.warning(
                     "%s: column %r looks like %s (%s) but is not read; map it with %s%s",
                     path,
@@ -361,6 +364,7 @@ def resolve_columns(
     path: Path,
     layer: str | None = None,
     lookalikes: Mapping[str, Sequence[str]] | None = None,
+    meanings: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Decide which of the file's columns holds each field.
 
@@ -388,6 +392,9 @@ def resolve_columns(
     lookalikes : mapping of str to sequence of str, optional
         Field → headers that suggest the field but are not read as it unmapped (e.g.
         ``老年人数`` for ``elderly``): warned about, never read silently.
+    meanings : mapping of str to str, optional
+        What each field holds, for the messages, where a layer's fields are not those of
+        :data:`FIELD_MEANINGS` (a road layer's ``kind`` is its road class, not urban or rural).
 
     Returns
     -------
@@ -405,6 +412,7 @@ def resolve_columns(
     """
     listed = ", ".join(repr(c) for c in found)
     mapping = "the column mapping (--column, --columns; columns= in Python)"
+    meanings = FIELD_MEANINGS if meanings is None else meanings
     resolved: dict[str, str] = {}
     for field, column in (columns or {}).items():
         if field not in aliases:
@@ -467,7 +475,7 @@ def resolve_columns(
                 raise MissingColumnError(msg)
             like = looks.get(field, [])
             if like:  # a column looks like it: name it in the hint
-                meaning = FIELD_MEANINGS.get(field, field)
+                meaning = meanings.get(field, field)
                 msg = (
                     f"{path}: missing required column for {field!r} (accepted headers: "
                     f"{accepted}); the column {like[0]!r} looks like {meaning}: map it with "
@@ -480,7 +488,7 @@ def resolve_columns(
                 f"{_map_hint(layer, field, '<your column>')}"
             )
             raise MissingColumnError(msg)
-    _warn_lookalikes(looks, resolved, path=path, layer=layer)
+    _warn_lookalikes(looks, resolved, path=path, layer=layer, meanings=meanings)
     return resolved
 
 

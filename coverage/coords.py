@@ -67,7 +67,7 @@ _TO_WGS84: dict[str, _PointFn] = {"gcj02": _gcj02_to_wgs84, "bd09": _bd09_to_wgs
 _FROM_WGS84: dict[str, _PointFn] = {"gcj02": _wgs84_to_gcj02, "bd09": _wgs84_to_bd09}
 
 
-def check_crs(crs: Any, *, what: str, projected: bool = False) -> CRS:
+def check_crs(crs: Any, *, what: str, projected: bool = False, fix: str | None = None) -> CRS:
     """The CRS of a layer or raster, refused in one line when it has none.
 
     Parameters
@@ -79,6 +79,9 @@ def check_crs(crs: Any, *, what: str, projected: bool = False) -> CRS:
         'communities'"``, ``"the facilities"``.
     projected : bool, keyword-only
         Also refuse a CRS that is not projected (metric work needs metres).
+    fix : str, optional, keyword-only
+        How to give the missing CRS, where the usual advice (set one in the file) is not the
+        best (a CAD drawing has none to set).
 
     Returns
     -------
@@ -96,10 +99,11 @@ def check_crs(crs: Any, *, what: str, projected: bool = False) -> CRS:
 
     """
     if crs is None:
-        msg = (
-            f"{what} has no coordinate reference system (CRS); set one in the file, e.g. "
-            "EPSG:4326 for longitude/latitude (a GeoDataFrame: .set_crs())"
+        fix = fix or (
+            "set one in the file, e.g. EPSG:4326 for longitude/latitude (a GeoDataFrame: "
+            ".set_crs())"
         )
+        msg = f"{what} has no coordinate reference system (CRS); {fix}"
         raise InputError(msg)
     found = CRS.from_user_input(crs)
     if projected and not found.is_projected:

@@ -24,7 +24,8 @@ import glob
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -236,11 +237,15 @@ def _check_path(path: Path, *, csv_ok: bool) -> str:
     return suffix
 
 
-def _pick_layer(path: Path, layer: str | None, *, role: str) -> str:
+def _pick_layer(path: Path, layer: str | None, *, role: str, accepted: str = _ACCEPTED) -> str:
+    """The layer of ``path`` to read: ``layer``, the one named ``role``, or the only one.
+
+    ``accepted`` lists the file kinds accepted, for the message when the file is not one.
+    """
     try:
         layers = pyogrio.list_layers(path)
     except (DataSourceError, DataLayerError, OSError) as exc:
-        msg = f"{path}: cannot be read as a GIS layer ({exc}); expected one of {_ACCEPTED}"
+        msg = f"{path}: cannot be read as a GIS layer ({exc}); expected one of {accepted}"
         raise InputError(msg) from exc
     names = [str(name) for name, _ in layers]
     spatial = [str(name) for name, geom_type in layers if geom_type is not None]
@@ -323,22 +328,109 @@ def _shapefile_encoding(path: Path) -> str | None:
     raise InputError(msg)
 
 
-def _read_layer(path: Path, layer: str | None, *, role: str) -> gpd.GeoDataFrame:
-    name = _pick_layer(path, layer, role=role)
-    encoding = _shapefile_encoding(path) if path.suffix.lower() == ".shp" else None
+def open_layer(
+    path: Path, layer: str | None, *, role: str, accepted: str = _ACCEPTED
+) -> tuple[gpd.GeoDataFrame, str]:
+    """Read a layer of a GIS file as it is, with its text decoded; return it and its name.
+
+    The layer is ``layer``, else the one named ``role``, else the only one (see
+    :func:`_pick_layer`). A Shapefile without a ``.cpg`` is decoded as
+    :func:`_shapefile_encoding` finds, a DXF drawing without a code page as
+    :func:`_dxf_encoding` finds. Its CRS and rows are not checked here.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file (or a File Geodatabase's ``.gdb`` folder).
+    layer : str or None
+        The layer to read, or None to find it.
+    role : str, keyword-only
+        ``communities``, ``facilities``, ``network``...: a layer of that name is read when
+        ``layer`` is None, and the messages name ``--<role>-layer``.
+    accepted : str, keyword-only
+        The file kinds accepted, for the message when the file is not one.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read or its layer has no geometry column.
+
+    """
+    name = _pick_layer(path, layer, role=role, accepted=accepted)
+    suffix = path.suffix.lower()
+    encoding = _shapefile_encoding(path) if suffix == ".shp" else None
+    dxf = _dxf_encoding(path) if suffix == ".dxf" else None
     try:
-        frame = pyogrio.read_dataframe(path, layer=name, encoding=encoding)
+        with _gdal_config({"DXF_ENCODING": dxf} if dxf else {}):
+            frame = pyogrio.read_dataframe(path, layer=name, encoding=encoding)
     except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
-        msg = f"{path}: cannot read layer {name!r} ({exc}); expected one of {_ACCEPTED}"
+        msg = f"{path}: cannot read layer {name!r} ({exc}); expected one of {accepted}"
         raise InputError(msg) from exc
     if not isinstance(frame, gpd.GeoDataFrame):
         msg = f"{path}: layer {name!r} has no geometry column; expected a GIS layer"
         raise InputError(msg)
+    return frame, name
+
+
+def _read_layer(path: Path, layer: str | None, *, role: str) -> gpd.GeoDataFrame:
+    frame, name = open_layer(path, layer, role=role)
     _coords.check_crs(frame.crs, what=f"{path}: layer {name!r}")
     if len(frame) == 0:
         msg = f"{path}: layer {name!r} has no features; expected at least one"
         raise InputError(msg)
     return tidy_layer(frame, path=path)
+
+
+@contextmanager
+def _gdal_config(options: Mapping[str, str]) -> Iterator[None]:
+    """Set GDAL configuration options for the block, restoring their values after it."""
+    saved = {key: pyogrio.get_gdal_config_option(key) for key in options}
+    pyogrio.set_gdal_config_options(dict(options))
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(saved)
+
+
+_DXF_HEADER = re.compile(rb"\$(ACADVER|DWGCODEPAGE)\s*\r?\n\s*\d+\s*\r?\n([^\r\n]*)")
+
+
+def _dxf_encoding(path: Path) -> str | None:
+    """The encoding to read a DXF drawing's text with, or None to let GDAL decide.
+
+    GDAL reads a drawing's text in the code page its header names (``$DWGCODEPAGE``; always
+    UTF-8 from AutoCAD 2007, ``$ACADVER`` AC1021, on). A drawing that names none, or names
+    ``ANSI_1252`` (western European: what GDAL itself writes, whatever the text), would have its
+    Chinese layer names garbled silently. Then the text is tried as UTF-8, then GB18030, as a
+    Shapefile's without a ``.cpg``, and a line says which was assumed.
+    """
+    raw = path.read_bytes()
+    header = {
+        key.decode(): value.strip().decode("ascii", "replace")
+        for key, value in _DXF_HEADER.findall(raw[: 1 << 16])
+    }
+    if header.get("ACADVER", "AC1009") >= "AC1021" or raw.isascii():
+        return None
+    if header.get("DWGCODEPAGE", "ANSI_1252").upper() != "ANSI_1252":
+        return None
+    for encoding in SHAPEFILE_ENCODINGS:
+        try:
+            raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        logger.warning(
+            "%s: the drawing names no code page for its text (or the western ANSI_1252); read "
+            "as %s",
+            path,
+            encoding,
+        )
+        return encoding
+    tried = " nor ".join(SHAPEFILE_ENCODINGS)
+    msg = (
+        f"{path}: the drawing names no code page for its text and it decodes as neither "
+        f"{tried}; save it again from CAD (AutoCAD 2007 or later writes UTF-8)"
+    )
+    raise InputError(msg)
 
 
 def tidy_layer(frame: gpd.GeoDataFrame, *, path: Path) -> gpd.GeoDataFrame:
@@ -366,11 +458,12 @@ _COORDS_OPTION = {
     "communities": "--community-coords",
     "facilities": "--facility-coords",
     "candidates": "--candidate-coords",
+    "network": "--network-coords",
 }
 """The command line's option for each layer's coordinate system."""
 
 
-def _layer_to_wgs84(
+def layer_to_wgs84(
     frame: gpd.GeoDataFrame, *, system: str, path: Path, role: str | None
 ) -> gpd.GeoSeries:
     """Return the layer's geometries in EPSG:4326, converted from ``system`` to WGS-84.
@@ -761,7 +854,7 @@ def check_communities(
     role = "communities" if cli else None
     path = where.path
     _require_polygon_layer(frame.geometry, path=path)
-    geoms = _layer_to_wgs84(frame, system=system, path=path, role=role)
+    geoms = layer_to_wgs84(frame, system=system, path=path, role=role)
     col = resolve_columns(
         _attribute_columns(frame),
         aliases=COMMUNITY_ALIASES,
@@ -915,7 +1008,7 @@ def _layer_points(
     geoms = gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs)
     if CRS.from_user_input(frame.crs).is_geographic:
         _check_lonlat(geoms.x.to_numpy(), geoms.y.to_numpy(), where=where, lon_col="x", lat_col="y")
-    return _layer_to_wgs84(
+    return layer_to_wgs84(
         gpd.GeoDataFrame(geometry=geoms), system=system, path=where.path, role=role
     )
 
