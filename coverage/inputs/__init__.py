@@ -1,4 +1,4 @@
-"""Reading and checking what a district supplies: community boundaries, facilities, candidates.
+"""Reading and checking what a district supplies: communities, facilities, candidates, roads.
 
 The readers take a file (GeoPackage, GeoJSON, Shapefile, or a CSV of points) and return a
 GeoDataFrame in EPSG:4326 with the fixed column scheme of :data:`COMMUNITY_COLUMNS` or
@@ -6,6 +6,9 @@ GeoDataFrame in EPSG:4326 with the fixed column scheme of :data:`COMMUNITY_COLUM
 raises :class:`~carecircle.errors.InputError` with one line naming the file, row, column and
 value. :func:`communities_from_frame` and :func:`facilities_from_frame` check a GeoDataFrame
 built in Python the same way, naming the frame where a file's messages name the file.
+:func:`read_roads` reads a road layer (a bureau's centre lines) as a
+:class:`~carecircle.network.WalkNetwork`, and :func:`read_network` whatever ``--network``
+names: an OpenStreetMap file, a road layer, or one of each.
 """
 
 from .frames import communities_from_frame as communities_from_frame
@@ -21,6 +24,12 @@ from .readers import LAYER_SUFFIXES as LAYER_SUFFIXES
 from .readers import read_candidates as read_candidates
 from .readers import read_communities as read_communities
 from .readers import read_facilities as read_facilities
+from .roads import NETWORK_ALIASES as NETWORK_ALIASES
+from .roads import ROAD_CLASSES as ROAD_CLASSES
+from .roads import ROAD_SUFFIXES as ROAD_SUFFIXES
+from .roads import RoadOptions as RoadOptions
+from .roads import read_network as read_network
+from .roads import read_roads as read_roads
 
 __all__ = [
     "CANDIDATE_COLUMNS",
@@ -31,9 +40,15 @@ __all__ = [
     "FACILITY_COLUMNS",
     "FACILITY_OPTIONAL",
     "LAYER_SUFFIXES",
+    "NETWORK_ALIASES",
+    "ROAD_CLASSES",
+    "ROAD_SUFFIXES",
+    "RoadOptions",
     "communities_from_frame",
     "facilities_from_frame",
     "read_candidates",
     "read_communities",
     "read_facilities",
+    "read_network",
+    "read_roads",
 ]
