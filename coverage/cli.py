@@ -15,7 +15,7 @@ import os
 import sys
 import tomllib
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ from .costing.rows import check_year_value
 from .data import demo_files
 from .errors import InputError
 from .inputs import readers as inputs
+from .inputs import roads
 from .outputs import maps, text
 from .outputs._files import (
     ANALYSIS_FILES,
@@ -78,10 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.out or _default_out(args),
                 command=args.command,
                 writes=output_names(args.command),
-                inputs={
-                    f"--{name.replace('_', '-')}": getattr(args, name, None)
-                    for name in _INPUT_FILES
-                },
+                inputs=_input_files(args),
                 overwrite=args.overwrite,
                 numbered=args.out is None,
             ) as run:
@@ -102,6 +100,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (Interrupted, KeyboardInterrupt) as exc:
         return Interrupted.report(exc, "carecircle")
+
+
+def _input_files(args: argparse.Namespace) -> dict[str, Path | None]:
+    """Each input file by its option (``--network`` twice: ``--network``, ``--network (2)``)."""
+    files: dict[str, Path | None] = {}
+    for name in _INPUT_FILES:
+        option = f"--{name.replace('_', '-')}"
+        value = getattr(args, name, None)
+        for number, path in enumerate(value if isinstance(value, list) else [value], start=1):
+            files[option if number == 1 else f"{option} ({number})"] = path
+    return files
 
 
 def _default_out(args: argparse.Namespace) -> Path:
@@ -178,9 +187,7 @@ def _parser() -> argparse.ArgumentParser:
 
     analyze = commands.add_parser("analyze", help="analyse a district's coverage")
     source = analyze.add_mutually_exclusive_group(required=True)
-    source.add_argument(
-        "--network", type=Path, help="OpenStreetMap file (.osm, .osm.bz2, .osm.pbf)"
-    )
+    _network_option(source)
     source.add_argument(
         "--place", help="place name or 'west,south,east,north' to download with osmnx (online)"
     )
@@ -192,14 +199,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--communities-layer", help="layer name in a multi-layer file")
     analyze.add_argument("--facilities-layer", help="layer name in a multi-layer file")
+    _road_options(analyze)
     _common(analyze)
     analyze.set_defaults(func=_analyze)
 
     site = commands.add_parser("site", help="propose new sites that fill a circle's gaps")
     source = site.add_mutually_exclusive_group(required=True)
-    source.add_argument(
-        "--network", type=Path, help="OpenStreetMap file (.osm, .osm.bz2, .osm.pbf)"
-    )
+    _network_option(source)
     source.add_argument("--place", help="place name or bounding box to download with osmnx")
     source.add_argument(
         "--demo", action="store_true", help="the embedded demo district (its network and files)"
@@ -214,6 +220,7 @@ def _parser() -> argparse.ArgumentParser:
     site.add_argument("--candidate-coords", choices=SYSTEMS, default="wgs84")
     site.add_argument("--communities-layer", help="layer name in a multi-layer file")
     site.add_argument("--facilities-layer", help="layer name in a multi-layer file")
+    _road_options(site)
     site.add_argument("--circle", default="eldercare", help="the circle to fill")
     site.add_argument("--tier", default="community_station", help="the tier of the new sites")
     question = site.add_mutually_exclusive_group(required=True)
@@ -256,14 +263,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--communities", type=Path, required=True, help="community polygons")
     check.add_argument("--facilities", type=Path, required=True, help="facility CSV or points")
-    check.add_argument(
-        "--network", type=Path, help="OSM file: assign stations to centres on foot, not by line"
-    )
+    _network_option(check, purpose="assign stations to centres on foot, not by line")
     check.add_argument(
         "--dem", type=Path, help="elevation model (GeoTIFF, any CRS) for --network: slopes count"
     )
     check.add_argument("--communities-layer", help="layer name in a multi-layer file")
     check.add_argument("--facilities-layer", help="layer name in a multi-layer file")
+    _road_options(check)
     _common(check, draws_map=False)
     check.set_defaults(func=_check)
 
@@ -323,6 +329,58 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("-v", "--verbose", action="store_true", help="more messages")
     demo.set_defaults(func=_demo)
     return parser
+
+
+def _network_option(
+    cmd: argparse._ActionsContainer,  # a parser or a group of exclusive options
+    *,
+    purpose: str = "the walking network",
+) -> None:
+    cmd.add_argument(
+        "--network",
+        type=Path,
+        action="append",
+        help=f"{purpose}: an OpenStreetMap file (.osm, .osm.bz2, .osm.pbf) or a road layer "
+        "(.gpkg, .shp, .geojson, .gdb, .dxf); twice for one of each (the layer fills the gaps)",
+    )
+
+
+def _road_options(cmd: argparse.ArgumentParser) -> None:
+    """The options of a road layer given with ``--network``."""
+    cmd.add_argument("--network-layer", help="layer name in a multi-layer road file")
+    cmd.add_argument(
+        "--network-coords",
+        choices=SYSTEMS,
+        default="wgs84",
+        help="coordinates of a longitude/latitude road layer (gcj02: Gaode, bd09: Baidu)",
+    )
+    cmd.add_argument(
+        "--network-crs",
+        help="CRS of a road layer whose file holds none, e.g. EPSG:4545 (a DXF drawing)",
+    )
+    cmd.add_argument(
+        "--snap-tolerance-m",
+        type=float,
+        default=roads.SNAP_TOLERANCE_M,
+        help="a road line's end this close to another line joins it, m "
+        f"(default: {roads.SNAP_TOLERANCE_M:g})",
+    )
+
+
+def _road_read(args: argparse.Namespace, mapping: Mapping[str, Any]) -> roads.RoadOptions:
+    """How to read the road layer of ``--network``, from the options and the columns file."""
+    options = roads.RoadOptions(
+        layer=args.network_layer,
+        coords=args.network_coords,
+        columns=mapping["network"] or None,
+        classes=mapping["network.classes"] or None,
+        crs=args.network_crs,
+        snap_tolerance_m=args.snap_tolerance_m,
+    )
+    if getattr(args, "place", None) and options.given():
+        msg = f"{', '.join(options.given())} apply to a road layer (--network), not to --place"
+        raise InputError(msg)
+    return options
 
 
 def _common(cmd: argparse.ArgumentParser, *, draws_map: bool = True) -> None:
@@ -390,7 +448,8 @@ def _download(args: argparse.Namespace) -> network.WalkNetwork:
 def _analyze(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     profile = policy.load(args.policy)
     columns = _columns(args.columns, args.column)
-    net: str | Path | network.WalkNetwork = _download(args) if args.place else args.network
+    road_options = _road_read(args, columns)
+    net: list[Path] | network.WalkNetwork = _download(args) if args.place else args.network
     analysis = pipeline.run(
         net,
         args.communities,
@@ -403,6 +462,7 @@ def _analyze(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         community_coords=args.community_coords,
         columns=columns,
         layers={"communities": args.communities_layer, "facilities": args.facilities_layer},
+        road_options=road_options,
         progress=not args.no_progress,
     )
     analysis = dataclasses.replace(analysis, prepared=None)  # its arrays are not written
@@ -433,15 +493,17 @@ def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         )
     }
     sites.check_question(profile, candidates_given=args.candidates is not None, **question)
+    columns = _columns(args.columns, args.column)
+    road_options = _road_read(args, columns)
     comm, fac = pipeline._read_layers(
         args.communities,
         args.facilities,
         args.facility_coords,
         args.community_coords,
-        _columns(args.columns, args.column),
+        columns,
         {"communities": args.communities_layer, "facilities": args.facilities_layer},
     )
-    net = _download(args) if args.place else network.read(args.network)
+    net = _download(args) if args.place else roads.read_network(args.network, options=road_options)
     candidates = (
         inputs.read_candidates(args.candidates, coords=args.candidate_coords)
         if args.candidates
@@ -502,6 +564,8 @@ def _print_proposal(proposal: Any) -> None:
 
 def _check(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     profile = policy.load(args.policy)
+    columns = _columns(args.columns, args.column)
+    road_options = _road_read(args, columns)
     analysis = pipeline.check_only(
         args.communities,
         args.facilities,
@@ -511,8 +575,9 @@ def _check(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         speed_m_s=args.speed_m_s,
         facility_coords=args.facility_coords,
         community_coords=args.community_coords,
-        columns=_columns(args.columns, args.column),
+        columns=columns,
         layers={"communities": args.communities_layer, "facilities": args.facilities_layer},
+        road_options=road_options,
     )
     return _write(analysis, out, args)
 
@@ -567,7 +632,7 @@ def _demo(args: argparse.Namespace, out: Path) -> dict[str, Path]:
 def _use_demo(args: argparse.Namespace) -> None:
     """Take the demo district's files for every input of ``site`` not given."""
     files = demo_files()
-    args.network = files["network"]
+    args.network = [files["network"]]
     for name in ("communities", "facilities", "population"):
         if getattr(args, name) is None:
             setattr(args, name, files[name])
@@ -652,8 +717,17 @@ def _print_standards(analysis: pipeline.Analysis) -> None:
         print()
 
 
+_MAPPED = ("communities", "facilities", "network")
+"""The layers whose columns ``--column`` and ``--columns`` map."""
+
+
 def _columns(path: Path | None, pairs: Sequence[str]) -> dict[str, dict[str, str]]:
-    mapping: dict[str, dict[str, str]] = {"communities": {}, "facilities": {}}
+    """Field → column per layer, from the ``--columns`` file and the ``--column`` pairs.
+
+    The file's ``[network.classes]`` table (a road class → its kind) is returned under
+    ``"network.classes"``.
+    """
+    mapping: dict[str, dict[str, str]] = {name: {} for name in (*_MAPPED, "network.classes")}
     if path is not None:
         if not path.is_file():
             msg = f"{path}: column mapping file not found"
@@ -664,17 +738,27 @@ def _columns(path: Path | None, pairs: Sequence[str]) -> dict[str, dict[str, str
             msg = f"{path}: not a valid TOML file ({exc})"
             raise InputError(msg) from exc
         for layer, fields in raw.items():
-            if layer not in mapping or not isinstance(fields, dict):
-                msg = f"{path}: unknown table [{layer}]; expected [communities] and [facilities]"
+            if layer not in _MAPPED or not isinstance(fields, dict):
+                msg = (
+                    f"{path}: unknown table [{layer}]; expected [communities], [facilities] "
+                    "and [network]"
+                )
                 raise InputError(msg)
-            mapping[layer].update({str(k): str(v) for k, v in fields.items()})
+            for key, value in fields.items():
+                if layer == "network" and key == "classes":
+                    if not isinstance(value, dict):
+                        msg = f"{path}: [network.classes] must be a table of class = kind"
+                        raise InputError(msg)
+                    mapping["network.classes"].update({str(k): str(v) for k, v in value.items()})
+                else:
+                    mapping[layer][str(key)] = str(value)
     for pair in pairs:
         key, sep, column = pair.partition("=")
         layer, dot, field = key.partition(".")
-        if not sep or not dot or layer not in mapping or not field or not column:
+        if not sep or not dot or layer not in _MAPPED or not field or not column:
             msg = (
-                f"--column {pair!r}: expected LAYER.FIELD=COLUMN with LAYER communities or "
-                "facilities, e.g. communities.elderly=60岁以上人口"
+                f"--column {pair!r}: expected LAYER.FIELD=COLUMN with LAYER communities, "
+                "facilities or network, e.g. communities.elderly=60岁以上人口"
             )
             raise InputError(msg)
         mapping[layer][field] = column

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -31,6 +31,7 @@ from .coords import Coords, check_same_crs
 from .errors import InputError
 from .inputs import readers as inputs
 from .inputs.frames import communities_from_frame, facilities_from_frame
+from .inputs.roads import LAYER_CRS_HINT, RoadOptions, from_layer, read_network
 from .network import WalkNetwork, describe_components, kept_parts, main_parts
 from .policy import Circle, Policy, Walking, as_policy
 
@@ -639,7 +640,7 @@ def circle_times(
 
 
 def run(
-    network: str | Path | WalkNetwork,
+    network: str | Path | Sequence[str | Path] | WalkNetwork,
     communities: str | Path,
     facilities: str | Path,
     *,
@@ -651,14 +652,16 @@ def run(
     community_coords: Coords = "wgs84",
     columns: Mapping[str, Mapping[str, str]] | None = None,
     layers: Mapping[str, str | None] | None = None,
+    road_options: RoadOptions | None = None,
     progress: bool = False,
 ) -> Analysis:
     """Read the files, then :func:`analyze`.
 
     Parameters
     ----------
-    network : path or WalkNetwork
-        An OSM file (see :func:`carecircle.network.read`) or a loaded network.
+    network : path, sequence of paths, or WalkNetwork
+        An OSM file, a road layer, or one of each (see
+        :func:`carecircle.inputs.read_network`), or a loaded network.
     communities, facilities : path
         The input layers (see :mod:`carecircle.inputs`).
     policy : Policy, keyword-only
@@ -672,16 +675,19 @@ def run(
         column names.
     layers : mapping, optional, keyword-only
         ``{"communities": name, "facilities": name}``: layers to read from multi-layer files.
+    road_options : RoadOptions, optional, keyword-only
+        How to read a road layer given as ``network`` (its layer, coordinates, columns,
+        classes, snap tolerance; see :func:`carecircle.inputs.read_roads`).
 
     """
-    from . import network as network_mod
-
     comm, fac = _read_layers(
         communities, facilities, facility_coords, community_coords, columns or {}, layers or {}
     )
     if dem is not None:
         terrain.check_dem(dem)
-    net = network if isinstance(network, WalkNetwork) else network_mod.read(network)
+    net = (
+        network if isinstance(network, WalkNetwork) else read_network(network, options=road_options)
+    )
     _check_overlap(net, comm, fac)
     result = analyze(
         net,
@@ -708,21 +714,21 @@ def check_only(
     facilities: str | Path,
     *,
     policy: Policy,
-    network: str | Path | WalkNetwork | None = None,
+    network: str | Path | Sequence[str | Path] | WalkNetwork | None = None,
     dem: str | Path | None = None,
     speed_m_s: float | None = None,
     facility_coords: Coords = "wgs84",
     community_coords: Coords = "wgs84",
     columns: Mapping[str, Mapping[str, str]] | None = None,
     layers: Mapping[str, str | None] | None = None,
+    road_options: RoadOptions | None = None,
 ) -> Analysis:
     """Read the files and run the standards checks only (``carecircle check``).
 
-    Without a network, stations are assigned to centres by straight-line distance; with one,
-    by walking time, over the slopes of ``dem`` when given, and always over the steps.
+    Without a network, stations are assigned to centres by straight-line distance; with one
+    (read as :func:`run` reads it), by walking time, over the slopes of ``dem`` when given,
+    and always over the steps.
     """
-    from . import network as network_mod
-
     comm, fac = _read_layers(
         communities, facilities, facility_coords, community_coords, columns or {}, layers or {}
     )
@@ -735,7 +741,7 @@ def check_only(
     net = (
         network
         if network is None or isinstance(network, WalkNetwork)
-        else network_mod.read(network)
+        else read_network(network, options=road_options)
     )
     if net is not None:
         net, _ = walking_network(
@@ -1071,11 +1077,15 @@ def check_near(net: WalkNetwork, layer: gpd.GeoDataFrame, *, label: str) -> None
     if bx1 < minx - margin or bx0 > maxx + margin or by1 < miny - margin or by0 > maxy + margin:
         lon0, lat0, lon1, lat1 = shown.to_crs(4326).total_bounds
         source = layer.attrs.get("source")
+        check = (
+            f"check the files; {LAYER_CRS_HINT}"
+            if from_layer(net)
+            else "check the files, the coordinate system, and that lon/lat are not swapped"
+        )
         msg = (
             f"{source + ': ' if source else ''}"
             f"the {label} (lon {lon0:.4f}..{lon1:.4f}, lat {lat0:.4f}..{lat1:.4f}) lie outside "
-            f"the walking network {net.source!r}; expected the same district "
-            "(check the files, the coordinate system, and that lon/lat are not swapped)"
+            f"the walking network {net.source!r}; expected the same district ({check})"
         )
         raise InputError(msg)
 
