@@ -619,7 +619,7 @@ def _with_crs(frame: gpd.GeoDataFrame, given: CRS | None, *, what: str) -> gpd.G
         what=what,
         fix=(
             "give it with --network-crs (crs= in Python), e.g. EPSG:4545 for CGCS2000 3-degree "
-            "Gauss-Krüger CM 105°E, or store it in the file (ArcGIS: Define Projection; a "
+            "Gauss-Krüger CM 108°E, or store it in the file (ArcGIS: Define Projection; a "
             "Shapefile: its .prj; GDAL: ogr2ogr -a_srs EPSG:4545)"
         ),
     )
@@ -819,7 +819,7 @@ def _projected(
                 f"{what} is said to be in {crs.name!r} (longitude/latitude), but its "
                 f"coordinates reach x {x0:.0f}..{x1:.0f}, y {y0:.0f}..{y1:.0f}, which are "
                 "metres: the CRS stored in it is wrong; store the right one (e.g. EPSG:4545 "
-                "for CGCS2000 3-degree Gauss-Krüger CM 105°E)"
+                "for CGCS2000 3-degree Gauss-Krüger CM 108°E)"
             )
             raise InputError(msg)
     if system != "wgs84":
