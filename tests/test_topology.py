@@ -1,0 +1,139 @@
+"""Noding a road layer's lines into a walking network (carecircle.topology)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from carecircle import topology
+from carecircle.errors import NetworkError
+from carecircle.topology import Lines
+
+CRS = "EPSG:4545"  # CGCS2000 / 3-degree Gauss-Kruger CM 105E (Chongqing)
+
+
+def _lines(*coords, level=None, tags=None):
+    geoms = [shapely.LineString(c) for c in coords]
+    return Lines.from_geometries(np.array(geoms, dtype=object), level=level, tags=tags)
+
+
+def _build(*coords, tol=0.5, **kwargs):
+    return topology.build(_lines(*coords, **kwargs), crs=CRS, snap_tolerance_m=tol)
+
+
+def _degree(net):
+    return np.bincount(np.concatenate([net.u, net.v]), minlength=net.n_nodes)
+
+
+def test_two_pieces_of_a_street_meeting_end_to_end_share_their_node():
+    net, report = _build([(0, 0), (50, 0)], [(50, 0), (100, 0)])
+    assert (net.n_nodes, net.n_edges) == (3, 2)
+    assert sorted(_degree(net)) == [1, 1, 2]
+    assert report.parts == 1 and report.dangles == 2 and report.crossings == 0
+
+
+def test_a_street_drawn_across_another_without_a_shared_vertex_is_noded():
+    net, report = _build([(0, 0), (100, 0)], [(50, -50), (50, 50)])
+    assert (net.n_nodes, net.n_edges, report.crossings, report.passes) == (5, 4, 1, 0)
+    centre = np.flatnonzero(_degree(net) == 4)
+    assert centre.size == 1
+    assert (net.x[centre[0]], net.y[centre[0]]) == (50.0, 0.0)
+    np.testing.assert_allclose(np.sort(net.length_m), [50, 50, 50, 50])
+
+
+def test_a_bridge_over_a_street_is_not_noded_but_its_ends_join_what_they_meet():
+    # the bridge (level 1) crosses the street at x = 50; its west end lands on a lane
+    street = [(0, 0), (100, 0)]
+    bridge = [(50, -50), (50, 50)]
+    lane = [(20, -50), (50, -50)]
+    net, report = _build(street, bridge, lane, level=np.array([0, 1, 0]))
+    assert (report.crossings, report.passes) == (0, 1)
+    assert net.n_edges == 3
+    assert report.parts == 2  # street apart; bridge and lane joined at the bridge's end
+
+
+def test_a_near_miss_inside_the_tolerance_is_snapped_onto_the_street():
+    street = [(0, 0), (100, 0)]
+    alley = [(40, 0.3), (40, 30)]  # stops 0.3 m short of the street
+    net, report = _build(street, alley, tol=0.5)
+    assert (net.n_nodes, net.n_edges, report.snapped_ends, report.parts) == (4, 3, 1, 1)
+    joint = np.flatnonzero(_degree(net) == 3)[0]
+    # the node is on the street, which does not bend towards the alley
+    assert (net.x[joint], net.y[joint]) == (40.0, 0.0)
+    np.testing.assert_allclose(net.length_m.sum(), 100 + 30)
+
+
+def test_a_near_miss_outside_the_tolerance_stays_apart():
+    net, report = _build([(0, 0), (100, 0)], [(40, 0.8), (40, 30)], tol=0.5)
+    assert (net.n_nodes, net.n_edges, report.snapped_ends, report.parts) == (4, 2, 0, 2)
+    assert report.dangles == 4
+
+
+def test_ends_a_little_apart_join_at_one_node():
+    net, report = _build([(0, 0), (50, 0)], [(50.2, 0.1), (100, 0)], tol=0.5)
+    assert (net.n_nodes, net.n_edges, report.snapped_ends) == (3, 2, 1)
+
+
+def test_duplicates_and_zero_length_pieces_are_removed_and_counted():
+    net, report = _build([(0, 0), (100, 0)], [(100, 0), (0, 0)], [(5, 5), (5, 5)], tol=0)
+    assert (net.n_edges, report.duplicates, report.zero_length, report.lines) == (1, 1, 1, 3)
+
+
+def test_a_ring_stays_two_edges():
+    net, _ = _build([(0, 0), (100, 0), (100, 100), (0, 100), (0, 0)], tol=0)
+    assert net.n_edges == 2
+    np.testing.assert_allclose(net.length_m.sum(), 400)
+    assert set(_degree(net)) == {2}
+
+
+def test_a_line_s_tags_go_to_each_of_its_edges_along_it():
+    tags = {"highway": np.array(["steps", "residential"], dtype=object)}
+    net, _ = _build([(50, -50), (50, 50)], [(0, 0), (100, 0)], tags=tags)
+    highway = net.edge_tag("highway")
+    assert sorted(highway) == ["residential", "residential", "steps", "steps"]
+    steps = highway == "steps"
+    # each steps edge runs along the line as drawn: from south to north
+    assert (net.y[net.v[steps]] > net.y[net.u[steps]]).all()
+
+
+def test_a_3d_line_keeps_its_elevations_and_interpolates_them_at_a_new_node():
+    street = shapely.LineString([(0, 0, 200), (100, 0, 210)])
+    cross = shapely.LineString([(40, -10), (40, 10)])
+    net, _ = topology.build(Lines.from_geometries(np.array([street, cross], dtype=object)), crs=CRS)
+    coords, edge = shapely.get_coordinates(net.geometry, return_index=True)
+    assert net.z_m is not None and net.z_m.size == coords.shape[0]
+    on_street = np.isfinite(net.z_m)
+    np.testing.assert_allclose(net.z_m[on_street & (coords[:, 0] == 40)], 204.0)
+    assert np.isnan(net.z_m[~on_street]).all()  # the 2D line has none
+    street_edge = np.bincount(edge, weights=coords[:, 1] != 0) == 0
+    assert (street_edge[edge] == on_street).all()
+
+
+def test_a_crossing_at_a_shared_vertex_is_counted_once():
+    net, report = _build([(0, 0), (50, 0), (100, 0)], [(50, -50), (50, 0), (50, 50)])
+    assert (net.n_nodes, net.n_edges, report.crossings) == (5, 4, 1)
+
+
+def test_random_lines_are_noded_as_shapely_nodes_them():
+    rng = np.random.default_rng(7)
+    start = rng.uniform(0, 1000, (300, 2))
+    end = start + rng.uniform(-150, 150, (300, 2))
+    middle = (start + end) / 2 + rng.uniform(-20, 20, (300, 2))
+    coords = np.stack([start, middle, end], axis=1)
+    geoms = shapely.linestrings(coords)
+    net, report = topology.build(Lines.from_geometries(geoms), crs=CRS, snap_tolerance_m=0)
+    pieces = shapely.get_parts(shapely.node(shapely.multilinestrings(geoms)))
+    assert net.n_edges == pieces.size
+    np.testing.assert_allclose(net.length_m.sum(), shapely.length(pieces).sum())
+    assert report.crossings > 100
+
+
+def test_bad_inputs_are_said_in_one_line():
+    lines = _lines([(0, 0), (1, 0)])
+    with pytest.raises(NetworkError, match="projected CRS"):
+        topology.build(lines, crs="EPSG:4490")
+    with pytest.raises(NetworkError, match="tolerance must be 0 or more"):
+        topology.build(lines, crs=CRS, snap_tolerance_m=-1)
+    with pytest.raises(NetworkError, match="no line has a length"):
+        topology.build(_lines([(3, 3), (3, 3)]), crs=CRS)
