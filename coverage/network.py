@@ -38,8 +38,20 @@ from .settings import cache_dir
 
 logger = logging.getLogger(__name__)
 
-#: OpenStreetMap way tags kept per edge for the walking model (:mod:`carecircle.terrain`).
-EDGE_TAGS = ("highway", "step_count", "incline", "conveying", "ramp", "handrail")
+#: OpenStreetMap way tags kept per edge: for the walking model (:mod:`carecircle.terrain`),
+#: and the levels (``bridge``, ``tunnel``, ``layer``) that say where a road layer joining the
+#: network crosses it (:func:`carecircle.topology.combine`).
+EDGE_TAGS = (
+    "highway",
+    "step_count",
+    "incline",
+    "conveying",
+    "ramp",
+    "handrail",
+    "bridge",
+    "tunnel",
+    "layer",
+)
 
 #: OpenStreetMap node tags kept per node (``highway=elevator`` on a node).
 NODE_TAGS = ("highway",)
@@ -53,7 +65,7 @@ _KEPT_NODES = {"highway": frozenset({"elevator"})}
 
 #: Bumped whenever the cached file layout or the walking filter changes (2: a checksum of the
 #: arrays is stored and checked; 3: the OSM tags of edges and nodes are stored; 4: the vertices'
-#: elevations of a surveyed layer are stored, empty when there are none).
+#: elevations of a surveyed layer, and the ways' bridge, tunnel and layer tags are stored).
 CACHE_VERSION = 4
 
 #: The arrays of a network file besides ``version`` and ``checksum``, in checksum order.

@@ -26,14 +26,16 @@ moved end, so a street never bends towards an alley that was snapped onto it. El
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
@@ -70,6 +72,20 @@ class Lines:
     tags : dict of str to numpy.ndarray
         Per line, text in OpenStreetMap's terms (:data:`carecircle.network.EDGE_TAGS`); each
         edge cut from a line carries its line's tags, along the line as drawn.
+    group : numpy.ndarray or None
+        Per line (int): lines of one group are already noded among themselves (the edges of a
+        network), so crossings are noded and ends snapped only between groups. ``None``: one
+        group, not yet noded.
+    end_key : numpy.ndarray or None
+        ``(n_lines, 2)`` int: a key for each line's first and last vertex; ends of one key
+        (0 or more) are one node whatever their positions (an existing network's nodes), -1
+        none.
+    end_tolerance_m : numpy.ndarray or None
+        ``(n_lines, 2)``: the snap tolerance of each end, metres, in place of
+        :func:`build`'s (NaN: :func:`build`'s).
+    key_tags : dict of str to numpy.ndarray
+        Node tags by ``end_key`` (an existing network's :attr:`~WalkNetwork.node_tags`), given
+        to the node each key ends up in.
 
     """
 
@@ -78,6 +94,10 @@ class Lines:
     z: np.ndarray | None = None
     level: np.ndarray | None = None
     tags: Mapping[str, np.ndarray] = field(default_factory=dict)
+    group: np.ndarray | None = None
+    end_key: np.ndarray | None = None
+    end_tolerance_m: np.ndarray | None = None
+    key_tags: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_lines(self) -> int:
@@ -214,6 +234,8 @@ def build(
         raise NetworkError(msg)
     seg = _Segments.of(clean)
     points = _SplitPoints.ends(clean, seg)
+    if clean.end_key is not None:
+        _link_keys(clean, points)
     crossings, passes = _node_crossings(clean, seg, points)
     _snap_ends(clean, seg, points, tol)
     node, node_xy = points.nodes()
@@ -225,6 +247,8 @@ def build(
     dup = _duplicates(edges) & ~zero
     keep = ~(zero | dup)
     net = _network(clean, edges, keep, node_xy, crs=crs, source=source)
+    if clean.key_tags and clean.end_key is not None:
+        net = _with_key_tags(net, clean, node, edges, keep)
     degree = np.bincount(np.concatenate([net.u, net.v]), minlength=net.n_nodes)
     parts = np.bincount(net.component)
     report = Report(
@@ -250,6 +274,39 @@ def build(
 # --- the steps -------------------------------------------------------------------------------
 
 
+def _link_keys(lines: Lines, points: _SplitPoints) -> None:
+    """Link the ends that share an ``end_key`` (the first points are the ends, heads first)."""
+    assert lines.end_key is not None
+    key = np.concatenate([lines.end_key[:, 0], lines.end_key[:, 1]])
+    known = np.flatnonzero(key >= 0)
+    order = known[np.argsort(key[known], kind="stable")]
+    same = key[order][1:] == key[order][:-1]
+    points.link(order[1:][same], order[:-1][same])
+
+
+def _with_key_tags(
+    net: WalkNetwork, lines: Lines, node: np.ndarray, edges: _Edges, keep: np.ndarray
+) -> WalkNetwork:
+    """The network with its nodes' tags taken from the keys of the ends that made them."""
+    assert lines.end_key is not None
+    n = lines.n_lines
+    key = np.concatenate([lines.end_key[:, 0], lines.end_key[:, 1]])
+    used = np.zeros(int(node.max()) + 1, dtype=bool)
+    used[edges.u[keep]] = True
+    used[edges.v[keep]] = True
+    remap = np.cumsum(used) - 1
+    end_node = node[: 2 * n]
+    has = (key >= 0) & used[end_node]
+    tags = {}
+    for name, by_key in lines.key_tags.items():
+        values = np.full(net.n_nodes, "", dtype=object)
+        text = np.asarray(by_key, dtype=object)[key[has]]
+        given = text != ""
+        values[remap[end_node[has][given]]] = text[given]
+        tags[name] = values
+    return dataclasses.replace(net, node_tags=tags)
+
+
 def _clean(lines: Lines) -> tuple[Lines, int]:
     """Lines without repeated vertices, and without those left with fewer than two."""
     xy = np.asarray(lines.xy, dtype=float)
@@ -271,6 +328,12 @@ def _clean(lines: Lines) -> tuple[Lines, int]:
             z=None if lines.z is None else np.asarray(lines.z, dtype=float)[keep_vertex],
             level=None if lines.level is None else np.asarray(lines.level)[keep_line],
             tags={name: np.asarray(values)[keep_line] for name, values in lines.tags.items()},
+            group=None if lines.group is None else np.asarray(lines.group)[keep_line],
+            end_key=None if lines.end_key is None else np.asarray(lines.end_key)[keep_line],
+            end_tolerance_m=None
+            if lines.end_tolerance_m is None
+            else np.asarray(lines.end_tolerance_m, dtype=float)[keep_line],
+            key_tags=lines.key_tags,
         ),
         int((~keep_line).sum()),
     )
@@ -434,6 +497,8 @@ def _node_crossings(lines: Lines, seg: _Segments, points: _SplitPoints) -> tuple
         keep = i < j
         # consecutive segments of one line share their vertex: that is not a crossing
         keep &= ~((seg.line[i] == seg.line[j]) & (j == i + 1))
+        if lines.group is not None:  # lines of one group are noded already
+            keep &= lines.group[seg.line[i]] != lines.group[seg.line[j]]
         i, j = i[keep], j[keep]
         t, s, hit = _intersect(a0[i], a1[i], a0[j], a1[j])
         i, j, t, s = i[hit], j[hit], t[hit], s[hit]
@@ -497,12 +562,18 @@ def _snap_ends(lines: Lines, seg: _Segments, points: _SplitPoints, tol: float) -
     end_line = np.concatenate([np.arange(n), np.arange(n)])
     end_dist = np.concatenate([np.zeros(n), seg.length])
     end_point = np.arange(2 * n)  # the ends were the first points added (_SplitPoints.ends)
+    end_tol = np.full(2 * n, tol)
+    if lines.end_tolerance_m is not None:
+        given = np.concatenate([lines.end_tolerance_m[:, 0], lines.end_tolerance_m[:, 1]])
+        end_tol = np.where(np.isnan(given), tol, given)
     a0, a1 = lines.xy[seg.start], lines.xy[seg.start + 1]
     tree = shapely.STRtree(shapely.linestrings(np.stack([a0, a1], axis=1)))
     block = max(1, _PAIRS // 8)
     for lo in range(0, 2 * n, block):
         e, k = tree.query(
-            shapely.points(end_xy[lo : lo + block]), predicate="dwithin", distance=tol
+            shapely.points(end_xy[lo : lo + block]),
+            predicate="dwithin",
+            distance=end_tol[lo : lo + block],
         )
         e += lo
         r = a1[k] - a0[k]
@@ -515,7 +586,9 @@ def _snap_ends(lines: Lines, seg: _Segments, points: _SplitPoints, tol: float) -
         dk = seg.dist[seg.start[k]] + t * (seg.dist[seg.start[k] + 1] - seg.dist[seg.start[k]])
         # an end near its own line joins it only further along than the tolerance (a loop)
         own = lk == end_line[e]
-        keep = (gap <= tol) & (~own | (np.abs(dk - end_dist[e]) > 2 * tol + _SAME_M))
+        keep = (gap <= end_tol[e]) & (~own | (np.abs(dk - end_dist[e]) > 2 * end_tol[e] + _SAME_M))
+        if lines.group is not None:  # lines of one group are noded already
+            keep &= lines.group[lk] != lines.group[end_line[e]]
         e, lk, dk, px, py = e[keep], lk[keep], dk[keep], px[keep], py[keep]
         if e.size:
             points.link(end_point[e], points.add(lk, dk, px, py, end=False))
@@ -656,3 +729,186 @@ def _network(
         },
         z_m=z_m,
     )
+
+
+# --- an OpenStreetMap network and a road layer together --------------------------------------
+
+#: Default distance within which a layer's line counts as a street OpenStreetMap already has,
+#: metres: along at least :data:`MATCH_SHARE` of its length.
+MATCH_M = 8.0
+MATCH_SHARE = 0.8
+
+#: Fractions along an edge where it is compared with OpenStreetMap's.
+_MATCH_AT = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
+
+#: Ways whose kind matters to a walk: a layer's flight of steps is not OpenStreetMap's street
+#: beside it.
+_SPECIAL_HIGHWAY = frozenset({"steps", "elevator"})
+
+
+def edge_level(net: WalkNetwork) -> np.ndarray:
+    """Level of every edge from its tags, as OpenStreetMap reads them.
+
+    ``layer`` where it is a number, else +1 on a ``bridge`` and -1 in a ``tunnel``, else 0.
+    """
+    layer = pd.to_numeric(pd.Series(net.edge_tag("layer"), dtype=object), errors="coerce")
+    bridge = ~pd.Series(net.edge_tag("bridge")).isin(["", "no"])
+    tunnel = ~pd.Series(net.edge_tag("tunnel")).isin(["", "no"])
+    fallback = np.where(bridge, 1, np.where(tunnel, -1, 0))
+    level = np.where(layer.notna(), layer.fillna(0).round(), fallback)
+    return level.astype(np.int64)
+
+
+def combine(
+    osm: WalkNetwork,
+    layer: WalkNetwork,
+    *,
+    snap_tolerance_m: float = SNAP_TOLERANCE_M,
+    match_m: float = MATCH_M,
+) -> tuple[WalkNetwork, dict[str, Any]]:
+    """OpenStreetMap's network with a road layer's filling its gaps, joined into one.
+
+    1. The OpenStreetMap network is brought into the layer's CRS.
+    2. A layer edge that runs within ``match_m`` of an OpenStreetMap edge along 80 % of its
+       length (sampled at five points) is a street OpenStreetMap has: it is left out. Steps
+       and elevators are left out only beside OpenStreetMap's own steps or elevators.
+    3. The rest is joined to OpenStreetMap where they cross on one level, and where an end
+       comes within ``snap_tolerance_m`` of the other network, or within ``match_m`` when the
+       end lost the edge left out in step 2 (it met a street that OpenStreetMap draws a few
+       metres away). Each network's own nodes stay as they were: neither is noded or snapped
+       against itself again.
+
+    Returns
+    -------
+    tuple
+        ``(network, counts)``: the joined network (edge tag ``source`` says which network each
+        edge came from) and what was done, for the log and the run's metadata.
+
+    Examples
+    --------
+    A street from OpenStreetMap, the same street and an alley from a survey:
+
+    >>> from carecircle import network
+    >>> osm = network.from_arrays([0, 100], [0, 0], [0], [1], crs="EPSG:4545", source="a.osm")
+    >>> xy = np.array([[0, 2], [100, 2], [50, 2], [50, 60]], dtype=float)
+    >>> layer, _ = build(Lines(xy, np.array([0, 2, 4])), crs="EPSG:4545", source="roads.shp")
+    >>> both, counts = combine(osm, layer)
+    >>> both.n_edges, counts["combine_layer_edges_in_osm"], counts["combine_layer_edges_added"]
+    (3, 2, 1)
+
+    """
+    match = float(match_m)
+    if not (np.isfinite(match) and match >= 0):
+        msg = f"the distance to match OpenStreetMap's streets must be 0 or more m, got {match_m!r}"
+        raise NetworkError(msg)
+    osm = _to_crs(osm, layer.crs)
+    in_osm = _in_osm(layer, osm, match)
+    kept = ~in_osm
+    # a layer node that loses an edge met a street OpenStreetMap draws a little way off
+    lost = np.zeros(layer.n_nodes, dtype=bool)
+    lost[layer.u[in_osm]] = True
+    lost[layer.v[in_osm]] = True
+    n_osm_nodes = osm.n_nodes
+    geoms = np.concatenate([osm.geometry, layer.geometry[kept]])
+    names = sorted({*osm.edge_tags, *layer.edge_tags} - {"source"})
+    tags = {
+        name: np.concatenate([osm.edge_tag(name), layer.edge_tag(name)[kept]]) for name in names
+    }
+    tags["source"] = np.concatenate(
+        [
+            np.full(osm.n_edges, osm.source or "OpenStreetMap", dtype=object),
+            np.full(int(kept.sum()), layer.source or "road layer", dtype=object),
+        ]
+    )
+    end_key = np.concatenate(
+        [
+            np.column_stack([osm.u, osm.v]),
+            np.column_stack([layer.u[kept], layer.v[kept]]) + n_osm_nodes,
+        ]
+    )
+    tolerance = np.full(end_key.shape, np.nan)
+    far = np.column_stack([lost[layer.u[kept]], lost[layer.v[kept]]])
+    tolerance[osm.n_edges :][far] = max(match, snap_tolerance_m)
+    key_tags = {
+        name: np.concatenate([osm.node_tag(name), layer.node_tag(name)])
+        for name in sorted({*osm.node_tags, *layer.node_tags})
+    }
+    z = None
+    if layer.z_m is not None:
+        per_edge = shapely.get_num_coordinates(layer.geometry)
+        z = np.concatenate(
+            [
+                np.full(int(shapely.get_num_coordinates(osm.geometry).sum()), np.nan),
+                layer.z_m[np.repeat(kept, per_edge)],
+            ]
+        )
+    lines = Lines.from_geometries(geoms)
+    lines = dataclasses.replace(
+        lines,
+        z=z,
+        level=np.concatenate([edge_level(osm), edge_level(layer)[kept]]),
+        tags=tags,
+        group=np.concatenate([np.zeros(osm.n_edges, np.int64), np.ones(int(kept.sum()), np.int64)]),
+        end_key=end_key,
+        end_tolerance_m=tolerance,
+        key_tags=key_tags,
+    )
+    source = f"{osm.source or 'OpenStreetMap'} + {layer.source or 'road layer'}"
+    net, report = build(lines, crs=layer.crs, snap_tolerance_m=snap_tolerance_m, source=source)
+    counts = {
+        "combine_osm_edges": osm.n_edges,
+        "combine_layer_edges": layer.n_edges,
+        "combine_layer_edges_in_osm": int(in_osm.sum()),
+        "combine_layer_edges_added": int(kept.sum()),
+        "combine_match_m": match,
+        **report.as_dict(),
+    }
+    logger.info(
+        "%s: %d of the layer's %d edges are streets OpenStreetMap has (within %g m) and were "
+        "left out; %d were added, joined at %d crossings and %d snapped ends",
+        source,
+        counts["combine_layer_edges_in_osm"],
+        layer.n_edges,
+        match,
+        counts["combine_layer_edges_added"],
+        report.crossings,
+        report.snapped_ends,
+    )
+    return net, counts
+
+
+def _to_crs(net: WalkNetwork, crs: CRS) -> WalkNetwork:
+    """The network with its nodes and geometries in ``crs``."""
+    if net.crs.equals(crs):
+        return net
+    move = Transformer.from_crs(net.crs, crs, always_xy=True)
+    x, y = move.transform(net.x, net.y)
+    geometry = shapely.transform(
+        net.geometry, lambda c: np.column_stack(move.transform(c[:, 0], c[:, 1]))
+    )
+    return dataclasses.replace(
+        net,
+        crs=crs,
+        x=np.asarray(x, dtype=float),
+        y=np.asarray(y, dtype=float),
+        geometry=geometry,
+        length_m=shapely.length(geometry),
+    )
+
+
+def _in_osm(layer: WalkNetwork, osm: WalkNetwork, match_m: float) -> np.ndarray:
+    """Which layer edges run within ``match_m`` of OpenStreetMap's along most of their length."""
+    if layer.n_edges == 0 or osm.n_edges == 0:
+        return np.zeros(layer.n_edges, dtype=bool)
+    samples = shapely.line_interpolate_point(
+        np.repeat(layer.geometry, _MATCH_AT.size),
+        np.tile(_MATCH_AT, layer.n_edges),
+        normalized=True,
+    )
+    sample, nearest = osm.edge_tree.query_nearest(samples, max_distance=match_m, all_matches=False)
+    edge = sample // _MATCH_AT.size
+    highway = layer.edge_tag("highway")
+    special = np.isin(highway, list(_SPECIAL_HIGHWAY))
+    same_kind = ~special[edge] | (osm.edge_tag("highway")[nearest] == highway[edge])
+    near = np.bincount(edge[same_kind], minlength=layer.n_edges)
+    return near >= MATCH_SHARE * _MATCH_AT.size

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pyproj
 import pytest
 import shapely
+from pyproj import Transformer
 
-from carecircle import topology
+from carecircle import network, topology
 from carecircle.errors import NetworkError
 from carecircle.topology import Lines
 
@@ -137,3 +141,100 @@ def test_bad_inputs_are_said_in_one_line():
         topology.build(lines, crs=CRS, snap_tolerance_m=-1)
     with pytest.raises(NetworkError, match="no line has a length"):
         topology.build(_lines([(3, 3), (3, 3)]), crs=CRS)
+
+
+# --- OpenStreetMap and a road layer together ---------------------------------------------------
+
+
+def _osm(x, y, u, v, **tags):
+    net = network.from_arrays(x, y, u, v, crs=CRS, source="town.osm")
+    edge_tags = {name: np.array(values, dtype=object) for name, values in tags.items()}
+    return dataclasses.replace(net, edge_tags=edge_tags)
+
+
+def _layer(*coords, **kwargs):
+    net, _ = topology.build(_lines(*coords, **kwargs), crs=CRS, source="roads.shp")
+    return net
+
+
+def test_a_layer_fills_osm_s_gap_and_leaves_out_the_streets_osm_has():
+    osm = _osm([0, 100], [0, 0], [0], [1])
+    # the survey draws the street 3 m off OSM's, and an alley from it that OSM lacks
+    layer = _layer([(0, 3), (100, 3)], [(60, 3), (60, 80)])
+    both, counts = topology.combine(osm, layer)
+    assert counts["combine_layer_edges_in_osm"] == 2 and counts["combine_layer_edges_added"] == 1
+    assert both.n_edges == 3 and both.component.max() == 0
+    source = both.edge_tag("source")
+    assert sorted(source) == ["roads.shp", "town.osm", "town.osm"]
+    alley = np.flatnonzero(source == "roads.shp")[0]
+    # the alley's end moved onto OSM's street, which is split there
+    joint = {both.u[alley], both.v[alley]} & set(np.flatnonzero(both.y == 0))
+    assert [both.x[j] for j in joint] == [60.0]
+    np.testing.assert_allclose(both.length_m.sum(), 100 + np.hypot(0, 80))
+
+
+def test_a_layer_street_crossing_osm_s_is_noded_unless_osm_s_is_a_bridge():
+    layer = _layer([(50, -50), (50, 50)])
+    ground = _osm([0, 100], [0, 0], [0], [1])
+    both, counts = topology.combine(ground, layer)
+    assert (both.n_edges, counts["topology_crossings"]) == (4, 1)
+    bridge = _osm([0, 100], [0, 0], [0], [1], bridge=["yes"], layer=["1"])
+    both, counts = topology.combine(bridge, layer)
+    assert (both.n_edges, counts["topology_passes"], both.component.max()) == (2, 1, 1)
+
+
+def test_osm_s_own_ways_are_not_noded_or_snapped_against_each_other():
+    # two OSM ways cross without a shared node (OSM says they do not meet), and a footway
+    # ends 0.3 m from a street; a layer far away changes neither
+    osm = _osm([0, 100, 50, 50, 0, 0], [0, 0, -50, 50, 0.3, 30], [0, 2, 4], [1, 3, 5])
+    layer = _layer([(500, 500), (600, 500)])
+    both, _ = topology.combine(osm, layer)
+    assert both.n_edges == 4
+    assert np.unique(both.component).size == 4
+
+
+def test_osm_s_node_tags_and_a_layer_s_steps_beside_its_street_are_kept():
+    osm = network.from_arrays([0, 100, 100], [0, 0, 40], [0, 1], [1, 2], crs=CRS)
+    osm = dataclasses.replace(
+        osm,
+        source="town.osm",
+        edge_tags={"highway": np.array(["residential", "footway"], dtype=object)},
+        node_tags={"highway": np.array(["", "elevator", ""], dtype=object)},
+    )
+    steps = {"highway": np.array(["steps"], dtype=object)}
+    layer = _layer([(0, 4), (100, 4)], tags=steps)  # a flight beside OSM's street
+    both, counts = topology.combine(osm, layer)
+    assert counts["combine_layer_edges_added"] == 1
+    assert "steps" in set(both.edge_tag("highway"))
+    elevator = np.flatnonzero(both.node_tag("highway") == "elevator")
+    assert [(both.x[i], both.y[i]) for i in elevator] == [(100.0, 0.0)]
+
+
+def test_osm_in_another_crs_is_brought_into_the_layer_s():
+    utm = "EPSG:32648"
+    lon_lat = Transformer.from_crs(CRS, utm, always_xy=True)
+    x, y = lon_lat.transform([500_000.0, 500_100.0], [3_300_000.0, 3_300_000.0])
+    osm = network.from_arrays(x, y, [0], [1], crs=utm, source="town.osm")
+    layer = _layer([(500_050, 3_299_950), (500_050, 3_300_050)])
+    both, _ = topology.combine(osm, layer)
+    assert both.crs.equals(pyproj.CRS(CRS))
+    assert both.n_edges == 4
+    np.testing.assert_allclose(both.length_m.sum(), 200, atol=0.01)
+
+
+def test_the_same_streets_from_osm_and_from_a_layer_give_the_same_walking_metres():
+    osm = _osm([0, 100, 100, 0, 200], [0, 0, 100, 100, 0], [0, 1, 2, 3, 1], [1, 2, 3, 0, 4])
+    lines = Lines.from_geometries(osm.geometry)
+    layer, _ = topology.build(lines, crs=CRS, snap_tolerance_m=0)
+    d_osm = _all_pairs(osm)
+    d_layer = _all_pairs(layer)
+    at = [int(np.flatnonzero((layer.x == osm.x[i]) & (layer.y == osm.y[i]))[0]) for i in range(5)]
+    np.testing.assert_allclose(d_layer[np.ix_(at, at)], d_osm)
+
+
+def _all_pairs(net):
+    from scipy.sparse import coo_array
+    from scipy.sparse.csgraph import dijkstra
+
+    graph = coo_array((net.length_m, (net.u, net.v)), shape=(net.n_nodes, net.n_nodes))
+    return dijkstra(graph.tocsr(), directed=False)
