@@ -373,6 +373,7 @@ def analyze(
         "network": net.source,
         "network_nodes": net.n_nodes,
         "network_edges": net.n_edges,
+        **net.built,
         "population_raster": str(population_raster) if population_raster else "",
         "crs": net.crs.to_string(),
         **_walking_metadata(net, policy),

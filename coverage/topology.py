@@ -266,6 +266,7 @@ def build(
         largest_share=float(parts.max() / parts.sum()),
         snap_tolerance_m=tol,
     )
+    net = dataclasses.replace(net, built={"network_kind": "road layer", **report.as_dict()})
     logger.info("%s: %s", source or "road layer", report.line())
     logger.debug("%s", describe_components(net))
     return net, report
@@ -856,6 +857,7 @@ def combine(
     source = f"{osm.source or 'OpenStreetMap'} + {layer.source or 'road layer'}"
     net, report = build(lines, crs=layer.crs, snap_tolerance_m=snap_tolerance_m, source=source)
     counts = {
+        "network_kind": "OpenStreetMap + road layer",
         "combine_osm_edges": osm.n_edges,
         "combine_layer_edges": layer.n_edges,
         "combine_layer_edges_in_osm": int(in_osm.sum()),
@@ -874,7 +876,7 @@ def combine(
         report.crossings,
         report.snapped_ends,
     )
-    return net, counts
+    return dataclasses.replace(net, built=counts), counts
 
 
 def _to_crs(net: WalkNetwork, crs: CRS) -> WalkNetwork:

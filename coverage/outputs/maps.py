@@ -27,6 +27,7 @@ from ..inputs.readers import note_zh
 from ..pipeline import Analysis, has_shape
 from ..terms import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
 from ._map_page import (
+    OSM_CREDIT,
     EitherOr,
     FitClear,
     MapExtras,
@@ -215,6 +216,27 @@ BASEMAPS: tuple[str, ...] = get_args(Basemap)
 HEALTH_SYMBOL = "✚"
 
 
+def network_credit(parameters: Mapping[str, Any]) -> str:
+    """The credit of the walking network a run used, from its parameters.
+
+    OpenStreetMap's credit, unless the network is (or holds) a road layer, which is named.
+
+    Examples
+    --------
+    >>> network_credit({"network": "roads.shp", "network_kind": "road layer"})
+    'walking network: roads.shp'
+
+    """
+    kind = str(parameters.get("network_kind", ""))
+    source = str(parameters.get("network", ""))
+    if kind == "road layer":
+        return f"walking network: {source}"
+    if kind.startswith("OpenStreetMap +"):
+        layer = source.split(" + ", 1)[-1]
+        return f"{OSM_CREDIT}, and {layer}"
+    return OSM_CREDIT
+
+
 def build(
     analysis: Analysis,
     *,
@@ -286,7 +308,7 @@ def build(
     minx, miny, maxx, maxy = (shown if len(shown) else facilities).total_bounds
     fmap = folium.Map(tiles=None, control_scale=False)
     inline_leaflet(fmap)
-    MapExtras().add_to(fmap)
+    MapExtras(network_credit(analysis.parameters)).add_to(fmap)
     _add_basemap(fmap, basemap, lang)
     bounds = [[float(miny), float(minx)], [float(maxy), float(maxx)]]
     fmap.fit_bounds(bounds)  # and again clear of the layer list, once it is drawn (FitClear)
