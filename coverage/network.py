@@ -38,8 +38,20 @@ from .settings import cache_dir
 
 logger = logging.getLogger(__name__)
 
-#: OpenStreetMap way tags kept per edge for the walking model (:mod:`carecircle.terrain`).
-EDGE_TAGS = ("highway", "step_count", "incline", "conveying", "ramp", "handrail")
+#: OpenStreetMap way tags kept per edge: for the walking model (:mod:`carecircle.terrain`),
+#: and the levels (``bridge``, ``tunnel``, ``layer``) that say where a road layer joining the
+#: network crosses it (:func:`carecircle.topology.combine`).
+EDGE_TAGS = (
+    "highway",
+    "step_count",
+    "incline",
+    "conveying",
+    "ramp",
+    "handrail",
+    "bridge",
+    "tunnel",
+    "layer",
+)
 
 #: OpenStreetMap node tags kept per node (``highway=elevator`` on a node).
 NODE_TAGS = ("highway",)
@@ -53,7 +65,8 @@ _KEPT_NODES = {"highway": frozenset({"elevator"})}
 
 #: Bumped whenever the cached file layout or the walking filter changes (2: a checksum of the
 #: arrays is stored and checked; 3: the OSM tags of edges and nodes are stored; 4: the vertices'
-#: elevations of a surveyed layer are stored, empty when there are none).
+#: elevations and build record of a road layer, and the ways' bridge, tunnel and layer tags are
+#: stored).
 CACHE_VERSION = 4
 
 #: The arrays of a network file besides ``version`` and ``checksum``, in checksum order.
@@ -72,6 +85,7 @@ _FILE_ARRAYS = (
     "edge_tag_names",
     "node_tag_names",
     "z_m",
+    "built",
 )
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -143,6 +157,10 @@ class WalkNetwork:
         ``shapely.get_coordinates(geometry)``; NaN where unknown. ``None`` when the network
         carries no elevations of its own (OpenStreetMap). A surveyed road layer's 3D lines set
         it, and the walking model then takes slopes from it (:func:`carecircle.terrain.apply`).
+    built : dict
+        How the network was built from a road layer (:func:`carecircle.topology.build`: what
+        was noded, snapped and removed; ``network_kind``), for metadata; empty for a network
+        read from OpenStreetMap.
 
     """
 
@@ -161,6 +179,7 @@ class WalkNetwork:
     walk_vu_m: np.ndarray | None = None
     walking: Mapping[str, Any] = field(default_factory=dict)
     z_m: np.ndarray | None = None
+    built: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def uv_m(self) -> np.ndarray:
@@ -215,6 +234,7 @@ class WalkNetwork:
             walk_vu_m=pick(self.walk_vu_m),
             walking=dict(self.walking),
             z_m=z_m,
+            built=dict(self.built),
         )
 
     @property
@@ -675,6 +695,7 @@ def save(net: WalkNetwork, path: str | Path) -> None:
         "edge_tag_names": np.array(list(net.edge_tags), dtype=str),
         "node_tag_names": np.array(list(net.node_tags), dtype=str),
         "z_m": np.empty(0) if net.z_m is None else np.asarray(net.z_m, dtype=float),
+        "built": np.array(json.dumps(dict(net.built), ensure_ascii=False)),
     }
     for kind_of, tags in (("edge", net.edge_tags), ("node", net.node_tags)):
         for name, values in tags.items():
@@ -820,6 +841,10 @@ def _from_file_arrays(arrays: dict[str, np.ndarray], path: Path) -> WalkNetwork:
             msg = f"{z_m.size} vertex elevations for {arrays['geom_coords'].shape[0]} vertices"
             raise ValueError(msg)
         crs = CRS.from_wkt(str(arrays["crs"]))
+        built = json.loads(str(arrays["built"]))
+        if not isinstance(built, dict):
+            msg = "its build record is not a table"
+            raise ValueError(msg)
     except Exception as exc:  # shapely's, pyproj's and our own ValueErrors
         msg = f"{path}: inconsistent network file ({_short(str(exc))}); build it again"
         raise NetworkError(msg) from exc
@@ -836,6 +861,7 @@ def _from_file_arrays(arrays: dict[str, np.ndarray], path: Path) -> WalkNetwork:
         edge_tags=edge_tags,
         node_tags=node_tags,
         z_m=z_m,
+        built=built,
     )
 
 

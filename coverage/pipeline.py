@@ -201,8 +201,9 @@ def analyze(
         Residents per cell (GeoTIFF, any CRS); without it residents are spread evenly.
     dem : path, optional, keyword-only
         A digital elevation model (GeoTIFF, any CRS): walking times then follow the slopes,
-        each way (:mod:`carecircle.terrain`). Steps, elevators and escalators count with or
-        without it (:mod:`carecircle.steps`).
+        each way (:mod:`carecircle.terrain`), on the edges whose slopes the network's own
+        elevations do not give. Steps, elevators and escalators count with or without it
+        (:mod:`carecircle.steps`).
     speed_m_s : float, optional, keyword-only
         Walking speed in m/s; the policy's when omitted.
     circle_polygons : bool, keyword-only
@@ -374,6 +375,7 @@ def analyze(
         "network": net.source,
         "network_nodes": net.n_nodes,
         "network_edges": net.n_edges,
+        **net.built,
         "population_raster": str(population_raster) if population_raster else "",
         "crs": net.crs.to_string(),
         **_walking_metadata(net, policy),
@@ -1104,9 +1106,11 @@ def _quiet(progress: bool) -> bool | None:
 def walking_network(
     net: WalkNetwork, policy: Policy, *, speed_m_s: float, dem: str | Path | None = None
 ) -> tuple[WalkNetwork, terrain.Elevation | None]:
-    """``net`` with the walking metres of its slopes (with ``dem``) and steps, per direction.
+    """``net`` with the walking metres of its slopes and steps, per direction.
 
-    A network already costed (:attr:`WalkNetwork.walking` set) keeps its metres.
+    Slopes come from the network's own vertex elevations (:attr:`WalkNetwork.z_m`) where
+    complete and from ``dem`` elsewhere (:func:`carecircle.terrain.apply`); flat without
+    either. A network already costed (:attr:`WalkNetwork.walking` set) keeps its metres.
 
     Returns
     -------
@@ -1150,6 +1154,9 @@ def graded_access(
     to_door: bool,
 ) -> travel.Snap:
     """``snap`` with its access walks costed on the DEM's grade (unchanged without a DEM).
+
+    Only a DEM grades them: a network with elevations of its own (:attr:`WalkNetwork.z_m`)
+    but no DEM has its edges' slopes costed and these walks flat.
 
     Parameters
     ----------

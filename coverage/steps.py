@@ -11,11 +11,12 @@ default names its source):
 
 - **Steps** (``highway=steps``). With ``step_count``: ``step_count x`` seconds per step up or
   down. Without it: the edge's length times a factor, up or down. Which way is up: the
-  elevation change from a DEM (``rise_m``) where known, else the ``incline`` tag (normalised
-  to the edge's ``u`` -> ``v`` direction by the reader), else unknown, and then both ways cost
-  the slower of up and down. ``ramp=yes`` (a ramp beside the steps) with
-  ``walking.use_ramps``: the resident takes the ramp, so the edge is not costed here and is
-  walked like any way (the slope model on its grade with a DEM, flat without).
+  elevation change (``rise_m``) from the network's own elevations or a DEM where known, else
+  the ``incline`` tag (normalised to the edge's ``u`` -> ``v`` direction by the reader), else
+  unknown, and then both ways cost the slower of up and down. ``ramp=yes`` (a ramp beside the
+  steps) with ``walking.use_ramps``: the resident takes the ramp, so the edge is not costed
+  here and is walked like any way (the slope model on its grade with elevations, flat
+  without).
   ``handrail=no`` is counted, not penalised: no source found gives a time for it.
 - **Elevators.** A way ``highway=elevator`` costs ``elevator_wait_s + elevator_ride_s`` each
   way, whatever its length. A node ``highway=elevator`` (the point where ways of two levels
@@ -136,9 +137,9 @@ def special_costs(
         The flat walking speed, metres per second: a fixed time of ``t`` seconds (an elevator,
         a step) is ``t x speed_m_s`` flat-equivalent metres.
     rise_m : numpy.ndarray, optional, keyword-only
-        Elevation change of each edge from ``u`` to ``v`` in metres, from a DEM; ``NaN`` (or
-        omitted) where unknown. Where finite and not zero it says which way a flight of steps
-        climbs, over the ``incline`` tag.
+        Elevation change of each edge from ``u`` to ``v`` in metres, from the network's own
+        vertex elevations or a DEM; ``NaN`` (or omitted) where unknown. Where finite and not
+        zero it says which way a flight of steps climbs, over the ``incline`` tag.
 
     Returns
     -------

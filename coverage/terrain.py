@@ -1,4 +1,4 @@
-"""Slopes from a digital elevation model: elevations along every edge, and what they cost.
+"""Slopes from a DEM or the network's own elevations: grades along every edge, and their cost.
 
 A DEM (a GeoTIFF in any CRS: SRTM, Copernicus GLO-30, ALOS AW3D30 or a city's own survey) is
 read with rasterio over the window that covers the network only (:func:`read_dem`), and
@@ -18,6 +18,21 @@ normalised so that flat ground gives factor 1 (the profile's speed)::
 A stretch of ``dx`` metres at grade ``S`` takes as long as ``dx / f(S)`` metres on flat ground.
 Tobler's function peaks at a gentle descent (S = -0.05, 1.19 times the flat speed); the cap (1 by
 default) keeps older residents from walking faster downhill than on the flat.
+
+A network may bring elevations of its own instead: a surveyed road layer's 3D polylines (a
+district bureau's) give every vertex of its lines an elevation,
+:attr:`WalkNetwork.z_m <carecircle.network.WalkNetwork.z_m>`. :func:`vertex_slope_costs` costs
+every edge whose vertices all have one, all edges at once and with no DEM: each stretch between
+two consecutive vertices has the grade ``dz / dx`` (``dx`` its length in the plane) and costs
+``dx / f(S)`` walking ``u`` to ``v`` and ``dx / f(-S)`` back, the stretches scaled to add up to
+the edge's ``length_m`` as the DEM's samples are; a flight of steps climbs the way its ends'
+elevations say. Vertices are taken as surveyed, without smoothing: edges with a stretch steeper
+than 1:1 (:data:`STEEP_GRADE`, more likely a slip of the survey than a way) are counted in a
+warning. :func:`apply` takes each edge's slopes from its own elevations where all are known
+(a survey beats a 30 m DEM), from the DEM elsewhere, and flat where neither is known, and says
+which in the network's ``walking`` metadata (``slope_source``, and the edges from each). The
+walks from a home to the street and from the street to a facility take their grade from the
+DEM only: with elevations on the network and no DEM they count as flat.
 
 Reference: W. Tobler (1993), "Three presentations on geographical analysis and modeling:
 non-isotropic geographic modeling", NCGIA Technical Report 93-1, University of California,
@@ -40,7 +55,7 @@ from affine import Affine
 from pyproj import CRS, Transformer
 
 from .coords import check_crs
-from .errors import InputError
+from .errors import InputError, NetworkError
 from .network import WalkNetwork
 from .policy import Walking
 
@@ -54,6 +69,10 @@ TOBLER_PEAK_GRADE = -0.05
 #: not declare (-32768, -9999, 1e38), or feet or centimetres.
 MIN_ELEVATION_M = -500.0
 MAX_ELEVATION_M = 9_000.0
+
+#: A stretch between two surveyed vertices steeper than this (rise over run, 1:1) is more
+#: likely a slip of the survey than a way; such edges are counted and said in a warning.
+STEEP_GRADE = 1.0
 
 #: Points are interpolated, and edges costed, in blocks of this many, to bound the memory of
 #: the temporaries.
@@ -153,6 +172,41 @@ class SlopeCosts:
             "edges_with_nodata": self.n_nodata_edges,
             "edges_outside_dem": self.n_outside_edges,
         }
+
+
+@dataclass(frozen=True)
+class VertexSlopes:
+    """Flat-equivalent walking metres of every edge, each way, from its vertices' elevations.
+
+    Attributes
+    ----------
+    uv_m, vu_m : numpy.ndarray
+        Metres on flat ground that take as long as the edge walked from ``u`` to ``v`` and from
+        ``v`` to ``u``; ``length_m`` where the edge is not ``complete``.
+    rise_m : numpy.ndarray
+        Elevation of the last vertex minus that of the first (``v`` minus ``u``), metres; NaN
+        where the edge is not ``complete``.
+    climb_m : numpy.ndarray
+        Total ascent walking from ``u`` to ``v``, metres; 0 where the edge is not ``complete``.
+    complete : numpy.ndarray
+        Boolean per edge: every vertex has a known elevation (finite, within
+        :data:`MIN_ELEVATION_M` to :data:`MAX_ELEVATION_M`) and the line has a length, so
+        the metres above come from them.
+    n_steep_edges : int
+        ``complete`` edges with a stretch steeper than :data:`STEEP_GRADE`.
+
+    """
+
+    uv_m: np.ndarray
+    vu_m: np.ndarray
+    rise_m: np.ndarray
+    climb_m: np.ndarray
+    complete: np.ndarray
+    n_steep_edges: int
+
+    def metadata(self) -> dict[str, Any]:
+        """Counts, for a run's metadata."""
+        return {"network_z_steep_edges": self.n_steep_edges}
 
 
 def check_dem(path: str | Path) -> None:
@@ -423,13 +477,26 @@ def slope_costs(net: WalkNetwork, elev: Elevation, walking: Walking) -> SlopeCos
     SlopeCosts
 
     """
-    length_m = np.asarray(net.length_m, dtype=float)
-    n_edges = net.n_edges
+    return _slope_costs(
+        net.geometry, np.asarray(net.length_m, dtype=float), elev, walking, net_crs=net.crs
+    )
+
+
+def _slope_costs(
+    geometry: np.ndarray,
+    length_m: np.ndarray,
+    elev: Elevation,
+    walking: Walking,
+    *,
+    net_crs: CRS,
+) -> SlopeCosts:
+    """:func:`slope_costs` of the edges with these geometries and lengths (some of a network)."""
+    n_edges = int(geometry.size)
     spacing_m = float(walking.dem_spacing_m)
-    if not elev.net_crs.equals(net.crs):
+    if not elev.net_crs.equals(net_crs):
         msg = (
             f"the DEM was read for {elev.net_crs.to_string()} but the network is in "
-            f"{net.crs.to_string()}; read it again with net_crs=net.crs"
+            f"{net_crs.to_string()}; read it again with net_crs=net.crs"
         )
         raise InputError(msg)
     if not spacing_m > 0:
@@ -440,7 +507,7 @@ def slope_costs(net: WalkNetwork, elev: Elevation, walking: Walking) -> SlopeCos
         return SlopeCosts(empty, empty, empty, empty, spacing_m, 0, 0, 0)
 
     blocks = [
-        _edge_costs(net.geometry[i : i + _EDGES], length_m[i : i + _EDGES], elev, walking)
+        _edge_costs(geometry[i : i + _EDGES], length_m[i : i + _EDGES], elev, walking)
         for i in range(0, n_edges, _EDGES)
     ]
     uv_m, vu_m, rise_m, climb_m, nodata_edges, outside_edges = (
@@ -517,6 +584,118 @@ def _edge_costs(
     nodata = np.bincount(edge_of, np.isnan(z) & ~outside, minlength=n_edges) > 0
     beyond = np.bincount(edge_of, outside, minlength=n_edges) > 0
     return uv_m, vu_m, rise_m, climb_m, nodata, beyond, int(z.size)
+
+
+def vertex_slope_costs(net: WalkNetwork, walking: Walking) -> VertexSlopes:
+    """Flat-equivalent metres of every edge, each way, from its vertices' own elevations.
+
+    An edge is costed where every vertex of its geometry has a known elevation in
+    :attr:`WalkNetwork.z_m <carecircle.network.WalkNetwork.z_m>` (``complete``): each stretch
+    between two consecutive vertices has the grade ``dz / dx``, ``dx`` its length in the plane,
+    and costs ``dx / f(S)`` walking ``u`` to ``v`` and ``dx / f(-S)`` back
+    (:func:`speed_factor`); the stretches are scaled to add up to the edge's ``length_m``. A
+    stretch of no length in the plane (a repeated vertex) costs nothing, whatever its rise.
+    All edges at once, in blocks of 250,000 edges. Edges with a stretch steeper than
+    :data:`STEEP_GRADE` are counted and said in one warning line.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+        The network, with ``z_m`` (metres, one per vertex of ``net.geometry`` in the order of
+        ``shapely.get_coordinates``, NaN where unknown).
+    walking : Walking
+        The profile's ``[walking]`` rules (slope model, speed cap).
+
+    Returns
+    -------
+    VertexSlopes
+
+    Raises
+    ------
+    NetworkError
+        ``net.z_m`` is missing or does not hold one elevation per vertex.
+
+    """
+    per_edge = shapely.get_num_coordinates(net.geometry).astype(np.int64)
+    n_vertices = int(per_edge.sum())
+    if net.z_m is None or np.shape(net.z_m) != (n_vertices,):
+        found = "none" if net.z_m is None else f"shape {np.shape(net.z_m)}"
+        msg = (
+            f"{net.source or 'the network'}: vertex elevations (z_m) hold {found}; expected one "
+            f"per vertex of its edges' geometries ({n_vertices})"
+        )
+        raise NetworkError(msg)
+    z_m = np.asarray(net.z_m, dtype=float)
+    length_m = np.asarray(net.length_m, dtype=float)
+    start = np.concatenate([[0], np.cumsum(per_edge)])
+    blocks = [
+        _vertex_costs(
+            net.geometry[i : i + _EDGES],
+            length_m[i : i + _EDGES],
+            z_m[start[i] : start[min(i + _EDGES, net.n_edges)]],
+            walking,
+        )
+        for i in range(0, net.n_edges, _EDGES)
+    ]
+    uv_m, vu_m, rise_m, climb_m, complete, steep = (
+        np.concatenate([block[j] for block in blocks]) if blocks else np.empty(0) for j in range(6)
+    )
+    n_steep = int(np.count_nonzero(steep))
+    if n_steep:
+        logger.warning(
+            "%s: %d of %d edges have a stretch between two vertices steeper than %g %% by their "
+            "own elevations (z), more likely a slip of the survey than a way; they are costed "
+            "as surveyed",
+            net.source or "network",
+            n_steep,
+            net.n_edges,
+            100 * STEEP_GRADE,
+        )
+    return VertexSlopes(
+        uv_m=uv_m,
+        vu_m=vu_m,
+        rise_m=rise_m,
+        climb_m=climb_m,
+        complete=complete.astype(bool),
+        n_steep_edges=n_steep,
+    )
+
+
+def _vertex_costs(
+    geometry: np.ndarray, length_m: np.ndarray, z_m: np.ndarray, walking: Walking
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`vertex_slope_costs` for a block of edges, all at once.
+
+    Returns ``uv_m, vu_m, rise_m, climb_m``, whether each edge is complete, and whether it
+    has a stretch steeper than :data:`STEEP_GRADE`.
+    """
+    n_edges = geometry.size
+    coords, owner = shapely.get_coordinates(geometry, return_index=True)
+    known = np.isfinite(z_m) & (z_m >= MIN_ELEVATION_M) & (z_m <= MAX_ELEVATION_M)
+    # stretches: from vertex i to vertex i + 1 of the same edge
+    head = np.flatnonzero(owner[1:] == owner[:-1])
+    seg_edge = owner[head]
+    dx = np.hypot(coords[head + 1, 0] - coords[head, 0], coords[head + 1, 1] - coords[head, 1])
+    dz = z_m[head + 1] - z_m[head]
+    line_m = np.bincount(seg_edge, dx, minlength=n_edges)
+    complete = (np.bincount(owner, ~known, minlength=n_edges) == 0) & (line_m > 0)
+    use = complete[seg_edge] & (dx > 0)
+    grade = np.divide(dz, dx, out=np.zeros_like(dz), where=use)
+    slow_uv = dx / speed_factor(grade, walking)
+    slow_vu = dx / speed_factor(-grade, walking)
+    scale = np.divide(length_m, line_m, out=np.zeros(n_edges), where=complete)
+    uv_m = np.where(complete, scale * np.bincount(seg_edge, slow_uv, minlength=n_edges), length_m)
+    vu_m = np.where(complete, scale * np.bincount(seg_edge, slow_vu, minlength=n_edges), length_m)
+    up = np.where(complete[seg_edge], np.maximum(dz, 0.0), 0.0)
+    climb_m = np.where(complete, np.bincount(seg_edge, up, minlength=n_edges), 0.0)
+    count = np.bincount(owner, minlength=n_edges)
+    last = np.cumsum(count) - 1
+    first = last - count + 1
+    ends = complete.nonzero()[0]
+    rise_m = np.full(n_edges, np.nan)
+    rise_m[ends] = z_m[last[ends]] - z_m[first[ends]]
+    steep = np.bincount(seg_edge, use & (np.abs(grade) > STEEP_GRADE), minlength=n_edges) > 0
+    return uv_m, vu_m, rise_m, climb_m, complete, steep
 
 
 def access_walk_m(
@@ -666,14 +845,23 @@ def apply(
 ) -> WalkNetwork:
     """The network with its walking metres per direction: slopes, steps, elevators, escalators.
 
-    Without ``elevation`` the ground is flat and only the tagged ways are costed
-    (:func:`carecircle.steps.special_costs`); with it every edge's grade counts too
-    (:func:`slope_costs`), and a flight of steps is climbed or descended as the DEM says.
+    Slopes come from the network's own vertex elevations (:attr:`WalkNetwork.z_m`, a surveyed
+    road layer's 3D lines) on every edge whose vertices all have one
+    (:func:`vertex_slope_costs`), and from ``elevation`` on the other edges
+    (:func:`slope_costs`): a survey beats a DEM where it is complete. Edges with neither are
+    flat (the whole network without ``z_m`` and ``elevation``). A flight of steps is climbed
+    or descended as the same elevations say. The tagged ways are costed in every case
+    (:func:`carecircle.steps.special_costs`). What was done goes into
+    :attr:`WalkNetwork.walking`: ``slope_model``, and when there are elevations of either kind,
+    ``slope_source`` (``"network z"``, ``"DEM"``, ``"network z + DEM"`` or ``"none"``) and
+    ``slope_edges_network_z``, ``slope_edges_dem`` and ``slope_edges_flat``. The access walks
+    to the network (:func:`carecircle.pipeline.graded_access`) climb the DEM's grade only,
+    and are flat without one even when the network has elevations.
 
     Parameters
     ----------
     net : WalkNetwork
-        The network (flat, as read).
+        The network (flat, as read), with ``z_m`` when it has elevations of its own.
     walking : Walking
         The profile's ``[walking]`` rules.
     speed_m_s : float, keyword-only
@@ -690,19 +878,82 @@ def apply(
     """
     from . import steps
 
-    info: dict[str, Any] = {
-        "slope_model": walking.slope_model if elevation is not None else "none (no DEM)",
-        "max_speed_factor": walking.max_speed_factor,
-    }
     base_uv, base_vu, rise = net.length_m, net.length_m, None
+    from_z = np.zeros(net.n_edges, dtype=bool)
+    info: dict[str, Any] = {}
+    surveyed = None
+    if net.z_m is not None:
+        surveyed = vertex_slope_costs(net, walking)
+        from_z = surveyed.complete
+        base_uv, base_vu, rise = surveyed.uv_m, surveyed.vu_m, surveyed.rise_m
+        info |= surveyed.metadata()
+    n_dem = 0
     if elevation is not None:
-        slope = slope_costs(net, elevation, walking)
-        base_uv, base_vu, rise = slope.uv_m, slope.vu_m, slope.rise_m
+        rest = np.flatnonzero(~from_z)  # the edges the DEM costs: all without complete z
+        length_m = np.asarray(net.length_m, dtype=float)
+        slope = _slope_costs(
+            net.geometry[rest], length_m[rest], elevation, walking, net_crs=net.crs
+        )
+        if surveyed is None:
+            base_uv, base_vu, rise = slope.uv_m, slope.vu_m, slope.rise_m
+        else:
+            base_uv, base_vu, rise = (
+                surveyed.uv_m.copy(),
+                surveyed.vu_m.copy(),
+                surveyed.rise_m.copy(),
+            )
+            base_uv[rest], base_vu[rest], rise[rest] = slope.uv_m, slope.vu_m, slope.rise_m
+        n_dem = int(rest.size)
         info |= elevation.metadata() | slope.metadata()
+    n_z = int(np.count_nonzero(from_z))
+    sloped = n_z + n_dem > 0
+    if sloped or elevation is not None:
+        model = walking.slope_model
+    elif net.z_m is not None:
+        model = "none (no DEM, no complete network z)"
+    else:
+        model = "none (no DEM)"
+    info = {"slope_model": model, "max_speed_factor": walking.max_speed_factor} | info
+    if net.z_m is not None or elevation is not None:
+        info |= _slope_sources(net, n_z, n_dem, elevation)
     special = steps.special_costs(net, walking, speed_m_s=speed_m_s, rise_m=rise)
     uv, vu = special.combine(base_uv, base_vu)
     info |= {f"edges_{key}": int(value) for key, value in special.counts.items()}
     return dataclasses.replace(net, walk_uv_m=uv, walk_vu_m=vu, walking=info)
+
+
+def _slope_sources(
+    net: WalkNetwork, n_z: int, n_dem: int, elevation: Elevation | None
+) -> dict[str, Any]:
+    """Where the edges' slopes came from, for the metadata, said in one log line."""
+    n_flat = net.n_edges - n_z - n_dem
+    names = [name for name, n in (("network z", n_z), ("DEM", n_dem)) if n]
+    source = " + ".join(names) or "none"
+    if net.z_m is not None:
+        if elevation is not None:
+            logger.info(
+                "slopes of %d of %d edges from the network's own elevations (z), of the other %d "
+                "from the DEM %s",
+                n_z,
+                net.n_edges,
+                n_dem,
+                elevation.source,
+            )
+        else:
+            log = logger.warning if n_flat else logger.info
+            log(
+                "slopes of %d of %d edges from the network's own elevations (z); %d with a "
+                "vertex without z count as flat (no DEM given)",
+                n_z,
+                net.n_edges,
+                n_flat,
+            )
+    return {
+        "slope_source": source,
+        "slope_edges_network_z": n_z,
+        "slope_edges_dem": n_dem,
+        "slope_edges_flat": n_flat,
+    }
 
 
 def joining_points(net: WalkNetwork, edge: np.ndarray, fraction: np.ndarray) -> np.ndarray:

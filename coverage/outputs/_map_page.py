@@ -11,6 +11,8 @@ the map opens on a network without internet.
 from __future__ import annotations
 
 import base64
+import html
+import json
 from pathlib import Path
 
 import folium
@@ -18,23 +20,31 @@ from branca import element as branca_element
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
+#: The credit of a walking network read from OpenStreetMap.
+OSM_CREDIT = "walking network © OpenStreetMap contributors"
+
 
 class MapExtras(MacroElement):
-    """A metric scale bar and the OpenStreetMap credit for the streets and the analysis."""
+    """A metric scale bar and the credit of the walking network the analysis ran on.
+
+    ``attribution`` is plain text (it is escaped here); by default OpenStreetMap's credit.
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
         {{ this._parent.get_name() }}.attributionControl.addAttribution(
-            "walking network © OpenStreetMap contributors");
+            {{ this.attribution }});
         {% endmacro %}
         """
     )
 
-    def __init__(self) -> None:
+    def __init__(self, attribution: str = OSM_CREDIT) -> None:
         super().__init__()
         self._name = "CarecircleExtras"
+        # a JSON string, its markup escaped: a file name is shown as text, never run
+        self.attribution = json.dumps(html.escape(attribution))
 
 
 class FitClear(MacroElement):

@@ -27,6 +27,7 @@ from ..inputs.readers import note_zh
 from ..pipeline import Analysis, has_shape
 from ..terms import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
 from ._map_page import (
+    OSM_CREDIT,
     EitherOr,
     FitClear,
     MapExtras,
@@ -215,6 +216,27 @@ BASEMAPS: tuple[str, ...] = get_args(Basemap)
 HEALTH_SYMBOL = "✚"
 
 
+def network_credit(parameters: Mapping[str, Any]) -> str:
+    """The credit of the walking network a run used, from its parameters.
+
+    OpenStreetMap's credit, unless the network is (or holds) a road layer, which is named.
+
+    Examples
+    --------
+    >>> network_credit({"network": "roads.shp", "network_kind": "road layer"})
+    'walking network: roads.shp'
+
+    """
+    kind = str(parameters.get("network_kind", ""))
+    source = str(parameters.get("network", ""))
+    if kind == "road layer":
+        return f"walking network: {source}"
+    if kind.startswith("OpenStreetMap +"):
+        layer = source.split(" + ", 1)[-1]
+        return f"{OSM_CREDIT}, and {layer}"
+    return OSM_CREDIT
+
+
 def build(
     analysis: Analysis,
     *,
@@ -286,7 +308,7 @@ def build(
     minx, miny, maxx, maxy = (shown if len(shown) else facilities).total_bounds
     fmap = folium.Map(tiles=None, control_scale=False)
     inline_leaflet(fmap)
-    MapExtras().add_to(fmap)
+    MapExtras(network_credit(analysis.parameters)).add_to(fmap)
     _add_basemap(fmap, basemap, lang)
     bounds = [[float(miny), float(minx)], [float(maxy), float(maxx)]]
     fmap.fit_bounds(bounds)  # and again clear of the layer list, once it is drawn (FitClear)
@@ -1006,7 +1028,7 @@ def _rgba(colour: str, opacity: float) -> str:
 
 
 def walking_note(parameters: Mapping[str, Any], lang: terms.Lang) -> str:
-    """One line saying how the walking times were made: speed, slopes (DEM or flat), steps.
+    """One line saying how the walking times were made: speed, slopes (survey, DEM, flat), steps.
 
     Parameters
     ----------
@@ -1022,11 +1044,25 @@ def walking_note(parameters: Mapping[str, Any], lang: terms.Lang) -> str:
     dem = str(parameters.get("walking_dem", ""))
     steps = int(parameters.get("walking_edges_steps", 0) or 0)
     name = Path(dem).name if dem else ""
+    # slopes from the network's own (surveyed) elevations: alone, or with the DEM elsewhere
+    source = str(parameters.get("walking_slope_source", ""))
+    surveyed = source.startswith("network z")
+    with_dem = source == "network z + DEM"
     if lang == "zh":
-        ground = f"含坡度（高程模型 {name}，Tobler 公式）" if dem else "按平地计（未给高程模型）"
+        if surveyed:
+            also = f"与高程模型 {name}" if with_dem else ""
+            ground = f"含坡度（路网实测高程{also}，Tobler 公式）"
+        else:
+            ground = (
+                f"含坡度（高程模型 {name}，Tobler 公式）" if dem else "按平地计（未给高程模型）"
+            )
         stairs = f"含 {steps} 段台阶" if steps else "无台阶"
         return f"步行时间：{speed:g} 米/秒，{ground}，{stairs}，电梯与扶梯按路网标注计"
-    ground = f"slopes from the DEM {name} (Tobler)" if dem else "flat ground (no DEM given)"
+    if surveyed:
+        also = f" and the DEM {name}" if with_dem else ""
+        ground = f"slopes from the network's surveyed elevations{also} (Tobler)"
+    else:
+        ground = f"slopes from the DEM {name} (Tobler)" if dem else "flat ground (no DEM given)"
     stairs = f"{steps} flights of steps costed" if steps else "no steps"
     return f"Walking times: {speed:g} m/s, {ground}, {stairs}, elevators and escalators as mapped"
 

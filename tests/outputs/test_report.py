@@ -244,3 +244,29 @@ def test_a_communitys_data_note_in_the_readers_language(demo_analysis, tmp_path)
 def test_workbook_bad_language(demo_analysis, tmp_path):
     with pytest.raises(InputError, match="is not supported; expected one of"):
         report.workbook(demo_analysis, tmp_path / "x.xlsx", lang="fr")
+
+
+def test_the_map_credits_the_network_it_ran_on_as_text(demo_analysis):
+    from carecircle.outputs import maps
+
+    page = maps.build(demo_analysis).get_root().render()
+    assert json.dumps("walking network © OpenStreetMap contributors") in page  # by default
+    hostile = "<img src=x onerror=alert(1)>.shp"
+    layer = dataclasses.replace(
+        demo_analysis,
+        parameters={**demo_analysis.parameters, "network": hostile, "network_kind": "road layer"},
+    )
+    page = maps.build(layer).get_root().render()
+    assert "OpenStreetMap contributors" not in page
+    assert "<img src=x" not in page
+    assert json.dumps("walking network: &lt;img src=x onerror=alert(1)&gt;.shp") in page
+    both = dataclasses.replace(
+        demo_analysis,
+        parameters={
+            **demo_analysis.parameters,
+            "network": "town.osm.pbf + 道路.shp",
+            "network_kind": "OpenStreetMap + road layer",
+        },
+    )
+    page = maps.build(both).get_root().render()
+    assert json.dumps("walking network © OpenStreetMap contributors, and 道路.shp") in page
