@@ -445,8 +445,7 @@ CASES: list[Case] = [
     Case(
         "columns-file-unknown-table",
         lambda t: [*_check(t), "--columns", str(_text(t, "cols.toml", '[people]\nx = "y"\n'))],
-        "TMP/cols.toml: unknown table [people]; expected [communities], [facilities] and "
-        "[network]",
+        "TMP/cols.toml: unknown table [people]; expected [communities], [facilities] and [network]",
     ),
     # --- values
     Case(
