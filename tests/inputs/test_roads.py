@@ -448,6 +448,26 @@ def test_read_network_combines_an_osm_file_and_a_layer(tmp_path: Path) -> None:
 # --- the command line ------------------------------------------------------------------------
 
 
+def _run(command: str, layer: Path, out: Path, *args: str) -> int:
+    """``carecircle COMMAND`` on the demo's communities and facilities, walking ``layer``."""
+    with resources.as_file(DEMO) as folder:
+        return cli.main(
+            [
+                command,
+                "--network",
+                str(layer),
+                "--communities",
+                str(folder / "communities.gpkg"),
+                "--facilities",
+                str(folder / "facilities.csv"),
+                "--out",
+                str(out),
+                "--no-progress",
+                *args,
+            ]
+        )
+
+
 @pytest.fixture(scope="module")
 def helsinki_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's OpenStreetMap ways as a bureau's layer: a GBK Shapefile, no .cpg, EPSG:3067.
@@ -486,26 +506,14 @@ def test_analyze_runs_on_a_road_layer(
 ) -> None:
     out = tmp_path / "out"
     with resources.as_file(DEMO) as folder:
-        code = cli.main(
-            [
-                "analyze",
-                "--network",
-                str(helsinki_layer),
-                "--communities",
-                str(folder / "communities.gpkg"),
-                "--facilities",
-                str(folder / "facilities.csv"),
-                "--population",
-                str(folder / "population.tif"),
-                "--policy",
-                "yuzhong",
-                "--snap-tolerance-m",
-                "0",  # OSM leaves some ends a few cm short of a way: joined by default
-                "--out",
-                str(out),
-                "--no-progress",
-            ]
-        )
+        population = folder / "population.tif"
+    code = _run(
+        "analyze",
+        helsinki_layer,
+        out,
+        *("--population", str(population), "--policy", "yuzhong"),
+        *("--snap-tolerance-m", "0"),  # OSM leaves some ends a few cm short of a way
+    )
     assert code == 0, capsys.readouterr().err
     summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
     assert len(summary) == 12
@@ -527,21 +535,7 @@ def test_analyze_on_a_layer_elsewhere_says_the_layer_crs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     layer = _gbk_shapefile(tmp_path / "万州.shp")
-    with resources.as_file(DEMO) as folder:
-        code = cli.main(
-            [
-                "analyze",
-                "--network",
-                str(layer),
-                "--communities",
-                str(folder / "communities.gpkg"),
-                "--facilities",
-                str(folder / "facilities.csv"),
-                "--out",
-                str(tmp_path / "out"),
-                "--no-progress",
-            ]
-        )
+    code = _run("analyze", layer, tmp_path / "out")
     assert code == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert len(errors) == 1
@@ -561,21 +555,7 @@ def test_road_options_errors_are_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
     layer = _gbk_shapefile(tmp_path / "r.shp")
-    with resources.as_file(DEMO) as folder:
-        code = cli.main(
-            [
-                "check",
-                "--network",
-                str(layer),
-                "--communities",
-                str(folder / "communities.gpkg"),
-                "--facilities",
-                str(folder / "facilities.csv"),
-                "--out",
-                str(tmp_path / "out"),
-                *args,
-            ]
-        )
+    code = _run("check", layer, tmp_path / "out", *args)
     assert code == 2
     err = capsys.readouterr().err
     assert message in err
