@@ -377,8 +377,10 @@ def _road_read(args: argparse.Namespace, mapping: Mapping[str, Any]) -> roads.Ro
         crs=args.network_crs,
         snap_tolerance_m=args.snap_tolerance_m,
     )
-    if getattr(args, "place", None) and options.given():
-        msg = f"{', '.join(options.given())} apply to a road layer (--network), not to --place"
+    given = options.given()
+    if given and not getattr(args, "network", None):
+        verb = "applies" if len(given) == 1 else "apply"
+        msg = f"{', '.join(given)} {verb} to a road layer given with --network"
         raise InputError(msg)
     return options
 

@@ -306,10 +306,12 @@ def read_network(
         )
         raise InputError(msg)
     if not layers:
-        if options.given():
+        lone = options.given()
+        if lone:
+            verb = "applies" if len(lone) == 1 else "apply"
             msg = (
-                f"{', '.join(options.given())} apply to a road layer, but --network names only "
-                f"the OpenStreetMap file {osm[0]}; drop them, or add the layer (--network twice)"
+                f"{', '.join(lone)} {verb} to a road layer, but --network names only the "
+                f"OpenStreetMap file {osm[0]}; drop them, or add the layer (--network twice)"
             )
             raise InputError(msg)
         return network.read(osm[0], cache=cache)

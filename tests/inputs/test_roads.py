@@ -563,6 +563,19 @@ def test_road_options_errors_are_one_line(
     assert len([line for line in err.splitlines() if "error:" in line]) == 1
 
 
+def test_road_options_without_a_road_layer_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with resources.as_file(DEMO) as folder:
+        files = ["--communities", str(folder / "communities.gpkg")]
+        files += ["--facilities", str(folder / "facilities.csv")]
+        code = cli.main(["check", *files, "--network-coords", "gcj02", "--out", str(tmp_path)])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        "carecircle: error: --network-coords applies to a road layer given with --network"
+    )
+
+
 def test_columns_file_maps_network_fields_and_classes(tmp_path: Path) -> None:
     mapping = tmp_path / "cols.toml"
     mapping.write_text(
