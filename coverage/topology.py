@@ -14,9 +14,10 @@ in four steps, all over arrays:
    along it) joins it there, whatever the levels (a footbridge lands on the pavement): the other
    line is split at the nearest point and the end moves onto it (counted as ``snapped_ends``
    when it moved). An end that meets nothing is a dangle (counted).
-4. **Split and clean again.** Each line is cut at its nodes into edges; an edge whose ends are
-   one node (a line shorter than the tolerance) and a second edge between the same nodes with
-   the same length (a line drawn twice) are removed (counted).
+4. **Split and clean again.** Each line is cut at its nodes into edges, each measured on the
+   ellipsoid as OpenStreetMap's are (:func:`~carecircle.network.geodesic_length_m`); an edge
+   whose ends are one node (a line shorter than the tolerance) and a second edge between the
+   same nodes with the same length (a line drawn twice) are removed (counted).
 
 Nodes where several split points meet take the position of a point along a line rather than a
 moved end, so a street never bends towards an alley that was snapped onto it. Elevations
@@ -40,7 +41,7 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
 from .errors import NetworkError
-from .network import WalkNetwork, describe_components
+from .network import WalkNetwork, describe_components, geodesic_length_m
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +243,7 @@ def build(
     # the first points are the lines' ends (_SplitPoints.ends); those whose node is elsewhere moved
     ends = np.concatenate([clean.offsets[:-1], clean.offsets[1:] - 1])
     moved = np.hypot(*(node_xy[node[: ends.size]] - clean.xy[ends]).T) > _SAME_M
-    edges = _cut(clean, seg, points, node, node_xy)
+    edges = _cut(clean, seg, points, node, node_xy, crs)
     zero = edges.u == edges.v
     dup = _duplicates(edges) & ~zero
     keep = ~(zero | dup)
@@ -608,7 +609,12 @@ class _Edges:
 
 
 def _cut(
-    lines: Lines, seg: _Segments, points: _SplitPoints, node: np.ndarray, node_xy: np.ndarray
+    lines: Lines,
+    seg: _Segments,
+    points: _SplitPoints,
+    node: np.ndarray,
+    node_xy: np.ndarray,
+    crs: CRS,
 ) -> _Edges:
     """Cut every line at its split points into edges running along the line."""
     line, dist = points.arrays
@@ -654,7 +660,7 @@ def _cut(
         v=v,
         geometry=geometry,
         z_m=z_m,
-        length=shapely.length(geometry),
+        length=geodesic_length_m(geometry, crs),
     )
 
 
