@@ -240,3 +240,25 @@ def _all_pairs(net):
 
     graph = coo_array((net.length_m, (net.u, net.v)), shape=(net.n_nodes, net.n_nodes))
     return dijkstra(graph.tocsr(), directed=False)
+
+
+def test_a_path_across_osm_s_street_is_not_taken_for_the_street():
+    osm = _osm([0, 100], [0, 0], [0], [1])
+    crossing = _layer([(50, -6), (50, 6)])  # 12 m across the street, all within 8 m of it
+    both, counts = topology.combine(osm, crossing)
+    assert counts["combine_layer_edges_in_osm"] == 0
+    assert both.n_edges == 4 and both.component.max() == 0
+
+
+def test_an_end_near_two_lines_joins_the_nearest_only():
+    # an alley ends 0.2 m from one street and 0.4 m from another, which do not meet: the
+    # alley joins the nearer, and the two streets stay apart
+    net, _ = _build([(0, 0), (100, 0)], [(0, 0.6), (100, 0.6)], [(50, 0.2), (50, -30)], tol=0.5)
+    assert np.unique(net.component).size == 2
+    assert net.n_edges == 4
+
+
+def test_no_matching_distance_keeps_every_layer_edge():
+    osm = _osm([0, 100], [0, 0], [0], [1])
+    both, counts = topology.combine(osm, _layer([(0, 1), (100, 1)]), match_m=0)
+    assert counts["combine_layer_edges_in_osm"] == 0 and both.n_edges == 2
