@@ -11,12 +11,13 @@ in four steps, all over arrays:
    or touch, both are split there and share a node. Lines of different levels (a bridge over a
    street, a tunnel under it) cross without a node (counted as ``passes``).
 3. **Snap ends.** A line's end within ``snap_tolerance_m`` of another line (its end or any point
-   along it) joins it there, whatever the levels (a footbridge lands on the pavement): the other
-   line is split at the nearest point and the end moves onto it (counted as ``snapped_ends``
-   when it moved). An end that meets nothing is a dangle (counted).
-4. **Split and clean again.** Each line is cut at its nodes into edges; an edge whose ends are
-   one node (a line shorter than the tolerance) and a second edge between the same nodes with
-   the same length (a line drawn twice) are removed (counted).
+   along it) joins the nearest such line there, whatever the levels (a footbridge lands on the
+   pavement): that line is split at its nearest point and the end moves onto it (counted as
+   ``snapped_ends`` when it moved). An end that meets nothing is a dangle (counted).
+4. **Split and clean again.** Each line is cut at its nodes into edges, each measured on the
+   ellipsoid as OpenStreetMap's are (:func:`~carecircle.network.geodesic_length_m`); an edge
+   whose ends are one node (a line shorter than the tolerance) and a second edge between the
+   same nodes with the same length (a line drawn twice) are removed (counted).
 
 Nodes where several split points meet take the position of a point along a line rather than a
 moved end, so a street never bends towards an alley that was snapped onto it. Elevations
@@ -40,7 +41,7 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
 from .errors import NetworkError
-from .network import WalkNetwork, describe_components
+from .network import WalkNetwork, describe_components, geodesic_length_m
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +243,7 @@ def build(
     # the first points are the lines' ends (_SplitPoints.ends); those whose node is elsewhere moved
     ends = np.concatenate([clean.offsets[:-1], clean.offsets[1:] - 1])
     moved = np.hypot(*(node_xy[node[: ends.size]] - clean.xy[ends]).T) > _SAME_M
-    edges = _cut(clean, seg, points, node, node_xy)
+    edges = _cut(clean, seg, points, node, node_xy, crs)
     zero = edges.u == edges.v
     dup = _duplicates(edges) & ~zero
     keep = ~(zero | dup)
@@ -590,9 +591,15 @@ def _snap_ends(lines: Lines, seg: _Segments, points: _SplitPoints, tol: float) -
         keep = (gap <= end_tol[e]) & (~own | (np.abs(dk - end_dist[e]) > 2 * end_tol[e] + _SAME_M))
         if lines.group is not None:  # lines of one group are noded already
             keep &= lines.group[lk] != lines.group[end_line[e]]
-        e, lk, dk, px, py = e[keep], lk[keep], dk[keep], px[keep], py[keep]
-        if e.size:
-            points.link(end_point[e], points.add(lk, dk, px, py, end=False))
+        e, lk, dk, px, py, gap = e[keep], lk[keep], dk[keep], px[keep], py[keep], gap[keep]
+        # the nearest line only: an end near a junction joins it once, not every line there
+        order = np.lexsort((gap, e))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = e[order][1:] != e[order][:-1]
+        near = order[first]
+        if near.size:
+            placed = points.add(lk[near], dk[near], px[near], py[near], end=False)
+            points.link(end_point[e[near]], placed)
 
 
 @dataclass(frozen=True)
@@ -608,7 +615,12 @@ class _Edges:
 
 
 def _cut(
-    lines: Lines, seg: _Segments, points: _SplitPoints, node: np.ndarray, node_xy: np.ndarray
+    lines: Lines,
+    seg: _Segments,
+    points: _SplitPoints,
+    node: np.ndarray,
+    node_xy: np.ndarray,
+    crs: CRS,
 ) -> _Edges:
     """Cut every line at its split points into edges running along the line."""
     line, dist = points.arrays
@@ -654,7 +666,7 @@ def _cut(
         v=v,
         geometry=geometry,
         z_m=z_m,
-        length=shapely.length(geometry),
+        length=geodesic_length_m(geometry, crs),
     )
 
 
@@ -742,6 +754,10 @@ MATCH_SHARE = 0.8
 #: Fractions along an edge where it is compared with OpenStreetMap's.
 _MATCH_AT = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
 
+#: The largest angle, degrees, between a layer's edge and OpenStreetMap's for the two to be one
+#: street.
+_MATCH_ANGLE_DEG = 30.0
+
 #: Ways whose kind matters to a walk: a layer's flight of steps is not OpenStreetMap's street
 #: beside it.
 _SPECIAL_HIGHWAY = frozenset({"steps", "elevator"})
@@ -770,9 +786,10 @@ def combine(
     """OpenStreetMap's network with a road layer's filling its gaps, joined into one.
 
     1. The OpenStreetMap network is brought into the layer's CRS.
-    2. A layer edge that runs within ``match_m`` of an OpenStreetMap edge along 80 % of its
-       length (sampled at five points) is a street OpenStreetMap has: it is left out. Steps
-       and elevators are left out only beside OpenStreetMap's own steps or elevators.
+    2. A layer edge that runs within ``match_m`` of an OpenStreetMap edge, and the same way
+       (within 30 degrees), along 80 % of its length (sampled at five points) is a street
+       OpenStreetMap has: it is left out. A path across a street is not the street; steps and
+       elevators are left out only beside OpenStreetMap's own steps or elevators.
     3. The rest is joined to OpenStreetMap where they cross on one level, and where an end
        comes within ``snap_tolerance_m`` of the other network, or within ``match_m`` when the
        end lost the edge left out in step 2 (it met a street that OpenStreetMap draws a few
@@ -899,18 +916,34 @@ def _to_crs(net: WalkNetwork, crs: CRS) -> WalkNetwork:
 
 
 def _in_osm(layer: WalkNetwork, osm: WalkNetwork, match_m: float) -> np.ndarray:
-    """Which layer edges run within ``match_m`` of OpenStreetMap's along most of their length."""
-    if layer.n_edges == 0 or osm.n_edges == 0:
+    """Which layer edges run along OpenStreetMap's, within ``match_m``, most of their length.
+
+    A sample matches where the nearest OpenStreetMap edge is within ``match_m`` and runs the
+    same way there (within :data:`_MATCH_ANGLE_DEG`): a path that crosses a street is not the
+    street.
+    """
+    if layer.n_edges == 0 or osm.n_edges == 0 or match_m == 0:
         return np.zeros(layer.n_edges, dtype=bool)
-    samples = shapely.line_interpolate_point(
-        np.repeat(layer.geometry, _MATCH_AT.size),
-        np.tile(_MATCH_AT, layer.n_edges),
-        normalized=True,
-    )
+    lines = np.repeat(layer.geometry, _MATCH_AT.size)
+    at = np.tile(_MATCH_AT, layer.n_edges)
+    samples = shapely.line_interpolate_point(lines, at, normalized=True)
     sample, nearest = osm.edge_tree.query_nearest(samples, max_distance=match_m, all_matches=False)
     edge = sample // _MATCH_AT.size
     highway = layer.edge_tag("highway")
     special = np.isin(highway, list(_SPECIAL_HIGHWAY))
     same_kind = ~special[edge] | (osm.edge_tag("highway")[nearest] == highway[edge])
-    near = np.bincount(edge[same_kind], minlength=layer.n_edges)
+    along = _heading(lines[sample], at[sample] * shapely.length(lines[sample]))
+    there = shapely.line_locate_point(osm.geometry[nearest], samples[sample])
+    other = _heading(osm.geometry[nearest], there)
+    parallel = np.abs((along * other).sum(axis=1)) >= np.cos(np.radians(_MATCH_ANGLE_DEG))
+    near = np.bincount(edge[same_kind & parallel], minlength=layer.n_edges)
     return near >= MATCH_SHARE * _MATCH_AT.size
+
+
+def _heading(lines: np.ndarray, at_m: np.ndarray) -> np.ndarray:
+    """Unit direction of each line at ``at_m`` metres along it (over a metre each side)."""
+    ahead = shapely.get_coordinates(shapely.line_interpolate_point(lines, at_m + 1.0))
+    behind = shapely.get_coordinates(shapely.line_interpolate_point(lines, at_m - 1.0))
+    step = ahead - behind
+    size = np.hypot(step[:, 0], step[:, 1])
+    return step / np.where(size > 0, size, 1.0)[:, None]

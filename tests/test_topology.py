@@ -14,7 +14,9 @@ from carecircle import network, topology
 from carecircle.errors import NetworkError
 from carecircle.topology import Lines
 
-CRS = "EPSG:4545"  # CGCS2000 / 3-degree Gauss-Kruger CM 105E (Chongqing)
+# a Transverse Mercator on Chongqing with no scale error near its origin: the hand-made lines'
+# metres are their lengths on the ellipsoid to a micrometre
+CRS = "+proj=tmerc +lat_0=29.56 +lon_0=106.55 +k=1 +x_0=0 +y_0=0 +ellps=GRS80 +units=m +no_defs"
 
 
 def _lines(*coords, level=None, tags=None):
@@ -212,14 +214,14 @@ def test_osm_s_node_tags_and_a_layer_s_steps_beside_its_street_are_kept():
 
 def test_osm_in_another_crs_is_brought_into_the_layer_s():
     utm = "EPSG:32648"
-    lon_lat = Transformer.from_crs(CRS, utm, always_xy=True)
-    x, y = lon_lat.transform([500_000.0, 500_100.0], [3_300_000.0, 3_300_000.0])
+    to_utm = Transformer.from_crs(CRS, utm, always_xy=True)
+    x, y = to_utm.transform([0.0, 100.0], [0.0, 0.0])
     osm = network.from_arrays(x, y, [0], [1], crs=utm, source="town.osm")
-    layer = _layer([(500_050, 3_299_950), (500_050, 3_300_050)])
+    layer = _layer([(50, -50), (50, 50)])
     both, _ = topology.combine(osm, layer)
     assert both.crs.equals(pyproj.CRS(CRS))
     assert both.n_edges == 4
-    np.testing.assert_allclose(both.length_m.sum(), 200, atol=0.01)
+    np.testing.assert_allclose(both.length_m.sum(), 200, atol=0.001)
 
 
 def test_the_same_streets_from_osm_and_from_a_layer_give_the_same_walking_metres():
@@ -238,3 +240,25 @@ def _all_pairs(net):
 
     graph = coo_array((net.length_m, (net.u, net.v)), shape=(net.n_nodes, net.n_nodes))
     return dijkstra(graph.tocsr(), directed=False)
+
+
+def test_a_path_across_osm_s_street_is_not_taken_for_the_street():
+    osm = _osm([0, 100], [0, 0], [0], [1])
+    crossing = _layer([(50, -6), (50, 6)])  # 12 m across the street, all within 8 m of it
+    both, counts = topology.combine(osm, crossing)
+    assert counts["combine_layer_edges_in_osm"] == 0
+    assert both.n_edges == 4 and both.component.max() == 0
+
+
+def test_an_end_near_two_lines_joins_the_nearest_only():
+    # an alley ends 0.2 m from one street and 0.4 m from another, which do not meet: the
+    # alley joins the nearer, and the two streets stay apart
+    net, _ = _build([(0, 0), (100, 0)], [(0, 0.6), (100, 0.6)], [(50, 0.2), (50, -30)], tol=0.5)
+    assert np.unique(net.component).size == 2
+    assert net.n_edges == 4
+
+
+def test_no_matching_distance_keeps_every_layer_edge():
+    osm = _osm([0, 100], [0, 0], [0], [1])
+    both, counts = topology.combine(osm, _layer([(0, 1), (100, 1)]), match_m=0)
+    assert counts["combine_layer_edges_in_osm"] == 0 and both.n_edges == 2
