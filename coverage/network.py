@@ -1040,7 +1040,7 @@ def _read_pbf(path: Path, bbox: tuple[float, float, float, float] | None) -> Wal
     for name in EDGE_TAGS:
         frame[f"tag:{name}"] = _texts(edges[name] if name in edges else [None] * len(edges))
     if "id" in edges:
-        frame["tag:step_count"] = _share_step_count(
+        frame["tag:step_count"] = share_step_count(
             frame["tag:step_count"].to_numpy(), edges["id"].to_numpy(), frame["length"].to_numpy()
         )
     return _measured(
@@ -1061,8 +1061,8 @@ def _measured(net: WalkNetwork) -> WalkNetwork:
     return dataclasses.replace(net, length_m=geodesic_length_m(net.geometry, net.crs))
 
 
-def _share_step_count(counts: np.ndarray, way: np.ndarray, length_m: np.ndarray) -> np.ndarray:
-    """A way's ``step_count`` shared among its edges by length (pyrosm gives each the whole).
+def share_step_count(counts: np.ndarray, way: np.ndarray, length_m: np.ndarray) -> np.ndarray:
+    """A way's ``step_count`` shared among its edges by length (a reader gives each the whole).
 
     A flight drawn as one way through a landing node becomes two edges; each keeps the steps
     of its own length, so a walk over both counts the way's steps once. Counts that are not a

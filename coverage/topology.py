@@ -41,7 +41,7 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
 from .errors import NetworkError
-from .network import WalkNetwork, describe_components, geodesic_length_m
+from .network import WalkNetwork, describe_components, geodesic_length_m, share_step_count
 
 logger = logging.getLogger(__name__)
 
@@ -727,6 +727,9 @@ def _network(
         per_edge = shapely.get_num_coordinates(edges.geometry)
         z_m = edges.z_m[np.repeat(keep, per_edge)]
     line = edges.line[keep]
+    tags = {name: np.asarray(values, dtype=object)[line] for name, values in lines.tags.items()}
+    if "step_count" in tags:  # a flight cut at a landing keeps the steps of its own length
+        tags["step_count"] = share_step_count(tags["step_count"], line, edges.length[keep])
     return WalkNetwork(
         crs=crs,
         node_id=np.arange(int(used.sum()), dtype=np.int64),
@@ -737,9 +740,7 @@ def _network(
         length_m=edges.length[keep],
         geometry=edges.geometry[keep],
         source=source,
-        edge_tags={
-            name: np.asarray(values, dtype=object)[line] for name, values in lines.tags.items()
-        },
+        edge_tags=tags,
         z_m=z_m,
     )
 

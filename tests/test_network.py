@@ -467,7 +467,7 @@ def test_a_ways_step_count_is_shared_among_its_edges_by_length():
     counts = np.array(["30", "30", "7", "", "many"], dtype=object)
     way = np.array([1, 1, 2, 3, 4])
     length = np.array([10.0, 20.0, 5.0, 4.0, 3.0])
-    shared = network._share_step_count(counts, way, length)
+    shared = network.share_step_count(counts, way, length)
     assert shared.tolist() == ["10", "20", "7", "", "many"]
 
 

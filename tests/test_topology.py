@@ -262,3 +262,13 @@ def test_no_matching_distance_keeps_every_layer_edge():
     osm = _osm([0, 100], [0, 0], [0], [1])
     both, counts = topology.combine(osm, _layer([(0, 1), (100, 1)]), match_m=0)
     assert counts["combine_layer_edges_in_osm"] == 0 and both.n_edges == 2
+
+
+def test_a_flight_of_steps_cut_at_a_landing_keeps_its_steps_once():
+    tags = {"highway": np.array(["steps", "footway"], dtype=object)}
+    tags["step_count"] = np.array(["24", ""], dtype=object)
+    # 30 m of steps crossed by a path 10 m from its foot
+    net, _ = _build([(0, 0), (0, 30)], [(-5, 10), (5, 10)], tags=tags)
+    steps = net.edge_tag("highway") == "steps"
+    counts = net.edge_tag("step_count")[steps].astype(float)
+    np.testing.assert_allclose(sorted(counts), [8, 16])
