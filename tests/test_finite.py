@@ -12,20 +12,12 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from refusals import refusal
 
 from carecircle import costing, plan, policy
-from carecircle.errors import InputError
 from carecircle.inputs import readers as inputs
 
 NOT_NUMBERS = ("inf", "-inf", "Infinity", "nan", "NaN", "-nan", "1e999")
-
-
-def _error(func: object, *args: object, **kwargs: object) -> str:
-    with pytest.raises(InputError) as info:
-        func(*args, **kwargs)  # type: ignore[operator]
-    message = str(info.value)
-    assert "\n" not in message
-    return message
 
 
 def _csv(path: Path, text: str) -> Path:
@@ -49,7 +41,7 @@ def test_facilities_refuse_a_number_that_is_not_one(
     body += f"F2,乙,clinic,106.6,29.5,{text if column == 'beds' else 3},"
     body += f"{text if column == 'area_m2' else 100},{text if column == 'nursing_beds' else 1}\n"
     path = _csv(tmp_path / "f.csv", body)
-    message = _error(inputs.read_facilities, path)
+    message = refusal(inputs.read_facilities, path)
     assert message.startswith(f"{path}: row 2 (line 3), column {column!r}: found {text!r}; ")
     assert expected in message
 
@@ -57,7 +49,7 @@ def test_facilities_refuse_a_number_that_is_not_one(
 @pytest.mark.parametrize("text", NOT_NUMBERS)
 def test_facility_locations_refuse_a_number_that_is_not_one(tmp_path: Path, text: str) -> None:
     path = _csv(tmp_path / "f.csv", f"id,name,tier,lon,lat\nF1,甲,clinic,106.5,{text}\n")
-    assert _error(inputs.read_facilities, path) == (
+    assert refusal(inputs.read_facilities, path) == (
         f"{path}: row 1 (line 2), column 'lat': found {text!r}; expected a latitude in degrees"
     )
 
@@ -66,7 +58,7 @@ def test_nan_written_out_is_refused_but_a_blank_cell_is_unknown(tmp_path: Path) 
     blank = _csv(tmp_path / "blank.csv", "id,name,tier,lon,lat,beds\nF1,甲,clinic,106.5,29.5,\n")
     assert np.isnan(inputs.read_facilities(blank)["beds"].iloc[0])
     nan = _csv(tmp_path / "nan.csv", "id,name,tier,lon,lat,beds\nF1,甲,clinic,106.5,29.5,nan\n")
-    assert _error(inputs.read_facilities, nan) == (
+    assert refusal(inputs.read_facilities, nan) == (
         f"{nan}: row 1 (line 2), column 'beds': found 'nan'; expected a number of beds ≥ 0 "
         "(a blank cell where it is unknown)"
     )
@@ -75,7 +67,7 @@ def test_nan_written_out_is_refused_but_a_blank_cell_is_unknown(tmp_path: Path) 
 @pytest.mark.parametrize("text", NOT_NUMBERS)
 def test_candidates_refuse_a_cost_that_is_not_a_number(tmp_path: Path, text: str) -> None:
     path = _csv(tmp_path / "c.csv", f"id,lon,lat,cost\nC1,106.5,29.5,1000\nC2,106.6,29.5,{text}\n")
-    message = _error(inputs.read_candidates, path)
+    message = refusal(inputs.read_candidates, path)
     assert message.startswith(f"{path}: row 2 (line 3), column 'cost': found {text!r}; ")
 
 
@@ -98,7 +90,7 @@ def test_communities_refuse_a_population_that_is_not_a_number(
         geometry=[shapely.box(106.5, 29.5, 106.51, 29.51), shapely.box(106.6, 29.5, 106.61, 29.51)],
         crs=4326,
     ).to_file(path)
-    assert _error(inputs.read_communities, path) == f"{path}: row 2, column 'population': {found}"
+    assert refusal(inputs.read_communities, path) == f"{path}: row 2, column 'population': {found}"
 
 
 @pytest.mark.parametrize("text", NOT_NUMBERS)
@@ -109,7 +101,7 @@ def test_costing_refuses_residents_that_are_not_a_number(tmp_path: Path, text: s
         f"F1,甲,street_center,106.5,29.5,1000,2\nF2,乙,street_center,106.6,29.5,1000,{text}\n",
     )
     facilities = inputs.read_facilities(path)
-    message = _error(costing.cost, facilities, policy.load("yuncheng"), source=path)
+    message = refusal(costing.cost, facilities, policy.load("yuncheng"), source=path)
     assert message.startswith(
         f"{path}: row 2 (line 3) (id 'F2'), column '失能老人': found {text!r}"
     )
@@ -122,7 +114,7 @@ def test_plans_refuse_a_count_that_is_not_a_number(tmp_path: Path, text: str) ->
         "stations_existing,stations_new_2021"
     )
     path = _csv(tmp_path / "p.csv", f"{header}\n500231100,桂溪街道,12,1,0,3,{text}\n")
-    assert _error(plan.read_plan, path) == (
+    assert refusal(plan.read_plan, path) == (
         f"{path}: row 1 (line 2), column 'stations_new_2021': found {text!r}; expected a whole "
         "number from 0 to 10,000 (a blank cell means 0)"
     )

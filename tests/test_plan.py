@@ -15,9 +15,9 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
+from refusals import refusal
 
 from carecircle import cli, outputs, plan, terms
-from carecircle.errors import InputError
 from carecircle.outputs import plan_tables as _plan_output
 from carecircle.outputs.text import width as display_width
 
@@ -59,14 +59,6 @@ def _row(result: plan.PlanAudit, township: str) -> dict[str, Any]:
 def _write(path: Path, text: str, *, encoding: str = "utf-8") -> Path:
     path.write_bytes(text.encode(encoding))
     return path
-
-
-def _error(func: Any, *args: Any, **kwargs: Any) -> str:
-    with pytest.raises(InputError) as info:
-        func(*args, **kwargs)
-    message = str(info.value)
-    assert "\n" not in message
-    return message
 
 
 def _divisions(path: Path, counts: dict[tuple[str, str], int]) -> Path:
@@ -358,9 +350,9 @@ def test_write_is_atomic(
 
 
 def test_unknown_lang(tmp_path: Path, real: plan.PlanAudit) -> None:
-    message = _error(outputs.write_plan_audit, real, tmp_path, lang="fr")
+    message = refusal(outputs.write_plan_audit, real, tmp_path, lang="fr")
     assert "'fr'" in message and "'zh'" in message
-    _error(outputs.format_plan_audit, real, lang="de")
+    refusal(outputs.format_plan_audit, real, lang="de")
     assert not list(tmp_path.iterdir())
 
 
@@ -504,7 +496,7 @@ def test_other_kind_not_counted_by_default(tmp_path: Path) -> None:
     every = plan.audit(*read, kinds=plan.DIVISION_KINDS)
     assert every.mismatches["issue"].tolist() == ["count_differs"]
     assert every.townships["code_list_count"].tolist() == [3]
-    assert "'town'" in _error(plan.audit, *read, kinds=["town"])
+    assert "'town'" in refusal(plan.audit, *read, kinds=["town"])
 
 
 def test_years_2023_to_2025(tmp_path: Path) -> None:
@@ -553,7 +545,7 @@ def test_non_numeric_cell(tmp_path: Path) -> None:
         tmp_path / "plan.csv",
         TINY_PLAN.replace("2,500999002,乙镇,,,,,2,2,,,", "2,500999002,乙镇,,,,,2,2,,三,"),
     )
-    message = _error(plan.read_plan, path)
+    message = refusal(plan.read_plan, path)
     assert message == (
         f"{path}: row 2 (line 3), column 'stations_new_2021': found '三'; "
         "expected a whole number from 0 to 10,000 (a blank cell means 0)"
@@ -565,7 +557,7 @@ def test_non_numeric_cell(tmp_path: Path) -> None:
 )  # 1e30 overflowed int64 with a traceback
 def test_bad_counts(tmp_path: Path, value: str) -> None:
     path = _write(tmp_path / "plan.csv", TINY_PLAN.replace(",2,2,,,", f",2,{value},,,"))
-    message = _error(plan.read_plan, path)
+    message = refusal(plan.read_plan, path)
     assert message == (
         f"{path}: row 2 (line 3), column 'stations_existing': found {value!r}; "
         "expected a whole number from 0 to 10,000 (a blank cell means 0)"
@@ -574,7 +566,7 @@ def test_bad_counts(tmp_path: Path, value: str) -> None:
 
 def test_duplicate_township_code(tmp_path: Path) -> None:
     path = _write(tmp_path / "plan.csv", TINY_PLAN.replace("500999003", "500999001"))
-    message = _error(plan.read_plan, path)
+    message = refusal(plan.read_plan, path)
     assert "row 1 (line 2) and row 3 (line 4)" in message
     assert "'township_code'" in message and "'500999001'" in message
 
@@ -582,7 +574,7 @@ def test_duplicate_township_code(tmp_path: Path) -> None:
 @pytest.mark.parametrize("code", ["50099900", "5009990011", "50099900x", ""])
 def test_bad_township_code(tmp_path: Path, code: str) -> None:
     path = _write(tmp_path / "plan.csv", TINY_PLAN.replace("500999002", code))
-    message = _error(plan.read_plan, path)
+    message = refusal(plan.read_plan, path)
     assert f"row 2 (line 3), column 'township_code': found {code!r}" in message
     assert "9-digit" in message
 
@@ -590,17 +582,17 @@ def test_bad_township_code(tmp_path: Path, code: str) -> None:
 def test_missing_column(tmp_path: Path) -> None:
     text = TINY_PLAN.replace("communities_and_villages", "villages")
     path = _write(tmp_path / "plan.csv", text)
-    message = _error(plan.read_plan, path)
+    message = refusal(plan.read_plan, path)
     assert f"{path}: missing column 'communities_and_villages'" in message
     assert "columns found:" in message and "'villages'" in message
 
 
 def test_year_without_partner(tmp_path: Path) -> None:
     text = TINY_PLAN.replace("stations_new_2022", "stations_new_2023")
-    message = _error(plan.read_plan, _write(tmp_path / "plan.csv", text))
+    message = refusal(plan.read_plan, _write(tmp_path / "plan.csv", text))
     assert "missing column 'centers_new_2023' (the file has 'stations_new_2023')" in message
     bad = TINY_PLAN.replace("centers_new_2021", "centers_new_next")
-    message = _error(plan.read_plan, _write(tmp_path / "bad.csv", bad))
+    message = refusal(plan.read_plan, _write(tmp_path / "bad.csv", bad))
     assert "'centers_new_next' does not end in a year" in message
 
 
@@ -608,7 +600,7 @@ def test_year_without_partner(tmp_path: Path) -> None:
 def test_years_out_of_range(tmp_path: Path, year: str, found: str) -> None:
     text = TINY_PLAN.replace("_new_2020", f"_new_{year}")
     path = _write(tmp_path / "plan.csv", text)
-    assert _error(plan.read_plan, path) == (
+    assert refusal(plan.read_plan, path) == (
         f"{path}: column 'centers_new_{year}': its year must be a calendar year from 1900 to "
         f"2100; found {found}"
     )
@@ -620,12 +612,12 @@ def test_duplicate_year_column(tmp_path: Path) -> None:
     path = _write(tmp_path / "plan.csv", text)
     columns = header.split(",")
     first, second = columns.index("centers_new_2021") + 1, columns.index("centers_new_2022") + 1
-    assert _error(plan.read_plan, path) == (
+    assert refusal(plan.read_plan, path) == (
         f"{path}: column 'centers_new_2021' appears more than once (columns {first} and "
         f"{second} of the header); expected each column once"
     )
     twice = _write(tmp_path / "twice.csv", TINY_PLAN.replace("seq,", "township,", 1))
-    assert "column 'township' appears more than once" in _error(plan.read_plan, twice)
+    assert "column 'township' appears more than once" in refusal(plan.read_plan, twice)
 
 
 def test_more_stations_than_communities_is_flagged_and_capped(
@@ -659,16 +651,16 @@ def test_more_stations_than_communities_is_flagged_and_capped(
 
 def test_no_year_columns(tmp_path: Path) -> None:
     text = "township_code,township,communities_and_villages,centers_existing,stations_existing\n"
-    message = _error(plan.read_plan, _write(tmp_path / "plan.csv", text + "500999001,甲,1,1,1\n"))
+    message = refusal(plan.read_plan, _write(tmp_path / "plan.csv", text + "500999001,甲,1,1,1\n"))
     assert "no planned-year columns" in message
 
 
 def test_empty_plan_and_missing_file(tmp_path: Path) -> None:
-    message = _error(plan.read_plan, _write(tmp_path / "plan.csv", HEADER_2020 + "\n"))
+    message = refusal(plan.read_plan, _write(tmp_path / "plan.csv", HEADER_2020 + "\n"))
     assert "no data rows" in message
     missing = tmp_path / "none.csv"
-    assert _error(plan.read_plan, missing) == f"{missing}: file not found"
-    assert _error(plan.read_divisions, missing) == f"{missing}: file not found"
+    assert refusal(plan.read_plan, missing) == f"{missing}: file not found"
+    assert refusal(plan.read_divisions, missing) == f"{missing}: file not found"
 
 
 def test_divisions_errors(tmp_path: Path) -> None:
@@ -688,17 +680,17 @@ def test_divisions_errors(tmp_path: Path) -> None:
             tmp_path / f"{name}.csv",
             f"{DIVISIONS_HEADER}\n{good.replace('001,', '002,', 1)}\n{line}\n",
         )
-        message = _error(plan.read_divisions, path)
+        message = refusal(plan.read_divisions, path)
         assert "row 2 (line 3)" in message, name
         assert expected in message, name
     dup = _write(tmp_path / "dup.csv", f"{DIVISIONS_HEADER}\n{good}\n{good}\n")
-    assert "found '500999001001' twice" in _error(plan.read_divisions, dup)
+    assert "found '500999001001' twice" in refusal(plan.read_divisions, dup)
     short = _write(tmp_path / "short.csv", "code,name,kind\n1,a,village\n")
-    assert "missing columns 'township_code', 'township', 'county_code', 'county'" in _error(
+    assert "missing columns 'township_code', 'township', 'county_code', 'county'" in refusal(
         plan.read_divisions, short
     )
 
 
 def test_audit_checks_tables(real_divisions: pd.DataFrame) -> None:
     table = pd.DataFrame({"township_code": ["500231001"], "township": ["桂溪街道"]})
-    assert "no planned-year columns" in _error(plan.audit, table, real_divisions)
+    assert "no planned-year columns" in refusal(plan.audit, table, real_divisions)

