@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import costing, demand, network, outputs, pipeline, plan, policy
+from . import _progress, costing, demand, network, outputs, pipeline, plan, policy
 from ._validate import walking_speed
 from ._version import __version__
 from .coords import SYSTEMS
@@ -30,10 +30,9 @@ from .data import demo_files
 from .errors import InputError
 from .inputs import readers as inputs
 from .inputs import roads
-from .outputs import maps, text
+from .outputs import maps, terminal, text
 from .outputs._files import (
     ANALYSIS_FILES,
-    SITING_FILES,
     Interrupted,
     atomic,
     interruptible,
@@ -60,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    handler = logging.StreamHandler()
+    handler = _progress.Handler()  # a message ends a step's open line first
     handler.setFormatter(logging.Formatter("carecircle: %(message)s"))
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
@@ -68,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         warnings.simplefilter("ignore")
     try:
-        with interruptible(), _reader_may_leave():
+        with interruptible(), _reader_may_leave(), _progress.speaking(args.lang):
             if getattr(args, "speed_m_s", None) is not None:
                 walking_speed(args.speed_m_s, 0.0, "--speed-m-s")  # before any file is read
             if hasattr(args, "basemap"):  # the map is drawn last: say so before the analysis
@@ -84,8 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 numbered=args.out is None,
             ) as run:
                 written = args.func(args, run.staging)
-            listed = [[f"{label}:", str(run.final(path))] for label, path in written.items()]
-            print(text.table(listed, align="ll", sep=" "))
+            print(_written(written, run.final, args.lang))
         return 0
     except InputError as exc:
         print(f"carecircle: error: {exc}", file=sys.stderr)
@@ -100,6 +98,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (Interrupted, KeyboardInterrupt) as exc:
         return Interrupted.report(exc, "carecircle")
+
+
+_FILE_LABELS_ZH = {
+    "summary": "社区汇总",
+    "townships": "街道(乡镇)汇总",
+    "facilities": "设施",
+    "district": "全区指标",
+    "geopackage": "GIS 图层",
+    "overview": "概览图",
+    "workbook": "工作簿",
+    "map": "地图",
+    "csv": "表格",
+    "xlsx": "工作簿",
+}
+"""The files' labels in Chinese (a label not here is printed as it is)."""
+
+
+def _written(written: Mapping[str, Path], final: Any, lang: str) -> str:
+    """The files written, by label, in the run's language, where they end up."""
+    zh = lang == "zh"
+    rows = [
+        [f"{_FILE_LABELS_ZH.get(label, label)}：" if zh else f"{label}:", str(final(path))]
+        for label, path in written.items()
+    ]
+    return ("输出文件：" if zh else "Files written:") + "\n" + text.table(rows, align="ll", sep=" ")
+
+
+def _titled(analysis: pipeline.Analysis, title: str | None) -> pipeline.Analysis:
+    """The analysis with ``title`` (``--title``) as its place name, when one is given."""
+    if not title or not title.strip():
+        return analysis
+    return dataclasses.replace(analysis, parameters={**analysis.parameters, "title": title.strip()})
+
+
+DEMO_TITLE = {
+    "zh": "示例区（赫尔辛基街道上的虚构社区，carecircle 演示）",
+    "en": "Demo district (invented communities on Helsinki streets, a carecircle demo)",
+}
+"""The demo's place name: it is no real district."""
+
+
+def _title_option(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--title",
+        help="the district's name on the map, workbook and terminal (default: from the data's "
+        "district column or townships, else the communities file's name)",
+    )
 
 
 def _input_files(args: argparse.Namespace) -> dict[str, Path | None]:
@@ -324,6 +369,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the whole job on the embedded demo data")
     demo.add_argument("--out", type=Path, help="output folder (default: maps/demo-<time>)")
     _overwrite(demo)
+    _title_option(demo)
     _map_options(demo)
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     demo.add_argument("-v", "--verbose", action="store_true", help="more messages")
@@ -400,6 +446,7 @@ def _common(cmd: argparse.ArgumentParser, *, draws_map: bool = True) -> None:
     )
     cmd.add_argument("--out", type=Path, help="output folder (default: maps/<name>-<time>)")
     _overwrite(cmd)
+    _title_option(cmd)
     if draws_map:
         _map_options(cmd)
     else:  # check: tables and a workbook, no map
@@ -468,7 +515,7 @@ def _analyze(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         progress=not args.no_progress,
     )
     analysis = dataclasses.replace(analysis, prepared=None)  # its arrays are not written
-    return _write(analysis, out, args)
+    return _write(_titled(analysis, args.title), out, args)
 
 
 def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
@@ -497,71 +544,47 @@ def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     sites.check_question(profile, candidates_given=args.candidates is not None, **question)
     columns = _columns(args.columns, args.column)
     road_options = _road_read(args, columns)
-    comm, fac = pipeline._read_layers(
-        args.communities,
-        args.facilities,
-        args.facility_coords,
-        args.community_coords,
-        columns,
-        {"communities": args.communities_layer, "facilities": args.facilities_layer},
-    )
-    net = _download(args) if args.place else roads.read_network(args.network, options=road_options)
+    shown = not args.no_progress
+    with _progress.step("read_layers", show=shown):
+        comm, fac = pipeline._read_layers(
+            args.communities,
+            args.facilities,
+            args.facility_coords,
+            args.community_coords,
+            columns,
+            {"communities": args.communities_layer, "facilities": args.facilities_layer},
+        )
+    if args.place:
+        net = _download(args)
+    else:
+        with _progress.step("read_network", show=shown):
+            net = roads.read_network(args.network, options=road_options)
     candidates = (
         inputs.read_candidates(args.candidates, coords=args.candidate_coords)
         if args.candidates
         else None
     )
-    prep = pipeline.prepare(
-        net,
-        comm,
-        fac,
-        policy=profile,
-        population_raster=args.population,
-        dem=args.dem,
-        speed_m_s=args.speed_m_s,
-    )
-    analysis = pipeline.analyze(
-        net, comm, fac, policy=profile, prepared=prep, progress=not args.no_progress
-    )
-    proposal = sites.propose(prep, candidates, policy=profile, municipal=args.municipal, **question)
-    written = _write(sites.attach(analysis, proposal), out, args)
-    _print_proposal(proposal)
-    return written | outputs.write_siting(proposal, out, lang=args.lang)
-
-
-def _print_proposal(proposal: Any) -> None:
-    solution = proposal.solution
-    print(
-        f"Proposed {len(proposal.sites)} site(s) for {proposal.circle.name} "
-        f"({proposal.mode}; {solution.method}, {solution.status}, gap {solution.gap:.2%}, "
-        f"{solution.runtime_s:.1f} s):"
-    )
-    rows = [
-        [
-            str(r.order),
-            str(r.id),
-            str(r.name),
-            f"{r.newly_covered:,.0f}",
-            f"{r.cumulative_covered:,.0f}",
-            "" if r.cost_yuan != r.cost_yuan else f"{r.cost_yuan:,.0f}",
-        ]
-        for r in proposal.sites.itertuples()
-    ]
-    if rows:
-        header = ["order", "id", "name", "newly covered", "cumulative", "cost (yuan)"]
-        print(text.table(rows, header=header, align="rllrrr"))
-        print()
-    comm = proposal.communities
-    before = comm["within_before"].sum() / max(comm["residents"].sum(), 1e-9)
-    after = comm["within_after"].sum() / max(comm["residents"].sum(), 1e-9)
-    print(f"Residents within the circle: {before:.1%} before, {after:.1%} after.")
-    if len(proposal.uncoverable):
-        total = proposal.uncoverable["residents"].sum()
-        seen = SITING_FILES["uncoverable"]
-        print(f"{total:,.0f} residents cannot be covered by any candidate (see {seen}).")
-    for note in proposal.notes:
-        print(f"note: {note}")
+    with _progress.step("prepare", show=shown):
+        prep = pipeline.prepare(
+            net,
+            comm,
+            fac,
+            policy=profile,
+            population_raster=args.population,
+            dem=args.dem,
+            speed_m_s=args.speed_m_s,
+        )
+    analysis = pipeline.analyze(net, comm, fac, policy=profile, prepared=prep, progress=shown)
+    with _progress.step("sites", show=shown):
+        proposal = sites.propose(
+            prep, candidates, policy=profile, municipal=args.municipal, **question
+        )
+    if args.demo and not args.title:
+        args.title = DEMO_TITLE[args.lang]
+    written = _write(_titled(sites.attach(analysis, proposal), args.title), out, args)
+    print(terminal.format_proposal(proposal, lang=args.lang))
     print()
+    return written | outputs.write_siting(proposal, out, lang=args.lang)
 
 
 def _check(args: argparse.Namespace, out: Path) -> dict[str, Path]:
@@ -580,8 +603,9 @@ def _check(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         columns=columns,
         layers={"communities": args.communities_layer, "facilities": args.facilities_layer},
         road_options=road_options,
+        progress=not args.no_progress,
     )
-    return _write(analysis, out, args)
+    return _write(_titled(analysis, args.title), out, args)
 
 
 def _cost(args: argparse.Namespace, out: Path) -> dict[str, Path]:
@@ -628,7 +652,7 @@ def _demo(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         progress=not args.no_progress,
     )
     analysis = dataclasses.replace(analysis, prepared=None)  # its arrays are not written
-    return _write(analysis, out, args)
+    return _write(_titled(analysis, args.title or DEMO_TITLE[args.lang]), out, args)
 
 
 def _use_demo(args: argparse.Namespace) -> None:
@@ -658,65 +682,9 @@ def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> 
 
     also = {"map": (ANALYSIS_FILES["map"], write_map)} if analysis.circles_measured else {}
     written = outputs.write_all(analysis, out, lang=args.lang, progress=progress, also=also)
-    _print_townships(analysis)
-    _print_standards(analysis)
-    note = maps.walking_note(analysis.parameters, "en")
-    if note:
-        print(f"\n{note}.")
+    print(terminal.format_analysis(analysis, lang=args.lang))
+    print()
     return written
-
-
-def _print_townships(analysis: pipeline.Analysis) -> None:
-    table = analysis.townships()
-    circles = [c for c in analysis.policy.circles if c.name in analysis.circles_measured]
-    print()
-    print(f"By township ({analysis.policy.title}):")
-    headers = ["township", "communities"]
-    for circle in circles:
-        minutes = "/".join(f"{m:g}" for m in circle.limits)
-        headers.append(f"{circle.name} ({minutes} min) share")
-        headers.append(f"{circle.name} not covered")
-    headers += ["centres", "with station"]
-    rows = []
-    for record in table.to_dict("records"):
-        row = [str(record["township"]), str(record["communities"])]
-        for circle in circles:
-            share = record[f"{circle.name}_share"]
-            row.append("—" if share != share else f"{share:.0%}")
-            row.append(str(record[f"{circle.name}_not_covered"]))
-        row += [str(record.get("centres", "")), str(record.get("communities_with_station", ""))]
-        rows.append(row)
-    print(text.table(rows, header=headers, align="l" + "r" * (len(headers) - 1)))
-    print()
-
-
-def _print_standards(analysis: pipeline.Analysis) -> None:
-    fac = analysis.facilities
-    if "standard_status" in fac:
-        problems = fac[fac["standard_status"].isin(["below", "above_max", "unknown"])]
-        if len(problems):
-            print("Facilities not meeting their tier's standard:")
-            for row in problems.itertuples():
-                print(f"  {row.id} {row.name} ({row.tier}): {row.standard_note}")
-            print()
-    if "stations_over_limit" in fac:
-        over = fac[fac["stations_over_limit"].fillna(False).astype(bool)]
-        limit = analysis.policy.provision.get("stations_per_centre")
-        for row in over.itertuples():
-            print(
-                f"  centre {row.id} {row.name} runs {row.stations_assigned} stations, "
-                f"over the {limit.value if limit else '?'} of {limit.source if limit else ''}"
-            )
-    if len(analysis.district):
-        print("District targets:")
-        for record in analysis.district.to_dict("records"):
-            value = float(record["value"])
-            shown = "no data" if value != value else f"{value:.0%}"
-            print(
-                f"  {record['rule']}: {shown} (target {float(record['target']):.0%}, "
-                f"{record['source']}): {record['status']}"
-            )
-        print()
 
 
 _MAPPED = ("communities", "facilities", "network")

@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 from tqdm.auto import tqdm
 
-from . import _memory, demand, isochrones, standards, terrain, travel
+from . import _memory, _progress, demand, isochrones, standards, terrain, travel
 from . import circles as circles_mod
 from ._parallel import side_by_side
 from ._validate import as_text, walking_speed
@@ -255,15 +255,16 @@ def analyze(
 
     """
     policy = as_policy(policy)
-    prep = prepared or prepare(
-        net,
-        communities,
-        facilities,
-        policy=policy,
-        population_raster=population_raster,
-        dem=dem,
-        speed_m_s=speed_m_s,
-    )
+    with _progress.step("prepare", show=progress and prepared is None):
+        prep = prepared or prepare(
+            net,
+            communities,
+            facilities,
+            policy=policy,
+            population_raster=population_raster,
+            dem=dem,
+            speed_m_s=speed_m_s,
+        )
     net, comm, fac, points, speed = (
         prep.net,
         prep.communities,
@@ -282,65 +283,67 @@ def analyze(
         else None
     )
     basis = pd.Series(dtype=object)
-    steps = tqdm(policy.circles, desc="circles", disable=_quiet(progress), unit="circle")
-    for circle in steps:
-        chosen, sources, time_s, nearest = circle_times(prep, circle)
-        table = circles_mod.summarize(
-            comm,
-            points.community,
-            points.weight,
-            time_s,
-            nearest,
-            fac["id"].to_numpy()[chosen],
-            circle,
-            point_off_network=off_network,
-            covered_min_share=policy.covered_min_share,
-            partial_min_share=policy.partial_min_share,
-        )
-        basis = table.pop("basis")
-        if len(chosen) == 0:
-            logger.warning(
-                "%s: no facility of its tiers (%s) among the facilities, so no community is "
-                "measured against one: each is 'no_facility', not 'uncovered'",
-                circle.name,
-                ", ".join(circle.tiers),
+    with _progress.step("circles", show=progress, live=False):  # the bars show meanwhile
+        steps = tqdm(policy.circles, desc="circles", disable=_quiet(progress), unit="circle")
+        for circle in steps:
+            chosen, sources, time_s, nearest = circle_times(prep, circle)
+            table = circles_mod.summarize(
+                comm,
+                points.community,
+                points.weight,
+                time_s,
+                nearest,
+                fac["id"].to_numpy()[chosen],
+                circle,
+                point_off_network=off_network,
+                covered_min_share=policy.covered_min_share,
+                partial_min_share=policy.partial_min_share,
             )
-        results.append(table.add_prefix(f"{circle.name}_"))
-        if circle_polygons and len(chosen) > MAX_FACILITY_CIRCLES:
-            logger.warning(
-                "%s: %d facilities, over %d: their walking circles are merged, one per tier and "
-                "time limit (circles_dissolved), not drawn one per facility",
-                circle.name,
-                len(chosen),
-                MAX_FACILITY_CIRCLES,
-            )
-            merged.append(
-                merged_circles(
-                    net,
-                    fac.iloc[chosen],
-                    sources,
-                    circle=circle,
-                    speed_m_s=speed,
-                    max_access_m=policy.max_access_m,
-                    raster=raster,
-                    progress=progress,
+            basis = table.pop("basis")
+            if len(chosen) == 0:
+                logger.warning(
+                    "%s: no facility of its tiers (%s) among the facilities, so no community is "
+                    "measured against one: each is 'no_facility', not 'uncovered'",
+                    circle.name,
+                    ", ".join(circle.tiers),
                 )
-            )
-        elif circle_polygons:
-            polygons.append(
-                walking_circles(
-                    net,
-                    fac.iloc[chosen],
-                    sources,
-                    circle=circle,
-                    speed_m_s=speed,
-                    max_access_m=policy.max_access_m,
-                    raster=raster,
-                    progress=progress,
+            results.append(table.add_prefix(f"{circle.name}_"))
+            if circle_polygons and len(chosen) > MAX_FACILITY_CIRCLES:
+                logger.warning(
+                    "%s: %d facilities, over %d: their walking circles are merged, one per tier "
+                    "and time limit (circles_dissolved), not drawn one per facility",
+                    circle.name,
+                    len(chosen),
+                    MAX_FACILITY_CIRCLES,
                 )
-            )
+                merged.append(
+                    merged_circles(
+                        net,
+                        fac.iloc[chosen],
+                        sources,
+                        circle=circle,
+                        speed_m_s=speed,
+                        max_access_m=policy.max_access_m,
+                        raster=raster,
+                        progress=progress,
+                    )
+                )
+            elif circle_polygons:
+                polygons.append(
+                    walking_circles(
+                        net,
+                        fac.iloc[chosen],
+                        sources,
+                        circle=circle,
+                        speed_m_s=speed,
+                        max_access_m=policy.max_access_m,
+                        raster=raster,
+                        progress=progress,
+                    )
+                )
 
-    checks = standards.check(comm, fac, policy, net=net, speed_m_s=speed)
+    with _progress.step("standards", show=progress):
+        checks = standards.check(comm, fac, policy, net=net, speed_m_s=speed)
     fac = fac.assign(**{str(column): checks.facilities[column] for column in checks.facilities})
     counts = np.bincount(points.community, minlength=len(comm))
     off_share = np.bincount(
@@ -381,16 +384,22 @@ def analyze(
         **_walking_metadata(net, policy),
     }
     circles_gdf = gpd.GeoDataFrame(circles_gdf, crs=net.crs)
-    dissolved = isochrones.dissolve(circles_gdf)
-    if merged:
-        dissolved = gpd.GeoDataFrame(
-            pd.concat([dissolved, *merged], ignore_index=True)
-            .sort_values(["circle", "tier", "minutes"], kind="stable")
-            .reset_index(drop=True),
-            geometry="geometry",
-            crs=net.crs,
+    with _progress.step("areas", show=progress):
+        dissolved = isochrones.dissolve(circles_gdf)
+        if merged:
+            dissolved = gpd.GeoDataFrame(
+                pd.concat([dissolved, *merged], ignore_index=True)
+                .sort_values(["circle", "tier", "minutes"], kind="stable")
+                .reset_index(drop=True),
+                geometry="geometry",
+                crs=net.crs,
+            )
+        every_circle = (
+            pd.concat([circles_gdf, *merged], ignore_index=True) if merged else circles_gdf
         )
-    every_circle = pd.concat([circles_gdf, *merged], ignore_index=True) if merged else circles_gdf
+        uncovered = isochrones.uncovered_areas(
+            out, gpd.GeoDataFrame(every_circle, crs=net.crs), [c.name for c in policy.circles]
+        )
     return Analysis(
         out,
         gpd.GeoDataFrame(fac, geometry="geometry", crs=net.crs),
@@ -400,9 +409,7 @@ def analyze(
         district=checks.district,
         township_checks=checks.townships,
         dissolved=dissolved,
-        uncovered=isochrones.uncovered_areas(
-            out, gpd.GeoDataFrame(every_circle, crs=net.crs), [c.name for c in policy.circles]
-        ),
+        uncovered=uncovered,
         streets=gpd.GeoSeries(net.geometry if net.n_edges <= MAX_MAP_STREETS else [], crs=net.crs),
         merged=tuple(str(frame["circle"].iloc[0]) for frame in merged if len(frame)),
         prepared=prep,
@@ -682,14 +689,17 @@ def run(
         classes, snap tolerance; see :func:`carecircle.inputs.read_roads`).
 
     """
-    comm, fac = _read_layers(
-        communities, facilities, facility_coords, community_coords, columns or {}, layers or {}
-    )
+    with _progress.step("read_layers", show=progress):
+        comm, fac = _read_layers(
+            communities, facilities, facility_coords, community_coords, columns or {}, layers or {}
+        )
     if dem is not None:
         terrain.check_dem(dem)
-    net = (
-        network if isinstance(network, WalkNetwork) else read_network(network, options=road_options)
-    )
+    if isinstance(network, WalkNetwork):
+        net = network
+    else:
+        with _progress.step("read_network", show=progress):
+            net = read_network(network, options=road_options)
     _check_overlap(net, comm, fac)
     result = analyze(
         net,
@@ -724,32 +734,34 @@ def check_only(
     columns: Mapping[str, Mapping[str, str]] | None = None,
     layers: Mapping[str, str | None] | None = None,
     road_options: RoadOptions | None = None,
+    progress: bool = False,
 ) -> Analysis:
     """Read the files and run the standards checks only (``carecircle check``).
 
     Without a network, stations are assigned to centres by straight-line distance; with one
     (read as :func:`run` reads it), by walking time, over the slopes of ``dem`` when given,
-    and always over the steps.
+    and always over the steps. With ``progress``, each step's time is said on standard error.
     """
-    comm, fac = _read_layers(
-        communities, facilities, facility_coords, community_coords, columns or {}, layers or {}
-    )
+    with _progress.step("read_layers", show=progress):
+        comm, fac = _read_layers(
+            communities, facilities, facility_coords, community_coords, columns or {}, layers or {}
+        )
     check_placed(comm, fac)
     if dem is not None and network is None:
         msg = f"{dem}: a DEM (--dem) needs a network (--network) to walk on; give both"
         raise InputError(msg)
     if dem is not None:
         terrain.check_dem(dem)
-    net = (
-        network
-        if network is None or isinstance(network, WalkNetwork)
-        else read_network(network, options=road_options)
-    )
+    net = network
+    if net is not None and not isinstance(net, WalkNetwork):
+        with _progress.step("read_network", show=progress):
+            net = read_network(net, options=road_options)
     if net is not None:
         net, _ = walking_network(
             net, policy, speed_m_s=walking_speed(speed_m_s, policy.speed_m_s), dem=dem
         )
-    checks = standards.check(comm, fac, policy, net=net, speed_m_s=speed_m_s)
+    with _progress.step("standards", show=progress):
+        checks = standards.check(comm, fac, policy, net=net, speed_m_s=speed_m_s)
     parameters = {
         "tool": f"carecircle {__version__}",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),

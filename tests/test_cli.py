@@ -39,7 +39,7 @@ def demo_run(tmp_path_factory):
 def test_demo_runs_on_real_helsinki_data(demo_run):
     result, out = demo_run
     assert result.returncode == 0, result.stderr
-    assert "map:" in result.stdout
+    assert "地图：" in result.stdout  # the files, listed in the run's language (zh)
     summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
     assert len(summary) == 12  # every demo community
     assert set(summary["eldercare_status"]) <= {"covered", "partial", "uncovered"}
@@ -78,7 +78,7 @@ def test_site_on_the_demo_district(tmp_path, capsys):
     assert (proposed["newly_covered"] > 0).all()
     summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
     assert len(summary) == 12  # the demo's communities, analysed as `demo` does
-    assert "Proposed 2 site(s) for eldercare" in capsys.readouterr().out
+    assert "建议 2 处新址" in capsys.readouterr().out
 
 
 def test_site_without_a_district_says_what_to_give(tmp_path):
@@ -306,7 +306,7 @@ def test_check_command_without_network(tmp_path, capsys):
     printed = capsys.readouterr().out
     # the demo's 240 m² station is below the 300 m² of the municipal standard
     assert "F03" in printed
-    assert "240 m² is below the 300 m²" in printed
+    assert "建筑面积240 m²，低于300 m²的要求" in printed  # in Chinese, as the run (--lang zh)
     facilities = pd.read_csv(out / "facilities.csv", encoding="utf-8-sig").set_index("id")
     assert facilities.loc["F03", "standard_status"] == "below"
     assert facilities.loc["F02", "centre_method"] == "straight_line"

@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("standards", "plan", "isochrones", "circles", "costing", "terrain", "steps"),
     ("inputs",),
     ("travel", "policy", "_validate", "topology"),
-    ("network", "demand", "coords", "terms", "_cells", "_memory", "_parallel"),
+    ("network", "demand", "coords", "terms", "_cells", "_memory", "_parallel", "_progress"),
     ("settings", "errors", "_version", "data"),
 )
 

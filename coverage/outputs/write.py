@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
+from .. import _progress
 from .._parallel import side_by_side
 from ..pipeline import Analysis
 from ..terms import Lang
@@ -39,8 +38,8 @@ def write_all(
     The CSVs keep stable English column names; the workbook (``coverage.xlsx``) and the PNG
     overview (``overview.png``) are for people, in ``lang``. With two cores the workbook and
     the GeoPackage are written in a second process while this one writes the rest
-    (:func:`carecircle._parallel.side_by_side`); with ``progress``, a bar on standard error
-    counts the files written here.
+    (:func:`carecircle._parallel.side_by_side`); with ``progress``, each file's writing time
+    is said on standard error as it is written (:func:`carecircle._progress.step`).
 
     Parameters
     ----------
@@ -51,7 +50,7 @@ def write_all(
     lang : {"zh", "en"}, keyword-only
         Language of the workbook and the overview.
     progress : bool, keyword-only
-        Show a progress bar.
+        Say each file's writing time on standard error.
     also : mapping, optional, keyword-only
         More files to write meanwhile: ``{label: (file name, writer)}``, each writer taking
         the file's path (the command line writes its map this way).
@@ -104,33 +103,19 @@ def write_all(
         aside.append(("geopackage", ANALYSIS_FILES["geopackage"], writers["geopackage"]))
         here.append(("overview", ANALYSIS_FILES["overview"], writers["overview"]))
     here += [(label, name, write) for label, (name, write) in (also or {}).items()]
-    bar = tqdm(
-        total=len(here) + len(aside),
-        desc="writing",
-        unit="file",
-        disable=None if progress else True,
-    )
 
-    def job(name: str, write: Callable[[Path], Path], *, shown: bool) -> Callable[[], Path]:
+    def job(name: str, write: Callable[[Path], Path], *, here: bool) -> Callable[[], Path]:
         def run() -> Path:
-            if shown:
-                bar.set_postfix_str(name)
-            path = write(out / name)
-            if shown:
-                bar.update()
-            return path
+            # a file written aside, in a second process, does not show its name meanwhile
+            with _progress.step("write", show=progress, live=here, name=name):
+                return write(out / name)
 
         return run
 
-    try:
-        written = side_by_side(
-            {label: job(name, write, shown=False) for label, name, write in aside},
-            {label: job(name, write, shown=True) for label, name, write in here},
-            waiting=lambda: bar.set_postfix_str(", ".join(name for _, name, _ in aside)),
-        )
-        bar.update(len(aside))
-    finally:
-        bar.close()
+    written = side_by_side(
+        {label: job(name, write, here=False) for label, name, write in aside},
+        {label: job(name, write, here=True) for label, name, write in here},
+    )
     first = ["summary", "townships", "facilities", "district", "geopackage", "overview"]
     order = [*first, "workbook", *(also or {})]
     return {label: written[label] for label in order if label in written}
