@@ -57,12 +57,14 @@ def resolve_municipal(
     if municipal is not None:
         if "municipal" in per_m2 and bool(per_m2["municipal"]) != municipal:
             profile = str(per_m2["municipal"]).lower()
+            flag_given = "--municipal" if municipal else "--not-municipal"
             notes.append(
                 Note(
-                    f"按{'市辖区' if municipal else '非市辖区'}计算（municipal={municipal}），"
-                    f"不采用政策配置中的 money.construction_per_m2.municipal={profile}",
-                    f"municipal={municipal} overrides the profile's "
-                    f"money.construction_per_m2.municipal = {profile}",
+                    f"按{'市辖区' if municipal else '非市辖区'}计算（{flag_given}），"
+                    f"不采用政策配置中的设定（{'是' if profile == 'true' else '不是'}市辖区）",
+                    f"taken as {'in' if municipal else 'outside'} a municipal district "
+                    f"({flag_given}), not as the profile says (it is "
+                    f"{'' if profile == 'true' else 'not '}one)",
                 )
             )
         return bool(municipal)
@@ -80,12 +82,11 @@ def resolve_municipal(
     flag = "--not-municipal (municipal=False)" if assumed else "--municipal (municipal=True)"
     notes.append(
         Note(
-            f"未指定 --municipal 或 --not-municipal：按政策配置 money.construction_per_m2.municipal"
-            f"={str(assumed).lower()}，设施视为位于{'市辖区' if assumed else '非市辖区'}，"
+            f"未指定 --municipal 或 --not-municipal：按政策配置的设定，"
+            f"设施视为位于{'市辖区' if assumed else '非市辖区'}，"
             f"按面积奖补以 {fmt(cap)} m² 为上限；如按 {fmt(other)} m² 上限计算，请指定 {flag}",
             f"neither --municipal nor --not-municipal given: the facilities are taken to be "
-            f"{where}, as the profile's money.construction_per_m2.municipal = "
-            f"{str(assumed).lower()} says, so the per-m² award is capped at {fmt(cap)} m²; "
+            f"{where}, as the profile says, so the per-m² award is capped at {fmt(cap)} m²; "
             f"give {flag} for the {fmt(other)} m² cap",
         )
     )

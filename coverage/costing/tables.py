@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..terms import TIER_LABELS_EN, TIER_LABELS_ZH
 from .rows import Rows
 from .rules import bed_subsidy_amount, construction_amount, operating_amount
 from .schema import (
@@ -29,6 +30,16 @@ from .schema import (
 )
 
 logger = logging.getLogger(__name__)
+
+_MONEY_WORDS: dict[str, tuple[str, str]] = {
+    "construction_flat": ("一次性建设补助", "One-off construction subsidy"),
+    "construction_per_m2": ("按面积建设奖补", "Construction award per m²"),
+    "operating_yearly": ("年度运营奖补", "Yearly operating award"),
+    "operating_by_grade": ("按等级运营补贴", "Operating subsidy by grade"),
+    "bed_subsidy_monthly": ("床位补贴", "Bed subsidy"),
+}
+"""Each ``[money.*]`` table of :data:`MONEY_TABLES` in words (Chinese, English), for the notes
+an official reads: a profile's key names are not for them."""
 
 
 def empty_table(columns: Sequence[str]) -> pd.DataFrame:
@@ -223,43 +234,42 @@ def costing_notes(
     if money.get("construction_flat"):
         notes.append(
             Note(
-                "一次性建设补助（construction_flat）：设施经审核同意、验收合格后一次性补助，"
-                "养老服务中心须为社会力量投资建设（养老服务站不要求，见 SOCIAL_CAPITAL_TIERS）；"
+                "一次性建设补助：设施经审核同意、验收合格后一次性补助，"
+                "养老服务中心须为社会力量投资建设（养老服务站不要求）；"
                 "测算假定验收合格，计入开业当年",
-                "construction_flat: a one-off subsidy once a facility is approved and passes "
+                "One-off construction subsidy: paid once a facility is approved and passes "
                 "inspection (验收合格), for centres only when built by social capital "
-                "(社会力量投资建设; not asked of stations, see SOCIAL_CAPITAL_TIERS); the costing "
+                "(社会力量投资建设; not asked of stations); the costing "
                 "assumes inspection is passed and counts it in the opening year",
             )
         )
         if "social_capital" not in rows.found:
             notes.append(
                 Note(
-                    "无社会资本一栏（social_capital）：所有拟建养老服务中心均按社会力量投资建设计，"
-                    "一次性建设补助为上限",
+                    "无“社会资本”一栏（列名 social_capital）：所有拟建养老服务中心均按社会力量"
+                    "投资建设计，一次性建设补助为上限",
                     "no 'social_capital' column: every proposed centre is assumed built by "
-                    "social capital, so construction_flat amounts are upper bounds",
+                    "social capital, so the one-off construction subsidies are upper bounds",
                 )
             )
     if money.get("construction_per_m2"):
         notes.append(
             Note(
-                "按面积建设奖补（construction_per_m2）：市级对改造或新建城市社区养老服务中心的奖补"
+                "按面积建设奖补：市级对改造或新建城市社区养老服务中心的奖补"
                 "（市级奖补），面积上限“原则上”适用；测算计入开业当年，但县级每年为已建成项目"
                 "申报一次，可能次年拨付；购买或租赁的场所不在奖补范围内，县级承担的部分未计入",
-                "construction_per_m2: the municipal award (市级奖补) for new or renovated urban "
-                "community centres (改造或新建), with the area caps that apply 'in principle' "
-                "(原则上); counted in the opening year, though counties apply for it once a year "
-                "for completed projects, so it may be paid the year after; purchased or rented "
-                "premises are not covered and the county's own share is not included",
+                "Construction award per m²: the municipal award (市级奖补) for new or renovated "
+                "urban community centres (改造或新建), with the area caps that apply 'in "
+                "principle' (原则上); counted in the opening year, though counties apply for it "
+                "once a year for completed projects, so it may be paid the year after; purchased "
+                "or rented premises are not covered and the county's own share is not included",
             )
         )
     if money.get("operating_yearly"):
         notes.append(
             Note(
-                "年度运营奖补（operating_yearly）：以奖代补，年度考核后拨付；测算假定每年全额"
-                "拨付，开业当年按全年计",
-                "operating_yearly: awards in place of subsidies (以奖代补), paid after the "
+                "年度运营奖补：以奖代补，年度考核后拨付；测算假定每年全额拨付，开业当年按全年计",
+                "Yearly operating award: awards in place of subsidies (以奖代补), paid after the "
                 "yearly evaluation; the full amount is assumed every year, the opening year in "
                 "full",
             )
@@ -267,9 +277,9 @@ def costing_notes(
     if money.get("operating_by_grade"):
         notes.append(
             Note(
-                "按等级运营补贴（operating_by_grade）：文件只给出按评定等级的金额范围，未规定"
+                "按等级运营补贴：文件只给出按评定等级的金额范围，未规定"
                 "各等级的金额，因此运营补助和合计为“下限–上限”范围",
-                "operating_by_grade: the document gives a range by assessed grade without "
+                "Operating subsidy by grade: the document gives a range by assessed grade without "
                 "saying which grade gets how much, so operating amounts and totals are low–high "
                 "ranges",
             )
@@ -277,23 +287,31 @@ def costing_notes(
     if money.get("bed_subsidy_monthly"):
         notes.append(
             Note(
-                "床位补贴（bed_subsidy_monthly）：按护理需求分别计算 12 × 每人每月补贴 × "
+                "床位补贴：按护理需求分别计算 12 × 每人每月补贴 × "
                 "收住老人人数，人数按所填（全年平均）",
-                "bed_subsidy_monthly: 12 × (yuan per resident-month × residents) for each need, "
+                "Bed subsidy: 12 × (yuan per resident-month × residents) for each need, "
                 "residents as given (a yearly average)",
             )
         )
     for table_name in MONEY_TABLES:
         spec = money.get(table_name) or {}
+        words_zh, words_en = _MONEY_WORDS[table_name]
         entries = (
-            [(f"money.{table_name}.{k}", v) for k, v in spec.items()]
+            [
+                (
+                    f"{words_zh}（{TIER_LABELS_ZH.get(k, k)}）",
+                    f"{words_en} ({TIER_LABELS_EN.get(k, k)})",
+                    v,
+                )
+                for k, v in spec.items()
+            ]
             if table_name in ("construction_flat", "operating_yearly")
-            else [(f"money.{table_name}", spec)]
+            else [(words_zh, words_en, spec)]
         )
-        for key, entry in entries:
+        for key_zh, key_en, entry in entries:
             if isinstance(entry, Mapping) and entry.get("note"):
                 zh = entry.get("note_zh") or entry["note"]
-                notes.append(Note(f"{key}：{zh}", f"{key}: {entry['note']}"))
+                notes.append(Note(f"{key_zh}：{zh}", f"{key_en}: {entry['note']}"))
     # a missing area, or a status that does not say whether the facility is new
     missing_area = int((table["construction_yuan"].isna() & (table["status"] != "unknown")).sum())
     if missing_area:

@@ -242,7 +242,7 @@ def test_municipal_argument_overrides_the_profile(yuncheng, yuncheng_municipal):
     up = costing.cost(frame, yuncheng, municipal=True, first_year=2021)
     # cap 2000: 300 × 1501 = 450,300; 300 × 2000 = 600,000
     assert up.facilities["construction_yuan"].tolist() == [450_300.0, 600_000.0]
-    assert any("overrides" in note for note in up.notes)
+    assert any("not as the profile says" in note for note in up.notes)
     down = costing.cost(frame, yuncheng_municipal, municipal=False, first_year=2021)
     # cap 1500: 300 × 1500 = 450,000 for both
     assert down.facilities["construction_yuan"].tolist() == [450_000.0, 450_000.0]
@@ -828,7 +828,7 @@ def test_notes_are_in_the_workbooks_language(tmp_path, wanzhou, yuncheng):
     ):
         assert len(result.notes_zh) == len(result.notes) > 0
         for zh in result.notes_zh:
-            if zh.startswith("money.construction_flat.township_center："):
+            if zh.startswith("一次性建设补助（乡镇养老服务中心）："):
                 continue  # the profile's own note, as written (it has no note_zh)
             assert not _english_words(zh), zh
     result = costing.cost(wz, wanzhou, first_year=2020, years=3)
@@ -837,7 +837,7 @@ def test_notes_are_in_the_workbooks_language(tmp_path, wanzhou, yuncheng):
     paths = outputs.write_costing(result, tmp_path / "zh")
     notes = pd.read_excel(paths["xlsx"], sheet_name="说明")["说明"].tolist()
     assert notes == list(result.notes_zh)
-    assert "money.construction_flat.township_center：with the village points" in notes[-2]
+    assert "一次性建设补助（乡镇养老服务中心）：with the village points" in notes[-2]
     assert "- 1 个设施在 2022 年之后开业：均不计入合计" in outputs.format_costing(result)
     en = outputs.write_costing(result, tmp_path / "en", lang="en")
     assert pd.read_excel(en["xlsx"], sheet_name="notes")["note"].tolist() == list(result.notes)
@@ -849,8 +849,8 @@ def test_a_profile_note_zh_is_the_chinese_note(tmp_path):
         _facilities(["street_center"], [1600], year=[2021]),
         _yuncheng_with_a_note(tmp_path),
     )
-    assert "money.operating_by_grade：按等级" in result.notes_zh
-    assert "money.operating_by_grade: by grade" in result.notes
+    assert "按等级运营补贴：按等级" in result.notes_zh  # the profile's table in words
+    assert "Operating subsidy by grade: by grade" in result.notes
 
 
 def test_format_table_shows_ranges_and_totals(yuncheng):
