@@ -43,6 +43,7 @@ from carecircle.coords import SYSTEMS
 from carecircle.costing.rows import check_year_value
 from carecircle.data import demo_files
 from carecircle.errors import InputError
+from carecircle.outputs import text
 from carecircle.outputs._files import (
     PLAN_FILES,
     Interrupted,
@@ -69,8 +70,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{hint}other --candidates"
         )
     else:
-        print(plan.to_string(index=False, na_rep=""))
+        print(_table(plan))
     return 0
+
+
+def _table(plan: pd.DataFrame) -> str:
+    """The plan as a terminal table whose Chinese columns line up (:func:`text.table`)."""
+    cells = plan.astype(object).where(plan.notna(), "").astype(str)
+    return text.table(cells.to_numpy().tolist(), header=[str(c) for c in plan.columns])
 
 
 def _parser() -> argparse.ArgumentParser:
