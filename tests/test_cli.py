@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from importlib import resources
@@ -426,3 +427,109 @@ def test_cost_command(tmp_path, capsys):
         "carecircle: error: --first-year + --years - 1 must be a calendar year from 1900 to 2100;"
         " found 2101"
     )
+
+
+def _check_args(out) -> list[str]:
+    return [
+        "check",
+        "--communities",
+        str(DEMO / "communities.gpkg"),
+        "--facilities",
+        str(DEMO / "facilities.csv"),
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
+
+
+def test_every_command_prints_in_the_language_asked(tmp_path, capsys):
+    facilities = str(DEMO / "facilities.csv")
+    commands = {
+        "check": (_check_args(tmp_path / "check")[:-1], "分街道(乡镇)", "By township"),
+        "cost": (
+            ["cost", "--facilities", facilities, "--policy", "wanzhou", "--out"],
+            "逐年合计",
+            "per year",
+        ),
+        "plan-audit": (["plan-audit", "--out"], "计划表核对", "Plan audit"),
+    }
+    for name, (args, zh_words, en_words) in commands.items():
+        printed = {}
+        for lang in ("zh", "en"):
+            assert cli.main([*args, str(tmp_path / f"{name}-{lang}"), "--lang", lang]) == 0
+            printed[lang] = capsys.readouterr().out
+        assert zh_words in printed["zh"] and zh_words not in printed["en"], name
+        assert en_words in printed["en"] and en_words not in printed["zh"], name
+        # the files listed last, in the run's language too
+        assert "输出文件：" in printed["zh"] and "Files written:" in printed["en"], name
+
+
+def test_the_headline_is_printed_first_with_the_title(tmp_path, capsys):
+    out = tmp_path / "check"
+    assert cli.main([*_check_args(out), "--title", "垫江县示例区", "--policy", "dianjiang"]) == 0
+    printed = capsys.readouterr().out
+    first = printed.splitlines()[0]
+    assert first.split() == ["地区", "垫江县示例区"]  # the title is the place, named first
+    assert printed.index("政策依据") < printed.index("分街道(乡镇)")  # before the townships
+    assert cli.main([*_check_args(tmp_path / "en"), "--lang", "en", "--title", "Test"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split() == ["District", "Test"]
+
+
+def test_the_title_reaches_the_parameters_and_the_headline(demo_analysis):
+    from carecircle.outputs.headline import FROM_TITLE, headline
+
+    titled = cli._titled(demo_analysis, "  渝中区  ")
+    assert titled.parameters["title"] == "渝中区"
+    assert "title" not in demo_analysis.parameters  # the caller's analysis is left as it was
+    figures = headline(titled)
+    assert (figures.place, figures.place_from) == ("渝中区", FROM_TITLE)
+    assert cli._titled(demo_analysis, "  ") is demo_analysis  # a blank title names nothing
+
+
+def test_the_demo_says_it_is_the_demo(demo_run, tmp_path, capsys):
+    result, _ = demo_run
+    assert result.stdout.splitlines()[0].split(maxsplit=1) == ["地区", cli.DEMO_TITLE["zh"]]
+    assert "赫尔辛基" in cli.DEMO_TITLE["zh"] and "Helsinki" in cli.DEMO_TITLE["en"]
+
+
+def test_the_progress_lines_go_to_stderr_in_the_runs_language(tmp_path, capsys):
+    args = [a for a in _check_args(tmp_path / "check") if a != "--no-progress"]
+    assert cli.main(args) == 0
+    captured = capsys.readouterr()
+    steps = [line for line in captured.err.splitlines() if "完成（" in line]
+    assert any(line.startswith("读取社区和设施… 完成（") for line in steps), captured.err
+    assert "完成（" not in captured.out  # standard output holds the tables only
+    assert cli.main([*args, "--lang", "en", "--overwrite"]) == 0
+    assert "reading the communities and facilities… done (" in capsys.readouterr().err
+    assert cli.main([*args, "--overwrite", "--no-progress"]) == 0
+    assert "完成（" not in capsys.readouterr().err
+
+
+CODE_NAME = re.compile(r"[A-Z_]{6,}")
+"""A name from the code (SOCIAL_CAPITAL_TIERS): no note shown to an official holds one."""
+
+
+def test_no_code_names_in_what_officials_read(demo_run, tmp_path, capsys):
+    printed = [demo_run[0].stdout]
+    facilities = pd.read_csv(DEMO / "facilities.csv").assign(year=2030)  # to be built: notes
+    path = tmp_path / "facilities.csv"
+    facilities.to_csv(path, index=False)
+    for profile in ("wanzhou", "yuncheng", "chongqing", "dianjiang", "yuzhong"):
+        for lang in ("zh", "en"):
+            out = tmp_path / f"cost-{profile}-{lang}"
+            args = ["cost", "--facilities", str(path), "--policy", profile, "--lang", lang]
+            if cli.main([*args, "--first-year", "2029", "--years", "3", "--out", str(out)]) == 0:
+                printed.append(capsys.readouterr().out)
+            capsys.readouterr()
+    for lang in ("zh", "en"):
+        assert cli.main(["plan-audit", "--lang", lang, "--out", str(tmp_path / lang)]) == 0
+        printed.append(capsys.readouterr().out)
+    assert sum("2030" in text for text in printed) >= 2  # some profile costed the new sites
+    for text in printed:
+        shown = "\n".join(line for line in text.splitlines() if not _is_path(line))
+        assert not CODE_NAME.findall(shown), CODE_NAME.findall(shown)
+
+
+def _is_path(line: str) -> bool:
+    """A line of the file list (label: path), whose folders may be named anything."""
+    return line.rstrip().endswith((".csv", ".xlsx", ".gpkg", ".png", ".html", ".qgz"))

@@ -132,3 +132,56 @@ def test_the_costing_tables_line_up_in_chinese() -> None:
     for lines in tables:
         # the last column holds numbers: every line ends at the same display column
         assert len({_columns(line) for line in lines}) == 1
+
+
+@pytest.fixture(scope="module")
+def demo_texts(demo_analysis):
+    """What the command line prints after the demo, in Chinese and in English."""
+    from carecircle.outputs import terminal
+
+    return {lang: terminal.format_analysis(demo_analysis, lang=lang) for lang in ("zh", "en")}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_headline_comes_first_and_its_values_line_up(demo_analysis, demo_texts, lang) -> None:
+    from carecircle.outputs.headline import headline
+
+    rows = headline(demo_analysis).rows(lang)
+    lines = demo_texts[lang].splitlines()[: len(rows)]
+    assert [line.split()[0] for line in lines[:2]] == [rows[0][0], rows[1][0]]
+    for (label, value), line in zip(rows, lines, strict=True):
+        assert line.lstrip().startswith(label.strip()) and line.endswith(value)
+    # every value starts at the same display column, whatever its label's width
+    starts = {
+        _columns(line) - _columns(value) for (_, value), line in zip(rows, lines, strict=True)
+    }
+    assert len(starts) == 1
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_printed_table_lines_up(demo_analysis, demo_texts, lang) -> None:
+    blocks = demo_texts[lang].split("\n\n")
+    townships = blocks[1].splitlines()[1:]  # under its title
+    assert len(townships) == 1 + demo_analysis.communities["township"].nunique()
+    # all numbers, right-aligned: each line ends at the same display column, and so does
+    # every cell of every row (the header's cells hold single spaces, so compare the rows)
+    assert len({_columns(line) for line in townships}) == 1
+    assert len({tuple(_ends(line)) for line in townships[1:]}) == 1
+    assert any(_columns(line) != len(line) for line in townships)  # Chinese names among them
+    targets = next(b for b in blocks if b.startswith(("全区目标", "District targets")))
+    lines = targets.splitlines()[1:]
+    assert len(lines) == 1 + len(demo_analysis.district)
+    # the target column, right-aligned after a Chinese or English rule: its % ends at one
+    # display column on every row
+    ends = {_columns(line[: line.rindex("%") + 1]) for line in lines[1:]}
+    assert len(ends) == 1
+
+
+def test_the_language_changes_every_heading(demo_texts) -> None:
+    zh, en = demo_texts["zh"], demo_texts["en"]
+    for words in ("分街道(乡镇)", "未达到所属类型标准的设施", "全区目标", "步行时间"):
+        assert words in zh and words not in en
+    for words in ("By township", "Facilities not meeting", "District targets", "Walking times"):
+        assert words in en and words not in zh
+    assert "未达标" in zh and "nursing beds share" in en  # statuses and rules in words
+    assert "nursing_bed_share" not in zh + en  # never a code name
