@@ -22,7 +22,6 @@ import shapely
 from carecircle import network, outputs, pipeline, policy
 from carecircle.errors import InputError
 from carecircle.outputs import export, maps
-from carecircle.outputs import write as write_module
 
 UTM = "EPSG:32648"
 OX, OY = 600_000.0, 3_300_000.0
@@ -558,39 +557,20 @@ def test_circles_of_too_many_facilities_are_merged(district, monkeypatch):
     assert whole.circle_areas() is whole.circles
 
 
-def test_writing_the_outputs_shows_which_file_is_being_written(district, tmp_path, monkeypatch):
+def test_writing_the_outputs_says_each_file_and_its_time(district, tmp_path, capfd):
     net, comm_path, fac_path, profile = district
     result = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
-    shown: list[str] = []
-    bars: list[Any] = []
-    folders = [tmp_path / "out"]
-
-    class Bar:
-        def __init__(self, **options):
-            self.options, self.done = options, 0
-            bars.append(self)
-
-        def update(self, n=1):
-            self.done += n
-
-        def close(self):
-            pass
-
-        def set_postfix_str(self, text):
-            if ", " not in text:  # a file written here is named before it is written
-                assert not (folders[-1] / text).exists()
-            shown.append(text)
-
-    monkeypatch.setattr(write_module, "tqdm", Bar)
+    capfd.readouterr()
     written = outputs.write_all(result, tmp_path / "out", progress=True)
-    # the files written here one by one, then those of the second process, named together
-    here = [p.name for label, p in written.items() if label not in ("geopackage", "workbook")]
-    assert shown == [*here, "coverage.xlsx, coverage.gpkg"]
-    assert bars[0].done == bars[0].options["total"] == len(written)
-    assert bars[0].options["disable"] is None  # shown on a terminal
-    folders.append(tmp_path / "quiet")
-    outputs.write_all(result, folders[-1])
-    assert bars[1].options["disable"] is True
+    said = capfd.readouterr()
+    lines = said.err.splitlines()
+    # one line per file on standard error, those written in the second process too
+    for path in written.values():
+        (line,) = [line for line in lines if line.startswith(f"writing {path.name}… done (")]
+        assert re.fullmatch(rf"writing {re.escape(path.name)}… done \(\d+\.\d s\)", line)
+    assert said.out == ""  # standard output is for the tables
+    outputs.write_all(result, tmp_path / "quiet")
+    assert "writing" not in capfd.readouterr().err
 
 
 def test_a_circle_without_any_facility_of_its_kind_says_so(district, tmp_path, caplog):
