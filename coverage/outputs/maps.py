@@ -909,8 +909,8 @@ def share_classes(status: np.ndarray, share: np.ndarray, *, covered_min_share: f
 
 
 def _share_note(status: str, share: float) -> str:
-    """`` (36%)`` after a partly covered community's status, else ""."""
-    return f" ({_percent(share)})" if status == circles_mod.PARTIAL else ""
+    """`` 36%`` after a partly covered community's status, else ""."""
+    return f" {_percent(share)}" if status == circles_mod.PARTIAL else ""
 
 
 def _off_note(share: Any, text: dict[str, str]) -> str:
@@ -1496,7 +1496,8 @@ def _add_townships(
     lang: str,
 ) -> None:
     """The townships: bold outlines, a layer off at first, popups with their totals."""
-    table = analysis.townships().set_index("township")
+    # one row per township (the first value of each column where the merged table has two)
+    table = analysis.townships().groupby("township", sort=False).first()
     circles = [c for c in analysis.policy.circles if c.name in analysis.circles_measured]
     popups = []
     for name in townships["township"]:
