@@ -615,8 +615,9 @@ def test_the_title_folds_and_the_scale_shows_on_a_phone(demo_analysis, proxy, tm
     chromium = _chromium()
     page = tmp_path / "map.html"
     maps.build(demo_analysis).save(str(page))
-    page.write_text(page.read_text(encoding="utf-8").replace("</html>", READ + "</html>"))
-    found = _read(chromium, page, proxy, tmp_path / "profile", 390)
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.read_text(encoding="utf-8").replace("</html>", READ + "</html>"))
+    found = _read(chromium, probed, proxy, tmp_path / "profile", 390)
     head = headline.headline(demo_analysis)
     assert head.place in found["title"]  # the head stays
     scale = found["scale"]
