@@ -150,6 +150,24 @@ STATUS_LABELS_EN = {
 }
 """English label of each status."""
 
+TARGET_LABELS_ZH = {
+    "nursing_bed_share": "护理型床位占比",
+    "social_bed_share": "社会力量运营床位占比",
+    "medical_capable_share": "具备医养服务能力的设施比例",
+    "social_facility_share_urban": "城市养老服务设施社会化运营率",
+    "social_facility_share_rural": "农村养老服务设施社会化运营率",
+}
+"""Chinese label of each district target (``[targets.<rule>]`` of a profile)."""
+
+TARGET_LABELS_EN = {
+    "nursing_bed_share": "nursing beds share",
+    "social_bed_share": "socially operated beds share",
+    "medical_capable_share": "facilities able to give medical care",
+    "social_facility_share_urban": "urban facilities socially operated",
+    "social_facility_share_rural": "rural facilities socially operated",
+}
+"""English label of each district target."""
+
 YES_TEXTS: frozenset[str] = frozenset(
     {"1", "true", "t", "yes", "y", "是", "对", "社会", "社会运营", "social"}
 )

@@ -327,13 +327,15 @@ def test_the_legend_has_an_entry_for_each_layer_drawn(district):
     legend = _legend(maps.build(result))
     assert set(legend) == {
         "status:covered",
-        "status:partial",
+        "status:partial_high",  # partly covered, in two classes of share
+        "status:partial_low",
         "status:uncovered",
         "status:outside_network",
         "status:other",
         "circle:eldercare",
         "circle:medical",
         "uncovered",  # B lies outside the eldercare circle
+        "townships",
         "tier:community_station",
         "tier:health_center",
         "walking",
@@ -366,7 +368,10 @@ def test_the_legend_has_an_entry_for_each_layer_drawn(district):
     assert _label(english["tier:community_station"]) == "community elderly-care station"
     assert _label(english["tier:health_center"]) == "community health centre"
     assert _label(english["uncovered"]) == "areas outside the circle"
-    assert _label(english["status:partial"]) == "partly covered"
+    assert _label(english["status:partial_low"]) == "partly covered (< 50%)"
+    threshold = f"{result.policy.covered_min_share:.0%}"
+    assert _label(english["status:partial_high"]) == f"partly covered (50%–{threshold})"
+    assert _label(english["status:covered"]) == f"covered (≥ {threshold})"
 
 
 def test_the_legend_leaves_out_what_the_map_does_not_draw(district):
@@ -739,7 +744,7 @@ def test_points_beyond_300_m_are_off_network_counted_and_shown(tmp_path, caplog)
     table = export.summary_table(result)
     assert table["off_network_share"].tolist() == [0.5, 1.0]
     page = _decoded(maps.build(result).get_root().render())
-    assert "near社区: 部分覆盖 (50% 不在步行网络内)" in page  # the tooltip
+    assert "near社区: 部分覆盖 50% (50% 不在步行网络内)" in page  # the tooltip
     assert "距可达设施的步行网络超过上限的居民（步行时间未计）: 50%" in page  # the popup
 
 

@@ -24,16 +24,51 @@ from jinja2 import Template
 OSM_CREDIT = "walking network © OpenStreetMap contributors"
 
 
+PAGE_STYLE = """
+.carecircle-title{background:#fff;padding:6px 10px;font:12px/1.4 sans-serif;max-width:330px;
+  color:#222}
+.carecircle-title-head{cursor:pointer}
+.carecircle-title-place{font-size:16px;font-weight:bold}
+.carecircle-title-shares{font-size:13px;margin-top:2px}
+.carecircle-title-body{margin-top:4px;border-top:1px solid #ddd;padding-top:4px}
+.carecircle-title-body .c{margin-top:4px}
+.carecircle-title-body .dim{color:#555}
+.carecircle-title details{margin-top:4px}
+.carecircle-title summary{cursor:pointer;font-weight:bold}
+.carecircle-title table{border-collapse:collapse;margin-top:2px}
+.carecircle-title td{padding:1px 6px 1px 0;vertical-align:top}
+.carecircle-title .below{color:#b2182b;font-weight:bold}
+.carecircle-title .meets{color:#1a9850;font-weight:bold}
+.carecircle-label{background:none;border:none}
+.carecircle-label span{position:absolute;transform:translate(-50%,-50%);white-space:nowrap;
+  font:12px/1.2 sans-serif;color:#111;
+  text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff,0 0 1px #fff}
+.carecircle-label-township span{font-size:15px;font-weight:bold;letter-spacing:1px}
+.leaflet-control-attribution{font-size:10px}
+@media (max-width:600px){
+  .leaflet-bottom.leaflet-right .leaflet-control-attribution{max-width:calc(100vw - 120px)}
+  .carecircle-title{max-width:calc(100vw - 90px)}
+}
+"""
+"""The page's own styles: the title block, the place names, a narrow attribution on a phone."""
+
+LEAFLET_CREDIT = '<a href="https://leafletjs.com" title="Leaflet">Leaflet</a>'
+"""Leaflet's credit, in place of its default prefix (a link and a flag)."""
+
+
 class MapExtras(MacroElement):
-    """A metric scale bar and the credit of the walking network the analysis ran on.
+    """A metric scale bar, the credit of the walking network, and the page's styles.
 
     ``attribution`` is plain text (it is escaped here); by default OpenStreetMap's credit.
+    Leaflet's own credit is a plain link, without the flag its default prefix carries.
     """
 
     _template = Template(
         """
+        {% macro header(this, kwargs) %}<style>{{ this.style }}</style>{% endmacro %}
         {% macro script(this, kwargs) %}
         L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
+        {{ this._parent.get_name() }}.attributionControl.setPrefix({{ this.prefix }});
         {{ this._parent.get_name() }}.attributionControl.addAttribution(
             {{ this.attribution }});
         {% endmacro %}
@@ -45,6 +80,134 @@ class MapExtras(MacroElement):
         self._name = "CarecircleExtras"
         # a JSON string, its markup escaped: a file name is shown as text, never run
         self.attribution = json.dumps(html.escape(attribution))
+        self.prefix = json.dumps(LEAFLET_CREDIT)
+        self.style = PAGE_STYLE
+
+
+class TitleBlock(MacroElement):
+    """The map's title block, first at the top left: a head and a body a tap folds away.
+
+    ``markup`` is built by the caller with every text from the data already escaped; it holds
+    an element of class ``carecircle-title-head`` (always shown, with a
+    ``carecircle-title-fold`` mark) and one of class ``carecircle-title-body``. The body is
+    folded when the map is narrower than ``open_from`` pixels (a phone).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+            var control = L.control({position: "topleft"});
+            control.onAdd = function() {
+                var box = L.DomUtil.create("div", "leaflet-bar carecircle-title");
+                box.id = "carecircle-title";
+                box.innerHTML = {{ this.markup | tojson }};
+                var head = box.querySelector(".carecircle-title-head");
+                var body = box.querySelector(".carecircle-title-body");
+                var mark = box.querySelector(".carecircle-title-fold");
+                function fold(open) {
+                    body.style.display = open ? "" : "none";
+                    mark.textContent = open ? " ▾" : " ▸";
+                }
+                head.addEventListener("click", function() {
+                    fold(body.style.display === "none");
+                });
+                L.DomEvent.disableClickPropagation(box);
+                L.DomEvent.disableScrollPropagation(box);
+                fold(map.getSize().x >= {{ this.open_from }});
+                return box;
+            };
+            control.addTo(map);
+            var corner = control.getContainer().parentNode;  // first in its corner
+            corner.insertBefore(control.getContainer(), corner.firstChild);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, markup: str, *, open_from: int = 600) -> None:
+        super().__init__()
+        self._name = "CarecircleTitle"
+        self.markup = markup
+        self.open_from = int(open_from)
+
+
+class PlaceLabels(MacroElement):
+    """Names on the map: townships below ``community_zoom``, communities from it on.
+
+    ``places`` are ``[lat, lon, text, kind, length]`` rows, ``text`` already escaped, ``kind``
+    0 for a township and 1 for a community, ``length`` the name's length in characters; larger
+    places first. Only the names inside the view are drawn (at most :attr:`most`), again after
+    each move, so a city of thousands of communities keeps a light page; a name that would
+    overlap one already drawn is left out until the map is zoomed in. The names are a layer
+    of the layer list, named ``name``; added after the list.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+            var control = {{ this.control.get_name() }};
+            var places = {{ this.places | tojson }};
+            var from = {{ this.community_zoom }}, most = {{ this.most }};
+            var pane = map.createPane("carecircle-labels");
+            pane.style.zIndex = 460;
+            pane.style.pointerEvents = "none";
+            var group = L.layerGroup().addTo(map);
+            control.addOverlay(group, {{ this.name | tojson }});
+            function draw() {
+                group.clearLayers();
+                var kind = map.getZoom() >= from ? 1 : 0;
+                var view = map.getBounds().pad(0.05);
+                var shown = 0, taken = [];
+                for (var i = 0; i < places.length && shown < most; i++) {
+                    var place = places[i];
+                    if (place[3] !== kind || !view.contains([place[0], place[1]])) { continue; }
+                    // a name that would overlap one already drawn (larger places first) waits
+                    var at = map.latLngToContainerPoint([place[0], place[1]]);
+                    var half = place[4] * (kind ? 6.5 : 8) + 4, high = kind ? 9 : 11;
+                    var clash = taken.some(function(b) {
+                        return Math.abs(b[0] - at.x) < half + b[2]
+                            && Math.abs(b[1] - at.y) < high + b[3];
+                    });
+                    if (clash) { continue; }
+                    taken.push([at.x, at.y, half, high]);
+                    L.marker([place[0], place[1]], {
+                        pane: "carecircle-labels", interactive: false, keyboard: false,
+                        icon: L.divIcon({
+                            className: "carecircle-label carecircle-label-"
+                                + (kind ? "community" : "township"),
+                            html: "<span>" + place[2] + "</span>", iconSize: null
+                        })
+                    }).addTo(group);
+                    shown += 1;
+                }
+            }
+            map.on("moveend zoomend", draw);
+            draw();
+        })();
+        {% endmacro %}
+        """
+    )
+
+    most = 400
+
+    def __init__(
+        self,
+        places: list[list[object]],
+        control: folium.LayerControl,
+        *,
+        community_zoom: int,
+        name: str,
+    ) -> None:
+        super().__init__()
+        self._name = "CarecirclePlaceLabels"
+        self.places = places
+        self.control = control
+        self.community_zoom = int(community_zoom)
+        self.name = name
 
 
 class FitClear(MacroElement):
@@ -54,8 +217,10 @@ class FitClear(MacroElement):
     read from the page. Where keeping clear of it would leave less than half the map (a phone,
     a split screen), the list is folded into its button instead (a tap opens it, a tap on the
     map folds it), and the district fills the map. The district also keeps clear of the legend
-    at the bottom right (``#carecircle-legend``) where that leaves half the map. Added after
-    the layer control, so that the list is on the page.
+    at the bottom right (``#carecircle-legend``) where that leaves half the map, and clear of
+    the title block at the top left (``#carecircle-title``): beside it where that leaves half
+    the map's width, else below it. Added after the layer control, so that the list is on the
+    page.
     """
 
     _template = Template(
@@ -83,8 +248,22 @@ class FitClear(MacroElement):
                 }
                 var clear = legend ? legend.offsetWidth + 20 : 0;
                 if (clear > right && width - left - clear >= width / 2) { right = clear; }
+                // clear of the title block: beside it or below it, whichever zooms closer
+                var top = 20, title = document.getElementById("carecircle-title");
+                if (title) {
+                    var frame = map.getContainer().getBoundingClientRect();
+                    var box = title.getBoundingClientRect();
+                    var beside = Math.max(left, box.right - frame.left + 20);
+                    var below = box.bottom - frame.top + 20;
+                    var area = L.latLngBounds(bounds);
+                    function zoom(l, t) {
+                        return map.getBoundsZoom(area, false, L.point(l + right, t + 20));
+                    }
+                    if (zoom(beside, 20) >= zoom(left, below)) { left = beside; }
+                    else { top = below; }
+                }
                 map.fitBounds(bounds, {
-                    paddingTopLeft: [left, 20], paddingBottomRight: [right, 20], animate: false
+                    paddingTopLeft: [left, top], paddingBottomRight: [right, 20], animate: false
                 });
             }
             fit();

@@ -127,15 +127,20 @@ class Headline:
         ]
         for c in self.circles:
             rows.append((c.label_zh if zh else c.label_en, share_text(c, lang)))
-            counts = (
-                f"覆盖 {c.covered}，部分 {c.partly}，未覆盖 {c.not_covered}"
-                + (f"，未分析 {c.not_analysed}" if c.not_analysed else "")
-                if zh
-                else f"covered {c.covered}, partly {c.partly}, not covered {c.not_covered}"
-                + (f", not analysed {c.not_analysed}" if c.not_analysed else "")
-            )
-            rows.append(("  社区" if zh else "  communities", counts))
+            rows.append(("  社区" if zh else "  communities", counts_text(c, lang)))
         return rows
+
+
+def counts_text(figures: CircleFigures, lang: str = "zh") -> str:
+    """The circle's communities by status in words, e.g. ``覆盖 3，部分 8，未覆盖 1``."""
+    c = figures
+    if lang == "zh":
+        return f"覆盖 {c.covered}，部分 {c.partly}，未覆盖 {c.not_covered}" + (
+            f"，未分析 {c.not_analysed}" if c.not_analysed else ""
+        )
+    return f"covered {c.covered}, partly {c.partly}, not covered {c.not_covered}" + (
+        f", not analysed {c.not_analysed}" if c.not_analysed else ""
+    )
 
 
 def share_text(figures: CircleFigures, lang: str = "zh") -> str:

@@ -26,13 +26,16 @@ from ..errors import InputError
 from ..inputs.readers import note_zh
 from ..pipeline import Analysis, has_shape
 from ..terms import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
+from . import headline as headline_mod
 from ._map_page import (
     OSM_CREDIT,
     EitherOr,
     FitClear,
     MapExtras,
+    PlaceLabels,
     Search,
     Tianditu,
+    TitleBlock,
     Verbatim,
     inline_leaflet,
     make_verbatim,
@@ -46,6 +49,16 @@ STATUS_COLOURS = {
     circles_mod.NO_FACILITY: "#525252",  # not red: nothing of the kind was there to measure
 }
 OTHER_COLOUR = "#969696"
+PARTIAL_LOW = "partial_low"
+PARTIAL_HIGH = "partial_high"
+SHARE_CLASS_COLOURS = {PARTIAL_LOW: "#fc8d59", PARTIAL_HIGH: "#fee08b"}
+"""On the map, partly covered communities in two classes: under :data:`SHARE_SPLIT` of their
+residents within the circle (orange), and from it up to the profile's covered threshold
+(yellow)."""
+SHARE_SPLIT = 0.5
+BELOW_STANDARD_COLOUR = "#e31a1c"
+"""The ring round a facility below its tier's standard."""
+TOWNSHIP_COLOUR = "#252525"
 TIER_COLOURS = {
     "street_center": "#08519c",
     "community_station": "#3182bd",
@@ -140,6 +153,32 @@ TEXT = {
         "tianditu_placeholder": "天地图密钥 (tk)",
         "tianditu_remember": "在本浏览器中记住",
         "tianditu_show": "显示底图",
+        "subtitle": "老年人步行到养老与医疗设施",
+        "policy": "政策依据",
+        "data_date": "数据日期",
+        "run_date": "分析日期",
+        "below_standard": "未达标设施",
+        "targets": "区级指标",
+        "target": "目标",
+        "year": "年份",
+        "why": "原因",
+        "sep": "；",
+        "why_far": "最近设施 {facility}，步行中位数 {median} 分钟，"
+        "超出 {limit} 分钟上限 {over} 分钟",
+        "why_tail": "最近设施 {facility}，步行中位数 {median} 分钟（上限 {limit} 分钟），"
+        "但 10% 的{who}步行超过 {p90} 分钟，超出上限 {over} 分钟",
+        "why_none": "服务圈内没有可步行到达的此类设施",
+        "outside": "{count} 名{who}在服务圈外（共 {total} 名）",
+        "elderly_who": "老年人",
+        "residents_who": "居民",
+        "area_shortfall": "面积缺口（m²）",
+        "beds_shortfall": "床位缺口",
+        "townships": "街道/乡镇",
+        "township_communities": "社区数",
+        "not_covered_communities": "未全覆盖社区",
+        "centres": "街道养老服务中心",
+        "with_station": "有养老服务站的社区",
+        "place_names": "地名",
     },
     "en": {
         "communities": "community coverage",
@@ -204,6 +243,32 @@ TEXT = {
         "tianditu_placeholder": "Tianditu key (tk)",
         "tianditu_remember": "remember in this browser",
         "tianditu_show": "show the basemap",
+        "subtitle": "Older residents' walks to care and medical facilities",
+        "policy": "Policy",
+        "data_date": "Data as of",
+        "run_date": "Run on",
+        "below_standard": "facilities below standard",
+        "targets": "District targets",
+        "target": "target",
+        "year": "year",
+        "why": "Why",
+        "sep": "; ",
+        "why_far": "nearest facility {facility}, median walk {median} min, {over} min over the "
+        "{limit}-minute limit",
+        "why_tail": "nearest facility {facility}, median walk {median} min (limit {limit} min), "
+        "but 10% of {who} walk over {p90} min, {over} min over the limit",
+        "why_none": "no facility of this circle can be reached on foot",
+        "outside": "{count} {who} outside the circle (of {total})",
+        "elderly_who": "older residents",
+        "residents_who": "residents",
+        "area_shortfall": "floor area short (m²)",
+        "beds_shortfall": "beds short",
+        "townships": "townships",
+        "township_communities": "communities",
+        "not_covered_communities": "communities not fully covered",
+        "centres": "street centres",
+        "with_station": "communities with a station",
+        "place_names": "place names",
     },
 }
 
@@ -312,6 +377,15 @@ def build(
     _add_basemap(fmap, basemap, lang)
     bounds = [[float(miny), float(minx)], [float(maxy), float(maxx)]]
     fmap.fit_bounds(bounds)  # and again clear of the layer list, once it is drawn (FitClear)
+    TitleBlock(_title_markup(analysis, text, lang)).add_to(fmap)
+    facility_names = dict(
+        zip(
+            analysis.facilities["id"].astype(str),
+            analysis.facilities["name"].astype(str),
+            strict=True,
+        )
+    )
+    covered_min = float(analysis.policy.covered_min_share)
 
     if len(analysis.streets):
         streets = _display(gpd.GeoDataFrame(geometry=analysis.streets), gcj02=shift)
@@ -354,7 +428,14 @@ def build(
             name += f" ({_status_label(circles_mod.NO_FACILITY, lang)})"  # nothing to measure
         layer = folium.FeatureGroup(name=name, show=number == 0)
         features = folium.GeoJson(
-            _community_features(shown, circle.name, text, lang),
+            _community_features(
+                shown,
+                circle.name,
+                text,
+                lang,
+                facility_names=facility_names,
+                covered_min_share=covered_min,
+            ),
             style_function=_status_style,
             highlight_function=lambda _: {"weight": 3, "color": "#000000"},
             popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
@@ -367,7 +448,7 @@ def build(
         if len(after) and str(after["circle"].iloc[0]) == circle.name:
             planned = folium.FeatureGroup(name=f"{label}: {text['after']}", show=False)
             folium.GeoJson(
-                _after_features(shown, after, text, lang),
+                _after_features(shown, after, text, lang, covered_min_share=covered_min),
                 style_function=_status_style,
                 highlight_function=lambda _: {"weight": 3, "color": "#000000"},
                 popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
@@ -382,7 +463,8 @@ def build(
 
         gaps = uncovered[uncovered["circle"] == circle.name] if len(uncovered) else uncovered
         if len(gaps):
-            hole = folium.FeatureGroup(name=f"{label}: {text['uncovered']}", show=False)
+            # shown with the first circle: where its residents are left outside
+            hole = folium.FeatureGroup(name=f"{label}: {text['uncovered']}", show=number == 0)
             folium.GeoJson(
                 _geojson(gaps[["minutes", "geometry"]]),
                 style_function=lambda _: dict(UNCOVERED_STYLE),
@@ -390,6 +472,10 @@ def build(
             ).add_to(hole)
             hole.add_to(fmap)
             gaps_drawn = True
+
+    townships = _townships(analysis, gcj02=shift)
+    if len(townships):
+        _add_townships(fmap, townships, analysis, text, lang)
 
     folium.map.CustomPane(FACILITY_PANE, z_index=450).add_to(fmap)
     for tier, group in facilities.groupby("tier", sort=False):
@@ -415,6 +501,12 @@ def build(
         proposed_circles=len(planned_circles) > 0,
         candidates=len(passed_over) > 0,
         walking=walking_note(analysis.parameters, lang),
+        covered_min_share=covered_min,
+        uncovered_max_share=float(analysis.policy.partial_min_share),
+        below_standard=bool(
+            (analysis.facilities.get("standard_status", pd.Series(dtype=object)) == "below").any()
+        ),
+        townships=len(townships) > 0,
         no_facility=any(
             (analysis.communities[f"{name}_status"] == circles_mod.NO_FACILITY).any()
             for name in analysis.circles_measured
@@ -424,6 +516,14 @@ def build(
     control.add_to(fmap)
     if basemap == "tianditu":  # the list gains its layers before the map is fitted clear of it
         _add_tianditu(fmap, control, text, key=tianditu_key if embed_key else None)
+    places = _places(shown, townships)
+    if places:
+        PlaceLabels(
+            places,
+            control,
+            community_zoom=_community_zoom(analysis.communities),
+            name=text["place_names"],
+        ).add_to(fmap)
     FitClear(bounds, control).add_to(fmap)
     return make_verbatim(fmap)
 
@@ -504,10 +604,15 @@ def _add_facilities(
     """One layer per tier: circles for elderly care, crosses for health care."""
     tier_label = TIER_LABELS_ZH.get(tier, tier) if lang == "zh" else TIER_LABELS_EN.get(tier, tier)
     layer = folium.FeatureGroup(name=f"{text['facilities']}: {tier_label}")
+    below = (group.get("standard_status", pd.Series("", index=group.index)) == "below").to_numpy()
     points = gpd.GeoDataFrame(
         {
             "popup": [_facility_popup(row, tier_label, text, lang) for row in group.itertuples()],
-            "tooltip": [html.escape(str(name)) for name in group["name"]],
+            "tooltip": [
+                html.escape(str(name)) + (f" ({text['below']})" if low else "")
+                for name, low in zip(group["name"], below, strict=True)
+            ],
+            "below": below,
         },
         geometry=group.geometry.to_numpy(),
         crs=group.crs,
@@ -531,16 +636,24 @@ def _add_facilities(
     folium.GeoJson(
         _geojson(points),
         marker=marker,
-        style_function=lambda _, c=colour: {
-            "color": "#ffffff",
-            "weight": 1.5,
-            "fillColor": c,
-            "fillOpacity": 0.95,
-        },
+        style_function=lambda feature, c=colour, t=tier: _facility_style(feature, c, t),
         popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
         tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
     ).add_to(layer)
     layer.add_to(fmap)
+
+
+def _facility_style(feature: dict[str, Any], colour: str, tier: str) -> dict[str, Any]:
+    """A facility's marker style: a red ring round one below its tier's standard."""
+    below = bool(feature["properties"].get("below"))
+    if tier not in ELDERCARE_TIERS:  # a boxed cross: folium merges "html" into its icon
+        return {"html": _health_cross(colour, _cross_size(tier), below=below)}
+    return {
+        "color": BELOW_STANDARD_COLOUR if below else "#ffffff",
+        "weight": 3.5 if below else 1.5,
+        "fillColor": colour,
+        "fillOpacity": 0.95,
+    }
 
 
 def _big(tier: str) -> bool:
@@ -558,10 +671,14 @@ def _cross_size(tier: str) -> int:
     return 20 if _big(tier) else 16
 
 
-def _health_cross(colour: str, size: int) -> str:
-    """A health facility's marker: a cross in a white box, both in the tier's colour."""
+def _health_cross(colour: str, size: int, *, below: bool = False) -> str:
+    """A health facility's marker: a cross in a white box, both in the tier's colour.
+
+    Ringed in red when the facility is below its tier's standard.
+    """
+    ring = f"box-shadow:0 0 0 3px {BELOW_STANDARD_COLOUR};" if below else ""
     return (
-        f'<div style="width:{size}px;height:{size}px;background:#fff;'
+        f'<div style="width:{size}px;height:{size}px;background:#fff;{ring}'
         f"border:2px solid {colour};border-radius:3px;color:{colour};"
         f'font:bold {size - 4}px/{size - 4}px sans-serif;text-align:center">'
         f"{HEALTH_SYMBOL}</div>"
@@ -717,18 +834,31 @@ def _status_label(status: str, lang: str) -> str:
 
 
 def _community_features(
-    frame: gpd.GeoDataFrame, circle: str, text: dict[str, str], lang: str
+    frame: gpd.GeoDataFrame,
+    circle: str,
+    text: dict[str, str],
+    lang: str,
+    *,
+    facility_names: Mapping[str, str] | None = None,
+    covered_min_share: float = 1.0,
 ) -> dict[str, Any]:
     status = frame[f"{circle}_status"].astype(str)
-    popups = [_community_popup(row, circle, text, lang) for row in frame.to_dict("records")]
+    share = frame[f"{circle}_share"].to_numpy(dtype=float)
+    names = facility_names or {}
+    popups = [
+        _community_popup(row, circle, text, lang, facility_names=names)
+        for row in frame.to_dict("records")
+    ]
     off = frame.get("off_network_share", pd.Series(np.nan, index=frame.index))
     tooltips = [
-        f"{html.escape(str(name))}: {html.escape(_status_label(s, lang))}{_off_note(o, text)}"
-        for name, s, o in zip(frame["name"], status, off, strict=True)
+        f"{html.escape(str(name))}: {html.escape(_status_label(s, lang))}"
+        f"{_share_note(s, v)}{_off_note(o, text)}"
+        for name, s, v, o in zip(frame["name"], status, share, off, strict=True)
     ]
     small = gpd.GeoDataFrame(
         {
             "status": status.to_numpy(),
+            "shade": share_classes(status.to_numpy(), share, covered_min_share=covered_min_share),
             "popup": popups,
             "tooltip": tooltips,
             "search": frame["name"].astype(str).to_numpy(),
@@ -737,6 +867,50 @@ def _community_features(
         crs=frame.crs,
     )
     return _geojson(small)
+
+
+def share_classes(status: np.ndarray, share: np.ndarray, *, covered_min_share: float) -> np.ndarray:
+    """The class each community is coloured by: its status, partly covered ones split in two.
+
+    A partly covered community is :data:`PARTIAL_LOW` under :data:`SHARE_SPLIT` of its
+    residents within the circle and :data:`PARTIAL_HIGH` from it on (below the profile's
+    ``covered_min_share``, or it would be covered). With a covered threshold at or under
+    the split, partly covered communities keep the one class ``partial``.
+
+    Parameters
+    ----------
+    status : numpy.ndarray
+        Statuses (``<circle>_status``).
+    share : numpy.ndarray
+        Shares within the circle, 0 to 1 (``<circle>_share``).
+    covered_min_share : float, keyword-only
+        The profile's covered threshold, a share.
+
+    Returns
+    -------
+    numpy.ndarray
+        Class names (object strings), shaped like ``status``.
+
+    Examples
+    --------
+    >>> share_classes(
+    ...     np.array(["partial", "partial", "covered"]), np.array([0.2, 0.7, 1.0]),
+    ...     covered_min_share=0.9,
+    ... ).tolist()
+    ['partial_low', 'partial_high', 'covered']
+
+    """
+    status = np.asarray(status, dtype=object)
+    if covered_min_share <= SHARE_SPLIT:
+        return status.copy()
+    partial = status == circles_mod.PARTIAL
+    low = np.asarray(share, dtype=float) < SHARE_SPLIT
+    return np.where(partial, np.where(low, PARTIAL_LOW, PARTIAL_HIGH), status).astype(object)
+
+
+def _share_note(status: str, share: float) -> str:
+    """`` 36%`` after a partly covered community's status, else ""."""
+    return f" {_percent(share)}" if status == circles_mod.PARTIAL else ""
 
 
 def _off_note(share: Any, text: dict[str, str]) -> str:
@@ -748,7 +922,12 @@ def _off_note(share: Any, text: dict[str, str]) -> str:
 
 
 def _after_features(
-    frame: gpd.GeoDataFrame, after: pd.DataFrame, text: dict[str, str], lang: str
+    frame: gpd.GeoDataFrame,
+    after: pd.DataFrame,
+    text: dict[str, str],
+    lang: str,
+    *,
+    covered_min_share: float = 1.0,
 ) -> dict[str, Any]:
     """The communities coloured by their status once the proposed sites are built."""
     table = after.set_index(after["id"].astype(str))
@@ -767,6 +946,7 @@ def _after_features(
     small = gpd.GeoDataFrame(
         {
             "status": status,
+            "shade": share_classes(status, later, covered_min_share=covered_min_share),
             "popup": popups,
             "tooltip": [
                 f"{name}: {html.escape(_status_label(s, lang))}"
@@ -780,7 +960,9 @@ def _after_features(
 
 
 def _status_style(feature: dict[str, Any]) -> dict[str, Any]:
-    colour = STATUS_COLOURS.get(feature["properties"]["status"], OTHER_COLOUR)
+    properties = feature["properties"]
+    shade = properties.get("shade") or properties["status"]
+    colour = SHARE_CLASS_COLOURS.get(shade) or STATUS_COLOURS.get(shade, OTHER_COLOUR)
     return {"color": "#333333", "weight": 1, "fillColor": colour, "fillOpacity": 0.55}
 
 
@@ -797,7 +979,14 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return html.escape(str(value))
 
 
-def _community_popup(row: dict[str, Any], circle: str, text: dict[str, str], lang: str) -> str:
+def _community_popup(
+    row: dict[str, Any],
+    circle: str,
+    text: dict[str, str],
+    lang: str,
+    *,
+    facility_names: Mapping[str, str] | None = None,
+) -> str:
     share_text = _percent(row.get(f"{circle}_share"))
     share_label = text["share"] if row.get("basis") == demand.ELDERLY else text["share_population"]
     lines = [
@@ -809,10 +998,11 @@ def _community_popup(row: dict[str, Any], circle: str, text: dict[str, str], lan
         f"{text['status']}: <b>{html.escape(_status_label(str(row[f'{circle}_status']), lang))}</b>"
         f" ({_fmt(row.get(f'{circle}_minutes'), 0)} {text['minutes']})",
         f"{share_label}: {share_text}",
+        *_reason(row, circle, text, facility_names or {}),
         *_off_line(row.get("off_network_share"), text),
         f"{text['median']}: {_fmt(row.get(f'{circle}_median_min'))}",
         f"{text['p90']}: {_fmt(row.get(f'{circle}_p90_min'))}",
-        f"{text['nearest']}: {_fmt(row.get(f'{circle}_nearest'))}",
+        f"{text['nearest']}: {_facility_name(row.get(f'{circle}_nearest'), facility_names)}",
     ]
     if "station_status" in row:
         lines.append(f"{text['station']}: {_word(row['station_status'], text)}")
@@ -829,6 +1019,68 @@ def _community_popup(row: dict[str, Any], circle: str, text: dict[str, str], lan
         shown = note_zh(str(note)) if lang == "zh" else str(note)
         lines.append(f"{text['note']}: {html.escape(shown)}")
     return "<br>".join(lines)
+
+
+def _facility_name(facility_id: Any, names: Mapping[str, str] | None) -> str:
+    """``name (id)`` of a facility, escaped; its id alone when unnamed, "—" when none."""
+    if facility_id is None or pd.isna(facility_id) or not str(facility_id):
+        return "—"
+    key = str(facility_id)
+    name = (names or {}).get(key)
+    return html.escape(f"{name} ({key})" if name else key)
+
+
+def _reason(
+    row: dict[str, Any], circle: str, text: dict[str, str], names: Mapping[str, str]
+) -> list[str]:
+    """Why a community is not (fully) covered: its popup's reason line, or none.
+
+    The nearest facility by name and the walk of the median resident; where that is over the
+    limit, by how many minutes, else how far over it the slowest tenth walk; then how many
+    residents are outside the circle. Only for partly covered and not covered communities.
+    """
+    status = str(row.get(f"{circle}_status"))
+    if status not in (circles_mod.PARTIAL, circles_mod.UNCOVERED):
+        return []
+    limit = _number(row.get(f"{circle}_minutes"))
+    median = _number(row.get(f"{circle}_median_min"))
+    p90 = _number(row.get(f"{circle}_p90_min"))
+    nearest = row.get(f"{circle}_nearest")
+    who = text["elderly_who"] if row.get("basis") == demand.ELDERLY else text["residents_who"]
+    if not nearest or not np.isfinite(median) or not np.isfinite(limit):
+        why = text["why_none"]
+    elif median > limit:
+        why = text["why_far"].format(
+            facility=_facility_name(nearest, names),
+            median=f"{median:.1f}",
+            limit=f"{limit:g}",
+            over=f"{median - limit:.1f}",
+        )
+    else:
+        why = text["why_tail"].format(
+            facility=_facility_name(nearest, names),
+            median=f"{median:.1f}",
+            limit=f"{limit:g}",
+            who=who,
+            p90=f"{p90:.1f}",
+            over=f"{max(p90 - limit, 0.0):.1f}",
+        )
+    residents = _number(row.get(f"{circle}_residents"))
+    within = _number(row.get(f"{circle}_within"))
+    if np.isfinite(residents) and np.isfinite(within):
+        why += text["sep"]
+        why += text["outside"].format(
+            count=f"{max(residents - within, 0.0):,.0f}", who=who, total=f"{residents:,.0f}"
+        )
+    return [f'<span class="carecircle-why"><b>{text["why"]}</b>: {why}</span>']
+
+
+def _number(value: Any) -> float:
+    """``value`` as a float, NaN when missing."""
+    try:
+        return float(value) if value is not None and not pd.isna(value) else float("nan")
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _off_line(share: Any, text: dict[str, str]) -> list[str]:
@@ -849,7 +1101,15 @@ def _facility_popup(row: Any, tier_label: str, text: dict[str, str], lang: str) 
     ]
     status = getattr(row, "standard_status", None)
     if status is not None:
-        lines.append(f"{text['standard']}: <b>{_word(status, text)}</b>")
+        style = f' style="color:{BELOW_STANDARD_COLOUR}"' if status == "below" else ""
+        lines.append(f"{text['standard']}: <b{style}>{_word(status, text)}</b>")
+        for column, unit in (
+            ("area_shortfall_m2", "area_shortfall"),
+            ("beds_shortfall", "beds_shortfall"),
+        ):
+            short = _number(getattr(row, column, None))
+            if status == "below" and np.isfinite(short) and short > 0:
+                lines.append(f"{text[unit]}: {short:,.0f}")
         zh = "_zh" if lang == "zh" else ""  # the sentences in Chinese (standards.check_facilities)
         note = getattr(row, f"standard_note{zh}", getattr(row, "standard_note", ""))
         if status in ("below", "above_max", "unknown") and note:
@@ -881,6 +1141,10 @@ def _add_legend(
     candidates: bool = False,
     no_facility: bool = False,
     walking: str = "",
+    covered_min_share: float = 1.0,
+    uncovered_max_share: float = 0.0,
+    below_standard: bool = False,
+    townships: bool = False,
 ) -> None:
     """The legend box (bottom right): an entry for each kind of thing the map draws.
 
@@ -905,6 +1169,13 @@ def _add_legend(
         Whether the siting layers are drawn.
     walking : str, keyword-only
         How the walking times were made (:func:`walking_note`), a last line under the entries.
+    covered_min_share, uncovered_max_share : float, keyword-only
+        The profile's thresholds (shares): the community entries name the share classes
+        they stand for (:func:`share_classes`).
+    below_standard : bool, keyword-only
+        Whether a facility below its tier's standard is drawn (ringed in red).
+    townships : bool, keyword-only
+        Whether the township layer is drawn.
 
     Each entry is a ``div`` with ``data-entry`` naming what it stands for (``status:covered``,
     ``circle:eldercare``, ``uncovered``, ``tier:clinic``, ``proposed``, ...), holding two
@@ -923,6 +1194,23 @@ def _add_legend(
         (f"status:{s}", _swatch(STATUS_COLOURS[s], "1px solid #333"), _status_label(s, lang))
         for s in statuses
     ]
+    communities[0] = (*communities[0][:2], f"{communities[0][2]} (≥ {covered_min_share:.0%})")
+    most = "0%" if uncovered_max_share <= 0 else f"≤ {uncovered_max_share:.0%}"
+    communities[2] = (*communities[2][:2], f"{communities[2][2]} ({most})")
+    if covered_min_share > SHARE_SPLIT:  # partly covered, in two classes
+        partly = _status_label(circles_mod.PARTIAL, lang)
+        communities[1:2] = [
+            (
+                f"status:{PARTIAL_HIGH}",
+                _swatch(SHARE_CLASS_COLOURS[PARTIAL_HIGH], "1px solid #333"),
+                f"{partly} ({SHARE_SPLIT:.0%}–{covered_min_share:.0%})",
+            ),
+            (
+                f"status:{PARTIAL_LOW}",
+                _swatch(SHARE_CLASS_COLOURS[PARTIAL_LOW], "1px solid #333"),
+                f"{partly} (< {SHARE_SPLIT:.0%})",
+            ),
+        ]
     communities.append(
         (
             "status:other",
@@ -940,11 +1228,26 @@ def _add_legend(
         areas.append(
             ("uncovered", _swatch(fill, f"1px dashed {UNCOVERED_COLOUR}"), text["uncovered"])
         )
+    if townships:
+        areas.append(
+            (
+                "townships",
+                _swatch(_rgba(TOWNSHIP_COLOUR, 0.04), f"3px solid {TOWNSHIP_COLOUR}"),
+                text["townships"],
+            )
+        )
     groups.append(areas)
     labels = TIER_LABELS_ZH if lang == "zh" else TIER_LABELS_EN
     known = list(TIER_COLOURS)
     drawn = sorted(tiers or [], key=lambda t: known.index(t) if t in known else len(known))
-    groups.append([(f"tier:{t}", _tier_symbol(t), labels.get(t, t)) for t in drawn])
+    facilities = [(f"tier:{t}", _tier_symbol(t), labels.get(t, t)) for t in drawn]
+    if below_standard:
+        ring = (
+            '<span style="display:inline-block;width:12px;height:12px;border-radius:50%;'
+            f'background:#fff;border:3px solid {BELOW_STANDARD_COLOUR}"></span>'
+        )
+        facilities.append(("below_standard", ring, text["below_standard"]))
+    groups.append(facilities)
     siting = []
     if proposed:
         symbol = (
@@ -1089,3 +1392,201 @@ def _geojson(frame: gpd.GeoDataFrame) -> dict[str, Any]:
         for label, props, shape in zip(frame.index, properties, shapes, strict=True)
     ]
     return {"type": "FeatureCollection", "features": features}
+
+
+def _title_markup(analysis: Analysis, text: dict[str, str], lang: str) -> str:
+    """The title block's HTML (see :class:`TitleBlock`), every text escaped.
+
+    The head: the place and each circle's headline share; the body: the policy, the dates,
+    each circle's share in words and its communities by status, the facilities below
+    standard, and the district targets in a foldable section. All from
+    :func:`carecircle.outputs.headline.headline`, as the terminal and the workbook say it.
+    """
+    head = headline_mod.headline(analysis)
+    esc = html.escape
+
+    def label(figures: headline_mod.CircleFigures) -> str:
+        return figures.label_zh if lang == "zh" else figures.label_en
+
+    shares = " · ".join(
+        f"{esc(label(c))} <b>{_percent(c.share)}</b>" for c in head.circles if np.isfinite(c.share)
+    )
+    circles = "".join(
+        f'<div class="c" data-circle="{esc(c.circle)}"><b>{esc(label(c))}</b>: '
+        f"{esc(headline_mod.share_text(c, lang))}<br>"
+        f'<span class="dim">{esc(headline_mod.counts_text(c, lang))}</span></div>'
+        for c in head.circles
+    )
+    below = (
+        f'<span class="below">{head.below_standard}</span>'
+        if head.below_standard
+        else f"{head.below_standard}"
+    )
+    body = (
+        f'<div class="dim">{esc(text["policy"])}: {esc(head.policy)}</div>'
+        f'<div class="dim">{esc(text["data_date"])}: {esc(head.data_date or "—")} · '
+        f"{esc(text['run_date'])}: {esc(head.run_date)}</div>"
+        f"{circles}"
+        f'<div class="c">{esc(text["below_standard"])}: {below} / {head.facilities}</div>'
+        f"{_targets_markup(analysis.district, text, lang)}"
+    )
+    return (
+        '<div class="carecircle-title-head">'
+        f'<span class="carecircle-title-place">{esc(head.place)}</span>'
+        f'<span class="carecircle-title-fold"> ▾</span>'
+        f'<div class="dim">{esc(text["subtitle"])}</div>'
+        f'<div class="carecircle-title-shares">{shares}</div></div>'
+        f'<div class="carecircle-title-body">{body}</div>'
+    )
+
+
+def _targets_markup(district: pd.DataFrame, text: dict[str, str], lang: str) -> str:
+    """The district targets (:attr:`Analysis.district`) as a folded table, or "" when none."""
+    if district.empty or "rule" not in district:
+        return ""
+    labels = terms.TARGET_LABELS_ZH if lang == "zh" else terms.TARGET_LABELS_EN
+    rows = "".join(
+        f"<tr><td>{html.escape(labels.get(str(row.rule), str(row.rule)))}</td>"
+        f"<td>{_percent(row.value)} / {_percent(row.target)}</td>"
+        f"<td>{_year(row.year)}</td>"
+        f'<td class="{html.escape(str(row.status))}">{_word(row.status, text)}</td></tr>'
+        for row in district.itertuples()
+    )
+    head = (
+        f"<tr class='dim'><td></td><td>{html.escape(text['target'])}</td>"
+        f"<td>{html.escape(text['year'])}</td><td>{html.escape(text['status'])}</td></tr>"
+    )
+    return (
+        f"<details><summary>{html.escape(text['targets'])} ({len(district)})</summary>"
+        f"<table>{head}{rows}</table></details>"
+    )
+
+
+def _year(value: Any) -> str:
+    """A target's year as text, "" when it has none."""
+    year = _number(value)
+    return f"{year:.0f}" if np.isfinite(year) else ""
+
+
+def _townships(analysis: Analysis, *, gcj02: bool) -> gpd.GeoDataFrame:
+    """Township polygons dissolved from their communities, for display; empty without names.
+
+    Columns ``township`` (as the township table names it, :func:`circles.township_names`)
+    and ``geometry``. Empty when no community names a township.
+    """
+    comm = analysis.communities
+    if "township" not in comm:
+        return gpd.GeoDataFrame()
+    names = circles_mod.township_names(comm["township"])
+    keep = has_shape(comm) & (names != circles_mod.NO_TOWNSHIP).to_numpy()
+    if not keep.any():
+        return gpd.GeoDataFrame()
+    shapes = gpd.GeoDataFrame(
+        {"township": names[keep].to_numpy()}, geometry=comm.geometry[keep].to_numpy(), crs=comm.crs
+    )
+    dissolved = shapes.dissolve(by="township", as_index=False)
+    return _display(dissolved[["township", "geometry"]], gcj02=gcj02)
+
+
+def _add_townships(
+    fmap: folium.Map,
+    townships: gpd.GeoDataFrame,
+    analysis: Analysis,
+    text: dict[str, str],
+    lang: str,
+) -> None:
+    """The townships: bold outlines, a layer off at first, popups with their totals."""
+    # one row per township (the first value of each column where the merged table has two)
+    table = analysis.townships().groupby("township", sort=False).first()
+    circles = [c for c in analysis.policy.circles if c.name in analysis.circles_measured]
+    popups = []
+    for name in townships["township"]:
+        row = table.loc[name] if name in table.index else pd.Series(dtype=object)
+        lines = [
+            f"<b>{html.escape(str(name))}</b>",
+            f"{text['township_communities']}: {_fmt(row.get('communities'))}",
+        ]
+        for circle in circles:
+            label = circle.label_zh if lang == "zh" else circle.label_en
+            lines.append(
+                f"{html.escape(label)}: {text['share']} {_percent(row.get(f'{circle.name}_share'))}"
+                f", {text['not_covered_communities']} "
+                f"{_fmt(row.get(f'{circle.name}_not_covered'))}"
+            )
+        if "centres" in row:
+            lines.append(f"{text['centres']}: {_fmt(row.get('centres'))}")
+        if "communities_with_station" in row:
+            lines.append(
+                f"{text['with_station']}: {_fmt(row.get('communities_with_station'))} "
+                f"({_percent(row.get('station_coverage'))})"
+            )
+        popups.append("<br>".join(lines))
+    frame = gpd.GeoDataFrame(
+        {
+            "popup": popups,
+            "tooltip": [html.escape(str(name)) for name in townships["township"]],
+        },
+        geometry=townships.geometry.to_numpy(),
+        crs=townships.crs,
+    )
+    layer = folium.FeatureGroup(name=text["townships"], show=False)
+    folium.GeoJson(
+        _geojson(frame),
+        style_function=lambda _: {
+            "color": TOWNSHIP_COLOUR,
+            "weight": 3,
+            "fillColor": TOWNSHIP_COLOUR,
+            "fillOpacity": 0.04,
+        },
+        highlight_function=lambda _: {"weight": 5},
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
+    ).add_to(layer)
+    layer.add_to(fmap)
+
+
+def _places(communities: gpd.GeoDataFrame, townships: gpd.GeoDataFrame) -> list[list[object]]:
+    """Each township's and community's name and a point inside it, for :class:`PlaceLabels`.
+
+    Larger places first (by area in degrees, enough to order them), so that where names
+    would overlap the larger place's is drawn.
+    """
+    places: list[list[object]] = []
+    for frame, column, kind in ((townships, "township", 0), (communities, "name", 1)):
+        if not len(frame):
+            continue
+        shapes = frame.geometry.to_numpy()
+        order = np.argsort(-shapely.area(shapes), kind="stable")
+        xy = shapely.get_coordinates(shapely.point_on_surface(shapes[order]))
+        names = frame[column].astype(str).to_numpy()[order]
+        places += [
+            [round(float(y), 6), round(float(x), 6), html.escape(name), kind, len(name)]
+            for (x, y), name in zip(xy, names, strict=True)
+        ]
+    return places
+
+
+#: On-screen width (px) a typical community needs before the communities are named.
+LABEL_ROOM_PX = 90
+
+
+def _community_zoom(communities: gpd.GeoDataFrame) -> int:
+    """The zoom from which communities are named instead of townships.
+
+    The first zoom at which the median community (in the analysis's projected CRS) is
+    :data:`LABEL_ROOM_PX` wide on a web map at its latitude.
+    """
+    shapes = communities.geometry[has_shape(communities)]
+    if not len(shapes) or communities.crs is None or not communities.crs.is_projected:
+        return 15
+    bounds = shapely.bounds(shapes.to_numpy())
+    width_m = float(np.median(bounds[:, 2] - bounds[:, 0]))
+    minx, miny, maxx, maxy = shapes.total_bounds
+    centre = gpd.GeoSeries(
+        [shapely.Point((minx + maxx) / 2, (miny + maxy) / 2)], crs=communities.crs
+    )
+    lat = float(centre.to_crs(4326).iloc[0].y)
+    metres_per_px_z0 = 156_543.03 * np.cos(np.radians(lat))
+    if width_m <= 0:
+        return 18
+    return int(np.clip(np.ceil(np.log2(metres_per_px_z0 * LABEL_ROOM_PX / width_m)), 0, 18))

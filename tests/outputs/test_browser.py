@@ -29,12 +29,17 @@ import pandas as pd
 import pytest
 
 from carecircle import pipeline
-from carecircle.outputs import maps
+from carecircle.outputs import headline, maps
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "maps" / "browser"
 # Chromium's own services (clock, updates, sign-in), not requests of the page.
-BROWSER_SERVICES = ("clients2.google.com", "update.googleapis.com", "accounts.google.com")
+BROWSER_SERVICES = (
+    "clients2.google.com",
+    "update.googleapis.com",
+    "accounts.google.com",
+    "optimizationguide-pa.googleapis.com",
+)
 EVIL = "<img src=x onerror=\"document.title='pwned'\">社区"
 
 PROBE = """
@@ -506,3 +511,125 @@ def test_names_with_control_characters_leave_the_page_working(demo_analysis, pro
     assert '=HYPERLINK("http://x","y")' in texts.replace("&quot;", '"')
     assert "v\x0bt" in texts and "c\x1fd" in texts
     assert proxy.page_requests() == []
+
+
+READ = """
+<script>
+window.addEventListener("load", function () {
+  setTimeout(function () {
+    var found = {title: "", reasons: {}, labels: [], flags: 0, scale: null};
+    var title = document.getElementById("carecircle-title");
+    found.title = title ? title.textContent : "";
+    Object.keys(window).forEach(function (key) {
+      var group = window[key];
+      if (!(group instanceof L.GeoJSON) || !group.getPopup()) { return; }
+      group.eachLayer(function (layer) {
+        var props = layer.feature && layer.feature.properties;
+        if (!props || !props.search || !props.shade) { return; }
+        layer.fire("click", {latlng: layer.getBounds().getCenter()}, true);
+        var box = document.querySelector(".leaflet-popup-content");
+        var why = box && box.querySelector(".carecircle-why");
+        (found.reasons[props.search] = found.reasons[props.search] || []).push(
+          why ? why.textContent : "");
+      });
+    });
+    document.querySelectorAll(".carecircle-label span").forEach(function (span) {
+      found.labels.push(span.textContent);
+    });
+    var credit = document.querySelector(".leaflet-control-attribution");
+    found.flags = credit.querySelectorAll("svg, img").length;
+    found.credit = credit.textContent;
+    var scale = document.querySelector(".leaflet-control-scale").getBoundingClientRect();
+    var boxes = [credit.getBoundingClientRect(),
+                 document.getElementById("carecircle-legend").getBoundingClientRect()];
+    found.scale = {top: scale.top, bottom: scale.bottom, left: scale.left, right: scale.right,
+                   width: scale.width, height: window.innerHeight,
+                   clear: boxes.every(function (b) {
+                     return b.left >= scale.right || b.bottom <= scale.top || b.top >= scale.bottom;
+                   })};
+    var out = document.createElement("pre");
+    out.id = "read";
+    out.textContent = JSON.stringify(found);
+    document.body.appendChild(out);
+  }, 300);
+});
+</script>
+"""
+
+
+def _read(chromium: str, page: Path, proxy: _RefusingProxy, profile: Path, width: int) -> Any:
+    dom = _run(chromium, page, proxy, profile, f"--window-size={width},1000", "--dump-dom")
+    found = re.search(r'<pre id="read">(.*?)</pre>', dom, re.S)
+    assert found is not None, dom[-2000:]
+    text = found.group(1)
+    for escaped, plain in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&amp;", "&")):
+        text = text.replace(escaped, plain)
+    return json.loads(text)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_map_leads_with_the_headline_and_says_why_a_community_is_not_covered(
+    demo_analysis, proxy, tmp_path, lang
+):
+    chromium = _chromium()
+    page = tmp_path / "map.html"
+    maps.build(demo_analysis, lang=lang).save(str(page))
+    page.write_text(page.read_text(encoding="utf-8").replace("</html>", READ + "</html>"))
+    found = _read(chromium, page, proxy, tmp_path / "profile", 1400)
+    assert proxy.page_requests() == []
+
+    # the title block: the place, the policy, each circle's share and counts as the headline
+    head = headline.headline(demo_analysis)
+    title = found["title"]
+    assert head.place in title and head.policy in title and head.run_date in title
+    for figures in head.circles:
+        assert headline.share_text(figures, lang) in title
+        assert headline.counts_text(figures, lang) in title
+        assert f"{figures.share:.0%}" in title
+
+    # a community with no resident within the circle: its nearest facility by name, the
+    # minutes over the limit and the residents outside
+    comm = demo_analysis.communities
+    circle = demo_analysis.circles_measured[0]
+    names = dict(zip(demo_analysis.facilities["id"], demo_analysis.facilities["name"], strict=True))
+    uncovered = comm[comm[f"{circle}_status"] == "uncovered"]
+    assert len(uncovered)  # the demo has one, else this test tests nothing
+    for row in uncovered.itertuples():
+        row = row._asdict()
+        reason = found["reasons"][row["name"]][0]  # the first circle's layer comes first
+        assert names[row[f"{circle}_nearest"]] in reason
+        over = row[f"{circle}_median_min"] - row[f"{circle}_minutes"]
+        assert over > 0 and f"{over:.1f}" in reason
+        outside = row[f"{circle}_residents"] - row[f"{circle}_within"]
+        assert f"{outside:,.0f}" in reason
+    covered = comm.loc[comm[f"{circle}_status"] == "covered", "name"]
+    assert all(found["reasons"][name][0] == "" for name in covered)  # no reason where none
+
+    # the communities named on the map, Leaflet's credit without its flag, the scale clear
+    assert set(found["labels"]) & set(comm["name"])
+    assert found["flags"] == 0 and "Leaflet" in found["credit"]
+    assert found["scale"]["clear"], found["scale"]
+
+
+def test_the_title_folds_and_the_scale_shows_on_a_phone(demo_analysis, proxy, tmp_path):
+    chromium = _chromium()
+    page = tmp_path / "map.html"
+    maps.build(demo_analysis).save(str(page))
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.read_text(encoding="utf-8").replace("</html>", READ + "</html>"))
+    found = _read(chromium, probed, proxy, tmp_path / "profile", 390)
+    head = headline.headline(demo_analysis)
+    assert head.place in found["title"]  # the head stays
+    scale = found["scale"]
+    assert scale["clear"] and scale["width"] > 0 and scale["bottom"] <= scale["height"], scale
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / "demo_map_phone.png"
+    _run(
+        chromium,
+        page,
+        proxy,
+        tmp_path / "profile2",
+        "--window-size=390,844",
+        f"--screenshot={shot}",
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

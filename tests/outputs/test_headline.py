@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 
@@ -50,3 +51,12 @@ def test_a_circle_without_residents_has_no_share_and_says_so(demo_analysis):
     eldercare = next(c for c in head.circles if c.circle == "eldercare")
     assert np.isnan(eldercare.share)
     assert hl.share_text(eldercare) == "无数据" and hl.share_text(eldercare, "en") == "no data"
+
+
+def test_the_counts_in_words_name_every_community_once(demo_analysis):
+    for figures in hl.headline(demo_analysis).circles:
+        expected = [figures.covered, figures.partly, figures.not_covered]
+        expected += [figures.not_analysed] if figures.not_analysed else []
+        for lang in ("zh", "en"):
+            found = [int(n) for n in re.findall(r"\d+", hl.counts_text(figures, lang))]
+            assert found == expected
