@@ -196,7 +196,9 @@ def test_sentences_are_also_in_chinese(profile):
     assert out.loc["F", "standard_note_zh"] == (
         "建筑面积199 m²，低于200 m²的要求（60岁以上老人不超过500人的社区可为200 m²）（test §2）"
     )
-    assert out.loc["T", "standard_note_zh"] == "未填建筑面积（test §3）"
+    assert out.loc["T", "standard_note_zh"].startswith(
+        "未填建筑面积（test §3）；建筑面积（未知）全部计入"
+    )
     assert out.loc["T", "standard_advice_zh"] == "护理型床位12张；有条件的应设置20张"
     assert out.loc["H", "standard_note_zh"] == "本政策未规定该等级设施的标准"
     assert out.loc["H", "standard_note"] == "no standard for this tier"
@@ -295,20 +297,92 @@ def test_declared_community_wins_over_position(profile):
     assert standards.check(comm, fac, profile).facilities.iloc[0]["community_id"] == "C1"
 
 
-@pytest.mark.parametrize(("stations", "over"), [(9, False), (10, False), (11, True)])
-def test_centre_with_stations_limit(profile, stations, over):
+@pytest.mark.parametrize("stations", [10, 11, 15])
+def test_centre_runs_all_stations_of_its_own_street(profile, stations):
+    # 万州府办发〔2020〕28号 §二(三)9 中心带站: "由街道养老服务中心整合运营辖区所有社区养老服务站":
+    # a street centre may run ALL the stations of its own street, however many; the limit of
+    # about 10 is not for them
     comm = _communities(n=1, elderly=(800,), population=(3000,), township=("甲街道",))
     rows = [("Z", "street_center", 450, 450, 1600.0, 25.0, 10.0)]
     rows += [
-        (f"S{i}", "community_station", 100 + 60 * i, 100, 300.0, np.nan, np.nan)
+        (f"S{i}", "community_station", 50 + 50 * i, 100, 300.0, np.nan, np.nan)
         for i in range(stations)
     ]
     fac = _facilities(rows)
     out = standards.check(comm, fac, profile).facilities.set_axis(fac["id"])
     assert out.loc["Z", "stations_assigned"] == stations
-    assert bool(out.loc["Z", "stations_over_limit"]) is over
+    assert bool(out.loc["Z", "stations_over_limit"]) is False
     assert (out.loc[[f"S{i}" for i in range(stations)], "centre_id"] == "Z").all()
     assert out.loc["S0", "centre_method"] == "straight_line"
+    assert "outside its own street" not in out.loc["Z", "standard_note"]
+
+
+@pytest.mark.parametrize(("elsewhere", "over"), [(9, False), (10, False), (11, True)])
+def test_centre_takes_about_10_stations_from_other_streets(profile, elsewhere, over):
+    # 中心带站's other arrangement: "或根据辐射范围，托管运营周边10个左右社区养老服务站": the
+    # limit (provision.stations_per_centre = 10) counts only stations outside the centre's own
+    # street; 12 stations of its own street beside them change nothing
+    comm = _communities(township=("甲街道", "乙街道"))  # C0 at x 0-900, C1 at x 1000-1900
+    rows = [("Z", "street_center", 450, 450, 1600.0, 25.0, 10.0)]
+    rows += [
+        (f"O{i}", "community_station", 50 + 60 * i, 100, 300.0, np.nan, np.nan) for i in range(12)
+    ]
+    rows += [
+        (f"S{i}", "community_station", 1050 + 60 * i, 100, 300.0, np.nan, np.nan)
+        for i in range(elsewhere)
+    ]
+    fac = _facilities(rows)
+    out = standards.check(comm, fac, profile).facilities.set_axis(fac["id"])
+    assert out.loc["Z", "stations_assigned"] == 12 + elsewhere
+    assert bool(out.loc["Z", "stations_over_limit"]) is over
+    counted = standards.stations_from_other_streets(
+        out.assign(id=fac["id"].to_numpy(), tier=fac["tier"].to_numpy())
+    )
+    assert counted["Z"] == elsewhere
+    assert ("outside its own street" in out.loc["Z", "standard_note"]) is over
+    if over:
+        assert "runs 11 stations outside its own street" in out.loc["Z", "standard_note"]
+        assert "托管本街道（乡镇）以外的养老服务站11个" in out.loc["Z", "standard_note_zh"]
+
+
+def test_a_station_goes_to_its_own_streets_centre_even_when_another_is_nearer(profile):
+    # 中心带站 by street: S (in 乙街道) is 50 m from 甲's centre Z1 but runs with its own
+    # street's centre Z2, 850 m away
+    comm = _communities(township=("甲街道", "乙街道"))
+    fac = _facilities(
+        [
+            ("Z1", "street_center", 850, 100, 1600.0, 25.0, 10.0),
+            ("Z2", "street_center", 1850, 100, 1600.0, 25.0, 10.0),
+            ("S", "community_station", 1000 + 0.5, 100, 300.0, np.nan, np.nan),
+            ("T", "community_station", 1000 + 0.5, 300, 300.0, np.nan, np.nan, {"township": ""}),
+        ]
+    )
+    out = standards.check(comm, fac, profile).facilities.set_axis(fac["id"])
+    assert out.loc["S", "township"] == "乙街道"
+    assert out.loc["S", "centre_id"] == "Z2"
+    assert out.loc["S", "centre_minutes"] == pytest.approx(849.5 / 0.9 / 60, abs=0.01)
+    # T's township comes from its community too (a blank township column is no township)
+    assert out.loc["T", "centre_id"] == "Z2"
+
+
+def test_a_centre_note_says_its_floor_area_counts_for_its_host_community(profile):
+    # the floor area of a centre counts in full for the community it stands in
+    comm = _communities(township=("甲街道", "甲街道"))
+    fac = _facilities(
+        [
+            ("Z", "street_center", 450, 450, 1600.0, 25.0, 10.0),
+            ("S", "community_station", 1100, 100, 300.0, np.nan, np.nan),
+        ]
+    )
+    checks = standards.check(comm, fac, profile)
+    out = checks.facilities.set_axis(fac["id"])
+    assert out.loc["Z", "standard_status"] == "meets"
+    assert out.loc["Z", "standard_note"].startswith(
+        "floor area (1600 m²) counts in full for community C0, where the centre stands"
+    )
+    assert out.loc["Z", "standard_note_zh"].startswith("建筑面积（1600 m²）全部计入所在社区C0")
+    assert out.loc["S", "centre_id"] == "Z"
+    assert checks.communities["eldercare_area_m2"].tolist() == [1600.0, 300.0]
 
 
 def test_stations_go_to_the_centre_reached_fastest_on_foot(profile):
