@@ -536,3 +536,75 @@ def test_many_centres_by_straight_line_without_a_dense_matrix(profile):
     np.testing.assert_allclose(
         stations["centre_minutes"].to_numpy()[sample], np.round(d.min(axis=1) / 60.0, 2)
     )
+
+
+def _urban_and_village():
+    """C0 an urban community (城市社区), C1 a village, both in 甲街道."""
+    return _communities(township=("甲街道", "甲街道")).assign(kind=["urban", "rural"])
+
+
+@pytest.mark.parametrize(
+    ("community", "area", "status"),
+    [
+        ("urban", 499.0, "below"),  # 面积原则上控制在500—2000平方米: 499 is below
+        ("urban", 500.0, "meets"),  # 500 itself meets
+        ("rural", 499.0, "no_standard"),  # a village: 运〔2021〕—2 is for 城市社区 only
+    ],
+)
+def test_yuncheng_500_m2_is_for_urban_communities_only(community, area, status):
+    # 运〔2021〕—2 (运城市加快城市社区居家养老服务发展的实施方案) §二(一): "为每个社区配建养老
+    # 服务中心，面积原则上控制在500—2000平方米" — for urban communities (城市社区) only
+    yuncheng = policy.load("yuncheng")
+    x = 100 if community == "urban" else 1100
+    fac = _facilities([("S", "community_station", x, 100, area, 12.0, np.nan)])
+    out = standards.check(_urban_and_village(), fac, yuncheng).facilities.iloc[0]
+    assert out["standard_status"] == status
+    if status == "no_standard":
+        assert "below" not in out["standard_note"]
+        assert "for urban communities only" in out["standard_note"]
+        assert "运〔2021〕—2 §二(一)" in out["standard_note"]
+        assert "仅适用于城市社区" in out["standard_note_zh"]
+        assert np.isnan(out["area_required_m2"])
+    else:
+        assert out["area_required_m2"] == 500
+
+
+def test_yuncheng_station_per_community_leaves_villages_out():
+    # 运〔2021〕—2 §二(一) 为每个社区配建: every URBAN community; a village without one is no gap
+    yuncheng = policy.load("yuncheng")
+    fac = _facilities([("S", "community_station", 100, 100, 600.0, 12.0, np.nan)])
+    towns = standards.check(_urban_and_village(), fac, yuncheng).townships.iloc[0]
+    assert towns["communities"] == 2
+    assert towns["communities_with_station"] == 1
+    assert towns["station_status"] == "meets"
+    assert towns["source"] == "运〔2021〕—2 §二(一) (urban communities only)"
+    # the same layers under a profile for town and country: the village lacks one
+    chongqing = policy.load("dianjiang")
+    towns = standards.check(_urban_and_village(), fac, chongqing).townships.iloc[0]
+    assert towns["station_status"] == "below"
+    # a township of villages only is not held to the urban rule at all
+    villages = _urban_and_village().assign(kind=["rural", "rural"])
+    towns = standards.check(villages, fac, yuncheng).townships.iloc[0]
+    assert towns["station_status"] == "no_standard"
+
+
+def test_applies_to_leaves_rural_facilities_out_of_the_targets(profile, tmp_path):
+    # a profile for urban communities only counts only their facilities against its targets
+    path = tmp_path / "urban.toml"
+    path.write_text(
+        PROFILE.replace('extends = "chongqing"', 'extends = "chongqing"\napplies_to = ["urban"]'),
+        encoding="utf-8",
+    )
+    urban_only = policy.load(path)
+    fac = _facilities(
+        [
+            ("A", "community_station", 100, 100, 300.0, 10.0, 5.0),
+            ("B", "community_station", 1100, 100, 300.0, 10.0, 0.0),  # in the village
+        ]
+    )
+    both = standards.check(_urban_and_village(), fac, profile).district.set_index("rule")
+    assert both.loc["nursing_bed_share", "value"] == pytest.approx(0.25)
+    urban = standards.check(_urban_and_village(), fac, urban_only).district.set_index("rule")
+    assert urban.loc["nursing_bed_share", "value"] == pytest.approx(0.5)
+    comm = standards.check(_urban_and_village(), fac, urban_only).communities
+    assert comm["area_per_resident_status"].tolist() == ["meets", "no_standard"]
