@@ -114,7 +114,7 @@ def test_candidate_columns_mapping_names_the_cost(tmp_path):
     [(999.9, True), (1000.0, True), (1000.1, False), (float("nan"), None)],
 )
 def test_simplified_approval_includes_1000_m2_and_is_yuzhongs_rule(area, expected):
-    # 渝中府办〔2020〕44号 §二(一)2: "凡利用建筑面积1000平方米以下的独栋建筑 ... 可不再要求出具 ...":
+    # 渝中府办〔2020〕44号 §二(一)2: "凡利用建筑面积1000平方米以下的独栋建筑 ... 可不再要求 ...":
     # 以下 includes the figure, so 1000 m² qualifies and 1000.1 m² does not
     yuzhong = policy.load("yuzhong")
     assert yuzhong.provision["simplified_approval_max_area_m2"].value == 1000
