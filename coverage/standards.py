@@ -665,23 +665,34 @@ def _with_centre_notes(
     frame = out.assign(id=placed["id"].astype(str), tier=placed["tier"])
     elsewhere = stations_from_other_streets(frame)
     rule = policy.provision.get("stations_per_centre")
-    for label in out.index[is_centre]:
-        host = str(out.at[label, "community_id"]) or "?"
-        area = float(placed.at[label, "area_m2"])
+    areas = placed["area_m2"].to_numpy(dtype=float)
+    hosts = out["community_id"].fillna("").astype(str).to_numpy()
+    over_limit = out["stations_over_limit"].fillna(False).to_numpy(dtype=bool)
+    counts = elsewhere.fillna(0).to_numpy(dtype=int)
+    for position in np.flatnonzero(is_centre).tolist():
+        label = out.index[position]
+        area, host = areas[position], hosts[position]
         shown = f"{area:g} m²" if np.isfinite(area) else "unknown"
         shown_zh = f"{area:g} m²" if np.isfinite(area) else "未知"
-        en = [
-            f"floor area ({shown}) counts in full for community {host}, where the centre stands "
-            "(eldercare_area_m2, area per resident); none of it for the communities whose "
-            "stations it runs or whose residents it serves"
-        ]
-        zh = [
-            f"建筑面积（{shown_zh}）全部计入所在社区{host}（养老服务设施面积、人均面积），"
-            "不计入其带站或服务的其他社区"
-        ]
-        over = out.at[label, "stations_over_limit"]
-        if rule is not None and not pd.isna(over) and bool(over):
-            k = int(elsewhere[label])
+        en = (
+            [
+                f"floor area ({shown}) counts in full for community {host}, where the centre "
+                "stands (eldercare_area_m2, area per resident); none of it for the communities "
+                "whose stations it runs or whose residents it serves"
+            ]
+            if host
+            else [f"floor area ({shown}) counts for no community: the centre lies in none"]
+        )
+        zh = (
+            [
+                f"建筑面积（{shown_zh}）全部计入所在社区{host}（养老服务设施面积、人均面积），"
+                "不计入其带站或服务的其他社区"
+            ]
+            if host
+            else [f"建筑面积（{shown_zh}）不计入任何社区：该中心不在任何社区范围内"]
+        )
+        if rule is not None and over_limit[position]:
+            k = int(counts[position])
             en.append(
                 f"runs {k} stations outside its own street, over the about {float(rule.value):g} "
                 f"a centre may take around it ({rule.source}); all stations of its own street "
