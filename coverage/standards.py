@@ -218,9 +218,16 @@ def _in_scope(facilities: pd.DataFrame, communities: pd.DataFrame, policy: Polic
 
     A facility outside every community, or in one without a kind, counts as urban.
     """
-    kind_of = dict(zip(communities["id"].astype(str), communities["kind"], strict=True))
+    kind_of = dict(zip(communities["id"].astype(str), _community_kinds(communities), strict=True))
     kinds = facilities["community_id"].astype(str).map(kind_of).fillna("urban")
     return policy.applies(kinds.to_numpy())
+
+
+def _community_kinds(communities: pd.DataFrame) -> np.ndarray:
+    """The communities' ``kind``; all ``"urban"`` for a table without the column."""
+    if "kind" not in communities:
+        return np.full(len(communities), "urban", dtype=object)
+    return communities["kind"].to_numpy(dtype=object)
 
 
 def _facility_row(
@@ -383,7 +390,7 @@ def check_communities(
         below = np.isfinite(per_resident) & ~meets & ~some_unknown
         area_status = np.where(meets, MEETS, np.where(below, BELOW, UNKNOWN)).astype(object)
         # a community of a kind the profile's applies_to leaves out is not held to the rule
-        area_status[~policy.applies(communities["kind"].to_numpy())] = NO_STANDARD
+        area_status[~policy.applies(_community_kinds(communities))] = NO_STANDARD
     return pd.DataFrame(
         {
             "stations": stations,
@@ -410,7 +417,7 @@ def check_townships(
     none of them is ``no_standard``, and ``source`` says so; the counts are of every community.
     """
     served = (community_checks["station_status"] != "missing").to_numpy()
-    in_scope = policy.applies(communities["kind"].to_numpy())
+    in_scope = policy.applies(_community_kinds(communities))
     frame = pd.DataFrame(
         {
             "township": communities["township"],
