@@ -35,6 +35,7 @@ _TOP: dict[str, type] = {
     "name": str,
     "title": str,
     "extends": str,
+    "applies_to": list,
     "analysis": dict,
     "status": dict,
     "circles": dict,
@@ -118,7 +119,20 @@ PROVISION_RULES: dict[str, type] = {
     "area_per_100_households_m2": float,
     "stations_per_centre": float,
     "old_compound_floor_area_m2": float,
+    "simplified_approval_max_area_m2": float,
 }
+UNCHECKED_RULES: tuple[str, ...] = (
+    "new_community_min_area_m2",
+    "land_per_resident_m2",
+    "area_per_100_households_m2",
+    "old_compound_floor_area_m2",
+)
+"""Provision rules a profile may hold that no check reads yet.
+
+They are read and kept (with their source) but checking them needs a layer of residential
+compounds (小区: households, residents, new or old, floor area) that carecircle does not read yet
+(issue 23). Nothing presents them as checked.
+"""
 _RULE: dict[str, type] = {"value": object, "max_value": float, "source": str, "note": str}
 # [targets.<rule>]: district-wide shares to reach by a year.
 TARGET_RULES = (
@@ -158,6 +172,8 @@ _YEARLY: dict[str, type] = {"yuan": float, "source": str, "note": str, "note_zh"
 _BY_GRADE: dict[str, type] = {
     "min_yuan": float,
     "max_yuan": float,
+    "grades": list,
+    "grade_yuan": list,
     "source": str,
     "note": str,
     "note_zh": str,
@@ -388,6 +404,10 @@ class Policy:
         The checked ``[money]`` tables as plain dictionaries (see :mod:`carecircle.costing`).
     walking : Walking
         Slopes and steps (``[walking]``).
+    applies_to : tuple of str
+        The community kinds (:data:`KINDS`) the profile's standards, provision rules, targets
+        and money rules apply to (``applies_to``; both kinds when not given). 运〔2021〕—2, for
+        instance, is about urban communities (城市社区) only: ``applies_to = ["urban"]``.
 
     """
 
@@ -406,6 +426,48 @@ class Policy:
     targets: Mapping[str, Rule] = field(default_factory=dict)
     money: Mapping[str, Any] = field(default_factory=dict)
     walking: Walking = field(default_factory=Walking)
+    applies_to: tuple[str, ...] = KINDS
+
+    def applies(self, kind: Any) -> np.ndarray:
+        """Whether the profile's rules apply to a community of each ``kind``.
+
+        Parameters
+        ----------
+        kind : str or array-like of str
+            Community kinds (``"urban"`` or ``"rural"``); a blank or unknown kind counts as
+            urban, as in :meth:`Circle.minutes_for`.
+
+        Returns
+        -------
+        numpy.ndarray
+            Booleans, shaped like ``kind``.
+
+        Examples
+        --------
+        >>> load("yuncheng").applies(["urban", "rural"]).tolist()
+        [True, False]
+        >>> load("chongqing").applies(["urban", "rural"]).tolist()
+        [True, True]
+
+        """
+        kinds = np.asarray(kind, dtype=object)
+        taken = np.where(kinds == "rural", "rural", "urban")
+        return np.isin(taken, list(self.applies_to))
+
+    @property
+    def scope_en(self) -> str:
+        """``""``, or the words saying which community kinds the rules are for (English)."""
+        if set(self.applies_to) >= set(KINDS):
+            return ""
+        return " and ".join(self.applies_to) + " communities only"
+
+    @property
+    def scope_zh(self) -> str:
+        """``""``, or the words saying which community kinds the rules are for (Chinese)."""
+        if set(self.applies_to) >= set(KINDS):
+            return ""
+        words = {"urban": "城市社区", "rural": "农村（村）"}
+        return "仅适用于" + "、".join(words[k] for k in self.applies_to)
 
     def circle(self, name: str) -> Circle:
         """Return the circle called ``name``."""
@@ -732,7 +794,20 @@ def _build(raw: Mapping[str, Any], where: str) -> Policy:
         targets=targets,
         money=raw.get("money", {}),
         walking=_walking(raw.get("walking", {}), where),
+        applies_to=_applies_to(raw.get("applies_to", list(KINDS)), where),
     )
+
+
+def _applies_to(value: list[Any], where: str) -> tuple[str, ...]:
+    """The checked ``applies_to``: some of :data:`KINDS`, at least one, each once."""
+    bad = [k for k in value if k not in KINDS]
+    if bad or not value or len(set(value)) != len(value):
+        msg = (
+            f"{where}: key 'applies_to' must list community kinds, each once, found {value!r}; "
+            f"expected some of: {', '.join(KINDS)}"
+        )
+        raise PolicyError(msg)
+    return tuple(k for k in KINDS if k in value)
 
 
 def _walking(spec: Mapping[str, Any], where: str) -> Walking:
@@ -838,3 +913,39 @@ def _check_money(money: Mapping[str, Any], where: str) -> None:
             if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
                 msg = f"{where}: key '{key}.{name}' must be 0 or more, found {value!r}"
                 raise PolicyError(msg)
+    if "operating_by_grade" in money:
+        _check_grades(money["operating_by_grade"], where)
+
+
+def _check_grades(spec: Mapping[str, Any], where: str) -> None:
+    """``grades`` names each grade once; ``grade_yuan`` pays each of them, within the range."""
+    key = "money.operating_by_grade"
+    grades = spec.get("grades")
+    if grades is not None and (
+        not grades
+        or not all(isinstance(g, str) and g.strip() for g in grades)
+        or len(set(grades)) != len(grades)
+    ):
+        msg = (
+            f"{where}: key '{key}.grades' must list the grade names, lowest first, each once, "
+            f"found {grades!r}"
+        )
+        raise PolicyError(msg)
+    amounts = spec.get("grade_yuan")
+    if amounts is None:
+        return
+    if grades is None or len(amounts) != len(grades):
+        msg = (
+            f"{where}: key '{key}.grade_yuan' must give one amount for each of '{key}.grades' "
+            f"({len(grades or [])}), found {amounts!r}"
+        )
+        raise PolicyError(msg)
+    low, high = spec.get("min_yuan", 0.0), spec.get("max_yuan", math.inf)
+    for grade, yuan in zip(grades, amounts, strict=True):
+        ok = isinstance(yuan, int | float) and not isinstance(yuan, bool) and math.isfinite(yuan)
+        if not ok or not low <= yuan <= high:
+            msg = (
+                f"{where}: key '{key}.grade_yuan' gives grade {grade!r} {yuan!r}; expected an "
+                f"amount from {low:g} to {high:g} yuan (min_yuan to max_yuan)"
+            )
+            raise PolicyError(msg)

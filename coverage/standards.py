@@ -140,6 +140,7 @@ def check(
     fac = check_facilities(placed, communities, policy)
     links = centre_stations(placed, policy, net=net, speed_m_s=speed_m_s)
     fac = pd.concat([placed[["community_id", "township"]], fac, links], axis=1)
+    fac = _with_centre_notes(fac, placed, policy)
     comm = check_communities(communities, placed, policy)
     towns = check_townships(communities, placed, comm, policy)
     district = check_district(communities, placed, policy)
@@ -196,28 +197,58 @@ def check_facilities(
     -------
     pandas.DataFrame
         Indexed like ``facilities``: :data:`STANDARD_COLUMNS` (sentences in English), then
-        :data:`STANDARD_TEXT_ZH_COLUMNS` (the advice and note in Chinese).
+        :data:`STANDARD_TEXT_ZH_COLUMNS` (the advice and note in Chinese). A facility in a
+        community of a kind the profile's ``applies_to`` leaves out (a village under 运城's
+        urban-only 运〔2021〕—2) is ``no_standard``, with a note saying why.
 
     """
-    elderly_of = dict(
-        zip(communities["id"].astype(str), communities["elderly"].astype(float), strict=True)
-    )
+    ids = communities["id"].astype(str)
+    elderly_of = dict(zip(ids, communities["elderly"].astype(float), strict=True))
+    in_scope = _in_scope(facilities, communities, policy)
     rows = []
-    for row in facilities.itertuples(index=False):
-        rows.append(_facility_row(row, policy, elderly_of.get(str(row.community_id), np.nan)))
+    for row, applies in zip(facilities.itertuples(index=False), in_scope, strict=True):
+        elderly = elderly_of.get(str(row.community_id), np.nan)
+        rows.append(_facility_row(row, policy, elderly, applies=bool(applies)))
     columns = [*STANDARD_COLUMNS, *STANDARD_TEXT_ZH_COLUMNS]
     return pd.DataFrame(rows, columns=columns, index=facilities.index)
 
 
-def _facility_row(row: Any, policy: Policy, elderly: float) -> tuple[object, ...]:
+def _in_scope(facilities: pd.DataFrame, communities: pd.DataFrame, policy: Policy) -> np.ndarray:
+    """Whether the profile's rules apply where each facility stands (its community's kind).
+
+    A facility outside every community, or in one without a kind, counts as urban.
+    """
+    kind_of = dict(zip(communities["id"].astype(str), _community_kinds(communities), strict=True))
+    kinds = facilities["community_id"].astype(str).map(kind_of).fillna("urban")
+    return policy.applies(kinds.to_numpy())
+
+
+def _community_kinds(communities: pd.DataFrame) -> np.ndarray:
+    """The communities' ``kind``; all ``"urban"`` for a table without the column."""
+    if "kind" not in communities:
+        return np.full(len(communities), "urban", dtype=object)
+    return communities["kind"].to_numpy(dtype=object)
+
+
+def _facility_row(
+    row: Any, policy: Policy, elderly: float, *, applies: bool = True
+) -> tuple[object, ...]:
     """The values of :data:`STANDARD_COLUMNS`, then of :data:`STANDARD_TEXT_ZH_COLUMNS`.
 
     Each sentence is written twice, in English and in Chinese (as ``(en, zh)`` pairs).
+    ``applies`` is False for a facility in a community the profile's ``applies_to`` leaves out.
     """
     tier = str(row.tier)
     std = policy.standards.get(tier)
     if std is None:
         note = ("no standard for this tier", "本政策未规定该等级设施的标准")
+        return (NO_STANDARD, np.nan, np.nan, np.nan, np.nan, "", note[0], "", "", note[1])
+    if not applies:
+        note = (
+            f"no standard: the profile's standards are for {policy.scope_en} and this facility "
+            f"is in a rural community (village) ({std.source})",
+            f"本政策的设施标准{policy.scope_zh}，该设施位于农村（村），不适用（{std.source}）",
+        )
         return (NO_STANDARD, np.nan, np.nan, np.nan, np.nan, "", note[0], "", "", note[1])
     area = float(row.area_m2)
     beds = float(row.beds)
@@ -324,6 +355,10 @@ def check_communities(
     A community has a station when an elderly-care facility lies in it (or is declared in it
     with ``community_id``); ``shared_station`` in the communities names a facility elsewhere
     that serves it (a community with few older people may share, 垫江府办〔2020〕8号 §二(一)).
+
+    ``eldercare_area_m2`` counts each facility's whole floor area for the community it stands
+    in (or is declared in): a centre's area all goes to its host community, none to the
+    communities whose stations it runs or whose residents it serves.
     """
     ids = communities["id"].astype(str).to_numpy()
     care = facilities[facilities["tier"].isin(ELDERCARE_TIERS)]
@@ -354,6 +389,8 @@ def check_communities(
         # below only when every floor area is known: an unknown one might make up the rest
         below = np.isfinite(per_resident) & ~meets & ~some_unknown
         area_status = np.where(meets, MEETS, np.where(below, BELOW, UNKNOWN)).astype(object)
+        # a community of a kind the profile's applies_to leaves out is not held to the rule
+        area_status[~policy.applies(_community_kinds(communities))] = NO_STANDARD
     return pd.DataFrame(
         {
             "stations": stations,
@@ -373,17 +410,30 @@ def check_townships(
     community_checks: pd.DataFrame,
     policy: Policy,
 ) -> pd.DataFrame:
-    """One centre per township and a station or point for every community and village."""
+    """One centre per township and a station or point for every community and village.
+
+    Under a profile whose ``applies_to`` leaves a kind of community out (运城: urban only),
+    ``station_status`` asks a station only of the communities it applies to, a township with
+    none of them is ``no_standard``, and ``source`` says so; the counts are of every community.
+    """
+    served = (community_checks["station_status"] != "missing").to_numpy()
+    in_scope = policy.applies(_community_kinds(communities))
     frame = pd.DataFrame(
         {
             "township": communities["township"],
-            "served": community_checks["station_status"] != "missing",
-        }
+            "served": served,
+            "in_scope": in_scope,
+            "unserved_in_scope": in_scope & ~served,
+        },
+        index=communities.index,
     )
     groups = by_township(frame)
     table = pd.DataFrame(
         {"communities": groups.size(), "communities_with_station": groups["served"].sum()}
     )
+    # the rules hold only for the kinds of community the profile applies to
+    scoped = groups["in_scope"].sum().to_numpy() > 0
+    all_served = groups["unserved_in_scope"].sum().to_numpy() == 0
     centres = by_township(facilities.loc[facilities["tier"].isin(CENTRE_TIERS)]).size()
     table["centres"] = centres.reindex(table.index).fillna(0).astype(int)
     table["station_coverage"] = (table["communities_with_station"] / table["communities"]).round(3)
@@ -392,16 +442,19 @@ def check_townships(
         "station_per_community"
     )
     table["centre_status"] = (
-        np.where(table["centres"] >= 1, MEETS, "missing") if centre_rule else NO_STANDARD
+        np.where(scoped, np.where(table["centres"] >= 1, MEETS, "missing"), NO_STANDARD)
+        if centre_rule
+        else NO_STANDARD
     )
     table["station_status"] = (
-        np.where(table["communities_with_station"] == table["communities"], MEETS, BELOW)
+        np.where(scoped, np.where(all_served, MEETS, BELOW), NO_STANDARD)
         if station_rule
         else NO_STANDARD
     )
-    table["source"] = "; ".join(
-        sorted({r.source for r in (centre_rule, station_rule) if r is not None})
-    )
+    source = "; ".join(sorted({r.source for r in (centre_rule, station_rule) if r is not None}))
+    if source and policy.scope_en:
+        source += f" ({policy.scope_en})"
+    table["source"] = source
     return table.reset_index()
 
 
@@ -417,6 +470,9 @@ def check_district(
     care = facilities[facilities["tier"].isin(ELDERCARE_TIERS)]
     kind_of = dict(zip(communities["id"].astype(str), communities["kind"], strict=True))
     kinds = care["community_id"].map(kind_of).fillna("urban")
+    # only the facilities of the kinds of community the profile's targets apply to
+    care = care[policy.applies(kinds.to_numpy())]
+    kinds = kinds[care.index]
     social = _flag(care, "social_operated", facilities)
     capable = _flag(care, "medical_capable", facilities)
     beds = care["beds"].astype(float)
@@ -463,18 +519,24 @@ def centre_stations(
     speed_m_s: float | None = None,
     circle: str = "eldercare",
 ) -> pd.DataFrame:
-    """中心带站: assign each station to the centre it reaches fastest on foot.
+    """中心带站: assign each station to a centre, its own street's when there is one.
 
-    Flags centres with more stations than ``provision.stations_per_centre`` and stations
-    farther from their centre than the circle's (urban) minutes. Without a network the
-    straight-line distance is walked at the same speed, and ``centre_method`` says so.
+    万州府办发〔2020〕28号 §二(三)9 gives two arrangements: a street centre runs all the stations
+    of its own street (整合运营辖区所有社区养老服务站), however many; or, by its service radius,
+    about 10 stations around it (托管运营周边10个左右). So a station with a centre in its own
+    street or township (the facilities' ``township``, see :func:`locate`) goes to the one of
+    them it reaches fastest on foot; any other station to the centre it reaches fastest
+    anywhere. Only the stations a centre takes from outside its own street count against
+    ``provision.stations_per_centre``. Stations farther from their centre than the circle's
+    (urban) minutes are flagged. Without a network the straight-line distance is walked at the
+    same speed, and ``centre_method`` says so.
 
     Returns
     -------
     pandas.DataFrame
         Indexed like ``facilities``: ``centre_id``, ``centre_minutes``, ``centre_method``,
-        ``within_centre_circle`` (stations), ``stations_assigned``, ``stations_over_limit``
-        (centres).
+        ``within_centre_circle`` (stations), ``stations_assigned`` (all its stations),
+        ``stations_over_limit`` (more stations from other streets than the limit; centres).
 
     """
     speed = walking_speed(speed_m_s, policy.speed_m_s)
@@ -498,15 +560,21 @@ def centre_stations(
     if net is not None:
         # as in the analysis: a centre or station snapped to a fragment would reach nothing
         net = main_parts(net, min_share=policy.min_component_share)
-        projected_c = centres.geometry.to_crs(net.crs)
-        projected_s = stations.geometry.to_crs(net.crs)
-        sources = travel.snap(net, projected_c.x.to_numpy(), projected_c.y.to_numpy())
-        targets = travel.snap(net, projected_s.x.to_numpy(), projected_s.y.to_numpy())
-        seconds, nearest = travel.nearest_times(net, sources, targets, speed_m_s=speed)
-        method = "walk"
-    else:
-        seconds, nearest = _straight_line_s(centres, stations, speed_m_s=speed)
-        method = "straight_line"
+    seconds, nearest = _nearest_centre(centres, stations, net=net, speed_m_s=speed)
+    # the first arrangement: a station with a centre in its own street goes to it
+    centre_town = _township_of(centres)
+    station_town = _township_of(stations)
+    own_street = np.zeros(len(stations), dtype=bool)
+    for town in np.intersect1d(centre_town[centre_town != ""], station_town):
+        c_in, s_in = np.flatnonzero(centre_town == town), np.flatnonzero(station_town == town)
+        sec, near = _nearest_centre(
+            centres.iloc[c_in], stations.iloc[s_in], net=net, speed_m_s=speed
+        )
+        reached = near >= 0
+        seconds[s_in[reached]] = sec[reached]
+        nearest[s_in[reached]] = c_in[near[reached]]
+        own_street[s_in[reached]] = True
+    method = "straight_line" if net is None else "walk"
     minutes = seconds / 60.0
     limit = (
         float(policy.circle(circle).minutes_for("urban"))
@@ -519,12 +587,134 @@ def centre_stations(
     out.loc[stations.index, "centre_minutes"] = np.round(minutes, 2)
     out.loc[stations.index, "centre_method"] = method
     out.loc[stations.index, "within_centre_circle"] = np.isfinite(minutes) & (minutes <= limit)
-    counts = pd.Series(assigned[assigned != ""]).value_counts()
-    per_centre = counts.reindex(centre_ids).fillna(0).astype(int).to_numpy()
+    n_centres = len(centres)
+    placed = nearest >= 0
+    per_centre = np.bincount(nearest[placed], minlength=n_centres)
+    from_elsewhere = np.bincount(nearest[placed & ~own_street], minlength=n_centres)
     out.loc[centres.index, "stations_assigned"] = per_centre
     rule = policy.provision.get("stations_per_centre")
     if rule is not None:
-        out.loc[centres.index, "stations_over_limit"] = per_centre > float(rule.value)
+        out.loc[centres.index, "stations_over_limit"] = from_elsewhere > float(rule.value)
+    return out
+
+
+def stations_from_other_streets(facilities: pd.DataFrame) -> pd.Series:
+    """For each centre, the stations it runs from outside its own street (中心带站's second way).
+
+    Parameters
+    ----------
+    facilities : pandas.DataFrame
+        As :attr:`Checks.facilities`: ``id``, ``tier``, ``township``, ``centre_id``.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed like ``facilities``: a count for each centre, ``<NA>`` for other facilities.
+
+    """
+    ids = facilities["id"].astype(str)
+    town_of = dict(zip(ids, _township_of(facilities), strict=True))
+    is_station = facilities["tier"].isin(STATION_TIERS)
+    runs = facilities["centre_id"].astype(str).where(is_station, "")
+    elsewhere = (
+        is_station
+        & (runs != "")
+        & (runs.map(town_of).fillna("").to_numpy() != _township_of(facilities))
+    )
+    counts = runs[elsewhere].value_counts()
+    out = pd.Series(pd.NA, index=facilities.index, dtype="Int64")
+    is_centre = facilities["tier"].isin(CENTRE_TIERS)
+    out[is_centre] = ids[is_centre].map(counts).fillna(0).astype(int).to_numpy()
+    return out
+
+
+def _township_of(facilities: pd.DataFrame) -> np.ndarray:
+    """Each facility's township as text, ``""`` where none is known."""
+    if "township" not in facilities:
+        return np.full(len(facilities), "", dtype=object)
+    return facilities["township"].fillna("").astype(str).str.strip().to_numpy(dtype=object)
+
+
+def _nearest_centre(
+    centres: gpd.GeoDataFrame,
+    stations: gpd.GeoDataFrame,
+    *,
+    net: WalkNetwork | None,
+    speed_m_s: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds from each station to the centre it reaches fastest, and that centre (-1: none).
+
+    On foot over ``net`` (already cut to its main parts), else in a straight line.
+    """
+    if net is None:
+        return _straight_line_s(centres, stations, speed_m_s=speed_m_s)
+    projected_c = centres.geometry.to_crs(net.crs)
+    projected_s = stations.geometry.to_crs(net.crs)
+    sources = travel.snap(net, projected_c.x.to_numpy(), projected_c.y.to_numpy())
+    targets = travel.snap(net, projected_s.x.to_numpy(), projected_s.y.to_numpy())
+    seconds, nearest = travel.nearest_times(net, sources, targets, speed_m_s=speed_m_s)
+    return np.asarray(seconds, dtype=float).copy(), np.asarray(nearest, dtype=np.int64).copy()
+
+
+def _with_centre_notes(
+    facilities: pd.DataFrame, placed: pd.DataFrame, policy: Policy
+) -> pd.DataFrame:
+    """Each centre's note says how its floor area counts, and any stations over the limit.
+
+    ``eldercare_area_m2`` (:func:`check_communities`) gives a centre's whole floor area to the
+    community it stands in; the note says so, so that nobody reads it as shared out among the
+    communities the centre serves.
+    """
+    out = facilities.copy()
+    is_centre = placed["tier"].isin(CENTRE_TIERS).to_numpy()
+    if not is_centre.any():
+        return out
+    frame = out.assign(id=placed["id"].astype(str), tier=placed["tier"])
+    elsewhere = stations_from_other_streets(frame)
+    rule = policy.provision.get("stations_per_centre")
+    areas = placed["area_m2"].to_numpy(dtype=float)
+    hosts = out["community_id"].fillna("").astype(str).to_numpy()
+    over_limit = out["stations_over_limit"].fillna(False).to_numpy(dtype=bool)
+    counts = elsewhere.fillna(0).to_numpy(dtype=int)
+    for position in np.flatnonzero(is_centre).tolist():
+        label = out.index[position]
+        area, host = areas[position], hosts[position]
+        shown = f"{area:g} m²" if np.isfinite(area) else "unknown"
+        shown_zh = f"{area:g} m²" if np.isfinite(area) else "未知"
+        en = (
+            [
+                f"floor area ({shown}) counts in full for community {host}, where the centre "
+                "stands (eldercare_area_m2, area per resident); none of it for the communities "
+                "whose stations it runs or whose residents it serves"
+            ]
+            if host
+            else [f"floor area ({shown}) counts for no community: the centre lies in none"]
+        )
+        zh = (
+            [
+                f"建筑面积（{shown_zh}）全部计入所在社区{host}（养老服务设施面积、人均面积），"
+                "不计入其带站或服务的其他社区"
+            ]
+            if host
+            else [f"建筑面积（{shown_zh}）不计入任何社区：该中心不在任何社区范围内"]
+        )
+        if rule is not None and over_limit[position]:
+            k = int(counts[position])
+            en.append(
+                f"runs {k} stations outside its own street, over the about {float(rule.value):g} "
+                f"a centre may take around it ({rule.source}); all stations of its own street "
+                "may be run"
+            )
+            zh.append(
+                f"托管本街道（乡镇）以外的养老服务站{k}个，超过周边{float(rule.value):g}个左右"
+                f"（{rule.source}）；本街道所有养老服务站可由其整合运营"
+            )
+        for column, parts, sep in (
+            ("standard_note", en, "; "),
+            ("standard_note_zh", zh, "；"),
+        ):
+            before = str(out.at[label, column] or "")
+            out.at[label, column] = sep.join([before, *parts] if before else parts)
     return out
 
 

@@ -196,7 +196,9 @@ def test_sentences_are_also_in_chinese(profile):
     assert out.loc["F", "standard_note_zh"] == (
         "建筑面积199 m²，低于200 m²的要求（60岁以上老人不超过500人的社区可为200 m²）（test §2）"
     )
-    assert out.loc["T", "standard_note_zh"] == "未填建筑面积（test §3）"
+    assert out.loc["T", "standard_note_zh"].startswith(
+        "未填建筑面积（test §3）；建筑面积（未知）全部计入"
+    )
     assert out.loc["T", "standard_advice_zh"] == "护理型床位12张；有条件的应设置20张"
     assert out.loc["H", "standard_note_zh"] == "本政策未规定该等级设施的标准"
     assert out.loc["H", "standard_note"] == "no standard for this tier"
@@ -295,20 +297,92 @@ def test_declared_community_wins_over_position(profile):
     assert standards.check(comm, fac, profile).facilities.iloc[0]["community_id"] == "C1"
 
 
-@pytest.mark.parametrize(("stations", "over"), [(9, False), (10, False), (11, True)])
-def test_centre_with_stations_limit(profile, stations, over):
+@pytest.mark.parametrize("stations", [10, 11, 15])
+def test_centre_runs_all_stations_of_its_own_street(profile, stations):
+    # 万州府办发〔2020〕28号 §二(三)9 中心带站: "由街道养老服务中心整合运营辖区所有社区养老服务站":
+    # a street centre may run ALL the stations of its own street, however many; the limit of
+    # about 10 is not for them
     comm = _communities(n=1, elderly=(800,), population=(3000,), township=("甲街道",))
     rows = [("Z", "street_center", 450, 450, 1600.0, 25.0, 10.0)]
     rows += [
-        (f"S{i}", "community_station", 100 + 60 * i, 100, 300.0, np.nan, np.nan)
+        (f"S{i}", "community_station", 50 + 50 * i, 100, 300.0, np.nan, np.nan)
         for i in range(stations)
     ]
     fac = _facilities(rows)
     out = standards.check(comm, fac, profile).facilities.set_axis(fac["id"])
     assert out.loc["Z", "stations_assigned"] == stations
-    assert bool(out.loc["Z", "stations_over_limit"]) is over
+    assert bool(out.loc["Z", "stations_over_limit"]) is False
     assert (out.loc[[f"S{i}" for i in range(stations)], "centre_id"] == "Z").all()
     assert out.loc["S0", "centre_method"] == "straight_line"
+    assert "outside its own street" not in out.loc["Z", "standard_note"]
+
+
+@pytest.mark.parametrize(("elsewhere", "over"), [(9, False), (10, False), (11, True)])
+def test_centre_takes_about_10_stations_from_other_streets(profile, elsewhere, over):
+    # 中心带站's other arrangement: "或根据辐射范围，托管运营周边10个左右社区养老服务站": the
+    # limit (provision.stations_per_centre = 10) counts only stations outside the centre's own
+    # street; 12 stations of its own street beside them change nothing
+    comm = _communities(township=("甲街道", "乙街道"))  # C0 at x 0-900, C1 at x 1000-1900
+    rows = [("Z", "street_center", 450, 450, 1600.0, 25.0, 10.0)]
+    rows += [
+        (f"O{i}", "community_station", 50 + 60 * i, 100, 300.0, np.nan, np.nan) for i in range(12)
+    ]
+    rows += [
+        (f"S{i}", "community_station", 1050 + 60 * i, 100, 300.0, np.nan, np.nan)
+        for i in range(elsewhere)
+    ]
+    fac = _facilities(rows)
+    out = standards.check(comm, fac, profile).facilities.set_axis(fac["id"])
+    assert out.loc["Z", "stations_assigned"] == 12 + elsewhere
+    assert bool(out.loc["Z", "stations_over_limit"]) is over
+    counted = standards.stations_from_other_streets(
+        out.assign(id=fac["id"].to_numpy(), tier=fac["tier"].to_numpy())
+    )
+    assert counted["Z"] == elsewhere
+    assert ("outside its own street" in out.loc["Z", "standard_note"]) is over
+    if over:
+        assert "runs 11 stations outside its own street" in out.loc["Z", "standard_note"]
+        assert "托管本街道（乡镇）以外的养老服务站11个" in out.loc["Z", "standard_note_zh"]
+
+
+def test_a_station_goes_to_its_own_streets_centre_even_when_another_is_nearer(profile):
+    # 中心带站 by street: S (in 乙街道) is 50 m from 甲's centre Z1 but runs with its own
+    # street's centre Z2, 850 m away
+    comm = _communities(township=("甲街道", "乙街道"))
+    fac = _facilities(
+        [
+            ("Z1", "street_center", 850, 100, 1600.0, 25.0, 10.0),
+            ("Z2", "street_center", 1850, 100, 1600.0, 25.0, 10.0),
+            ("S", "community_station", 1000 + 0.5, 100, 300.0, np.nan, np.nan),
+            ("T", "community_station", 1000 + 0.5, 300, 300.0, np.nan, np.nan, {"township": ""}),
+        ]
+    )
+    out = standards.check(comm, fac, profile).facilities.set_axis(fac["id"])
+    assert out.loc["S", "township"] == "乙街道"
+    assert out.loc["S", "centre_id"] == "Z2"
+    assert out.loc["S", "centre_minutes"] == pytest.approx(849.5 / 0.9 / 60, abs=0.01)
+    # T's township comes from its community too (a blank township column is no township)
+    assert out.loc["T", "centre_id"] == "Z2"
+
+
+def test_a_centre_note_says_its_floor_area_counts_for_its_host_community(profile):
+    # the floor area of a centre counts in full for the community it stands in
+    comm = _communities(township=("甲街道", "甲街道"))
+    fac = _facilities(
+        [
+            ("Z", "street_center", 450, 450, 1600.0, 25.0, 10.0),
+            ("S", "community_station", 1100, 100, 300.0, np.nan, np.nan),
+        ]
+    )
+    checks = standards.check(comm, fac, profile)
+    out = checks.facilities.set_axis(fac["id"])
+    assert out.loc["Z", "standard_status"] == "meets"
+    assert out.loc["Z", "standard_note"].startswith(
+        "floor area (1600 m²) counts in full for community C0, where the centre stands"
+    )
+    assert out.loc["Z", "standard_note_zh"].startswith("建筑面积（1600 m²）全部计入所在社区C0")
+    assert out.loc["S", "centre_id"] == "Z"
+    assert checks.communities["eldercare_area_m2"].tolist() == [1600.0, 300.0]
 
 
 def test_stations_go_to_the_centre_reached_fastest_on_foot(profile):
@@ -462,3 +536,75 @@ def test_many_centres_by_straight_line_without_a_dense_matrix(profile):
     np.testing.assert_allclose(
         stations["centre_minutes"].to_numpy()[sample], np.round(d.min(axis=1) / 60.0, 2)
     )
+
+
+def _urban_and_village():
+    """C0 an urban community (城市社区), C1 a village, both in 甲街道."""
+    return _communities(township=("甲街道", "甲街道")).assign(kind=["urban", "rural"])
+
+
+@pytest.mark.parametrize(
+    ("community", "area", "status"),
+    [
+        ("urban", 499.0, "below"),  # 面积原则上控制在500—2000平方米: 499 is below
+        ("urban", 500.0, "meets"),  # 500 itself meets
+        ("rural", 499.0, "no_standard"),  # a village: 运〔2021〕—2 is for 城市社区 only
+    ],
+)
+def test_yuncheng_500_m2_is_for_urban_communities_only(community, area, status):
+    # 运〔2021〕—2 (运城市加快城市社区居家养老服务发展的实施方案) §二(一): "为每个社区配建养老
+    # 服务中心，面积原则上控制在500—2000平方米" — for urban communities (城市社区) only
+    yuncheng = policy.load("yuncheng")
+    x = 100 if community == "urban" else 1100
+    fac = _facilities([("S", "community_station", x, 100, area, 12.0, np.nan)])
+    out = standards.check(_urban_and_village(), fac, yuncheng).facilities.iloc[0]
+    assert out["standard_status"] == status
+    if status == "no_standard":
+        assert "below" not in out["standard_note"]
+        assert "for urban communities only" in out["standard_note"]
+        assert "运〔2021〕—2 §二(一)" in out["standard_note"]
+        assert "仅适用于城市社区" in out["standard_note_zh"]
+        assert np.isnan(out["area_required_m2"])
+    else:
+        assert out["area_required_m2"] == 500
+
+
+def test_yuncheng_station_per_community_leaves_villages_out():
+    # 运〔2021〕—2 §二(一) 为每个社区配建: every URBAN community; a village without one is no gap
+    yuncheng = policy.load("yuncheng")
+    fac = _facilities([("S", "community_station", 100, 100, 600.0, 12.0, np.nan)])
+    towns = standards.check(_urban_and_village(), fac, yuncheng).townships.iloc[0]
+    assert towns["communities"] == 2
+    assert towns["communities_with_station"] == 1
+    assert towns["station_status"] == "meets"
+    assert towns["source"] == "运〔2021〕—2 §二(一) (urban communities only)"
+    # the same layers under a profile for town and country: the village lacks one
+    chongqing = policy.load("dianjiang")
+    towns = standards.check(_urban_and_village(), fac, chongqing).townships.iloc[0]
+    assert towns["station_status"] == "below"
+    # a township of villages only is not held to the urban rule at all
+    villages = _urban_and_village().assign(kind=["rural", "rural"])
+    towns = standards.check(villages, fac, yuncheng).townships.iloc[0]
+    assert towns["station_status"] == "no_standard"
+
+
+def test_applies_to_leaves_rural_facilities_out_of_the_targets(profile, tmp_path):
+    # a profile for urban communities only counts only their facilities against its targets
+    path = tmp_path / "urban.toml"
+    path.write_text(
+        PROFILE.replace('extends = "chongqing"', 'extends = "chongqing"\napplies_to = ["urban"]'),
+        encoding="utf-8",
+    )
+    urban_only = policy.load(path)
+    fac = _facilities(
+        [
+            ("A", "community_station", 100, 100, 300.0, 10.0, 5.0),
+            ("B", "community_station", 1100, 100, 300.0, 10.0, 0.0),  # in the village
+        ]
+    )
+    both = standards.check(_urban_and_village(), fac, profile).district.set_index("rule")
+    assert both.loc["nursing_bed_share", "value"] == pytest.approx(0.25)
+    urban = standards.check(_urban_and_village(), fac, urban_only).district.set_index("rule")
+    assert urban.loc["nursing_bed_share", "value"] == pytest.approx(0.5)
+    comm = standards.check(_urban_and_village(), fac, urban_only).communities
+    assert comm["area_per_resident_status"].tolist() == ["meets", "no_standard"]

@@ -306,7 +306,22 @@ def cost(
             )
         )
     label = policy_labels(policy)
-    amounts = facility_table(rows, money, municipal=used_municipal, label=label)
+    kinds = [kind or "urban" for kind in rows.kinds]  # blank: urban, as everywhere
+    applies = policy.applies(np.array(kinds, dtype=object)).tolist()
+    scope = (policy.scope_en, policy.scope_zh)
+    if policy.scope_en and "kind" not in rows.found:
+        notes.append(
+            Note(
+                f"无城乡类型一栏（kind）：本政策的资金规定{policy.scope_zh}，所有设施均按位于城市社区计；"
+                "位于农村（村）的设施请填 kind=rural",
+                f"no 'kind' column: the profile's money rules are for {policy.scope_en}, and "
+                "every facility is taken to stand in an urban community; give kind = rural for "
+                "a facility in a village",
+            )
+        )
+    amounts = facility_table(
+        rows, money, municipal=used_municipal, label=label, applies=applies, scope=scope
+    )
     horizon = horizon_of(amounts, start=start, end=end)
     table = with_horizon(amounts, horizon)
     per_year = per_year_table(table, horizon, start=start, end=end)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from .._validate import Where, as_text, is_nan_text, resolve_columns
 from ..errors import InputError, MissingColumnError
-from ..terms import NO_TEXTS, TIERS, YES_NO_EXPECTED, YES_TEXTS
+from ..terms import KIND_NAMES, NO_TEXTS, TIERS, YES_NO_EXPECTED, YES_TEXTS
 from .schema import (
     OPTIONAL_ALIASES,
     PROPOSAL_COLUMN,
@@ -50,6 +50,7 @@ class Rows:
     area_m2: np.ndarray
     social: list[bool | None]
     grades: list[str]
+    kinds: list[str]  # the community kind (urban, rural) where the facility stands, "" if blank
     residents: np.ndarray  # (n, 3), NaN where blank or the column is absent
     found: frozenset[str]  # optional fields present in the input
     proposal: bool  # a table of proposed sites (it has PROPOSAL_COLUMN)
@@ -152,6 +153,7 @@ def parse_rows(
             else [None] * n
         ),
         grades=as_text(frame[col["grade"]]) if "grade" in col else [""] * n,
+        kinds=_kinds(frame[col["kind"]], where, ids, col["kind"]) if "kind" in col else [""] * n,
         residents=residents,
         found=frozenset(col),
         proposal=proposal,
@@ -243,6 +245,18 @@ def _status(given: str, year: int | None, *, proposal: bool) -> str:
     if given:
         return given
     return "unknown" if proposal else "existing"
+
+
+def _kinds(values: pd.Series, where: Where, ids: Sequence[str], column: str) -> list[str]:
+    """The community kinds (``urban``, ``rural``) of the facilities, ``""`` where blank."""
+    out: list[str] = []
+    for position, text in enumerate(as_text(values)):
+        kind = KIND_NAMES.get(text.lower(), "") if text else ""
+        if text and not kind:
+            expected = f"a community kind: one of {', '.join(KIND_NAMES)}, or blank"
+            raise _bad(where, position, ids[position], column, values.iloc[position], expected)
+        out.append(kind)
+    return out
 
 
 def _flags(values: pd.Series, where: Where, ids: Sequence[str], column: str) -> list[bool | None]:

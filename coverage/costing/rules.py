@@ -366,24 +366,79 @@ def operating_amount(
                 )
             )
         else:
-            low = float(by_grade["min_yuan"])
-            high = float(by_grade["max_yuan"])
-            grade = rows.grades[i]
-            grade_zh = f"评定等级 {grade}" if grade else "未填评定等级"
-            grade_en = f"grade {grade}" if grade else "no grade given"
-            parts.append(
-                _Amount(
-                    low,
-                    high,
-                    f"{lzh}: 按等级 {fmt(low)}–{fmt(high)} 元/年（{grade_zh}；文件未规定各等级"
-                    f"的金额） ({source})",
-                    f"{len_}: {fmt(low)}–{fmt(high)} yuan a year by grade ({grade_en}; the "
-                    f"document does not say which grade gets how much) ({source})",
-                )
-            )
+            parts.append(_by_grade(rows.grades[i], by_grade, label=label))
     if not parts:
         return _exact(0.0, "本政策无运营补助", "the profile has no operating subsidy")
     return _join(parts)
+
+
+def grade_name(text: str, grades: Sequence[str]) -> str:
+    """The profile's name for a grade as written (``3A`` → ``AAA`` on a scale of A's), else ``""``.
+
+    Examples
+    --------
+    >>> grade_name("3a", ["A", "AA", "AAA"]), grade_name(" AA ", ["A", "AA", "AAA"])
+    ('AAA', 'AA')
+    >>> grade_name("B", ["A", "AA", "AAA"])
+    ''
+
+    """
+    key = "".join(text.split()).upper()
+    if key[:-1].isdigit() and key.endswith("A"):
+        key = "A" * int(key[:-1])
+    by_key = {"".join(g.split()).upper(): g for g in grades}
+    return by_key.get(key, "")
+
+
+def _by_grade(grade: str, by_grade: Mapping[str, Any], *, label: tuple[str, str]) -> _Amount:
+    """The operating subsidy by grade: the amount of the grade where given, else the range.
+
+    运〔2021〕—2 §二(四) pays 50,000–100,000 yuan a year by the centre's grade (3A级综合评估); the
+    profile's ``grades`` (lowest first) and ``grade_yuan`` say what each grade gets.
+    """
+    lzh, len_ = label
+    source = by_grade.get("source", "")
+    low, high = float(by_grade["min_yuan"]), float(by_grade["max_yuan"])
+    grades = list(by_grade.get("grades") or [])
+    amounts = list(by_grade.get("grade_yuan") or [])
+    named = grade_name(grade, grades) if grade and grades else ""
+    if named and amounts:
+        yuan = float(amounts[grades.index(named)])
+        return _exact(
+            yuan,
+            f"{lzh}: 评定等级 {named}，{fmt(yuan)} 元/年（按等级 {fmt(low)}–{fmt(high)} 元；"
+            f"各等级金额见政策配置 grade_yuan） ({source})",
+            f"{len_}: grade {named}, {fmt(yuan)} yuan a year (by grade, {fmt(low)}–{fmt(high)} "
+            f"yuan; each grade's amount from the profile's grade_yuan) ({source})",
+        )
+    if grade and grades and not named:
+        grade_zh = f"评定等级 {grade} 不是 {'、'.join(grades)} 之一"
+        grade_en = f"grade {grade!r} is not one of {', '.join(grades)}"
+    elif grade:
+        grade_zh, grade_en = (
+            f"评定等级 {grade}；政策配置未规定各等级的金额",
+            (f"grade {grade}; the profile does not say which grade gets how much"),
+        )
+    else:
+        grade_zh, grade_en = "未填评定等级", "no grade given"
+    return _Amount(
+        low,
+        high,
+        f"{lzh}: 按等级 {fmt(low)}–{fmt(high)} 元/年（{grade_zh}） ({source})",
+        f"{len_}: {fmt(low)}–{fmt(high)} yuan a year by grade ({grade_en}) ({source})",
+    )
+
+
+def out_of_scope(scope: tuple[str, str], *, label: tuple[str, str]) -> _Amount:
+    """No money for a facility in a rural community under a profile for urban ones only."""
+    lzh, len_ = label
+    scope_en, scope_zh = scope
+    return _exact(
+        0.0,
+        f"{lzh}: 本政策的资金规定{scope_zh}，该设施位于农村（村），不适用",
+        f"{len_}: the profile's money rules are for {scope_en}; this facility is in a rural "
+        "community (village), so none applies",
+    )
 
 
 def bed_subsidy_amount(

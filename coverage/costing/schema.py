@@ -63,6 +63,7 @@ OPTIONAL_ALIASES: dict[str, tuple[str, ...]] = {
     "township": ("街道", "乡镇", "街道(乡镇)", "乡镇(街道)", "所属街道", "所属乡镇"),
     "social_capital": ("社会资本", "社会力量投资", "社会资本投资", "社会力量"),
     "grade": ("评定等级", "评估等级", "运营等级"),
+    "kind": ("城乡", "城乡类型", "社区类型"),
     "residents_self_care": ("自理老人", "自理人数"),
     "residents_semi_disabled": ("半失能老人", "半失能人数"),
     "residents_disabled": ("失能老人", "失能人数"),

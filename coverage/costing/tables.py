@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..terms import TIER_LABELS_EN, TIER_LABELS_ZH
 from .rows import Rows
-from .rules import bed_subsidy_amount, construction_amount, operating_amount
+from .rules import bed_subsidy_amount, construction_amount, operating_amount, out_of_scope
 from .schema import (
     FACILITY_COLUMNS,
     KNOWN_COLUMNS,
@@ -48,15 +48,34 @@ def empty_table(columns: Sequence[str]) -> pd.DataFrame:
 
 
 def facility_table(
-    rows: Rows, money: Mapping[str, Any], *, municipal: bool | None, label: tuple[str, str]
+    rows: Rows,
+    money: Mapping[str, Any],
+    *,
+    municipal: bool | None,
+    label: tuple[str, str],
+    applies: Sequence[bool] | None = None,
+    scope: tuple[str, str] = ("", ""),
 ) -> pd.DataFrame:
-    """One row per facility: its amounts and the rule behind each, in zh and en."""
+    """One row per facility: its amounts and the rule behind each, in zh and en.
+
+    A facility whose ``applies`` is False (in a rural community under a profile for urban ones
+    only, ``scope`` saying so in en and zh) gets nothing, with that sentence.
+    """
     n = len(rows.ids)
+    inside = [True] * n if applies is None else list(applies)
+    outside = out_of_scope(scope, label=label)
     built = [
-        construction_amount(rows, i, money, municipal=municipal, label=label) for i in range(n)
+        construction_amount(rows, i, money, municipal=municipal, label=label)
+        if inside[i]
+        else outside
+        for i in range(n)
     ]
-    run = [operating_amount(rows, i, money, label=label) for i in range(n)]
-    beds = [bed_subsidy_amount(rows, i, money, label=label) for i in range(n)]
+    run = [
+        operating_amount(rows, i, money, label=label) if inside[i] else outside for i in range(n)
+    ]
+    beds = [
+        bed_subsidy_amount(rows, i, money, label=label) if inside[i] else outside for i in range(n)
+    ]
     low = np.array([a.low for a in run], dtype=float)
     high = np.array([a.high for a in run], dtype=float)
     return pd.DataFrame(

@@ -1316,9 +1316,11 @@ def read_candidates(
     -------
     geopandas.GeoDataFrame
         EPSG:4326, columns :data:`CANDIDATE_COLUMNS` (``name`` is the id when absent;
-        ``area_m2`` in m² and ``cost`` in yuan, NaN where blank; ``under_1000m2`` True, False
-        or NA: buildings under 1000 m² converted to care use get simplified approval,
-        渝中府办〔2020〕44号 §二(一)2), then every other input column, then ``geometry``.
+        ``area_m2`` in m² and ``cost`` in yuan, NaN where blank; ``under_1000m2`` NA here:
+        :func:`carecircle.siting.propose` fills it from the profile's
+        ``provision.simplified_approval_max_area_m2``, a 渝中 rule, 渝中府办〔2020〕44号 §二(一)2:
+        buildings of 1000 m² or less converted to care use get simplified approval), then every
+        other input column, then ``geometry``.
 
     """
     path = Path(path)
@@ -1359,10 +1361,8 @@ def read_candidates(
             if field in col
             else np.full(len(frame), np.nan)
         )
-    area = fields["area_m2"]
-    fields["under_1000m2"] = pd.array(
-        [pd.NA if np.isnan(a) else bool(a < 1000) for a in area], dtype="boolean"
-    )
+    # simplified approval is a 渝中 rule: carecircle.siting.propose fills it from the profile
+    fields["under_1000m2"] = pd.array([pd.NA] * len(fields), dtype="boolean")
     others = _other_columns(frame, used | set(col.values()), CANDIDATE_COLUMNS + _CANDIDATE_OUTPUTS)
     out = gpd.GeoDataFrame(pd.concat([fields, others], axis=1), geometry=points, crs=4326)
     return _from_file(out.reset_index(drop=True), path, scheme="candidates")

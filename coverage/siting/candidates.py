@@ -18,10 +18,50 @@ import shapely
 from scipy.sparse import csr_array
 
 from ..network import WalkNetwork
+from ..policy import Policy
 from ..terms import NOT_COVERED as NOT_COVERED
 from ..travel import Snap, along_m, reach, snap, to_ends_m
 
 logger = logging.getLogger(__name__)
+
+
+def simplified_approval(area_m2: pd.Series | np.ndarray, policy: Policy) -> pd.arrays.BooleanArray:
+    """Whether each candidate building qualifies for simplified approval, under the profile.
+
+    渝中府办〔2020〕44号 §二(一)2: a building of "1000平方米以下" converted to care use needs fewer
+    papers; "以下" includes the figure, so 1000 m² itself qualifies. The rule is 渝中's, held in
+    its profile as ``provision.simplified_approval_max_area_m2``: under a profile without it,
+    and for a candidate without a floor area, the answer is unknown (NA).
+
+    Parameters
+    ----------
+    area_m2 : array-like of float
+        Floor areas, m² (NaN where unknown).
+    policy : Policy
+        The profile.
+
+    Returns
+    -------
+    pandas.arrays.BooleanArray
+        True, False or NA for each candidate (the ``under_1000m2`` column).
+
+    Examples
+    --------
+    >>> from carecircle import policy
+    >>> simplified_approval([1000.0, 1000.1], policy.load("yuzhong")).tolist()
+    [True, False]
+    >>> simplified_approval([1000.0], policy.load("chongqing")).tolist()
+    [<NA>]
+
+    """
+    area = np.asarray(area_m2, dtype=float)
+    out = pd.array(np.full(area.shape, pd.NA), dtype="boolean")
+    rule = policy.provision.get("simplified_approval_max_area_m2")
+    if rule is None:
+        return out
+    known = np.isfinite(area)
+    out[known] = area[known] <= float(rule.value)
+    return out
 
 
 def coverage_matrix(

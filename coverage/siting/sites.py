@@ -60,7 +60,10 @@ class Proposal:
         The chosen candidates in order of choice (largest marginal gain first, so a plan can
         be phased year by year): ``order``, ``id``, ``name``, ``tier``, ``newly_covered``
         (older residents it brings into the circle, in that order), ``cumulative_covered``,
-        ``cost_yuan``, ``area_m2``, ``under_1000m2``, ``generated``; in the network's CRS.
+        ``cost_yuan``, ``area_m2``, ``under_1000m2`` (simplified approval under the profile's
+        ``provision.simplified_approval_max_area_m2``, 渝中 only; NA elsewhere, see
+        :func:`carecircle.siting.candidates.simplified_approval`), ``generated``; in the
+        network's CRS.
     candidates : geopandas.GeoDataFrame
         Every candidate, chosen or not, as read or generated, with ``access_m`` (metres to the
         nearest street), ``network_status`` (``ok``; ``off_network`` when farther than the
@@ -264,6 +267,8 @@ def propose(
         check_crs(candidates.crs, what="the candidate sites")
         sites = candidates.to_crs(net.crs).reset_index(drop=True)
         check_near(net, sites, label="candidate sites")
+        # simplified approval is a 渝中 rule, in its profile (渝中府办〔2020〕44号 §二(一)2)
+        sites["under_1000m2"] = candidates_mod.simplified_approval(sites["area_m2"], policy)
     if len(sites) == 0:
         if candidates is not None:
             msg = "no candidate sites: the candidate file has no rows"

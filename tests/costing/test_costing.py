@@ -862,3 +862,87 @@ def test_format_table_shows_ranges_and_totals(yuncheng):
     assert "564,400–664,400" in text
     assert "合计" in text
     assert "horizon 2021–2022" in outputs.format_costing(result, lang="en")
+
+
+# --- 运城: the operating subsidy by grade, and urban communities only --------------------------
+
+
+def test_yuncheng_operating_subsidy_by_the_centres_grade():
+    # 运〔2021〕—2 §二(四): "按照社区养老服务机构等级评定级别 ... 给予5—10万元运营补贴", graded
+    # by the 3A级综合评估; the built-in profile pays A 50,000, AA 75,000, AAA 100,000 (its reading:
+    # the document pairs no grade with an amount)
+    yuncheng = policy.load("yuncheng")
+    grades = ["A", "2A", "aaa", "3A", "B", ""]
+    frame = _facilities(["community_station"] * 6, [600] * 6, grade=grades)
+    table = _by_id(costing.cost(frame, yuncheng, first_year=2021, years=2))
+    by_hand = [50_000.0, 75_000.0, 100_000.0, 100_000.0]
+    assert table["operating_yuan_per_year"].tolist()[:4] == by_hand
+    assert "评定等级 AA，75,000 元/年" in table.loc["f2", "operating_rule"]
+    assert "grade AAA, 100,000 yuan a year" in table.loc["f3", "operating_rule_en"]
+    # an unknown grade, and no grade: the document's range
+    for ident in ("f5", "f6"):
+        assert math.isnan(table.loc[ident, "operating_yuan_per_year"])
+        assert table.loc[ident, "operating_yuan_per_year_min"] == 50_000.0
+        assert table.loc[ident, "operating_yuan_per_year_max"] == 100_000.0
+    assert "grade 'B' is not one of A, AA, AAA" in table.loc["f5", "operating_rule_en"]
+    assert "no grade given" in table.loc["f6", "operating_rule_en"]
+    # two years of existing stations: 2 × (50,000 + 75,000 + 2 × 100,000) + 2 × 2 × 50,000
+    totals = costing.cost(frame, yuncheng, first_year=2021, years=2).per_year
+    assert totals["operating_yuan_min"].tolist() == [425_000.0, 425_000.0]
+    assert totals["operating_yuan_max"].tolist() == [525_000.0, 525_000.0]
+
+
+def test_a_profile_without_grade_amounts_keeps_the_range(yuncheng):
+    frame = _facilities(["street_center"], [1000], grade=["AA"])
+    table = costing.cost(frame, yuncheng, first_year=2021).facilities
+    assert table["operating_yuan_per_year_min"].tolist() == [50_000.0]
+    assert table["operating_yuan_per_year_max"].tolist() == [100_000.0]
+    assert "the profile does not say which grade gets how much" in table["operating_rule_en"][0]
+
+
+@pytest.mark.parametrize(
+    ("grades", "amounts", "message"),
+    [
+        ('["A", "AA"]', "[50000]", "one amount for each"),
+        ('["A", "AA"]', "[50000, 120000]", "from 50000 to 100000 yuan"),
+        ('["A", "A"]', "[50000, 60000]", "each once"),
+    ],
+)
+def test_grade_amounts_are_checked(tmp_path, grades, amounts, message):
+    body = YUNCHENG.format(municipal="").replace(
+        "max_yuan = 100000", f"max_yuan = 100000\ngrades = {grades}\ngrade_yuan = {amounts}"
+    )
+    path = tmp_path / "g.toml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(PolicyError, match=message):
+        policy.load(path)
+
+
+def test_yuncheng_money_is_for_urban_communities_only():
+    # 运〔2021〕—2 is about 城市社区 only: a station in a village gets none of its money
+    yuncheng = policy.load("yuncheng")
+    frame = _facilities(
+        ["community_station"] * 3,
+        [600] * 3,
+        year=[2021] * 3,
+        grade=["AAA"] * 3,
+        residents_disabled=[2] * 3,
+        kind=["urban", "农村", ""],
+    )
+    table = _by_id(costing.cost(frame, yuncheng, first_year=2021))
+    # urban (and blank, taken as urban): 300 × 600; 100,000; 12 × 300 × 2
+    for ident in ("f1", "f3"):
+        assert table.loc[ident, "construction_yuan"] == 180_000.0
+        assert table.loc[ident, "operating_yuan_per_year"] == 100_000.0
+        assert table.loc[ident, "bed_subsidy_yuan_per_year"] == 7_200.0
+    assert table.loc["f2", "construction_yuan"] == 0.0
+    assert table.loc["f2", "operating_yuan_per_year"] == 0.0
+    assert table.loc["f2", "bed_subsidy_yuan_per_year"] == 0.0
+    assert "for urban communities only" in table.loc["f2", "operating_rule_en"]
+    assert "仅适用于城市社区" in table.loc["f2", "construction_rule"]
+    # without a kind column every facility is taken as urban, and a note says so
+    plain = costing.cost(frame.drop(columns="kind"), yuncheng, first_year=2021)
+    assert plain.facilities["construction_yuan"].tolist() == [180_000.0] * 3
+    assert any("no 'kind' column" in note for note in plain.notes)
+    with pytest.raises(InputError, match=r"column 'kind': found 'town'"):
+        costing.cost(frame.assign(kind=["town", "", ""]), yuncheng, first_year=2021)

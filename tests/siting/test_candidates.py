@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from carecircle import network, travel
+from carecircle import network, policy, travel
 from carecircle.inputs import readers as inputs
 from carecircle.siting import candidates
 
@@ -80,7 +80,8 @@ def test_read_candidates_with_chinese_headers_and_gcj02(tmp_path):
     frame.to_csv(path, index=False, encoding="gb18030")
     sites = inputs.read_candidates(path, coords="gcj02")
     assert sites["id"].tolist() == ["C1", "C2"]
-    assert sites["under_1000m2"].tolist() == [True, False]
+    # simplified approval is a 渝中 rule: the reader leaves it to the profile
+    assert sites["under_1000m2"].isna().all()
     assert sites["cost"].iloc[0] == 1.2e6 and np.isnan(sites["cost"].iloc[1])
     shift = sites.to_crs(32648).distance(
         gpd.GeoSeries(gpd.points_from_xy([106.57, 106.58], [29.56, 29.565]), crs=4326).to_crs(32648)
@@ -106,3 +107,19 @@ def test_candidate_columns_mapping_names_the_cost(tmp_path):
     assert sites["cost"].tolist() == [800_000.0]
     with pytest.raises(inputs.InputError, match="unknown field 'beds'"):
         inputs.read_candidates(path, columns={"beds": "预算"})
+
+
+@pytest.mark.parametrize(
+    ("area", "expected"),
+    [(999.9, True), (1000.0, True), (1000.1, False), (float("nan"), None)],
+)
+def test_simplified_approval_includes_1000_m2_and_is_yuzhongs_rule(area, expected):
+    # 渝中府办〔2020〕44号 §二(一)2: "凡利用建筑面积1000平方米以下的独栋建筑 ... 可不再要求 ...":
+    # 以下 includes the figure, so 1000 m² qualifies and 1000.1 m² does not
+    yuzhong = policy.load("yuzhong")
+    assert yuzhong.provision["simplified_approval_max_area_m2"].value == 1000
+    found = candidates.simplified_approval([area], yuzhong)[0]
+    assert (found is pd.NA) if expected is None else (bool(found) is expected)
+    # a 渝中 rule: the other profiles do not have it, so the answer is unknown there
+    for name in ("chongqing", "wanzhou", "dianjiang", "yuncheng"):
+        assert candidates.simplified_approval([area], policy.load(name))[0] is pd.NA

@@ -112,6 +112,24 @@ def test_count_one_picks_the_site_covering_both_gaps(district):
     assert result.solution.status == "optimal"
 
 
+@pytest.mark.parametrize(("area", "simplified"), [(1000.0, True), (1000.1, False)])
+def test_simplified_approval_comes_from_the_yuzhong_rule(district, tmp_path, area, simplified):
+    # 渝中府办〔2020〕44号 §二(一)2 "1000平方米以下" (1000 included) is a 渝中 rule: the chosen
+    # site's under_1000m2 is set only under a profile that holds it
+    prep, cands, profile, _ = district
+    sized = cands.assign(area_m2=[area, 2000.0, 2000.0])  # K1, the one chosen
+    plain = sites.propose(prep, sized, policy=profile, count=1).sites
+    assert plain["id"].tolist() == ["K1"]
+    assert plain["under_1000m2"].isna().all()
+    path = tmp_path / "yz.toml"
+    path.write_text(
+        PROFILE + '[provision.simplified_approval_max_area_m2]\nvalue = 1000\nsource = "渝中"\n',
+        encoding="utf-8",
+    )
+    chosen = sites.propose(prep, sized, policy=policy.load(path), count=1).sites
+    assert chosen["under_1000m2"].tolist() == [simplified]
+
+
 def test_the_chosen_sites_walking_circles_follow_the_street(district):
     prep, cands, profile, _ = district
     result = sites.propose(prep, cands, policy=profile, count=1)
