@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("standards", "plan", "isochrones", "circles", "costing", "terrain", "steps"),
     ("inputs",),
     ("travel", "policy", "_validate", "topology"),
-    ("network", "demand", "coords", "terms", "_cells", "_memory", "_parallel"),
+    ("network", "demand", "coords", "terms", "_cells", "_excel", "_memory", "_parallel"),
     ("settings", "errors", "_version", "data"),
 )
 
