@@ -212,7 +212,7 @@ def _open_xls(path: Path) -> _Book:
         raise InputError(msg) from exc
     try:
         book = xlrd.open_workbook(str(path), formatting_info=True, on_demand=True)
-    except (xlrd.XLRDError, AssertionError, IndexError, KeyError, ValueError, OSError) as exc:
+    except Exception as exc:  # xlrd's parser fails on a damaged file in many ways, all one here
         if "encrypted" in str(exc).lower():
             msg = (
                 f"{path}: the workbook is password-protected (encrypted); save a copy without "
@@ -343,9 +343,7 @@ def _frame(data: _Sheet, path: Path, *, role: str) -> pd.DataFrame:
     widest = max(counts.values())
     head = next(i for i in top if counts[i] * 2 > widest)
     if head != 0:
-        logger.info(
-            "%s: the header is Excel row %d (rows above it read as titles)", where, head + 1
-        )
+        logger.debug("%s: the header is Excel row %d (rows above: titles)", where, head + 1)
     rows = _fill_merged(data, below=head)
     header_cells = rows[head]
     width = max(c + 1 for c, v in enumerate(header_cells) if _has(v))

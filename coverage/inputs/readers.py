@@ -214,7 +214,7 @@ LAYER_SUFFIXES: tuple[str, ...] = (".gpkg", ".geojson", ".json", ".shp")
 SHAPEFILE_ENCODINGS: tuple[str, ...] = ("UTF-8", "GB18030")
 """Encodings tried in turn for a shapefile's attributes when no .cpg file names one."""
 
-_ACCEPTED = ".gpkg .geojson .json .shp; .csv .xlsx .xls (facilities only)"
+_ACCEPTED = ".gpkg .geojson .json .shp .csv .xlsx .xls (facilities only)"
 _LONLAT_EPSG = (4326, 4490)  # WGS 84 and CGCS2000, both longitude/latitude
 
 
