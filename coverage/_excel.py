@@ -56,12 +56,17 @@ _ZEROS = re.compile(r"^0+$")  # a number format that pads whole numbers with zer
 
 @dataclass(frozen=True)
 class _Sheet:
-    """One sheet's cells: rows of values (``None`` for empty), formats and merged blocks."""
+    """One sheet's cells: rows of values (``None`` for empty), merged blocks, number formats."""
 
     name: str
     rows: list[list[Any]]
-    formats: list[list[str]]
     merged: list[tuple[int, int, int, int]]  # 0-based rows and columns, upper bounds excluded
+    number_format: Callable[[int, int], str]  # of the cell at 0-based row and column
+
+    def text(self, row: int, column: int, value: Any) -> str:
+        """The cell's text (its number format looked up only for a number)."""
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return cell_text(value, self.number_format(row, column) if number else "")
 
 
 @dataclass(frozen=True)
@@ -168,7 +173,6 @@ def _open_xlsx(path: Path) -> _Book:
         ws = formulas[name]
         grid = list(ws.iter_rows())
         rows = [[c.value for c in row] for row in grid]
-        formats = [[str(c.number_format or "") for c in row] for row in grid]
         cells = [
             (r, c) for r, row in enumerate(grid) for c, x in enumerate(row) if x.data_type == "f"
         ]
@@ -190,7 +194,7 @@ def _open_xlsx(path: Path) -> _Book:
         merged = [
             (b.min_row - 1, b.max_row, b.min_col - 1, b.max_col) for b in ws.merged_cells.ranges
         ]
-        return _Sheet(name, rows, formats, merged)
+        return _Sheet(name, rows, merged, lambda r, c: str(grid[r][c].number_format or ""))
 
     def filled(name: str) -> bool:
         return any(v is not None for row in formulas[name].iter_rows(values_only=True) for v in row)
@@ -224,18 +228,14 @@ def _open_xls(path: Path) -> _Book:
 
     def load(name: str) -> _Sheet:
         ws = book.sheet_by_name(name)
-        rows, formats = [], []
-        for r in range(ws.nrows):
-            row, fmt = [], []
-            for c in range(ws.ncols):
-                cell = ws.cell(r, c)
-                row.append(_xls_value(cell, book, xlrd))
-                xf = book.xf_list[cell.xf_index] if cell.xf_index is not None else None
-                found = book.format_map.get(xf.format_key) if xf is not None else None
-                fmt.append(found.format_str if found is not None else "")
-            rows.append(row)
-            formats.append(fmt)
-        return _Sheet(name, rows, formats, [tuple(m) for m in ws.merged_cells])
+        rows = [[_xls_value(cell, book, xlrd) for cell in ws.row(r)] for r in range(ws.nrows)]
+
+        def number_format(r: int, c: int) -> str:
+            index = ws.cell_xf_index(r, c)
+            found = book.format_map.get(book.xf_list[index].format_key)
+            return str(found.format_str) if found is not None else ""
+
+        return _Sheet(name, rows, [tuple(m) for m in ws.merged_cells], number_format)
 
     def filled(name: str) -> bool:
         ws = book.sheet_by_name(name)
@@ -347,7 +347,7 @@ def _frame(data: _Sheet, path: Path, *, role: str) -> pd.DataFrame:
     rows = _fill_merged(data, below=head)
     header_cells = rows[head]
     width = max(c + 1 for c, v in enumerate(header_cells) if _has(v))
-    header = [cell_text(v, f) for v, f in zip(header_cells, data.formats[head], strict=False)]
+    header = [data.text(head, c, v) for c, v in enumerate(header_cells)]
     header = (header + [""] * width)[:width]
     cells, numbers = [], []
     for i in range(head + 1, len(rows)):
@@ -362,8 +362,7 @@ def _frame(data: _Sheet, path: Path, *, role: str) -> pd.DataFrame:
                 "value under a header"
             )
             raise InputError(msg)
-        formats = data.formats[i]
-        texts = [cell_text(v, formats[c]) for c, v in enumerate(row[:width])]
+        texts = [data.text(i, c, v) for c, v in enumerate(row[:width])]
         cells.append(texts + [""] * (width - len(texts)))
         numbers.append(i + 1)
     frame = pd.DataFrame(cells, columns=pd.Index(header), dtype=object).astype(str)
@@ -381,8 +380,8 @@ def _fill_merged(data: _Sheet, *, below: int) -> list[list[Any]]:
             continue
         value = rows[r0][c0] if c0 < len(rows[r0]) else None
         for r in range(r0, min(r1, len(rows))):
-            for c in range(c0, min(c1, len(rows[r]))):
-                rows[r][c] = value
+            rows[r] += [None] * (c1 - len(rows[r]))  # .xls rows end at their last cell
+            rows[r][c0:c1] = [value] * (c1 - c0)
     return rows
 
 
