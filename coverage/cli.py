@@ -194,9 +194,7 @@ def _parser() -> argparse.ArgumentParser:
         "--place", help="place name or 'west,south,east,north' to download with osmnx (online)"
     )
     analyze.add_argument("--communities", type=Path, required=True, help="community polygons")
-    analyze.add_argument(
-        "--facilities", type=Path, required=True, help="facility table (CSV, .xlsx, .xls) or points"
-    )
+    analyze.add_argument("--facilities", type=Path, required=True, help="facility table or points")
     analyze.add_argument("--population", type=Path, help="population raster (GeoTIFF)")
     analyze.add_argument(
         "--dem", type=Path, help="elevation model (GeoTIFF, any CRS): slopes count"
@@ -267,9 +265,7 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="check facility standards and provision rules (no network needed)"
     )
     check.add_argument("--communities", type=Path, required=True, help="community polygons")
-    check.add_argument(
-        "--facilities", type=Path, required=True, help="facility table (CSV, .xlsx, .xls) or points"
-    )
+    check.add_argument("--facilities", type=Path, required=True, help="facility table or points")
     _network_option(check, purpose="assign stations to centres on foot, not by line")
     check.add_argument(
         "--dem", type=Path, help="elevation model (GeoTIFF, any CRS) for --network: slopes count"
@@ -303,9 +299,7 @@ def _parser() -> argparse.ArgumentParser:
     cost = commands.add_parser(
         "cost", help="cost facilities (existing or proposed) under the profile's money rules"
     )
-    cost.add_argument(
-        "--facilities", type=Path, required=True, help="facility table (CSV, .xlsx, .xls) or points"
-    )
+    cost.add_argument("--facilities", type=Path, required=True, help="facility table or points")
     cost.add_argument("--policy", default="chongqing", help="built-in profile name or .toml file")
     where = cost.add_mutually_exclusive_group()
     where.add_argument(
