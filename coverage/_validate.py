@@ -1,9 +1,10 @@
 """Reusable checks of user files (encodings, column names, ids, numbers) and of numbers given.
 
 Every failure is an :class:`~carecircle.errors.InputError` with a one-line message. A file
-check names the file, the 1-based data row (and, for CSVs, the file line), the column, the
-value found and what would be accepted. The checks of the arrays given to the siting models are
-in :mod:`carecircle.siting._checks`.
+check names the file, the 1-based data row (and, for CSVs, the file line; for workbooks, the
+Excel row), the column, the value found and what would be accepted. :func:`read_table` reads
+a CSV or a sheet of an Excel workbook (:mod:`carecircle._excel`) into the same text cells. The
+checks of the arrays given to the siting models are in :mod:`carecircle.siting._checks`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ._cells import read_text
+from ._excel import EXCEL_SUFFIXES, read_sheet, sheet_rows
 from .errors import InputError, MissingColumnError
 from .policy import MAX_SPEED_M_S
 from .terms import NO_TEXTS as NO_TEXTS
@@ -55,16 +57,31 @@ class Where:
         The user's file.
     csv : bool
         True for a CSV with one header line, so messages can add the file line number.
+    sheet_rows : tuple of int
+        For a sheet of a workbook, the Excel row of each data row (the header is row 1 unless
+        titles stand above it), so messages name the row Excel shows.
 
     """
 
     path: Path
     csv: bool = False
+    sheet_rows: tuple[int, ...] = ()
 
     def row(self, position: int) -> str:
-        """Describe the data row at 0-based ``position`` as ``"row 3"`` or ``"row 3 (line 4)"``."""
+        """Describe the data row at 0-based ``position``.
+
+        ``"row 3"``; for a CSV ``"row 3 (line 4)"``; for a workbook ``"row 3 (Excel row 4)"``.
+        """
         row = position + 1
+        if 0 <= position < len(self.sheet_rows):
+            return f"row {row} (Excel row {self.sheet_rows[position]})"
         return f"row {row} (line {row + 1})" if self.csv else f"row {row}"
+
+    @classmethod
+    def of(cls, path: Path, frame: pd.DataFrame | None = None) -> Where:
+        """Where the rows of ``frame``, read from ``path`` by :func:`read_table`, come from."""
+        rows = () if frame is None else tuple(sheet_rows(frame))
+        return cls(path, csv=path.suffix.lower() == ".csv", sheet_rows=rows)
 
     def bad_value(self, position: int, column: str, value: Any, expected: str) -> InputError:
         """Build the error for one bad cell, in the package's one-line message style.
@@ -139,6 +156,45 @@ def big5_example(raw: bytes, text: str) -> tuple[str, str] | None:
     if first_big5 is None or first_gb is None:
         return None
     return first_big5.group()[:20], first_gb.group()[:20]
+
+
+TABLE_SUFFIXES: tuple[str, ...] = (".csv", *EXCEL_SUFFIXES)
+"""File suffixes read as tables by :func:`read_table`: a CSV or an Excel workbook."""
+
+
+def is_table(path: Path) -> bool:
+    """Whether ``path`` names a table :func:`read_table` reads (a CSV or a workbook)."""
+    return path.suffix.lower() in TABLE_SUFFIXES
+
+
+def read_table(
+    path: Path, *, sheet: str | None = None, role: str = "table", choose: str = "sheet="
+) -> pd.DataFrame:
+    """Read a CSV (:func:`read_csv`) or one sheet of an Excel workbook, as text cells.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A ``.csv``, or a ``.xlsx``, ``.xlsm`` or ``.xls`` workbook.
+    sheet : str, optional
+        The workbook's sheet to read (see :func:`carecircle._excel.read_sheet` for the choice
+        without it); ignored for a CSV.
+    role : str
+        What the table holds (``facilities``, ``plan``): a sheet so named is read by default.
+    choose : str
+        How a user names the sheet, for the message when a workbook has several.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`read_csv` returns: every cell as the text shown, column names stripped. A
+        sheet's frame holds the Excel row of each data row in ``attrs`` (see :meth:`Where.of`).
+
+    """
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        frame = read_sheet(path, sheet=sheet, role=role, choose=choose)
+        return strip_column_names(frame, path=path)
+    return read_csv(path)
 
 
 def read_csv(path: Path) -> pd.DataFrame:

@@ -54,6 +54,8 @@ _INPUT_FILES = (
 )
 """The commands' options that name an input file, which ``--out`` must not overwrite."""
 
+_SHEET_HELP = "layer name in a multi-layer file, or sheet name in a workbook of several"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
@@ -237,13 +239,13 @@ def _parser() -> argparse.ArgumentParser:
         "--place", help="place name or 'west,south,east,north' to download with osmnx (online)"
     )
     analyze.add_argument("--communities", type=Path, required=True, help="community polygons")
-    analyze.add_argument("--facilities", type=Path, required=True, help="facility CSV or points")
+    analyze.add_argument("--facilities", type=Path, required=True, help="facility table or points")
     analyze.add_argument("--population", type=Path, help="population raster (GeoTIFF)")
     analyze.add_argument(
         "--dem", type=Path, help="elevation model (GeoTIFF, any CRS): slopes count"
     )
     analyze.add_argument("--communities-layer", help="layer name in a multi-layer file")
-    analyze.add_argument("--facilities-layer", help="layer name in a multi-layer file")
+    analyze.add_argument("--facilities-layer", help=_SHEET_HELP)
     _road_options(analyze)
     _common(analyze)
     analyze.set_defaults(func=_analyze)
@@ -260,11 +262,12 @@ def _parser() -> argparse.ArgumentParser:
     site.add_argument("--population", type=Path, help="population raster (GeoTIFF)")
     site.add_argument("--dem", type=Path, help="elevation model (GeoTIFF, any CRS): slopes count")
     site.add_argument(
-        "--candidates", type=Path, help="candidate sites (CSV or points); default: generated"
+        "--candidates", type=Path, help="candidate sites (table or points); default: generated"
     )
     site.add_argument("--candidate-coords", choices=SYSTEMS, default="wgs84")
+    site.add_argument("--candidates-layer", help=_SHEET_HELP)
     site.add_argument("--communities-layer", help="layer name in a multi-layer file")
-    site.add_argument("--facilities-layer", help="layer name in a multi-layer file")
+    site.add_argument("--facilities-layer", help=_SHEET_HELP)
     _road_options(site)
     site.add_argument("--circle", default="eldercare", help="the circle to fill")
     site.add_argument("--tier", default="community_station", help="the tier of the new sites")
@@ -307,13 +310,13 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="check facility standards and provision rules (no network needed)"
     )
     check.add_argument("--communities", type=Path, required=True, help="community polygons")
-    check.add_argument("--facilities", type=Path, required=True, help="facility CSV or points")
+    check.add_argument("--facilities", type=Path, required=True, help="facility table or points")
     _network_option(check, purpose="assign stations to centres on foot, not by line")
     check.add_argument(
         "--dem", type=Path, help="elevation model (GeoTIFF, any CRS) for --network: slopes count"
     )
     check.add_argument("--communities-layer", help="layer name in a multi-layer file")
-    check.add_argument("--facilities-layer", help="layer name in a multi-layer file")
+    check.add_argument("--facilities-layer", help=_SHEET_HELP)
     _road_options(check)
     _common(check, draws_map=False)
     check.set_defaults(func=_check)
@@ -323,13 +326,15 @@ def _parser() -> argparse.ArgumentParser:
         help="audit a facility plan: one centre per township, one station per community",
     )
     audit.add_argument(
-        "--plan", type=Path, help="plan CSV shaped like 垫江 annex 2 (default: the bundled one)"
+        "--plan", type=Path, help="plan table shaped like 垫江 annex 2 (default: the bundled one)"
     )
     audit.add_argument(
         "--divisions",
         type=Path,
         help="community/village code list (default: the bundled 2023 list)",
     )
+    audit.add_argument("--plan-sheet", help="sheet name in a workbook of several sheets")
+    audit.add_argument("--divisions-sheet", help="sheet name in a workbook of several sheets")
     audit.add_argument("--out", type=Path, help="output folder (default: maps/plan-audit-<time>)")
     _overwrite(audit)
     audit.add_argument("--lang", choices=("zh", "en"), default="zh", help="headers and labels")
@@ -339,7 +344,7 @@ def _parser() -> argparse.ArgumentParser:
     cost = commands.add_parser(
         "cost", help="cost facilities (existing or proposed) under the profile's money rules"
     )
-    cost.add_argument("--facilities", type=Path, required=True, help="facility CSV or points")
+    cost.add_argument("--facilities", type=Path, required=True, help="facility table or points")
     cost.add_argument("--policy", default="chongqing", help="built-in profile name or .toml file")
     where = cost.add_mutually_exclusive_group()
     where.add_argument(
@@ -358,6 +363,7 @@ def _parser() -> argparse.ArgumentParser:
     cost.add_argument("--first-year", type=int, help="first year of the horizon")
     cost.add_argument("--years", type=int, default=1, help="number of years to total")
     cost.add_argument("--facility-coords", choices=SYSTEMS, default="wgs84")
+    cost.add_argument("--facilities-layer", help=_SHEET_HELP)
     cost.add_argument(
         "--out", type=Path, help="output folder (default: maps/<facilities>-cost-<time>)"
     )
@@ -560,7 +566,9 @@ def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         with _progress.step("read_network", show=shown):
             net = roads.read_network(args.network, options=road_options)
     candidates = (
-        inputs.read_candidates(args.candidates, coords=args.candidate_coords)
+        inputs.read_candidates(
+            args.candidates, coords=args.candidate_coords, layer=args.candidates_layer
+        )
         if args.candidates
         else None
     )
@@ -616,7 +624,9 @@ def _cost(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         check_year_value(args.first_year, "--first-year")
         check_year_value(args.first_year + args.years - 1, "--first-year + --years - 1")
     profile = policy.load(args.policy)
-    facilities = inputs.read_facilities(args.facilities, coords=args.facility_coords)
+    facilities = inputs.read_facilities(
+        args.facilities, coords=args.facility_coords, layer=args.facilities_layer
+    )
     result = costing.cost(
         facilities,
         profile,
@@ -631,9 +641,9 @@ def _cost(args: argparse.Namespace, out: Path) -> dict[str, Path]:
 
 def _plan_audit(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     with plan._file_or_bundled(args.plan, plan.BUNDLED_PLAN) as path:
-        township_plan = plan.read_plan(path)
+        township_plan = plan.read_plan(path, sheet=args.plan_sheet)
     with plan._file_or_bundled(args.divisions, plan.BUNDLED_DIVISIONS) as path:
-        divisions = plan.read_divisions(path)
+        divisions = plan.read_divisions(path, sheet=args.divisions_sheet)
     result = plan.audit(township_plan, divisions)
     written = outputs.write_plan_audit(result, out, lang=args.lang)
     print(outputs.format_plan_audit(result, lang=args.lang))

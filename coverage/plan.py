@@ -7,9 +7,10 @@ year, its number of communities and villages (社区及行政村), and its stati
 "一乡镇(街道)一中心，一村(社区)一站(点)" (垫江府办〔2020〕8号 §二(一)): every township one centre,
 every community and village one station or point.
 
-:func:`read_plan` reads such a plan from a CSV, :func:`read_divisions` the statistical code list
-of communities and villages, :func:`audit` works out per township and year when the rule is met
-and compares the plan's counts of communities and villages with the code list.
+:func:`read_plan` reads such a plan from a CSV or an Excel sheet, :func:`read_divisions` the
+statistical code list of communities and villages, :func:`audit` works out per township and
+year when the rule is met and compares the plan's counts of communities and villages with the
+code list.
 :func:`carecircle.outputs.write_plan_audit` saves the result as ``plan_audit.csv`` and
 ``plan_audit.xlsx`` and :func:`carecircle.outputs.format_plan_audit` lines it up for a
 terminal; ``carecircle plan-audit`` does all four in its run folder.
@@ -46,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._validate import Where, read_csv, required_text, unique_ids
+from ._validate import Where, read_table, required_text, unique_ids
 from .costing.rows import check_year_value
 from .errors import InputError, MissingColumnError
 from .terms import LANGS as LANGS
@@ -110,11 +111,11 @@ _COUNT_EXPECTED = f"a whole number from 0 to {_MAX_COUNT:,} (a blank cell means 
 # --- reading -------------------------------------------------------------------------------
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _read(path: Path, *, sheet: str | None, role: str) -> pd.DataFrame:
     if not path.is_file():
         msg = f"{path}: file not found"
         raise InputError(msg)
-    return read_csv(path)
+    return read_table(path, sheet=sheet, role=role, choose=f"--{role}-sheet (sheet= in Python)")
 
 
 def _missing_columns(found: Sequence[str], wanted: Sequence[str], *, source: object) -> None:
@@ -244,18 +245,22 @@ def _codes(values: pd.Series, *, where: Where, column: str) -> list[str]:
     return codes
 
 
-def read_plan(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_plan(path: str | os.PathLike[str], *, sheet: str | None = None) -> pd.DataFrame:
     """Read a township facility plan shaped like 垫江府办〔2020〕8号 annex 2.
 
     Parameters
     ----------
     path : str or os.PathLike
-        A CSV (UTF-8 with or without BOM, or GB18030/GBK) with one row per township and the
+        A CSV (UTF-8 with or without BOM, or GB18030/GBK) or an Excel workbook (``.xlsx``,
+        ``.xls``; title rows above the header are skipped) with one row per township and the
         columns ``township_code`` (9-digit statistical code), ``township`` (name),
         ``centers_existing``, ``centers_new_<year>`` for each year, ``communities_and_villages``,
         ``stations_existing`` and ``stations_new_<year>`` for each year. Counts are numbers of
         facilities (centres; stations and village points) or of communities and villages; a
         blank cell is 0. Other columns (e.g. ``seq``) are ignored.
+    sheet : str, optional
+        The workbook's sheet to read: needed when it has several (its empty and hidden sheets
+        do not count) and none is named ``plan``.
 
     Returns
     -------
@@ -282,7 +287,7 @@ def read_plan(path: str | os.PathLike[str]) -> pd.DataFrame:
 
     """
     path = Path(path)
-    raw = _read(path)
+    raw = _read(path, sheet=sheet, role="plan")
     found = [str(c) for c in raw.columns]
     years = plan_years(found, source=path)
     columns = plan_columns(years)
@@ -290,7 +295,7 @@ def read_plan(path: str | os.PathLike[str]) -> pd.DataFrame:
     if len(raw) == 0:
         msg = f"{path}: no data rows; expected one row per township under the header line"
         raise InputError(msg)
-    where = Where(path, csv=True)
+    where = Where.of(path, raw)
     codes = _codes(raw["township_code"], where=where, column="township_code")
     unique_ids(codes, where=where, column="township_code")
     names = required_text(
@@ -326,17 +331,19 @@ def _warn_surplus(
         )
 
 
-def read_divisions(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_divisions(path: str | os.PathLike[str], *, sheet: str | None = None) -> pd.DataFrame:
     """Read the statistical code list of communities (居委会) and villages (村委会).
 
     Parameters
     ----------
     path : str or os.PathLike
-        A CSV (UTF-8 with or without BOM, or GB18030/GBK) with the columns
+        A CSV (UTF-8 with or without BOM, or GB18030/GBK) or an Excel workbook with the columns
         :data:`DIVISION_COLUMNS`: ``code`` (12 digits), ``name``, ``kind`` (one of
         :data:`DIVISION_KINDS`), ``township_code`` (9 digits, the first 9 of ``code``),
         ``township``, ``county_code`` (6 digits, the first 6 of ``township_code``), ``county``.
         Other columns are ignored.
+    sheet : str, optional
+        The workbook's sheet to read, as for :func:`read_plan` (default name ``divisions``).
 
     Returns
     -------
@@ -353,12 +360,12 @@ def read_divisions(path: str | os.PathLike[str]) -> pd.DataFrame:
 
     """
     path = Path(path)
-    raw = _read(path)
+    raw = _read(path, sheet=sheet, role="divisions")
     _missing_columns([str(c) for c in raw.columns], DIVISION_COLUMNS, source=path)
     if len(raw) == 0:
         msg = f"{path}: no data rows; expected one row per community or village"
         raise InputError(msg)
-    where = Where(path, csv=True)
+    where = Where.of(path, raw)
     out = pd.DataFrame(index=range(len(raw)))
     for column in DIVISION_COLUMNS:
         if column in _CODE_DIGITS:

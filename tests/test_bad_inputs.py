@@ -31,6 +31,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import openpyxl
 import pandas as pd
 import pyrosm
 import pytest
@@ -215,6 +216,26 @@ PLAN = (
 """A one-township plan shaped like 垫江's annex 2 (one year, 2020)."""
 
 
+FACILITY_ROWS: list[list[object]] = [
+    ["id", "name", "tier", "lon", "lat"],
+    ["F1", "一号站", "community_station", 24.9443563, 60.1685697],
+]
+"""A facility table's header and one row, for workbooks."""
+
+
+def _workbook(tmp: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    """A ``facilities.xlsx`` with these sheets and rows."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    path = tmp / "facilities.xlsx"
+    book.save(path)
+    return path
+
+
 def _plan(tmp: Path, text: str, *, name: str = "plan.csv") -> Path:
     return _text(tmp, name, text)
 
@@ -339,7 +360,29 @@ CASES: list[Case] = [
         "facilities-unsupported-suffix",
         lambda t: _check(t, facilities=_text(t, "facilities.txt", "id,name\nF1,a\n")),
         "TMP/facilities.txt: unsupported file type '.txt'; expected one of .gpkg .geojson .json "
-        ".shp .csv (facilities only)",
+        ".shp .csv .xlsx .xls (facilities only)",
+    ),
+    Case(
+        "facilities-xlsx-is-a-csv",
+        lambda t: _check(t, facilities=_text(t, "facilities.xlsx", "id,name,tier,lon,lat\n")),
+        "TMP/facilities.xlsx: not an Excel workbook: the file holds text (a CSV renamed?); save "
+        "it from Excel or WPS as .xlsx, or give a text table a .csv name",
+    ),
+    Case(
+        "facilities-workbook-of-two-sheets",
+        lambda t: _check(t, facilities=_workbook(t, {"设施": FACILITY_ROWS, "备注": [["注"]]})),
+        "TMP/facilities.xlsx: holds 2 sheets with cells ('设施', '备注'); choose one with "
+        "--facilities-layer (layer= in Python)",
+    ),
+    Case(
+        "facilities-xlsx-bad-tier-names-the-excel-row",
+        lambda t: _check(
+            t,
+            facilities=_workbook(
+                t, {"设施": [["设施一览表"], *FACILITY_ROWS, ["F2", "二号站", "x", 24.94, 60.16]]}
+            ),
+        ),
+        re.compile(r"TMP/facilities\.xlsx: row 2 \(Excel row 4\), column 'tier': found 'x'"),
     ),
     Case(
         "communities-not-a-geopackage",

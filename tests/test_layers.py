@@ -29,7 +29,17 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("standards", "plan", "isochrones", "circles", "costing", "terrain", "steps"),
     ("inputs",),
     ("travel", "policy", "_validate", "topology"),
-    ("network", "demand", "coords", "terms", "_cells", "_memory", "_parallel", "_progress"),
+    (
+        "network",
+        "demand",
+        "coords",
+        "terms",
+        "_cells",
+        "_excel",
+        "_memory",
+        "_parallel",
+        "_progress",
+    ),
     ("settings", "errors", "_version", "data"),
 )
 

@@ -203,7 +203,7 @@ def cost(
         Optional field → the frame's column name, overriding :data:`OPTIONAL_ALIASES`.
     source : str or os.PathLike, optional
         The file the facilities were read from, named in error messages (with each row's line
-        for a CSV); messages say ``facilities`` when not given.
+        for a CSV, its Excel row for a workbook); messages say ``facilities`` when not given.
 
     Returns
     -------

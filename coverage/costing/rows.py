@@ -73,12 +73,14 @@ def _bad(
     return InputError(msg)
 
 
-def _where(source: str | os.PathLike[str] | None) -> Where:
-    """Where the facility rows come from: the file named (a CSV's rows with their lines)."""
+def _where(source: str | os.PathLike[str] | None, frame: object) -> Where:
+    """Where the facility rows come from: the file named, with a CSV's lines or Excel's rows.
+
+    A workbook's Excel rows are those its reader kept in the frame's ``attrs``.
+    """
     if source is None:
         return Where(Path("facilities"))
-    path = Path(source)
-    return Where(path, csv=path.suffix.lower() == ".csv")
+    return Where.of(Path(source), frame if isinstance(frame, pd.DataFrame) else None)
 
 
 def parse_rows(
@@ -92,7 +94,7 @@ def parse_rows(
     ``columns`` maps the optional fields to the table's own column names; ``source`` names
     the file in errors. Raises :class:`InputError` naming the row, id, column and value.
     """
-    where = _where(source)
+    where = _where(source, frame)
     if not isinstance(frame, pd.DataFrame):
         msg = f"facilities must be a pandas DataFrame, found {type(frame).__name__}"
         raise InputError(msg)

@@ -39,13 +39,15 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from .. import coords as _coords
+from .._excel import SHEET_ROWS
 from .._validate import (
     YES_NO_FIELDS,
     Where,
     as_text,
     big5_example,
+    is_table,
     numeric_column,
-    read_csv,
+    read_table,
     required_text,
     resolve_columns,
     strip_column_names,
@@ -212,7 +214,7 @@ LAYER_SUFFIXES: tuple[str, ...] = (".gpkg", ".geojson", ".json", ".shp")
 SHAPEFILE_ENCODINGS: tuple[str, ...] = ("UTF-8", "GB18030")
 """Encodings tried in turn for a shapefile's attributes when no .cpg file names one."""
 
-_ACCEPTED = ".gpkg .geojson .json .shp .csv (facilities only)"
+_ACCEPTED = ".gpkg .geojson .json .shp .csv .xlsx .xls (facilities only)"
 _LONLAT_EPSG = (4326, 4490)  # WGS 84 and CGCS2000, both longitude/latitude
 
 
@@ -225,13 +227,14 @@ def _check_path(path: Path, *, csv_ok: bool) -> str:
         msg = f"{path}: file not found"
         raise InputError(msg)
     suffix = path.suffix.lower()
-    if suffix == ".csv" and not csv_ok:
+    if is_table(path) and not csv_ok:
+        what = "a CSV" if suffix == ".csv" else "an Excel table"
         msg = (
             f"{path}: communities must be a polygon layer ({' '.join(LAYER_SUFFIXES)}); "
-            "a CSV has no boundaries"
+            f"{what} has no boundaries"
         )
         raise InputError(msg)
-    if suffix not in LAYER_SUFFIXES and suffix != ".csv":
+    if suffix not in LAYER_SUFFIXES and not is_table(path):
         msg = f"{path}: unsupported file type {suffix or '(none)'!r}; expected one of {_ACCEPTED}"
         raise InputError(msg)
     return suffix
@@ -539,12 +542,12 @@ def _optional_columns(
 
 
 def layer_where(layer: pd.DataFrame, *, role: str) -> Where:
-    """Locate rows of a layer read by this module, for messages: its file, CSV or not.
+    """Locate rows of a layer read by this module, for messages: its file, CSV, sheet or layer.
 
     A layer not read from a file (built in Python) is named by ``role``.
     """
     source = str(layer.attrs.get("source") or role)
-    return Where(Path(source), csv=source.lower().endswith(".csv"))
+    return Where.of(Path(source), layer)
 
 
 def _column_of(layer: pd.DataFrame, field: str) -> str:
@@ -735,17 +738,21 @@ def _from_file(
     *,
     scheme: str,
     columns: Mapping[str, str] | None = None,
+    sheet_rows: tuple[int, ...] = (),
 ) -> gpd.GeoDataFrame:
     """``layer`` with its file's name and columns in ``attrs``, for messages about it later.
 
     ``attrs["source"]`` is the file's name (or the frame's), ``attrs["columns"]`` the file's
     column of each field, ``attrs["scheme"]`` the column scheme checked (``communities``,
     ``facilities``, ``candidates``), so that :mod:`carecircle.inputs.frames` passes a layer
-    read here without checking it again.
+    read here without checking it again; for a workbook's sheet, ``attrs[SHEET_ROWS]`` the
+    Excel row of each row (see :meth:`carecircle._validate.Where.of`).
     """
     layer.attrs["source"] = path.name
     layer.attrs["columns"] = dict(columns or {})
     layer.attrs["scheme"] = scheme
+    if sheet_rows:
+        layer.attrs[SHEET_ROWS] = tuple(sheet_rows)
     return layer
 
 
@@ -1040,11 +1047,16 @@ def _read_points(
     coordinate system checked.
     """
     system = _coords.check_system(coords)
-    is_csv = _check_path(path, csv_ok=True) == ".csv"
+    _check_path(path, csv_ok=True)
+    is_csv = is_table(path)  # a CSV or a workbook's sheet: longitude/latitude columns
     cli = role == "facilities"  # candidates: no --column
     _split_columns(columns, is_csv=is_csv, path=path, aliases=aliases, cli=cli)
-    frame: pd.DataFrame = read_csv(path) if is_csv else _read_layer(path, layer, role=role)
-    return frame, Where(path, csv=is_csv), system
+    if is_csv:
+        choose = f"--{role}-layer (layer= in Python)" if cli else "layer= (in Python)"
+        frame = read_table(path, sheet=layer, role=role, choose=choose)
+    else:
+        frame = _read_layer(path, layer, role=role)
+    return frame, Where.of(path, frame), system
 
 
 def _point_rows(
@@ -1101,8 +1113,9 @@ def read_facilities(
     ----------
     path : str or os.PathLike
         A CSV with longitude/latitude columns (``lon``/``lat``, ``经度``/``纬度``, ...) in
-        UTF-8 or GB18030/GBK, or a point layer (``.gpkg``, ``.geojson``/``.json``, ``.shp``)
-        carrying a CRS (reprojected to EPSG:4326).
+        UTF-8 or GB18030/GBK, the same table as an Excel workbook (``.xlsx``, ``.xls``; see
+        :mod:`carecircle._excel`), or a point layer (``.gpkg``, ``.geojson``/``.json``,
+        ``.shp``) carrying a CRS (reprojected to EPSG:4326).
     columns : mapping of str to str, optional
         Field → the file's column name, overriding the built-in aliases
         (:data:`FACILITY_ALIASES`). Fields: ``id``, ``name``, ``tier`` (required),
@@ -1113,7 +1126,8 @@ def read_facilities(
         The coordinate system of the locations: ``"wgs84"``, ``"gcj02"`` (Gaode/Tencent) or
         ``"bd09"`` (Baidu). The last two need a CSV or a longitude/latitude layer.
     layer : str, optional
-        The layer to read from a multi-layer file; required when there are several.
+        The layer to read from a multi-layer file, or the sheet of a workbook; required when
+        there are several (a workbook's empty and hidden sheets do not count).
 
     Returns
     -------
@@ -1202,7 +1216,13 @@ def check_facilities(
     others = _other_columns(frame, used | set(col.values()), FACILITY_COLUMNS, named=named)
     table = pd.concat([fields, others], axis=1)
     out = gpd.GeoDataFrame(table, geometry=points, crs=4326)
-    return _from_file(out.reset_index(drop=True), where.path, scheme="facilities", columns=col)
+    return _from_file(
+        out.reset_index(drop=True),
+        where.path,
+        scheme="facilities",
+        columns=col,
+        sheet_rows=where.sheet_rows,
+    )
 
 
 def _split_columns(
@@ -1222,7 +1242,7 @@ def _split_columns(
     for field in columns or {}:
         if field not in allowed:
             fields = ", ".join(repr(f) for f in allowed)
-            extra = "" if is_csv else " (lon/lat apply to CSV files only)"
+            extra = "" if is_csv else " (lon/lat apply to CSV and Excel tables only)"
             msg = (
                 f"{path}: {mapping} names unknown field {field!r}; expected one of {fields}{extra}"
             )
@@ -1302,7 +1322,7 @@ def read_candidates(
     Parameters
     ----------
     path : str or os.PathLike
-        A CSV with longitude/latitude columns or a point layer, as for
+        A CSV or workbook with longitude/latitude columns, or a point layer, as for
         :func:`read_facilities`.
     columns : mapping of str to str, optional
         Field → the file's column name: ``id`` (required), ``name``, ``area_m2``, ``cost``
@@ -1310,7 +1330,7 @@ def read_candidates(
     coords : {"wgs84", "gcj02", "bd09"}
         ``"wgs84"``, ``"gcj02"`` or ``"bd09"``.
     layer : str, optional
-        The layer to read from a multi-layer file.
+        The layer to read from a multi-layer file, or the sheet of a workbook.
 
     Returns
     -------
@@ -1365,4 +1385,6 @@ def read_candidates(
     fields["under_1000m2"] = pd.array([pd.NA] * len(fields), dtype="boolean")
     others = _other_columns(frame, used | set(col.values()), CANDIDATE_COLUMNS + _CANDIDATE_OUTPUTS)
     out = gpd.GeoDataFrame(pd.concat([fields, others], axis=1), geometry=points, crs=4326)
-    return _from_file(out.reset_index(drop=True), path, scheme="candidates")
+    return _from_file(
+        out.reset_index(drop=True), path, scheme="candidates", sheet_rows=where.sheet_rows
+    )

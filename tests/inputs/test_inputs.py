@@ -74,7 +74,7 @@ def test_unsupported_suffix_names_accepted_ones(tmp_path: Path, reader: Any) -> 
     path.write_text("id,name\n1,a\n", encoding="utf-8")
     message = refusal(reader, path)
     assert str(path) in message
-    assert ".gpkg .geojson .json .shp .csv (facilities only)" in message
+    assert ".gpkg .geojson .json .shp .csv .xlsx .xls (facilities only)" in message
 
 
 def test_garbage_gpkg_is_an_inputrefusal(tmp_path: Path) -> None:
@@ -619,7 +619,7 @@ def test_facility_point_layer_and_polygon_layer(tmp_path: Path) -> None:
     polygons = _layer(tmp_path / "poly.gpkg", data, [SQUARE, SQUARE])
     message = refusal(inputs.read_facilities, polygons)
     assert message.startswith(f"{polygons}: row 1, column 'geometry': found 'Polygon'")
-    assert "(lon/lat apply to CSV files only)" in refusal(
+    assert "(lon/lat apply to CSV and Excel tables only)" in refusal(
         inputs.read_facilities, path, columns={"lon": "x"}
     )
 
