@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import pyproj
 from tqdm.auto import tqdm
 
 from .._parallel import side_by_side
@@ -23,6 +24,7 @@ from .export import (
     write_townships,
 )
 from .overview import overview_png
+from .qgis_project import write_project
 from .workbook import workbook
 
 
@@ -33,6 +35,8 @@ def write_all(
     lang: Lang = "zh",
     progress: bool = False,
     also: Mapping[str, tuple[str, Callable[[Path], Path]]] | None = None,
+    crs: str | int | pyproj.CRS | None = None,
+    shapefile_safe: bool = False,
 ) -> dict[str, Path]:
     """Write every table and layer into ``out_dir`` (created when missing).
 
@@ -55,6 +59,10 @@ def write_all(
     also : mapping, optional, keyword-only
         More files to write meanwhile: ``{label: (file name, writer)}``, each writer taking
         the file's path (the command line writes its map this way).
+    crs, shapefile_safe : keyword-only
+        The GeoPackage's CRS (WGS 84 when None) and field names: see
+        :func:`carecircle.outputs.write_geopackage`. ``coverage.qgz``, its QGIS project, is
+        written beside it.
 
     Returns
     -------
@@ -76,10 +84,11 @@ def write_all(
     >>> with tempfile.TemporaryDirectory() as out:
     ...     written = cc.outputs.write_all(res, out, lang="en")
     ...     sorted(path.name for path in written.values())
-    ['coverage.gpkg', 'coverage.xlsx', 'district.csv', 'facilities.csv', 'overview.png',
-     'summary.csv', 'townships.csv']
+    ['coverage.gpkg', 'coverage.qgz', 'coverage.xlsx', 'district.csv', 'facilities.csv',
+     'overview.png', 'summary.csv', 'townships.csv']
     >>> list(written)
-    ['summary', 'townships', 'facilities', 'district', 'geopackage', 'overview', 'workbook']
+    ['summary', 'townships', 'facilities', 'district', 'geopackage', 'qgis_project', 'overview',
+     'workbook']
 
     """
     out = Path(out_dir)
@@ -90,7 +99,9 @@ def write_all(
         "facilities": lambda p: write_facilities(analysis, p),
         "district": lambda p: write_district(analysis, p),
         "workbook": lambda p: workbook(analysis, p, lang=lang),
-        "geopackage": lambda p: write_geopackage(analysis, p),
+        "geopackage": lambda p: write_geopackage(
+            analysis, p, crs=crs, lang=lang, shapefile_safe=shapefile_safe
+        ),
         "overview": lambda p: overview_png(analysis, p, lang=lang),
     }
     here = [
@@ -129,8 +140,21 @@ def write_all(
             waiting=lambda: bar.set_postfix_str(", ".join(name for _, name, _ in aside)),
         )
         bar.update(len(aside))
+        if "geopackage" in written:  # a small file, read from the GeoPackage once it is there
+            project = out / ANALYSIS_FILES["qgis_project"]
+            written["qgis_project"] = write_project(
+                analysis, written["geopackage"], project, lang=lang
+            )
     finally:
         bar.close()
-    first = ["summary", "townships", "facilities", "district", "geopackage", "overview"]
+    first = [
+        "summary",
+        "townships",
+        "facilities",
+        "district",
+        "geopackage",
+        "qgis_project",
+        "overview",
+    ]
     order = [*first, "workbook", *(also or {})]
     return {label: written[label] for label in order if label in written}
