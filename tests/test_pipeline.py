@@ -584,8 +584,10 @@ def test_writing_the_outputs_shows_which_file_is_being_written(district, tmp_pat
     monkeypatch.setattr(write_module, "tqdm", Bar)
     written = outputs.write_all(result, tmp_path / "out", progress=True)
     # the files written here one by one, then those of the second process, named together
-    here = [p.name for label, p in written.items() if label not in ("geopackage", "workbook")]
-    assert shown == [*here, "coverage.xlsx, coverage.gpkg"]
+    aside = ("geopackage", "workbook", "qgis_project")
+    here = [p.name for label, p in written.items() if label not in aside]
+    # and the QGIS project last, once the GeoPackage it is made from is there
+    assert shown == [*here, "coverage.xlsx, coverage.gpkg", "coverage.qgz"]
     assert bars[0].done == bars[0].options["total"] == len(written)
     assert bars[0].options["disable"] is None  # shown on a terminal
     folders.append(tmp_path / "quiet")

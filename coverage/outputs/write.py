@@ -115,8 +115,20 @@ def write_all(
         aside.append(("geopackage", ANALYSIS_FILES["geopackage"], writers["geopackage"]))
         here.append(("overview", ANALYSIS_FILES["overview"], writers["overview"]))
     here += [(label, name, write) for label, (name, write) in (also or {}).items()]
+    # the QGIS project, read from the GeoPackage once it is there (a small file)
+    after = (
+        [
+            (
+                "qgis_project",
+                ANALYSIS_FILES["qgis_project"],
+                lambda p: write_project(analysis, out / ANALYSIS_FILES["geopackage"], p, lang=lang),
+            )
+        ]
+        if analysis.circles_measured
+        else []
+    )
     bar = tqdm(
-        total=len(here) + len(aside),
+        total=len(here) + len(aside) + len(after),
         desc="writing",
         unit="file",
         disable=None if progress else True,
@@ -140,11 +152,8 @@ def write_all(
             waiting=lambda: bar.set_postfix_str(", ".join(name for _, name, _ in aside)),
         )
         bar.update(len(aside))
-        if "geopackage" in written:  # a small file, read from the GeoPackage once it is there
-            project = out / ANALYSIS_FILES["qgis_project"]
-            written["qgis_project"] = write_project(
-                analysis, written["geopackage"], project, lang=lang
-            )
+        for label, name, write in after:
+            written[label] = job(name, write, shown=True)()
     finally:
         bar.close()
     first = [
