@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 
 import pyogrio
 import pytest
@@ -95,9 +97,6 @@ def test_the_safe_layers_export_to_shapefile_unchanged(gpkgs, tmp_path):
 
 def test_the_styles_read_the_short_names(gpkgs):
     _, safe = gpkgs
-    import sqlite3
-    import xml.etree.ElementTree as ET
-
     fields = _layers(safe)
     with sqlite3.connect(safe) as con:
         rows = con.execute("SELECT f_table_name, styleQML FROM layer_styles").fetchall()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -199,8 +200,6 @@ def test_the_command_line_writes_the_project_beside_the_geopackage(tmp_path):
 
 
 def test_a_project_needs_a_circle_and_a_language(demo_analysis, tmp_path):
-    import dataclasses
-
     with pytest.raises(ValueError, match="language"):
         qgis_project.write_project(
             demo_analysis, tmp_path / "a.gpkg", tmp_path / "a.qgz", lang="fr"
