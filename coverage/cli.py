@@ -76,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if args.embed_key and not args.tianditu_key:
                     args.tianditu_key = os.environ.get("TIANDITU_KEY")
                 maps._check_key(args.basemap, args.tianditu_key, embed_key=args.embed_key)
+            if getattr(args, "crs", None) is not None:  # said before the analysis, not after
+                outputs.output_crs(args.crs)
             with run_folder(
                 args.out or _default_out(args),
                 command=args.command,
@@ -248,6 +250,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--facilities-layer", help=_SHEET_HELP)
     _road_options(analyze)
     _common(analyze)
+    _gis_options(analyze)
     analyze.set_defaults(func=_analyze)
 
     site = commands.add_parser("site", help="propose new sites that fill a circle's gaps")
@@ -304,6 +307,7 @@ def _parser() -> argparse.ArgumentParser:
         help="costing: the sites are outside municipal districts (运城's 1500 m² cap)",
     )
     _common(site)
+    _gis_options(site)
     site.set_defaults(func=_site)
 
     check = commands.add_parser(
@@ -377,6 +381,7 @@ def _parser() -> argparse.ArgumentParser:
     _overwrite(demo)
     _title_option(demo)
     _map_options(demo)
+    _gis_options(demo)
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     demo.add_argument("-v", "--verbose", action="store_true", help="more messages")
     demo.set_defaults(func=_demo)
@@ -486,6 +491,21 @@ def _map_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument(
         "--tianditu-key",
         help="天地图 key to embed with --embed-key (default: $TIANDITU_KEY)",
+    )
+
+
+def _gis_options(cmd: argparse.ArgumentParser) -> None:
+    """The GeoPackage's CRS and field names (commands writing coverage.gpkg)."""
+    cmd.add_argument(
+        "--crs",
+        help="CRS of coverage.gpkg and coverage.qgz, e.g. EPSG:4490 (CGCS2000), EPSG:4545 "
+        "(default: EPSG:4326, WGS 84; the CSVs' lon/lat stay WGS 84)",
+    )
+    cmd.add_argument(
+        "--shapefile-safe",
+        action="store_true",
+        help="short field names in coverage.gpkg (at most 10 characters, listed in its "
+        "field_names table), so its layers export to Shapefile unchanged",
     )
 
 
@@ -691,7 +711,15 @@ def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> 
         return path
 
     also = {"map": (ANALYSIS_FILES["map"], write_map)} if analysis.circles_measured else {}
-    written = outputs.write_all(analysis, out, lang=args.lang, progress=progress, also=also)
+    written = outputs.write_all(
+        analysis,
+        out,
+        lang=args.lang,
+        progress=progress,
+        also=also,
+        crs=getattr(args, "crs", None),
+        shapefile_safe=getattr(args, "shapefile_safe", False),
+    )
     print(terminal.format_analysis(analysis, lang=args.lang))
     print()
     return written

@@ -49,12 +49,13 @@ ANALYSIS_FILES: Mapping[str, str] = MappingProxyType(
     {
         **CHECK_FILES,
         "geopackage": "coverage.gpkg",
+        "qgis_project": "coverage.qgz",
         "overview": "overview.png",
         "map": "map.html",
     }
 )
 """What ``analyze`` and ``demo`` write, by label: the check's files, and the measured circles'
-GeoPackage, overview and map."""
+GeoPackage, its QGIS project, the overview and the map."""
 
 SITING_FILES: Mapping[str, str] = MappingProxyType(
     {

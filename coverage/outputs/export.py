@@ -2,22 +2,36 @@
 
 Every file is written to a temporary name beside its target and moved into place only when
 complete, so an interrupted run never leaves a half-written file where a good one was.
+
+The GeoPackage is written in WGS 84 (EPSG:4326) unless another CRS is asked for
+(:func:`output_crs`, ``--crs``); the CSVs' ``lon`` and ``lat`` columns stay WGS 84 whatever it
+is, as their names say.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
+import shapely
+from pyproj.exceptions import CRSError
 
 from .._cells import REPLACEMENT, to_csv
+from ..errors import InputError
 from ..pipeline import Analysis
 from ..standards import CENTRE_COLUMNS, COMMUNITY_CHECK_COLUMNS, STANDARD_COLUMNS
+from ..terms import Lang
 from . import qgis
 from ._files import atomic
+from .fieldnames import shapefile_names
+
+logger = logging.getLogger(__name__)
 
 #: Per-circle columns of summary.csv, in order, after the community columns.
 CIRCLE_COLUMNS = (
@@ -65,7 +79,63 @@ FACILITY_COLUMNS = (
     *CENTRE_COLUMNS,
 )
 GPKG_CRS = "EPSG:4326"
+"""The GeoPackage's CRS unless another is asked for: WGS 84."""
 GPKG_VERSION = "1.2"
+FIELD_NAMES_TABLE = "field_names"
+"""The table of a ``shapefile_safe`` GeoPackage mapping each layer's short names back."""
+_CRS_EXAMPLES = (
+    "expected e.g. EPSG:4326 (WGS 84), EPSG:4490 (CGCS2000) or EPSG:4545 (CGCS2000 / 3-degree "
+    "Gauss-Kruger CM 108E)"
+)
+
+
+def output_crs(crs: str | int | pyproj.CRS | None = None, *, option: str = "--crs") -> pyproj.CRS:
+    """The CRS the GeoPackage is written in, checked: WGS 84 when ``crs`` is None.
+
+    Parameters
+    ----------
+    crs : str, int or pyproj.CRS, optional
+        Anything :meth:`pyproj.CRS.from_user_input` reads: ``"EPSG:4490"``, ``4545``, a WKT or
+        PROJ string of a local CRS. A two-dimensional geographic or projected CRS.
+    option : str, keyword-only
+        The name the user gave it by, for the message (``--crs``).
+
+    Returns
+    -------
+    pyproj.CRS
+
+    Raises
+    ------
+    carecircle.errors.InputError
+        One line, for text that names no CRS or a CRS that is neither geographic nor projected
+        (geocentric, vertical).
+
+    """
+    if crs is None:
+        return pyproj.CRS.from_user_input(GPKG_CRS)
+    try:
+        found = pyproj.CRS.from_user_input(crs)
+    except CRSError as exc:
+        reason = " ".join(str(exc).rsplit("proj_create: ", 1)[-1].split()).rstrip(")")
+        msg = (
+            f"{option} {str(crs)!r}: not a coordinate reference system ({reason}); {_CRS_EXAMPLES}"
+        )
+        raise InputError(msg) from exc
+    if not (found.is_geographic or found.is_projected) or found.is_vertical:
+        msg = (
+            f"{option} {str(crs)!r}: {found.name} is {found.type_name}, not a geographic or "
+            f"projected CRS; {_CRS_EXAMPLES}"
+        )
+        raise InputError(msg)
+    return found.to_2d() if len(found.axis_info) > 2 else found
+
+
+def crs_text(crs: pyproj.CRS) -> str:
+    """A CRS as its users name it: ``EPSG:4490`` where it has a code, else its PROJ text."""
+    code = crs.to_authority(min_confidence=90)
+    if code is not None:
+        return ":".join(code)
+    return str(crs.to_string())
 
 
 def summary_table(analysis: Analysis) -> pd.DataFrame:
@@ -121,17 +191,57 @@ def write_district(analysis: Analysis, path: str | Path) -> Path:
     return path
 
 
-def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
-    """Write ``coverage.gpkg`` (EPSG:4326).
+def write_geopackage(
+    analysis: Analysis,
+    path: str | Path,
+    *,
+    crs: str | int | pyproj.CRS | None = None,
+    lang: Lang = "zh",
+    shapefile_safe: bool = False,
+) -> Path:
+    """Write ``coverage.gpkg``, in WGS 84 (EPSG:4326) unless ``crs`` says otherwise.
 
     Layers: ``communities``, ``facilities``, ``circles`` (per facility), ``circles_dissolved``
     (per circle, tier and minutes), ``uncovered`` (parts of communities outside their
     circles) and, after siting, ``proposed_sites``, ``proposed_circles`` (the proposed
     sites' walking circles, as ``circles``) and ``candidates`` (every candidate considered,
-    chosen or not, with its status).
+    chosen or not, with its status). Each layer's metadata (``carecircle``, JSON) holds the
+    run's parameters and ``output_crs``; QGIS styles are stored in ``layer_styles``.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        The results.
+    path : path
+        The file to write (replaced when complete).
+    crs : str, int or pyproj.CRS, optional, keyword-only
+        The CRS of every layer (see :func:`output_crs`): ``"EPSG:4490"`` (CGCS2000), a
+        Gauss-Kruger zone such as ``"EPSG:4545"``, a local CRS. WGS 84 when None.
+    lang : {"zh", "en"}, keyword-only
+        Language of the styles' legends.
+    shapefile_safe : bool, keyword-only
+        Give every column its short name (:func:`~carecircle.outputs.fieldnames.shapefile_names`,
+        at most 10 ASCII characters) so the layers export to Shapefile unchanged, and add the
+        table ``field_names`` (``layer``, ``field``, ``column``) that maps them back.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    carecircle.errors.InputError
+        For a ``crs`` that is not one (:func:`output_crs`), or one the district cannot be
+        projected into.
+
     """
     path = Path(path)
+    target = output_crs(crs, option="crs")
     metadata = {key: str(value) for key, value in analysis.parameters.items()}
+    metadata["output_crs"] = crs_text(target)
+    metadata["output_crs_name"] = target.name
+    metadata["shapefile_safe"] = str(shapefile_safe).lower()
     layers = {
         "communities": analysis.communities,
         "facilities": analysis.facilities,
@@ -145,9 +255,16 @@ def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
         layers["proposed_circles"] = analysis.proposed_circles
     if len(analysis.candidates):
         layers["candidates"] = analysis.candidates
+    _check_area_of_use(analysis.communities, target)
+    renamed = {
+        name: shapefile_names(c for c in layer.columns if c != layer.geometry.name)
+        if shapefile_safe
+        else {}
+        for name, layer in layers.items()
+    }
     with atomic(path) as tmp:
         for position, (name, layer) in enumerate(layers.items()):
-            frame = _gpkg_ready(layer.to_crs(GPKG_CRS))
+            frame = _gpkg_ready(_projected(layer, target, name)).rename(columns=renamed[name])
             pyogrio.write_dataframe(
                 frame,
                 tmp,
@@ -158,25 +275,105 @@ def write_geopackage(analysis: Analysis, path: str | Path) -> Path:
                 layer_metadata={"carecircle": json.dumps(metadata, ensure_ascii=False)},
                 promote_to_multi=name not in ("facilities", "proposed_sites", "candidates"),
             )
-        _add_qgis_styles(analysis, tmp, layers=list(layers))
+        if shapefile_safe:
+            _write_field_names(renamed, tmp)
+        _add_qgis_styles(analysis, tmp, layers=list(layers), lang=lang, renamed=renamed)
     return path
 
 
-def _add_qgis_styles(analysis: Analysis, path: Path, *, layers: list[str]) -> None:
-    """Store default QGIS styles in the GeoPackage, so layers open coloured at once."""
-    labels = {c.name: c.label_zh for c in analysis.policy.circles}
-    styles = dict(qgis.default_styles(analysis.circles_measured, circle_labels=labels))
+def _projected(layer: gpd.GeoDataFrame, crs: pyproj.CRS, name: str) -> gpd.GeoDataFrame:
+    """``layer`` in ``crs``; refused where a coordinate does not project (infinite, NaN)."""
+    out = layer.to_crs(crs)
+    coords = shapely.get_coordinates(np.asarray(out.geometry.values))
+    if not np.isfinite(coords).all():
+        msg = (
+            f"crs {crs_text(crs)!r} ({crs.name}): the {name} layer cannot be projected into it "
+            f"(coordinates become infinite); choose a CRS whose area covers the district"
+        )
+        raise InputError(msg)
+    return out
+
+
+def _check_area_of_use(communities: gpd.GeoDataFrame, crs: pyproj.CRS) -> None:
+    """Warn when the district lies outside the area a projected CRS is meant for."""
+    area = crs.area_of_use
+    if area is None or not crs.is_projected or not len(communities):
+        return
+    west, south, east, north = communities.to_crs(GPKG_CRS).total_bounds
+    if (
+        west < area.west - 1
+        or east > area.east + 1
+        or south < area.south - 1
+        or north > area.north + 1
+    ):
+        logger.warning(
+            "output CRS %s (%s) is meant for %s; the district (%.2f..%.2f E, %.2f..%.2f N) "
+            "lies outside it, where its lengths and areas are distorted",
+            crs_text(crs),
+            crs.name,
+            area.name.rstrip("."),
+            west,
+            east,
+            south,
+            north,
+        )
+
+
+def _write_field_names(renamed: dict[str, dict[str, str]], path: Path) -> None:
+    """Add the table mapping each layer's Shapefile-safe field names back to the columns."""
+    rows = [
+        (layer, field, column)
+        for layer, names in renamed.items()
+        for column, field in names.items()
+    ]
+    table = pd.DataFrame(rows, columns=["layer", "field", "column"])
+    pyogrio.write_dataframe(table, path, layer=FIELD_NAMES_TABLE, driver="GPKG")
+
+
+def _add_qgis_styles(
+    analysis: Analysis,
+    path: Path,
+    *,
+    layers: list[str],
+    lang: Lang = "zh",
+    renamed: dict[str, dict[str, str]] | None = None,
+) -> None:
+    """Store default QGIS styles in the GeoPackage, so layers open coloured at once.
+
+    Besides each layer's default style, ``communities`` gets one style per circle measured,
+    named ``communities:<circle>`` (not the default), which ``coverage.qgz`` uses for that
+    circle's group. The styles read the fields by their names in the file (``renamed``).
+    """
+    labels = {c.name: c.label_zh if lang == "zh" else c.label_en for c in analysis.policy.circles}
+    measured = list(analysis.circles_measured)
+    styles = dict(qgis.default_styles(measured, lang=lang, circle_labels=labels))
     styles["circles_dissolved"] = styles["circles"]
     styles.update(
-        qgis.siting_styles([c.name for c in analysis.policy.circles], circle_labels=labels)
+        qgis.siting_styles(
+            [c.name for c in analysis.policy.circles], lang=lang, circle_labels=labels
+        )
     )
     styles["uncovered"] = qgis.categorized_qml(
         "circle",
-        [(c.name, c.label_zh, "#67001f") for c in analysis.policy.circles],
+        [(c.name, labels[c.name], "#67001f") for c in analysis.policy.circles],
         geometry="polygon",
         fill_opacity=0.45,
     )
-    qgis.add_styles(path, {name: qml for name, qml in styles.items() if name in layers})
+    fields = renamed or {}
+    kept = {
+        name: qgis.rename_fields(qml, fields.get(name, {}))
+        for name, qml in styles.items()
+        if name in layers
+    }
+    qgis.add_styles(path, kept)
+    for circle in measured:
+        qml = qgis.default_styles([circle], lang=lang, circle_labels=labels)["communities"]
+        qgis.add_styles(
+            path,
+            {"communities": qgis.rename_fields(qml, fields.get("communities", {}))},
+            default=False,
+            style_name=f"communities:{circle}",
+        )
 
 
 def _gpkg_ready(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -9,8 +9,8 @@ replace and add styles in it afterwards, and GDAL reads it as a plain table.
 
 :func:`categorized_qml` writes one categorized style (QML), :func:`numbered_qml` a marker
 labelled with a number, :func:`default_styles` the three styles of ``coverage.gpkg``,
-:func:`siting_styles` those of the layers siting adds, and :func:`add_styles` stores styles in a
-GeoPackage.
+:func:`siting_styles` those of the layers siting adds, :func:`rename_fields` makes a style read
+renamed fields, and :func:`add_styles` stores styles in a GeoPackage.
 """
 
 from __future__ import annotations
@@ -101,6 +101,7 @@ _SITING_LABELS = {
 PROPOSED_SIZE_MM = 5.0
 CANDIDATE_SIZE_MM = 2.0
 _DESCRIPTION = "carecircle default style"
+_DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
 
 
 def categorized_qml(
@@ -305,6 +306,38 @@ def numbered_qml(
     return _document(root, "point")
 
 
+def rename_fields(qml: str, names: Mapping[str, str]) -> str:
+    """A style reading its fields by new names (e.g. the Shapefile-safe ones).
+
+    Parameters
+    ----------
+    qml : str
+        A style of :func:`categorized_qml` or :func:`numbered_qml`.
+    names : mapping
+        Old field name -> new; fields not in it keep their names.
+
+    Returns
+    -------
+    str
+        The style with its renderer's ``attr`` and its labels' ``fieldName`` renamed (``qml``
+        itself when nothing changes).
+
+    """
+    root = ET.fromstring(qml)
+    changed = False
+    for element, key in [
+        *((e, "attr") for e in root.iter("renderer-v2")),
+        *((e, "fieldName") for e in root.iter("text-style") if e.get("isExpression") == "0"),
+    ]:
+        old = element.get(key)
+        if old is not None and names.get(old, old) != old:
+            element.set(key, names[old])
+            changed = True
+    if not changed:
+        return qml
+    return f"{_DOCTYPE}\n{ET.tostring(root, encoding='unicode')}\n"
+
+
 def _document(root: ET.Element, geometry: str) -> str:
     """The QML text of a style: its trailing elements, indented, with QGIS's doctype."""
     ET.SubElement(root, "blendMode").text = "0"
@@ -312,7 +345,7 @@ def _document(root: ET.Element, geometry: str) -> str:
     ET.SubElement(root, "layerGeometryType").text = _GEOMETRY_TYPES[geometry]
     ET.indent(root, space=" ")
     body = ET.tostring(root, encoding="unicode")
-    return f"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n{body}\n"
+    return f"{_DOCTYPE}\n{body}\n"
 
 
 def default_styles(

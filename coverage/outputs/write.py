@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import pyproj
+
 from .. import _progress
 from .._parallel import side_by_side
 from ..pipeline import Analysis
@@ -22,6 +24,7 @@ from .export import (
     write_townships,
 )
 from .overview import overview_png
+from .qgis_project import write_project
 from .workbook import workbook
 
 
@@ -32,6 +35,8 @@ def write_all(
     lang: Lang = "zh",
     progress: bool = False,
     also: Mapping[str, tuple[str, Callable[[Path], Path]]] | None = None,
+    crs: str | int | pyproj.CRS | None = None,
+    shapefile_safe: bool = False,
 ) -> dict[str, Path]:
     """Write every table and layer into ``out_dir`` (created when missing).
 
@@ -54,6 +59,10 @@ def write_all(
     also : mapping, optional, keyword-only
         More files to write meanwhile: ``{label: (file name, writer)}``, each writer taking
         the file's path (the command line writes its map this way).
+    crs, shapefile_safe : keyword-only
+        The GeoPackage's CRS (WGS 84 when None) and field names: see
+        :func:`carecircle.outputs.write_geopackage`. ``coverage.qgz``, its QGIS project, is
+        written beside it.
 
     Returns
     -------
@@ -75,10 +84,11 @@ def write_all(
     >>> with tempfile.TemporaryDirectory() as out:
     ...     written = cc.outputs.write_all(res, out, lang="en")
     ...     sorted(path.name for path in written.values())
-    ['coverage.gpkg', 'coverage.xlsx', 'district.csv', 'facilities.csv', 'overview.png',
-     'summary.csv', 'townships.csv']
+    ['coverage.gpkg', 'coverage.qgz', 'coverage.xlsx', 'district.csv', 'facilities.csv',
+     'overview.png', 'summary.csv', 'townships.csv']
     >>> list(written)
-    ['summary', 'townships', 'facilities', 'district', 'geopackage', 'overview', 'workbook']
+    ['summary', 'townships', 'facilities', 'district', 'geopackage', 'qgis_project', 'overview',
+     'workbook']
 
     """
     out = Path(out_dir)
@@ -89,7 +99,9 @@ def write_all(
         "facilities": lambda p: write_facilities(analysis, p),
         "district": lambda p: write_district(analysis, p),
         "workbook": lambda p: workbook(analysis, p, lang=lang),
-        "geopackage": lambda p: write_geopackage(analysis, p),
+        "geopackage": lambda p: write_geopackage(
+            analysis, p, crs=crs, lang=lang, shapefile_safe=shapefile_safe
+        ),
         "overview": lambda p: overview_png(analysis, p, lang=lang),
     }
     here = [
@@ -103,6 +115,18 @@ def write_all(
         aside.append(("geopackage", ANALYSIS_FILES["geopackage"], writers["geopackage"]))
         here.append(("overview", ANALYSIS_FILES["overview"], writers["overview"]))
     here += [(label, name, write) for label, (name, write) in (also or {}).items()]
+    # the QGIS project, read from the GeoPackage once it is there (a small file)
+    after = (
+        [
+            (
+                "qgis_project",
+                ANALYSIS_FILES["qgis_project"],
+                lambda p: write_project(analysis, out / ANALYSIS_FILES["geopackage"], p, lang=lang),
+            )
+        ]
+        if analysis.circles_measured
+        else []
+    )
 
     def job(name: str, write: Callable[[Path], Path], *, here: bool) -> Callable[[], Path]:
         def run() -> Path:
@@ -116,6 +140,16 @@ def write_all(
         {label: job(name, write, here=False) for label, name, write in aside},
         {label: job(name, write, here=True) for label, name, write in here},
     )
-    first = ["summary", "townships", "facilities", "district", "geopackage", "overview"]
+    for label, name, write in after:
+        written[label] = job(name, write, here=True)()
+    first = [
+        "summary",
+        "townships",
+        "facilities",
+        "district",
+        "geopackage",
+        "qgis_project",
+        "overview",
+    ]
     order = [*first, "workbook", *(also or {})]
     return {label: written[label] for label in order if label in written}
