@@ -569,6 +569,7 @@ _BELOW_COLUMNS = (
     "area_shortfall_m2",
     "beds_shortfall",
     "standard_advice",
+    "standard_note",
 )
 _CENTRE_COLUMNS = (
     "id",
