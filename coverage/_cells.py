@@ -45,6 +45,14 @@ def _formula_like(text: str) -> bool:
     return text.lstrip("'").startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(text)
 
 
+def formula_like(text: str) -> bool:
+    """True for a text a spreadsheet would read as a formula (see :func:`csv_text`).
+
+    ``"=1+1"``, ``"@SUM(A1)"`` and ``"'=1"`` are; ``"-3.5"`` and ``"abc"`` are not.
+    """
+    return _formula_like(text)
+
+
 def csv_text(value: Any) -> Any:
     """A cell as a CSV should hold it: a formula-like text with one leading ``'``.
 

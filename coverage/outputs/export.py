@@ -30,6 +30,7 @@ from ..terms import Lang
 from . import qgis
 from ._files import atomic
 from .fieldnames import shapefile_names
+from .headline import headline
 
 logger = logging.getLogger(__name__)
 
@@ -183,11 +184,41 @@ def write_facilities(analysis: Analysis, path: str | Path) -> Path:
     return path
 
 
+HEADLINE_SOURCE = "headline: sum of {circle}_within / sum of {circle}_residents in summary.csv"
+"""The ``source`` of a headline row of ``district.csv`` (``{circle}``: the circle's name)."""
+
+
+def district_table(analysis: Analysis) -> pd.DataFrame:
+    """The rows of ``district.csv``: the headline first, then the district targets.
+
+    One headline row per circle measured (:func:`carecircle.outputs.headline.headline`):
+    ``rule`` is ``<circle>_share``, ``value`` the share of the district's residents counted
+    (older residents where the data give them) within the circle, 0-1, and ``basis``
+    ``"<within> of <residents>"``; ``target``, ``year`` and ``status`` are empty, since no
+    policy sets a district share. Then the targets of :func:`carecircle.standards.check_district`.
+    """
+    figures = headline(analysis).circles
+    rows = pd.DataFrame(
+        {
+            "rule": [f"{c.circle}_share" for c in figures],
+            "value": [round(c.share, 4) for c in figures],
+            "target": np.nan,
+            "year": pd.array([pd.NA] * len(figures), dtype="Int64"),
+            "status": "",
+            "basis": [f"{round(c.within, 1):g} of {round(c.residents, 1):g}" for c in figures],
+            "source": [HEADLINE_SOURCE.format(circle=c.circle) for c in figures],
+        }
+    )
+    if rows.empty:
+        return analysis.district
+    return pd.concat([rows, analysis.district], ignore_index=True)
+
+
 def write_district(analysis: Analysis, path: str | Path) -> Path:
-    """Write ``district.csv``: the district-wide targets and where they stand."""
+    """Write ``district.csv``: the headline shares, the district targets and where they stand."""
     path = Path(path)
     with atomic(path) as tmp:
-        to_csv(analysis.district, tmp)
+        to_csv(district_table(analysis), tmp)
     return path
 
 

@@ -12,49 +12,53 @@ import logging
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import terms
-from .._cells import to_sheet
 from ..inputs.readers import note_zh
 from ..pipeline import Analysis
-from ..standards import STANDARD_TEXT_ZH_COLUMNS, district_basis
+from ..standards import BELOW, STANDARD_TEXT_ZH_COLUMNS, district_basis
 from ..terms import (
+    COVERED,
     LANGS,
+    PARTIAL,
     STATUS_LABELS_EN,
     TIER_LABELS_EN,
     TIER_LABELS_ZH,
+    UNCOVERED,
     YES_NO_WORDS,
     check_lang,
 )
 from ._files import atomic
 from ._sheets import PERCENT as _PERCENT
-from ._sheets import format_sheet
+from ._sheets import Block, new_book, write_sheet
 from .export import FACILITY_COLUMNS, summary_table
-from .maps import TEXT
-
-if TYPE_CHECKING:
-    from openpyxl.worksheet.worksheet import Worksheet
+from .headline import Headline, headline
+from .maps import OTHER_COLOUR, STATUS_COLOURS, TEXT
 
 logger = logging.getLogger(__name__)
 
 SHEETS = {
     "zh": {
+        "summary": "汇总",
         "communities": "社区",
         "townships": "街道(乡镇)",
         "facilities": "设施",
         "district": "全区指标",
         "parameters": "运行参数",
+        "guide": "列说明",
     },
     "en": {
+        "summary": "summary",
         "communities": "communities",
         "townships": "townships",
         "facilities": "facilities",
         "district": "district",
         "parameters": "parameters",
+        "guide": "column guide",
     },
 }
 #: Column headers (columns not listed keep their name).
@@ -113,6 +117,8 @@ HEADERS: dict[str, dict[str, str]] = {
         "target": "目标",
         "year": "目标年份",
         "status": "状态",
+        "parameter": "参数",
+        "setting": "值",
     },
     "en": {
         "id": "ID",
@@ -168,6 +174,8 @@ HEADERS: dict[str, dict[str, str]] = {
         "target": "Target value",
         "year": "Year",
         "status": "Status",
+        "parameter": "parameter",
+        "setting": "value",
     },
 }
 #: Headers that differ on one sheet.
@@ -198,6 +206,148 @@ CIRCLE_HEADERS = {
         "within": "residents within",
         "residents": "residents counted",
         "not_covered": "communities not covered",
+    },
+}
+#: What each column means, for the column guide (:data:`GUIDE`), by column code.
+DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "zh": {
+        "id": "输入数据中的编号",
+        "name": "输入数据中的名称",
+        "kind": "城市社区或农村（决定适用的步行时限）",
+        "township": "所属街道(乡镇)",
+        "shared_station": "该社区共享的养老服务站(点)编号",
+        "population": "常住人口（输入数据）",
+        "elderly": "60岁以上常住人口（输入数据）",
+        "basis": "覆盖比例按60岁以上人口还是总人口计算",
+        "input_status": "数据是否可用于分析；不可用时说明原因",
+        "input_note": "数据问题与处理说明（如边界修复、类型推断）",
+        "demand_method": "居民在社区内的分布方法：人口栅格或均匀分布",
+        "demand_points": "代表居民位置的需求点数",
+        "off_network_share": "离步行网络过远、未能计算步行时间的居民比例",
+        "stations": "社区内（或申报、共享）的养老服务站(点)数",
+        "station_status": "是否有养老服务站(点)",
+        "eldercare_area_m2": "社区内养老服务设施的建筑面积合计",
+        "area_per_resident_m2": "人均养老服务设施面积",
+        "area_per_resident_required_m2": "政策要求的人均面积",
+        "area_per_resident_status": "人均面积是否达到要求",
+        "tier": "设施等级（决定适用的标准）",
+        "area_m2": "建筑面积（输入数据）",
+        "beds": "床位数（输入数据）",
+        "nursing_beds": "护理型床位数（输入数据）",
+        "social_operated": "是否由社会力量运营（输入数据）",
+        "medical_capable": "是否具备医养结合服务能力（输入数据）",
+        "community_id": "设施所在社区的编号",
+        "network_status": "设施能否接入步行网络",
+        "access_m": "设施到最近步行道路的距离",
+        "standard_status": "设施是否达到其等级的建设标准",
+        "area_required_m2": "该等级要求的建筑面积",
+        "area_shortfall_m2": "建筑面积比要求少多少",
+        "beds_required": "该等级要求的床位数",
+        "beds_shortfall": "床位数比要求少多少",
+        "standard_advice": "未达标时的建议",
+        "standard_note": "标准核查的说明",
+        "standard_source": "所依据的政策文件与条款",
+        "centre_id": "站点所属（步行最近）的街道养老服务中心",
+        "centre_minutes": "站点到所属中心的步行时间",
+        "centre_method": "步行时间按步行网络还是直线距离计算",
+        "within_centre_circle": "站点是否在所属中心的服务圈内",
+        "stations_assigned": "中心下辖的站点数",
+        "stations_over_limit": "中心下辖站点数是否超过政策上限",
+        "communities": "街道(乡镇)内的社区数",
+        "communities_with_station": "有养老服务站(点)的社区数",
+        "centres": "街道(乡镇)内的养老服务中心数",
+        "station_coverage": "有养老服务站(点)的社区比例",
+        "centre_status": "街道(乡镇)是否有养老服务中心",
+        "source": "所依据的政策文件与条款",
+        "rule": "全区指标名称",
+        "value": "全区现状值",
+        "target": "政策目标值",
+        "year": "目标年份",
+        "status": "是否达到目标",
+        "parameter": "运行参数名称",
+        "setting": "本次运行所用的值",
+    },
+    "en": {
+        "id": "ID from the input",
+        "name": "name from the input",
+        "kind": "urban community or village (sets the walking time limit)",
+        "township": "township or street it belongs to",
+        "shared_station": "ID of the station the community shares",
+        "population": "residents (input)",
+        "elderly": "residents aged 60 and over (input)",
+        "basis": "whether shares are of residents 60+ or of all residents",
+        "input_status": "whether the community could be analysed, and if not why",
+        "input_note": "data problems and how they were handled (repairs, inferred kind)",
+        "demand_method": "how residents were placed: population raster or evenly",
+        "demand_points": "points standing for where residents live",
+        "off_network_share": "share of residents too far from the walking network to measure",
+        "stations": "stations in (declared for, or shared by) the community",
+        "station_status": "whether the community has a station",
+        "eldercare_area_m2": "floor area of its elderly-care facilities",
+        "area_per_resident_m2": "elderly-care floor area per resident",
+        "area_per_resident_required_m2": "floor area per resident the policy requires",
+        "area_per_resident_status": "whether the floor area per resident meets the policy",
+        "tier": "facility tier (sets the standard applied)",
+        "area_m2": "floor area (input)",
+        "beds": "beds (input)",
+        "nursing_beds": "nursing beds (input)",
+        "social_operated": "operated by a social (non-government) provider (input)",
+        "medical_capable": "able to give medical care (input)",
+        "community_id": "ID of the community the facility is in",
+        "network_status": "whether the facility joins the walking network",
+        "access_m": "distance from the facility to the nearest walkable way",
+        "standard_status": "whether the facility meets its tier's standard",
+        "area_required_m2": "floor area its tier requires",
+        "area_shortfall_m2": "floor area missing against the standard",
+        "beds_required": "beds its tier requires",
+        "beds_shortfall": "beds missing against the standard",
+        "standard_advice": "what to do where the standard is not met",
+        "standard_note": "how the standard was checked",
+        "standard_source": "the policy document and article",
+        "centre_id": "the street centre the station belongs to (nearest on foot)",
+        "centre_minutes": "walk from the station to its centre",
+        "centre_method": "walk measured on the network or in a straight line",
+        "within_centre_circle": "whether the station lies within its centre's circle",
+        "stations_assigned": "stations assigned to the centre",
+        "stations_over_limit": "whether the centre has more stations than the policy allows",
+        "communities": "communities in the township",
+        "communities_with_station": "communities with a station",
+        "centres": "street centres in the township",
+        "station_coverage": "share of communities with a station",
+        "centre_status": "whether the township has a street centre",
+        "source": "the policy document and article",
+        "rule": "district target",
+        "value": "the district's value now",
+        "target": "the policy's target",
+        "year": "year of the target",
+        "status": "whether the target is met",
+        "parameter": "run parameter",
+        "setting": "the value used in this run",
+    },
+}
+#: What each per-circle column means: ``{label}`` is the circle's label, ``{minutes}`` its limits.
+CIRCLE_DESCRIPTIONS = {
+    "zh": {
+        "share": "{minutes}内可达{label}设施的居民比例（按比例基数）",
+        "status": "{label}覆盖状态：已覆盖、部分覆盖、未覆盖等",
+        "median_min": "到最近{label}设施步行时间的中位数",
+        "p90_min": "到最近{label}设施步行时间的90%分位数",
+        "nearest": "对多数居民最近的{label}设施编号",
+        "minutes": "适用的步行时限（城市或农村）",
+        "within": "{minutes}内可达的居民人数",
+        "residents": "计算覆盖比例所用的居民人数",
+        "not_covered": "未完全覆盖的社区数",
+    },
+    "en": {
+        "share": "share of residents within {minutes} of a {label} facility (see Share of)",
+        "status": "{label} status: covered, partly covered, not covered, ...",
+        "median_min": "median walk to the nearest {label} facility",
+        "p90_min": "90th-percentile walk to the nearest {label} facility",
+        "nearest": "ID of the {label} facility nearest to most residents",
+        "minutes": "the time limit applied (urban or village)",
+        "within": "residents within {minutes}",
+        "residents": "residents counted for the share",
+        "not_covered": "communities not fully covered",
     },
 }
 _STANDARD_WORDS = ("meets", "below", "above_max", "unknown", "no_standard", "missing")
@@ -286,13 +436,22 @@ _FORMATS = {
 def workbook(analysis: Analysis, path: str | Path, *, lang: terms.Lang = "zh") -> Path:
     """Write the result tables as an Excel workbook.
 
-    Five sheets: communities (the columns of ``summary.csv``, one row per community, from
-    :func:`carecircle.outputs.export.summary_table`), townships, facilities (with their standards
-    checks), district targets, and the run's parameters (speed, files, the walking model and
-    what it counted: :attr:`Analysis.parameters`). Headers, coded values (statuses, tiers,
-    kinds) and the standards' sentences (``standard_note``, ``standard_advice``, ``basis``) are
-    in Chinese or English; shares are formatted as percentages; the header row is frozen,
-    filtered, and columns are sized to their contents.
+    Seven sheets. It opens on the summary: the headline figures (place, policy, dates and each
+    circle's district share and community counts, from
+    :func:`carecircle.outputs.headline.headline`), each circle's figures as numbers, the
+    township table, the facilities below their tier's standard with the advice, the district
+    targets, and the street centres' checks (stations beyond their centre's circle, centres
+    with too many stations). Then communities (the columns of ``summary.csv``, one row per
+    community, from :func:`carecircle.outputs.export.summary_table`), townships, facilities
+    (with their standards checks), district targets, the run's parameters
+    (:attr:`Analysis.parameters`), and a column guide saying what every column of every sheet
+    means. Headers, coded values (statuses, tiers, kinds) and the standards' sentences
+    (``standard_note``, ``standard_advice``, ``basis``) are in Chinese or English; shares are
+    formatted as percentages; status cells are filled with the map's colours
+    (:data:`carecircle.outputs.maps.STATUS_COLOURS`) by conditional formats; every sheet prints
+    on A4 landscape, one page wide, its header row on every page, the place and the run's date
+    in the page header and page numbers in the footer
+    (:func:`carecircle.outputs._sheets.write_sheet`).
 
     Parameters
     ----------
@@ -316,30 +475,265 @@ def workbook(analysis: Analysis, path: str | Path, *, lang: terms.Lang = "zh") -
     """
     check_lang(lang)
     path = Path(path)
+    labels = {c.name: (c.label_zh if lang == "zh" else c.label_en) for c in analysis.policy.circles}
+    top = headline(analysis)
+    page = f"{top.place}  {top.run_date}"
+    facilities = _facility_table(analysis.facilities, lang)
+    district = _district_table(analysis.district, lang)
     tables = {
         "communities": summary_table(analysis),
         "townships": analysis.townships(),
-        "facilities": _facility_table(analysis.facilities, lang),
-        "district": _district_table(analysis.district, lang),
-    }
-    labels = {c.name: (c.label_zh if lang == "zh" else c.label_en) for c in analysis.policy.circles}
-    with atomic(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-        for key, table in tables.items():
-            codes = [str(c) for c in table.columns]
-            shown = _translate_values(table, codes, labels, lang)
-            shown.columns = pd.Index(
-                [_header(code, key, labels, lang) for code in codes], dtype=object
-            )
-            sheet = SHEETS[lang][key]
-            _format_sheet(to_sheet(writer, shown, sheet), shown, codes, key, labels)
-        settings = pd.DataFrame(
+        "facilities": facilities,
+        "district": district,
+        "parameters": pd.DataFrame(
             {
-                "参数" if lang == "zh" else "parameter": [str(k) for k in analysis.parameters],
-                "值" if lang == "zh" else "value": [str(v) for v in analysis.parameters.values()],
+                "parameter": [str(k) for k in analysis.parameters],
+                "setting": [str(v) for v in analysis.parameters.values()],
             }
+        ),
+    }
+    frozen = {"communities": "C2", "facilities": "C2", "townships": "B2"}
+    book = new_book()
+    write_sheet(
+        book,
+        SHEETS[lang]["summary"],
+        _summary_blocks(analysis, top, tables, labels, lang),
+        page_header=page,
+        title=_TITLE[lang].format(place=top.place),
+    )
+    for key, table in tables.items():
+        write_sheet(
+            book,
+            SHEETS[lang][key],
+            [_block(table, key, labels, lang)],
+            page_header=page,
+            frozen=frozen.get(key, "A2"),
         )
-        format_sheet(to_sheet(writer, settings, SHEETS[lang]["parameters"]), settings, [None, None])
+    write_sheet(book, SHEETS[lang]["guide"], [_guide(tables, labels, top, lang)], page_header=page)
+    with atomic(path) as tmp:
+        book.save(tmp)
     return path
+
+
+_TITLE = {"zh": "{place}老年人步行可达情况汇总", "en": "{place}: older residents' walking access"}
+_SECTIONS = {
+    "zh": {
+        "headline": "主要指标",
+        "circles": "各服务圈",
+        "townships": "各街道(乡镇)",
+        "below": "未达标设施",
+        "district": "全区指标",
+        "centres": "街道养老服务中心与站点",
+        "none": "无",
+    },
+    "en": {
+        "headline": "Headline",
+        "circles": "Circles",
+        "townships": "Townships",
+        "below": "Facilities below standard",
+        "district": "District targets",
+        "centres": "Street centres and their stations",
+        "none": "none",
+    },
+}
+_CIRCLE_FIGURES = {
+    "zh": (
+        "服务圈",
+        "时限(分钟)",
+        "计算人数",
+        "圈内人数",
+        "覆盖比例",
+        "已覆盖社区",
+        "部分覆盖社区",
+        "未覆盖社区",
+        "未分析社区",
+    ),
+    "en": (
+        "Circle",
+        "Limit (min)",
+        "Residents counted",
+        "Residents within",
+        "Share",
+        "Communities covered",
+        "Partly covered",
+        "Not covered",
+        "Not analysed",
+    ),
+}
+_BELOW_COLUMNS = (
+    "id",
+    "name",
+    "tier",
+    "township",
+    "standard_status",
+    "area_shortfall_m2",
+    "beds_shortfall",
+    "standard_advice",
+    "standard_note",
+)
+_CENTRE_COLUMNS = (
+    "id",
+    "name",
+    "tier",
+    "township",
+    "centre_id",
+    "centre_minutes",
+    "within_centre_circle",
+    "stations_assigned",
+    "stations_over_limit",
+)
+_GUIDE_HEADERS = {"zh": ("工作表", "列", "含义"), "en": ("Sheet", "Column", "Meaning")}
+
+
+def _summary_blocks(
+    analysis: Analysis,
+    top: Headline,
+    tables: Mapping[str, pd.DataFrame],
+    labels: Mapping[str, str],
+    lang: str,
+) -> list[Block]:
+    """The summary sheet's tables: headline, circles, townships, standards, targets, centres."""
+    words = _SECTIONS[lang]
+    blocks = [
+        Block(
+            pd.DataFrame(top.rows(lang), columns=["label", "value"]),
+            [None, None],
+            heading=words["headline"],
+            header=False,
+        )
+    ]
+    if top.circles:
+        figures = pd.DataFrame(
+            [
+                (
+                    labels.get(c.circle, c.circle),
+                    f"{c.minutes_urban:g}"
+                    if c.minutes_urban == c.minutes_rural
+                    else f"{c.minutes_urban:g} / {c.minutes_rural:g}",
+                    c.residents,
+                    c.within,
+                    c.share if np.isfinite(c.share) else None,
+                    c.covered,
+                    c.partly,
+                    c.not_covered,
+                    c.not_analysed,
+                )
+                for c in top.circles
+            ],
+            columns=list(_CIRCLE_FIGURES[lang]),
+        )
+        formats = [None, None, "#,##0", "#,##0", _PERCENT, "0", "0", "0", "0"]
+        blocks.append(Block(figures, formats, heading=words["circles"]))
+    blocks.append(_block(tables["townships"], "townships", labels, lang, words["townships"]))
+    facilities = tables["facilities"]
+    status = analysis.facilities.get("standard_status", pd.Series(dtype=object)).astype(str)
+    below = facilities.loc[
+        (status == BELOW).to_numpy(), [c for c in _BELOW_COLUMNS if c in facilities]
+    ]
+    blocks.append(_block_or_none(below, "facilities", labels, lang, words["below"]))
+    blocks.append(_block_or_none(tables["district"], "district", labels, lang, words["district"]))
+    flagged = pd.Series(False, index=facilities.index)
+    for column, bad in (("within_centre_circle", False), ("stations_over_limit", True)):
+        if column in facilities:
+            flagged |= (facilities[column].astype("boolean") == bad).fillna(False).to_numpy()
+    centres = facilities.loc[flagged.to_numpy(), [c for c in _CENTRE_COLUMNS if c in facilities]]
+    blocks.append(_block_or_none(centres, "facilities", labels, lang, words["centres"]))
+    return blocks
+
+
+def _block_or_none(
+    table: pd.DataFrame, key: str, labels: Mapping[str, str], lang: str, heading: str
+) -> Block:
+    """``table`` as a block, or one line saying there is nothing."""
+    if len(table):
+        return _block(table, key, labels, lang, heading)
+    return Block(
+        pd.DataFrame({"": [_SECTIONS[lang]["none"]]}), [None], heading=heading, header=False
+    )
+
+
+def _block(
+    table: pd.DataFrame,
+    key: str,
+    labels: Mapping[str, str],
+    lang: str,
+    heading: str | None = None,
+) -> Block:
+    """One of the tables as shown on sheet ``key``: headers, words, formats and colours."""
+    codes = [str(c) for c in table.columns]
+    shown = _translate_values(table, codes, labels, lang)
+    shown.columns = pd.Index([_header(code, key, labels, lang) for code in codes], dtype=object)
+    return Block(
+        shown,
+        [_number_format(code, key, labels) for code in codes],
+        [_colours(code, labels, lang) for code in codes],
+        heading=heading,
+    )
+
+
+def _guide(
+    tables: Mapping[str, pd.DataFrame], labels: Mapping[str, str], top: Headline, lang: str
+) -> Block:
+    """The column guide: every column of every table sheet, with what it means."""
+    minutes = {
+        c.circle: (
+            f"步行 {c.minutes_urban:g} 分钟"
+            if lang == "zh"
+            else f"a {c.minutes_urban:g}-minute walk"
+        )
+        for c in top.circles
+    }
+    rows = []
+    for key, table in tables.items():
+        for column in table.columns:
+            code = str(column)
+            circle, suffix = _split_circle(code, labels)
+            if circle is not None:
+                meaning = CIRCLE_DESCRIPTIONS[lang][suffix].format(
+                    label=labels[circle], minutes=minutes.get(circle, "")
+                )
+            else:
+                meaning = DESCRIPTIONS[lang].get(code, "")
+            rows.append((SHEETS[lang][key], _header(code, key, labels, lang), meaning))
+    return Block(pd.DataFrame(rows, columns=list(_GUIDE_HEADERS[lang])), [None, None, None])
+
+
+#: Colours of coded values, by column (statuses of circles are :data:`_CIRCLE_STATUS_COLOURS`).
+_MEETS = {
+    "meets": STATUS_COLOURS[COVERED],
+    "below": STATUS_COLOURS[UNCOVERED],
+    "above_max": STATUS_COLOURS[PARTIAL],
+    "missing": STATUS_COLOURS[UNCOVERED],
+    "unknown": OTHER_COLOUR,
+}
+_CIRCLE_STATUS_COLOURS = {s: STATUS_COLOURS.get(s, OTHER_COLOUR) for s in STATUS_LABELS_EN}
+_COLUMN_COLOURS: dict[str, dict[str, str]] = {
+    "input_status": {
+        s: c for s, c in _CIRCLE_STATUS_COLOURS.items() if s not in (COVERED, PARTIAL, UNCOVERED)
+    },
+    "standard_status": _MEETS,
+    "area_per_resident_status": _MEETS,
+    "centre_status": _MEETS,
+    "status": _MEETS,
+    "station_status": {
+        "has_station": STATUS_COLOURS[COVERED],
+        "shared": STATUS_COLOURS[COVERED],
+        **_MEETS,
+    },
+}
+
+
+def _colours(code: str, labels: Mapping[str, str], lang: str) -> dict[str, str] | None:
+    """The fill colour of each word a status column of code ``code`` shows, or None."""
+    circle, suffix = _split_circle(code, labels)
+    if circle is not None and suffix == "status":
+        colours: Mapping[str, str] = _CIRCLE_STATUS_COLOURS
+        words: Mapping[Any, str] = terms.STATUS_LABELS_ZH if lang == "zh" else STATUS_LABELS_EN
+    elif code in _COLUMN_COLOURS:
+        colours, words = _COLUMN_COLOURS[code], VALUES[lang].get(code, {})
+    else:
+        return None
+    return {str(words.get(value, value)): colour for value, colour in colours.items()}
 
 
 def _facility_table(facilities: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -424,16 +818,3 @@ def _number_format(code: str, sheet: str, labels: Mapping[str, str]) -> str | No
         return "0"
     _, suffix = _split_circle(code, labels)
     return _FORMATS.get(suffix) or _FORMATS.get(code)
-
-
-def _format_sheet(
-    sheet: Worksheet,
-    shown: pd.DataFrame,
-    codes: list[str],
-    key: str,
-    labels: Mapping[str, str],
-) -> None:
-    """Format one of :func:`workbook`'s sheets (see :func:`format_sheet`)."""
-    frozen = {"communities": "C2", "facilities": "C2", "townships": "B2"}.get(key, "A2")
-    formats = [_number_format(code, key, labels) for code in codes]
-    format_sheet(sheet, shown, formats, frozen=frozen)

@@ -129,7 +129,7 @@ def test_scale_bar_length_needs_a_span():
 def test_workbook_in_chinese(demo_analysis, tmp_path):
     path = report.workbook(demo_analysis, tmp_path / "coverage.xlsx")
     sheets = pd.read_excel(path, sheet_name=None)
-    assert list(sheets) == ["社区", "街道(乡镇)", "设施", "全区指标", "运行参数"]
+    assert list(sheets) == ["汇总", "社区", "街道(乡镇)", "设施", "全区指标", "运行参数", "列说明"]
     settings = dict(zip(sheets["运行参数"]["参数"], sheets["运行参数"]["值"], strict=True))
     assert settings["walking_slope_model"] == "none (no DEM)"  # the demo has no DEM
     assert float(settings["walking_steps_up_s_per_step"]) == 0.93
@@ -181,7 +181,15 @@ def test_workbook_formats(demo_analysis, tmp_path):
 def test_workbook_in_english(demo_analysis, tmp_path):
     path = report.workbook(demo_analysis, tmp_path / "coverage.xlsx", lang="en")
     sheets = pd.read_excel(path, sheet_name=None)
-    assert list(sheets) == ["communities", "townships", "facilities", "district", "parameters"]
+    assert list(sheets) == [
+        "summary",
+        "communities",
+        "townships",
+        "facilities",
+        "district",
+        "parameters",
+        "column guide",
+    ]
     communities = sheets["communities"]
     assert list(communities.columns[:3]) == ["ID", "Name", "Kind"]
     assert "Elderly-care circle share" in communities.columns
@@ -234,7 +242,9 @@ def test_a_communitys_data_note_in_the_readers_language(demo_analysis, tmp_path)
         "人口缺失；名称含“村”，按农村计",
         "边界已修复（Self-intersection[1 2]）；未给出类型，名称也看不出，按城市计",
     ]
-    en = pd.read_excel(report.workbook(noted, tmp_path / "en.xlsx", lang="en"), sheet_name=0)
+    en = pd.read_excel(
+        report.workbook(noted, tmp_path / "en.xlsx", lang="en"), sheet_name="communities"
+    )
     assert en["Data note"].tolist()[:2] == notes
     page = maps.build(noted).get_root().render()
     assert json.dumps("人口缺失；名称含“村”，按农村计")[1:-1] in page  # the popup, in zh
