@@ -1,5 +1,7 @@
 """One line on standard error per long step of a run: ``读取路网… 完成（2.3 秒）``.
 
+Steps of a second or more (:data:`MIN_SECONDS`) leave a line; shorter ones none.
+
 The steps that hold no progress bar of their own (reading the network, joining the points to
 it, writing each output) say when they end and how long they took, so no part of a run is
 silent. Standard output stays for the tables. The lines speak the run's language, set once by
@@ -34,6 +36,11 @@ STEPS: dict[str, tuple[str, str]] = {
 """Each step's name, Chinese and English; ``{name}`` stands for a file's name."""
 
 _DONE = {"zh": "完成（{seconds:.1f} 秒）", "en": "done ({seconds:.1f} s)"}
+
+MIN_SECONDS = 1.0
+"""A step shorter than this leaves no line (on a terminal its name shows while it runs and is
+then wiped): the lines are for the steps a user waits on, and a refused input's one-line error
+stays the only line."""
 
 
 @contextmanager
@@ -86,8 +93,13 @@ def step(key: str, *, show: bool, live: bool = True, **names: str) -> Iterator[N
     start = time.perf_counter()
     yield
     seconds = time.perf_counter() - start
-    done = _DONE["zh" if _LANG.get() == "zh" else "en"].format(seconds=seconds)
-    stream.write(("\r\x1b[K" if terminal else "") + f"{what}… {done}\n")
+    wipe = "\r\x1b[K" if terminal and live else ""
+    if seconds < MIN_SECONDS:
+        line = ""
+    else:
+        done = _DONE["zh" if _LANG.get() == "zh" else "en"].format(seconds=seconds)
+        line = f"{what}… {done}\n"
+    stream.write(wipe + line)
     stream.flush()
     _OPEN[0] = False
 

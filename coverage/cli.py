@@ -110,13 +110,20 @@ _FILE_LABELS_ZH = {
     "facilities": "设施",
     "district": "全区指标",
     "geopackage": "GIS 图层",
+    "qgis_project": "QGIS 工程",
     "overview": "概览图",
     "workbook": "工作簿",
     "map": "地图",
     "csv": "表格",
     "xlsx": "工作簿",
+    "proposed_sites": "建议新址",
+    "candidates": "候选地址",
+    "siting_communities": "选址前后（社区）",
+    "siting_townships": "选址前后（街道）",
+    "uncoverable": "无法覆盖的社区",
+    "plan_by_year": "分年计划",
 }
-"""The files' labels in Chinese (a label not here is printed as it is)."""
+"""The files' labels in Chinese (every label of :data:`carecircle.outputs._files.FILES`)."""
 
 
 def _written(written: Mapping[str, Path], final: Any, lang: str) -> str:

@@ -492,7 +492,10 @@ def test_the_demo_says_it_is_the_demo(demo_run, tmp_path, capsys):
     assert "赫尔辛基" in cli.DEMO_TITLE["zh"] and "Helsinki" in cli.DEMO_TITLE["en"]
 
 
-def test_the_progress_lines_go_to_stderr_in_the_runs_language(tmp_path, capsys):
+def test_the_progress_lines_go_to_stderr_in_the_runs_language(tmp_path, capsys, monkeypatch):
+    from carecircle import _progress
+
+    monkeypatch.setattr(_progress, "MIN_SECONDS", 0.0)  # every step says it ended
     args = [a for a in _check_args(tmp_path / "check") if a != "--no-progress"]
     assert cli.main(args) == 0
     captured = capsys.readouterr()
@@ -502,6 +505,9 @@ def test_the_progress_lines_go_to_stderr_in_the_runs_language(tmp_path, capsys):
     assert cli.main([*args, "--lang", "en", "--overwrite"]) == 0
     assert "reading the communities and facilities… done (" in capsys.readouterr().err
     assert cli.main([*args, "--overwrite", "--no-progress"]) == 0
+    assert "完成（" not in capsys.readouterr().err
+    monkeypatch.setattr(_progress, "MIN_SECONDS", 3600.0)  # a step shorter says nothing
+    assert cli.main([*args, "--overwrite"]) == 0
     assert "完成（" not in capsys.readouterr().err
 
 
@@ -533,3 +539,10 @@ def test_no_code_names_in_what_officials_read(demo_run, tmp_path, capsys):
 def _is_path(line: str) -> bool:
     """A line of the file list (label: path), whose folders may be named anything."""
     return line.rstrip().endswith((".csv", ".xlsx", ".gpkg", ".png", ".html", ".qgz"))
+
+
+def test_every_output_file_has_a_chinese_label():
+    from carecircle.outputs import _files
+
+    labels = {label for files in _files.FILES.values() for label in files}
+    assert labels <= set(cli._FILE_LABELS_ZH)

@@ -562,7 +562,10 @@ def test_circles_of_too_many_facilities_are_merged(district, monkeypatch):
     assert whole.circle_areas() is whole.circles
 
 
-def test_writing_the_outputs_says_each_file_and_its_time(district, tmp_path, capfd):
+def test_writing_the_outputs_says_each_file_and_its_time(district, tmp_path, capfd, monkeypatch):
+    from carecircle import _progress
+
+    monkeypatch.setattr(_progress, "MIN_SECONDS", 0.0)  # the files of a small district too
     net, comm_path, fac_path, profile = district
     result = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
     capfd.readouterr()
