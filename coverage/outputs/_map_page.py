@@ -16,8 +16,12 @@ import json
 from pathlib import Path
 
 import folium
+import numpy as np
+import shapely
 from branca import element as branca_element
 from branca.element import Element, Figure, MacroElement
+from folium.template import Template as FoliumTemplate
+from folium.utilities import JsCode
 from jinja2 import Template
 
 #: The credit of a walking network read from OpenStreetMap.
@@ -296,6 +300,279 @@ class Tianditu(MacroElement):
         self.words = words
         self.key = key
         self.store = TIANDITU_STORE
+
+
+#: The page's one canvas renderer of the big layers, made by the first layer drawn on it.
+CANVAS = "(window.carecircleCanvas = window.carecircleCanvas || L.canvas())"
+
+
+class CompactGeoJson(folium.GeoJson):
+    """A ``folium.GeoJson`` whose data is written compactly, and drawn on a canvas when big.
+
+    folium writes a layer's data with Jinja's ``tojson``: keys sorted, a space after every
+    comma and colon, each Chinese character as a six-byte escape. This layer writes it once
+    with :func:`compact_json`. Its template is folium 0.20's ``GeoJson`` template with only
+    that line changed. :func:`compact_layers` turns a map's ``GeoJson`` layers into these.
+    """
+
+    _template = FoliumTemplate(
+        """
+        {% macro script(this, kwargs) %}
+        {%- if this.style %}
+        function {{ this.get_name() }}_styler(feature) {
+            switch({{ this.feature_identifier }}) {
+                {%- for style, ids_list in this.style_map.items() if not style == 'default' %}
+                {% for id_val in ids_list %}case {{ id_val|tojson }}: {% endfor %}
+                    return {{ style }};
+                {%- endfor %}
+                default:
+                    return {{ this.style_map['default'] }};
+            }
+        }
+        {%- endif %}
+        {%- if this.highlight %}
+        function {{ this.get_name() }}_highlighter(feature) {
+            switch({{ this.feature_identifier }}) {
+                {%- for style, ids_list in this.highlight_map.items() if not style == 'default' %}
+                {% for id_val in ids_list %}case {{ id_val|tojson }}: {% endfor %}
+                    return {{ style }};
+                {%- endfor %}
+                default:
+                    return {{ this.highlight_map['default'] }};
+            }
+        }
+        {%- endif %}
+
+        {%- if this.marker %}
+        function {{ this.get_name() }}_pointToLayer(feature, latlng) {
+            var opts = {{ this.marker.options | tojavascript }};
+            {% if this.marker._name == 'Marker' and this.marker.icon %}
+            const iconOptions = {{ this.marker.icon.options | tojavascript }}
+            const iconRootAlias = L
+                {%- if this.marker.icon._name == "Icon" %}.AwesomeMarkers{%- endif %}
+            opts.icon = new iconRootAlias.{{ this.marker.icon._name }}(iconOptions)
+            {% endif %}
+            {%- if this.style_function %}
+            let style = {{ this.get_name()}}_styler(feature)
+            Object.assign(
+                {%- if this.marker.icon -%}opts.icon.options{%- else -%} opts {%- endif -%}
+                , style)
+            {% endif %}
+            return new L.{{this.marker._name}}(latlng, opts)
+        }
+        {%- endif %}
+
+        function {{this.get_name()}}_onEachFeature(feature, layer) {
+            {%- if this.on_each_feature %}
+            ({{this.on_each_feature}})(feature, layer);
+            {%- endif %}
+
+            layer.on({
+                {%- if this.highlight %}
+                mouseout: function(e) {
+                    if(typeof e.target.setStyle === "function"){
+                        {%- if this.popup_keep_highlighted %}
+                        if (!e.target.isPopupOpen())
+                        {%- endif %}
+                            {{ this.get_name() }}.resetStyle(e.target);
+                    }
+                },
+                mouseover: function(e) {
+                    if(typeof e.target.setStyle === "function"){
+                        const highlightStyle = {{ this.get_name() }}_highlighter(e.target.feature)
+                        e.target.setStyle(highlightStyle);
+                    }
+                },
+                {%- if this.popup_keep_highlighted %}
+                popupopen: function(e) {
+                    if(typeof e.target.setStyle === "function"){
+                        const highlightStyle = {{ this.get_name() }}_highlighter(e.target.feature)
+                        e.target.setStyle(highlightStyle);
+                        e.target.bindPopup(e.popup)
+                    }
+                },
+                popupclose: function(e) {
+                    if(typeof e.target.setStyle === "function"){
+                        {{ this.get_name() }}.resetStyle(e.target);
+                        e.target.unbindPopup()
+                    }
+                },
+                {%- endif %}
+                {%- endif %}
+                {%- if this.zoom_on_click %}
+                click: function(e) {
+                    if (typeof e.target.getBounds === 'function') {
+                        {{ this.parent_map.get_name() }}.fitBounds(e.target.getBounds());
+                    }
+                    else if (typeof e.target.getLatLng === 'function'){
+                        let zoom = {{ this.parent_map.get_name() }}.getZoom()
+                        zoom = zoom > 12 ? zoom : zoom + 1
+                        {{ this.parent_map.get_name() }}.flyTo(e.target.getLatLng(), zoom)
+                    }
+                }
+                {%- endif %}
+            });
+        };
+        var {{ this.get_name() }} = L.geoJson(null, {
+            {%- if this.smooth_factor is not none  %}
+                smoothFactor: {{ this.smooth_factor|tojson }},
+            {%- endif %}
+                onEachFeature: {{ this.get_name() }}_onEachFeature,
+            {% if this.style %}
+                style: {{ this.get_name() }}_styler,
+            {%- endif %}
+            {%- if this.marker %}
+                pointToLayer: {{ this.get_name() }}_pointToLayer,
+            {%- endif %}
+            ...{{this.options | tojavascript }}
+        });
+
+        function {{ this.get_name() }}_add (data) {
+            {{ this.get_name() }}
+                .addData(data);
+        }
+        {%- if this.embed %}
+            {{ this.get_name() }}_add({{ this.data_text }});
+        {%- else %}
+            $.ajax({{ this.embed_link|tojson }}, {dataType: 'json', async: false})
+                .done({{ this.get_name() }}_add);
+        {%- endif %}
+
+        {%- if not this.style %}
+        {{this.get_name()}}.setStyle(function(feature) {return feature.properties.style;});
+        {%- endif %}
+
+        {% endmacro %}
+        """
+    )
+
+    def render(self, **kwargs: object) -> None:
+        """The layer's script, its data written by :func:`compact_json`."""
+        self.data_text = compact_json(self.data)
+        try:
+            super().render(**kwargs)
+        finally:
+            del self.data_text
+
+
+class CompactLines(MacroElement):
+    """Lines drawn in one style on the canvas (:data:`CANVAS`), their coordinates delta-coded.
+
+    The streets of a district are tens of thousands of short lines drawn alike and never
+    clicked; as GeoJSON each costs some 45 bytes and a Leaflet layer. Here they are one
+    polyline, written as every line's number of points and the steps from point to point in
+    units of ``10**-decimals`` degrees (a few characters each), read back by a loop in the page.
+
+    Parameters
+    ----------
+    lines : array of shapely geometries
+        Lines or multi-lines in EPSG:4326 (or GCJ-02, as the map is drawn).
+    style : dict
+        Leaflet path options (``color``, ``weight``, ``opacity``).
+    decimals : int, keyword-only
+        Decimals of degrees kept.
+
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var data = {{ this.data }};
+            var scale = Math.pow(10, data.decimals), steps = data.steps, k = 0, x = 0, y = 0;
+            var lines = data.counts.map(function(count) {
+                var line = new Array(count);
+                for (var j = 0; j < count; j++) {
+                    x += steps[k++]; y += steps[k++];
+                    line[j] = L.latLng(y / scale, x / scale);
+                }
+                return line;
+            });
+            var options = {{ this.style|tojson }};
+            options.interactive = false;
+            options.renderer = {{ this.canvas }};
+            L.polyline(lines, options).addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, lines: np.ndarray, style: dict[str, object], *, decimals: int) -> None:
+        super().__init__()
+        self._name = "CarecircleLines"
+        parts = shapely.get_parts(lines)
+        parts = parts[~shapely.is_empty(parts)]
+        units = np.rint(shapely.get_coordinates(parts) * 10.0**decimals).astype(np.int64)
+        steps = np.diff(units, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).ravel()
+        counts = shapely.get_num_coordinates(parts)
+        self.data = (
+            f'{{"decimals":{int(decimals)},"counts":[{",".join(map(str, counts.tolist()))}],'
+            f'"steps":[{",".join(map(str, steps.tolist()))}]}}'
+        )
+        self.style = style
+        self.canvas = CANVAS
+
+
+def compact_json(data: object) -> str:
+    r"""``data`` as JSON for a ``<script>``: no spaces, Chinese as it is, markup escaped.
+
+    ``<``, ``>``, ``&`` and ``'`` are written as ``\\u`` escapes (as Jinja's ``tojson`` writes
+    them), so that no text from the data can close the script or open a comment.
+
+    Examples
+    --------
+    >>> compact_json({"name": "社区</script>", "n": [1.5, None]})
+    '{"name":"社区\\u003c/script\\u003e","n":[1.5,null]}'
+
+    """
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    for mark, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(mark, escape)
+    return text
+
+
+def compact_layers(fmap: folium.Map) -> folium.Map:
+    """Make every ``folium.GeoJson`` of ``fmap`` a :class:`CompactGeoJson`; return ``fmap``.
+
+    Layers of lines and polygons in Leaflet's overlay pane (streets, communities, circles,
+    uncovered areas) are drawn on one canvas (:data:`CANVAS`) instead of one SVG path per
+    feature: 80,000 streets took seconds to lay out as SVG. Markers, and layers in a pane of
+    their own (the facilities, the proposed sites' circles), stay as they are.
+    """
+    stack = list(fmap._children.values())
+    while stack:
+        element = stack.pop()
+        stack.extend(element._children.values())
+        if type(element) is folium.GeoJson:
+            element.__class__ = CompactGeoJson
+            if element.marker is None and "pane" not in element.options:
+                element.options["renderer"] = JsCode(CANVAS)
+    return fmap
+
+
+class ReadyHook(MacroElement):
+    """The page's own times: every layer added, and the first frame drawn after that.
+
+    ``window.carecircleLayersAdded`` is set once every layer is added, ``window.carecircleReady``
+    once the first frame after that is drawn (the canvas draws in that frame). Both are
+    milliseconds from the start of navigation (``performance.now()``). Added last, after the
+    layers; ``scripts/benchmark_outputs.py`` reads them in headless Chromium.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.carecircleLayersAdded = performance.now();
+        requestAnimationFrame(function() {
+            setTimeout(function() { window.carecircleReady = performance.now(); }, 0);
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "CarecircleReady"
 
 
 def inline_leaflet(fmap: folium.Map) -> None:

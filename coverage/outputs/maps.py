@@ -28,12 +28,15 @@ from ..pipeline import Analysis, has_shape
 from ..terms import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
 from ._map_page import (
     OSM_CREDIT,
+    CompactLines,
     EitherOr,
     FitClear,
     MapExtras,
+    ReadyHook,
     Search,
     Tianditu,
     Verbatim,
+    compact_layers,
     inline_leaflet,
     make_verbatim,
 )
@@ -316,11 +319,8 @@ def build(
     if len(analysis.streets):
         streets = _display(gpd.GeoDataFrame(geometry=analysis.streets), gcj02=shift)
         layer = folium.FeatureGroup(name=text["streets"], control=True)
-        folium.GeoJson(
-            _geojson(streets),
-            style_function=lambda _: {"color": "#9a9a9a", "weight": 1, "opacity": 0.8},
-            interactive=False,
-        ).add_to(layer)
+        style = {"color": "#9a9a9a", "weight": 1, "opacity": 0.8}
+        CompactLines(streets.geometry.to_numpy(), style, decimals=COORD_DECIMALS).add_to(layer)
         layer.add_to(fmap)
 
     if len(planned_circles):
@@ -425,21 +425,37 @@ def build(
     if basemap == "tianditu":  # the list gains its layers before the map is fitted clear of it
         _add_tianditu(fmap, control, text, key=tianditu_key if embed_key else None)
     FitClear(bounds, control).add_to(fmap)
-    return make_verbatim(fmap)
+    ReadyHook().add_to(fmap)  # last: once every layer is added
+    return make_verbatim(compact_layers(fmap))
+
+
+COORD_DECIMALS = 5
+"""Decimals of degrees the map keeps: 0.00001° is about 1 m, two pixels at zoom 18."""
 
 
 def _display(frame: gpd.GeoDataFrame, *, gcj02: bool) -> gpd.GeoDataFrame:
-    """The layer in EPSG:4326, shifted to GCJ-02 when the basemap is in GCJ-02."""
+    """The layer in EPSG:4326 (GCJ-02 when the basemap is), to the metre the screen shows.
+
+    Polygons are simplified within half of :data:`COORD_DECIMALS`' last place (topology kept:
+    a polygon stays a polygon, a hole stays inside; a boundary digitised to the centimetre
+    loses the vertices no screen shows), then every coordinate is rounded to
+    :data:`COORD_DECIMALS` decimals, so that each is written in 9 or 10 characters instead
+    of 17.
+    """
     if frame.empty or frame.crs is None:
         return frame
     out = frame.to_crs(4326)
+    geoms = out.geometry.to_numpy()
     if gcj02:
         geoms = shapely.transform(
-            out.geometry.to_numpy(),
+            geoms,
             lambda xy: np.column_stack(coords.from_wgs84(xy[:, 0], xy[:, 1], system="gcj02")),
         )
-        out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
-    return out
+    areas = np.isin(shapely.get_type_id(geoms), (3, 6))  # polygons
+    tolerance = 10.0**-COORD_DECIMALS / 2
+    geoms[areas] = shapely.simplify(geoms[areas], tolerance, preserve_topology=True)
+    geoms = shapely.transform(geoms, lambda xy: np.round(xy, COORD_DECIMALS))
+    return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
 
 
 def _check_key(basemap: str, key: str | None, *, embed_key: bool) -> None:
