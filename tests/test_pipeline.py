@@ -944,4 +944,4 @@ def test_the_maps_geojson_is_geopandas_own(demo_analysis):
         return collection
 
     for frame in frames:
-        assert rounded(maps._geojson(frame)) == rounded(json.loads(frame.to_json()))
+        assert rounded(maps._geojson(frame).as_geojson()) == rounded(json.loads(frame.to_json()))

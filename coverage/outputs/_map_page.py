@@ -14,6 +14,7 @@ import base64
 import html
 import json
 from pathlib import Path
+from typing import Any, cast
 
 import folium
 import numpy as np
@@ -306,6 +307,123 @@ class Tianditu(MacroElement):
 CANVAS = "(window.carecircleCanvas = window.carecircleCanvas || L.canvas())"
 
 
+class FeatureCollection(dict[str, Any]):
+    """A GeoJSON FeatureCollection whose geometries are kept aside as shapely's, in ``shapes``.
+
+    Each feature holds its ``id``, ``properties`` and a ``geometry`` of ``None``, no ``type``:
+    :class:`CompactGeoJson` writes them without the geometry, and ``shapes`` delta-coded
+    (:func:`encode`); the page puts the geometries and ``"type": "Feature"`` back
+    (``carecircleGeometries``).
+    """
+
+    def __init__(self, features: list[dict[str, Any]], shapes: np.ndarray) -> None:
+        super().__init__(type="FeatureCollection", features=features)
+        self.shapes = shapes
+
+    def as_geojson(self) -> dict[str, Any]:
+        """The collection as plain GeoJSON, each feature with its type and geometry."""
+        texts = shapely.to_geojson(self.shapes)
+        return {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    **feature,
+                    "geometry": None if text is None else json.loads(text),
+                }
+                for feature, text in zip(self["features"], texts, strict=True)
+            ],
+        }
+
+
+GEOJSON_TYPES = {
+    shapely.GeometryType.POINT: "Point",
+    shapely.GeometryType.LINESTRING: "LineString",
+    shapely.GeometryType.POLYGON: "Polygon",
+    shapely.GeometryType.MULTIPOINT: "MultiPoint",
+    shapely.GeometryType.MULTILINESTRING: "MultiLineString",
+    shapely.GeometryType.MULTIPOLYGON: "MultiPolygon",
+}
+FAMILIES = ((0, 4), (1, 5), (3, 6))
+"""Geometry type ids written together: points, lines, polygons (each with its multi-part)."""
+
+
+def encode(shapes: np.ndarray, *, decimals: int) -> list[dict[str, Any]]:
+    """Geometries as delta-coded integers, one block per family of types (points, lines, ...).
+
+    Each block holds the GeoJSON ``type`` of its geometries (a family's single or multi-part
+    type), the ``index`` of each geometry among ``shapes``, the ``steps`` from coordinate to
+    coordinate in units of ``10**-decimals`` degrees (x, y, x, y, ...; the first from 0) and the
+    ``offsets`` of shapely's ragged arrays (:func:`shapely.to_ragged_array`), which nest the
+    coordinates into rings, polygons, ...; rings are written without their closing point. The
+    page's ``carecircleGeometries`` reads them back. A
+    staircase edge of a circle polygon costs some 6 characters instead of 21. Geometry
+    collections are written as GeoJSON text (in a block of ``type`` ``null``); missing
+    or empty geometries are not written (their features keep ``null``).
+    """
+    kinds = np.where(shapely.is_empty(shapes), -1, shapely.get_type_id(shapes))
+    blocks: list[dict[str, Any]] = []
+    for family in FAMILIES:
+        index = np.flatnonzero(np.isin(kinds, family))
+        if not index.size:
+            continue
+        kind, coords, offsets = shapely.to_ragged_array(shapes[index], include_z=False)
+        if family == FAMILIES[2]:  # each ring without its closing point: Leaflet closes it
+            rings = offsets[0]
+            coords = np.delete(coords, rings[1:] - 1, axis=0)
+            offsets = (rings - np.arange(rings.size), *offsets[1:])
+        units = np.rint(coords * 10.0**decimals).astype(np.int64)
+        steps = np.diff(units, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).ravel()
+        blocks.append(
+            {
+                "type": GEOJSON_TYPES[kind],
+                "index": index.tolist(),
+                "decimals": decimals,
+                "steps": steps.tolist(),
+                "offsets": [o.tolist() for o in offsets],
+            }
+        )
+    other = np.flatnonzero(kinds == 7)  # geometry collections
+    if other.size:
+        texts = shapely.to_geojson(shapes[other])
+        blocks.append(
+            {"type": None, "index": other.tolist(), "geometries": [json.loads(t) for t in texts]}
+        )
+    return blocks
+
+
+GEOMETRIES_JS = """
+function carecircleGeometries(data) {
+    (data.encoded || []).forEach(function(block) {
+        var shapes = block.geometries;
+        if (!shapes) {
+            var scale = Math.pow(10, block.decimals), steps = block.steps, x = 0, y = 0;
+            var level = new Array(steps.length / 2);
+            for (var k = 0; k < level.length; k++) {
+                x += steps[2 * k]; y += steps[2 * k + 1];
+                level[k] = [x / scale, y / scale];
+            }
+            block.offsets.forEach(function(offsets) {
+                var up = new Array(offsets.length - 1);
+                for (var k = 0; k + 1 < offsets.length; k++) {
+                    up[k] = level.slice(offsets[k], offsets[k + 1]);
+                }
+                level = up;
+            });
+            shapes = level.map(function(coordinates) {
+                return {type: block.type, coordinates: coordinates};
+            });
+        }
+        block.index.forEach(function(i, k) { data.features[i].geometry = shapes[k]; });
+    });
+    delete data.encoded;
+    data.features.forEach(function(feature) { feature.type = "Feature"; });
+    return data;
+}
+"""
+"""The page's reader of :func:`encode`'s blocks (written once, into the page's head)."""
+
+
 class CompactGeoJson(folium.GeoJson):
     """A ``folium.GeoJson`` whose data is written compactly, and drawn on a canvas when big.
 
@@ -432,7 +550,7 @@ class CompactGeoJson(folium.GeoJson):
                 .addData(data);
         }
         {%- if this.embed %}
-            {{ this.get_name() }}_add({{ this.data_text }});
+            {{ this.get_name() }}_add(carecircleGeometries({{ this.data_text }}));
         {%- else %}
             $.ajax({{ this.embed_link|tojson }}, {dataType: 'json', async: false})
                 .done({{ this.get_name() }}_add);
@@ -446,9 +564,20 @@ class CompactGeoJson(folium.GeoJson):
         """
     )
 
-    def render(self, **kwargs: object) -> None:
-        """The layer's script, its data written by :func:`compact_json`."""
-        self.data_text = compact_json(self.data)
+    decimals: int = 5
+    """Decimals of degrees its geometries keep (:func:`encode`)."""
+
+    def render(self, **kwargs: object) -> None:  # type: ignore[override]  # as folium's
+        """The layer's script, its data written by :func:`compact_json` and :func:`encode`."""
+        data = self.data
+        if isinstance(data, FeatureCollection):
+            features = [
+                {key: value for key, value in feature.items() if key != "geometry"}
+                for feature in data["features"]
+            ]
+            encoded = encode(data.shapes, decimals=self.decimals)
+            data = {"type": data["type"], "features": features, "encoded": encoded}
+        self.data_text = compact_json(data)
         try:
             super().render(**kwargs)
         finally:
@@ -514,39 +643,45 @@ class CompactLines(MacroElement):
 
 
 def compact_json(data: object) -> str:
-    r"""``data`` as JSON for a ``<script>``: no spaces, Chinese as it is, markup escaped.
+    r"""``data`` as JSON for a ``<script>``: no spaces, Chinese as it is, ``<`` escaped.
 
-    ``<``, ``>``, ``&`` and ``'`` are written as ``\\u`` escapes (as Jinja's ``tojson`` writes
-    them), so that no text from the data can close the script or open a comment.
+    Every ``<`` is written ``\u003c``, so that no text from the data can close the script
+    (``</script>``) or open a comment (``<!--``); in a script nothing else needs escaping
+    (Jinja's ``tojson`` also escapes ``>``, ``&`` and ``'``, for attributes, which cost
+    1.6 MB of the popups' ``<br>`` in a city of 10,000 communities).
 
     Examples
     --------
     >>> compact_json({"name": "社区</script>", "n": [1.5, None]})
-    '{"name":"社区\\u003c/script\\u003e","n":[1.5,null]}'
+    '{"name":"社区\\u003c/script>","n":[1.5,null]}'
 
     """
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    for mark, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
-        text = text.replace(mark, escape)
-    return text
+    return text.replace("<", "\\u003c")
 
 
-def compact_layers(fmap: folium.Map) -> folium.Map:
+def compact_layers(fmap: folium.Map, *, decimals: int) -> folium.Map:
     """Make every ``folium.GeoJson`` of ``fmap`` a :class:`CompactGeoJson`; return ``fmap``.
+
+    Their geometries are written to ``decimals`` decimals of degrees (:func:`encode`).
 
     Layers of lines and polygons in Leaflet's overlay pane (streets, communities, circles,
     uncovered areas) are drawn on one canvas (:data:`CANVAS`) instead of one SVG path per
     feature: 80,000 streets took seconds to lay out as SVG. Markers, and layers in a pane of
     their own (the facilities, the proposed sites' circles), stay as they are.
     """
+    header = fmap.get_root().header  # type: ignore[attr-defined]
+    header.add_child(Verbatim(f"<script>{GEOMETRIES_JS}</script>"), name="carecircle_geometries")
     stack = list(fmap._children.values())
     while stack:
         element = stack.pop()
         stack.extend(element._children.values())
         if type(element) is folium.GeoJson:
             element.__class__ = CompactGeoJson
-            if element.marker is None and "pane" not in element.options:
-                element.options["renderer"] = JsCode(CANVAS)
+            layer = cast(CompactGeoJson, element)
+            layer.decimals = decimals
+            if layer.marker is None and "pane" not in layer.options:
+                layer.options["renderer"] = JsCode(CANVAS)  # type: ignore[assignment]
     return fmap
 
 
