@@ -14,10 +14,15 @@ import base64
 import html
 import json
 from pathlib import Path
+from typing import Any, cast
 
 import folium
+import numpy as np
+import shapely
 from branca import element as branca_element
 from branca.element import Element, Figure, MacroElement
+from folium.template import Template as FoliumTemplate
+from folium.utilities import JsCode
 from jinja2 import Template
 
 #: The credit of a walking network read from OpenStreetMap.
@@ -475,6 +480,413 @@ class Tianditu(MacroElement):
         self.words = words
         self.key = key
         self.store = TIANDITU_STORE
+
+
+#: The page's one canvas renderer of the big layers, made by the first layer drawn on it.
+CANVAS = "(window.carecircleCanvas = window.carecircleCanvas || L.canvas())"
+
+
+class FeatureCollection(dict[str, Any]):
+    """A GeoJSON FeatureCollection whose geometries are kept aside as shapely's, in ``shapes``.
+
+    Each feature holds its ``id``, ``properties`` and a ``geometry`` of ``None``, no ``type``:
+    :class:`CompactGeoJson` writes them without the geometry, and ``shapes`` delta-coded
+    (:func:`encode`); the page puts the geometries and ``"type": "Feature"`` back
+    (``carecircleGeometries``).
+    """
+
+    def __init__(self, features: list[dict[str, Any]], shapes: np.ndarray) -> None:
+        super().__init__(type="FeatureCollection", features=features)
+        self.shapes = shapes
+
+    def as_geojson(self) -> dict[str, Any]:
+        """The collection as plain GeoJSON, each feature with its type and geometry."""
+        texts = shapely.to_geojson(self.shapes)
+        return {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    **feature,
+                    "geometry": None if text is None else json.loads(text),
+                }
+                for feature, text in zip(self["features"], texts, strict=True)
+            ],
+        }
+
+
+GEOJSON_TYPES = {
+    shapely.GeometryType.POINT: "Point",
+    shapely.GeometryType.LINESTRING: "LineString",
+    shapely.GeometryType.POLYGON: "Polygon",
+    shapely.GeometryType.MULTIPOINT: "MultiPoint",
+    shapely.GeometryType.MULTILINESTRING: "MultiLineString",
+    shapely.GeometryType.MULTIPOLYGON: "MultiPolygon",
+}
+FAMILIES = ((0, 4), (1, 5), (3, 6))
+"""Geometry type ids written together: points, lines, polygons (each with its multi-part)."""
+
+
+def encode(shapes: np.ndarray, *, decimals: int) -> list[dict[str, Any]]:
+    """Geometries as delta-coded integers, one block per family of types (points, lines, ...).
+
+    Each block holds the GeoJSON ``type`` of its geometries (a family's single or multi-part
+    type), the ``index`` of each geometry among ``shapes``, the ``steps`` from coordinate to
+    coordinate in units of ``10**-decimals`` degrees (x, y, x, y, ...; the first from 0) and the
+    ``offsets`` of shapely's ragged arrays (:func:`shapely.to_ragged_array`), which nest the
+    coordinates into rings, polygons, ...; rings are written without their closing point. The
+    page's ``carecircleGeometries`` reads them back. A
+    staircase edge of a circle polygon costs some 6 characters instead of 21. Geometry
+    collections are written as GeoJSON text (in a block of ``type`` ``null``); missing
+    or empty geometries are not written (their features keep ``null``).
+    """
+    kinds = np.where(shapely.is_empty(shapes), -1, shapely.get_type_id(shapes))
+    blocks: list[dict[str, Any]] = []
+    for family in FAMILIES:
+        index = np.flatnonzero(np.isin(kinds, family))
+        if not index.size:
+            continue
+        kind, coords, offsets = shapely.to_ragged_array(shapes[index], include_z=False)
+        if family == FAMILIES[2]:  # each ring without its closing point: Leaflet closes it
+            rings = offsets[0]
+            coords = np.delete(coords, rings[1:] - 1, axis=0)
+            offsets = (rings - np.arange(rings.size), *offsets[1:])
+        units = np.rint(coords * 10.0**decimals).astype(np.int64)
+        steps = np.diff(units, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).ravel()
+        blocks.append(
+            {
+                "type": GEOJSON_TYPES[kind],
+                "index": index.tolist(),
+                "decimals": decimals,
+                "steps": steps.tolist(),
+                "offsets": [o.tolist() for o in offsets],
+            }
+        )
+    other = np.flatnonzero(kinds == 7)  # geometry collections
+    if other.size:
+        texts = shapely.to_geojson(shapes[other])
+        blocks.append(
+            {"type": None, "index": other.tolist(), "geometries": [json.loads(t) for t in texts]}
+        )
+    return blocks
+
+
+GEOMETRIES_JS = """
+function carecircleGeometries(data) {
+    (data.encoded || []).forEach(function(block) {
+        var shapes = block.geometries;
+        if (!shapes) {
+            var scale = Math.pow(10, block.decimals), steps = block.steps, x = 0, y = 0;
+            var level = new Array(steps.length / 2);
+            for (var k = 0; k < level.length; k++) {
+                x += steps[2 * k]; y += steps[2 * k + 1];
+                level[k] = [x / scale, y / scale];
+            }
+            block.offsets.forEach(function(offsets) {
+                var up = new Array(offsets.length - 1);
+                for (var k = 0; k + 1 < offsets.length; k++) {
+                    up[k] = level.slice(offsets[k], offsets[k + 1]);
+                }
+                level = up;
+            });
+            shapes = level.map(function(coordinates) {
+                return {type: block.type, coordinates: coordinates};
+            });
+        }
+        block.index.forEach(function(i, k) { data.features[i].geometry = shapes[k]; });
+    });
+    delete data.encoded;
+    data.features.forEach(function(feature) { feature.type = "Feature"; });
+    return data;
+}
+"""
+"""The page's reader of :func:`encode`'s blocks (written once, into the page's head)."""
+
+
+class CompactGeoJson(folium.GeoJson):
+    """A ``folium.GeoJson`` whose data is written compactly, and drawn on a canvas when big.
+
+    folium writes a layer's data with Jinja's ``tojson``: keys sorted, a space after every
+    comma and colon, each Chinese character as a six-byte escape. This layer writes it once
+    with :func:`compact_json`. Its template is folium 0.20's ``GeoJson`` template with only
+    that line changed. :func:`compact_layers` turns a map's ``GeoJson`` layers into these.
+    """
+
+    _template = FoliumTemplate(
+        """
+        {% macro script(this, kwargs) %}
+        {%- if this.style %}
+        function {{ this.get_name() }}_styler(feature) {
+            switch({{ this.feature_identifier }}) {
+                {%- for style, ids_list in this.style_map.items() if not style == 'default' %}
+                {% for id_val in ids_list %}case {{ id_val|tojson }}: {% endfor %}
+                    return {{ style }};
+                {%- endfor %}
+                default:
+                    return {{ this.style_map['default'] }};
+            }
+        }
+        {%- endif %}
+        {%- if this.highlight %}
+        function {{ this.get_name() }}_highlighter(feature) {
+            switch({{ this.feature_identifier }}) {
+                {%- for style, ids_list in this.highlight_map.items() if not style == 'default' %}
+                {% for id_val in ids_list %}case {{ id_val|tojson }}: {% endfor %}
+                    return {{ style }};
+                {%- endfor %}
+                default:
+                    return {{ this.highlight_map['default'] }};
+            }
+        }
+        {%- endif %}
+
+        {%- if this.marker %}
+        function {{ this.get_name() }}_pointToLayer(feature, latlng) {
+            var opts = {{ this.marker.options | tojavascript }};
+            {% if this.marker._name == 'Marker' and this.marker.icon %}
+            const iconOptions = {{ this.marker.icon.options | tojavascript }}
+            const iconRootAlias = L
+                {%- if this.marker.icon._name == "Icon" %}.AwesomeMarkers{%- endif %}
+            opts.icon = new iconRootAlias.{{ this.marker.icon._name }}(iconOptions)
+            {% endif %}
+            {%- if this.style_function %}
+            let style = {{ this.get_name()}}_styler(feature)
+            Object.assign(
+                {%- if this.marker.icon -%}opts.icon.options{%- else -%} opts {%- endif -%}
+                , style)
+            {% endif %}
+            return new L.{{this.marker._name}}(latlng, opts)
+        }
+        {%- endif %}
+
+        function {{this.get_name()}}_onEachFeature(feature, layer) {
+            {%- if this.on_each_feature %}
+            ({{this.on_each_feature}})(feature, layer);
+            {%- endif %}
+
+            layer.on({
+                {%- if this.highlight %}
+                mouseout: function(e) {
+                    if(typeof e.target.setStyle === "function"){
+                        {%- if this.popup_keep_highlighted %}
+                        if (!e.target.isPopupOpen())
+                        {%- endif %}
+                            {{ this.get_name() }}.resetStyle(e.target);
+                    }
+                },
+                mouseover: function(e) {
+                    if(typeof e.target.setStyle === "function"){
+                        const highlightStyle = {{ this.get_name() }}_highlighter(e.target.feature)
+                        e.target.setStyle(highlightStyle);
+                    }
+                },
+                {%- if this.popup_keep_highlighted %}
+                popupopen: function(e) {
+                    if(typeof e.target.setStyle === "function"){
+                        const highlightStyle = {{ this.get_name() }}_highlighter(e.target.feature)
+                        e.target.setStyle(highlightStyle);
+                        e.target.bindPopup(e.popup)
+                    }
+                },
+                popupclose: function(e) {
+                    if(typeof e.target.setStyle === "function"){
+                        {{ this.get_name() }}.resetStyle(e.target);
+                        e.target.unbindPopup()
+                    }
+                },
+                {%- endif %}
+                {%- endif %}
+                {%- if this.zoom_on_click %}
+                click: function(e) {
+                    if (typeof e.target.getBounds === 'function') {
+                        {{ this.parent_map.get_name() }}.fitBounds(e.target.getBounds());
+                    }
+                    else if (typeof e.target.getLatLng === 'function'){
+                        let zoom = {{ this.parent_map.get_name() }}.getZoom()
+                        zoom = zoom > 12 ? zoom : zoom + 1
+                        {{ this.parent_map.get_name() }}.flyTo(e.target.getLatLng(), zoom)
+                    }
+                }
+                {%- endif %}
+            });
+        };
+        var {{ this.get_name() }} = L.geoJson(null, {
+            {%- if this.smooth_factor is not none  %}
+                smoothFactor: {{ this.smooth_factor|tojson }},
+            {%- endif %}
+                onEachFeature: {{ this.get_name() }}_onEachFeature,
+            {% if this.style %}
+                style: {{ this.get_name() }}_styler,
+            {%- endif %}
+            {%- if this.marker %}
+                pointToLayer: {{ this.get_name() }}_pointToLayer,
+            {%- endif %}
+            ...{{this.options | tojavascript }}
+        });
+
+        function {{ this.get_name() }}_add (data) {
+            {{ this.get_name() }}
+                .addData(data);
+        }
+        {%- if this.embed %}
+            {{ this.get_name() }}_add(carecircleGeometries({{ this.data_text }}));
+        {%- else %}
+            $.ajax({{ this.embed_link|tojson }}, {dataType: 'json', async: false})
+                .done({{ this.get_name() }}_add);
+        {%- endif %}
+
+        {%- if not this.style %}
+        {{this.get_name()}}.setStyle(function(feature) {return feature.properties.style;});
+        {%- endif %}
+
+        {% endmacro %}
+        """
+    )
+
+    decimals: int = 5
+    """Decimals of degrees its geometries keep (:func:`encode`)."""
+
+    def render(self, **kwargs: object) -> None:  # type: ignore[override]  # as folium's
+        """The layer's script, its data written by :func:`compact_json` and :func:`encode`."""
+        data = self.data
+        if isinstance(data, FeatureCollection):
+            features = [
+                {key: value for key, value in feature.items() if key != "geometry"}
+                for feature in data["features"]
+            ]
+            encoded = encode(data.shapes, decimals=self.decimals)
+            data = {"type": data["type"], "features": features, "encoded": encoded}
+        self.data_text = compact_json(data)
+        try:
+            super().render(**kwargs)
+        finally:
+            del self.data_text
+
+
+class CompactLines(MacroElement):
+    """Lines drawn in one style on the canvas (:data:`CANVAS`), their coordinates delta-coded.
+
+    The streets of a district are tens of thousands of short lines drawn alike and never
+    clicked; as GeoJSON each costs some 45 bytes and a Leaflet layer. Here they are one
+    polyline, written as every line's number of points and the steps from point to point in
+    units of ``10**-decimals`` degrees (a few characters each), read back by a loop in the page.
+
+    Parameters
+    ----------
+    lines : array of shapely geometries
+        Lines or multi-lines in EPSG:4326 (or GCJ-02, as the map is drawn).
+    style : dict
+        Leaflet path options (``color``, ``weight``, ``opacity``).
+    decimals : int, keyword-only
+        Decimals of degrees kept.
+
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var data = {{ this.data }};
+            var scale = Math.pow(10, data.decimals), steps = data.steps, k = 0, x = 0, y = 0;
+            var lines = data.counts.map(function(count) {
+                var line = new Array(count);
+                for (var j = 0; j < count; j++) {
+                    x += steps[k++]; y += steps[k++];
+                    line[j] = L.latLng(y / scale, x / scale);
+                }
+                return line;
+            });
+            var options = {{ this.style|tojson }};
+            options.interactive = false;
+            options.renderer = {{ this.canvas }};
+            L.polyline(lines, options).addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, lines: np.ndarray, style: dict[str, object], *, decimals: int) -> None:
+        super().__init__()
+        self._name = "CarecircleLines"
+        parts = shapely.get_parts(lines)
+        parts = parts[~shapely.is_empty(parts)]
+        units = np.rint(shapely.get_coordinates(parts) * 10.0**decimals).astype(np.int64)
+        steps = np.diff(units, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).ravel()
+        counts = shapely.get_num_coordinates(parts)
+        self.data = (
+            f'{{"decimals":{int(decimals)},"counts":[{",".join(map(str, counts.tolist()))}],'
+            f'"steps":[{",".join(map(str, steps.tolist()))}]}}'
+        )
+        self.style = style
+        self.canvas = CANVAS
+
+
+def compact_json(data: object) -> str:
+    r"""``data`` as JSON for a ``<script>``: no spaces, Chinese as it is, ``<`` escaped.
+
+    Every ``<`` is written ``\u003c``, so that no text from the data can close the script
+    (``</script>``) or open a comment (``<!--``); in a script nothing else needs escaping
+    (Jinja's ``tojson`` also escapes ``>``, ``&`` and ``'``, for attributes, which cost
+    1.6 MB of the popups' ``<br>`` in a city of 10,000 communities).
+
+    Examples
+    --------
+    >>> compact_json({"name": "社区</script>", "n": [1.5, None]})
+    '{"name":"社区\\u003c/script>","n":[1.5,null]}'
+
+    """
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c")
+
+
+def compact_layers(fmap: folium.Map, *, decimals: int) -> folium.Map:
+    """Make every ``folium.GeoJson`` of ``fmap`` a :class:`CompactGeoJson`; return ``fmap``.
+
+    Their geometries are written to ``decimals`` decimals of degrees (:func:`encode`).
+
+    Layers of lines and polygons in Leaflet's overlay pane (streets, communities, circles,
+    uncovered areas) are drawn on one canvas (:data:`CANVAS`) instead of one SVG path per
+    feature: 80,000 streets took seconds to lay out as SVG. Markers, and layers in a pane of
+    their own (the facilities, the proposed sites' circles), stay as they are.
+    """
+    header = fmap.get_root().header  # type: ignore[attr-defined]
+    header.add_child(Verbatim(f"<script>{GEOMETRIES_JS}</script>"), name="carecircle_geometries")
+    stack = list(fmap._children.values())
+    while stack:
+        element = stack.pop()
+        stack.extend(element._children.values())
+        if type(element) is folium.GeoJson:
+            element.__class__ = CompactGeoJson
+            layer = cast(CompactGeoJson, element)
+            layer.decimals = decimals
+            if layer.marker is None and "pane" not in layer.options:
+                layer.options["renderer"] = JsCode(CANVAS)  # type: ignore[assignment]
+    return fmap
+
+
+class ReadyHook(MacroElement):
+    """The page's own times: every layer added, and the first frame drawn after that.
+
+    ``window.carecircleLayersAdded`` is set once every layer is added, ``window.carecircleReady``
+    once the first frame after that is drawn (the canvas draws in that frame). Both are
+    milliseconds from the start of navigation (``performance.now()``). Added last, after the
+    layers; ``scripts/benchmark_outputs.py`` reads them in headless Chromium.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.carecircleLayersAdded = performance.now();
+        requestAnimationFrame(function() {
+            setTimeout(function() { window.carecircleReady = performance.now(); }, 0);
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "CarecircleReady"
 
 
 def inline_leaflet(fmap: folium.Map) -> None:

@@ -29,14 +29,18 @@ from ..terms import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
 from . import headline as headline_mod
 from ._map_page import (
     OSM_CREDIT,
+    CompactLines,
     EitherOr,
+    FeatureCollection,
     FitClear,
     MapExtras,
     PlaceLabels,
+    ReadyHook,
     Search,
     Tianditu,
     TitleBlock,
     Verbatim,
+    compact_layers,
     inline_leaflet,
     make_verbatim,
 )
@@ -390,11 +394,8 @@ def build(
     if len(analysis.streets):
         streets = _display(gpd.GeoDataFrame(geometry=analysis.streets), gcj02=shift)
         layer = folium.FeatureGroup(name=text["streets"], control=True)
-        folium.GeoJson(
-            _geojson(streets),
-            style_function=lambda _: {"color": "#9a9a9a", "weight": 1, "opacity": 0.8},
-            interactive=False,
-        ).add_to(layer)
+        style = {"color": "#9a9a9a", "weight": 1, "opacity": 0.8}
+        CompactLines(streets.geometry.to_numpy(), style, decimals=COORD_DECIMALS).add_to(layer)
         layer.add_to(fmap)
 
     if len(planned_circles):
@@ -525,21 +526,37 @@ def build(
             name=text["place_names"],
         ).add_to(fmap)
     FitClear(bounds, control).add_to(fmap)
-    return make_verbatim(fmap)
+    ReadyHook().add_to(fmap)  # last: once every layer is added
+    return make_verbatim(compact_layers(fmap, decimals=COORD_DECIMALS))
+
+
+COORD_DECIMALS = 5
+"""Decimals of degrees the map keeps: 0.00001° is about 1 m, two pixels at zoom 18."""
 
 
 def _display(frame: gpd.GeoDataFrame, *, gcj02: bool) -> gpd.GeoDataFrame:
-    """The layer in EPSG:4326, shifted to GCJ-02 when the basemap is in GCJ-02."""
+    """The layer in EPSG:4326 (GCJ-02 when the basemap is), to the metre the screen shows.
+
+    Polygons are simplified within half of :data:`COORD_DECIMALS`' last place (topology kept:
+    a polygon stays a polygon, a hole stays inside; a boundary digitised to the centimetre
+    loses the vertices no screen shows), then every coordinate is rounded to
+    :data:`COORD_DECIMALS` decimals, so that each is written in 9 or 10 characters instead
+    of 17.
+    """
     if frame.empty or frame.crs is None:
         return frame
     out = frame.to_crs(4326)
+    geoms = out.geometry.to_numpy()
     if gcj02:
         geoms = shapely.transform(
-            out.geometry.to_numpy(),
+            geoms,
             lambda xy: np.column_stack(coords.from_wgs84(xy[:, 0], xy[:, 1], system="gcj02")),
         )
-        out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
-    return out
+    areas = np.isin(shapely.get_type_id(geoms), (3, 6))  # polygons
+    tolerance = 10.0**-COORD_DECIMALS / 2
+    geoms[areas] = shapely.simplify(geoms[areas], tolerance, preserve_topology=True)
+    geoms = shapely.transform(geoms, lambda xy: np.round(xy, COORD_DECIMALS))
+    return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
 
 
 def _check_key(basemap: str, key: str | None, *, embed_key: bool) -> None:
@@ -1370,17 +1387,17 @@ def walking_note(parameters: Mapping[str, Any], lang: terms.Lang) -> str:
     return f"Walking times: {speed:g} m/s, {ground}, {stairs}, elevators and escalators as mapped"
 
 
-def _geojson(frame: gpd.GeoDataFrame) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection of ``frame`` (as ``json.loads(frame.to_json())``, faster).
+def _geojson(frame: gpd.GeoDataFrame) -> FeatureCollection:
+    """A GeoJSON FeatureCollection of ``frame``, its geometries kept as shapely's.
 
-    The geometries are written by GEOS all at once (:func:`shapely.to_geojson`) and the
-    properties by pandas (missing values as ``null``, numbers to 15 significant digits),
-    instead of geopandas' feature by feature conversion: the circles of 2,000 facilities in
-    1.9 s instead of 3.7 s. Each feature's ``id`` is its index label, as geopandas writes it.
+    The properties are written by pandas (missing values as ``null``, numbers to 15
+    significant digits), instead of geopandas' feature by feature conversion. Each feature's
+    ``id`` is its index label, as geopandas writes it. Each feature's ``geometry`` is
+    ``None``: the geometries stay in the collection's ``shapes``, which the page writes delta-coded
+    (:class:`carecircle.outputs._map_page.CompactGeoJson`);
+    :meth:`~carecircle.outputs._map_page.FeatureCollection.as_geojson` gives the collection
+    with them (as ``json.loads(frame.to_json())``).
     """
-    geometry = frame.geometry.to_numpy()
-    texts = shapely.to_geojson(geometry)
-    shapes = [None if text is None else json.loads(text) for text in texts]
     table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     properties = (
         json.loads(table.to_json(orient="records", force_ascii=False, double_precision=15))
@@ -1388,10 +1405,10 @@ def _geojson(frame: gpd.GeoDataFrame) -> dict[str, Any]:
         else [{} for _ in range(len(frame))]
     )
     features = [
-        {"id": str(label), "type": "Feature", "properties": props, "geometry": shape}
-        for label, props, shape in zip(frame.index, properties, shapes, strict=True)
+        {"id": str(label), "properties": props, "geometry": None}
+        for label, props in zip(frame.index, properties, strict=True)
     ]
-    return {"type": "FeatureCollection", "features": features}
+    return FeatureCollection(features, frame.geometry.to_numpy())
 
 
 def _title_markup(analysis: Analysis, text: dict[str, str], lang: str) -> str:

@@ -247,7 +247,7 @@ def test_a_communitys_data_note_in_the_readers_language(demo_analysis, tmp_path)
     )
     assert en["Data note"].tolist()[:2] == notes
     page = maps.build(noted).get_root().render()
-    assert json.dumps("人口缺失；名称含“村”，按农村计")[1:-1] in page  # the popup, in zh
+    assert "人口缺失；名称含“村”，按农村计" in page  # the popup, in zh (UTF-8, not escaped)
     assert export.summary_table(noted)["input_note"].tolist()[:2] == notes  # the CSV: as is
 
 
