@@ -101,6 +101,7 @@ HEADER_STYLE = "carecircle header"
 TITLE_STYLE = "carecircle title"
 """Named style of a sheet's title line."""
 HEADING_STYLE = "carecircle heading"
+WRAP_STYLE = "carecircle wrapped"
 """Named style of a section's heading on a sheet of several tables."""
 A4 = 9
 """openpyxl's (and Excel's) paper size code of A4."""
@@ -143,11 +144,13 @@ def new_book() -> Workbook:
     header.fill = PatternFill("solid", fgColor="EEF2F7")
     header.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
     header.font = Font(bold=True)
+    wrapped = NamedStyle(WRAP_STYLE)
+    wrapped.alignment = Alignment(wrap_text=True, vertical="top")
     title = NamedStyle(TITLE_STYLE)
     title.font = Font(bold=True, size=14)
     heading = NamedStyle(HEADING_STYLE)
     heading.font = Font(bold=True, size=12)
-    for style in (header, title, heading):
+    for style in (header, wrapped, title, heading):
         book.add_named_style(style)
     return book
 
@@ -161,6 +164,7 @@ def write_sheet(
     title: str | None = None,
     frozen: str = "A2",
     autofilter: bool = True,
+    max_width: float = 60,
 ) -> WriteOnlyWorksheet:
     """Write ``blocks`` to a new sheet of the write-only ``book``, in the one look.
 
@@ -187,6 +191,9 @@ def write_sheet(
         The top-left cell that stays in view when scrolling.
     autofilter : bool, keyword-only
         Filter buttons on the header row of a sheet of one table.
+    max_width : float, keyword-only
+        The widest a column may be, in characters; longer texts wrap within it (a sheet meant
+        to be printed, such as the summary, takes a narrow one, so its page stays legible).
 
     Returns
     -------
@@ -199,8 +206,14 @@ def write_sheet(
 
     sheet = book.create_sheet(name)
     n_columns = max((b.frame.shape[1] for b in blocks), default=1)
-    for position, columns_width in enumerate(_widths(blocks, n_columns, title=title), start=1):
-        sheet.column_dimensions[get_column_letter(position)].width = columns_width
+    # a narrow sheet's headers wrap onto two lines rather than widen their columns
+    widths = _widths(blocks, n_columns, title=title, header_cap=min(28, max_width // 2 + 2))
+    for position, columns_width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(position)].width = min(columns_width, max_width)
+    # a column narrower than its widest text wraps its text cells (one cell reused, as numbers)
+    wraps = [width > max_width for width in widths]
+    # a table without a header (label and value) overflows into the empty cells to its right
+    # rather than wrap
     sheet.freeze_panes = frozen
     _print_setup(sheet, page_header=page_header, title_rows="1:1")
 
@@ -225,11 +238,14 @@ def write_sheet(
             row += 1
         first = row + 1
         templates = []
-        for number_format in block.number_formats:
+        for position, number_format in enumerate(block.number_formats):
             template = None
             if number_format:
                 template = WriteOnlyCell(sheet)
                 template.number_format = number_format
+            elif wraps[position] and block.header:
+                template = WriteOnlyCell(sheet)
+                template.style = WRAP_STYLE
             templates.append(template)
         for values in _rows(block.frame, sheet):
             sheet.append(
@@ -245,8 +261,14 @@ def write_sheet(
 
 
 def _in(template: Any, value: Any) -> Any:
-    """``value`` in the column's formatted cell (reused row after row), or as it is."""
-    if template is None or value is None or not isinstance(value, int | float):
+    """``value`` in the column's formatted cell (reused row after row), or as it is.
+
+    A number takes a number format's cell; text takes a wrapping column's cell.
+    """
+    if template is None or value is None:
+        return value
+    wrapping = template.style == WRAP_STYLE
+    if isinstance(value, str) != wrapping or (not wrapping and not isinstance(value, int | float)):
         return value
     template.value = value
     return template
@@ -320,16 +342,24 @@ def _print_setup(sheet: Any, *, page_header: str, title_rows: str) -> None:
     sheet.oddFooter.center.text = "&P / &N"
 
 
-def _widths(blocks: Sequence[Block], n_columns: int, *, title: str | None) -> list[float]:
-    """Each column's width, from the widest text it shows (headers capped at 28)."""
+def _widths(
+    blocks: Sequence[Block], n_columns: int, *, title: str | None, header_cap: float = 28
+) -> list[float]:
+    """Each column's width, from the widest text it shows (headers capped at ``header_cap``).
+
+    A block without a header row (label and value) does not widen its columns: its texts
+    overflow into the empty cells to their right.
+    """
     best = [0] * n_columns
     for block in blocks:
         for position in range(block.frame.shape[1]):
             series = block.frame.iloc[:, position]
             number_format = block.number_formats[position]
+            if not block.header and position == block.frame.shape[1] - 1:
+                continue
             found = _widest(series, number_format)
             if block.header:
-                found = max(found, min(text.width(str(block.frame.columns[position])), 28))
+                found = max(found, min(text.width(str(block.frame.columns[position])), header_cap))
             best[position] = max(best[position], found)
     return [float(min(max(b + 2, 6), 60)) for b in best]
 

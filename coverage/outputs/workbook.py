@@ -500,6 +500,7 @@ def workbook(analysis: Analysis, path: str | Path, *, lang: terms.Lang = "zh") -
         _summary_blocks(analysis, top, tables, labels, lang),
         page_header=page,
         title=_TITLE[lang].format(place=top.place),
+        max_width=_SUMMARY_WIDTH,
     )
     for key, table in tables.items():
         write_sheet(
@@ -560,11 +561,15 @@ _CIRCLE_FIGURES = {
         "Not analysed",
     ),
 }
+#: The summary's columns at most this many characters wide, its texts wrapped, and its tables
+#: cut to the columns a meeting reads (the other sheets hold them all): the page prints legibly
+#: on A4 landscape.
+_SUMMARY_WIDTH = 22
+_SUMMARY_TOWNSHIP_COLUMNS = ("township", "communities", "communities_with_station", "centres")
 _BELOW_COLUMNS = (
     "id",
     "name",
     "tier",
-    "township",
     "standard_status",
     "area_shortfall_m2",
     "beds_shortfall",
@@ -574,9 +579,7 @@ _BELOW_COLUMNS = (
 _CENTRE_COLUMNS = (
     "id",
     "name",
-    "tier",
     "township",
-    "centre_id",
     "centre_minutes",
     "within_centre_circle",
     "stations_assigned",
@@ -624,7 +627,13 @@ def _summary_blocks(
         )
         formats = [None, None, "#,##0", "#,##0", _PERCENT, "0", "0", "0", "0"]
         blocks.append(Block(figures, formats, heading=words["circles"]))
-    blocks.append(_block(tables["townships"], "townships", labels, lang, words["townships"]))
+    towns = tables["townships"]
+    kept = [
+        c
+        for c in towns.columns
+        if c in _SUMMARY_TOWNSHIP_COLUMNS or str(c).endswith(("_share", "_not_covered"))
+    ]
+    blocks.append(_block(towns[kept], "townships", labels, lang, words["townships"]))
     facilities = tables["facilities"]
     status = analysis.facilities.get("standard_status", pd.Series(dtype=object)).astype(str)
     below = facilities.loc[

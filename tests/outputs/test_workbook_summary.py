@@ -198,3 +198,20 @@ def test_district_csv_leads_with_the_headline(demo_analysis, written):
     targets = district.iloc[n:].reset_index(drop=True)
     assert targets["rule"].tolist() == demo_analysis.district["rule"].tolist()
     assert list(district.columns) == list(demo_analysis.district.columns)
+
+
+def test_the_summary_prints_legibly_its_columns_narrow_and_long_texts_wrapped(written):
+    from carecircle.outputs import workbook
+
+    sheet = openpyxl.load_workbook(written["zh"])["汇总"]
+    widths = [d.width for d in sheet.column_dimensions.values() if d.width]
+    assert widths and max(widths) <= workbook._SUMMARY_WIDTH
+    # the whole page: A4 landscape holds about 150 characters legibly, one page wide
+    assert sum(widths) <= 200
+    wrapped = [
+        c
+        for row in sheet.iter_rows()
+        for c in row
+        if isinstance(c.value, str) and c.alignment.wrap_text and not c.font.b
+    ]
+    assert any(c.value.startswith("建筑面积240 m²") for c in wrapped)  # the note, wrapped
