@@ -350,14 +350,14 @@ def _widths(
     A block without a header row (label and value) does not widen its columns: its texts
     overflow into the empty cells to their right.
     """
-    best = [0] * n_columns
+    best = [0.0] * n_columns
     for block in blocks:
         for position in range(block.frame.shape[1]):
             series = block.frame.iloc[:, position]
             number_format = block.number_formats[position]
             if not block.header and position == block.frame.shape[1] - 1:
                 continue
-            found = _widest(series, number_format)
+            found = float(_widest(series, number_format))
             if block.header:
                 found = max(found, min(text.width(str(block.frame.columns[position])), header_cap))
             best[position] = max(best[position], found)
