@@ -3,8 +3,9 @@
 :func:`overview_png` checks its arguments and writes the figure that :func:`_draw_overview`
 builds (no pyplot, no global state) in the metric CRS of :func:`_metric_crs`: communities filled
 by status, the circle's area, facilities by tier (:func:`_marker`, :func:`_marker_area`), the
-title (:func:`_title`), :func:`_legend`, :func:`_scale_bar` (its length from
-:func:`nice_length_m`), :func:`_north_arrow` and :data:`ATTRIBUTION`. :func:`cjk_font` finds a
+title (:func:`_title`: the data's place, never the profile's city), :func:`_legend`,
+:func:`_scale_bar` (its length from :func:`nice_length_m`), :func:`_north_arrow` and the
+network's credit (:func:`carecircle.outputs.maps.network_credit`). :func:`cjk_font` finds a
 font with Chinese glyphs (:func:`_covers`; :func:`_bold_sibling` finds its bold face).
 
 The workbook is in :mod:`carecircle.outputs.workbook`; both take their languages from
@@ -37,12 +38,14 @@ from ..terms import (
     check_lang,
 )
 from ._files import atomic
+from .headline import place_name
 from .maps import (
     CIRCLE_COLOURS,
     OTHER_COLOUR,
     STATUS_COLOURS,
     TEXT,
     TIER_COLOURS,
+    network_credit,
 )
 
 if TYPE_CHECKING:
@@ -52,7 +55,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ATTRIBUTION = "© OpenStreetMap contributors"
 #: Characters a font must have to count as able to write the map's Chinese labels.
 CJK_SAMPLE = "养老服务圈已覆盖部分未街道乡镇社区设施图例分钟比例医院诊所站点中心"
 #: Substrings of font names and files tried first when looking for a Chinese font.
@@ -248,7 +250,14 @@ def _draw_overview(
     communities = communities[has_shape(communities)]
     facilities = analysis.facilities.to_crs(crs)
     facilities = facilities[has_shape(facilities)]
-    areas = analysis.circle_areas()
+    # the circle's outline: its merged areas (one per tier and limit) where the analysis has
+    # them, which unite in a blink; else every facility's area (seconds for thousands)
+    dissolved = analysis.dissolved
+    areas = (
+        dissolved
+        if len(dissolved) and "circle" in dissolved and (dissolved["circle"] == name).any()
+        else analysis.circle_areas()
+    )
     circles = areas.to_crs(crs) if len(areas) else areas
     area = circles.geometry[circles["circle"] == name] if len(circles) else gpd.GeoSeries()
     area_geom = shapely.union_all(area.to_numpy()) if len(area) else None
@@ -316,8 +325,9 @@ def _draw_overview(
         loc="left",
         pad=10,
     )
+    credit = network_credit(analysis.parameters)
     ax.annotate(
-        ATTRIBUTION,
+        "© " + credit.removeprefix("walking network © ") if "©" in credit else credit,
         xy=(1.0, 0.0),
         xycoords="axes fraction",
         xytext=(0, -4),
@@ -375,8 +385,8 @@ def _title(
         minutes = f"城市社区 {urban:g} 分钟，农村 {rural:g} 分钟"
     else:
         minutes = f"urban {urban:g} min, rural {rural:g} min"
-    title = analysis.policy.title
-    if font is None and not title.isascii():
+    title = place_name(analysis)[0]  # the data's place, never the profile's city
+    if font is None and not title.isascii():  # no font to draw it: the profile's short name
         title = analysis.policy.name
     residents = float(np.nansum(communities[f"{name}_residents"].to_numpy(dtype=float)))
     within = float(np.nansum(communities[f"{name}_within"].to_numpy(dtype=float)))

@@ -680,3 +680,82 @@ def test_the_map_says_when_it_is_ready(demo_analysis, proxy, tmp_path):
     assert seen["communities"] == len(demo_analysis.communities), seen
     assert seen["onCanvas"] > seen["communities"]  # and the circles' polygons with them
     assert proxy.page_requests() == []
+
+
+POPUPS = """
+<script>
+window.addEventListener("load", function () {
+  setTimeout(function () {
+    var texts = {};
+    Object.keys(window).forEach(function (key) {
+      var group = window[key];
+      if (!(group instanceof L.GeoJSON)) { return; }
+      group.eachLayer(function (layer) {
+        var p = layer.feature.properties;
+        texts[p.key] = [p.popup, p.tooltip];
+      });
+    });
+    var out = document.createElement("pre");
+    out.id = "popups";
+    out.textContent = JSON.stringify(texts);
+    document.body.appendChild(out);
+  }, 300);
+});
+</script>
+"""
+
+
+def test_a_big_layer_s_packed_popups_read_back_as_written(proxy, tmp_path):
+    """A layer of many features has its repeated phrases packed (pack_phrases); the page unpacks
+    every popup and tooltip to the very text written."""
+    import html as html_module
+
+    import folium
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from carecircle.outputs._map_page import (
+        PACK_FROM,
+        FeatureCollection,
+        compact_layers,
+        inline_leaflet,
+    )
+
+    n = 2 * PACK_FROM + 50
+    popups = [
+        f"<b>第{i}社区居委会</b> (C{i:05d})<br>人口: {i * 37:,}<br>60岁以上人口: {i * 9:,}"
+        f"<br>状态: <b>{'未覆盖' if i % 3 else '已覆盖'}</b> ★\ue000"[: -1 if i % 2 == 0 else None]
+        for i in range(n)
+    ]
+    tooltips = [f"第{i}社区居委会: {'未覆盖' if i % 3 else '已覆盖'}" for i in range(n)]
+    points = gpd.GeoSeries(shapely.points(np.linspace(24.9, 25.0, n), np.full(n, 60.17)))
+    features = [
+        {"id": str(i), "properties": {"key": str(i), "popup": p, "tooltip": t}, "geometry": None}
+        for i, (p, t) in enumerate(zip(popups, tooltips, strict=True))
+    ]
+    # the odd features end in a private-use character of their own: that layer is not packed
+    for name, kept in (("plain", slice(0, None, 2)), ("own", slice(None))):
+        fmap = folium.Map(location=[60.17, 24.95], zoom_start=12, tiles=None)
+        inline_leaflet(fmap)  # offline, as every map of carecircle
+        chosen = features[kept]
+        folium.GeoJson(
+            FeatureCollection(
+                [{**f, "properties": dict(f["properties"])} for f in chosen],
+                points.to_numpy()[kept],
+            ),
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+        ).add_to(fmap)
+        compact_layers(fmap, decimals=5)
+        page = tmp_path / f"{name}.html"
+        fmap.save(str(page))
+        html_text = page.read_text(encoding="utf-8")
+        assert ('"phrases"' in html_text) == (name == "plain")
+        page.write_text(html_text.replace("</html>", POPUPS + "</html>"), encoding="utf-8")
+        dom = _run(_chromium(), page, proxy, tmp_path / f"profile-{name}", "--dump-dom")
+        found = re.search(r'<pre id="popups">(.*?)</pre>', dom, re.S).group(1)
+        seen = json.loads(html_module.unescape(found))  # the DOM writes its text escaped
+        assert seen == {
+            f["properties"]["key"]: [f["properties"]["popup"], f["properties"]["tooltip"]]
+            for f in chosen
+        }
