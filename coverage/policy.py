@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import PolicyError
+from .terms import ELDERCARE_TIERS
 from .terms import KINDS as KINDS
 
 MAX_SPEED_M_S = 3.0
@@ -44,6 +45,7 @@ _TOP: dict[str, type] = {
     "targets": dict,
     "money": dict,
     "walking": dict,
+    "medical_integration": dict,
 }
 _ANALYSIS: dict[str, type] = {
     "speed_m_s": float,
@@ -141,8 +143,20 @@ TARGET_RULES = (
     "medical_capable_share",
     "social_facility_share_urban",
     "social_facility_share_rural",
+    "medical_integrated_facilities",
 )
+COUNT_TARGETS: tuple[str, ...] = ("medical_integrated_facilities",)
+"""Targets that are a count of facilities (at least so many), not a share from 0 to 1."""
 _TARGET: dict[str, type] = {"value": float, "year": float, "source": str, "note": str}
+# [medical_integration]: 医养结合, a centre sits beside (within a walk of) a health centre.
+_MEDICAL_INTEGRATION: dict[str, type] = {
+    "max_walk_minutes": float,
+    "tiers": list,
+    "source": str,
+    "note": str,
+}
+MEDICAL_INTEGRATION_TIERS: tuple[str, ...] = ("street_center", "township_center")
+"""The tiers checked for 医养结合 unless ``[medical_integration] tiers`` says otherwise."""
 # [money.*]: subsidies and awards, to cost a set of facilities. A table's ``note`` is shown in
 # the costing's notes; ``note_zh``, its Chinese, is shown instead in the Chinese outputs.
 _MONEY: dict[str, type] = {
@@ -249,6 +263,30 @@ class Rule:
     year: float | None = None
     note: str = ""
     max_value: float | None = None
+
+
+@dataclass(frozen=True)
+class MedicalIntegration:
+    """医养结合: care centres sited beside (一体或邻近) a health centre.
+
+    Attributes
+    ----------
+    max_walk_minutes : float
+        The longest walk, minutes, from a centre to the nearest health centre
+        (``health_center`` tier: 社区卫生服务中心, 乡镇卫生院) for the centre to count as beside it.
+    tiers : tuple of str
+        The facility tiers checked (street and township centres unless the profile says).
+    source : str
+        Document and section, or ``DEFAULT ...`` where the document gives no walk.
+    note : str
+        The document's words and how the profile reads them.
+
+    """
+
+    max_walk_minutes: float
+    tiers: tuple[str, ...]
+    source: str
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -404,6 +442,8 @@ class Policy:
         The checked ``[money]`` tables as plain dictionaries (see :mod:`carecircle.costing`).
     walking : Walking
         Slopes and steps (``[walking]``).
+    medical_integration : MedicalIntegration or None
+        医养结合 (``[medical_integration]``); None when the profile does not ask it.
     applies_to : tuple of str
         The community kinds (:data:`KINDS`) the profile's standards, provision rules, targets
         and money rules apply to (``applies_to``; both kinds when not given). 运〔2021〕—2, for
@@ -427,6 +467,7 @@ class Policy:
     money: Mapping[str, Any] = field(default_factory=dict)
     walking: Walking = field(default_factory=Walking)
     applies_to: tuple[str, ...] = KINDS
+    medical_integration: MedicalIntegration | None = None
 
     def applies(self, kind: Any) -> np.ndarray:
         """Whether the profile's rules apply to a community of each ``kind``.
@@ -618,6 +659,9 @@ def _check_keys(raw: Mapping[str, Any], where: str) -> None:
     for name, spec in raw.get("targets", {}).items():
         _check_name(name, TARGET_RULES, where, "targets")
         _check_table(_table(spec, where, f"targets.{name}"), _TARGET, where, f"targets.{name}.")
+    if "medical_integration" in raw:
+        spec = _table(raw["medical_integration"], where, "medical_integration")
+        _check_table(spec, _MEDICAL_INTEGRATION, where, "medical_integration.")
     money = raw.get("money", {})
     _check_table(money, _MONEY, where, "money.")
     for kind, schema in (("construction_flat", _FLAT), ("operating_yearly", _YEARLY)):
@@ -779,6 +823,7 @@ def _build(raw: Mapping[str, Any], where: str) -> Policy:
     }
     _check_money(raw.get("money", {}), where)
     return Policy(
+        medical_integration=_medical_integration(raw.get("medical_integration"), where),
         name=raw.get("name", Path(where).stem),
         title=raw.get("title", raw.get("name", "")),
         circles=tuple(circles),
@@ -882,8 +927,46 @@ def _has_value(spec: Mapping[str, Any], where: str, key: str) -> bool:
     return True
 
 
+def _medical_integration(spec: Mapping[str, Any] | None, where: str) -> MedicalIntegration | None:
+    """The ``[medical_integration]`` table, checked, or None."""
+    if spec is None:
+        return None
+    key = "medical_integration"
+    if "max_walk_minutes" not in spec:
+        msg = f"{where}: missing key '{key}.max_walk_minutes'"
+        raise PolicyError(msg)
+    if not spec.get("source"):
+        msg = f"{where}: missing key '{key}.source': every rule names its source"
+        raise PolicyError(msg)
+    minutes = spec["max_walk_minutes"]
+    if not 0 < minutes <= MAX_MINUTES:
+        msg = (
+            f"{where}: key '{key}.max_walk_minutes' must be a walk of more than 0 and at most "
+            f"{MAX_MINUTES:g} minutes, found {minutes!r}"
+        )
+        raise PolicyError(msg)
+    tiers = tuple(spec.get("tiers", MEDICAL_INTEGRATION_TIERS))
+    unknown = [t for t in tiers if t not in ELDERCARE_TIERS]
+    if unknown or not tiers:
+        msg = (
+            f"{where}: key '{key}.tiers' has unknown tier(s) {unknown!r}; "
+            f"expected some of: {', '.join(ELDERCARE_TIERS)}"
+        )
+        raise PolicyError(msg)
+    return MedicalIntegration(
+        max_walk_minutes=float(minutes),
+        tiers=tiers,
+        source=spec["source"],
+        note=spec.get("note", ""),
+    )
+
+
 def _share(spec: Mapping[str, Any], where: str, key: str) -> bool:
-    if not 0 <= spec["value"] <= 1:
+    if key.removeprefix("targets.") in COUNT_TARGETS:
+        if not float(spec["value"]).is_integer():
+            msg = f"{where}: key '{key}.value' must be a whole number, found {spec['value']!r}"
+            raise PolicyError(msg)
+    elif not 0 <= spec["value"] <= 1:
         msg = f"{where}: key '{key}.value' must be a share from 0 to 1, found {spec['value']!r}"
         raise PolicyError(msg)
     year = spec.get("year")

@@ -65,6 +65,13 @@ CENTRE_COLUMNS = (
     "stations_assigned",
     "stations_over_limit",
 )
+#: Columns of :func:`health_centres` (医养结合), in order.
+HEALTH_CENTRE_COLUMNS = (
+    "health_centre_id",
+    "health_centre_minutes",
+    "health_centre_method",
+    "beside_health_centre",
+)
 #: Columns of :func:`check_communities`, in order.
 COMMUNITY_CHECK_COLUMNS = (
     "stations",
@@ -89,7 +96,10 @@ class Checks:
         ``beds_shortfall``, ``standard_advice``, ``standard_source``, ``standard_note``,
         ``standard_advice_zh``, ``standard_note_zh`` (the advice and note in Chinese), and for
         stations and centres ``centre_id``, ``centre_minutes``, ``centre_method``,
-        ``within_centre_circle``, ``stations_assigned``, ``stations_over_limit``.
+        ``within_centre_circle``, ``stations_assigned``, ``stations_over_limit``, and for the
+        centres the profile's ``[medical_integration]`` checks ``health_centre_id``,
+        ``health_centre_minutes``, ``health_centre_method``, ``beside_health_centre`` (see
+        :func:`health_centres`).
     communities : pandas.DataFrame
         One row per community: ``stations``, ``station_status``, ``eldercare_area_m2``,
         ``area_per_resident_m2``, ``area_per_resident_required_m2``,
@@ -139,7 +149,8 @@ def check(
     placed = locate(facilities, communities)
     fac = check_facilities(placed, communities, policy)
     links = centre_stations(placed, policy, net=net, speed_m_s=speed_m_s)
-    fac = pd.concat([placed[["community_id", "township"]], fac, links], axis=1)
+    health = health_centres(placed, communities, policy, net=net, speed_m_s=speed_m_s)
+    fac = pd.concat([placed[["community_id", "township"]], fac, links, health], axis=1)
     fac = _with_centre_notes(fac, placed, policy)
     comm = check_communities(communities, placed, policy)
     towns = check_townships(communities, placed, comm, policy)
@@ -465,7 +476,10 @@ def check_district(
 
     Nursing-bed share needs ``beds`` and ``nursing_beds``; socially operated shares need a
     ``social_operated`` column (是/否, true/false, 社会/公办); the medical-care share needs a
-    ``medical_capable`` column. A target without data is reported as ``unknown``.
+    ``medical_capable`` column. The count of 医养结合型机构 (``medical_integrated_facilities``,
+    垫江府办〔2020〕8号 §二(五) 全县至少建设5个) is the facilities of any tier marked yes in a
+    ``medical_integrated`` column, met at the target itself (至少). A target without data is
+    reported as ``unknown``.
     """
     care = facilities[facilities["tier"].isin(ELDERCARE_TIERS)]
     kind_of = dict(zip(communities["id"].astype(str), communities["kind"], strict=True))
@@ -493,6 +507,7 @@ def check_district(
             bool(capable.notna().any()),
         ),
     }
+    values["medical_integrated_facilities"] = _count(_integrated(communities, facilities, policy))
     for kind in ("urban", "rural"):
         known = social.notna() & (kinds == kind)
         values[f"social_facility_share_{kind}"] = _ratio(
@@ -595,6 +610,85 @@ def centre_stations(
     rule = policy.provision.get("stations_per_centre")
     if rule is not None:
         out.loc[centres.index, "stations_over_limit"] = from_elsewhere > float(rule.value)
+    return out
+
+
+def health_centres(
+    facilities: gpd.GeoDataFrame,
+    communities: pd.DataFrame,
+    policy: Policy,
+    *,
+    net: WalkNetwork | None = None,
+    speed_m_s: float | None = None,
+) -> pd.DataFrame:
+    """医养结合: whether each centre sits beside a health centre, as the profile asks.
+
+    垫江府办〔2020〕8号 §二(五) asks street centres to sit with or beside (一体或邻近) a
+    社区卫生服务中心 and township centres beside a 乡镇卫生院 (tier ``health_center``). The
+    profile's ``[medical_integration]`` gives the longest walk (``max_walk_minutes``) and the
+    tiers checked (street and township centres by default). Each checked facility gets the
+    health centre it reaches fastest on foot over ``net`` or, without a network, in a straight
+    line walked at the same speed; ``health_centre_method`` says which. A walk of exactly
+    ``max_walk_minutes`` is beside. A facility in a community of a kind the profile's
+    ``applies_to`` leaves out is not checked.
+
+    Parameters
+    ----------
+    facilities : geopandas.GeoDataFrame
+        With ``id``, ``tier`` and ``community_id`` (see :func:`locate`).
+    communities : pandas.DataFrame
+        For each facility's community kind (``applies_to``).
+    policy : Policy
+        The profile; nothing is checked when it has no ``[medical_integration]``.
+    net : WalkNetwork, optional, keyword-only
+        Walking network; straight lines when omitted.
+    speed_m_s : float, optional, keyword-only
+        Walking speed, m/s; the profile's when omitted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``facilities``: :data:`HEALTH_CENTRE_COLUMNS`; ``health_centre_id`` is
+        ``""`` and ``beside_health_centre`` False for a checked facility that reaches no health
+        centre, and all are blank for facilities not checked.
+
+    """
+    out = pd.DataFrame(
+        {
+            "health_centre_id": "",
+            "health_centre_minutes": np.nan,
+            "health_centre_method": "",
+            "beside_health_centre": pd.Series(pd.NA, index=facilities.index, dtype="boolean"),
+        },
+        index=facilities.index,
+    )
+    rule = policy.medical_integration
+    if rule is None:
+        return out
+    checked = facilities["tier"].isin(rule.tiers).to_numpy() & _in_scope(
+        facilities, communities, policy
+    )
+    if not checked.any():
+        return out
+    centres = facilities[checked]
+    health = facilities[facilities["tier"].eq("health_center").to_numpy()]
+    out.loc[centres.index, "health_centre_method"] = "straight_line" if net is None else "walk"
+    out.loc[centres.index, "beside_health_centre"] = False
+    if health.empty:
+        return out
+    speed = walking_speed(speed_m_s, policy.speed_m_s)
+    if net is not None:
+        net = main_parts(net, min_share=policy.min_component_share)
+    seconds, nearest = _nearest_centre(health, centres, net=net, speed_m_s=speed)
+    minutes = seconds / 60.0
+    health_ids = health["id"].astype(str).to_numpy()
+    out.loc[centres.index, "health_centre_id"] = np.where(
+        nearest >= 0, health_ids[np.maximum(nearest, 0)], ""
+    )
+    out.loc[centres.index, "health_centre_minutes"] = np.round(minutes, 2)
+    out.loc[centres.index, "beside_health_centre"] = np.isfinite(minutes) & (
+        minutes <= rule.max_walk_minutes
+    )
     return out
 
 
@@ -771,6 +865,7 @@ BASIS_ZH = {
     "medical_capable_share": "养老服务设施{whole}个，其中具备医养服务能力{part}个",
     "social_facility_share_urban": "城市养老服务设施{whole}个，其中社会力量运营{part}个",
     "social_facility_share_rural": "农村养老服务设施{whole}个，其中社会力量运营{part}个",
+    "medical_integrated_facilities": "已填写的设施{whole}个，其中医养结合型机构{part}个",
 }
 _BASIS_WORDS_ZH = {"no data": "无数据", "not computed": "未计算"}
 _RATIO = re.compile(r"(?P<part>\S+) of (?P<whole>\S+)")
@@ -792,6 +887,21 @@ def district_basis(rule: str, basis: str, *, lang: str) -> str:
         return basis
     template = BASIS_ZH.get(rule, "{whole}中的{part}")
     return template.format(part=found["part"], whole=found["whole"])
+
+
+def _integrated(communities: pd.DataFrame, facilities: pd.DataFrame, policy: Policy) -> pd.Series:
+    """The ``medical_integrated`` flag of every facility (any tier) where the profile applies."""
+    in_scope = facilities[_in_scope(facilities, communities, policy)]
+    return _flag(in_scope, "medical_integrated", facilities)
+
+
+def _count(flags: pd.Series) -> tuple[float, str]:
+    """How many flags are yes, and the basis ``"<yes> of <known>"``; nan without data."""
+    known = int(flags.notna().sum())
+    if not known:
+        return np.nan, "no data"
+    part = int(flags.fillna(False).astype(bool).sum())
+    return float(part), f"{part:g} of {known:g}"
 
 
 def _ratio(part: float, whole: float, known: bool) -> tuple[float, str]:

@@ -37,7 +37,11 @@ ELDERCARE_TIERS: tuple[str, ...] = (
 HEALTH_TIERS: tuple[str, ...] = ("health_center", "clinic", "hospital")
 """Medical facility tiers."""
 
-TIERS: tuple[str, ...] = ELDERCARE_TIERS + HEALTH_TIERS
+MEAL_TIERS: tuple[str, ...] = ("meal_point",)
+"""Meal-assistance (助餐) facility tiers: an elderly canteen or meal point (老年食堂, 助餐点),
+counted for a profile's meal circle (``[circles.meal]``), not as an elderly-care facility."""
+
+TIERS: tuple[str, ...] = ELDERCARE_TIERS + HEALTH_TIERS + MEAL_TIERS
 """Every accepted ``tier`` value."""
 
 TIER_LABELS_ZH: dict[str, str] = {
@@ -48,6 +52,7 @@ TIER_LABELS_ZH: dict[str, str] = {
     "health_center": "社区卫生服务中心/乡镇卫生院",
     "clinic": "诊所/卫生室",
     "hospital": "医院",
+    "meal_point": "老年食堂/助餐点",
 }
 """Chinese display label of each tier."""
 
@@ -59,6 +64,7 @@ TIER_LABELS_EN: dict[str, str] = {
     "health_center": "community health centre",
     "clinic": "clinic",
     "hospital": "hospital",
+    "meal_point": "meal point (elderly canteen)",
 }
 """English display label of each tier."""
 
@@ -75,6 +81,13 @@ TIER_NAMES: dict[str, str] = {
     "卫生室": "clinic",
     "村卫生室": "clinic",
     "医院": "hospital",
+    "老年食堂": "meal_point",
+    "长者食堂": "meal_point",
+    "社区食堂": "meal_point",
+    "助餐点": "meal_point",
+    "老年助餐点": "meal_point",
+    "助餐服务点": "meal_point",
+    "老年食堂/助餐点": "meal_point",
 }
 """Tier of each name a table may give (a tier itself, or its usual Chinese name)."""
 
@@ -156,6 +169,7 @@ TARGET_LABELS_ZH = {
     "medical_capable_share": "具备医养服务能力的设施比例",
     "social_facility_share_urban": "城市养老服务设施社会化运营率",
     "social_facility_share_rural": "农村养老服务设施社会化运营率",
+    "medical_integrated_facilities": "社区医养结合型机构数量",
 }
 """Chinese label of each district target (``[targets.<rule>]`` of a profile)."""
 
@@ -165,6 +179,7 @@ TARGET_LABELS_EN = {
     "medical_capable_share": "facilities able to give medical care",
     "social_facility_share_urban": "urban facilities socially operated",
     "social_facility_share_rural": "rural facilities socially operated",
+    "medical_integrated_facilities": "medical-and-care (医养结合) facilities, count",
 }
 """English label of each district target."""
 

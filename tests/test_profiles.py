@@ -21,6 +21,10 @@ YC = "运〔2021〕—2"
 ANNEX1 = f"{DJ} 附件1 重庆市社区居家养老服务设施建设标准"
 DOCUMENTS = (CQ, YZ, DJ, WZ, YC)
 PROFILES = ("chongqing", "dianjiang", "wanzhou", "yuncheng", "yuzhong")
+# The documents that ask for meal assistance (助餐): 渝中 §二(二)5 (助餐助行), 垫江 §二(四)
+# (“中央厨房+社区配送+集中就餐”助餐服务), 万州 §二(三)9 and §二(五)13, 运城 §一(二) (六助服务).
+# 渝府办发〔2018〕99号 (chongqing) does not.
+MEAL_PROFILES = ("dianjiang", "wanzhou", "yuncheng", "yuzhong")
 
 
 def _pick(profile: policy.Policy, path: str) -> tuple[Any, str]:
@@ -142,7 +146,9 @@ def test_every_builtin_profile_loads():
         profile = policy.load(name)
         assert profile.name == name
         assert profile.title
-        assert {c.name for c in profile.circles} == {"eldercare", "medical"}
+        # a meal circle (助餐) only where the profile's document asks for meal assistance
+        meal = {"meal"} if name in MEAL_PROFILES else set()
+        assert {c.name for c in profile.circles} == {"eldercare", "medical", *meal}
 
 
 @pytest.mark.parametrize(
@@ -365,3 +371,55 @@ def test_unchecked_rules_are_not_presented_as_checked():
             text = (root / "data" / "policies" / f"{name}.toml").read_text("utf-8")
             before = text[: text.index(f"[provision.{key}]")].splitlines()[-3:]
             assert any("NOT YET CHECKED" in line for line in before), (name, key)
+
+
+@pytest.mark.parametrize("name", MEAL_PROFILES)
+def test_meal_circle_is_a_labelled_default_of_meal_points(name):
+    # no document gives a walking time to a meal point (助餐点, 老年食堂): the minutes are a
+    # labelled default, the profile's own elderly-care circle, and the source says so
+    profile = policy.load(name)
+    meal = profile.circle("meal")
+    assert meal.tiers == ("meal_point",)
+    assert meal.source.startswith("DEFAULT")
+    assert "sets no walking time" in meal.source
+    assert meal.minutes == profile.circle("eldercare").minutes
+    raw = _raw(name)["circles"]["meal"]
+    assert raw["minutes_urban"] == profile.circle("eldercare").minutes["urban"]
+
+
+def test_no_meal_circle_in_the_municipal_profile():
+    # 渝府办发〔2018〕99号 says nothing of meal assistance
+    names = [c.name for c in policy.load("chongqing").circles]
+    assert "meal" not in names
+
+
+@pytest.mark.parametrize(
+    ("name", "tiers"),
+    [
+        ("dianjiang", ("street_center", "township_center")),
+        ("yuncheng", ("community_station",)),
+    ],
+)
+def test_medical_integration_walk_is_a_labelled_default(name, tiers):
+    # 垫江 §二(五) 一体或邻近规划设置 and 运城 §三(三) 融合发展 give no distance: the walk is
+    # the profile's reading, labelled DEFAULT, citing the document's section
+    rule = policy.load(name).medical_integration
+    assert rule is not None
+    assert rule.max_walk_minutes == 5
+    assert rule.tiers == tiers
+    assert rule.source.startswith("DEFAULT")
+    section = {"dianjiang": f"{DJ} §二(五)", "yuncheng": f"{YC} §三(三)"}[name]
+    assert section in rule.source
+
+
+@pytest.mark.parametrize("name", ["chongqing", "wanzhou", "yuzhong"])
+def test_no_medical_integration_where_not_asked(name):
+    assert policy.load(name).medical_integration is None
+
+
+def test_dianjiang_counts_five_medical_integrated_facilities():
+    # 垫江府办〔2020〕8号 §二(五): 全县至少建设 5 个社区医养结合型机构 (a count, not a share)
+    target = policy.load("dianjiang").targets["medical_integrated_facilities"]
+    assert target.value == 5
+    assert f"{DJ} §二(五)" in target.source
+    assert "medical_integrated_facilities" in policy.COUNT_TARGETS
