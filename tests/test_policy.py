@@ -227,3 +227,59 @@ def test_walking_must_be_a_table(tmp_path):
     path.write_text('extends = "chongqing"\nwalking = 3\n', encoding="utf-8")
     with pytest.raises(PolicyError, match=r"key 'walking' must be dict, found 3 \(int\)"):
         policy.load(path)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            '[medical_integration]\nsource = "x"\n',
+            "missing key 'medical_integration.max_walk_minutes'",
+        ),
+        (
+            "[medical_integration]\nmax_walk_minutes = 5\n",
+            "missing key 'medical_integration.source': every rule names its source",
+        ),
+        (
+            '[medical_integration]\nmax_walk_minutes = 0\nsource = "x"\n',
+            "key 'medical_integration.max_walk_minutes' must be a walk of more than 0 and at "
+            "most 120 minutes, found 0",
+        ),
+        (
+            '[medical_integration]\nmax_walk_minutes = 5\ntiers = ["clinic"]\nsource = "x"\n',
+            "key 'medical_integration.tiers' has unknown tier(s) ['clinic']; expected some of: "
+            "street_center, community_station, township_center, village_point",
+        ),
+        (
+            '[medical_integration]\nmax_walk = 5\nsource = "x"\n',
+            "unknown key 'medical_integration.max_walk'; expected one of: max_walk_minutes, "
+            "tiers, source, note",
+        ),
+        (
+            '[targets.medical_integrated_facilities]\nvalue = 4.5\nsource = "x"\n',
+            "key 'targets.medical_integrated_facilities.value' must be a whole number, found 4.5",
+        ),
+    ],
+)
+def test_a_wrong_medical_integration_is_refused_in_one_line(tmp_path, body, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(f'extends = "chongqing"\n{body}', encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        policy.load(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_medical_integration_defaults_to_the_centres_and_accepts_the_limit(tmp_path):
+    # 垫江府办〔2020〕8号 §二(五): 街道养老服务中心 and 乡镇养老服务中心 beside a health centre
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        'extends = "chongqing"\n[medical_integration]\nmax_walk_minutes = 120\nsource = "x"\n'
+        "[targets.medical_integrated_facilities]\nvalue = 12\nyear = 2022\nsource = 'y'\n",
+        encoding="utf-8",
+    )
+    mine = policy.load(path)
+    assert mine.medical_integration is not None
+    assert mine.medical_integration.max_walk_minutes == 120.0
+    assert mine.medical_integration.tiers == ("street_center", "township_center")
+    # a count target may exceed 1, unlike the shares
+    assert mine.targets["medical_integrated_facilities"].value == 12.0

@@ -608,3 +608,155 @@ def test_applies_to_leaves_rural_facilities_out_of_the_targets(profile, tmp_path
     assert urban.loc["nursing_bed_share", "value"] == pytest.approx(0.5)
     comm = standards.check(_urban_and_village(), fac, urban_only).communities
     assert comm["area_per_resident_status"].tolist() == ["meets", "no_standard"]
+
+
+# --- 医养结合 (medical-elderly integration) ----------------------------------------------------
+
+INTEGRATION = """
+[medical_integration]
+max_walk_minutes = 5
+source = "test §10"
+[targets.medical_integrated_facilities]
+value = 5
+year = 2022
+source = "test §11"
+"""
+
+
+@pytest.fixture
+def integration(tmp_path):
+    path = tmp_path / "integration.toml"
+    path.write_text(PROFILE + INTEGRATION, encoding="utf-8")
+    return policy.load(path)
+
+
+@pytest.mark.parametrize(("metres", "beside"), [(299.0, True), (300.0, True), (301.0, False)])
+def test_centre_beside_a_health_centre_at_the_5_minute_walk_on_foot(integration, metres, beside):
+    # 垫江府办〔2020〕8号 §二(五): 街道养老服务中心与社区卫生服务中心…一体或邻近规划设置; the
+    # profile reads 邻近 as a walk of at most 5 minutes, the 5 minutes themselves included
+    x = np.array([0.0, metres, 2000.0]) + OX
+    y = np.zeros(3) + OY
+    net = network.from_arrays(x, y, np.array([0, 1]), np.array([1, 2]), crs=UTM)
+    comm = _communities(n=1, elderly=(800,), population=(3000,), township=("甲街道",))
+    fac = _facilities(
+        [
+            ("Z", "street_center", 0, 0, 1600.0, 25.0, 10.0),
+            ("H", "health_center", metres, 0, np.nan, np.nan, np.nan),
+            ("H2", "health_center", 2000, 0, np.nan, np.nan, np.nan),
+            ("S", "community_station", 100, 0, 300.0, np.nan, np.nan),
+        ]
+    )
+    out = standards.check(comm, fac, integration, net=net, speed_m_s=1.0).facilities
+    out = out.set_axis(fac["id"])
+    assert out.loc["Z", "health_centre_id"] == "H"
+    assert out.loc["Z", "health_centre_minutes"] == pytest.approx(metres / 60, abs=0.01)
+    assert out.loc["Z", "health_centre_method"] == "walk"
+    assert bool(out.loc["Z", "beside_health_centre"]) is beside
+    # only the centres are checked: a station is left blank
+    assert pd.isna(out.loc["S", "beside_health_centre"])
+    assert out.loc["S", "health_centre_method"] == ""
+
+
+def test_a_health_centre_across_a_gap_is_not_beside_on_foot(integration):
+    # 100 m away in a straight line but on a street the centre cannot walk to
+    x = np.array([0.0, 1000.0, 0.0, 1000.0]) + OX
+    y = np.array([0.0, 0.0, 100.0, 100.0]) + OY
+    net = network.from_arrays(x, y, np.array([0, 2]), np.array([1, 3]), crs=UTM)
+    comm = _communities(n=1, elderly=(800,), population=(3000,), township=("甲街道",))
+    fac = _facilities(
+        [
+            ("Z", "township_center", 0, 0, 900.0, 25.0, 20.0),
+            ("H", "health_center", 0, 100, np.nan, np.nan, np.nan),
+        ]
+    )
+    by_line = standards.check(comm, fac, integration, speed_m_s=1.0).facilities.iloc[0]
+    assert by_line["health_centre_method"] == "straight_line"
+    assert by_line["health_centre_minutes"] == pytest.approx(100 / 60, abs=0.01)
+    assert bool(by_line["beside_health_centre"]) is True
+    on_foot = standards.check(comm, fac, integration, net=net, speed_m_s=1.0).facilities
+    assert on_foot.iloc[0]["health_centre_id"] == ""
+    assert bool(on_foot.iloc[0]["beside_health_centre"]) is False
+
+
+@pytest.mark.parametrize(("metres", "beside"), [(299.0, True), (301.0, False)])
+def test_centre_beside_a_health_centre_in_a_straight_line(integration, metres, beside):
+    comm = _communities(n=1, elderly=(800,), population=(3000,), township=("甲街道",))
+    fac = _facilities(
+        [
+            ("Z", "street_center", 100, 100, 1600.0, 25.0, 10.0),
+            ("H", "health_center", 100 + metres, 100, np.nan, np.nan, np.nan),
+            ("C", "clinic", 110, 100, np.nan, np.nan, np.nan),  # a clinic is no health centre
+        ]
+    )
+    out = standards.check(comm, fac, integration, speed_m_s=1.0).facilities.iloc[0]
+    assert out["health_centre_id"] == "H"
+    assert out["health_centre_method"] == "straight_line"
+    assert bool(out["beside_health_centre"]) is beside
+
+
+def test_no_health_centre_and_no_rule(profile, integration):
+    comm = _communities(n=1, elderly=(800,), population=(3000,), township=("甲街道",))
+    fac = _facilities([("Z", "street_center", 100, 100, 1600.0, 25.0, 10.0)])
+    out = standards.check(comm, fac, integration).facilities.iloc[0]
+    assert out["health_centre_id"] == ""
+    assert bool(out["beside_health_centre"]) is False
+    # a profile that does not ask it leaves every column blank
+    plain = standards.check(comm, fac, profile).facilities.iloc[0]
+    assert pd.isna(plain["beside_health_centre"])
+    assert plain["health_centre_method"] == ""
+    assert list(standards.HEALTH_CENTRE_COLUMNS) == [
+        c for c in plain.index if c in standards.HEALTH_CENTRE_COLUMNS
+    ]
+    assert set(standards.HEALTH_CENTRE_COLUMNS) <= set(export.FACILITY_COLUMNS)
+
+
+def test_a_village_is_not_checked_where_the_profile_is_urban_only(tmp_path):
+    # 运〔2021〕—2 is about urban communities (城市社区): its centres in villages are not checked
+    path = tmp_path / "yc.toml"
+    path.write_text(
+        'extends = "yuncheng"\n[medical_integration]\nmax_walk_minutes = 5\n'
+        'tiers = ["community_station"]\nsource = "x"\n',
+        encoding="utf-8",
+    )
+    comm = _communities().assign(kind=["urban", "rural"])
+    fac = _facilities(
+        [
+            ("U", "community_station", 100, 100, 600.0, 12.0, 0.0),
+            ("R", "community_station", 1100, 100, 600.0, 12.0, 0.0),
+            ("H", "health_center", 1150, 100, np.nan, np.nan, np.nan),
+        ]
+    )
+    out = standards.check(comm, fac, policy.load(path), speed_m_s=1.0).facilities
+    out = out.set_axis(fac["id"])
+    assert bool(out.loc["U", "beside_health_centre"]) is False  # 1050 m: 17.5 min
+    assert pd.isna(out.loc["R", "beside_health_centre"])
+
+
+@pytest.mark.parametrize(("marked", "status"), [(4, "below"), (5, "meets"), (6, "meets")])
+def test_dianjiang_at_least_5_medical_integrated_facilities(integration, marked, status):
+    # 垫江府办〔2020〕8号 §二(五): 全县至少建设 5 个社区医养结合型机构 (至少: 5 meets)
+    comm = _communities()
+    rows = [
+        (f"F{i}", "community_station" if i % 2 else "health_center", 100 + i, 100, 300.0, 0, 0)
+        for i in range(8)
+    ]
+    fac = _facilities(rows).assign(medical_integrated=["是"] * marked + ["否"] * (8 - marked))
+    district = standards.check(comm, fac, integration).district.set_index("rule")
+    row = district.loc["medical_integrated_facilities"]
+    assert row["value"] == marked
+    assert row["target"] == 5
+    assert row["status"] == status
+    assert row["basis"] == f"{marked} of 8"
+    assert standards.district_basis("medical_integrated_facilities", row["basis"], lang="zh") == (
+        f"已填写的设施8个，其中医养结合型机构{marked}个"
+    )
+
+
+def test_medical_integrated_count_unknown_without_the_column(integration):
+    comm = _communities()
+    fac = _facilities([("S", "community_station", 100, 100, 300.0, 0, 0)])
+    district = standards.check(comm, fac, integration).district.set_index("rule")
+    assert district.loc["medical_integrated_facilities", "status"] == "unknown"
+    bad = fac.assign(medical_integrated=["maybe"])
+    with pytest.raises(InputError, match="medical_integrated"):
+        standards.check(comm, bad, integration)

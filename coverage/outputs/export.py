@@ -25,7 +25,12 @@ from pyproj.exceptions import CRSError
 from .._cells import REPLACEMENT, to_csv
 from ..errors import InputError
 from ..pipeline import Analysis
-from ..standards import CENTRE_COLUMNS, COMMUNITY_CHECK_COLUMNS, STANDARD_COLUMNS
+from ..standards import (
+    CENTRE_COLUMNS,
+    COMMUNITY_CHECK_COLUMNS,
+    HEALTH_CENTRE_COLUMNS,
+    STANDARD_COLUMNS,
+)
 from ..terms import Lang
 from . import qgis
 from ._files import atomic
@@ -72,12 +77,14 @@ FACILITY_COLUMNS = (
     "nursing_beds",
     "social_operated",
     "medical_capable",
+    "medical_integrated",
     "community_id",
     "township",
     "network_status",
     "access_m",
     *STANDARD_COLUMNS,
     *CENTRE_COLUMNS,
+    *HEALTH_CENTRE_COLUMNS,
 )
 GPKG_CRS = "EPSG:4326"
 """The GeoPackage's CRS unless another is asked for: WGS 84."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..pipeline import Analysis
+from ..policy import COUNT_TARGETS
 from ..terms import TIER_LABELS_EN, TIER_LABELS_ZH, Lang, check_lang
 from . import text
 from ._files import SITING_FILES
@@ -170,11 +171,12 @@ def _targets(analysis: Analysis, lang: str) -> str:
     rows = []
     for record in analysis.district.to_dict("records"):
         value = float(record["value"])
+        shown = "{:g}" if record["rule"] in COUNT_TARGETS else "{:.0%}"  # a count or a share
         rows.append(
             [
                 rules.get(str(record["rule"]), str(record["rule"])),
-                ("无数据" if zh else "no data") if value != value else f"{value:.0%}",
-                f"{float(record['target']):.0%}",
+                ("无数据" if zh else "no data") if value != value else shown.format(value),
+                shown.format(float(record["target"])),
                 statuses.get(str(record["status"]), str(record["status"])),
                 _cell(record["source"]),
             ]

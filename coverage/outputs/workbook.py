@@ -20,6 +20,7 @@ import pandas as pd
 from .. import terms
 from ..inputs.readers import note_zh
 from ..pipeline import Analysis
+from ..policy import COUNT_TARGETS
 from ..standards import BELOW, STANDARD_TEXT_ZH_COLUMNS, district_basis
 from ..terms import (
     COVERED,
@@ -88,6 +89,7 @@ HEADERS: dict[str, dict[str, str]] = {
         "nursing_beds": "护理型床位",
         "social_operated": "社会力量运营",
         "medical_capable": "具备医养服务能力",
+        "medical_integrated": "医养结合型机构",
         "shared_station": "共享养老服务站编号",
         "community_id": "所在社区编号",
         "network_status": "步行网络状态",
@@ -106,6 +108,10 @@ HEADERS: dict[str, dict[str, str]] = {
         "within_centre_circle": "在中心服务圈内",
         "stations_assigned": "下辖站点数",
         "stations_over_limit": "下辖站点超过上限",
+        "health_centre_id": "最近卫生服务中心编号",
+        "health_centre_minutes": "至卫生服务中心(分钟)",
+        "health_centre_method": "至卫生服务中心计算方法",
+        "beside_health_centre": "邻近卫生服务中心",
         "communities": "社区数",
         "communities_with_station": "有养老服务站(点)的社区数",
         "centres": "养老服务中心数",
@@ -145,6 +151,7 @@ HEADERS: dict[str, dict[str, str]] = {
         "nursing_beds": "Nursing beds",
         "social_operated": "Socially operated",
         "medical_capable": "Able to give medical care",
+        "medical_integrated": "Medical-and-care (医养结合) facility",
         "shared_station": "Shared station ID",
         "community_id": "Community ID",
         "network_status": "Walking network",
@@ -163,6 +170,10 @@ HEADERS: dict[str, dict[str, str]] = {
         "within_centre_circle": "Within the centre's circle",
         "stations_assigned": "Stations assigned",
         "stations_over_limit": "Stations over the limit",
+        "health_centre_id": "Nearest health centre",
+        "health_centre_minutes": "Minutes to the health centre",
+        "health_centre_method": "Health-centre minutes measured by",
+        "beside_health_centre": "Beside a health centre",
         "communities": "Communities",
         "communities_with_station": "Communities with a station",
         "centres": "Centres",
@@ -236,6 +247,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "nursing_beds": "护理型床位数（输入数据）",
         "social_operated": "是否由社会力量运营（输入数据）",
         "medical_capable": "是否具备医养结合服务能力（输入数据）",
+        "medical_integrated": "是否为医养结合型机构（输入数据）",
         "community_id": "设施所在社区的编号",
         "network_status": "设施能否接入步行网络",
         "access_m": "设施到最近步行道路的距离",
@@ -253,6 +265,10 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "within_centre_circle": "站点是否在所属中心的服务圈内",
         "stations_assigned": "中心下辖的站点数",
         "stations_over_limit": "中心下辖站点数是否超过政策上限",
+        "health_centre_id": "中心步行最近的社区卫生服务中心/乡镇卫生院",
+        "health_centre_minutes": "中心到最近卫生服务中心的步行时间",
+        "health_centre_method": "步行时间按步行网络还是直线距离计算",
+        "beside_health_centre": "中心是否在政策要求的步行时间内邻近卫生服务中心（医养结合）",
         "communities": "街道(乡镇)内的社区数",
         "communities_with_station": "有养老服务站(点)的社区数",
         "centres": "街道(乡镇)内的养老服务中心数",
@@ -293,6 +309,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "nursing_beds": "nursing beds (input)",
         "social_operated": "operated by a social (non-government) provider (input)",
         "medical_capable": "able to give medical care (input)",
+        "medical_integrated": "a medical-and-care (医养结合) facility (input)",
         "community_id": "ID of the community the facility is in",
         "network_status": "whether the facility joins the walking network",
         "access_m": "distance from the facility to the nearest walkable way",
@@ -310,6 +327,11 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "within_centre_circle": "whether the station lies within its centre's circle",
         "stations_assigned": "stations assigned to the centre",
         "stations_over_limit": "whether the centre has more stations than the policy allows",
+        "health_centre_id": "the health centre the centre reaches fastest on foot",
+        "health_centre_minutes": "walk from the centre to that health centre",
+        "health_centre_method": "walk measured on the network or in a straight line",
+        "beside_health_centre": "whether the centre is within the policy's walk of a health "
+        "centre (医养结合)",
         "communities": "communities in the township",
         "communities_with_station": "communities with a station",
         "centres": "street centres in the township",
@@ -366,6 +388,7 @@ VALUES: dict[str, dict[str, dict[Any, str]]] = {
         "tier": dict(TIER_LABELS_ZH),
         "network_status": {"ok": "正常", "off_network": TEXT["zh"]["off_network"]},
         "centre_method": {"walk": "步行", "straight_line": "直线距离"},
+        "health_centre_method": {"walk": "步行", "straight_line": "直线距离"},
         "station_status": {
             "has_station": TEXT["zh"]["has_station"],
             "shared": TEXT["zh"]["shared"],
@@ -377,6 +400,9 @@ VALUES: dict[str, dict[str, dict[Any, str]]] = {
             "medical_capable_share": "具备医养服务能力的设施比例",
             "social_facility_share_urban": "城市养老服务设施社会化运营率",
             "social_facility_share_rural": "农村养老服务设施社会化运营率",
+            "medical_integrated_facilities": terms.TARGET_LABELS_ZH[
+                "medical_integrated_facilities"
+            ],
         },
     },
     "en": {
@@ -385,6 +411,7 @@ VALUES: dict[str, dict[str, dict[Any, str]]] = {
         "tier": dict(TIER_LABELS_EN),
         "network_status": {"ok": "ok", "off_network": TEXT["en"]["off_network"]},
         "centre_method": {"walk": "walking", "straight_line": "straight line"},
+        "health_centre_method": {"walk": "walking", "straight_line": "straight line"},
         "station_status": {
             "has_station": TEXT["en"]["has_station"],
             "shared": TEXT["en"]["shared"],
@@ -396,6 +423,9 @@ VALUES: dict[str, dict[str, dict[Any, str]]] = {
             "medical_capable_share": "facilities able to give medical care",
             "social_facility_share_urban": "urban facilities socially operated",
             "social_facility_share_rural": "rural facilities socially operated",
+            "medical_integrated_facilities": terms.TARGET_LABELS_EN[
+                "medical_integrated_facilities"
+            ],
         },
     },
 }
@@ -408,6 +438,8 @@ for _lang in LANGS:
         "stations_over_limit",
         "social_operated",
         "medical_capable",
+        "medical_integrated",
+        "beside_health_centre",
     ):
         VALUES[_lang][_column] = dict(YES_NO_WORDS[_lang])
 
@@ -420,6 +452,7 @@ _FORMATS = {
     "p90_min": "0.0",
     "minutes": "0",
     "centre_minutes": "0.0",
+    "health_centre_minutes": "0.0",
     "access_m": "#,##0.0",
     "area_m2": "#,##0",
     "eldercare_area_m2": "#,##0",
@@ -763,6 +796,14 @@ def _district_table(district: pd.DataFrame, lang: str) -> pd.DataFrame:
             district_basis(str(rule), str(basis), lang=lang) if isinstance(basis, str) else basis
             for rule, basis in zip(table["rule"], table["basis"], strict=True)
         ]
+    counts = table["rule"].isin(COUNT_TARGETS) if "rule" in table else pd.Series(dtype=bool)
+    if counts.any():
+        # a count of facilities, not a share: shown as a whole number, not as a percentage
+        for column in ("value", "target"):
+            table[column] = table[column].astype(object)
+            table.loc[counts, column] = [
+                None if pd.isna(v) else f"{float(v):g}" for v in table.loc[counts, column]
+            ]
     return table
 
 
