@@ -933,3 +933,43 @@ def test_the_maps_geojson_is_geopandas_own(demo_analysis):
 
     for frame in frames:
         assert rounded(maps._geojson(frame).as_geojson()) == rounded(json.loads(frame.to_json()))
+
+
+MEAL = """
+[circles.meal]
+label_zh = "助餐服务圈"
+label_en = "Meal-assistance circle"
+tiers = ["meal_point"]
+minutes_urban = 3
+minutes_rural = 3
+source = "DEFAULT, test"
+"""
+
+
+def test_the_meal_circle_counts_meal_points_only(district, tmp_path, caplog):
+    # 助餐 (垫江府办〔2020〕8号 §二(四) and the other district documents): meal points
+    # (老年食堂/助餐点) have a circle of their own; a station or health centre is no meal point
+    net, comm_path, fac_path, profile = district
+    path = tmp_path / "meal.toml"
+    path.write_text(POLICY + MEAL, encoding="utf-8")
+    meal_profile = policy.load(path)
+    with caplog.at_level(logging.WARNING, logger="carecircle.pipeline"):
+        none = pipeline.run(net, comm_path, fac_path, policy=meal_profile, speed_m_s=1.0)
+    assert any("meal: no facility of its tiers (meal_point)" in r.message for r in caplog.records)
+    analysed = none.communities["input_status"] == "ok"
+    assert set(none.communities.loc[analysed, "meal_status"]) <= {"no_facility", "outside_network"}
+    # the other circles are as without a meal circle
+    plain = pipeline.run(net, comm_path, fac_path, policy=profile, speed_m_s=1.0)
+    for column in ("eldercare_status", "eldercare_share", "medical_status", "medical_share"):
+        pd.testing.assert_series_equal(none.communities[column], plain.communities[column])
+    # a meal point (Chinese tier name) where the station stands: the meal circle is the
+    # eldercare circle's, same minutes, same point
+    table = pd.read_csv(fac_path)
+    canteen = table.iloc[[0]].assign(id="M1", name="老年食堂", tier="老年食堂")
+    with_meal = tmp_path / "with_meal.csv"
+    pd.concat([table, canteen]).to_csv(with_meal, index=False)
+    result = pipeline.run(net, comm_path, with_meal, policy=meal_profile, speed_m_s=1.0)
+    c = result.communities.set_index("id")
+    assert c.loc["A", "meal_nearest"] == "M1"
+    pd.testing.assert_series_equal(c["meal_status"], c["eldercare_status"], check_names=False)
+    pd.testing.assert_series_equal(c["meal_share"], c["eldercare_share"], check_names=False)

@@ -65,6 +65,9 @@ from ..terms import (
     INPUT_STATUSES as INPUT_STATUSES,
 )
 from ..terms import (
+    MEAL_TIERS as MEAL_TIERS,
+)
+from ..terms import (
     KIND_NAMES,
     TIER_NAMES,
 )

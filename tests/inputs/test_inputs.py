@@ -445,6 +445,10 @@ def test_chinese_tier_names(tmp_path: Path) -> None:
         ("诊所", "clinic"),
         (" 医院 ", "hospital"),
         ("Community_Station", "community_station"),
+        # meal assistance (助餐): an elderly canteen or meal point, tier of its own
+        ("老年食堂", "meal_point"),
+        ("助餐点", "meal_point"),
+        ("老年食堂/助餐点", "meal_point"),
     ]
     text = "id,name,等级,lng,latitude\n" + "".join(
         f"{i},n{i},{zh},116.4,39.9\n" for i, (zh, _) in enumerate(rows)
@@ -452,7 +456,7 @@ def test_chinese_tier_names(tmp_path: Path) -> None:
     out = inputs.read_facilities(_csv(tmp_path / "f.csv", text))
     assert out["tier"].tolist() == [tier for _, tier in rows]
     assert names == list(inputs.TIERS)
-    assert inputs.TIERS == inputs.ELDERCARE_TIERS + inputs.HEALTH_TIERS
+    assert inputs.TIERS == inputs.ELDERCARE_TIERS + inputs.HEALTH_TIERS + inputs.MEAL_TIERS
     bad = _csv(tmp_path / "bad.csv", "id,name,tier,lon,lat\n1,a,养老院,116.4,39.9\n")
     message = refusal(inputs.read_facilities, bad)
     assert message.startswith(f"{bad}: row 1 (line 2), column 'tier': found '养老院'; expected")
