@@ -65,14 +65,14 @@ from ..terms import (
     INPUT_STATUSES as INPUT_STATUSES,
 )
 from ..terms import (
-    MEAL_TIERS as MEAL_TIERS,
-)
-from ..terms import (
     KIND_NAMES,
     TIER_NAMES,
 )
 from ..terms import (
     KINDS as KINDS,
+)
+from ..terms import (
+    MEAL_TIERS as MEAL_TIERS,
 )
 from ..terms import (
     TIER_LABELS_EN as TIER_LABELS_EN,
