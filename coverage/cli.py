@@ -610,6 +610,8 @@ def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
             speed_m_s=args.speed_m_s,
         )
     analysis = pipeline.analyze(net, comm, fac, policy=profile, prepared=prep, progress=shown)
+    files = {"communities_file": str(args.communities), "facilities_file": str(args.facilities)}
+    analysis = dataclasses.replace(analysis, parameters={**analysis.parameters, **files})
     with _progress.step("sites", show=shown):
         proposal = sites.propose(
             prep, candidates, policy=profile, municipal=args.municipal, **question
