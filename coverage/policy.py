@@ -991,6 +991,7 @@ def _check_yearly_keys(value: Any, where: str) -> None:
     for i, spec in enumerate(value):
         key = f"targets.yearly[{i}]"
         _check_table(_table(spec, where, key), _YEARLY_TARGET, where, f"{key}.")
+        _yearly_target(spec, where, key)  # checked in its own file, numbered as there
 
 
 def _yearly_target(spec: Mapping[str, Any], where: str, key: str) -> YearlyTarget:
@@ -1011,7 +1012,10 @@ def _yearly_target(spec: Mapping[str, Any], where: str, key: str) -> YearlyTarge
     year, number = spec["year"], spec["number"]
     low, high = YEARS
     if not (float(year).is_integer() and low <= year <= high):
-        msg = f"{where}: key '{key}.year' must be a calendar year from {low} to {high}, found {year!r}"
+        msg = (
+            f"{where}: key '{key}.year' must be a calendar year from {low} to {high}, "
+            f"found {year!r}"
+        )
         raise PolicyError(msg)
     if not (float(number).is_integer() and number >= 0):
         msg = f"{where}: key '{key}.number' must be a whole number, 0 or more, found {number!r}"

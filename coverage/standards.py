@@ -522,6 +522,11 @@ COUNTED_TIERS: dict[str, tuple[str, ...]] = {
     "stations": ("community_station",),
     "rural_points": ("village_point",),
 }
+_NO_YEAR_BUILT = (
+    "the facilities table has no year built: the facilities new in one year cannot be counted"
+)
+_MUNICIPAL = "a target for the whole municipality (全市): one district's data cannot check it"
+_NO_DEMONSTRATION = "no input table marks 市级示范 (municipal demonstration) centres"
 STREET_SUFFIX = "街道"
 TOWN_SUFFIXES = ("镇", "乡")
 """How a township's name says a street (街道) from a town (镇, 乡) for ``streets_covered`` and
@@ -553,9 +558,7 @@ def yearly_row(
     """
     rule = target.what if target.basis == "total" else f"{target.what}_new"
     if target.scope == "municipality":
-        reason = reason or (
-            "a target for the whole municipality (全市): one district's data cannot check it"
-        )
+        reason = reason or (_MUNICIPAL)
     known = not reason and np.isfinite(count)
     status = UNKNOWN if not known else (MEETS if count >= target.number else BELOW)
     basis = reason if not known else f"{count:g} counted ({target.basis} by {target.year})"
@@ -600,10 +603,7 @@ def check_yearly(
         reason = ""
         count = np.nan
         if target.basis == "new":
-            reason = (
-                "the facilities table has no year built: the facilities new in one year "
-                "cannot be counted"
-            )
+            reason = _NO_YEAR_BUILT
         elif target.what in COUNTED_TIERS:
             count = float(facilities["tier"].isin(COUNTED_TIERS[target.what]).sum())
         elif target.what == "communities_covered":
@@ -619,7 +619,7 @@ def check_yearly(
             else:
                 count = float((full.to_numpy() & (town_kind == wanted)).sum())
         else:
-            reason = "no input table marks 市级示范 (municipal demonstration) centres"
+            reason = _NO_DEMONSTRATION
         rows.append(yearly_row(target, count, reason))
     table = pd.DataFrame(
         rows, columns=["rule", "value", "target", "year", "status", "basis", "source"]
@@ -888,7 +888,14 @@ BASIS_ZH = {
     "social_facility_share_urban": "城市养老服务设施{whole}个，其中社会力量运营{part}个",
     "social_facility_share_rural": "农村养老服务设施{whole}个，其中社会力量运营{part}个",
 }
-_BASIS_WORDS_ZH = {"no data": "无数据", "not computed": "未计算"}
+_BASIS_WORDS_ZH = {
+    "no data": "无数据",
+    "not computed": "未计算",
+    _NO_YEAR_BUILT: "设施表没有建成年份，无法统计某一年新建的设施",
+    _MUNICIPAL: "全市目标：一个区县的数据无法核对",
+    _NO_DEMONSTRATION: "输入表未标明市级示范社区养老服务中心",
+}
+_COUNTED = re.compile(r"(?P<n>\S+) counted \((?P<basis>total|new) by (?P<year>\d{4})\)")
 _RATIO = re.compile(r"(?P<part>\S+) of (?P<whole>\S+)")
 
 
@@ -903,6 +910,12 @@ def district_basis(rule: str, basis: str, *, lang: str) -> str:
         return basis
     if basis in _BASIS_WORDS_ZH:
         return _BASIS_WORDS_ZH[basis]
+    counted = _COUNTED.fullmatch(basis)
+    if counted is not None:
+        done = "累计" if counted["basis"] == "total" else "当年新建"
+        return f"现有{counted['n']}个（{counted['year']}年{done}目标）"
+    if basis.startswith("no township named as a "):
+        return "乡镇（街道）名称中没有" + ("街道" if "street" in basis else "镇或乡")
     found = _RATIO.fullmatch(basis)
     if found is None:
         return basis

@@ -696,7 +696,7 @@ def test_audit_checks_tables(real_divisions: pd.DataFrame) -> None:
     assert "no planned-year columns" in refusal(plan.audit, table, real_divisions)
 
 
-# --- [[targets.yearly]] against the plan (万州府办发〔2020〕28号 §二(五)12; 渝府办发〔2018〕99号 §一) ----
+# --- [[targets.yearly]] against the plan (万州府办发〔2020〕28号 §二(五)12; 千百工程) ---
 
 _YEARLY = """
 name = "plan-yearly"
