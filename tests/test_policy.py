@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from carecircle import policy
@@ -227,3 +229,34 @@ def test_walking_must_be_a_table(tmp_path):
     path.write_text('extends = "chongqing"\nwalking = 3\n', encoding="utf-8")
     with pytest.raises(PolicyError, match=r"key 'walking' must be dict, found 3 \(int\)"):
         policy.load(path)
+
+
+@pytest.mark.parametrize(
+    ("entry", "found"),
+    [
+        ('what = "beds"\nyear = 2020\nnumber = 1\nsource = "s"', "targets.yearly[0].what"),
+        ('what = "stations"\nyear = 20.5\nnumber = 1\nsource = "s"', "targets.yearly[0].year"),
+        ('what = "stations"\nyear = 2020\nnumber = -1\nsource = "s"', "targets.yearly[0].number"),
+        ('what = "stations"\nyear = 2020\nnumber = 1.5\nsource = "s"', "targets.yearly[0].number"),
+        ('what = "stations"\nyear = 2020\nnumber = 1', "targets.yearly[0].source"),
+        ('what = "stations"\nyear = 2020\nnumber = 1\nsource = "s"\nbasis = "x"', "basis"),
+        ('what = "stations"\nyear = 2020\nnumber = 1\nsource = "s"\nscope = "x"', "scope"),
+        ('what = "stations"\nyear = 2020\nnumber = 1\nsource = "s"\nextra = 1', "extra"),
+    ],
+)
+def test_bad_yearly_target_is_one_line(tmp_path, entry, found):
+    path = tmp_path / "bad.toml"
+    path.write_text(f'extends = "chongqing"\n[[targets.yearly]]\n{entry}\n', encoding="utf-8")
+    with pytest.raises(PolicyError, match=re.escape(found)) as info:
+        policy.load(path)
+    assert "\n" not in str(info.value)
+
+
+def test_yearly_targets_add_up_along_extends():
+    # 万州 adds its own (到2022年…437个农村养老互助点) to chongqing's 千百工程 years
+    municipal = policy.load("chongqing").yearly_targets
+    wanzhou = policy.load("wanzhou").yearly_targets
+    assert wanzhou[: len(municipal)] == municipal
+    own = wanzhou[len(municipal) :]
+    assert {(t.what, t.year, t.number) for t in own} >= {("rural_points", 2022, 437)}
+    assert {t.scope for t in municipal} == {"municipality"}
