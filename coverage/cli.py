@@ -344,6 +344,9 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="community/village code list (default: the bundled 2023 list)",
     )
+    audit.add_argument(
+        "--policy", help="profile whose [[targets.yearly]] the plan's years are checked against"
+    )
     audit.add_argument("--plan-sheet", help="sheet name in a workbook of several sheets")
     audit.add_argument("--divisions-sheet", help="sheet name in a workbook of several sheets")
     audit.add_argument("--out", type=Path, help="output folder (default: maps/plan-audit-<time>)")
@@ -610,6 +613,8 @@ def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
             speed_m_s=args.speed_m_s,
         )
     analysis = pipeline.analyze(net, comm, fac, policy=profile, prepared=prep, progress=shown)
+    files = {"communities_file": str(args.communities), "facilities_file": str(args.facilities)}
+    analysis = dataclasses.replace(analysis, parameters={**analysis.parameters, **files})
     with _progress.step("sites", show=shown):
         proposal = sites.propose(
             prep, candidates, policy=profile, municipal=args.municipal, **question
@@ -675,6 +680,11 @@ def _plan_audit(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     written = outputs.write_plan_audit(result, out, lang=args.lang)
     print(outputs.format_plan_audit(result, lang=args.lang))
     print()
+    if args.policy is not None:  # the profile's [[targets.yearly]] against the plan's years
+        targets = plan.progress(result, policy.load(args.policy))
+        written["plan_targets"] = outputs.plan_tables.write_targets(targets, out)
+        print(targets.drop(columns="source").to_string(index=False))
+        print()
     return written
 
 

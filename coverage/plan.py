@@ -50,6 +50,7 @@ import pandas as pd
 from ._validate import Where, read_table, required_text, unique_ids
 from .costing.rows import check_year_value
 from .errors import InputError, MissingColumnError
+from .policy import Policy
 from .terms import LANGS as LANGS
 
 logger = logging.getLogger(__name__)
@@ -641,3 +642,87 @@ def _file_or_bundled(path: str | os.PathLike[str] | None, resource: str) -> Iter
         return
     with resources.as_file(resources.files("carecircle.data").joinpath(resource)) as bundled:
         yield Path(bundled)
+
+
+# --- yearly targets ------------------------------------------------------------------------
+
+PROGRESS_COLUMNS: tuple[str, ...] = (
+    "rule",
+    "year",
+    "target",
+    "planned",
+    "status",
+    "basis",
+    "source",
+)
+"""Columns of :func:`progress`, in order."""
+
+_TOGETHER = {
+    "stations": "the plan counts community stations and village points together (stations_*)",
+    "rural_points": "the plan counts community stations and village points together (stations_*)",
+    "communities_covered": "the plan counts communities and villages together",
+    "demonstration_centres": "the plan does not mark 市级示范 (municipal demonstration) centres",
+    "medical_integrated": "the plan does not mark 医养结合型机构 (medical-and-care facilities)",
+}
+
+
+def progress(result: PlanAudit, policy: Policy) -> pd.DataFrame:
+    """The plan's planned counts per year against the profile's ``[[targets.yearly]]``.
+
+    A ``total`` target (万州府办发〔2020〕28号 §二(五)12: 到2022年…基本实现41个镇乡养老服务设施
+    全覆盖) is met when the plan's cumulative count at the end of its year is at least the
+    target's number; a ``new`` one (渝府办发〔2018〕99号 §一: 2019年新建…) when the plan's new
+    facilities of that year are. Centres and covered townships (a centre and a station or point
+    for every community and village) count as streets or towns by the township's name (see
+    :func:`carecircle.standards.township_kinds`). A target the plan cannot check (its year
+    outside the plan's years, stations apart from village points, a whole-municipality target)
+    is ``unknown`` and ``basis`` says why.
+
+    Parameters
+    ----------
+    result : PlanAudit
+        As returned by :func:`audit`.
+    policy : Policy
+        The profile with its yearly targets.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per target, columns :data:`PROGRESS_COLUMNS`; ``planned`` is NaN where unknown.
+
+    """
+    from .standards import township_kinds, yearly_row
+
+    towns = result.townships
+    years = [int(s) for s in result.states if s != EXISTING]
+    kind = township_kinds(towns["township"])
+    need = towns["communities_and_villages"].to_numpy(dtype=np.int64)
+
+    def count(what: str, state: str) -> float:
+        centres = towns[f"centers_{state}"].to_numpy(dtype=np.int64)
+        if what in ("centres", "street_centres", "township_centres"):
+            wanted = {"centres": ("street", "town", ""), "street_centres": ("street",)}
+            return float(centres[np.isin(kind, wanted.get(what, ("town",)))].sum())
+        full = (centres >= 1) & (towns[f"stations_{state}"].to_numpy(dtype=np.int64) >= need)
+        return float((full & (kind == ("street" if what == "streets_covered" else "town"))).sum())
+
+    rows = []
+    for target in policy.yearly_targets:
+        reason, planned = _TOGETHER.get(target.what, ""), np.nan
+        if not reason and target.year not in years:
+            reason = f"the plan covers {years[0]}–{years[-1]}, not {target.year}"
+        if not reason and target.what in ("streets_covered", "towns_covered"):
+            wanted = "street" if target.what == "streets_covered" else "town"
+            if not (kind == wanted).any():
+                reason = f"no township of the plan is named as a {wanted} (街道, 镇 or 乡)"
+        if not reason:
+            planned = count(target.what, str(target.year))
+            if target.basis == "new":
+                before = years.index(target.year)
+                planned -= count(target.what, str(years[before - 1]) if before else EXISTING)
+        rule, _, number, year, status, basis, source = yearly_row(target, planned, reason)
+        basis = basis.replace("counted", "planned")
+        shown = planned if status != "unknown" else np.nan
+        rows.append((rule, year, number, shown, status, basis, source))
+    table = pd.DataFrame(rows, columns=list(PROGRESS_COLUMNS))
+    return table.astype({"year": "Int64"})

@@ -143,10 +143,7 @@ TARGET_RULES = (
     "medical_capable_share",
     "social_facility_share_urban",
     "social_facility_share_rural",
-    "medical_integrated_facilities",
 )
-COUNT_TARGETS: tuple[str, ...] = ("medical_integrated_facilities",)
-"""Targets that are a count of facilities (at least so many), not a share from 0 to 1."""
 _TARGET: dict[str, type] = {"value": float, "year": float, "source": str, "note": str}
 # [medical_integration]: 医养结合, a centre sits beside (within a walk of) a health centre.
 _MEDICAL_INTEGRATION: dict[str, type] = {
@@ -157,6 +154,46 @@ _MEDICAL_INTEGRATION: dict[str, type] = {
 }
 MEDICAL_INTEGRATION_TIERS: tuple[str, ...] = ("street_center", "township_center")
 """The tiers checked for 医养结合 unless ``[medical_integration] tiers`` says otherwise."""
+# [[targets.yearly]]: counts of facilities or of places covered to reach by a year.
+COUNTED: tuple[str, ...] = (
+    "centres",
+    "street_centres",
+    "township_centres",
+    "stations",
+    "rural_points",
+    "demonstration_centres",
+    "communities_covered",
+    "streets_covered",
+    "towns_covered",
+    "medical_integrated",
+)
+"""What a yearly target counts (``[[targets.yearly]]``'s ``what``).
+
+``centres`` are street and township centres (养老服务中心), ``street_centres`` and
+``township_centres`` each tier, ``stations`` community stations (社区养老服务站), ``rural_points``
+village points (农村养老互助点), ``demonstration_centres`` municipal demonstration centres
+(市级示范社区养老服务中心, a designation no input table holds). ``communities_covered`` counts
+urban communities with a station or centre of their own, ``streets_covered`` and
+``towns_covered`` streets (街道) and towns (镇/乡) with a centre and a station or point for every
+community and village (一乡镇(街道)一中心，一村(社区)一站(点)). ``medical_integrated`` counts
+facilities of any tier marked yes in the facilities' ``medical_integrated`` column
+(医养结合型机构, 垫江府办〔2020〕8号 §二(五)).
+"""
+BASES: tuple[str, ...] = ("total", "new")
+"""A yearly target's ``basis``: the ``total`` reached by the end of its year (到2022年建成), or the
+number ``new`` in its year alone (2019年新建)."""
+SCOPES: tuple[str, ...] = ("district", "municipality")
+"""A yearly target's ``scope``: the area the data covers (``district``), or a whole municipality
+(e.g. 全市 in 渝府办发〔2018〕99号), which one district's data cannot check."""
+_YEARLY_TARGET: dict[str, type] = {
+    "what": str,
+    "year": float,
+    "number": float,
+    "basis": str,
+    "scope": str,
+    "source": str,
+    "note": str,
+}
 # [money.*]: subsidies and awards, to cost a set of facilities. A table's ``note`` is shown in
 # the costing's notes; ``note_zh``, its Chinese, is shown instead in the Chinese outputs.
 _MONEY: dict[str, type] = {
@@ -285,6 +322,38 @@ class MedicalIntegration:
 
     max_walk_minutes: float
     tiers: tuple[str, ...]
+    source: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class YearlyTarget:
+    """A count to reach by a year: ``[[targets.yearly]]``.
+
+    Attributes
+    ----------
+    what : str
+        What is counted (:data:`COUNTED`).
+    year : int
+        The calendar year it is due (by its end).
+    number : int
+        The count to reach; a count equal to it meets it.
+    basis : str
+        ``"total"`` (reached by the year) or ``"new"`` (built in that year), :data:`BASES`.
+    scope : str
+        ``"district"`` or ``"municipality"`` (:data:`SCOPES`).
+    source : str
+        Document and section, with its words.
+    note : str
+        Scope or wording worth knowing.
+
+    """
+
+    what: str
+    year: int
+    number: int
+    basis: str
+    scope: str
     source: str
     note: str = ""
 
@@ -438,6 +507,8 @@ class Policy:
         Rule name (see :data:`PROVISION_RULES`) -> :class:`Rule`.
     targets : mapping
         Rule name (see :data:`TARGET_RULES`) -> :class:`Rule` with its year.
+    yearly_targets : tuple of YearlyTarget
+        Counts to reach by a year (``[[targets.yearly]]``), the parent profile's first.
     money : mapping
         The checked ``[money]`` tables as plain dictionaries (see :mod:`carecircle.costing`).
     walking : Walking
@@ -464,6 +535,7 @@ class Policy:
     standards: Mapping[str, Standard] = field(default_factory=dict)
     provision: Mapping[str, Rule] = field(default_factory=dict)
     targets: Mapping[str, Rule] = field(default_factory=dict)
+    yearly_targets: tuple[YearlyTarget, ...] = ()
     money: Mapping[str, Any] = field(default_factory=dict)
     walking: Walking = field(default_factory=Walking)
     applies_to: tuple[str, ...] = KINDS
@@ -633,7 +705,9 @@ def _read(name_or_path: str | Path) -> tuple[str, str]:
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if key == "yearly" and isinstance(value, list) and isinstance(out.get(key), list):
+            out[key] = [*out[key], *value]  # [[targets.yearly]] add up along `extends`
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value)
         else:
             out[key] = value
@@ -657,7 +731,10 @@ def _check_keys(raw: Mapping[str, Any], where: str) -> None:
         spec = _table(spec, where, f"provision.{name}")
         _check_table(spec, {**_RULE, "value": PROVISION_RULES[name]}, where, f"provision.{name}.")
     for name, spec in raw.get("targets", {}).items():
-        _check_name(name, TARGET_RULES, where, "targets")
+        if name == "yearly":
+            _check_yearly_keys(spec, where)
+            continue
+        _check_name(name, (*TARGET_RULES, "yearly"), where, "targets")
         _check_table(_table(spec, where, f"targets.{name}"), _TARGET, where, f"targets.{name}.")
     if "medical_integration" in raw:
         spec = _table(raw["medical_integration"], where, "medical_integration")
@@ -819,8 +896,14 @@ def _build(raw: Mapping[str, Any], where: str) -> Policy:
             note=spec.get("note", ""),
         )
         for name, spec in raw.get("targets", {}).items()
-        if _has_value(spec, where, f"targets.{name}") and _share(spec, where, f"targets.{name}")
+        if name != "yearly"
+        and _has_value(spec, where, f"targets.{name}")
+        and _share(spec, where, f"targets.{name}")
     }
+    yearly = tuple(
+        _yearly_target(spec, where, f"targets.yearly[{i}]")
+        for i, spec in enumerate(raw.get("targets", {}).get("yearly", []))
+    )
     _check_money(raw.get("money", {}), where)
     return Policy(
         medical_integration=_medical_integration(raw.get("medical_integration"), where),
@@ -837,6 +920,7 @@ def _build(raw: Mapping[str, Any], where: str) -> Policy:
         standards=standards,
         provision=provision,
         targets=targets,
+        yearly_targets=yearly,
         money=raw.get("money", {}),
         walking=_walking(raw.get("walking", {}), where),
         applies_to=_applies_to(raw.get("applies_to", list(KINDS)), where),
@@ -962,11 +1046,7 @@ def _medical_integration(spec: Mapping[str, Any] | None, where: str) -> MedicalI
 
 
 def _share(spec: Mapping[str, Any], where: str, key: str) -> bool:
-    if key.removeprefix("targets.") in COUNT_TARGETS:
-        if not float(spec["value"]).is_integer():
-            msg = f"{where}: key '{key}.value' must be a whole number, found {spec['value']!r}"
-            raise PolicyError(msg)
-    elif not 0 <= spec["value"] <= 1:
+    if not 0 <= spec["value"] <= 1:
         msg = f"{where}: key '{key}.value' must be a share from 0 to 1, found {spec['value']!r}"
         raise PolicyError(msg)
     year = spec.get("year")
@@ -978,6 +1058,56 @@ def _share(spec: Mapping[str, Any], where: str, key: str) -> bool:
         )
         raise PolicyError(msg)
     return True
+
+
+def _check_yearly_keys(value: Any, where: str) -> None:
+    if not isinstance(value, list):
+        msg = (
+            f"{where}: key 'targets.yearly' must be an array of tables ([[targets.yearly]]), "
+            f"found {value!r}"
+        )
+        raise PolicyError(msg)
+    for i, spec in enumerate(value):
+        key = f"targets.yearly[{i}]"
+        _check_table(_table(spec, where, key), _YEARLY_TARGET, where, f"{key}.")
+        _yearly_target(spec, where, key)  # checked in its own file, numbered as there
+
+
+def _yearly_target(spec: Mapping[str, Any], where: str, key: str) -> YearlyTarget:
+    """The checked entry ``key`` of ``[[targets.yearly]]``."""
+    for name in ("what", "year", "number", "source"):
+        if name not in spec or spec[name] == "":
+            msg = f"{where}: missing key '{key}.{name}'" + (
+                ": every rule names its source" if name == "source" else ""
+            )
+            raise PolicyError(msg)
+    for name, known in (("what", COUNTED), ("basis", BASES), ("scope", SCOPES)):
+        if name in spec and spec[name] not in known:
+            msg = (
+                f"{where}: key '{key}.{name}' is {spec[name]!r}; expected one of: "
+                f"{', '.join(known)}"
+            )
+            raise PolicyError(msg)
+    year, number = spec["year"], spec["number"]
+    low, high = YEARS
+    if not (float(year).is_integer() and low <= year <= high):
+        msg = (
+            f"{where}: key '{key}.year' must be a calendar year from {low} to {high}, "
+            f"found {year!r}"
+        )
+        raise PolicyError(msg)
+    if not (float(number).is_integer() and number >= 0):
+        msg = f"{where}: key '{key}.number' must be a whole number, 0 or more, found {number!r}"
+        raise PolicyError(msg)
+    return YearlyTarget(
+        what=spec["what"],
+        year=int(year),
+        number=int(number),
+        basis=spec.get("basis", "total"),
+        scope=spec.get("scope", "district"),
+        source=spec["source"],
+        note=spec.get("note", ""),
+    )
 
 
 def _check_money(money: Mapping[str, Any], where: str) -> None:

@@ -30,7 +30,7 @@ from .circles import by_township
 from .coords import check_same_crs
 from .inputs.readers import check_community_ids, check_shared_stations, layer_where
 from .network import WalkNetwork, main_parts
-from .policy import Policy
+from .policy import Policy, YearlyTarget
 from .terms import ELDERCARE_TIERS, NO_TEXTS, YES_NO_EXPECTED, YES_TEXTS
 
 CENTRE_TIERS = ("street_center", "township_center")
@@ -155,6 +155,9 @@ def check(
     comm = check_communities(communities, placed, policy)
     towns = check_townships(communities, placed, comm, policy)
     district = check_district(communities, placed, policy)
+    yearly = check_yearly(communities, placed, comm, towns, policy)
+    if len(yearly):
+        district = pd.concat([district, yearly], ignore_index=True).astype({"year": "Int64"})
     return Checks(fac, comm, towns, district)
 
 
@@ -476,10 +479,7 @@ def check_district(
 
     Nursing-bed share needs ``beds`` and ``nursing_beds``; socially operated shares need a
     ``social_operated`` column (是/否, true/false, 社会/公办); the medical-care share needs a
-    ``medical_capable`` column. The count of 医养结合型机构 (``medical_integrated_facilities``,
-    垫江府办〔2020〕8号 §二(五) 全县至少建设5个) is the facilities of any tier marked yes in a
-    ``medical_integrated`` column, met at the target itself (至少). A target without data is
-    reported as ``unknown``.
+    ``medical_capable`` column. A target without data is reported as ``unknown``.
     """
     care = facilities[facilities["tier"].isin(ELDERCARE_TIERS)]
     kind_of = dict(zip(communities["id"].astype(str), communities["kind"], strict=True))
@@ -507,7 +507,6 @@ def check_district(
             bool(capable.notna().any()),
         ),
     }
-    values["medical_integrated_facilities"] = _count(_integrated(communities, facilities, policy))
     for kind in ("urban", "rural"):
         known = social.notna() & (kinds == kind)
         values[f"social_facility_share_{kind}"] = _ratio(
@@ -524,6 +523,129 @@ def check_district(
         rows, columns=["rule", "value", "target", "year", "status", "basis", "source"]
     )
     return table.astype({"year": "Int64"})  # a whole year, blank where a rule has none
+
+
+#: The tiers each :data:`carecircle.policy.COUNTED` facility count counts.
+COUNTED_TIERS: dict[str, tuple[str, ...]] = {
+    "centres": CENTRE_TIERS,
+    "street_centres": ("street_center",),
+    "township_centres": ("township_center",),
+    "stations": ("community_station",),
+    "rural_points": ("village_point",),
+}
+_NO_YEAR_BUILT = (
+    "the facilities table has no year built: the facilities new in one year cannot be counted"
+)
+_MUNICIPAL = "a target for the whole municipality (全市): one district's data cannot check it"
+_NO_DEMONSTRATION = "no input table marks 市级示范 (municipal demonstration) centres"
+_NO_INTEGRATED = (
+    "the facilities table has no medical_integrated column (医养结合型机构, yes/no) filled in"
+)
+STREET_SUFFIX = "街道"
+TOWN_SUFFIXES = ("镇", "乡")
+"""How a township's name says a street (街道) from a town (镇, 乡) for ``streets_covered`` and
+``towns_covered``."""
+
+
+def township_kinds(names: Any) -> np.ndarray:
+    """``"street"``, ``"town"`` or ``""`` for each township name, from its last characters.
+
+    Examples
+    --------
+    >>> township_kinds(["桂溪街道", "澄溪镇", "永安乡", "开发区"]).tolist()
+    ['street', 'town', 'town', '']
+
+    """
+    text = pd.Series(np.asarray(names, dtype=object)).fillna("").astype(str).str.strip()
+    street = text.str.endswith(STREET_SUFFIX).to_numpy()
+    town = text.str.endswith(TOWN_SUFFIXES).to_numpy()
+    return np.where(street, "street", np.where(town, "town", ""))
+
+
+def yearly_row(
+    target: YearlyTarget, count: float, reason: str = ""
+) -> tuple[str, float, float, int, str, str, str]:
+    """A ``district`` row for one yearly target: ``count`` against ``target.number``.
+
+    A count equal to the target meets it. With a ``reason`` (or a count that is not a number)
+    the status is ``unknown`` and ``basis`` gives the reason, never a silent pass.
+    """
+    rule = target.what if target.basis == "total" else f"{target.what}_new"
+    if target.scope == "municipality":
+        reason = reason or (_MUNICIPAL)
+    known = not reason and np.isfinite(count)
+    status = UNKNOWN if not known else (MEETS if count >= target.number else BELOW)
+    basis = reason if not known else f"{count:g} counted ({target.basis} by {target.year})"
+    value = float(count) if known else np.nan
+    return (rule, value, float(target.number), target.year, status, basis, target.source)
+
+
+def check_yearly(
+    communities: pd.DataFrame,
+    facilities: pd.DataFrame,
+    community_checks: pd.DataFrame,
+    township_checks: pd.DataFrame,
+    policy: Policy,
+) -> pd.DataFrame:
+    """The profile's yearly count targets (``[[targets.yearly]]``) against the data today.
+
+    The facilities table is the state of things now and holds no year built: a ``total`` target
+    (万州府办发〔2020〕28号 §二(五)12 到2020年，建成30个养老服务中心) is met when today's count
+    is at least its number; a ``new`` target (渝府办发〔2018〕99号 2019年新建社区养老服务站400个),
+    a ``municipality`` target and ``demonstration_centres`` are ``unknown``, with the reason.
+    Facilities count only in communities of the kinds the profile applies to.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows like :func:`check_district`'s: ``rule`` (what is counted, ``_new`` for a count of
+        one year), ``value`` (the count), ``target`` (the number), ``year``, ``status``,
+        ``basis`` (how it was counted, or why it cannot be) and ``source``.
+
+    """
+    community_kinds = _community_kinds(communities)
+    kind_of = dict(zip(communities["id"].astype(str), community_kinds, strict=True))
+    kinds = facilities["community_id"].astype(str).map(kind_of).fillna("urban")
+    every = facilities
+    facilities = facilities[policy.applies(kinds.to_numpy())]
+    urban = (community_kinds != "rural") & policy.applies(community_kinds)
+    covered_communities = urban & (community_checks["station_status"] != "missing").to_numpy()
+    towns = township_checks
+    full = (towns["centres"] >= 1) & (towns["communities_with_station"] >= towns["communities"])
+    town_kind = township_kinds(towns["township"]) if len(towns) else np.array([], dtype=str)
+    rows = []
+    for target in policy.yearly_targets:
+        reason = ""
+        count = np.nan
+        if target.basis == "new":
+            reason = _NO_YEAR_BUILT
+        elif target.what in COUNTED_TIERS:
+            count = float(facilities["tier"].isin(COUNTED_TIERS[target.what]).sum())
+        elif target.what == "medical_integrated":
+            flags = _flag(facilities, "medical_integrated", every)
+            if flags.notna().any():
+                count = float(flags.fillna(False).astype(bool).sum())
+            else:
+                reason = _NO_INTEGRATED
+        elif target.what == "communities_covered":
+            count = float(covered_communities.sum())
+        elif target.what in ("streets_covered", "towns_covered"):
+            wanted = "street" if target.what == "streets_covered" else "town"
+            if not (town_kind == wanted).any():
+                reason = (
+                    f"no township named as a {wanted} "
+                    f"({STREET_SUFFIX if wanted == 'street' else ' or '.join(TOWN_SUFFIXES)}) "
+                    "in the communities' township column"
+                )
+            else:
+                count = float((full.to_numpy() & (town_kind == wanted)).sum())
+        else:
+            reason = _NO_DEMONSTRATION
+        rows.append(yearly_row(target, count, reason))
+    table = pd.DataFrame(
+        rows, columns=["rule", "value", "target", "year", "status", "basis", "source"]
+    )
+    return table.astype({"year": "Int64"})
 
 
 def centre_stations(
@@ -865,9 +987,16 @@ BASIS_ZH = {
     "medical_capable_share": "养老服务设施{whole}个，其中具备医养服务能力{part}个",
     "social_facility_share_urban": "城市养老服务设施{whole}个，其中社会力量运营{part}个",
     "social_facility_share_rural": "农村养老服务设施{whole}个，其中社会力量运营{part}个",
-    "medical_integrated_facilities": "已填写的设施{whole}个，其中医养结合型机构{part}个",
 }
-_BASIS_WORDS_ZH = {"no data": "无数据", "not computed": "未计算"}
+_BASIS_WORDS_ZH = {
+    "no data": "无数据",
+    "not computed": "未计算",
+    _NO_YEAR_BUILT: "设施表没有建成年份，无法统计某一年新建的设施",
+    _MUNICIPAL: "全市目标：一个区县的数据无法核对",
+    _NO_DEMONSTRATION: "输入表未标明市级示范社区养老服务中心",
+    _NO_INTEGRATED: "设施表未填写是否为医养结合型机构（medical_integrated）",
+}
+_COUNTED = re.compile(r"(?P<n>\S+) counted \((?P<basis>total|new) by (?P<year>\d{4})\)")
 _RATIO = re.compile(r"(?P<part>\S+) of (?P<whole>\S+)")
 
 
@@ -882,26 +1011,17 @@ def district_basis(rule: str, basis: str, *, lang: str) -> str:
         return basis
     if basis in _BASIS_WORDS_ZH:
         return _BASIS_WORDS_ZH[basis]
+    counted = _COUNTED.fullmatch(basis)
+    if counted is not None:
+        done = "累计" if counted["basis"] == "total" else "当年新建"
+        return f"现有{counted['n']}个（{counted['year']}年{done}目标）"
+    if basis.startswith("no township named as a "):
+        return "乡镇（街道）名称中没有" + ("街道" if "street" in basis else "镇或乡")
     found = _RATIO.fullmatch(basis)
     if found is None:
         return basis
     template = BASIS_ZH.get(rule, "{whole}中的{part}")
     return template.format(part=found["part"], whole=found["whole"])
-
-
-def _integrated(communities: pd.DataFrame, facilities: pd.DataFrame, policy: Policy) -> pd.Series:
-    """The ``medical_integrated`` flag of every facility (any tier) where the profile applies."""
-    in_scope = facilities[_in_scope(facilities, communities, policy)]
-    return _flag(in_scope, "medical_integrated", facilities)
-
-
-def _count(flags: pd.Series) -> tuple[float, str]:
-    """How many flags are yes, and the basis ``"<yes> of <known>"``; nan without data."""
-    known = int(flags.notna().sum())
-    if not known:
-        return np.nan, "no data"
-    part = int(flags.fillna(False).astype(bool).sum())
-    return float(part), f"{part:g} of {known:g}"
 
 
 def _ratio(part: float, whole: float, known: bool) -> tuple[float, str]:

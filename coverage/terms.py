@@ -169,7 +169,7 @@ TARGET_LABELS_ZH = {
     "medical_capable_share": "具备医养服务能力的设施比例",
     "social_facility_share_urban": "城市养老服务设施社会化运营率",
     "social_facility_share_rural": "农村养老服务设施社会化运营率",
-    "medical_integrated_facilities": "社区医养结合型机构数量",
+    "medical_integrated": "社区医养结合型机构数",
 }
 """Chinese label of each district target (``[targets.<rule>]`` of a profile)."""
 
@@ -179,7 +179,7 @@ TARGET_LABELS_EN = {
     "medical_capable_share": "facilities able to give medical care",
     "social_facility_share_urban": "urban facilities socially operated",
     "social_facility_share_rural": "rural facilities socially operated",
-    "medical_integrated_facilities": "medical-and-care (医养结合) facilities, count",
+    "medical_integrated": "medical-and-care (医养结合) facilities",
 }
 """English label of each district target."""
 

@@ -694,3 +694,82 @@ def test_divisions_errors(tmp_path: Path) -> None:
 def test_audit_checks_tables(real_divisions: pd.DataFrame) -> None:
     table = pd.DataFrame({"township_code": ["500231001"], "township": ["桂溪街道"]})
     assert "no planned-year columns" in refusal(plan.audit, table, real_divisions)
+
+
+# --- [[targets.yearly]] against the plan (万州府办发〔2020〕28号 §二(五)12; 千百工程) ---
+
+_YEARLY = """
+name = "plan-yearly"
+extends = "chongqing"
+[[targets.yearly]]
+what = "towns_covered"
+year = 2022
+number = {towns}
+source = "到2022年…基本实现41个镇乡养老服务设施全覆盖"
+[[targets.yearly]]
+what = "centres"
+basis = "new"
+year = 2021
+number = {new_centres}
+source = "2019年新建…"
+[[targets.yearly]]
+what = "rural_points"
+year = 2022
+number = 437
+source = "到2022年，建成…437个农村养老互助点"
+[[targets.yearly]]
+what = "centres"
+year = 2025
+number = 1
+source = "a year after the plan"
+"""
+
+
+def _yearly(tmp_path: Path, towns: int, new_centres: int) -> Any:
+    from carecircle import policy
+
+    path = tmp_path / "yearly.toml"
+    path.write_text(_YEARLY.format(towns=towns, new_centres=new_centres), encoding="utf-8")
+    return policy.load(path)
+
+
+@pytest.mark.parametrize(("extra", "status"), [(0, "meets"), (1, "below")])
+def test_plan_towns_covered_by_2022_quanfugai_at_the_target(
+    tmp_path: Path, real_plan: pd.DataFrame, real: plan.PlanAudit, extra: int, status: str
+) -> None:
+    # 基本实现41个镇乡养老服务设施全覆盖: a target equal to the plan's count meets it
+    towns = real.townships[real.townships["township"].str.endswith(("镇", "乡"))]
+    covered = int(towns["full_coverage_year"].isin([plan.EXISTING, "2020", "2021", "2022"]).sum())
+    new_2021 = int(real_plan["centers_new_2021"].sum())
+    rows = plan.progress(real, _yearly(tmp_path, covered + extra, new_2021 + extra))
+    rows = rows.set_index("rule")
+    assert rows.loc["towns_covered", "planned"] == covered
+    assert rows.loc["towns_covered", "status"] == status
+    assert rows.loc["centres_new", "planned"] == new_2021  # 2021's new centres alone
+    assert rows.loc["centres_new", "status"] == status
+
+
+def test_plan_targets_it_cannot_check_are_unknown_with_the_reason(
+    tmp_path: Path, real: plan.PlanAudit
+) -> None:
+    rows = plan.progress(real, _yearly(tmp_path, 1, 1)).set_index("rule")
+    # 437个农村养老互助点: the plan's stations_* hold stations and village points together
+    assert rows.loc["rural_points", "status"] == "unknown"
+    assert "together" in rows.loc["rural_points", "basis"]
+    assert pd.isna(rows.loc["rural_points", "planned"])
+    # the plan runs 2020-2022: a 2025 target is not silently passed
+    late = rows.loc["centres"]
+    assert late["status"] == "unknown"
+    assert "2025" in late["basis"]
+    # 千百工程 (全市, inherited from chongqing): never checked against one county's plan
+    municipal = rows[rows["source"].str.contains("渝府办发〔2018〕99号")]
+    assert len(municipal) == 6
+    assert set(municipal["status"]) == {"unknown"}
+
+
+def test_plan_audit_cli_writes_plan_targets(tmp_path: Path) -> None:
+    out = tmp_path / "audit"
+    cli.main(["plan-audit", "--policy", "wanzhou", "--out", str(out)])
+    table = pd.read_csv(out / "plan_targets.csv", encoding="utf-8-sig")
+    assert list(table.columns) == list(plan.PROGRESS_COLUMNS)
+    assert (table["source"].str.contains("万州府办发〔2020〕28号")).any()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from carecircle import policy
@@ -255,10 +257,6 @@ def test_walking_must_be_a_table(tmp_path):
             "unknown key 'medical_integration.max_walk'; expected one of: max_walk_minutes, "
             "tiers, source, note",
         ),
-        (
-            '[targets.medical_integrated_facilities]\nvalue = 4.5\nsource = "x"\n',
-            "key 'targets.medical_integrated_facilities.value' must be a whole number, found 4.5",
-        ),
     ],
 )
 def test_a_wrong_medical_integration_is_refused_in_one_line(tmp_path, body, message):
@@ -273,13 +271,41 @@ def test_medical_integration_defaults_to_the_centres_and_accepts_the_limit(tmp_p
     # 垫江府办〔2020〕8号 §二(五): 街道养老服务中心 and 乡镇养老服务中心 beside a health centre
     path = tmp_path / "mine.toml"
     path.write_text(
-        'extends = "chongqing"\n[medical_integration]\nmax_walk_minutes = 120\nsource = "x"\n'
-        "[targets.medical_integrated_facilities]\nvalue = 12\nyear = 2022\nsource = 'y'\n",
+        'extends = "chongqing"\n[medical_integration]\nmax_walk_minutes = 120\nsource = "x"\n',
         encoding="utf-8",
     )
     mine = policy.load(path)
     assert mine.medical_integration is not None
     assert mine.medical_integration.max_walk_minutes == 120.0
     assert mine.medical_integration.tiers == ("street_center", "township_center")
-    # a count target may exceed 1, unlike the shares
-    assert mine.targets["medical_integrated_facilities"].value == 12.0
+
+
+@pytest.mark.parametrize(
+    ("entry", "found"),
+    [
+        ('what = "beds"\nyear = 2020\nnumber = 1\nsource = "s"', "targets.yearly[0].what"),
+        ('what = "stations"\nyear = 20.5\nnumber = 1\nsource = "s"', "targets.yearly[0].year"),
+        ('what = "stations"\nyear = 2020\nnumber = -1\nsource = "s"', "targets.yearly[0].number"),
+        ('what = "stations"\nyear = 2020\nnumber = 1.5\nsource = "s"', "targets.yearly[0].number"),
+        ('what = "stations"\nyear = 2020\nnumber = 1', "targets.yearly[0].source"),
+        ('what = "stations"\nyear = 2020\nnumber = 1\nsource = "s"\nbasis = "x"', "basis"),
+        ('what = "stations"\nyear = 2020\nnumber = 1\nsource = "s"\nscope = "x"', "scope"),
+        ('what = "stations"\nyear = 2020\nnumber = 1\nsource = "s"\nextra = 1', "extra"),
+    ],
+)
+def test_bad_yearly_target_is_one_line(tmp_path, entry, found):
+    path = tmp_path / "bad.toml"
+    path.write_text(f'extends = "chongqing"\n[[targets.yearly]]\n{entry}\n', encoding="utf-8")
+    with pytest.raises(PolicyError, match=re.escape(found)) as info:
+        policy.load(path)
+    assert "\n" not in str(info.value)
+
+
+def test_yearly_targets_add_up_along_extends():
+    # 万州 adds its own (到2022年…437个农村养老互助点) to chongqing's 千百工程 years
+    municipal = policy.load("chongqing").yearly_targets
+    wanzhou = policy.load("wanzhou").yearly_targets
+    assert wanzhou[: len(municipal)] == municipal
+    own = wanzhou[len(municipal) :]
+    assert {(t.what, t.year, t.number) for t in own} >= {("rural_points", 2022, 437)}
+    assert {t.scope for t in municipal} == {"municipality"}

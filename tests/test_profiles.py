@@ -419,7 +419,13 @@ def test_no_medical_integration_where_not_asked(name):
 
 def test_dianjiang_counts_five_medical_integrated_facilities():
     # 垫江府办〔2020〕8号 §二(五): 全县至少建设 5 个社区医养结合型机构 (a count, not a share)
-    target = policy.load("dianjiang").targets["medical_integrated_facilities"]
-    assert target.value == 5
+    found = [t for t in policy.load("dianjiang").yearly_targets if t.what == "medical_integrated"]
+    assert len(found) == 1
+    target = found[0]
+    assert (target.number, target.year, target.basis, target.scope) == (
+        5,
+        2022,
+        "total",
+        "district",
+    )
     assert f"{DJ} §二(五)" in target.source
-    assert "medical_integrated_facilities" in policy.COUNT_TARGETS

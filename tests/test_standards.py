@@ -616,9 +616,10 @@ INTEGRATION = """
 [medical_integration]
 max_walk_minutes = 5
 source = "test §10"
-[targets.medical_integrated_facilities]
-value = 5
+[[targets.yearly]]
+what = "medical_integrated"
 year = 2022
+number = 5
 source = "test §11"
 """
 
@@ -742,13 +743,14 @@ def test_dianjiang_at_least_5_medical_integrated_facilities(integration, marked,
     ]
     fac = _facilities(rows).assign(medical_integrated=["是"] * marked + ["否"] * (8 - marked))
     district = standards.check(comm, fac, integration).district.set_index("rule")
-    row = district.loc["medical_integrated_facilities"]
+    row = district.loc["medical_integrated"]
     assert row["value"] == marked
     assert row["target"] == 5
+    assert row["year"] == 2022
     assert row["status"] == status
-    assert row["basis"] == f"{marked} of 8"
-    assert standards.district_basis("medical_integrated_facilities", row["basis"], lang="zh") == (
-        f"已填写的设施8个，其中医养结合型机构{marked}个"
+    assert row["basis"] == f"{marked} counted (total by 2022)"
+    assert standards.district_basis("medical_integrated", row["basis"], lang="zh") == (
+        f"现有{marked}个（2022年累计目标）"
     )
 
 
@@ -756,7 +758,120 @@ def test_medical_integrated_count_unknown_without_the_column(integration):
     comm = _communities()
     fac = _facilities([("S", "community_station", 100, 100, 300.0, 0, 0)])
     district = standards.check(comm, fac, integration).district.set_index("rule")
-    assert district.loc["medical_integrated_facilities", "status"] == "unknown"
+    row = district.loc["medical_integrated"]
+    assert row["status"] == "unknown"
+    assert "no medical_integrated column" in row["basis"]
+    assert standards.district_basis("medical_integrated", row["basis"], lang="zh").startswith(
+        "设施表未填写"
+    )
     bad = fac.assign(medical_integrated=["maybe"])
     with pytest.raises(InputError, match="medical_integrated"):
         standards.check(comm, bad, integration)
+
+
+# --- [[targets.yearly]]: counts by a year (万州府办发〔2020〕28号 §二(五)12, §二(七)17) ----------
+
+YEARLY = """
+name = "yearly-test"
+extends = "chongqing"
+[[targets.yearly]]
+what = "stations"
+year = 2020
+number = {stations}
+source = "到2020年，建成…129个社区养老服务站"
+[[targets.yearly]]
+what = "streets_covered"
+year = 2020
+number = 1
+source = "基本实现11个街道…养老服务设施全覆盖"
+[[targets.yearly]]
+what = "towns_covered"
+year = 2022
+number = 1
+source = "基本实现41个镇乡养老服务设施全覆盖"
+[[targets.yearly]]
+what = "communities_covered"
+year = 2020
+number = 2
+source = "基本实现…197个社区养老服务设施全覆盖"
+[[targets.yearly]]
+what = "rural_points"
+basis = "new"
+year = 2021
+number = 80
+source = "每年新建农村养老互助点80个"
+"""
+
+
+def _yearly_profile(tmp_path, stations):
+    path = tmp_path / "yearly.toml"
+    path.write_text(YEARLY.format(stations=stations), encoding="utf-8")
+    return policy.load(path)
+
+
+@pytest.mark.parametrize(("stations", "status"), [(1, "meets"), (2, "meets"), (3, "below")])
+def test_yearly_station_count_at_the_target_jiancheng_129_stations(tmp_path, stations, status):
+    # 到2020年，建成…129个社区养老服务站: two stations meet a target of 2, not one of 3
+    profile = _yearly_profile(tmp_path, stations)
+    comm = _communities()
+    fac = _facilities(
+        [
+            ("S0", "community_station", 100, 100, 300.0, np.nan, np.nan),
+            ("S1", "community_station", 1100, 100, 300.0, np.nan, np.nan),
+        ]
+    )
+    district = standards.check(comm, fac, profile).district
+    row = district[(district["rule"] == "stations") & (district["year"] == 2020)].iloc[0]
+    assert row["value"] == 2
+    assert row["target"] == stations
+    assert row["status"] == status
+    assert row["source"] == "到2020年，建成…129个社区养老服务站"
+
+
+def test_yearly_streets_and_communities_covered_quanfugai(tmp_path):
+    # 基本实现11个街道197个社区养老服务设施全覆盖: a street counts when it has a centre and
+    # every community a station; one community without a station leaves it uncovered
+    profile = _yearly_profile(tmp_path, 2)
+    comm = _communities()
+    both = _facilities(
+        [
+            ("Z", "street_center", 100, 200, 1600.0, 20.0, 10.0),
+            ("S0", "community_station", 100, 100, 300.0, np.nan, np.nan),
+            ("S1", "community_station", 1100, 100, 300.0, np.nan, np.nan),
+        ]
+    )
+    rows = standards.check(comm, both, profile).district.set_index("rule")
+    assert rows.loc["streets_covered", "value"] == 1
+    assert rows.loc["streets_covered", "status"] == "meets"
+    assert rows.loc["communities_covered", "value"] == 2
+    assert rows.loc["communities_covered", "status"] == "meets"
+    # no 镇/乡 in the data: the towns target cannot be checked, and says why
+    assert rows.loc["towns_covered", "status"] == "unknown"
+    assert "镇" in rows.loc["towns_covered", "basis"]
+    one_short = both[both["id"] != "S1"]
+    rows = standards.check(comm, one_short, profile).district.set_index("rule")
+    assert rows.loc["streets_covered", "value"] == 0
+    assert rows.loc["streets_covered", "status"] == "below"
+    assert rows.loc["communities_covered", "value"] == 1
+    assert rows.loc["communities_covered", "status"] == "below"
+
+
+def test_yearly_new_and_municipal_targets_are_unknown_with_the_reason(tmp_path):
+    # 每年新建…80个 needs a year built; 千百工程's 2019年新建社区养老服务站400个 is 全市
+    profile = _yearly_profile(tmp_path, 2)
+    comm = _communities()
+    fac = _facilities([("S0", "community_station", 100, 100, 300.0, np.nan, np.nan)])
+    district = standards.check(comm, fac, profile).district
+    new = district[district["rule"].isin(["rural_points_new", "stations_new"])]
+    assert len(new) == 4  # 80 a year here, and the three 千百工程 years inherited
+    assert set(new["status"]) == {"unknown"}
+    assert new["value"].isna().all()
+    assert new["basis"].str.contains("year built|whole municipality").all()
+    municipal = district[district["source"].str.contains("渝府办发〔2018〕99号")]
+    assert len(municipal) == 6
+    assert municipal["basis"].str.contains("whole municipality|year built").all()
+
+
+def test_township_kinds_from_the_name():
+    kinds = standards.township_kinds(["桂溪街道", "澄溪镇", "永安乡", "", None])
+    assert kinds.tolist() == ["street", "town", "town", "", ""]

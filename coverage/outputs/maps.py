@@ -25,7 +25,7 @@ from .. import coords, demand, terms
 from ..errors import InputError
 from ..inputs.readers import note_zh
 from ..pipeline import Analysis, has_shape
-from ..policy import COUNT_TARGETS
+from ..policy import TARGET_RULES
 from ..terms import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
 from . import headline as headline_mod
 from ._map_page import (
@@ -985,8 +985,8 @@ def _status_style(feature: dict[str, Any]) -> dict[str, Any]:
 
 
 def _target_value(rule: Any, value: Any) -> str:
-    """A district target's value: a whole number for a count (医养结合 facilities), else a share."""
-    if str(rule) in COUNT_TARGETS:
+    """A district target's value: a share, or a whole number for a yearly target's count."""
+    if str(rule) not in TARGET_RULES:
         return "—" if value is None or pd.isna(value) else f"{float(value):g}"
     return _percent(value)
 

@@ -367,3 +367,31 @@ def format_table(audit: PlanAudit, *, lang: Lang = "zh") -> str:
 def _align(columns: int) -> str:
     """A code (or county) and a name on the left, the counts, states and years on the right."""
     return "ll" + "r" * (columns - 2)
+
+
+TARGETS_FILE = "plan_targets.csv"
+"""The file :func:`write_targets` writes: :func:`carecircle.plan.progress`'s table."""
+
+
+def write_targets(targets: pd.DataFrame, out_dir: str | os.PathLike[str]) -> Path:
+    """Write the plan's progress against the profile's yearly targets as ``plan_targets.csv``.
+
+    Parameters
+    ----------
+    targets : pandas.DataFrame
+        As returned by :func:`carecircle.plan.progress`. Not modified.
+    out_dir : str or os.PathLike
+        Folder to write into (created if missing).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / TARGETS_FILE
+    with atomic(path) as tmp:
+        to_csv(targets, tmp)
+    return path

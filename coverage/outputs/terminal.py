@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..pipeline import Analysis
-from ..policy import COUNT_TARGETS
+from ..policy import TARGET_RULES
 from ..terms import TIER_LABELS_EN, TIER_LABELS_ZH, Lang, check_lang
 from . import text
 from ._files import SITING_FILES
@@ -171,7 +171,7 @@ def _targets(analysis: Analysis, lang: str) -> str:
     rows = []
     for record in analysis.district.to_dict("records"):
         value = float(record["value"])
-        shown = "{:g}" if record["rule"] in COUNT_TARGETS else "{:.0%}"  # a count or a share
+        shown = "{:.0%}" if record["rule"] in TARGET_RULES else "{:g}"  # a share or a count
         rows.append(
             [
                 rules.get(str(record["rule"]), str(record["rule"])),

@@ -20,7 +20,7 @@ import pandas as pd
 from .. import terms
 from ..inputs.readers import note_zh
 from ..pipeline import Analysis
-from ..policy import COUNT_TARGETS
+from ..policy import TARGET_RULES
 from ..standards import BELOW, STANDARD_TEXT_ZH_COLUMNS, district_basis
 from ..terms import (
     COVERED,
@@ -400,9 +400,7 @@ VALUES: dict[str, dict[str, dict[Any, str]]] = {
             "medical_capable_share": "具备医养服务能力的设施比例",
             "social_facility_share_urban": "城市养老服务设施社会化运营率",
             "social_facility_share_rural": "农村养老服务设施社会化运营率",
-            "medical_integrated_facilities": terms.TARGET_LABELS_ZH[
-                "medical_integrated_facilities"
-            ],
+            "medical_integrated": terms.TARGET_LABELS_ZH["medical_integrated"],
         },
     },
     "en": {
@@ -423,9 +421,7 @@ VALUES: dict[str, dict[str, dict[Any, str]]] = {
             "medical_capable_share": "facilities able to give medical care",
             "social_facility_share_urban": "urban facilities socially operated",
             "social_facility_share_rural": "rural facilities socially operated",
-            "medical_integrated_facilities": terms.TARGET_LABELS_EN[
-                "medical_integrated_facilities"
-            ],
+            "medical_integrated": terms.TARGET_LABELS_EN["medical_integrated"],
         },
     },
 }
@@ -796,7 +792,8 @@ def _district_table(district: pd.DataFrame, lang: str) -> pd.DataFrame:
             district_basis(str(rule), str(basis), lang=lang) if isinstance(basis, str) else basis
             for rule, basis in zip(table["rule"], table["basis"], strict=True)
         ]
-    counts = table["rule"].isin(COUNT_TARGETS) if "rule" in table else pd.Series(dtype=bool)
+    # a yearly target's row is a count of facilities or places, not a share
+    counts = ~table["rule"].isin(TARGET_RULES) if "rule" in table else pd.Series(dtype=bool)
     if counts.any():
         # a count of facilities, not a share: shown as a whole number, not as a percentage
         for column in ("value", "target"):
