@@ -21,10 +21,11 @@ YC = "运〔2021〕—2"
 ANNEX1 = f"{DJ} 附件1 重庆市社区居家养老服务设施建设标准"
 DOCUMENTS = (CQ, YZ, DJ, WZ, YC)
 PROFILES = ("chongqing", "dianjiang", "wanzhou", "yuncheng", "yuzhong")
-# The documents that ask for meal assistance (助餐): 渝中 §二(二)5 (助餐助行), 垫江 §二(四)
-# (“中央厨房+社区配送+集中就餐”助餐服务), 万州 §二(三)9 and §二(五)13, 运城 §一(二) (六助服务).
-# 渝府办发〔2018〕99号 (chongqing) does not.
-MEAL_PROFILES = ("dianjiang", "wanzhou", "yuncheng", "yuzhong")
+# The documents that ask for meal assistance (助餐): 垫江 §二(四) (“中央厨房+社区配送+集中就餐”
+# 助餐服务), 万州 §二(三)9 and §二(五)13 (stations with a 助餐 area), 运城 §一(二) (六助服务).
+# 渝府办发〔2018〕99号 (chongqing) does not; 渝中 §二(二)5 names 助餐助行 only as a service to run,
+# and yuzhong is the demo's profile: its comment shows the circle to add.
+MEAL_PROFILES = ("dianjiang", "wanzhou", "yuncheng")
 
 
 def _pick(profile: policy.Policy, path: str) -> tuple[Any, str]:
@@ -387,9 +388,10 @@ def test_meal_circle_is_a_labelled_default_of_meal_points(name):
     assert raw["minutes_urban"] == profile.circle("eldercare").minutes["urban"]
 
 
-def test_no_meal_circle_in_the_municipal_profile():
-    # 渝府办发〔2018〕99号 says nothing of meal assistance
-    names = [c.name for c in policy.load("chongqing").circles]
+@pytest.mark.parametrize("name", ["chongqing", "yuzhong"])
+def test_no_meal_circle_in_the_municipal_and_yuzhong_profiles(name):
+    # 渝府办发〔2018〕99号 says nothing of meal assistance; 渝中 §二(二)5 only of the service
+    names = [c.name for c in policy.load(name).circles]
     assert "meal" not in names
 
 

@@ -72,6 +72,7 @@ TIER_COLOURS = {
     "health_center": "#a50f15",
     "clinic": "#ef3b2c",
     "hospital": "#67000d",
+    "meal_point": "#d94801",
 }
 CIRCLE_COLOURS = ("#2171b5", "#cb181d", "#238b45", "#6a51a3")
 FACILITY_PANE = "carecircle-facilities"

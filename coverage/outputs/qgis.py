@@ -25,7 +25,7 @@ from typing import Literal
 
 from .. import terms
 from ..errors import InputError
-from ..terms import ELDERCARE_TIERS, HEALTH_TIERS, STATUS_LABELS_EN, TIER_LABELS_EN, TIER_LABELS_ZH
+from ..terms import STATUS_LABELS_EN, TIER_LABELS_EN, TIER_LABELS_ZH, TIERS
 from .maps import (
     CANDIDATE_COLOUR,
     CIRCLE_COLOURS,
@@ -51,6 +51,7 @@ TIER_SIZES_MM = {
     "hospital": 4.2,
     "health_center": 3.6,
     "clinic": 2.8,
+    "meal_point": 2.8,
 }
 
 # The table as QGIS creates it through GDAL (QgsOgrProviderMetadata::saveStyle: FID "id",
@@ -394,8 +395,7 @@ def default_styles(
     ]
     tier_labels = TIER_LABELS_ZH if lang == "zh" else TIER_LABELS_EN
     tiers = [
-        (tier, tier_labels.get(tier, tier), TIER_COLOURS.get(tier, OTHER_COLOUR))
-        for tier in (*ELDERCARE_TIERS, *HEALTH_TIERS)
+        (tier, tier_labels.get(tier, tier), TIER_COLOURS.get(tier, OTHER_COLOUR)) for tier in TIERS
     ]
     labels = dict(circle_labels or {})
     rings = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import re
 import unicodedata
 
 import pytest
@@ -171,9 +172,13 @@ def test_every_printed_table_lines_up(demo_analysis, demo_texts, lang) -> None:
     targets = next(b for b in blocks if b.startswith(("全区目标", "District targets")))
     lines = targets.splitlines()[1:]
     assert len(lines) == 1 + len(demo_analysis.district)
-    # the target column, right-aligned after a Chinese or English rule: its % ends at one
-    # display column on every row
-    ends = {_columns(line[: line.rindex("%") + 1]) for line in lines[1:]}
+    # the target column, right-aligned after a Chinese or English rule: it ends at one display
+    # column on every row, a share (50%) or a yearly target's count (200). Cells are apart by
+    # two spaces or more; a rule's or a source's words by one.
+    ends = set()
+    for line in lines[1:]:
+        cells = list(re.finditer(r"\S+(?: \S+)*", line))
+        ends.add(_columns(line[: cells[2].end()]))
     assert len(ends) == 1
 
 
