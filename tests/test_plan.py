@@ -773,3 +773,15 @@ def test_plan_audit_cli_writes_plan_targets(tmp_path: Path) -> None:
     table = pd.read_csv(out / "plan_targets.csv", encoding="utf-8-sig")
     assert list(table.columns) == list(plan.PROGRESS_COLUMNS)
     assert (table["source"].str.contains("万州府办发〔2020〕28号")).any()
+
+
+def test_plan_cannot_count_medical_integrated_facilities(real: plan.PlanAudit) -> None:
+    # 垫江府办〔2020〕8号 §二(五) 全县至少建设5个社区医养结合型机构: the plan table (annex 2)
+    # marks no 医养结合型机构, so the dianjiang target is unknown with the reason, never passed
+    from carecircle import policy
+
+    rows = plan.progress(real, policy.load("dianjiang")).set_index("rule")
+    row = rows.loc["medical_integrated"]
+    assert row["status"] == "unknown"
+    assert "医养结合型机构" in row["basis"]
+    assert pd.isna(row["planned"])
