@@ -1461,10 +1461,10 @@ def _targets_markup(district: pd.DataFrame, text: dict[str, str], lang: str) -> 
     """The district targets (:attr:`Analysis.district`) as a folded table, or "" when none."""
     if district.empty or "rule" not in district:
         return ""
-    labels = terms.TARGET_LABELS_ZH if lang == "zh" else terms.TARGET_LABELS_EN
     rows = "".join(
-        f"<tr><td>{html.escape(labels.get(str(row.rule), str(row.rule)))}</td>"
-        f"<td>{_percent(row.value)} / {_percent(row.target)}</td>"
+        f"<tr><td>{html.escape(terms.target_label(str(row.rule), lang))}</td>"
+        f"<td>{terms.target_text(str(row.rule), row.value) or '—'} / "
+        f"{terms.target_text(str(row.rule), row.target)}</td>"
         f"<td>{_year(row.year)}</td>"
         f'<td class="{html.escape(str(row.status))}">{_word(row.status, text)}</td></tr>'
         for row in district.itertuples()

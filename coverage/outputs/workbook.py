@@ -758,11 +758,24 @@ def _facility_table(facilities: pd.DataFrame, lang: str) -> pd.DataFrame:
 def _district_table(district: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The rows of ``district.csv``, with each ``basis`` in ``lang``."""
     table = pd.DataFrame(district)
+    if "rule" in table:  # a count's value and number as whole numbers (the column's are shares)
+        rules = table["rule"].astype(str)
+        counts = ~rules.map(terms.is_share_target).to_numpy(dtype=bool)
+        for column in ("value", "target"):
+            if column in table and counts.any():
+                shown = table[column].astype(object)
+                shown[counts] = [
+                    terms.target_text(rule, value)
+                    for rule, value in zip(rules[counts], table.loc[counts, column], strict=True)
+                ]
+                table[column] = shown
     if "basis" in table and "rule" in table:
         table["basis"] = [
             district_basis(str(rule), str(basis), lang=lang) if isinstance(basis, str) else basis
             for rule, basis in zip(table["rule"], table["basis"], strict=True)
         ]
+    if "rule" in table:
+        table["rule"] = [terms.target_label(str(rule), lang) for rule in table["rule"]]
     return table
 
 

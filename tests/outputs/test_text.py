@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import re
 import unicodedata
 
 import pytest
@@ -171,10 +172,14 @@ def test_every_printed_table_lines_up(demo_analysis, demo_texts, lang) -> None:
     targets = next(b for b in blocks if b.startswith(("全区目标", "District targets")))
     lines = targets.splitlines()[1:]
     assert len(lines) == 1 + len(demo_analysis.district)
-    # the target column, right-aligned after a Chinese or English rule: its % ends at one
-    # display column on every row
-    ends = {_columns(line[: line.rindex("%") + 1]) for line in lines[1:]}
+    # the target and year columns, right-aligned after a Chinese or English rule (a share's
+    # target a percentage, a count's a whole number): the year ends at one display column
+    ends = {_columns(line[: re.search(r"\s\d{4}\s", line).end() - 1]) for line in lines[1:]}
     assert len(ends) == 1
+    counts = demo_analysis.district.loc[~demo_analysis.district["rule"].str.contains("_share")]
+    for target in counts["target"]:  # a count's number as a whole number, never a percentage
+        assert re.search(rf"\s{int(target)}\s", targets)
+    assert not re.search(r"\d{4,}%", targets)
 
 
 def test_the_language_changes_every_heading(demo_texts) -> None:
