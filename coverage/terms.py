@@ -7,7 +7,7 @@ anything but the errors.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import InputError
 
@@ -169,7 +169,6 @@ TARGET_LABELS_ZH = {
     "medical_capable_share": "具备医养服务能力的设施比例",
     "social_facility_share_urban": "城市养老服务设施社会化运营率",
     "social_facility_share_rural": "农村养老服务设施社会化运营率",
-    "medical_integrated": "社区医养结合型机构数",
 }
 """Chinese label of each district target (``[targets.<rule>]`` of a profile)."""
 
@@ -179,9 +178,75 @@ TARGET_LABELS_EN = {
     "medical_capable_share": "facilities able to give medical care",
     "social_facility_share_urban": "urban facilities socially operated",
     "social_facility_share_rural": "rural facilities socially operated",
-    "medical_integrated": "medical-and-care (医养结合) facilities",
 }
 """English label of each district target."""
+
+#: Labels of what a yearly count target counts (``[[targets.yearly]]``'s ``what``), Chinese and
+#: English; its rule is the name, with ``_new`` for a count of one year's new ones.
+COUNT_LABELS: dict[str, tuple[str, str]] = {
+    "centres": ("养老服务中心数", "centres"),
+    "street_centres": ("街道养老服务中心数", "street centres"),
+    "township_centres": ("乡镇养老服务中心数", "township centres"),
+    "stations": ("社区养老服务站数", "stations"),
+    "rural_points": ("农村互助养老点数", "rural mutual-aid points"),
+    "demonstration_centres": ("示范养老服务中心数", "demonstration centres"),
+    "communities_covered": ("服务全覆盖的社区数", "communities covered"),
+    "streets_covered": ("服务全覆盖的街道数", "streets covered"),
+    "towns_covered": ("服务全覆盖的乡镇数", "towns covered"),
+    "medical_integrated": ("社区医养结合型机构数", "medical-and-care (医养结合) facilities"),
+}
+
+
+def is_share_target(rule: str) -> bool:
+    """Whether a district target's ``rule`` is a share (shown as a percentage), not a count.
+
+    Examples
+    --------
+    >>> is_share_target("nursing_bed_share"), is_share_target("stations_new")
+    (True, False)
+
+    """
+    return "_share" in rule
+
+
+def target_label(rule: str, lang: str) -> str:
+    """A district target's name in ``lang``: a share's label, or what a count counts.
+
+    Examples
+    --------
+    >>> target_label("stations_new", "zh"), target_label("towns_covered", "en")
+    ('社区养老服务站数（当年新建）', 'towns covered')
+
+    """
+    labels = TARGET_LABELS_ZH if lang == "zh" else TARGET_LABELS_EN
+    if rule in labels:
+        return labels[rule]
+    what, new = (rule[: -len("_new")], True) if rule.endswith("_new") else (rule, False)
+    if what not in COUNT_LABELS:
+        return rule
+    zh, en = COUNT_LABELS[what]
+    if lang == "zh":
+        return zh + ("（当年新建）" if new else "")
+    return en + (" (new that year)" if new else "")
+
+
+def target_text(rule: str, value: Any) -> str:
+    """A target's value or number as shown: a share as a percentage, a count as a whole number.
+
+    Examples
+    --------
+    >>> target_text("nursing_bed_share", 0.414), target_text("stations", 129.0)
+    ('41%', '129')
+
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return ""
+    if number != number:
+        return ""
+    return f"{number:.0%}" if is_share_target(rule) else f"{number:,.0f}"
+
 
 YES_TEXTS: frozenset[str] = frozenset(
     {"1", "true", "t", "yes", "y", "是", "对", "社会", "社会运营", "social"}

@@ -25,7 +25,6 @@ from .. import coords, demand, terms
 from ..errors import InputError
 from ..inputs.readers import note_zh
 from ..pipeline import Analysis, has_shape
-from ..policy import TARGET_RULES
 from ..terms import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
 from . import headline as headline_mod
 from ._map_page import (
@@ -985,13 +984,6 @@ def _status_style(feature: dict[str, Any]) -> dict[str, Any]:
     return {"color": "#333333", "weight": 1, "fillColor": colour, "fillOpacity": 0.55}
 
 
-def _target_value(rule: Any, value: Any) -> str:
-    """A district target's value: a share, or a whole number for a yearly target's count."""
-    if str(rule) not in TARGET_RULES:
-        return "—" if value is None or pd.isna(value) else f"{float(value):g}"
-    return _percent(value)
-
-
 def _percent(share: Any) -> str:
     """A share as a whole percentage, "—" when unknown."""
     return "—" if share is None or pd.isna(share) else f"{share:.0%}"
@@ -1470,10 +1462,10 @@ def _targets_markup(district: pd.DataFrame, text: dict[str, str], lang: str) -> 
     """The district targets (:attr:`Analysis.district`) as a folded table, or "" when none."""
     if district.empty or "rule" not in district:
         return ""
-    labels = terms.TARGET_LABELS_ZH if lang == "zh" else terms.TARGET_LABELS_EN
     rows = "".join(
-        f"<tr><td>{html.escape(labels.get(str(row.rule), str(row.rule)))}</td>"
-        f"<td>{_target_value(row.rule, row.value)} / {_target_value(row.rule, row.target)}</td>"
+        f"<tr><td>{html.escape(terms.target_label(str(row.rule), lang))}</td>"
+        f"<td>{terms.target_text(str(row.rule), row.value) or '—'} / "
+        f"{terms.target_text(str(row.rule), row.target)}</td>"
         f"<td>{_year(row.year)}</td>"
         f'<td class="{html.escape(str(row.status))}">{_word(row.status, text)}</td></tr>'
         for row in district.itertuples()

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .. import terms
 from ..pipeline import Analysis
-from ..policy import TARGET_RULES
 from ..terms import TIER_LABELS_EN, TIER_LABELS_ZH, Lang, check_lang
 from . import text
 from ._files import SITING_FILES
@@ -166,24 +166,41 @@ def _targets(analysis: Analysis, lang: str) -> str:
     if not len(analysis.district):
         return ""
     zh = lang == "zh"
-    rules, statuses = VALUES[lang]["rule"], VALUES[lang]["status"]
+    statuses = VALUES[lang]["status"]
     words = HEADERS[lang]
     rows = []
     for record in analysis.district.to_dict("records"):
-        value = float(record["value"])
-        shown = "{:.0%}" if record["rule"] in TARGET_RULES else "{:g}"  # a share or a count
+        rule = str(record["rule"])
+        value = terms.target_text(rule, record["value"])
         rows.append(
             [
-                rules.get(str(record["rule"]), str(record["rule"])),
-                ("无数据" if zh else "no data") if value != value else shown.format(value),
-                shown.format(float(record["target"])),
+                terms.target_label(rule, lang),
+                value or ("无数据" if zh else "no data"),
+                terms.target_text(rule, record["target"]),
+                _year(record.get("year")),
                 statuses.get(str(record["status"]), str(record["status"])),
                 _cell(record["source"]),
             ]
         )
-    header = [words["rule"], words["value"], words["target"], words["status"], words["source"]]
+    header = [
+        words["rule"],
+        words["value"],
+        words["target"],
+        "年份" if zh else "year",
+        words["status"],
+        words["source"],
+    ]
     title = "全区目标：" if zh else "District targets:"
-    return f"{title}\n{text.table(rows, header=header, align='lrrll')}"
+    return f"{title}\n{text.table(rows, header=header, align='lrrrll')}"
+
+
+def _year(value: object) -> str:
+    """A target's year as text, "" when it has none."""
+    try:
+        year = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    return f"{year:.0f}" if year == year else ""
 
 
 def format_proposal(proposal: Proposal, *, lang: Lang = "zh") -> str:

@@ -20,7 +20,6 @@ import pandas as pd
 from .. import terms
 from ..inputs.readers import note_zh
 from ..pipeline import Analysis
-from ..policy import TARGET_RULES
 from ..standards import BELOW, STANDARD_TEXT_ZH_COLUMNS, district_basis
 from ..terms import (
     COVERED,
@@ -400,7 +399,6 @@ VALUES: dict[str, dict[str, dict[Any, str]]] = {
             "medical_capable_share": "具备医养服务能力的设施比例",
             "social_facility_share_urban": "城市养老服务设施社会化运营率",
             "social_facility_share_rural": "农村养老服务设施社会化运营率",
-            "medical_integrated": terms.TARGET_LABELS_ZH["medical_integrated"],
         },
     },
     "en": {
@@ -421,7 +419,6 @@ VALUES: dict[str, dict[str, dict[Any, str]]] = {
             "medical_capable_share": "facilities able to give medical care",
             "social_facility_share_urban": "urban facilities socially operated",
             "social_facility_share_rural": "rural facilities socially operated",
-            "medical_integrated": terms.TARGET_LABELS_EN["medical_integrated"],
         },
     },
 }
@@ -787,20 +784,24 @@ def _facility_table(facilities: pd.DataFrame, lang: str) -> pd.DataFrame:
 def _district_table(district: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The rows of ``district.csv``, with each ``basis`` in ``lang``."""
     table = pd.DataFrame(district)
+    if "rule" in table:  # a count's value and number as whole numbers (the column's are shares)
+        rules = table["rule"].astype(str)
+        counts = ~rules.map(terms.is_share_target).to_numpy(dtype=bool)
+        for column in ("value", "target"):
+            if column in table and counts.any():
+                shown = table[column].astype(object)
+                shown[counts] = [
+                    terms.target_text(rule, value)
+                    for rule, value in zip(rules[counts], table.loc[counts, column], strict=True)
+                ]
+                table[column] = shown
     if "basis" in table and "rule" in table:
         table["basis"] = [
             district_basis(str(rule), str(basis), lang=lang) if isinstance(basis, str) else basis
             for rule, basis in zip(table["rule"], table["basis"], strict=True)
         ]
-    # a yearly target's row is a count of facilities or places, not a share
-    counts = ~table["rule"].isin(TARGET_RULES) if "rule" in table else pd.Series(dtype=bool)
-    if counts.any():
-        # a count of facilities, not a share: shown as a whole number, not as a percentage
-        for column in ("value", "target"):
-            table[column] = table[column].astype(object)
-            table.loc[counts, column] = [
-                None if pd.isna(v) else f"{float(v):g}" for v in table.loc[counts, column]
-            ]
+    if "rule" in table:
+        table["rule"] = [terms.target_label(str(rule), lang) for rule in table["rule"]]
     return table
 
 

@@ -172,14 +172,14 @@ def test_every_printed_table_lines_up(demo_analysis, demo_texts, lang) -> None:
     targets = next(b for b in blocks if b.startswith(("全区目标", "District targets")))
     lines = targets.splitlines()[1:]
     assert len(lines) == 1 + len(demo_analysis.district)
-    # the target column, right-aligned after a Chinese or English rule: it ends at one display
-    # column on every row, a share (50%) or a yearly target's count (200). Cells are apart by
-    # two spaces or more; a rule's or a source's words by one.
-    ends = set()
-    for line in lines[1:]:
-        cells = list(re.finditer(r"\S+(?: \S+)*", line))
-        ends.add(_columns(line[: cells[2].end()]))
+    # the target and year columns, right-aligned after a Chinese or English rule (a share's
+    # target a percentage, a count's a whole number): the year ends at one display column
+    ends = {_columns(line[: re.search(r"\s\d{4}\s", line).end() - 1]) for line in lines[1:]}
     assert len(ends) == 1
+    counts = demo_analysis.district.loc[~demo_analysis.district["rule"].str.contains("_share")]
+    for target in counts["target"]:  # a count's number as a whole number, never a percentage
+        assert re.search(rf"\s{int(target)}\s", targets)
+    assert not re.search(r"\d{4,}%", targets)
 
 
 def test_the_language_changes_every_heading(demo_texts) -> None:
