@@ -25,7 +25,7 @@ from .. import coords, demand, terms
 from ..errors import InputError
 from ..inputs.readers import note_zh
 from ..pipeline import Analysis, has_shape
-from ..terms import ELDERCARE_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
+from ..terms import HEALTH_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
 from . import headline as headline_mod
 from ._map_page import (
     OSM_CREDIT,
@@ -636,7 +636,7 @@ def _add_facilities(
         crs=group.crs,
     )
     colour = TIER_COLOURS.get(tier, "#333333")
-    if tier in ELDERCARE_TIERS:
+    if tier not in HEALTH_TIERS:  # elderly care and meal points: dots; medical care: crosses
         marker: folium.Marker | folium.CircleMarker = folium.CircleMarker(
             radius=_dot_radius(tier), fill=True
         )
@@ -664,7 +664,7 @@ def _add_facilities(
 def _facility_style(feature: dict[str, Any], colour: str, tier: str) -> dict[str, Any]:
     """A facility's marker style: a red ring round one below its tier's standard."""
     below = bool(feature["properties"].get("below"))
-    if tier not in ELDERCARE_TIERS:  # a boxed cross: folium merges "html" into its icon
+    if tier in HEALTH_TIERS:  # a boxed cross: folium merges "html" into its icon
         return {"html": _health_cross(colour, _cross_size(tier), below=below)}
     return {
         "color": BELOW_STANDARD_COLOUR if below else "#ffffff",
@@ -1330,9 +1330,9 @@ def _swatch(fill: str, border: str) -> str:
 
 
 def _tier_symbol(tier: str) -> str:
-    """A facility tier's marker as the map draws it: a dot for elderly care, else a cross."""
+    """A facility tier's marker as the map draws it: a cross for medical care, else a dot."""
     colour = TIER_COLOURS.get(tier, "#333333")
-    if tier in ELDERCARE_TIERS:
+    if tier not in HEALTH_TIERS:
         width = 2 * _dot_radius(tier)
         return (
             f'<span style="display:inline-block;width:{width}px;height:{width}px;'
