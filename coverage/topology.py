@@ -349,6 +349,10 @@ class _Segments:
     line: np.ndarray  # the line it belongs to
     dist: np.ndarray  # distance along the line of every vertex (per vertex, not per segment)
     length: np.ndarray  # length of every line
+    # one axis for all lines, each line its length plus 1 m after the last: where each line
+    # starts on it, and every vertex's position on it (increasing, for searchsorted)
+    offset: np.ndarray
+    axis: np.ndarray
 
     @property
     def n(self) -> int:
@@ -367,7 +371,11 @@ class _Segments:
         np.cumsum(dist, out=dist)
         base = dist[lines.offsets[:-1]]
         dist -= np.repeat(base, np.diff(lines.offsets))
-        return cls(start=start, line=line, dist=dist, length=dist[lines.offsets[1:] - 1])
+        length = dist[lines.offsets[1:] - 1]
+        offset = np.zeros(length.size)
+        np.cumsum(length[:-1] + 1.0, out=offset[1:])
+        axis = np.repeat(offset, np.diff(lines.offsets)) + dist
+        return cls(start=start, line=line, dist=dist, length=length, offset=offset, axis=axis)
 
 
 @dataclass
@@ -451,32 +459,21 @@ def _along(
     lines: Lines, seg: _Segments, line: np.ndarray, dist: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates of the points ``dist`` metres along lines ``line``."""
-    vertex = _vertex_before(lines, seg, line, dist)
+    vertex, t = _place(lines, seg, line, dist)
     x0, y0 = lines.xy[vertex].T
     x1, y1 = lines.xy[vertex + 1].T
-    step = seg.dist[vertex + 1] - seg.dist[vertex]
-    t = np.clip((dist - seg.dist[vertex]) / np.where(step > 0, step, 1.0), 0.0, 1.0)
     return x0 + t * (x1 - x0), y0 + t * (y1 - y0)
 
 
-def _vertex_before(lines: Lines, seg: _Segments, line: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    """Index of the vertex that starts the segment of each point (line, dist)."""
-    key = _global(lines, seg)
-    head = lines.offsets[line]
-    at = np.searchsorted(key, _offset(seg)[line] + dist, side="right") - 1
-    return np.clip(at, head, lines.offsets[line + 1] - 2)
-
-
-def _offset(seg: _Segments) -> np.ndarray:
-    """Where each line starts on one axis for all lines (each line's length plus 1 m apart)."""
-    out = np.zeros(seg.length.size)
-    np.cumsum(seg.length[:-1] + 1.0, out=out[1:])
-    return out
-
-
-def _global(lines: Lines, seg: _Segments) -> np.ndarray:
-    """Every vertex's position on the axis of :func:`_offset` (increasing)."""
-    return np.repeat(_offset(seg), np.diff(lines.offsets)) + seg.dist
+def _place(
+    lines: Lines, seg: _Segments, line: np.ndarray, dist: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The segment of each point (line, dist): its first vertex and the fraction along it."""
+    at = np.searchsorted(seg.axis, seg.offset[line] + dist, side="right") - 1
+    vertex = np.clip(at, lines.offsets[line], lines.offsets[line + 1] - 2)
+    step = seg.dist[vertex + 1] - seg.dist[vertex]
+    t = np.clip((dist - seg.dist[vertex]) / np.where(step > 0, step, 1.0), 0.0, 1.0)
+    return vertex, t
 
 
 def _node_crossings(lines: Lines, seg: _Segments, points: _SplitPoints) -> tuple[int, int]:
@@ -635,10 +632,9 @@ def _cut(
     u, v = node[pair], node[pair + 1]
 
     # interior vertices of each edge: strictly between d0 and d1 along its line
-    key = _global(lines, seg)
-    base = _offset(seg)[e_line]
-    lo = np.searchsorted(key, base + d0 + _SAME_M, side="left")
-    hi = np.searchsorted(key, base + d1 - _SAME_M, side="right")
+    base = seg.offset[e_line]
+    lo = np.searchsorted(seg.axis, base + d0 + _SAME_M, side="left")
+    hi = np.searchsorted(seg.axis, base + d1 - _SAME_M, side="right")
     inner = np.maximum(hi - lo, 0)
     count = inner + 2
     at = np.zeros(count.size + 1, dtype=np.int64)
@@ -682,9 +678,7 @@ def _ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
 def _z_along(lines: Lines, seg: _Segments, line: np.ndarray, dist: np.ndarray) -> np.ndarray:
     """Elevation interpolated at ``dist`` metres along each line (NaN where unknown)."""
     assert lines.z is not None
-    vertex = _vertex_before(lines, seg, line, dist)
-    step = seg.dist[vertex + 1] - seg.dist[vertex]
-    t = np.clip((dist - seg.dist[vertex]) / np.where(step > 0, step, 1.0), 0.0, 1.0)
+    vertex, t = _place(lines, seg, line, dist)
     return lines.z[vertex] + t * (lines.z[vertex + 1] - lines.z[vertex])
 
 

@@ -27,7 +27,8 @@ from folium.utilities import JsCode
 from jinja2 import Template
 
 #: The credit of a walking network read from OpenStreetMap.
-OSM_CREDIT = "walking network © OpenStreetMap contributors"
+OSM_HOLDERS = "© OpenStreetMap contributors"
+OSM_CREDIT = f"walking network {OSM_HOLDERS}"
 
 
 PAGE_STYLE = """

@@ -28,7 +28,7 @@ from ..pipeline import Analysis, has_shape
 from ..terms import HEALTH_TIERS, TIER_LABELS_EN, TIER_LABELS_ZH
 from . import headline as headline_mod
 from ._map_page import (
-    OSM_CREDIT,
+    OSM_HOLDERS,
     CompactLines,
     EitherOr,
     FeatureCollection,
@@ -286,25 +286,29 @@ BASEMAPS: tuple[str, ...] = get_args(Basemap)
 HEALTH_SYMBOL = "✚"
 
 
-def network_credit(parameters: Mapping[str, Any]) -> str:
+def network_credit(parameters: Mapping[str, Any], *, lead: str = "walking network ") -> str:
     """The credit of the walking network a run used, from its parameters.
 
-    OpenStreetMap's credit, unless the network is (or holds) a road layer, which is named.
+    OpenStreetMap's credit, after ``lead`` (the overview, whose credit stands alone, gives
+    none), unless the network is (or holds) a road layer, which is named.
 
     Examples
     --------
     >>> network_credit({"network": "roads.shp", "network_kind": "road layer"})
     'walking network: roads.shp'
+    >>> network_credit({}, lead="")
+    '© OpenStreetMap contributors'
 
     """
     kind = str(parameters.get("network_kind", ""))
     source = str(parameters.get("network", ""))
     if kind == "road layer":
         return f"walking network: {source}"
+    osm = f"{lead}{OSM_HOLDERS}"
     if kind.startswith("OpenStreetMap +"):
         layer = source.split(" + ", 1)[-1]
-        return f"{OSM_CREDIT}, and {layer}"
-    return OSM_CREDIT
+        return f"{osm}, and {layer}"
+    return osm
 
 
 def build(

@@ -325,9 +325,8 @@ def _draw_overview(
         loc="left",
         pad=10,
     )
-    credit = network_credit(analysis.parameters)
     ax.annotate(
-        "© " + credit.removeprefix("walking network © ") if "©" in credit else credit,
+        network_credit(analysis.parameters, lead=""),
         xy=(1.0, 0.0),
         xycoords="axes fraction",
         xytext=(0, -4),
