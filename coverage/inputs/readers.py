@@ -464,6 +464,7 @@ _COORDS_OPTION = {
     "communities": "--community-coords",
     "facilities": "--facility-coords",
     "candidates": "--candidate-coords",
+    "compounds": "--compound-coords",
     "network": "--network-coords",
 }
 """The command line's option for each layer's coordinate system."""
