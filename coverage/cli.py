@@ -109,6 +109,7 @@ _FILE_LABELS_ZH = {
     "townships": "街道(乡镇)汇总",
     "facilities": "设施",
     "district": "全区指标",
+    "compounds": "小区",
     "geopackage": "GIS 图层",
     "qgis_project": "QGIS 工程",
     "overview": "概览图",
@@ -255,6 +256,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--communities-layer", help="layer name in a multi-layer file")
     analyze.add_argument("--facilities-layer", help=_SHEET_HELP)
+    _compound_options(analyze)
     _road_options(analyze)
     _common(analyze)
     _gis_options(analyze)
@@ -328,6 +330,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--communities-layer", help="layer name in a multi-layer file")
     check.add_argument("--facilities-layer", help=_SHEET_HELP)
+    _compound_options(check)
     _road_options(check)
     _common(check, draws_map=False)
     check.set_defaults(func=_check)
@@ -410,6 +413,37 @@ def _network_option(
         help=f"{purpose}: an OpenStreetMap file (.osm, .osm.bz2, .osm.pbf) or a road layer "
         "(.gpkg, .shp, .geojson, .gdb, .dxf); twice for one of each (the layer fills the gaps)",
     )
+
+
+def _compound_options(cmd: argparse.ArgumentParser) -> None:
+    """Residential compounds (小区) to check against the profile's compound rules."""
+    cmd.add_argument(
+        "--compounds",
+        type=Path,
+        help="residential compounds (小区): polygons, or points in a table with lon/lat",
+    )
+    cmd.add_argument("--compounds-layer", help=_SHEET_HELP)
+    cmd.add_argument("--compound-coords", choices=SYSTEMS, default="wgs84")
+    cmd.add_argument(
+        "--new-from",
+        type=int,
+        metavar="YEAR",
+        help="a compound built in or after YEAR is new (default: each rule's document year)",
+    )
+
+
+def _compound_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The compound options as :func:`carecircle.pipeline.run` takes them, checked."""
+    if args.new_from is not None:
+        check_year_value(args.new_from, "--new-from")
+    if args.compounds is None and args.new_from is not None:
+        msg = "--new-from applies to compounds given with --compounds"
+        raise InputError(msg)
+    return {
+        "compounds": args.compounds,
+        "compound_coords": args.compound_coords,
+        "new_from_year": args.new_from,
+    }
 
 
 def _road_options(cmd: argparse.ArgumentParser) -> None:
@@ -522,7 +556,7 @@ def _gis_options(cmd: argparse.ArgumentParser) -> None:
 def _download(args: argparse.Namespace) -> network.WalkNetwork:
     """The walking network of ``--place``, once the local files are known to be there."""
     inputs._check_path(args.communities, csv_ok=False)  # said before a download, not after
-    for points in (args.facilities, getattr(args, "candidates", None)):
+    for points in (args.facilities, *(getattr(args, n, None) for n in ("candidates", "compounds"))):
         if points is not None:
             inputs._check_path(points, csv_ok=True)
     if args.population is not None:
@@ -546,9 +580,14 @@ def _analyze(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         facility_coords=args.facility_coords,
         community_coords=args.community_coords,
         columns=columns,
-        layers={"communities": args.communities_layer, "facilities": args.facilities_layer},
+        layers={
+            "communities": args.communities_layer,
+            "facilities": args.facilities_layer,
+            "compounds": args.compounds_layer,
+        },
         road_options=road_options,
         progress=not args.no_progress,
+        **_compound_args(args),
     )
     analysis = dataclasses.replace(analysis, prepared=None)  # its arrays are not written
     return _write(_titled(analysis, args.title), out, args)
@@ -641,9 +680,14 @@ def _check(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         facility_coords=args.facility_coords,
         community_coords=args.community_coords,
         columns=columns,
-        layers={"communities": args.communities_layer, "facilities": args.facilities_layer},
+        layers={
+            "communities": args.communities_layer,
+            "facilities": args.facilities_layer,
+            "compounds": args.compounds_layer,
+        },
         road_options=road_options,
         progress=not args.no_progress,
+        **_compound_args(args),
     )
     return _write(_titled(analysis, args.title), out, args)
 
@@ -697,6 +741,7 @@ def _demo(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         policy=policy.load("yuzhong"),
         population_raster=files["population"],
         progress=not args.no_progress,
+        compounds=files["compounds"],  # invented, as its note column says
     )
     analysis = dataclasses.replace(analysis, prepared=None)  # its arrays are not written
     return _write(_titled(analysis, args.title or DEMO_TITLE[args.lang]), out, args)
@@ -742,7 +787,7 @@ def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> 
     return written
 
 
-_MAPPED = ("communities", "facilities", "network")
+_MAPPED = ("communities", "facilities", "compounds", "network")
 """The layers whose columns ``--column`` and ``--columns`` map."""
 
 
@@ -765,8 +810,8 @@ def _columns(path: Path | None, pairs: Sequence[str]) -> dict[str, dict[str, str
         for layer, fields in raw.items():
             if layer not in _MAPPED or not isinstance(fields, dict):
                 msg = (
-                    f"{path}: unknown table [{layer}]; expected [communities], [facilities] "
-                    "and [network]"
+                    f"{path}: unknown table [{layer}]; expected [communities], [facilities], "
+                    "[compounds] and [network]"
                 )
                 raise InputError(msg)
             for key, value in fields.items():
@@ -783,7 +828,7 @@ def _columns(path: Path | None, pairs: Sequence[str]) -> dict[str, dict[str, str
         if not sep or not dot or layer not in _MAPPED or not field or not column:
             msg = (
                 f"--column {pair!r}: expected LAYER.FIELD=COLUMN with LAYER communities, "
-                "facilities or network, e.g. communities.elderly=60岁以上人口"
+                "facilities, compounds or network, e.g. communities.elderly=60岁以上人口"
             )
             raise InputError(msg)
         mapping[layer][field] = column

@@ -55,6 +55,24 @@ UNKNOWN = "unknown"
 STATUSES: tuple[str, ...] = (NEEDS_CENTRE, BELOW, UNKNOWN, MEETS, NOT_APPLICABLE)
 """A rule's statuses, worst first: a compound's ``status`` is the worst of its rules'."""
 
+STATUS_LABELS: dict[str, dict[str, str]] = {
+    "zh": {
+        NEEDS_CENTRE: "需配建养老设施",
+        BELOW: "未达标",
+        UNKNOWN: "数据不全",
+        MEETS: "达标",
+        NOT_APPLICABLE: "不适用",
+    },
+    "en": {
+        NEEDS_CENTRE: "needs a facility",
+        BELOW: "below",
+        UNKNOWN: "data missing",
+        MEETS: "meets",
+        NOT_APPLICABLE: "not applicable",
+    },
+}
+"""A compound rule's status in words."""
+
 OUTSIDE = "outside every community"
 POINT_RADIUS_M = 50.0
 """How near an elderly-care facility must be to a compound given as a point to count as its

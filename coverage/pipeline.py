@@ -24,12 +24,14 @@ from tqdm.auto import tqdm
 
 from . import _memory, _progress, demand, isochrones, standards, terrain, travel
 from . import circles as circles_mod
+from . import compounds as compounds_mod
 from ._parallel import side_by_side
 from ._validate import as_text, walking_speed
 from ._version import __version__
 from .coords import Coords, check_same_crs
 from .errors import InputError
 from .inputs import readers as inputs
+from .inputs.compounds import COMPOUND_COLUMNS, read_compounds
 from .inputs.frames import communities_from_frame, facilities_from_frame
 from .inputs.roads import LAYER_CRS_HINT, RoadOptions, from_layer, read_network
 from .network import WalkNetwork, describe_components, kept_parts, main_parts
@@ -106,6 +108,9 @@ class Analysis:
         District targets checked (see :func:`carecircle.standards.check_district`).
     township_checks : pandas.DataFrame
         Centres and stations per township (see :func:`carecircle.standards.check_townships`).
+    compounds : geopandas.GeoDataFrame
+        Every residential compound (小区) given, checked against the profile's compound rules
+        (see :func:`carecircle.compounds.check_compounds`); empty when none were given.
     prepared : Prepared or None
         The prepared district the analysis measured (see :func:`prepare`), which
         :func:`carecircle.siting.propose` starts from; None for a check-only analysis
@@ -132,6 +137,7 @@ class Analysis:
     candidates: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     after: pd.DataFrame = field(default_factory=pd.DataFrame)
     merged: tuple[str, ...] = ()
+    compounds: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     prepared: Prepared | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -180,6 +186,8 @@ def analyze(
     circle_polygons: bool = True,
     progress: bool = False,
     prepared: Prepared | None = None,
+    compounds: gpd.GeoDataFrame | None = None,
+    new_from_year: int | None = None,
 ) -> Analysis:
     """Measure how much of every community lies within each of the policy's circles.
 
@@ -213,6 +221,12 @@ def analyze(
     prepared : Prepared, optional, keyword-only
         The output of :func:`prepare` for these layers, to reuse (the layers and options
         above are then not read again).
+    compounds : geopandas.GeoDataFrame, optional, keyword-only
+        Residential compounds (小区) as :func:`carecircle.inputs.read_compounds` returns, to
+        check against the profile's compound rules (:mod:`carecircle.compounds`).
+    new_from_year : int, optional, keyword-only
+        A compound built in or after this year is new under every compound rule; by default
+        each rule's document year.
 
     Returns
     -------
@@ -344,6 +358,9 @@ def analyze(
 
     with _progress.step("standards", show=progress):
         checks = standards.check(comm, fac, policy, net=net, speed_m_s=speed)
+        compound_table, district = check_compounds(
+            compounds, comm, fac, policy, checks.district, new_from_year=new_from_year
+        )
     fac = fac.assign(**{str(column): checks.facilities[column] for column in checks.facilities})
     counts = np.bincount(points.community, minlength=len(comm))
     off_share = np.bincount(
@@ -382,6 +399,7 @@ def analyze(
         "population_raster": str(population_raster) if population_raster else "",
         "crs": net.crs.to_string(),
         **_walking_metadata(net, policy),
+        **_compound_metadata(compounds, new_from_year),
     }
     circles_gdf = gpd.GeoDataFrame(circles_gdf, crs=net.crs)
     with _progress.step("areas", show=progress):
@@ -406,14 +424,68 @@ def analyze(
         circles_gdf,
         policy,
         parameters,
-        district=checks.district,
+        district=district,
         township_checks=checks.townships,
         dissolved=dissolved,
         uncovered=uncovered,
         streets=gpd.GeoSeries(net.geometry if net.n_edges <= MAX_MAP_STREETS else [], crs=net.crs),
         merged=tuple(str(frame["circle"].iloc[0]) for frame in merged if len(frame)),
+        compounds=compound_table,
         prepared=prep,
     )
+
+
+def check_compounds(
+    compounds: gpd.GeoDataFrame | None,
+    communities: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    policy: Policy,
+    district: pd.DataFrame,
+    *,
+    new_from_year: int | None = None,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """The compounds checked and ``district`` with their counts; nothing when none are given.
+
+    Raises
+    ------
+    InputError
+        For a frame without the columns of :func:`carecircle.inputs.read_compounds`.
+
+    """
+    if compounds is None:
+        return gpd.GeoDataFrame(), district
+    if not isinstance(compounds, gpd.GeoDataFrame) or compounds.crs is None:
+        msg = (
+            "compounds: expected a GeoDataFrame with a CRS, as carecircle.inputs.read_compounds "
+            f"returns; found {type(compounds).__name__}"
+            + (" without a CRS" if isinstance(compounds, gpd.GeoDataFrame) else "")
+        )
+        raise InputError(msg)
+    missing = [c for c in COMPOUND_COLUMNS if c not in compounds]
+    if missing:
+        msg = (
+            f"compounds: missing column {missing[0]!r}; expected the columns of "
+            f"carecircle.inputs.read_compounds ({', '.join(COMPOUND_COLUMNS)})"
+        )
+        raise InputError(msg)
+    table = compounds_mod.check_compounds(
+        compounds, communities, facilities, policy, new_from_year=new_from_year
+    )
+    rows = compounds_mod.district_rows(table, policy)
+    frames = [f for f in (district, rows) if len(f)]
+    both = pd.concat(frames, ignore_index=True) if frames else rows
+    return table, both.astype({"year": "Int64"})
+
+
+def _compound_metadata(compounds: gpd.GeoDataFrame | None, year: int | None) -> dict[str, Any]:
+    """The run's parameters about compounds: how new is decided, how near is inside."""
+    if compounds is None:
+        return {}
+    return {
+        "compounds_file": str(compounds.attrs.get("source", "")),
+        "compound_new_from": str(year) if year is not None else "each rule's document year",
+        "compound_point_radius_m": compounds_mod.POINT_RADIUS_M,
+    }
 
 
 @dataclass(frozen=True)
@@ -663,6 +735,9 @@ def run(
     layers: Mapping[str, str | None] | None = None,
     road_options: RoadOptions | None = None,
     progress: bool = False,
+    compounds: str | Path | None = None,
+    compound_coords: Coords = "wgs84",
+    new_from_year: int | None = None,
 ) -> Analysis:
     """Read the files, then :func:`analyze`.
 
@@ -687,12 +762,18 @@ def run(
     road_options : RoadOptions, optional, keyword-only
         How to read a road layer given as ``network`` (its layer, coordinates, columns,
         classes, snap tolerance; see :func:`carecircle.inputs.read_roads`).
+    compounds : path, optional, keyword-only
+        Residential compounds (小区) to check (see :func:`carecircle.inputs.read_compounds`;
+        ``columns["compounds"]`` and ``layers["compounds"]`` apply), in ``compound_coords``.
+    new_from_year : int, optional, keyword-only
+        As in :func:`analyze`.
 
     """
     with _progress.step("read_layers", show=progress):
         comm, fac = _read_layers(
             communities, facilities, facility_coords, community_coords, columns or {}, layers or {}
         )
+        comp = _read_compounds(compounds, compound_coords, columns or {}, layers or {})
     if dem is not None:
         terrain.check_dem(dem)
     if isinstance(network, WalkNetwork):
@@ -710,6 +791,8 @@ def run(
         dem=dem,
         speed_m_s=speed_m_s,
         progress=progress,
+        compounds=comp,
+        new_from_year=new_from_year,
     )
     params = dict(result.parameters)
     params.update(
@@ -735,17 +818,22 @@ def check_only(
     layers: Mapping[str, str | None] | None = None,
     road_options: RoadOptions | None = None,
     progress: bool = False,
+    compounds: str | Path | None = None,
+    compound_coords: Coords = "wgs84",
+    new_from_year: int | None = None,
 ) -> Analysis:
     """Read the files and run the standards checks only (``carecircle check``).
 
     Without a network, stations are assigned to centres by straight-line distance; with one
     (read as :func:`run` reads it), by walking time, over the slopes of ``dem`` when given,
     and always over the steps. With ``progress``, each step's time is said on standard error.
+    ``compounds`` are checked as :func:`run` checks them.
     """
     with _progress.step("read_layers", show=progress):
         comm, fac = _read_layers(
             communities, facilities, facility_coords, community_coords, columns or {}, layers or {}
         )
+        comp = _read_compounds(compounds, compound_coords, columns or {}, layers or {})
     check_placed(comm, fac)
     if dem is not None and network is None:
         msg = f"{dem}: a DEM (--dem) needs a network (--network) to walk on; give both"
@@ -762,6 +850,9 @@ def check_only(
         )
     with _progress.step("standards", show=progress):
         checks = standards.check(comm, fac, policy, net=net, speed_m_s=speed_m_s)
+        compound_table, district = check_compounds(
+            comp, comm, fac, policy, checks.district, new_from_year=new_from_year
+        )
     parameters = {
         "tool": f"carecircle {__version__}",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -771,6 +862,7 @@ def check_only(
         "facilities_file": str(facilities),
         "network": net.source if net is not None else "",
         **(_walking_metadata(net, policy) if net is not None else {}),
+        **_compound_metadata(comp, new_from_year),
     }
     fac = fac.assign(**{str(column): checks.facilities[column] for column in checks.facilities})
     return Analysis(
@@ -781,8 +873,9 @@ def check_only(
         ),
         policy,
         parameters,
-        district=checks.district,
+        district=district,
         township_checks=checks.townships,
+        compounds=compound_table,
     )
 
 
@@ -876,6 +969,20 @@ def _read_layers(
         advice="free some (close other programs) or run on a machine with more",
     )
     return comm, fac
+
+
+def _read_compounds(
+    compounds: str | Path | None,
+    coords: Coords,
+    columns: Mapping[str, Mapping[str, str]],
+    layers: Mapping[str, str | None],
+) -> gpd.GeoDataFrame | None:
+    """The compounds file read (None without one)."""
+    if compounds is None:
+        return None
+    return read_compounds(
+        compounds, columns=columns.get("compounds"), coords=coords, layer=layers.get("compounds")
+    )
 
 
 def township_table(communities: pd.DataFrame, policy: Policy) -> pd.DataFrame:

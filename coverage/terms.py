@@ -169,8 +169,13 @@ TARGET_LABELS_ZH = {
     "medical_capable_share": "具备医养服务能力的设施比例",
     "social_facility_share_urban": "城市养老服务设施社会化运营率",
     "social_facility_share_rural": "农村养老服务设施社会化运营率",
+    "compounds": "核查的小区数",
+    "compounds_below": "未达标的小区数",
+    "compounds_needing_centre": "需配建养老设施的老旧小区数",
+    "compounds_unknown": "数据不全的小区数",
 }
-"""Chinese label of each district target (``[targets.<rule>]`` of a profile)."""
+"""Chinese label of each district target (``[targets.<rule>]`` of a profile), and of the
+compound counts (``compounds``...; see :func:`carecircle.compounds.district_rows`)."""
 
 TARGET_LABELS_EN = {
     "nursing_bed_share": "nursing beds share",
@@ -178,8 +183,12 @@ TARGET_LABELS_EN = {
     "medical_capable_share": "facilities able to give medical care",
     "social_facility_share_urban": "urban facilities socially operated",
     "social_facility_share_rural": "rural facilities socially operated",
+    "compounds": "compounds checked",
+    "compounds_below": "compounds below a rule",
+    "compounds_needing_centre": "old compounds needing a facility",
+    "compounds_unknown": "compounds with data missing",
 }
-"""English label of each district target."""
+"""English label of each district target, and of the compound counts."""
 
 #: Labels of what a yearly count target counts (``[[targets.yearly]]``'s ``what``), Chinese and
 #: English; its rule is the name, with ``_new`` for a count of one year's new ones.

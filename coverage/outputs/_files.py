@@ -39,11 +39,13 @@ CHECK_FILES: Mapping[str, str] = MappingProxyType(
         "townships": "townships.csv",
         "facilities": "facilities.csv",
         "district": "district.csv",
+        "compounds": "compounds.csv",
         "workbook": "coverage.xlsx",
     }
 )
 """What ``check`` writes into its output folder: each file's name by the label
-:func:`carecircle.outputs.write_all` returns it under."""
+:func:`carecircle.outputs.write_all` returns it under (``compounds.csv`` only when compounds
+were given, ``--compounds``)."""
 
 ANALYSIS_FILES: Mapping[str, str] = MappingProxyType(
     {

@@ -229,6 +229,34 @@ def write_district(analysis: Analysis, path: str | Path) -> Path:
     return path
 
 
+def compounds_table(analysis: Analysis) -> pd.DataFrame:
+    """The rows of ``compounds.csv``: one per compound given, every one, in input order.
+
+    The columns of :func:`carecircle.compounds.check_compounds` without the geometry, with
+    ``lon`` and ``lat`` (WGS 84) of the compound's point, or of a point inside its polygon,
+    after ``name``.
+    """
+    frame = analysis.compounds
+    if not len(frame):
+        return pd.DataFrame(columns=["id", "name", "lon", "lat"])
+    points = shapely.point_on_surface(frame.to_crs(GPKG_CRS).geometry.to_numpy())
+    table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    table.insert(2, "lon", np.round(shapely.get_x(points), 7))
+    table.insert(3, "lat", np.round(shapely.get_y(points), 7))
+    for column in table.columns:
+        if column.endswith(("_required", "_actual")) or column.endswith("_m2"):
+            table[column] = table[column].astype(float).round(4)
+    return table
+
+
+def write_compounds(analysis: Analysis, path: str | Path) -> Path:
+    """Write ``compounds.csv``: each compound with each compound rule's status and reason."""
+    path = Path(path)
+    with atomic(path) as tmp:
+        to_csv(compounds_table(analysis), tmp)
+    return path
+
+
 def write_geopackage(
     analysis: Analysis,
     path: str | Path,
@@ -241,7 +269,8 @@ def write_geopackage(
 
     Layers: ``communities``, ``facilities``, ``circles`` (per facility), ``circles_dissolved``
     (per circle, tier and minutes), ``uncovered`` (parts of communities outside their
-    circles) and, after siting, ``proposed_sites``, ``proposed_circles`` (the proposed
+    circles), ``compounds`` (the residential compounds checked, when given: polygons, points,
+    or both in one layer of generic geometry) and, after siting, ``proposed_sites``, ``proposed_circles`` (the proposed
     sites' walking circles, as ``circles``) and ``candidates`` (every candidate considered,
     chosen or not, with its status). Each layer's metadata (``carecircle``, JSON) holds the
     run's parameters and ``output_crs``; QGIS styles are stored in ``layer_styles``.
@@ -293,6 +322,8 @@ def write_geopackage(
         layers["proposed_circles"] = analysis.proposed_circles
     if len(analysis.candidates):
         layers["candidates"] = analysis.candidates
+    if len(analysis.compounds):
+        layers["compounds"] = analysis.compounds
     _check_area_of_use(analysis.communities, target)
     renamed = {
         name: shapefile_names(c for c in layer.columns if c != layer.geometry.name)
@@ -311,12 +342,18 @@ def write_geopackage(
                 # GeoPackage 1.2, which GDAL 2.2 and later (QGIS 3) read without a warning
                 dataset_options={"VERSION": GPKG_VERSION} if position == 0 else None,
                 layer_metadata={"carecircle": json.dumps(metadata, ensure_ascii=False)},
-                promote_to_multi=name not in ("facilities", "proposed_sites", "candidates"),
+                promote_to_multi=name not in ("facilities", "proposed_sites", "candidates")
+                and not (name == "compounds" and _has_points(layer)),
             )
         if shapefile_safe:
             _write_field_names(renamed, tmp)
         _add_qgis_styles(analysis, tmp, layers=list(layers), lang=lang, renamed=renamed)
     return path
+
+
+def _has_points(layer: gpd.GeoDataFrame) -> bool:
+    """Whether a layer holds points (a compound layer: points stay points, not multipoints)."""
+    return bool((layer.geom_type == "Point").any())
 
 
 def _projected(layer: gpd.GeoDataFrame, crs: pyproj.CRS, name: str) -> gpd.GeoDataFrame:

@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 
 from .. import circles as circles_mod
+from .. import compounds as compounds_mod
 from .. import coords, demand, terms
 from ..errors import InputError
 from ..inputs.readers import note_zh
@@ -129,6 +130,10 @@ TEXT = {
         "proposed_circle": "建议选址的步行圈",
         "proposed_circle_legend": "建议选址的步行圈（虚线）",
         "candidates": "未选中的候选点",
+        "compounds": "小区（配建规则）",
+        "community": "所在社区",
+        "required": "要求",
+        "actual": "现状",
         "candidates_legend": "未选中的候选点（红色：不在步行网络内）",
         "reach": "单独建设可新增覆盖老年人",
         "access": "距步行网络（米）",
@@ -218,6 +223,10 @@ TEXT = {
         "proposed_circle": "the proposed sites' walking circles",
         "proposed_circle_legend": "walking circle of a proposed site (dashed)",
         "candidates": "candidate sites not chosen",
+        "compounds": "compounds (provision rules)",
+        "community": "community",
+        "required": "required",
+        "actual": "actual",
         "candidates_legend": "candidate site not chosen (red: off the walking network)",
         "reach": "older residents it alone would bring in",
         "access": "distance to the walking network (m)",
@@ -486,6 +495,9 @@ def build(
     folium.map.CustomPane(FACILITY_PANE, z_index=450).add_to(fmap)
     for tier, group in facilities.groupby("tier", sort=False):
         _add_facilities(fmap, str(tier), group, text, lang)
+
+    if len(analysis.compounds):
+        _add_compounds(fmap, _display(analysis.compounds, gcj02=shift), analysis, text, lang)
 
     passed_over = analysis.candidates
     if len(passed_over):  # an analysis without a proposal has no "order" column
@@ -829,6 +841,90 @@ def _add_candidates(fmap: folium.Map, candidates: gpd.GeoDataFrame, text: dict[s
         style_function=lambda feature: {
             "color": "#ffffff",
             "fillColor": OFF_NETWORK_COLOUR if feature["properties"]["off"] else CANDIDATE_COLOUR,
+        },
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
+    ).add_to(layer)
+    layer.add_to(fmap)
+
+
+COMPOUND_COLOURS = {
+    compounds_mod.NEEDS_CENTRE: "#7b3294",
+    compounds_mod.BELOW: BELOW_STANDARD_COLOUR,
+    compounds_mod.UNKNOWN: OTHER_COLOUR,
+    compounds_mod.MEETS: STATUS_COLOURS[circles_mod.COVERED],
+    compounds_mod.NOT_APPLICABLE: "#d9d9d9",
+}
+"""A compound's colour on the map, by its worst rule's status."""
+
+
+def _add_compounds(
+    fmap: folium.Map,
+    compounds: gpd.GeoDataFrame,
+    analysis: Analysis,
+    text: dict[str, str],
+    lang: str,
+) -> None:
+    """The residential compounds, coloured by their worst rule's status; a layer off at first.
+
+    Each popup gives every compound rule's status, the required and the actual figure, the
+    reason and the source, and the compound's ``note`` when its file has one (the demo's says
+    its compounds are invented).
+    """
+    words = compounds_mod.STATUS_LABELS[lang]
+    rules = compounds_mod.rules_of(analysis.policy)
+
+    def status(value: object) -> str:
+        colour = COMPOUND_COLOURS.get(str(value), OTHER_COLOUR)
+        word = html.escape(words.get(str(value), str(value)))
+        return f'<b style="color:{colour}">{word}</b>'
+
+    popups = []
+    for row in compounds.itertuples():
+        place = (
+            html.escape(str(row.community_name))
+            if row.community_id
+            else html.escape(compounds_mod.OUTSIDE if lang == "en" else "不在任何社区内")
+        )
+        lines = [
+            f"<b>{html.escape(str(row.name))}</b> ({html.escape(str(row.id))})",
+            f"{text['community']}: {place}",
+            f"{text['status']}: {status(row.status)}",
+        ]
+        for rule in rules:
+            label = html.escape(rule.label_zh if lang == "zh" else rule.label_en)
+            get = row._asdict().get
+            lines.append(
+                f"{label}: {status(get(f'{rule.prefix}_status'))}; {text['required']} "
+                f"{_fmt(get(f'{rule.prefix}_required'), 0)} / {text['actual']} "
+                f"{_fmt(get(f'{rule.prefix}_actual'), 0)} m²"
+            )
+            lines.append(
+                f"<small>{html.escape(str(get(f'{rule.prefix}_reason')))} "
+                f"({html.escape(str(get(f'{rule.prefix}_source')))})</small>"
+            )
+        note = getattr(row, "note", None)
+        if isinstance(note, str) and note:
+            lines.append(f"<i>{html.escape(note)}</i>")
+        popups.append("<br>".join(lines))
+    features = gpd.GeoDataFrame(
+        {
+            "popup": popups,
+            "tooltip": [html.escape(str(name)) for name in compounds["name"]],
+            "colour": [COMPOUND_COLOURS.get(str(s), OTHER_COLOUR) for s in compounds["status"]],
+        },
+        geometry=compounds.geometry.to_numpy(),
+        crs=compounds.crs,
+    )
+    layer = folium.FeatureGroup(name=text["compounds"], show=False)
+    folium.GeoJson(
+        _geojson(features),
+        marker=folium.CircleMarker(radius=6, weight=1, fill=True, fill_opacity=0.85),
+        style_function=lambda feature: {
+            "color": "#333333",
+            "weight": 1,
+            "fillColor": feature["properties"]["colour"],
+            "fillOpacity": 0.6,
         },
         popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
         tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),

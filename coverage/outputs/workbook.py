@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .. import terms
+from ..compounds import COMPOUND_RULES, OUTSIDE
+from ..compounds import STATUS_LABELS as COMPOUND_STATUS_LABELS
 from ..inputs.readers import note_zh
 from ..pipeline import Analysis
 from ..standards import BELOW, STANDARD_TEXT_ZH_COLUMNS, district_basis
@@ -35,7 +37,7 @@ from ..terms import (
 from ._files import atomic
 from ._sheets import PERCENT as _PERCENT
 from ._sheets import Block, new_book, write_sheet
-from .export import FACILITY_COLUMNS, summary_table
+from .export import FACILITY_COLUMNS, compounds_table, summary_table
 from .headline import Headline, headline
 from .maps import OTHER_COLOUR, STATUS_COLOURS, TEXT
 
@@ -48,6 +50,7 @@ SHEETS = {
         "townships": "街道(乡镇)",
         "facilities": "设施",
         "district": "全区指标",
+        "compounds": "小区",
         "parameters": "运行参数",
         "guide": "列说明",
     },
@@ -57,6 +60,7 @@ SHEETS = {
         "townships": "townships",
         "facilities": "facilities",
         "district": "district",
+        "compounds": "compounds",
         "parameters": "parameters",
         "guide": "column guide",
     },
@@ -124,6 +128,21 @@ HEADERS: dict[str, dict[str, str]] = {
         "status": "状态",
         "parameter": "参数",
         "setting": "值",
+        "community_name": "所在社区",
+        "location": "位置",
+        "shape": "形状",
+        "households": "户数",
+        "residents": "居住人口",
+        "build_year": "建成年份",
+        "new": "新建小区",
+        "care_room_area_m2": "养老用房面积(m²)",
+        "care_land_area_m2": "养老用地面积(m²)",
+        "floor_area_m2": "总建筑面积(m²)",
+        "eldercare_facilities": "小区内养老服务设施",
+        "old_compound_priority": "20万m²以上（特别是）",
+        "old_compound_basis": "有无养老服务设施",
+        "lon": "经度",
+        "lat": "纬度",
     },
     "en": {
         "id": "ID",
@@ -186,6 +205,33 @@ HEADERS: dict[str, dict[str, str]] = {
         "status": "Status",
         "parameter": "parameter",
         "setting": "value",
+        "community_name": "Community",
+        "location": "Location",
+        "shape": "Shape",
+        "households": "Households",
+        "residents": "Residents",
+        "build_year": "Year built",
+        "new": "New compound",
+        "care_room_area_m2": "Care rooms (m²)",
+        "care_land_area_m2": "Care land (m²)",
+        "floor_area_m2": "Total floor area (m²)",
+        "eldercare_facilities": "Elderly-care facilities inside",
+        "old_compound_priority": "200,000 m² and more (named first)",
+        "old_compound_basis": "Facility found by",
+        "lon": "Longitude",
+        "lat": "Latitude",
+    },
+}
+#: Headers of each compound rule's columns: ``<rule label><suffix>`` (see
+#: :data:`carecircle.compounds.RULE_COLUMNS`).
+COMPOUND_RULE_HEADERS = {
+    "zh": {"status": "", "required": "要求", "actual": "现状", "reason": "说明", "source": "依据"},
+    "en": {
+        "status": "",
+        "required": " required",
+        "actual": " actual",
+        "reason": " reason",
+        "source": " source",
     },
 }
 #: Headers that differ on one sheet.
@@ -281,6 +327,21 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "status": "是否达到目标",
         "parameter": "运行参数名称",
         "setting": "本次运行所用的值",
+        "community_name": "小区所在社区（点所在，或面重叠最大者）",
+        "location": "小区是否在某个社区内",
+        "shape": "小区以面还是点给出",
+        "households": "户数（输入数据）",
+        "residents": "居住人口（输入数据）",
+        "build_year": "建成年份（输入数据）",
+        "new": "新建或老旧（输入数据；空白时按建成年份与文件年份判断）",
+        "care_room_area_m2": "养老服务用房建筑面积（输入数据）",
+        "care_land_area_m2": "养老服务用地面积（输入数据）",
+        "floor_area_m2": "小区总建筑面积（输入数据）",
+        "eldercare_facilities": "位于小区内（点小区：一定距离内）的养老服务设施编号",
+        "old_compound_priority": "老旧小区建筑面积是否在20万平方米以上（文件“特别是”所指）",
+        "old_compound_basis": "判断有无养老服务设施的依据",
+        "lon": "经度（WGS 84）",
+        "lat": "纬度（WGS 84）",
     },
     "en": {
         "id": "ID from the input",
@@ -344,6 +405,22 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "status": "whether the target is met",
         "parameter": "run parameter",
         "setting": "the value used in this run",
+        "community_name": "the community its point, or most of its polygon, lies in",
+        "location": "whether the compound lies in a community",
+        "shape": "whether the compound is given as a polygon or a point",
+        "households": "households (input)",
+        "residents": "residents (input)",
+        "build_year": "year built (input)",
+        "new": "new or old (input; where blank, by the year built and the document's year)",
+        "care_room_area_m2": "floor area of its elderly-care rooms (input)",
+        "care_land_area_m2": "land allocated to elderly care (input)",
+        "floor_area_m2": "the compound's total building floor area (input)",
+        "eldercare_facilities": "elderly-care facilities inside it (near a point compound)",
+        "old_compound_priority": "an old compound of 200,000 m² floor area or more, named first "
+        "(特别是)",
+        "old_compound_basis": "how a facility was found, or that none was",
+        "lon": "longitude (WGS 84)",
+        "lat": "latitude (WGS 84)",
     },
 }
 #: What each per-circle column means: ``{label}`` is the circle's label, ``{minutes}`` its limits.
@@ -423,9 +500,16 @@ VALUES: dict[str, dict[str, dict[Any, str]]] = {
     },
 }
 for _lang in LANGS:
+    VALUES[_lang]["location"] = {OUTSIDE: "不在任何社区内" if _lang == "zh" else OUTSIDE}
+    for _rule in COMPOUND_RULES:
+        VALUES[_lang][f"{_rule.prefix}_status"] = dict(COMPOUND_STATUS_LABELS[_lang])
+    VALUES[_lang]["new"] = dict(YES_NO_WORDS[_lang])
+    VALUES[_lang]["old_compound_priority"] = dict(YES_NO_WORDS[_lang])
+for _lang in LANGS:
     _words = {w: TEXT[_lang][w] for w in _STANDARD_WORDS}
     for _column in ("standard_status", "area_per_resident_status", "centre_status", "status"):
         VALUES[_lang][_column] = dict(_words)
+    VALUES[_lang]["status"].update(COMPOUND_STATUS_LABELS[_lang])
     for _column in (
         "within_centre_circle",
         "stations_over_limit",
@@ -511,6 +595,7 @@ def workbook(analysis: Analysis, path: str | Path, *, lang: terms.Lang = "zh") -
         "townships": analysis.townships(),
         "facilities": facilities,
         "district": district,
+        **({"compounds": compounds_table(analysis)} if len(analysis.compounds) else {}),
         "parameters": pd.DataFrame(
             {
                 "parameter": [str(k) for k in analysis.parameters],
@@ -518,7 +603,7 @@ def workbook(analysis: Analysis, path: str | Path, *, lang: terms.Lang = "zh") -
             }
         ),
     }
-    frozen = {"communities": "C2", "facilities": "C2", "townships": "B2"}
+    frozen = {"communities": "C2", "facilities": "C2", "townships": "B2", "compounds": "C2"}
     book = new_book()
     write_sheet(
         book,
@@ -749,7 +834,15 @@ _COLUMN_COLOURS: dict[str, dict[str, str]] = {
     "standard_status": _MEETS,
     "area_per_resident_status": _MEETS,
     "centre_status": _MEETS,
-    "status": _MEETS,
+    "status": {**_MEETS, "needs_centre": STATUS_COLOURS[UNCOVERED], "not_applicable": OTHER_COLOUR},
+    **{
+        f"{_rule.prefix}_status": {
+            **_MEETS,
+            "needs_centre": STATUS_COLOURS[UNCOVERED],
+            "not_applicable": OTHER_COLOUR,
+        }
+        for _rule in COMPOUND_RULES
+    },
     "station_status": {
         "has_station": STATUS_COLOURS[COVERED],
         "shared": STATUS_COLOURS[COVERED],
@@ -814,6 +907,11 @@ def _header(code: str, sheet: str, labels: Mapping[str, str], lang: str) -> str:
     if circle is not None:
         words = CIRCLE_HEADERS[lang].get(suffix, suffix)
         return f"{labels[circle]}{words}" if lang == "zh" else f"{labels[circle]} {words}"
+    for rule in COMPOUND_RULES:
+        part = code.removeprefix(f"{rule.prefix}_")
+        if code.startswith(f"{rule.prefix}_") and part in COMPOUND_RULE_HEADERS[lang]:
+            label = rule.label_zh if lang == "zh" else rule.label_en
+            return f"{label}{COMPOUND_RULE_HEADERS[lang][part]}"
     return HEADERS[lang].get(code, code)
 
 

@@ -17,6 +17,7 @@ from ..pipeline import Analysis
 from ..terms import Lang
 from ._files import ANALYSIS_FILES
 from .export import (
+    write_compounds,
     write_district,
     write_facilities,
     write_geopackage,
@@ -98,6 +99,7 @@ def write_all(
         "townships": lambda p: write_townships(analysis, p),
         "facilities": lambda p: write_facilities(analysis, p),
         "district": lambda p: write_district(analysis, p),
+        "compounds": lambda p: write_compounds(analysis, p),
         "workbook": lambda p: workbook(analysis, p, lang=lang),
         "geopackage": lambda p: write_geopackage(
             analysis, p, crs=crs, lang=lang, shapefile_safe=shapefile_safe
@@ -108,6 +110,8 @@ def write_all(
         (label, ANALYSIS_FILES[label], writers[label])
         for label in ("summary", "townships", "facilities", "district")
     ]
+    if len(analysis.compounds):  # compounds.csv only when compounds were given
+        here.append(("compounds", ANALYSIS_FILES["compounds"], writers["compounds"]))
     # the two processes' shares, balanced on a district of 10,000 communities: the workbook
     # (11 s) and the GeoPackage (2 s) aside; the overview (6 s) and the map (8 s) here
     aside = [("workbook", ANALYSIS_FILES["workbook"], writers["workbook"])]
@@ -147,6 +151,7 @@ def write_all(
         "townships",
         "facilities",
         "district",
+        "compounds",
         "geopackage",
         "qgis_project",
         "overview",
