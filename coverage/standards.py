@@ -264,6 +264,24 @@ def _facility_row(
             f"本政策的设施标准{policy.scope_zh}，该设施位于农村（村），不适用（{std.source}）",
         )
         return (NO_STANDARD, np.nan, np.nan, np.nan, np.nan, "", note[0], "", "", note[1])
+    if all(
+        bound is None
+        for bound in (
+            std.min_area_m2,
+            std.max_area_m2,
+            std.min_beds,
+            std.recommended_beds,
+            std.recommended_nursing_beds,
+        )
+    ):
+        # a standard with no number (村级互助养老点: "a dedicated room"): nothing to check, so
+        # nothing is said to be met
+        note = (
+            f"the standard sets no floor area or beds for this tier: nothing to check "
+            f"({std.source})",
+            f"该等级设施的标准未规定面积或床位，无可核对（{std.source}）",
+        )
+        return (NO_STANDARD, np.nan, np.nan, np.nan, np.nan, "", note[0], std.source, "", note[1])
     area = float(row.area_m2)
     beds = float(row.beds)
     nursing = float(row.nursing_beds)
