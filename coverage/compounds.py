@@ -366,6 +366,8 @@ def _check_rule(rule: CompoundRule, spec: Rule, facts: _Facts, policy: Policy) -
         )
         reason[blank] = missing_text
         if rule.new_only:
+            young = known & new
+            reason[young] = why[young] + "; " + reason[young]
             status[~known] = UNKNOWN
             reason[~known] = why[~known]
             old = known & ~new
