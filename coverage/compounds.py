@@ -12,7 +12,7 @@ The profiles hold five rules that are about compounds, each read as its document
     新建社区按人均不低于0.1平方米的标准配建: the same sentence, so also per new compound, rooms
     against ``residents``. (:func:`carecircle.standards.check_communities` checks it per
     community, from the facilities' floor areas.)
-``area_per_100_households_m2`` (万州府办发〔2020〕28号 §二(五)12, 20–30 m²; 运〔2021〕—2 §三(四), 20 m²)
+``area_per_100_households_m2`` (万州府办发〔2020〕28号 §二(五)12, 20–30 m²; 运〔2021〕—2 §三(四))
     新建住宅小区按照每百户20至30平方米 / 每百户20平方米的标准设置养老服务设施: new compounds
     only; rooms against ``households``; the lower end of a range is the minimum.
 ``land_per_resident_m2`` (垫江府办〔2020〕8号 §二(一), 0.2 m²)
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -91,16 +92,24 @@ class CompoundRule:
 
 
 COMPOUND_RULES: tuple[CompoundRule, ...] = (
-    CompoundRule(
-        "new_community_min_area_m2", "min_area", True, "750 m² per facility", "每处面积"
-    ),
+    CompoundRule("new_community_min_area_m2", "min_area", True, "750 m² per facility", "每处面积"),
     CompoundRule("area_per_resident_m2", "per_resident", True, "m² per resident", "人均面积"),
     CompoundRule(
-        "area_per_100_households_m2", "per_100_households", True, "m² per 100 households", "每百户面积"
+        "area_per_100_households_m2",
+        "per_100_households",
+        True,
+        "m² per 100 households",
+        "每百户面积",
     ),
-    CompoundRule("land_per_resident_m2", "land_per_resident", False, "land per resident", "人均用地"),
     CompoundRule(
-        "old_compound_floor_area_m2", "old_compound", False, "old compound's facility", "老旧小区设施"
+        "land_per_resident_m2", "land_per_resident", False, "land per resident", "人均用地"
+    ),
+    CompoundRule(
+        "old_compound_floor_area_m2",
+        "old_compound",
+        False,
+        "old compound's facility",
+        "老旧小区设施",
     ),
 )
 """The provision rules checked per compound, in the order of their columns."""
@@ -196,9 +205,7 @@ def check_compounds(
     geoms = comp.to_crs(metric).geometry.to_numpy()
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
     where = _community_of(geoms, is_point, communities.to_crs(metric).geometry.to_numpy())
-    inside = _facilities_inside(
-        geoms, is_point, facilities.to_crs(metric), radius_m=point_radius_m
-    )
+    inside = _facilities_inside(geoms, is_point, facilities.to_crs(metric), radius_m=point_radius_m)
     comm_ids = communities["id"].astype(str).to_numpy()
     found = where >= 0
     pick = np.maximum(where, 0)
@@ -269,7 +276,7 @@ def _newness(facts: _Facts, rule: Rule) -> tuple[np.ndarray, np.ndarray, np.ndar
     """(new, known, why) of every compound under ``rule``: the column, else the year built."""
     table = facts.table
     year = facts.new_from_year if facts.new_from_year is not None else document_year(rule)
-    told = pd.array(table["new"], dtype="boolean")
+    told = pd.array(table["new"].to_numpy(), dtype="boolean")
     stated = ~np.asarray(told.isna(), dtype=bool)
     built = _number(table, "build_year")
     dated = ~stated & np.isfinite(built) & (year is not None)
@@ -307,7 +314,7 @@ def _newness(facts: _Facts, rule: Rule) -> tuple[np.ndarray, np.ndarray, np.ndar
     return new, known, why.astype(object)
 
 
-def _check_rule(rule: CompoundRule, spec: Rule, facts: _Facts, policy: Policy) -> dict[str, object]:
+def _check_rule(rule: CompoundRule, spec: Rule, facts: _Facts, policy: Policy) -> dict[str, Any]:
     """The columns of one rule for every compound."""
     table = facts.table
     n = len(table)
@@ -315,7 +322,7 @@ def _check_rule(rule: CompoundRule, spec: Rule, facts: _Facts, policy: Policy) -
     status = np.full(n, UNKNOWN, dtype=object)
     reason = np.full(n, "", dtype=object)
     value = float(spec.value)
-    extra: dict[str, object] = {}
+    extra: dict[str, Any] = {}
     if rule.key == "old_compound_floor_area_m2":
         required = np.full(n, value)
         actual = _number(table, "floor_area_m2")
@@ -360,9 +367,7 @@ def _check_rule(rule: CompoundRule, spec: Rule, facts: _Facts, policy: Policy) -
         missing_text = (
             f"no {' or '.join(lacking)} column"
             if lacking
-            else f"{actual_column}"
-            + (f" or {basis_column}" if basis_column else "")
-            + " blank"
+            else f"{actual_column}" + (f" or {basis_column}" if basis_column else "") + " blank"
         )
         reason[blank] = missing_text
         if rule.new_only:
@@ -377,7 +382,9 @@ def _check_rule(rule: CompoundRule, spec: Rule, facts: _Facts, policy: Policy) -
                 reason[old] = why[old] + "; 老社区应参照新建社区标准: a reference, not checked"
         else:
             old_below = (status == BELOW) & known & ~new
-            reason[old_below] = reason[old_below] + "; an old compound 未达标: rooms by purchase or lease"
+            reason[old_below] = (
+                reason[old_below] + "; an old compound 未达标: rooms by purchase or lease"
+            )
     status[~facts.applies] = NOT_APPLICABLE
     reason[~facts.applies] = f"a rural community: the profile is for {policy.scope_en}"
     prefix = rule.prefix
@@ -399,9 +406,8 @@ def _old_compound(
     why: np.ndarray,
     threshold: float,
     floor_area: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, dict[str, object]]:
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """运〔2021〕—2 §二(一): an old compound without an elderly-care facility needs one."""
-    n = len(table)
     inside = table["eldercare_facilities"].to_numpy(dtype=object) != ""
     rooms = _number(table, "care_room_area_m2")
     has_rooms = np.isfinite(rooms) & (rooms > 0)
@@ -409,7 +415,9 @@ def _old_compound(
     basis = np.where(
         inside,
         "facility " + table["eldercare_facilities"].astype(str).to_numpy(dtype=object) + " inside",
-        np.where(has_rooms, "care rooms " + _text(rooms) + " m²", "no elderly-care facility inside"),
+        np.where(
+            has_rooms, "care rooms " + _text(rooms) + " m²", "no elderly-care facility inside"
+        ),
     ).astype(object)
     no_rooms = "care_room_area_m2" not in facts.given
     if no_rooms:
@@ -512,7 +520,8 @@ def district_rows(table: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         (
             "compounds_needing_centre",
             needing,
-            f"{priority} of 200,000 m² floor area and more" if "old_compound_status" in table
+            f"{priority} of 200,000 m² floor area and more"
+            if "old_compound_status" in table
             else "the profile holds no old-compound rule",
         ),
         ("compounds_unknown", int((table["status"] == UNKNOWN).sum()), per_rule(UNKNOWN)),

@@ -764,7 +764,9 @@ def run(
         classes, snap tolerance; see :func:`carecircle.inputs.read_roads`).
     compounds : path, optional, keyword-only
         Residential compounds (小区) to check (see :func:`carecircle.inputs.read_compounds`;
-        ``columns["compounds"]`` and ``layers["compounds"]`` apply), in ``compound_coords``.
+        ``columns["compounds"]`` and ``layers["compounds"]`` apply).
+    compound_coords : {"wgs84", "gcj02", "bd09"}, keyword-only
+        The coordinate system of the compounds' coordinates.
     new_from_year : int, optional, keyword-only
         As in :func:`analyze`.
 

@@ -72,7 +72,11 @@ def test_750_m2_per_facility_of_a_new_community_includes_750(tmp_path, district)
     # 每个社区养老服务中心（站）面积应达到750平方米以上 (以上 includes 750); 新建社区
     comp = _points(
         tmp_path,
-        {"care_room_area_m2": [749.9, 750, 750.1], "residents": [100] * 3, "build_year": [2018] * 3},
+        {
+            "care_room_area_m2": [749.9, 750, 750.1],
+            "residents": [100] * 3,
+            "build_year": [2018] * 3,
+        },
     )
     out = _check(comp, district, "chongqing")
     assert out["min_area_status"].tolist() == ["below", "meets", "meets"]
@@ -171,7 +175,11 @@ def test_old_compounds_without_a_facility_need_one_those_of_200000_m2_first(tmp_
     # 对无养老服务设施的老旧小区，特别是建筑面积在20万平方米以上的住宅小区，要…解决
     comp = _points(
         tmp_path,
-        {"floor_area_m2": [199_999, 200_000], "care_room_area_m2": [0, 0], "build_year": [1995] * 2},
+        {
+            "floor_area_m2": [199_999, 200_000],
+            "care_room_area_m2": [0, 0],
+            "build_year": [1995] * 2,
+        },
     )
     out = _check(comp, district, "yuncheng")
     assert out["old_compound_status"].tolist() == ["needs_centre", "needs_centre"]
@@ -181,7 +189,6 @@ def test_old_compounds_without_a_facility_need_one_those_of_200000_m2_first(tmp_
 
 
 def test_an_old_compound_with_a_facility_inside_or_care_rooms_meets(tmp_path, district):
-    communities, facilities = district
     polygons = gpd.GeoDataFrame(
         {
             "id": ["with_station", "without", "with_rooms"],
@@ -189,7 +196,11 @@ def test_an_old_compound_with_a_facility_inside_or_care_rooms_meets(tmp_path, di
             "care_room_area_m2": [0.0, 0.0, 50.0],
             "build_year": [1995, 1995, 1995],
         },
-        geometry=[shapely.box(50, 50, 150, 150), shapely.box(300, 300, 400, 400), shapely.box(0, 500, 100, 600)],
+        geometry=[
+            shapely.box(50, 50, 150, 150),
+            shapely.box(300, 300, 400, 400),
+            shapely.box(0, 500, 100, 600),
+        ],
         crs=CRS,
     )
     path = tmp_path / "compounds.gpkg"

@@ -96,7 +96,9 @@ COMPOUND_COLUMNS: tuple[str, ...] = (
 NEW_TEXTS: frozenset[str] = frozenset({"新建", "新", "new", "true", "t", "yes", "y", "是", "1"})
 """Cells of the ``new`` column read as a new compound (compared stripped and lower-case)."""
 
-OLD_TEXTS: frozenset[str] = frozenset({"老旧", "老", "旧", "old", "false", "f", "no", "n", "否", "0"})
+OLD_TEXTS: frozenset[str] = frozenset(
+    {"老旧", "老", "旧", "old", "false", "f", "no", "n", "否", "0"}
+)
 """Cells of the ``new`` column read as an old compound (compared stripped and lower-case)."""
 
 _NUMBERS = (
@@ -233,7 +235,11 @@ def _layer_geometries(frame: gpd.GeoDataFrame, *, system: str, where: Where) -> 
     kinds = shapely.get_type_id(geoms)
     allowed = np.isin(
         kinds,
-        [shapely.GeometryType.POINT, shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON],
+        [
+            shapely.GeometryType.POINT,
+            shapely.GeometryType.POLYGON,
+            shapely.GeometryType.MULTIPOLYGON,
+        ],
     )
     if not allowed.all():
         i = int(np.flatnonzero(~allowed)[0])

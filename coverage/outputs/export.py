@@ -270,10 +270,11 @@ def write_geopackage(
     Layers: ``communities``, ``facilities``, ``circles`` (per facility), ``circles_dissolved``
     (per circle, tier and minutes), ``uncovered`` (parts of communities outside their
     circles), ``compounds`` (the residential compounds checked, when given: polygons, points,
-    or both in one layer of generic geometry) and, after siting, ``proposed_sites``, ``proposed_circles`` (the proposed
-    sites' walking circles, as ``circles``) and ``candidates`` (every candidate considered,
-    chosen or not, with its status). Each layer's metadata (``carecircle``, JSON) holds the
-    run's parameters and ``output_crs``; QGIS styles are stored in ``layer_styles``.
+    or both in one layer of generic geometry) and, after siting, ``proposed_sites``,
+    ``proposed_circles`` (the proposed sites' walking circles, as ``circles``) and
+    ``candidates`` (every candidate considered, chosen or not, with its status). Each layer's
+    metadata (``carecircle``, JSON) holds the run's parameters and ``output_crs``; QGIS styles
+    are stored in ``layer_styles``.
 
     Parameters
     ----------

@@ -62,7 +62,10 @@ def test_the_column_mapping_names_the_users_column(tmp_path):
             r"row 2 \(line 3\), column 'care_room_area_m2': found '-5'; expected a floor area "
             r"in m² ≥ 0",
         ),
-        ("B,106.5,29.5,10,0,2019.5,", r"column 'build_year': found '2019.5'; expected a whole year"),
+        (
+            "B,106.5,29.5,10,0,2019.5,",
+            r"column 'build_year': found '2019.5'; expected a whole year",
+        ),
         ("B,106.5,29.5,10,0,1700,", r"column 'build_year': found '1700'"),
         ("B,106.5,29.5,10,0,2000,maybe", r"column 'new': found 'maybe'; expected 新建/new/true"),
         ("B,,29.5,10,0,2000,", r"row 2 \(line 3\), column 'lon'"),
