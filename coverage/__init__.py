@@ -43,6 +43,7 @@ from .errors import PolicyError as PolicyError
 
 _MODULES = (
     "cli",
+    "compounds",
     "coords",
     "costing",
     "demand",
@@ -68,6 +69,7 @@ _NAMES = {
     "read_communities": "inputs",
     "read_facilities": "inputs",
     "read_candidates": "inputs",
+    "read_compounds": "inputs",
     "communities_from_frame": "inputs",
     "facilities_from_frame": "inputs",
     "load_policy": "policy",

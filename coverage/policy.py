@@ -123,18 +123,6 @@ PROVISION_RULES: dict[str, type] = {
     "old_compound_floor_area_m2": float,
     "simplified_approval_max_area_m2": float,
 }
-UNCHECKED_RULES: tuple[str, ...] = (
-    "new_community_min_area_m2",
-    "land_per_resident_m2",
-    "area_per_100_households_m2",
-    "old_compound_floor_area_m2",
-)
-"""Provision rules a profile may hold that no check reads yet.
-
-They are read and kept (with their source) but checking them needs a layer of residential
-compounds (小区: households, residents, new or old, floor area) that carecircle does not read yet
-(issue 23). Nothing presents them as checked.
-"""
 _RULE: dict[str, type] = {"value": object, "max_value": float, "source": str, "note": str}
 # [targets.<rule>]: district-wide shares to reach by a year.
 TARGET_RULES = (

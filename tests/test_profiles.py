@@ -351,27 +351,28 @@ def test_wrong_profiles_name_the_key(tmp_path, body, message):
         policy.load(path)
 
 
-def test_unchecked_rules_are_not_presented_as_checked():
-    # issue 23: a profile key either drives a check or is not presented as a rule; these four
-    # need a residential-compound layer, so no module but the profile reader names them, and
-    # the README and the profiles say "read, not yet checked"
-    package = Path(policy.__file__).resolve().parent
+def test_compound_rules_are_checked_per_compound():
+    # issue 23: the four rules once "read, not yet checked" are checked per residential
+    # compound (carecircle.compounds); no profile or README says otherwise any more
+    from carecircle import compounds
+
     root = Path(__file__).resolve().parents[1]
-    for path in package.rglob("*.py"):
-        if path.name == "policy.py":
-            continue
-        text = path.read_text(encoding="utf-8")
-        for key in policy.UNCHECKED_RULES:
-            assert key not in text, (path, key)
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    assert "Read, not yet checked" in readme
-    for key in policy.UNCHECKED_RULES:
-        assert key in readme
+    checked = {rule.key for rule in compounds.COMPOUND_RULES}
+    for key in (
+        "new_community_min_area_m2",
+        "land_per_resident_m2",
+        "area_per_100_households_m2",
+        "old_compound_floor_area_m2",
+    ):
+        assert key in checked
         holders = [n for n in PROFILES if key in _raw(n).get("provision", {})]
+        assert holders, key
         for name in holders:
-            text = (root / "data" / "policies" / f"{name}.toml").read_text("utf-8")
-            before = text[: text.index(f"[provision.{key}]")].splitlines()[-3:]
-            assert any("NOT YET CHECKED" in line for line in before), (name, key)
+            assert compounds.rules_of(policy.load(name))
+    for name in PROFILES:
+        text = (root / "data" / "policies" / f"{name}.toml").read_text("utf-8")
+        assert "NOT YET CHECKED" not in text, name
+    assert "not yet checked" not in (root / "README.md").read_text(encoding="utf-8").lower()
 
 
 @pytest.mark.parametrize("name", MEAL_PROFILES)

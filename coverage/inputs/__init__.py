@@ -1,8 +1,8 @@
 """Reading and checking what a district supplies: communities, facilities, candidates, roads.
 
 The readers take a file (GeoPackage, GeoJSON, Shapefile, or a CSV of points) and return a
-GeoDataFrame in EPSG:4326 with the fixed column scheme of :data:`COMMUNITY_COLUMNS` or
-:data:`FACILITY_COLUMNS`, converting GCJ-02 or BD-09 coordinates when asked. Anything wrong
+GeoDataFrame in EPSG:4326 with the fixed column scheme of :data:`COMMUNITY_COLUMNS`,
+:data:`FACILITY_COLUMNS` or :data:`COMPOUND_COLUMNS` (residential compounds, 小区), converting GCJ-02 or BD-09 coordinates when asked. Anything wrong
 raises :class:`~carecircle.errors.InputError` with one line naming the file, row, column and
 value. :func:`communities_from_frame` and :func:`facilities_from_frame` check a GeoDataFrame
 built in Python the same way, naming the frame where a file's messages name the file.
@@ -11,6 +11,8 @@ built in Python the same way, naming the frame where a file's messages name the 
 names: an OpenStreetMap file, a road layer, or one of each.
 """
 
+from .compounds import COMPOUND_COLUMNS as COMPOUND_COLUMNS
+from .compounds import read_compounds as read_compounds
 from .frames import communities_from_frame as communities_from_frame
 from .frames import facilities_from_frame as facilities_from_frame
 from .readers import CANDIDATE_COLUMNS as CANDIDATE_COLUMNS
@@ -36,6 +38,7 @@ __all__ = [
     "COMMUNITY_ALIASES",
     "COMMUNITY_COLUMNS",
     "COMMUNITY_OPTIONAL",
+    "COMPOUND_COLUMNS",
     "FACILITY_ALIASES",
     "FACILITY_COLUMNS",
     "FACILITY_OPTIONAL",
@@ -48,6 +51,7 @@ __all__ = [
     "facilities_from_frame",
     "read_candidates",
     "read_communities",
+    "read_compounds",
     "read_facilities",
     "read_network",
     "read_roads",
