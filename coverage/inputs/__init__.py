@@ -4,8 +4,9 @@ The readers take a file (GeoPackage, GeoJSON, Shapefile, or a CSV of points) and
 GeoDataFrame in EPSG:4326 with the fixed column scheme of :data:`COMMUNITY_COLUMNS`,
 :data:`FACILITY_COLUMNS` or :data:`COMPOUND_COLUMNS` (residential compounds, 小区),
 converting GCJ-02 or BD-09 coordinates when asked. Anything wrong raises
-:class:`~carecircle.errors.InputError` with one line naming the file, row, column and value. :func:`communities_from_frame` and :func:`facilities_from_frame` check a GeoDataFrame
-built in Python the same way, naming the frame where a file's messages name the file.
+:class:`~carecircle.errors.InputError` with one line naming the file, row, column and value.
+:func:`communities_from_frame` and :func:`facilities_from_frame` check a GeoDataFrame built in
+Python the same way, naming the frame where a file's messages name the file.
 :func:`read_roads` reads a road layer (a bureau's centre lines) as a
 :class:`~carecircle.network.WalkNetwork`, and :func:`read_network` whatever ``--network``
 names: an OpenStreetMap file, a road layer, or one of each.
