@@ -51,7 +51,14 @@ def test_demo_runs_on_real_helsinki_data(demo_run):
     assert village["medical_minutes"] == 25
     assert summary["demand_method"].eq("raster").all()
     layers = {name for name, _ in pyogrio.list_layers(out / "coverage.gpkg")}
-    assert {"communities", "facilities", "circles"} <= layers
+    assert {"communities", "facilities", "circles", "compounds"} <= layers
+    # the demo's invented compounds, every one, checked and said to be invented
+    compounds = pd.read_csv(out / "compounds.csv", encoding="utf-8-sig")
+    assert compounds["id"].tolist() == [f"C{n:02d}" for n in range(1, 9)]
+    assert compounds["note"].str.startswith("invented").all()
+    assert {"meets", "below", "not_applicable", "unknown"} <= set(compounds["min_area_status"])
+    layer = gpd.read_file(out / "coverage.gpkg", layer="compounds")
+    assert layer["id"].tolist() == compounds["id"].tolist()
     circles = gpd.read_file(out / "coverage.gpkg", layer="circles")
     assert len(circles) >= 8
     page = (out / "map.html").read_text(encoding="utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 import shapely
@@ -366,6 +367,25 @@ def test_check_command_writes_compounds_csv(tmp_path, capsys):
     district = pd.read_csv(tmp_path / "out" / "district.csv", encoding="utf-8-sig")
     assert {"compounds", "compounds_needing_centre"} <= set(district["rule"])
     assert "compounds checked" in capsys.readouterr().out
+    book = openpyxl.load_workbook(tmp_path / "out" / "coverage.xlsx", read_only=True)
+    assert "compounds" in book.sheetnames
+    rows = list(book["compounds"].iter_rows(values_only=True))
+    assert len(rows) == 1 + len(given)
+    assert "needs a facility" in {cell for row in rows for cell in row}  # statuses in words
+    book.close()
+
+
+def test_a_layer_may_mix_polygons_and_points(tmp_path, district):
+    frame = gpd.GeoDataFrame(
+        {"id": ["P", "Q"], "build_year": [1990, 1990], "floor_area_m2": [1.0, 1.0]},
+        geometry=[shapely.box(50, 50, 150, 150), shapely.Point(1500, 500)],
+        crs=CRS,
+    )
+    path = tmp_path / "mixed.geojson"
+    frame.to_crs(4326).to_file(path)
+    out = _check(read_compounds(path), district, "yuncheng")
+    assert out["shape"].tolist() == ["polygon", "point"]
+    assert out["community_id"].tolist() == ["U", "R"]
 
 
 def test_new_from_without_compounds_is_refused(tmp_path, capsys):

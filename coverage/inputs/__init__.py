@@ -1,4 +1,4 @@
-"""Reading and checking what a district supplies: communities, facilities, compounds, roads.
+"""Checking what a district supplies: communities, facilities, candidates, compounds, roads.
 
 The readers take a file (GeoPackage, GeoJSON, Shapefile, or a CSV of points) and return a
 GeoDataFrame in EPSG:4326 with the fixed column scheme of :data:`COMMUNITY_COLUMNS`,
