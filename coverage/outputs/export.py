@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -23,6 +24,8 @@ import shapely
 from pyproj.exceptions import CRSError
 
 from .._cells import REPLACEMENT, to_csv
+from ..compounds import STATUS_LABELS as COMPOUND_STATUS_LABELS
+from ..compounds import STATUSES
 from ..errors import InputError
 from ..pipeline import Analysis
 from ..standards import (
@@ -435,6 +438,14 @@ def _add_qgis_styles(
         geometry="polygon",
         fill_opacity=0.45,
     )
+    shape = _compound_shape(analysis.compounds)
+    if shape:  # one kind of geometry: QGIS styles a layer of one kind
+        words = COMPOUND_STATUS_LABELS[lang]
+        styles["compounds"] = qgis.categorized_qml(
+            "status",
+            [(status, words[status], COMPOUND_QGIS_COLOURS[status]) for status in STATUSES],
+            geometry=shape,
+        )
     fields = renamed or {}
     kept = {
         name: qgis.rename_fields(qml, fields.get(name, {}))
@@ -450,6 +461,26 @@ def _add_qgis_styles(
             default=False,
             style_name=f"communities:{circle}",
         )
+
+
+COMPOUND_QGIS_COLOURS = {
+    "needs_centre": "#7b3294",
+    "below": "#e31a1c",
+    "unknown": "#969696",
+    "meets": "#1a9850",
+    "not_applicable": "#d9d9d9",
+}
+"""The compounds' colours in QGIS, by status: the HTML map's."""
+
+
+def _compound_shape(compounds: gpd.GeoDataFrame) -> Literal["point", "polygon"] | None:
+    """``point`` or ``polygon`` for a compound layer of one kind; None when mixed or empty."""
+    if not len(compounds):
+        return None
+    points = (compounds.geom_type == "Point").to_numpy()
+    if points.all():
+        return "point"
+    return None if points.any() else "polygon"
 
 
 def _gpkg_ready(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

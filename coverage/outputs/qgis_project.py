@@ -52,6 +52,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "proposed_sites": "建议选址",
         "proposed_circles": "建议选址的步行圈",
         "candidates": "候选点",
+        "compounds": "小区（配建规则）",
         "minutes": "分钟",
         "title": "{place}：步行服务圈覆盖",
     },
@@ -64,6 +65,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "proposed_sites": "proposed sites",
         "proposed_circles": "proposed sites' circles",
         "candidates": "candidate sites",
+        "compounds": "compounds (provision rules)",
         "minutes": "min",
         "title": "{place}: walking coverage",
     },
@@ -166,6 +168,16 @@ def write_project(
             if name in tables
         ]
         groups.append((words["siting"], True, siting))
+    if ("compounds", "compounds") in styles:  # a styled layer: of points or of polygons
+        compounds = ProjectLayer(
+            id="compounds",
+            name=words["compounds"],
+            table="compounds",
+            subset="",
+            qml=styles[("compounds", "compounds")],
+            shown=False,
+        )
+        groups.append((words["compounds"], False, [compounds]))
     for number, name in enumerate(analysis.circles_measured):
         circle = analysis.policy.circle(name)
         label = circle.label_zh if lang == "zh" else circle.label_en
