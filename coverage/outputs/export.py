@@ -25,7 +25,7 @@ from pyproj.exceptions import CRSError
 
 from .._cells import REPLACEMENT, to_csv
 from ..compounds import STATUS_LABELS as COMPOUND_STATUS_LABELS
-from ..compounds import STATUSES
+from ..compounds import COMPOUND_RULES, STATUSES
 from ..errors import InputError
 from ..pipeline import Analysis
 from ..standards import (
@@ -246,8 +246,10 @@ def compounds_table(analysis: Analysis) -> pd.DataFrame:
     table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     table.insert(2, "lon", np.round(shapely.get_x(points), 7))
     table.insert(3, "lat", np.round(shapely.get_y(points), 7))
-    for column in table.columns:
-        if column.endswith(("_required", "_actual")) or column.endswith("_m2"):
+    figures = ["care_room_area_m2", "care_land_area_m2", "floor_area_m2"]
+    figures += [f"{r.prefix}_{part}" for r in COMPOUND_RULES for part in ("required", "actual")]
+    for column in figures:
+        if column in table:
             table[column] = table[column].astype(float).round(4)
     return table
 
