@@ -24,8 +24,8 @@ import shapely
 from pyproj.exceptions import CRSError
 
 from .._cells import REPLACEMENT, to_csv
-from ..compounds import STATUS_LABELS as COMPOUND_STATUS_LABELS
 from ..compounds import COMPOUND_RULES, STATUSES
+from ..compounds import STATUS_LABELS as COMPOUND_STATUS_LABELS
 from ..errors import InputError
 from ..pipeline import Analysis
 from ..standards import (
