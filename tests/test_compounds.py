@@ -8,6 +8,8 @@ read with :func:`carecircle.inputs.read_compounds`, as a user's file would be.
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import numpy as np
 import openpyxl
@@ -396,3 +398,30 @@ def test_new_from_without_compounds_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--new-from applies to compounds given with --compounds" in err
     assert "Traceback" not in err
+
+
+def test_the_map_layer_shows_names_as_text_and_each_rules_figures(tmp_path, district):
+    import types
+
+    import folium
+
+    from carecircle.outputs import maps
+
+    comp = _points(
+        tmp_path,
+        {
+            "name": ["<img src=x onerror=alert(1)>"],
+            "care_room_area_m2": [300],
+            "build_year": [2020],
+        },
+    )
+    communities, facilities = district
+    table = compounds.check_compounds(comp, communities, facilities, policy.load("chongqing"))
+    fmap = folium.Map()
+    analysis = types.SimpleNamespace(policy=policy.load("chongqing"))
+    maps._add_compounds(fmap, table.to_crs(4326), analysis, maps.TEXT["en"], "en")
+    raw = fmap.get_root().render()
+    assert "<img src=x" not in raw
+    page = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), raw)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "750 m² per facility" in page and "渝府办发〔2018〕99号 §二(一)" in page
