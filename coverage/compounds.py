@@ -245,7 +245,10 @@ def check_compounds(
         rank = {s: i for i, s in enumerate(STATUSES)}
         worst = np.min(np.vstack([pd.Series(c).map(rank).to_numpy() for c in checked]), axis=0)
         table["status"] = np.asarray(STATUSES, dtype=object)[worst]
-    others = comp.drop(columns=[c for c in comp.columns if c in table or c == "geometry"])
+    read = {"id", "name", "households", "residents", "build_year", "new", comp.geometry.name}
+    read |= {"care_room_area_m2", "care_land_area_m2", "floor_area_m2"}
+    others = comp.drop(columns=[c for c in comp.columns if c in read])
+    # a user's own column named like one of ours (status, community_id...) is kept, renamed
     others = others.rename(columns={c: f"{c}_input" for c in others.columns if c in table})
     out = pd.concat([table, pd.DataFrame(others)], axis=1)
     return gpd.GeoDataFrame(out, geometry=comp.geometry.to_numpy(), crs=crs)

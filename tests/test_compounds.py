@@ -292,6 +292,14 @@ def test_a_compound_outside_every_community_stays(tmp_path, district):
     assert "1 outside every community" in rows.loc["compounds", "basis"]
 
 
+def test_a_users_column_named_like_an_output_is_kept_renamed(tmp_path, district):
+    comp = _points(tmp_path, {"status": ["在建"], "community_id": ["X9"]})
+    out = _check(comp, district, "chongqing")
+    assert out.loc["C0", "status_input"] == "在建"
+    assert out.loc["C0", "community_id_input"] == "X9"
+    assert out.loc["C0", "community_id"] == "U"
+
+
 def test_a_polygon_compound_belongs_to_its_largest_overlap(tmp_path, district):
     frame = gpd.GeoDataFrame(
         {"id": ["mostly_rural", "mostly_urban"]},
