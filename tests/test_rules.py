@@ -367,6 +367,8 @@ def test_each_command_has_one_list_of_distinct_file_names() -> None:
                 str(DEMO / "communities.gpkg"),
                 "--facilities",
                 str(DEMO / "facilities.csv"),
+                "--compounds",  # compounds.csv is written only when compounds are given
+                str(DEMO / "compounds.csv"),
             ],
         ),
         ("demo", ["--no-progress"]),
@@ -381,4 +383,7 @@ def test_each_command_writes_the_files_its_list_names(
     out = tmp_path / "out"
     assert cli.main([command, *arguments, "--out", str(out)]) == 0
     written = {path.name for path in out.iterdir()}
-    assert written == _files.output_names(command) | {_files.RECORD}
+    expected = _files.output_names(command) | {_files.RECORD}
+    if command == "site":  # site takes no --compounds, so writes no compounds.csv
+        expected -= {_files.ANALYSIS_FILES["compounds"]}
+    assert written == expected
