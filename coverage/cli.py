@@ -291,6 +291,13 @@ def _parser() -> argparse.ArgumentParser:
         "--capacity", action="store_true", help="limit each site by its floor area (with --count)"
     )
     site.add_argument(
+        "--no-health-centre-preference",
+        dest="prefer_health_centres",
+        action="store_false",
+        help="do not prefer, among equally good sites, those beside a health centre "
+        "(医养结合, where the profile has [medical_integration])",
+    )
+    site.add_argument(
         "--spacing-m",
         type=float,
         default=100.0,
@@ -577,6 +584,7 @@ def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
             "time_limit_s",
         )
     }
+    preference = {"prefer_health_centres": args.prefer_health_centres}
     sites.check_question(profile, candidates_given=args.candidates is not None, **question)
     columns = _columns(args.columns, args.column)
     road_options = _road_read(args, columns)
@@ -617,7 +625,7 @@ def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     analysis = dataclasses.replace(analysis, parameters={**analysis.parameters, **files})
     with _progress.step("sites", show=shown):
         proposal = sites.propose(
-            prep, candidates, policy=profile, municipal=args.municipal, **question
+            prep, candidates, policy=profile, municipal=args.municipal, **question, **preference
         )
     if args.demo and not args.title:
         args.title = DEMO_TITLE[args.lang]
