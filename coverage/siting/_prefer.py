@@ -23,7 +23,7 @@ from scipy.optimize import LinearConstraint
 from ._highs import solve_highs
 from ._outcome import OPTIMAL, TIME_LIMIT, Preference
 from ._solve import order_by_gain
-from .models import Solution
+from .models import DEFAULT_MAX_VARIABLES, Solution
 
 __all__ = ["prefer"]
 
@@ -42,6 +42,7 @@ def prefer(
     budget: float | None = None,
     cover_all: bool = False,
     time_limit_s: float,
+    max_variables: int = DEFAULT_MAX_VARIABLES,
 ) -> Solution:
     """The solution with the most preferred sites among those as good on the first objective.
 
@@ -66,6 +67,10 @@ def prefer(
     time_limit_s : float, keyword-only
         Wall-clock limit of the second model, seconds. At the limit the best set found (never
         worse than the first solution on either objective) is kept with status ``time_limit``.
+    max_variables : int, keyword-only
+        Largest second model (sites plus points) solved; beyond it the first solution is kept,
+        its bound the number of preferred sites it could have (status ``time_limit`` unless
+        that is met).
 
     Returns
     -------
@@ -109,6 +114,8 @@ def prefer(
     useful = np.flatnonzero(np.bincount(full.indices, minlength=cover.shape[1]) > 0)
     matrix = sp.csr_array(full[:, useful]).astype(np.float64)
     n, m = useful.size, rows.size
+    if n + (0 if cover_all else m) > max_variables:
+        return kept(now, most, solved=False)
     first = float(solution.objective)
     pick = np.zeros(n)
     pick[np.searchsorted(useful, chosen)] = 1.0

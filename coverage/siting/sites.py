@@ -592,7 +592,7 @@ def _with_preference(
     proved = (
         "none has more (proved)"
         if found.status == siting.OPTIMAL
-        else f"not proved in the time allowed: at most {found.bound} could be"
+        else f"not proved: at most {found.bound} could be"
     )
     notes.append(
         f"{found.count} of {len(out.chosen)} chosen site(s) {where} (医养结合, preferred among "

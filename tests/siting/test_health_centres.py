@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import shapely
 
 from carecircle import network, pipeline, policy
@@ -179,3 +180,85 @@ def test_no_preference_where_the_tier_is_not_checked(tmp_path):
     assert result.solution.preference is None
     assert result.sites["beside_health_centre"].isna().all()
     assert result.sites["health_centre_minutes"].isna().all()
+
+
+def _covered_weight(cover: np.ndarray, weight: np.ndarray, sites) -> float:
+    return float(weight[cover[:, list(sites)].any(axis=1)].sum()) if len(sites) else 0.0
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_preference_is_lexicographic_against_every_site_set(seed):
+    # every set of sites enumerated: the answer covers the most, and among the sets that cover
+    # as much with no more sites (none adding no one) it has the most preferred sites
+    from itertools import combinations
+
+    from carecircle.siting import maximal_covering
+    from carecircle.siting._prefer import prefer
+    from carecircle.siting._solve import order_by_gain
+
+    rng = np.random.default_rng(seed)
+    cover = rng.random((12, 8)) < 0.3
+    weight = rng.integers(1, 4, 12).astype(float)  # ties are likely
+    preferred = rng.random(8) < 0.4
+    covered = np.zeros(12, dtype=bool)
+    k = 3
+    first = maximal_covering(cover, weight, k)
+    out = prefer(
+        first,
+        sp.csr_array(cover),
+        weight,
+        preferred,
+        covered=covered,
+        time_limit_s=10.0,
+    )
+    best = max(_covered_weight(cover, weight, s) for s in combinations(range(8), k))
+    n_sites = len(first.chosen)
+    # the sets a proposal can be: as good, no more sites, none adding no one in its order
+    matrix = sp.csr_array(cover)
+    most = max(
+        int(preferred[list(s)].sum())
+        for size in range(n_sites + 1)
+        for s in combinations(range(8), size)
+        if _covered_weight(cover, weight, s) >= best - 1e-9
+        and len(order_by_gain(matrix, weight, np.array(s, dtype=np.int64))[0]) == size
+    )
+    assert _covered_weight(cover, weight, out.chosen) == pytest.approx(best)
+    assert out.objective == pytest.approx(first.objective)
+    assert len(out.chosen) <= n_sites
+    assert out.preference is not None
+    assert out.preference.count == int(preferred[out.chosen].sum()) == most
+    assert out.preference.status == "optimal"
+    assert out.preference.count >= int(preferred[first.chosen].sum())
+
+
+def test_a_second_model_too_large_keeps_the_first_solution():
+    from carecircle.siting import maximal_covering
+    from carecircle.siting._prefer import prefer
+
+    cover = np.eye(3, dtype=bool)[:, [0, 0, 1]]  # candidates 0 and 1 reach the same point
+    weight = np.array([5.0, 1.0, 1.0])
+    first = maximal_covering(cover, weight, 1)
+    assert first.chosen.tolist() == [0]
+    preferred = np.array([False, True, False])
+    out = prefer(
+        first,
+        sp.csr_array(cover),
+        weight,
+        preferred,
+        covered=np.zeros(3, dtype=bool),
+        time_limit_s=10.0,
+        max_variables=0,
+    )
+    assert out.chosen.tolist() == [0]
+    assert (out.preference.count, out.preference.bound) == (0, 1)
+    assert out.preference.status == "time_limit"
+    solved = prefer(
+        first,
+        sp.csr_array(cover),
+        weight,
+        preferred,
+        covered=np.zeros(3, dtype=bool),
+        time_limit_s=10.0,
+    )
+    assert solved.chosen.tolist() == [1]
+    assert solved.preference.status == "optimal"
