@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("outputs",),
     ("siting",),
     ("pipeline",),
-    ("standards", "plan", "isochrones", "circles", "costing", "terrain", "steps"),
+    ("standards", "plan", "plan_cost", "isochrones", "circles", "costing", "terrain", "steps"),
     ("inputs",),
     ("travel", "policy", "_validate", "topology"),
     (
