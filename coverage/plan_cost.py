@@ -59,6 +59,9 @@ BY_YEAR_COLUMNS = (
     "cumulative_yuan_min",
     "cumulative_yuan_max",
     "unknown_facilities",
+    "construction_complete",
+    "operating_complete",
+    "bed_subsidy_complete",
     "complete",
     "cumulative_complete",
 )
@@ -103,8 +106,10 @@ class PlanCosting:
         unknown split of stations and village points (and over an operating award given as a
         range). ``unknown_facilities`` counts the facilities whose amount that year the rules
         cannot work out; they are left out of the sums, and ``complete`` is then False (the
-        totals are lower bounds). ``cumulative_*`` add the years up to that one;
-        ``cumulative_complete`` is False from the first incomplete year on.
+        totals are lower bounds); ``construction_complete``, ``operating_complete`` and
+        ``bed_subsidy_complete`` say which amount leaves something out. ``cumulative_*``
+        add the years up to that one; ``cumulative_complete`` is False from the first
+        incomplete year on.
     prices : pandas.DataFrame
         The amounts of one facility of each tier (:data:`PRICE_COLUMNS`), NaN where unknown,
         with each rule's sentence (``*_rule`` in Chinese, ``*_rule_en`` in English).
@@ -256,10 +261,14 @@ def cost_plan(
             rows[f"{amount}_yuan_max"] = rows.get(f"{amount}_yuan_max", 0.0) + high
             total_min, total_max = total_min + low, total_max + high
             unknown = unknown + left_out
+            so_far = rows.get(f"{amount}_unknown", np.zeros(horizon.size, dtype=np.int64))
+            rows[f"{amount}_unknown"] = so_far + left_out
     rows["total_yuan_min"], rows["total_yuan_max"] = total_min, total_max
     rows["cumulative_yuan_min"] = np.cumsum(total_min)
     rows["cumulative_yuan_max"] = np.cumsum(total_max)
     rows["unknown_facilities"] = unknown
+    for amount in _AMOUNTS:
+        rows[f"{amount}_complete"] = rows[f"{amount}_unknown"] == 0
     rows["complete"] = unknown == 0
     rows["cumulative_complete"] = np.cumsum(unknown) == 0
     by_year = pd.DataFrame({column: rows[column] for column in BY_YEAR_COLUMNS})

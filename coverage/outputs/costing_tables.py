@@ -381,6 +381,9 @@ _PLAN_HEADERS = {
         "cumulative_yuan_min": "累计下限(元)",
         "cumulative_yuan_max": "累计上限(元)",
         "unknown_facilities": "金额未知的设施",
+        "construction_complete": "建设补助完整",
+        "operating_complete": "运营补助完整",
+        "bed_subsidy_complete": "床位补贴完整",
         "complete": "当年合计完整",
         "cumulative_complete": "累计完整",
         "tier": "设施类型",
@@ -410,6 +413,9 @@ _PLAN_HEADERS = {
         "cumulative_yuan_min": "cumulative, least (yuan)",
         "cumulative_yuan_max": "cumulative, most (yuan)",
         "unknown_facilities": "facilities with an unknown amount",
+        "construction_complete": "construction complete",
+        "operating_complete": "operating complete",
+        "bed_subsidy_complete": "bed subsidy complete",
         "complete": "year's total complete",
         "cumulative_complete": "cumulative complete",
         "tier": "tier",
@@ -463,7 +469,8 @@ def write_plan(
     headers = _PLAN_HEADERS[lang]
     yes_no = YES_NO_WORDS[lang]
     years = result.by_year.copy()
-    for column in ("complete", "cumulative_complete"):
+    flags = [c for c in years.columns if c.endswith("complete")]
+    for column in flags:
         years[column] = [yes_no[bool(v)] for v in years[column]]
     prices = result.prices.copy()
     rules = ("construction_rule", "operating_rule", "bed_subsidy_rule")
@@ -476,14 +483,11 @@ def write_plan(
     if lang == "zh":
         prices["kind"] = prices["kind"].map({"urban": "城市", "rural": "农村"})
     notes = pd.DataFrame({"说明" if lang == "zh" else "note": list(_plan_notes(result, lang))})
-    incomplete = (~result.by_year["complete"].astype(bool)).tolist()
-    running = (~result.by_year["cumulative_complete"].astype(bool)).tolist()
     low = {
-        headers[c]: incomplete
-        for c in BY_YEAR_MONEY
-        if not c.startswith("cumulative") and c.endswith(("_min", "_max"))
+        headers[f"{amount}_{end}"]: (~result.by_year[flag].astype(bool)).tolist()
+        for amount, flag in _FLAGS.items()
+        for end in ("min", "max")
     }
-    low |= {headers["cumulative_yuan_min"]: running, headers["cumulative_yuan_max"]: running}
     xlsx_path = folder / PLAN_COST_FILES["by_year_xlsx"]
     frames = (years.rename(columns=headers), prices.rename(columns=headers), notes)
     marks: tuple[dict[str, list[bool]], ...] = (low, {}, {})
@@ -495,37 +499,40 @@ def write_plan(
     return {"by_year": csv_path, "by_year_xlsx": xlsx_path}
 
 
-BY_YEAR_MONEY = (
-    "construction_yuan_min",
-    "construction_yuan_max",
-    "operating_yuan_min",
-    "operating_yuan_max",
-    "bed_subsidy_yuan_min",
-    "bed_subsidy_yuan_max",
-    "total_yuan_min",
-    "total_yuan_max",
-    "cumulative_yuan_min",
-    "cumulative_yuan_max",
-)
-"""The money columns of ``cost_by_year.csv``."""
+_FLAGS = {
+    "construction_yuan": "construction_complete",
+    "operating_yuan": "operating_complete",
+    "bed_subsidy_yuan": "bed_subsidy_complete",
+    "total_yuan": "complete",
+    "cumulative_yuan": "cumulative_complete",
+}
+"""Each money column pair of ``cost_by_year.csv`` and the flag saying it leaves nothing out."""
+
+
+def _partial_text(low: float, high: float, *, known: bool) -> str:
+    """An amount or range; one that leaves an amount out shows what is known ``+ ?``."""
+    if known:
+        return _money_text(low, high)
+    if low == high == 0:
+        return "?"
+    return f"{_money_text(low, high)} + ?"
 
 
 def format_plan(result: PlanCosting, *, lang: Lang = "zh") -> str:
     """Render a plan's costing as plain text for a terminal: the years, then the notes.
 
-    A range shows as ``low–high``; a total that leaves an amount out as ``≥ N`` (its known
-    part), or ``?`` when nothing of it is known.
+    A range shows as ``low–high``; an amount that leaves something out as its known part
+    followed by ``+ ?``, or ``?`` when nothing of it is known.
     """
     check_lang(lang)
     zh = lang == "zh"
     end = result.first_year + result.years - 1
     table = result.by_year
-    complete = table["complete"].astype(bool).tolist()
-    running = table["cumulative_complete"].astype(bool).tolist()
 
-    def money(name: str, known: list[bool]) -> list[str]:
+    def money(name: str) -> list[str]:
+        known = table[_FLAGS[name]].astype(bool)
         return [
-            _money_text(float(lo), float(hi), known=k)
+            _partial_text(float(lo), float(hi), known=k)
             for lo, hi, k in zip(table[f"{name}_min"], table[f"{name}_max"], known, strict=True)
         ]
 
@@ -534,10 +541,11 @@ def format_plan(result: PlanCosting, *, lang: Lang = "zh") -> str:
         ("新建中心/站点" if zh else "built: centres/stations"): [
             f"{c}/{s}" for c, s in zip(table["centres_built"], table["stations_built"], strict=True)
         ],
-        ("建设补助(元)" if zh else "construction (yuan)"): money("construction_yuan", complete),
-        ("运营补助(元)" if zh else "operating (yuan)"): money("operating_yuan", complete),
-        ("当年合计(元)" if zh else "year's total (yuan)"): money("total_yuan", complete),
-        ("累计(元)" if zh else "cumulative (yuan)"): money("cumulative_yuan", running),
+        ("建设补助(元)" if zh else "construction (yuan)"): money("construction_yuan"),
+        ("运营补助(元)" if zh else "operating (yuan)"): money("operating_yuan"),
+        ("床位补贴(元)" if zh else "bed subsidy (yuan)"): money("bed_subsidy_yuan"),
+        ("当年合计(元)" if zh else "year's total (yuan)"): money("total_yuan"),
+        ("累计(元)" if zh else "cumulative (yuan)"): money("cumulative_yuan"),
     }
     lines = [
         (

@@ -190,3 +190,18 @@ def test_cost_plan_command(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == (
         "carecircle: error: --divisions goes with --plan, not --facilities"
     )
+
+
+def test_the_terminal_shows_what_is_known_and_what_is_left_out():
+    from carecircle import outputs
+
+    township_plan, divisions = _small_plan()
+    money = cost_plan(township_plan, policy.load("wanzhou"), divisions=divisions)
+    assert not money.by_year["construction_complete"].iloc[0]
+    assert money.by_year["operating_complete"].all()
+    text = outputs.format_plan_costing(money, lang="en")
+    line = next(row for row in text.splitlines() if row.startswith("2030"))
+    assert "200,000–600,000 + ?" in line  # 乙镇's centre has no floor area
+    line = next(row for row in text.splitlines() if row.startswith("2031"))
+    assert "0–200,000 " in line
+    assert "+ ?" in line  # the cumulative sum still leaves 2030's centre out
