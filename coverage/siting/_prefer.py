@@ -22,6 +22,7 @@ from scipy.optimize import LinearConstraint
 
 from ._highs import solve_highs
 from ._outcome import OPTIMAL, TIME_LIMIT, Preference
+from ._reduction import merge_rows
 from ._solve import order_by_gain
 from .models import DEFAULT_MAX_VARIABLES, Solution
 
@@ -109,16 +110,52 @@ def prefer(
     reachable = np.diff(cover.indptr) > 0
     rows = np.flatnonzero(~covered & reachable & (cover_all | (weight > 0)))
     full = sp.csr_array(cover[rows])
+    full.sort_indices()
     values = weight[rows]
+    first = float(solution.objective)
+    prices = None if cost is None or budget is None else np.asarray(cost, dtype=float)
+
+    def checked(sites: np.ndarray, bound: int, *, solved: bool = True) -> Solution:
+        """The solution with ``sites`` (in order of gain), or the first one, and ``bound``.
+
+        ``sites`` replace the first solution's only when checked as good on the first
+        objective, within the budget, with no more sites and more preferred ones.
+        """
+        ordered, gains = order_by_gain(full, values, np.asarray(sites, dtype=np.int64))
+        count = int(want[ordered].sum())
+        as_good = (
+            bool(np.all(np.asarray(full[:, ordered].sum(axis=1)).ravel() > 0))
+            if cover_all
+            else float(gains.sum()) >= first - _REL_TOL * max(1.0, abs(first))
+        )
+        cheap = prices is None or float(prices[ordered].sum()) <= float(budget or 0.0)
+        if not (count > now and as_good and cheap and ordered.size <= chosen.size):
+            return kept(now, max(bound, now), solved=solved)
+        return kept(count, max(bound, count), solved=solved, sites=ordered, gains=gains)
+
+    # swaps first (a site out, a preferred one in, no resident lost): cheap, and the start of
+    # the exact model
+    swapped = _swaps(
+        full,
+        np.ones(rows.size) if cover_all else values,
+        chosen,
+        want,
+        cost=prices,
+        room=0.0 if prices is None else float(budget or 0.0) - float(prices[chosen].sum()),
+        deadline=start + 0.5 * time_limit_s,
+    )
+    after_swaps = int(want[swapped].sum())
+    if after_swaps >= most:
+        return checked(swapped, most, solved=False)
     # candidates reaching no open point can add nothing (and are never proposed)
     useful = np.flatnonzero(np.bincount(full.indices, minlength=cover.shape[1]) > 0)
-    matrix = sp.csr_array(full[:, useful]).astype(np.float64)
-    n, m = useful.size, rows.size
+    merged, merged_values = merge_rows(sp.csr_array(full[:, useful]), values)
+    matrix = merged.astype(np.float64)
+    n, m = useful.size, merged.shape[0]
     if n + (0 if cover_all else m) > max_variables:
-        return kept(now, most, solved=False)
-    first = float(solution.objective)
+        return checked(swapped, most, solved=False)
     pick = np.zeros(n)
-    pick[np.searchsorted(useful, chosen)] = 1.0
+    pick[np.searchsorted(useful, swapped)] = 1.0
     count_row = sp.csr_array(np.ones((1, n)))
     if cover_all:
         objective = want[useful].astype(float)
@@ -128,20 +165,20 @@ def prefer(
         ]
         upper, integrality, begin = np.ones(n), np.ones(n), pick
     else:
-        # x (sites) then z (points reached, 0..1): z_i <= sum_j a_ij x_j
+        # x (sites) then z (merged points reached, 0..1): z_i <= sum_j a_ij x_j
         links = sp.hstack([-matrix, sp.identity(m, format="csr")], format="csr")
         floor = first - _REL_TOL * max(1.0, abs(first))
-        rows_ = [
+        weights = np.concatenate([np.zeros(n), merged_values])[None, :]
+        constraints = [
             LinearConstraint(links, ub=0.0),
-            LinearConstraint(
-                sp.csr_array(np.concatenate([np.zeros(n), values])[None, :]), lb=floor
-            ),
+            LinearConstraint(sp.csr_array(weights), lb=floor),
             LinearConstraint(sp.hstack([count_row, sp.csr_array((1, m))]), ub=float(chosen.size)),
         ]
-        if cost is not None and budget is not None:
-            spend = np.concatenate([np.asarray(cost, dtype=float)[useful], np.zeros(m)])
-            rows_.append(LinearConstraint(sp.csr_array(spend[None, :]), ub=float(budget)))
-        constraints = rows_
+        if prices is not None:
+            spend = np.concatenate([prices[useful], np.zeros(m)])
+            constraints.append(
+                LinearConstraint(sp.csr_array(spend[None, :]), ub=float(budget or 0))
+            )
         objective = np.concatenate([want[useful].astype(float), np.zeros(m)])
         upper = np.ones(n + m)
         integrality = np.concatenate([np.ones(n), np.zeros(m)])
@@ -159,21 +196,56 @@ def prefer(
     bound = most
     if run.bound is not None and math.isfinite(run.bound):
         bound = min(most, math.floor(run.bound + 1e-6))
-    if run.x is None:
-        return kept(now, max(bound, now), solved=True)
-    sites = useful[np.flatnonzero(run.x[:n] > 0.5)]
-    ordered, gains = order_by_gain(full, values, sites)
-    better = int(want[ordered].sum()) > now
-    as_good = (
-        np.all(np.asarray(full[:, ordered].sum(axis=1)).ravel() > 0)
-        if cover_all
-        else float(gains.sum()) >= first - _REL_TOL * max(1.0, abs(first))
-    )
-    cheap = cost is None or budget is None or float(np.asarray(cost)[ordered].sum()) <= budget
-    if not (better and as_good and cheap and ordered.size <= chosen.size):
-        return kept(now, max(bound, now), solved=True)
-    count = int(want[ordered].sum())
-    return kept(count, max(bound, count), solved=True, sites=ordered, gains=gains)
+    if run.x is not None:
+        found = checked(useful[np.flatnonzero(run.x[:n] > 0.5)], bound)
+        if found.preference is not None and found.preference.count >= after_swaps:
+            return found
+    return checked(swapped, bound)
+
+
+def _swaps(
+    full: sp.csr_array,
+    values: np.ndarray,
+    chosen: np.ndarray,
+    want: np.ndarray,
+    *,
+    cost: np.ndarray | None,
+    room: float,
+    deadline: float,
+) -> np.ndarray:
+    """Swap chosen sites that are not preferred for preferred ones, losing no weight.
+
+    One swap at a time, the one gaining most over what it loses first, until none is left or
+    the deadline passes. With ``cost``, the swaps may spend at most ``room`` more in all.
+    """
+    matrix = sp.csc_array(full).astype(np.float64)
+    sites = np.asarray(chosen, dtype=np.int64).copy()
+    while time.perf_counter() < deadline:
+        outside = np.setdiff1d(np.flatnonzero(want), sites)
+        out_of = np.flatnonzero(~want[sites])
+        if not outside.size or not out_of.size:
+            break
+        reached = matrix[:, sites]
+        times = reached @ np.ones(sites.size)  # how many chosen sites reach each point
+        # what each site going out loses (the points only it reaches) and what each coming
+        # in gains then (the open points, and those the outgoing site alone reached)
+        alone = sp.csc_array(sp.diags_array(np.where(times == 1, values, 0.0)) @ reached[:, out_of])
+        loss = np.asarray(alone.sum(axis=0)).ravel()
+        incoming = sp.csc_array(matrix[:, outside])
+        gain = (incoming.T @ np.where(times == 0, values, 0.0))[:, None] + (
+            incoming.T @ alone
+        ).toarray()
+        fits = gain >= loss[None, :] - _REL_TOL * np.maximum(1.0, loss)[None, :]
+        if cost is not None:
+            fits &= cost[outside][:, None] - cost[sites[out_of]][None, :] <= room + 1e-9
+        if not fits.any():
+            break
+        come, go = np.unravel_index(np.argmax(np.where(fits, gain - loss, -np.inf)), fits.shape)
+        incoming_site, position = int(outside[come]), int(out_of[go])
+        if cost is not None:
+            room -= float(cost[incoming_site] - cost[sites[position]])
+        sites[position] = incoming_site
+    return sites
 
 
 def _frozen(array: object, dtype: npt.DTypeLike) -> np.ndarray:

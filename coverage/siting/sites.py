@@ -54,6 +54,10 @@ _PREFERENCE_SHARE = 0.25
 """Most of ``time_limit_s`` the second model (sites beside a health centre) may take, on top
 of the first model's limit."""
 
+_PREFERENCE_MIN_S = 1.0
+"""The second model may take as long as the first took, and at least this many seconds (within
+:data:`_PREFERENCE_SHARE` of the limit)."""
+
 HEALTH_CENTRE_COLUMNS = ("beside_health_centre", "health_centre_id", "health_centre_minutes")
 """The chosen sites' and candidates' columns for 医养结合 (see :func:`propose`)."""
 
@@ -208,10 +212,10 @@ def propose(
         of a facility of tier ``health_center``, as a second objective that never worsens the
         first: among the site sets as good on the question (the same residents newly covered
         with no more sites, within the budget; for ``cover_all`` everyone coverable covered by
-        as few sites), the one with the most such sites, solved exactly within a quarter of
-        ``time_limit_s`` more (:attr:`Solution.preference <carecircle.siting.Solution>` says
-        what was proved). Not with ``capacity`` or yearly budgets (a note says so). True by
-        default.
+        as few sites), the one with the most such sites: swaps, then an exact model, in as
+        long as the first solve took (at least 1 s, at most a quarter of ``time_limit_s``;
+        :attr:`Solution.preference <carecircle.siting.Solution>` says what was proved). Not
+        with ``capacity`` or yearly budgets (a note says so). True by default.
 
     Returns
     -------
@@ -580,7 +584,9 @@ def _with_preference(
         cost=None if spend is None else spend[0],
         budget=None if spend is None else spend[1],
         cover_all=mode == "cover_all",
-        time_limit_s=_PREFERENCE_SHARE * time_limit_s,
+        time_limit_s=min(
+            _PREFERENCE_SHARE * time_limit_s, max(_PREFERENCE_MIN_S, solution.runtime_s)
+        ),
     )
     found = out.preference
     assert found is not None  # prefer always sets it

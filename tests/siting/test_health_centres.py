@@ -231,7 +231,7 @@ def test_the_preference_is_lexicographic_against_every_site_set(seed):
     assert out.preference.count >= int(preferred[first.chosen].sum())
 
 
-def test_a_second_model_too_large_keeps_the_first_solution():
+def test_swaps_find_an_equal_site_without_the_second_model():
     from carecircle.siting import maximal_covering
     from carecircle.siting._prefer import prefer
 
@@ -240,6 +240,7 @@ def test_a_second_model_too_large_keeps_the_first_solution():
     first = maximal_covering(cover, weight, 1)
     assert first.chosen.tolist() == [0]
     preferred = np.array([False, True, False])
+    # no model is built (max_variables=0): the swap finds candidate 1, and it meets the bound
     out = prefer(
         first,
         sp.csr_array(cover),
@@ -249,16 +250,21 @@ def test_a_second_model_too_large_keeps_the_first_solution():
         time_limit_s=10.0,
         max_variables=0,
     )
-    assert out.chosen.tolist() == [0]
-    assert (out.preference.count, out.preference.bound) == (0, 1)
-    assert out.preference.status == "time_limit"
-    solved = prefer(
+    assert out.chosen.tolist() == [1]
+    assert out.objective == first.objective
+    assert (out.preference.count, out.preference.bound) == (1, 1)
+    assert out.preference.status == "optimal"
+    assert out.preference.solved is False
+    # a preferred candidate that would lose a resident is not swapped in
+    lesser = prefer(
         first,
         sp.csr_array(cover),
         weight,
-        preferred,
+        np.array([False, False, True]),
         covered=np.zeros(3, dtype=bool),
         time_limit_s=10.0,
+        max_variables=0,
     )
-    assert solved.chosen.tolist() == [1]
-    assert solved.preference.status == "optimal"
+    assert lesser.chosen.tolist() == [0]
+    assert (lesser.preference.count, lesser.preference.bound) == (0, 1)
+    assert lesser.preference.status == "time_limit"  # nothing proved without the model
