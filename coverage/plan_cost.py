@@ -204,6 +204,7 @@ def cost_plan(
         msg = f"{where}: missing column {missing[0]!r}; expected the columns {', '.join(wanted)}"
         raise InputError(msg)
     start = built_years[0] if first_year is None else int(first_year)
+    check_year_value(start, "first_year")
     length = built_years[-1] - start + 1 if years is None else years
     if isinstance(length, bool) or not isinstance(length, int | np.integer) or length < 1:
         msg = f"years must be a whole number of years, 1 or more; found {length!r}" + (

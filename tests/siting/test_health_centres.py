@@ -173,7 +173,8 @@ def test_beside_a_health_centre_at_the_5_minute_walk(tmp_path, metres, beside):
 
 
 def test_no_preference_where_the_tier_is_not_checked(tmp_path):
-    # 垫江's default tiers are the street and township centres: a station is not checked
+    # the profile checks community stations only: new street centres are neither checked nor
+    # preferred
     prep, cands, profile = _district(tmp_path, [920.0, 1080.0], health_x=1380.0)
     result = sites.propose(prep, cands, policy=profile, count=1, tier="street_center")
     assert result.sites["id"].tolist() == ["K1"]
