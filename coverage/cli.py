@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import _progress, costing, demand, network, outputs, pipeline, plan, policy
+from . import _progress, costing, demand, network, outputs, pipeline, plan, plan_cost, policy
 from ._validate import walking_speed
 from ._version import __version__
 from .coords import SYSTEMS
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with run_folder(
                 args.out or _default_out(args),
                 command=args.command,
-                writes=output_names(args.command),
+                writes=output_names(_files_of(args)),
                 inputs=_input_files(args),
                 overwrite=args.overwrite,
                 numbered=args.out is None,
@@ -123,6 +123,8 @@ _FILE_LABELS_ZH = {
     "siting_townships": "选址前后（街道）",
     "uncoverable": "无法覆盖的社区",
     "plan_by_year": "分年计划",
+    "by_year": "逐年测算",
+    "by_year_xlsx": "逐年测算工作簿",
 }
 """The files' labels in Chinese (every label of :data:`carecircle.outputs._files.FILES`)."""
 
@@ -159,6 +161,11 @@ def _title_option(cmd: argparse.ArgumentParser) -> None:
     )
 
 
+def _files_of(args: argparse.Namespace) -> str:
+    """The key of the command's files in :data:`carecircle.outputs._files.FILES`."""
+    return "cost-plan" if getattr(args, "plan", None) and args.command == "cost" else args.command
+
+
 def _input_files(args: argparse.Namespace) -> dict[str, Path | None]:
     """Each input file by its option (``--network`` twice: ``--network``, ``--network (2)``)."""
     files: dict[str, Path | None] = {}
@@ -177,7 +184,7 @@ def _default_out(args: argparse.Namespace) -> Path:
     elif args.command == "plan-audit":
         name = "plan-audit"
     elif args.command == "cost":
-        name = f"{args.facilities.stem}-cost"
+        name = f"{(args.facilities or args.plan).stem}-cost"
     elif args.communities is None:  # site --demo
         name = "demo-site" if args.demo else "site"
     else:
@@ -293,6 +300,13 @@ def _parser() -> argparse.ArgumentParser:
         "--capacity", action="store_true", help="limit each site by its floor area (with --count)"
     )
     site.add_argument(
+        "--no-health-centre-preference",
+        dest="prefer_health_centres",
+        action="store_false",
+        help="do not prefer, among equally good sites, those beside a health centre "
+        "(医养结合, where the profile has [medical_integration])",
+    )
+    site.add_argument(
         "--spacing-m",
         type=float,
         default=100.0,
@@ -361,7 +375,21 @@ def _parser() -> argparse.ArgumentParser:
     cost = commands.add_parser(
         "cost", help="cost facilities (existing or proposed) under the profile's money rules"
     )
-    cost.add_argument("--facilities", type=Path, required=True, help="facility table or points")
+    costed = cost.add_mutually_exclusive_group(required=True)
+    costed.add_argument("--facilities", type=Path, help="facility table or points")
+    costed.add_argument(
+        "--plan",
+        type=Path,
+        help="a township plan (as plan-audit reads) to cost year by year: cost_by_year.csv",
+    )
+    cost.add_argument("--plan-sheet", help="the plan workbook's sheet (with --plan)")
+    cost.add_argument(
+        "--divisions",
+        type=Path,
+        help="statistical code list: communities and villages per township, bounding how many "
+        "of a plan's stations and points are stations (with --plan; default: the bundled one)",
+    )
+    cost.add_argument("--divisions-sheet", help="the code-list workbook's sheet (with --plan)")
     cost.add_argument("--policy", default="chongqing", help="built-in profile name or .toml file")
     where = cost.add_mutually_exclusive_group()
     where.add_argument(
@@ -378,7 +406,11 @@ def _parser() -> argparse.ArgumentParser:
         help="the facilities are outside municipal districts (运城's 1500 m² cap)",
     )
     cost.add_argument("--first-year", type=int, help="first year of the horizon")
-    cost.add_argument("--years", type=int, default=1, help="number of years to total")
+    cost.add_argument(
+        "--years",
+        type=int,
+        help="number of years to total (default: 1; with --plan, to the plan's last year)",
+    )
     cost.add_argument("--facility-coords", choices=SYSTEMS, default="wgs84")
     cost.add_argument("--facilities-layer", help=_SHEET_HELP)
     cost.add_argument(
@@ -616,6 +648,7 @@ def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
             "time_limit_s",
         )
     }
+    preference = {"prefer_health_centres": args.prefer_health_centres}
     sites.check_question(profile, candidates_given=args.candidates is not None, **question)
     columns = _columns(args.columns, args.column)
     road_options = _road_read(args, columns)
@@ -656,7 +689,7 @@ def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     analysis = dataclasses.replace(analysis, parameters={**analysis.parameters, **files})
     with _progress.step("sites", show=shown):
         proposal = sites.propose(
-            prep, candidates, policy=profile, municipal=args.municipal, **question
+            prep, candidates, policy=profile, municipal=args.municipal, **question, **preference
         )
     if args.demo and not args.title:
         args.title = DEMO_TITLE[args.lang]
@@ -693,13 +726,20 @@ def _check(args: argparse.Namespace, out: Path) -> dict[str, Path]:
 
 
 def _cost(args: argparse.Namespace, out: Path) -> dict[str, Path]:
-    if args.years < 1:
+    if args.years is not None and args.years < 1:
         msg = f"--years must be 1 or more, found {args.years!r}"
         raise InputError(msg)
     if args.first_year is not None:  # checked before the file is read, naming the flags
         check_year_value(args.first_year, "--first-year")
-        check_year_value(args.first_year + args.years - 1, "--first-year + --years - 1")
+        check_year_value(args.first_year + (args.years or 1) - 1, "--first-year + --years - 1")
+    if args.plan is None:
+        for flag in ("plan_sheet", "divisions", "divisions_sheet"):
+            if getattr(args, flag) is not None:
+                msg = f"--{flag.replace('_', '-')} goes with --plan, not --facilities"
+                raise InputError(msg)
     profile = policy.load(args.policy)
+    if args.plan is not None:
+        return _cost_plan(args, out, profile)
     facilities = inputs.read_facilities(
         args.facilities, coords=args.facility_coords, layer=args.facilities_layer
     )
@@ -708,11 +748,28 @@ def _cost(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         profile,
         municipal=args.municipal,
         first_year=args.first_year,
-        years=args.years,
+        years=args.years or 1,
         source=args.facilities,
     )
     print(outputs.format_costing(result, lang=args.lang))
     return outputs.write_costing(result, out, lang=args.lang)
+
+
+def _cost_plan(args: argparse.Namespace, out: Path, profile: policy.Policy) -> dict[str, Path]:
+    township_plan = plan.read_plan(args.plan, sheet=args.plan_sheet)
+    with plan._file_or_bundled(args.divisions, plan.BUNDLED_DIVISIONS) as path:
+        divisions = plan.read_divisions(path, sheet=args.divisions_sheet)
+    result = plan_cost.cost_plan(
+        township_plan,
+        profile,
+        divisions=divisions,
+        first_year=args.first_year,
+        years=args.years,
+        municipal=args.municipal,
+        source=args.plan,
+    )
+    print(outputs.format_plan_costing(result, lang=args.lang))
+    return outputs.write_plan_costing(result, out, lang=args.lang)
 
 
 def _plan_audit(args: argparse.Namespace, out: Path) -> dict[str, Path]:

@@ -553,3 +553,11 @@ def test_every_output_file_has_a_chinese_label():
 
     labels = {label for files in _files.FILES.values() for label in files}
     assert labels <= set(cli._FILE_LABELS_ZH)
+
+
+def test_the_health_centre_preference_is_on_unless_turned_off():
+    parser = cli._parser()
+    args = ["site", "--demo", "--count", "1"]
+    assert parser.parse_args(args).prefer_health_centres is True
+    off = parser.parse_args([*args, "--no-health-centre-preference"])
+    assert off.prefer_health_centres is False

@@ -26,7 +26,17 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("outputs",),
     ("siting",),
     ("pipeline",),
-    ("standards", "compounds", "plan", "isochrones", "circles", "costing", "terrain", "steps"),
+    (
+        "standards",
+        "compounds",
+        "plan",
+        "plan_cost",
+        "isochrones",
+        "circles",
+        "costing",
+        "terrain",
+        "steps",
+    ),
     ("inputs",),
     ("travel", "policy", "_validate", "topology"),
     (

@@ -348,6 +348,7 @@ def test_each_command_has_one_list_of_distinct_file_names() -> None:
         "site": _files.SITE_OUTPUTS,
         "plan_sites": _files.PLAN_OUTPUTS,
         "cost": _files.COST_OUTPUTS,
+        "cost-plan": _files.PLAN_COST_OUTPUTS,
         "plan-audit": _files.AUDIT_OUTPUTS,
     }
     assert set(sets) == set(_files.FILES)
@@ -387,3 +388,19 @@ def test_each_command_writes_the_files_its_list_names(
     if command == "site":  # site takes no --compounds, so writes no compounds.csv
         expected -= {_files.ANALYSIS_FILES["compounds"]}
     assert written == expected
+
+
+def test_cost_plan_writes_the_files_its_list_names(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    plan_file = tmp_path / "plan.csv"
+    plan_file.write_text(
+        "township_code,township,centers_existing,centers_new_2030,communities_and_villages,"
+        "stations_existing,stations_new_2030\n500231001,甲街道,1,0,2,1,1\n",
+        encoding="utf-8",
+    )
+    assert (
+        cli.main(["cost", "--plan", str(plan_file), "--policy", "dianjiang", "--out", str(out)])
+        == 0
+    )
+    written = {path.name for path in out.iterdir()}
+    assert written == _files.output_names("cost-plan") | {_files.RECORD}

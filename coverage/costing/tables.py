@@ -312,25 +312,7 @@ def costing_notes(
                 "residents as given (a yearly average)",
             )
         )
-    for table_name in MONEY_TABLES:
-        spec = money.get(table_name) or {}
-        words_zh, words_en = _MONEY_WORDS[table_name]
-        entries = (
-            [
-                (
-                    f"{words_zh}（{TIER_LABELS_ZH.get(k, k)}）",
-                    f"{words_en} ({TIER_LABELS_EN.get(k, k)})",
-                    v,
-                )
-                for k, v in spec.items()
-            ]
-            if table_name in ("construction_flat", "operating_yearly")
-            else [(words_zh, words_en, spec)]
-        )
-        for key_zh, key_en, entry in entries:
-            if isinstance(entry, Mapping) and entry.get("note"):
-                zh = entry.get("note_zh") or entry["note"]
-                notes.append(Note(f"{key_zh}：{zh}", f"{key_en}: {entry['note']}"))
+    notes += money_notes(money)
     # a missing area, or a status that does not say whether the facility is new
     missing_area = int((table["construction_yuan"].isna() & (table["status"] != "unknown")).sum())
     if missing_area:
@@ -399,4 +381,33 @@ def _status_notes(status: Sequence[str], *, start: int) -> list[Note]:
                 "writes it)",
             )
         )
+    return notes
+
+
+def money_notes(money: Mapping[str, Any]) -> list[Note]:
+    """The profile's own notes on its money tables, in Chinese and English.
+
+    A ``note`` is given as written, in both languages, unless its table also has a ``note_zh``
+    for the Chinese.
+    """
+    notes: list[Note] = []
+    for table_name in MONEY_TABLES:
+        spec = money.get(table_name) or {}
+        words_zh, words_en = _MONEY_WORDS[table_name]
+        entries = (
+            [
+                (
+                    f"{words_zh}（{TIER_LABELS_ZH.get(k, k)}）",
+                    f"{words_en} ({TIER_LABELS_EN.get(k, k)})",
+                    v,
+                )
+                for k, v in spec.items()
+            ]
+            if table_name in ("construction_flat", "operating_yearly")
+            else [(words_zh, words_en, spec)]
+        )
+        for key_zh, key_en, entry in entries:
+            if isinstance(entry, Mapping) and entry.get("note"):
+                zh = entry.get("note_zh") or entry["note"]
+                notes.append(Note(f"{key_zh}：{zh}", f"{key_en}: {entry['note']}"))
     return notes

@@ -6,12 +6,15 @@ folder (the GeoPackage in the CRS asked for, :func:`output_crs`, with its QGIS p
 :func:`build_map` returns the HTML map as a ``folium.Map`` (saving it is the caller's
 job). The siting, costing and plan-audit results have their writers and terminal tables here
 too (:func:`write_siting`, :func:`write_costing`, :func:`format_costing`,
-:func:`write_plan_audit`, :func:`format_plan_audit`). This subpackage imports folium,
+:func:`write_plan_costing`, :func:`format_plan_costing`, :func:`write_plan_audit`,
+:func:`format_plan_audit`). This subpackage imports folium,
 matplotlib and openpyxl; ``import carecircle`` loads it only when it is first used.
 """
 
+from .costing_tables import format_plan as format_plan_costing
 from .costing_tables import format_table as format_costing
 from .costing_tables import write as write_costing
+from .costing_tables import write_plan as write_plan_costing
 from .export import output_crs as output_crs
 from .export import summary_table as summary_table
 from .export import write_geopackage as write_geopackage
@@ -32,6 +35,7 @@ __all__ = [
     "build_map",
     "format_costing",
     "format_plan_audit",
+    "format_plan_costing",
     "output_crs",
     "overview_png",
     "shapefile_names",
@@ -41,6 +45,7 @@ __all__ = [
     "write_costing",
     "write_geopackage",
     "write_plan_audit",
+    "write_plan_costing",
     "write_qgis_project",
     "write_siting",
     "write_workbook",

@@ -78,7 +78,12 @@ PLAN_FILES: Mapping[str, str] = MappingProxyType({**SITE_FILES, "plan_by_year": 
 """What ``scripts/plan_sites.py`` writes, by label: the site's files and the phasing."""
 
 COST_FILES: Mapping[str, str] = MappingProxyType({"csv": "costing.csv", "xlsx": "costing.xlsx"})
-"""What ``cost`` (:func:`carecircle.outputs.write_costing`) writes, by label."""
+"""What ``cost --facilities`` (:func:`carecircle.outputs.write_costing`) writes, by label."""
+
+PLAN_COST_FILES: Mapping[str, str] = MappingProxyType(
+    {"by_year": "cost_by_year.csv", "by_year_xlsx": "cost_by_year.xlsx"}
+)
+"""What ``cost --plan`` (:func:`carecircle.outputs.write_plan_costing`) writes, by label."""
 
 AUDIT_FILES: Mapping[str, str] = MappingProxyType(
     {"csv": "plan_audit.csv", "xlsx": "plan_audit.xlsx"}
@@ -92,6 +97,7 @@ FILES: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "demo": ANALYSIS_FILES,
         "site": SITE_FILES,
         "cost": COST_FILES,
+        "cost-plan": PLAN_COST_FILES,
         "plan-audit": AUDIT_FILES,
         "plan_sites": PLAN_FILES,
     }
@@ -118,7 +124,10 @@ PLAN_OUTPUTS = output_names("plan_sites")
 """The names of the files ``scripts/plan_sites.py`` writes (:data:`PLAN_FILES`)."""
 
 COST_OUTPUTS = output_names("cost")
-"""The names of the files ``cost`` writes (:data:`COST_FILES`)."""
+"""The names of the files ``cost --facilities`` writes (:data:`COST_FILES`)."""
+
+PLAN_COST_OUTPUTS = output_names("cost-plan")
+"""The names of the files ``cost --plan`` writes (:data:`PLAN_COST_FILES`)."""
 
 AUDIT_OUTPUTS = output_names("plan-audit")
 """The names of the files ``plan-audit`` writes (:data:`AUDIT_FILES`)."""

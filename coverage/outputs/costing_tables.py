@@ -28,9 +28,10 @@ from ..costing.schema import (
     STATUS_LABELS_EN,
     STATUS_LABELS_ZH,
 )
+from ..plan_cost import PlanCosting
 from ..terms import TIER_LABELS_EN, TIER_LABELS_ZH, YES_NO_WORDS, Lang, check_lang
 from . import text
-from ._files import COST_FILES, atomic
+from ._files import COST_FILES, PLAN_COST_FILES, atomic
 from ._sheets import format_sheet
 
 logger = logging.getLogger(__name__)
@@ -358,3 +359,206 @@ def _notes_in(costing: Costing, lang: str) -> tuple[str, ...]:
     if lang == "zh" and len(costing.notes_zh) == len(costing.notes):
         return costing.notes_zh
     return costing.notes
+
+
+# --- a plan costed year by year (cost --plan) ----------------------------------------------
+
+_PLAN_HEADERS = {
+    "zh": {
+        "year": "年份",
+        "centres_built": "新建中心",
+        "stations_built": "新建站点",
+        "centres_operating": "享受运营奖补的中心",
+        "stations_operating": "享受运营奖补的站点",
+        "construction_yuan_min": "建设补助下限(元)",
+        "construction_yuan_max": "建设补助上限(元)",
+        "operating_yuan_min": "运营补助下限(元)",
+        "operating_yuan_max": "运营补助上限(元)",
+        "bed_subsidy_yuan_min": "床位补贴下限(元)",
+        "bed_subsidy_yuan_max": "床位补贴上限(元)",
+        "total_yuan_min": "当年合计下限(元)",
+        "total_yuan_max": "当年合计上限(元)",
+        "cumulative_yuan_min": "累计下限(元)",
+        "cumulative_yuan_max": "累计上限(元)",
+        "unknown_facilities": "金额未知的设施",
+        "construction_complete": "建设补助完整",
+        "operating_complete": "运营补助完整",
+        "bed_subsidy_complete": "床位补贴完整",
+        "complete": "当年合计完整",
+        "cumulative_complete": "累计完整",
+        "tier": "设施类型",
+        "kind": "城乡",
+        "construction_yuan": "建设补助(元)",
+        "operating_yuan_per_year_min": "年运营补助下限(元)",
+        "operating_yuan_per_year_max": "年运营补助上限(元)",
+        "bed_subsidy_yuan_per_year": "年床位补贴(元)",
+        "construction_rule": "建设补助依据",
+        "operating_rule": "运营补助依据",
+        "bed_subsidy_rule": "床位补贴依据",
+    },
+    "en": {
+        "year": "year",
+        "centres_built": "centres built",
+        "stations_built": "stations and points built",
+        "centres_operating": "centres with an operating award",
+        "stations_operating": "stations and points with an operating award",
+        "construction_yuan_min": "construction, least (yuan)",
+        "construction_yuan_max": "construction, most (yuan)",
+        "operating_yuan_min": "operating, least (yuan)",
+        "operating_yuan_max": "operating, most (yuan)",
+        "bed_subsidy_yuan_min": "bed subsidy, least (yuan)",
+        "bed_subsidy_yuan_max": "bed subsidy, most (yuan)",
+        "total_yuan_min": "year's total, least (yuan)",
+        "total_yuan_max": "year's total, most (yuan)",
+        "cumulative_yuan_min": "cumulative, least (yuan)",
+        "cumulative_yuan_max": "cumulative, most (yuan)",
+        "unknown_facilities": "facilities with an unknown amount",
+        "construction_complete": "construction complete",
+        "operating_complete": "operating complete",
+        "bed_subsidy_complete": "bed subsidy complete",
+        "complete": "year's total complete",
+        "cumulative_complete": "cumulative complete",
+        "tier": "tier",
+        "kind": "kind",
+        "construction_yuan": "construction (yuan)",
+        "operating_yuan_per_year_min": "operating a year, least (yuan)",
+        "operating_yuan_per_year_max": "operating a year, most (yuan)",
+        "bed_subsidy_yuan_per_year": "bed subsidy a year (yuan)",
+        "construction_rule": "construction rule",
+        "operating_rule": "operating rule",
+        "bed_subsidy_rule": "bed subsidy rule",
+    },
+}
+_PLAN_SHEETS = {"zh": ("逐年", "单价", "说明"), "en": ("per year", "prices", "notes")}
+
+
+def _plan_notes(result: PlanCosting, lang: str) -> tuple[str, ...]:
+    return result.notes_zh if lang == "zh" else result.notes
+
+
+def write_plan(
+    result: PlanCosting, out_dir: str | os.PathLike[str], *, lang: Lang = "zh"
+) -> dict[str, Path]:
+    """Write ``cost_by_year.csv`` and ``cost_by_year.xlsx`` into ``out_dir``.
+
+    Parameters
+    ----------
+    result : PlanCosting
+        The result of :func:`carecircle.plan_cost.cost_plan`.
+    out_dir : str or os.PathLike
+        Folder for the files; created when missing.
+    lang : str
+        ``"zh"`` (Chinese headers, tier names and rule texts) or ``"en"``.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``{"by_year": ..., "by_year_xlsx": ...}``. The CSV holds :attr:`PlanCosting.by_year`
+        with its English column names (:data:`carecircle.plan_cost.BY_YEAR_COLUMNS`); the
+        workbook, for people, has the years (a year whose total leaves an amount out marked as
+        in ``costing.xlsx``), the price of each tier with its rules, and the notes, in
+        ``lang``.
+
+    """
+    check_lang(lang)
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = folder / PLAN_COST_FILES["by_year"]
+    with atomic(csv_path) as tmp:
+        to_csv(result.by_year, tmp, float_format=_csv_number)
+    headers = _PLAN_HEADERS[lang]
+    yes_no = YES_NO_WORDS[lang]
+    years = result.by_year.copy()
+    flags = [c for c in years.columns if c.endswith("complete")]
+    for column in flags:
+        years[column] = [yes_no[bool(v)] for v in years[column]]
+    prices = result.prices.copy()
+    rules = ("construction_rule", "operating_rule", "bed_subsidy_rule")
+    if lang == "en":
+        for rule in rules:
+            prices[rule] = prices[f"{rule}_en"]
+    prices = prices.drop(columns=[f"{rule}_en" for rule in rules])
+    labels = TIER_LABELS_ZH if lang == "zh" else TIER_LABELS_EN
+    prices["tier"] = prices["tier"].map(lambda t: labels.get(t, t))
+    if lang == "zh":
+        prices["kind"] = prices["kind"].map({"urban": "城市", "rural": "农村"})
+    notes = pd.DataFrame({"说明" if lang == "zh" else "note": list(_plan_notes(result, lang))})
+    low = {
+        headers[f"{amount}_{end}"]: (~result.by_year[flag].astype(bool)).tolist()
+        for amount, flag in _FLAGS.items()
+        for end in ("min", "max")
+    }
+    xlsx_path = folder / PLAN_COST_FILES["by_year_xlsx"]
+    frames = (years.rename(columns=headers), prices.rename(columns=headers), notes)
+    marks: tuple[dict[str, list[bool]], ...] = (low, {}, {})
+    with atomic(xlsx_path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        for frame, sheet, rows in zip(frames, _PLAN_SHEETS[lang], marks, strict=True):
+            written = to_sheet(writer, frame, sheet)
+            _format_sheet(written, frame)
+            _mark_lower_bounds(written, frame, rows)
+    return {"by_year": csv_path, "by_year_xlsx": xlsx_path}
+
+
+_FLAGS = {
+    "construction_yuan": "construction_complete",
+    "operating_yuan": "operating_complete",
+    "bed_subsidy_yuan": "bed_subsidy_complete",
+    "total_yuan": "complete",
+    "cumulative_yuan": "cumulative_complete",
+}
+"""Each money column pair of ``cost_by_year.csv`` and the flag saying it leaves nothing out."""
+
+
+def _partial_text(low: float, high: float, *, known: bool) -> str:
+    """An amount or range; one that leaves an amount out shows what is known ``+ ?``."""
+    if known:
+        return _money_text(low, high)
+    if low == high == 0:
+        return "?"
+    return f"{_money_text(low, high)} + ?"
+
+
+def format_plan(result: PlanCosting, *, lang: Lang = "zh") -> str:
+    """Render a plan's costing as plain text for a terminal: the years, then the notes.
+
+    A range shows as ``low–high``; an amount that leaves something out as its known part
+    followed by ``+ ?``, or ``?`` when nothing of it is known.
+    """
+    check_lang(lang)
+    zh = lang == "zh"
+    end = result.first_year + result.years - 1
+    table = result.by_year
+
+    def money(name: str) -> list[str]:
+        known = table[_FLAGS[name]].astype(bool)
+        return [
+            _partial_text(float(lo), float(hi), known=k)
+            for lo, hi, k in zip(table[f"{name}_min"], table[f"{name}_max"], known, strict=True)
+        ]
+
+    columns = {
+        ("年份" if zh else "year"): [str(y) for y in table["year"]],
+        ("新建中心/站点" if zh else "built: centres/stations"): [
+            f"{c}/{s}" for c, s in zip(table["centres_built"], table["stations_built"], strict=True)
+        ],
+        ("建设补助(元)" if zh else "construction (yuan)"): money("construction_yuan"),
+        ("运营补助(元)" if zh else "operating (yuan)"): money("operating_yuan"),
+        ("床位补贴(元)" if zh else "bed subsidy (yuan)"): money("bed_subsidy_yuan"),
+        ("当年合计(元)" if zh else "year's total (yuan)"): money("total_yuan"),
+        ("累计(元)" if zh else "cumulative (yuan)"): money("cumulative_yuan"),
+    }
+    lines = [
+        (
+            f"政策: {result.policy_name}; 计划逐年测算 {result.first_year}–{end} "
+            f"({result.years} 年)"
+            if zh
+            else f"policy: {result.policy_name}; the plan year by year, {result.first_year}–{end} "
+            f"({result.years} years)"
+        ),
+        "",
+        _columns_text(columns, align="l" + "r" * (len(columns) - 1)),
+    ]
+    if result.notes:
+        lines += ["", "说明:" if zh else "notes:"]
+        lines += [f"- {note}" for note in _plan_notes(result, lang)]
+    return "\n".join(lines)

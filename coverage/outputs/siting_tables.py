@@ -112,6 +112,7 @@ def _words(circle: Circle, lang: str) -> dict[str, dict[Any, Any]]:
         "status_after": statuses,
         "under_1000m2": yes_no,
         "generated": yes_no,
+        "beside_health_centre": yes_no,
         "reason": reasons,
     }
 
@@ -128,6 +129,7 @@ _FORMATS = {
     "cost_yuan": "#,##0",
     "area_m2": "#,##0",
     "access_m": "#,##0",
+    "health_centre_minutes": "0.00",
 }
 """Excel number formats of the siting tables' columns."""
 
@@ -157,6 +159,9 @@ _HEADERS_ZH = {
     "area_m2": "建筑面积(m²)",
     "under_1000m2": "1000m²以下(简化审批)",
     "generated": "自动生成",
+    "beside_health_centre": "邻近卫生服务中心(医养结合)",
+    "health_centre_id": "最近卫生服务中心编号",
+    "health_centre_minutes": "至卫生服务中心(分钟)",
     "lon": "经度",
     "lat": "纬度",
     "township": "街道(乡镇)",
@@ -188,6 +193,9 @@ _HEADERS_EN = {
     "area_m2": "floor area (m²)",
     "under_1000m2": "under 1000 m² (simplified approval)",
     "generated": "generated",
+    "beside_health_centre": "beside a health centre (medical integration)",
+    "health_centre_id": "nearest health centre",
+    "health_centre_minutes": "minutes to the health centre",
     "lon": "longitude",
     "lat": "latitude",
     "township": "township",

@@ -44,3 +44,30 @@ class Outcome:
     method: str
     free: np.ndarray | None = None
     """Set when the search stopped for a restart: the binaries left free (see ``_Run.free``)."""
+
+
+@dataclass(frozen=True)
+class Preference:
+    """How many chosen sites are preferred, and what was proved about it.
+
+    Attributes
+    ----------
+    count : int
+        Chosen sites that are preferred (beside a health centre).
+    bound : int
+        The most any site set as good on the first objective (and with no more sites) can have.
+    status : str
+        ``"optimal"`` when ``count`` meets ``bound`` (proved), ``"time_limit"`` otherwise.
+    solved : bool
+        Whether a second model was solved (False when the first solution already meets the
+        bound: no preferred candidate, or every chosen site preferred).
+    runtime_s : float
+        Wall-clock seconds spent on the second model.
+
+    """
+
+    count: int
+    bound: int
+    status: str
+    solved: bool
+    runtime_s: float

@@ -60,7 +60,7 @@ from ..errors import InputError
 from ._capacity import Flow, flow_constraints, lazy_greedy, max_served
 from ._checks import as_count, as_cover, as_mask, as_values, solver_options
 from ._highs import relaxation, solve_highs
-from ._outcome import GREEDY, HEURISTIC, MILP, OPTIMAL, PROOF_TOL, TIME_LIMIT
+from ._outcome import GREEDY, HEURISTIC, MILP, OPTIMAL, PROOF_TOL, TIME_LIMIT, Preference
 from ._reduction import objective_of, reduce_model, row_groups
 from ._set_cover import set_cover_part, set_cover_reduce
 from ._solve import greedy_sites, lagrangian_bound, order_by_gain, swap_search
@@ -148,6 +148,10 @@ class Solution:
         Budgeted covering over several years only: the year each chosen site is paid for in
         (0 for the first), int64, in ``chosen`` order, which then runs year by year. None for
         the other models.
+    preference : Preference or None
+        Set when a second objective chose among the solutions as good on this one (the sites
+        beside a health centre, :func:`carecircle.siting.propose`): how many chosen sites are
+        preferred, the bound on that number and what was proved. None otherwise.
 
     """
 
@@ -162,6 +166,7 @@ class Solution:
     runtime_s: float
     assignment: sp.csr_array | None = None
     year: np.ndarray | None = None
+    preference: Preference | None = None
 
 
 def _frozen(array: Any, dtype: npt.DTypeLike) -> np.ndarray:

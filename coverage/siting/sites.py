@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csr_array
 
-from .. import terms, travel
+from .. import standards, terms, travel
 from .._validate import as_number
 from ..circles import by_township, pooled_share, share_status
 from ..coords import check_crs
@@ -41,6 +41,7 @@ from ..pipeline import (
 from ..policy import Circle, Policy, as_policy
 from . import candidates as candidates_mod
 from . import models as siting
+from ._prefer import prefer
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,17 @@ MODES = ("count", "cover_all", "budget")
 
 _CONSTRUCTION_TABLES = {"construction_flat", "construction_per_m2"}
 """The profile's money tables that price a new site (see :mod:`carecircle.costing`)."""
+
+_PREFERENCE_SHARE = 0.25
+"""Most of ``time_limit_s`` the second model (sites beside a health centre) may take, on top
+of the first model's limit."""
+
+_PREFERENCE_MIN_S = 1.0
+"""The second model may take as long as the first took, and at least this many seconds (within
+:data:`_PREFERENCE_SHARE` of the limit)."""
+
+HEALTH_CENTRE_COLUMNS = ("beside_health_centre", "health_centre_id", "health_centre_minutes")
+"""The chosen sites' and candidates' columns for 医养结合 (see :func:`propose`)."""
 
 
 @dataclass(frozen=True)
@@ -62,14 +74,17 @@ class Proposal:
         (older residents it brings into the circle, in that order), ``cumulative_covered``,
         ``cost_yuan``, ``area_m2``, ``under_1000m2`` (simplified approval under the profile's
         ``provision.simplified_approval_max_area_m2``, 渝中 only; NA elsewhere, see
-        :func:`carecircle.siting.candidates.simplified_approval`), ``generated``; in the
-        network's CRS.
+        :func:`carecircle.siting.candidates.simplified_approval`), ``generated``,
+        ``beside_health_centre``, ``health_centre_id`` and ``health_centre_minutes`` (the
+        health centre reached fastest on foot over the network and the minutes to it; NA where
+        the profile has no ``[medical_integration]`` for ``tier``); in the network's CRS.
     candidates : geopandas.GeoDataFrame
         Every candidate, chosen or not, as read or generated, with ``access_m`` (metres to the
         nearest street), ``network_status`` (``ok``; ``off_network`` when farther than the
         profile's ``max_access_m``, so it cannot be chosen), ``reach`` (residents not yet
-        covered it could bring in alone), ``cost_yuan`` and ``order`` (its place among the
-        chosen; NA when not chosen); in the network's CRS.
+        covered it could bring in alone), ``cost_yuan``, ``order`` (its place among the
+        chosen; NA when not chosen) and the three health-centre columns of ``sites``; in the
+        network's CRS.
     communities : pandas.DataFrame
         Per community: ``id``, ``name``, ``township``, ``residents``, ``within_before``,
         ``within_after``, ``share_before``, ``share_after``, ``status_before``,
@@ -149,6 +164,7 @@ def propose(
     municipal: bool | None = None,
     spacing_m: float = 100.0,
     time_limit_s: float = 60.0,
+    prefer_health_centres: bool = True,
 ) -> Proposal:
     """Choose new sites for ``tier`` to fill the gaps of ``circle``.
 
@@ -190,6 +206,16 @@ def propose(
     time_limit_s : float, keyword-only
         Time limit for the exact model; beyond it the best solution found, or greedy, with its
         gap.
+    prefer_health_centres : bool, keyword-only
+        医养结合: where the profile has ``[medical_integration]`` and ``tier`` is one of its
+        ``tiers``, prefer candidates within its ``max_walk_minutes`` on foot (over the network)
+        of a facility of tier ``health_center``, as a second objective that never worsens the
+        first: among the site sets as good on the question (the same residents newly covered
+        with no more sites, within the budget; for ``cover_all`` everyone coverable covered by
+        as few sites), the one with the most such sites: swaps, then an exact model, in as
+        long as the first solve took (at least 1 s, at most a quarter of ``time_limit_s``;
+        :attr:`Solution.preference <carecircle.siting.Solution>` says what was proved). Not
+        with ``capacity`` or yearly budgets (a note says so). True by default.
 
     Returns
     -------
@@ -310,6 +336,8 @@ def propose(
     sites = sites.assign(reach=np.round(reach, 1))
 
     costs = _costs(sites, policy, tier=tier, municipal=municipal, notes=notes)
+    health = _beside_health_centre(prep, sites, policy, tier=tier)
+    spend: tuple[np.ndarray, float] | None = None
     uncoverable = _uncoverable(prep, residents, covered, cover, target)
     if mode == "count":
         if capacity:
@@ -360,6 +388,7 @@ def propose(
             sites["id"].to_numpy()[usable], cost, float(budget or 0.0), years, notes
         )
         usable, cover = usable[buildable], csr_array(cover[:, buildable])
+        spend = (cost[buildable], float(money))
         solution = siting.budgeted_covering(
             cover,
             residents,
@@ -370,6 +399,21 @@ def propose(
             time_limit_s=time_limit_s,
         )
 
+    solution = _with_preference(
+        solution,
+        cover,
+        residents,
+        covered,
+        health["beside_health_centre"].fillna(False).to_numpy(dtype=bool)[usable],
+        policy=policy,
+        tier=tier,
+        mode=mode,
+        spend=spend,
+        plain=capacity or years > 1,
+        on=prefer_health_centres,
+        time_limit_s=time_limit_s,
+        notes=notes,
+    )
     chosen = usable[np.asarray(solution.chosen, dtype=np.int64)]
     if mode == "count" and len(chosen) < int(count or 0):
         notes.append(
@@ -397,6 +441,7 @@ def propose(
             "area_m2": picked["area_m2"].to_numpy(dtype=float),
             "under_1000m2": pd.array(picked["under_1000m2"], dtype="boolean"),
             "generated": picked["generated"].to_numpy() if "generated" in picked else False,
+            **{column: health[column].to_numpy()[chosen] for column in HEALTH_CENTRE_COLUMNS},
         },
         geometry=picked.geometry.to_numpy(),
         crs=net.crs,
@@ -421,7 +466,11 @@ def propose(
     order[chosen] = np.arange(1, len(chosen) + 1)
     return Proposal(
         sites=proposed,
-        candidates=_every_candidate(sites.assign(cost_yuan=costs, order=order)),
+        candidates=_every_candidate(
+            sites.assign(
+                cost_yuan=costs, order=order, **{c: health[c] for c in HEALTH_CENTRE_COLUMNS}
+            )
+        ),
         communities=communities,
         townships=_townships(communities),
         uncoverable=uncoverable,
@@ -441,6 +490,121 @@ def propose(
             ),
         ),
     )
+
+
+def _beside_health_centre(
+    prep: Prepared, sites: gpd.GeoDataFrame, policy: Policy, *, tier: str
+) -> pd.DataFrame:
+    """Each candidate's nearest health centre on foot and whether it is beside it (医养结合).
+
+    The rule is :func:`carecircle.standards.health_centres`'s, applied to the candidates as
+    facilities of ``tier`` among the district's health centres (the profile's
+    ``[medical_integration]``; within ``max_walk_minutes`` over the network, the limit
+    included; out of the profile's ``applies_to``, not checked). Indexed like ``sites``:
+    :data:`HEALTH_CENTRE_COLUMNS`, NA where not checked.
+    """
+    out = pd.DataFrame(
+        {
+            "beside_health_centre": pd.array([pd.NA] * len(sites), dtype="boolean"),
+            "health_centre_id": pd.array([pd.NA] * len(sites), dtype="string"),
+            "health_centre_minutes": np.full(len(sites), np.nan),
+        },
+        index=sites.index,
+    )
+    rule = policy.medical_integration
+    if rule is None or tier not in rule.tiers or not len(sites):
+        return out
+    facilities = prep.facilities
+    health = facilities[facilities["tier"].eq("health_center").to_numpy()]
+    points = gpd.GeoDataFrame(
+        {"id": sites["id"].astype(str).to_numpy(), "tier": tier},
+        geometry=sites.geometry.to_numpy(),
+        crs=sites.crs,
+    )
+    beside = gpd.GeoDataFrame(
+        {"id": health["id"].astype(str).to_numpy(), "tier": "health_center"},
+        geometry=health.geometry.to_numpy(),
+        crs=facilities.crs,
+    ).to_crs(sites.crs)
+    frame = gpd.GeoDataFrame(pd.concat([points, beside], ignore_index=True), crs=sites.crs)
+    placed = standards.locate(frame, prep.communities.to_crs(sites.crs))
+    found = standards.health_centres(
+        placed, prep.communities, policy, net=prep.net, speed_m_s=prep.speed_m_s
+    ).iloc[: len(sites)]
+    checked = found["beside_health_centre"].notna().to_numpy()
+    out.loc[checked, "beside_health_centre"] = found["beside_health_centre"].to_numpy()[checked]
+    ids = found["health_centre_id"].astype(str).to_numpy()
+    out.loc[checked & (ids != ""), "health_centre_id"] = ids[checked & (ids != "")]
+    out["health_centre_minutes"] = found["health_centre_minutes"].to_numpy(dtype=float)
+    return out
+
+
+def _with_preference(
+    solution: siting.Solution,
+    cover: Any,
+    residents: np.ndarray,
+    covered: np.ndarray,
+    beside: np.ndarray,
+    *,
+    policy: Policy,
+    tier: str,
+    mode: str,
+    spend: tuple[np.ndarray, float] | None,
+    plain: bool,
+    on: bool,
+    time_limit_s: float,
+    notes: list[str],
+) -> siting.Solution:
+    """The solution with the most sites beside a health centre among those as good (医养结合).
+
+    ``beside`` is over ``cover``'s columns. Adds a note saying what was preferred and proved.
+    """
+    rule = policy.medical_integration
+    if rule is None or tier not in rule.tiers:
+        return solution
+    where = f"within {rule.max_walk_minutes:g} minutes' walk of a health centre"
+    if not on:
+        notes.append(f"sites {where} not preferred (--no-health-centre-preference)")
+        return solution
+    if plain:
+        notes.append(
+            f"sites {where} not preferred with --capacity or yearly budgets: "
+            f"{int(beside[np.asarray(solution.chosen, dtype=np.int64)].sum())} of the chosen are"
+        )
+        return solution
+    if not beside.any():
+        notes.append(f"no candidate is {where} (tier health_center): none could be preferred")
+        return solution
+    out = prefer(
+        solution,
+        csr_array(cover),
+        residents,
+        beside,
+        covered=covered,
+        cost=None if spend is None else spend[0],
+        budget=None if spend is None else spend[1],
+        cover_all=mode == "cover_all",
+        time_limit_s=min(
+            _PREFERENCE_SHARE * time_limit_s, max(_PREFERENCE_MIN_S, solution.runtime_s)
+        ),
+    )
+    found = out.preference
+    assert found is not None  # prefer always sets it
+    same = (
+        "as few sites covering everyone coverable"
+        if mode == "cover_all"
+        else "the same residents newly covered with no more sites"
+    )
+    proved = (
+        "none has more (proved)"
+        if found.status == siting.OPTIMAL
+        else f"not proved: at most {found.bound} could be"
+    )
+    notes.append(
+        f"{found.count} of {len(out.chosen)} chosen site(s) {where} (医养结合, preferred among "
+        f"the site sets with {same}; {proved})"
+    )
+    return out
 
 
 def _note_off_network(sites: gpd.GeoDataFrame, max_access_m: float, notes: list[str]) -> None:
