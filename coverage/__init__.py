@@ -42,6 +42,7 @@ from .errors import NetworkError as NetworkError
 from .errors import PolicyError as PolicyError
 
 _MODULES = (
+    "care",
     "cli",
     "coords",
     "costing",
@@ -68,6 +69,7 @@ _NAMES = {
     "read_communities": "inputs",
     "read_facilities": "inputs",
     "read_candidates": "inputs",
+    "read_care": "inputs",
     "communities_from_frame": "inputs",
     "facilities_from_frame": "inputs",
     "load_policy": "policy",

@@ -23,6 +23,7 @@ import shapely
 from tqdm.auto import tqdm
 
 from . import _memory, _progress, demand, isochrones, standards, terrain, travel
+from . import care as care_mod
 from . import circles as circles_mod
 from ._parallel import side_by_side
 from ._validate import as_text, walking_speed
@@ -30,6 +31,7 @@ from ._version import __version__
 from .coords import Coords, check_same_crs
 from .errors import InputError
 from .inputs import readers as inputs
+from .inputs.care import CareTable, read_care
 from .inputs.frames import communities_from_frame, facilities_from_frame
 from .inputs.roads import LAYER_CRS_HINT, RoadOptions, from_layer, read_network
 from .network import WalkNetwork, describe_components, kept_parts, main_parts
@@ -106,6 +108,9 @@ class Analysis:
         District targets checked (see :func:`carecircle.standards.check_district`).
     township_checks : pandas.DataFrame
         Centres and stations per township (see :func:`carecircle.standards.check_townships`).
+    care : CareMap or None
+        The care map (关爱地图, :mod:`carecircle.care`) when a care table was given: counts per
+        community and within each circle, small counts already withheld; None without one.
     prepared : Prepared or None
         The prepared district the analysis measured (see :func:`prepare`), which
         :func:`carecircle.siting.propose` starts from; None for a check-only analysis
@@ -132,6 +137,7 @@ class Analysis:
     candidates: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     after: pd.DataFrame = field(default_factory=pd.DataFrame)
     merged: tuple[str, ...] = ()
+    care: care_mod.CareMap | None = None
     prepared: Prepared | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -180,6 +186,8 @@ def analyze(
     circle_polygons: bool = True,
     progress: bool = False,
     prepared: Prepared | None = None,
+    care: CareTable | None = None,
+    care_min_count: int | None = None,
 ) -> Analysis:
     """Measure how much of every community lies within each of the policy's circles.
 
@@ -213,6 +221,14 @@ def analyze(
     prepared : Prepared, optional, keyword-only
         The output of :func:`prepare` for these layers, to reuse (the layers and options
         above are then not read again).
+    care : CareTable, optional, keyword-only
+        The care table (:func:`carecircle.inputs.read_care`, read against these
+        communities): the analysis then carries the care map (:attr:`Analysis.care`). A
+        records table's people are counted within each circle from their homes (exact); a
+        counts table's are estimated from each community's covered share.
+    care_min_count : int, optional, keyword-only
+        The smallest count the care map shows; the profile's ``[care_map] min_count`` when
+        omitted.
 
     Returns
     -------
@@ -283,10 +299,15 @@ def analyze(
         else None
     )
     basis = pd.Series(dtype=object)
+    _check_care(care, comm)
+    homes = _care_homes(prep, care, policy) if care is not None else None
+    care_within: dict[str, np.ndarray] = {}
     with _progress.step("circles", show=progress, live=False):  # the bars show meanwhile
         steps = tqdm(policy.circles, desc="circles", disable=_quiet(progress), unit="circle")
         for circle in steps:
-            chosen, sources, time_s, nearest = circle_times(prep, circle)
+            chosen, sources, time_s, nearest, times = _circle_times(prep, circle)
+            if homes is not None:
+                care_within[circle.name] = _care_within(prep, homes, circle, sources, times)
             table = circles_mod.summarize(
                 comm,
                 points.community,
@@ -400,6 +421,25 @@ def analyze(
         uncovered = isochrones.uncovered_areas(
             out, gpd.GeoDataFrame(every_circle, crs=net.crs), [c.name for c in policy.circles]
         )
+    care_map = None
+    if care is not None:
+        min_count = policy.care_min_count if care_min_count is None else care_min_count
+        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+            msg = f"care minimum count is {min_count!r}; expected a whole number ≥ 1"
+            raise InputError(msg)
+        care_map = care_mod.care_map(
+            out,
+            care,
+            circles=[c.name for c in policy.circles],
+            min_count=min_count,
+            within=care_within if homes is not None else None,
+        )
+        parameters.update(
+            care_file=care.source,
+            care_form=care.form,
+            care_within=care_map.table["within_basis"].iloc[0] if len(out) else "",
+            care_min_count=min_count,
+        )
     return Analysis(
         out,
         gpd.GeoDataFrame(fac, geometry="geometry", crs=net.crs),
@@ -412,7 +452,83 @@ def analyze(
         uncovered=uncovered,
         streets=gpd.GeoSeries(net.geometry if net.n_edges <= MAX_MAP_STREETS else [], crs=net.crs),
         merged=tuple(str(frame["circle"].iloc[0]) for frame in merged if len(frame)),
+        care=care_map,
         prepared=prep,
+    )
+
+
+def _check_care(care: CareTable | None, communities: gpd.GeoDataFrame) -> None:
+    """Refuse a care table read against other communities."""
+    if care is None:
+        return
+    ids = [str(v) for v in communities["id"].tolist()]
+    if care.counts["id"].tolist() != ids:
+        msg = (
+            f"{care.source or 'care'}: the care table was read against other communities; "
+            "expected read_care(path, communities) with the communities analysed"
+        )
+        raise InputError(msg)
+
+
+@dataclass(frozen=True)
+class _CareHomes:
+    """The care records' homes joined to the network (in memory only; never written)."""
+
+    snap: travel.Snap
+    off: np.ndarray
+    kind: np.ndarray
+    community: np.ndarray
+    flags: np.ndarray
+
+
+def _care_homes(prep: Prepared, care: CareTable, policy: Policy) -> _CareHomes | None:
+    """Join a records table's homes to the network the way demand points are joined."""
+    homes = care.homes
+    if homes is None:
+        return None
+    xy = gpd.GeoSeries(gpd.points_from_xy(homes.lon, homes.lat), crs=4326).to_crs(prep.net.crs)
+    x, y = xy.x.to_numpy(), xy.y.to_numpy()
+    fac = prep.facilities
+    fac_on = (fac["network_status"] == "ok").to_numpy()
+    served = travel.served_edges(prep.net, prep.facility_snap.subset(np.flatnonzero(fac_on)))
+    snap = graded_access(
+        prep.net,
+        travel.snap(prep.net, x, y, edges=served),
+        x,
+        y,
+        elevation=prep.elevation,
+        walking=policy.walking,
+        to_door=False,
+    )
+    kind = prep.communities["kind"].to_numpy()[homes.community]
+    return _CareHomes(
+        snap=snap,
+        off=snap.access_m > policy.max_access_m,
+        kind=np.asarray(kind, dtype=object),
+        community=homes.community,
+        flags=homes.flags,
+    )
+
+
+def _care_within(
+    prep: Prepared,
+    homes: _CareHomes,
+    circle: Circle,
+    sources: travel.Snap,
+    times: travel.NodeTimes | None,
+) -> np.ndarray:
+    """Per community, how many of each :data:`carecircle.care.WITHIN_FIELDS` live within."""
+    n = len(prep.communities)
+    fields = len(care_mod.WITHIN_FIELDS)
+    if times is None or len(homes.community) == 0:
+        return np.zeros((n, fields))
+    time_s, _ = travel.point_times(prep.net, times, sources, homes.snap, speed_m_s=prep.speed_m_s)
+    inside = ~homes.off & (time_s <= circle.minutes_for(homes.kind) * 60.0)
+    return np.column_stack(
+        [
+            np.bincount(homes.community, weights=homes.flags[:, j] & inside, minlength=n)
+            for j in range(fields)
+        ]
     )
 
 
@@ -634,6 +750,14 @@ def circle_times(
         point as an index into the positions)``; points off the network get ``inf`` and -1.
 
     """
+    chosen, sources, time_s, nearest, _ = _circle_times(prep, circle)
+    return chosen, sources, time_s, nearest
+
+
+def _circle_times(
+    prep: Prepared, circle: Circle
+) -> tuple[np.ndarray, travel.Snap, np.ndarray, np.ndarray, travel.NodeTimes]:
+    """:func:`circle_times`, and the walking times to the network's nodes it used."""
     fac = prep.facilities
     chosen = np.flatnonzero(
         fac["tier"].isin(circle.tiers).to_numpy() & (fac["network_status"] == "ok").to_numpy()
@@ -645,7 +769,7 @@ def circle_times(
     )
     time_s = np.where(prep.off_network, np.inf, time_s)
     nearest = np.where(prep.off_network, -1, nearest)
-    return chosen, sources, time_s, nearest
+    return chosen, sources, time_s, nearest, times
 
 
 def run(
@@ -663,6 +787,10 @@ def run(
     layers: Mapping[str, str | None] | None = None,
     road_options: RoadOptions | None = None,
     progress: bool = False,
+    care: str | Path | None = None,
+    care_coords: Coords = "wgs84",
+    care_crs: str | None = None,
+    care_min_count: int | None = None,
 ) -> Analysis:
     """Read the files, then :func:`analyze`.
 
@@ -687,11 +815,30 @@ def run(
     road_options : RoadOptions, optional, keyword-only
         How to read a road layer given as ``network`` (its layer, coordinates, columns,
         classes, snap tolerance; see :func:`carecircle.inputs.read_roads`).
+    care : path, optional, keyword-only
+        The care table (:func:`carecircle.inputs.read_care`): counts per community or one
+        record per person; ``columns["care"]`` and ``layers["care"]`` as for the layers.
+    care_coords, care_crs : keyword-only
+        The system of a records table's ``lon``/``lat``; the CRS of its ``x``/``y``.
+    care_min_count : int, optional, keyword-only
+        As in :func:`analyze`.
 
     """
     with _progress.step("read_layers", show=progress):
         comm, fac = _read_layers(
             communities, facilities, facility_coords, community_coords, columns or {}, layers or {}
+        )
+        table = (
+            read_care(
+                care,
+                comm,
+                columns=(columns or {}).get("care"),
+                coords=care_coords,
+                crs=care_crs,
+                layer=(layers or {}).get("care"),
+            )
+            if care is not None
+            else None
         )
     if dem is not None:
         terrain.check_dem(dem)
@@ -710,6 +857,8 @@ def run(
         dem=dem,
         speed_m_s=speed_m_s,
         progress=progress,
+        care=table,
+        care_min_count=care_min_count,
     )
     params = dict(result.parameters)
     params.update(

@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("outputs",),
     ("siting",),
     ("pipeline",),
-    ("standards", "plan", "isochrones", "circles", "costing", "terrain", "steps"),
+    ("standards", "plan", "isochrones", "circles", "costing", "terrain", "steps", "care"),
     ("inputs",),
     ("travel", "policy", "_validate", "topology"),
     (

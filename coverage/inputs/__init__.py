@@ -8,9 +8,15 @@ value. :func:`communities_from_frame` and :func:`facilities_from_frame` check a 
 built in Python the same way, naming the frame where a file's messages name the file.
 :func:`read_roads` reads a road layer (a bureau's centre lines) as a
 :class:`~carecircle.network.WalkNetwork`, and :func:`read_network` whatever ``--network``
-names: an OpenStreetMap file, a road layer, or one of each.
+names: an OpenStreetMap file, a road layer, or one of each. :func:`read_care` reads the care
+map's table (关爱地图) as counts per community.
 """
 
+from .care import CARE_ALIASES as CARE_ALIASES
+from .care import CARE_FIELDS as CARE_FIELDS
+from .care import RECORD_ALIASES as RECORD_ALIASES
+from .care import CareTable as CareTable
+from .care import read_care as read_care
 from .frames import communities_from_frame as communities_from_frame
 from .frames import facilities_from_frame as facilities_from_frame
 from .readers import CANDIDATE_COLUMNS as CANDIDATE_COLUMNS
@@ -32,6 +38,10 @@ from .roads import read_network as read_network
 from .roads import read_roads as read_roads
 
 __all__ = [
+    "CARE_ALIASES",
+    "CARE_FIELDS",
+    "RECORD_ALIASES",
+    "CareTable",
     "CANDIDATE_COLUMNS",
     "COMMUNITY_ALIASES",
     "COMMUNITY_COLUMNS",
@@ -47,6 +57,7 @@ __all__ = [
     "communities_from_frame",
     "facilities_from_frame",
     "read_candidates",
+    "read_care",
     "read_communities",
     "read_facilities",
     "read_network",
