@@ -38,11 +38,9 @@ from .roads import read_network as read_network
 from .roads import read_roads as read_roads
 
 __all__ = [
+    "CANDIDATE_COLUMNS",
     "CARE_ALIASES",
     "CARE_FIELDS",
-    "RECORD_ALIASES",
-    "CareTable",
-    "CANDIDATE_COLUMNS",
     "COMMUNITY_ALIASES",
     "COMMUNITY_COLUMNS",
     "COMMUNITY_OPTIONAL",
@@ -51,8 +49,10 @@ __all__ = [
     "FACILITY_OPTIONAL",
     "LAYER_SUFFIXES",
     "NETWORK_ALIASES",
+    "RECORD_ALIASES",
     "ROAD_CLASSES",
     "ROAD_SUFFIXES",
+    "CareTable",
     "RoadOptions",
     "communities_from_frame",
     "facilities_from_frame",
