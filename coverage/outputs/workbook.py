@@ -35,6 +35,7 @@ from ..terms import (
 from ._files import atomic
 from ._sheets import PERCENT as _PERCENT
 from ._sheets import Block, new_book, write_sheet
+from .care_tables import care_block
 from .export import FACILITY_COLUMNS, summary_table
 from .headline import Headline, headline
 from .maps import OTHER_COLOUR, STATUS_COLOURS, TEXT
@@ -50,6 +51,7 @@ SHEETS = {
         "district": "全区指标",
         "parameters": "运行参数",
         "guide": "列说明",
+        "care_map": "关爱地图",
     },
     "en": {
         "summary": "summary",
@@ -59,6 +61,7 @@ SHEETS = {
         "district": "district",
         "parameters": "parameters",
         "guide": "column guide",
+        "care_map": "care map",
     },
 }
 #: Column headers (columns not listed keep their name).
@@ -471,8 +474,9 @@ def workbook(analysis: Analysis, path: str | Path, *, lang: terms.Lang = "zh") -
     community, from :func:`carecircle.outputs.export.summary_table`), townships, facilities
     (with their standards checks), district targets, the run's parameters
     (:attr:`Analysis.parameters`), and a column guide saying what every column of every sheet
-    means. Headers, coded values (statuses, tiers, kinds) and the standards' sentences
-    (``standard_note``, ``standard_advice``, ``basis``) are in Chinese or English; shares are
+    means; with a care map (:attr:`Analysis.care`), a care map sheet after the parameters (its
+    notes, then its table, small counts withheld). Headers, coded values (statuses, tiers,
+    kinds) and the standards' sentences (``standard_note``, ``standard_advice``, ``basis``) are in Chinese or English; shares are
     formatted as percentages; status cells are filled with the map's colours
     (:data:`carecircle.outputs.maps.STATUS_COLOURS`) by conditional formats; every sheet prints
     on A4 landscape, one page wide, its header row on every page, the place and the run's date
@@ -535,6 +539,14 @@ def workbook(analysis: Analysis, path: str | Path, *, lang: terms.Lang = "zh") -
             [_block(table, key, labels, lang)],
             page_header=page,
             frozen=frozen.get(key, "A2"),
+        )
+    if analysis.care is not None:  # 关爱地图: its published counts and how to read them
+        write_sheet(
+            book,
+            SHEETS[lang]["care_map"],
+            care_block(analysis, lang),
+            page_header=page,
+            frozen="A1",
         )
     write_sheet(book, SHEETS[lang]["guide"], [_guide(tables, labels, top, lang)], page_header=page)
     with atomic(path) as tmp:
