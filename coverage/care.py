@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -240,14 +241,14 @@ def suppress(
         for group in rows:
             idx = np.asarray(group)
             cells = idx[:-1]
-            part, gone = _protect(
+            grown, gone = _protect(
                 safe[:, cells],
                 known[:, cells],
                 hidden[:, cells],
                 min_count=min_count,
                 total_hidden=hidden[:, idx[-1]],
             )
-            hidden[:, cells] = part
+            hidden[:, cells] = grown
             hidden[:, idx[-1]] |= gone
         if (hidden == before[0]).all() and (total_withheld == before[1]).all():
             break
@@ -293,8 +294,8 @@ def _flags(
     """Each row's withheld cells as ``column flag`` items joined by ``; ``."""
     out = []
     for small, other in zip(primary, secondary, strict=True):
-        items = [f"{columns[j]} {flag}" for j in np.flatnonzero(small)]
-        items += [f"{columns[j]} {SUPPRESSED}" for j in np.flatnonzero(other)]
+        items = [f"{columns[int(j)]} {flag}" for j in np.flatnonzero(small)]
+        items += [f"{columns[int(j)]} {SUPPRESSED}" for j in np.flatnonzero(other)]
         out.append("; ".join(items))
     return out
 
@@ -315,7 +316,7 @@ def _totals(
     total = np.where(known, matrix, 0.0).sum(axis=0)
     given = known.any(axis=0)
     small = (total >= 1) & (total < min_count)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for j, column in enumerate(columns):
         if not given[j]:
             continue
@@ -331,11 +332,11 @@ def _totals(
                 "basis": basis,
             }
         )
-    people = {r["field"]: r["value"] for r in rows}
+    people: dict[str, float] = {str(r["field"]): float(r["value"]) for r in rows}
     for circle in circles:
         within = people.get(within_column(circle, "people"), np.nan)
         whole = people.get("people", np.nan)
-        share = within / whole if whole and not np.isnan(whole) and not np.isnan(within) else np.nan
+        share = within / whole if whole > 0 and not np.isnan(within) else np.nan
         rows.append(
             {
                 "field": f"{circle}_people_share",

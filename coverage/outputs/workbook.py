@@ -476,9 +476,10 @@ def workbook(analysis: Analysis, path: str | Path, *, lang: terms.Lang = "zh") -
     (:attr:`Analysis.parameters`), and a column guide saying what every column of every sheet
     means; with a care map (:attr:`Analysis.care`), a care map sheet after the parameters (its
     notes, then its table, small counts withheld). Headers, coded values (statuses, tiers,
-    kinds) and the standards' sentences (``standard_note``, ``standard_advice``, ``basis``) are in Chinese or English; shares are
-    formatted as percentages; status cells are filled with the map's colours
-    (:data:`carecircle.outputs.maps.STATUS_COLOURS`) by conditional formats; every sheet prints
+    kinds) and the standards' sentences (``standard_note``, ``standard_advice``, ``basis``) are
+    in Chinese or English; shares are formatted as percentages; status cells are filled with
+    the map's colours (:data:`carecircle.outputs.maps.STATUS_COLOURS`) by conditional formats;
+    every sheet prints
     on A4 landscape, one page wide, its header row on every page, the place and the run's date
     in the page header and page numbers in the footer
     (:func:`carecircle.outputs._sheets.write_sheet`).

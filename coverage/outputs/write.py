@@ -108,7 +108,7 @@ def write_all(
     }
     if analysis.care is not None:
         writers["care_map"] = lambda p: write_care_map(analysis, p)
-    here = [
+    here: list[tuple[str, str, Callable[[Path], Path]]] = [
         (label, ANALYSIS_FILES[label], writers[label])
         for label in ("summary", "townships", "facilities", "district", "care_map")
         if label in writers
