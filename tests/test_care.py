@@ -424,7 +424,11 @@ def test_records_never_reach_an_output(records_run, capsys, caplog):
     assert numbers
     assert not [v for v in numbers if 1 <= v < 5]
     html = (out / "map.html").read_text(encoding="utf-8")
-    assert not re.search(r"关爱[^\"]*?: [1-4]<br>", html)
+    # each care popup, from its first count to its notes (<br> written as \u003cbr> in the page)
+    popups = re.findall(r"需关爱老年人: (?:(?!\\u003csmall).)*", html)
+    assert len(popups) == 12  # one per community
+    assert any(re.search(r": \d+\\u003cbr>", p) for p in popups)  # the counts are there
+    assert not [p for p in popups if re.search(r": [1-4]\\u003cbr>", p)]
     assert "records.csv" in texts["coverage.gpkg"]  # the metadata names the file, not its rows
 
     # the six at the centre's door are within the elderly-care circle: exact, not estimated
