@@ -31,7 +31,7 @@ WITHIN_FIELDS: tuple[str, ...] = ("people", *CARE_CATEGORIES)
 """The counts of each circle: people needing care, and each category, living within it."""
 
 EXACT = "exact: each record's home walked to the circle's facilities"
-ESTIMATE = "estimate: the community's count × its covered share of older residents, rounded"
+ESTIMATE = "estimate: the community's count × its share of (older) residents within, rounded"
 """The ``within_basis`` of a care map's rows: how its counts within each circle were found."""
 
 SUPPRESSED = "suppressed"

@@ -126,12 +126,18 @@ def test_a_bad_coordinate_names_row_and_column_never_the_value(tmp_path, squares
     assert "106.505" not in message and "29.505" not in message
 
 
-def test_an_unknown_category_is_one_line_without_the_value(tmp_path, squares):
-    rows = [{"lon": 106.505, "lat": 29.505, "category": "张三 空巢"}]
+@pytest.mark.parametrize(
+    ("column", "cell"),
+    [("category", "张三 空巢"), ("category", ""), ("category", "、"), ("retrofit", "张三")],
+)
+def test_an_unknown_category_or_flag_is_one_line_without_the_value(tmp_path, squares, column, cell):
+    rows = [{"lon": 106.505, "lat": 29.505, "category": "空巢", "retrofit": "是"} for _ in range(3)]
+    rows[2][column] = cell
     with pytest.raises(InputError) as err:
         read_care(_write(tmp_path / "cat.csv", rows), squares)
-    assert "row 1 (line 2), column 'category'" in str(err.value)
+    assert f"row 3 (line 4), column {column!r}" in str(err.value)
     assert "张三" not in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_counts_table_reads_chinese_headers_and_refuses_unknown_ids(tmp_path, squares):

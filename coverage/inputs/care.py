@@ -450,27 +450,32 @@ def _projected(
 
 def _categories(values: pd.Series, *, where: Where, column: str) -> np.ndarray:
     """Each record's categories, one boolean column per :data:`CARE_CATEGORIES`."""
-    texts = as_text(values)
-    out = np.zeros((len(texts), len(CARE_CATEGORIES)), dtype=bool)
+    texts = pd.Series(as_text(values), dtype=object).str.lower().reset_index(drop=True)
     index = {name: j for j, name in enumerate(CARE_CATEGORIES)}
-    words = {k.lower(): v for k, v in CATEGORY_WORDS.items()}
-    for position, text in enumerate(texts):
-        parts = [p for p in _SEPARATORS.split(text.lower()) if p]
-        # a whole cell such as 失能/残疾 or 80+ first, then its parts
-        found = [words[text.lower()]] if text.lower() in words else [words.get(p) for p in parts]
-        if not found or None in found:
-            raise _bad_record(where, position, column, _CATEGORY_EXPECTED)
-        out[position, [index[f] for f in found if f is not None]] = True
+    words = {k.lower(): index[v] for k, v in CATEGORY_WORDS.items()}
+    whole = texts.map(words)  # a whole cell such as 失能/残疾 or 80+ first, then its parts
+    parts = texts.where(whole.isna(), "").str.split(_SEPARATORS).explode()
+    parts = parts.loc[parts.astype(bool)]
+    found = parts.map(words)
+    bad = np.zeros(len(texts), dtype=bool)
+    bad[found.index[found.isna()].to_numpy(dtype=np.int64)] = True
+    bad |= whole.isna().to_numpy() & ~np.isin(np.arange(len(texts)), parts.index.to_numpy())
+    if bad.any():
+        raise _bad_record(where, int(np.flatnonzero(bad)[0]), column, _CATEGORY_EXPECTED)
+    out = np.zeros((len(texts), len(CARE_CATEGORIES)), dtype=bool)
+    rows = np.concatenate([np.flatnonzero(whole.notna()), parts.index.to_numpy(dtype=np.int64)])
+    cols = np.concatenate([whole.dropna().to_numpy(dtype=np.int64), found.to_numpy(np.int64)])
+    out[rows, cols] = True
     return out
 
 
 def _yes(values: pd.Series, *, where: Where, column: str) -> np.ndarray:
     """A yes/no column as booleans (blank: no)."""
-    texts = [t.lower() for t in as_text(values)]
-    for position, text in enumerate(texts):
-        if text and text not in YES_TEXTS | NO_TEXTS:
-            raise _bad_record(where, position, column, YES_NO_EXPECTED)
-    return np.array([t in YES_TEXTS for t in texts], dtype=bool)
+    texts = pd.Series(as_text(values), dtype=object).str.lower()
+    bad = (texts != "") & ~texts.isin(YES_TEXTS | NO_TEXTS)
+    if bad.any():
+        raise _bad_record(where, int(np.flatnonzero(bad.to_numpy())[0]), column, YES_NO_EXPECTED)
+    return texts.isin(YES_TEXTS).to_numpy()
 
 
 def _place(lon: np.ndarray, lat: np.ndarray, communities: gpd.GeoDataFrame) -> np.ndarray:
