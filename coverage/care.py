@@ -202,9 +202,11 @@ def suppress(
       the group's total when no count is left;
     * **complements** (``(part, whole)`` column pairs, e.g. the people within a circle and
       all of them): a part is withheld when the whole less the part is from 1 to
-      ``min_count`` − 1, so the people outside the circle cannot be worked out.
+      ``min_count`` − 1, so the people outside the circle cannot be worked out; and wherever
+      its whole is withheld, since a part bounds its whole (and an estimated part, the whole
+      times a published share, gives it away).
 
-    Zero is shown: it discloses no one, and no suppressed count can be found from it alone.
+    Zero is shown, except as a part of a withheld whole: it discloses no one.
 
     Parameters
     ----------
@@ -234,8 +236,11 @@ def suppress(
             rest = safe[:, whole] - safe[:, part]
             open_ = known[:, part] & known[:, whole] & ~hidden[:, part] & ~hidden[:, whole]
             hidden[:, part] |= open_ & (rest >= 1) & (rest < min_count)
+            hidden[:, part] |= known[:, part] & hidden[:, whole]  # a part bounds its whole
         # columns: the communities of each column as one group, with the total published
-        hidden_t, withheld = _protect(safe.T, known.T, hidden.T, min_count=min_count)
+        hidden_t, withheld = _protect(
+            safe.T, known.T, hidden.T, min_count=min_count, total_hidden=total_withheld
+        )
         hidden = hidden_t.T
         total_withheld |= withheld
         for group in rows:

@@ -216,6 +216,16 @@ def test_a_row_summed_from_its_categories_protects_its_one_small_cell():
     assert hidden[0, 1:3].any() or hidden[0, 3]  # a second cell of the row, or its total
 
 
+def test_a_part_of_a_withheld_count_is_withheld_too():
+    # 3 people, all within the circle: showing 3 within would show the 3; 0 within too
+    values = np.array([[3.0, 3.0, 0.0], [40.0, 20.0, 0.0], [50.0, 30.0, 0.0]])
+    primary, secondary, _ = care.suppress(values, min_count=5, complements=[(1, 0), (2, 0)])
+    hidden = primary | secondary
+    assert hidden[0, 0] and hidden[0, 1] and hidden[0, 2]
+    assert hidden[1, 0]  # the column's second cell, so 3 = total - 40 - 50 cannot be done
+    assert hidden[1, 1] and hidden[1, 2]  # and its parts in turn
+
+
 def test_a_part_is_withheld_when_the_rest_is_small():
     # 12 people, 10 of them within: publishing 10 says 2 live outside the circle
     values = np.array([[12.0, 10.0], [40.0, 20.0], [50.0, 30.0]])
