@@ -77,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if args.embed_key and not args.tianditu_key:
                     args.tianditu_key = os.environ.get("TIANDITU_KEY")
                 maps._check_key(args.basemap, args.tianditu_key, embed_key=args.embed_key)
+            if getattr(args, "care_min_count", None) is not None:  # before any file is read
+                pipeline.check_care_min_count(args.care_min_count)
             if getattr(args, "crs", None) is not None:  # said before the analysis, not after
                 outputs.output_crs(args.crs)
             with run_folder(

@@ -271,6 +271,7 @@ def analyze(
 
     """
     policy = as_policy(policy)
+    min_count = _care_min_count(policy, care_min_count)
     with _progress.step("prepare", show=progress and prepared is None):
         prep = prepared or prepare(
             net,
@@ -423,10 +424,6 @@ def analyze(
         )
     care_map = None
     if care is not None:
-        min_count = policy.care_min_count if care_min_count is None else care_min_count
-        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
-            msg = f"care minimum count is {min_count!r}; expected a whole number ≥ 1"
-            raise InputError(msg)
         care_map = care_mod.care_map(
             out,
             care,
@@ -455,6 +452,26 @@ def analyze(
         care=care_map,
         prepared=prep,
     )
+
+
+def _care_min_count(policy: Policy, asked: int | None) -> int:
+    """The care map's smallest count shown: ``asked``, or the profile's; checked."""
+    return check_care_min_count(policy.care_min_count if asked is None else asked)
+
+
+def check_care_min_count(min_count: Any) -> int:
+    """``min_count`` if it is a whole number ≥ 1 (the care map's smallest count shown).
+
+    Raises
+    ------
+    InputError
+        One line naming ``--care-min-count`` (``care_min_count=`` in Python).
+
+    """
+    if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+        msg = f"--care-min-count {min_count!r}: expected a whole number ≥ 1 (care_min_count=)"
+        raise InputError(msg)
+    return min_count
 
 
 def _check_care(care: CareTable | None, communities: gpd.GeoDataFrame) -> None:

@@ -493,3 +493,16 @@ def test_demo_care_map_is_said_to_be_invented(tmp_path):
     assert any("估算" in c for c in cells)  # a counts table: estimates within circles
     assert "虚构" in (out / "map.html").read_text(encoding="utf-8")
     assert maps.CARE_COLOURS
+
+
+def test_a_min_count_below_one_is_refused_before_anything_is_read(tmp_path, capsys):
+    files = demo_files()
+    args = ["analyze", "--network", str(tmp_path / "no.osm.pbf")]
+    args += ["--communities", str(files["communities"]), "--facilities", str(files["facilities"])]
+    args += ["--care", str(files["care"]), "--care-min-count", "0", "--out", str(tmp_path / "o")]
+    assert cli.main([*args, "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err
+        == "carecircle: error: --care-min-count 0: expected a whole number ≥ 1 (care_min_count=)"
+    )
