@@ -431,14 +431,19 @@ def test_records_never_reach_an_output(records_run, capsys, caplog):
     header = next(r for r in rows_xlsx if r and r[0] == "编号")
     shares = [i for i, h in enumerate(header) if h and "比例" in str(h)]
     assert shares  # the shares within each circle are there, as 0-1
+    start = rows_xlsx.index(header) + 1
+    end = next(i for i, r in enumerate(rows_xlsx) if r and r[0] == "全区合计")
     numbers = [
         v
-        for row in rows_xlsx[rows_xlsx.index(header) + 1 :]
+        for row in rows_xlsx[start:end]
         for i, v in enumerate(row)
         if isinstance(v, int | float) and i not in shares
     ]
     assert numbers
     assert not [v for v in numbers if 1 <= v < 5]
+    totals = [r for r in rows_xlsx[end + 2 :] if r and r[0] and "比例" not in str(r[0])]
+    assert totals
+    assert not [r for r in totals if isinstance(r[1], int | float) and 1 <= r[1] < 5]
     html = (out / "map.html").read_text(encoding="utf-8")
     # each care popup, from its first count to its notes (<br> written as \u003cbr> in the page)
     popups = re.findall(r"需关爱老年人: (?:(?!\\u003csmall).)*", html)

@@ -21,6 +21,7 @@ writes them. Messages about a record name its row and column, never its values.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -49,6 +50,8 @@ from .._validate import (
     unique_ids,
 )
 from ..errors import InputError
+
+logger = logging.getLogger(__name__)
 
 CARE_CATEGORIES: tuple[str, ...] = (
     "empty_nest",
@@ -383,6 +386,12 @@ def _records(
             float
         )
     outside = {name: int(flags[~inside, j].sum()) for j, name in enumerate(CARE_FIELDS)}
+    if outside["people"]:  # how many is not said here: a small count is withheld in the outputs
+        logger.warning(
+            "%s: some records lie in no community; they are counted apart (care_outside_people "
+            "in district.csv), not in any community",
+            path,
+        )
     order = np.lexsort((lat[inside], lon[inside], community[inside]))  # not the file's order
     homes = Homes(
         lon=lon[inside][order],

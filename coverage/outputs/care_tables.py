@@ -148,4 +148,19 @@ def care_block(analysis: Analysis, lang: str) -> list[Block]:
     table.columns = pd.Index(
         [care_header(str(c), labels, lang, exact=care.exact) for c in table.columns]
     )
-    return [Block(notes, [None], header=False), Block(table, formats)]
+    totals = care.totals.copy()
+    totals["field"] = [
+        care_header(f.removeprefix("outside_"), labels, lang, exact=care.exact)
+        + (
+            ("（不在任何社区内）" if lang == "zh" else " (outside the communities)")
+            if f.startswith("outside_")
+            else ""
+        )
+        for f in totals["field"]
+    ]
+    heading = "全区合计" if lang == "zh" else "District totals"
+    return [
+        Block(notes, [None], header=False),
+        Block(table, formats),
+        Block(totals, [None, None, None, None], heading=heading),
+    ]
