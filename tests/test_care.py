@@ -497,6 +497,10 @@ def test_demo_care_map_is_said_to_be_invented(tmp_path):
     assert any("虚构" in c for c in cells)
     assert any("估算" in c for c in cells)  # a counts table: estimates within circles
     assert "虚构" in (out / "map.html").read_text(encoding="utf-8")
+    guide = book[workbook.SHEETS["zh"]["guide"]]
+    care_rows = [r for r in guide.iter_rows(values_only=True) if r[0] == "关爱地图"]
+    assert len(care_rows) == len(pd.read_csv(out / "care_map.csv").columns)
+    assert all(r[2] for r in care_rows)  # every column of the care map sheet explained
     assert maps.CARE_COLOURS
 
 

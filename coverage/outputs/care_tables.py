@@ -134,6 +134,75 @@ def care_header(code: str, labels: dict[str, str], lang: str, *, exact: bool) ->
     return words.get(lang, {}).get(code, code)
 
 
+_MEANINGS = {
+    "zh": {
+        "id": "社区编号",
+        "name": "社区名称",
+        "township": "所属街道(乡镇)",
+        "kind": "城乡类型",
+        "people": "需关爱老年人数（逐人记录：每人计一次；按社区人数表：表中合计，"
+        "无合计时为各类之和）",
+        "home_care_beds": "家庭养老床位数",
+        "retrofits": "完成适老化改造的老年人家庭数",
+        "within": "居住在{circle}内的{what}人数（{basis}）",
+        "share": "需关爱老年人中居住在{circle}内的比例（{basis}）",
+        "within_basis": "圈内人数是精确计算还是估算",
+        "people_basis": "需关爱人数的来源：persons（逐人）、given（表中合计）、"
+        "sum of categories（各类之和）",
+        "suppressed": "不公布的单元格及原因：<{k} 为人数过少，suppressed 为防止反推而一并不公布",
+        "category": "{what}老年人数",
+    },
+    "en": {
+        "id": "community id",
+        "name": "community name",
+        "township": "its street or township",
+        "kind": "urban or rural",
+        "people": "older residents needing care (records: each person once; counts: the "
+        "table's total, or the categories' sum)",
+        "home_care_beds": "home-care beds (家庭养老床位)",
+        "retrofits": "homes of older residents given an age-friendly retrofit (适老化改造)",
+        "within": "{what} living within the {circle} ({basis})",
+        "share": "share of the older residents needing care living within the {circle} ({basis})",
+        "within_basis": "whether the counts within circles are exact or estimates",
+        "people_basis": "what people counts: persons, given (the table's total) or sum of "
+        "categories",
+        "suppressed": "the cells withheld and why: <{k} too small, suppressed so that none "
+        "can be worked out from a total",
+        "category": "{what} older residents",
+    },
+}
+
+
+def care_guide(analysis: Analysis, lang: str, sheet: str) -> list[tuple[str, str, str]]:
+    """The column guide's rows for the care map sheet: (sheet, header, meaning)."""
+    care = analysis.care
+    if care is None:
+        return []
+    labels = {c.name: (c.label_zh if lang == "zh" else c.label_en) for c in analysis.policy.circles}
+    words = _MEANINGS["zh" if lang == "zh" else "en"]
+    names = CARE_LABELS_ZH if lang == "zh" else CARE_LABELS_EN
+    basis = (
+        ("精确" if care.exact else "估算")
+        if lang == "zh"
+        else ("exact" if care.exact else "estimate")
+    )
+    rows = []
+    for code in care.table.columns:
+        code = str(code)
+        meaning = words.get(code, "")
+        if code in CARE_LABELS_EN and not meaning:
+            meaning = words["category"].format(what=names[code])
+        for circle, label in labels.items():
+            for name in WITHIN_FIELDS:
+                if code == within_column(circle, name):
+                    meaning = words["within"].format(circle=label, what=names[name], basis=basis)
+            if code == f"{circle}_people_share":
+                meaning = words["share"].format(circle=label, basis=basis)
+        meaning = meaning.replace("{k}", str(care.min_count))
+        rows.append((sheet, care_header(code, labels, lang, exact=care.exact), meaning))
+    return rows
+
+
 def care_block(analysis: Analysis, lang: str) -> list[Block]:
     """The workbook's care map sheet: its notes, then the table (headers in ``lang``)."""
     care = analysis.care

@@ -35,7 +35,7 @@ from ..terms import (
 from ._files import atomic
 from ._sheets import PERCENT as _PERCENT
 from ._sheets import Block, new_book, write_sheet
-from .care_tables import care_block
+from .care_tables import care_block, care_guide
 from .export import FACILITY_COLUMNS, summary_table
 from .headline import Headline, headline
 from .maps import OTHER_COLOUR, STATUS_COLOURS, TEXT
@@ -549,7 +549,12 @@ def workbook(analysis: Analysis, path: str | Path, *, lang: terms.Lang = "zh") -
             page_header=page,
             frozen="A1",
         )
-    write_sheet(book, SHEETS[lang]["guide"], [_guide(tables, labels, top, lang)], page_header=page)
+    guide = _guide(tables, labels, top, lang)
+    extra = care_guide(analysis, lang, SHEETS[lang]["care_map"])
+    if extra:
+        rows = pd.DataFrame(extra, columns=guide.frame.columns)
+        guide = Block(pd.concat([guide.frame, rows], ignore_index=True), guide.number_formats)
+    write_sheet(book, SHEETS[lang]["guide"], [guide], page_header=page)
     with atomic(path) as tmp:
         book.save(tmp)
     return path
