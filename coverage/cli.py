@@ -30,6 +30,7 @@ from .data import demo_files
 from .errors import InputError
 from .inputs import readers as inputs
 from .inputs import roads
+from .inputs.care import read_care
 from .outputs import maps, terminal, text
 from .outputs._files import (
     ANALYSIS_FILES,
@@ -288,6 +289,7 @@ def _parser() -> argparse.ArgumentParser:
     site.add_argument("--candidates-layer", help=_SHEET_HELP)
     site.add_argument("--communities-layer", help="layer name in a multi-layer file")
     site.add_argument("--facilities-layer", help=_SHEET_HELP)
+    _care_options(site)
     _road_options(site)
     site.add_argument("--circle", default="eldercare", help="the circle to fill")
     site.add_argument("--tier", default="community_station", help="the tier of the new sites")
@@ -649,7 +651,30 @@ def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
             dem=args.dem,
             speed_m_s=args.speed_m_s,
         )
-    analysis = pipeline.analyze(net, comm, fac, policy=profile, prepared=prep, progress=shown)
+    care = (
+        read_care(
+            args.care,
+            comm,
+            columns=columns.get("care"),
+            coords=args.care_coords,
+            crs=args.care_crs,
+            layer=args.care_layer,
+        )
+        if args.care is not None
+        else None
+    )
+    analysis = pipeline.analyze(
+        net,
+        comm,
+        fac,
+        policy=profile,
+        prepared=prep,
+        progress=shown,
+        care=care,
+        care_min_count=args.care_min_count,
+    )
+    if args.demo and care is not None and args.care == demo_files()["care"]:
+        analysis = _invented_care(analysis, args.lang)
     files = {"communities_file": str(args.communities), "facilities_file": str(args.facilities)}
     analysis = dataclasses.replace(analysis, parameters={**analysis.parameters, **files})
     with _progress.step("sites", show=shown):
@@ -736,18 +761,26 @@ def _demo(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         progress=not args.no_progress,
         care=files["care"],  # invented counts (see the demo's README)
     )
-    if analysis.care is not None:  # say, wherever the care map is shown, that it is invented
-        care = dataclasses.replace(analysis.care, note=DEMO_CARE_NOTE[args.lang])
-        params = {**analysis.parameters, "care_note": DEMO_CARE_NOTE["en"]}
-        analysis = dataclasses.replace(analysis, care=care, parameters=params)
+    analysis = _invented_care(analysis, args.lang)
     analysis = dataclasses.replace(analysis, prepared=None)  # its arrays are not written
     return _write(_titled(analysis, args.title or DEMO_TITLE[args.lang]), out, args)
+
+
+def _invented_care(analysis: pipeline.Analysis, lang: str) -> pipeline.Analysis:
+    """The demo's analysis, its care map saying wherever it is shown that it is invented."""
+    if analysis.care is None:
+        return analysis
+    care = dataclasses.replace(analysis.care, note=DEMO_CARE_NOTE[lang])
+    params = {**analysis.parameters, "care_note": DEMO_CARE_NOTE["en"]}
+    return dataclasses.replace(analysis, care=care, parameters=params)
 
 
 def _use_demo(args: argparse.Namespace) -> None:
     """Take the demo district's files for every input of ``site`` not given."""
     files = demo_files()
     args.network = [files["network"]]
+    if args.communities is None and args.care is None:  # its care table fits its communities
+        args.care = files["care"]
     for name in ("communities", "facilities", "population"):
         if getattr(args, name) is None:
             setattr(args, name, files[name])
