@@ -42,6 +42,7 @@ from .errors import NetworkError as NetworkError
 from .errors import PolicyError as PolicyError
 
 _MODULES = (
+    "care",
     "cli",
     "compounds",
     "coords",
@@ -70,6 +71,7 @@ _NAMES = {
     "read_facilities": "inputs",
     "read_candidates": "inputs",
     "read_compounds": "inputs",
+    "read_care": "inputs",
     "communities_from_frame": "inputs",
     "facilities_from_frame": "inputs",
     "load_policy": "policy",

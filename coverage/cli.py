@@ -30,6 +30,7 @@ from .data import demo_files
 from .errors import InputError
 from .inputs import readers as inputs
 from .inputs import roads
+from .inputs.care import read_care
 from .outputs import maps, terminal, text
 from .outputs._files import (
     ANALYSIS_FILES,
@@ -51,6 +52,7 @@ _INPUT_FILES = (
     "columns",
     "plan",
     "divisions",
+    "care",
 )
 """The commands' options that name an input file, which ``--out`` must not overwrite."""
 
@@ -76,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if args.embed_key and not args.tianditu_key:
                     args.tianditu_key = os.environ.get("TIANDITU_KEY")
                 maps._check_key(args.basemap, args.tianditu_key, embed_key=args.embed_key)
+            if getattr(args, "care_min_count", None) is not None:  # before any file is read
+                pipeline.check_care_min_count(args.care_min_count)
             if getattr(args, "crs", None) is not None:  # said before the analysis, not after
                 outputs.output_crs(args.crs)
             with run_folder(
@@ -125,6 +129,7 @@ _FILE_LABELS_ZH = {
     "plan_by_year": "分年计划",
     "by_year": "逐年测算",
     "by_year_xlsx": "逐年测算工作簿",
+    "care_map": "关爱地图",
 }
 """The files' labels in Chinese (every label of :data:`carecircle.outputs._files.FILES`)."""
 
@@ -151,6 +156,11 @@ DEMO_TITLE = {
     "en": "Demo district (invented communities on Helsinki streets, a carecircle demo)",
 }
 """The demo's place name: it is no real district."""
+DEMO_CARE_NOTE = {
+    "zh": "演示数据：关爱地图的人数全部为虚构，并非任何调查结果",
+    "en": "Demo data: every count of the care map is invented, from no survey of anyone",
+}
+"""What the demo's care map says of its counts, in every output that shows it."""
 
 
 def _title_option(cmd: argparse.ArgumentParser) -> None:
@@ -264,6 +274,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--communities-layer", help="layer name in a multi-layer file")
     analyze.add_argument("--facilities-layer", help=_SHEET_HELP)
     _compound_options(analyze)
+    _care_options(analyze)
     _road_options(analyze)
     _common(analyze)
     _gis_options(analyze)
@@ -287,6 +298,7 @@ def _parser() -> argparse.ArgumentParser:
     site.add_argument("--candidates-layer", help=_SHEET_HELP)
     site.add_argument("--communities-layer", help="layer name in a multi-layer file")
     site.add_argument("--facilities-layer", help=_SHEET_HELP)
+    _care_options(site)
     _road_options(site)
     site.add_argument("--circle", default="eldercare", help="the circle to fill")
     site.add_argument("--tier", default="community_station", help="the tier of the new sites")
@@ -478,6 +490,25 @@ def _compound_args(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _care_options(cmd: argparse.ArgumentParser) -> None:
+    """The care map's options (关爱地图): its table, sheet, coordinates and smallest count."""
+    cmd.add_argument(
+        "--care",
+        type=Path,
+        help="care table (关爱地图): counts per community, or one record per person",
+    )
+    cmd.add_argument("--care-layer", help="sheet name in a workbook of several")
+    cmd.add_argument(
+        "--care-coords", choices=SYSTEMS, default="wgs84", help="system of the records' lon/lat"
+    )
+    cmd.add_argument("--care-crs", help="projected CRS of the records' x/y, e.g. EPSG:4545")
+    cmd.add_argument(
+        "--care-min-count",
+        type=int,
+        help="smallest count the care map shows (default: the profile's [care_map] min_count)",
+    )
+
+
 def _road_options(cmd: argparse.ArgumentParser) -> None:
     """The options of a road layer given with ``--network``."""
     cmd.add_argument("--network-layer", help="layer name in a multi-layer road file")
@@ -616,10 +647,15 @@ def _analyze(args: argparse.Namespace, out: Path) -> dict[str, Path]:
             "communities": args.communities_layer,
             "facilities": args.facilities_layer,
             "compounds": args.compounds_layer,
+            "care": args.care_layer,
         },
         road_options=road_options,
         progress=not args.no_progress,
         **_compound_args(args),
+        care=args.care,
+        care_coords=args.care_coords,
+        care_crs=args.care_crs,
+        care_min_count=args.care_min_count,
     )
     analysis = dataclasses.replace(analysis, prepared=None)  # its arrays are not written
     return _write(_titled(analysis, args.title), out, args)
@@ -684,7 +720,30 @@ def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
             dem=args.dem,
             speed_m_s=args.speed_m_s,
         )
-    analysis = pipeline.analyze(net, comm, fac, policy=profile, prepared=prep, progress=shown)
+    care = (
+        read_care(
+            args.care,
+            comm,
+            columns=columns.get("care"),
+            coords=args.care_coords,
+            crs=args.care_crs,
+            layer=args.care_layer,
+        )
+        if args.care is not None
+        else None
+    )
+    analysis = pipeline.analyze(
+        net,
+        comm,
+        fac,
+        policy=profile,
+        prepared=prep,
+        progress=shown,
+        care=care,
+        care_min_count=args.care_min_count,
+    )
+    if args.demo and care is not None and args.care == demo_files()["care"]:
+        analysis = _invented_care(analysis, args.lang)
     files = {"communities_file": str(args.communities), "facilities_file": str(args.facilities)}
     analysis = dataclasses.replace(analysis, parameters={**analysis.parameters, **files})
     with _progress.step("sites", show=shown):
@@ -799,15 +858,28 @@ def _demo(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         population_raster=files["population"],
         progress=not args.no_progress,
         compounds=files["compounds"],  # invented, as its note column says
+        care=files["care"],  # invented counts (see the demo's README)
     )
+    analysis = _invented_care(analysis, args.lang)
     analysis = dataclasses.replace(analysis, prepared=None)  # its arrays are not written
     return _write(_titled(analysis, args.title or DEMO_TITLE[args.lang]), out, args)
+
+
+def _invented_care(analysis: pipeline.Analysis, lang: str) -> pipeline.Analysis:
+    """The demo's analysis, its care map saying wherever it is shown that it is invented."""
+    if analysis.care is None:
+        return analysis
+    care = dataclasses.replace(analysis.care, note=DEMO_CARE_NOTE[lang])
+    params = {**analysis.parameters, "care_note": DEMO_CARE_NOTE["en"]}
+    return dataclasses.replace(analysis, care=care, parameters=params)
 
 
 def _use_demo(args: argparse.Namespace) -> None:
     """Take the demo district's files for every input of ``site`` not given."""
     files = demo_files()
     args.network = [files["network"]]
+    if args.communities is None and args.care is None:  # its care table fits its communities
+        args.care = files["care"]
     for name in ("communities", "facilities", "population"):
         if getattr(args, name) is None:
             setattr(args, name, files[name])
@@ -844,7 +916,7 @@ def _write(analysis: pipeline.Analysis, out: Path, args: argparse.Namespace) -> 
     return written
 
 
-_MAPPED = ("communities", "facilities", "compounds", "network")
+_MAPPED = ("communities", "facilities", "compounds", "network", "care")
 """The layers whose columns ``--column`` and ``--columns`` map."""
 
 
@@ -868,7 +940,7 @@ def _columns(path: Path | None, pairs: Sequence[str]) -> dict[str, dict[str, str
             if layer not in _MAPPED or not isinstance(fields, dict):
                 msg = (
                     f"{path}: unknown table [{layer}]; expected [communities], [facilities], "
-                    "[compounds] and [network]"
+                    "[compounds], [network] and [care]"
                 )
                 raise InputError(msg)
             for key, value in fields.items():
@@ -885,7 +957,7 @@ def _columns(path: Path | None, pairs: Sequence[str]) -> dict[str, dict[str, str
         if not sep or not dot or layer not in _MAPPED or not field or not column:
             msg = (
                 f"--column {pair!r}: expected LAYER.FIELD=COLUMN with LAYER communities, "
-                "facilities, compounds or network, e.g. communities.elderly=60岁以上人口"
+                "facilities, compounds, network or care, e.g. communities.elderly=60岁以上人口"
             )
             raise InputError(msg)
         mapping[layer][field] = column

@@ -23,6 +23,7 @@ import shapely
 from tqdm.auto import tqdm
 
 from . import _memory, _progress, demand, isochrones, standards, terrain, travel
+from . import care as care_mod
 from . import circles as circles_mod
 from . import compounds as compounds_mod
 from ._parallel import side_by_side
@@ -31,6 +32,7 @@ from ._version import __version__
 from .coords import Coords, check_same_crs
 from .errors import InputError
 from .inputs import readers as inputs
+from .inputs.care import CareTable, read_care
 from .inputs.compounds import COMPOUND_COLUMNS, read_compounds
 from .inputs.frames import communities_from_frame, facilities_from_frame
 from .inputs.roads import LAYER_CRS_HINT, RoadOptions, from_layer, read_network
@@ -111,6 +113,9 @@ class Analysis:
     compounds : geopandas.GeoDataFrame
         Every residential compound (小区) given, checked against the profile's compound rules
         (see :func:`carecircle.compounds.check_compounds`); empty when none were given.
+    care : CareMap or None
+        The care map (关爱地图, :mod:`carecircle.care`) when a care table was given: counts per
+        community and within each circle, small counts already withheld; None without one.
     prepared : Prepared or None
         The prepared district the analysis measured (see :func:`prepare`), which
         :func:`carecircle.siting.propose` starts from; None for a check-only analysis
@@ -138,6 +143,7 @@ class Analysis:
     after: pd.DataFrame = field(default_factory=pd.DataFrame)
     merged: tuple[str, ...] = ()
     compounds: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
+    care: care_mod.CareMap | None = None
     prepared: Prepared | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -188,6 +194,8 @@ def analyze(
     prepared: Prepared | None = None,
     compounds: gpd.GeoDataFrame | None = None,
     new_from_year: int | None = None,
+    care: CareTable | None = None,
+    care_min_count: int | None = None,
 ) -> Analysis:
     """Measure how much of every community lies within each of the policy's circles.
 
@@ -227,6 +235,14 @@ def analyze(
     new_from_year : int, optional, keyword-only
         A compound built in or after this year is new under every compound rule; by default
         each rule's document year.
+    care : CareTable, optional, keyword-only
+        The care table (:func:`carecircle.inputs.read_care`, read against these
+        communities): the analysis then carries the care map (:attr:`Analysis.care`). A
+        records table's people are counted within each circle from their homes (exact); a
+        counts table's are estimated from each community's covered share.
+    care_min_count : int, optional, keyword-only
+        The smallest count the care map shows; the profile's ``[care_map] min_count`` when
+        omitted.
 
     Returns
     -------
@@ -269,6 +285,7 @@ def analyze(
 
     """
     policy = as_policy(policy)
+    min_count = _care_min_count(policy, care_min_count)
     with _progress.step("prepare", show=progress and prepared is None):
         prep = prepared or prepare(
             net,
@@ -297,10 +314,15 @@ def analyze(
         else None
     )
     basis = pd.Series(dtype=object)
+    _check_care(care, comm)
+    homes = _care_homes(prep, care, policy) if care is not None else None
+    care_within: dict[str, np.ndarray] = {}
     with _progress.step("circles", show=progress, live=False):  # the bars show meanwhile
         steps = tqdm(policy.circles, desc="circles", disable=_quiet(progress), unit="circle")
         for circle in steps:
-            chosen, sources, time_s, nearest = circle_times(prep, circle)
+            chosen, sources, time_s, nearest, times = _circle_times(prep, circle)
+            if homes is not None:
+                care_within[circle.name] = _care_within(prep, homes, circle, sources, times)
             table = circles_mod.summarize(
                 comm,
                 points.community,
@@ -418,6 +440,21 @@ def analyze(
         uncovered = isochrones.uncovered_areas(
             out, gpd.GeoDataFrame(every_circle, crs=net.crs), [c.name for c in policy.circles]
         )
+    care_map = None
+    if care is not None:
+        care_map = care_mod.care_map(
+            out,
+            care,
+            circles=[c.name for c in policy.circles],
+            min_count=min_count,
+            within=care_within if homes is not None else None,
+        )
+        parameters.update(
+            care_file=care.source,
+            care_form=care.form,
+            care_within=care_map.table["within_basis"].iloc[0] if len(out) else "",
+            care_min_count=min_count,
+        )
     return Analysis(
         out,
         gpd.GeoDataFrame(fac, geometry="geometry", crs=net.crs),
@@ -431,6 +468,7 @@ def analyze(
         streets=gpd.GeoSeries(net.geometry if net.n_edges <= MAX_MAP_STREETS else [], crs=net.crs),
         merged=tuple(str(frame["circle"].iloc[0]) for frame in merged if len(frame)),
         compounds=compound_table,
+        care=care_map,
         prepared=prep,
     )
 
@@ -486,6 +524,101 @@ def _compound_metadata(compounds: gpd.GeoDataFrame | None, year: int | None) -> 
         "compound_new_from": str(year) if year is not None else "each rule's document year",
         "compound_point_radius_m": compounds_mod.POINT_RADIUS_M,
     }
+
+
+def _care_min_count(policy: Policy, asked: int | None) -> int:
+    """The care map's smallest count shown: ``asked``, or the profile's; checked."""
+    return check_care_min_count(policy.care_min_count if asked is None else asked)
+
+
+def check_care_min_count(min_count: Any) -> int:
+    """``min_count`` if it is a whole number ≥ 1 (the care map's smallest count shown).
+
+    Raises
+    ------
+    InputError
+        One line naming ``--care-min-count`` (``care_min_count=`` in Python).
+
+    """
+    if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+        msg = f"--care-min-count {min_count!r}: expected a whole number ≥ 1 (care_min_count=)"
+        raise InputError(msg)
+    return min_count
+
+
+def _check_care(care: CareTable | None, communities: gpd.GeoDataFrame) -> None:
+    """Refuse a care table read against other communities."""
+    if care is None:
+        return
+    ids = [str(v) for v in communities["id"].tolist()]
+    if care.counts["id"].tolist() != ids:
+        msg = (
+            f"{care.source or 'care'}: the care table was read against other communities; "
+            "expected read_care(path, communities) with the communities analysed"
+        )
+        raise InputError(msg)
+
+
+@dataclass(frozen=True)
+class _CareHomes:
+    """The care records' homes joined to the network (in memory only; never written)."""
+
+    snap: travel.Snap
+    off: np.ndarray
+    kind: np.ndarray
+    community: np.ndarray
+    flags: np.ndarray
+
+
+def _care_homes(prep: Prepared, care: CareTable, policy: Policy) -> _CareHomes | None:
+    """Join a records table's homes to the network the way demand points are joined."""
+    homes = care.homes
+    if homes is None:
+        return None
+    xy = gpd.GeoSeries(gpd.points_from_xy(homes.lon, homes.lat), crs=4326).to_crs(prep.net.crs)
+    x, y = xy.x.to_numpy(), xy.y.to_numpy()
+    fac = prep.facilities
+    fac_on = (fac["network_status"] == "ok").to_numpy()
+    served = travel.served_edges(prep.net, prep.facility_snap.subset(np.flatnonzero(fac_on)))
+    snap = graded_access(
+        prep.net,
+        travel.snap(prep.net, x, y, edges=served),
+        x,
+        y,
+        elevation=prep.elevation,
+        walking=policy.walking,
+        to_door=False,
+    )
+    kind = prep.communities["kind"].to_numpy()[homes.community]
+    return _CareHomes(
+        snap=snap,
+        off=snap.access_m > policy.max_access_m,
+        kind=np.asarray(kind, dtype=object),
+        community=homes.community,
+        flags=homes.flags,
+    )
+
+
+def _care_within(
+    prep: Prepared,
+    homes: _CareHomes,
+    circle: Circle,
+    sources: travel.Snap,
+    times: travel.NodeTimes | None,
+) -> np.ndarray:
+    """Per community, how many of each :data:`carecircle.care.WITHIN_FIELDS` live within."""
+    n = len(prep.communities)
+    fields = len(care_mod.WITHIN_FIELDS)
+    if times is None or len(homes.community) == 0:
+        return np.zeros((n, fields))
+    time_s, _ = travel.point_times(prep.net, times, sources, homes.snap, speed_m_s=prep.speed_m_s)
+    inside = ~homes.off & (time_s <= circle.minutes_for(homes.kind) * 60.0)
+    return np.column_stack(
+        [
+            np.bincount(homes.community, weights=homes.flags[:, j] & inside, minlength=n)
+            for j in range(fields)
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -706,6 +839,14 @@ def circle_times(
         point as an index into the positions)``; points off the network get ``inf`` and -1.
 
     """
+    chosen, sources, time_s, nearest, _ = _circle_times(prep, circle)
+    return chosen, sources, time_s, nearest
+
+
+def _circle_times(
+    prep: Prepared, circle: Circle
+) -> tuple[np.ndarray, travel.Snap, np.ndarray, np.ndarray, travel.NodeTimes]:
+    """:func:`circle_times`, and the walking times to the network's nodes it used."""
     fac = prep.facilities
     chosen = np.flatnonzero(
         fac["tier"].isin(circle.tiers).to_numpy() & (fac["network_status"] == "ok").to_numpy()
@@ -717,7 +858,7 @@ def circle_times(
     )
     time_s = np.where(prep.off_network, np.inf, time_s)
     nearest = np.where(prep.off_network, -1, nearest)
-    return chosen, sources, time_s, nearest
+    return chosen, sources, time_s, nearest, times
 
 
 def run(
@@ -738,6 +879,10 @@ def run(
     compounds: str | Path | None = None,
     compound_coords: Coords = "wgs84",
     new_from_year: int | None = None,
+    care: str | Path | None = None,
+    care_coords: Coords = "wgs84",
+    care_crs: str | None = None,
+    care_min_count: int | None = None,
 ) -> Analysis:
     """Read the files, then :func:`analyze`.
 
@@ -769,6 +914,13 @@ def run(
         The coordinate system of the compounds' coordinates.
     new_from_year : int, optional, keyword-only
         As in :func:`analyze`.
+    care : path, optional, keyword-only
+        The care table (:func:`carecircle.inputs.read_care`): counts per community or one
+        record per person; ``columns["care"]`` and ``layers["care"]`` as for the layers.
+    care_coords, care_crs : keyword-only
+        The system of a records table's ``lon``/``lat``; the CRS of its ``x``/``y``.
+    care_min_count : int, optional, keyword-only
+        As in :func:`analyze`.
 
     """
     with _progress.step("read_layers", show=progress):
@@ -776,6 +928,18 @@ def run(
             communities, facilities, facility_coords, community_coords, columns or {}, layers or {}
         )
         comp = _read_compounds(compounds, compound_coords, columns or {}, layers or {})
+        table = (
+            read_care(
+                care,
+                comm,
+                columns=(columns or {}).get("care"),
+                coords=care_coords,
+                crs=care_crs,
+                layer=(layers or {}).get("care"),
+            )
+            if care is not None
+            else None
+        )
     if dem is not None:
         terrain.check_dem(dem)
     if isinstance(network, WalkNetwork):
@@ -795,6 +959,8 @@ def run(
         progress=progress,
         compounds=comp,
         new_from_year=new_from_year,
+        care=table,
+        care_min_count=care_min_count,
     )
     params = dict(result.parameters)
     params.update(

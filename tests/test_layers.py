@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "standards",
         "compounds",
+        "care",
         "plan",
         "plan_cost",
         "isochrones",

@@ -9,9 +9,15 @@ converting GCJ-02 or BD-09 coordinates when asked. Anything wrong raises
 Python the same way, naming the frame where a file's messages name the file.
 :func:`read_roads` reads a road layer (a bureau's centre lines) as a
 :class:`~carecircle.network.WalkNetwork`, and :func:`read_network` whatever ``--network``
-names: an OpenStreetMap file, a road layer, or one of each.
+names: an OpenStreetMap file, a road layer, or one of each. :func:`read_care` reads the care
+map's table (关爱地图) as counts per community.
 """
 
+from .care import CARE_ALIASES as CARE_ALIASES
+from .care import CARE_FIELDS as CARE_FIELDS
+from .care import RECORD_ALIASES as RECORD_ALIASES
+from .care import CareTable as CareTable
+from .care import read_care as read_care
 from .compounds import COMPOUND_COLUMNS as COMPOUND_COLUMNS
 from .compounds import read_compounds as read_compounds
 from .frames import communities_from_frame as communities_from_frame
@@ -36,6 +42,8 @@ from .roads import read_roads as read_roads
 
 __all__ = [
     "CANDIDATE_COLUMNS",
+    "CARE_ALIASES",
+    "CARE_FIELDS",
     "COMMUNITY_ALIASES",
     "COMMUNITY_COLUMNS",
     "COMMUNITY_OPTIONAL",
@@ -45,12 +53,15 @@ __all__ = [
     "FACILITY_OPTIONAL",
     "LAYER_SUFFIXES",
     "NETWORK_ALIASES",
+    "RECORD_ALIASES",
     "ROAD_CLASSES",
     "ROAD_SUFFIXES",
+    "CareTable",
     "RoadOptions",
     "communities_from_frame",
     "facilities_from_frame",
     "read_candidates",
+    "read_care",
     "read_communities",
     "read_compounds",
     "read_facilities",

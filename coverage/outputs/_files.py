@@ -54,10 +54,12 @@ ANALYSIS_FILES: Mapping[str, str] = MappingProxyType(
         "qgis_project": "coverage.qgz",
         "overview": "overview.png",
         "map": "map.html",
+        "care_map": "care_map.csv",
     }
 )
 """What ``analyze`` and ``demo`` write, by label: the check's files, and the measured circles'
-GeoPackage, its QGIS project, the overview and the map."""
+GeoPackage, its QGIS project, the overview and the map; and the care map (关爱地图) when a
+care table is given."""
 
 SITING_FILES: Mapping[str, str] = MappingProxyType(
     {

@@ -37,6 +37,7 @@ from ..standards import (
 from ..terms import Lang
 from . import qgis
 from ._files import atomic
+from .care_tables import care_district_rows, care_layer
 from .fieldnames import shapefile_names
 from .headline import headline
 
@@ -205,7 +206,10 @@ def district_table(analysis: Analysis) -> pd.DataFrame:
     ``rule`` is ``<circle>_share``, ``value`` the share of the district's residents counted
     (older residents where the data give them) within the circle, 0-1, and ``basis``
     ``"<within> of <residents>"``; ``target``, ``year`` and ``status`` are empty, since no
-    policy sets a district share. Then the targets of :func:`carecircle.standards.check_district`.
+    policy sets a district share. Then the targets of :func:`carecircle.standards.check_district`;
+    then, with a care map, its district totals
+    (:func:`carecircle.outputs.care_tables.care_district_rows`: withheld where small or where
+    they would give a withheld count away).
     """
     figures = headline(analysis).circles
     rows = pd.DataFrame(
@@ -219,9 +223,13 @@ def district_table(analysis: Analysis) -> pd.DataFrame:
             "source": [HEADLINE_SOURCE.format(circle=c.circle) for c in figures],
         }
     )
-    if rows.empty:
-        return analysis.district
-    return pd.concat([rows, analysis.district], ignore_index=True)
+    parts = [rows, analysis.district]
+    if analysis.care is not None:
+        parts.append(care_district_rows(analysis.care))
+    parts = [p for p in parts if not p.empty]
+    if len(parts) == 1:
+        return parts[0]
+    return pd.concat(parts, ignore_index=True) if parts else analysis.district
 
 
 def write_district(analysis: Analysis, path: str | Path) -> Path:
@@ -275,11 +283,12 @@ def write_geopackage(
     Layers: ``communities``, ``facilities``, ``circles`` (per facility), ``circles_dissolved``
     (per circle, tier and minutes), ``uncovered`` (parts of communities outside their
     circles), ``compounds`` (the residential compounds checked, when given: polygons, points,
-    or both in one layer of generic geometry) and, after siting, ``proposed_sites``,
-    ``proposed_circles`` (the proposed sites' walking circles, as ``circles``) and
-    ``candidates`` (every candidate considered, chosen or not, with its status). Each layer's
-    metadata (``carecircle``, JSON) holds the run's parameters and ``output_crs``; QGIS styles
-    are stored in ``layer_styles``.
+    or both in one layer of generic geometry), ``care_map`` (with a care map: the community
+    polygons with their published care counts, never points) and, after siting,
+    ``proposed_sites``, ``proposed_circles`` (the proposed sites' walking circles, as
+    ``circles``) and ``candidates`` (every candidate considered, chosen or not, with its
+    status). Each layer's metadata (``carecircle``, JSON) holds the run's parameters and
+    ``output_crs``; QGIS styles are stored in ``layer_styles``.
 
     Parameters
     ----------
@@ -330,6 +339,8 @@ def write_geopackage(
         layers["candidates"] = analysis.candidates
     if len(analysis.compounds):
         layers["compounds"] = analysis.compounds
+    if analysis.care is not None:
+        layers["care_map"] = care_layer(analysis)
     _check_area_of_use(analysis.communities, target)
     renamed = {
         name: shapefile_names(c for c in layer.columns if c != layer.geometry.name)

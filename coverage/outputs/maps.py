@@ -45,6 +45,7 @@ from ._map_page import (
     inline_leaflet,
     make_verbatim,
 )
+from .care_tables import care_header, care_notes
 
 STATUS_COLOURS = {
     circles_mod.COVERED: "#1a9850",
@@ -491,6 +492,9 @@ def build(
     townships = _townships(analysis, gcj02=shift)
     if len(townships):
         _add_townships(fmap, townships, analysis, text, lang)
+
+    if analysis.care is not None:
+        _add_care(fmap, analysis, gcj02=shift, lang=lang)
 
     folium.map.CustomPane(FACILITY_PANE, z_index=450).add_to(fmap)
     for tier, group in facilities.groupby("tier", sort=False):
@@ -1708,3 +1712,77 @@ def _community_zoom(communities: gpd.GeoDataFrame) -> int:
     if width_m <= 0:
         return 18
     return int(np.clip(np.ceil(np.log2(metres_per_px_z0 * LABEL_ROOM_PX / width_m)), 0, 18))
+
+
+CARE_COLOURS = ("#fde0dd", "#fa9fb5", "#f768a1", "#c51b8a", "#7a0177")
+"""The care map's shades, fewest to most people needing care (classes of equal counts)."""
+CARE_WITHHELD_COLOUR = "#bdbdbd"
+"""The shade of a community whose count of people needing care is withheld or not given."""
+
+
+def _add_care(fmap: folium.Map, analysis: Analysis, *, gcj02: bool, lang: str) -> None:
+    """The care map (关爱地图) layer, off by default: communities shaded by people needing care.
+
+    The published counts only (:attr:`Analysis.care`: small counts withheld); each popup
+    lists them, says which are withheld and whether the counts within the circles are
+    estimates.
+    """
+    care = analysis.care
+    if care is None:
+        return
+    table = care.table
+    labels = {c.name: (c.label_zh if lang == "zh" else c.label_en) for c in analysis.policy.circles}
+    people = table["people"].to_numpy(dtype=float)
+    known = people[np.isfinite(people)]
+    edges = (
+        np.unique(np.quantile(known, np.linspace(0, 1, len(CARE_COLOURS) + 1)[1:-1]))
+        if known.size
+        else np.array([])
+    )
+    shade = np.where(
+        np.isfinite(people),
+        np.searchsorted(edges, np.nan_to_num(people), side="right"),
+        -1,
+    )
+    columns = [c for c in care.count_columns if c in table]
+    columns += [f"{c}_people_share" for c in care.circles if f"{c}_people_share" in table]
+    notes = "<br>".join(html.escape(line) for line in care_notes(care, lang))
+    popups = []
+    for row in table.to_dict("records"):
+        lines = [f"<b>{html.escape(str(row.get('name', row.get('id', ''))))}</b>"]
+        for column in columns:
+            value = row[column]
+            header = html.escape(care_header(column, labels, lang, exact=care.exact))
+            if column.endswith("_share"):
+                shown = _percent(value)
+            else:
+                shown = "—" if pd.isna(value) else f"{int(value):,}"
+            lines.append(f"{header}: {shown}")
+        if row.get("suppressed"):
+            lines.append(html.escape(str(row["suppressed"])))
+        popups.append("<br>".join(lines) + f"<br><small>{notes}</small>")
+    frame = gpd.GeoDataFrame(
+        {
+            "popup": popups,
+            "tooltip": [html.escape(str(n)) for n in table.get("name", table["id"])],
+            "shade": [CARE_COLOURS[k] if k >= 0 else CARE_WITHHELD_COLOUR for k in shade],
+        },
+        geometry=analysis.communities.geometry.to_numpy(),
+        crs=analysis.communities.crs,
+    )
+    frame = _display(frame[has_shape(frame)], gcj02=gcj02)
+    name = "关爱地图（需关爱老年人）" if lang == "zh" else "Care map (older residents needing care)"
+    layer = folium.FeatureGroup(name=name, show=False)
+    folium.GeoJson(
+        _geojson(frame),
+        style_function=lambda feature: {
+            "color": "#555555",
+            "weight": 1,
+            "fillColor": feature["properties"]["shade"],
+            "fillOpacity": 0.6,
+        },
+        highlight_function=lambda _: {"weight": 3, "color": "#000000"},
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
+    ).add_to(layer)
+    layer.add_to(fmap)

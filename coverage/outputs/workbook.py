@@ -37,6 +37,7 @@ from ..terms import (
 from ._files import atomic
 from ._sheets import PERCENT as _PERCENT
 from ._sheets import Block, new_book, write_sheet
+from .care_tables import care_block, care_guide
 from .export import FACILITY_COLUMNS, compounds_table, summary_table
 from .headline import Headline, headline
 from .maps import OTHER_COLOUR, STATUS_COLOURS, TEXT
@@ -53,6 +54,7 @@ SHEETS = {
         "compounds": "小区",
         "parameters": "运行参数",
         "guide": "列说明",
+        "care_map": "关爱地图",
     },
     "en": {
         "summary": "summary",
@@ -63,6 +65,7 @@ SHEETS = {
         "compounds": "compounds",
         "parameters": "parameters",
         "guide": "column guide",
+        "care_map": "care map",
     },
 }
 #: Column headers (columns not listed keep their name).
@@ -555,10 +558,12 @@ def workbook(analysis: Analysis, path: str | Path, *, lang: terms.Lang = "zh") -
     community, from :func:`carecircle.outputs.export.summary_table`), townships, facilities
     (with their standards checks), district targets, the run's parameters
     (:attr:`Analysis.parameters`), and a column guide saying what every column of every sheet
-    means. Headers, coded values (statuses, tiers, kinds) and the standards' sentences
-    (``standard_note``, ``standard_advice``, ``basis``) are in Chinese or English; shares are
-    formatted as percentages; status cells are filled with the map's colours
-    (:data:`carecircle.outputs.maps.STATUS_COLOURS`) by conditional formats; every sheet prints
+    means; with a care map (:attr:`Analysis.care`), a care map sheet after the parameters (its
+    notes, then its table, small counts withheld). Headers, coded values (statuses, tiers,
+    kinds) and the standards' sentences (``standard_note``, ``standard_advice``, ``basis``) are
+    in Chinese or English; shares are formatted as percentages; status cells are filled with
+    the map's colours (:data:`carecircle.outputs.maps.STATUS_COLOURS`) by conditional formats;
+    every sheet prints
     on A4 landscape, one page wide, its header row on every page, the place and the run's date
     in the page header and page numbers in the footer
     (:func:`carecircle.outputs._sheets.write_sheet`).
@@ -621,7 +626,20 @@ def workbook(analysis: Analysis, path: str | Path, *, lang: terms.Lang = "zh") -
             page_header=page,
             frozen=frozen.get(key, "A2"),
         )
-    write_sheet(book, SHEETS[lang]["guide"], [_guide(tables, labels, top, lang)], page_header=page)
+    if analysis.care is not None:  # 关爱地图: its published counts and how to read them
+        write_sheet(
+            book,
+            SHEETS[lang]["care_map"],
+            care_block(analysis, lang),
+            page_header=page,
+            frozen="A1",
+        )
+    guide = _guide(tables, labels, top, lang)
+    extra = care_guide(analysis, lang, SHEETS[lang]["care_map"])
+    if extra:
+        rows = pd.DataFrame(extra, columns=guide.frame.columns)
+        guide = Block(pd.concat([guide.frame, rows], ignore_index=True), guide.number_formats)
+    write_sheet(book, SHEETS[lang]["guide"], [guide], page_header=page)
     with atomic(path) as tmp:
         book.save(tmp)
     return path

@@ -16,6 +16,7 @@ from .._parallel import side_by_side
 from ..pipeline import Analysis
 from ..terms import Lang
 from ._files import ANALYSIS_FILES
+from .care_tables import write_care_map
 from .export import (
     write_compounds,
     write_district,
@@ -41,7 +42,8 @@ def write_all(
 ) -> dict[str, Path]:
     """Write every table and layer into ``out_dir`` (created when missing).
 
-    The CSVs keep stable English column names; the workbook (``coverage.xlsx``) and the PNG
+    With a care map (:attr:`Analysis.care`), ``care_map.csv`` is written too. The CSVs keep
+    stable English column names; the workbook (``coverage.xlsx``) and the PNG
     overview (``overview.png``) are for people, in ``lang``. With two cores the workbook and
     the GeoPackage are written in a second process while this one writes the rest
     (:func:`carecircle._parallel.side_by_side`); with ``progress``, each file's writing time
@@ -106,9 +108,12 @@ def write_all(
         ),
         "overview": lambda p: overview_png(analysis, p, lang=lang),
     }
-    here = [
+    if analysis.care is not None:
+        writers["care_map"] = lambda p: write_care_map(analysis, p)
+    here: list[tuple[str, str, Callable[[Path], Path]]] = [
         (label, ANALYSIS_FILES[label], writers[label])
-        for label in ("summary", "townships", "facilities", "district")
+        for label in ("summary", "townships", "facilities", "district", "care_map")
+        if label in writers
     ]
     if len(analysis.compounds):  # compounds.csv only when compounds were given
         here.append(("compounds", ANALYSIS_FILES["compounds"], writers["compounds"]))
@@ -152,6 +157,7 @@ def write_all(
         "facilities",
         "district",
         "compounds",
+        "care_map",
         "geopackage",
         "qgis_project",
         "overview",
