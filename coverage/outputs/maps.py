@@ -493,8 +493,7 @@ def build(
     if len(townships):
         _add_townships(fmap, townships, analysis, text, lang)
 
-    if analysis.care is not None:
-        _add_care(fmap, analysis, gcj02=shift, lang=lang)
+    care_entries = _add_care(fmap, analysis, gcj02=shift, lang=lang)
 
     folium.map.CustomPane(FACILITY_PANE, z_index=450).add_to(fmap)
     for tier, group in facilities.groupby("tier", sort=False):
@@ -528,6 +527,10 @@ def build(
         below_standard=bool(
             (analysis.facilities.get("standard_status", pd.Series(dtype=object)) == "below").any()
         ),
+        care=care_entries,
+        compounds=[str(v) for v in analysis.compounds["status"].unique()]
+        if len(analysis.compounds)
+        else [],
         townships=len(townships) > 0,
         no_facility=any(
             (analysis.communities[f"{name}_status"] == circles_mod.NO_FACILITY).any()
@@ -1267,6 +1270,8 @@ def _add_legend(
     uncovered_max_share: float = 0.0,
     below_standard: bool = False,
     townships: bool = False,
+    care: list[tuple[str, str]] | None = None,
+    compounds: list[str] | None = None,
 ) -> None:
     """The legend box (bottom right): an entry for each kind of thing the map draws.
 
@@ -1298,6 +1303,10 @@ def _add_legend(
         Whether a facility below its tier's standard is drawn (ringed in red).
     townships : bool, keyword-only
         Whether the township layer is drawn.
+    care : list of (colour, label), optional, keyword-only
+        The care map's shades drawn (:func:`_add_care`).
+    compounds : list of str, optional, keyword-only
+        The statuses of the residential compounds drawn.
 
     Each entry is a ``div`` with ``data-entry`` naming what it stands for (``status:covered``,
     ``circle:eldercare``, ``uncovered``, ``tier:clinic``, ``proposed``, ...), holding two
@@ -1393,6 +1402,26 @@ def _add_legend(
         )
         siting.append(("candidates", symbol, text["candidates_legend"]))
     groups.append(siting)
+    groups.append(
+        [
+            (f"care:{n}", _swatch(c, "1px solid #555"), label)
+            for n, (c, label) in enumerate(care or [])
+        ]
+    )
+    words = compounds_mod.STATUS_LABELS[lang]
+    compound = "小区" if lang == "zh" else "compound"
+    groups.append(
+        [
+            (
+                f"compound:{status}",
+                '<span style="display:inline-block;width:10px;height:10px;border-radius:50%;'
+                f'background:{COMPOUND_COLOURS[status]};border:1px solid #333"></span>',
+                f"{compound}: {words[status]}",
+            )
+            for status in compounds_mod.STATUSES
+            if status in (compounds or [])
+        ]
+    )
     rows = ""
     for group in groups:
         for number, (entry, symbol, label) in enumerate(group):
@@ -1720,16 +1749,18 @@ CARE_WITHHELD_COLOUR = "#bdbdbd"
 """The shade of a community whose count of people needing care is withheld or not given."""
 
 
-def _add_care(fmap: folium.Map, analysis: Analysis, *, gcj02: bool, lang: str) -> None:
+def _add_care(
+    fmap: folium.Map, analysis: Analysis, *, gcj02: bool, lang: str
+) -> list[tuple[str, str]]:
     """The care map (关爱地图) layer, off by default: communities shaded by people needing care.
 
     The published counts only (:attr:`Analysis.care`: small counts withheld); each popup
     lists them, says which are withheld and whether the counts within the circles are
-    estimates.
+    estimates. Returns the legend's entries, ``(colour, label)`` for each shade drawn.
     """
     care = analysis.care
     if care is None:
-        return
+        return []
     table = care.table
     labels = {c.name: (c.label_zh if lang == "zh" else c.label_en) for c in analysis.policy.circles}
     people = table["people"].to_numpy(dtype=float)
@@ -1786,3 +1817,26 @@ def _add_care(fmap: folium.Map, analysis: Analysis, *, gcj02: bool, lang: str) -
         tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
     ).add_to(layer)
     layer.add_to(fmap)
+    return _care_legend(edges, shade, lang)
+
+
+def _care_legend(edges: np.ndarray, shade: np.ndarray, lang: str) -> list[tuple[str, str]]:
+    """``(colour, label)`` of each care-map shade drawn: its range of people needing care.
+
+    Shade ``k`` holds the whole counts ``v`` with ``edges[k-1] <= v < edges[k]``.
+    """
+    lows = [0, *np.ceil(edges).astype(int).tolist()]
+    word = "需关爱老年人" if lang == "zh" else "needing care"
+    entries = []
+    for k, low in enumerate(lows):
+        if not (shade == k).any():
+            continue
+        if k + 1 < len(lows):
+            span = f"{low:,}–{lows[k + 1] - 1:,}" if lows[k + 1] - 1 > low else f"{low:,}"
+        else:
+            span = f"≥ {low:,}"
+        entries.append((CARE_COLOURS[k], f"{word}: {span}"))
+    if (shade < 0).any():
+        withheld = "未公布（人数过少或未填）" if lang == "zh" else "withheld (too few) or not given"
+        entries.append((CARE_WITHHELD_COLOUR, withheld))
+    return entries
