@@ -34,6 +34,7 @@ from pyproj import CRS, Transformer
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
+from . import _osm
 from .errors import InputError, NetworkError
 from .settings import cache_dir
 
@@ -361,10 +362,8 @@ def read(
             return found
     if name.endswith(".graphml"):
         net = _read_graphml(path)
-    elif name.endswith(".pbf"):
-        net = _read_pbf(path, bbox)
     else:
-        net = _read_xml(path, bbox)
+        net = _read_osm(path, bbox)
     if cached is not None:
         to_cache(net, cached)
     return net
@@ -1010,50 +1009,147 @@ def describe_components(net: WalkNetwork) -> str:
 
 # --- reading ---------------------------------------------------------------------------------
 
+#: Way tags the walking filter reads (:func:`_walking_ways`), besides :data:`EDGE_TAGS`.
+_FILTER_TAGS = (
+    "highway",
+    "foot",
+    "access",
+    "area",
+    "service",
+    "sidewalk",
+    "sidewalk:both",
+    "sidewalk:left",
+    "sidewalk:right",
+)
+#: The OSMnx "walk" filter as OSM's access rules read it: a way is left out when one of these
+#: tags holds one of the values (also as one of several values, ``a;b``).
+_NOT_WALKING = {
+    "highway": frozenset(
+        {
+            "abandoned",
+            "construction",
+            "no",
+            "planned",
+            "platform",
+            "proposed",
+            "raceway",
+            "razed",
+            "rest_area",
+            "services",
+            "bus_guideway",
+            "cycleway",
+            "motor",
+            "motorway",
+            "motorway_link",
+        }
+    ),
+    "area": frozenset({"yes"}),
+    "service": frozenset({"private"}),
+    "sidewalk": frozenset({"separate"}),
+    "sidewalk:both": frozenset({"separate"}),
+    "sidewalk:left": frozenset({"separate"}),
+    "sidewalk:right": frozenset({"separate"}),
+}
+#: Access values that close a way; ``foot`` decides where the way has it, else ``access``.
+_CLOSED = frozenset({"no", "private"})
 
-def _read_pbf(path: Path, bbox: tuple[float, float, float, float] | None) -> WalkNetwork:
+
+def _read_osm(path: Path, bbox: tuple[float, float, float, float] | None) -> WalkNetwork:
+    """Read the walking network of an OpenStreetMap file (PBF or XML) in one streaming pass.
+
+    The ways the walking filter keeps (:func:`_walking_ways`) are cut into one edge per pair
+    of consecutive nodes, in the way's own order, so the direction-dependent tags are along
+    the edge; nothing is simplified, whichever the format. Nodes are numbered in the order
+    the selected ways first reach them. With ``bbox``, the edges that touch the box are kept.
+    """
+    kind = "PBF" if path.name.lower().endswith(".pbf") else "XML"
     try:
-        import pyrosm
-    except ImportError as exc:  # pragma: no cover - a dependency
-        msg = "reading .osm.pbf files needs pyrosm: pip install pyrosm"
+        ways = _osm.read_ways(
+            path, way_keys=sorted({*_FILTER_TAGS, *EDGE_TAGS}), node_keys=NODE_TAGS
+        )
+    except Exception as exc:  # osmium's RuntimeErrors and ValueErrors: the file cannot be read
+        msg = f"{path}: could not read the OpenStreetMap {kind} file ({_short(str(exc))})"
         raise NetworkError(msg) from exc
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            osm = pyrosm.OSM(str(path), bounding_box=list(bbox) if bbox else None)
-            nodes, edges = osm.get_network(
-                network_type="walking", nodes=True, extra_attributes=list(EDGE_TAGS)
+    selected, walkable = _walking_ways(ways.way_tags)
+    # segment i runs from reference i to i + 1 of the same way, both of known location
+    way_of_ref = np.repeat(np.arange(ways.way_id.size), np.diff(ways.offsets))
+    start = np.flatnonzero(way_of_ref[:-1] == way_of_ref[1:])
+    start = start[np.isfinite(ways.lon[start]) & np.isfinite(ways.lon[start + 1])]
+    start = start[selected[way_of_ref[start]]]
+    # nodes in the order the selected ways first reach them
+    ends = np.column_stack([start, start + 1]).ravel()
+    ids, first = np.unique(ways.refs[ends], return_index=True)
+    order = np.argsort(first, kind="stable")
+    ids, at = ids[order], ends[first[order]]
+    lon, lat = ways.lon[at], ways.lat[at]
+    if bbox is not None:
+        west, south, east, north = bbox
+        lines = shapely.linestrings(
+            np.stack(
+                [
+                    np.column_stack([ways.lon[start], ways.lat[start]]),
+                    np.column_stack([ways.lon[start + 1], ways.lat[start + 1]]),
+                ],
+                axis=1,
             )
-    except Exception as exc:
-        msg = f"{path}: could not read the OpenStreetMap PBF file ({exc})"
-        raise NetworkError(msg) from exc
-    if edges is None or len(edges) == 0:
+        )
+        start = start[shapely.intersects(lines, shapely.box(west, south, east, north))]
+    start = start[walkable[way_of_ref[start]]]
+    if start.size == 0:
         msg = f"{path}: the file has no ways a pedestrian may use"
         raise NetworkError(msg)
-    edges = edges.loc[_walkable(edges)]
-    frame = pd.DataFrame(
-        {"u": edges["u"].to_numpy(), "v": edges["v"].to_numpy(), "length": edges["length"]}
+    way = way_of_ref[start]
+    geod = CRS.from_epsg(4326).get_geod()
+    assert geod is not None  # WGS 84 has its ellipsoid
+    _, _, length = geod.inv(
+        ways.lon[start], ways.lat[start], ways.lon[start + 1], ways.lat[start + 1]
     )
-    frame["geometry"] = edges.geometry.to_numpy()
-    # pyrosm splits each way into segments from node to node in the way's own order (u, then
-    # v), so the direction-dependent tags are already along the edge
+    frame = pd.DataFrame({"u": ways.refs[start], "v": ways.refs[start + 1], "length": length})
+    frame["geometry"] = None
     for name in EDGE_TAGS:
-        frame[f"tag:{name}"] = _texts(edges[name] if name in edges else [None] * len(edges))
-    if "id" in edges:
-        frame["tag:step_count"] = share_step_count(
-            frame["tag:step_count"].to_numpy(), edges["id"].to_numpy(), frame["length"].to_numpy()
-        )
+        frame[f"tag:{name}"] = _texts(ways.way_tags[name])[way]
+    frame["tag:step_count"] = share_step_count(
+        frame["tag:step_count"].to_numpy(), ways.way_id[way], length
+    )
+    node_tags = {}
+    for name in NODE_TAGS:
+        tagged, values = ways.node_tags[name]
+        where = pd.Index(tagged).get_indexer(ids)
+        texts = np.append(_texts(values), "")
+        node_tags[name] = texts[where]
     return _measured(
         _assemble(
-            nodes["id"].to_numpy(np.int64),
-            nodes["lon"].to_numpy(float),
-            nodes["lat"].to_numpy(float),
-            frame,
-            crs=CRS.from_epsg(4326),
-            source=path.name,
-            node_tags=_pyrosm_node_tags(nodes),
+            ids, lon, lat, frame, crs=CRS.from_epsg(4326), source=path.name, node_tags=node_tags
         )
     )
+
+
+def _walking_ways(tags: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Which ways the walking filter selects, and which of those a pedestrian may use.
+
+    ``selected``: the OSMnx "walk" filter read with OSM's access rules (:data:`_NOT_WALKING`,
+    :data:`_CLOSED`: ``access=no`` with ``foot=yes`` stays). ``walkable``: of those, the ways
+    :func:`_walkable` keeps as well (no ``highway`` of :data:`NOT_WALKABLE_HIGHWAY`, no
+    ``foot=no``, no ``access=private`` without a foot permission, no area).
+    """
+    frame = pd.DataFrame({name: tags[name] for name in _FILTER_TAGS})
+    left_out = np.zeros(len(frame), dtype=bool)
+    for name, values in _NOT_WALKING.items():
+        left_out |= _holds(frame[name].to_numpy(), values)
+    deciding = frame["foot"].where(frame["foot"].notna(), frame["access"]).to_numpy()
+    left_out |= _holds(deciding, _CLOSED)
+    selected = ~left_out & frame["highway"].notna().to_numpy()
+    return selected, selected & _walkable(frame)
+
+
+def _holds(values: np.ndarray, wanted: frozenset[str]) -> np.ndarray:
+    """Where a tag's value is one of ``wanted``, or one of its values ``a;b`` is."""
+    codes, distinct = pd.factorize(pd.Series(values, dtype=object))
+    hits = [
+        value in wanted or (";" in value and any(p.strip() in wanted for p in value.split(";")))
+        for value in distinct
+    ]
+    return np.append(np.array(hits, dtype=bool), False)[codes]
 
 
 def _measured(net: WalkNetwork) -> WalkNetwork:
@@ -1077,51 +1173,6 @@ def share_step_count(counts: np.ndarray, way: np.ndarray, length_m: np.ndarray) 
     out = counts.copy()
     out[split] = [f"{value:.6g}" for value in number[split] * share[split]]
     return out
-
-
-def _pyrosm_node_tags(nodes: pd.DataFrame) -> dict[str, np.ndarray]:
-    """:data:`NODE_TAGS` of pyrosm's network nodes, from their ``tags`` (a dict or JSON text)."""
-
-    def absent() -> pd.Series:
-        return pd.Series(None, index=nodes.index, dtype=object)
-
-    tagged = (nodes["tags"] if "tags" in nodes else absent()).dropna()
-    tagged = tagged.map(lambda t: json.loads(t) if isinstance(t, str) else t)
-    out = {}
-    for name in NODE_TAGS:
-        column = nodes[name].astype(object) if name in nodes else absent()
-        from_tags = tagged.map(lambda t, key=name: t.get(key) if isinstance(t, dict) else None)
-        out[name] = _texts(column.where(column.notna(), from_tags.reindex(nodes.index)))
-    return out
-
-
-def _read_xml(path: Path, bbox: tuple[float, float, float, float] | None) -> WalkNetwork:
-    import osmnx as ox
-
-    # Keep the tags the walking filter and the walking model need, filter the raw ways, and
-    # only then simplify, so that a footway and a motorway meeting end to end are never merged
-    # into one edge.
-    try:
-        with warnings.catch_warnings(), _osm_tags_kept():
-            warnings.simplefilter("ignore")
-            graph = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
-    except Exception as exc:
-        msg = f"{path}: could not read the OpenStreetMap XML file ({exc})"
-        raise NetworkError(msg) from exc
-    keep = [(a, b, k) for a, b, k, d in graph.edges(keys=True, data=True) if _walkable_tags(d)]
-    graph = graph.edge_subgraph(keep).copy()
-    if bbox is not None:
-        west, south, east, north = bbox
-        inside = [
-            n
-            for n, d in graph.nodes(data=True)
-            if west <= d["x"] <= east and south <= d["y"] <= north
-        ]
-        graph = graph.subgraph(inside).copy()
-    if graph.number_of_edges() == 0:
-        msg = f"{path}: the file has no ways a pedestrian may use"
-        raise NetworkError(msg)
-    return _measured(from_graph(_simplify(graph), source=path.name))
 
 
 @contextmanager
@@ -1201,20 +1252,6 @@ def _walkable(edges: pd.DataFrame) -> np.ndarray:
         & (column("area") != "yes")
     )
     return keep.to_numpy(dtype=bool)
-
-
-def _walkable_tags(tags: dict[str, Any]) -> bool:
-    highway = tags.get("highway")
-    if isinstance(highway, list):
-        highway = highway[0]
-    if highway is None or highway in NOT_WALKABLE_HIGHWAY:
-        return False
-    foot = tags.get("foot")
-    if foot == "no":
-        return False
-    if tags.get("access") in {"private", "no"} and foot not in {"yes", "designated", "permissive"}:
-        return False
-    return tags.get("area") != "yes"
 
 
 def _texts(values: Iterable[Any]) -> np.ndarray:
