@@ -59,7 +59,7 @@ class OsmWays:
 
 
 def file_format(path: Path) -> str:
-    """osmium's name of the format of ``path``: ``pbf``, ``osm.bz2``, ``osm.gz`` or ``osm``."""
+    """The osmium name of the format of ``path``: ``pbf``, ``osm.bz2``, ``osm.gz`` or ``osm``."""
     name = path.name.lower()
     if name.endswith(".pbf"):
         return "pbf"

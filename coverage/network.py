@@ -360,10 +360,7 @@ def read(
         if found is not None:
             logger.info("using cached network %s", cached)
             return found
-    if name.endswith(".graphml"):
-        net = _read_graphml(path)
-    else:
-        net = _read_osm(path, bbox)
+    net = _read_graphml(path) if name.endswith(".graphml") else _read_osm(path, bbox)
     if cached is not None:
         to_cache(net, cached)
     return net
@@ -520,6 +517,10 @@ def from_graph(
     return _assemble(ids, xs, ys, edges, crs=crs, source=source, node_tags=node_tags)
 
 
+#: Lines measured at once by :func:`geodesic_length_m`.
+_MEASURE_CHUNK = 1 << 20
+
+
 def geodesic_length_m(geometry: np.ndarray, crs: CRS) -> np.ndarray:
     """Length in metres of each line on the ellipsoid of ``crs``, vertex to vertex.
 
@@ -537,6 +538,13 @@ def geodesic_length_m(geometry: np.ndarray, crs: CRS) -> np.ndarray:
 
     """
     geometry = np.asarray(geometry, dtype=object)
+    if geometry.size > _MEASURE_CHUNK:  # a large network is measured in parts, to save memory
+        return np.concatenate(
+            [
+                geodesic_length_m(geometry[start : start + _MEASURE_CHUNK], crs)
+                for start in range(0, geometry.size, _MEASURE_CHUNK)
+            ]
+        )
     coords, index = shapely.get_coordinates(geometry, return_index=True)
     lon, lat = coords[:, 0], coords[:, 1]
     if crs.is_projected:
@@ -1070,6 +1078,28 @@ def _read_osm(path: Path, bbox: tuple[float, float, float, float] | None) -> Wal
     except Exception as exc:  # osmium's RuntimeErrors and ValueErrors: the file cannot be read
         msg = f"{path}: could not read the OpenStreetMap {kind} file ({_short(str(exc))})"
         raise NetworkError(msg) from exc
+    ids, lon, lat, edges, node_tags = _osm_edges(ways, bbox)
+    del ways  # the file's arrays are not needed any more: free them before the geometries
+    if len(edges) == 0:
+        msg = f"{path}: the file has no ways a pedestrian may use"
+        raise NetworkError(msg)
+    return _measured(
+        _assemble(
+            ids, lon, lat, edges, crs=CRS.from_epsg(4326), source=path.name, node_tags=node_tags
+        )
+    )
+
+
+def _osm_edges(
+    ways: _osm.OsmWays, bbox: tuple[float, float, float, float] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame, dict[str, np.ndarray]]:
+    """The nodes (ids, longitudes, latitudes), edges and node tags of the walkable ways.
+
+    The edges' frame has ``u``, ``v`` (node ids), ``length`` (metres on the mean sphere, to
+    the millimetre, as the ways were measured before: it orders duplicates and shares a
+    flight's ``step_count``; :func:`_measured` measures the network again) and ``tag:NAME``
+    columns of categorical text, one code per edge.
+    """
     selected, walkable = _walking_ways(ways.way_tags)
     # segment i runs from reference i to i + 1 of the same way, both of known location
     way_of_ref = np.repeat(np.arange(ways.way_id.size), np.diff(ways.offsets))
@@ -1081,47 +1111,59 @@ def _read_osm(path: Path, bbox: tuple[float, float, float, float] | None) -> Wal
     ids, first = np.unique(ways.refs[ends], return_index=True)
     order = np.argsort(first, kind="stable")
     ids, at = ids[order], ends[first[order]]
-    lon, lat = ways.lon[at], ways.lat[at]
+    del ends, first, order
+    a_lon, a_lat = ways.lon[start], ways.lat[start]
+    b_lon, b_lat = ways.lon[start + 1], ways.lat[start + 1]
+    inside = np.ones(start.size, dtype=bool)
     if bbox is not None:
-        west, south, east, north = bbox
         lines = shapely.linestrings(
-            np.stack(
-                [
-                    np.column_stack([ways.lon[start], ways.lat[start]]),
-                    np.column_stack([ways.lon[start + 1], ways.lat[start + 1]]),
-                ],
-                axis=1,
-            )
+            np.stack([np.column_stack([a_lon, a_lat]), np.column_stack([b_lon, b_lat])], axis=1)
         )
-        start = start[shapely.intersects(lines, shapely.box(west, south, east, north))]
-    start = start[walkable[way_of_ref[start]]]
-    if start.size == 0:
-        msg = f"{path}: the file has no ways a pedestrian may use"
-        raise NetworkError(msg)
-    way = way_of_ref[start]
-    geod = CRS.from_epsg(4326).get_geod()
-    assert geod is not None  # WGS 84 has its ellipsoid
-    _, _, length = geod.inv(
-        ways.lon[start], ways.lat[start], ways.lon[start + 1], ways.lat[start + 1]
+        inside = shapely.intersects(lines, shapely.box(*bbox))
+        del lines
+    keep = inside & walkable[way_of_ref[start]]
+    way = way_of_ref[start[keep]]
+    edges = pd.DataFrame(
+        {
+            "u": ways.refs[start[keep]],
+            "v": ways.refs[start[keep] + 1],
+            "length": _sphere_m(a_lon[keep], a_lat[keep], b_lon[keep], b_lat[keep]),
+        }
     )
-    frame = pd.DataFrame({"u": ways.refs[start], "v": ways.refs[start + 1], "length": length})
-    frame["geometry"] = None
     for name in EDGE_TAGS:
-        frame[f"tag:{name}"] = _texts(ways.way_tags[name])[way]
-    frame["tag:step_count"] = share_step_count(
-        frame["tag:step_count"].to_numpy(), ways.way_id[way], length
+        edges[f"tag:{name}"] = _per_edge(_texts(ways.way_tags[name]), way)
+    counts = _texts(ways.way_tags["step_count"])[way]
+    stepped = np.flatnonzero(counts != "")
+    counts[stepped] = share_step_count(
+        counts[stepped], ways.way_id[way[stepped]], edges["length"].to_numpy()[stepped]
     )
+    edges["tag:step_count"] = pd.Categorical(counts)
     node_tags = {}
     for name in NODE_TAGS:
         tagged, values = ways.node_tags[name]
         where = pd.Index(tagged).get_indexer(ids)
-        texts = np.append(_texts(values), "")
-        node_tags[name] = texts[where]
-    return _measured(
-        _assemble(
-            ids, lon, lat, frame, crs=CRS.from_epsg(4326), source=path.name, node_tags=node_tags
-        )
+        node_tags[name] = np.append(_texts(values), "")[where]
+    return ids, ways.lon[at], ways.lat[at], edges, node_tags
+
+
+def _per_edge(per_way: np.ndarray, way: np.ndarray) -> pd.Categorical:
+    """The values of the ways (``per_way``) for edges of ways ``way``, as categorical text."""
+    codes, distinct = pd.factorize(per_way)
+    return pd.Categorical.from_codes(codes[way], categories=distinct)
+
+
+#: The mean Earth radius in metres the readers measured ways with (IUGG).
+_MEAN_RADIUS_M = 6371.0088 * 1000.0
+
+
+def _sphere_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
+    """Haversine metres on the mean sphere, to the millimetre, between points in degrees."""
+    lat1, lon1, lat2, lon2 = map(np.deg2rad, (lat1, lon1, lat2, lon2))
+    d = (
+        np.sin((lat2 - lat1) * 0.5) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) * 0.5) ** 2
     )
+    return np.round(2 * _MEAN_RADIUS_M * np.arcsin(np.sqrt(d)), 3)
 
 
 def _walking_ways(tags: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -1358,16 +1400,17 @@ def _assemble(
 ) -> WalkNetwork:
     """Project nodes and edges, index edges by node position, drop duplicates and loops.
 
-    Columns ``tag:NAME`` of ``edges`` become the network's ``edge_tags`` (their direction-
-    dependent values along each row's ``u`` to ``v``); ``node_tags`` are aligned with ``ids``.
-    Of a two-way street's two directed copies the first is kept, with its own values.
+    Columns ``tag:NAME`` of ``edges`` (text, or categorical text) become the network's
+    ``edge_tags`` (their direction-dependent values along each row's ``u`` to ``v``);
+    ``node_tags`` are aligned with ``ids``. Of a two-way street's two directed copies the first
+    is kept, with its own values. Without a ``geometry`` column every edge is a straight line.
+    The kept rows are picked from each column once, at the end, so a large frame is not copied.
     """
     position = pd.Index(ids)
     u = position.get_indexer(edges["u"].to_numpy())
     v = position.get_indexer(edges["v"].to_numpy())
-    known = (u >= 0) & (v >= 0) & (u != v)
-    edges = edges.loc[known]
-    u, v = u[known], v[known]
+    rows = np.flatnonzero((u >= 0) & (v >= 0) & (u != v))
+    u, v = u[rows], v[rows]
     if u.size == 0:
         msg = f"{source}: the network has no edges between known nodes"
         raise NetworkError(msg)
@@ -1384,24 +1427,25 @@ def _assemble(
 
     # one undirected edge per node pair and length (a two-way street appears twice in a
     # directed graph); parallel edges of different lengths stay
-    length = edges["length"].to_numpy(dtype=float, copy=True)
+    length = edges["length"].to_numpy(dtype=float)[rows]
     key = pd.DataFrame({"lo": np.minimum(u, v), "hi": np.maximum(u, v), "len": np.round(length, 3)})
     keep = ~key.duplicated().to_numpy()
-    edges, u, v, length = edges.loc[keep], u[keep], v[keep], length[keep]
+    del key
+    rows, u, v, length = rows[keep], u[keep], v[keep], length[keep]
 
     target = utm_for(xs, ys) if crs.is_geographic else crs
     _require_projected(target)
     to_target = Transformer.from_crs(crs, target, always_xy=True)
     px, py = to_target.transform(xs, ys)
 
-    geoms = edges["geometry"].to_numpy(dtype=object)
-    missing = pd.isna(geoms)
-    straight = np.empty((int(missing.sum()), 2, 2))
-    straight[:, 0, 0], straight[:, 0, 1] = px[u[missing]], py[u[missing]]
-    straight[:, 1, 0], straight[:, 1, 1] = px[v[missing]], py[v[missing]]
+    if "geometry" in edges:
+        geoms = edges["geometry"].to_numpy(dtype=object)[rows]
+        missing = pd.isna(geoms)
+    else:
+        geoms, missing = None, np.ones(rows.size, dtype=bool)
     geometry = np.empty(u.size, dtype=object)
-    geometry[missing] = shapely.linestrings(straight) if missing.any() else []
-    if (~missing).any():
+    geometry[missing] = _straight(px, py, u[missing], v[missing])
+    if geoms is not None and (~missing).any():
         given = np.asarray(list(geoms[~missing]), dtype=object)
         given = shapely.transform(
             given, lambda c: np.column_stack(to_target.transform(c[:, 0], c[:, 1]))
@@ -1412,7 +1456,7 @@ def _assemble(
     # _orient turns a geometry drawn from v to u round; u and v stay, so the tags, which are
     # along u to v, stay as they are
     edge_tags = {
-        column.removeprefix("tag:"): edges[column].to_numpy(dtype=object)
+        column.removeprefix("tag:"): np.asarray(edges[column].array.take(rows), dtype=object)
         for column in edges.columns
         if column.startswith("tag:")
     }
@@ -1429,6 +1473,20 @@ def _assemble(
         edge_tags=edge_tags,
         node_tags=kept_node_tags,
     )
+
+
+def _straight(
+    x: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray, *, chunk: int = 1 << 20
+) -> np.ndarray:
+    """Straight lines from node ``u`` to node ``v`` (coordinates ``x``, ``y``), made by chunks."""
+    out = np.empty(u.size, dtype=object)
+    for start in range(0, u.size, chunk):
+        a, b = u[start : start + chunk], v[start : start + chunk]
+        ends = np.empty((a.size, 2, 2))
+        ends[:, 0, 0], ends[:, 0, 1] = x[a], y[a]
+        ends[:, 1, 0], ends[:, 1, 1] = x[b], y[b]
+        out[start : start + chunk] = shapely.linestrings(ends)
+    return out
 
 
 def _orient(geoms: np.ndarray, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
