@@ -68,8 +68,9 @@ _KEPT_NODES = {"highway": frozenset({"elevator"})}
 #: Bumped whenever the cached file layout or the walking filter changes (2: a checksum of the
 #: arrays is stored and checked; 3: the OSM tags of edges and nodes are stored; 4: the vertices'
 #: elevations and build record of a road layer, and the ways' bridge, tunnel and layer tags are
-#: stored; 5: OpenStreetMap edges are measured on the ellipsoid, not the readers' sphere).
-CACHE_VERSION = 5
+#: stored; 5: OpenStreetMap edges are measured on the ellipsoid, not the readers' sphere; 6: OSM
+#: XML is read as PBF is, by one streaming reader: edges from node to node, not simplified).
+CACHE_VERSION = 6
 
 #: The arrays of a network file besides ``version`` and ``checksum``, in checksum order.
 _FILE_ARRAYS = (
