@@ -1107,22 +1107,31 @@ def _osm_edges(
     start = np.flatnonzero(way_of_ref[:-1] == way_of_ref[1:])
     start = start[np.isfinite(ways.lon[start]) & np.isfinite(ways.lon[start + 1])]
     start = start[selected[way_of_ref[start]]]
+    a_lon, a_lat = ways.lon[start], ways.lat[start]
+    b_lon, b_lat = ways.lon[start + 1], ways.lat[start + 1]
+    if bbox is not None:  # the ways with a node in the box
+        west, south, east, north = bbox
+        in_box = (west <= ways.lon) & (ways.lon <= east) & (south <= ways.lat) & (ways.lat <= north)
+        touching = np.zeros(ways.way_id.size, dtype=bool)
+        touching[way_of_ref[in_box]] = True
+        start = start[touching[way_of_ref[start]]]
+        a_lon, a_lat = ways.lon[start], ways.lat[start]
+        b_lon, b_lat = ways.lon[start + 1], ways.lat[start + 1]
     # nodes in the order the selected ways first reach them
     ends = np.column_stack([start, start + 1]).ravel()
     ids, first = np.unique(ways.refs[ends], return_index=True)
     order = np.argsort(first, kind="stable")
     ids, at = ids[order], ends[first[order]]
     del ends, first, order
-    a_lon, a_lat = ways.lon[start], ways.lat[start]
-    b_lon, b_lat = ways.lon[start + 1], ways.lat[start + 1]
-    inside = np.ones(start.size, dtype=bool)
-    if bbox is not None:
+    if bbox is not None:  # of which the edges that touch the box
         lines = shapely.linestrings(
             np.stack([np.column_stack([a_lon, a_lat]), np.column_stack([b_lon, b_lat])], axis=1)
         )
         inside = shapely.intersects(lines, shapely.box(*bbox))
         del lines
-    keep = inside & walkable[way_of_ref[start]]
+        start = start[inside]
+        a_lon, a_lat, b_lon, b_lat = a_lon[inside], a_lat[inside], b_lon[inside], b_lat[inside]
+    keep = walkable[way_of_ref[start]]
     way = way_of_ref[start[keep]]
     edges = pd.DataFrame(
         {
