@@ -22,6 +22,9 @@ import osmium
 
 #: osmium's fixed-point coordinate of an unknown location (a node the file does not hold).
 _UNDEFINED = 2147483647
+#: The node location index: sparse while the ids are few, dense (8 bytes per id up to the
+#: largest) when that is smaller; the memory of the district and city extracts this reads.
+_INDEX = "flex_mem"
 #: osmium's fixed-point units per degree.
 _PER_DEGREE = 1e7
 
@@ -93,19 +96,13 @@ def read_ways(path: Path, *, way_keys: Sequence[str], node_keys: Sequence[str] =
     collector.apply_file(
         osmium.io.File(str(path), file_format(path)),
         locations=True,
-        idx=_index_for(path),
+        idx=_INDEX,
         filters=[osmium.filter.KeyFilter(*keys)],
     )
     return collector.arrays()
 
 
-def _index_for(path: Path) -> str:
-    """The node location index: ``flex_mem`` switches from sparse to dense as the ids need."""
-    del path  # one index suits the district and city extracts this reads
-    return "flex_mem"
-
-
-class _Collector(osmium.SimpleHandler):  # type: ignore[misc]
+class _Collector(osmium.SimpleHandler):
     """An osmium handler gathering ways and tagged nodes into typed arrays."""
 
     def __init__(self, way_keys: list[str], node_keys: list[str]) -> None:

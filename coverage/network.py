@@ -1159,7 +1159,7 @@ def _osm_edges(
 def _per_edge(per_way: np.ndarray, way: np.ndarray) -> pd.Categorical:
     """The values of the ways (``per_way``) for edges of ways ``way``, as categorical text."""
     codes, distinct = pd.factorize(per_way)
-    return pd.Categorical.from_codes(codes[way], categories=distinct)
+    return pd.Categorical.from_codes(codes[way], categories=pd.Index(distinct, dtype=object))
 
 
 #: The mean Earth radius in metres the readers measured ways with (IUGG).

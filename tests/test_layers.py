@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("travel", "policy", "_validate", "topology"),
     (
         "network",
+        "_osm",
         "demand",
         "coords",
         "terms",
