@@ -95,8 +95,8 @@ _ZIP_MAGIC = b"PK\x03\x04"
 OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.xml", ".xml", ".osm.pbf", ".pbf")
 NETWORK_SUFFIXES = (*OSM_SUFFIXES, ".npz", ".graphml")
 
-#: ``highway`` values a pedestrian may not use (osmnx's "walk" filter, applied to files that
-#: are read without one, and to a road layer's classes).
+#: ``highway`` values a pedestrian may not use (osmnx's "walk" filter, applied to OpenStreetMap
+#: files after :data:`_NOT_WALKING`, to downloaded graphs, and to a road layer's classes).
 NOT_WALKABLE_HIGHWAY = frozenset(
     {
         "abandoned",
@@ -323,8 +323,9 @@ def read(
     Parameters
     ----------
     path : str or pathlib.Path
-        ``.osm`` / ``.osm.bz2`` / ``.osm.xml`` (OSM XML, read by osmnx), ``.osm.pbf`` (read by
-        pyrosm), ``.graphml`` (an osmnx graph) or ``.npz`` (a network saved by :func:`save`).
+        ``.osm`` / ``.osm.bz2`` / ``.osm.xml`` (OSM XML) or ``.osm.pbf``, both read in one
+        streaming pass with pyosmium into the same network (:func:`_read_osm`), ``.graphml``
+        (an osmnx graph) or ``.npz`` (a network saved by :func:`save`).
     cache : bool, keyword-only
         Keep the parsed network in the cache folder (:func:`carecircle.settings.cache_dir`),
         keyed by the file's content, so a second run does not parse again. A cached file that
@@ -1084,11 +1085,27 @@ def _read_osm(path: Path, bbox: tuple[float, float, float, float] | None) -> Wal
     if len(edges) == 0:
         msg = f"{path}: the file has no ways a pedestrian may use"
         raise NetworkError(msg)
-    return _measured(
-        _assemble(
-            ids, lon, lat, edges, crs=CRS.from_epsg(4326), source=path.name, node_tags=node_tags
-        )
+    net = _assemble(
+        ids, lon, lat, edges, crs=CRS.from_epsg(4326), source=path.name, node_tags=node_tags
     )
+    return dataclasses.replace(net, length_m=_straight_length_m(net))
+
+
+def _straight_length_m(net: WalkNetwork) -> np.ndarray:
+    """:func:`geodesic_length_m` of a network of straight edges, from its nodes.
+
+    The same numbers (each edge's two vertices are its nodes, taken back to longitude and
+    latitude the same way), with the nodes taken back once instead of every edge's ends.
+    """
+    back = Transformer.from_crs(net.crs, net.crs.geodetic_crs, always_xy=True)
+    lon, lat = back.transform(net.x, net.y)
+    geod = net.crs.get_geod()
+    assert geod is not None  # a UTM zone of WGS 84
+    out = np.empty(net.n_edges)
+    for start in range(0, net.n_edges, _MEASURE_CHUNK):
+        u, v = net.u[start : start + _MEASURE_CHUNK], net.v[start : start + _MEASURE_CHUNK]
+        out[start : start + _MEASURE_CHUNK] = geod.inv(lon[u], lat[u], lon[v], lat[v])[2]
+    return out
 
 
 def _osm_edges(

@@ -7,7 +7,8 @@ in 50 a motorway (left out), one node in 997 a crossing and one in 4001 an eleva
 the file is not timed.
 
 Each reading runs in its own process, so its peak memory (the process's maximum resident
-set, Python and its libraries included) is its own; the time is that of the read alone,
+set, Python and its libraries included) is its own; the time (wall clock, and the process's
+CPU time, which other work on a shared machine does not inflate) is that of the read alone,
 without the cache:
 
 - ``new``: carecircle's streaming reader (pyosmium), on a PBF of ``--nodes`` nodes
@@ -138,12 +139,16 @@ READERS = {
 
 def run_one(reader: str, path: Path) -> None:
     """Read ``path`` with ``reader`` in this process and print one line of JSON."""
+    before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     net = READERS[reader](path)
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    peak_mb = after.ru_maxrss / 1024
     result = {
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "peak_mb": peak_mb,
         "nodes": net.n_nodes,
         "edges": net.n_edges,
@@ -162,7 +167,8 @@ def measure(reader: str, path: Path) -> dict[str, float]:
     )
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     print(
-        f"  {reader:7s} {result['seconds']:7.1f} s  {result['peak_mb'] / 1024:5.2f} GB peak  "
+        f"  {reader:7s} {result['seconds']:7.1f} s ({result['cpu_seconds']:.1f} s CPU)  "
+        f"{result['peak_mb'] / 1024:5.2f} GB peak  "
         f"{result['nodes']:>10,.0f} nodes {result['edges']:>10,.0f} edges "
         f"{result['length_km']:>10,.1f} km",
         flush=True,
