@@ -39,9 +39,7 @@ def _pyrosm_network(path: Path, bbox: tuple[float, float, float, float] | None =
     )
     frame["geometry"] = edges.geometry.to_numpy()
     for name in network.EDGE_TAGS:
-        frame[f"tag:{name}"] = network._texts(
-            edges[name] if name in edges else [None] * len(edges)
-        )
+        frame[f"tag:{name}"] = network._texts(edges[name] if name in edges else [None] * len(edges))
     frame["tag:step_count"] = network.share_step_count(
         frame["tag:step_count"].to_numpy(), edges["id"].to_numpy(), frame["length"].to_numpy()
     )
