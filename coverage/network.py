@@ -34,6 +34,7 @@ from pyproj import CRS, Transformer
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
+from . import _osm
 from .errors import InputError, NetworkError
 from .settings import cache_dir
 
@@ -67,8 +68,9 @@ _KEPT_NODES = {"highway": frozenset({"elevator"})}
 #: Bumped whenever the cached file layout or the walking filter changes (2: a checksum of the
 #: arrays is stored and checked; 3: the OSM tags of edges and nodes are stored; 4: the vertices'
 #: elevations and build record of a road layer, and the ways' bridge, tunnel and layer tags are
-#: stored; 5: OpenStreetMap edges are measured on the ellipsoid, not the readers' sphere).
-CACHE_VERSION = 5
+#: stored; 5: OpenStreetMap edges are measured on the ellipsoid, not the readers' sphere; 6: OSM
+#: XML is read as PBF is, by one streaming reader: edges from node to node, not simplified).
+CACHE_VERSION = 6
 
 #: The arrays of a network file besides ``version`` and ``checksum``, in checksum order.
 _FILE_ARRAYS = (
@@ -93,8 +95,8 @@ _ZIP_MAGIC = b"PK\x03\x04"
 OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.xml", ".xml", ".osm.pbf", ".pbf")
 NETWORK_SUFFIXES = (*OSM_SUFFIXES, ".npz", ".graphml")
 
-#: ``highway`` values a pedestrian may not use (osmnx's "walk" filter, applied to files that
-#: are read without one, and to a road layer's classes).
+#: ``highway`` values a pedestrian may not use (osmnx's "walk" filter, applied to OpenStreetMap
+#: files after :data:`_NOT_WALKING`, to downloaded graphs, and to a road layer's classes).
 NOT_WALKABLE_HIGHWAY = frozenset(
     {
         "abandoned",
@@ -321,8 +323,9 @@ def read(
     Parameters
     ----------
     path : str or pathlib.Path
-        ``.osm`` / ``.osm.bz2`` / ``.osm.xml`` (OSM XML, read by osmnx), ``.osm.pbf`` (read by
-        pyrosm), ``.graphml`` (an osmnx graph) or ``.npz`` (a network saved by :func:`save`).
+        ``.osm`` / ``.osm.bz2`` / ``.osm.xml`` (OSM XML) or ``.osm.pbf``, both read in one
+        streaming pass with pyosmium into the same network (:func:`_read_osm`), ``.graphml``
+        (an osmnx graph) or ``.npz`` (a network saved by :func:`save`).
     cache : bool, keyword-only
         Keep the parsed network in the cache folder (:func:`carecircle.settings.cache_dir`),
         keyed by the file's content, so a second run does not parse again. A cached file that
@@ -359,12 +362,7 @@ def read(
         if found is not None:
             logger.info("using cached network %s", cached)
             return found
-    if name.endswith(".graphml"):
-        net = _read_graphml(path)
-    elif name.endswith(".pbf"):
-        net = _read_pbf(path, bbox)
-    else:
-        net = _read_xml(path, bbox)
+    net = _read_graphml(path) if name.endswith(".graphml") else _read_osm(path, bbox)
     if cached is not None:
         to_cache(net, cached)
     return net
@@ -521,6 +519,10 @@ def from_graph(
     return _assemble(ids, xs, ys, edges, crs=crs, source=source, node_tags=node_tags)
 
 
+#: Lines measured at once by :func:`geodesic_length_m`.
+_MEASURE_CHUNK = 1 << 20
+
+
 def geodesic_length_m(geometry: np.ndarray, crs: CRS) -> np.ndarray:
     """Length in metres of each line on the ellipsoid of ``crs``, vertex to vertex.
 
@@ -538,6 +540,13 @@ def geodesic_length_m(geometry: np.ndarray, crs: CRS) -> np.ndarray:
 
     """
     geometry = np.asarray(geometry, dtype=object)
+    if geometry.size > _MEASURE_CHUNK:  # a large network is measured in parts, to save memory
+        return np.concatenate(
+            [
+                geodesic_length_m(geometry[start : start + _MEASURE_CHUNK], crs)
+                for start in range(0, geometry.size, _MEASURE_CHUNK)
+            ]
+        )
     coords, index = shapely.get_coordinates(geometry, return_index=True)
     lon, lat = coords[:, 0], coords[:, 1]
     if crs.is_projected:
@@ -1010,50 +1019,206 @@ def describe_components(net: WalkNetwork) -> str:
 
 # --- reading ---------------------------------------------------------------------------------
 
+#: Way tags the walking filter reads (:func:`_walking_ways`), besides :data:`EDGE_TAGS`.
+_FILTER_TAGS = (
+    "highway",
+    "foot",
+    "access",
+    "area",
+    "service",
+    "sidewalk",
+    "sidewalk:both",
+    "sidewalk:left",
+    "sidewalk:right",
+)
+#: The OSMnx "walk" filter as OSM's access rules read it: a way is left out when one of these
+#: tags holds one of the values (also as one of several values, ``a;b``).
+_NOT_WALKING = {
+    "highway": frozenset(
+        {
+            "abandoned",
+            "construction",
+            "no",
+            "planned",
+            "platform",
+            "proposed",
+            "raceway",
+            "razed",
+            "rest_area",
+            "services",
+            "bus_guideway",
+            "cycleway",
+            "motor",
+            "motorway",
+            "motorway_link",
+        }
+    ),
+    "area": frozenset({"yes"}),
+    "service": frozenset({"private"}),
+    "sidewalk": frozenset({"separate"}),
+    "sidewalk:both": frozenset({"separate"}),
+    "sidewalk:left": frozenset({"separate"}),
+    "sidewalk:right": frozenset({"separate"}),
+}
+#: Access values that close a way; ``foot`` decides where the way has it, else ``access``.
+_CLOSED = frozenset({"no", "private"})
 
-def _read_pbf(path: Path, bbox: tuple[float, float, float, float] | None) -> WalkNetwork:
+
+def _read_osm(path: Path, bbox: tuple[float, float, float, float] | None) -> WalkNetwork:
+    """Read the walking network of an OpenStreetMap file (PBF or XML) in one streaming pass.
+
+    The ways the walking filter keeps (:func:`_walking_ways`) are cut into one edge per pair
+    of consecutive nodes, in the way's own order, so the direction-dependent tags are along
+    the edge; nothing is simplified, whichever the format. Nodes are numbered in the order
+    the selected ways first reach them. With ``bbox``, the edges that touch the box are kept.
+    """
+    kind = "PBF" if path.name.lower().endswith(".pbf") else "XML"
     try:
-        import pyrosm
-    except ImportError as exc:  # pragma: no cover - a dependency
-        msg = "reading .osm.pbf files needs pyrosm: pip install pyrosm"
+        ways = _osm.read_ways(
+            path, way_keys=sorted({*_FILTER_TAGS, *EDGE_TAGS}), node_keys=NODE_TAGS
+        )
+    except Exception as exc:  # osmium's RuntimeErrors and ValueErrors: the file cannot be read
+        msg = f"{path}: could not read the OpenStreetMap {kind} file ({_short(str(exc))})"
         raise NetworkError(msg) from exc
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            osm = pyrosm.OSM(str(path), bounding_box=list(bbox) if bbox else None)
-            nodes, edges = osm.get_network(
-                network_type="walking", nodes=True, extra_attributes=list(EDGE_TAGS)
-            )
-    except Exception as exc:
-        msg = f"{path}: could not read the OpenStreetMap PBF file ({exc})"
-        raise NetworkError(msg) from exc
-    if edges is None or len(edges) == 0:
+    ids, lon, lat, edges, node_tags = _osm_edges(ways, bbox)
+    del ways  # the file's arrays are not needed any more: free them before the geometries
+    if len(edges) == 0:
         msg = f"{path}: the file has no ways a pedestrian may use"
         raise NetworkError(msg)
-    edges = edges.loc[_walkable(edges)]
-    frame = pd.DataFrame(
-        {"u": edges["u"].to_numpy(), "v": edges["v"].to_numpy(), "length": edges["length"]}
+    net = _assemble(
+        ids, lon, lat, edges, crs=CRS.from_epsg(4326), source=path.name, node_tags=node_tags
     )
-    frame["geometry"] = edges.geometry.to_numpy()
-    # pyrosm splits each way into segments from node to node in the way's own order (u, then
-    # v), so the direction-dependent tags are already along the edge
+    return dataclasses.replace(net, length_m=_straight_length_m(net))
+
+
+def _straight_length_m(net: WalkNetwork) -> np.ndarray:
+    """:func:`geodesic_length_m` of a network of straight edges, from its nodes.
+
+    The same numbers (each edge's two vertices are its nodes, taken back to longitude and
+    latitude the same way), with the nodes taken back once instead of every edge's ends.
+    """
+    back = Transformer.from_crs(net.crs, net.crs.geodetic_crs, always_xy=True)
+    lon, lat = back.transform(net.x, net.y)
+    geod = net.crs.get_geod()
+    assert geod is not None  # a UTM zone of WGS 84
+    out = np.empty(net.n_edges)
+    for start in range(0, net.n_edges, _MEASURE_CHUNK):
+        u, v = net.u[start : start + _MEASURE_CHUNK], net.v[start : start + _MEASURE_CHUNK]
+        out[start : start + _MEASURE_CHUNK] = geod.inv(lon[u], lat[u], lon[v], lat[v])[2]
+    return out
+
+
+def _osm_edges(
+    ways: _osm.OsmWays, bbox: tuple[float, float, float, float] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame, dict[str, np.ndarray]]:
+    """The nodes (ids, longitudes, latitudes), edges and node tags of the walkable ways.
+
+    The edges' frame has ``u``, ``v`` (node ids), ``length`` (metres on the mean sphere, to
+    the millimetre, as the ways were measured before: it orders duplicates and shares a
+    flight's ``step_count``; :func:`_measured` measures the network again) and ``tag:NAME``
+    columns of categorical text, one code per edge.
+    """
+    selected, walkable = _walking_ways(ways.way_tags)
+    # segment i runs from reference i to i + 1 of the same way, both of known location
+    way_of_ref = np.repeat(np.arange(ways.way_id.size), np.diff(ways.offsets))
+    start = np.flatnonzero(way_of_ref[:-1] == way_of_ref[1:])
+    start = start[np.isfinite(ways.lon[start]) & np.isfinite(ways.lon[start + 1])]
+    start = start[selected[way_of_ref[start]]]
+    a_lon, a_lat = ways.lon[start], ways.lat[start]
+    b_lon, b_lat = ways.lon[start + 1], ways.lat[start + 1]
+    if bbox is not None:  # the ways with a node in the box
+        west, south, east, north = bbox
+        in_box = (west <= ways.lon) & (ways.lon <= east) & (south <= ways.lat) & (ways.lat <= north)
+        touching = np.zeros(ways.way_id.size, dtype=bool)
+        touching[way_of_ref[in_box]] = True
+        start = start[touching[way_of_ref[start]]]
+        a_lon, a_lat = ways.lon[start], ways.lat[start]
+        b_lon, b_lat = ways.lon[start + 1], ways.lat[start + 1]
+    # nodes in the order the selected ways first reach them
+    ends = np.column_stack([start, start + 1]).ravel()
+    ids, first = np.unique(ways.refs[ends], return_index=True)
+    order = np.argsort(first, kind="stable")
+    ids, at = ids[order], ends[first[order]]
+    del ends, first, order
+    if bbox is not None:  # of which the edges that touch the box
+        lines = shapely.linestrings(
+            np.stack([np.column_stack([a_lon, a_lat]), np.column_stack([b_lon, b_lat])], axis=1)
+        )
+        inside = shapely.intersects(lines, shapely.box(*bbox))
+        del lines
+        start = start[inside]
+        a_lon, a_lat, b_lon, b_lat = a_lon[inside], a_lat[inside], b_lon[inside], b_lat[inside]
+    keep = walkable[way_of_ref[start]]
+    way = way_of_ref[start[keep]]
+    edges = pd.DataFrame(
+        {
+            "u": ways.refs[start[keep]],
+            "v": ways.refs[start[keep] + 1],
+            "length": _sphere_m(a_lon[keep], a_lat[keep], b_lon[keep], b_lat[keep]),
+        }
+    )
     for name in EDGE_TAGS:
-        frame[f"tag:{name}"] = _texts(edges[name] if name in edges else [None] * len(edges))
-    if "id" in edges:
-        frame["tag:step_count"] = share_step_count(
-            frame["tag:step_count"].to_numpy(), edges["id"].to_numpy(), frame["length"].to_numpy()
-        )
-    return _measured(
-        _assemble(
-            nodes["id"].to_numpy(np.int64),
-            nodes["lon"].to_numpy(float),
-            nodes["lat"].to_numpy(float),
-            frame,
-            crs=CRS.from_epsg(4326),
-            source=path.name,
-            node_tags=_pyrosm_node_tags(nodes),
-        )
+        edges[f"tag:{name}"] = _per_edge(_texts(ways.way_tags[name]), way)
+    counts = _texts(ways.way_tags["step_count"])[way]
+    stepped = np.flatnonzero(counts != "")
+    counts[stepped] = share_step_count(
+        counts[stepped], ways.way_id[way[stepped]], edges["length"].to_numpy()[stepped]
     )
+    edges["tag:step_count"] = pd.Categorical(counts)
+    node_tags = {}
+    for name in NODE_TAGS:
+        tagged, values = ways.node_tags[name]
+        where = pd.Index(tagged).get_indexer(ids)
+        node_tags[name] = np.append(_texts(values), "")[where]
+    return ids, ways.lon[at], ways.lat[at], edges, node_tags
+
+
+def _per_edge(per_way: np.ndarray, way: np.ndarray) -> pd.Categorical:
+    """The values of the ways (``per_way``) for edges of ways ``way``, as categorical text."""
+    codes, distinct = pd.factorize(per_way)
+    return pd.Categorical.from_codes(codes[way], categories=pd.Index(distinct, dtype=object))
+
+
+#: The mean Earth radius in metres the readers measured ways with (IUGG).
+_MEAN_RADIUS_M = 6371.0088 * 1000.0
+
+
+def _sphere_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
+    """Haversine metres on the mean sphere, to the millimetre, between points in degrees."""
+    lat1, lon1, lat2, lon2 = map(np.deg2rad, (lat1, lon1, lat2, lon2))
+    d = (
+        np.sin((lat2 - lat1) * 0.5) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) * 0.5) ** 2
+    )
+    return np.round(2 * _MEAN_RADIUS_M * np.arcsin(np.sqrt(d)), 3)
+
+
+def _walking_ways(tags: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Which ways the walking filter selects, and which of those a pedestrian may use.
+
+    ``selected``: the OSMnx "walk" filter read with OSM's access rules (:data:`_NOT_WALKING`,
+    :data:`_CLOSED`: ``access=no`` with ``foot=yes`` stays). ``walkable``: of those, the ways
+    :func:`_walkable` keeps as well (no ``highway`` of :data:`NOT_WALKABLE_HIGHWAY`, no
+    ``foot=no``, no ``access=private`` without a foot permission, no area).
+    """
+    frame = pd.DataFrame({name: tags[name] for name in _FILTER_TAGS})
+    left_out = np.zeros(len(frame), dtype=bool)
+    for name, values in _NOT_WALKING.items():
+        left_out |= _holds(frame[name].to_numpy(), values)
+    deciding = frame["foot"].where(frame["foot"].notna(), frame["access"]).to_numpy()
+    left_out |= _holds(deciding, _CLOSED)
+    selected = ~left_out & frame["highway"].notna().to_numpy()
+    return selected, selected & _walkable(frame)
+
+
+def _holds(values: np.ndarray, wanted: frozenset[str]) -> np.ndarray:
+    """Where a tag's value is one of ``wanted``, or one of its values ``a;b`` is."""
+    codes, distinct = pd.factorize(pd.Series(values, dtype=object))
+    hits = [
+        value in wanted or (";" in value and any(p.strip() in wanted for p in value.split(";")))
+        for value in distinct
+    ]
+    return np.append(np.array(hits, dtype=bool), False)[codes]
 
 
 def _measured(net: WalkNetwork) -> WalkNetwork:
@@ -1077,51 +1242,6 @@ def share_step_count(counts: np.ndarray, way: np.ndarray, length_m: np.ndarray) 
     out = counts.copy()
     out[split] = [f"{value:.6g}" for value in number[split] * share[split]]
     return out
-
-
-def _pyrosm_node_tags(nodes: pd.DataFrame) -> dict[str, np.ndarray]:
-    """:data:`NODE_TAGS` of pyrosm's network nodes, from their ``tags`` (a dict or JSON text)."""
-
-    def absent() -> pd.Series:
-        return pd.Series(None, index=nodes.index, dtype=object)
-
-    tagged = (nodes["tags"] if "tags" in nodes else absent()).dropna()
-    tagged = tagged.map(lambda t: json.loads(t) if isinstance(t, str) else t)
-    out = {}
-    for name in NODE_TAGS:
-        column = nodes[name].astype(object) if name in nodes else absent()
-        from_tags = tagged.map(lambda t, key=name: t.get(key) if isinstance(t, dict) else None)
-        out[name] = _texts(column.where(column.notna(), from_tags.reindex(nodes.index)))
-    return out
-
-
-def _read_xml(path: Path, bbox: tuple[float, float, float, float] | None) -> WalkNetwork:
-    import osmnx as ox
-
-    # Keep the tags the walking filter and the walking model need, filter the raw ways, and
-    # only then simplify, so that a footway and a motorway meeting end to end are never merged
-    # into one edge.
-    try:
-        with warnings.catch_warnings(), _osm_tags_kept():
-            warnings.simplefilter("ignore")
-            graph = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
-    except Exception as exc:
-        msg = f"{path}: could not read the OpenStreetMap XML file ({exc})"
-        raise NetworkError(msg) from exc
-    keep = [(a, b, k) for a, b, k, d in graph.edges(keys=True, data=True) if _walkable_tags(d)]
-    graph = graph.edge_subgraph(keep).copy()
-    if bbox is not None:
-        west, south, east, north = bbox
-        inside = [
-            n
-            for n, d in graph.nodes(data=True)
-            if west <= d["x"] <= east and south <= d["y"] <= north
-        ]
-        graph = graph.subgraph(inside).copy()
-    if graph.number_of_edges() == 0:
-        msg = f"{path}: the file has no ways a pedestrian may use"
-        raise NetworkError(msg)
-    return _measured(from_graph(_simplify(graph), source=path.name))
 
 
 @contextmanager
@@ -1201,20 +1321,6 @@ def _walkable(edges: pd.DataFrame) -> np.ndarray:
         & (column("area") != "yes")
     )
     return keep.to_numpy(dtype=bool)
-
-
-def _walkable_tags(tags: dict[str, Any]) -> bool:
-    highway = tags.get("highway")
-    if isinstance(highway, list):
-        highway = highway[0]
-    if highway is None or highway in NOT_WALKABLE_HIGHWAY:
-        return False
-    foot = tags.get("foot")
-    if foot == "no":
-        return False
-    if tags.get("access") in {"private", "no"} and foot not in {"yes", "designated", "permissive"}:
-        return False
-    return tags.get("area") != "yes"
 
 
 def _texts(values: Iterable[Any]) -> np.ndarray:
@@ -1321,16 +1427,17 @@ def _assemble(
 ) -> WalkNetwork:
     """Project nodes and edges, index edges by node position, drop duplicates and loops.
 
-    Columns ``tag:NAME`` of ``edges`` become the network's ``edge_tags`` (their direction-
-    dependent values along each row's ``u`` to ``v``); ``node_tags`` are aligned with ``ids``.
-    Of a two-way street's two directed copies the first is kept, with its own values.
+    Columns ``tag:NAME`` of ``edges`` (text, or categorical text) become the network's
+    ``edge_tags`` (their direction-dependent values along each row's ``u`` to ``v``);
+    ``node_tags`` are aligned with ``ids``. Of a two-way street's two directed copies the first
+    is kept, with its own values. Without a ``geometry`` column every edge is a straight line.
+    The kept rows are picked from each column once, at the end, so a large frame is not copied.
     """
     position = pd.Index(ids)
     u = position.get_indexer(edges["u"].to_numpy())
     v = position.get_indexer(edges["v"].to_numpy())
-    known = (u >= 0) & (v >= 0) & (u != v)
-    edges = edges.loc[known]
-    u, v = u[known], v[known]
+    rows = np.flatnonzero((u >= 0) & (v >= 0) & (u != v))
+    u, v = u[rows], v[rows]
     if u.size == 0:
         msg = f"{source}: the network has no edges between known nodes"
         raise NetworkError(msg)
@@ -1347,24 +1454,25 @@ def _assemble(
 
     # one undirected edge per node pair and length (a two-way street appears twice in a
     # directed graph); parallel edges of different lengths stay
-    length = edges["length"].to_numpy(dtype=float, copy=True)
+    length = edges["length"].to_numpy(dtype=float)[rows]
     key = pd.DataFrame({"lo": np.minimum(u, v), "hi": np.maximum(u, v), "len": np.round(length, 3)})
     keep = ~key.duplicated().to_numpy()
-    edges, u, v, length = edges.loc[keep], u[keep], v[keep], length[keep]
+    del key
+    rows, u, v, length = rows[keep], u[keep], v[keep], length[keep]
 
     target = utm_for(xs, ys) if crs.is_geographic else crs
     _require_projected(target)
     to_target = Transformer.from_crs(crs, target, always_xy=True)
     px, py = to_target.transform(xs, ys)
 
-    geoms = edges["geometry"].to_numpy(dtype=object)
-    missing = pd.isna(geoms)
-    straight = np.empty((int(missing.sum()), 2, 2))
-    straight[:, 0, 0], straight[:, 0, 1] = px[u[missing]], py[u[missing]]
-    straight[:, 1, 0], straight[:, 1, 1] = px[v[missing]], py[v[missing]]
+    if "geometry" in edges:
+        geoms = edges["geometry"].to_numpy(dtype=object)[rows]
+        missing = pd.isna(geoms)
+    else:
+        geoms, missing = None, np.ones(rows.size, dtype=bool)
     geometry = np.empty(u.size, dtype=object)
-    geometry[missing] = shapely.linestrings(straight) if missing.any() else []
-    if (~missing).any():
+    geometry[missing] = _straight(px, py, u[missing], v[missing])
+    if geoms is not None and (~missing).any():
         given = np.asarray(list(geoms[~missing]), dtype=object)
         given = shapely.transform(
             given, lambda c: np.column_stack(to_target.transform(c[:, 0], c[:, 1]))
@@ -1375,7 +1483,7 @@ def _assemble(
     # _orient turns a geometry drawn from v to u round; u and v stay, so the tags, which are
     # along u to v, stay as they are
     edge_tags = {
-        column.removeprefix("tag:"): edges[column].to_numpy(dtype=object)
+        column.removeprefix("tag:"): np.asarray(edges[column].array.take(rows), dtype=object)
         for column in edges.columns
         if column.startswith("tag:")
     }
@@ -1392,6 +1500,20 @@ def _assemble(
         edge_tags=edge_tags,
         node_tags=kept_node_tags,
     )
+
+
+def _straight(
+    x: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray, *, chunk: int = 1 << 20
+) -> np.ndarray:
+    """Straight lines from node ``u`` to node ``v`` (coordinates ``x``, ``y``), made by chunks."""
+    out = np.empty(u.size, dtype=object)
+    for start in range(0, u.size, chunk):
+        a, b = u[start : start + chunk], v[start : start + chunk]
+        ends = np.empty((a.size, 2, 2))
+        ends[:, 0, 0], ends[:, 0, 1] = x[a], y[a]
+        ends[:, 1, 0], ends[:, 1, 1] = x[b], y[b]
+        out[start : start + chunk] = shapely.linestrings(ends)
+    return out
 
 
 def _orient(geoms: np.ndarray, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:

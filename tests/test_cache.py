@@ -35,7 +35,7 @@ def parses(monkeypatch, street):
         calls.append(path)
         return street
 
-    monkeypatch.setattr(network, "_read_xml", parse)
+    monkeypatch.setattr(network, "_read_osm", parse)
     return calls
 
 

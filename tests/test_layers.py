@@ -42,6 +42,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("travel", "policy", "_validate", "topology"),
     (
         "network",
+        "_osm",
         "demand",
         "coords",
         "terms",

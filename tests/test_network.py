@@ -43,9 +43,9 @@ def test_xml_keeps_only_walkable_ways(osm_file, tmp_path, monkeypatch):
     monkeypatch.setenv("CARECIRCLE_CACHE_DIR", str(tmp_path / "cache"))
     net = network.read(osm_file)
     kept = set(net.node_id.tolist())
-    assert {1, 3, 5, 6} <= kept  # ends of the residential street and the steps
-    assert 2 not in kept  # simplified away: a bend in the street, not a junction
+    assert {1, 2, 3, 5, 6} <= kept  # the residential street, node to node, and the steps
     assert 4 not in kept  # only on the motorway and a foot=no path
+    assert net.n_edges == 3
     assert net.crs.to_epsg() == 32648  # UTM 48N for Chongqing
     # 1 -> 2 -> 3 is about 97 m east then 111 m north
     street = net.length_m.sum()
@@ -71,7 +71,7 @@ def test_pbf_is_cached_and_second_read_uses_cache(tmp_path, monkeypatch):
     def no_parse(*_args, **_kwargs):
         raise AssertionError("parsed again")
 
-    monkeypatch.setattr(network, "_read_pbf", no_parse)
+    monkeypatch.setattr(network, "_read_osm", no_parse)
     second = network.read(path)
     assert second.n_nodes == first.n_nodes > 5000
     np.testing.assert_array_equal(second.u, first.u)
@@ -303,20 +303,23 @@ def _as_pbf(xml_text, path):
 def test_xml_keeps_the_walking_tags_along_each_edge(steps_file):
     net = network.read(steps_file, cache=False)
     _check_steps(net)
-    assert net.n_edges == 9
-    assert _walked(net, 1, 3) == {"highway": "residential"}
-    assert 2 not in net.node_id.tolist()  # a crossing mid-street is no junction
-    assert {9, 10} <= set(net.node_id.tolist())  # the steps end at 9; the elevator stays
-
-
-def test_pbf_keeps_the_same_tags_as_xml(tmp_path):
-    net = network.read(_as_pbf(STEPS_XML, tmp_path / "steps.osm.pbf"), cache=False)
-    _check_steps(net)
-    # pyrosm does not simplify: the street keeps its crossing, node 2, and the elevator's
-    # footway is two edges as in the XML
+    # nothing is simplified: the street keeps its crossing, node 2, and the elevator's
+    # footway is two edges
     assert net.n_edges == 10
     assert net.node_tag("highway")[net.node_id == 2].tolist() == ["crossing"]
     assert _walked(net, 2, 3) == {"highway": "residential"}
+    assert {9, 10} <= set(net.node_id.tolist())  # the steps end at 9; the elevator stays
+
+
+def test_pbf_keeps_the_same_tags_as_xml(steps_file, tmp_path):
+    net = network.read(_as_pbf(STEPS_XML, tmp_path / "steps.osm.pbf"), cache=False)
+    _check_steps(net)
+    xml = network.read(steps_file, cache=False)
+    np.testing.assert_array_equal(net.node_id, xml.node_id)
+    np.testing.assert_array_equal(net.u, xml.u)
+    np.testing.assert_array_equal(net.length_m, xml.length_m)
+    for name in network.EDGE_TAGS:
+        np.testing.assert_array_equal(net.edge_tag(name), xml.edge_tag(name))
 
 
 @pytest.mark.parametrize(
