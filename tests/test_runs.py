@@ -70,12 +70,14 @@ def test_a_second_run_is_locked_out_and_sigterm_cleans_up(tmp_path, capsys):
     lock = tmp_path / ".out.lock"
     with _demo_process(out) as process:
         _wait_for(lambda: lock.exists() and lock.read_text().strip() != "", process)
+        process.send_signal(signal.SIGSTOP)  # held mid-run, so that it cannot finish first
         assert cli.main(_cost(out)) == 2  # while the demo runs on the same folder
         assert capsys.readouterr().err.strip() == (
             f"carecircle: error: --out {str(out)!r} is being written by another run (process "
             f"{process.pid}); wait for it to finish or choose another --out folder"
         )
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)  # pending until the run goes on
+        process.send_signal(signal.SIGCONT)
         _, err = process.communicate(timeout=300)
     assert process.returncode == 143
     assert err.splitlines()[-1] == f"carecircle: interrupted; nothing was written to {out}"
