@@ -1826,7 +1826,6 @@ def _care_legend(edges: np.ndarray, shade: np.ndarray, lang: str) -> list[tuple[
     Shade ``k`` holds the whole counts ``v`` with ``edges[k-1] <= v < edges[k]``.
     """
     lows = [0, *np.ceil(edges).astype(int).tolist()]
-    word = "需关爱老年人" if lang == "zh" else "needing care"
     entries = []
     for k, low in enumerate(lows):
         if not (shade == k).any():
@@ -1835,7 +1834,8 @@ def _care_legend(edges: np.ndarray, shade: np.ndarray, lang: str) -> list[tuple[
             span = f"{low:,}–{lows[k + 1] - 1:,}" if lows[k + 1] - 1 > low else f"{low:,}"
         else:
             span = f"≥ {low:,}"
-        entries.append((CARE_COLOURS[k], f"{word}: {span}"))
+        label = f"需关爱老年人 {span} 人" if lang == "zh" else f"{span} needing care"
+        entries.append((CARE_COLOURS[k], label))
     if (shade < 0).any():
         withheld = "未公布（人数过少或未填）" if lang == "zh" else "withheld (too few) or not given"
         entries.append((CARE_WITHHELD_COLOUR, withheld))
