@@ -83,6 +83,17 @@ AUDIT_FILES: Mapping[str, str] = MappingProxyType(
 )
 """What ``plan-audit`` (:func:`carecircle.outputs.write_plan_audit`) writes, by label."""
 
+BATCH_FILES: Mapping[str, str] = MappingProxyType(
+    {
+        "districts_csv": "districts.csv",
+        "districts_xlsx": "districts.xlsx",
+        "geopackage": "municipality.gpkg",
+        "map": "map.html",
+    }
+)
+"""What ``batch`` writes beside its ``districts/`` folder (one folder per district, each as
+``analyze`` writes one), by label."""
+
 FILES: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         "check": CHECK_FILES,
@@ -92,6 +103,7 @@ FILES: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "cost": COST_FILES,
         "plan-audit": AUDIT_FILES,
         "plan_sites": PLAN_FILES,
+        "batch": BATCH_FILES,
     }
 )
 """The files of each command, by label: the one list of output file names, which the writers,
