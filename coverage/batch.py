@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import html
 import json
 import logging
 import os
@@ -31,7 +30,6 @@ import resource
 import shutil
 import sys
 import time
-import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,36 +40,22 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from . import coords, network, pipeline, policy, terrain
-from ._cells import to_csv, to_sheet
 from ._version import __version__
 from .errors import InputError
 from .inputs import readers
 from .network import WalkNetwork
 from .outputs import headline as headline_mod
 from .outputs import maps
-from .outputs._files import ANALYSIS_FILES, BATCH_FILES, RECORD, atomic
-from .outputs._map_page import inline_leaflet
-from .outputs.export import output_crs
+from .outputs._files import ANALYSIS_FILES, RECORD, atomic
+from .outputs.municipal import COMPUTED, DISTRICTS_DIR, FAILED, SKIPPED
+from .outputs.municipal import write_municipal as write_municipal
 from .outputs.write import write_all
 from .settings import cache_dir
 
 logger = logging.getLogger(__name__)
-
-DISTRICTS_DIR = "districts"
-"""The folder of the batch's ``--out`` that holds one folder per district."""
-
-
-COMPUTED, SKIPPED, FAILED = "computed", "skipped", "failed"
-"""What a run did with a district (the ``run`` column of ``districts.csv``)."""
-
-SHARE_CLASSES = ((0.9, "#1a9850"), (0.7, "#91cf60"), (0.5, "#fee08b"), (0.0, "#fc8d59"))
-"""The municipal map's colours: a district's share at least this, this colour."""
-
-NO_DATA_COLOUR = "#bdbdbd"
 
 
 # --- one district: its network, its key, its task ----------------------------------------------
@@ -526,6 +510,7 @@ def plan(
                 "or outside every district polygon); not analysed",
             )
         )
+    _remove_abandoned(out / DISTRICTS_DIR)
     fac_tree = shapely.STRtree(fac.geometry.to_numpy())
     areas = (
         dict(
@@ -616,6 +601,19 @@ def plan(
         crs=net.crs,
     )
     return Plan(tasks, done, frame)
+
+
+def _remove_abandoned(folder: Path) -> None:
+    """Remove the temporary folders of district runs that were killed (``.<name>.<hex>.part``).
+
+    The batch's ``--out`` is locked for this run, so no other run is writing them.
+    """
+    if not folder.is_dir():
+        return
+    pattern = re.compile(r"\..+\.[0-9a-f]{12}\.(part|old)")
+    for path in folder.iterdir():
+        if pattern.fullmatch(path.name) and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def read_districts(path: Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -794,188 +792,3 @@ def district_table(results: Iterable[DistrictResult], areas: gpd.GeoDataFrame) -
     order = {name: i for i, name in enumerate(areas["district"])}
     table["_order"] = table["district"].map(order).fillna(len(order))
     return table.sort_values(["_order", "district"]).drop(columns="_order").reset_index(drop=True)
-
-
-def write_municipal(
-    table: pd.DataFrame,
-    areas: gpd.GeoDataFrame,
-    out: Path,
-    staging: Path,
-    *,
-    crs: str | None = None,
-    lang: str = "zh",
-    title: str = "",
-) -> dict[str, Path]:
-    """Write ``districts.csv``, ``districts.xlsx``, ``municipality.gpkg`` and ``map.html``.
-
-    The GeoPackage's layers come from the district folders under ``out`` (so a skipped
-    district's come from its earlier run): ``communities`` and ``circles`` of every district,
-    ``facilities`` once each (from the run of the district that holds it, else the first), and
-    ``districts`` (each district's area and its row of ``table``). The files are written into
-    ``staging``.
-    """
-    written: dict[str, Path] = {}
-    path = staging / BATCH_FILES["districts_csv"]
-    with atomic(path) as tmp:
-        to_csv(table, tmp)
-    written["districts_csv"] = path
-    path = staging / BATCH_FILES["districts_xlsx"]
-    with atomic(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-        to_sheet(writer, table, "districts")
-    written["districts_xlsx"] = path
-    target = output_crs(crs, option="crs")
-    shaped = gpd.GeoDataFrame(
-        areas.drop(columns="folder").merge(table, on="district", how="left")
-        if not table.empty
-        else areas,
-        geometry="geometry",
-        crs=areas.crs,
-    )
-    layers: dict[str, list[gpd.GeoDataFrame]] = {"communities": [], "circles": [], "facilities": []}
-    ok = table.loc[table["run"] != FAILED] if not table.empty else table
-    for district, folder in zip(ok.get("district", []), ok.get("folder", []), strict=True):
-        gpkg = out / folder / ANALYSIS_FILES["geopackage"]
-        for name, frames in layers.items():
-            try:
-                frame = pyogrio.read_dataframe(gpkg, layer=name)
-            except Exception as exc:
-                msg = f"{gpkg}: cannot read layer {name!r} ({one_line(exc)})"
-                raise InputError(msg) from exc
-            frames.append(frame.assign(run_district=district))
-    path = staging / BATCH_FILES["geopackage"]
-    with atomic(path) as tmp:
-        pyogrio.write_dataframe(
-            _gpkg_ready(shaped.to_crs(target)), tmp, layer="districts", driver="GPKG"
-        )
-        for name, frames in layers.items():
-            if not frames:
-                continue
-            frame = pd.concat(frames, ignore_index=True)
-            if name == "facilities":
-                home = frame["district"].astype(str) == frame["run_district"].astype(str)
-                frame = frame.assign(_home=~home).sort_values("_home", kind="stable")
-                frame = frame.drop_duplicates("id").drop(columns="_home").sort_index()
-            frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=frames[0].crs)
-            pyogrio.write_dataframe(
-                _gpkg_ready(frame.to_crs(target)),
-                tmp,
-                layer=name,
-                driver="GPKG",
-                promote_to_multi=name != "facilities",
-            )
-    written["geopackage"] = path
-    path = staging / BATCH_FILES["map"]
-    fmap = municipal_map(shaped, lang=lang, title=title)
-    with atomic(path) as tmp:
-        fmap.save(str(tmp))
-    written["map"] = path
-    return written
-
-
-def _gpkg_ready(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The frame with object columns as text (lists and mixed values cannot be written)."""
-    out = frame.copy()
-    for column in out.columns:
-        if column != out.geometry.name and out[column].dtype == object:
-            out[column] = out[column].map(lambda v: "" if v is None else str(v))
-    return out
-
-
-def _share_colour(share: float) -> str:
-    if not np.isfinite(share):
-        return NO_DATA_COLOUR
-    return next(colour for floor, colour in SHARE_CLASSES if share >= floor)
-
-
-_MAP_TEXT = {
-    "zh": {
-        "title": "全市各区覆盖情况",
-        "share": "覆盖率",
-        "rank": "排名",
-        "open": "打开本区地图",
-        "failed": "未完成",
-        "no_data": "无数据",
-        "districts": "各区",
-    },
-    "en": {
-        "title": "Coverage by district",
-        "share": "share",
-        "rank": "rank",
-        "open": "open the district's map",
-        "failed": "failed",
-        "no_data": "no data",
-        "districts": "districts",
-    },
-}
-
-
-def municipal_map(shaped: gpd.GeoDataFrame, *, lang: str = "zh", title: str = ""):  # type: ignore[no-untyped-def]
-    """The municipality's map: each district coloured by its first circle's share.
-
-    Offline like the district maps (Leaflet inlined, no tiles); each district's popup links
-    to its own map by a relative link (``districts/<folder>/map.html``). Every text from the
-    data is HTML-escaped, and the link's path is URL-quoted.
-    """
-    import folium
-
-    text = _MAP_TEXT.get(lang, _MAP_TEXT["en"])
-    shares = [c for c in shaped.columns if c.endswith("_share")]
-    share_col = shares[0] if shares else None
-    rank_col = share_col.removesuffix("_share") + "_rank" if share_col else None
-    shown = shaped.loc[~shaped.geometry.is_empty & shaped.geometry.notna()].to_crs(4326)
-    fmap = folium.Map(tiles=None, control_scale=True)
-    inline_leaflet(fmap)
-    if len(shown):
-        x0, y0, x1, y1 = shown.total_bounds
-        fmap.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]])
-    esc = html.escape
-    heading = esc(title or text["title"])
-    fmap.get_root().html.add_child(  # type: ignore[attr-defined]
-        folium.Element(
-            '<div style="position:fixed;top:10px;left:50px;z-index:1000;background:white;'
-            f'padding:4px 8px;font:bold 14px sans-serif">{heading}</div>'
-        )
-    )
-    group = folium.FeatureGroup(name=text["districts"])
-    for row in shown.itertuples(index=False):  # one feature per district: tens, not thousands
-        share = float(getattr(row, share_col)) if share_col else float("nan")
-        failed = str(getattr(row, "run", "")) == FAILED
-        label = f"{share:.0%}" if np.isfinite(share) else text["no_data"]
-        lines = [f"<b>{esc(str(row.district))}</b>", f"{esc(text['share'])}: {esc(label)}"]
-        if rank_col and np.isfinite(float(getattr(row, rank_col))):
-            lines.append(f"{esc(text['rank'])}: {int(getattr(row, rank_col))}")
-        if failed:
-            lines.append(f"{esc(text['failed'])}: {esc(str(getattr(row, 'error', '')))}")
-        else:
-            href = urllib.parse.quote(f"{row.folder}/{ANALYSIS_FILES['map']}")
-            lines.append(f'<a href="{esc(href)}" target="_blank">{esc(text["open"])}</a>')
-        colour = NO_DATA_COLOUR if failed else _share_colour(share)
-        shape = folium.GeoJson(
-            shapely.geometry.mapping(row.geometry),
-            style_function=lambda _f, c=colour: {
-                "fillColor": c,
-                "color": "#555555",
-                "weight": 1,
-                "fillOpacity": 0.7,
-            },
-            tooltip=folium.Tooltip(f"{esc(str(row.district))}: {esc(label)}"),
-        )
-        folium.Popup("<br>".join(lines), max_width=320).add_to(shape)
-        shape.add_to(group)
-    group.add_to(fmap)
-    legend = "".join(
-        f'<div><span style="display:inline-block;width:12px;height:12px;background:{colour}">'
-        f"</span> ≥ {floor:.0%}</div>"
-        for floor, colour in SHARE_CLASSES
-    )
-    legend += (
-        f'<div><span style="display:inline-block;width:12px;height:12px;'
-        f'background:{NO_DATA_COLOUR}"></span> {esc(text["no_data"])}</div>'
-    )
-    fmap.get_root().html.add_child(  # type: ignore[attr-defined]
-        folium.Element(
-            '<div style="position:fixed;bottom:20px;right:10px;z-index:1000;background:white;'
-            f'padding:6px;font:12px sans-serif">{legend}</div>'
-        )
-    )
-    return fmap

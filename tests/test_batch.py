@@ -191,6 +191,16 @@ def test_a_resident_beside_the_line_reaches_a_facility_across_it(municipality):
     # to the street at x = 1000, then 10 m to the station); alone, 西区 holds none within reach
     assert summary.loc["edge", "eldercare_status"] == "covered"
     assert summary.loc["edge", "eldercare_nearest"] == "S1"
+    # the district cut at its line, with its own facilities only: not covered
+    communities, facilities = pipeline._read_layers(
+        municipality["communities"], municipality["facilities"], "wgs84", "wgs84", {}, {}
+    )
+    west = communities.loc[communities["district"] == "西区"].reset_index(drop=True)
+    line = shapely.box(OX - 1_000, OY - 1_000, OX + WIDTH_M, OY + 2_000)
+    cut = batch.clip(network.load(municipality["network"]), line, buffer_m=0.0)
+    own = facilities.loc[facilities.to_crs(UTM).geometry.x < OX + WIDTH_M]
+    alone = pipeline.analyze(cut, west, own, policy=policy.load(municipality["policy"]))
+    assert alone.communities.set_index("id").loc["edge", "eldercare_status"] != "covered"
 
 
 def test_a_failing_district_leaves_the_others_whole(municipality, tmp_path):
@@ -256,6 +266,27 @@ def test_a_rerun_recomputes_nothing_and_a_change_recomputes_its_district(municip
         "中区": batch.SKIPPED,
         "东区": batch.COMPUTED,
     }
+
+
+def test_districts_from_a_polygon_layer(municipality, tmp_path):
+    polygons = gpd.GeoDataFrame(
+        {"名称": ["西区", "中区", "东区"]},
+        geometry=[
+            shapely.box(OX + d * WIDTH_M - 50, OY - 50, OX + (d + 1) * WIDTH_M, OY + 1_050)
+            for d in range(3)
+        ],
+        crs=UTM,
+    )
+    polygons.to_file(tmp_path / "districts.gpkg", driver="GPKG")
+    comm = gpd.read_file(municipality["communities"]).drop(columns="district")
+    comm.to_file(municipality["communities"], driver="GPKG")
+    extra = ("--districts", str(tmp_path / "districts.gpkg"), "--district-column", "名称")
+    assert _run(municipality, *extra) == 0
+    table = _table(municipality["out"])
+    assert set(table["run"]) == {batch.COMPUTED}
+    assert table["communities"].to_dict() == {"西区": 5, "中区": 4, "东区": 4}
+    every = gpd.read_file(municipality["out"] / "municipality.gpkg", layer="communities")
+    assert every.set_index("id").loc["edge", "district"] == "西区"
 
 
 def test_clip_keeps_the_edges_within_the_buffer():
