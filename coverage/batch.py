@@ -131,10 +131,9 @@ def file_digest(path: str | os.PathLike[str] | None) -> str:
     return digest.hexdigest()
 
 
-def policy_digest(name_or_path: str) -> str:
-    """A profile's content: its file's bytes (and those it extends), or its built-in name."""
-    path = Path(name_or_path)
-    return file_digest(path) if path.is_file() else f"built-in:{name_or_path}"
+def policy_digest(profile: policy.Policy) -> str:
+    """SHA-256 of a loaded profile: every value, those it extends included."""
+    return hashlib.sha256(repr(profile).encode()).hexdigest()
 
 
 def district_key(parts: Mapping[str, Any]) -> str:
@@ -424,7 +423,8 @@ def assign_districts(
     ):
         which, polygon = tree.query(spots, predicate="within")
         found = np.full(len(layer), "", dtype=object)
-        found[which[::-1]] = names[polygon[::-1]]  # the first polygon wins where two overlap
+        order = np.lexsort((-polygon, which))  # the first polygon wins (written last)
+        found[which[order]] = names[polygon[order]]
         layer["district"] = found
     return comm, fac
 
@@ -558,7 +558,7 @@ def plan(
                 "clip": clip_key,
                 "communities": frame_digest(layers),
                 "facilities": frame_digest(chosen),
-                "policy": policy_digest(source),
+                "policy": policy_digest(profile),
                 "speed_m_s": speed_m_s,
                 **digests,
                 **{k: v for k, v in options.items() if k != "tianditu_key"},

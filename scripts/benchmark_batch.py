@@ -149,6 +149,8 @@ def main() -> int:
             f"communities, {len(fac):,} facilities, {args.districts} districts "
             f"(scale {args.scale:g}; generated in {time.perf_counter() - t0:.1f} s)"
         )
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"this machine: {os.cpu_count()} cores, load average {load} (1, 5, 15 min)")
         runs = {}
         for workers in (1, 2):
             print(f"batch with {workers} worker(s):")
@@ -189,7 +191,7 @@ def main() -> int:
             print(
                 f"  in {hours} h: about {cores:,} single-threaded workers, each with "
                 f"{peak_mb / 1e3 * 1.5:.1f} GB of memory (the peak measured, plus half), "
-                f"{cores * peak_mb * 1.5 / 1e6:,.1f} TB in all"
+                f"{cores * peak_mb * 1.5 / 1e3:,.0f} GB in all"
             )
         print(
             "  (an estimate: real districts differ in size, and a district's time grows with "

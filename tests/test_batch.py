@@ -272,8 +272,8 @@ def test_districts_from_a_polygon_layer(municipality, tmp_path):
     polygons = gpd.GeoDataFrame(
         {"名称": ["西区", "中区", "东区"]},
         geometry=[
-            shapely.box(OX + d * WIDTH_M - 50, OY - 50, OX + (d + 1) * WIDTH_M, OY + 1_050)
-            for d in range(3)
+            shapely.box(OX + d * WIDTH_M - 50, OY - 50, OX + (d + 1) * WIDTH_M + 50, OY + 1_050)
+            for d in range(3)  # overlapping by 100 m: the first polygon wins
         ],
         crs=UTM,
     )
