@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+from branca.element import MacroElement
+from jinja2 import Template
 
 from .._cells import to_csv, to_sheet
 from ..errors import InputError
@@ -158,6 +160,25 @@ _MAP_TEXT = {
 }
 
 
+class _Popup(MacroElement):  # type: ignore[misc]
+    """A popup bound to its parent layer, its HTML given as a JSON string.
+
+    folium's own ``Popup`` builds its content with jQuery, which the offline page does not
+    load (:func:`carecircle.outputs._map_page.inline_leaflet`).
+    """
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "{{ this._parent.get_name() }}.bindPopup({{ this.html|tojson }}, {maxWidth: 320});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, html_text: str) -> None:
+        super().__init__()
+        self._name = "Popup"
+        self.html = html_text
+
+
 def municipal_map(shaped: gpd.GeoDataFrame, *, lang: str = "zh", title: str = "") -> folium.Map:
     """The municipality's map: each district coloured by its first circle's share.
 
@@ -207,7 +228,7 @@ def municipal_map(shaped: gpd.GeoDataFrame, *, lang: str = "zh", title: str = ""
             },
             tooltip=folium.Tooltip(f"{esc(str(row.district))}: {esc(label)}"),
         )
-        folium.Popup("<br>".join(lines), max_width=320).add_to(shape)
+        _Popup("<br>".join(lines)).add_to(shape)
         shape.add_to(group)
     group.add_to(fmap)
     legend = "".join(
