@@ -28,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -100,6 +101,18 @@ def municipality(
     return net, comm, fac
 
 
+@dataclass(frozen=True)
+class Timing:
+    """One batch's wall time, its phases (s) and its districts' results."""
+
+    wall_s: float
+    plan_s: float
+    compute_s: float
+    municipal_s: float
+    results: list[batch.DistrictResult]
+    failed: int
+
+
 def run(
     net: network.WalkNetwork,
     comm: gpd.GeoDataFrame,
@@ -107,7 +120,7 @@ def run(
     out: Path,
     *,
     workers: int,
-) -> dict[str, object]:
+) -> Timing:
     """One batch into ``out``; its wall time, phases and per-district results."""
     start = time.perf_counter()
     todo = batch.plan(net, comm, fac, out, network_key="benchmark-grid", default_policy="chongqing")
@@ -124,14 +137,14 @@ def run(
     failed = [r for r in results if r.run == batch.FAILED]
     for result in failed:
         print(f"  failed: {result.district}: {result.error}", file=sys.stderr)
-    return {
-        "wall_s": done - start,
-        "plan_s": planned - start,
-        "compute_s": computed - planned,
-        "municipal_s": done - computed,
-        "results": results,
-        "failed": len(failed),
-    }
+    return Timing(
+        wall_s=done - start,
+        plan_s=planned - start,
+        compute_s=computed - planned,
+        municipal_s=done - computed,
+        results=results,
+        failed=len(failed),
+    )
 
 
 def main() -> int:
@@ -157,23 +170,23 @@ def main() -> int:
             runs[workers] = run(net, comm, fac, Path(folder) / f"out-{workers}", workers=workers)
             r = runs[workers]
             print(
-                f"  wall {r['wall_s']:.1f} s (plan {r['plan_s']:.1f} s, districts "
-                f"{r['compute_s']:.1f} s, municipal files {r['municipal_s']:.1f} s); "
-                f"{r['failed']} failed"
+                f"  wall {r.wall_s:.1f} s (plan {r.plan_s:.1f} s, districts "
+                f"{r.compute_s:.1f} s, municipal files {r.municipal_s:.1f} s); "
+                f"{r.failed} failed"
             )
         one, two = runs[1], runs[2]
         print(
-            f"speed-up with 2 workers: {one['wall_s'] / two['wall_s']:.2f}x overall, "
-            f"{one['compute_s'] / two['compute_s']:.2f}x on the districts"
+            f"speed-up with 2 workers: {one.wall_s / two.wall_s:.2f}x overall, "
+            f"{one.compute_s / two.compute_s:.2f}x on the districts"
         )
         for workers, r in runs.items():
-            peaks = [x.peak_mb for x in r["results"]]  # type: ignore[attr-defined]
+            peaks = [x.peak_mb for x in r.results]
             print(f"peak memory per worker ({workers} worker(s)): {max(peaks):,.0f} MB")
-        results = one["results"]
-        seconds = [x.seconds for x in results]  # type: ignore[attr-defined]
+        results = one.results
+        seconds = [x.seconds for x in results]
         per_district = statistics.mean(seconds)
         per_community = sum(seconds) / len(comm)
-        peak_mb = max(x.peak_mb for x in results)  # type: ignore[attr-defined]
+        peak_mb = max(x.peak_mb for x in results)
         print(
             f"per district (1 worker): mean {per_district:.1f} s, max {max(seconds):.1f} s, "
             f"{len(comm) / args.districts:.0f} communities and about "

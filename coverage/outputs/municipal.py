@@ -160,7 +160,7 @@ _MAP_TEXT = {
 }
 
 
-class _Popup(MacroElement):  # type: ignore[misc]
+class _Popup(MacroElement):
     """A popup bound to its parent layer, its HTML given as a JSON string.
 
     folium's own ``Popup`` builds its content with jQuery, which the offline page does not
