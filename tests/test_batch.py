@@ -311,3 +311,26 @@ def test_another_commands_folder_is_not_taken(municipality, capsys):
     (out / "carecircle-run.json").write_text(json.dumps(record), encoding="utf-8")
     assert _run(municipality) == 2
     assert "earlier run" in capsys.readouterr().err
+
+
+def test_names_stay_text_in_the_municipal_files(tmp_path):
+    names = ["<script>alert(1)</script>", '=HYPERLINK("http://x")']
+    areas = gpd.GeoDataFrame(
+        {"district": names, "folder": [batch.folder_name(n) for n in names]},
+        geometry=[_box(0, 0, 500), _box(1_000, 0, 500)],
+        crs=UTM,
+    )
+    results = [
+        batch.DistrictResult(n, batch.folder_name(n), "", batch.FAILED, error=f"bad {n}")
+        for n in names
+    ]
+    table = batch.district_table(results, areas)
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    batch.write_municipal(table, areas, tmp_path, staging, lang="en")
+    page = (staging / "map.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in page
+    assert "\\u0026lt;script\\u0026gt;alert(1)" in page or "&lt;script&gt;alert(1)" in page
+    cells = (staging / "districts.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in cells
+    assert all("/" not in folder and ".." not in folder for folder in areas["folder"])

@@ -91,7 +91,11 @@ def write_municipal(
     path = staging / BATCH_FILES["geopackage"]
     with atomic(path) as tmp:
         pyogrio.write_dataframe(
-            _gpkg_ready(shaped.to_crs(target)), tmp, layer="districts", driver="GPKG"
+            _gpkg_ready(shaped.to_crs(target)),
+            tmp,
+            layer="districts",
+            driver="GPKG",
+            promote_to_multi=True,
         )
         for name, frames in layers.items():
             if not frames:
