@@ -57,6 +57,9 @@ from .settings import cache_dir
 
 logger = logging.getLogger(__name__)
 
+CONNECT_TIMEOUT_S = 30
+"""How long to try to reach a ``--scheduler`` before giving up, seconds."""
+
 
 # --- one district: its network, its key, its task ----------------------------------------------
 
@@ -709,7 +712,7 @@ def compute(
     cluster = None
     if scheduler:
         try:
-            client = Client(scheduler, timeout="30s")
+            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
         except (OSError, TimeoutError, ValueError) as exc:
             msg = f"--scheduler {scheduler!r}: cannot reach the cluster ({one_line(exc)})"
             raise InputError(msg) from exc

@@ -334,3 +334,21 @@ def test_names_stay_text_in_the_municipal_files(tmp_path):
     cells = (staging / "districts.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in cells
     assert all("/" not in folder and ".." not in folder for folder in areas["folder"])
+
+
+def test_an_existing_cluster_by_its_scheduler(municipality, capsys):
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        assert _run(municipality, "--scheduler", cluster.scheduler_address) == 0
+    assert set(_table(municipality["out"])["run"]) == {batch.COMPUTED}
+    assert "[3/3]" in capsys.readouterr().out
+
+
+def test_an_unreachable_scheduler_is_one_line(municipality, capsys, monkeypatch):
+    monkeypatch.setattr(batch, "CONNECT_TIMEOUT_S", 2)
+    assert _run(municipality, "--scheduler", "tcp://127.0.0.1:9") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("carecircle: error: --scheduler")
