@@ -28,6 +28,7 @@ import os
 import re
 import resource
 import shutil
+import socket
 import sys
 import time
 import uuid
@@ -202,6 +203,8 @@ class DistrictResult:
         The task's time on its worker.
     peak_mb : float
         The worker's peak memory when the task ended (its resident set, MB).
+    worker : str
+        The worker that ran it (``host:process id``).
 
     """
 
@@ -213,6 +216,7 @@ class DistrictResult:
     figures: Mapping[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     peak_mb: float = 0.0
+    worker: str = ""
 
 
 def one_line(exc: BaseException) -> str:
@@ -226,6 +230,10 @@ def one_line(exc: BaseException) -> str:
 def _peak_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1e6 if sys.platform == "darwin" else peak / 1e3
+
+
+def _worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def run_district(task: DistrictTask) -> DistrictResult:
@@ -265,6 +273,7 @@ def run_district(task: DistrictTask) -> DistrictResult:
             error=one_line(exc),
             seconds=time.perf_counter() - start,
             peak_mb=_peak_mb(),
+            worker=_worker(),
         )
     return DistrictResult(
         task.district,
@@ -274,6 +283,7 @@ def run_district(task: DistrictTask) -> DistrictResult:
         figures=figures,
         seconds=time.perf_counter() - start,
         peak_mb=_peak_mb(),
+        worker=_worker(),
     )
 
 
@@ -776,6 +786,7 @@ def district_table(results: Iterable[DistrictResult], areas: gpd.GeoDataFrame) -
             "communities": figures.get("communities", np.nan),
             "facilities": figures.get("facilities", np.nan),
             "below_standard": figures.get("below_standard", np.nan),
+            "seconds": round(result.seconds, 1) if result.run != SKIPPED else np.nan,
         }
         for c in figures.get("circles", []):
             name = c["circle"]

@@ -180,8 +180,11 @@ def main() -> int:
             f"{one.compute_s / two.compute_s:.2f}x on the districts"
         )
         for workers, r in runs.items():
-            peaks = [x.peak_mb for x in r.results]
-            print(f"peak memory per worker ({workers} worker(s)): {max(peaks):,.0f} MB")
+            peaks: dict[str, float] = {}
+            for x in r.results:
+                peaks[x.worker] = max(peaks.get(x.worker, 0.0), x.peak_mb)
+            shown = ", ".join(f"{mb:,.0f} MB" for mb in peaks.values())
+            print(f"peak memory per worker ({workers} worker(s)): {shown}")
         results = one.results
         seconds = [x.seconds for x in results]
         per_district = statistics.mean(seconds)
