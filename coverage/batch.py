@@ -675,6 +675,22 @@ def read_policies(path: Path) -> dict[str, str]:
     return result
 
 
+def progress_line(result: DistrictResult, lang: str = "en") -> str:
+    """A district's end in one line: ``西区：完成（4.2 秒）`` or ``西区: failed: ...``."""
+    name = result.district or ("（无所属区）" if lang == "zh" else "(no district)")
+    if lang == "zh":
+        if result.run == FAILED:
+            return f"{name}：失败：{result.error}"
+        if result.run == SKIPPED:
+            return f"{name}：未变，跳过"
+        return f"{name}：完成（{result.seconds:.1f} 秒）"
+    if result.run == FAILED:
+        return f"{name}: failed: {result.error}"
+    if result.run == SKIPPED:
+        return f"{name}: unchanged, skipped"
+    return f"{name}: done in {result.seconds:.1f} s"
+
+
 # --- running on Dask --------------------------------------------------------------------------
 
 
@@ -686,6 +702,7 @@ def compute(
     processes: bool = True,
     dashboard: bool = True,
     echo: Callable[[str], None] | None = None,
+    lang: str = "en",
 ) -> list[DistrictResult]:
     """Run the tasks on Dask; return their results as they finish.
 
@@ -704,6 +721,8 @@ def compute(
         Serve the local cluster's dashboard (its link is said through ``echo``).
     echo : callable, optional, keyword-only
         Says each district's end (and the dashboard's link) as a line of text.
+    lang : {"zh", "en"}, keyword-only
+        The language of those lines.
 
     Returns
     -------
@@ -738,7 +757,7 @@ def compute(
     results: list[DistrictResult] = []
     try:
         if dashboard and client.dashboard_link:
-            say(f"dashboard: {client.dashboard_link}")
+            say(f"{'Dask 仪表板：' if lang == 'zh' else 'dashboard: '}{client.dashboard_link}")
         futures = {
             client.submit(run_district, task, key=f"district-{task.folder}-{task.key[:12]}"): task
             for task in tasks
@@ -752,12 +771,7 @@ def compute(
                     task.district, task.folder, task.key, FAILED, error=one_line(exc)
                 )
             results.append(result)
-            outcome = (
-                f"failed: {result.error}"
-                if result.run == FAILED
-                else f"done in {result.seconds:.1f} s"
-            )
-            say(f"[{number}/{len(futures)}] {result.district}: {outcome}")
+            say(f"[{number}/{len(futures)}] {progress_line(result, lang)}")
     finally:
         client.close()
         if cluster is not None:

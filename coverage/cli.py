@@ -686,24 +686,32 @@ def _batch(args: argparse.Namespace, out: Path) -> dict[str, Path]:
             recompute=args.recompute,
         )
     del net  # the workers load their districts' clips
+    zh = args.lang == "zh"
     skipped = [r for r in todo.done if r.run == batch.SKIPPED]
+    early = [r for r in todo.done if r.run == batch.FAILED]
+    total = len(todo.tasks) + len(todo.done)
     print(
-        f"{len(todo.tasks) + len(todo.done)} districts: {len(todo.tasks)} to compute, "
-        f"{len(skipped)} unchanged (skipped), {len(todo.done) - len(skipped)} failed before "
-        "running"
+        f"共 {total} 个区：待计算 {len(todo.tasks)}，未变跳过 {len(skipped)}，"
+        f"计算前失败 {len(early)}"
+        if zh
+        else f"{total} districts: {len(todo.tasks)} to compute, {len(skipped)} unchanged "
+        f"(skipped), {len(early)} failed before running"
     )
-    for result in todo.done:
-        if result.run == batch.FAILED:
-            print(f"{result.district or '(no district)'}: failed: {result.error}")
-    results = batch.compute(todo.tasks, scheduler=args.scheduler, workers=args.workers, echo=print)
+    for result in early:
+        print(batch.progress_line(result, args.lang))
+    results = batch.compute(
+        todo.tasks, scheduler=args.scheduler, workers=args.workers, echo=print, lang=args.lang
+    )
     table = batch.district_table([*todo.done, *results], todo.areas)
     written = batch.write_municipal(
         table, todo.areas, final, out, crs=args.crs, lang=args.lang, title=args.title or ""
     )
+    computed = sum(r.run == batch.COMPUTED for r in results)
     failed = int((table["run"] == batch.FAILED).sum()) if len(table) else 0
     print(
-        f"computed {sum(r.run == batch.COMPUTED for r in results)}, skipped {len(skipped)}, "
-        f"failed {failed} (see districts.csv)"
+        f"计算 {computed}，跳过 {len(skipped)}，失败 {failed}（见 districts.csv）"
+        if zh
+        else f"computed {computed}, skipped {len(skipped)}, failed {failed} (see districts.csv)"
     )
     return written
 

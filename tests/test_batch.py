@@ -351,3 +351,11 @@ def test_an_unreachable_scheduler_is_one_line(municipality, capsys, monkeypatch)
     assert _run(municipality, "--scheduler", "tcp://127.0.0.1:9") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("carecircle: error: --scheduler")
+
+
+def test_the_terminal_speaks_the_runs_language(municipality, capsys):
+    assert _run(municipality, "--lang", "zh") == 0  # the later --lang wins
+    out = capsys.readouterr().out
+    assert "共 3 个区：待计算 3" in out
+    assert "[3/3]" in out and "完成（" in out
+    assert "计算 3，跳过 0，失败 0" in out
