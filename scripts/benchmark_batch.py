@@ -205,7 +205,7 @@ def main() -> int:
         for hours in (1, 8):
             cores = math.ceil(total_h / hours)
             print(
-                f"  in {hours} h: about {cores:,} single-threaded workers, each with "
+                f"  in {hours} h: about {cores:,} single-threaded worker(s), each with "
                 f"{peak_mb / 1e3 * 1.5:.1f} GB of memory (the peak measured, plus half), "
                 f"{cores * peak_mb * 1.5 / 1e3:,.0f} GB in all"
             )
