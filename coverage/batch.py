@@ -24,6 +24,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import re
 import resource
@@ -32,7 +33,8 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -236,6 +238,30 @@ def _worker() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+@contextmanager
+def _said_as(district: str) -> Iterator[None]:
+    """In a worker process, say the run's warnings on standard error with the district's name.
+
+    The command's own process (a local cluster of threads) has its handler already, which says
+    them without it.
+    """
+    said = logging.getLogger("carecircle")
+    if said.handlers or multiprocessing.parent_process() is None:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    name = district.replace("%", "%%")
+    handler.setFormatter(logging.Formatter(f"carecircle: {name}: %(message)s"))
+    said.addHandler(handler)
+    propagate, said.propagate = said.propagate, False
+    try:
+        yield
+    finally:
+        said.removeHandler(handler)
+        said.propagate = propagate
+
+
 def run_district(task: DistrictTask) -> DistrictResult:
     """Analyse one district and write its folder; never raises (a failure is its result).
 
@@ -245,24 +271,25 @@ def run_district(task: DistrictTask) -> DistrictResult:
     """
     start = time.perf_counter()
     try:
-        profile = policy.load(task.policy)
-        if task.dem is not None:
-            terrain.check_dem(task.dem)
-        net = network.load(task.network_file)
-        pipeline.check_near(net, task.communities, label="communities")
-        analysis = pipeline.analyze(
-            net,
-            task.communities,
-            task.facilities,
-            policy=profile,
-            population_raster=task.population,
-            dem=task.dem,
-            speed_m_s=task.speed_m_s,
-        )
-        parameters = {**analysis.parameters, **task.files, "title": task.district}
-        analysis = dataclasses.replace(analysis, prepared=None, parameters=parameters)
-        figures = headline_figures(analysis)
-        write_district(analysis, task, figures)
+        with _said_as(task.district):
+            profile = policy.load(task.policy)
+            if task.dem is not None:
+                terrain.check_dem(task.dem)
+            net = network.load(task.network_file)
+            pipeline.check_near(net, task.communities, label="communities")
+            analysis = pipeline.analyze(
+                net,
+                task.communities,
+                task.facilities,
+                policy=profile,
+                population_raster=task.population,
+                dem=task.dem,
+                speed_m_s=task.speed_m_s,
+            )
+            parameters = {**analysis.parameters, **task.files, "title": task.district}
+            analysis = dataclasses.replace(analysis, prepared=None, parameters=parameters)
+            figures = headline_figures(analysis)
+            write_district(analysis, task, figures)
     except Exception as exc:  # a district's failure is reported, never the batch's
         logger.debug("district %s failed", task.district, exc_info=True)
         return DistrictResult(

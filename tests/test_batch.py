@@ -359,3 +359,18 @@ def test_the_terminal_speaks_the_runs_language(municipality, capsys):
     assert "共 3 个区：待计算 3" in out
     assert "[3/3]" in out and "完成（" in out
     assert "计算 3，跳过 0，失败 0" in out
+
+
+def test_worker_processes_say_their_district(municipality, monkeypatch, capfd):
+    """One worker process (as the command runs by default): its warnings name the district."""
+    compute = functools.partial(batch.compute.func, processes=True, dashboard=False)
+    monkeypatch.setattr(batch, "compute", compute)
+    facilities = pd.read_csv(municipality["facilities"])
+    spot = gpd.GeoSeries(shapely.points([OX + 1_750], [OY + 1_150]), crs=UTM).to_crs(4326)
+    far = {"id": "S8", "name": "远站", "tier": "community_station"}  # 150 m off the grid
+    far |= {"lon": spot.x[0], "lat": spot.y[0]}
+    pd.concat([facilities, pd.DataFrame([far])]).to_csv(municipality["facilities"], index=False)
+    assert _run(municipality, "--workers", "1") == 0
+    assert set(_table(municipality["out"])["run"]) == {batch.COMPUTED}
+    err = capfd.readouterr().err
+    assert "carecircle: 中区: facility S8" in err
