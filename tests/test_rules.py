@@ -349,6 +349,7 @@ def test_each_command_has_one_list_of_distinct_file_names() -> None:
         "plan_sites": _files.PLAN_OUTPUTS,
         "cost": _files.COST_OUTPUTS,
         "plan-audit": _files.AUDIT_OUTPUTS,
+        "batch": _files.BATCH_OUTPUTS,
     }
     assert set(sets) == set(_files.FILES)
     for command, names in sets.items():

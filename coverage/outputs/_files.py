@@ -133,6 +133,9 @@ COST_OUTPUTS = output_names("cost")
 AUDIT_OUTPUTS = output_names("plan-audit")
 """The names of the files ``plan-audit`` writes (:data:`AUDIT_FILES`)."""
 
+BATCH_OUTPUTS = output_names("batch")
+"""The names of the files ``batch`` writes beside its district folders (:data:`BATCH_FILES`)."""
+
 RECORD = "carecircle-run.json"
 """The file naming the command, version, time and files of the run that wrote a folder."""
 
