@@ -820,14 +820,17 @@ def district_table(results: Iterable[DistrictResult], areas: gpd.GeoDataFrame) -
         figures = result.figures or {}
         row: dict[str, Any] = {
             "district": result.district,
-            "folder": f"{DISTRICTS_DIR}/{result.folder}" if result.folder else "",
+            # a failed district's folder, if any, is an earlier run's: not named as this one's
+            "folder": f"{DISTRICTS_DIR}/{result.folder}"
+            if result.folder and result.run != FAILED
+            else "",
             "run": result.run,
             "error": result.error,
             "policy": figures.get("policy", ""),
             "communities": figures.get("communities", np.nan),
             "facilities": figures.get("facilities", np.nan),
             "below_standard": figures.get("below_standard", np.nan),
-            "seconds": round(result.seconds, 1) if result.run != SKIPPED else np.nan,
+            "seconds": round(result.seconds, 1) if result.seconds > 0 else np.nan,
         }
         for c in figures.get("circles", []):
             name = c["circle"]
@@ -844,6 +847,13 @@ def district_table(results: Iterable[DistrictResult], areas: gpd.GeoDataFrame) -
         table[column.removesuffix("_share") + "_rank"] = table[column].rank(
             ascending=False, method="min"
         )
+    counts = [
+        c
+        for c in table.columns
+        if c in ("communities", "facilities", "below_standard")
+        or c.endswith(("_covered", "_partly", "_not_analysed", "_rank"))
+    ]
+    table[counts] = table[counts].astype("Int64")  # whole numbers, blank where none
     order = {name: i for i, name in enumerate(areas["district"])}
     table["_order"] = table["district"].map(order).fillna(len(order))
     return table.sort_values(["_order", "district"]).drop(columns="_order").reset_index(drop=True)

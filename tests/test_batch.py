@@ -216,6 +216,8 @@ def test_a_failing_district_leaves_the_others_whole(municipality, tmp_path):
     assert table.loc["东区", "run"] == batch.FAILED
     error = table.loc["东区", "error"]
     assert "broken.toml" in error and "\n" not in error
+    assert pd.isna(table.loc["东区", "folder"])  # no folder of this run
+    assert pd.isna(table.loc["东区", "communities"])  # blank, not 0
     for name in ("西区", "中区"):
         assert table.loc[name, "run"] == batch.COMPUTED
         assert np.isfinite(table.loc[name, "eldercare_share"])

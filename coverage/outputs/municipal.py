@@ -214,8 +214,9 @@ def municipal_map(shaped: gpd.GeoDataFrame, *, lang: str = "zh", title: str = ""
         failed = str(getattr(row, "run", "")) == FAILED
         label = f"{share:.0%}" if np.isfinite(share) else text["no_data"]
         lines = [f"<b>{esc(str(row.district))}</b>", f"{esc(text['share'])}: {esc(label)}"]
-        if rank_col and np.isfinite(float(getattr(row, rank_col))):
-            lines.append(f"{esc(text['rank'])}: {int(getattr(row, rank_col))}")
+        rank = getattr(row, rank_col) if rank_col else None
+        if rank is not None and not pd.isna(rank):
+            lines.append(f"{esc(text['rank'])}: {int(rank)}")
         if failed:
             lines.append(f"{esc(text['failed'])}: {esc(str(getattr(row, 'error', '')))}")
         else:
