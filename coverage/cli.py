@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import sys
@@ -21,7 +22,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import _progress, costing, demand, network, outputs, pipeline, plan, plan_cost, policy
+from . import (
+    _progress,
+    batch,
+    costing,
+    demand,
+    network,
+    outputs,
+    pipeline,
+    plan,
+    plan_cost,
+    policy,
+    terrain,
+)
 from ._validate import walking_speed
 from ._version import __version__
 from .coords import SYSTEMS
@@ -34,6 +47,7 @@ from .inputs.care import read_care
 from .outputs import maps, terminal, text
 from .outputs._files import (
     ANALYSIS_FILES,
+    RECORD,
     Interrupted,
     atomic,
     interruptible,
@@ -47,12 +61,16 @@ _INPUT_FILES = (
     "communities",
     "facilities",
     "population",
+    "dem",
     "network",
     "candidates",
+    "compounds",
     "columns",
     "plan",
     "divisions",
     "care",
+    "districts",
+    "policies",
 )
 """The commands' options that name an input file, which ``--out`` must not overwrite."""
 
@@ -87,9 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 command=args.command,
                 writes=output_names(_files_of(args)),
                 inputs=_input_files(args),
-                overwrite=args.overwrite,
+                overwrite=args.overwrite or _resumes(args),
                 numbered=args.out is None,
             ) as run:
+                args.final_out = run.out  # batch writes its district folders there directly
                 written = args.func(args, run.staging)
             print(_written(written, run.final, args.lang))
         return 0
@@ -130,6 +149,8 @@ _FILE_LABELS_ZH = {
     "by_year": "逐年测算",
     "by_year_xlsx": "逐年测算工作簿",
     "care_map": "关爱地图",
+    "districts_csv": "各区表格",
+    "districts_xlsx": "各区工作簿",
 }
 """The files' labels in Chinese (every label of :data:`carecircle.outputs._files.FILES`)."""
 
@@ -195,6 +216,8 @@ def _default_out(args: argparse.Namespace) -> Path:
         name = "plan-audit"
     elif args.command == "cost":
         name = f"{(args.facilities or args.plan).stem}-cost"
+    elif args.command == "batch":
+        name = f"{args.communities.stem}-batch"
     elif args.communities is None:  # site --demo
         name = "demo-site" if args.demo else "site"
     else:
@@ -433,6 +456,54 @@ def _parser() -> argparse.ArgumentParser:
     cost.add_argument("-v", "--verbose", action="store_true", help="more messages")
     cost.set_defaults(func=_cost)
 
+    batch = commands.add_parser(
+        "batch", help="analyse every district of a municipality in one run, on Dask"
+    )
+    _network_option(batch)
+    batch.add_argument(
+        "--communities", type=Path, required=True, help="community polygons of the whole area"
+    )
+    batch.add_argument(
+        "--facilities", type=Path, required=True, help="facility table or points of the whole area"
+    )
+    batch.add_argument(
+        "--districts", type=Path, help="district polygons (default: the communities' column)"
+    )
+    batch.add_argument(
+        "--district-column",
+        default="district",
+        help="the column naming each community's district, or each polygon's of --districts "
+        "(default: district)",
+    )
+    batch.add_argument(
+        "--policies",
+        type=Path,
+        help="table (CSV or workbook) of district and policy: a profile per district "
+        "(the others take --policy)",
+    )
+    batch.add_argument("--population", type=Path, help="population raster (GeoTIFF)")
+    batch.add_argument("--dem", type=Path, help="elevation model (GeoTIFF, any CRS): slopes count")
+    batch.add_argument("--communities-layer", help="layer name in a multi-layer file")
+    batch.add_argument("--facilities-layer", help=_SHEET_HELP)
+    batch.add_argument("--districts-layer", help="layer name in a multi-layer file")
+    _road_options(batch)
+    batch.add_argument(
+        "--scheduler",
+        help="address of an existing Dask cluster's scheduler, e.g. tcp://10.0.0.5:8786 "
+        "(default: a local cluster of one worker per core)",
+    )
+    batch.add_argument(
+        "--workers", type=int, help="worker processes of the local cluster (default: one per core)"
+    )
+    batch.add_argument(
+        "--recompute",
+        action="store_true",
+        help="compute every district again, even those unchanged since their folder was written",
+    )
+    _common(batch)
+    _gis_options(batch)
+    batch.set_defaults(func=_batch)
+
     demo = commands.add_parser("demo", help="run the whole job on the embedded demo data")
     demo.add_argument("--out", type=Path, help="output folder (default: maps/demo-<time>)")
     _overwrite(demo)
@@ -659,6 +730,111 @@ def _analyze(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     )
     analysis = dataclasses.replace(analysis, prepared=None)  # its arrays are not written
     return _write(_titled(analysis, args.title), out, args)
+
+
+def _resumes(args: argparse.Namespace) -> bool:
+    """True when ``batch`` is given an ``--out`` that an earlier batch wrote: it resumes."""
+    if args.command != "batch" or args.out is None:
+        return False
+    try:
+        record = json.loads((args.out / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return (args.out / batch.DISTRICTS_DIR).is_dir() and not any(
+            (args.out / name).exists() for name in ANALYSIS_FILES.values()
+        )
+    return isinstance(record, dict) and record.get("command") == "batch"
+
+
+def _batch(args: argparse.Namespace, out: Path) -> dict[str, Path]:
+    if args.workers is not None and args.workers < 1:
+        msg = f"--workers must be 1 or more, found {args.workers!r}"
+        raise InputError(msg)
+    if args.policies is None:
+        policy.load(args.policy)  # a bad default profile fails the run, before any reading
+    policies = batch.read_policies(args.policies) if args.policies else {}
+    columns = _columns(args.columns, args.column)
+    road_options = _road_read(args, columns)
+    if args.dem is not None:
+        terrain.check_dem(args.dem)
+    if args.population is not None:
+        demand._require_raster(args.population)
+    shown = not args.no_progress
+    with _progress.step("read_layers", show=shown):
+        comm, fac = pipeline._read_layers(
+            args.communities,
+            args.facilities,
+            args.facility_coords,
+            args.community_coords,
+            columns,
+            {"communities": args.communities_layer, "facilities": args.facilities_layer},
+        )
+        districts = (
+            batch.read_districts(args.districts, layer=args.districts_layer)
+            if args.districts
+            else None
+        )
+    with _progress.step("read_network", show=shown):
+        net = roads.read_network(args.network, options=road_options)
+    network_key = network.cache_path(args.network, name="network", options=repr(road_options)).stem
+    final = args.final_out
+    (final / batch.DISTRICTS_DIR).mkdir(parents=True, exist_ok=True)
+    with _progress.step("plan", show=shown):
+        todo = batch.plan(
+            net,
+            comm,
+            fac,
+            final,
+            network_key=network_key,
+            policies=policies,
+            default_policy=args.policy,
+            districts=districts,
+            district_column=args.district_column,
+            population=args.population,
+            dem=args.dem,
+            speed_m_s=args.speed_m_s,
+            options={
+                "lang": args.lang,
+                "crs": args.crs,
+                "shapefile_safe": args.shapefile_safe,
+                "basemap": args.basemap,
+                "tianditu_key": args.tianditu_key if args.embed_key else None,
+                "embed_key": args.embed_key,
+                "files": {
+                    "communities_file": str(args.communities),
+                    "facilities_file": str(args.facilities),
+                },
+            },
+            recompute=args.recompute,
+        )
+    del net  # the workers load their districts' clips
+    zh = args.lang == "zh"
+    skipped = [r for r in todo.done if r.run == batch.SKIPPED]
+    early = [r for r in todo.done if r.run == batch.FAILED]
+    total = len(todo.tasks) + len(todo.done)
+    print(
+        f"共 {total} 个区：待计算 {len(todo.tasks)}，未变跳过 {len(skipped)}，"
+        f"计算前失败 {len(early)}"
+        if zh
+        else f"{total} districts: {len(todo.tasks)} to compute, {len(skipped)} unchanged "
+        f"(skipped), {len(early)} failed before running"
+    )
+    for result in early:
+        print(batch.progress_line(result, args.lang))
+    results = batch.compute(
+        todo.tasks, scheduler=args.scheduler, workers=args.workers, echo=print, lang=args.lang
+    )
+    table = batch.district_table([*todo.done, *results], todo.areas)
+    written = batch.write_municipal(
+        table, todo.areas, final, out, crs=args.crs, lang=args.lang, title=args.title or ""
+    )
+    computed = sum(r.run == batch.COMPUTED for r in results)
+    failed = int((table["run"] == batch.FAILED).sum()) if len(table) else 0
+    print(
+        f"计算 {computed}，跳过 {len(skipped)}，失败 {failed}（见 districts.csv）"
+        if zh
+        else f"computed {computed}, skipped {len(skipped)}, failed {failed} (see districts.csv)"
+    )
+    return written
 
 
 def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:

@@ -23,6 +23,7 @@ PACKAGE = Path(carecircle.__file__).parent
 # top to bottom; a name stands for the module or for every module of the subpackage
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli",),
+    ("batch",),
     ("outputs",),
     ("siting",),
     ("pipeline",),

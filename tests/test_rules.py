@@ -350,6 +350,7 @@ def test_each_command_has_one_list_of_distinct_file_names() -> None:
         "cost": _files.COST_OUTPUTS,
         "cost-plan": _files.PLAN_COST_OUTPUTS,
         "plan-audit": _files.AUDIT_OUTPUTS,
+        "batch": _files.BATCH_OUTPUTS,
     }
     assert set(sets) == set(_files.FILES)
     for command, names in sets.items():

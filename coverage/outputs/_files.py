@@ -92,6 +92,17 @@ AUDIT_FILES: Mapping[str, str] = MappingProxyType(
 )
 """What ``plan-audit`` (:func:`carecircle.outputs.write_plan_audit`) writes, by label."""
 
+BATCH_FILES: Mapping[str, str] = MappingProxyType(
+    {
+        "districts_csv": "districts.csv",
+        "districts_xlsx": "districts.xlsx",
+        "geopackage": "municipality.gpkg",
+        "map": "map.html",
+    }
+)
+"""What ``batch`` writes beside its ``districts/`` folder (one folder per district, each as
+``analyze`` writes one), by label."""
+
 FILES: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         "check": CHECK_FILES,
@@ -102,6 +113,7 @@ FILES: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "cost-plan": PLAN_COST_FILES,
         "plan-audit": AUDIT_FILES,
         "plan_sites": PLAN_FILES,
+        "batch": BATCH_FILES,
     }
 )
 """The files of each command, by label: the one list of output file names, which the writers,
@@ -133,6 +145,9 @@ PLAN_COST_OUTPUTS = output_names("cost-plan")
 
 AUDIT_OUTPUTS = output_names("plan-audit")
 """The names of the files ``plan-audit`` writes (:data:`AUDIT_FILES`)."""
+
+BATCH_OUTPUTS = output_names("batch")
+"""The names of the files ``batch`` writes beside its district folders (:data:`BATCH_FILES`)."""
 
 RECORD = "carecircle-run.json"
 """The file naming the command, version, time and files of the run that wrote a folder."""
