@@ -31,6 +31,7 @@ STEPS: dict[str, tuple[str, str]] = {
     "standards": ("核对设施标准和配置规则", "checking standards and provision rules"),
     "areas": ("合并步行圈、求未覆盖区域", "merging circles and finding uncovered areas"),
     "sites": ("选址求解", "choosing sites"),
+    "plan": ("划分各区、裁剪各区路网", "dividing the districts and clipping their networks"),
     "write": ("写出 {name}", "writing {name}"),
 }
 """Each step's name, Chinese and English; ``{name}`` stands for a file's name."""

@@ -806,6 +806,9 @@ def _batch(args: argparse.Namespace, out: Path) -> dict[str, Path]:
             },
             recompute=args.recompute,
         )
+    credit = maps.network_credit(
+        {"network": net.source, "network_kind": (net.built or {}).get("network_kind", "")}
+    )
     del net  # the workers load their districts' clips
     zh = args.lang == "zh"
     skipped = [r for r in todo.done if r.run == batch.SKIPPED]
@@ -825,7 +828,17 @@ def _batch(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     )
     table = batch.district_table([*todo.done, *results], todo.areas)
     written = batch.write_municipal(
-        table, todo.areas, final, out, crs=args.crs, lang=args.lang, title=args.title or ""
+        table,
+        todo.areas,
+        final,
+        out,
+        crs=args.crs,
+        lang=args.lang,
+        title=args.title or "",
+        circle_labels={
+            c.name: c.label_zh if zh else c.label_en for c in policy.load(args.policy).circles
+        },
+        credit=credit,
     )
     computed = sum(r.run == batch.COMPUTED for r in results)
     failed = int((table["run"] == batch.FAILED).sum()) if len(table) else 0

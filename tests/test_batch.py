@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import urllib.parse
 from pathlib import Path
 
@@ -376,3 +377,37 @@ def test_worker_processes_say_their_district(municipality, monkeypatch, capfd):
     assert set(_table(municipality["out"])["run"]) == {batch.COMPUTED}
     err = capfd.readouterr().err
     assert "carecircle: 中区: facility S8" in err
+
+
+def test_every_step_the_commands_time_has_a_name():
+    # a step without a name in _progress.STEPS fails only when its line is shown (a terminal)
+    from carecircle import _progress
+
+    source = "".join(
+        (Path(cli.__file__).parent / name).read_text(encoding="utf-8")
+        for name in ("cli.py", "batch.py", "pipeline.py")
+    )
+    steps = set(re.findall(r'_progress\.step\(\s*"(\w+)"', source))
+    assert steps
+    assert steps <= set(_progress.STEPS)
+
+
+def test_the_municipal_map_credits_the_network_and_names_its_circle(tmp_path):
+    from carecircle.outputs import municipal
+
+    areas = gpd.GeoDataFrame(
+        {"district": ["甲区"], "folder": ["districts/a"], "run": ["computed"]},
+        geometry=[shapely.box(0, 0, 1000, 1000)],
+        crs="EPSG:32648",
+    ).assign(eldercare_share=[0.8], eldercare_rank=[1])
+    page = (
+        municipal.municipal_map(
+            areas, circle_labels={"eldercare": "养老服务圈"}, credit="walking network: <roads>.shp"
+        )
+        .get_root()
+        .render()
+    )
+    assert "养老服务圈覆盖率" in page
+    assert "walking network: &amp;lt;roads&amp;gt;.shp" in page or "&lt;roads&gt;" in page
+    assert "<roads>" not in page
+    assert "imperial: false" in page

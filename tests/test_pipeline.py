@@ -993,7 +993,8 @@ def test_the_legend_explains_the_care_map_and_the_compounds(demo_analysis):
     shades = sorted(e for e in legend if e.startswith("care:"))
     assert len(shades) >= 2
     labels = [_label(legend[e]) for e in shades]
-    assert all(re.fullmatch(r"需关爱老年人 [\d,–≥ ]+ 人|未公布.*", label) for label in labels), labels
+    shape = r"需关爱老年人 [\d,–≥ ]+ 人|未公布.*"
+    assert all(re.fullmatch(shape, label) for label in labels), labels
     drawn = set(result.compounds["status"])
     assert {e.removeprefix("compound:") for e in legend if e.startswith("compound:")} == drawn
     assert _label(legend["compound:below"]) == "小区: 未达标"

@@ -26,7 +26,7 @@ from jinja2 import Template
 from .._cells import to_csv, to_sheet
 from ..errors import InputError
 from ._files import ANALYSIS_FILES, BATCH_FILES, atomic
-from ._map_page import inline_leaflet
+from ._map_page import OSM_CREDIT, MapExtras, inline_leaflet
 from .export import output_crs
 
 DISTRICTS_DIR = "districts"
@@ -51,6 +51,8 @@ def write_municipal(
     crs: str | None = None,
     lang: str = "zh",
     title: str = "",
+    circle_labels: dict[str, str] | None = None,
+    credit: str = OSM_CREDIT,
 ) -> dict[str, Path]:
     """Write ``districts.csv``, ``districts.xlsx``, ``municipality.gpkg`` and ``map.html``.
 
@@ -115,7 +117,7 @@ def write_municipal(
             )
     written["geopackage"] = path
     path = staging / BATCH_FILES["map"]
-    fmap = municipal_map(shaped, lang=lang, title=title)
+    fmap = municipal_map(shaped, lang=lang, title=title, circle_labels=circle_labels, credit=credit)
     with atomic(path) as tmp:
         fmap.save(str(tmp))
     written["map"] = path
@@ -151,6 +153,7 @@ _MAP_TEXT = {
         "failed": "未完成",
         "no_data": "无数据",
         "districts": "各区",
+        "legend": "{circle}覆盖率",
     },
     "en": {
         "title": "Coverage by district",
@@ -160,6 +163,7 @@ _MAP_TEXT = {
         "failed": "failed",
         "no_data": "no data",
         "districts": "districts",
+        "legend": "share within the {circle}",
     },
 }
 
@@ -183,20 +187,30 @@ class _Popup(MacroElement):
         self.html = html_text
 
 
-def municipal_map(shaped: gpd.GeoDataFrame, *, lang: str = "zh", title: str = "") -> folium.Map:
+def municipal_map(
+    shaped: gpd.GeoDataFrame,
+    *,
+    lang: str = "zh",
+    title: str = "",
+    circle_labels: dict[str, str] | None = None,
+    credit: str = OSM_CREDIT,
+) -> folium.Map:
     """The municipality's map: each district coloured by its first circle's share.
 
     Offline like the district maps (Leaflet inlined, no tiles); each district's popup links
     to its own map by a relative link (``districts/<folder>/map.html``). Every text from the
-    data is HTML-escaped, and the link's path is URL-quoted.
+    data is HTML-escaped, and the link's path is URL-quoted. ``circle_labels`` names each
+    circle (by its key) for the legend's head: the first circle's share colours the
+    districts. ``credit`` is the walking network's credit, in plain text.
     """
     text = _MAP_TEXT.get(lang, _MAP_TEXT["en"])
     shares = [c for c in shaped.columns if c.endswith("_share")]
     share_col = shares[0] if shares else None
     rank_col = share_col.removesuffix("_share") + "_rank" if share_col else None
     shown = shaped.loc[~shaped.geometry.is_empty & shaped.geometry.notna()].to_crs(4326)
-    fmap = folium.Map(tiles=None, control_scale=True)
+    fmap = folium.Map(tiles=None, control_scale=False)
     inline_leaflet(fmap)
+    MapExtras(attribution=credit).add_to(fmap)  # a metric scale bar, the network's credit
     if len(shown):
         x0, y0, x1, y1 = shown.total_bounds
         fmap.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]])
@@ -236,7 +250,10 @@ def municipal_map(shaped: gpd.GeoDataFrame, *, lang: str = "zh", title: str = ""
         _Popup("<br>".join(lines)).add_to(shape)
         shape.add_to(group)
     group.add_to(fmap)
-    legend = "".join(
+    key = share_col.removesuffix("_share") if share_col else ""
+    circle = (circle_labels or {}).get(key, key)
+    legend = f"<b>{esc(text['legend'].format(circle=circle))}</b>" if circle else ""
+    legend += "".join(
         f'<div><span style="display:inline-block;width:12px;height:12px;background:{colour}">'
         f"</span> ≥ {floor:.0%}</div>"
         for floor, colour in SHARE_CLASSES
