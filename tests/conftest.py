@@ -47,3 +47,10 @@ def demo_analysis() -> pipeline.Analysis:
             policy=policy.load("yuzhong"),
             population_raster=folder / "population.tif",
         )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the batch tests last: Dask leaves threads in the process (its offload pool, its IO
+    loop), and a process with threads does not fork (``carecircle._parallel``), so the tests of
+    the two-core paths would skip after them."""
+    items.sort(key=lambda item: item.path.name == "test_batch.py")
