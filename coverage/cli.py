@@ -442,6 +442,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     cost.add_argument("--first-year", type=int, help="first year of the horizon")
     cost.add_argument(
+        "--operating-from",
+        choices=costing.OPERATING_FROM,
+        default="opening",
+        help="a new facility's operating award and bed subsidy count from the year it opens "
+        "(default) or from the year after (next); no document says which",
+    )
+    cost.add_argument(
         "--years",
         type=int,
         help="number of years to total (default: 1; with --plan, to the plan's last year)",
@@ -998,6 +1005,7 @@ def _cost(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         first_year=args.first_year,
         years=args.years or 1,
         source=args.facilities,
+        operating_from=args.operating_from,
     )
     print(outputs.format_costing(result, lang=args.lang))
     return outputs.write_costing(result, out, lang=args.lang)
@@ -1015,6 +1023,7 @@ def _cost_plan(args: argparse.Namespace, out: Path, profile: policy.Policy) -> d
         years=args.years,
         municipal=args.municipal,
         source=args.plan,
+        operating_from=args.operating_from,
     )
     print(outputs.format_plan_costing(result, lang=args.lang))
     return outputs.write_plan_costing(result, out, lang=args.lang)

@@ -7,11 +7,12 @@ each year. :func:`cost_plan` prices each kind of facility once with
 and applies the prices to the counts:
 
 - a construction subsidy in the year a facility is built;
-- the yearly operating award and bed subsidy from the year after it is built (this is a
-  reading: 垫江府办〔2020〕8号 §三(二) pays its awards 每年 against a yearly assessment
-  (评估考核奖补办法; §三(三) 每年…进行服务质量绩效评价，并根据评价结果兑现扶持奖补政策), so a
-  facility's first award is for its first full year of service), and every year for the
-  facilities existing before the plan.
+- the yearly operating award and bed subsidy from the year it is built, in full, as
+  :func:`carecircle.costing.cost` counts them, or (``operating_from="next"``) from the year
+  after: 垫江府办〔2020〕8号 §三(二) pays its awards 每年 against a yearly assessment
+  (评估考核奖补办法; §三(三) 每年…进行服务质量绩效评价，并根据评价结果兑现扶持奖补政策) and
+  says nothing of the first year, so either is a reading; and every year for the facilities
+  existing before the plan.
 
 A centre is a street centre in a township named …街道 and a township centre in one named …镇 or
 …乡. The plan counts stations (社区养老服务站) and village points (村级互助养老点) together;
@@ -34,7 +35,7 @@ import pandas as pd
 from .costing import cost
 from .costing.rows import check_year_value
 from .costing.rules import resolve_municipal
-from .costing.schema import Note
+from .costing.schema import Note, operating_note
 from .costing.tables import money_notes
 from .errors import InputError
 from .plan import plan_years
@@ -145,6 +146,7 @@ def cost_plan(
     years: int | None = None,
     municipal: bool | None = None,
     source: str | os.PathLike[str] | None = None,
+    operating_from: str = "opening",
 ) -> PlanCosting:
     """Cost a township plan year by year under ``policy``'s money rules.
 
@@ -168,6 +170,10 @@ def cost_plan(
         For a per-m² rule's cap, as in :func:`carecircle.costing.cost`.
     source : str or os.PathLike, optional, keyword-only
         The plan's file, named in messages.
+    operating_from : {"opening", "next"}, keyword-only
+        When a new facility's operating award and bed subsidy start: the year it is built (in
+        full, as :func:`carecircle.costing.cost` counts by default) or the year after
+        (:data:`carecircle.costing.OPERATING_FROM`; a reading either way, said in the notes).
 
     Returns
     -------
@@ -189,12 +195,13 @@ def cost_plan(
     >>> with plan._file_or_bundled(None, plan.BUNDLED_PLAN) as path:
     ...     township_plan = plan.read_plan(path)
     >>> money = cost_plan(township_plan, policy.load("dianjiang"), years=2)
-    >>> money.by_year[["year", "centres_operating", "construction_yuan_min"]]
-       year  centres_operating  construction_yuan_min
-    0  2020                  5                    0.0
-    1  2021                 13                    0.0
+    >>> money.by_year[["year", "centres_built", "centres_operating"]]
+       year  centres_built  centres_operating
+    0  2020              8                 13
+    1  2021              7                 20
 
     """
+    reading = operating_note(operating_from)  # checked before anything is read
     where = source if source is not None else "plan"
     built_years = plan_years([str(c) for c in plan.columns], source=where)
     wanted = ["township_code", "township", "centers_existing", "stations_existing"]
@@ -232,9 +239,14 @@ def cost_plan(
         for what in ("centers", "stations")
     }
     plan_year = np.asarray(built_years)
-    # built in year t: the plan's new count for t; operating in t: existing plus built before t
+    # built in year t: the plan's new count for t; operating in t: existing plus built before
+    # t (operating_from='next') or by t (the default)
     built_in = plan_year[None, :] == horizon[:, None]  # (horizon, plan years)
-    before = plan_year[None, :] < horizon[:, None]
+    before = (
+        plan_year[None, :] < horizon[:, None]
+        if operating_from == "next"
+        else plan_year[None, :] <= horizon[:, None]
+    )
     rows: dict[str, np.ndarray] = {"year": horizon}
     total_min = np.zeros(horizon.size)
     total_max = np.zeros(horizon.size)
@@ -273,7 +285,7 @@ def cost_plan(
     rows["complete"] = unknown == 0
     rows["cumulative_complete"] = np.cumsum(unknown) == 0
     by_year = pd.DataFrame({column: rows[column] for column in BY_YEAR_COLUMNS})
-    notes += _plan_notes(plan, prices, by_year, built_years, start, divisions is not None)
+    notes += _plan_notes(plan, prices, by_year, built_years, start, divisions is not None, reading)
     return PlanCosting(
         by_year=by_year,
         prices=prices,
@@ -388,20 +400,18 @@ def _plan_notes(
     built_years: tuple[int, ...],
     start: int,
     divided: bool,
+    reading: Note,
 ) -> list[Note]:
     """What the plan's costing assumed and left out."""
     from .standards import township_kinds  # lazily: standards loads geopandas
 
     notes = [
         Note(
-            "建设补助计入建成当年；运营奖补（及床位补贴）自建成次年起每年计入，现有设施每年计入"
-            "（以奖代补、年度评估考核后拨付，按此理解：建成当年尚无一整年的服务可评）",
-            "construction subsidies count in the year a facility is built; operating awards "
-            "(and bed subsidies) every year from the year after, and every year for the "
-            "facilities existing before the plan (a reading: the awards are paid yearly "
-            "against an assessment of a year's service, which a facility built during the year "
-            "has not given)",
+            "建设补助计入建成当年；现有设施的运营奖补（及床位补贴）每年计入",
+            "construction subsidies count in the year a facility is built; the operating awards "
+            "(and bed subsidies) of the facilities existing before the plan every year",
         ),
+        reading,
         Note(
             "中心按乡镇（街道）名称区分：…街道为街道养老服务中心，…镇、…乡为乡镇养老服务中心",
             "a centre is a street centre in a township named …街道 and a township centre in one "

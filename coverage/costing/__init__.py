@@ -14,6 +14,7 @@ from .schema import FACILITY_COLUMNS as FACILITY_COLUMNS
 from .schema import HEADERS_EN as HEADERS_EN
 from .schema import HEADERS_ZH as HEADERS_ZH
 from .schema import MONEY_TABLES as MONEY_TABLES
+from .schema import OPERATING_FROM as OPERATING_FROM
 from .schema import OPTIONAL_ALIASES as OPTIONAL_ALIASES
 from .schema import PER_TOWNSHIP_COLUMNS as PER_TOWNSHIP_COLUMNS
 from .schema import PER_YEAR_COLUMNS as PER_YEAR_COLUMNS
@@ -29,6 +30,7 @@ __all__ = [
     "HEADERS_EN",
     "HEADERS_ZH",
     "MONEY_TABLES",
+    "OPERATING_FROM",
     "OPTIONAL_ALIASES",
     "PER_TOWNSHIP_COLUMNS",
     "PER_YEAR_COLUMNS",

@@ -68,7 +68,7 @@ from .schema import FACILITY_COLUMNS as FACILITY_COLUMNS
 from .schema import HEADERS_EN as HEADERS_EN
 from .schema import HEADERS_ZH as HEADERS_ZH
 from .schema import LANGS as LANGS
-from .schema import MONEY_COLUMNS, Note
+from .schema import MONEY_COLUMNS, Note, operating_note
 from .schema import MONEY_TABLES as MONEY_TABLES
 from .schema import OPTIONAL_ALIASES as OPTIONAL_ALIASES
 from .schema import PER_TOWNSHIP_COLUMNS as PER_TOWNSHIP_COLUMNS
@@ -171,6 +171,7 @@ def cost(
     years: int = 1,
     columns: Mapping[str, str] | None = None,
     source: str | os.PathLike[str] | None = None,
+    operating_from: str = "opening",
 ) -> Costing:
     """Work out the subsidies and awards due to each facility, per year and per township.
 
@@ -204,6 +205,10 @@ def cost(
     source : str or os.PathLike, optional
         The file the facilities were read from, named in error messages (with each row's line
         for a CSV, its Excel row for a workbook); messages say ``facilities`` when not given.
+    operating_from : {"opening", "next"}, keyword-only
+        When a new facility's yearly operating award and bed subsidy start: its opening year,
+        in full (default), or the year after (:data:`OPERATING_FROM`; a reading, said in the
+        notes).
 
     Returns
     -------
@@ -212,7 +217,8 @@ def cost(
         Construction counts in the opening year when that year is within the horizon (never
         for existing facilities; a ``proposed`` facility opens in ``first_year``); operating
         awards and bed subsidies count every year from opening (from ``first_year`` for
-        existing facilities) to the end of the horizon, the opening year in full. Sites a plan
+        existing facilities) to the end of the horizon, the opening year in full (with
+        ``operating_from="next"``, from the year after). Sites a plan
         leaves out count nothing; a row of a proposed-sites table (one with ``newly_covered``)
         with neither a year nor a status has an unknown construction (NaN). A profile without
         money tables gives empty tables and a note.
@@ -258,6 +264,7 @@ def cost(
     2  2028                0.0
 
     """
+    reading = operating_note(operating_from)  # checked before anything is read
     if isinstance(years, bool) or not isinstance(years, int | np.integer) or years < 1:
         msg = f"years must be a whole number of years, 1 or more; found {years!r}"
         raise InputError(msg)
@@ -290,7 +297,7 @@ def cost(
             notes_zh=(none.zh,),
         )
     check_money(money, policy.source_file)
-    notes: list[Note] = []
+    notes: list[Note] = [reading]
     start = first_year if first_year is not None else default_start(rows.opening_years, notes)
     end = start + int(years) - 1
     check_year_value(end, "the horizon's last year (first year + years - 1)")
@@ -322,7 +329,7 @@ def cost(
     amounts = facility_table(
         rows, money, municipal=used_municipal, label=label, applies=applies, scope=scope
     )
-    horizon = horizon_of(amounts, start=start, end=end)
+    horizon = horizon_of(amounts, start=start, end=end, operating_from=operating_from)
     table = with_horizon(amounts, horizon)
     per_year = per_year_table(table, horizon, start=start, end=end)
     per_township = per_township_table(table, horizon)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 from typing import NamedTuple
 
+from ..errors import InputError
+
 logger = logging.getLogger(__name__)
 
 
@@ -22,6 +24,43 @@ class Note(NamedTuple):
 
     zh: str
     en: str
+
+
+OPERATING_FROM: tuple[str, ...] = ("opening", "next")
+"""When a new facility's yearly operating award and bed subsidy start: its opening year (in
+full), or the year after (a first full year of service, assessed). No document says which
+(垫江府办〔2020〕8号 §三(二) pays 每年 against a yearly assessment): a reading, said in the
+notes."""
+
+
+def operating_note(operating_from: str) -> Note:
+    """The note saying when a new facility's yearly amounts start (see :data:`OPERATING_FROM`).
+
+    Raises
+    ------
+    InputError
+        For a value not in :data:`OPERATING_FROM`.
+
+    """
+    if operating_from not in OPERATING_FROM:
+        msg = (
+            f"--operating-from {operating_from!r}: expected one of {', '.join(OPERATING_FROM)}"
+            " (operating_from=)"
+        )
+        raise InputError(msg)
+    if operating_from == "next":
+        return Note(
+            "新建设施的运营奖补和床位补贴自建成后的下一年起计（一个完整服务年度考核后兑现；"
+            "文件未明确首年，此为测算口径）",
+            "a new facility's operating award and bed subsidy count from the year after it "
+            "opens (a first full year of service, assessed; no document says: a reading)",
+        )
+    return Note(
+        "新建设施的运营奖补和床位补贴自建成当年起全年计（文件未明确首年，此为测算口径；"
+        "亦可改为自下一年起计）",
+        "a new facility's operating award and bed subsidy count in full from the year it "
+        "opens (no document says: a reading; --operating-from next counts from the year after)",
+    )
 
 
 MONEY_TABLES: tuple[str, ...] = (

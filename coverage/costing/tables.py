@@ -113,21 +113,24 @@ class _Horizon(NamedTuple):
     bed: np.ndarray  # bed subsidy per year counted (NaN: unknown; 0 when not operating)
 
 
-def horizon_of(table: pd.DataFrame, *, start: int, end: int) -> _Horizon:
+def horizon_of(
+    table: pd.DataFrame, *, start: int, end: int, operating_from: str = "opening"
+) -> _Horizon:
     """What of each facility's amounts falls within ``start .. end``, by its ``status``.
 
     ``planned`` opens in its year and ``proposed`` in ``start``: construction then, operating
-    from then. ``existing`` operates from ``start`` (or its year, when later), with no
-    construction. ``after_the_horizon`` and ``over_a_year_budget`` are not built within the
-    plan: nothing counts. ``unknown`` operates from ``start``, and its construction, unknown,
-    counts in ``start``.
+    from then (``operating_from="next"``: from the year after). ``existing`` operates from
+    ``start`` (or its year, when later), with no construction. ``after_the_horizon`` and
+    ``over_a_year_budget`` are not built within the plan: nothing counts. ``unknown`` operates
+    from ``start``, and its construction, unknown, counts in ``start``.
     """
     status = table["status"].to_numpy(dtype=object)
     year = table["year"].to_numpy(dtype=float, na_value=np.nan)
     opening = np.where(status == "proposed", float(start), np.nan)
     opening = np.where(status == "planned", year, opening)
     builds = np.where(status == "unknown", float(start), opening)
-    since = np.where(np.isnan(opening), np.nan_to_num(year, nan=start), opening)
+    first_paid = opening + (1.0 if operating_from == "next" else 0.0)
+    since = np.where(np.isnan(opening), np.nan_to_num(year, nan=start), first_paid)
     left_out = np.isin(status, ("after_the_horizon", "over_a_year_budget"))
     runs_from = np.where(left_out, end + 1, since)
     runs_from = np.maximum(runs_from, start)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from carecircle import cli, plan, policy
+from carecircle import cli, costing, plan, policy
 from carecircle.errors import InputError
 from carecircle.plan_cost import BY_YEAR_COLUMNS, cost_plan
 
@@ -41,10 +41,17 @@ def _small_plan() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def test_a_small_plan_under_dianjiang_by_hand():
+    # operating awards from the year after a facility is built (operating_from="next")
     # 垫江府办〔2020〕8号 §三(二): 150,000 / 100,000 / 30,000 / 3,000 yuan a year for a street
     # centre, township centre, station, village point; no construction subsidy in the profile.
     township_plan, divisions = _small_plan()
-    money = cost_plan(township_plan, policy.load("dianjiang"), divisions=divisions, years=3)
+    money = cost_plan(
+        township_plan,
+        policy.load("dianjiang"),
+        divisions=divisions,
+        years=3,
+        operating_from="next",
+    )
     years = money.by_year.set_index("year")
     assert list(money.by_year.columns) == list(BY_YEAR_COLUMNS)
     assert years.index.tolist() == [2030, 2031, 2032]
@@ -74,6 +81,48 @@ def test_a_small_plan_under_dianjiang_by_hand():
     assert years.loc[2030, "stations_built"] == 4
 
 
+def test_a_small_plan_by_default_pays_from_the_year_built_as_cost_does():
+    # the default reading, the one `cost --facilities` uses: a facility built in a year is paid
+    # its operating award that year, in full. 2030: 甲街道's centre 150,000 and 乙镇's new one
+    # 100,000; 甲街道's 4 stations or points: 3 stations and 1 point, 93,000; 乙镇's 3 among 1
+    # community and 4 villages: 0 or 1 station, 9,000 or 36,000. 2031 and 2032: 乙镇's 5,
+    # exactly 1 station and 4 points, 42,000
+    township_plan, divisions = _small_plan()
+    money = cost_plan(township_plan, policy.load("dianjiang"), divisions=divisions, years=3)
+    years = money.by_year.set_index("year")
+    assert years["centres_operating"].tolist() == [2, 2, 2]
+    assert years["stations_operating"].tolist() == [7, 9, 9]
+    assert years["operating_yuan_min"].tolist() == [352_000, 385_000, 385_000]
+    assert years["operating_yuan_max"].tolist() == [379_000, 385_000, 385_000]
+    assert years["cumulative_yuan_min"].tolist() == [352_000, 737_000, 1_122_000]
+    said = [n for n in money.notes if "count in full from the year it opens" in n]
+    assert len(said) == 1
+    # the same facilities through `cost --facilities` are paid the same in 2030
+    one = pd.DataFrame(
+        {
+            "id": ["z", "t"],
+            "name": ["甲街道中心", "乙镇中心"],
+            "tier": ["street_center", "township_center"],
+            "area_m2": [1600.0, 900.0],
+            "year": [pd.NA, 2030],
+        }
+    )
+    same = costing.cost(one, policy.load("dianjiang"), first_year=2030, years=1)
+    assert same.per_year["operating_yuan_min"].tolist() == [250_000]
+    later = costing.cost(
+        one, policy.load("dianjiang"), first_year=2030, years=1, operating_from="next"
+    )
+    assert later.per_year["operating_yuan_min"].tolist() == [150_000]
+
+
+def test_operating_from_takes_opening_or_next_only():
+    township_plan, _ = _small_plan()
+    with pytest.raises(
+        InputError, match=r"^--operating-from 'first': expected one of opening, next"
+    ):
+        cost_plan(township_plan, policy.load("dianjiang"), operating_from="first")
+
+
 def test_a_small_plan_under_wanzhou_construction_in_its_year():
     # 万州府办发〔2020〕28号 §二(五)13: a station 200,000 once; a village point nothing of its
     # own (§二(七)17); a township centre 1,000,000 only at 800 m² or more: the plan gives no
@@ -98,7 +147,13 @@ def test_a_small_plan_under_wanzhou_construction_in_its_year():
 
 def test_the_dianjiang_plan_under_dianjiang_for_2_years():
     township_plan, divisions = _bundled()
-    money = cost_plan(township_plan, policy.load("dianjiang"), divisions=divisions, years=2)
+    money = cost_plan(
+        township_plan,
+        policy.load("dianjiang"),
+        divisions=divisions,
+        years=2,
+        operating_from="next",
+    )
     years = money.by_year.set_index("year")
     # 2020: the existing 5 centres (桂阳街道's street centre, 4 township centres):
     # 150,000 + 4 × 100,000 = 550,000. The 151 stations or points: by the code list at least
@@ -143,7 +198,7 @@ def test_the_dianjiang_plan_under_wanzhou_leaves_the_centres_out():
 
 def test_without_the_code_list_any_split_is_possible():
     township_plan, _ = _small_plan()
-    money = cost_plan(township_plan, policy.load("dianjiang"), years=1)
+    money = cost_plan(township_plan, policy.load("dianjiang"), years=1, operating_from="next")
     # 2030: 150,000 + 3 stations or points, all points (9,000) to all stations (90,000)
     assert money.by_year["operating_yuan_min"].tolist() == [159_000]
     assert money.by_year["operating_yuan_max"].tolist() == [240_000]
@@ -168,6 +223,7 @@ def test_cost_plan_command(tmp_path, capsys):
     township_plan, _ = _bundled()
     township_plan.to_csv(path, index=False)
     args = ["cost", "--plan", str(path), "--policy", "dianjiang", "--lang", "en"]
+    args += ["--operating-from", "next"]
     assert cli.main([*args, "--years", "2", "--out", str(out)]) == 0
     table = pd.read_csv(out / "cost_by_year.csv", encoding="utf-8-sig")
     assert table["year"].tolist() == [2020, 2021]
