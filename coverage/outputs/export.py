@@ -465,6 +465,10 @@ def _add_qgis_styles(
             geometry=shape,
         )
     fields = renamed or {}
+    if analysis.care is not None:
+        people = analysis.care.table["people"].to_numpy(dtype=float, na_value=np.nan)
+        field = fields.get("care_map", {}).get("people", "people")
+        styles["care_map"] = qgis.care_style(people, lang=lang, field=field)
     kept = {
         name: qgis.rename_fields(qml, fields.get(name, {}))
         for name, qml in styles.items()

@@ -1763,18 +1763,7 @@ def _add_care(
         return []
     table = care.table
     labels = {c.name: (c.label_zh if lang == "zh" else c.label_en) for c in analysis.policy.circles}
-    people = table["people"].to_numpy(dtype=float)
-    known = people[np.isfinite(people)]
-    edges = (
-        np.unique(np.quantile(known, np.linspace(0, 1, len(CARE_COLOURS) + 1)[1:-1]))
-        if known.size
-        else np.array([])
-    )
-    shade = np.where(
-        np.isfinite(people),
-        np.searchsorted(edges, np.nan_to_num(people), side="right"),
-        -1,
-    )
+    edges, shade = care_classes(table["people"].to_numpy(dtype=float))
     columns = [c for c in care.count_columns if c in table]
     columns += [f"{c}_people_share" for c in care.circles if f"{c}_people_share" in table]
     notes = "<br>".join(html.escape(line) for line in care_notes(care, lang))
@@ -1820,23 +1809,64 @@ def _add_care(
     return _care_legend(edges, shade, lang)
 
 
-def _care_legend(edges: np.ndarray, shade: np.ndarray, lang: str) -> list[tuple[str, str]]:
-    """``(colour, label)`` of each care-map shade drawn: its range of people needing care.
+def care_classes(people: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The care map's classes: ``(edges, shade)`` of each community's count of people.
 
-    Shade ``k`` holds the whole counts ``v`` with ``edges[k-1] <= v < edges[k]``.
+    Parameters
+    ----------
+    people : numpy.ndarray
+        People needing care per community (float; NaN where withheld or not given).
+
+    Returns
+    -------
+    edges : numpy.ndarray
+        The class boundaries: the quantiles splitting the known counts into
+        ``len(CARE_COLOURS)`` classes of about equal size (fewer where counts repeat).
+    shade : numpy.ndarray
+        Each community's class, an index into :data:`CARE_COLOURS` (class ``k`` holds the
+        counts ``v`` with ``edges[k-1] <= v < edges[k]``), -1 where withheld or not given.
+
+    """
+    known = people[np.isfinite(people)]
+    edges = (
+        np.unique(np.quantile(known, np.linspace(0, 1, len(CARE_COLOURS) + 1)[1:-1]))
+        if known.size
+        else np.array([])
+    )
+    shade = np.where(
+        np.isfinite(people),
+        np.searchsorted(edges, np.nan_to_num(people), side="right"),
+        -1,
+    )
+    return edges, shade
+
+
+def care_ranges(
+    edges: np.ndarray, shade: np.ndarray, lang: str
+) -> list[tuple[int, int | None, str, str]]:
+    """``(low, high, label, colour)`` of each care-map class drawn, the withheld one last.
+
+    ``low`` and ``high`` are the whole counts a class holds, both included (``high`` None
+    for the last, open class; ``low`` and ``high`` -1 for the withheld class, whose colour is
+    :data:`CARE_WITHHELD_COLOUR`).
     """
     lows = [0, *np.ceil(edges).astype(int).tolist()]
-    entries = []
+    entries: list[tuple[int, int | None, str, str]] = []
     for k, low in enumerate(lows):
         if not (shade == k).any():
             continue
-        if k + 1 < len(lows):
-            span = f"{low:,}–{lows[k + 1] - 1:,}" if lows[k + 1] - 1 > low else f"{low:,}"
-        else:
-            span = f"≥ {low:,}"
+        high = lows[k + 1] - 1 if k + 1 < len(lows) else None
+        span = f"≥ {low:,}" if high is None else f"{low:,}–{high:,}"
+        if high is not None and high <= low:
+            span = f"{low:,}"
         label = f"需关爱老年人 {span} 人" if lang == "zh" else f"{span} needing care"
-        entries.append((CARE_COLOURS[k], label))
+        entries.append((low, high, label, CARE_COLOURS[k]))
     if (shade < 0).any():
         withheld = "未公布（人数过少或未填）" if lang == "zh" else "withheld (too few) or not given"
-        entries.append((CARE_WITHHELD_COLOUR, withheld))
+        entries.append((-1, -1, withheld, CARE_WITHHELD_COLOUR))
     return entries
+
+
+def _care_legend(edges: np.ndarray, shade: np.ndarray, lang: str) -> list[tuple[str, str]]:
+    """``(colour, label)`` of each care-map shade drawn: its range of people needing care."""
+    return [(colour, label) for _, _, label, colour in care_ranges(edges, shade, lang)]

@@ -9,8 +9,9 @@ replace and add styles in it afterwards, and GDAL reads it as a plain table.
 
 :func:`categorized_qml` writes one categorized style (QML), :func:`numbered_qml` a marker
 labelled with a number, :func:`default_styles` the three styles of ``coverage.gpkg``,
-:func:`siting_styles` those of the layers siting adds, :func:`rename_fields` makes a style read
-renamed fields, and :func:`add_styles` stores styles in a GeoPackage.
+:func:`siting_styles` those of the layers siting adds, :func:`graduated_qml` polygons filled
+by ranges of a number and :func:`care_style` the care map's, :func:`rename_fields` makes a style
+read renamed fields, and :func:`add_styles` stores styles in a GeoPackage.
 """
 
 from __future__ import annotations
@@ -23,17 +24,22 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from .. import terms
 from ..errors import InputError
 from ..terms import STATUS_LABELS_EN, TIER_LABELS_EN, TIER_LABELS_ZH, TIERS
 from .maps import (
     CANDIDATE_COLOUR,
+    CARE_WITHHELD_COLOUR,
     CIRCLE_COLOURS,
     OFF_NETWORK_COLOUR,
     OTHER_COLOUR,
     PROPOSED_COLOUR,
     STATUS_COLOURS,
     TIER_COLOURS,
+    care_classes,
+    care_ranges,
 )
 
 logger = logging.getLogger(__name__)
@@ -193,6 +199,127 @@ def categorized_qml(
     ET.SubElement(renderer, "rotation")
     ET.SubElement(renderer, "sizescale")
     return _document(root, geometry)
+
+
+def graduated_qml(
+    expression: str,
+    ranges: Sequence[tuple[float, float, str, str]],
+    *,
+    fill_opacity: float = 0.6,
+) -> str:
+    """A QGIS style (QML) filling polygons by ranges of a number (a graduated renderer).
+
+    QGIS draws a feature with the first range holding its value, both ends included.
+
+    Parameters
+    ----------
+    expression : str
+        The field, or a QGIS expression (``coalesce("people", -1)``), whose value is matched.
+    ranges : sequence of (lower, upper, label, colour)
+        One range per class, in legend order; ``colour`` is ``"#rrggbb"``.
+    fill_opacity : float, keyword-only
+        Opacity of the fills, 0 to 1.
+
+    Returns
+    -------
+    str
+        The QML document.
+
+    Raises
+    ------
+    ValueError
+        For no ranges, a range whose lower end is above its upper end, or a colour that is
+        not ``#rrggbb``.
+
+    """
+    if not ranges:
+        msg = f"no ranges given for {expression!r}"
+        raise ValueError(msg)
+    if not 0.0 <= fill_opacity <= 1.0:
+        msg = f"fill_opacity must be between 0 and 1, found {fill_opacity!r}"
+        raise ValueError(msg)
+    root = ET.Element("qgis", version=QML_VERSION, styleCategories="Symbology")
+    renderer = ET.SubElement(
+        root,
+        "renderer-v2",
+        type="graduatedSymbol",
+        attr=expression,
+        graduatedMethod="GraduatedColor",
+        symbollevels="0",
+        forceraster="0",
+        enableorderby="0",
+    )
+    rows = ET.SubElement(renderer, "ranges")
+    symbols = ET.SubElement(renderer, "symbols")
+    for number, (lower, upper, label, colour) in enumerate(ranges):
+        if lower > upper:
+            msg = f"range {label!r}: lower end {lower!r} is above upper end {upper!r}"
+            raise ValueError(msg)
+        ET.SubElement(
+            rows,
+            "range",
+            lower=f"{lower:.6f}",
+            upper=f"{upper:.6f}",
+            symbol=str(number),
+            label=label,
+            render="true",
+        )
+        symbols.append(
+            _symbol(str(number), "polygon", colour, size_mm=3.0, fill_opacity=fill_opacity)
+        )
+    source = ET.SubElement(renderer, "source-symbol")
+    source.append(_symbol("0", "polygon", OTHER_COLOUR, size_mm=3.0, fill_opacity=fill_opacity))
+    ET.SubElement(renderer, "rotation")
+    ET.SubElement(renderer, "sizescale")
+    ET.SubElement(
+        renderer, "labelformat", format="%1 - %2", decimalplaces="0", trimtrailingzeroes="1"
+    )
+    return _document(root, "polygon")
+
+
+def care_style(people: np.ndarray, *, lang: terms.Lang = "zh", field: str = "people") -> str:
+    """The ``care_map`` layer's style: communities filled by their people needing care.
+
+    The classes, colours and labels are the HTML map's (:func:`~.maps.care_classes`): about
+    equal numbers of communities per shade, withheld or missing counts in grey, labelled so.
+
+    Parameters
+    ----------
+    people : numpy.ndarray
+        The layer's ``people`` column as floats, in any order (NaN where withheld).
+    lang : {"zh", "en"}, keyword-only
+        Language of the legend labels.
+    field : str, keyword-only
+        The field's name in the file (``people`` unless renamed).
+
+    Returns
+    -------
+    str
+        The QML document: a graduated renderer on ``coalesce("<field>", -1)``, so that a
+        withheld count (NULL) falls in the grey class at -1 instead of going undrawn.
+
+    Raises
+    ------
+    ValueError
+        For an unknown language.
+
+    """
+    if lang not in _OTHER_LABEL:
+        msg = f"unknown language {lang!r}; expected 'zh' or 'en'"
+        raise ValueError(msg)
+    values = np.asarray(people, dtype=float)
+    edges, shade = care_classes(values)
+    ranges = care_ranges(edges, shade, lang)
+    top = float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
+    rows = [
+        (float(low), float(max(top if high is None else high, low)), label, colour)
+        for low, high, label, colour in ranges
+    ]
+    if not rows:  # no community: still a style, the withheld class alone
+        words = care_ranges(np.array([]), np.array([-1]), lang)
+        rows = [(-1.0, -1.0, words[0][2], CARE_WITHHELD_COLOUR)]
+    quoted = field.replace('"', '""')
+    return graduated_qml(f'coalesce("{quoted}", -1)', rows)
 
 
 def numbered_qml(

@@ -3,7 +3,8 @@
 One group per circle measured, the first shown and the others hidden, each holding that
 circle's facilities (by tier), walking circles, the parts of communities outside them and the
 communities coloured by their status in it; after siting, a group with the proposed sites,
-their circles and (hidden) the candidates. Layer and group names are in the run's language;
+their circles and (hidden) the candidates; with a care map, a hidden group with the care map
+(communities filled by their people needing care). Layer and group names are in the run's language;
 the layers draw with the styles stored in the GeoPackage's ``layer_styles`` table
 (:mod:`carecircle.outputs.qgis`), copied into the project, which QGIS requires. The project's
 CRS is the GeoPackage's and its view the communities' extent.
@@ -53,6 +54,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "proposed_circles": "建议选址的步行圈",
         "candidates": "候选点",
         "compounds": "小区（配建规则）",
+        "care_map": "关爱地图（需关爱老年人）",
         "minutes": "分钟",
         "title": "{place}：步行服务圈覆盖",
     },
@@ -66,6 +68,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "proposed_circles": "proposed sites' circles",
         "candidates": "candidate sites",
         "compounds": "compounds (provision rules)",
+        "care_map": "care map (older residents needing care)",
         "minutes": "min",
         "title": "{place}: walking coverage",
     },
@@ -178,6 +181,16 @@ def write_project(
             shown=False,
         )
         groups.append((words["compounds"], False, [compounds]))
+    if ("care_map", "care_map") in styles:  # with a care map: hidden, as on the HTML map
+        care = ProjectLayer(
+            id="care_map",
+            name=words["care_map"],
+            table="care_map",
+            subset="",
+            qml=styles[("care_map", "care_map")],
+            shown=False,
+        )
+        groups.append((words["care_map"], False, [care]))
     for number, name in enumerate(analysis.circles_measured):
         circle = analysis.policy.circle(name)
         label = circle.label_zh if lang == "zh" else circle.label_en

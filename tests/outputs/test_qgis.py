@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -457,3 +458,47 @@ def test_qgis_applies_the_siting_styles(siting_gpkg, tmp_path):
     for layer in found.values():
         assert layer["valid"]
         assert layer["drawn"] == layer["count"] > 0
+
+
+def _qgis_class(renderer: ET.Element, value: float | None) -> str | None:
+    """The colour QGIS gives ``value`` (None: NULL): the first range holding it, ends included."""
+    matched = -1.0 if value is None else value  # the style's coalesce("people", -1)
+    for row in renderer.iter("range"):
+        if float(row.get("lower", "nan")) <= matched <= float(row.get("upper", "nan")):
+            symbol = renderer.find(f"symbols/symbol[@name='{row.get('symbol')}']")
+            assert symbol is not None
+            return symbol.find("layer/prop[@k='color']").get("v")
+    return None
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_care_style_shades_as_the_html_map_does(lang):
+    people = np.array([0, 1, 3, 7, 7, 12, 40, 41, 90, np.nan, 250, np.nan], dtype=float)
+    qml = qgis.care_style(people, lang=lang)
+    renderer = _renderer(qml)
+    assert renderer.get("type") == "graduatedSymbol"
+    assert renderer.get("attr") == 'coalesce("people", -1)'
+    _, shade = maps.care_classes(people)
+    expected = [
+        maps.CARE_COLOURS[k] if k >= 0 else maps.CARE_WITHHELD_COLOUR for k in shade.tolist()
+    ]
+    found = [_qgis_class(renderer, None if np.isnan(v) else float(v)) for v in people]
+    assert found == [qgis._rgba(c, 0.6) for c in expected]
+    labels = [row.get("label") for row in renderer.iter("range")]
+    assert labels[-1] == (
+        "未公布（人数过少或未填）" if lang == "zh" else "withheld (too few) or not given"
+    )
+    assert len(labels) == len(set(shade.tolist()))  # one legend entry per class drawn
+
+
+def test_the_care_style_reads_a_renamed_field_and_needs_a_known_language():
+    qml = qgis.care_style(np.array([4.0, np.nan]), field='pe"ople')
+    assert _renderer(qml).get("attr") == 'coalesce("pe""ople", -1)'
+    only_withheld = _renderer(qgis.care_style(np.array([np.nan, np.nan])))
+    assert [(r.get("lower"), r.get("upper")) for r in only_withheld.iter("range")] == [
+        ("-1.000000", "-1.000000")
+    ]
+    with pytest.raises(ValueError, match="language"):
+        qgis.care_style(np.array([1.0]), lang="fr")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no ranges"):
+        qgis.graduated_qml("people", [])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -13,12 +15,14 @@ import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pyogrio
 import pyproj
 import pytest
 
 import carecircle as cc
 from carecircle import cli
+from carecircle.care import CareMap
 from carecircle.outputs import export, qgis_project
 from carecircle.outputs._files import ANALYSIS_FILES, RECORD
 
@@ -291,3 +295,52 @@ def test_qgis_opens_the_project(project, tmp_path):
     assert not layers["communities_medical"]["visible"]
     assert not layers["candidates"]["visible"]
     assert layers["communities_medical"]["attr"].startswith("med")
+
+
+@pytest.fixture(scope="module")
+def cared(demo_analysis):
+    """The demo with a care map of invented counts, one withheld."""
+    comm = demo_analysis.communities
+    people = pd.array([pd.NA, *range(5, 5 * len(comm), 5)], dtype="Int64")
+    table = pd.DataFrame({"id": comm["id"].to_numpy(), "people": people})
+    totals = pd.DataFrame(columns=["field", "value", "flag", "basis"])
+    care = CareMap(table=table, totals=totals, exact=False, min_count=5)
+    return dataclasses.replace(demo_analysis, care=care)
+
+
+@pytest.mark.parametrize("case", ["wgs84-zh", "cgcs2000-en-safe"])
+def test_the_care_map_is_styled_and_in_the_project_hidden(cared, tmp_path, case):
+    options = CASES[case]
+    gpkg = tmp_path / ANALYSIS_FILES["geopackage"]
+    export.write_geopackage(
+        cared,
+        gpkg,
+        crs=options["crs"],
+        lang=options["lang"],
+        shapefile_safe=options["shapefile_safe"],
+    )
+    with contextlib.closing(sqlite3.connect(gpkg)) as con:
+        rows = con.execute(
+            "SELECT styleQML FROM layer_styles WHERE f_table_name = 'care_map' AND useAsDefault"
+        ).fetchall()
+    assert len(rows) == 1
+    renderer = ET.fromstring(rows[0][0]).find("renderer-v2")
+    assert renderer is not None
+    assert renderer.get("type") == "graduatedSymbol"
+    field = renderer.get("attr", "").split('"')[1]
+    assert field in pyogrio.read_info(gpkg, layer="care_map")["fields"]
+    assert len(list(renderer.iter("range"))) >= 3  # shades and the grey withheld class
+
+    qgis_project.write_project(
+        cared, gpkg, tmp_path / ANALYSIS_FILES["qgis_project"], lang=options["lang"]
+    )
+    root = _qgs(tmp_path)
+    care_layers = [
+        layer
+        for layer in root.findall("projectlayers/maplayer")
+        if _source(layer.findtext("datasource", ""))[1] == "care_map"
+    ]
+    assert len(care_layers) == 1
+    nodes = [n for n in root.iter("layer-tree-layer") if n.get("id") == "care_map"]
+    assert [n.get("checked") for n in nodes] == ["Qt::Unchecked"]  # off, as on the HTML map
+    assert care_layers[0].find("renderer-v2").get("type") == "graduatedSymbol"
