@@ -144,6 +144,11 @@ TEXT = {
         "before_after": "圈内老年人占比：现状 → 建成后",
         "newly_covered": "新增覆盖老年人",
         "cost": "费用（元）",
+        "beside_health_centre": "邻近卫生服务中心（医养结合）",
+        "nearest_health_centre": "最近的卫生服务中心",
+        "yes": "是",
+        "no": "否",
+        "walk_minutes": "步行 {minutes} 分钟",
         "build_year": "建设年份",
         "after_the_horizon": "规划期内未安排（年份已用完）",
         "over_a_year_budget": "未安排：造价超过一年的预算",
@@ -238,6 +243,11 @@ TEXT = {
         "before_after": "older residents within the circle: today → with the sites",
         "newly_covered": "older residents newly covered",
         "cost": "cost (yuan)",
+        "beside_health_centre": "beside a health centre (医养结合)",
+        "nearest_health_centre": "nearest health centre",
+        "yes": "yes",
+        "no": "no",
+        "walk_minutes": "{minutes} min walk",
         "build_year": "year to build",
         "after_the_horizon": "not planned: the years run out first",
         "over_a_year_budget": "not planned: it costs more than a year's budget",
@@ -767,9 +777,12 @@ def _add_proposed(fmap: folium.Map, sites: gpd.GeoDataFrame, text: dict[str, str
 
     When the sites were phased (:func:`carecircle.siting.phase`: ``year`` and ``status``
     columns), each popup and tooltip also gives the year to build it, or why it is not planned.
+    Under a profile with ``[medical_integration]`` each popup also says whether the site is
+    beside a health centre, which one and the walk to it (:func:`_health_centre_lines`).
     """
     layer = folium.FeatureGroup(name=text["proposed"])
     when = _build_years(sites, text)
+    beside = _health_centre_lines(sites, text)
     popups = [
         "<br>".join(
             [
@@ -778,6 +791,7 @@ def _add_proposed(fmap: folium.Map, sites: gpd.GeoDataFrame, text: dict[str, str
                 *([when[i]] if when[i] else []),
                 f"{text['newly_covered']}: {_fmt(float(row.newly_covered), 0)}",
                 f"{text['cost']}: {_fmt(float(row.cost_yuan), 0)}",
+                *([beside[i]] if beside[i] else []),
             ]
         )
         for i, row in enumerate(sites.itertuples())
@@ -806,6 +820,53 @@ def _add_proposed(fmap: folium.Map, sites: gpd.GeoDataFrame, text: dict[str, str
         tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
     ).add_to(layer)
     layer.add_to(fmap)
+
+
+_YES = frozenset({"true", "yes", "1", "是", "y"})
+_NO = frozenset({"false", "no", "0", "否", "n"})
+
+
+def _health_centre_lines(sites: pd.DataFrame, text: dict[str, str]) -> list[str]:
+    """Per site, the popup line on 医养结合: beside a health centre or not, which, how far.
+
+    ``beside_health_centre`` (a boolean, or yes/no as ``proposed_sites.csv`` writes it),
+    ``health_centre_id`` and ``health_centre_minutes`` are :func:`carecircle.siting.propose`'s;
+    the line is empty where the column is missing or the cell blank (not checked), and the id
+    is escaped.
+    """
+    if "beside_health_centre" not in sites:
+        return [""] * len(sites)
+    flags = sites["beside_health_centre"].astype(object).to_numpy()
+    ids = (
+        sites["health_centre_id"].astype(object).to_numpy()
+        if "health_centre_id" in sites
+        else np.full(len(sites), None, dtype=object)
+    )
+    minutes = (
+        pd.to_numeric(sites["health_centre_minutes"], errors="coerce").to_numpy(dtype=float)
+        if "health_centre_minutes" in sites
+        else np.full(len(sites), np.nan)
+    )
+    lines = []
+    for flag, centre, walk in zip(flags, ids, minutes, strict=True):
+        word = "" if flag is None or pd.isna(flag) else str(flag).strip().lower()
+        if word in _YES:
+            answer = text["yes"]
+        elif word in _NO:
+            answer = text["no"]
+        else:  # blank: not checked (no [medical_integration] for this tier)
+            lines.append("")
+            continue
+        found = "" if centre is None or pd.isna(centre) else str(centre).strip()
+        detail = []
+        if found:
+            label = "" if answer == text["yes"] else f"{text['nearest_health_centre']} "
+            detail.append(f"{label}{html.escape(found)}")
+        if np.isfinite(walk):
+            detail.append(text["walk_minutes"].format(minutes=f"{walk:.1f}"))
+        line = f"{text['beside_health_centre']}: {answer}"
+        lines.append(f"{line} ({', '.join(detail)})" if detail else line)
+    return lines
 
 
 CANDIDATE_COLOUR = "#737373"

@@ -104,6 +104,7 @@ def _district(tmp_path, candidates_x, *, health_x, communities_x=(1000.0,), elde
     return prep, cands, profile
 
 
+HEALTH_COLUMNS = list(sites.HEALTH_CENTRE_COLUMNS)
 QUESTIONS = [{"count": 1}, {"cover_all": True}, {"budget": 150_000.0}]
 
 
@@ -269,3 +270,47 @@ def test_swaps_find_an_equal_site_without_the_second_model():
     assert lesser.chosen.tolist() == [0]
     assert (lesser.preference.count, lesser.preference.bound) == (0, 1)
     assert lesser.preference.status == "time_limit"  # nothing proved without the model
+
+
+@pytest.fixture(scope="module")
+def sited_demo(demo_analysis):
+    """The demo with two proposed sites."""
+    question = {"count": 2, "tier": "community_station", "spacing_m": 150.0}
+    return sites.attach(demo_analysis, sites.propose(demo_analysis, **question))
+
+
+@pytest.mark.parametrize(
+    ("lang", "beside", "not_beside"),
+    [
+        ("zh", "邻近卫生服务中心（医养结合）: 是", "邻近卫生服务中心（医养结合）: 否"),
+        ("en", "beside a health centre (医养结合): yes", "beside a health centre (医养结合): no"),
+    ],
+)
+def test_the_map_says_whether_a_proposed_site_is_beside_a_health_centre(
+    sited_demo, lang, beside, not_beside
+):
+    from carecircle.outputs import maps
+
+    proposed = sited_demo.proposed.copy()
+    assert len(proposed) == 2
+    text = maps.TEXT[lang]
+    # not checked (no [medical_integration]): no line, whatever columns there are
+    assert maps._health_centre_lines(proposed, text) == ["", ""]
+    assert maps._health_centre_lines(proposed.drop(columns=HEALTH_COLUMNS), text) == ["", ""]
+    page = maps.build(replace(sited_demo, proposed=proposed), lang=lang).get_root().render()
+    assert beside not in page and not_beside not in page
+
+    proposed["beside_health_centre"] = pd.array([True, False], dtype="boolean")
+    proposed["health_centre_id"] = pd.array(["<b>H&1</b>", pd.NA], dtype="string")
+    proposed["health_centre_minutes"] = [3.4, 9.5]
+    lines = maps._health_centre_lines(proposed, text)
+    assert lines[0].startswith(beside) and "&lt;b&gt;H&amp;1&lt;/b&gt;" in lines[0]
+    assert "3.4" in lines[0]
+    assert lines[1].startswith(not_beside) and "9.5" in lines[1]
+    page = maps.build(replace(sited_demo, proposed=proposed), lang=lang).get_root().render()
+    assert "&lt;b&gt;H&amp;1&lt;/b&gt;" in page and "<b>H&1</b>" not in page
+    assert page.count(beside) == 1 and page.count(not_beside) == 1
+    # as proposed_sites.csv writes them (yes/no, blank): blank says nothing
+    written = proposed.assign(beside_health_centre=["yes", ""], health_centre_id=["H1", ""])
+    lines = maps._health_centre_lines(written, text)
+    assert lines[0].startswith(beside) and "H1" in lines[0] and lines[1] == ""
