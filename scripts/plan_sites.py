@@ -100,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--years", type=int, default=3)
     parser.add_argument("--first-year", type=int, default=datetime.date.today().year)
     parser.add_argument("--time-limit-s", type=float, default=60.0)
+    parser.add_argument(
+        "--no-health-centre-preference",
+        dest="prefer_health_centres",
+        action="store_false",
+        help="do not prefer, among equally good sites, those beside a health centre "
+        "(医养结合, where the profile has [medical_integration])",
+    )
     parser.add_argument("--out", type=Path, help="output folder (default: maps/plan-<time>)")
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an earlier run's outputs in --out"
@@ -177,6 +184,7 @@ def _phase(
         circle=args.circle,
         tier=args.tier,
         time_limit_s=args.time_limit_s,
+        prefer_health_centres=args.prefer_health_centres,
         **horizon,
     )
     plan = sites.phase(

@@ -846,3 +846,21 @@ def test_the_planners_script_leaves_out_what_no_year_affords(planner, tmp_path, 
     assert "wait for after" not in out
     plan = pd.read_csv(tmp_path / "p" / "plan_by_year.csv", encoding="utf-8-sig")
     assert plan["id"].tolist() == ["K2"] and plan["status"].tolist() == ["planned"]
+
+
+def test_the_planners_script_can_drop_the_health_centre_preference(planner, tmp_path, monkeypatch):
+    script, district_args = planner
+    asked = []
+    propose = script.sites.propose
+
+    def recorded(*args, **kwargs):
+        asked.append(kwargs.get("prefer_health_centres"))
+        return propose(*args, **kwargs)
+
+    monkeypatch.setattr(script.sites, "propose", recorded)
+    args = [*district_args, "--per-year", "1", "--years", "1", "--first-year", "2030"]
+    assert script.main([*args, "--out", str(tmp_path / "on")]) == 0
+    off = [*args, "--no-health-centre-preference", "--out", str(tmp_path / "off")]
+    assert script.main(off) == 0
+    assert asked == [True, False]  # as `carecircle site --no-health-centre-preference`
+    assert (tmp_path / "off" / "plan_by_year.csv").is_file()
