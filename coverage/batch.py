@@ -11,6 +11,11 @@ error in one line; the others go on. A district whose inputs and options are unc
 the folder was written (its :func:`district_key` in the folder's record) is skipped, so an
 interrupted batch resumes where it stopped.
 
+Compounds and a care table (:func:`plan`'s ``compounds``, ``care``) are read once for the
+whole area; each task carries its district's part (:func:`compound_districts`,
+:func:`district_care`). The care records' homes travel with the tasks in memory only: a
+district's key holds their digest (:func:`care_digest`), no file holds them.
+
 :func:`compute` runs the tasks on a Dask cluster (a local one, one single-threaded worker
 process per core, or an existing one by its scheduler's address); :func:`write_municipal`
 writes the municipality's files from the district folders: ``districts.csv`` and

@@ -827,6 +827,8 @@ def _batch(args: argparse.Namespace, out: Path) -> dict[str, Path]:
                 "files": {
                     "communities_file": str(args.communities),
                     "facilities_file": str(args.facilities),
+                    **({"compounds_file": str(args.compounds)} if args.compounds else {}),
+                    **({"care_file": str(args.care)} if args.care else {}),
                 },
             },
             recompute=args.recompute,
