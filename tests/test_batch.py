@@ -576,3 +576,16 @@ def test_no_file_of_the_batch_holds_a_care_record_location(municipality, tmp_pat
     for path in written:
         blob = path.read_bytes()
         assert not any(_holds(blob, *place) for place in places), path
+
+
+def test_compound_and_care_errors_are_one_line(municipality, capsys):
+    assert _run(municipality, "--new-from", "2020") == 2
+    said = capsys.readouterr().err.strip()
+    assert said == "carecircle: error: --new-from applies to compounds given with --compounds"
+    missing = municipality["out"].parent / "no-care.csv"
+    assert _run(municipality, "--care", str(missing)) == 2
+    said = capsys.readouterr().err.strip()
+    assert said == f"carecircle: error: {missing}: care table not found"
+    assert _run(municipality, "--care", str(missing), "--care-min-count", "0") == 2
+    assert "--care-min-count 0" in capsys.readouterr().err
+    assert not (municipality["out"] / "districts.csv").exists()
