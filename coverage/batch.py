@@ -11,6 +11,11 @@ error in one line; the others go on. A district whose inputs and options are unc
 the folder was written (its :func:`district_key` in the folder's record) is skipped, so an
 interrupted batch resumes where it stopped.
 
+Compounds and a care table (:func:`plan`'s ``compounds``, ``care``) are read once for the
+whole area; each task carries its district's part (:func:`compound_districts`,
+:func:`district_care`). The care records' homes travel with the tasks in memory only: a
+district's key holds their digest (:func:`care_digest`), no file holds them.
+
 :func:`compute` runs the tasks on a Dask cluster (a local one, one single-threaded worker
 process per core, or an existing one by its scheduler's address); :func:`write_municipal`
 writes the municipality's files from the district folders: ``districts.csv`` and
@@ -45,10 +50,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import compounds as compounds_mod
 from . import coords, network, pipeline, policy, terrain
 from ._version import __version__
 from .errors import InputError
 from .inputs import readers
+from .inputs.care import CareTable, Homes
 from .network import WalkNetwork
 from .outputs import headline as headline_mod
 from .outputs import maps
@@ -137,6 +144,71 @@ def file_digest(path: str | os.PathLike[str] | None) -> str:
     return digest.hexdigest()
 
 
+def care_digest(care: CareTable | None) -> str:
+    """SHA-256 of a care table's counts and, for records, its homes; ``""`` for none.
+
+    Only this digest of the homes enters a district's key and record, never the homes.
+    """
+    if care is None:
+        return ""
+    digest = hashlib.sha256(f"{care.form}:{care.people_basis}".encode())
+    digest.update(frame_digest(care.counts).encode())
+    if care.homes is not None:
+        for values in (care.homes.lon, care.homes.lat, care.homes.community, care.homes.flags):
+            digest.update(np.ascontiguousarray(values).tobytes())
+    return digest.hexdigest()
+
+
+def district_care(care: CareTable, positions: np.ndarray) -> CareTable:
+    """The care table of the communities at ``positions`` (rows of the layer it was read against).
+
+    Their counts, in that order, and the homes in them renumbered to it. The records outside
+    every community are in no district's table (the batch counts them in ``districts.csv``).
+    """
+    counts = care.counts.iloc[positions].reset_index(drop=True)
+    homes = None
+    if care.homes is not None:
+        renumber = np.full(len(care.counts), -1, dtype=np.int64)
+        renumber[positions] = np.arange(len(positions))
+        at = renumber[care.homes.community]
+        keep = at >= 0
+        homes = Homes(
+            lon=care.homes.lon[keep],
+            lat=care.homes.lat[keep],
+            community=at[keep],
+            flags=care.homes.flags[keep],
+        )
+    return CareTable(
+        counts, form=care.form, people_basis=care.people_basis, source=care.source, homes=homes
+    )
+
+
+def compound_districts(
+    compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each compound's district, and whether it was placed by nearness.
+
+    A compound is in the district of the community it lies in (its point's, or its polygon's
+    largest overlap, as :func:`carecircle.compounds.check_compounds` finds it); one in no
+    community goes to the district of the nearest community. ``communities`` carry their
+    ``district`` (``""``: in none, never chosen).
+    """
+    placed = communities.loc[communities["district"] != ""]
+    polygons = placed.geometry.to_numpy()
+    names = np.full(len(compounds), "", dtype=object)
+    near = np.zeros(len(compounds), dtype=bool)
+    if not len(polygons) or not len(compounds):
+        return names, near
+    geoms = compounds.to_crs(communities.crs).geometry.to_numpy()
+    is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
+    where = compounds_mod._community_of(geoms, is_point, polygons)
+    near = where < 0
+    if near.any():
+        where[near] = shapely.STRtree(polygons).nearest(geoms[near])
+    names[:] = placed["district"].to_numpy()[where]
+    return names, near
+
+
 def policy_digest(profile: policy.Policy) -> str:
     """SHA-256 of a loaded profile: every value, those it extends included."""
     return hashlib.sha256(repr(profile).encode()).hexdigest()
@@ -184,6 +256,11 @@ class DistrictTask:
     tianditu_key: str | None = None
     embed_key: bool = False
     files: Mapping[str, str] = field(default_factory=dict)
+    compounds: gpd.GeoDataFrame | None = None
+    new_from_year: int | None = None
+    compounds_by_nearness: int = 0
+    care: CareTable | None = field(default=None, repr=False)
+    care_min_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -285,10 +362,17 @@ def run_district(task: DistrictTask) -> DistrictResult:
                 population_raster=task.population,
                 dem=task.dem,
                 speed_m_s=task.speed_m_s,
+                compounds=task.compounds,
+                new_from_year=task.new_from_year,
+                care=task.care,
+                care_min_count=task.care_min_count,
             )
             parameters = {**analysis.parameters, **task.files, "title": task.district}
             analysis = dataclasses.replace(analysis, prepared=None, parameters=parameters)
             figures = headline_figures(analysis)
+            if task.compounds is not None:
+                figures["compounds"] = len(task.compounds)
+                figures["compounds_by_nearness"] = task.compounds_by_nearness
             write_district(analysis, task, figures)
     except Exception as exc:  # a district's failure is reported, never the batch's
         logger.debug("district %s failed", task.district, exc_info=True)
@@ -489,6 +573,10 @@ def plan(
     speed_m_s: float | None = None,
     options: Mapping[str, Any] | None = None,
     recompute: bool = False,
+    compounds: gpd.GeoDataFrame | None = None,
+    new_from_year: int | None = None,
+    care: CareTable | None = None,
+    care_min_count: int | None = None,
 ) -> Plan:
     """Split the municipality into district tasks; clip and save each district's network.
 
@@ -517,6 +605,17 @@ def plan(
         to every task and part of its key.
     recompute : bool, keyword-only
         Compute every district, even one unchanged since its folder was written.
+    compounds : geopandas.GeoDataFrame, optional, keyword-only
+        The whole area's compounds (:func:`carecircle.inputs.read_compounds`); each district
+        gets those :func:`compound_districts` places in it.
+    new_from_year : int, optional, keyword-only
+        As for :func:`carecircle.pipeline.analyze`.
+    care : CareTable, optional, keyword-only
+        The care table read against ``communities`` (all of them); each district gets its
+        communities' part (:func:`district_care`), and its digest in the district's key.
+    care_min_count : int, optional, keyword-only
+        As for :func:`carecircle.pipeline.analyze`; also the smallest count of the records
+        outside every community that ``districts.csv`` says.
 
     Returns
     -------
@@ -550,6 +649,16 @@ def plan(
                 "or outside every district polygon); not analysed",
             )
         )
+    if care is not None:
+        pipeline._check_care(care, communities)
+        done.extend(_care_outside(care, default_policy, care_min_count))
+    placed = nearness = None
+    if compounds is not None:
+        placed, nearness = compound_districts(compounds, comm)
+        lost = int((placed == "").sum())
+        if lost:
+            msg = f"{lost} compounds lie in no district (no community has one); not analysed"
+            done.append(DistrictResult("", "", "", FAILED, error=msg))
     _remove_abandoned(out / DISTRICTS_DIR)
     fac_tree = shapely.STRtree(fac.geometry.to_numpy())
     areas = (
@@ -588,6 +697,22 @@ def plan(
         if district_column in layers and district_column != "district":
             layers = layers.drop(columns=district_column)
         layers["district"] = name
+        extra: dict[str, Any] = {}
+        keys: dict[str, Any] = {}
+        if compounds is not None and placed is not None and nearness is not None:
+            mine = placed == name
+            own = compounds.iloc[np.flatnonzero(mine)].reset_index(drop=True)
+            own.attrs = dict(compounds.attrs)
+            extra |= {
+                "compounds": own,
+                "new_from_year": new_from_year,
+                "compounds_by_nearness": int(nearness[mine].sum()),
+            }
+            keys |= {"compounds": frame_digest(own), "new_from_year": new_from_year}
+        if care is not None:
+            part = district_care(care, np.flatnonzero(comm["district"].to_numpy() == name))
+            extra |= {"care": part, "care_min_count": care_min_count}
+            keys |= {"care": care_digest(part), "care_min_count": care_min_count}
         zone = shapely.to_wkb(area, hex=True)
         clip_key = hashlib.sha256(
             f"{network_key}:{zone}:{reach + profile.max_access_m}".encode()
@@ -601,6 +726,7 @@ def plan(
                 "policy": policy_digest(profile),
                 "speed_m_s": speed_m_s,
                 **digests,
+                **keys,
                 **{k: v for k, v in options.items() if k != "tianditu_key"},
             }
         )
@@ -633,6 +759,7 @@ def plan(
                 dem=str(dem) if dem else None,
                 speed_m_s=speed_m_s,
                 **options,
+                **extra,
             )
         )
     frame = gpd.GeoDataFrame(
@@ -641,6 +768,27 @@ def plan(
         crs=net.crs,
     )
     return Plan(tasks, done, frame)
+
+
+def _care_outside(
+    care: CareTable, default_policy: str, care_min_count: int | None
+) -> list[DistrictResult]:
+    """The row of ``districts.csv`` counting the care records in no community (none: no row).
+
+    They are in no district's care map. A count below the smallest shown is not given.
+    """
+    count = int(care.outside.get("people", 0))
+    if not count:
+        return []
+    try:
+        floor = pipeline._care_min_count(policy.load(default_policy), care_min_count)
+    except Exception:  # the default profile's error is its districts' row
+        floor = None
+    said = "some"
+    if floor is not None:
+        said = str(count) if count >= floor else f"fewer than {floor}"
+    msg = f"{care.source}: {said} care records lie in no community; in no district's care map"
+    return [DistrictResult("", "", "", FAILED, error=msg)]
 
 
 def _remove_abandoned(folder: Path) -> None:
@@ -832,6 +980,9 @@ def district_table(results: Iterable[DistrictResult], areas: gpd.GeoDataFrame) -
             "below_standard": figures.get("below_standard", np.nan),
             "seconds": round(result.seconds, 1) if result.seconds > 0 else np.nan,
         }
+        if "compounds" in figures:
+            row["compounds"] = figures["compounds"]
+            row["compounds_by_nearness"] = figures.get("compounds_by_nearness", 0)
         for c in figures.get("circles", []):
             name = c["circle"]
             row[f"{name}_share"] = c["share"]
@@ -850,7 +1001,8 @@ def district_table(results: Iterable[DistrictResult], areas: gpd.GeoDataFrame) -
     counts = [
         c
         for c in table.columns
-        if c in ("communities", "facilities", "below_standard")
+        if c in ("communities", "facilities", "below_standard", "compounds")
+        or c == "compounds_by_nearness"
         or c.endswith(("_covered", "_partly", "_not_analysed", "_rank"))
     ]
     table[counts] = table[counts].astype("Int64")  # whole numbers, blank where none

@@ -493,6 +493,8 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--communities-layer", help="layer name in a multi-layer file")
     batch.add_argument("--facilities-layer", help=_SHEET_HELP)
     batch.add_argument("--districts-layer", help="layer name in a multi-layer file")
+    _compound_options(batch)
+    _care_options(batch)
     _road_options(batch)
     batch.add_argument(
         "--scheduler",
@@ -765,6 +767,7 @@ def _batch(args: argparse.Namespace, out: Path) -> dict[str, Path]:
         terrain.check_dem(args.dem)
     if args.population is not None:
         demand._require_raster(args.population)
+    compound_args = _compound_args(args)
     shown = not args.no_progress
     with _progress.step("read_layers", show=shown):
         comm, fac = pipeline._read_layers(
@@ -774,6 +777,21 @@ def _batch(args: argparse.Namespace, out: Path) -> dict[str, Path]:
             args.community_coords,
             columns,
             {"communities": args.communities_layer, "facilities": args.facilities_layer},
+        )
+        compounds = pipeline._read_compounds(
+            args.compounds, args.compound_coords, columns, {"compounds": args.compounds_layer}
+        )
+        care = (  # counted as read; the records' homes stay in memory, never written
+            read_care(
+                args.care,
+                comm,
+                columns=columns.get("care"),
+                coords=args.care_coords,
+                crs=args.care_crs,
+                layer=args.care_layer,
+            )
+            if args.care is not None
+            else None
         )
         districts = (
             batch.read_districts(args.districts, layer=args.districts_layer)
@@ -809,10 +827,17 @@ def _batch(args: argparse.Namespace, out: Path) -> dict[str, Path]:
                 "files": {
                     "communities_file": str(args.communities),
                     "facilities_file": str(args.facilities),
+                    **({"compounds_file": str(args.compounds)} if args.compounds else {}),
+                    **({"care_file": str(args.care)} if args.care else {}),
                 },
             },
             recompute=args.recompute,
+            compounds=compounds,
+            new_from_year=compound_args["new_from_year"],
+            care=care,
+            care_min_count=args.care_min_count,
         )
+    del care  # the tasks hold each district's part
     credit = maps.network_credit(
         {"network": net.source, "network_kind": (net.built or {}).get("network_kind", "")}
     )

@@ -411,3 +411,181 @@ def test_the_municipal_map_credits_the_network_and_names_its_circle(tmp_path):
     assert "walking network: &amp;lt;roads&amp;gt;.shp" in page or "&lt;roads&gt;" in page
     assert "<roads>" not in page
     assert "imperial: false" in page
+
+
+# --- compounds and the care map ----------------------------------------------------------------
+
+# the compounds: points in communities of each district, and one (C9) in no community, beside
+# 中区's east edge but nearest 东区's first community (at x = 2135..2165, y = 135..165)
+COMPOUNDS = [
+    ("C0", 155, 148),
+    ("C1", 452, 553),
+    ("C2", 1_152, 147),
+    ("C3", 1_748, 855),
+    ("C4", 2_453, 548),
+    ("C9", 1_990, 150),
+]
+
+
+def _compounds_and_care(files: dict[str, Path], seed: int = 3) -> tuple[Path, Path, np.ndarray]:
+    """A compounds table and a records care table; the records' UTM x/y (two in no community)."""
+    folder = files["out"].parent
+    spots = gpd.GeoSeries(
+        shapely.points([OX + c[1] for c in COMPOUNDS], [OY + c[2] for c in COMPOUNDS]), crs=UTM
+    ).to_crs(4326)
+    pd.DataFrame(
+        {
+            "id": [c[0] for c in COMPOUNDS],
+            "name": [f"小区{c[0]}" for c in COMPOUNDS],
+            "households": 300,
+            "build_year": [2010, 2021, 2015, 2022, 2008, 2019],
+            "lon": spots.x,
+            "lat": spots.y,
+        }
+    ).to_csv(folder / "compounds.csv", index=False)
+    rng = np.random.default_rng(seed)
+    centres = np.array(
+        [(d * WIDTH_M + x, y) for d in range(3) for x, y in [(150, 150), (450, 550), (750, 850)]]
+    )
+    homes = np.repeat(centres, 4, axis=0) + rng.uniform(-12.0, 12.0, (len(centres) * 4, 2))
+    homes = np.vstack([homes, [[500.37, 960.41], [2_600.83, 40.29]]])  # in no community
+    where = gpd.GeoSeries(shapely.points(OX + homes[:, 0], OY + homes[:, 1]), crs=UTM).to_crs(4326)
+    kinds = ["空巢", "独居、高龄", "失能", "高龄"]
+    pd.DataFrame(
+        {
+            "lon": where.x,
+            "lat": where.y,
+            "category": [kinds[i % 4] for i in range(len(homes))],
+        }
+    ).to_csv(folder / "care.csv", index=False)
+    return folder / "compounds.csv", folder / "care.csv", homes
+
+
+def _placed(files: dict[str, Path]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    return pipeline._read_layers(
+        files["communities"], files["facilities"], "wgs84", "wgs84", {}, {}
+    )
+
+
+def test_compounds_and_care_map_equal_analyze_on_each_district(municipality, tmp_path):
+    from carecircle.inputs import read_care, read_compounds
+    from carecircle.outputs.write import write_all
+
+    compounds_file, care_file, _ = _compounds_and_care(municipality)
+    extra = ("--compounds", str(compounds_file), "--care", str(care_file))
+    assert _run(municipality, *extra) == 0
+    out = municipality["out"]
+    table = pd.read_csv(out / "districts.csv", encoding="utf-8-sig")
+    # the two records in no community: said in a row of their own, their number withheld (< 5)
+    apart = table.loc[table["district"].isna()]
+    assert len(apart) == 1
+    assert "fewer than 5 care records lie in no community" in apart["error"].iloc[0]
+    table = table.dropna(subset=["district"]).set_index("district")
+    assert set(table["run"]) == {batch.COMPUTED}
+    assert table["compounds"].to_dict() == {"西区": 2, "中区": 2, "东区": 2}
+    assert table["compounds_by_nearness"].to_dict() == {"西区": 0, "中区": 0, "东区": 1}
+    profile = policy.load(municipality["policy"])
+    net = network.load(municipality["network"])
+    communities, facilities = _placed(municipality)
+    every = read_compounds(compounds_file)
+    mine = {"西区": ["C0", "C1"], "中区": ["C2", "C3"], "东区": ["C4", "C9"]}
+    reach = batch.buffer_m(profile) + profile.max_access_m
+    for name in table.index:
+        members = communities.loc[communities["district"] == name].reset_index(drop=True)
+        area = shapely.union_all(members.to_crs(UTM).geometry.to_numpy())
+        own = every.loc[every["id"].isin(mine[name])].reset_index(drop=True)
+        alone = pipeline.analyze(
+            batch.clip(net, area, buffer_m=reach),
+            members,
+            facilities,
+            policy=profile,
+            compounds=own,
+            care=read_care(care_file, members),  # read against the district alone
+        )
+        expected = tmp_path / f"expected-{members['id'].iloc[0]}"
+        write_all(alone, expected, lang="en")
+        folder = out / table.loc[name, "folder"]
+        for written in ("compounds.csv", "care_map.csv"):
+            found = pd.read_csv(folder / written, encoding="utf-8-sig", dtype=str)
+            wanted = pd.read_csv(expected / written, encoding="utf-8-sig", dtype=str)
+            pd.testing.assert_frame_equal(found, wanted)
+        care_map = pd.read_csv(folder / "care_map.csv", encoding="utf-8-sig")
+        assert care_map["within_basis"].str.startswith("exact").all()
+        assert care_map["people"].fillna(0).sum() + care_map["suppressed"].notna().sum() > 0
+
+
+def test_a_changed_care_table_recomputes_its_district_only(municipality):
+    compounds_file, care_file, homes = _compounds_and_care(municipality)
+    extra = ("--compounds", str(compounds_file), "--care", str(care_file))
+    assert _run(municipality, *extra) == 0
+    assert _run(municipality, *extra) == 0
+    table = _table(municipality["out"])
+    assert set(table.loc[table.index.notna(), "run"]) == {batch.SKIPPED}
+    # one record of 东区 now disabled too: 东区 alone is computed again
+    care = pd.read_csv(care_file)
+    east = int(np.flatnonzero(homes[:, 0] > 2 * WIDTH_M)[0])
+    care.loc[east, "category"] = "空巢、失能"
+    care.to_csv(care_file, index=False)
+    assert _run(municipality, *extra) == 0
+    table = _table(municipality["out"])
+    assert table.loc[table.index.notna(), "run"].to_dict() == {
+        "西区": batch.SKIPPED,
+        "中区": batch.SKIPPED,
+        "东区": batch.COMPUTED,
+    }
+    # without the care table every district is computed again (its care map gone)
+    assert _run(municipality, "--compounds", str(compounds_file)) == 0
+    table = _table(municipality["out"])
+    assert set(table.loc[table.index.notna(), "run"]) == {batch.COMPUTED}
+    assert not any((municipality["out"] / f / "care_map.csv").exists() for f in table["folder"])
+
+
+def _holds(blob: bytes, lon: float, lat: float, x: float, y: float) -> bool:
+    """Whether a file's bytes hold a location: its doubles, or its figures written near."""
+    for values in ((lon, lat), (x, y)):
+        if any(np.float64(v).tobytes() in blob for v in values):
+            return True
+    text = blob.decode("latin-1")
+    for first, second in ((f"{lon:.6f}", f"{lat:.6f}"), (f"{x:.1f}", f"{y:.1f}")):
+        for hit in re.finditer(re.escape(first), text):
+            if second in text[max(0, hit.start() - 80) : hit.end() + 80]:
+                return True
+    return False
+
+
+def test_no_file_of_the_batch_holds_a_care_record_location(municipality, tmp_path):
+    compounds_file, care_file, homes = _compounds_and_care(municipality)
+    extra = ("--compounds", str(compounds_file), "--care", str(care_file))
+    assert _run(municipality, *extra) == 0
+    records = pd.read_csv(care_file)
+    places = list(
+        zip(records["lon"], records["lat"], OX + homes[:, 0], OY + homes[:, 1], strict=True)
+    )
+    # the check finds a location written as an output would write it
+    probe = f'{{"lon": {places[0][0]:.6f}, "lat": {places[0][1]:.6f}}}'.encode()
+    assert _holds(probe, *places[0])
+    assert _holds(np.array([places[0][2], places[0][3]]).tobytes(), *places[0])
+    written = [
+        path
+        for root in (municipality["out"], tmp_path / "cache")
+        for path in root.rglob("*")
+        if path.is_file()
+    ]
+    suffixes = {path.suffix for path in written}
+    assert {".csv", ".json", ".html", ".gpkg", ".npz"} <= suffixes
+    for path in written:
+        blob = path.read_bytes()
+        assert not any(_holds(blob, *place) for place in places), path
+
+
+def test_compound_and_care_errors_are_one_line(municipality, capsys):
+    assert _run(municipality, "--new-from", "2020") == 2
+    said = capsys.readouterr().err.strip()
+    assert said == "carecircle: error: --new-from applies to compounds given with --compounds"
+    missing = municipality["out"].parent / "no-care.csv"
+    assert _run(municipality, "--care", str(missing)) == 2
+    said = capsys.readouterr().err.strip()
+    assert said == f"carecircle: error: {missing}: care table not found"
+    assert _run(municipality, "--care", str(missing), "--care-min-count", "0") == 2
+    assert "--care-min-count 0" in capsys.readouterr().err
+    assert not (municipality["out"] / "districts.csv").exists()
