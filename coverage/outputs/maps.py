@@ -1463,36 +1463,39 @@ def _add_legend(
         )
         siting.append(("candidates", symbol, text["candidates_legend"]))
     groups.append(siting)
-    groups.append(
-        [
-            (f"care:{n}", _swatch(c, "1px solid #555"), label)
-            for n, (c, label) in enumerate(care or [])
-        ]
-    )
-    words = compounds_mod.STATUS_LABELS[lang]
-    compound = "小区" if lang == "zh" else "compound"
-    groups.append(
-        [
-            (
-                f"compound:{status}",
-                '<span style="display:inline-block;width:10px;height:10px;border-radius:50%;'
-                f'background:{COMPOUND_COLOURS[status]};border:1px solid #333"></span>',
-                f"{compound}: {words[status]}",
-            )
-            for status in compounds_mod.STATUSES
-            if status in (compounds or [])
-        ]
-    )
     rows = ""
     for group in groups:
         for number, (entry, symbol, label) in enumerate(group):
             gap = 5 if number == 0 and rows else 0  # a little space between groups
+            rows += _legend_row(entry, symbol, label, gap)
+    # the care map's shades and the compounds' statuses: short entries two to a line under a
+    # head naming what they show, so that the box stays clear of the layer list
+    care_entries = [
+        (f"care:{n}", _swatch(c, "1px solid #555"), label)
+        for n, (c, label) in enumerate(care or [])
+    ]
+    words = compounds_mod.STATUS_LABELS[lang]
+    compound_entries = [
+        (
+            f"compound:{status}",
+            '<span style="display:inline-block;width:10px;height:10px;border-radius:50%;'
+            f'background:{COMPOUND_COLOURS[status]};border:1px solid #333"></span>',
+            words[status],
+        )
+        for status in compounds_mod.STATUSES
+        if status in (compounds or [])
+    ]
+    heads = {
+        "zh": ("关爱地图：需关爱老年人（人）", "小区（配建规则）"),
+        "en": ("care map: people needing care", "residential compounds"),
+    }[lang if lang == "zh" else "en"]
+    for head, entries in zip(heads, (care_entries, compound_entries), strict=True):
+        if entries:
+            cells = "".join(_legend_row(*entry, 0) for entry in entries)
             rows += (
-                f'<div data-entry="{html.escape(entry)}" style="display:flex;'
-                f'align-items:center;min-height:18px;margin-top:{gap}px">'
-                '<span style="display:inline-flex;justify-content:center;align-items:center;'
-                f'flex:none;width:24px;margin-right:6px">{symbol}</span>'
-                f"<span>{html.escape(label)}</span></div>"
+                f'<div style="margin-top:5px">{html.escape(head)}</div>'
+                '<div style="display:grid;grid-template-columns:repeat(2,auto);'
+                f'column-gap:8px;justify-content:start">{cells}</div>'
             )
     if walking:
         rows += (
@@ -1513,6 +1516,17 @@ def _add_legend(
         f'<div class="carecircle-legend-rows">{rows}</div></div>'
     )
     fmap.get_root().html.add_child(Verbatim(box))  # type: ignore[attr-defined]
+
+
+def _legend_row(entry: str, symbol: str, label: str, gap: int) -> str:
+    """One legend entry: ``data-entry`` naming what it stands for, its symbol, its label."""
+    return (
+        f'<div data-entry="{html.escape(entry)}" style="display:flex;'
+        f'align-items:center;min-height:18px;margin-top:{gap}px">'
+        '<span style="display:inline-flex;justify-content:center;align-items:center;'
+        f'flex:none;width:24px;margin-right:6px">{symbol}</span>'
+        f"<span>{html.escape(label)}</span></div>"
+    )
 
 
 def _swatch(fill: str, border: str) -> str:
@@ -1929,5 +1943,17 @@ def care_ranges(
 
 
 def _care_legend(edges: np.ndarray, shade: np.ndarray, lang: str) -> list[tuple[str, str]]:
-    """``(colour, label)`` of each care-map shade drawn: its range of people needing care."""
-    return [(colour, label) for _, _, label, colour in care_ranges(edges, shade, lang)]
+    """``(colour, label)`` of each care-map shade drawn: its range of people needing care.
+
+    Short: the legend's care block names what is counted once, above them.
+    """
+    withheld = "未公布" if lang == "zh" else "withheld"
+    return [
+        (colour, withheld if low < 0 else f"≥ {low:,}" if high is None else label_range(low, high))
+        for low, high, _, colour in care_ranges(edges, shade, lang)
+    ]
+
+
+def label_range(low: int, high: int) -> str:
+    """``"low–high"``, or ``"low"`` when the class holds one count."""
+    return f"{low:,}" if high <= low else f"{low:,}–{high:,}"
