@@ -707,6 +707,39 @@ def _download(args: argparse.Namespace) -> network.WalkNetwork:
     return network.from_place(args.place)
 
 
+def _read_layers(
+    args: argparse.Namespace, columns: Mapping[str, Mapping[str, str]]
+) -> tuple[Any, Any]:
+    """The communities and facilities the command names, read as :func:`pipeline.run` does."""
+    return pipeline._read_layers(
+        args.communities,
+        args.facilities,
+        args.facility_coords,
+        args.community_coords,
+        columns,
+        {"communities": args.communities_layer, "facilities": args.facilities_layer},
+    )
+
+
+def _read_care(
+    args: argparse.Namespace, communities: Any, columns: Mapping[str, Mapping[str, str]]
+) -> Any:
+    """The care table of ``--care`` read against ``communities``; None without one.
+
+    Counted as read: a records table's homes stay in memory, never written.
+    """
+    if args.care is None:
+        return None
+    return read_care(
+        args.care,
+        communities,
+        columns=columns.get("care"),
+        coords=args.care_coords,
+        crs=args.care_crs,
+        layer=args.care_layer,
+    )
+
+
 def _analyze(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     profile = policy.load(args.policy)
     columns = _columns(args.columns, args.column)
@@ -770,29 +803,11 @@ def _batch(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     compound_args = _compound_args(args)
     shown = not args.no_progress
     with _progress.step("read_layers", show=shown):
-        comm, fac = pipeline._read_layers(
-            args.communities,
-            args.facilities,
-            args.facility_coords,
-            args.community_coords,
-            columns,
-            {"communities": args.communities_layer, "facilities": args.facilities_layer},
-        )
+        comm, fac = _read_layers(args, columns)
         compounds = pipeline._read_compounds(
             args.compounds, args.compound_coords, columns, {"compounds": args.compounds_layer}
         )
-        care = (  # counted as read; the records' homes stay in memory, never written
-            read_care(
-                args.care,
-                comm,
-                columns=columns.get("care"),
-                coords=args.care_coords,
-                crs=args.care_crs,
-                layer=args.care_layer,
-            )
-            if args.care is not None
-            else None
-        )
+        care = _read_care(args, comm, columns)
         districts = (
             batch.read_districts(args.districts, layer=args.districts_layer)
             if args.districts
@@ -911,14 +926,7 @@ def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     road_options = _road_read(args, columns)
     shown = not args.no_progress
     with _progress.step("read_layers", show=shown):
-        comm, fac = pipeline._read_layers(
-            args.communities,
-            args.facilities,
-            args.facility_coords,
-            args.community_coords,
-            columns,
-            {"communities": args.communities_layer, "facilities": args.facilities_layer},
-        )
+        comm, fac = _read_layers(args, columns)
     if args.place:
         net = _download(args)
     else:
@@ -941,18 +949,7 @@ def _site(args: argparse.Namespace, out: Path) -> dict[str, Path]:
             dem=args.dem,
             speed_m_s=args.speed_m_s,
         )
-    care = (
-        read_care(
-            args.care,
-            comm,
-            columns=columns.get("care"),
-            coords=args.care_coords,
-            crs=args.care_crs,
-            layer=args.care_layer,
-        )
-        if args.care is not None
-        else None
-    )
+    care = _read_care(args, comm, columns)
     analysis = pipeline.analyze(
         net,
         comm,

@@ -1931,9 +1931,7 @@ def care_ranges(
         if not (shade == k).any():
             continue
         high = lows[k + 1] - 1 if k + 1 < len(lows) else None
-        span = f"≥ {low:,}" if high is None else f"{low:,}–{high:,}"
-        if high is not None and high <= low:
-            span = f"{low:,}"
+        span = f"≥ {low:,}" if high is None else label_range(low, high)
         label = f"需关爱老年人 {span} 人" if lang == "zh" else f"{span} needing care"
         entries.append((low, high, label, CARE_COLOURS[k]))
     if (shade < 0).any():
